@@ -1,0 +1,1 @@
+"""Pure options domain: legs, structures, pricing, payoffs. No Ray, no clock, no I/O."""

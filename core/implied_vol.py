@@ -1,0 +1,133 @@
+"""Vectorized implied volatility for Black-Scholes-Merton prices.
+
+Never raises inside a batch: each element gets a volatility (NaN when there is
+none) and an `IVFlag` saying why. The solver works on the out-of-the-money
+equivalent (put-call parity on the forward) so that deep in-the-money prices do
+not lose their time value to cancellation, and runs a bracketed Newton iteration
+on log(price) in total standard deviation s = vol*sqrt(t): log(price) is concave
+in s for an OTM option, so Newton steps do not overshoot and converge in a few
+iterations even where vega is tiny. Only unconverged elements are iterated.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import NamedTuple
+
+import numpy as np
+from scipy.special import ndtr
+
+_INV_SQRT_2PI = 0.3989422804014327
+_MAX_STD_DEV = 20.0
+_MAX_ITERATIONS = 60
+# A Newton step this small (relative) leaves an error of order its square: accept it.
+_REL_STEP_TOL = 1e-7
+
+
+class IVFlag(IntEnum):
+    OK = 0
+    AT_INTRINSIC = 1       # price equals intrinsic: vol is 0
+    BELOW_INTRINSIC = 2    # no vol can produce the price
+    ABOVE_BOUND = 3        # price at or above the no-arbitrage upper bound
+    EXPIRED = 4            # t <= 0: vol is undefined
+    INVALID_INPUT = 5      # NaN, non-positive spot/strike, negative price
+    NO_CONVERGENCE = 6
+
+
+class IVResult(NamedTuple):
+    """`vol` (annualized, NaN where undefined) and `flag` (IVFlag codes, int8) of equal shape."""
+
+    vol: np.ndarray
+    flag: np.ndarray
+
+    def reasons(self) -> list[str]:
+        """The flag of each element as its name, for logs and reports."""
+        return [IVFlag(int(f)).name for f in np.ravel(self.flag)]
+
+
+def _initial_std_dev(otm_price, forward, strike, log_moneyness):
+    """Corrado-Miller start (accurate near the money), floored for far out-of-the-money calls."""
+    half_gap = 0.5 * (forward - strike)
+    centred = otm_price - half_gap
+    radicand = np.maximum(centred * centred - half_gap * half_gap * (4.0 / np.pi), 0.0)
+    guess = np.sqrt(2.0 * np.pi) / (forward + strike) * (centred + np.sqrt(radicand))
+    return np.clip(np.maximum(guess, np.sqrt(2.0 * np.abs(log_moneyness)) * 0.5), 1e-4, 5.0)
+
+
+def _solve_std_dev(log_moneyness, forward, strike, otm_price):
+    """Bracketed Newton on log(call price) with forward <= strike (puts arrive swapped).
+
+    Works on compacted copies of the unconverged elements; returns (std_dev, converged).
+    """
+    n = otm_price.shape[0]
+    std_dev = np.full(n, np.nan)
+    idx = np.arange(n)
+    x, f, k = log_moneyness, forward, strike
+    log_target = np.log(otm_price)
+    s = _initial_std_dev(otm_price, f, k, x)
+    low = np.zeros(n)
+    high = np.full(n, _MAX_STD_DEV)
+    for _ in range(_MAX_ITERATIONS):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            d1 = x / s + 0.5 * s
+            price = f * ndtr(d1) - k * ndtr(d1 - s)
+            gap = np.log(price) - log_target
+            too_high = gap > 0
+            np.copyto(high, s, where=too_high)
+            np.copyto(low, s, where=~too_high)
+            s_new = s - gap * price / (f * _INV_SQRT_2PI * np.exp(-0.5 * d1 * d1))
+        inside = (s_new >= low) & (s_new <= high)
+        s_new = np.where(inside, s_new, 0.5 * (low + high))
+        done = inside & (np.abs(s_new - s) <= _REL_STEP_TOL * s_new)
+        if done.any():
+            std_dev[idx[done]] = s_new[done]
+            keep = ~done
+            idx, x, f, k, log_target, low, high, s_new = (
+                a[keep] for a in (idx, x, f, k, log_target, low, high, s_new))
+            if idx.size == 0:
+                break
+        s = s_new
+    return std_dev, np.isfinite(std_dev)
+
+
+def implied_vol(price, is_call, spot, strike, t_years, rate, div_yield) -> IVResult:
+    """Implied vol of each premium (per share); see IVFlag for elements that have none."""
+    arrays = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in
+                                   (price, is_call, spot, strike, t_years, rate, div_yield)))
+    shape = arrays[0].shape
+    price, is_call, spot, strike, t, rate, div_yield = (a.ravel() for a in arrays)
+    vol = np.full(price.shape, np.nan)
+    flag = np.full(price.shape, IVFlag.OK, dtype=np.int8)
+
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        invalid = ~(np.isfinite(price) & np.isfinite(spot) & np.isfinite(strike) & np.isfinite(t)
+                    & np.isfinite(rate) & np.isfinite(div_yield)) | (spot <= 0) | (strike <= 0) | (price < 0)
+        rate_discount = np.exp(-rate * t)
+        forward = spot * np.exp((rate - div_yield) * t)
+        undiscounted = price / rate_discount
+        phi = np.where(is_call != 0, 1.0, -1.0)
+        intrinsic = np.maximum(phi * (forward - strike), 0.0)
+        upper = np.where(phi > 0, forward, strike)
+        time_value = undiscounted - intrinsic
+        tol = 1e-14 * np.maximum(forward, strike)
+    flag[~invalid & (t <= 0)] = IVFlag.EXPIRED
+    pending = flag == IVFlag.OK
+    pending &= ~invalid
+    flag[invalid] = IVFlag.INVALID_INPUT
+    below = pending & (time_value < -tol)
+    above = pending & ~below & (undiscounted >= upper)
+    at_intrinsic = pending & ~below & ~above & (time_value <= tol)
+    flag[below], flag[above], flag[at_intrinsic] = IVFlag.BELOW_INTRINSIC, IVFlag.ABOVE_BOUND, IVFlag.AT_INTRINSIC
+    vol[at_intrinsic] = 0.0
+    solve = np.flatnonzero(pending & ~below & ~above & ~at_intrinsic)
+    if solve.size:
+        f, k = forward[solve], strike[solve]
+        # Black's put-call symmetry: an OTM put on (f, k) is priced as a call on (k, f).
+        otm_put = f > k
+        f, k = np.where(otm_put, k, f), np.where(otm_put, f, k)
+        std_dev, converged = _solve_std_dev(np.log(f / k), f, k, time_value[solve])
+        vol[solve] = np.where(converged, std_dev / np.sqrt(t[solve]), np.nan)
+        flag[solve[~converged]] = IVFlag.NO_CONVERGENCE
+    if shape == ():
+        return IVResult(float(vol[0]), int(flag[0]))
+    return IVResult(vol.reshape(shape), flag.reshape(shape))

@@ -1,0 +1,106 @@
+"""Black-Scholes-Merton with continuous dividend yield, vectorized over numpy arrays.
+
+Every function broadcasts its inputs and returns arrays (floats for all-scalar input).
+Units: `spot`, `strike` and prices per share; `t_years` in years; `rate`, `div_yield`
+and `vol` annualized decimals. Greeks follow QuantLib's conventions: theta per year,
+vega and rho per 1.00 change in vol / rate.
+
+Degenerate inputs never leak NaN: where vol*sqrt(t) is zero (expiry now, or zero vol)
+the price is the discounted forward intrinsic and gamma/vega are zero.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from scipy.special import ndtr
+
+_INV_SQRT_2PI = 0.3989422804014327
+
+
+class Greeks(NamedTuple):
+    """Arrays of equal shape. theta per year, vega and rho per 1.00 (not per 1%)."""
+
+    price: np.ndarray
+    delta: np.ndarray
+    gamma: np.ndarray
+    vega: np.ndarray
+    theta: np.ndarray
+    rho: np.ndarray
+
+
+def call_sign(is_call):
+    """+1 for calls, -1 for puts; a float when the flag is scalar so no array is built."""
+    if np.ndim(is_call) == 0:
+        return 1.0 if is_call else -1.0
+    return np.where(is_call, 1.0, -1.0)
+
+
+def _scalar_out(value):
+    return float(value) if np.ndim(value) == 0 else value
+
+
+class _Terms(NamedTuple):
+    std_dev: np.ndarray
+    d1: np.ndarray
+    d2: np.ndarray
+    div_discount: np.ndarray
+    rate_discount: np.ndarray
+
+
+def _terms(spot, strike, t_years, rate, div_yield, vol) -> _Terms:
+    """d1, d2 and discount factors; d1=d2=+-inf (0 at the money forward) where std_dev is 0."""
+    t = np.maximum(np.asarray(t_years, dtype=np.float64), 0.0)
+    std_dev = vol * np.sqrt(t)
+    div_discount = np.exp(-div_yield * t)
+    rate_discount = np.exp(-rate * t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d1 = (np.log(spot / strike) + (rate - div_yield) * t) / std_dev + 0.5 * std_dev
+    d2 = d1 - std_dev
+    degenerate = std_dev <= 0.0
+    if np.any(degenerate):
+        forward_gap = spot * div_discount - strike * rate_discount
+        limit = np.where(forward_gap > 0, np.inf, np.where(forward_gap < 0, -np.inf, 0.0))
+        d1 = np.where(degenerate, limit, d1)
+        d2 = np.where(degenerate, limit, d2)
+    return _Terms(std_dev, d1, d2, div_discount, rate_discount)
+
+
+def bsm_price_delta(is_call, spot, strike, t_years, rate, div_yield, vol):
+    """(price, delta) in one pass: the hot path of chain generation."""
+    terms = _terms(spot, strike, t_years, rate, div_yield, vol)
+    phi = call_sign(is_call)
+    dq_nd1 = terms.div_discount * ndtr(phi * terms.d1)
+    price = phi * (spot * dq_nd1 - strike * terms.rate_discount * ndtr(phi * terms.d2))
+    return _scalar_out(np.maximum(price, 0.0)), _scalar_out(phi * dq_nd1)
+
+
+def bsm_price(is_call, spot, strike, t_years, rate, div_yield, vol):
+    """Option premium per share."""
+    return bsm_price_delta(is_call, spot, strike, t_years, rate, div_yield, vol)[0]
+
+
+def bsm_greeks(is_call, spot, strike, t_years, rate, div_yield, vol) -> Greeks:
+    """Price, delta, gamma, vega, theta and rho."""
+    terms = _terms(spot, strike, t_years, rate, div_yield, vol)
+    phi = call_sign(is_call)
+    t = np.maximum(np.asarray(t_years, dtype=np.float64), 0.0)
+    dq_nd1 = terms.div_discount * ndtr(phi * terms.d1)
+    strike_dr_nd2 = strike * terms.rate_discount * ndtr(phi * terms.d2)
+    spot_dq_pdf = spot * terms.div_discount * _INV_SQRT_2PI * np.exp(-0.5 * terms.d1 * terms.d1)
+    live = terms.std_dev > 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gamma = np.where(live, spot_dq_pdf / (spot * spot * terms.std_dev), 0.0)
+        time_decay = np.where(live, spot_dq_pdf * vol / (2.0 * np.sqrt(t)), 0.0)
+    price = np.maximum(phi * (spot * dq_nd1 - strike_dr_nd2), 0.0)
+    shape = np.shape(price)
+    greeks = (
+        price,
+        phi * dq_nd1,
+        gamma,
+        spot_dq_pdf * np.sqrt(t),
+        -time_decay - phi * rate * strike_dr_nd2 + phi * div_yield * spot * dq_nd1,
+        phi * t * strike_dr_nd2,
+    )
+    return Greeks(*(_scalar_out(np.broadcast_to(g, shape)) for g in greeks))
