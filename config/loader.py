@@ -1,0 +1,71 @@
+"""Load a SessionConfig from a YAML profile plus SPREADWRIGHT__* environment overrides.
+
+An override `SPREADWRIGHT__TIMING__CANCEL_AFTER_SECONDS=2.0` sets `timing.cancel_after_seconds`;
+its value is parsed as a YAML scalar (so `true`, `3`, `[30, 90]` keep their types).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+from pydantic import ValidationError
+
+from config.base import ConfigError
+from config.session import SessionConfig
+
+PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
+ENV_PREFIX = "SPREADWRIGHT__"
+
+
+def profile_path(name_or_path: str | os.PathLike) -> Path:
+    """A path as given if it exists, else `config/profiles/<name>.yaml`."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    candidate = PROFILES_DIR / f"{name_or_path}.yaml"
+    if candidate.is_file():
+        return candidate
+    known = ", ".join(sorted(p.stem for p in PROFILES_DIR.glob("*.yaml")))
+    raise ConfigError([("profile", f"no file {str(path)!r} and no built-in profile of that name (built-in: {known})")])
+
+
+def load_profile(name_or_path: str | os.PathLike, env: Mapping[str, str] | None = None) -> SessionConfig:
+    """Read, override from `env` (os.environ by default) and validate; raises ConfigError naming each field."""
+    path = profile_path(name_or_path)
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError([("<yaml>", str(err))], str(path)) from None
+    if not isinstance(data, dict):
+        raise ConfigError([("<root>", "a profile must be a mapping of settings")], str(path))
+    data = apply_env_overrides(data, os.environ if env is None else env)
+    return validate_config(data, str(path))
+
+
+def validate_config(data: Mapping[str, Any], source: str = "") -> SessionConfig:
+    """Validate plain data in JSON mode, so YAML lists become tuples and strings become enums."""
+    try:
+        return SessionConfig.model_validate_json(json.dumps(data, default=str))
+    except ValidationError as err:
+        raise ConfigError.from_validation(err, source) from None
+
+
+def apply_env_overrides(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """A copy of `data` with every SPREADWRIGHT__A__B=value applied as data[a][b] = value."""
+    merged = json.loads(json.dumps(data, default=str))
+    for key, raw in sorted(env.items()):
+        if not key.startswith(ENV_PREFIX):
+            continue
+        path = [part.lower() for part in key[len(ENV_PREFIX):].split("__")]
+        node = merged
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError([(".".join(path), f"override {key} goes below a value that is not a mapping")])
+            node = child
+        node[path[-1]] = yaml.safe_load(raw) if raw.strip() else raw
+    return merged

@@ -1,0 +1,61 @@
+"""Settings of the runtimes (inline virtual clock or Ray) and of logging."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from config.base import FrozenModel, rule_error
+
+
+class LatencySpec(FrozenModel):
+    """Delivery delay of one message route, in microseconds.
+
+    constant: `base_us`; uniform: base_us +- jitter_us; lognormal: median `base_us`, shape `sigma`.
+    """
+
+    distribution: Literal["constant", "uniform", "lognormal"] = "constant"
+    base_us: float = Field(0.0, ge=0)
+    jitter_us: float = Field(0.0, ge=0)
+    sigma: float = Field(0.0, ge=0, le=5)
+
+    @model_validator(mode="after")
+    def _shape_fits(self) -> LatencySpec:
+        if self.distribution == "uniform" and self.jitter_us > self.base_us:
+            raise rule_error("jitter_us", "must be <= base_us so no delay is negative")
+        if self.distribution == "lognormal" and self.base_us <= 0:
+            raise rule_error("base_us", "a lognormal latency needs a median > 0")
+        return self
+
+
+class RuntimeConfig(FrozenModel):
+    """Which runtime delivers messages, and how.
+
+    `route_latency` keys are "sender->receiver" component names; "*" matches any name.
+    """
+
+    kind: Literal["inline", "ray"] = "inline"
+    seed: int = 0
+    check_serializable: bool = True
+    default_latency: LatencySpec = LatencySpec()
+    route_latency: dict[str, LatencySpec] = Field(default_factory=dict)
+    ray_address: str | None = None
+    ray_namespace: str = "spreadwright"
+    max_restarts: int = Field(-1, ge=-1)
+
+    @field_validator("route_latency")
+    @classmethod
+    def _routes_named(cls, routes: dict[str, LatencySpec]) -> dict[str, LatencySpec]:
+        for key in routes:
+            parts = key.split("->")
+            if len(parts) != 2 or not all(p.strip() for p in parts):
+                raise ValueError(f"route {key!r} must look like 'sender->receiver' ('*' matches any)")
+        return routes
+
+
+class LoggingConfig(FrozenModel):
+    """`format`: json lines, readable console, or auto (console on a terminal, json otherwise)."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["auto", "json", "console"] = "auto"

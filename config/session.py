@@ -1,0 +1,60 @@
+"""The whole profile of a session: mode, runtime and every component's settings."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import Field, field_validator, model_validator
+
+from config.base import FrozenModel, rule_error
+from config.execution import (BalancerConfig, CreditMaximizerConfig, ExecutorConfig, SizingParameters,
+                              TimingParameters)
+from config.router import RouterRiskConfig
+from config.runtime import LoggingConfig, RuntimeConfig
+
+
+class Mode(str, Enum):
+    BACKTEST = "backtest"
+    PAPER = "paper"
+    LIVE = "live"
+
+
+_RUNTIME_OF_MODE = {Mode.BACKTEST: "inline", Mode.PAPER: "ray", Mode.LIVE: "ray"}
+
+
+class SessionConfig(FrozenModel):
+    """Everything one session needs; `config_id` identifies it (e.g. as a Monte Carlo cache key)."""
+
+    name: str = Field("spreadwright", min_length=1)
+    mode: Mode = Mode.BACKTEST
+    symbols: tuple[str, ...] = ("SPY", "QQQ", "IWM")
+    runtime: RuntimeConfig = RuntimeConfig()
+    logging: LoggingConfig = LoggingConfig()
+    timing: TimingParameters = TimingParameters()
+    sizing: SizingParameters = SizingParameters()
+    executor: ExecutorConfig = ExecutorConfig()
+    balancer: BalancerConfig = BalancerConfig()
+    credit_maximizer: CreditMaximizerConfig = CreditMaximizerConfig()
+    router: RouterRiskConfig = RouterRiskConfig()
+
+    @field_validator("symbols")
+    @classmethod
+    def _symbols_valid(cls, symbols: tuple[str, ...]) -> tuple[str, ...]:
+        for symbol in symbols:
+            if not symbol or not symbol.isascii() or not symbol.replace(".", "").isalnum() or symbol != symbol.upper():
+                raise ValueError(f"{symbol!r} is not an upper-case ticker")
+        if len(set(symbols)) != len(symbols):
+            raise ValueError("symbols must not repeat")
+        return symbols
+
+    @model_validator(mode="after")
+    def _fits_mode(self) -> SessionConfig:
+        expected = _RUNTIME_OF_MODE[self.mode]
+        if self.runtime.kind != expected:
+            raise rule_error("runtime.kind", f"mode {self.mode.value} runs on the {expected} runtime, not "
+                             f"{self.runtime.kind} (set runtime.kind: {expected})")
+        if self.mode is not Mode.BACKTEST and self.router.routing.allow_whole_fly_complex_order:
+            raise rule_error("router.routing.allow_whole_fly_complex_order",
+                             f"a whole-fly complex order is for simulation only; mode {self.mode.value} "
+                             "must exit butterflies as two verticals")
+        return self
