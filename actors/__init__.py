@@ -1,0 +1,1 @@
+"""Components (plain classes that react to messages and are told the time) and the runtimes that deliver them."""

@@ -1,0 +1,142 @@
+"""InlineRuntime: every component in one process, on a virtual clock, deterministic for a seed.
+
+Events are ordered by (delivery time, order of enqueueing). Zero-delay deliveries
+take a FIFO fast path instead of the heap; when the clock advances to t, every heap
+entry due at t moves to that FIFO in order, so the total order stays deterministic.
+With `check_serializable` every message is pickled and unpickled on send, so a
+payload that could not cross a Ray boundary fails here too.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import pickle
+from collections import deque
+from typing import Any, Callable, Hashable
+
+from actors.component import Component
+from actors.runtime_latency import make_sampler, route_spec
+from config.runtime import RuntimeConfig
+
+
+class UnknownComponentError(KeyError):
+    """A message was addressed to a name no component has."""
+
+
+class InlinePort:
+    """The port of one component: routes (receiver, delay sampler) are resolved once and cached."""
+
+    __slots__ = ("_runtime", "_sender", "_routes", "_component")
+
+    def __init__(self, runtime: InlineRuntime, component: Component) -> None:
+        self._runtime = runtime
+        self._sender = component.name
+        self._component = component
+        self._routes: dict[str, tuple[Callable, Callable[[], int] | None]] = {}
+
+    def send(self, receiver: str, message: Any) -> None:
+        route = self._routes.get(receiver)
+        if route is None:
+            route = self._routes[receiver] = self._runtime._route(self._sender, receiver)
+        self._runtime._enqueue(route[0], message, route[1], True)
+
+    def schedule(self, delay_ns: int, tag: Hashable) -> None:
+        if delay_ns < 0:
+            raise ValueError(f"delay_ns must be >= 0, got {delay_ns}")
+        self._runtime._enqueue(self._component.on_timer, tag, (lambda: delay_ns) if delay_ns else None, False)
+
+    def now_ns(self) -> int:
+        return self._runtime.now_ns
+
+
+class InlineRuntime:
+    """Discrete-event runtime. `run()` delivers until nothing is left (or `until_ns`)."""
+
+    def __init__(self, config: RuntimeConfig | None = None, *, start_ns: int = 0,
+                 check_serializable: bool | None = None) -> None:
+        self.config = config or RuntimeConfig()
+        self.check_serializable = (self.config.check_serializable if check_serializable is None
+                                   else check_serializable)
+        self.now_ns = start_ns
+        self.delivered = 0
+        self._components: dict[str, Component] = {}
+        self._heap: list[tuple[int, int, Callable, Any]] = []
+        self._ready: deque[tuple[Callable, Any]] = deque()
+        self._seq = itertools.count()
+        self._started = False
+
+    def add(self, component: Component) -> Component:
+        if component.name in self._components:
+            raise ValueError(f"a component named {component.name!r} is already added")
+        self._components[component.name] = component
+        component.bind(InlinePort(self, component))
+        if self._started:
+            component.on_start(self.now_ns)
+        return component
+
+    def component(self, name: str) -> Component:
+        return self._components[name]
+
+    def start(self) -> None:
+        self._started = True
+        for component in list(self._components.values()):
+            component.on_start(self.now_ns)
+
+    def _route(self, sender: str, receiver: str) -> tuple[Callable, Callable[[], int] | None]:
+        target = self._components.get(receiver)
+        if target is None:
+            raise UnknownComponentError(f"{sender} sent to {receiver!r}, which is not a component here")
+        route = f"{sender}->{receiver}"
+        return target.on_message, make_sampler(route_spec(self.config, sender, receiver), self.config.seed, route)
+
+    def _enqueue(self, handler: Callable, payload: Any, sampler: Callable[[], int] | None, is_message: bool) -> None:
+        if is_message and self.check_serializable:
+            payload = pickle.loads(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+        if sampler is None:
+            self._ready.append((handler, payload))
+        else:
+            heapq.heappush(self._heap, (self.now_ns + sampler(), next(self._seq), handler, payload))
+
+    def run(self, until_ns: int | None = None) -> int:
+        """Deliver events in order; returns how many were delivered by this call."""
+        if not self._started:
+            self.start()
+        ready, heap = self._ready, self._heap
+        popleft, heappop = ready.popleft, heapq.heappop
+        delivered = 0
+        while True:
+            now = self.now_ns
+            while ready:
+                handler, payload = popleft()
+                handler(payload, now)
+                delivered += 1
+            if not heap or (until_ns is not None and heap[0][0] > until_ns):
+                break
+            self.now_ns = due = heap[0][0]
+            while heap and heap[0][0] == due:
+                entry = heappop(heap)
+                ready.append((entry[2], entry[3]))
+        if until_ns is not None and until_ns > self.now_ns:
+            self.now_ns = until_ns
+        self.delivered += delivered
+        return delivered
+
+    def run_until(self, predicate: Callable[[dict[str, dict]], bool], timeout_s: float = 0.0) -> bool:
+        """Run to idle, then report whether `predicate(snapshots)` holds (the Ray runtime polls instead)."""
+        self.run()
+        return predicate(self.snapshots())
+
+    def pending(self) -> int:
+        return len(self._ready) + len(self._heap)
+
+    def snapshot(self, name: str) -> dict[str, Any]:
+        return self._components[name].snapshot()
+
+    def snapshots(self) -> dict[str, dict[str, Any]]:
+        return {name: component.snapshot() for name, component in self._components.items()}
+
+    def stop(self) -> None:
+        for component in self._components.values():
+            component.on_stop(self.now_ns)
+        self._started = False

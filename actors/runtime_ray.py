@@ -1,0 +1,174 @@
+"""RayRuntime: each component hosted by its own named Ray actor, on the wall clock.
+
+All Ray calls of the project's components go through this module: the actor host
+(`ComponentHost`), the one factory applying `ray.remote` options (`actor_options`),
+and `RayRuntime`, the driver-side wrapper. Messages are fire-and-forget actor calls;
+hosts are synchronous single-threaded actors, so calls from one sender run in order.
+Timers run on one scheduler thread per host that posts `fire_timer` back to its
+own actor, so component code still runs on one thread only.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from typing import Any, Callable, Hashable
+
+import ray
+
+from actors.component import Component
+from config.runtime import RuntimeConfig
+
+
+class _TimerThread:
+    """One daemon thread per host: waits for the earliest deadline, then posts the timer to the actor."""
+
+    def __init__(self, fire: Callable[[Hashable], None]) -> None:
+        self._fire = fire
+        self._heap: list[tuple[float, int, Hashable]] = []
+        self._seq = itertools.count()
+        self._cond = threading.Condition()
+        self._stopped = False
+        threading.Thread(target=self._loop, name="spreadwright-timers", daemon=True).start()
+
+    def add(self, delay_ns: int, tag: Hashable) -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (time.monotonic() + delay_ns / 1e9, next(self._seq), tag))
+            self._cond.notify()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopped and (not self._heap or self._heap[0][0] > time.monotonic()):
+                    self._cond.wait(None if not self._heap else self._heap[0][0] - time.monotonic())
+                if self._stopped:
+                    return
+                _, _, tag = heapq.heappop(self._heap)
+            self._fire(tag)
+
+
+class RayPort:
+    """A component's port inside its host: resolves receivers by actor name once, then caches the handle."""
+
+    def __init__(self, namespace: str, timers: _TimerThread) -> None:
+        self._namespace = namespace
+        self._timers = timers
+        self._handles: dict[str, Any] = {}
+
+    def send(self, receiver: str, message: Any) -> None:
+        handle = self._handles.get(receiver)
+        if handle is None:
+            handle = self._handles[receiver] = ray.get_actor(receiver, namespace=self._namespace)
+        handle.deliver.remote(message)
+
+    def schedule(self, delay_ns: int, tag: Hashable) -> None:
+        if delay_ns < 0:
+            raise ValueError(f"delay_ns must be >= 0, got {delay_ns}")
+        self._timers.add(delay_ns, tag)
+
+    def now_ns(self) -> int:
+        return time.time_ns()
+
+
+class ComponentHost:
+    """The body of every component actor. Restarted by Ray with the same (unstarted) component."""
+
+    def __init__(self, component: Component, namespace: str) -> None:
+        self.component = component
+        self._self_handle = ray.get_runtime_context().current_actor
+        self._timers = _TimerThread(lambda tag: self._self_handle.fire_timer.remote(tag))
+        component.bind(RayPort(namespace, self._timers))
+
+    def ready(self) -> str:
+        return self.component.name
+
+    def start(self) -> None:
+        self.component.on_start(time.time_ns())
+
+    def deliver(self, message: Any) -> None:
+        self.component.on_message(message, time.time_ns())
+
+    def fire_timer(self, tag: Hashable) -> None:
+        self.component.on_timer(tag, time.time_ns())
+
+    def snapshot(self) -> dict[str, Any]:
+        return self.component.snapshot()
+
+    def stop(self) -> None:
+        self._timers.stop()
+        self.component.on_stop(time.time_ns())
+
+
+def actor_options(config: RuntimeConfig, name: str) -> dict[str, Any]:
+    """The one place Ray actor options are decided.
+
+    max_task_retries=0: a retried method may already have reached a broker (a duplicate
+    order); restarts rebuild state instead. max_concurrency=1 keeps per-sender ordering.
+    """
+    return {"name": name, "namespace": config.ray_namespace, "max_restarts": config.max_restarts,
+            "max_task_retries": 0, "max_concurrency": 1, "num_cpus": 0, "get_if_exists": False}
+
+
+_RemoteHost = ray.remote(ComponentHost)
+
+
+class RayRuntime:
+    """Driver-side wrapper: starts one actor per component and talks to them; needs `ray.init` done."""
+
+    def __init__(self, config: RuntimeConfig | None = None) -> None:
+        self.config = config or RuntimeConfig(kind="ray")
+        self._handles: dict[str, Any] = {}
+        self._pending: list[Component] = []
+
+    def add(self, component: Component) -> Component:
+        if component.name in self._handles or any(c.name == component.name for c in self._pending):
+            raise ValueError(f"a component named {component.name!r} is already added")
+        self._pending.append(component)
+        return component
+
+    def start(self, timeout_s: float = 60.0) -> None:
+        """Create every actor, wait until all answer, then start them together."""
+        for component in self._pending:
+            options = actor_options(self.config, component.name)
+            self._handles[component.name] = _RemoteHost.options(**options).remote(component, self.config.ray_namespace)
+        self._pending.clear()
+        ray.get([h.ready.remote() for h in self._handles.values()], timeout=timeout_s)
+        ray.get([h.start.remote() for h in self._handles.values()], timeout=timeout_s)
+
+    def handle(self, name: str) -> Any:
+        return self._handles[name]
+
+    def snapshot(self, name: str, timeout_s: float = 10.0) -> dict[str, Any]:
+        return ray.get(self._handles[name].snapshot.remote(), timeout=timeout_s)
+
+    def snapshots(self, timeout_s: float = 10.0) -> dict[str, dict[str, Any]]:
+        names = list(self._handles)
+        values = ray.get([self._handles[n].snapshot.remote() for n in names], timeout=timeout_s)
+        return dict(zip(names, values))
+
+    def run_until(self, predicate: Callable[[dict[str, dict]], bool], timeout_s: float = 60.0,
+                  poll_s: float = 0.05) -> bool:
+        """Poll snapshots until `predicate` holds or `timeout_s` passes; returns whether it held."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if predicate(self.snapshots()):
+                return True
+            time.sleep(poll_s)
+        return predicate(self.snapshots())
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop every component, then kill its actor so the names are free again."""
+        handles = list(self._handles.values())
+        try:
+            ray.get([h.stop.remote() for h in handles], timeout=timeout_s)
+        finally:
+            for handle in handles:
+                ray.kill(handle, no_restart=True)
+            self._handles.clear()
