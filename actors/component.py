@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Hashable, Protocol
 
+from actors.logs import get_logger
+
 
 class Port(Protocol):
     """What a component may ask of its runtime."""
@@ -34,6 +36,15 @@ class Component:
 
     def bind(self, port: Port) -> None:
         self.port = port
+
+    def log_context(self) -> dict[str, Any]:
+        """Keys put on every log line of this component; subclasses add symbol, expiration, ..."""
+        return {"component": self.name}
+
+    @property
+    def log(self):
+        """A structlog logger bound to `log_context()` (built on use, so components stay picklable)."""
+        return get_logger(**self.log_context())
 
     def on_start(self, now_ns: int) -> None:
         """Called once before any message."""

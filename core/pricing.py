@@ -20,7 +20,7 @@ _INV_SQRT_2PI = 0.3989422804014327
 
 
 class Greeks(NamedTuple):
-    """Arrays of equal shape. theta per year, vega and rho per 1.00 (not per 1%)."""
+    """Arrays of equal shape. theta per year; vega, rho and dividend_rho per 1.00 (not per 1%)."""
 
     price: np.ndarray
     delta: np.ndarray
@@ -28,6 +28,7 @@ class Greeks(NamedTuple):
     vega: np.ndarray
     theta: np.ndarray
     rho: np.ndarray
+    dividend_rho: np.ndarray
 
 
 def call_sign(is_call):
@@ -82,7 +83,7 @@ def bsm_price(is_call, spot, strike, t_years, rate, div_yield, vol):
 
 
 def bsm_greeks(is_call, spot, strike, t_years, rate, div_yield, vol) -> Greeks:
-    """Price, delta, gamma, vega, theta and rho."""
+    """Price, delta, gamma, vega, theta, rho and dividend rho."""
     terms = _terms(spot, strike, t_years, rate, div_yield, vol)
     phi = call_sign(is_call)
     t = np.maximum(np.asarray(t_years, dtype=np.float64), 0.0)
@@ -102,5 +103,6 @@ def bsm_greeks(is_call, spot, strike, t_years, rate, div_yield, vol) -> Greeks:
         spot_dq_pdf * np.sqrt(t),
         -time_decay - phi * rate * strike_dr_nd2 + phi * div_yield * spot * dq_nd1,
         phi * t * strike_dr_nd2,
+        -t * spot * dq_nd1 * phi,
     )
     return Greeks(*(_scalar_out(np.broadcast_to(g, shape)) for g in greeks))

@@ -1,0 +1,57 @@
+"""structlog, configured once per process: JSON lines in sessions, readable output on a terminal.
+
+Context bound with `bind_session` (session) and carried by `Component.log`
+(component, plus what the component adds, e.g. symbol and expiration) appears on
+every line. Components log through `Component.log`; nothing here reads a clock
+except structlog's own timestamper.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import IO, Any
+
+import structlog
+
+from config.runtime import LoggingConfig
+
+_configured: dict[str, Any] = {}
+
+
+def configure_logging(config: LoggingConfig | None = None, *, stream: IO[str] | None = None,
+                      force: bool = False) -> str:
+    """Configure structlog for this process; returns the format chosen ('json' or 'console')."""
+    config = config or LoggingConfig()
+    stream = stream or sys.stderr
+    if _configured and not force:
+        return _configured["format"]
+    fmt = config.format
+    if fmt == "auto":
+        fmt = "console" if getattr(stream, "isatty", lambda: False)() else "json"
+    renderer = (structlog.processors.JSONRenderer(sort_keys=True) if fmt == "json"
+                else structlog.dev.ConsoleRenderer(colors=False))
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(config.level)),
+        logger_factory=structlog.PrintLoggerFactory(stream),
+        cache_logger_on_first_use=False,
+    )
+    _configured.update(format=fmt, level=config.level)
+    return fmt
+
+
+def bind_session(session: str, **context: Any) -> None:
+    """Put `session` (and any other key) on every line logged from this process and context."""
+    structlog.contextvars.bind_contextvars(session=session, **context)
+
+
+def get_logger(**context: Any) -> structlog.typing.FilteringBoundLogger:
+    return structlog.get_logger().bind(**context)

@@ -1,0 +1,18 @@
+"""Connect to Ray, or start a local instance for the user when none is given."""
+
+from __future__ import annotations
+
+import os
+
+import ray
+
+
+def ensure_ray(address: str | None = None, namespace: str = "spreadwright", num_cpus: int | None = None) -> None:
+    """`ray.init` once: to `address` (e.g. 'auto', 'ray://host:10001') or a new local instance."""
+    if ray.is_initialized():
+        return
+    kwargs = {"namespace": namespace, "include_dashboard": False, "log_to_driver": True}
+    if address:
+        ray.init(address=address, **kwargs)
+    else:
+        ray.init(num_cpus=num_cpus or os.cpu_count(), **kwargs)
