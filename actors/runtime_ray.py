@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import os
 import threading
 import time
 from typing import Any, Callable, Hashable
@@ -19,6 +20,7 @@ from typing import Any, Callable, Hashable
 import ray
 
 from actors.component import Component
+from actors.logs import get_logger
 from config.runtime import RuntimeConfig
 
 
@@ -88,6 +90,10 @@ class ComponentHost:
 
     def ready(self) -> str:
         return self.component.name
+
+    def pid(self) -> int:
+        """The worker process id, so fault tests can SIGKILL it."""
+        return os.getpid()
 
     def start(self) -> None:
         self.component.on_start(time.time_ns())
@@ -163,12 +169,21 @@ class RayRuntime:
             time.sleep(poll_s)
         return predicate(self.snapshots())
 
-    def stop(self, timeout_s: float = 10.0) -> None:
-        """Stop every component, then kill its actor so the names are free again."""
-        handles = list(self._handles.values())
-        try:
-            ray.get([h.stop.remote() for h in handles], timeout=timeout_s)
-        finally:
-            for handle in handles:
-                ray.kill(handle, no_restart=True)
-            self._handles.clear()
+    def stop(self, timeout_s: float = 10.0) -> dict[str, str]:
+        """Stop every component, then kill its actor so the names are free again.
+
+        Returns {name: error} for components whose `on_stop` did not complete (also logged);
+        their actors are killed all the same.
+        """
+        failures: dict[str, str] = {}
+        calls = {name: handle.stop.remote() for name, handle in self._handles.items()}
+        for name, ref in calls.items():
+            try:
+                ray.get(ref, timeout=timeout_s)
+            except Exception as err:  # noqa: BLE001 - reported to the caller and logged, never hidden
+                failures[name] = f"{type(err).__name__}: {err}"
+                get_logger(component=name).warning("component_stop_failed", error=failures[name])
+        for handle in self._handles.values():
+            ray.kill(handle, no_restart=True)
+        self._handles.clear()
+        return failures

@@ -1,0 +1,74 @@
+import pytest
+
+from config import ConfigError, Mode, load_profile
+from config.loader import PROFILES_DIR
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in PROFILES_DIR.glob("*.yaml")))
+def test_every_shipped_profile_loads(name):
+    config = load_profile(name, env={})
+    assert config.mode in set(Mode)
+
+
+def test_env_overrides_keep_yaml_types():
+    config = load_profile("backtest", env={
+        "SPREADWRIGHT__TIMING__CANCEL_AFTER_SECONDS": "2.0",
+        "SPREADWRIGHT__EXECUTOR__OPTIMAL_EXPIRY_RANGE": "[7, 45]",
+        "SPREADWRIGHT__BALANCER__FORCE_BALANCE_AT_CLOSE": "false",
+        "UNRELATED": "x",
+    })
+    assert config.timing.cancel_after_seconds == 2.0
+    assert config.executor.optimal_expiry_range == (7, 45)
+    assert config.balancer.force_balance_at_close is False
+
+
+def test_bad_values_fail_at_load_with_field_path_and_reason():
+    with pytest.raises(ConfigError) as err:
+        load_profile("backtest", env={
+            "SPREADWRIGHT__TIMING__MIN_DELAY_BETWEEN_ATTEMPTS": "30",
+            "SPREADWRIGHT__SIZING__BOGUS": "1",
+            "SPREADWRIGHT__ROUTER__MAX_PARTIAL_EXPOSURE_MS": "900",
+        })
+    problems = dict(err.value.problems)
+    assert problems["timing.min_delay_between_attempts"] == "must be <= max_delay_between_attempts"
+    assert problems["sizing.bogus"] == "unknown field"
+    assert "500" in problems["router.max_partial_exposure_ms"]
+    assert "timing.min_delay_between_attempts: must be <= max_delay_between_attempts" in str(err.value)
+
+
+def test_whole_fly_complex_order_refused_outside_simulation():
+    with pytest.raises(ConfigError) as err:
+        load_profile("paper", env={"SPREADWRIGHT__ROUTER__ROUTING__ALLOW_WHOLE_FLY_COMPLEX_ORDER": "true"})
+    path, reason = err.value.problems[0]
+    assert path == "router.routing.allow_whole_fly_complex_order"
+    assert "simulation only" in reason
+    assert load_profile("backtest", env={}).router.routing.allow_whole_fly_complex_order is True
+
+
+def test_mode_that_does_not_fit_the_runtime_gives_a_hint():
+    with pytest.raises(ConfigError, match=r"runtime.kind: mode paper runs on the ray runtime.*set runtime.kind: ray"):
+        load_profile("paper", env={"SPREADWRIGHT__RUNTIME__KIND": "inline"})
+
+
+def test_unknown_profile_lists_the_built_ins():
+    with pytest.raises(ConfigError, match="built-in: backtest"):
+        load_profile("nope", env={})
+
+
+def test_malformed_yaml_and_non_mapping(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("timing: {cancel_after_seconds: [1,\n")
+    with pytest.raises(ConfigError, match="<yaml>"):
+        load_profile(broken, env={})
+    listing = tmp_path / "list.yaml"
+    listing.write_text("- 1\n- 2\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_profile(listing, env={})
+
+
+def test_same_content_same_id_whatever_the_key_order(tmp_path):
+    one = tmp_path / "one.yaml"
+    two = tmp_path / "two.yaml"
+    one.write_text("mode: backtest\nname: x\ntiming: {cancel_after_seconds: 2.0, random_delay_factor: 0.1}\n")
+    two.write_text("timing: {random_delay_factor: 0.1, cancel_after_seconds: 2.0}\nname: x\nmode: backtest\n")
+    assert load_profile(one, env={}).config_id == load_profile(two, env={}).config_id

@@ -1,0 +1,49 @@
+import os
+import signal
+import time
+
+from actors.pingpong import Counter, Quoter, pingpong_done, pingpong_topology
+from actors.runtime_inline import InlineRuntime
+from actors.runtime_ray import RayRuntime
+from config.runtime import RuntimeConfig
+
+
+def test_same_topology_same_final_state_on_both_runtimes(ray_cluster):
+    inline = InlineRuntime(RuntimeConfig(check_serializable=True))
+    for component in pingpong_topology(bursts=100, per_burst=50):
+        inline.add(component)
+    assert inline.run_until(pingpong_done)
+
+    remote = RayRuntime(RuntimeConfig(kind="ray", ray_namespace="t-pingpong"))
+    for component in pingpong_topology(bursts=100, per_burst=50):
+        remote.add(component)
+    remote.start()
+    try:
+        assert remote.run_until(pingpong_done, timeout_s=120)
+        ray_state = remote.snapshots()
+    finally:
+        remote.stop()
+    assert ray_state == inline.snapshots()
+    assert ray_state["counter"]["count"] == 5_000 and ray_state["quoter"]["acks"] == 5_000
+
+
+def test_a_sigkilled_component_actor_is_restarted_by_ray(ray_cluster):
+    remote = RayRuntime(RuntimeConfig(kind="ray", ray_namespace="t-restart", max_restarts=-1))
+    remote.add(Quoter(bursts=1, per_burst=1))
+    remote.add(Counter())
+    remote.start()
+    try:
+        assert remote.run_until(pingpong_done, timeout_s=30)
+        assert remote.snapshot("counter")["count"] == 1
+        old_pid = ray_cluster.get(remote.handle("counter").pid.remote())
+        os.kill(old_pid, signal.SIGKILL)
+        new_pid, deadline = old_pid, time.monotonic() + 60
+        while new_pid == old_pid and time.monotonic() < deadline:
+            try:
+                new_pid = ray_cluster.get(remote.handle("counter").pid.remote(), timeout=2)
+            except (ray_cluster.exceptions.RayActorError, ray_cluster.exceptions.GetTimeoutError):
+                time.sleep(0.05)   # restarting: calls fail until the new process is up
+        assert new_pid != old_pid, "counter actor did not come back"
+        assert remote.snapshot("counter")["count"] == 0   # rebuilt by its constructor, not from memory
+    finally:
+        remote.stop()
