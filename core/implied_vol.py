@@ -3,7 +3,7 @@
 Never raises inside a batch: each element gets a volatility (NaN when there is
 none) and an `IVFlag` saying why. The solver works on the out-of-the-money
 equivalent (put-call parity on the forward) so that deep in-the-money prices do
-not lose their time value to cancellation, and runs a bracketed Newton iteration
+not lose their time value to cancellation, and runs a bracketed Halley iteration
 on log(price) in total standard deviation s = vol*sqrt(t): log(price) is concave
 in s for an OTM option, so Newton steps do not overshoot and converge in a few
 iterations even where vega is tiny. Only unconverged elements are iterated.
@@ -57,17 +57,23 @@ def _initial_std_dev(otm_price, forward, strike, log_moneyness):
 def _solve_std_dev(log_moneyness, forward, strike, otm_price):
     """Bracketed Newton on log(call price) with forward <= strike (puts arrive swapped).
 
-    Works on compacted copies of the unconverged elements; returns (std_dev, converged).
+    The unconverged elements live in one 2-D array (rows below), compacted only once a
+    fifth of them have converged: gathering every iteration would cost more than the
+    extra Newton steps it saves. Returns (std_dev, converged).
     """
     n = otm_price.shape[0]
     std_dev = np.full(n, np.nan)
     idx = np.arange(n)
-    x, f, k = log_moneyness, forward, strike
-    log_target = np.log(otm_price)
-    s = _initial_std_dev(otm_price, f, k, x)
-    low = np.zeros(n)
-    high = np.full(n, _MAX_STD_DEV)
+    state = np.empty((6, n))
+    x, f, k, log_target, low, high = state
+    x[:], f[:], k[:] = log_moneyness, forward, strike
+    np.log(otm_price, out=log_target)
+    low.fill(0.0)
+    high.fill(_MAX_STD_DEV)
+    s = _initial_std_dev(otm_price, forward, strike, log_moneyness)
+    finished = np.zeros(n, dtype=bool)
     for _ in range(_MAX_ITERATIONS):
+        x, f, k, log_target, low, high = state
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             d1 = x / s + 0.5 * s
             price = f * ndtr(d1) - k * ndtr(d1 - s)
@@ -75,17 +81,24 @@ def _solve_std_dev(log_moneyness, forward, strike, otm_price):
             too_high = gap > 0
             np.copyto(high, s, where=too_high)
             np.copyto(low, s, where=~too_high)
-            s_new = s - gap * price / (f * _INV_SQRT_2PI * np.exp(-0.5 * d1 * d1))
+            # Halley on g(s) = log(price): g' = vega/price, g''/g' = d1*d2/s - g'.
+            slope = f * _INV_SQRT_2PI * np.exp(-0.5 * d1 * d1) / price
+            newton = gap / slope
+            curvature = d1 * (d1 - s) / s - slope
+            s_new = s - newton / (1.0 - 0.5 * newton * curvature)
         inside = (s_new >= low) & (s_new <= high)
         s_new = np.where(inside, s_new, 0.5 * (low + high))
         done = inside & (np.abs(s_new - s) <= _REL_STEP_TOL * s_new)
-        if done.any():
-            std_dev[idx[done]] = s_new[done]
-            keep = ~done
-            idx, x, f, k, log_target, low, high, s_new = (
-                a[keep] for a in (idx, x, f, k, log_target, low, high, s_new))
-            if idx.size == 0:
+        newly = done & ~finished
+        if newly.any():
+            std_dev[idx[newly]] = s_new[newly]
+            finished |= done
+            n_done = np.count_nonzero(finished)
+            if n_done == finished.size:
                 break
+            if n_done * 5 >= finished.size:
+                keep = ~finished
+                idx, state, s_new, finished = idx[keep], state[:, keep], s_new[keep], finished[keep]
         s = s_new
     return std_dev, np.isfinite(std_dev)
 

@@ -1,0 +1,15 @@
+"""Run every benchmark and print its figures (not a test: nothing here asserts on time)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import bench_iv, bench_pricing, bench_runtime  # noqa: E402
+
+if __name__ == "__main__":
+    for module in (bench_pricing, bench_iv, bench_runtime):
+        module.main()
+        print()
