@@ -1,0 +1,1 @@
+"""Reports: CSV, markdown and HTML (charts embedded) written from results."""

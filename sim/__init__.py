@@ -1,0 +1,1 @@
+"""The simulated market: paths, volatility surface, chains, spreads, exchange, paper exchange."""

@@ -1,0 +1,158 @@
+"""Fit the bid/ask spread model to the real chains in ../shared/data and write its parameters and report.
+
+    python -m sim.calibrate.fit_spreads [--data DIR] [--report-dir reports/calibration]
+
+- 'spx' class ($0.05 below $3, $0.10 from $3): the CBOE 2019 SPX/SPXW chain (56 days, DTE 0-120).
+- 'penny' class ($0.01; SPY, QQQ, IWM): the 2021 SPY file (DTE 20-120, K/S 0.93-1.07); outside
+  that range the model is held flat (the DTE knots are the data's own range).
+Cleaning: quotes with bid <= 0 or ask <= bid are dropped, and so are AM-settled SPX monthlies on
+their expiry day (stale). Implied vols are recomputed from the mid with `core.implied_vol`
+(rates and dividend yields below), never taken from the vendor columns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from core.implied_vol import IVFlag, implied_vol
+from sim.spread_model import PARAMS_PATH, SpreadModel, standardized_moneyness
+
+DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+SPX_FILE = "spx_chain_cboe_delayed_2019-04-25_2019-07-22_dte0-120_m80-120.csv.gz"
+SPY_FILE = "spy_options_eod_2021_selected20perday_lambdaclass.csv"
+RATE_2019, DIV_2019 = 0.022, 0.018      # ~3m T-bill and SPX dividend yield, spring 2019
+RATE_2021, DIV_2021 = 0.001, 0.013      # 2021
+MONEYNESS_EDGES = [-np.inf, -0.05, -0.015, 0.015, 0.05, 0.10, np.inf]
+MONEYNESS_LABELS = ["deep ITM", "ITM", "ATM", "OTM", "far OTM", "deep OTM"]
+DTE_EDGES = [-1, 0, 3, 7, 21, 45, 90, 130]
+DTE_LABELS = ["0", "1-3", "4-7", "8-21", "22-45", "46-90", "91-120"]
+MIN_BUCKET_QUOTES = 200
+
+
+@dataclass(frozen=True)
+class ClassSpec:
+    name: str
+    z_knots: tuple[float, ...]
+    dte_knots_days: tuple[float, ...]
+    tick_below_3: float
+    tick_from_3: float
+
+
+SPX_SPEC = ClassSpec("spx", (-4, -3, -2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2, 3, 4),
+                     (0, 1, 2, 4, 7, 14, 21, 45, 90, 120), 0.05, 0.10)
+PENNY_SPEC = ClassSpec("penny", (-2, -1, -0.3, 0, 0.3, 1, 2), (20, 120), 0.01, 0.01)
+
+
+def load_spx_2019(data_dir: Path) -> pd.DataFrame:
+    raw = pd.read_csv(data_dir / SPX_FILE)
+    stale_am_monthly = (raw.root == "SPX") & (raw.dte == 0)
+    return _prepare(raw[~stale_am_monthly], raw.dte, RATE_2019, DIV_2019)
+
+
+def load_spy_2021(data_dir: Path) -> pd.DataFrame:
+    raw = pd.read_csv(data_dir / SPY_FILE)
+    dte = (pd.to_datetime(raw.expiration) - pd.to_datetime(raw.quotedate)).dt.days
+    return _prepare(raw.assign(dte=dte), dte, RATE_2021, DIV_2021)
+
+
+def _prepare(raw: pd.DataFrame, dte: pd.Series, rate: float, div: float) -> pd.DataFrame:
+    """Tradable quotes with spread, mid, OTM-signed log moneyness, recomputed IV and z."""
+    quotes = raw[(raw.bid > 0) & (raw.ask > raw.bid)].copy()
+    quotes["spread"] = (quotes.ask - quotes.bid).round(6)    # 0.0199999 and 0.0200001 are one spread
+    quotes["mid"] = 0.5 * (quotes.ask + quotes.bid)
+    quotes["is_call"] = quotes["type"].str.lower().str.startswith("c")
+    phi = np.where(quotes.is_call, 1.0, -1.0)
+    quotes["otm_log_moneyness"] = phi * np.log(quotes.strike / quotes.underlying_last)
+    t_years = np.maximum(quotes.dte.to_numpy(), 0.5) / 365.0
+    iv = implied_vol(quotes.mid.to_numpy(), quotes.is_call.to_numpy(), quotes.underlying_last.to_numpy(),
+                     quotes.strike.to_numpy(), t_years, rate, div)
+    quotes["iv"] = iv.vol
+    quotes = quotes[(iv.flag == IVFlag.OK) & (quotes.iv > 0.02) & (quotes.iv < 3.0)].copy()
+    quotes["z"] = standardized_moneyness(quotes.is_call.to_numpy(), quotes.strike.to_numpy(),
+                                         quotes.underlying_last.to_numpy(), quotes.iv.to_numpy(), quotes.dte.to_numpy())
+    quotes["moneyness_bucket"] = pd.cut(quotes.otm_log_moneyness, MONEYNESS_EDGES, labels=MONEYNESS_LABELS)
+    quotes["dte_bucket"] = pd.cut(quotes.dte, DTE_EDGES, labels=DTE_LABELS)
+    return quotes
+
+
+def median_regression(design: np.ndarray, target: np.ndarray, iterations: int = 40) -> np.ndarray:
+    """L1 (median) regression by iteratively reweighted least squares: the report compares medians."""
+    weights = np.ones(target.size)
+    for _ in range(iterations):
+        root = np.sqrt(weights)
+        beta, *_ = np.linalg.lstsq(design * root[:, None], target * root, rcond=None)
+        weights = 1.0 / np.maximum(np.abs(target - design @ beta), 1e-3)
+    return beta
+
+
+def fit_class(spec: ClassSpec, quotes: pd.DataFrame) -> SpreadModel:
+    """Median regression of log spread, then the rounding threshold that best matches bucket medians."""
+    z_knots = np.array(spec.z_knots, dtype=float)
+    dte_knots = np.log1p(np.array(spec.dte_knots_days, dtype=float))
+    blank = SpreadModel.from_coefficients(spec.name, z_knots, dte_knots,
+                                          np.zeros(2 * (z_knots.size * (dte_knots.size + 1)) + 1),
+                                          spec.tick_below_3, spec.tick_from_3)
+    columns = _columns(quotes)
+    beta = median_regression(blank.features(*columns), np.log(quotes.spread.to_numpy()))
+    model = SpreadModel.from_coefficients(spec.name, z_knots, dte_knots, beta, spec.tick_below_3, spec.tick_from_3)
+    errors = {threshold: _worst_bucket_error(replace(model, rounding_threshold=threshold), quotes)
+              for threshold in np.round(np.arange(0.20, 0.81, 0.05), 2)}
+    best = min(errors, key=lambda threshold: (errors[threshold], abs(threshold - 0.5)))
+    return replace(model, rounding_threshold=float(best))
+
+
+def _columns(quotes: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    return (quotes.is_call.to_numpy(), quotes.mid.to_numpy(), quotes.z.to_numpy(), quotes.dte.to_numpy(),
+            quotes.iv.to_numpy())
+
+
+def _worst_bucket_error(model: SpreadModel, quotes: pd.DataFrame) -> float:
+    table = bucket_table(model, quotes)
+    return float(table[table.checked].relative_error.abs().max())
+
+
+def bucket_table(model: SpreadModel, quotes: pd.DataFrame) -> pd.DataFrame:
+    """Per moneyness x DTE bucket: quotes, data median, model median, relative error."""
+    quotes = quotes.assign(model_spread=model.spread(*_columns(quotes)))
+    grouped = quotes.groupby(["moneyness_bucket", "dte_bucket"], observed=True)
+    table = grouped.agg(quotes=("spread", "size"), data_median=("spread", "median"),
+                        model_median=("model_spread", "median")).reset_index()
+    table["relative_error"] = table.model_median / table.data_median - 1.0
+    table["checked"] = table.quotes >= MIN_BUCKET_QUOTES
+    return table
+
+
+def write_report(report_dir: Path, tables: dict[str, pd.DataFrame], models: dict[str, SpreadModel]) -> Path:
+    from reports.spread_report import render_spread_report
+
+    return render_spread_report(report_dir, tables, models, MIN_BUCKET_QUOTES)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--params", type=Path, default=PARAMS_PATH)
+    parser.add_argument("--report-dir", type=Path, default=Path("reports/calibration"))
+    args = parser.parse_args(argv)
+    datasets = {"spx": (SPX_SPEC, load_spx_2019(args.data)), "penny": (PENNY_SPEC, load_spy_2021(args.data))}
+    models, tables = {}, {}
+    for name, (spec, quotes) in datasets.items():
+        models[name] = fit_class(spec, quotes)
+        tables[name] = bucket_table(models[name], quotes)
+        checked = tables[name][tables[name].checked]
+        print(f"{name}: {len(quotes):,} quotes, {len(checked)} buckets with >= {MIN_BUCKET_QUOTES} quotes, "
+              f"worst |error| {checked.relative_error.abs().max():.1%}")
+    args.params.write_text(json.dumps({n: m.to_json() for n, m in models.items()}, indent=1) + "\n")
+    report = write_report(args.report_dir, tables, models)
+    print(f"parameters: {args.params}\nreport: {report}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
