@@ -1,0 +1,59 @@
+"""Exchange sessions and market minutes (US equity options: NYSE calendar, America/New_York hours).
+
+Wraps `exchange_calendars` (holidays and early closes kept by its maintainers). Times are
+nanoseconds since the Unix epoch, UTC, like every clock in this project.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+NS_PER_MINUTE = 60_000_000_000
+NEW_YORK = "America/New_York"
+
+
+@lru_cache(maxsize=4)
+def _calendar(code: str):
+    import exchange_calendars
+
+    return exchange_calendars.get_calendar(code, start="2000-01-01", end="2030-12-31")
+
+
+class MarketCalendar:
+    """Sessions of one exchange (default XNYS, which US equity options follow)."""
+
+    def __init__(self, code: str = "XNYS") -> None:
+        self.code = code
+        self._cal = _calendar(code)
+
+    def sessions(self, start: date, end: date) -> list[date]:
+        """Trading days in [start, end]."""
+        return [ts.date() for ts in self._cal.sessions_in_range(pd.Timestamp(start), pd.Timestamp(end))]
+
+    def is_session(self, day: date) -> bool:
+        return bool(self._cal.is_session(pd.Timestamp(day)))
+
+    def open_close_ns(self, day: date) -> tuple[int, int]:
+        """Regular open and close of `day` (early closes included), UTC ns."""
+        ts = pd.Timestamp(day)
+        return self._cal.session_open(ts).value, self._cal.session_close(ts).value
+
+    def is_open(self, time_ns: int) -> bool:
+        return bool(self._cal.is_open_on_minute(pd.Timestamp(time_ns, unit="ns", tz="UTC"), ignore_breaks=True))
+
+    def minute_grid_ns(self, days: list[date]) -> np.ndarray:
+        """Every market minute's start of the given sessions, UTC ns, ascending (390 a full day)."""
+        pieces = []
+        for day in days:
+            open_ns, close_ns = self.open_close_ns(day)
+            pieces.append(np.arange(open_ns, close_ns, NS_PER_MINUTE, dtype=np.int64))
+        return np.concatenate(pieces) if pieces else np.empty(0, dtype=np.int64)
+
+
+def to_new_york(time_ns: int) -> pd.Timestamp:
+    """A UTC ns time as an America/New_York timestamp (for phases and reports)."""
+    return pd.Timestamp(time_ns, unit="ns", tz="UTC").tz_convert(NEW_YORK)
