@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+_LOG_2 = float(np.log(2.0))
 PARAMS_PATH = Path(__file__).resolve().parent / "calibrate" / "spread_params.json"
 
 
@@ -27,6 +28,13 @@ def hat_basis(values, knots: np.ndarray) -> np.ndarray:
     """Piecewise-linear (hat) basis: column j is 1 at knots[j], 0 at its neighbours; values clipped to the knots."""
     position = np.interp(np.asarray(values, dtype=np.float64), knots, np.arange(knots.size, dtype=np.float64))
     return np.maximum(0.0, 1.0 - np.abs(position[..., None] - np.arange(knots.size)))
+
+
+def _cell(values, knots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the knot interval holding each (clipped) value, and the weight of its upper knot."""
+    position = np.interp(np.asarray(values, dtype=np.float64), knots, np.arange(knots.size, dtype=np.float64))
+    index = np.minimum(position.astype(np.intp), max(knots.size - 2, 0))
+    return index, position - index
 
 
 def standardized_moneyness(is_call, strike, underlying, vol, dte_days) -> np.ndarray:
@@ -80,8 +88,24 @@ class SpreadModel:
         return np.where(np.asarray(price_per_share) < 3.0, self.tick_below_3, self.tick_from_3)
 
     def raw_spread(self, is_call, mid, z, dte_days, vol) -> np.ndarray:
-        """Median spread per share before tick rounding."""
-        return np.exp(self.features(is_call, mid, z, dte_days, vol) @ self.coefficients())
+        """Median spread per share before tick rounding, at most 2 * mid (a bid is never negative).
+
+        Evaluates the same function as `features(...) @ coefficients()` by direct bilinear
+        interpolation, without building the design matrix (the chain generator's hot path).
+        """
+        side = np.asarray(is_call, dtype=np.intp)
+        zi, zw = _cell(z, self.z_knots)
+        di, dw = _cell(np.log1p(dte_days), self.dte_knots)
+        surface = self.surface
+        if self.dte_knots.size == 1:
+            level = surface[side, zi, 0] * (1 - zw) + surface[side, zi + 1, 0] * zw
+        else:
+            low = surface[side, zi, di] * (1 - dw) + surface[side, zi, di + 1] * dw
+            high = surface[side, zi + 1, di] * (1 - dw) + surface[side, zi + 1, di + 1] * dw
+            level = low * (1 - zw) + high * zw
+        slope = self.slope_mid[side, zi] * (1 - zw) + self.slope_mid[side, zi + 1] * zw
+        log_mid = np.log(mid)
+        return np.exp(np.minimum(level + slope * log_mid + self.b_vol * np.log(vol), log_mid + _LOG_2))
 
     def spread(self, is_call, mid, z, dte_days, vol) -> np.ndarray:
         """Quoted spread per share: whole ticks, at least one."""

@@ -46,3 +46,18 @@ def test_hat_basis_interpolates_and_clips():
     basis = hat_basis(np.array([-1.0, 0.5, 2.0, 9.0]), np.array([0.0, 1.0, 3.0]))
     np.testing.assert_allclose(basis, [[1, 0, 0], [0.5, 0.5, 0], [0, 0.5, 0.5], [0, 0, 1]])
     np.testing.assert_allclose(basis.sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("name", ["spx", "penny"])
+def test_fast_path_equals_the_fitted_linear_model(models, name):
+    model = models[name]
+    rng = np.random.default_rng(0)
+    n = 5000
+    args = (rng.random(n) < 0.5, np.exp(rng.uniform(-3, 3, n)), rng.uniform(-5, 5, n), rng.uniform(0, 130, n),
+            rng.uniform(0.05, 0.9, n))
+    with np.errstate(over="ignore"):
+        linear = np.exp(model.features(*args) @ model.coefficients())
+    fast = model.raw_spread(*args)
+    inside = linear <= 2 * args[1]
+    np.testing.assert_allclose(fast[inside], linear[inside], rtol=1e-12)
+    np.testing.assert_allclose(fast[~inside], 2 * args[1][~inside], rtol=1e-12)

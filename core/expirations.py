@@ -1,0 +1,64 @@
+"""Listed expirations of US equity and index options, and their categories.
+
+Monthlies expire on the third Friday, weeklies on other Fridays, dailies on every other
+session (SPY, QQQ, IWM and SPXW list all five weekdays). An expiry that falls on a holiday
+moves to the session before. Pure date arithmetic: the sessions come from `core.calendar`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from enum import Enum
+
+
+class ExpirationCategory(str, Enum):
+    DAILY = "DAILY"
+    WEEKLY = "WEEKLY"
+    MONTHLY = "MONTHLY"
+    QUARTERLY = "QUARTERLY"
+    LEAPS = "LEAPS"
+
+
+def third_friday(year: int, month: int) -> date:
+    first = date(year, month, 1)
+    return first + timedelta(days=(4 - first.weekday()) % 7 + 14)
+
+
+def nominal_friday(expiry: date) -> date:
+    """The Friday an expiry belongs to (itself, or the Friday after a holiday-shifted Thursday)."""
+    return expiry + timedelta(days=(4 - expiry.weekday()) % 7)
+
+
+def categorize(expiry: date, today: date, friday_is_session: bool = True) -> ExpirationCategory:
+    """Category of a listed expiry; anything more than ~9 months out is LEAPS.
+
+    A Thursday counts as its week's Friday expiry only when that Friday is a holiday
+    (`friday_is_session=False`).
+    """
+    if (expiry - today).days > 270:
+        return ExpirationCategory.LEAPS
+    friday = nominal_friday(expiry)
+    is_friday_slot = expiry.weekday() == 4 or (expiry.weekday() == 3 and not friday_is_session)
+    if not is_friday_slot:
+        return ExpirationCategory.DAILY
+    if friday == third_friday(friday.year, friday.month):
+        return ExpirationCategory.QUARTERLY if friday.month in (3, 6, 9, 12) else ExpirationCategory.MONTHLY
+    return ExpirationCategory.WEEKLY
+
+
+def listed_expirations(today: date, sessions: list[date], horizon_days: int = 120, daily_weeks: int = 2,
+                       weekly_weeks: int = 6, dailies: bool = True) -> list[tuple[date, ExpirationCategory]]:
+    """Expirations listed on `today` within `horizon_days`: dailies for `daily_weeks`, Fridays for
+    `weekly_weeks`, then monthlies. `sessions` must cover today..today+horizon (holidays absent)."""
+    open_days = sorted(d for d in sessions if today <= d <= today + timedelta(days=horizon_days))
+    session_set = set(open_days)
+    listed: dict[date, ExpirationCategory] = {}
+    for day in open_days:
+        days_out = (day - today).days
+        category = categorize(day, today, friday_is_session=nominal_friday(day) in session_set)
+        keep = (category in (ExpirationCategory.MONTHLY, ExpirationCategory.QUARTERLY)
+                or (category is ExpirationCategory.WEEKLY and days_out <= 7 * weekly_weeks)
+                or (dailies and days_out <= 7 * daily_weeks))
+        if keep:
+            listed[day] = category
+    return sorted(listed.items())
