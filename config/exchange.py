@@ -1,0 +1,42 @@
+"""Settings of the simulated exchange: latencies, the fill (hazard) model, the complex book."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from config.base import FrozenModel
+
+
+class ExchangeLatency(FrozenModel):
+    """Log-normal delays inside the exchange, medians in microseconds, shape `sigma`."""
+
+    ack_median_us: float = Field(800.0, gt=0)
+    fill_median_us: float = Field(300.0, gt=0)
+    cancel_median_us: float = Field(900.0, gt=0)
+    sigma: float = Field(0.5, ge=0, le=3)
+
+
+class FillModel(FrozenModel):
+    """Resting orders fill as a Poisson process whose rate depends on the limit's aggressiveness.
+
+    For a buy, a = (limit - mid) / half_spread (a sell mirrors it): -1 at the bid, 0 at the mid,
+    1 at the ask (marketable). Rate = rate_at_mid_per_s * exp(steepness * a). Each fill takes a
+    geometric lot of mean `mean_lot` contracts (partial fills), capped by what is left.
+    Complex orders see their own book: the rate is scaled by `complex_rate_scale` and the natural
+    price is widened by `complex_extra_width_fraction` of the legs' combined width.
+    """
+
+    rate_at_mid_per_s: float = Field(0.25, gt=0)
+    steepness: float = Field(2.5, ge=0)
+    mean_lot: float = Field(4.0, ge=1)
+    complex_rate_scale: float = Field(0.35, gt=0, le=1)
+    complex_extra_width_fraction: float = Field(0.25, ge=0)
+    check_interval_ms: int = Field(100, ge=1)
+
+
+class ExchangeConfig(FrozenModel):
+    seed: int = 0
+    latency: ExchangeLatency = ExchangeLatency()
+    fills: FillModel = FillModel()
+    max_quote_age_ms: int = Field(5000, ge=1)
+    complex_price_tick: float = Field(0.01, gt=0)
