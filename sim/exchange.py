@@ -27,18 +27,42 @@ from config.exchange import ExchangeConfig
 from core.orders import (CancelOrder, CancelRejected, OrderAccepted, OrderCancelled, OrderFilled, OrderRejected,
                          OrderReplaced, OrderStatus, ReplaceOrder, Side, SubmitOrder)
 from core.quotes import QUOTE_REASONS, ChainQuotes, QuoteFlag, quote_flags
+from sim.resting import RestingSingles
+
+
+_LIVE = frozenset({OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
+_LATENCY_BATCH = 4096
+_PENDING_RETRY_NS = 100_000
+_TOO_LATE = {status.name: f"too late: order is {status.name.lower()}" for status in OrderStatus}
+_OK, _ZERO_BID = int(QuoteFlag.OK), int(QuoteFlag.ZERO_BID)
 
 
 class _Book:
-    """The latest quotes of one (symbol, expiry), with a column per (strike, right)."""
+    """The latest quotes of one (symbol, expiry), with a column per (strike, right).
 
-    __slots__ = ("quotes", "columns", "flags")
+    Python lists mirror the arrays: single-leg orders read scalars, which is far cheaper than
+    numpy indexing of one element.
+    """
 
-    def __init__(self, quotes: ChainQuotes) -> None:
+    __slots__ = ("quotes", "columns", "flags", "bid", "ask", "bid_size", "ask_size", "flag_list")
+
+    def __init__(self, quotes: ChainQuotes, previous: _Book | None = None) -> None:
         self.quotes = quotes
-        rights = np.where(quotes.is_call, "C", "P")
-        self.columns = {(float(k), r): i for i, (k, r) in enumerate(zip(quotes.strikes, rights))}
+        if previous is not None and _same_grid(previous.quotes, quotes):
+            self.columns = previous.columns
+        else:
+            rights = ["C" if c else "P" for c in np.asarray(quotes.is_call).tolist()]
+            strikes = np.asarray(quotes.strikes, float).tolist()
+            self.columns = {(k, r): i for i, (k, r) in enumerate(zip(strikes, rights))}
         self.flags = quote_flags(quotes.bid, quotes.ask, quotes.time_ns, quotes.time_ns, 1)
+        self.bid, self.ask = np.asarray(quotes.bid).tolist(), np.asarray(quotes.ask).tolist()
+        self.bid_size, self.ask_size = np.asarray(quotes.bid_size).tolist(), np.asarray(quotes.ask_size).tolist()
+        self.flag_list = self.flags.tolist()
+
+
+def _same_grid(a: ChainQuotes, b: ChainQuotes) -> bool:
+    return (a.strikes is b.strikes and a.is_call is b.is_call) or (
+        np.array_equal(a.strikes, b.strikes) and np.array_equal(a.is_call, b.is_call))
 
 
 class _Order:
@@ -46,7 +70,7 @@ class _Order:
     quote update, since each update replaces the book."""
 
     __slots__ = ("request", "book_key", "contract_keys", "book", "columns", "ratios", "sign", "limit", "quantity",
-                 "filled", "status", "hazard_left", "pending_fill", "is_complex")
+                 "filled", "status", "hazard_left", "pending_fill", "is_complex", "single", "checked_ns")
 
     def __init__(self, request: SubmitOrder, book_key: tuple[str, str], contract_keys: list[tuple[float, str]],
                  book: _Book, columns: list[int], ratios: np.ndarray) -> None:
@@ -55,6 +79,7 @@ class _Order:
         self.contract_keys = contract_keys
         self.book = book
         self.columns = np.array(columns, dtype=np.intp)
+        self.single = columns[0]
         self.ratios = ratios
         self.sign = 1 if request.side == Side.BUY.value else -1
         self.limit = float(request.limit_price)
@@ -64,6 +89,7 @@ class _Order:
         self.hazard_left = 0.0
         self.pending_fill = 0
         self.is_complex = len(columns) > 1
+        self.checked_ns = 0
 
     @property
     def leaves(self) -> int:
@@ -81,16 +107,22 @@ class SimulatedExchange(Component):
         self.rng = np.random.default_rng(self.config.seed)
         self.books: dict[tuple[str, str], _Book] = {}
         self.orders: dict[str, _Order] = {}
-        self.resting: dict[str, _Order] = {}
+        self.resting: dict[str, _Order] = {}            # complex orders, checked one by one
+        self.singles: dict[tuple[str, str], RestingSingles] = {}
         self._ticking = False
-        self._last_tick_ns = 0
+        latency = self.config.latency
+        self._median_ns = {"ack": latency.ack_median_us * 1000, "fill": latency.fill_median_us * 1000,
+                           "cancel": latency.cancel_median_us * 1000}
+        self._latency_factors: list[float] = []
         self.counts = {"submitted": 0, "rejected": 0, "filled_events": 0, "cancelled": 0, "cancel_rejected": 0,
-                       "replaced": 0, "quote_updates": 0}
+                       "replaced": 0, "quote_updates": 0, "order_events": 0}
 
     # ------------------------------------------------------------------ messages
 
     def on_message(self, message: Any, now_ns: int) -> None:
         handler = self._HANDLERS.get(type(message))
+        if handler is not SimulatedExchange._on_quotes:
+            self.counts["order_events"] += 1
         if handler is None:
             raise TypeError(f"{self.name} cannot handle {type(message).__name__}")
         handler(self, message, now_ns)
@@ -99,14 +131,19 @@ class SimulatedExchange(Component):
         self.counts["quote_updates"] += 1
         key = (quotes.symbol, quotes.expiry)
         previous = self.books.get(key)
-        book = _Book(quotes)
-        same_grid = previous is not None and previous.columns == book.columns
+        book = _Book(quotes, previous)
+        same_grid = previous is not None and previous.columns is book.columns
         self.books[key] = book
         for order in self.resting.values():
             if order.book_key == key:
                 self._rebind(order, book, same_grid)
-        if self.resting:
-            self._check_resting(now_ns)
+        singles = self.singles.get(key)
+        if singles is not None and not same_grid:
+            for coid in singles.remap_columns(lambda order: book.columns.get(order.contract_keys[0])):
+                singles.remove(coid)
+                self._rebind(self.orders[coid], book, False)
+                self.resting[coid] = self.orders[coid]      # contract vanished: wait in the slow path
+        self._check_resting(now_ns, key)
 
     @staticmethod
     def _rebind(order: _Order, book: _Book, same_grid: bool) -> None:
@@ -114,6 +151,7 @@ class SimulatedExchange(Component):
         if not same_grid:
             columns = [book.columns.get(key) for key in order.contract_keys]
             order.columns = None if None in columns else np.array(columns, dtype=np.intp)
+            order.single = columns[0]
 
     def _on_submit(self, request: SubmitOrder, now_ns: int) -> None:
         self.counts["submitted"] += 1
@@ -152,9 +190,12 @@ class SimulatedExchange(Component):
 
     def on_timer(self, tag: Hashable, now_ns: int) -> None:
         kind = tag[0]
+        if kind != "tick":
+            self.counts["order_events"] += 1
         if kind == "tick":
             self._ticking = False
             self._check_resting(now_ns)
+            self._ensure_ticking(now_ns)
         elif kind == "ack":
             self._accept(self.orders[tag[1]], now_ns)
         elif kind == "fill":
@@ -166,11 +207,10 @@ class SimulatedExchange(Component):
             self._reply(tag[2], OrderRejected(tag[1], tag[3], now_ns))
 
     def _schedule_latency(self, which: str, tag: tuple) -> None:
-        latency = self.config.latency
-        median_us = {"ack": latency.ack_median_us, "fill": latency.fill_median_us,
-                     "cancel": latency.cancel_median_us}[which]
-        delay_us = median_us * math.exp(latency.sigma * self.rng.standard_normal())
-        self.port.schedule(int(delay_us * 1000), tag)
+        if not self._latency_factors:
+            draws = np.exp(self.config.latency.sigma * self.rng.standard_normal(_LATENCY_BATCH))
+            self._latency_factors = draws[::-1].tolist()
+        self.port.schedule(int(self._median_ns[which] * self._latency_factors.pop()), tag)
 
     # ------------------------------------------------------------------ validation
 
@@ -191,10 +231,11 @@ class SimulatedExchange(Component):
         return self._price_problem(order, request.limit_price) or order
 
     def _locate_legs(self, request: SubmitOrder, now_ns: int):
-        books = {(leg.contract.symbol, leg.contract.expiry) for leg in request.legs}
-        if len(books) != 1:
+        first = request.legs[0].contract
+        book_key = (first.symbol, first.expiry)
+        if len(request.legs) > 1 and any((leg.contract.symbol, leg.contract.expiry) != book_key
+                                         for leg in request.legs):
             return "all legs must be on one symbol and expiry"
-        book_key = books.pop()
         book = self.books.get(book_key)
         if book is None:
             return f"unknown contract {request.legs[0].contract}"
@@ -231,9 +272,14 @@ class SimulatedExchange(Component):
         book = order.book
         if order.columns is None:
             return QUOTE_REASONS[QuoteFlag.MISSING]
-        flags = book.flags[order.columns]
         if now_ns - book.quotes.time_ns > self.config.max_quote_age_ms * 1_000_000:
             return QUOTE_REASONS[QuoteFlag.STALE]
+        if not order.is_complex:
+            flag = book.flag_list[order.single]
+            if flag == _OK or (flag == _ZERO_BID and order.sign > 0):
+                return None
+            return QUOTE_REASONS[QuoteFlag(flag)]
+        flags = book.flags[order.columns]
         selling_legs = (order.ratios * order.sign) < 0
         bad = (flags != QuoteFlag.OK) & ~((flags == QuoteFlag.ZERO_BID) & ~selling_legs)
         return QUOTE_REASONS[QuoteFlag(int(flags[bad][0]))] if bad.any() else None
@@ -243,7 +289,7 @@ class SimulatedExchange(Component):
     def _accept(self, order: _Order, now_ns: int) -> None:
         current = self.books[order.book_key]
         if current is not order.book:
-            self._rebind(order, current, current.columns == order.book.columns)
+            self._rebind(order, current, current.columns is order.book.columns)
         problem = self._quote_problem(order, now_ns)
         if problem:
             order.status = OrderStatus.REJECTED
@@ -258,6 +304,12 @@ class SimulatedExchange(Component):
 
     def _natural(self, order: _Order) -> tuple[float, float, np.ndarray, int]:
         """(natural net price, combined half-width, per-leg touch prices, units available) for this side."""
+        if not order.is_complex:
+            book, col = order.book, order.single
+            buying = order.sign > 0
+            touch = book.ask[col] if buying else book.bid[col]
+            units = book.ask_size[col] if buying else book.bid_size[col]
+            return touch, 0.5 * (book.ask[col] - book.bid[col]), (touch,), units
         quotes = order.book.quotes
         bid, ask = quotes.bid[order.columns], quotes.ask[order.columns]
         buys_leg = order.ratios * order.sign > 0
@@ -274,43 +326,91 @@ class SimulatedExchange(Component):
         natural, _, touch, units = self._natural(order)
         if order.sign * (order.limit - natural) < -1e-9 or units <= 0:
             return
-        self._commit_fill(order, min(order.leaves, units), natural, self._leg_prices(touch, order.ratios, natural))
+        leg_prices = (natural,) if not order.is_complex else self._leg_prices(touch, order.ratios, natural)
+        self._commit_fill(order, min(order.leaves, units), natural, leg_prices)
 
     def _rest(self, order: _Order, now_ns: int) -> None:
         order.hazard_left = float(self.rng.exponential())
-        self.resting[order.request.client_order_id] = order
+        order.checked_ns = now_ns
+        coid = order.request.client_order_id
+        if order.is_complex:
+            self.resting[coid] = order
+        else:
+            singles = self.singles.get(order.book_key)
+            if singles is None:
+                singles = self.singles[order.book_key] = RestingSingles()
+            singles.add(coid, order, order.single, order.sign, order.limit, order.hazard_left, now_ns)
         self._ensure_ticking(now_ns)
 
     def _ensure_ticking(self, now_ns: int) -> None:
-        if not self._ticking and self.resting:
+        if not self._ticking and (self.resting or any(len(s) for s in self.singles.values())):
             self._ticking = True
-            self._last_tick_ns = now_ns
             self.port.schedule(self.config.fills.check_interval_ms * 1_000_000, ("tick",))
 
-    def _check_resting(self, now_ns: int) -> None:
-        elapsed_s = max(now_ns - self._last_tick_ns, 0) / 1e9
-        self._last_tick_ns = now_ns
-        fills = self.config.fills
+    def _check_resting(self, now_ns: int, book_key: tuple[str, str] | None = None) -> None:
+        """Fill resting orders (of one book, or all) that became marketable; draw hazard fills for the rest."""
         for coid, order in list(self.resting.items()):
-            if order.leaves <= 0 or order.status not in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
-                self.resting.pop(coid, None)
+            if book_key is not None and order.book_key != book_key:
                 continue
-            if self._quote_problem(order, now_ns):
+            if order.leaves <= 0 or order.status not in _LIVE:
+                del self.resting[coid]
+            else:
+                self._check_one(order, now_ns)
+        keys = [book_key] if book_key is not None else list(self.singles)
+        for key in keys:
+            singles = self.singles.get(key)
+            if singles is not None and len(singles):
+                self._check_singles(self.books[key], singles, now_ns)
+
+    def _check_singles(self, book: _Book, singles: RestingSingles, now_ns: int) -> None:
+        """The hazard model for every resting single-leg order of one book at once."""
+        alive = singles.alive
+        elapsed_s = (now_ns - singles.checked_ns) / 1e9
+        singles.checked_ns[alive] = now_ns
+        if now_ns - book.quotes.time_ns > self.config.max_quote_age_ms * 1_000_000:
+            return
+        quotes, fills, columns, sign = book.quotes, self.config.fills, singles.column, singles.sign
+        bid, ask = quotes.bid[columns], quotes.ask[columns]
+        buying = sign > 0
+        flags = book.flags[columns]
+        tradable = alive & ((flags == QuoteFlag.OK) | ((flags == QuoteFlag.ZERO_BID) & buying))
+        natural = np.where(buying, ask, bid)
+        units = np.where(buying, quotes.ask_size[columns], quotes.bid_size[columns])
+        marketable = tradable & (sign * (singles.limit - natural) >= -1e-9) & (units > 0)
+        half_width = np.maximum(0.5 * (ask - bid), 1e-9)
+        aggressiveness = np.minimum(sign * (singles.limit - 0.5 * (ask + bid)) / half_width, 1.0)
+        waiting = tradable & ~marketable
+        singles.hazard -= np.where(waiting, fills.rate_at_mid_per_s * np.exp(fills.steepness * aggressiveness)
+                                   * elapsed_s, 0.0)
+        for slot in np.flatnonzero(marketable | (waiting & (singles.hazard <= 0))).tolist():
+            order = singles.orders[slot]
+            if order.leaves <= 0:
                 continue
-            natural, half_width, touch, units = self._natural(order)
-            if order.sign * (order.limit - natural) >= -1e-9 and units > 0:
-                self._commit_fill(order, min(order.leaves, units), order.limit,
-                                  self._leg_prices(touch, order.ratios, order.limit))
-                continue
-            mid = natural - order.sign * half_width * (1 + 2 * fills.complex_extra_width_fraction * order.is_complex)
-            aggressiveness = order.sign * (order.limit - mid) / max(half_width, 1e-9)
-            rate = fills.rate_at_mid_per_s * math.exp(fills.steepness * min(aggressiveness, 1.0))
-            order.hazard_left -= rate * (fills.complex_rate_scale if order.is_complex else 1.0) * elapsed_s
-            if order.hazard_left <= 0:
-                lot = min(order.leaves, int(self.rng.geometric(1.0 / fills.mean_lot)))
-                self._commit_fill(order, lot, order.limit, self._leg_prices(touch, order.ratios, order.limit))
-                order.hazard_left = float(self.rng.exponential())
-        self._ensure_ticking(now_ns)
+            lot = units[slot] if marketable[slot] else self.rng.geometric(1.0 / fills.mean_lot)
+            self._commit_fill(order, min(order.leaves, int(lot)), order.limit, (order.limit,))
+            singles.hazard[slot] = self.rng.exponential()
+
+    def _check_one(self, order: _Order, now_ns: int) -> None:
+        """The hazard model for one (complex) order against the legs' combined quotes."""
+        elapsed_s = (now_ns - order.checked_ns) / 1e9
+        order.checked_ns = now_ns
+        if self._quote_problem(order, now_ns):
+            return
+        fills = self.config.fills
+        natural, half_width, touch, units = self._natural(order)
+        if order.sign * (order.limit - natural) >= -1e-9 and units > 0:
+            self._commit_fill(order, min(order.leaves, units), order.limit,
+                              self._leg_prices(touch, order.ratios, order.limit))
+            return
+        widening = 1 + 2 * fills.complex_extra_width_fraction * order.is_complex
+        mid = natural - order.sign * half_width * widening
+        aggressiveness = order.sign * (order.limit - mid) / max(half_width, 1e-9)
+        rate = fills.rate_at_mid_per_s * math.exp(fills.steepness * min(aggressiveness, 1.0))
+        order.hazard_left -= rate * (fills.complex_rate_scale if order.is_complex else 1.0) * elapsed_s
+        if order.hazard_left <= 0:
+            lot = min(order.leaves, int(self.rng.geometric(1.0 / fills.mean_lot)))
+            self._commit_fill(order, lot, order.limit, self._leg_prices(touch, order.ratios, order.limit))
+            order.hazard_left = float(self.rng.exponential())
 
     @staticmethod
     def _leg_prices(touch: np.ndarray, ratios: np.ndarray, net_price: float) -> tuple[float, ...]:
@@ -327,10 +427,10 @@ class SimulatedExchange(Component):
         order.pending_fill -= quantity
         order.filled += quantity
         done = order.filled >= order.quantity
-        if order.status in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
+        if order.status in _LIVE:
             order.status = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
         if done:
-            self.resting.pop(order.request.client_order_id, None)
+            self._unrest(order)
         self.counts["filled_events"] += 1
         self._reply(order.request.owner, OrderFilled(order.request.client_order_id, quantity, round(price, 6),
                                                      leg_prices, order.filled, max(order.leaves, 0), now_ns))
@@ -339,25 +439,37 @@ class SimulatedExchange(Component):
 
     def _apply_cancel(self, coid: str, replace: ReplaceOrder | None, now_ns: int) -> None:
         order = self.orders[coid]
+        if order is not None and order.status is OrderStatus.PENDING_NEW:
+            self.port.schedule(_PENDING_RETRY_NS, ("cancel", coid, replace))   # the order is not live yet
+            return
         owner = replace.owner if replace else (order.request.owner if order else "")
-        if order is None or order.status not in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED) or order.leaves <= 0:
-            status = "rejected" if order is None else order.status.value.lower()
-            self._cancel_rejected(owner, coid, f"too late: order is {status}", now_ns)
+        if order is None or order.status not in _LIVE or order.leaves <= 0:
+            self._cancel_rejected(owner, coid, _TOO_LATE["REJECTED" if order is None else order.status.name], now_ns)
             return
         if replace is None:
             cancelled = order.leaves
             order.quantity -= cancelled
             order.status = OrderStatus.CANCELLED
-            self.resting.pop(coid, None)
+            self._unrest(order)
             self.counts["cancelled"] += 1
             self._reply(owner, OrderCancelled(coid, cancelled, now_ns))
             return
         order.limit = float(replace.limit_price)
+        singles = self.singles.get(order.book_key)
+        if singles is not None:
+            singles.set_limit(coid, order.limit)
         if replace.quantity:
             order.quantity = max(order.filled + order.pending_fill, order.filled + replace.quantity)
         self.counts["replaced"] += 1
         self._reply(owner, OrderReplaced(coid, order.limit, order.leaves, now_ns))
         self._match_marketable(order, now_ns)
+
+    def _unrest(self, order: _Order) -> None:
+        coid = order.request.client_order_id
+        self.resting.pop(coid, None)
+        singles = self.singles.get(order.book_key)
+        if singles is not None:
+            singles.remove(coid)
 
     def _cancel_rejected(self, owner: str, coid: str, reason: str, now_ns: int) -> None:
         self.counts["cancel_rejected"] += 1

@@ -181,3 +181,18 @@ def test_same_seed_same_fills_bit_for_bit():
     other, _ = run(script, ExchangeConfig(seed=6), until_s=300)
     assert first.events == second.events
     assert first.events != other.events
+
+
+def test_cancel_that_overtakes_the_ack_still_cancels():
+    slow_ack = ExchangeConfig.model_validate({"seed": 1, "latency": {"ack_median_us": 50_000, "cancel_median_us": 100, "sigma": 0.0}}, strict=False)
+    trader, exchange = run([(1000, submit("a", [leg(450.0)], "BUY", 5, 3.00)), (2000, CancelOrder("a", "trader"))],
+                           slow_ack, until_s=1)
+    assert [type(e).__name__ for e in trader.events] == ["OrderAccepted", "OrderCancelled"]
+    assert exchange.snapshot()["working"] == 0
+
+
+def test_quote_update_between_submit_and_ack_is_used():
+    moved = quotes(500, bid=[10.3, 6.4, 3.3, 1.4, 0.6])         # the ask of 450 moves to 3.34
+    trader, _ = run([(100, submit("a", [leg(450.0)], "BUY", 5, 3.20)), (500, moved)], until_s=0.01)
+    assert not trader.of(OrderFilled)                             # no longer marketable at the new quotes
+    assert len(trader.of(OrderAccepted)) == 1
