@@ -53,6 +53,16 @@ def _pingpong(args: argparse.Namespace) -> int:
     return 0
 
 
+def _exchange(args: argparse.Namespace) -> int:
+    """Serve the paper exchange over HTTP until interrupted."""
+    from sim.market import MarketSpec
+    from sim.paper_server import run_server
+
+    print(f"paper exchange on http://{args.host}:{args.port} (API: sim/paper_openapi.yaml); Ctrl-C stops it")
+    run_server(args.host, args.port, MarketSpec(interval_ms=args.quote_interval_ms, seed=args.seed))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spreadwright", description=__doc__)
     parser.add_argument("--log-format", choices=("auto", "json", "console"), default="auto")
@@ -64,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     ping.add_argument("--seed", type=int, default=0)
     ping.add_argument("--address", default=None, help="Ray address; a local instance is started if omitted")
     ping.set_defaults(handler=_pingpong)
+    exchange = sub.add_parser("exchange", help="serve the paper exchange (REST + websocket) on loopback")
+    exchange.add_argument("--host", default="127.0.0.1")
+    exchange.add_argument("--port", type=int, default=8765)
+    exchange.add_argument("--quote-interval-ms", type=int, default=1000)
+    exchange.add_argument("--seed", type=int, default=0)
+    exchange.set_defaults(handler=_exchange)
     return parser
 
 
