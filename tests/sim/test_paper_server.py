@@ -182,3 +182,22 @@ def test_random_bodies_never_break_the_server():
                 assert paper.service.records == {} and paper.exchange.snapshot()["submitted"] == 0
         asyncio.run(scenario())
     check()
+
+
+def test_in_process_broker_has_the_same_interface_and_bookkeeping():
+    from sim.brokers import InProcessBroker
+
+    async def scenario():
+        async with serving() as (paper, url), HttpBroker(url) as http:
+            local = InProcessBroker(paper)
+            order = await marketable_order(http, "local-1")
+            assert (await local.chain("SPY", order.legs[0].contract.expiry)).symbol == "SPY"
+            assert await local.underlying("SPY") == pytest.approx(await http.underlying("SPY"), rel=1e-3)
+            record = await local.submit(order)
+            assert record["client_order_id"] == "local-1"
+            filled = await wait_status(local, "local-1", {"FILLED"})
+            assert filled["status"] == "FILLED"
+            assert (await local.positions()) == (await http.positions())
+            assert (await http.order("local-1"))["status"] == "FILLED"     # one book, whichever door
+            await local.close()
+    asyncio.run(scenario())
