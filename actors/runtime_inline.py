@@ -27,24 +27,28 @@ class UnknownComponentError(KeyError):
 class InlinePort:
     """The port of one component: routes (receiver, delay sampler) are resolved once and cached."""
 
-    __slots__ = ("_runtime", "_sender", "_routes", "_component")
+    __slots__ = ("_runtime", "_sender", "_routes", "_on_timer")
 
     def __init__(self, runtime: InlineRuntime, component: Component) -> None:
         self._runtime = runtime
         self._sender = component.name
-        self._component = component
+        self._on_timer = component.on_timer
         self._routes: dict[str, tuple[Callable, Callable[[], int] | None]] = {}
 
     def send(self, receiver: str, message: Any) -> None:
         route = self._routes.get(receiver)
         if route is None:
             route = self._routes[receiver] = self._runtime._route(self._sender, receiver)
-        self._runtime._enqueue(route[0], message, route[1], True)
+        self._runtime._enqueue(route[0], message, route[1])
 
     def schedule(self, delay_ns: int, tag: Hashable) -> None:
-        if delay_ns < 0:
+        runtime = self._runtime
+        if delay_ns > 0:
+            heapq.heappush(runtime._heap, (runtime.now_ns + delay_ns, next(runtime._seq), self._on_timer, tag))
+        elif delay_ns == 0:
+            runtime._ready.append((self._on_timer, tag))
+        else:
             raise ValueError(f"delay_ns must be >= 0, got {delay_ns}")
-        self._runtime._enqueue(self._component.on_timer, tag, (lambda: delay_ns) if delay_ns else None, False)
 
     def now_ns(self) -> int:
         return self._runtime.now_ns
@@ -90,8 +94,8 @@ class InlineRuntime:
         route = f"{sender}->{receiver}"
         return target.on_message, make_sampler(route_spec(self.config, sender, receiver), self.config.seed, route)
 
-    def _enqueue(self, handler: Callable, payload: Any, sampler: Callable[[], int] | None, is_message: bool) -> None:
-        if is_message and self.check_serializable:
+    def _enqueue(self, handler: Callable, payload: Any, sampler: Callable[[], int] | None) -> None:
+        if self.check_serializable:
             payload = pickle.loads(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
         if sampler is None:
             self._ready.append((handler, payload))

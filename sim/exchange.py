@@ -32,7 +32,6 @@ from sim.resting import RestingSingles
 
 _LIVE = frozenset({OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
 _LATENCY_BATCH = 4096
-_PENDING_RETRY_NS = 100_000
 _TOO_LATE = {status.name: f"too late: order is {status.name.lower()}" for status in OrderStatus}
 _OK, _ZERO_BID = int(QuoteFlag.OK), int(QuoteFlag.ZERO_BID)
 
@@ -70,17 +69,19 @@ class _Order:
     quote update, since each update replaces the book."""
 
     __slots__ = ("request", "book_key", "contract_keys", "book", "columns", "ratios", "sign", "limit", "quantity",
-                 "filled", "status", "hazard_left", "pending_fill", "is_complex", "single", "checked_ns")
+                 "filled", "status", "hazard_left", "pending_fill", "is_complex", "single", "checked_ns",
+                 "queued_cancels")
 
     def __init__(self, request: SubmitOrder, book_key: tuple[str, str], contract_keys: list[tuple[float, str]],
-                 book: _Book, columns: list[int], ratios: np.ndarray) -> None:
+                 book: _Book, columns: list[int], ratios: list[int]) -> None:
         self.request = request
         self.book_key = book_key
         self.contract_keys = contract_keys
         self.book = book
-        self.columns = np.array(columns, dtype=np.intp)
+        self.is_complex = len(columns) > 1
+        self.columns = np.array(columns, dtype=np.intp) if self.is_complex else columns   # list for one leg
         self.single = columns[0]
-        self.ratios = ratios
+        self.ratios = np.array(ratios, dtype=np.float64) if self.is_complex else ratios
         self.sign = 1 if request.side == Side.BUY.value else -1
         self.limit = float(request.limit_price)
         self.quantity = int(request.quantity)
@@ -88,8 +89,8 @@ class _Order:
         self.status = OrderStatus.PENDING_NEW
         self.hazard_left = 0.0
         self.pending_fill = 0
-        self.is_complex = len(columns) > 1
         self.checked_ns = 0
+        self.queued_cancels: list[ReplaceOrder | None] = []
 
     @property
     def leaves(self) -> int:
@@ -150,7 +151,10 @@ class SimulatedExchange(Component):
         order.book = book
         if not same_grid:
             columns = [book.columns.get(key) for key in order.contract_keys]
-            order.columns = None if None in columns else np.array(columns, dtype=np.intp)
+            if None in columns:
+                order.columns = None
+            else:
+                order.columns = np.array(columns, dtype=np.intp) if order.is_complex else columns
             order.single = columns[0]
 
     def _on_submit(self, request: SubmitOrder, now_ns: int) -> None:
@@ -252,7 +256,9 @@ class SimulatedExchange(Component):
             keys.append(key)
         if len(set(keys)) != len(keys):
             return "a contract appears in two legs"
-        return book_key, keys, book, columns, np.array(ratios, dtype=np.float64)
+        if len(ratios) == 1 and ratios[0] != 1:
+            return f"a single-leg order has ratio 1 (sell with side SELL), got {ratios[0]}"
+        return book_key, keys, book, columns, ratios
 
     def _price_problem(self, order: _Order, limit_price: float) -> str | None:
         if not isinstance(limit_price, (int, float)) or not math.isfinite(limit_price):
@@ -301,6 +307,9 @@ class SimulatedExchange(Component):
         self._match_marketable(order, now_ns)
         if order.leaves > 0:
             self._rest(order, now_ns)
+        for replace in order.queued_cancels:
+            self._apply_cancel(order.request.client_order_id, replace, now_ns)
+        order.queued_cancels.clear()
 
     def _natural(self, order: _Order) -> tuple[float, float, np.ndarray, int]:
         """(natural net price, combined half-width, per-leg touch prices, units available) for this side."""
@@ -440,7 +449,7 @@ class SimulatedExchange(Component):
     def _apply_cancel(self, coid: str, replace: ReplaceOrder | None, now_ns: int) -> None:
         order = self.orders[coid]
         if order is not None and order.status is OrderStatus.PENDING_NEW:
-            self.port.schedule(_PENDING_RETRY_NS, ("cancel", coid, replace))   # the order is not live yet
+            order.queued_cancels.append(replace)     # not live yet: applied right after it is accepted
             return
         owner = replace.owner if replace else (order.request.owner if order else "")
         if order is None or order.status not in _LIVE or order.leaves <= 0:

@@ -143,6 +143,8 @@ def test_replace_to_a_marketable_price_fills():
     (submit("q", [leg(450.0)], "HOLD", 1, 3.1), "side"),
     (submit("q", [leg(450.0)], "BUY", 1, float("nan")), "finite"),
     (submit("q", [], "BUY", 1, 3.1), "at least one leg"),
+    (submit("q", [leg(450.0, -1)], "BUY", 1, 3.1), "ratio 1"),
+    (submit("q", [leg(450.0, 1), leg(450.0, -1)], "BUY", 1, 0.0), "two legs"),
 ])
 def test_bad_orders_are_rejected_with_a_reason(message, fragment):
     trader, exchange = run([(1000, message)], until_s=0.01)
