@@ -58,3 +58,4 @@ class ChainQuotes(NamedTuple):
     ask_size: np.ndarray
     tick_below_3: float
     tick_from_3: float
+    underlying: float = float("nan")     # the underlying's price when the chain was quoted

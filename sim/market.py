@@ -82,7 +82,7 @@ class MarketFeed(Component):
                                         np.array([price]), np.array([self.spec.vol_level]), self.spec.rate, self.rng)
                 quotes = ChainQuotes(symbol, day.isoformat(), closes_ns, now_ns, batch.strikes, batch.is_call,
                                      batch.bid[0], batch.ask[0], batch.bid_size[0], batch.ask_size[0],
-                                     model.tick_below_3, model.tick_from_3)
+                                     model.tick_below_3, model.tick_from_3, float(price))
                 self.latest[(symbol, day.isoformat())] = quotes
                 for receiver in (self.exchange, *self.subscribers):
                     self.port.send(receiver, quotes)

@@ -66,3 +66,16 @@ def test_delay_multipliers():
     assert delay_multiplier(TradingPhase.CLOSE_AUCTION, 2.0, 1.5) == 1.5
     assert delay_multiplier(TradingPhase.MIDDAY, 2.0, 1.5) == 1.0
     assert delay_multiplier(TradingPhase.PRE_MARKET, 2.0, 1.5) is None
+
+
+def test_scan_opportunities_ranks_payable_debit_verticals():
+    from core.execution.opportunities import scan_opportunities
+
+    found = scan_opportunities(chain(), 100.0, max_spread_width=10, max_distance_fraction=0.06, limit=10)
+    assert found and all(0 < o.cost < abs(o.short_leg.strike - o.long_leg.strike) for o in found)
+    assert [o.reward_to_risk for o in found] == sorted((o.reward_to_risk for o in found), reverse=True)
+    for o in found:
+        assert o.long_leg.right == o.short_leg.right
+        assert (o.short_leg.strike > o.long_leg.strike) == (o.long_leg.right == "C")
+        assert abs(o.long_leg.strike - 100.0) <= 6.0
+    assert scan_opportunities(chain(), 100.0, max_spread_width=1) == []

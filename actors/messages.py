@@ -1,0 +1,28 @@
+"""Messages between the executor's components (NamedTuples: cheap to build and to pickle)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class ChainFill(NamedTuple):
+    """A fill of one part of the two-part spread, for the PositionBalancer. Price per share."""
+
+    symbol: str
+    expiration: str
+    part: str               # 'debit' or 'credit'
+    contracts: int
+    price_per_share: float
+
+
+class AttemptRecorded(NamedTuple):
+    """One finished order attempt, for OptimizationMetrics."""
+
+    symbol: str
+    expiration: str
+    contracts: int
+    hour: int
+    delay_category: str
+    filled: bool
+    fill_time_ms: float | None
+    outcome: str            # FILLED, PARTIAL, TIMEOUT, CANCELLED (REJECTED attempts are not recorded)
