@@ -6,7 +6,9 @@ from enum import Enum
 
 from pydantic import Field, field_validator, model_validator
 
+from config.backtest import BacktestConfig
 from config.base import FrozenModel, rule_error
+from config.exchange import ExchangeConfig
 from config.execution import (BalancerConfig, CreditMaximizerConfig, ExecutorConfig, SizingParameters,
                               TimingParameters)
 from config.router import RouterRiskConfig
@@ -36,6 +38,8 @@ class SessionConfig(FrozenModel):
     balancer: BalancerConfig = BalancerConfig()
     credit_maximizer: CreditMaximizerConfig = CreditMaximizerConfig()
     router: RouterRiskConfig = RouterRiskConfig()
+    exchange: ExchangeConfig = ExchangeConfig()
+    backtest: BacktestConfig = BacktestConfig()
 
     @field_validator("symbols")
     @classmethod
@@ -53,6 +57,10 @@ class SessionConfig(FrozenModel):
         if self.runtime.kind != expected:
             raise rule_error("runtime.kind", f"mode {self.mode.value} runs on the {expected} runtime, not "
                              f"{self.runtime.kind} (set runtime.kind: {expected})")
+        if self.mode is Mode.BACKTEST and self.exchange.max_quote_age_ms <= self.backtest.quote_interval_s * 1000:
+            raise rule_error("exchange.max_quote_age_ms", f"quotes update every {self.backtest.quote_interval_s} s "
+                             "in this backtest, so every quote would go stale between updates; set it above "
+                             f"{int(self.backtest.quote_interval_s * 1000)}")
         if self.mode is not Mode.BACKTEST and self.router.routing.allow_whole_fly_complex_order:
             raise rule_error("router.routing.allow_whole_fly_complex_order",
                              f"a whole-fly complex order is for simulation only; mode {self.mode.value} "

@@ -30,6 +30,12 @@ class MarketCalendar:
         self.code = code
         self._cal = _calendar(code)
 
+    def __getstate__(self) -> dict:
+        return {"code": self.code}        # the calendar tables are rebuilt, not pickled
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["code"])
+
     def sessions(self, start: date, end: date) -> list[date]:
         """Trading days in [start, end]."""
         return [ts.date() for ts in self._cal.sessions_in_range(pd.Timestamp(start), pd.Timestamp(end))]

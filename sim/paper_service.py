@@ -79,7 +79,8 @@ class PaperService(Component):
     def on_message(self, event: Any, now_ns: int) -> None:
         record = self.records.get(event.client_order_id)
         if record is None:
-            self.log.error("event_for_unknown_order", client_order_id=event.client_order_id, event=type(event).__name__)
+            self.log.error("event_for_unknown_order", client_order_id=event.client_order_id,
+                           message_type=type(event).__name__)
             return
         kind = type(event).__name__
         payload = {"type": kind, **event._asdict()}

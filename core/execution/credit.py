@@ -1,7 +1,9 @@
 """CreditMaximizer: the credit spread that best offsets a debit spread's cost (seed 001).
 
 Searches every (short, long) pair of the same right in the chain at once (numpy matrices):
-a put credit spread sells the higher strike, a call credit spread the lower. A pair qualifies
+a put credit spread sells the higher strike, a call credit spread the lower, and the option
+sold is out of the money (a put below the underlying, a call above it: otherwise "most
+credit" would pick deep in-the-money spreads whose credit is nearly all risk). A pair qualifies
 when both quotes are tradable (short bid > 0, long ask > 0, not crossed), its width is at most
 `max_spread_width`, it shares no contract with the debit spread, and the net of the whole
 two-part position (credit received at the natural prices minus the debit paid) is at least
@@ -58,11 +60,16 @@ class CreditMaximizer:
     def find_best_credit_spread(self, debit_opportunity: tuple[SpreadLeg, SpreadLeg], available_options: OptionChain,
                                 underlying_price: float) -> tuple[SpreadLeg, SpreadLeg, float] | None:
         """(credit_long, credit_short, credit per share), or None when no pair qualifies."""
-        needed_credit = debit_cost(debit_opportunity) + self.min_credit_threshold
         used = {(leg.right, float(leg.strike)) for leg in debit_opportunity}
+        return self.find_credit_spread(available_options, underlying_price,
+                                       debit_cost(debit_opportunity) + self.min_credit_threshold, used)
+
+    def find_credit_spread(self, available_options: OptionChain, underlying_price: float, needed_credit: float,
+                           exclude: set[tuple[str, float]] = frozenset()) -> tuple[SpreadLeg, SpreadLeg, float] | None:
+        """The best credit spread paying at least `needed_credit` per share, avoiding `exclude` contracts."""
         best = None
         for right in ("P", "C"):
-            found = self._best_of_right(available_options, right, used, needed_credit, underlying_price)
+            found = self._best_of_right(available_options, right, exclude, needed_credit, underlying_price)
             if found is not None and (best is None or self._better(found, best, underlying_price)):
                 best = found
         return best
@@ -73,7 +80,8 @@ class CreditMaximizer:
         with np.errstate(invalid="ignore"):
             quoted = np.isfinite(bid) & np.isfinite(ask) & (ask >= bid)
             free = np.array([(right, float(k)) not in used for k in strikes], dtype=bool)
-            short_ok = quoted & free & (bid > 0)
+            out_of_money = strikes < spot if right == "P" else strikes > spot
+            short_ok = quoted & free & (bid > 0) & out_of_money
             long_ok = quoted & free & (ask > 0)
             credit = bid[:, None] - ask[None, :]                       # rows: short, columns: long
             farther = strikes[None, :] < strikes[:, None] if right == "P" else strikes[None, :] > strikes[:, None]

@@ -12,41 +12,47 @@ NY = ZoneInfo("America/New_York")
 
 
 def chain():
-    strikes = np.array([90.0, 95.0, 100.0, 105.0, 110.0])
-    put_bid, put_ask = np.array([0.30, 0.90, 2.40, 5.40, 9.60]), np.array([0.35, 0.95, 2.50, 5.55, 9.80])
-    call_bid, call_ask = np.array([10.2, 5.80, 2.60, 0.95, 0.30]), np.array([10.4, 5.90, 2.70, 1.00, 0.35])
-    return OptionChain(np.concatenate([strikes, strikes]), np.array([False] * 5 + [True] * 5),
+    """Spot 100; puts carry skew, so OTM put spreads pay more than OTM call spreads."""
+    strikes = np.array([85.0, 90.0, 95.0, 100.0, 105.0, 110.0, 115.0])
+    put_bid, put_ask = np.array([0.40, 0.80, 1.90, 3.60, 6.40, 10.5, 15.2]), np.array([0.45, 0.85, 2.00, 3.70, 6.55, 10.7, 15.4])
+    call_bid, call_ask = np.array([15.6, 10.9, 6.50, 3.20, 1.20, 0.40, 0.10]), np.array([15.8, 11.1, 6.60, 3.30, 1.25, 0.45, 0.15])
+    return OptionChain(np.concatenate([strikes, strikes]), np.array([False] * 7 + [True] * 7),
                        np.concatenate([put_bid, call_bid]), np.concatenate([put_ask, call_ask]))
 
 
-DEBIT = (SpreadLeg("C", 100.0, 2.60, 2.70), SpreadLeg("C", 105.0, 0.95, 1.00))    # costs 2.70 - 0.95 = 1.75
+DEBIT = (SpreadLeg("C", 105.0, 1.20, 1.25), SpreadLeg("C", 110.0, 0.40, 0.45))    # costs 1.25 - 0.40 = 0.85
 
 
-def test_finds_the_largest_credit_that_offsets_the_debit():
+def test_finds_the_largest_otm_credit_that_offsets_the_debit():
     found = CreditMaximizer(min_credit_threshold=0.0, max_spread_width=10, prefer_atm=False).find_best_credit_spread(
         DEBIT, chain(), 100.0)
     credit_long, credit_short, credit = found
-    assert (credit_short.right, credit_short.strike, credit_long.strike) == ("P", 110.0, 100.0)
-    assert credit == pytest.approx(9.60 - 2.50)
+    assert (credit_short.right, credit_short.strike, credit_long.strike) == ("P", 95.0, 85.0)
+    assert credit == pytest.approx(1.90 - 0.45)
+    assert credit_short.strike < 100.0                    # the option sold is out of the money
 
 
 def test_width_threshold_and_atm_preference():
     narrow = CreditMaximizer(min_credit_threshold=0.0, max_spread_width=5, prefer_atm=True)
     credit_long, credit_short, credit = narrow.find_best_credit_spread(DEBIT, chain(), 100.0)
-    assert abs(credit_short.strike - credit_long.strike) <= 5
-    assert credit >= 1.75
-    strict = CreditMaximizer(min_credit_threshold=5.0, max_spread_width=5)
-    assert strict.find_best_credit_spread(DEBIT, chain(), 100.0) is None      # nothing nets 5.00
+    assert (credit_short.strike, credit_long.strike) == (95.0, 90.0)
+    assert credit == pytest.approx(1.90 - 0.85) and credit >= 0.85
+    strict = CreditMaximizer(min_credit_threshold=0.5, max_spread_width=5)
+    assert strict.find_best_credit_spread(DEBIT, chain(), 100.0) is None      # 1.05 - 0.85 nets under 0.50
+    assert narrow.find_credit_spread(chain(), 100.0, needed_credit=0.0) is not None
 
 
 def test_never_reuses_the_debit_contracts_or_untradable_quotes():
     quotes = chain()
     bid = quotes.bid.copy()
-    bid[:5] = 0.0                                            # no put bids: no put credit spread
-    found = CreditMaximizer(max_spread_width=10).find_best_credit_spread(DEBIT, quotes._replace(bid=bid), 100.0)
-    credit_long, credit_short, _ = found
-    assert credit_short.right == "C"
-    assert {credit_short.strike, credit_long.strike}.isdisjoint({100.0, 105.0})
+    bid[:7] = 0.0                                            # no put bids: no put credit spread
+    maximizer = CreditMaximizer(max_spread_width=10)
+    credit_long, credit_short, credit = maximizer.find_credit_spread(quotes._replace(bid=bid), 100.0, 0.0,
+                                                                     exclude={("C", 110.0)})
+    assert (credit_short.right, credit_short.strike, credit_long.strike) == ("C", 105.0, 115.0)
+    assert credit == pytest.approx(1.20 - 0.15)
+    assert maximizer.find_best_credit_spread((SpreadLeg("C", 100.0, 3.2, 3.3), SpreadLeg("C", 105.0, 1.2, 1.25)),
+                                             quotes._replace(bid=bid), 100.0) is None   # nothing offsets 2.10
 
 
 @pytest.mark.parametrize("local, phase", [

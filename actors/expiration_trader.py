@@ -1,0 +1,298 @@
+"""ExpirationTrader: the two-part spread on one (symbol, expiration), as a component (seed 001).
+
+The trade loop runs on timers: scan the latest chain for debit verticals, ask the credit
+maximizer for the credit spread that offsets each, check the chain's balance, size, submit
+the debit part near its mid, cancel it after `cancel_after_seconds`, and wait a randomized
+delay scaled by the trading phase. Whatever the debit part fills, the credit part is sent
+for; while the chain is imbalanced no new debit is sent, and at the close the imbalance is
+sold at the natural price (force_balance_at_close). Outcomes: FILLED, PARTIAL, TIMEOUT (our
+cancel), CANCELLED count toward the fill rate; REJECTED is logged and skipped. Below
+`min_fill_rate` (after 5 attempts) the trader pauses `low_fill_rate_pause_seconds`, then retries.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Hashable
+
+import numpy as np
+
+from actors.component import Component
+from actors.messages import AttemptRecorded, ChainFill
+from config.execution import (BalancerConfig, CreditMaximizerConfig, ExecutorConfig, SizingParameters,
+                              TimingParameters)
+from core.calendar import MarketCalendar
+from core.execution.balancer import PositionBalancer
+from core.execution.credit import CreditMaximizer, OptionChain, SpreadLeg
+from core.execution.opportunities import scan_opportunities as scan_debit_verticals
+from core.execution.phases import NEW_YORK, TradingPhase, delay_multiplier, trading_phase
+from core.expirations import ExpirationCategory, categorize, nominal_friday
+from core.orders import (CancelOrder, CancelRejected, Contract, OrderAccepted, OrderCancelled, OrderFilled, OrderLeg,
+                         OrderRejected, SubmitOrder)
+from core.quotes import ChainQuotes
+
+NS = 1_000_000_000
+_MIN_ATTEMPTS_FOR_PAUSE = 5
+_RECENT = 10
+_CLOSED_RECHECK_NS = 60 * NS
+
+
+@dataclass(frozen=True)
+class TraderSettings:
+    timing: TimingParameters = TimingParameters()
+    sizing: SizingParameters = SizingParameters()
+    executor: ExecutorConfig = ExecutorConfig()
+    credit: CreditMaximizerConfig = CreditMaximizerConfig()
+    balancer: BalancerConfig = BalancerConfig()
+    session: str = "session"
+    seed: int = 0
+    max_quote_age_s: float = 30.0
+    price_aggressiveness: float = 0.25      # fraction of the half-spread given up from the mid
+
+
+class _Working:
+    __slots__ = ("coid", "part", "quantity", "filled", "submitted_ns", "first_fill_ns", "delay_category", "hour",
+                 "credit_plan", "cancel_requested", "legs")
+
+    def __init__(self, coid, part, quantity, submitted_ns, delay_category, hour, credit_plan, legs) -> None:
+        self.coid, self.part, self.quantity, self.filled = coid, part, quantity, 0
+        self.submitted_ns, self.first_fill_ns = submitted_ns, None
+        self.delay_category, self.hour, self.credit_plan, self.legs = delay_category, hour, credit_plan, legs
+        self.cancel_requested = False
+
+
+class ExpirationTrader(Component):
+    def __init__(self, symbol: str, expiration: date, settings: TraderSettings = TraderSettings(),
+                 exchange: str = "exchange", balancer: str = "balancer", metrics: str = "metrics",
+                 calendar: MarketCalendar | None = None) -> None:
+        super().__init__(f"trader-{symbol}-{expiration.isoformat()}")
+        self.symbol, self.expiration, self.settings = symbol, expiration, settings
+        self.exchange, self.balancer_name, self.metrics_name = exchange, balancer, metrics
+        self.calendar = calendar or MarketCalendar()
+        self.credit_maximizer = CreditMaximizer(**settings.credit.model_dump())
+        self.balance = PositionBalancer(settings.balancer.max_imbalance, settings.balancer.force_balance_at_close)
+        self.rng = np.random.default_rng([settings.seed, zlib.crc32(self.name.encode())])
+        self.contracts = settings.sizing.current_contracts
+        self.chain: OptionChain | None = None
+        self.spot = math.nan
+        self.chain_time_ns = 0
+        self.today = expiration
+        self.working: dict[str, _Working] = {}
+        self.session_attempts = self.session_fills = self.sequence = 0
+        self.recent: list[bool] = []
+        self.paused_until_ns = 0
+        self.trades: list[dict[str, Any]] = []
+        self.outcomes: dict[str, int] = {}
+        self._last_delay_category = "medium"
+
+    def log_context(self) -> dict[str, Any]:
+        return {**super().log_context(), "symbol": self.symbol, "expiration": self.expiration.isoformat()}
+
+    # ------------------------------------------------------------------ seed API
+
+    @property
+    def days_to_expiry(self) -> int:
+        return (self.expiration - self.today).days
+
+    @property
+    def expiration_category(self) -> ExpirationCategory:
+        friday_is_session = self.calendar.is_session(nominal_friday(self.expiration))
+        return categorize(self.expiration, self.today, friday_is_session)
+
+    @property
+    def is_optimal_expiration(self) -> bool:
+        low, high = self.settings.executor.optimal_expiry_range
+        return low <= self.days_to_expiry <= high
+
+    def get_fill_rate(self) -> float:
+        return self.session_fills / self.session_attempts if self.session_attempts else 0.0
+
+    def scan_opportunities(self, options: OptionChain, underlying_price: float):
+        return scan_debit_verticals(options, underlying_price, self.settings.credit.max_spread_width)
+
+    # ------------------------------------------------------------------ runtime hooks
+
+    def on_start(self, now_ns: int) -> None:
+        self._tell_time(now_ns)
+        self._schedule_attempt(now_ns)
+
+    def on_message(self, message: Any, now_ns: int) -> None:
+        self._tell_time(now_ns)
+        if isinstance(message, ChainQuotes):
+            self.chain = OptionChain(message.strikes, message.is_call, message.bid, message.ask)
+            self.spot, self.chain_time_ns = message.underlying, message.time_ns
+            return
+        working = self.working.get(message.client_order_id)
+        if working is None:
+            self.log.warning("event_for_unknown_order", client_order_id=message.client_order_id,
+                             message_type=type(message).__name__)
+            return
+        if isinstance(message, OrderFilled):
+            self._on_fill(working, message, now_ns)
+        elif isinstance(message, OrderCancelled):
+            self._finish(working, "TIMEOUT" if working.cancel_requested else "CANCELLED", now_ns)
+        elif isinstance(message, OrderRejected):
+            self.log.warning("order_rejected", client_order_id=working.coid, reason=message.reason)
+            self._finish(working, "REJECTED", now_ns)
+        elif isinstance(message, CancelRejected):
+            self.log.debug("cancel_refused", client_order_id=working.coid, reason=message.reason)
+        elif not isinstance(message, OrderAccepted):
+            self.log.warning("unexpected_message", message_type=type(message).__name__)
+
+    def on_timer(self, tag: Hashable, now_ns: int) -> None:
+        self._tell_time(now_ns)
+        if tag[0] == "attempt":
+            self._attempt(now_ns)
+        elif tag[0] == "cancel" and tag[1] in self.working:
+            self.working[tag[1]].cancel_requested = True
+            self.port.send(self.exchange, CancelOrder(tag[1], self.name))
+
+    def _tell_time(self, now_ns: int) -> None:
+        self.today = datetime.fromtimestamp(now_ns / NS, tz=NEW_YORK).date()
+
+    # ------------------------------------------------------------------ the loop
+
+    def _attempt(self, now_ns: int) -> None:
+        phase = trading_phase(now_ns, self.calendar)
+        multiplier = delay_multiplier(phase, self.settings.timing.open_auction_delay_multiplier,
+                                      self.settings.timing.close_auction_delay_multiplier)
+        if multiplier is None or self.days_to_expiry < 0:
+            if self.days_to_expiry >= 0:
+                self.port.schedule(_CLOSED_RECHECK_NS, ("attempt",))
+            return
+        if now_ns < self.paused_until_ns:
+            self.port.schedule(self.paused_until_ns - now_ns, ("attempt",))
+            return
+        if self._quotes_usable(now_ns) and not self.working:
+            imbalance = self.balance.get_balance(self.symbol, self.expiration).net_contracts
+            if imbalance > 0:
+                self._send_credit(imbalance, None, now_ns, marketable=phase is TradingPhase.CLOSE_AUCTION)
+            else:
+                self._send_debit(now_ns)
+        self._schedule_attempt(now_ns, multiplier)
+
+    def _quotes_usable(self, now_ns: int) -> bool:
+        return (self.chain is not None and math.isfinite(self.spot)
+                and now_ns - self.chain_time_ns <= self.settings.max_quote_age_s * NS)
+
+    def _send_debit(self, now_ns: int) -> None:
+        plan = None
+        for opportunity in self.scan_opportunities(self.chain, self.spot):
+            credit = self.credit_maximizer.find_best_credit_spread((opportunity.long_leg, opportunity.short_leg),
+                                                                   self.chain, self.spot)
+            if credit is not None:
+                plan = (opportunity, credit)
+                break
+        if plan is None or not self.balance.can_add_debit(self.symbol, self.expiration, self.contracts):
+            return
+        opportunity, credit = plan
+        legs = (self._leg(opportunity.long_leg, 1), self._leg(opportunity.short_leg, -1))
+        mid = _mid(opportunity.long_leg) - _mid(opportunity.short_leg)
+        limit = _to_cent(mid + self.settings.price_aggressiveness * (opportunity.cost - mid), up=True)
+        self._submit("debit", legs, "BUY", self.contracts, limit, credit, now_ns)
+
+    def _send_credit(self, quantity: int, credit_plan, now_ns: int, marketable: bool = False) -> None:
+        if credit_plan is None:
+            credit_plan = self.credit_maximizer.find_credit_spread(self.chain, self.spot,
+                                                                   self.settings.credit.min_credit_threshold)
+            if credit_plan is None:
+                return
+        credit_long, credit_short, natural_credit = credit_plan
+        legs = (self._leg(credit_short, 1), self._leg(credit_long, -1))       # selling this combo sells the short
+        mid = _mid(credit_short) - _mid(credit_long)
+        target = natural_credit if marketable else mid - self.settings.price_aggressiveness * (mid - natural_credit)
+        self._submit("credit", legs, "SELL", quantity, max(_to_cent(target, up=False), 0.01), None, now_ns)
+
+    def _submit(self, part: str, legs, side: str, quantity: int, limit: float, credit_plan, now_ns: int) -> None:
+        self.sequence += 1
+        coid = f"{self.settings.session}:{self.symbol}:{self.expiration.isoformat()}:{self.sequence}:{part[0].upper()}"
+        hour = datetime.fromtimestamp(now_ns / NS, tz=NEW_YORK).hour
+        self.working[coid] = _Working(coid, part, quantity, now_ns, self._last_delay_category, hour, credit_plan, legs)
+        self.port.send(self.exchange, SubmitOrder(coid, self.name, legs, side, quantity, limit))
+        self.port.schedule(int(self.settings.timing.cancel_after_seconds * NS), ("cancel", coid))
+        self.log.debug("order_sent", client_order_id=coid, part=part, side=side, quantity=quantity, limit=limit)
+
+    def _leg(self, leg: SpreadLeg, ratio: int) -> OrderLeg:
+        return OrderLeg(Contract(self.symbol, self.expiration.isoformat(), leg.strike, leg.right), ratio)
+
+    # ------------------------------------------------------------------ outcomes
+
+    def _on_fill(self, working: _Working, fill: OrderFilled, now_ns: int) -> None:
+        working.filled = fill.cumulative_quantity
+        working.first_fill_ns = working.first_fill_ns or now_ns
+        record = self.balance.record_debit_fill if working.part == "debit" else self.balance.record_credit_fill
+        record(self.symbol, self.expiration, fill.quantity, abs(fill.price))
+        self.port.send(self.balancer_name, ChainFill(self.symbol, self.expiration.isoformat(), working.part,
+                                                     fill.quantity, abs(fill.price)))
+        self.trades.append({"time_ns": now_ns, "trader": self.name, "symbol": self.symbol,
+                            "expiration": self.expiration.isoformat(), "part": working.part,
+                            "client_order_id": working.coid, "quantity": fill.quantity, "price": fill.price,
+                            "legs": " ".join(f"{l.ratio:+d}x{l.contract.strike:g}{l.contract.right}" for l in working.legs)})
+        if fill.leaves_quantity == 0:
+            self._finish(working, "FILLED" if working.filled >= working.quantity else "PARTIAL", now_ns)
+
+    def _finish(self, working: _Working, outcome: str, now_ns: int) -> None:
+        self.working.pop(working.coid, None)
+        if outcome in ("TIMEOUT", "CANCELLED") and working.filled > 0:
+            outcome = "PARTIAL"
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        if outcome != "REJECTED":
+            filled = working.filled > 0
+            self.session_attempts += 1
+            self.session_fills += filled
+            self.recent = (self.recent + [filled])[-_RECENT:]
+            fill_ms = (working.first_fill_ns - working.submitted_ns) / 1e6 if filled else None
+            self.port.send(self.metrics_name, AttemptRecorded(self.symbol, self.expiration.isoformat(), working.quantity,
+                                                              working.hour, working.delay_category, filled, fill_ms,
+                                                              outcome))
+            self._adapt_size()
+            self._maybe_pause(now_ns)
+        if working.part == "debit" and working.filled > 0 and self._quotes_usable(now_ns):
+            self._send_credit(working.filled, working.credit_plan, now_ns)
+
+    def _adapt_size(self) -> None:
+        if len(self.recent) < 5:
+            return
+        rate, sizing = sum(self.recent) / len(self.recent), self.settings.sizing
+        if rate >= sizing.size_increase_threshold:
+            self.contracts = min(self.contracts + 1, sizing.max_contracts)
+        elif rate <= sizing.size_decrease_threshold:
+            self.contracts = max(self.contracts - 1, sizing.min_contracts)
+
+    def _maybe_pause(self, now_ns: int) -> None:
+        if self.session_attempts >= _MIN_ATTEMPTS_FOR_PAUSE and self.get_fill_rate() < self.settings.executor.min_fill_rate:
+            self.paused_until_ns = now_ns + int(self.settings.timing.low_fill_rate_pause_seconds * NS)
+            self.log.warning("fill_rate_below_minimum", fill_rate=round(self.get_fill_rate(), 3),
+                             pause_s=self.settings.timing.low_fill_rate_pause_seconds)
+
+    # ------------------------------------------------------------------ timing
+
+    def _schedule_attempt(self, now_ns: int, multiplier: float = 1.0) -> None:
+        timing = self.settings.timing
+        low, high = timing.min_delay_between_attempts, timing.max_delay_between_attempts
+        base_s = float(self.rng.uniform(low, high))
+        jitter = 1.0 + float(self.rng.uniform(-timing.random_delay_factor, timing.random_delay_factor))
+        third = (high - low) / 3.0
+        self._last_delay_category = ("short" if base_s < low + third else "medium" if base_s < low + 2 * third
+                                     else "long")
+        self.port.schedule(max(int(base_s * jitter * multiplier * NS), 1), ("attempt",))
+
+    def snapshot(self) -> dict[str, Any]:
+        balance = self.balance.get_balance(self.symbol, self.expiration)
+        return {"symbol": self.symbol, "expiration": self.expiration.isoformat(), "fill_rate": self.get_fill_rate(),
+                "session_attempts": self.session_attempts, "session_fills": self.session_fills,
+                "current_contracts": self.contracts, "net_contracts": balance.net_contracts,
+                "net_premium": round(balance.net_premium, 2), "outcomes": dict(self.outcomes),
+                "working": len(self.working), "trades": len(self.trades)}
+
+
+def _mid(leg: SpreadLeg) -> float:
+    return 0.5 * (leg.bid + leg.ask)
+
+
+def _to_cent(price: float, up: bool) -> float:
+    cents = price * 100.0
+    return round((math.ceil(cents - 1e-9) if up else math.floor(cents + 1e-9)) / 100.0, 2)
