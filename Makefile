@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/spreadwright pingpong --runtime both
+	$(BIN)/spreadwright backtest --profile config/profiles/backtest.yaml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -87,6 +87,7 @@ class ExpirationTrader(Component):
         self.trades: list[dict[str, Any]] = []
         self.outcomes: dict[str, int] = {}
         self._last_delay_category = "medium"
+        self._plan_cache: tuple[int, Any] = (-1, None)
 
     def log_context(self) -> dict[str, Any]:
         return {**super().log_context(), "symbol": self.symbol, "expiration": self.expiration.isoformat()}
@@ -178,14 +179,21 @@ class ExpirationTrader(Component):
         return (self.chain is not None and math.isfinite(self.spot)
                 and now_ns - self.chain_time_ns <= self.settings.max_quote_age_s * NS)
 
+    def _plan(self):
+        """The best (debit opportunity, credit spread) for the current chain; cached per chain snapshot."""
+        if self._plan_cache[0] != self.chain_time_ns:
+            plan = None
+            for opportunity in self.scan_opportunities(self.chain, self.spot):
+                credit = self.credit_maximizer.find_best_credit_spread((opportunity.long_leg, opportunity.short_leg),
+                                                                       self.chain, self.spot)
+                if credit is not None:
+                    plan = (opportunity, credit)
+                    break
+            self._plan_cache = (self.chain_time_ns, plan)
+        return self._plan_cache[1]
+
     def _send_debit(self, now_ns: int) -> None:
-        plan = None
-        for opportunity in self.scan_opportunities(self.chain, self.spot):
-            credit = self.credit_maximizer.find_best_credit_spread((opportunity.long_leg, opportunity.short_leg),
-                                                                   self.chain, self.spot)
-            if credit is not None:
-                plan = (opportunity, credit)
-                break
+        plan = self._plan()
         if plan is None or not self.balance.can_add_debit(self.symbol, self.expiration, self.contracts):
             return
         opportunity, credit = plan

@@ -29,6 +29,7 @@ class MarketCalendar:
     def __init__(self, code: str = "XNYS") -> None:
         self.code = code
         self._cal = _calendar(code)
+        self._day_cache: dict[date, tuple[bool, int, int]] = {}
 
     def __getstate__(self) -> dict:
         return {"code": self.code}        # the calendar tables are rebuilt, not pickled
@@ -40,16 +41,32 @@ class MarketCalendar:
         """Trading days in [start, end]."""
         return [ts.date() for ts in self._cal.sessions_in_range(pd.Timestamp(start), pd.Timestamp(end))]
 
+    def _day(self, day: date) -> tuple[bool, int, int]:
+        """(is a session, open ns, close ns), looked up once per day: callers ask on every attempt."""
+        cached = self._day_cache.get(day)
+        if cached is None:
+            ts = pd.Timestamp(day)
+            if self._cal.is_session(ts):
+                cached = (True, self._cal.session_open(ts).value, self._cal.session_close(ts).value)
+            else:
+                cached = (False, 0, 0)
+            self._day_cache[day] = cached
+        return cached
+
     def is_session(self, day: date) -> bool:
-        return bool(self._cal.is_session(pd.Timestamp(day)))
+        return self._day(day)[0]
 
     def open_close_ns(self, day: date) -> tuple[int, int]:
         """Regular open and close of `day` (early closes included), UTC ns."""
-        ts = pd.Timestamp(day)
-        return self._cal.session_open(ts).value, self._cal.session_close(ts).value
+        is_session, open_ns, close_ns = self._day(day)
+        if not is_session:
+            raise ValueError(f"{day} is not a {self.code} session")
+        return open_ns, close_ns
 
     def is_open(self, time_ns: int) -> bool:
-        return bool(self._cal.is_open_on_minute(pd.Timestamp(time_ns, unit="ns", tz="UTC"), ignore_breaks=True))
+        day = pd.Timestamp(time_ns, unit="ns", tz="UTC").tz_convert(NEW_YORK).date()
+        is_session, open_ns, close_ns = self._day(day)
+        return is_session and open_ns <= time_ns < close_ns
 
     def minute_grid_ns(self, days: list[date]) -> np.ndarray:
         """Every market minute's start of the given sessions, UTC ns, ascending (390 a full day)."""

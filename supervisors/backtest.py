@@ -59,7 +59,8 @@ def build_backtest(config: SessionConfig) -> Backtest:
     open_ns, close_ns = calendar.open_close_ns(settings.day)
     runtime = InlineRuntime(config.runtime, start_ns=open_ns - 60 * 1_000_000_000)
     trader_settings = TraderSettings(config.timing, config.sizing, config.executor, config.credit_maximizer,
-                                     config.balancer, session=config.name, seed=config.runtime.seed)
+                                     config.balancer, session=config.name, seed=config.runtime.seed,
+                                     max_quote_age_s=config.exchange.max_quote_age_ms / 1000)
     expirations = {s: pick_expirations(settings.day, settings.expirations_dte, calendar) for s in config.symbols}
     traders = [ExpirationTrader(symbol, expiry, trader_settings, calendar=calendar)
                for symbol in config.symbols for expiry in expirations[symbol]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from actors.logs import bind_session, configure_logging, get_logger
 from config.runtime import LoggingConfig, RuntimeConfig
@@ -63,6 +64,32 @@ def _exchange(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backtest(args: argparse.Namespace) -> int:
+    """Run the inline backtest day of a profile and say where its outputs are."""
+    from config import ConfigError, load_profile
+    from supervisors.backtest import run_backtest
+
+    try:
+        config = load_profile(args.profile)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 2
+    if config.mode.value != "backtest":
+        print(f"profile {args.profile} is a {config.mode.value} profile; backtest needs mode: backtest", file=sys.stderr)
+        return 2
+    configure_logging(config.logging, force=True)
+    out_dir = Path(args.out) if args.out else Path("reports/out") / f"backtest-{config.config_id}"
+    print(f"backtest {config.name}: {', '.join(config.symbols)} on {config.backtest.day} (seed {config.runtime.seed}) ...")
+    summary = run_backtest(config, out_dir)
+    position = summary["position_summary"]
+    print(f"done in {summary['wall_seconds']} s: {summary['fills']} fills from {len(summary['traders'])} traders, "
+          f"{summary['events']:,} events")
+    print(f"net premium ${position['net_premium']:.2f}; imbalance {position['total_imbalance']} contracts; "
+          f"balanced chains {position['balanced_chains']}/{position['chains']}")
+    print(f"outputs: {out_dir / 'trades.csv'}\n         {out_dir / 'summary.md'}\n         {out_dir / 'summary.json'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spreadwright", description=__doc__)
     parser.add_argument("--log-format", choices=("auto", "json", "console"), default="auto")
@@ -74,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     ping.add_argument("--seed", type=int, default=0)
     ping.add_argument("--address", default=None, help="Ray address; a local instance is started if omitted")
     ping.set_defaults(handler=_pingpong)
+    backtest = sub.add_parser("backtest", help="run a backtest day inline on the virtual clock")
+    backtest.add_argument("--profile", default="backtest", help="profile name or YAML path")
+    backtest.add_argument("--out", default=None, help="output folder (default reports/out/backtest-<config id>)")
+    backtest.set_defaults(handler=_backtest)
     exchange = sub.add_parser("exchange", help="serve the paper exchange (REST + websocket) on loopback")
     exchange.add_argument("--host", default="127.0.0.1")
     exchange.add_argument("--port", type=int, default=8765)

@@ -79,7 +79,7 @@ class CreditMaximizer:
         strikes, bid, ask = (np.asarray(a, dtype=np.float64)[mask] for a in (chain.strikes, chain.bid, chain.ask))
         with np.errstate(invalid="ignore"):
             quoted = np.isfinite(bid) & np.isfinite(ask) & (ask >= bid)
-            free = np.array([(right, float(k)) not in used for k in strikes], dtype=bool)
+            free = ~np.isin(strikes, [k for r, k in used if r == right])
             out_of_money = strikes < spot if right == "P" else strikes > spot
             short_ok = quoted & free & (bid > 0) & out_of_money
             long_ok = quoted & free & (ask > 0)

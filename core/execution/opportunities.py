@@ -37,12 +37,11 @@ def scan_opportunities(chain: OptionChain, underlying_price: float, max_spread_w
             otm_short = strikes[None, :] > strikes[:, None] if right == "C" else strikes[None, :] < strikes[:, None]
             valid = ((quoted & near)[:, None] & (quoted & (bid > 0))[None, :] & otm_short
                      & (width <= max_spread_width + 1e-9) & (cost > 0) & (cost < width))
-            ratio = np.where(valid, (width - cost) / cost, -np.inf)
-        for flat in np.argsort(ratio, axis=None)[::-1][:limit]:
-            i, j = np.unravel_index(flat, ratio.shape)
-            if not valid[i, j]:
-                break
+        rows, cols = np.nonzero(valid)
+        ratio = (width[rows, cols] - cost[rows, cols]) / cost[rows, cols]
+        for k in np.argsort(-ratio, kind="stable")[:limit]:
+            i, j = rows[k], cols[k]
             found.append(DebitOpportunity(SpreadLeg(right, float(strikes[i]), float(bid[i]), float(ask[i])),
                                           SpreadLeg(right, float(strikes[j]), float(bid[j]), float(ask[j])),
-                                          round(float(cost[i, j]), 10), float(ratio[i, j])))
+                                          round(float(cost[i, j]), 10), float(ratio[k])))
     return sorted(found, key=lambda o: -o.reward_to_risk)[:limit]

@@ -1,0 +1,121 @@
+"""ExpirationTrader outcome rules against a scripted exchange (inline runtime, virtual clock)."""
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from actors.component import Component
+from actors.expiration_trader import ExpirationTrader, TraderSettings
+from actors.runtime_inline import InlineRuntime
+from config.execution import ExecutorConfig, TimingParameters
+from config.runtime import RuntimeConfig
+from core.orders import CancelOrder, OrderAccepted, OrderCancelled, OrderFilled, OrderRejected, SubmitOrder
+from core.quotes import ChainQuotes
+
+NY = ZoneInfo("America/New_York")
+EXPIRY = date(2026, 12, 18)
+NOON_NS = int(datetime(2026, 11, 20, 12, 0, tzinfo=NY).timestamp() * 1e9)
+STRIKES = np.array([85.0, 90.0, 95.0, 100.0, 105.0, 110.0, 115.0])
+
+
+def chain(time_ns):
+    put_bid = np.array([0.60, 1.50, 3.00, 4.60, 7.40, 11.5, 16.2])     # steep put skew
+    call_bid = np.array([15.6, 10.9, 6.50, 3.20, 1.20, 0.40, 0.10])
+    bid = np.concatenate([put_bid, call_bid])
+    return ChainQuotes("SPY", EXPIRY.isoformat(), 0, time_ns, np.concatenate([STRIKES, STRIKES]),
+                       np.array([False] * 7 + [True] * 7), bid, bid + 0.05, np.full(14, 50), np.full(14, 50),
+                       0.01, 0.01, 100.0)
+
+
+class ScriptedExchange(Component):
+    """Answers each order by `policy(order) -> list of events`; counts what it got; refreshes quotes."""
+
+    def __init__(self, policy):
+        super().__init__("exchange")
+        self.policy, self.orders, self.cancels = policy, [], []
+
+    def on_start(self, now_ns):
+        self.port.schedule(0, "quotes")
+
+    def on_timer(self, tag, now_ns):
+        self.port.send("trader-SPY-2026-12-18", chain(now_ns))
+        self.port.schedule(5 * 10**9, "quotes")
+
+    def on_message(self, message, now_ns):
+        if isinstance(message, SubmitOrder):
+            self.orders.append(message)
+            for event in self.policy(message, now_ns):
+                self.port.send(message.owner, event)
+        elif isinstance(message, CancelOrder):
+            self.cancels.append(message.client_order_id)
+            self.port.send(message.owner, OrderCancelled(message.client_order_id, 0, now_ns))
+
+
+class Sink(Component):
+    def __init__(self, name):
+        super().__init__(name)
+        self.messages = []
+
+    def on_message(self, message, now_ns):
+        self.messages.append(message)
+
+
+def run(policy, minutes=10, min_fill_rate=0.25):
+    settings = TraderSettings(timing=TimingParameters(min_delay_between_attempts=3.0, max_delay_between_attempts=6.0),
+                              executor=ExecutorConfig(min_fill_rate=min_fill_rate, optimal_expiry_range=(0, 180)))
+    rt = InlineRuntime(RuntimeConfig(check_serializable=True), start_ns=NOON_NS)
+    exchange = rt.add(ScriptedExchange(policy))
+    trader = rt.add(ExpirationTrader("SPY", EXPIRY, settings))
+    metrics, balancer = rt.add(Sink("metrics")), rt.add(Sink("balancer"))
+    rt.run(until_ns=NOON_NS + minutes * 60 * 10**9)
+    return trader, exchange, metrics, balancer
+
+
+def test_rejected_orders_are_skipped_not_counted():
+    trader, exchange, metrics, _ = run(lambda o, t: [OrderRejected(o.client_order_id, "no", t)], minutes=2)
+    assert len(exchange.orders) > 3
+    assert trader.session_attempts == 0 and not metrics.messages
+    assert trader.outcomes["REJECTED"] == len(exchange.orders)
+
+
+def test_unfilled_orders_time_out_and_count_then_the_trader_pauses():
+    trader, exchange, metrics, _ = run(lambda o, t: [OrderAccepted(o.client_order_id, t)], minutes=10)
+    assert trader.outcomes.get("TIMEOUT", 0) == trader.session_attempts >= 5
+    assert trader.get_fill_rate() == 0.0
+    assert all(m.outcome == "TIMEOUT" and not m.filled for m in metrics.messages)
+    assert len(exchange.cancels) == len(exchange.orders)
+    # a 60 s pause after the 5th timeout: attempts are spaced 3-6 s, so ten minutes allow far more than we see
+    assert len(exchange.orders) < 10 * 60 / 6
+
+
+def test_partial_debit_fill_sends_the_credit_for_what_filled():
+    def policy(order, t):
+        if order.side == "BUY":
+            return [OrderAccepted(order.client_order_id, t),
+                    OrderFilled(order.client_order_id, 1, order.limit_price, (0.0, 0.0), 1, order.quantity - 1, t)]
+        return [OrderAccepted(order.client_order_id, t),
+                OrderFilled(order.client_order_id, order.quantity, order.limit_price, (0.0, 0.0), order.quantity, 0, t)]
+
+    trader, exchange, metrics, balancer = run(policy, minutes=1)
+    debit = next(o for o in exchange.orders if o.side == "BUY")
+    credit = next(o for o in exchange.orders if o.side == "SELL")
+    assert credit.quantity == 1 and credit.client_order_id.endswith(":C")
+    assert {m.part for m in balancer.messages} == {"debit", "credit"}
+    assert any(m.outcome == "PARTIAL" for m in metrics.messages)
+    credit_short = credit.legs[0].contract
+    assert credit_short.right == "P" and credit_short.strike < 100.0    # sells an OTM option
+    assert debit.client_order_id.startswith("session:SPY:2026-12-18:")
+
+
+def test_no_new_debit_while_the_chain_is_imbalanced():
+    def policy(order, t):
+        if order.side == "BUY":
+            return [OrderFilled(order.client_order_id, order.quantity, order.limit_price, (0.0, 0.0),
+                                order.quantity, 0, t)]
+        return [OrderAccepted(order.client_order_id, t)]              # credits never fill
+
+    trader, exchange, _, _ = run(policy, minutes=3)
+    sides = [o.side for o in exchange.orders]
+    assert sides[0] == "BUY" and sides.count("BUY") == 1                 # after one debit, only credits are tried
+    assert trader.snapshot()["net_contracts"] == exchange.orders[0].quantity

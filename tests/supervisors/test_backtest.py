@@ -1,0 +1,76 @@
+"""The inline backtest: a small day runs end to end, is deterministic, and balances at the close."""
+
+import hashlib
+
+import pytest
+
+from config import load_profile
+from supervisors.backtest import build_backtest, pick_expirations, run_backtest
+from supervisors.cli import main
+
+SMALL = {"SPREADWRIGHT__SYMBOLS": "[SPY, IWM]", "SPREADWRIGHT__BACKTEST__QUOTE_INTERVAL_S": "30",
+         "SPREADWRIGHT__BACKTEST__EXPIRATIONS_DTE": "[0, 7]", "SPREADWRIGHT__BACKTEST__N_STRIKES": "40",
+         "SPREADWRIGHT__EXCHANGE__MAX_QUOTE_AGE_MS": "60000"}
+
+
+@pytest.fixture(scope="module")
+def small_config():
+    return load_profile("backtest", env=SMALL)
+
+
+def test_a_day_trades_balances_and_writes_outputs(small_config, tmp_path):
+    summary = run_backtest(small_config, tmp_path)
+    assert (tmp_path / "trades.csv").is_file() and (tmp_path / "summary.md").is_file()
+    assert summary["fills"] > 0 and len(summary["traders"]) == 4
+    assert summary["position_summary"]["total_imbalance"] == 0          # forced flat by the close
+    assert summary["exchange"]["working"] == 0
+    for trader in summary["traders"].values():
+        assert trader["session_attempts"] >= trader["session_fills"] > 0
+        assert 1 <= trader["current_contracts"] <= 10
+    header = (tmp_path / "trades.csv").read_text().splitlines()[0]
+    assert header == "time_ns,trader,symbol,expiration,part,client_order_id,quantity,price,legs"
+
+
+def test_same_profile_and_seed_same_bytes(small_config, tmp_path):
+    digests = []
+    for run in ("a", "b"):
+        run_backtest(small_config, tmp_path / run)
+        digests.append(hashlib.sha256((tmp_path / run / "trades.csv").read_bytes()).hexdigest())
+    assert digests[0] == digests[1]
+    other = load_profile("backtest", env={**SMALL, "SPREADWRIGHT__RUNTIME__SEED": "8"})
+    run_backtest(other, tmp_path / "c")
+    assert hashlib.sha256((tmp_path / "c" / "trades.csv").read_bytes()).hexdigest() != digests[0]
+
+
+def test_traders_expose_the_seed_properties(small_config):
+    backtest = build_backtest(small_config)
+    zero_dte = next(t for t in backtest.traders if t.expiration == small_config.backtest.day)
+    backtest.runtime.run(until_ns=backtest.close_ns - 3600 * 10**9)
+    assert zero_dte.days_to_expiry == 0 and zero_dte.expiration_category.value == "MONTHLY"
+    assert zero_dte.is_optimal_expiration                     # the profile's range starts at 0 DTE
+    assert 0.0 <= zero_dte.get_fill_rate() <= 1.0
+    assert zero_dte.scan_opportunities(zero_dte.chain, zero_dte.spot)
+
+
+def test_a_holiday_is_refused_with_the_field(tmp_path):
+    config = load_profile("backtest", env={**SMALL, "SPREADWRIGHT__BACKTEST__DAY": "2026-11-26"})
+    with pytest.raises(ValueError, match="backtest.day: 2026-11-26 is not a trading session"):
+        build_backtest(config)
+
+
+def test_cli_backtest_prints_where_outputs_are(tmp_path, capsys, monkeypatch):
+    for key, value in SMALL.items():
+        monkeypatch.setenv(key, value)
+    assert main(["--log-level", "ERROR", "backtest", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert str(tmp_path / "trades.csv") in out and "balanced chains" in out
+    assert main(["backtest", "--profile", "paper"]) == 2
+
+
+def test_pick_expirations_nearest_each_dte():
+    from datetime import date
+
+    from core.calendar import MarketCalendar
+
+    assert pick_expirations(date(2026, 11, 20), (0, 7, 30), MarketCalendar()) == [
+        date(2026, 11, 20), date(2026, 11, 27), date(2026, 12, 18)]
