@@ -88,6 +88,7 @@ class ExpirationTrader(Component):
         self.outcomes: dict[str, int] = {}
         self._last_delay_category = "medium"
         self._plan_cache: tuple[int, Any] = (-1, None)
+        self.finished: set[str] = set()
 
     def log_context(self) -> dict[str, Any]:
         return {**super().log_context(), "symbol": self.symbol, "expiration": self.expiration.isoformat()}
@@ -128,8 +129,12 @@ class ExpirationTrader(Component):
             return
         working = self.working.get(message.client_order_id)
         if working is None:
-            self.log.warning("event_for_unknown_order", client_order_id=message.client_order_id,
-                             message_type=type(message).__name__)
+            if message.client_order_id in self.finished:     # e.g. a cancel refused after the fill won the race
+                self.log.debug("late_event", client_order_id=message.client_order_id,
+                               message_type=type(message).__name__)
+            else:
+                self.log.warning("event_for_unknown_order", client_order_id=message.client_order_id,
+                                 message_type=type(message).__name__)
             return
         if isinstance(message, OrderFilled):
             self._on_fill(working, message, now_ns)
@@ -244,6 +249,7 @@ class ExpirationTrader(Component):
 
     def _finish(self, working: _Working, outcome: str, now_ns: int) -> None:
         self.working.pop(working.coid, None)
+        self.finished.add(working.coid)
         if outcome in ("TIMEOUT", "CANCELLED") and working.filled > 0:
             outcome = "PARTIAL"
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1

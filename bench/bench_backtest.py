@@ -1,0 +1,70 @@
+"""Inline backtest throughput: option quote updates processed per second, for the 9-trader day.
+
+One update is one contract's bid/ask change; a chain snapshot in which 120 contracts changed is
+120 updates. Every ExpirationTrader receives every snapshot of its chain (and the exchange every
+snapshot of every chain). Printed: updates/s over the whole run (market generation, exchange,
+traders), the messages that carried them, and NautilusTrader's ~50,000 quote ticks/s measured
+on this machine (DESIGN.md) for the ratio. Goal >= 500,000 updates/s on one core.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import pin_one_core  # noqa: E402
+from actors.logs import configure_logging  # noqa: E402
+from config import LoggingConfig, load_profile  # noqa: E402
+from core.quotes import ChainQuotes  # noqa: E402
+from supervisors.backtest import build_backtest  # noqa: E402
+
+NAUTILUS_TICKS_PER_S = 50_000
+
+
+class _Counter:
+    """Counts changed contracts in every ChainQuotes delivered to a trader (wraps its on_message)."""
+
+    def __init__(self, trader) -> None:
+        self.previous: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.updates = self.messages = 0
+        self._inner = trader.on_message
+        trader.on_message = self
+
+    def __call__(self, message, now_ns):
+        if isinstance(message, ChainQuotes):
+            before = self.previous.get(message.expiry)
+            changed = message.bid.size if before is None else int(np.count_nonzero(
+                (before[0] != message.bid) | (before[1] != message.ask)))
+            self.previous[message.expiry] = (message.bid, message.ask)
+            self.updates += changed
+            self.messages += 1
+        return self._inner(message, now_ns)
+
+
+def main() -> dict[str, float]:
+    where = pin_one_core()
+    configure_logging(LoggingConfig(level="ERROR", format="console"), force=True)
+    config = load_profile("backtest", env={})
+    backtest = build_backtest(config)
+    counters = [_Counter(t) for t in backtest.traders]
+    started = time.perf_counter()
+    backtest.runtime.run(until_ns=backtest.close_ns + 300 * 10**9)
+    elapsed = time.perf_counter() - started
+    updates = sum(c.updates for c in counters)
+    messages = sum(c.messages for c in counters)
+    rate = updates / elapsed
+    print(f"[backtest] {where}; {len(backtest.traders)} traders, {config.backtest.quote_interval_s:g} s quote interval, "
+          f"{config.backtest.n_strikes * 2} contracts a chain")
+    print(f"  {updates:,} quote updates in {messages:,} chain messages to traders, {elapsed:.2f} s wall, "
+          f"{backtest.runtime.delivered:,} events in all")
+    print(f"  throughput: {rate:,.0f} updates/s (goal >= 500,000) = {rate / NAUTILUS_TICKS_PER_S:.1f}x "
+          f"NautilusTrader's ~{NAUTILUS_TICKS_PER_S:,} ticks/s here")
+    return {"updates_per_s": rate, "updates": updates, "messages": messages}
+
+
+if __name__ == "__main__":
+    main()
