@@ -7,9 +7,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import bench_exchange, bench_iv, bench_paper, bench_pricing, bench_runtime  # noqa: E402
+from bench import bench_backtest, bench_exchange, bench_iv, bench_paper, bench_pricing, bench_runtime  # noqa: E402
 
 if __name__ == "__main__":
-    for module in (bench_pricing, bench_iv, bench_runtime, bench_exchange, bench_paper):
+    for module in (bench_pricing, bench_iv, bench_runtime, bench_exchange, bench_paper, bench_backtest):
         module.main()
         print()
