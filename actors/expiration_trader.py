@@ -21,7 +21,7 @@ from typing import Any, Hashable
 import numpy as np
 
 from actors.component import Component
-from actors.messages import AttemptRecorded, ChainFill
+from actors.messages import ApplyOptimization, AttemptRecorded, ChainFill
 from config.execution import (BalancerConfig, CreditMaximizerConfig, ExecutorConfig, SizingParameters,
                               TimingParameters)
 from core.calendar import MarketCalendar
@@ -89,6 +89,8 @@ class ExpirationTrader(Component):
         self._last_delay_category = "medium"
         self._plan_cache: tuple[int, Any] = (-1, None)
         self.finished: set[str] = set()
+        self.allowed_hours: frozenset[int] = frozenset()
+        self.cancel_after_ns = int(settings.timing.cancel_after_seconds * NS)
 
     def log_context(self) -> dict[str, Any]:
         return {**super().log_context(), "symbol": self.symbol, "expiration": self.expiration.isoformat()}
@@ -127,6 +129,9 @@ class ExpirationTrader(Component):
             self.chain = OptionChain(message.strikes, message.is_call, message.bid, message.ask)
             self.spot, self.chain_time_ns = message.underlying, message.time_ns
             return
+        if isinstance(message, ApplyOptimization):
+            self._apply(message)
+            return
         working = self.working.get(message.client_order_id)
         if working is None:
             if message.client_order_id in self.finished:     # e.g. a cancel refused after the fill won the race
@@ -156,6 +161,17 @@ class ExpirationTrader(Component):
             self.working[tag[1]].cancel_requested = True
             self.port.send(self.exchange, CancelOrder(tag[1], self.name))
 
+    def _apply(self, optimization: ApplyOptimization) -> None:
+        sizing = self.settings.sizing
+        if optimization.contracts is not None:
+            self.contracts = min(max(int(optimization.contracts), sizing.min_contracts), sizing.max_contracts)
+        if optimization.hours is not None:
+            self.allowed_hours = frozenset(optimization.hours)
+        if optimization.cancel_after_ms is not None:
+            self.cancel_after_ns = int(optimization.cancel_after_ms * 1_000_000)
+        self.log.info("optimization_applied", contracts=self.contracts, hours=sorted(self.allowed_hours),
+                      cancel_after_ms=self.cancel_after_ns / 1e6)
+
     def _tell_time(self, now_ns: int) -> None:
         self.today = datetime.fromtimestamp(now_ns / NS, tz=NEW_YORK).date()
 
@@ -172,7 +188,8 @@ class ExpirationTrader(Component):
         if now_ns < self.paused_until_ns:
             self.port.schedule(self.paused_until_ns - now_ns, ("attempt",))
             return
-        if self._quotes_usable(now_ns) and not self.working:
+        hour_allowed = not self.allowed_hours or datetime.fromtimestamp(now_ns / NS, tz=NEW_YORK).hour in self.allowed_hours
+        if self._quotes_usable(now_ns) and not self.working and (hour_allowed or phase is TradingPhase.CLOSE_AUCTION):
             imbalance = self.balance.get_balance(self.symbol, self.expiration).net_contracts
             if imbalance > 0:
                 self._send_credit(imbalance, None, now_ns, marketable=phase is TradingPhase.CLOSE_AUCTION)
@@ -225,7 +242,7 @@ class ExpirationTrader(Component):
         hour = datetime.fromtimestamp(now_ns / NS, tz=NEW_YORK).hour
         self.working[coid] = _Working(coid, part, quantity, now_ns, self._last_delay_category, hour, credit_plan, legs)
         self.port.send(self.exchange, SubmitOrder(coid, self.name, legs, side, quantity, limit))
-        self.port.schedule(int(self.settings.timing.cancel_after_seconds * NS), ("cancel", coid))
+        self.port.schedule(self.cancel_after_ns, ("cancel", coid))
         self.log.debug("order_sent", client_order_id=coid, part=part, side=side, quantity=quantity, limit=limit)
 
     def _leg(self, leg: SpreadLeg, ratio: int) -> OrderLeg:

@@ -19,11 +19,24 @@ from config.runtime import LoggingConfig
 _configured: dict[str, Any] = {}
 
 
+class _CurrentStderr:
+    """Writes to whatever sys.stderr is at the time (test captures and redirections come and go)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure_logging(config: LoggingConfig | None = None, *, stream: IO[str] | None = None,
                       force: bool = False) -> str:
     """Configure structlog for this process; returns the format chosen ('json' or 'console')."""
     config = config or LoggingConfig()
-    stream = stream or sys.stderr
+    stream = stream or _CurrentStderr()
     if _configured and not force:
         return _configured["format"]
     fmt = config.format

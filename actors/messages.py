@@ -26,3 +26,11 @@ class AttemptRecorded(NamedTuple):
     filled: bool
     fill_time_ms: float | None
     outcome: str            # FILLED, PARTIAL, TIMEOUT, CANCELLED (REJECTED attempts are not recorded)
+
+
+class ApplyOptimization(NamedTuple):
+    """Learned settings for every trader; None leaves a setting as it is."""
+
+    contracts: int | None
+    hours: tuple[int, ...] | None           # New York hours in which to trade; None or () trades all hours
+    cancel_after_ms: float | None

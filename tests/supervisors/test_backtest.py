@@ -74,3 +74,29 @@ def test_pick_expirations_nearest_each_dte():
 
     assert pick_expirations(date(2026, 11, 20), (0, 7, 30), MarketCalendar()) == [
         date(2026, 11, 20), date(2026, 11, 27), date(2026, 12, 18)]
+
+
+def test_status_summary_and_optimization_over_a_running_day(small_config):
+    from supervisors.session import SessionSupervisor
+
+    backtest = build_backtest(small_config)
+    runtime = backtest.runtime
+    supervisor = SessionSupervisor(runtime.snapshots, lambda name, m: runtime.component(name).on_message(m, runtime.now_ns))
+    runtime.run(until_ns=backtest.close_ns - 2 * 3600 * 10**9)
+    status = supervisor.get_status()
+    assert status["active"] and len(status["traders"]) == 4
+    trader = next(iter(status["traders"].values()))
+    assert {"symbol", "expiration", "fill_rate", "session_attempts", "session_fills", "current_contracts"} <= set(trader)
+    assert {"net_premium", "total_imbalance", "balanced_chains", "chains"} <= set(status["position_summary"])
+    text = supervisor.get_llm_summary()
+    assert text.startswith("Arbitrage Executor Status:") and "Active Traders: 4" in text
+    assert "Performance by Contract Size:" in text and "Top Performing Expirations:" in text
+    recommendations = supervisor.optimize_parameters()
+    assert set(recommendations) == {"optimal_contracts", "optimal_hours", "optimal_cancel_ms"}
+    told = supervisor.apply_optimization({"optimal_contracts": 2, "optimal_hours": [15], "optimal_cancel_ms": 1500})
+    assert told == 4
+    traders = backtest.traders
+    assert all(t.contracts == 2 and t.allowed_hours == {15} and t.cancel_after_ns == 1_500_000_000 for t in traders)
+    attempts_before = {t.name: t.sequence for t in traders}
+    runtime.run(until_ns=backtest.close_ns - 3600 * 10**9 - 60 * 10**9)     # 14:00-14:59: not an allowed hour
+    assert all(t.sequence == attempts_before[t.name] for t in traders if t.snapshot()["net_contracts"] == 0)
