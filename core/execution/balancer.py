@@ -75,7 +75,7 @@ class PositionBalancer:
         _check_fill(contracts, cost, "cost")
         chain = self._chain(symbol, expiration)
         chain.debit_contracts += contracts
-        chain.debit_paid_usd += cost * contracts * self.multiplier
+        chain.debit_paid_usd += self._usd(cost, contracts)
         return chain
 
     def record_credit_fill(self, symbol: str, expiration, contracts: int, credit: float) -> ChainBalance:
@@ -83,8 +83,11 @@ class PositionBalancer:
         _check_fill(contracts, credit, "credit")
         chain = self._chain(symbol, expiration)
         chain.credit_contracts += contracts
-        chain.credit_received_usd += credit * contracts * self.multiplier
+        chain.credit_received_usd += self._usd(credit, contracts)
         return chain
+
+    def _usd(self, price_per_share: float, contracts: int) -> float:
+        return price_per_share * contracts * self.multiplier
 
     def get_balance(self, symbol: str, expiration) -> ChainBalance:
         return self._chain(symbol, expiration)
