@@ -205,9 +205,11 @@ class ExpirationTrader(Component):
         """The best (debit opportunity, credit spread) for the current chain; cached per chain snapshot."""
         if self._plan_cache[0] != self.chain_time_ns:
             plan = None
-            for opportunity in self.scan_opportunities(self.chain, self.spot):
-                credit = self.credit_maximizer.find_best_credit_spread((opportunity.long_leg, opportunity.short_leg),
-                                                                       self.chain, self.spot)
+            opportunities = self.scan_opportunities(self.chain, self.spot)
+            table = self.credit_maximizer.credit_table(self.chain, self.spot) if opportunities else None
+            for opportunity in opportunities:
+                credit = self.credit_maximizer.best_for_debit(table, (opportunity.long_leg, opportunity.short_leg),
+                                                              self.spot)
                 if credit is not None:
                     plan = (opportunity, credit)
                     break

@@ -47,6 +47,20 @@ def debit_cost(debit_opportunity: tuple[SpreadLeg, SpreadLeg]) -> float:
     return long_leg.ask - short_leg.bid
 
 
+class CreditTable(NamedTuple):
+    """Every qualifying OTM credit pair of one chain snapshot (both rights), as parallel arrays."""
+
+    right: np.ndarray            # 'P' or 'C'
+    short_strike: np.ndarray
+    long_strike: np.ndarray
+    short_bid: np.ndarray
+    short_ask: np.ndarray
+    long_bid: np.ndarray
+    long_ask: np.ndarray
+    credit: np.ndarray           # short bid - long ask, per share
+    width: np.ndarray
+
+
 class CreditMaximizer:
     def __init__(self, min_credit_threshold: float = 0.0, max_spread_width: float = 10.0, prefer_atm: bool = True) -> None:
         if min_credit_threshold < 0:
@@ -60,51 +74,58 @@ class CreditMaximizer:
     def find_best_credit_spread(self, debit_opportunity: tuple[SpreadLeg, SpreadLeg], available_options: OptionChain,
                                 underlying_price: float) -> tuple[SpreadLeg, SpreadLeg, float] | None:
         """(credit_long, credit_short, credit per share), or None when no pair qualifies."""
-        used = {(leg.right, float(leg.strike)) for leg in debit_opportunity}
-        return self.find_credit_spread(available_options, underlying_price,
-                                       debit_cost(debit_opportunity) + self.min_credit_threshold, used)
+        return self.best_for_debit(self.credit_table(available_options, underlying_price), debit_opportunity,
+                                   underlying_price)
 
     def find_credit_spread(self, available_options: OptionChain, underlying_price: float, needed_credit: float,
                            exclude: set[tuple[str, float]] = frozenset()) -> tuple[SpreadLeg, SpreadLeg, float] | None:
         """The best credit spread paying at least `needed_credit` per share, avoiding `exclude` contracts."""
-        best = None
-        for right in ("P", "C"):
-            found = self._best_of_right(available_options, right, exclude, needed_credit, underlying_price)
-            if found is not None and (best is None or self._better(found, best, underlying_price)):
-                best = found
-        return best
+        return self.best(self.credit_table(available_options, underlying_price), underlying_price, needed_credit,
+                         exclude)
 
-    def _best_of_right(self, chain: OptionChain, right: str, used: set, needed_credit: float, spot: float):
+    def best_for_debit(self, table: CreditTable, debit_opportunity: tuple[SpreadLeg, SpreadLeg],
+                       underlying_price: float) -> tuple[SpreadLeg, SpreadLeg, float] | None:
+        """Like find_best_credit_spread, from a table built once per chain snapshot."""
+        used = {(leg.right, float(leg.strike)) for leg in debit_opportunity}
+        return self.best(table, underlying_price, debit_cost(debit_opportunity) + self.min_credit_threshold, used)
+
+    def credit_table(self, chain: OptionChain, spot: float) -> CreditTable:
+        """All OTM credit pairs within the width limit that pay something, for both rights."""
+        parts = [self._pairs(chain, right, spot) for right in ("P", "C")]
+        return CreditTable(*(np.concatenate([p[i] for p in parts]) for i in range(len(CreditTable._fields))))
+
+    def _pairs(self, chain: OptionChain, right: str, spot: float) -> tuple[np.ndarray, ...]:
         mask = np.asarray(chain.is_call) == (right == "C")
         strikes, bid, ask = (np.asarray(a, dtype=np.float64)[mask] for a in (chain.strikes, chain.bid, chain.ask))
         with np.errstate(invalid="ignore"):
             quoted = np.isfinite(bid) & np.isfinite(ask) & (ask >= bid)
-            free = ~np.isin(strikes, [k for r, k in used if r == right])
             out_of_money = strikes < spot if right == "P" else strikes > spot
-            short_ok = quoted & free & (bid > 0) & out_of_money
-            long_ok = quoted & free & (ask > 0)
             credit = bid[:, None] - ask[None, :]                       # rows: short, columns: long
             farther = strikes[None, :] < strikes[:, None] if right == "P" else strikes[None, :] > strikes[:, None]
             width = np.abs(strikes[:, None] - strikes[None, :])
-            valid = (short_ok[:, None] & long_ok[None, :] & farther & (width <= self.max_spread_width + 1e-9)
-                     & (credit >= needed_credit - 1e-12) & (credit > 0))
-        if not valid.any():
-            return None
-        scores = np.where(valid, credit, -np.inf)
-        if self.prefer_atm:
-            top = scores.max()
-            near_top = valid & (credit >= top - ATM_TOLERANCE * abs(top))
-            distance = np.where(near_top, np.abs(strikes[:, None] - spot), np.inf)
-            short_i, long_i = np.unravel_index(np.argmin(distance + 1e-9 * width), distance.shape)
-        else:
-            short_i, long_i = np.unravel_index(np.argmax(scores - 1e-9 * width), scores.shape)
-        return (SpreadLeg(right, float(strikes[long_i]), float(bid[long_i]), float(ask[long_i])),
-                SpreadLeg(right, float(strikes[short_i]), float(bid[short_i]), float(ask[short_i])),
-                round(float(credit[short_i, long_i]), 10))
+            valid = ((quoted & (bid > 0) & out_of_money)[:, None] & (quoted & (ask > 0))[None, :] & farther
+                     & (width <= self.max_spread_width + 1e-9) & (credit > 0))
+        rows, cols = np.nonzero(valid)
+        return (np.full(rows.size, right), strikes[rows], strikes[cols], bid[rows], ask[rows], bid[cols], ask[cols],
+                credit[rows, cols], width[rows, cols])
 
-    def _better(self, a, b, spot: float) -> bool:
-        if not self.prefer_atm:
-            return a[2] > b[2]
-        if abs(a[2] - b[2]) > ATM_TOLERANCE * max(abs(a[2]), abs(b[2])):
-            return a[2] > b[2]
-        return abs(a[1].strike - spot) < abs(b[1].strike - spot)
+    def best(self, table: CreditTable, spot: float, needed_credit: float,
+             exclude: set[tuple[str, float]] = frozenset()) -> tuple[SpreadLeg, SpreadLeg, float] | None:
+        ok = table.credit >= needed_credit - 1e-12
+        for right, strike in exclude:
+            ok &= ~((table.right == right) & ((table.short_strike == strike) | (table.long_strike == strike)))
+        if not ok.any():
+            return None
+        candidates = np.flatnonzero(ok)
+        credit = table.credit[candidates]
+        if self.prefer_atm:
+            near_top = credit >= credit.max() - ATM_TOLERANCE * abs(credit.max())
+            distance = np.where(near_top, np.abs(table.short_strike[candidates] - spot), np.inf)
+            pick = candidates[np.lexsort((table.width[candidates], -credit, distance))[0]]
+        else:
+            pick = candidates[np.lexsort((table.width[candidates], -credit))[0]]
+        right = str(table.right[pick])
+        return (SpreadLeg(right, float(table.long_strike[pick]), float(table.long_bid[pick]), float(table.long_ask[pick])),
+                SpreadLeg(right, float(table.short_strike[pick]), float(table.short_bid[pick]),
+                          float(table.short_ask[pick])),
+                round(float(table.credit[pick]), 10))
