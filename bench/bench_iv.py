@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import interleaved_medians, median_seconds, pin_one_core  # noqa: E402
+from bench.common import interleaved_medians, median_seconds, pin_one_core, random_options  # noqa: E402
 from core.implied_vol import IVFlag, implied_vol  # noqa: E402
 from core.pricing import bsm_price  # noqa: E402
 
@@ -22,12 +22,7 @@ N = 100_000
 
 def main() -> dict[str, float]:
     where = pin_one_core()
-    rng = np.random.default_rng(1)
-    spot = rng.uniform(50, 150, N)
-    strike = spot * rng.uniform(0.8, 1.2, N)
-    t = rng.uniform(0.02, 2.0, N)
-    vol = rng.uniform(0.1, 0.8, N)
-    is_call = rng.random(N) < 0.5
+    is_call, spot, strike, t, vol = random_options(N, seed=1, min_t_years=0.02)
     rate, div = 0.03, 0.01
     prices = bsm_price(is_call, spot, strike, t, rate, div, vol)
     ours = implied_vol(prices, is_call, spot, strike, t, rate, div)

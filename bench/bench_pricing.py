@@ -12,7 +12,7 @@ import numpy as np
 from scipy.special import ndtr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import interleaved_medians, pin_one_core  # noqa: E402
+from bench.common import interleaved_medians, pin_one_core, random_options  # noqa: E402
 from core.pricing import bsm_price_delta  # noqa: E402
 
 N = 1_000_000
@@ -39,12 +39,7 @@ def bare_numpy_mixed(is_call, spot, strike, t, rate, div, vol):
 
 def main() -> dict[str, float]:
     where = pin_one_core()
-    rng = np.random.default_rng(0)
-    spot = rng.uniform(50, 150, N)
-    strike = spot * rng.uniform(0.8, 1.2, N)
-    t = rng.uniform(0.01, 2.0, N)
-    vol = rng.uniform(0.1, 0.8, N)
-    is_call = rng.random(N) < 0.5
+    is_call, spot, strike, t, vol = random_options(N, seed=0, min_t_years=0.01)
     seconds = interleaved_medians({
         "bare_calls": lambda: bare_numpy_calls(spot, strike, t, 0.04, 0.01, vol),
         "bare_mixed": lambda: bare_numpy_mixed(is_call, spot, strike, t, 0.04, 0.01, vol),

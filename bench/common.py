@@ -40,3 +40,15 @@ def interleaved_medians(fns: dict[str, Callable[[], object]], repeats: int = 9, 
             fn()
             samples[name].append(time.perf_counter() - started)
     return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def random_options(n: int, seed: int, min_t_years: float):
+    """(is_call, spot, strike, t_years, vol) arrays of `n` random European options near the money."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    spot = rng.uniform(50, 150, n)
+    strike = spot * rng.uniform(0.8, 1.2, n)
+    t_years = rng.uniform(min_t_years, 2.0, n)
+    vol = rng.uniform(0.1, 0.8, n)
+    return rng.random(n) < 0.5, spot, strike, t_years, vol
