@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 from config.backtest import BacktestConfig
 from config.base import FrozenModel, rule_error
 from config.exchange import ExchangeConfig
+from config.ledger import LedgerConfig
 from config.execution import (BalancerConfig, CreditMaximizerConfig, ExecutorConfig, SizingParameters,
                               TimingParameters)
 from config.router import RouterRiskConfig
@@ -40,6 +41,7 @@ class SessionConfig(FrozenModel):
     router: RouterRiskConfig = RouterRiskConfig()
     exchange: ExchangeConfig = ExchangeConfig()
     backtest: BacktestConfig = BacktestConfig()
+    ledger: LedgerConfig = LedgerConfig()
 
     @field_validator("symbols")
     @classmethod

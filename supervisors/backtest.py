@@ -17,11 +17,13 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from actors.broker_gateway import BrokerGateway
 from actors.expiration_trader import ExpirationTrader, TraderSettings
 from actors.runtime_inline import InlineRuntime
 from actors.shared import BalancerComponent, MetricsComponent
 from config.session import SessionConfig
 from core.calendar import MarketCalendar
+from core.ledger import MemoryLedgerStore
 from core.expirations import listed_expirations
 from sim.day_feed import DayFeed
 from sim.exchange import SimulatedExchange
@@ -37,6 +39,7 @@ class Backtest:
     exchange: SimulatedExchange
     balancer: BalancerComponent
     metrics: MetricsComponent
+    gateway: BrokerGateway
     close_ns: int
 
 
@@ -62,7 +65,7 @@ def build_backtest(config: SessionConfig) -> Backtest:
                                      config.balancer, session=config.name, seed=config.runtime.seed,
                                      max_quote_age_s=config.exchange.max_quote_age_ms / 1000)
     expirations = {s: pick_expirations(settings.day, settings.expirations_dte, calendar) for s in config.symbols}
-    traders = [ExpirationTrader(symbol, expiry, trader_settings, calendar=calendar)
+    traders = [ExpirationTrader(symbol, expiry, trader_settings, exchange="broker", calendar=calendar)
                for symbol in config.symbols for expiry in expirations[symbol]]
     routes = {(t.symbol, t.expiration.isoformat()): (t.name,) for t in traders}
     missing = [s for s in config.symbols if s not in settings.start_prices]
@@ -74,9 +77,19 @@ def build_backtest(config: SessionConfig) -> Backtest:
                                  is_open=calendar.is_open)
     balancer = BalancerComponent(config.balancer.max_imbalance, config.balancer.force_balance_at_close)
     metrics = MetricsComponent()
-    for component in (exchange, feed, balancer, metrics, *traders):
+    gateway = BrokerGateway(ledger_store(config), exchange="exchange", name="broker")
+    for component in (exchange, gateway, feed, balancer, metrics, *traders):
         runtime.add(component)
-    return Backtest(runtime, traders, feed, exchange, balancer, metrics, close_ns)
+    return Backtest(runtime, traders, feed, exchange, balancer, metrics, gateway, close_ns)
+
+
+def ledger_store(config: SessionConfig):
+    """The configured ledger store (memory, or SQLite in WAL mode)."""
+    if config.ledger.kind == "sqlite":
+        from supervisors.ledger_store import SqliteLedgerStore
+
+        return SqliteLedgerStore(config.ledger.path, config.ledger.synchronous)
+    return MemoryLedgerStore()
 
 
 def run_backtest(config: SessionConfig, out_dir: Path) -> dict[str, Any]:
@@ -96,7 +109,8 @@ def run_backtest(config: SessionConfig, out_dir: Path) -> dict[str, Any]:
                "seed": config.runtime.seed, "wall_seconds": round(wall_s, 2), "events": backtest.runtime.delivered,
                "fills": len(trades), "traders": {t.name: t.snapshot() for t in backtest.traders},
                "position_summary": backtest.balancer.snapshot(), "optimization": backtest.metrics.snapshot(),
-               "exchange": backtest.exchange.snapshot(), "market": backtest.feed.snapshot()}
+               "exchange": backtest.exchange.snapshot(), "market": backtest.feed.snapshot(),
+               "ledger": backtest.gateway.snapshot()}
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=1, default=str) + "\n")
     (out_dir / "summary.md").write_text(_markdown(summary))
     return summary

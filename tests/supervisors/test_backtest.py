@@ -100,3 +100,28 @@ def test_status_summary_and_optimization_over_a_running_day(small_config):
     attempts_before = {t.name: t.sequence for t in traders}
     runtime.run(until_ns=backtest.close_ns - 3600 * 10**9 - 60 * 10**9)     # 14:00-14:59: not an allowed hour
     assert all(t.sequence == attempts_before[t.name] for t in traders if t.snapshot()["net_contracts"] == 0)
+
+
+def test_every_fill_is_in_the_ledger(small_config, tmp_path):
+    from core.ledger import fold
+
+    backtest = build_backtest(small_config)
+    backtest.runtime.run(until_ns=backtest.close_ns + 300 * 10**9)
+    events = backtest.gateway.store.events()
+    fills = sum(len(t.trades) for t in backtest.traders)
+    assert sum(e.kind == "filled" for e in events) == fills > 0
+    state = fold(events)
+    assert len(state.orders) == backtest.gateway.snapshot()["intents"] == sum(t.sequence for t in backtest.traders)
+    assert state.working() == []
+    assert backtest.gateway.snapshot()["unknown_events"] == 0
+
+
+def test_a_sqlite_ledger_can_back_the_backtest(tmp_path):
+    config = load_profile("backtest", env={**SMALL, "SPREADWRIGHT__SYMBOLS": "[IWM]",
+                                           "SPREADWRIGHT__LEDGER__KIND": "sqlite",
+                                           "SPREADWRIGHT__LEDGER__PATH": str(tmp_path / "ledger.db")})
+    summary = run_backtest(config, tmp_path / "out")
+    from supervisors.ledger_store import SqliteLedgerStore
+
+    events = SqliteLedgerStore(tmp_path / "ledger.db").events()
+    assert sum(e.kind == "filled" for e in events) == summary["fills"] > 0
