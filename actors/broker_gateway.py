@@ -3,8 +3,14 @@
 Each order intent is appended to the ledger (with its client order id) before the order
 leaves; a client order id already in the ledger is never sent again, so a retried or
 replayed submit cannot create a second order. Every event coming back is appended, then
-passed to the order's owner. On start the gateway folds the ledger to learn the owners of
-orders still in flight, so after a restart their events still reach the right trader.
+passed to the order's owner.
+
+On start the gateway folds the ledger and reconciles every order it shows working with the
+broker, which is authoritative. What the broker explains is written to the ledger and passed
+on: fills or a cancel that happened while we were down, or an intent that never reached the
+broker (closed as rejected; never resent). What it cannot explain - the broker does not know
+an order it had acknowledged, or shows fewer fills than the ledger - halts that trader
+(`TradingHalted` with the reason) and is logged as an error.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ from typing import Any
 
 from actors.component import Component
 from core.ledger import LedgerEvent, LedgerStore, fold, intent_event, order_event
-from core.orders import ORDER_EVENTS, CancelOrder, CancelRejected, ReplaceOrder, SubmitOrder
+from core.ledger import OrderRecord
+from core.orders import (ORDER_EVENTS, CancelOrder, CancelRejected, OrderCancelled, OrderFilled, OrderRejected,
+                         OrderStatus, OrderStatusReport, OrderStatusRequest, ReplaceOrder, SubmitOrder, TradingHalted)
 
 
 class BrokerGateway(Component):
@@ -22,14 +30,19 @@ class BrokerGateway(Component):
         self.store = store
         self.exchange = exchange
         self.owners: dict[str, str] = {}
-        self.counts = {"intents": 0, "duplicates_refused": 0, "events": 0, "unknown_events": 0}
+        self.counts = {"intents": 0, "duplicates_refused": 0, "events": 0, "unknown_events": 0,
+                       "reconciled": 0, "halts": 0}
+        self.reconciling: dict[str, OrderRecord] = {}
 
     def on_start(self, now_ns: int) -> None:
         state = fold(self.store.events())
         self.owners = {coid: record.owner for coid, record in state.orders.items()}
+        self.reconciling = {record.client_order_id: record for record in state.working()}
         if state.orders:
-            self.log.info("ledger_rebuilt", orders=len(state.orders), working=len(state.working()),
+            self.log.info("ledger_rebuilt", orders=len(state.orders), working=len(self.reconciling),
                           last_seq=state.last_seq)
+        for coid in self.reconciling:
+            self.port.send(self.exchange, OrderStatusRequest(coid, self.name))
 
     def on_message(self, message: Any, now_ns: int) -> None:
         if isinstance(message, SubmitOrder):
@@ -38,6 +51,8 @@ class BrokerGateway(Component):
             self._cancel_or_replace(message, now_ns)
         elif isinstance(message, ORDER_EVENTS):
             self._event(message)
+        elif isinstance(message, OrderStatusReport):
+            self._reconcile(message, now_ns)
         else:
             raise TypeError(f"{self.name} cannot handle {type(message).__name__}")
 
@@ -72,8 +87,38 @@ class BrokerGateway(Component):
             return
         self.port.send(owner, event)
 
+    def _reconcile(self, report: OrderStatusReport, now_ns: int) -> None:
+        record = self.reconciling.pop(report.client_order_id, None)
+        if record is None:
+            return
+        self.counts["reconciled"] += 1
+        never_sent = record.status is OrderStatus.PENDING_NEW
+        if not report.known:
+            if never_sent:
+                self._event(OrderRejected(record.client_order_id, "never reached the broker (found on restart)", now_ns))
+            else:
+                self._halt(record, f"the broker does not know order {record.client_order_id} it had acknowledged", now_ns)
+            return
+        if report.filled_quantity < record.filled:
+            self._halt(record, f"the broker shows {report.filled_quantity} filled, the ledger {record.filled}", now_ns)
+            return
+        missed = report.filled_quantity - record.filled
+        if missed:
+            self._event(OrderFilled(record.client_order_id, missed, report.average_price, (), report.filled_quantity,
+                                    report.leaves_quantity, now_ns))
+        if report.status == OrderStatus.CANCELLED.value:
+            self._event(OrderCancelled(record.client_order_id, record.quantity - report.filled_quantity, now_ns))
+        elif report.status == OrderStatus.REJECTED.value:
+            self._event(OrderRejected(record.client_order_id, "rejected by the broker (found on restart)", now_ns))
+
+    def _halt(self, record: OrderRecord, reason: str, now_ns: int) -> None:
+        self.counts["halts"] += 1
+        self.store.append(LedgerEvent(0, now_ns, "halt", record.client_order_id, record.owner, {"reason": reason}))
+        self.log.error("reconciliation_halt", client_order_id=record.client_order_id, owner=record.owner, reason=reason)
+        self.port.send(record.owner, TradingHalted(record.client_order_id, reason, now_ns))
+
     def snapshot(self) -> dict[str, Any]:
-        return dict(self.counts)
+        return {**self.counts, "reconciling": len(self.reconciling)}
 
 
 def _request_event(kind: str, request: CancelOrder | ReplaceOrder, now_ns: int, payload: dict) -> LedgerEvent:

@@ -31,7 +31,7 @@ from core.execution.opportunities import scan_opportunities as scan_debit_vertic
 from core.execution.phases import NEW_YORK, TradingPhase, delay_multiplier, trading_phase
 from core.expirations import ExpirationCategory, categorize, nominal_friday
 from core.orders import (CancelOrder, CancelRejected, Contract, OrderAccepted, OrderCancelled, OrderFilled, OrderLeg,
-                         OrderRejected, SubmitOrder)
+                         OrderRejected, SubmitOrder, TradingHalted)
 from core.quotes import ChainQuotes
 
 NS = 1_000_000_000
@@ -90,6 +90,7 @@ class ExpirationTrader(Component):
         self._plan_cache: tuple[int, Any] = (-1, None)
         self.finished: set[str] = set()
         self.allowed_hours: frozenset[int] = frozenset()
+        self.halted_reason: str | None = None
         self.cancel_after_ns = int(settings.timing.cancel_after_seconds * NS)
 
     def log_context(self) -> dict[str, Any]:
@@ -131,6 +132,10 @@ class ExpirationTrader(Component):
             return
         if isinstance(message, ApplyOptimization):
             self._apply(message)
+            return
+        if isinstance(message, TradingHalted):
+            self.halted_reason = message.reason
+            self.log.error("trading_halted", client_order_id=message.client_order_id, reason=message.reason)
             return
         working = self.working.get(message.client_order_id)
         if working is None:
@@ -178,6 +183,8 @@ class ExpirationTrader(Component):
     # ------------------------------------------------------------------ the loop
 
     def _attempt(self, now_ns: int) -> None:
+        if self.halted_reason:
+            return                          # halted until a person or a supervisor clears it
         phase = trading_phase(now_ns, self.calendar)
         multiplier = delay_multiplier(phase, self.settings.timing.open_auction_delay_multiplier,
                                       self.settings.timing.close_auction_delay_multiplier)
@@ -319,7 +326,7 @@ class ExpirationTrader(Component):
                 "session_attempts": self.session_attempts, "session_fills": self.session_fills,
                 "current_contracts": self.contracts, "net_contracts": balance.net_contracts,
                 "net_premium": round(balance.net_premium, 2), "outcomes": dict(self.outcomes),
-                "working": len(self.working), "trades": len(self.trades)}
+                "working": len(self.working), "trades": len(self.trades), "halted": self.halted_reason}
 
 
 def _mid(leg: SpreadLeg) -> float:

@@ -113,3 +113,30 @@ class OrderReplaced(NamedTuple):
 
 
 ORDER_EVENTS = (OrderAccepted, OrderRejected, OrderFilled, OrderCancelled, CancelRejected, OrderReplaced)
+
+
+class OrderStatusRequest(NamedTuple):
+    """Ask the broker what it knows of an order (reconciliation)."""
+
+    client_order_id: str
+    owner: str
+
+
+class OrderStatusReport(NamedTuple):
+    """The broker's view: `known` False when it never saw the id."""
+
+    client_order_id: str
+    known: bool
+    status: str
+    filled_quantity: int
+    leaves_quantity: int
+    average_price: float
+    time_ns: int
+
+
+class TradingHalted(NamedTuple):
+    """A trader must stop sending orders: reconciliation found what it cannot explain."""
+
+    client_order_id: str
+    reason: str
+    time_ns: int

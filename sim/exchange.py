@@ -25,7 +25,8 @@ import numpy as np
 from actors.component import Component
 from config.exchange import ExchangeConfig
 from core.orders import (CancelOrder, CancelRejected, OrderAccepted, OrderCancelled, OrderFilled, OrderRejected,
-                         OrderReplaced, OrderStatus, ReplaceOrder, Side, SubmitOrder)
+                         OrderReplaced, OrderStatus, OrderStatusReport, OrderStatusRequest, ReplaceOrder, Side,
+                         SubmitOrder)
 from core.quotes import QUOTE_REASONS, ChainQuotes, QuoteFlag, quote_flags
 from sim.resting import RestingSingles
 
@@ -187,8 +188,19 @@ class SimulatedExchange(Component):
             return
         self._schedule_latency("cancel", ("cancel", request.client_order_id, request))
 
+    def _on_status(self, request: OrderStatusRequest, now_ns: int) -> None:
+        order = self.orders.get(request.client_order_id)
+        if order is None:
+            known = request.client_order_id in self.orders        # an id taken by a rejected order
+            status = OrderStatus.REJECTED.value if known else ""
+            report = OrderStatusReport(request.client_order_id, known, status, 0, 0, 0.0, now_ns)
+        else:
+            report = OrderStatusReport(request.client_order_id, True, order.status.value, order.filled,
+                                       max(order.leaves, 0), order.limit, now_ns)
+        self._reply(request.owner, report)
+
     _HANDLERS = {ChainQuotes: _on_quotes, SubmitOrder: _on_submit, CancelOrder: _on_cancel,
-                 ReplaceOrder: _on_replace}
+                 ReplaceOrder: _on_replace, OrderStatusRequest: _on_status}
 
     # ------------------------------------------------------------------ timers
 

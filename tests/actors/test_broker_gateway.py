@@ -81,3 +81,59 @@ def test_restart_rebuilds_owners_so_late_events_still_arrive():
     assert any(isinstance(e, OrderAccepted) and e.time_ns == 99 for e in trader.events)
     assert any(isinstance(e, CancelRejected) and e.reason == "unknown order" for e in trader.events)
     assert fold(store.events()).orders["o1"].status is OrderStatus.FILLED
+
+
+class Broker(Component):
+    """Answers status requests from a fixed table of reports."""
+
+    def __init__(self, reports):
+        super().__init__("exchange")
+        self.reports, self.requests = reports, []
+
+    def on_message(self, message, now_ns):
+        from core.orders import OrderStatusReport, OrderStatusRequest
+
+        assert isinstance(message, OrderStatusRequest), message
+        self.requests.append(message.client_order_id)
+        known, status, filled, leaves = self.reports[message.client_order_id]
+        self.port.send(message.owner, OrderStatusReport(message.client_order_id, known, status, filled, leaves, 3.1,
+                                                        now_ns))
+
+
+def ledger_with_working_orders():
+    from core.ledger import intent_event, order_event
+
+    store = MemoryLedgerStore()
+    for coid in ("never-sent", "missed-fill", "lost-by-broker", "fewer-fills", "cancelled-while-down"):
+        store.append(intent_event(SubmitOrder(coid, "trader", LEG, "BUY", 4, 3.1), "trader", 1))
+        if coid != "never-sent":
+            store.append(order_event(OrderAccepted(coid, 2), "trader"))
+    store.append(order_event(OrderFilled("fewer-fills", 2, 3.1, (3.1,), 2, 2, 3), "trader"))
+    return store
+
+
+def test_reconciliation_writes_what_the_broker_explains_and_halts_on_the_rest():
+    from core.orders import OrderCancelled, OrderRejected, TradingHalted
+
+    store = ledger_with_working_orders()
+    reports = {"never-sent": (False, "", 0, 0), "missed-fill": (True, "FILLED", 4, 0),
+               "lost-by-broker": (False, "", 0, 0), "fewer-fills": (True, "PARTIALLY_FILLED", 1, 3),
+               "cancelled-while-down": (True, "CANCELLED", 0, 0)}
+    rt = InlineRuntime(RuntimeConfig(check_serializable=True))
+    broker = rt.add(Broker(reports))
+    gateway = rt.add(BrokerGateway(store))
+    trader = rt.add(Trader([]))
+    rt.run()
+    assert sorted(broker.requests) == sorted(reports)
+    by_id = {}
+    for event in trader.events:
+        by_id.setdefault(event.client_order_id, []).append(type(event))
+    assert by_id["never-sent"] == [OrderRejected]
+    assert by_id["missed-fill"] == [OrderFilled]
+    assert by_id["lost-by-broker"] == [TradingHalted] and by_id["fewer-fills"] == [TradingHalted]
+    assert by_id["cancelled-while-down"] == [OrderCancelled]
+    state = fold(store.events())
+    assert state.orders["missed-fill"].filled == 4 and state.orders["missed-fill"].status is OrderStatus.FILLED
+    assert state.orders["never-sent"].status is OrderStatus.REJECTED
+    assert gateway.snapshot()["halts"] == 2 and gateway.snapshot()["reconciling"] == 0
+    assert sum(e.kind == "halt" for e in store.events()) == 2

@@ -119,3 +119,19 @@ def test_no_new_debit_while_the_chain_is_imbalanced():
     sides = [o.side for o in exchange.orders]
     assert sides[0] == "BUY" and sides.count("BUY") == 1                 # after one debit, only credits are tried
     assert trader.snapshot()["net_contracts"] == exchange.orders[0].quantity
+
+
+def test_a_halted_trader_sends_nothing_more():
+    from core.orders import TradingHalted
+
+    halted_at = {}
+
+    def policy(order, t):
+        halted_at.setdefault("n", len(policy.seen))
+        policy.seen.append(order)
+        return [TradingHalted(order.client_order_id, "reconciliation mismatch", t)]
+
+    policy.seen = []
+    trader, exchange, _, _ = run(policy, minutes=5)
+    assert len(exchange.orders) == 1 and trader.halted_reason == "reconciliation mismatch"
+    assert trader.snapshot()["halted"] == "reconciliation mismatch"

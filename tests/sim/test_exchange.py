@@ -198,3 +198,16 @@ def test_quote_update_between_submit_and_ack_is_used():
     trader, _ = run([(100, submit("a", [leg(450.0)], "BUY", 5, 3.20)), (500, moved)], until_s=0.01)
     assert not trader.of(OrderFilled)                             # no longer marketable at the new quotes
     assert len(trader.of(OrderAccepted)) == 1
+
+
+def test_status_requests_report_what_the_exchange_knows():
+    from core.orders import OrderStatusReport, OrderStatusRequest
+
+    trader, _ = run([(1000, submit("a", [leg(450.0)], "BUY", 30, 3.20)), (1000, submit("r", [leg(450.0)], "BUY", 0, 3.2)),
+                     (5_000_000, OrderStatusRequest("a", "trader")), (5_000_000, OrderStatusRequest("r", "trader")),
+                     (5_000_000, OrderStatusRequest("zz", "trader"))], until_s=0.01)
+    reports = {r.client_order_id: r for r in trader.of(OrderStatusReport)}
+    assert (reports["a"].known, reports["a"].status, reports["a"].filled_quantity, reports["a"].leaves_quantity) == (
+        True, "PARTIALLY_FILLED", 20, 10)
+    assert (reports["r"].known, reports["r"].status) == (True, "REJECTED")
+    assert not reports["zz"].known
