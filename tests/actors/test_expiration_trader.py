@@ -124,14 +124,9 @@ def test_no_new_debit_while_the_chain_is_imbalanced():
 def test_a_halted_trader_sends_nothing_more():
     from core.orders import TradingHalted
 
-    halted_at = {}
-
     def policy(order, t):
-        halted_at.setdefault("n", len(policy.seen))
-        policy.seen.append(order)
         return [TradingHalted(order.client_order_id, "reconciliation mismatch", t)]
 
-    policy.seen = []
     trader, exchange, _, _ = run(policy, minutes=5)
     assert len(exchange.orders) == 1 and trader.halted_reason == "reconciliation mismatch"
     assert trader.snapshot()["halted"] == "reconciliation mismatch"
