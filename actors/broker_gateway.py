@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from actors.component import Component
+from actors.messages import ReplayedOrders, ReplayRequest
 from core.ledger import LedgerEvent, LedgerStore, fold, intent_event, order_event
 from core.ledger import OrderRecord
 from core.orders import (ORDER_EVENTS, CancelOrder, CancelRejected, OrderCancelled, OrderFilled, OrderRejected,
@@ -53,6 +54,8 @@ class BrokerGateway(Component):
             self._event(message)
         elif isinstance(message, OrderStatusReport):
             self._reconcile(message, now_ns)
+        elif isinstance(message, ReplayRequest):
+            self._replay(message.owner)
         else:
             raise TypeError(f"{self.name} cannot handle {type(message).__name__}")
 
@@ -110,6 +113,20 @@ class BrokerGateway(Component):
             self._event(OrderCancelled(record.client_order_id, record.quantity - report.filled_quantity, now_ns))
         elif report.status == OrderStatus.REJECTED.value:
             self._event(OrderRejected(record.client_order_id, "rejected by the broker (found on restart)", now_ns))
+
+    def _replay(self, owner: str) -> None:
+        """The owner's orders as the ledger has them, so a restarted trader resumes where it was."""
+        events = self.store.events()
+        state = fold(events)
+        notional: dict[str, float] = {}
+        for event in events:
+            if event.kind == "filled" and event.owner == owner:
+                notional[event.client_order_id] = (notional.get(event.client_order_id, 0.0)
+                                                   + abs(event.payload["price"]) * event.payload["quantity"])
+        working = {r.client_order_id for r in state.working()}
+        orders = tuple((coid, r.filled, round(notional.get(coid, 0.0) / r.filled, 6) if r.filled else 0.0,
+                        coid in working) for coid, r in state.orders.items() if r.owner == owner)
+        self.port.send(owner, ReplayedOrders(orders))
 
     def _halt(self, record: OrderRecord, reason: str, now_ns: int) -> None:
         self.counts["halts"] += 1

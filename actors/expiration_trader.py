@@ -21,7 +21,7 @@ from typing import Any, Hashable
 import numpy as np
 
 from actors.component import Component
-from actors.messages import ApplyOptimization, AttemptRecorded, ChainFill
+from actors.messages import ApplyOptimization, AttemptRecorded, ChainFill, ReplayedOrders, ReplayRequest
 from config.execution import (BalancerConfig, CreditMaximizerConfig, ExecutorConfig, SizingParameters,
                               TimingParameters)
 from core.calendar import MarketCalendar
@@ -121,7 +121,24 @@ class ExpirationTrader(Component):
     # ------------------------------------------------------------------ runtime hooks
 
     def on_start(self, now_ns: int) -> None:
+        """Ask the gateway for this trader's orders in the ledger; trading starts once they are replayed."""
         self._tell_time(now_ns)
+        self.port.send(self.exchange, ReplayRequest(self.name))
+
+    def _resume(self, replay: ReplayedOrders, now_ns: int) -> None:
+        """Rebuild the order counter and the chain balance from the ledger, then start the loop."""
+        for coid, filled, price, still_working in replay.orders:
+            self.sequence = max(self.sequence, int(coid.split(":")[-2]))
+            part = "debit" if coid.endswith(":D") else "credit"
+            if filled:
+                record = self.balance.record_debit_fill if part == "debit" else self.balance.record_credit_fill
+                record(self.symbol, self.expiration, filled, price)
+            if still_working:
+                self.port.send(self.exchange, CancelOrder(coid, self.name))    # no stale orders after a restart
+        if replay.orders:
+            balance = self.balance.get_balance(self.symbol, self.expiration)
+            self.log.info("resumed_from_ledger", orders=len(replay.orders), next_sequence=self.sequence + 1,
+                          net_contracts=balance.net_contracts)
         self._schedule_attempt(now_ns)
 
     def on_message(self, message: Any, now_ns: int) -> None:
@@ -132,6 +149,9 @@ class ExpirationTrader(Component):
             return
         if isinstance(message, ApplyOptimization):
             self._apply(message)
+            return
+        if isinstance(message, ReplayedOrders):
+            self._resume(message, now_ns)
             return
         if isinstance(message, TradingHalted):
             self.halted_reason = message.reason

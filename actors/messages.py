@@ -34,3 +34,15 @@ class ApplyOptimization(NamedTuple):
     contracts: int | None
     hours: tuple[int, ...] | None           # New York hours in which to trade; None or () trades all hours
     cancel_after_ms: float | None
+
+
+class ReplayRequest(NamedTuple):
+    """A (re)starting trader asks the gateway for its orders in the ledger."""
+
+    owner: str
+
+
+class ReplayedOrders(NamedTuple):
+    """Per order of the owner: (client_order_id, filled quantity, average price per share, still working)."""
+
+    orders: tuple[tuple[str, int, float, bool], ...]

@@ -137,3 +137,30 @@ def test_reconciliation_writes_what_the_broker_explains_and_halts_on_the_rest():
     assert state.orders["never-sent"].status is OrderStatus.REJECTED
     assert gateway.snapshot()["halts"] == 2 and gateway.snapshot()["reconciling"] == 0
     assert sum(e.kind == "halt" for e in store.events()) == 2
+
+
+def test_a_restarted_trader_resumes_its_counter_and_balance_from_the_ledger():
+    from datetime import date
+
+    from actors.expiration_trader import ExpirationTrader
+    from core.ledger import intent_event, order_event
+
+    store = MemoryLedgerStore()
+    coid = "session:SPY:2026-12-18:7:D"
+    store.append(intent_event(SubmitOrder(coid, "trader-SPY-2026-12-18", LEG, "BUY", 3, 1.2), "trader-SPY-2026-12-18", 1))
+    store.append(order_event(OrderFilled(coid, 3, 1.2, (1.2,), 3, 0, 2), "trader-SPY-2026-12-18"))
+    working = "session:SPY:2026-12-18:8:C"
+    store.append(intent_event(SubmitOrder(working, "trader-SPY-2026-12-18", LEG, "SELL", 3, 2.0), "trader-SPY-2026-12-18", 3))
+    store.append(order_event(OrderAccepted(working, 4), "trader-SPY-2026-12-18"))
+    rt = InlineRuntime(RuntimeConfig(check_serializable=True))
+    exchange = rt.add(Broker({working: (True, "ACCEPTED", 0, 3)}))
+    exchange.on_message = lambda m, now: exchange.received.append(m) if hasattr(exchange, "received") else None
+    exchange.received = []
+    rt.add(BrokerGateway(store))
+    trader = rt.add(ExpirationTrader("SPY", date(2026, 12, 18), exchange="broker"))
+    rt.run(until_ns=10**9)
+    assert trader.sequence == 8                                    # the next order will be :9:, never a reused id
+    balance = trader.balance.get_balance("SPY", date(2026, 12, 18))
+    assert balance.debit_contracts == 3 and balance.net_contracts == 3
+    assert any(getattr(m, "client_order_id", None) == working and type(m).__name__ == "CancelOrder"
+               for m in exchange.received)                         # the stale working order is cancelled

@@ -7,6 +7,7 @@ import numpy as np
 
 from actors.component import Component
 from actors.expiration_trader import ExpirationTrader, TraderSettings
+from actors.messages import ReplayedOrders, ReplayRequest
 from actors.runtime_inline import InlineRuntime
 from config.execution import ExecutorConfig, TimingParameters
 from config.runtime import RuntimeConfig
@@ -43,7 +44,9 @@ class ScriptedExchange(Component):
         self.port.schedule(5 * 10**9, "quotes")
 
     def on_message(self, message, now_ns):
-        if isinstance(message, SubmitOrder):
+        if isinstance(message, ReplayRequest):                      # stands in for the gateway: an empty ledger
+            self.port.send(message.owner, ReplayedOrders(()))
+        elif isinstance(message, SubmitOrder):
             self.orders.append(message)
             for event in self.policy(message, now_ns):
                 self.port.send(message.owner, event)
