@@ -51,6 +51,7 @@ class TraderSettings:
     seed: int = 0
     max_quote_age_s: float = 30.0
     price_aggressiveness: float = 0.25      # fraction of the half-spread given up from the mid
+    market_hours: bool = True               # False: trade around the clock (the simulated paper market)
 
 
 class _Working:
@@ -70,6 +71,7 @@ class ExpirationTrader(Component):
                  calendar: MarketCalendar | None = None) -> None:
         super().__init__(f"trader-{symbol}-{expiration.isoformat()}")
         self.symbol, self.expiration, self.settings = symbol, expiration, settings
+        self._expiry_iso = expiration.isoformat()
         self.exchange, self.balancer_name, self.metrics_name = exchange, balancer, metrics
         self.calendar = calendar or MarketCalendar()
         self.credit_maximizer = CreditMaximizer(**settings.credit.model_dump())
@@ -144,6 +146,8 @@ class ExpirationTrader(Component):
     def on_message(self, message: Any, now_ns: int) -> None:
         self._tell_time(now_ns)
         if isinstance(message, ChainQuotes):
+            if message.symbol != self.symbol or message.expiry != self._expiry_iso:
+                return                                   # a shared feed sends every chain; this one is not ours
             self.chain = OptionChain(message.strikes, message.is_call, message.bid, message.ask)
             self.spot, self.chain_time_ns = message.underlying, message.time_ns
             return
@@ -205,7 +209,7 @@ class ExpirationTrader(Component):
     def _attempt(self, now_ns: int) -> None:
         if self.halted_reason:
             return                          # halted until a person or a supervisor clears it
-        phase = trading_phase(now_ns, self.calendar)
+        phase = trading_phase(now_ns, self.calendar) if self.settings.market_hours else TradingPhase.MIDDAY
         multiplier = delay_multiplier(phase, self.settings.timing.open_auction_delay_multiplier,
                                       self.settings.timing.close_auction_delay_multiplier)
         if multiplier is None or self.days_to_expiry < 0:

@@ -84,9 +84,13 @@ class ComponentHost:
 
     def __init__(self, component: Component, namespace: str) -> None:
         self.component = component
-        self._self_handle = ray.get_runtime_context().current_actor
+        context = ray.get_runtime_context()
+        self._self_handle = context.current_actor
         self._timers = _TimerThread(lambda tag: self._self_handle.fire_timer.remote(tag))
         component.bind(RayPort(namespace, self._timers))
+        self.restarted = bool(context.was_current_actor_reconstructed)
+        if self.restarted:          # Ray rebuilt us after a crash: start again, rebuilding state from the ledger
+            component.on_start(time.time_ns())
 
     def ready(self) -> str:
         return self.component.name
@@ -94,6 +98,9 @@ class ComponentHost:
     def pid(self) -> int:
         """The worker process id, so fault tests can SIGKILL it."""
         return os.getpid()
+
+    def was_restarted(self) -> bool:
+        return self.restarted
 
     def start(self) -> None:
         self.component.on_start(time.time_ns())

@@ -1,0 +1,65 @@
+"""SIGKILL an ExpirationTrader actor mid-session: it restarts, replays the ledger, and no order is duplicated."""
+
+import os
+import signal
+import time
+from datetime import datetime, timedelta, timezone
+
+from actors.broker_gateway import BrokerGateway
+from actors.expiration_trader import ExpirationTrader, TraderSettings
+from actors.runtime_ray import RayRuntime
+from actors.shared import BalancerComponent, MetricsComponent
+from config.execution import ExecutorConfig, TimingParameters
+from config.runtime import RuntimeConfig
+from core.ledger import fold
+from sim.exchange import SimulatedExchange
+from sim.market import MarketFeed, MarketSpec
+from supervisors.ledger_store import SqliteLedgerStore
+
+
+def wait_for(predicate, timeout_s=60.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return True
+        except Exception:  # noqa: BLE001 - the actor is restarting; calls fail until it is back
+            pass
+        time.sleep(0.1)
+    return False
+
+
+def test_killed_trader_restarts_from_the_ledger_without_duplicate_orders(ray_cluster, tmp_path):
+    expiry = datetime.now(timezone.utc).date() + timedelta(days=7)
+    settings = TraderSettings(timing=TimingParameters(cancel_after_seconds=0.5, min_delay_between_attempts=0.2,
+                                                      max_delay_between_attempts=0.4),
+                              executor=ExecutorConfig(min_fill_rate=0.0, optimal_expiry_range=(0, 180)),
+                              session="fault", market_hours=False)
+    trader = ExpirationTrader("SPY", expiry, settings, exchange="broker")
+    store_path = tmp_path / "ledger.db"
+    runtime = RayRuntime(RuntimeConfig(kind="ray", ray_namespace="t-trader-restart", max_restarts=-1))
+    for component in (SimulatedExchange(), BrokerGateway(SqliteLedgerStore(store_path)),
+                      MarketFeed(MarketSpec(symbols={"SPY": 600.0}, expiry_days=(7,), n_strikes=40, interval_ms=200),
+                                 subscribers=(trader.name,)),
+                      BalancerComponent(), MetricsComponent(), trader):
+        runtime.add(component)
+    runtime.start()
+    try:
+        assert wait_for(lambda: runtime.snapshot("broker")["intents"] >= 5), runtime.snapshots()
+        handle = runtime.handle(trader.name)
+        old_pid = ray_cluster.get(handle.pid.remote())
+        os.kill(old_pid, signal.SIGKILL)
+        assert wait_for(lambda: ray_cluster.get(handle.pid.remote(), timeout=2) != old_pid)
+        assert ray_cluster.get(handle.was_restarted.remote())
+        intents_at_restart = runtime.snapshot("broker")["intents"]
+        assert wait_for(lambda: runtime.snapshot("broker")["intents"] >= intents_at_restart + 5), runtime.snapshots()
+        broker, exchange = runtime.snapshot("broker"), runtime.snapshot("exchange")
+    finally:
+        runtime.stop()
+    ledger = SqliteLedgerStore(store_path).events()
+    intents = [e.client_order_id for e in ledger if e.kind == "intent"]
+    assert len(intents) == len(set(intents))                      # no client order id twice in the ledger
+    assert exchange["submitted"] == len(intents) == broker["intents"]   # every order at the exchange has its intent
+    assert broker["duplicates_refused"] == 0                      # the restarted trader never reused an id
+    assert exchange["rejected"] == 0 or all(e.kind != "rejected" or "duplicate" not in str(e.payload) for e in ledger)
+    assert len(fold(ledger).orders) == len(intents)
