@@ -7,9 +7,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import bench_backtest, bench_exchange, bench_iv, bench_paper, bench_pricing, bench_runtime  # noqa: E402
+from bench import (bench_backtest, bench_exchange, bench_iv, bench_paper, bench_pricing, bench_recovery,  # noqa: E402
+                   bench_runtime)
 
 if __name__ == "__main__":
-    for module in (bench_pricing, bench_iv, bench_runtime, bench_exchange, bench_paper, bench_backtest):
+    for module in (bench_pricing, bench_iv, bench_runtime, bench_exchange, bench_paper, bench_backtest, bench_recovery):
         module.main()
         print()
