@@ -10,6 +10,7 @@ second order (the retry gets the existing record back). A 4xx is never retried: 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, Protocol
 
 import aiohttp
@@ -17,6 +18,7 @@ import numpy as np
 
 from core.orders import SubmitOrder
 from core.quotes import ChainQuotes
+from sim.paper_service import public_record
 
 
 class BrokerError(Exception):
@@ -131,21 +133,17 @@ class InProcessBroker:
         self.paper = paper_app
 
     async def submit(self, order: SubmitOrder) -> dict[str, Any]:
-        import time
-
-        from sim.paper_server import _public
-
         record, _ = self.paper.service.submit(order._replace(owner=self.paper.service.name), time.time_ns())
-        return _public(record)
+        return public_record(record)
 
     async def cancel(self, client_order_id: str) -> dict[str, Any]:
-        return dict(self.paper.service.cancel(client_order_id))
+        return public_record(self.paper.service.cancel(client_order_id))
 
     async def replace(self, client_order_id: str, limit_price: float, quantity: int = 0) -> dict[str, Any]:
-        return dict(self.paper.service.replace(client_order_id, limit_price, quantity))
+        return public_record(self.paper.service.replace(client_order_id, limit_price, quantity))
 
     async def order(self, client_order_id: str) -> dict[str, Any]:
-        return dict(self.paper.service.record(client_order_id))
+        return public_record(self.paper.service.record(client_order_id), events=True)
 
     async def chain(self, symbol: str, expiry: str) -> ChainQuotes:
         return self.paper.market.latest[(symbol, expiry)]

@@ -25,7 +25,7 @@ from config.exchange import ExchangeConfig
 from core.orders import Contract, OrderLeg, SubmitOrder
 from sim.exchange import SimulatedExchange
 from sim.market import MarketFeed, MarketSpec
-from sim.paper_service import OrderConflictError, PaperService, UnknownOrderError
+from sim.paper_service import OrderConflictError, PaperService, UnknownOrderError, public_record
 
 _log = get_logger(component="paper-exchange")
 _ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,64}$"
@@ -174,22 +174,22 @@ class PaperExchangeApp:
         order = SubmitOrder(body.client_order_id, self.service.name, legs, body.side, body.quantity,
                             float(body.limit_price))
         record, created = self.service.submit(order, time.time_ns())
-        return web.json_response(_public(record), status=201 if created else 200)
+        return web.json_response(public_record(record), status=201 if created else 200)
 
     async def get_order(self, request: web.Request) -> web.Response:
-        return web.json_response(_public(self.service.record(request.match_info["client_order_id"]), events=True))
+        return web.json_response(public_record(self.service.record(request.match_info["client_order_id"]), events=True))
 
     async def list_orders(self, request: web.Request) -> web.Response:
-        return web.json_response({"orders": [_public(r) for r in self.service.records.values()]})
+        return web.json_response({"orders": [public_record(r) for r in self.service.records.values()]})
 
     async def cancel(self, request: web.Request) -> web.Response:
         record = self.service.cancel(request.match_info["client_order_id"])
-        return web.json_response(_public(record), status=202)
+        return web.json_response(public_record(record), status=202)
 
     async def replace(self, request: web.Request) -> web.Response:
         body = await _parse(request, ReplaceIn)
         record = self.service.replace(request.match_info["client_order_id"], float(body.limit_price), body.quantity)
-        return web.json_response(_public(record), status=202)
+        return web.json_response(public_record(record), status=202)
 
     async def positions(self, request: web.Request) -> web.Response:
         return web.json_response({"positions": self.service.position_list()})
@@ -208,10 +208,6 @@ class PaperExchangeApp:
         finally:
             self.sockets.discard(socket)
         return socket
-
-
-def _public(record: dict, events: bool = False) -> dict:
-    return {k: v for k, v in record.items() if events or k != "events"}
 
 
 def _json_default(value: Any) -> Any:

@@ -22,6 +22,11 @@ class UnknownOrderError(KeyError):
     """No order with that client order id."""
 
 
+def public_record(record: dict[str, Any], events: bool = False) -> dict[str, Any]:
+    """An order record as the API shows it (events only when asked for)."""
+    return {k: v for k, v in record.items() if events or k != "events"}
+
+
 def _leg_json(leg) -> dict:
     contract = leg.contract
     return {"symbol": contract.symbol, "expiry": contract.expiry, "strike": contract.strike,

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from core.errors import InvalidStructureError
 from core.legs import OptionType, Side
 from core.payoff import expiry_value_per_share
-from core.structures import Structure, StructureKind, butterfly, decompose_butterfly, iron_butterfly, vertical
+from core.structures import StructureKind, butterfly, decompose_butterfly, iron_butterfly, vertical
 
 EXP = date(2026, 12, 18)
 

@@ -7,7 +7,7 @@ import pytest
 
 from actors.component import Component
 from actors.runtime_inline import InlineRuntime
-from config.exchange import ExchangeConfig, FillModel
+from config.exchange import ExchangeConfig
 from config.runtime import RuntimeConfig
 from core.orders import (CancelOrder, CancelRejected, Contract, OrderAccepted, OrderCancelled, OrderFilled,
                          OrderLeg, OrderRejected, OrderReplaced, ReplaceOrder, SubmitOrder)

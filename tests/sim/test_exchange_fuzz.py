@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from core.orders import Contract, OrderFilled, OrderLeg, OrderRejected, SubmitOrder
 from core.quotes import ChainQuotes, QuoteFlag, quote_flags
-from tests.sim.test_exchange import EXPIRY, EXPIRY_NS, STRIKES, Trader, quotes, run
+from tests.sim.test_exchange import EXPIRY, EXPIRY_NS, STRIKES, run
 
 bad_numbers = st.one_of(st.just(float("nan")), st.just(float("inf")), st.just(-1.0), st.just(0.0),
                         st.floats(min_value=0.0001, max_value=0.0099), st.integers(-5, 0))
