@@ -125,3 +125,13 @@ def test_a_sqlite_ledger_can_back_the_backtest(tmp_path):
 
     events = SqliteLedgerStore(tmp_path / "ledger.db").events()
     assert sum(e.kind == "filled" for e in events) == summary["fills"] > 0
+
+
+def test_every_message_of_the_topology_survives_pickling(tmp_path):
+    """With check_serializable every message is pickled on send, as Ray would; the day must run the same."""
+    env = {**SMALL, "SPREADWRIGHT__SYMBOLS": "[IWM]", "SPREADWRIGHT__BACKTEST__EXPIRATIONS_DTE": "[7]"}
+    checked = run_backtest(load_profile("backtest", env={**env, "SPREADWRIGHT__RUNTIME__CHECK_SERIALIZABLE": "true"}),
+                           tmp_path / "checked")
+    plain = run_backtest(load_profile("backtest", env=env), tmp_path / "plain")
+    assert checked["fills"] == plain["fills"] > 0
+    assert (tmp_path / "checked" / "trades.csv").read_bytes() == (tmp_path / "plain" / "trades.csv").read_bytes()
