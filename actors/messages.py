@@ -46,3 +46,12 @@ class ReplayedOrders(NamedTuple):
     """Per order of the owner: (client_order_id, filled quantity, average price per share, still working)."""
 
     orders: tuple[tuple[str, int, float, bool], ...]
+
+
+class AddSymbol(NamedTuple):
+    """Tell the market feed to start quoting `symbol` from now: its expirations (ISO) and who gets each chain."""
+
+    symbol: str
+    start_price: float
+    expirations: tuple[str, ...]
+    routes: tuple[tuple[str, str], ...]        # (expiration, receiver)

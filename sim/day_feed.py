@@ -13,6 +13,7 @@ from typing import Any, Hashable
 import numpy as np
 
 from actors.component import Component
+from actors.messages import AddSymbol
 from core.calendar import MarketCalendar
 from core.quotes import ChainQuotes
 from sim.chain import PRODUCTS, ChainBatch, generate_chains, strike_grid
@@ -39,6 +40,7 @@ class DayFeed(Component):
         self.blocks: dict[tuple[str, str], tuple[int, ChainBatch]] = {}
         self.published = 0
         self.models = None
+        self.index = 0
 
     def on_start(self, now_ns: int) -> None:
         self.models = load_spread_models()
@@ -51,7 +53,7 @@ class DayFeed(Component):
         self.port.schedule(max(int(self.times_ns[0] - now_ns), 0), ("tick", 0))
 
     def on_timer(self, tag: Hashable, now_ns: int) -> None:
-        index = tag[1]
+        index = self.index = tag[1]
         for symbol in sorted(self.expirations):
             for expiry in self.expirations[symbol]:
                 quotes = self._quotes(symbol, expiry, index)
@@ -90,7 +92,21 @@ class DayFeed(Component):
                                high_regime=self.regime == "high")
 
     def on_message(self, message: Any, now_ns: int) -> None:
-        raise TypeError(f"{self.name} takes no messages")
+        if not isinstance(message, AddSymbol):
+            raise TypeError(f"{self.name} takes AddSymbol messages only, got {type(message).__name__}")
+        if message.symbol in self.paths:
+            self.log.warning("symbol_already_quoted", symbol=message.symbol)
+            return
+        remaining = len(self.times_ns) - self.index
+        dt_years = self.interval_s / (_SESSION_SECONDS * TRADING_DAYS_PER_YEAR)
+        rng = np.random.default_rng([self.seed, sum(map(ord, message.symbol)), self.index])
+        path = np.full(len(self.times_ns), message.start_price)
+        path[self.index:] = gbm_paths(message.start_price, 0.0, self.vol, 1, remaining - 1, dt_years, rng)[0]
+        self.paths[message.symbol] = path
+        self.expirations[message.symbol] = [date.fromisoformat(e) for e in message.expirations]
+        for expiry, receiver in message.routes:
+            self.routes[(message.symbol, expiry)] = (*self.routes.get((message.symbol, expiry), ()), receiver)
+        self.log.info("symbol_added", symbol=message.symbol, expirations=list(message.expirations))
 
     def snapshot(self) -> dict[str, Any]:
         return {"ticks": len(self.times_ns), "published": self.published,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from actors.broker_gateway import BrokerGateway
+from actors.messages import AddSymbol
 from actors.expiration_trader import ExpirationTrader, TraderSettings
 from actors.runtime_inline import InlineRuntime
 from actors.shared import BalancerComponent, MetricsComponent
@@ -41,6 +42,29 @@ class Backtest:
     metrics: MetricsComponent
     gateway: BrokerGateway
     close_ns: int
+    trader_settings: TraderSettings
+    calendar: MarketCalendar
+
+    def add_symbol(self, symbol: str, expirations: list[date], start_price: float) -> list[ExpirationTrader]:
+        """Start trading `symbol` on `expirations` while the day runs: new traders, and the feed quotes it."""
+        from sim.chain import PRODUCTS
+
+        if symbol not in PRODUCTS:
+            raise ValueError(f"symbol: {symbol!r} has no product spec (listed: {sorted(PRODUCTS)})")
+        today = self.feed.day
+        expired = [e for e in expirations if e < today]
+        if not expirations or expired:
+            raise ValueError(f"expirations: need at least one, none before {today}; expired: {expired}")
+        if any(t.symbol == symbol for t in self.traders):
+            raise ValueError(f"symbol: {symbol} is already traded")
+        traders = [ExpirationTrader(symbol, e, self.trader_settings, exchange="broker", calendar=self.calendar)
+                   for e in sorted(set(expirations))]
+        for trader in traders:
+            self.runtime.add(trader)
+        self.traders.extend(traders)
+        routes = tuple((t.expiration.isoformat(), t.name) for t in traders)
+        self.feed.on_message(AddSymbol(symbol, start_price, tuple(e for e, _ in routes), routes), self.runtime.now_ns)
+        return traders
 
 
 def pick_expirations(day: date, wanted_dte: tuple[int, ...], calendar: MarketCalendar) -> list[date]:
@@ -80,7 +104,7 @@ def build_backtest(config: SessionConfig) -> Backtest:
     gateway = BrokerGateway(ledger_store(config), exchange="exchange", name="broker")
     for component in (exchange, gateway, feed, balancer, metrics, *traders):
         runtime.add(component)
-    return Backtest(runtime, traders, feed, exchange, balancer, metrics, gateway, close_ns)
+    return Backtest(runtime, traders, feed, exchange, balancer, metrics, gateway, close_ns, trader_settings, calendar)
 
 
 def ledger_store(config: SessionConfig):

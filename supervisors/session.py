@@ -16,8 +16,16 @@ TRADER_PREFIX = "trader-"
 
 class SessionSupervisor:
     def __init__(self, snapshots: Callable[[], dict[str, dict]], send: Callable[[str, Any], None],
-                 is_active: Callable[[], bool] = lambda: True) -> None:
+                 is_active: Callable[[], bool] = lambda: True,
+                 add_symbol: Callable[..., Any] | None = None) -> None:
         self._snapshots, self._send, self._is_active = snapshots, send, is_active
+        self._add_symbol = add_symbol
+
+    def add_symbol(self, symbol: str, expirations, *args, **kwargs) -> Any:
+        """Start trading a symbol while the session runs (what that takes is the session's own `add_symbol`)."""
+        if self._add_symbol is None:
+            raise NotImplementedError("this session was built without add_symbol")
+        return self._add_symbol(symbol, expirations, *args, **kwargs)
 
     def get_status(self) -> dict[str, Any]:
         """{active, traders: {key: {symbol, expiration, fill_rate, session_attempts, session_fills,

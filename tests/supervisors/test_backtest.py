@@ -135,3 +135,24 @@ def test_every_message_of_the_topology_survives_pickling(tmp_path):
     plain = run_backtest(load_profile("backtest", env=env), tmp_path / "plain")
     assert checked["fills"] == plain["fills"] > 0
     assert (tmp_path / "checked" / "trades.csv").read_bytes() == (tmp_path / "plain" / "trades.csv").read_bytes()
+
+
+def test_add_symbol_while_the_day_runs(small_config):
+    from datetime import date
+
+    backtest = build_backtest(small_config)
+    backtest.runtime.run(until_ns=backtest.close_ns - 4 * 3600 * 10**9)
+    with pytest.raises(ValueError, match="symbol: 'TSLA' has no product spec"):
+        backtest.add_symbol("TSLA", [date(2026, 11, 27)], 300.0)
+    with pytest.raises(ValueError, match="expired"):
+        backtest.add_symbol("QQQ", [date(2026, 11, 13)], 520.0)
+    with pytest.raises(ValueError, match="already traded"):
+        backtest.add_symbol("SPY", [date(2026, 11, 27)], 600.0)
+    from supervisors.session import SessionSupervisor
+
+    supervisor = SessionSupervisor(backtest.runtime.snapshots, lambda n, m: None, add_symbol=backtest.add_symbol)
+    (added,) = supervisor.add_symbol("QQQ", [date(2026, 11, 27)], 520.0)
+    backtest.runtime.run(until_ns=backtest.close_ns + 300 * 10**9)
+    assert added.chain is not None and added.session_attempts > 0
+    assert any(row["symbol"] == "QQQ" for t in backtest.traders for row in t.trades)
+    assert backtest.balancer.snapshot()["total_imbalance"] == 0
