@@ -139,6 +139,7 @@ class RayRuntime:
         self.config = config or RuntimeConfig(kind="ray")
         self._handles: dict[str, Any] = {}
         self._pending: list[Component] = []
+        self._components: dict[str, Component] = {}     # the unstarted originals, to recreate an actor from
 
     def add(self, component: Component) -> Component:
         if component.name in self._handles or any(c.name == component.name for c in self._pending):
@@ -149,14 +150,50 @@ class RayRuntime:
     def start(self, timeout_s: float = 60.0) -> None:
         """Create every actor, wait until all answer, then start them together."""
         for component in self._pending:
-            options = actor_options(self.config, component.name)
-            self._handles[component.name] = _RemoteHost.options(**options).remote(component, self.config.ray_namespace)
+            self._components[component.name] = component
+            self._handles[component.name] = self._create(component)
         self._pending.clear()
         ray.get([h.ready.remote() for h in self._handles.values()], timeout=timeout_s)
         ray.get([h.start.remote() for h in self._handles.values()], timeout=timeout_s)
 
+    def _create(self, component: Component) -> Any:
+        options = actor_options(self.config, component.name)
+        return _RemoteHost.options(**options).remote(component, self.config.ray_namespace)
+
     def handle(self, name: str) -> Any:
         return self._handles[name]
+
+    def ping_all(self, timeout_s: float = 1.0) -> dict[str, bool]:
+        """Which actors answered within `timeout_s` (never blocks longer): the supervisor's health probe."""
+        refs = {name: handle.ready.remote() for name, handle in self._handles.items()}
+        ready, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=timeout_s)
+        ready_set = set(ready)
+        answered = {}
+        for name, ref in refs.items():
+            try:
+                answered[name] = ref in ready_set and ray.get(ref, timeout=0) == name
+            except Exception:  # noqa: BLE001 - a dead actor's ping raises: that is the answer "no"
+                answered[name] = False
+        return answered
+
+    def recreate(self, name: str, timeout_s: float = 30.0) -> None:
+        """Replace a dead or stuck actor with a new one built from the original component, then start it."""
+        try:
+            ray.kill(self._handles[name], no_restart=True)
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                handle = self._create(self._components[name])
+                ray.get(handle.ready.remote(), timeout=timeout_s)
+                break
+            except Exception:  # noqa: BLE001 - the old name may not be released yet
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        self._handles[name] = handle
+        ray.get(handle.start.remote(), timeout=timeout_s)
 
     def snapshot(self, name: str, timeout_s: float = 10.0) -> dict[str, Any]:
         return ray.get(self._handles[name].snapshot.remote(), timeout=timeout_s)

@@ -1,0 +1,34 @@
+"""SymbolSupervisor: the reconcile loop that keeps a runtime's actors alive.
+
+Each `reconcile(now_ns)` pings every actor without blocking, lets `HealthPolicy` decide, and
+carries the decisions out: RESTART recreates the actor from its component (it rebuilds from
+the ledger in `on_start`), ESCALATE halts a trader. Every transition is logged with its reason.
+"""
+
+from __future__ import annotations
+
+from actors.logs import get_logger
+from core.orders import TradingHalted
+from supervisors.health import Decision, HealthPolicy, Transition
+
+_log = get_logger(component="symbol-supervisor")
+
+
+class SymbolSupervisor:
+    def __init__(self, runtime, policy: HealthPolicy | None = None, ping_timeout_s: float = 1.0) -> None:
+        self.runtime = runtime
+        self.policy = policy or HealthPolicy()
+        self.ping_timeout_s = ping_timeout_s
+
+    def reconcile(self, now_ns: int) -> list[Transition]:
+        transitions = self.policy.step(now_ns, self.runtime.ping_all(self.ping_timeout_s))
+        for transition in transitions:
+            if transition.previous is not transition.next or transition.decision is not Decision.NONE:
+                _log.info("health_transition", target=transition.component, previous=transition.previous.value,
+                          next=transition.next.value, decision=transition.decision.value, reason=transition.reason)
+            if transition.decision is Decision.RESTART:
+                self.runtime.recreate(transition.component)
+            elif transition.decision is Decision.ESCALATE and transition.component.startswith("trader-"):
+                self.runtime.handle(transition.component).deliver.remote(
+                    TradingHalted("", f"supervisor halted it: {transition.reason}", now_ns))
+        return transitions
