@@ -38,11 +38,10 @@ def call_sign(is_call):
     return np.where(is_call, 1.0, -1.0)
 
 
-def _scalar_out(value):
-    return float(value) if np.ndim(value) == 0 else value
-
-
 class _Terms(NamedTuple):
+    """Shared intermediates, every array at the full broadcast shape (at least 1-d)."""
+
+    t: np.ndarray
     std_dev: np.ndarray
     d1: np.ndarray
     d2: np.ndarray
@@ -50,34 +49,10 @@ class _Terms(NamedTuple):
     rate_discount: np.ndarray
 
 
-def _terms(spot, strike, t_years, rate, div_yield, vol) -> _Terms:
-    """d1, d2 and discount factors; d1=d2=+-inf (0 at the money forward) where std_dev is 0."""
-    t = np.maximum(np.asarray(t_years, dtype=np.float64), 0.0)
-    std_dev = vol * np.sqrt(t)
-    div_discount = np.exp(-div_yield * t)
-    rate_discount = np.exp(-rate * t)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        d1 = (np.log(spot / strike) + (rate - div_yield) * t) / std_dev + 0.5 * std_dev
-    d2 = d1 - std_dev
-    degenerate = std_dev <= 0.0
-    if np.any(degenerate):
-        forward_gap = spot * div_discount - strike * rate_discount
-        limit = np.where(forward_gap > 0, np.inf, np.where(forward_gap < 0, -np.inf, 0.0))
-        d1 = np.where(degenerate, limit, d1)
-        d2 = np.where(degenerate, limit, d2)
-    return _Terms(std_dev, d1, d2, div_discount, rate_discount)
-
-
-def bsm_price_delta(is_call, spot, strike, t_years, rate, div_yield, vol):
-    """(price, delta) in one pass: the hot path of chain generation.
-
-    Every buffer has the full broadcast shape so all steps run in place (page faults on
-    fresh 8 MB temporaries cost more than the arithmetic). Where std_dev is 0,
-    d1 = log(F/K)/0 is already +-inf by IEEE division; only the at-the-money-forward
-    case 0/0 needs fixing (to 0).
-    """
-    inputs = (is_call, spot, strike, t_years, rate, div_yield, vol)
-    shape = np.broadcast_shapes((1,), *(np.shape(x) for x in inputs))
+def _terms(spot, strike, t_years, rate, div_yield, vol, shape) -> _Terms:
+    """d1, d2 and discount factors, computed in place (page faults on fresh 8 MB temporaries cost
+    more than the arithmetic). Where std_dev is 0, d1 = log(F/K)/0 is already +-inf by IEEE
+    division; only the at-the-money-forward case 0/0 needs fixing (to 0)."""
     t = np.maximum(t_years, 0.0, out=np.empty(shape))
     std_dev = np.sqrt(t)
     std_dev *= vol
@@ -91,15 +66,26 @@ def bsm_price_delta(is_call, spot, strike, t_years, rate, div_yield, vol):
     d1 += np.multiply(std_dev, 0.5, out=scratch)
     if np.min(std_dev) <= 0.0:
         d1[np.isnan(d1) & (std_dev <= 0.0)] = 0.0
-    d2 = np.subtract(d1, std_dev, out=scratch)
+    return _Terms(t, std_dev, d1, np.subtract(d1, std_dev, out=scratch), div_discount, rate_discount)
+
+
+def _shape(inputs) -> tuple[int, ...]:
+    return np.broadcast_shapes((1,), *(np.shape(x) for x in inputs))
+
+
+def bsm_price_delta(is_call, spot, strike, t_years, rate, div_yield, vol):
+    """(price, delta) in one pass: the hot path of chain generation."""
+    inputs = (is_call, spot, strike, t_years, rate, div_yield, vol)
+    terms = _terms(spot, strike, t_years, rate, div_yield, vol, _shape(inputs))
     phi = call_sign(is_call)
+    d1, d2 = terms.d1, terms.d2
     d1 *= phi
     d2 *= phi
     dq_nd1 = ndtr(d1, out=d1)
-    dq_nd1 *= div_discount
+    dq_nd1 *= terms.div_discount
     strike_dr_nd2 = ndtr(d2, out=d2)
     strike_dr_nd2 *= strike
-    strike_dr_nd2 *= rate_discount
+    strike_dr_nd2 *= terms.rate_discount
     price = np.multiply(spot, dq_nd1)
     price -= strike_dr_nd2
     price *= phi
@@ -121,9 +107,9 @@ def bsm_price(is_call, spot, strike, t_years, rate, div_yield, vol):
 
 def bsm_greeks(is_call, spot, strike, t_years, rate, div_yield, vol) -> Greeks:
     """Price, delta, gamma, vega, theta, rho and dividend rho."""
-    terms = _terms(spot, strike, t_years, rate, div_yield, vol)
-    phi = call_sign(is_call)
-    t = np.maximum(np.asarray(t_years, dtype=np.float64), 0.0)
+    inputs = (is_call, spot, strike, t_years, rate, div_yield, vol)
+    terms = _terms(spot, strike, t_years, rate, div_yield, vol, _shape(inputs))
+    phi, t = call_sign(is_call), terms.t
     dq_nd1 = terms.div_discount * ndtr(phi * terms.d1)
     strike_dr_nd2 = strike * terms.rate_discount * ndtr(phi * terms.d2)
     spot_dq_pdf = spot * terms.div_discount * _INV_SQRT_2PI * np.exp(-0.5 * terms.d1 * terms.d1)
@@ -131,10 +117,8 @@ def bsm_greeks(is_call, spot, strike, t_years, rate, div_yield, vol) -> Greeks:
     with np.errstate(divide="ignore", invalid="ignore"):
         gamma = np.where(live, spot_dq_pdf / (spot * spot * terms.std_dev), 0.0)
         time_decay = np.where(live, spot_dq_pdf * vol / (2.0 * np.sqrt(t)), 0.0)
-    price = np.maximum(phi * (spot * dq_nd1 - strike_dr_nd2), 0.0)
-    shape = np.shape(price)
-    greeks = (
-        price,
+    greeks = Greeks(
+        np.maximum(phi * (spot * dq_nd1 - strike_dr_nd2), 0.0),
         phi * dq_nd1,
         gamma,
         spot_dq_pdf * np.sqrt(t),
@@ -142,4 +126,6 @@ def bsm_greeks(is_call, spot, strike, t_years, rate, div_yield, vol) -> Greeks:
         phi * t * strike_dr_nd2,
         -t * spot * dq_nd1 * phi,
     )
-    return Greeks(*(_scalar_out(np.broadcast_to(g, shape)) for g in greeks))
+    if _all_scalar(*inputs):
+        return Greeks(*(float(g[0]) for g in greeks))
+    return greeks
