@@ -75,8 +75,3 @@ class MarketCalendar:
             open_ns, close_ns = self.open_close_ns(day)
             pieces.append(np.arange(open_ns, close_ns, NS_PER_MINUTE, dtype=np.int64))
         return np.concatenate(pieces) if pieces else np.empty(0, dtype=np.int64)
-
-
-def to_new_york(time_ns: int) -> pd.Timestamp:
-    """A UTC ns time as an America/New_York timestamp (for phases and reports)."""
-    return pd.Timestamp(time_ns, unit="ns", tz="UTC").tz_convert(NEW_YORK)

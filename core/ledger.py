@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, NamedTuple, Protocol
 
-from core.orders import (CancelRejected, OrderAccepted, OrderCancelled, OrderFilled, OrderRejected, OrderReplaced,
-                         OrderStatus, Side, SubmitOrder)
+from core.orders import (ACTIVE_STATES, CancelRejected, OrderAccepted, OrderCancelled, OrderFilled, OrderRejected,
+                         OrderReplaced, OrderStatus, Side, SubmitOrder)
 
 
 class LedgerEvent(NamedTuple):
@@ -69,8 +69,7 @@ class LedgerState:
     last_seq: int = 0
 
     def working(self) -> list[OrderRecord]:
-        return [o for o in self.orders.values() if o.status in
-                (OrderStatus.PENDING_NEW, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)]
+        return [o for o in self.orders.values() if o.status in ACTIVE_STATES]
 
 
 def fold(events: Iterable[LedgerEvent], state: LedgerState | None = None) -> LedgerState:

@@ -24,7 +24,7 @@ import numpy as np
 
 from actors.component import Component
 from config.exchange import ExchangeConfig
-from core.orders import (CancelOrder, CancelRejected, OrderAccepted, OrderCancelled, OrderFilled, OrderRejected,
+from core.orders import (ACTIVE_STATES, CancelOrder, CancelRejected, OrderAccepted, OrderCancelled, OrderFilled, OrderRejected,
                          OrderReplaced, OrderStatus, OrderStatusReport, OrderStatusRequest, ReplaceOrder, Side,
                          SubmitOrder)
 from core.quotes import QUOTE_REASONS, ChainQuotes, QuoteFlag, quote_flags
@@ -500,6 +500,5 @@ class SimulatedExchange(Component):
         self.port.send(owner, event)
 
     def snapshot(self) -> dict[str, Any]:
-        working = sum(1 for o in self.orders.values() if o is not None and o.status in
-                      (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED, OrderStatus.PENDING_NEW))
+        working = sum(1 for o in self.orders.values() if o is not None and o.status in ACTIVE_STATES)
         return {**self.counts, "working": working, "books": len(self.books)}

@@ -21,7 +21,6 @@ THIRTY_DAYS_YEARS = 30.0 / 365.0
 
 @dataclass(frozen=True)
 class SurfaceParams:
-    regime_atm_vol: tuple[float, float, float] = (0.11, 0.17, 0.32)   # low, normal, high
     skew: float = -0.163
     curvature: float = 0.219
     term_slope: float = 0.031

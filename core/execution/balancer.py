@@ -72,22 +72,23 @@ class PositionBalancer:
 
     def record_debit_fill(self, symbol: str, expiration, contracts: int, cost: float) -> ChainBalance:
         """`cost` is the debit paid per share per contract."""
-        _check_fill(contracts, cost, "cost")
-        chain = self._chain(symbol, expiration)
-        chain.debit_contracts += contracts
-        chain.debit_paid_usd += self._usd(cost, contracts)
-        return chain
+        return self._record(symbol, expiration, contracts, cost, "cost")
 
     def record_credit_fill(self, symbol: str, expiration, contracts: int, credit: float) -> ChainBalance:
         """`credit` is the credit received per share per contract."""
-        _check_fill(contracts, credit, "credit")
-        chain = self._chain(symbol, expiration)
-        chain.credit_contracts += contracts
-        chain.credit_received_usd += self._usd(credit, contracts)
-        return chain
+        return self._record(symbol, expiration, contracts, credit, "credit")
 
-    def _usd(self, price_per_share: float, contracts: int) -> float:
-        return price_per_share * contracts * self.multiplier
+    def _record(self, symbol: str, expiration, contracts: int, price: float, field: str) -> ChainBalance:
+        _check_fill(contracts, price, field)
+        chain = self._chain(symbol, expiration)
+        usd = price * contracts * self.multiplier
+        if field == "cost":
+            chain.debit_contracts += contracts
+            chain.debit_paid_usd += usd
+        else:
+            chain.credit_contracts += contracts
+            chain.credit_received_usd += usd
+        return chain
 
     def get_balance(self, symbol: str, expiration) -> ChainBalance:
         return self._chain(symbol, expiration)

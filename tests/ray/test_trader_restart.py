@@ -61,5 +61,4 @@ def test_killed_trader_restarts_from_the_ledger_without_duplicate_orders(ray_clu
     assert len(intents) == len(set(intents))                      # no client order id twice in the ledger
     assert exchange["submitted"] == len(intents) == broker["intents"]   # every order at the exchange has its intent
     assert broker["duplicates_refused"] == 0                      # the restarted trader never reused an id
-    assert exchange["rejected"] == 0 or all(e.kind != "rejected" or "duplicate" not in str(e.payload) for e in ledger)
     assert len(fold(ledger).orders) == len(intents)
