@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     ledger = Path(tempfile.mkdtemp()) / "ledger.db"
     for component in (SimulatedExchange(), BrokerGateway(SqliteLedgerStore(ledger)),
                       MarketFeed(MarketSpec(symbols={"SPY": 600.0}, expiry_days=(7,), n_strikes=40, interval_ms=100),
-                                 subscribers=(trader.name,)), BalancerComponent(), MetricsComponent(), trader):
+                                 routes={("SPY", expiry.isoformat()): (trader.name,)}), BalancerComponent(), MetricsComponent(), trader):
         runtime.add(component)
     runtime.start()
     handle = runtime.handle(trader.name)

@@ -2,7 +2,7 @@
 
 Every `interval_ms` the feed advances each underlying by the time elapsed, regenerates the
 chain of each listed expiry (fitted spreads, surface vols) and sends `ChainQuotes` to the
-exchange and to any subscriber components. Seeded: the same seed and the same tick times
+exchange and to the components routed to that chain (no component gets chains it does not trade). Seeded: the same seed and the same tick times
 give the same quotes.
 """
 
@@ -40,11 +40,11 @@ def expiry_ns(day: date) -> int:
 
 class MarketFeed(Component):
     def __init__(self, spec: MarketSpec = MarketSpec(), name: str = "market", exchange: str = "exchange",
-                 subscribers: tuple[str, ...] = ()) -> None:
+                 routes: dict[tuple[str, str], tuple[str, ...]] | None = None) -> None:
         super().__init__(name)
         self.spec = spec
         self.exchange = exchange
-        self.subscribers = subscribers
+        self.routes = routes or {}          # (symbol, ISO expiry) -> components that get that chain
         self.rng = np.random.default_rng(spec.seed)
         self.models = load_spread_models()
         self.prices = dict(spec.symbols)
@@ -84,7 +84,7 @@ class MarketFeed(Component):
                                      batch.bid[0], batch.ask[0], batch.bid_size[0], batch.ask_size[0],
                                      model.tick_below_3, model.tick_from_3, float(price))
                 self.latest[(symbol, day.isoformat())] = quotes
-                for receiver in (self.exchange, *self.subscribers):
+                for receiver in (self.exchange, *self.routes.get((symbol, day.isoformat()), ())):
                     self.port.send(receiver, quotes)
 
     def on_message(self, message: Any, now_ns: int) -> None:

@@ -118,7 +118,7 @@ class PaperExchangeApp:
     async def _start(self, app: web.Application) -> None:
         self.runtime = AsyncioRuntime()
         self.exchange = self.runtime.add(SimulatedExchange(self.exchange_config))
-        self.market = self.runtime.add(MarketFeed(self.market_spec, subscribers=()))
+        self.market = self.runtime.add(MarketFeed(self.market_spec))
         self.service = self.runtime.add(PaperService())
         self.service.listeners.append(self._broadcast)
         self.runtime.start()

@@ -40,7 +40,7 @@ def test_killed_trader_restarts_from_the_ledger_without_duplicate_orders(ray_clu
     runtime = RayRuntime(RuntimeConfig(kind="ray", ray_namespace="t-trader-restart", max_restarts=-1))
     for component in (SimulatedExchange(), BrokerGateway(SqliteLedgerStore(store_path)),
                       MarketFeed(MarketSpec(symbols={"SPY": 600.0}, expiry_days=(7,), n_strikes=40, interval_ms=200),
-                                 subscribers=(trader.name,)),
+                                 routes={("SPY", expiry.isoformat()): (trader.name,)}),
                       BalancerComponent(), MetricsComponent(), trader):
         runtime.add(component)
     runtime.start()
