@@ -3,7 +3,8 @@
 Takes `SubmitOrder`, `CancelOrder`, `ReplaceOrder` and `ChainQuotes`; sends order events
 (core.orders) to each order's owner. What it models, all seeded (same seed, same fills):
 
-- latency: submit->ack, ack->fill and cancel delays drawn log-normally (ExchangeConfig.latency);
+- latency: submit->ack, ack->fill and cancel delays drawn log-normally (ExchangeConfig.latency),
+  each from its own seeded stream (the runtime's per-route samplers);
 - marketable orders fill at the touch (the legs' natural price for complex orders) up to the
   displayed size; the rest rests (a partial fill);
 - resting orders fill by the hazard model of `config.exchange.FillModel`, checked every
@@ -23,7 +24,9 @@ from typing import Any, Callable, Hashable
 import numpy as np
 
 from actors.component import Component
+from actors.runtime_latency import make_sampler
 from config.exchange import ExchangeConfig
+from config.runtime import LatencySpec
 from core.orders import (ACTIVE_STATES, CancelOrder, CancelRejected, OrderAccepted, OrderCancelled, OrderFilled, OrderRejected,
                          OrderReplaced, OrderStatus, OrderStatusReport, OrderStatusRequest, ReplaceOrder, Side,
                          SubmitOrder)
@@ -32,7 +35,6 @@ from sim.resting import RestingSingles
 
 
 _LIVE = frozenset({OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
-_LATENCY_BATCH = 4096
 _TOO_LATE = {status.name: f"too late: order is {status.name.lower()}" for status in OrderStatus}
 _OK, _ZERO_BID = int(QuoteFlag.OK), int(QuoteFlag.ZERO_BID)
 
@@ -113,9 +115,10 @@ class SimulatedExchange(Component):
         self.singles: dict[tuple[str, str], RestingSingles] = {}
         self._ticking = False
         latency = self.config.latency
-        self._median_ns = {"ack": latency.ack_median_us * 1000, "fill": latency.fill_median_us * 1000,
-                           "cancel": latency.cancel_median_us * 1000}
-        self._latency_factors: list[float] = []
+        medians_us = {"ack": latency.ack_median_us, "fill": latency.fill_median_us, "cancel": latency.cancel_median_us}
+        self._latency = {kind: make_sampler(LatencySpec(distribution="lognormal", base_us=us, sigma=latency.sigma),
+                                            self.config.seed, f"{name}:{kind}")
+                         for kind, us in medians_us.items()}
         self.counts = {"submitted": 0, "rejected": 0, "filled_events": 0, "cancelled": 0, "cancel_rejected": 0,
                        "replaced": 0, "quote_updates": 0, "order_events": 0}
 
@@ -223,10 +226,7 @@ class SimulatedExchange(Component):
             self._reply(tag[2], OrderRejected(tag[1], tag[3], now_ns))
 
     def _schedule_latency(self, which: str, tag: tuple) -> None:
-        if not self._latency_factors:
-            draws = np.exp(self.config.latency.sigma * self.rng.standard_normal(_LATENCY_BATCH))
-            self._latency_factors = draws[::-1].tolist()
-        self.port.schedule(int(self._median_ns[which] * self._latency_factors.pop()), tag)
+        self.port.schedule(self._latency[which](), tag)
 
     # ------------------------------------------------------------------ validation
 

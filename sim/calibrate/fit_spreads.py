@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 
 from core.implied_vol import IVFlag, implied_vol
+from sim.replay import DEFAULT_DATA
 from sim.spread_model import PARAMS_PATH, SpreadModel, standardized_moneyness
 
-DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 SPX_FILE = "spx_chain_cboe_delayed_2019-04-25_2019-07-22_dte0-120_m80-120.csv.gz"
 SPY_FILE = "spy_options_eod_2021_selected20perday_lambdaclass.csv"
 RATE_2019, DIV_2019 = 0.022, 0.018      # ~3m T-bill and SPX dividend yield, spring 2019
