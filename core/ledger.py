@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, NamedTuple, Protocol
 
 from core.orders import (ACTIVE_STATES, CancelRejected, OrderAccepted, OrderCancelled, OrderFilled, OrderRejected,
-                         OrderReplaced, OrderStatus, Side, SubmitOrder)
+                         OrderReplaced, OrderStatus, OrderSide, SubmitOrder)
 
 
 class LedgerEvent(NamedTuple):
@@ -98,7 +98,7 @@ def _filled(state: LedgerState, record: OrderRecord, event: LedgerEvent) -> None
     record.filled = event.payload["cumulative_quantity"]
     if record.status is not OrderStatus.CANCELLED:
         record.status = OrderStatus.FILLED if record.filled >= record.quantity else OrderStatus.PARTIALLY_FILLED
-    sign = 1 if record.side == Side.BUY.value else -1
+    sign = 1 if record.side == OrderSide.BUY.value else -1
     for symbol, expiry, strike, right, ratio in record.legs:
         key = (symbol, expiry, float(strike), right)
         state.positions[key] = state.positions.get(key, 0) + sign * ratio * quantity

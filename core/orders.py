@@ -27,7 +27,7 @@ class OrderLeg(NamedTuple):
     ratio: int
 
 
-class Side(str, Enum):
+class OrderSide(str, Enum):
     BUY = "BUY"
     SELL = "SELL"
 

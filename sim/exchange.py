@@ -28,7 +28,7 @@ from actors.runtime_latency import make_sampler
 from config.exchange import ExchangeConfig
 from config.runtime import LatencySpec
 from core.orders import (ACTIVE_STATES, CancelOrder, CancelRejected, OrderAccepted, OrderCancelled, OrderFilled, OrderRejected,
-                         OrderReplaced, OrderStatus, OrderStatusReport, OrderStatusRequest, ReplaceOrder, Side,
+                         OrderReplaced, OrderStatus, OrderStatusReport, OrderStatusRequest, ReplaceOrder, OrderSide,
                          SubmitOrder)
 from core.quotes import QUOTE_REASONS, ChainQuotes, QuoteFlag, quote_flags
 from sim.resting import RestingSingles
@@ -85,7 +85,7 @@ class _Order:
         self.columns = np.array(columns, dtype=np.intp) if self.is_complex else columns   # list for one leg
         self.single = columns[0]
         self.ratios = np.array(ratios, dtype=np.float64) if self.is_complex else ratios
-        self.sign = 1 if request.side == Side.BUY.value else -1
+        self.sign = 1 if request.side == OrderSide.BUY.value else -1
         self.limit = float(request.limit_price)
         self.quantity = int(request.quantity)
         self.filled = 0
@@ -233,7 +233,7 @@ class SimulatedExchange(Component):
     def _validate(self, request: SubmitOrder, now_ns: int) -> _Order | str:
         if not isinstance(request.quantity, int) or isinstance(request.quantity, bool) or request.quantity <= 0:
             return f"quantity must be an integer > 0, got {request.quantity!r}"
-        if request.side not in (Side.BUY.value, Side.SELL.value):
+        if request.side not in (OrderSide.BUY.value, OrderSide.SELL.value):
             return f"side must be BUY or SELL, got {request.side!r}"
         if not request.legs:
             return "an order needs at least one leg"

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from actors.component import Component
 from core.orders import (CancelOrder, CancelRejected, OrderAccepted, OrderCancelled, OrderFilled, OrderRejected,
-                         OrderReplaced, OrderStatus, ReplaceOrder, Side, SubmitOrder)
+                         OrderReplaced, OrderStatus, ReplaceOrder, OrderSide, SubmitOrder)
 
 
 class OrderConflictError(Exception):
@@ -112,7 +112,7 @@ class PaperService(Component):
             done = event.cumulative_quantity >= record["quantity"]
             record["status"] = (OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED).value
         order = self.requests[event.client_order_id]
-        sign = 1 if order.side == Side.BUY.value else -1
+        sign = 1 if order.side == OrderSide.BUY.value else -1
         for leg, price in zip(order.legs, event.leg_prices):
             key = tuple(leg.contract)
             self.positions[key] = self.positions.get(key, 0) + sign * leg.ratio * event.quantity
