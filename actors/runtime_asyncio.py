@@ -1,7 +1,8 @@
 """AsyncioRuntime: components on one asyncio event loop, on the wall clock.
 
-For processes that are servers already (the paper exchange): messages are delivered with
-`loop.call_soon` (FIFO, so per-sender order holds), timers with `loop.call_later`. With
+For processes that are servers already (the paper exchange) and for the seed facade: messages
+are delivered with `loop.call_soon_threadsafe` (FIFO, so per-sender order holds; a component's
+helper thread may send too), timers with `loop.call_later`. With
 `check_serializable` each message is pickled on send, as in the other runtimes.
 """
 
@@ -28,7 +29,7 @@ class AsyncioPort:
             raise KeyError(f"{self._component.name} sent to {receiver!r}, which is not a component here")
         if self._runtime.check_serializable:
             message = pickle.loads(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
-        self._runtime.loop.call_soon(self._runtime._deliver, target.on_message, message)
+        self._runtime.loop.call_soon_threadsafe(self._runtime._deliver, target.on_message, message)
 
     def schedule(self, delay_ns: int, tag: Hashable) -> None:
         if delay_ns < 0:

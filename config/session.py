@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from config.backtest import BacktestConfig
 from config.base import FrozenModel, rule_error
+from config.broker import BrokerConfig
 from config.exchange import ExchangeConfig
 from config.ledger import LedgerConfig
 from config.execution import (BalancerConfig, CreditMaximizerConfig, ExecutorConfig, SizingParameters,
@@ -42,6 +43,7 @@ class SessionConfig(FrozenModel):
     exchange: ExchangeConfig = ExchangeConfig()
     backtest: BacktestConfig = BacktestConfig()
     ledger: LedgerConfig = LedgerConfig()
+    broker: BrokerConfig = BrokerConfig()
 
     @field_validator("symbols")
     @classmethod
@@ -67,4 +69,9 @@ class SessionConfig(FrozenModel):
             raise rule_error("router.routing.allow_whole_fly_complex_order",
                              f"a whole-fly complex order is for simulation only; mode {self.mode.value} "
                              "must exit butterflies as two verticals")
+        if self.mode is Mode.LIVE and self.broker.url is None:
+            raise rule_error("broker.url", "a live session needs its broker's URL (only paper starts an exchange for you)")
+        if self.mode is not Mode.BACKTEST and self.ledger.kind != "sqlite":
+            raise rule_error("ledger.kind", f"mode {self.mode.value} needs a durable ledger: set ledger.kind: sqlite "
+                             "and ledger.path")
         return self

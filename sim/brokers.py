@@ -60,6 +60,8 @@ def chain_from_json(body: dict[str, Any]) -> ChainQuotes:
 class HttpBroker:
     """Client of the paper exchange. Use as `async with HttpBroker(url) as broker:` or call `close()`."""
 
+    reports_events = True          # GET /orders/{id} lists the order's events
+
     def __init__(self, base_url: str, timeout_s: float = 2.0, retries: int = 4, backoff_s: float = 0.05,
                  session: aiohttp.ClientSession | None = None) -> None:
         self.base_url = base_url.rstrip("/")
@@ -128,6 +130,8 @@ class HttpBroker:
 
 class InProcessBroker:
     """The same interface over a `PaperExchangeApp` in this process: no network, same bookkeeping."""
+
+    reports_events = True
 
     def __init__(self, paper_app) -> None:
         self.paper = paper_app

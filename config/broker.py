@@ -1,0 +1,37 @@
+"""How a paper or live session reaches its broker, and how often it asks it for quotes and orders."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from config.base import FrozenModel, rule_error
+
+
+class BrokerConfig(FrozenModel):
+    """The broker of a paper/live session.
+
+    `url` None (paper only): the paper exchange is started for the user on `paper_host` and a
+    free port (or `paper_port`), with chains for `paper_expiry_days` from today. Quotes are
+    fetched every `quote_poll_ms`; working orders are polled every `order_poll_ms`.
+    `market_hours` False lets traders trade around the clock (the simulated paper market never
+    closes); against a real broker keep it True.
+    """
+
+    url: str | None = None
+    paper_host: str = "127.0.0.1"
+    paper_port: int = Field(0, ge=0, le=65535)
+    paper_expiry_days: tuple[int, ...] = (0, 7, 30)
+    paper_seed: int = 0
+    quote_poll_ms: int = Field(1000, ge=50, le=60_000)
+    order_poll_ms: int = Field(100, ge=10, le=10_000)
+    request_timeout_s: float = Field(2.0, gt=0, le=60)
+    market_hours: bool = True
+    expirations_per_symbol: int = Field(3, ge=1, le=20)
+
+    @model_validator(mode="after")
+    def _url_shape(self) -> BrokerConfig:
+        if self.url is not None and not self.url.startswith(("http://", "https://")):
+            raise rule_error("url", f"must start with http:// or https://, got {self.url!r}")
+        if any(d < 0 for d in self.paper_expiry_days) or not self.paper_expiry_days:
+            raise rule_error("paper_expiry_days", "need at least one day offset, none negative")
+        return self
