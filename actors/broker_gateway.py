@@ -34,11 +34,13 @@ class BrokerGateway(Component):
         self.counts = {"intents": 0, "duplicates_refused": 0, "events": 0, "unknown_events": 0,
                        "reconciled": 0, "halts": 0}
         self.reconciling: dict[str, OrderRecord] = {}
+        self.working: set[str] = set()
 
     def on_start(self, now_ns: int) -> None:
         state = fold(self.store.events())
         self.owners = {coid: record.owner for coid, record in state.orders.items()}
         self.reconciling = {record.client_order_id: record for record in state.working()}
+        self.working = set(self.reconciling)
         if state.orders:
             self.log.info("ledger_rebuilt", orders=len(state.orders), working=len(self.reconciling),
                           last_seq=state.last_seq)
@@ -66,6 +68,7 @@ class BrokerGateway(Component):
             return
         self.store.append(intent_event(order, order.owner, now_ns))       # written before the order leaves
         self.owners[order.client_order_id] = order.owner
+        self.working.add(order.client_order_id)
         self.counts["intents"] += 1
         self.port.send(self.exchange, order._replace(owner=self.name))
 
@@ -83,6 +86,9 @@ class BrokerGateway(Component):
         owner = self.owners.get(event.client_order_id)
         self.store.append(order_event(event, owner or ""))
         self.counts["events"] += 1
+        if isinstance(event, (OrderCancelled, OrderRejected)) or (isinstance(event, OrderFilled)
+                                                                  and event.leaves_quantity == 0):
+            self.working.discard(event.client_order_id)
         if owner is None:
             self.counts["unknown_events"] += 1
             self.log.error("event_for_unknown_order", client_order_id=event.client_order_id,
@@ -134,8 +140,15 @@ class BrokerGateway(Component):
         self.log.error("reconciliation_halt", client_order_id=record.client_order_id, owner=record.owner, reason=reason)
         self.port.send(record.owner, TradingHalted(record.client_order_id, reason, now_ns))
 
+    def on_stop(self, now_ns: int) -> None:
+        """Close the store: every appended event is on disk (SQLite commits each append)."""
+        close = getattr(self.store, "close", None)
+        if close is not None:
+            close()
+        self.log.info("ledger_closed", working=sorted(self.working), intents=self.counts["intents"])
+
     def snapshot(self) -> dict[str, Any]:
-        return {**self.counts, "reconciling": len(self.reconciling)}
+        return {**self.counts, "reconciling": len(self.reconciling), "working": len(self.working)}
 
 
 def _request_event(kind: str, request: CancelOrder | ReplaceOrder, now_ns: int, payload: dict) -> LedgerEvent:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections import deque
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Hashable
@@ -52,6 +53,7 @@ class TraderSettings:
     max_quote_age_s: float = 30.0
     price_aggressiveness: float = 0.25      # fraction of the half-spread given up from the mid
     market_hours: bool = True               # False: trade around the clock (the simulated paper market)
+    decide_on_quote: bool = False           # True: a due attempt waits for the next chain (paper/live sessions)
 
 
 class _Working:
@@ -94,6 +96,9 @@ class ExpirationTrader(Component):
         self.allowed_hours: frozenset[int] = frozenset()
         self.halted_reason: str | None = None
         self.cancel_after_ns = int(settings.timing.cancel_after_seconds * NS)
+        self.attempt_due = False
+        self.chain_arrival_ns = 0
+        self.latency_marks: deque[tuple[str, int]] = deque(maxlen=5_000)   # (client order id, its chain's arrival)
 
     def log_context(self) -> dict[str, Any]:
         return {**super().log_context(), "symbol": self.symbol, "expiration": self.expiration.isoformat()}
@@ -149,7 +154,10 @@ class ExpirationTrader(Component):
             if message.symbol != self.symbol or message.expiry != self._expiry_iso:
                 return                                   # a shared feed sends every chain; this one is not ours
             self.chain = OptionChain(message.strikes, message.is_call, message.bid, message.ask)
-            self.spot, self.chain_time_ns = message.underlying, message.time_ns
+            self.spot, self.chain_time_ns, self.chain_arrival_ns = message.underlying, message.time_ns, now_ns
+            if self.attempt_due:
+                self.attempt_due = False
+                self._attempt(now_ns)
             return
         if isinstance(message, ApplyOptimization):
             self._apply(message)
@@ -185,7 +193,10 @@ class ExpirationTrader(Component):
     def on_timer(self, tag: Hashable, now_ns: int) -> None:
         self._tell_time(now_ns)
         if tag[0] == "attempt":
-            self._attempt(now_ns)
+            if self.settings.decide_on_quote:
+                self.attempt_due = True        # decided when the next chain arrives: never priced on an old quote
+            else:
+                self._attempt(now_ns)
         elif tag[0] == "cancel" and tag[1] in self.working:
             self.working[tag[1]].cancel_requested = True
             self.port.send(self.exchange, CancelOrder(tag[1], self.name))
@@ -276,6 +287,8 @@ class ExpirationTrader(Component):
         self.working[coid] = _Working(coid, part, quantity, now_ns, self._last_delay_category, hour, credit_plan, legs)
         self.port.send(self.exchange, SubmitOrder(coid, self.name, legs, side, quantity, limit))
         self.port.schedule(self.cancel_after_ns, ("cancel", coid))
+        if self.settings.decide_on_quote:
+            self.latency_marks.append((coid, self.chain_arrival_ns))
         self.log.debug("order_sent", client_order_id=coid, part=part, side=side, quantity=quantity, limit=limit)
 
     def _leg(self, leg: SpreadLeg, ratio: int) -> OrderLeg:
@@ -350,7 +363,8 @@ class ExpirationTrader(Component):
                 "session_attempts": self.session_attempts, "session_fills": self.session_fills,
                 "current_contracts": self.contracts, "net_contracts": balance.net_contracts,
                 "net_premium": round(balance.net_premium, 2), "outcomes": dict(self.outcomes),
-                "working": len(self.working), "trades": len(self.trades), "halted": self.halted_reason}
+                "working": len(self.working), "trades": len(self.trades), "halted": self.halted_reason,
+                "latency_marks": list(self.latency_marks)}
 
 
 def _mid(leg: SpreadLeg) -> float:

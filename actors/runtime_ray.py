@@ -20,8 +20,8 @@ from typing import Any, Callable, Hashable
 import ray
 
 from actors.component import Component
-from actors.logs import get_logger
-from config.runtime import RuntimeConfig
+from actors.logs import bind_session, configure_logging, get_logger
+from config.runtime import LoggingConfig, RuntimeConfig
 
 
 class _TimerThread:
@@ -82,7 +82,12 @@ class RayPort:
 class ComponentHost:
     """The body of every component actor. Restarted by Ray with the same (unstarted) component."""
 
-    def __init__(self, component: Component, namespace: str) -> None:
+    def __init__(self, component: Component, namespace: str, logging: LoggingConfig | None = None,
+                 session: str | None = None) -> None:
+        if logging is not None:
+            configure_logging(logging, force=True)
+        if session is not None:
+            bind_session(session)
         self.component = component
         context = ray.get_runtime_context()
         self._self_handle = context.current_actor
@@ -135,8 +140,11 @@ _RemoteHost = ray.remote(ComponentHost)
 class RayRuntime:
     """Driver-side wrapper: starts one actor per component and talks to them; needs `ray.init` done."""
 
-    def __init__(self, config: RuntimeConfig | None = None) -> None:
+    def __init__(self, config: RuntimeConfig | None = None, logging: LoggingConfig | None = None,
+                 session: str | None = None) -> None:
+        """`logging` and `session` are applied in every actor process, so actor logs look like the driver's."""
         self.config = config or RuntimeConfig(kind="ray")
+        self.logging, self.session = logging, session
         self._handles: dict[str, Any] = {}
         self._pending: list[Component] = []
         self._components: dict[str, Component] = {}     # the unstarted originals, to recreate an actor from
@@ -158,10 +166,17 @@ class RayRuntime:
 
     def _create(self, component: Component) -> Any:
         options = actor_options(self.config, component.name)
-        return _RemoteHost.options(**options).remote(component, self.config.ray_namespace)
+        return _RemoteHost.options(**options).remote(component, self.config.ray_namespace, self.logging, self.session)
 
     def handle(self, name: str) -> Any:
         return self._handles[name]
+
+    def names(self) -> list[str]:
+        return list(self._handles)
+
+    def send(self, name: str, message: Any) -> None:
+        """Deliver `message` to a component from the driver (fire and forget)."""
+        self._handles[name].deliver.remote(message)
 
     def ping_all(self, timeout_s: float = 1.0) -> dict[str, bool]:
         """Which actors answered within `timeout_s` (never blocks longer): the supervisor's health probe."""
@@ -213,21 +228,22 @@ class RayRuntime:
             time.sleep(poll_s)
         return predicate(self.snapshots())
 
-    def stop(self, timeout_s: float = 10.0) -> dict[str, str]:
-        """Stop every component, then kill its actor so the names are free again.
+    def stop(self, timeout_s: float = 10.0, names: list[str] | None = None) -> dict[str, str]:
+        """Stop the named components (all by default), then kill their actors so the names are free again.
 
         Returns {name: error} for components whose `on_stop` did not complete (also logged);
         their actors are killed all the same.
         """
         failures: dict[str, str] = {}
-        calls = {name: handle.stop.remote() for name, handle in self._handles.items()}
+        chosen = {n: self._handles[n] for n in (names if names is not None else list(self._handles))}
+        calls = {name: handle.stop.remote() for name, handle in chosen.items()}
         for name, ref in calls.items():
             try:
                 ray.get(ref, timeout=timeout_s)
             except Exception as err:  # noqa: BLE001 - reported to the caller and logged, never hidden
                 failures[name] = f"{type(err).__name__}: {err}"
                 get_logger(component=name).warning("component_stop_failed", error=failures[name])
-        for handle in self._handles.values():
+        for name, handle in chosen.items():
             ray.kill(handle, no_restart=True)
-        self._handles.clear()
+            del self._handles[name]
         return failures

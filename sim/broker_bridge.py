@@ -138,7 +138,12 @@ class _IoLoop:
         self.loop.call_soon_threadsafe(function, *args)
 
     def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
+        def cancel_all() -> None:
+            for task in asyncio.all_tasks(self.loop):
+                task.cancel()
+            self.loop.call_soon(self.loop.stop)
+
+        self.loop.call_soon_threadsafe(cancel_all)
         self.thread.join(timeout=2.0)
 
 

@@ -60,7 +60,8 @@ def _exchange(args: argparse.Namespace) -> int:
     from sim.paper_server import run_server
 
     print(f"paper exchange on http://{args.host}:{args.port} (API: sim/paper_openapi.yaml); Ctrl-C stops it")
-    run_server(args.host, args.port, MarketSpec(interval_ms=args.quote_interval_ms, seed=args.seed))
+    days = tuple(int(d) for d in args.expiry_days.split(",") if d.strip())
+    run_server(args.host, args.port, MarketSpec(interval_ms=args.quote_interval_ms, seed=args.seed, expiry_days=days))
     return 0
 
 
@@ -90,6 +91,34 @@ def _backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _paper(args: argparse.Namespace) -> int:
+    """Run a paper (or live) session on Ray until Ctrl-C, SIGTERM or --duration-s."""
+    from config import ConfigError, load_profile
+    from sim.brokers import BrokerError
+    from supervisors.paper import run_paper
+
+    try:
+        config = load_profile(args.profile)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 2
+    if config.mode.value == "backtest":
+        print(f"profile {args.profile} is a backtest profile; use `spreadwright backtest`", file=sys.stderr)
+        return 2
+    configure_logging(config.logging, force=True)
+    print(f"{config.mode.value} session {config.name}: {', '.join(config.symbols)}; ledger {config.ledger.path}; "
+          "Ctrl-C stops it (working orders are cancelled first)", flush=True)
+    try:
+        summary = run_paper(config, args.duration_s, args.address, args.status_every_s)
+    except (BrokerError, TimeoutError) as err:
+        print(f"session could not start: {err}", file=sys.stderr)
+        return 1
+    ledger = summary.get("ledger", {})
+    print(f"stopped: {ledger.get('intents', 0)} orders sent, {ledger.get('working', 0)} left working; "
+          f"ledger {config.ledger.path}", flush=True)
+    return 0 if not ledger.get("working") else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spreadwright", description=__doc__)
     parser.add_argument("--log-format", choices=("auto", "json", "console"), default="auto")
@@ -110,7 +139,15 @@ def build_parser() -> argparse.ArgumentParser:
     exchange.add_argument("--port", type=int, default=8765)
     exchange.add_argument("--quote-interval-ms", type=int, default=1000)
     exchange.add_argument("--seed", type=int, default=0)
+    exchange.add_argument("--expiry-days", default="0,7,30", help="listed expiries, in days from today (comma-separated)")
     exchange.set_defaults(handler=_exchange)
+    paper = sub.add_parser("paper", help="run a paper session on Ray against the paper exchange (started for you)")
+    paper.add_argument("--profile", default="paper", help="profile name or YAML path")
+    paper.add_argument("--duration-s", type=float, default=None, help="stop after this many seconds (default: run "
+                       "until Ctrl-C)")
+    paper.add_argument("--address", default=None, help="Ray address (default: RAY_ADDRESS, or a local Ray)")
+    paper.add_argument("--status-every-s", type=float, default=10.0)
+    paper.set_defaults(handler=_paper)
     return parser
 
 

@@ -14,5 +14,7 @@ def ensure_ray(address: str | None = None, namespace: str = "spreadwright", num_
     kwargs = {"namespace": namespace, "include_dashboard": False, "log_to_driver": True}
     if address:
         ray.init(address=address, **kwargs)
+    elif os.environ.get("RAY_ADDRESS"):          # inside `ray job submit` / `ray submit`: join that cluster
+        ray.init(**kwargs)
     else:
         ray.init(num_cpus=num_cpus or os.cpu_count(), **kwargs)

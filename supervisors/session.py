@@ -31,8 +31,8 @@ class SessionSupervisor:
         """{active, traders: {key: {symbol, expiration, fill_rate, session_attempts, session_fills,
         current_contracts, ...}}, position_summary: {net_premium, total_imbalance, balanced_chains, chains}}"""
         snapshots = self._snapshots()
-        traders = {f"{s['symbol']}_{s['expiration']}": s for name, s in sorted(snapshots.items())
-                   if name.startswith(TRADER_PREFIX)}
+        traders = {f"{s['symbol']}_{s['expiration']}": {k: v for k, v in s.items() if k != "latency_marks"}
+                   for name, s in sorted(snapshots.items()) if name.startswith(TRADER_PREFIX)}
         balance = snapshots.get("balancer", {})
         position = {key: balance.get(key, 0) for key in ("net_premium", "total_imbalance", "balanced_chains", "chains",
                                                           "total_debit_paid", "total_credit_received")}

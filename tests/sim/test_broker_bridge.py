@@ -5,6 +5,8 @@ import time
 
 import numpy as np
 import pytest
+import structlog
+import structlog.testing
 
 from core.orders import (CancelOrder, Contract, OrderAccepted, OrderCancelled, OrderFilled, OrderLeg, OrderRejected,
                          OrderStatusReport, OrderStatusRequest, SubmitOrder)
@@ -141,17 +143,19 @@ def test_submit_with_unknown_outcome_is_never_resent_and_rejected_once_the_broke
     assert broker.orders == {}
 
 
-def test_quotes_reach_their_routes_with_the_underlying_and_a_bad_chain_is_logged_once(capsys):
+def test_quotes_reach_their_routes_with_the_underlying_and_a_bad_chain_is_logged_once():
     broker = FakeBroker()
-    bridge, port = make_bridge(broker, {("SPY", "2026-12-18"): ("trader-a",), ("BAD", "2026-12-18"): ("trader-b",)})
-    try:
-        got = run_bridge(bridge, port, lambda r: len(r) >= 3)
-    finally:
-        bridge.on_stop(time.time_ns())
+    with structlog.testing.capture_logs() as logs:
+        bridge, port = make_bridge(broker, {("SPY", "2026-12-18"): ("trader-a",), ("BAD", "2026-12-18"): ("trader-b",)})
+        try:
+            got = run_bridge(bridge, port, lambda r: len(r) >= 3)
+        finally:
+            bridge.on_stop(time.time_ns())
     assert {receiver for receiver, _ in got} == {"trader-a"}
     assert got[0][1].underlying == 601.5
     assert bridge.snapshot()["quote_errors"] >= 3
-    assert capsys.readouterr().out.count("quotes_unavailable") == 1
+    failures = [line for line in logs if line["event"] == "quotes_unavailable"]
+    assert len(failures) == 1 and failures[0]["symbol"] == "BAD" and "no chain" in failures[0]["error"]
 
 
 def test_stop_cancels_working_orders_and_forwards_the_cancel():

@@ -1,0 +1,95 @@
+"""A paper session on Ray against the paper exchange over HTTP: faults, clean stops, nothing duplicated."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from config import load_profile
+from core.ledger import fold
+from supervisors.ledger_store import SqliteLedgerStore
+from supervisors.paper import PaperExchangeProcess, PaperSession
+
+ROOT = Path(__file__).parents[2]
+FAST = {"SPREADWRIGHT__TIMING__CANCEL_AFTER_SECONDS": "0.5",
+        "SPREADWRIGHT__TIMING__MIN_DELAY_BETWEEN_ATTEMPTS": "0.2",
+        "SPREADWRIGHT__TIMING__MAX_DELAY_BETWEEN_ATTEMPTS": "0.5",
+        "SPREADWRIGHT__EXECUTOR__MIN_FILL_RATE": "0.0",
+        "SPREADWRIGHT__BROKER__QUOTE_POLL_MS": "200",
+        "SPREADWRIGHT__BROKER__EXPIRATIONS_PER_SYMBOL": "1"}
+
+
+def wait_for(predicate, timeout_s=60.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return True
+        except Exception:  # noqa: BLE001 - an actor is restarting; calls fail until it is back
+            pass
+        time.sleep(0.1)
+    return False
+
+
+def exchange_orders(url):
+    with urllib.request.urlopen(url + "/orders", timeout=5) as response:
+        return json.load(response)["orders"]
+
+
+def test_killed_trader_in_a_paper_session_resumes_without_duplicate_orders(ray_cluster, tmp_path):
+    exchange = PaperExchangeProcess("127.0.0.1", 0, (7,), seed=3, quote_interval_ms=200)
+    env = {**FAST, "SPREADWRIGHT__LEDGER__PATH": str(tmp_path / "ledger.db"),
+           "SPREADWRIGHT__BROKER__URL": exchange.url, "SPREADWRIGHT__SYMBOLS": "[SPY, QQQ, NOPE]",
+           "SPREADWRIGHT__RUNTIME__RAY_NAMESPACE": "t-paper-kill"}
+    session = PaperSession(load_profile("paper", env=env))
+    try:
+        session.start()
+        assert sorted(t.symbol for t in session.traders) == ["QQQ", "SPY"]     # NOPE is logged and left out
+        runtime = session.runtime
+        assert wait_for(lambda: runtime.snapshot("broker")["intents"] >= 6), runtime.snapshots()
+        trader = session.traders[0].name
+        old_pid = ray_cluster.get(runtime.handle(trader).pid.remote())
+        os.kill(old_pid, signal.SIGKILL)
+        assert wait_for(lambda: ray_cluster.get(runtime.handle(trader).pid.remote(), timeout=2) != old_pid)
+        before = runtime.snapshot(trader)["session_attempts"]
+        assert wait_for(lambda: runtime.snapshot(trader)["session_attempts"] >= before + 3), runtime.snapshot(trader)
+        summary = session.stop()
+        orders = exchange_orders(exchange.url)
+    finally:
+        session.stop()
+        exchange.stop()
+    intents = [e.client_order_id for e in SqliteLedgerStore(tmp_path / "ledger.db").events() if e.kind == "intent"]
+    assert len(intents) == len(set(intents)) == summary["ledger"]["intents"]
+    assert sorted(o["client_order_id"] for o in orders) == sorted(intents)         # every order has its intent, once
+    assert all(o["status"] in ("FILLED", "CANCELLED", "REJECTED") for o in orders)  # nothing left working
+    assert summary["ledger"]["working"] == 0 and summary["ledger"]["duplicates_refused"] == 0
+    assert not fold(SqliteLedgerStore(tmp_path / "ledger.db").events()).working()
+
+
+def test_cli_paper_session_starts_its_exchange_and_stops_cleanly_on_ctrl_c(ray_cluster, tmp_path):
+    address = ray_cluster.get_runtime_context().gcs_address
+    env = {**os.environ, **FAST, "SPREADWRIGHT__LEDGER__PATH": str(tmp_path / "ledger.db"),
+           "SPREADWRIGHT__RUNTIME__RAY_NAMESPACE": "t-paper-cli", "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen([sys.executable, "-m", "supervisors.cli", "paper", "--profile", "paper",
+                                "--address", address, "--status-every-s", "1"], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    lines = []
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if "fills" in line and "attempts 0," not in line:
+                break
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    lines.append(out)
+    assert process.returncode == 0, "".join(lines)
+    assert "0 left working" in out
+    store = SqliteLedgerStore(tmp_path / "ledger.db")
+    assert fold(store.events()).orders and not fold(store.events()).working()
