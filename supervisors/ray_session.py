@@ -8,7 +8,9 @@ import ray
 
 
 def ensure_ray(address: str | None = None, namespace: str = "spreadwright", num_cpus: int | None = None) -> None:
-    """`ray.init` once: to `address` (e.g. 'auto', 'ray://host:10001') or a new local instance."""
+    """`ray.init` once: to `address` (e.g. 'auto', 'ray://host:10001'), to RAY_ADDRESS (inside a Ray job),
+    or else to a local Ray: the one `ray start` left running if any, a new one otherwise (a new one
+    always when `num_cpus` is given)."""
     if ray.is_initialized():
         return
     kwargs = {"namespace": namespace, "include_dashboard": False, "log_to_driver": True}
@@ -16,5 +18,7 @@ def ensure_ray(address: str | None = None, namespace: str = "spreadwright", num_
         ray.init(address=address, **kwargs)
     elif os.environ.get("RAY_ADDRESS"):          # inside `ray job submit` / `ray submit`: join that cluster
         ray.init(**kwargs)
+    elif num_cpus is not None:
+        ray.init(address="local", num_cpus=num_cpus, **kwargs)
     else:
-        ray.init(num_cpus=num_cpus or os.cpu_count(), **kwargs)
+        ray.init(**kwargs)

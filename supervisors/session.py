@@ -75,3 +75,31 @@ class SessionSupervisor:
             lines.append(f"  {trader['symbol']} {trader['expiration']}: {trader['fill_rate']:.1%} "
                          f"({trader['session_fills']}/{trader['session_attempts']})")
         return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m supervisors.session --profile P [--duration-s S]`: the paper/live session as a Ray job.
+
+    Inside `ray job submit` (RAY_ADDRESS is set) it joins that cluster; otherwise it behaves
+    like `spreadwright paper`.
+    """
+    import argparse
+
+    from supervisors.cli import main as cli_main
+
+    parser = argparse.ArgumentParser(prog="python -m supervisors.session", description=main.__doc__)
+    parser.add_argument("--profile", default="paper")
+    parser.add_argument("--duration-s", default=None)
+    parser.add_argument("--address", default=None)
+    parser.add_argument("--status-every-s", default="10")
+    args = parser.parse_args(argv)
+    command = ["paper", "--profile", args.profile, "--status-every-s", args.status_every_s]
+    command += ["--duration-s", args.duration_s] if args.duration_s else []
+    command += ["--address", args.address] if args.address else []
+    return cli_main(command)
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

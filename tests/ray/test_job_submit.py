@@ -1,0 +1,69 @@
+"""The cluster path end to end: `ray start --head`, then `ray job submit ... python -m supervisors.session`."""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from supervisors.paper import free_port
+
+ROOT = Path(__file__).parents[2]
+
+
+def wait_answering(url, timeout_s):
+    """Until the dashboard answers at all (401 counts: Ray 2.60 enables token auth, which the CLI handles)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1.0).close()
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer within {timeout_s} s")
+RAY = str(Path(sys.executable).parent / "ray")
+
+
+def test_paper_session_runs_as_a_ray_job_on_a_head_started_with_ray_start():
+    temp_dir = tempfile.mkdtemp(prefix="rj", dir="/tmp")        # short: Ray's socket paths have a length limit
+    port, dashboard = free_port(), free_port()
+    # Ray 2.60: `ray start` enables token auth, so clients must too; `python` in the job is this venv's, as on a
+    # cluster node where the project is installed.
+    auth = {**os.environ, "RAY_AUTH_MODE": "token",
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    head = subprocess.Popen([RAY, "start", "--head", "--block", f"--port={port}", f"--dashboard-port={dashboard}",
+                             "--dashboard-host=127.0.0.1", "--num-cpus=2", f"--temp-dir={temp_dir}",
+                             "--include-dashboard=true", "--disable-usage-stats"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=auth)
+    address = f"http://127.0.0.1:{dashboard}"
+    env = {**auth, "RAY_ADDRESS": address, "SPREADWRIGHT__TIMING__MIN_DELAY_BETWEEN_ATTEMPTS": "0.2",
+           "SPREADWRIGHT__TIMING__MAX_DELAY_BETWEEN_ATTEMPTS": "0.5", "SPREADWRIGHT__RUNTIME__RAY_NAMESPACE": "t-job"}
+    try:
+        wait_answering(address + "/api/version", timeout_s=90)
+        submitted = subprocess.run(
+            [RAY, "job", "submit", "--address", address, "--working-dir", ".",
+             "--runtime-env", "deploy/runtime_env.yaml", "--",
+             "python", "-m", "supervisors.session", "--profile", "config/profiles/paper.yaml", "--duration-s", "12",
+             "--status-every-s", "3"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        listed = subprocess.run([RAY, "job", "list", "--address", address], cwd=ROOT, env=env, capture_output=True,
+                                text=True, timeout=60)
+    finally:
+        head.terminate()
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            head.kill()
+        shutil.rmtree(temp_dir, ignore_errors=True)
+    output = submitted.stdout + submitted.stderr
+    assert submitted.returncode == 0, output[-4000:]
+    assert "traders 9;" in output and "0 left working" in output, output[-4000:]
+    assert listed.stdout.count("status=<JobStatus.SUCCEEDED") == 1, listed.stdout + listed.stderr
+    assert not Path("/tmp/ray/ray_current_cluster").exists() or time.time() - Path(
+        "/tmp/ray/ray_current_cluster").stat().st_mtime > 300       # the test's head did not become the default
