@@ -115,6 +115,14 @@ def _diff_events(order: TrackedOrder, coid: str, record: dict, now_ns: int) -> l
     return out
 
 
+class AddRoute(NamedTuple):
+    """Start quoting a chain to `receivers` (a symbol or expiration added while the session runs)."""
+
+    symbol: str
+    expiry: str
+    receivers: tuple[str, ...]
+
+
 class _Adopt(NamedTuple):
     """An order found working at the broker during reconciliation: track it for its owner from now on."""
 
@@ -138,13 +146,18 @@ class _IoLoop:
         self.loop.call_soon_threadsafe(function, *args)
 
     def stop(self) -> None:
-        def cancel_all() -> None:
-            for task in asyncio.all_tasks(self.loop):
+        """Cancel every task, let them finish cancelling, then stop the loop and its thread."""
+        async def cancel_all() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
                 task.cancel()
-            self.loop.call_soon(self.loop.stop)
+            await asyncio.gather(*tasks, return_exceptions=True)
 
-        self.loop.call_soon_threadsafe(cancel_all)
-        self.thread.join(timeout=2.0)
+        try:
+            asyncio.run_coroutine_threadsafe(cancel_all(), self.loop).result(timeout=2.0)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(timeout=2.0)
 
 
 class BrokerBridge(Component):
@@ -230,6 +243,9 @@ class BrokerBridge(Component):
             self._refused(message, now_ns)
         elif isinstance(message, _Adopt):
             _adopt(self, message, now_ns)
+        elif isinstance(message, AddRoute):
+            key = (message.symbol, message.expiry)
+            self.routes[key] = tuple(dict.fromkeys((*self.routes.get(key, ()), *message.receivers)))
         elif isinstance(message, SubmitOrder):
             self.orders[message.client_order_id] = TrackedOrder(message.owner, message.quantity)
             self.counts["submitted"] += 1
@@ -331,7 +347,7 @@ class BrokerBridge(Component):
 
     async def _quote_loop(self) -> None:
         while True:
-            await asyncio.gather(*(self._publish(key, receivers) for key, receivers in self.routes.items()))
+            await asyncio.gather(*(self._publish(key, receivers) for key, receivers in list(self.routes.items())))
             await asyncio.sleep(self.quote_poll_s)
 
     async def _publish(self, key: tuple[str, str], receivers: tuple[str, ...]) -> None:
