@@ -98,7 +98,8 @@ class ExpirationTrader(Component):
         self.cancel_after_ns = int(settings.timing.cancel_after_seconds * NS)
         self.attempt_due = False
         self.chain_arrival_ns = 0
-        self.latency_marks: deque[tuple[str, int]] = deque(maxlen=5_000)   # (client order id, its chain's arrival)
+        self.latency_marks: deque[tuple[str, int, str]] = deque(maxlen=5_000)   # (client order id, trigger ns, trigger)
+        self._trigger = "timer"
 
     def log_context(self) -> dict[str, Any]:
         return {**super().log_context(), "symbol": self.symbol, "expiration": self.expiration.isoformat()}
@@ -156,8 +157,9 @@ class ExpirationTrader(Component):
             self.chain = OptionChain(message.strikes, message.is_call, message.bid, message.ask)
             self.spot, self.chain_time_ns, self.chain_arrival_ns = message.underlying, message.time_ns, now_ns
             if self.attempt_due:
-                self.attempt_due = False
+                self.attempt_due, self._trigger = False, "quote"
                 self._attempt(now_ns)
+                self._trigger = "timer"
             return
         if isinstance(message, ApplyOptimization):
             self._apply(message)
@@ -179,7 +181,9 @@ class ExpirationTrader(Component):
                                  message_type=type(message).__name__)
             return
         if isinstance(message, OrderFilled):
+            self._trigger = "fill"
             self._on_fill(working, message, now_ns)
+            self._trigger = "timer"
         elif isinstance(message, OrderCancelled):
             self._finish(working, "TIMEOUT" if working.cancel_requested else "CANCELLED", now_ns)
         elif isinstance(message, OrderRejected):
@@ -288,7 +292,7 @@ class ExpirationTrader(Component):
         self.port.send(self.exchange, SubmitOrder(coid, self.name, legs, side, quantity, limit))
         self.port.schedule(self.cancel_after_ns, ("cancel", coid))
         if self.settings.decide_on_quote:
-            self.latency_marks.append((coid, self.chain_arrival_ns))
+            self.latency_marks.append((coid, now_ns, self._trigger))
         self.log.debug("order_sent", client_order_id=coid, part=part, side=side, quantity=quantity, limit=limit)
 
     def _leg(self, leg: SpreadLeg, ratio: int) -> OrderLeg:

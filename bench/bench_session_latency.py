@@ -1,0 +1,61 @@
+"""Ray paper session: p50/p99 from a chain arriving at an ExpirationTrader to its order reaching the
+broker adapter (the BrokerBridge), through the BrokerGateway's write-ahead ledger.
+
+Runs `spreadwright paper`'s session (local Ray, the paper exchange started as a child process)
+with short delays between attempts, so a few hundred orders are sent, then joins each order's
+chain-arrival time (kept by its trader) with its arrival at the bridge. Traders decide on the
+next chain once an attempt is due, so this is the engine's reaction time, not the wait for quotes.
+Both stamps are wall-clock time on the same machine.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from config import load_profile  # noqa: E402
+from supervisors.paper import PaperSession  # noqa: E402
+
+
+def measure(duration_s: float = 40.0) -> dict[str, float]:
+    ledger = Path(tempfile.mkdtemp(prefix="sw-lat")) / "ledger.db"
+    env = {"SPREADWRIGHT__LEDGER__PATH": str(ledger), "SPREADWRIGHT__LOGGING__LEVEL": "WARNING",
+           "SPREADWRIGHT__TIMING__CANCEL_AFTER_SECONDS": "0.5",
+           "SPREADWRIGHT__TIMING__MIN_DELAY_BETWEEN_ATTEMPTS": "0.3",
+           "SPREADWRIGHT__TIMING__MAX_DELAY_BETWEEN_ATTEMPTS": "0.8",
+           "SPREADWRIGHT__EXECUTOR__MIN_FILL_RATE": "0.0", "SPREADWRIGHT__BROKER__QUOTE_POLL_MS": "1000",
+           "SPREADWRIGHT__RUNTIME__RAY_NAMESPACE": "bench-latency"}
+    session = PaperSession(load_profile("paper", env={**os.environ, **env}))
+    try:
+        session.start()
+        session.run(duration_s, status_every_s=1e9)
+        snapshots = session.runtime.snapshots()
+    finally:
+        session.stop()
+    at_adapter = dict(snapshots["exchange"]["adapter_marks"])
+    marks = [mark for name, snap in snapshots.items() if name.startswith("trader-") for mark in snap["latency_marks"]]
+    result = {}
+    for trigger in ("quote", "fill"):
+        latencies_ms = np.array([(at_adapter[c] - ns) / 1e6 for c, ns, kind in marks if kind == trigger and c in at_adapter])
+        result[trigger] = {"orders": len(latencies_ms), "p50_ms": float(np.percentile(latencies_ms, 50)),
+                           "p99_ms": float(np.percentile(latencies_ms, 99)), "max_ms": float(latencies_ms.max())}
+    return result
+
+
+def main() -> None:
+    result = measure()
+    for trigger, what in (("quote", "quote arrival at trader -> debit order at broker adapter"),
+                          ("fill", "debit fill at trader -> credit order at broker adapter")):
+        r = result[trigger]
+        print(f"ray paper session, {what}: {r['orders']} orders, p50 {r['p50_ms']:.2f} ms, "
+              f"p99 {r['p99_ms']:.2f} ms, max {r['max_ms']:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
