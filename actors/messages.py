@@ -55,3 +55,18 @@ class AddSymbol(NamedTuple):
     start_price: float
     expirations: tuple[str, ...]
     routes: tuple[tuple[str, str], ...]        # (expiration, receiver)
+
+
+class ExitButterfly(NamedTuple):
+    """Ask the ButterflyExitRouter to close a butterfly; it answers the requester with a `core.router.ExitResult`.
+
+    `method` "split_verticals" (always allowed) or "whole_fly" (simulation only: the study's baseline).
+    `risk` is a `config.router.RouterRiskConfig`; `whole_fly_haircut_per_share` prices the whole-fly order."""
+
+    position: object
+    market: object
+    risk: object
+    requester: str
+    method: str = "split_verticals"
+    whole_fly_haircut_per_share: float = 0.0
+

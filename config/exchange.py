@@ -22,8 +22,12 @@ class FillModel(FrozenModel):
     For a buy, a = (limit - mid) / half_spread (a sell mirrors it): -1 at the bid, 0 at the mid,
     1 at the ask (marketable). Rate = rate_at_mid_per_s * exp(steepness * a). Each fill takes a
     geometric lot of mean `mean_lot` contracts (partial fills), capped by what is left.
-    Complex orders see their own book: the rate is scaled by `complex_rate_scale` and the natural
-    price is widened by `complex_extra_width_fraction` of the legs' combined width.
+    Complex orders trade at once at the legs' natural (legging into the leg markets). Resting, they
+    see a thinner book: the rate is scaled by `complex_rate_scale`, and their aggressiveness is
+    measured against a spread widened by `complex_extra_width_fraction` of the legs' combined width
+    on each side. Each leg beyond two scales the rate again by `extra_leg_rate_factor` and widens by
+    `extra_leg_width_fraction` more (a 3-leg butterfly book vs a 2-leg vertical book). The defaults
+    treat every complex book alike; the butterfly study sweeps these, since they decide its answer.
     """
 
     rate_at_mid_per_s: float = Field(0.25, gt=0)
@@ -31,6 +35,8 @@ class FillModel(FrozenModel):
     mean_lot: float = Field(4.0, ge=1)
     complex_rate_scale: float = Field(0.35, gt=0, le=1)
     complex_extra_width_fraction: float = Field(0.25, ge=0)
+    extra_leg_rate_factor: float = Field(1.0, gt=0, le=1)
+    extra_leg_width_fraction: float = Field(0.0, ge=0)
     check_interval_ms: int = Field(100, ge=1)
 
 

@@ -23,6 +23,7 @@ class RoutingPreferences(FrozenModel):
     limit_offset_from_mid_per_share: float = Field(0.0, ge=0)
     reprice_ladder_per_share: tuple[float, ...] = (0.01, 0.02, 0.05)
     reprice_interval_ms: int = Field(25, ge=1)
+    first_order_timeout_ms: int = Field(2000, ge=10)   # first vertical (or whole fly): then crossed to the natural
     fallbacks: tuple[FallbackAction, ...] = (FallbackAction.REPRICE_AGGRESSIVE, FallbackAction.CLOSE_SHORT_LEG)
     hedge_with_underlying: bool = False
     allow_whole_fly_complex_order: bool = False

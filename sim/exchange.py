@@ -9,7 +9,9 @@ Takes `SubmitOrder`, `CancelOrder`, `ReplaceOrder` and `ChainQuotes`; sends orde
   displayed size; the rest rests (a partial fill);
 - resting orders fill by the hazard model of `config.exchange.FillModel`, checked every
   `check_interval_ms` and on every quote update, in geometric lots (partial fills);
-- complex orders fill against the legs' combined NBBO in a thinner book (wider natural, lower rate);
+- complex orders fill against the legs' combined NBBO: at the legs' natural they trade at once
+  (legging into the leg markets, up to the legs' displayed size); resting inside it they see a
+  thinner book - a wider effective spread and a lower rate, thinner again per leg beyond two;
 - cancel and replace take effect after the cancel latency, so a fill can win the race: the
   cancel is then refused with "too late";
 - rejects with a reason: bad quantity or price, price off tick, unknown or expired contract,
@@ -337,8 +339,6 @@ class SimulatedExchange(Component):
         touch = np.where(buys_leg, ask, bid)
         natural = float(np.dot(order.ratios, touch))
         half_width = 0.5 * float(np.dot(np.abs(order.ratios), ask - bid))
-        if order.is_complex:
-            natural += order.sign * 2.0 * half_width * self.config.fills.complex_extra_width_fraction
         size = np.where(buys_leg, quotes.ask_size[order.columns], quotes.bid_size[order.columns])
         units = int(np.min(size // np.abs(order.ratios)))
         return natural, half_width, touch, units
@@ -423,11 +423,13 @@ class SimulatedExchange(Component):
             self._commit_fill(order, min(order.leaves, units), order.limit,
                               self._leg_prices(touch, order.ratios, order.limit))
             return
-        widening = 1 + 2 * fills.complex_extra_width_fraction * order.is_complex
-        mid = natural - order.sign * half_width * widening
-        aggressiveness = order.sign * (order.limit - mid) / max(half_width, 1e-9)
+        extra_legs = max(len(order.ratios) - 2, 0)
+        widening = 1 + 2 * (fills.complex_extra_width_fraction + fills.extra_leg_width_fraction * extra_legs)
+        mid = natural - order.sign * half_width
+        aggressiveness = order.sign * (order.limit - mid) / max(half_width * widening, 1e-9)
         rate = fills.rate_at_mid_per_s * math.exp(fills.steepness * min(aggressiveness, 1.0))
-        order.hazard_left -= rate * (fills.complex_rate_scale if order.is_complex else 1.0) * elapsed_s
+        scale = fills.complex_rate_scale * fills.extra_leg_rate_factor ** extra_legs
+        order.hazard_left -= rate * scale * elapsed_s
         if order.hazard_left <= 0:
             lot = min(order.leaves, int(self.rng.geometric(1.0 / fills.mean_lot)))
             self._commit_fill(order, lot, order.limit, self._leg_prices(touch, order.ratios, order.limit))

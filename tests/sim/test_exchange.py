@@ -101,13 +101,12 @@ def test_deeper_limits_fill_more_slowly():
     assert far > 2 * near
 
 
-def test_complex_order_fills_at_the_wider_natural_with_consistent_leg_prices():
+def test_marketable_complex_order_legs_in_at_the_legs_natural_with_consistent_leg_prices():
     vertical = [leg(450.0, 1), leg(455.0, -1)]
-    natural_mid = (3.12 - 1.22)
     trader, _ = run([(1000, submit("v", vertical, "BUY", 5, 2.00))], until_s=0.01)
     (fill,) = trader.of(OrderFilled)
     legs_natural = 3.14 - 1.20
-    assert fill.price > legs_natural > natural_mid          # the complex book is wider than the legs
+    assert fill.price == pytest.approx(legs_natural)          # a marketable limit trades at the natural
     assert fill.leg_prices[0] - fill.leg_prices[1] == pytest.approx(fill.price)
 
 

@@ -1,0 +1,401 @@
+"""ButterflyExitRouter: closes every butterfly as two verticals (seed 000), as a shared component.
+
+`ExitButterfly` in, `core.router.ExitResult` back to the requester. The router:
+
+1. plans the exit (`core.router.plan_exit`): two closing vertical orders, the higher value first;
+2. sends the first at mid (less the configured offset) and walks the reprice ladder every
+   `reprice_interval_ms` (cancel/replace), never past the slippage cap; if it has not filled
+   after `first_order_timeout_ms` it is crossed to the natural (path "fallback": a forced fill),
+   and if even that does not fill in another timeout the exit is "missed" (nothing was closed,
+   so nothing is exposed);
+3. on every fill of the first vertical sends the second vertical for that quantity at once
+   and starts the partial-exposure clock (`max_partial_exposure_ms`);
+4. when the clock runs out with the second vertical open, applies the fallbacks in the
+   configured order: REPRICE_AGGRESSIVE crosses it to the natural; CLOSE_SHORT_LEG cancels it
+   and closes the remaining legs singly (the short leg bought back first, then the long sold),
+   so no short option is left open; HEDGE_DELTA is refused at start (no underlying venue here).
+   Each step is logged with the exit, the order and why; what is still open at the end is an
+   error with diagnostics and `ExitResult.closed` False.
+
+Orders go through an `OrderExecutor` (the gateway, by messages), so the same router runs in a
+backtest and in a Ray session. The router follows the quotes it is routed (ChainQuotes) to
+reprice from the current mid; without them it prices from the request's market data.
+A whole-fly complex order is accepted only when the router was built with `allow_whole_fly`
+(simulation, the study's baseline); configs of paper and live sessions refuse it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Hashable, Protocol
+
+from actors.component import Component
+from actors.messages import ExitButterfly
+from config.router import FallbackAction
+from core.orders import (CancelOrder, CancelRejected, Contract, OrderAccepted, OrderCancelled, OrderFilled, OrderLeg,
+                         OrderRejected, OrderReplaced, ReplaceOrder, SubmitOrder)
+from core.quotes import ChainQuotes
+from core.router import (ExitFill, InvalidExitError, LegQuote, MarketData, VerticalExit, closing_order, exit_result,
+                         fly_mid_per_share, ladder_price, natural_price, plan_exit, requote, signed_price,
+                         whole_fly_order)
+
+
+class OrderExecutor(Protocol):
+    """What the router needs from a broker: place, cancel and replace spread orders (answers come as events)."""
+
+    def place(self, order: SubmitOrder) -> None: ...
+    def cancel(self, client_order_id: str) -> None: ...
+    def replace(self, client_order_id: str, limit_price: float, quantity: int) -> None: ...
+
+
+class PortExecutor:
+    """An OrderExecutor that sends order messages to the gateway through the component's port."""
+
+    def __init__(self, component: Component, gateway: str) -> None:
+        self.component, self.gateway = component, gateway
+
+    def place(self, order: SubmitOrder) -> None:
+        self.component.port.send(self.gateway, order)
+
+    def cancel(self, client_order_id: str) -> None:
+        self.component.port.send(self.gateway, CancelOrder(client_order_id, self.component.name))
+
+    def replace(self, client_order_id: str, limit_price: float, quantity: int) -> None:
+        self.component.port.send(self.gateway, ReplaceOrder(client_order_id, self.component.name, limit_price, quantity))
+
+
+@dataclass
+class _Order:
+    coid: str
+    exit_id: str
+    part: str
+    plan: VerticalExit
+    quantity: int
+    limit: float
+    step: int = 0
+    filled: int = 0
+    done: bool = False
+    crossed: bool = False
+
+
+@dataclass
+class _Exit:
+    request: ExitButterfly
+    start_ns: int
+    mid_per_share: float
+    theo_per_share: float
+    plans: dict[str, VerticalExit]
+    orders: dict[str, _Order] = field(default_factory=dict)
+    fills: list[ExitFill] = field(default_factory=list)
+    sequence: int = 0
+    first_filled: int = 0
+    second_filled: int = 0
+    singles_filled: dict[str, int] = field(default_factory=dict)
+    first_fill_ns: int | None = None
+    exposure_closed_ns: int | None = None
+    path: str = "normal"
+    reason: str | None = None
+    fallback_index: int = 0
+    used_slippage: float = 0.0
+    finished: bool = False
+
+
+class ButterflyExitRouter(Component):
+    def __init__(self, name: str = "router", gateway: str = "broker", allow_whole_fly: bool = False) -> None:
+        super().__init__(name)
+        self.gateway, self.allow_whole_fly = gateway, allow_whole_fly
+        self.exits: dict[str, _Exit] = {}
+        self.order_index: dict[str, str] = {}
+        self.books: dict[tuple[str, str], ChainQuotes] = {}
+        self.counts = {"exits": 0, "closed": 0, "fallbacks": 0, "missed": 0, "refused": 0}
+        self.executor: OrderExecutor | None = None
+
+    def on_start(self, now_ns: int) -> None:
+        self.executor = PortExecutor(self, self.gateway)
+
+    def exit_butterfly(self, request: ExitButterfly, now_ns: int) -> None:
+        """The seed's entry point: start closing `request.position`; the ExitResult goes to `request.requester`."""
+        self.on_message(request, now_ns)
+
+    # ------------------------------------------------------------------ messages
+
+    def on_message(self, message: Any, now_ns: int) -> None:
+        if isinstance(message, ChainQuotes):
+            self.books[(message.symbol, message.expiry)] = message
+        elif isinstance(message, ExitButterfly):
+            self._start(message, now_ns)
+        else:
+            exit_id = self.order_index.get(message.client_order_id)
+            if exit_id is None or exit_id not in self.exits:
+                return
+            self._event(self.exits[exit_id], message, now_ns)
+
+    def _start(self, request: ExitButterfly, now_ns: int) -> None:
+        position = request.position
+        if position.position_id in self.exits:
+            self.log.warning("duplicate_exit_ignored", position_id=position.position_id)
+            return
+        if request.method == "whole_fly" and not self.allow_whole_fly:
+            raise InvalidExitError("method", "a whole-fly complex order is for simulation only")
+        if FallbackAction.HEDGE_DELTA in request.risk.routing.fallbacks:
+            raise InvalidExitError("risk.routing.fallbacks", "hedge_delta needs an underlying venue, which this "
+                                   "engine does not have yet")
+        if request.method == "whole_fly":
+            plans = {"whole_fly": whole_fly_order(position, request.market)}
+        else:
+            first, second = plan_exit(position, request.market)
+            plans = {"vertical_1": first, "vertical_2": second}
+        mid = fly_mid_per_share(position, request.market)
+        theo = request.market.theo_per_share if request.market.theo_per_share is not None else mid
+        ex = self.exits[position.position_id] = _Exit(request, now_ns, mid, theo, plans)
+        self.counts["exits"] += 1
+        first_part = "whole_fly" if request.method == "whole_fly" else "vertical_1"
+        plan = plans[first_part]
+        offset = request.whole_fly_haircut_per_share if first_part == "whole_fly" else 0.0
+        limit = ladder_price(plan, 0, request.risk) if not offset else _give(plan, offset)
+        self._send(ex, first_part, plan, plan.quantity, limit, now_ns)
+        self.port.schedule(request.risk.routing.first_order_timeout_ms * 1_000_000, ("first_timeout", position.position_id))
+
+    # ------------------------------------------------------------------ orders
+
+    def _send(self, ex: _Exit, part: str, plan: VerticalExit, quantity: int, limit: float, now_ns: int) -> _Order:
+        ex.sequence += 1
+        position = ex.request.position
+        coid = f"{position.position_id}:x{ex.sequence}:{part}"
+        expiry = position.legs[0].expiry.isoformat()
+        legs = tuple(OrderLeg(Contract(position.symbol, expiry, float(strike), right), ratio)
+                     for right, strike, ratio in plan.legs)
+        order = ex.orders[coid] = _Order(coid, position.position_id, part, plan, quantity, limit)
+        self.order_index[coid] = position.position_id
+        self.executor.place(SubmitOrder(coid, self.name, legs, plan.side, quantity, limit))
+        self.log.debug("exit_order_sent", position_id=position.position_id, client_order_id=coid, part=part,
+                       side=plan.side, quantity=quantity, limit=limit, mid=plan.mid_per_share)
+        if part in ("vertical_1", "vertical_2", "whole_fly"):
+            self.port.schedule(ex.request.risk.routing.reprice_interval_ms * 1_000_000, ("reprice", coid))
+        return order
+
+    def _market(self, ex: _Exit) -> MarketData:
+        """The latest quotes for the position's legs (the request's when no newer chain came)."""
+        position = ex.request.position
+        book = self.books.get((position.symbol, position.legs[0].expiry.isoformat()))
+        if book is None:
+            return ex.request.market
+        quotes = dict(ex.request.market.quotes)
+        strikes, is_call = book.strikes.tolist(), book.is_call.tolist()
+        index = {(("C" if c else "P"), k): i for i, (k, c) in enumerate(zip(strikes, is_call))}
+        for key in quotes:
+            i = index.get(key)
+            if i is not None and book.ask[i] >= book.bid[i] and book.ask[i] > 0:
+                quotes[key] = LegQuote(float(book.bid[i]), float(book.ask[i]))
+        return MarketData(quotes, book.underlying if book.underlying == book.underlying else ex.request.market.underlying,
+                          ex.request.market.theo_per_share)
+
+    def on_timer(self, tag: Hashable, now_ns: int) -> None:
+        kind, key = tag
+        if kind == "reprice":
+            self._reprice(key, now_ns)
+        elif kind == "first_timeout":
+            self._first_timeout(key, now_ns)
+        elif kind == "exposure":
+            self._exposure_deadline(key, now_ns)
+        elif kind == "last_check":
+            self._last_check(key, now_ns)
+
+    def _order(self, coid: str) -> tuple[_Exit, _Order] | None:
+        exit_id = self.order_index.get(coid)
+        ex = self.exits.get(exit_id) if exit_id else None
+        if ex is None or ex.finished or coid not in ex.orders:
+            return None
+        return ex, ex.orders[coid]
+
+    def _reprice(self, coid: str, now_ns: int) -> None:
+        found = self._order(coid)
+        if found is None:
+            return
+        ex, order = found
+        if order.done or order.crossed or order.filled >= order.quantity:
+            return
+        ladder = ex.request.risk.routing.reprice_ladder_per_share
+        if order.step >= len(ladder):
+            return
+        order.step += 1
+        order.plan = requote(order.plan, self._market(ex))
+        if order.part == "whole_fly":
+            limit = _give(order.plan, ex.request.whole_fly_haircut_per_share + ladder[order.step - 1])
+        else:
+            limit = ladder_price(order.plan, order.step, ex.request.risk, ex.used_slippage)
+        if limit != order.limit:
+            order.limit = limit
+            ex.path = "repriced" if ex.path == "normal" else ex.path
+            self.executor.replace(coid, limit, order.quantity - order.filled)
+        self.port.schedule(ex.request.risk.routing.reprice_interval_ms * 1_000_000, ("reprice", coid))
+
+    def _cross(self, ex: _Exit, order: _Order, why: str) -> None:
+        order.plan = requote(order.plan, self._market(ex))
+        order.crossed, order.limit = True, natural_price(order.plan)
+        ex.path, ex.reason = "fallback", why
+        self.counts["fallbacks"] += 1
+        self.log.warning("exit_crossed_to_natural", position_id=order.exit_id, client_order_id=order.coid,
+                         part=order.part, natural=order.limit, mid=order.plan.mid_per_share, reason=why)
+        self.executor.replace(order.coid, order.limit, order.quantity - order.filled)
+
+    def _first_timeout(self, exit_id: str, now_ns: int) -> None:
+        ex = self.exits.get(exit_id)
+        if ex is None or ex.finished:
+            return
+        first = next(o for o in ex.orders.values() if o.part in ("vertical_1", "whole_fly"))
+        if first.done or first.filled >= first.quantity:
+            return
+        timeout_ms = ex.request.risk.routing.first_order_timeout_ms
+        if not first.crossed:
+            self._cross(ex, first, f"{first.part} not filled within the slippage guardrail in {timeout_ms} ms")
+            self.port.schedule(timeout_ms * 1_000_000, ("first_timeout", exit_id))
+            return
+        self.executor.cancel(first.coid)          # even the natural did not fill: give up; the outcome decides
+        ex.reason = f"{first.part} not filled even at the natural within {2 * timeout_ms} ms"
+
+    def _exposure_deadline(self, coid: str, now_ns: int) -> None:
+        found = self._order(coid)
+        if found is None:
+            return
+        ex, order = found
+        if order.done or order.filled >= order.quantity:
+            return
+        limit_ms = ex.request.risk.max_partial_exposure_ms
+        fallbacks = [f for f in ex.request.risk.routing.fallbacks if f is not FallbackAction.HEDGE_DELTA]
+        if ex.fallback_index >= len(fallbacks):
+            self._diagnose(ex, order, f"second vertical still open {limit_ms * (ex.fallback_index + 1)} ms after the "
+                                      "first filled and every fallback was tried")
+            return
+        action = fallbacks[ex.fallback_index]
+        ex.fallback_index += 1
+        why = f"second vertical not filled within max_partial_exposure_ms={limit_ms}"
+        if action is FallbackAction.REPRICE_AGGRESSIVE:
+            self._cross(ex, order, why)
+            self.port.schedule(limit_ms * 1_000_000, ("exposure", coid))
+        elif action is FallbackAction.CLOSE_SHORT_LEG:
+            ex.path, ex.reason = "fallback", f"{why}; closing its legs singly, short leg first"
+            self.counts["fallbacks"] += 1
+            order.crossed = True
+            self.log.warning("exit_closing_legs_singly", position_id=order.exit_id, client_order_id=coid, reason=why)
+            self.executor.cancel(coid)             # the singles go out when the cancel is confirmed
+
+    def _close_singly(self, ex: _Exit, order: _Order, now_ns: int) -> None:
+        remaining = order.quantity - order.filled
+        if remaining <= 0:
+            return
+        market = self._market(ex)
+        for part, (right, strike) in (("short_leg", order.plan.short_leg), ("long_leg", order.plan.long_leg)):
+            side = "BUY" if part == "short_leg" else "SELL"
+            single = closing_order(part, ((right, strike, 1 if side == "SELL" else -1),), remaining, market)
+            self._send(ex, part, single, remaining, natural_price(single), now_ns)
+        self.port.schedule(ex.request.risk.max_partial_exposure_ms * 1_000_000, ("last_check", ex.request.position.position_id))
+
+    def _last_check(self, exit_id: str, now_ns: int) -> None:
+        ex = self.exits.get(exit_id)
+        if ex is None or ex.finished:
+            return
+        open_orders = [o for o in ex.orders.values() if not o.done and o.filled < o.quantity]
+        if open_orders:
+            self._diagnose(ex, open_orders[0], "legs closed singly did not fill at the natural")
+
+    def _diagnose(self, ex: _Exit, order: _Order, why: str) -> None:
+        market = self._market(ex)
+        self.log.error("exit_left_exposure", position_id=ex.request.position.position_id, client_order_id=order.coid,
+                       part=order.part, reason=why, first_filled=ex.first_filled, second_filled=ex.second_filled,
+                       singles=ex.singles_filled, quotes={f"{r}{k:g}": tuple(q) for (r, k), q in market.quotes.items()},
+                       underlying=market.underlying)
+        ex.reason = why
+        self._finish(ex, ex.start_ns, closed=False)
+
+    # ------------------------------------------------------------------ events
+
+    def _event(self, ex: _Exit, event: Any, now_ns: int) -> None:
+        order = ex.orders.get(event.client_order_id)
+        if order is None or ex.finished:
+            return
+        if isinstance(event, OrderFilled):
+            self._fill(ex, order, event, now_ns)
+        elif isinstance(event, OrderCancelled):
+            order.done = True
+            if order.part == "vertical_2" and order.crossed and order.filled < order.quantity:
+                self._close_singly(ex, order, now_ns)
+            elif order.part in ("vertical_1", "whole_fly") and order.filled == 0:
+                ex.path = "missed"
+                self.counts["missed"] += 1
+                self._finish(ex, now_ns, closed=False)
+            else:
+                self._maybe_done(ex, now_ns)
+        elif isinstance(event, OrderRejected):
+            order.done = True
+            self.counts["refused"] += 1
+            self.log.error("exit_order_rejected", position_id=ex.request.position.position_id,
+                           client_order_id=order.coid, part=order.part, reason=event.reason)
+            if order.part in ("vertical_1", "whole_fly") and order.filled == 0:
+                ex.path, ex.reason = "missed", f"{order.part} rejected: {event.reason}"
+                self._finish(ex, now_ns, closed=False)
+            elif order.part == "vertical_2":
+                order.crossed = True
+                self._close_singly(ex, order, now_ns)
+        elif isinstance(event, (OrderAccepted, OrderReplaced, CancelRejected)):
+            return
+
+    def _fill(self, ex: _Exit, order: _Order, fill: OrderFilled, now_ns: int) -> None:
+        order.filled = fill.cumulative_quantity
+        order.done = fill.leaves_quantity == 0
+        ex.fills.append(ExitFill(order.coid, order.part, fill.quantity, signed_price(order.plan.side, fill.price),
+                                 tuple(fill.leg_prices), now_ns))
+        slippage = abs(order.plan.mid_per_share - fill.price)
+        if order.part == "vertical_1":
+            ex.used_slippage = max(ex.used_slippage, slippage)
+            ex.first_filled += fill.quantity
+            ex.first_fill_ns = ex.first_fill_ns or now_ns
+            second = requote(ex.plans["vertical_2"], self._market(ex))
+            sent = self._send(ex, "vertical_2", second, fill.quantity, ladder_price(second, 0, ex.request.risk,
+                                                                                    ex.used_slippage), now_ns)
+            self.port.schedule(ex.request.risk.max_partial_exposure_ms * 1_000_000, ("exposure", sent.coid))
+        elif order.part == "vertical_2":
+            ex.second_filled += fill.quantity
+        elif order.part in ("short_leg", "long_leg"):
+            ex.singles_filled[order.part] = ex.singles_filled.get(order.part, 0) + fill.quantity
+        self._maybe_done(ex, now_ns)
+
+    def _maybe_done(self, ex: _Exit, now_ns: int) -> None:
+        units = next(iter(ex.plans.values())).quantity
+        if "whole_fly" in ex.plans:
+            if ex.orders and all(o.done for o in ex.orders.values()):
+                filled = sum(o.filled for o in ex.orders.values())
+                self._finish(ex, now_ns, closed=filled >= units)
+            return
+        closed_second = ex.second_filled + min(ex.singles_filled.get("short_leg", 0), ex.singles_filled.get("long_leg", 0))
+        first_done = all(o.done for o in ex.orders.values() if o.part == "vertical_1")
+        if first_done and closed_second >= ex.first_filled and all(o.done for o in ex.orders.values()):
+            if ex.exposure_closed_ns is None and ex.first_fill_ns is not None:
+                ex.exposure_closed_ns = now_ns
+            self._finish(ex, now_ns, closed=ex.first_filled >= units)
+
+    def _finish(self, ex: _Exit, now_ns: int, closed: bool) -> None:
+        if ex.finished:
+            return
+        ex.finished = True
+        for order in ex.orders.values():
+            if not order.done:
+                self.executor.cancel(order.coid)
+        exposure_ms = ((ex.exposure_closed_ns or now_ns) - ex.first_fill_ns) / 1e6 if ex.first_fill_ns else 0.0
+        result = exit_result(ex.request.position, ex.request.method, ex.path, ex.fills, closed, ex.mid_per_share,
+                             ex.theo_per_share, ex.start_ns, exposure_ms if closed else 0.0, ex.reason)
+        self.counts["closed"] += closed
+        self.port.send(ex.request.requester, result)
+        del self.exits[ex.request.position.position_id]
+
+    def snapshot(self) -> dict[str, Any]:
+        return {**self.counts, "working": len(self.exits)}
+
+
+def _give(plan: VerticalExit, give_per_share: float) -> float:
+    """Mid less `give_per_share` in our disfavour, rounded to the cent toward the mid."""
+    import math
+
+    price = plan.mid_per_share - give_per_share if plan.side == "SELL" else plan.mid_per_share + give_per_share
+    cents = price * 100
+    return round((math.ceil(cents - 1e-9) if plan.side == "SELL" else math.floor(cents + 1e-9)) / 100, 2)

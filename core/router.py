@@ -1,0 +1,270 @@
+"""The butterfly exit plan (seed 000): validate, decompose into two verticals, price the closing orders.
+
+Pure: no clock, no orders sent. `plan_exit` turns a position and its leg quotes into two
+`VerticalExit`s, the higher-value one first. Value is mark-to-mid: the absolute net mid of
+the vertical's legs as held (intrinsic + extrinsic, since a mid carries both). Each closing
+order is expressed so its limit is a positive price per share: a vertical worth something is
+SOLD as held; one that costs to close is BOUGHT with its legs reversed.
+
+Prices: the first limit is mid minus `limit_offset_from_mid_per_share` (worse for us by that
+much); each reprice walks one step of `reprice_ladder_per_share` further from the mid, never
+past the vertical's slippage cap, which is `max_slippage_per_leg_per_share` x its legs (2),
+and the two verticals together never past `max_slippage_per_structure_per_share`. A fallback
+may go beyond the cap (to the natural price), and the result then says so.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, NamedTuple
+from core.legs import Leg, OptionType, Side
+from core.structures import BUTTERFLY_KINDS, InvalidStructureError, Structure, decompose_butterfly
+
+if TYPE_CHECKING:
+    from config.router import RouterRiskConfig
+
+
+class InvalidExitError(ValueError):
+    """Bad input to the router: `field` names what is wrong."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field, self.reason = field, reason
+
+
+class PositionLeg(NamedTuple):
+    """One leg as held: right 'C'/'P', strike, quantity > 0, side 'long'/'short', expiry."""
+
+    right: str
+    strike: float
+    quantity: int
+    side: str
+    expiry: date
+
+
+@dataclass(frozen=True)
+class ButterflyPosition:
+    """A butterfly as held. `net_debit_per_share` > 0 was paid to open, < 0 received."""
+
+    position_id: str
+    symbol: str
+    legs: tuple[PositionLeg, ...]
+    net_debit_per_share: float
+    entry_time_ns: int
+    greeks: dict[str, float] = field(default_factory=dict)
+
+
+class LegQuote(NamedTuple):
+    bid: float
+    ask: float
+
+    @property
+    def mid(self) -> float:
+        return 0.5 * (self.bid + self.ask)
+
+
+@dataclass(frozen=True)
+class MarketData:
+    """Quotes per (right, strike) of the position's legs, the underlying price, and optionally the fly's
+    theoretical value per share (for slippage vs theo; the mid is used when it is absent)."""
+
+    quotes: dict[tuple[str, float], LegQuote]
+    underlying: float
+    theo_per_share: float | None = None
+
+
+class VerticalExit(NamedTuple):
+    """The closing order of one vertical: `legs` (right, strike, ratio) for a `side` order at a positive price."""
+
+    name: str                      # "vertical_1" (closed first) or "vertical_2"
+    legs: tuple[tuple[str, float, int], ...]
+    side: str                      # "SELL" or "BUY"
+    quantity: int
+    mid_per_share: float           # > 0: the closing order's price at mid
+    natural_per_share: float       # the price at the touch (worse than mid)
+    value_per_share: float         # signed value of the vertical as held, at mid (what closing it is worth to us)
+    short_leg: tuple[str, float] | None
+    long_leg: tuple[str, float] | None
+
+
+def butterfly_structure(position: ButterflyPosition) -> Structure:
+    """The position as a validated butterfly, or InvalidExitError naming what is wrong."""
+    if not position.legs:
+        raise InvalidExitError("position.legs", "no legs")
+    legs = []
+    for i, leg in enumerate(position.legs):
+        if leg.quantity is None or int(leg.quantity) <= 0:
+            raise InvalidExitError(f"position.legs[{i}].quantity", f"must be > 0, got {leg.quantity!r}")
+        if not (isinstance(leg.strike, (int, float)) and math.isfinite(leg.strike) and leg.strike > 0):
+            raise InvalidExitError(f"position.legs[{i}].strike", f"must be a finite price > 0, got {leg.strike!r}")
+        try:
+            legs.append(Leg.make(OptionType(leg.right), float(leg.strike), leg.expiry, Side(leg.side),
+                                 int(leg.quantity)))
+        except ValueError as err:
+            raise InvalidExitError(f"position.legs[{i}]", str(err)) from None
+    try:
+        structure = Structure.from_legs(legs)
+    except InvalidStructureError as err:
+        raise InvalidExitError("position.legs", f"not a butterfly: {err}") from None
+    if structure.kind not in BUTTERFLY_KINDS:
+        raise InvalidExitError("position.legs", f"not a butterfly: the legs form a {structure.kind.value}")
+    return structure
+
+
+def leg_quote(market: MarketData, right: str, strike: float) -> LegQuote:
+    quote = market.quotes.get((right, float(strike)))
+    name = f"market_data.quotes[{right} {strike:g}]"
+    if quote is None:
+        raise InvalidExitError(name, "no quote for this leg")
+    if not (math.isfinite(quote.bid) and math.isfinite(quote.ask)) or quote.bid < 0 or quote.ask <= 0:
+        raise InvalidExitError(name, f"unusable quote bid={quote.bid} ask={quote.ask}")
+    if quote.bid > quote.ask:
+        raise InvalidExitError(name, f"crossed quote bid={quote.bid} > ask={quote.ask}")
+    return quote
+
+
+def plan_exit(position: ButterflyPosition, market: MarketData) -> tuple[VerticalExit, VerticalExit]:
+    """The two closing orders, higher absolute value at mid first."""
+    _check_underlying(market)
+    verticals = decompose_butterfly(butterfly_structure(position))
+    exits = [closing_order("", _unit_legs(v), abs(v.legs[0].signed_quantity), market) for v in verticals]
+    exits.sort(key=lambda e: -abs(e.value_per_share))
+    return exits[0]._replace(name="vertical_1"), exits[1]._replace(name="vertical_2")
+
+
+def whole_fly_order(position: ButterflyPosition, market: MarketData) -> VerticalExit:
+    """The single complex order closing the whole fly (simulation only: the study's baseline)."""
+    _check_underlying(market)
+    structure = butterfly_structure(position)
+    return closing_order("whole_fly", _unit_legs(structure), fly_units(position), market)
+
+
+def _check_underlying(market: MarketData) -> None:
+    if not (isinstance(market.underlying, (int, float)) and math.isfinite(market.underlying) and market.underlying > 0):
+        raise InvalidExitError("market_data.underlying", f"must be a finite price > 0, got {market.underlying!r}")
+
+
+def _unit_legs(structure: Structure) -> tuple[tuple[str, float, int], ...]:
+    unit = min(abs(leg.signed_quantity) for leg in structure.legs)
+    return tuple((leg.option_type.value, leg.strike, leg.signed_quantity // unit) for leg in structure.legs)
+
+
+def closing_order(name: str, held: tuple[tuple[str, float, int], ...], quantity: int,
+                  market: MarketData) -> VerticalExit:
+    """The order closing `quantity` units of legs held as (right, strike, ratio): SELL them as held when they
+    are worth something at mid, else BUY them back with ratios reversed, so the price is positive."""
+    value = sum(r * leg_quote(market, right, strike).mid for right, strike, r in held)
+    selling = value >= 0
+    legs = held if selling else tuple((right, strike, -r) for right, strike, r in held)
+    short = next(((right, strike) for right, strike, r in held if r < 0), None)
+    long_ = next(((right, strike) for right, strike, r in held if r > 0), None)
+    order = VerticalExit(name, tuple(legs), "SELL" if selling else "BUY", quantity, 0.0, 0.0, round(value, 6),
+                         short, long_)
+    return requote(order, market)
+
+
+def requote(order: VerticalExit, market: MarketData) -> VerticalExit:
+    """The same order with mid and natural from `market` (quotes move while an exit works)."""
+    quotes = [leg_quote(market, right, strike) for right, strike, _ in order.legs]
+    at_mid = sum(r * q.mid for (_, _, r), q in zip(order.legs, quotes))
+    if order.side == "SELL":
+        natural = sum(r * (q.bid if r > 0 else q.ask) for (_, _, r), q in zip(order.legs, quotes))
+    else:
+        natural = sum(r * (q.ask if r > 0 else q.bid) for (_, _, r), q in zip(order.legs, quotes))
+    return order._replace(mid_per_share=round(at_mid, 6), natural_per_share=round(natural, 6))
+
+
+def slippage_cap_per_share(risk: RouterRiskConfig, legs: int = 2) -> float:
+    return min(risk.max_slippage_per_leg_per_share * legs, risk.max_slippage_per_structure_per_share)
+
+
+def signed_price(side: str, price_per_share: float) -> float:
+    """+price for a sale (received), -price for a purchase (paid)."""
+    return price_per_share if side == "SELL" else -price_per_share
+
+
+def ladder_price(order: VerticalExit, step: int, risk: RouterRiskConfig, used_slippage: float = 0.0) -> float:
+    """The limit at reprice `step` (0 = first), per share, rounded to the cent toward the mid."""
+    routing = risk.routing
+    give = routing.limit_offset_from_mid_per_share
+    if step > 0:
+        ladder = routing.reprice_ladder_per_share
+        give += ladder[min(step, len(ladder)) - 1]
+    cap = min(slippage_cap_per_share(risk, len(order.legs)),
+              max(risk.max_slippage_per_structure_per_share - used_slippage, 0.0))
+    give = min(give, cap)
+    price = order.mid_per_share - give if order.side == "SELL" else order.mid_per_share + give
+    cents = price * 100
+    return round((math.ceil(cents - 1e-9) if order.side == "SELL" else math.floor(cents + 1e-9)) / 100, 2)
+
+
+def natural_price(order: VerticalExit) -> float:
+    """The touch, rounded so the order is marketable."""
+    cents = order.natural_per_share * 100
+    return round((math.floor(cents + 1e-9) if order.side == "SELL" else math.ceil(cents - 1e-9)) / 100, 2)
+
+
+def fly_mid_per_share(position: ButterflyPosition, market: MarketData) -> float:
+    """What closing the whole fly is worth at mid, per fly unit (signed: > 0 we receive)."""
+    structure = butterfly_structure(position)
+    unit = abs(structure.legs[0].signed_quantity)
+    return sum(leg.signed_quantity / unit * leg_quote(market, leg.option_type.value, leg.strike).mid
+               for leg in structure.legs)
+
+
+def fly_units(position: ButterflyPosition) -> int:
+    return abs(butterfly_structure(position).legs[0].signed_quantity)
+
+
+class ExitFill(NamedTuple):
+    """One fill of an exit order: `part` is vertical_1, vertical_2, whole_fly, short_leg or long_leg;
+    `signed_price_per_share` > 0 received (a sale), < 0 paid."""
+
+    client_order_id: str
+    part: str
+    quantity: int
+    signed_price_per_share: float
+    leg_prices: tuple[float, ...]
+    time_ns: int
+
+
+@dataclass(frozen=True)
+class ExitResult:
+    """What an exit did. Money per share unless `_usd`; latencies in ms; `reason` None when clean."""
+
+    position_id: str
+    symbol: str
+    method: str                                 # split_verticals | whole_fly
+    path: str                                   # normal | repriced | fallback | hedged | missed
+    fills: tuple[ExitFill, ...]
+    closed: bool
+    fly_units: int
+    entry_debit_per_share: float
+    exit_credit_per_share: float                # per fly unit, what closing brought in (signed)
+    realized_pnl_usd: float
+    mid_at_signal_per_share: float
+    theo_at_signal_per_share: float
+    slippage_vs_mid_per_share: float
+    slippage_vs_theo_per_share: float
+    signal_to_close_ms: float
+    first_to_last_fill_ms: float
+    partial_exposure_ms: float                  # first vertical's first fill -> second vertical fully filled
+    reason: str | None = None
+
+
+def exit_result(position: ButterflyPosition, method: str, path: str, fills: list[ExitFill], closed: bool,
+                mid_per_share: float, theo_per_share: float, signal_ns: int, exposure_ms: float,
+                reason: str | None, multiplier: int = 100) -> ExitResult:
+    units = fly_units(position)
+    received = sum(f.signed_price_per_share * f.quantity for f in fills)
+    credit = received / units if units else 0.0
+    times = [f.time_ns for f in fills]
+    return ExitResult(
+        position.position_id, position.symbol, method, path, tuple(fills), closed, units,
+        position.net_debit_per_share, round(credit, 6),
+        round((credit - position.net_debit_per_share) * multiplier * units, 4), round(mid_per_share, 6),
+        round(theo_per_share, 6), round(mid_per_share - credit, 6), round(theo_per_share - credit, 6),
+        round(((max(times) if times else signal_ns) - signal_ns) / 1e6, 3),
+        round(((max(times) - min(times)) if times else 0) / 1e6, 3), round(exposure_ms, 3), reason)

@@ -1,0 +1,169 @@
+"""ButterflyExitRouter against the simulated exchange on the inline runtime."""
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from actors.butterfly_router import ButterflyExitRouter
+from actors.component import Component
+from actors.messages import ExitButterfly
+from actors.runtime_inline import InlineRuntime
+from config.exchange import ExchangeConfig, FillModel
+from config.router import FallbackAction, RouterRiskConfig, RoutingPreferences
+from config.runtime import RuntimeConfig
+from core.quotes import ChainQuotes
+from core.router import ButterflyPosition, ExitResult, InvalidExitError, LegQuote, MarketData, PositionLeg, plan_exit
+from sim.exchange import SimulatedExchange
+
+EXPIRY = date(2026, 12, 18)
+T0 = 1_790_000_000 * 10**9
+STRIKES = (95.0, 100.0, 105.0)
+QUOTES = {("C", 95.0): LegQuote(6.10, 6.30), ("C", 100.0): LegQuote(2.90, 3.05), ("C", 105.0): LegQuote(0.95, 1.05),
+          ("P", 95.0): LegQuote(0.85, 0.95), ("P", 100.0): LegQuote(2.70, 2.85), ("P", 105.0): LegQuote(5.80, 6.00)}
+
+
+def fly(qty=2, right="C", side="long", position_id="fly-1"):
+    outer, inner = ("long", "short") if side == "long" else ("short", "long")
+    return ButterflyPosition(position_id, "SPY", (PositionLeg(right, 95.0, qty, outer, EXPIRY),
+                                                  PositionLeg(right, 100.0, 2 * qty, inner, EXPIRY),
+                                                  PositionLeg(right, 105.0, qty, outer, EXPIRY)), 1.10, T0)
+
+
+class Feed(Component):
+    """Publishes the same chain every 50 ms (bid/ask from QUOTES) to the exchange and the router."""
+
+    def __init__(self, quotes=QUOTES, sizes=50):
+        super().__init__("feed")
+        self.quotes = quotes
+        self.sizes = sizes if isinstance(sizes, dict) else {key: sizes for key in quotes}
+
+    def on_start(self, now_ns):
+        self.on_timer("tick", now_ns)
+
+    def on_timer(self, tag, now_ns):
+        keys = sorted(self.quotes)
+        chain = ChainQuotes("SPY", EXPIRY.isoformat(), T0 + 10**15, now_ns, np.array([k for _, k in keys]),
+                            np.array([r == "C" for r, _ in keys]), np.array([self.quotes[k].bid for k in keys]),
+                            np.array([self.quotes[k].ask for k in keys]), np.array([self.sizes[k] for k in keys]),
+                            np.array([self.sizes[k] for k in keys]), 0.01, 0.01, 100.0)
+        for receiver in ("exchange", "router"):
+            self.port.send(receiver, chain)
+        self.port.schedule(50_000_000, "tick")
+
+
+class Requester(Component):
+    def __init__(self, request):
+        super().__init__("desk")
+        self.request, self.results = request, []
+
+    def on_start(self, now_ns):
+        self.port.schedule(1_000_000, "go")
+
+    def on_timer(self, tag, now_ns):
+        self.port.send("router", self.request)
+
+    def on_message(self, message, now_ns):
+        self.results.append(message)
+
+
+def run_exit(position, risk=RouterRiskConfig(), method="split_verticals", fills=FillModel(), haircut=0.0, seed=1,
+             quotes=QUOTES, sizes=50):
+    runtime = InlineRuntime(RuntimeConfig(seed=seed), start_ns=T0)
+    desk = Requester(ExitButterfly(position, MarketData(dict(quotes), 100.0), risk, "desk", method, haircut))
+    for component in (SimulatedExchange(ExchangeConfig(seed=seed, fills=fills)), Feed(quotes, sizes),
+                      ButterflyExitRouter(gateway="exchange", allow_whole_fly=True), desk):
+        runtime.add(component)
+    runtime.run(until_ns=T0 + 20 * 10**9)
+    assert len(desk.results) == 1
+    return desk.results[0]
+
+
+def test_plan_closes_the_higher_value_vertical_first_with_positive_prices():
+    first, second = plan_exit(fly(), MarketData(QUOTES, 100.0))
+    assert first.legs == (("C", 95.0, 1), ("C", 100.0, -1)) and first.side == "SELL"
+    assert first.mid_per_share == pytest.approx(3.225)            # 6.20 - 2.975
+    assert second.side == "BUY" and second.legs == (("C", 100.0, 1), ("C", 105.0, -1))
+    assert second.mid_per_share == pytest.approx(1.975) and first.quantity == second.quantity == 2
+
+
+def test_split_exit_fills_both_verticals_within_the_exposure_limit():
+    result = run_exit(fly())
+    assert isinstance(result, ExitResult) and result.closed and result.method == "split_verticals"
+    parts = [f.part for f in result.fills]
+    assert parts[0] == "vertical_1" and "vertical_2" in parts
+    assert sum(f.quantity for f in result.fills if f.part == "vertical_1") == 2
+    assert sum(f.quantity for f in result.fills if f.part == "vertical_2") == 2
+    mid = 3.225 - 1.975
+    assert result.mid_at_signal_per_share == pytest.approx(mid)
+    assert result.slippage_vs_mid_per_share == pytest.approx(mid - result.exit_credit_per_share)
+    assert result.realized_pnl_usd == pytest.approx((result.exit_credit_per_share - 1.10) * 100 * 2)
+    second_sent_after_first_fill_ms = result.partial_exposure_ms
+    assert 0 <= second_sent_after_first_fill_ms
+
+
+NO_RESTING_FILLS = FillModel(rate_at_mid_per_s=1e-9)
+
+
+def test_unfilled_orders_are_crossed_to_the_natural_within_the_exposure_limit():
+    risk = RouterRiskConfig(max_partial_exposure_ms=100, routing=RoutingPreferences(
+        first_order_timeout_ms=200, fallbacks=(FallbackAction.REPRICE_AGGRESSIVE,)))
+    result = run_exit(fly(), risk, fills=NO_RESTING_FILLS)
+    assert result.closed and result.path == "fallback" and "max_partial_exposure_ms=100" in result.reason
+    first = [f for f in result.fills if f.part == "vertical_1"]
+    assert first[0].signed_price_per_share == pytest.approx(6.10 - 3.05)          # sold at the natural
+    assert 100 <= result.partial_exposure_ms <= 150                               # crossed at the limit, filled
+
+
+def test_second_vertical_that_cannot_trade_is_closed_leg_by_leg_short_first():
+    risk = RouterRiskConfig(max_partial_exposure_ms=100, routing=RoutingPreferences(
+        first_order_timeout_ms=200, fallbacks=(FallbackAction.CLOSE_SHORT_LEG,)))
+    sizes = {key: 50 for key in QUOTES} | {("C", 105.0): 0}     # nobody to trade the 105 call with
+    result = run_exit(fly(), risk, fills=NO_RESTING_FILLS, sizes=sizes)
+    bought_back = sum(f.quantity for f in result.fills if f.part == "short_leg")
+    assert bought_back == 2                                      # no short 100 call left open
+    assert not result.closed and result.reason                  # the long 105 calls could not be sold: said why
+
+
+def test_whole_fly_is_refused_unless_the_router_allows_it():
+    router = ButterflyExitRouter(gateway="exchange")
+    with pytest.raises(InvalidExitError, match="simulation only"):
+        router.on_message(ExitButterfly(fly(), MarketData(QUOTES, 100.0), RouterRiskConfig(), "desk", "whole_fly"), T0)
+
+
+def test_whole_fly_exit_closes_with_one_complex_order():
+    result = run_exit(fly(), method="whole_fly", haircut=0.02)
+    assert result.closed and {f.part for f in result.fills} == {"whole_fly"}
+
+
+@pytest.mark.parametrize("change, field", [
+    (lambda p: p.__class__(p.position_id, p.symbol, p.legs[:2], 1.0, T0), "position.legs"),
+    (lambda p: p.__class__(p.position_id, p.symbol, (p.legs[0]._replace(quantity=0),) + p.legs[1:], 1.0, T0),
+     "position.legs[0].quantity"),
+])
+def test_invalid_positions_raise_a_typed_error_naming_the_field(change, field):
+    with pytest.raises(InvalidExitError) as err:
+        plan_exit(change(fly()), MarketData(QUOTES, 100.0))
+    assert err.value.field == field
+
+
+def test_missing_or_crossed_quotes_raise_before_any_order():
+    missing = {k: v for k, v in QUOTES.items() if k != ("C", 105.0)}
+    with pytest.raises(InvalidExitError, match=r"C 105.*no quote"):
+        plan_exit(fly(), MarketData(missing, 100.0))
+    crossed = {**QUOTES, ("C", 100.0): LegQuote(3.2, 3.0)}
+    with pytest.raises(InvalidExitError, match="crossed"):
+        plan_exit(fly(), MarketData(crossed, 100.0))
+    with pytest.raises(InvalidExitError, match="underlying"):
+        plan_exit(fly(), MarketData(QUOTES, float("nan")))
+
+
+def test_put_short_and_iron_flies_decompose_and_close():
+    for position in (fly(right="P"), fly(side="short")):
+        result = run_exit(position)
+        assert result.closed, result
+    iron = ButterflyPosition("iron", "SPY", (PositionLeg("P", 95.0, 1, "long", EXPIRY),
+                                             PositionLeg("P", 100.0, 1, "short", EXPIRY),
+                                             PositionLeg("C", 100.0, 1, "short", EXPIRY),
+                                             PositionLeg("C", 105.0, 1, "long", EXPIRY)), -3.0, T0)
+    assert run_exit(iron).closed
