@@ -288,7 +288,12 @@ class ButterflyExitRouter(Component):
         for part, (right, strike) in (("short_leg", order.plan.short_leg), ("long_leg", order.plan.long_leg)):
             side = "BUY" if part == "short_leg" else "SELL"
             single = closing_order(part, ((right, strike, 1 if side == "SELL" else -1),), remaining, market)
-            self._send(ex, part, single, remaining, natural_price(single), now_ns)
+            price = natural_price(single)
+            if part == "long_leg" and price <= 0:        # a long option bid at zero: no risk, nothing to sell it for
+                ex.singles_filled["long_leg"] = ex.singles_filled.get("long_leg", 0) + remaining
+                ex.reason = f"{ex.reason}; long {right}{strike:g} bid at zero left to expire"
+                continue
+            self._send(ex, part, single, remaining, price, now_ns)
         self.port.schedule(ex.request.risk.max_partial_exposure_ms * 1_000_000, ("last_check", ex.request.position.position_id))
 
     def _last_check(self, exit_id: str, now_ns: int) -> None:
@@ -337,6 +342,10 @@ class ButterflyExitRouter(Component):
             elif order.part == "vertical_2":
                 order.crossed = True
                 self._close_singly(ex, order, now_ns)
+            elif order.part == "short_leg":
+                self._diagnose(ex, order, f"buying back the short leg was rejected: {event.reason}")
+            else:
+                self._maybe_done(ex, now_ns)
         elif isinstance(event, (OrderAccepted, OrderReplaced, CancelRejected)):
             return
 
@@ -369,7 +378,8 @@ class ButterflyExitRouter(Component):
             return
         closed_second = ex.second_filled + min(ex.singles_filled.get("short_leg", 0), ex.singles_filled.get("long_leg", 0))
         first_done = all(o.done for o in ex.orders.values() if o.part == "vertical_1")
-        if first_done and closed_second >= ex.first_filled and all(o.done for o in ex.orders.values()):
+        settled = all(o.done for o in ex.orders.values())
+        if first_done and closed_second >= ex.first_filled and settled:
             if ex.exposure_closed_ns is None and ex.first_fill_ns is not None:
                 ex.exposure_closed_ns = now_ns
             self._finish(ex, now_ns, closed=ex.first_filled >= units)

@@ -300,8 +300,7 @@ class SimulatedExchange(Component):
                 return None
             return QUOTE_REASONS[QuoteFlag(flag)]
         flags = book.flags[order.columns]
-        selling_legs = (order.ratios * order.sign) < 0
-        bad = (flags != QuoteFlag.OK) & ~((flags == QuoteFlag.ZERO_BID) & ~selling_legs)
+        bad = (flags != QuoteFlag.OK) & (flags != QuoteFlag.ZERO_BID)      # a package may sell a leg bid at zero
         return QUOTE_REASONS[QuoteFlag(int(flags[bad][0]))] if bad.any() else None
 
     # ------------------------------------------------------------------ matching
@@ -339,7 +338,8 @@ class SimulatedExchange(Component):
         touch = np.where(buys_leg, ask, bid)
         natural = float(np.dot(order.ratios, touch))
         half_width = 0.5 * float(np.dot(np.abs(order.ratios), ask - bid))
-        size = np.where(buys_leg, quotes.ask_size[order.columns], quotes.bid_size[order.columns])
+        bid_size = np.where(bid > 0, quotes.bid_size[order.columns], quotes.ask_size[order.columns])  # zero-bid legs go for 0
+        size = np.where(buys_leg, quotes.ask_size[order.columns], bid_size)
         units = int(np.min(size // np.abs(order.ratios)))
         return natural, half_width, touch, units
 

@@ -119,6 +119,25 @@ def _paper(args: argparse.Namespace) -> int:
     return 0 if not ledger.get("working") else 1
 
 
+def _study(args: argparse.Namespace) -> int:
+    """Whole-fly vs split-vertical butterfly exits: paired simulation, statistics and report files."""
+    from config.study import StudyConfig
+    from supervisors.study import run_study
+
+    config = StudyConfig(trades=args.trades, seed=args.seed, sweep_trades=args.sweep_trades)
+    out_dir = Path(args.out) if args.out else Path("reports/out") / "butterfly-exits"
+    print(f"butterfly exit study: {config.trades:,} trades x 2 exit methods, seed {config.seed}, {args.workers} "
+          f"workers; sweep {config.sweep_trades:,} trades per point", flush=True)
+    outcome = run_study(config, out_dir, args.workers)
+    overall, timing = outcome["summary"]["overall"], outcome["timing"]
+    print(f"split - whole fly: {overall['diff_mean']:+.2f} USD/trade (95% CI {overall['diff_ci_low']:+.2f} to "
+          f"{overall['diff_ci_high']:+.2f}): {overall['verdict']}")
+    print(f"{timing['trades_per_s']:,.0f} trades/s (simulation {timing['simulate_s']:.1f} s, statistics "
+          f"{timing['statistics_s']:.1f} s, sweep {timing['sweep_s']:.1f} s)")
+    print("outputs: " + "\n         ".join(str(p) for p in outcome["paths"].values()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spreadwright", description=__doc__)
     parser.add_argument("--log-format", choices=("auto", "json", "console"), default="auto")
@@ -148,6 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
     paper.add_argument("--address", default=None, help="Ray address (default: RAY_ADDRESS, or a local Ray)")
     paper.add_argument("--status-every-s", type=float, default=10.0)
     paper.set_defaults(handler=_paper)
+    study = sub.add_parser("study", help="studies: butterfly-exits (whole fly vs split verticals)")
+    study.add_argument("name", choices=("butterfly-exits",))
+    study.add_argument("--trades", type=int, default=10_000)
+    study.add_argument("--seed", type=int, default=0)
+    study.add_argument("--out", default=None, help="output folder (default reports/out/butterfly-exits)")
+    study.add_argument("--workers", type=int, default=2, help="worker processes (results do not depend on it)")
+    study.add_argument("--sweep-trades", type=int, default=1000, help="trades per sensitivity point (0: no sweep)")
+    study.set_defaults(handler=_study)
     return parser
 
 
