@@ -40,6 +40,9 @@ from core.router import (ExitFill, InvalidExitError, LegQuote, MarketData, Verti
                          whole_fly_order)
 
 
+_SINGLE_RETRIES = 3
+
+
 class OrderExecutor(Protocol):
     """What the router needs from a broker: place, cancel and replace spread orders (answers come as events)."""
 
@@ -96,6 +99,7 @@ class _Exit:
     path: str = "normal"
     reason: str | None = None
     fallback_index: int = 0
+    single_retries: int = 0
     used_slippage: float = 0.0
     finished: bool = False
 
@@ -301,8 +305,18 @@ class ButterflyExitRouter(Component):
         if ex is None or ex.finished:
             return
         open_orders = [o for o in ex.orders.values() if not o.done and o.filled < o.quantity]
-        if open_orders:
-            self._diagnose(ex, open_orders[0], "legs closed singly did not fill at the natural")
+        if not open_orders:
+            return
+        if ex.single_retries < _SINGLE_RETRIES:       # quotes moved since: cross again to the current natural
+            ex.single_retries += 1
+            for order in open_orders:
+                order.plan = requote(order.plan, self._market(ex))
+                order.limit = natural_price(order.plan)
+                if order.limit > 0:
+                    self.executor.replace(order.coid, order.limit, order.quantity - order.filled)
+            self.port.schedule(ex.request.risk.max_partial_exposure_ms * 1_000_000, ("last_check", exit_id))
+            return
+        self._diagnose(ex, open_orders[0], "legs closed singly did not fill at the natural")
 
     def _diagnose(self, ex: _Exit, order: _Order, why: str) -> None:
         market = self._market(ex)

@@ -15,6 +15,7 @@ may go beyond the cap (to the natural price), and the result then says so.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from datetime import date
@@ -91,6 +92,18 @@ class VerticalExit(NamedTuple):
 
 def butterfly_structure(position: ButterflyPosition) -> Structure:
     """The position as a validated butterfly, or InvalidExitError naming what is wrong."""
+    try:
+        return _structure_of(position.legs)
+    except TypeError:                       # unhashable legs (e.g. a list in a field): validate without the cache
+        return _validated(position)
+
+
+@functools.lru_cache(maxsize=4096)
+def _structure_of(legs: tuple[PositionLeg, ...]) -> Structure:
+    return _validated(ButterflyPosition("", "", legs, 0.0, 0))
+
+
+def _validated(position: ButterflyPosition) -> Structure:
     if not position.legs:
         raise InvalidExitError("position.legs", "no legs")
     legs = []

@@ -203,10 +203,10 @@ class ExitOutcome:
     forced: bool
 
 
-def simulate_exit(signal: Signal, config: StudyConfig, method: str, assumptions: StudyAssumptions) -> ExitOutcome:
+def exit_quotes(signal: Signal, config: StudyConfig, assumptions: StudyAssumptions) -> list[ChainQuotes]:
+    """The quotes both exits see after the signal, one chain per quote interval (the underlying moving on)."""
     trade = signal.trade
     rng = np.random.default_rng([config.seed, trade.trade_id, 3])
-    interval_ns = config.quote_interval_ms * 1_000_000
     ticks = max(int(config.exit_window_s * 1000 / config.quote_interval_ms), 2)
     dt_years = config.quote_interval_ms / 1000 / 60 / _DAY_MIN / 252
     shocks = rng.standard_normal(ticks - 1) * trade.vol * math.sqrt(dt_years)
@@ -217,8 +217,16 @@ def simulate_exit(signal: Signal, config: StudyConfig, method: str, assumptions:
     bid[0], ask[0] = signal.bid, signal.ask                      # the signal's quotes are the first published
     strikes = np.array([trade.center - trade.width, trade.center, trade.center + trade.width])
     is_call = np.full(3, trade.right == "C")
-    chains = [ChainQuotes(trade.symbol, "2099-01-01", _T0 + 10**15, _T0, strikes, is_call, bid[j], ask[j],
-                          bid_size[j], ask_size[j], 0.01, 0.01, float(spots[j])) for j in range(ticks)]
+    return [ChainQuotes(trade.symbol, "2099-01-01", _T0 + 10**15, _T0, strikes, is_call, bid[j], ask[j],
+                        bid_size[j], ask_size[j], 0.01, 0.01, float(spots[j])) for j in range(ticks)]
+
+
+def simulate_exit(signal: Signal, config: StudyConfig, method: str, assumptions: StudyAssumptions,
+                  chains: list[ChainQuotes]) -> ExitOutcome:
+    trade = signal.trade
+    interval_ns = config.quote_interval_ms * 1_000_000
+    ticks = len(chains)
+    strikes = chains[0].strikes
     position = _position(signal)
     market = MarketData({(trade.right, float(k)): LegQuote(float(b), float(a)) for k, b, a in zip(strikes, signal.bid,
                                                                                                   signal.ask)},
@@ -289,9 +297,10 @@ def trade_rows(config: StudyConfig, trade_id: int, assumptions: StudyAssumptions
     assumptions = assumptions or config.assumptions
     signal = entry_and_signal(make_trade(config, trade_id), config)
     trade = signal.trade
+    chains = exit_quotes(signal, config, assumptions)
     rows = []
     for method in METHODS:
-        outcome = simulate_exit(signal, config, method, assumptions)
+        outcome = simulate_exit(signal, config, method, assumptions, chains)
         result = outcome.result
         credit = result.exit_credit_per_share + outcome.forced_credit_per_share
         pnl = (credit - signal.entry_debit_per_share) * 100
