@@ -26,6 +26,7 @@ A whole-fly complex order is accepted only when the router was built with `allow
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Hashable, Protocol
 
@@ -113,6 +114,7 @@ class ButterflyExitRouter(Component):
         self.books: dict[tuple[str, str], ChainQuotes] = {}
         self.counts = {"exits": 0, "closed": 0, "fallbacks": 0, "missed": 0, "refused": 0}
         self.executor: OrderExecutor | None = None
+        self.latency_marks: deque[tuple[str, int]] = deque(maxlen=5_000)
 
     def on_start(self, now_ns: int) -> None:
         self.executor = PortExecutor(self, self.gateway)
@@ -376,6 +378,7 @@ class ButterflyExitRouter(Component):
             second = requote(ex.plans["vertical_2"], self._market(ex))
             sent = self._send(ex, "vertical_2", second, fill.quantity, ladder_price(second, 0, ex.request.risk,
                                                                                     ex.used_slippage), now_ns)
+            self.latency_marks.append((sent.coid, now_ns))      # first vertical's fill in -> second vertical out
             self.port.schedule(ex.request.risk.max_partial_exposure_ms * 1_000_000, ("exposure", sent.coid))
         elif order.part == "vertical_2":
             ex.second_filled += fill.quantity
@@ -413,7 +416,7 @@ class ButterflyExitRouter(Component):
         del self.exits[ex.request.position.position_id]
 
     def snapshot(self) -> dict[str, Any]:
-        return {**self.counts, "working": len(self.exits)}
+        return {**self.counts, "working": len(self.exits), "latency_marks": list(self.latency_marks)}
 
 
 def _give(plan: VerticalExit, give_per_share: float) -> float:

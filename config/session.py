@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 from config.backtest import BacktestConfig
 from config.base import FrozenModel, rule_error
 from config.broker import BrokerConfig
+from config.butterfly import ButterflyStrategyConfig
 from config.exchange import ExchangeConfig
 from config.ledger import LedgerConfig
 from config.execution import (BalancerConfig, CreditMaximizerConfig, ExecutorConfig, SizingParameters,
@@ -44,6 +45,7 @@ class SessionConfig(FrozenModel):
     backtest: BacktestConfig = BacktestConfig()
     ledger: LedgerConfig = LedgerConfig()
     broker: BrokerConfig = BrokerConfig()
+    butterflies: ButterflyStrategyConfig = ButterflyStrategyConfig()
 
     @field_validator("symbols")
     @classmethod

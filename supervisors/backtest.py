@@ -29,6 +29,9 @@ from core.expirations import listed_expirations
 from sim.day_feed import DayFeed
 from sim.exchange import SimulatedExchange
 
+BUTTERFLY_COLUMNS = ("position_id", "symbol", "expiration", "entry_time_ns", "exit_time_ns", "exit_signal",
+                     "entry_debit", "exit_credit", "pnl_usd", "path", "closed", "slippage_vs_mid",
+                     "partial_exposure_ms", "reason")
 TRADE_COLUMNS = ("time_ns", "trader", "symbol", "expiration", "part", "client_order_id", "quantity", "price", "legs")
 
 
@@ -44,6 +47,7 @@ class Backtest:
     close_ns: int
     trader_settings: TraderSettings
     calendar: MarketCalendar
+    strategists: list = None
 
     def add_symbol(self, symbol: str, expirations: list[date], start_price: float) -> list[ExpirationTrader]:
         """Start trading `symbol` on `expirations` while the day runs: new traders, and the feed quotes it."""
@@ -95,6 +99,7 @@ def build_backtest(config: SessionConfig) -> Backtest:
     missing = [s for s in config.symbols if s not in settings.start_prices]
     if missing:
         raise ValueError(f"backtest.start_prices: no start price for {missing}")
+    flies = butterfly_components(config, expirations, routes, calendar.is_open)
     feed = DayFeed(settings.day, {s: settings.start_prices[s] for s in config.symbols}, expirations, routes,
                    settings.quote_interval_s, config.runtime.seed, settings.regime, settings.n_strikes, settings.rate)
     exchange = SimulatedExchange(config.exchange.model_copy(update={"seed": config.runtime.seed}),
@@ -102,9 +107,28 @@ def build_backtest(config: SessionConfig) -> Backtest:
     balancer = BalancerComponent(config.balancer.max_imbalance, config.balancer.force_balance_at_close)
     metrics = MetricsComponent()
     gateway = BrokerGateway(ledger_store(config), exchange="exchange", name="broker")
-    for component in (exchange, gateway, feed, balancer, metrics, *traders):
+    for component in (exchange, gateway, feed, balancer, metrics, *traders, *flies):
         runtime.add(component)
-    return Backtest(runtime, traders, feed, exchange, balancer, metrics, gateway, close_ns, trader_settings, calendar)
+    return Backtest(runtime, traders, feed, exchange, balancer, metrics, gateway, close_ns, trader_settings, calendar,
+                    [c for c in flies if hasattr(c, "round_trips")])
+
+
+def butterfly_components(config: SessionConfig, expirations: dict[str, list[date]],
+                         routes: dict[tuple[str, str], tuple[str, ...]], is_open=None) -> list:
+    """The router and one strategist per chain when `butterflies.enabled`; extends `routes` in place so
+    each strategist and the router get that chain's quotes."""
+    if not config.butterflies.enabled:
+        return []
+    from actors.butterfly_router import ButterflyExitRouter
+    from actors.butterfly_strategist import ButterflyStrategist
+
+    strategists = [ButterflyStrategist(symbol, expiry, config.butterflies, config.router, session=config.name,
+                                       seed=config.runtime.seed, market_hours_ok=is_open)
+                   for symbol, days in expirations.items() for expiry in days]
+    for strategist in strategists:
+        key = (strategist.symbol, strategist.expiration.isoformat())
+        routes[key] = (*routes.get(key, ()), strategist.name, "router")
+    return [ButterflyExitRouter(gateway="broker"), *strategists]
 
 
 def ledger_store(config: SessionConfig):
@@ -135,6 +159,17 @@ def run_backtest(config: SessionConfig, out_dir: Path) -> dict[str, Any]:
                "position_summary": backtest.balancer.snapshot(), "optimization": backtest.metrics.snapshot(),
                "exchange": backtest.exchange.snapshot(), "market": backtest.feed.snapshot(),
                "ledger": backtest.gateway.snapshot()}
+    round_trips = sorted((r for s in backtest.strategists or () for r in s.round_trips),
+                         key=lambda r: (r["exit_time_ns"], r["position_id"]))
+    if backtest.strategists:
+        with (out_dir / "butterflies.csv").open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=BUTTERFLY_COLUMNS, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(round_trips)
+        summary["butterflies"] = {"round_trips": len(round_trips), "closed": sum(r["closed"] for r in round_trips),
+                                  "pnl_usd": round(sum(r["pnl_usd"] for r in round_trips), 2),
+                                  "paths": {p: sum(r["path"] == p for r in round_trips)
+                                            for p in sorted({r["path"] for r in round_trips})}}
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=1, default=str) + "\n")
     (out_dir / "summary.md").write_text(_markdown(summary))
     return summary

@@ -153,14 +153,21 @@ class PaperSession:
         self.traders = [ExpirationTrader(symbol, expiry, settings, exchange="broker")
                         for symbol, days in expirations.items() for expiry in days]
         routes = {(t.symbol, t.expiration.isoformat()): (t.name,) for t in self.traders}
+        from supervisors.backtest import butterfly_components, ledger_store
+
+        calendar_ok = None
+        if broker.market_hours:
+            from core.calendar import MarketCalendar
+
+            calendar_ok = MarketCalendar().is_open
+        flies = butterfly_components(self.config, expirations, routes, calendar_ok)
         adapter = functools.partial(HttpBroker, self.url, broker.request_timeout_s)
-        from supervisors.backtest import ledger_store
 
         for component in (BrokerBridge(adapter, routes, broker.quote_poll_ms, broker.order_poll_ms),
                           BrokerGateway(ledger_store(self.config), exchange="exchange", name="broker"),
                           BalancerComponent(self.config.balancer.max_imbalance,
                                             self.config.balancer.force_balance_at_close),
-                          MetricsComponent(), *self.traders):
+                          MetricsComponent(), *self.traders, *flies):
             self.runtime.add(component)
         self.runtime.start()
         self.health = SymbolSupervisor(self.runtime)
@@ -203,7 +210,7 @@ class PaperSession:
         summary: dict[str, Any] = {}
         if self.runtime is not None:
             summary = self._final_status()
-            self.runtime.stop(names=[t.name for t in self.traders])
+            self.runtime.stop(names=[n for n in self.runtime.names() if n.startswith(("trader-", "flies-", "router"))])
             bridge_failures = self.runtime.stop(timeout_s=timeout_s, names=["exchange"])
             deadline = time.monotonic() + 5.0
             while time.monotonic() < deadline and self.runtime.snapshot("broker")["working"]:

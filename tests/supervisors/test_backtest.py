@@ -111,9 +111,12 @@ def test_every_fill_is_in_the_ledger(small_config, tmp_path):
     backtest.runtime.run(until_ns=backtest.close_ns + 300 * 10**9)
     events = backtest.gateway.store.events()
     fills = sum(len(t.trades) for t in backtest.traders)
-    assert sum(e.kind == "filled" for e in events) == fills > 0
+    assert sum(e.kind == "filled" and e.owner.startswith("trader-") for e in events) == fills > 0
     state = fold(events)
-    assert len(state.orders) == backtest.gateway.snapshot()["intents"] == sum(t.sequence for t in backtest.traders)
+    assert len(state.orders) == backtest.gateway.snapshot()["intents"]
+    traders_orders = [o for o in state.orders.values() if o.owner.startswith("trader-")]
+    assert len(traders_orders) == sum(t.sequence for t in backtest.traders)
+    assert all(o.owner.startswith(("trader-", "flies-", "router")) for o in state.orders.values())
     assert state.working() == []
     assert backtest.gateway.snapshot()["unknown_events"] == 0
 
@@ -126,7 +129,8 @@ def test_a_sqlite_ledger_can_back_the_backtest(tmp_path):
     from supervisors.ledger_store import SqliteLedgerStore
 
     events = SqliteLedgerStore(tmp_path / "ledger.db").events()
-    assert sum(e.kind == "filled" for e in events) == summary["fills"] > 0
+    assert sum(e.kind == "filled" and e.owner.startswith("trader-") for e in events) == summary["fills"] > 0
+    assert sum(e.kind == "filled" for e in events) > summary["fills"]          # and the butterflies' fills
 
 
 def test_every_message_of_the_topology_survives_pickling(tmp_path):
@@ -158,3 +162,17 @@ def test_add_symbol_while_the_day_runs(small_config):
     assert added.chain is not None and added.session_attempts > 0
     assert any(row["symbol"] == "QQQ" for t in backtest.traders for row in t.trades)
     assert backtest.balancer.snapshot()["total_imbalance"] == 0
+
+
+def test_butterflies_are_entered_and_exited_through_the_router_as_two_verticals(small_config, tmp_path):
+    backtest = build_backtest(small_config)
+    assert backtest.strategists and "router" in backtest.runtime.snapshots()
+    summary = run_backtest(small_config, tmp_path)
+    flies = summary["butterflies"]
+    assert flies["round_trips"] > 0 and flies["closed"] == flies["round_trips"]
+    rows = (tmp_path / "butterflies.csv").read_text().splitlines()
+    assert len(rows) == flies["round_trips"] + 1 and rows[0].startswith("position_id,symbol,expiration")
+    again = tmp_path / "again"
+    run_backtest(small_config, again)
+    assert (again / "butterflies.csv").read_bytes() == (tmp_path / "butterflies.csv").read_bytes()
+    assert summary["exchange"]["working"] == 0
