@@ -87,7 +87,12 @@ def _backtest(args: argparse.Namespace) -> int:
           f"{summary['events']:,} events")
     print(f"net premium ${position['net_premium']:.2f}; imbalance {position['total_imbalance']} contracts; "
           f"balanced chains {position['balanced_chains']}/{position['chains']}")
-    print(f"outputs: {out_dir / 'trades.csv'}\n         {out_dir / 'summary.md'}\n         {out_dir / 'summary.json'}")
+    if "butterflies" in summary:
+        flies = summary["butterflies"]
+        print(f"butterflies: {flies['round_trips']} round trips ({flies['closed']} closed as two verticals), "
+              f"PnL ${flies['pnl_usd']:.2f}; paths {flies['paths']}")
+    outputs = ["trades.csv", *(["butterflies.csv"] if "butterflies" in summary else []), "summary.md", "summary.json"]
+    print("outputs: " + "\n         ".join(str(out_dir / name) for name in outputs))
     return 0
 
 
