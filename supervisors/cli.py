@@ -133,12 +133,18 @@ def _study(args: argparse.Namespace) -> int:
     out_dir = Path(args.out) if args.out else Path("reports/out") / "butterfly-exits"
     print(f"butterfly exit study: {config.trades:,} trades x 2 exit methods, seed {config.seed}, {args.workers} "
           f"workers; sweep {config.sweep_trades:,} trades per point", flush=True)
-    outcome = run_study(config, out_dir, args.workers)
+    from sim.replay import DEFAULT_DATA
+
+    real_data = None if args.no_real_data else Path(args.real_data) if args.real_data else DEFAULT_DATA
+    if real_data is not None and not (real_data / "spx_chain_cboe_delayed_2019-04-25_2019-07-22_dte0-120_m80-120.csv.gz").is_file():
+        print(f"real-data section skipped: no CBOE 2019 SPX chain under {real_data}", file=sys.stderr)
+        real_data = None
+    outcome = run_study(config, out_dir, args.workers, real_data)
     overall, timing = outcome["summary"]["overall"], outcome["timing"]
     print(f"split - whole fly: {overall['diff_mean']:+.2f} USD/trade (95% CI {overall['diff_ci_low']:+.2f} to "
           f"{overall['diff_ci_high']:+.2f}): {overall['verdict']}")
     print(f"{timing['trades_per_s']:,.0f} trades/s (simulation {timing['simulate_s']:.1f} s, statistics "
-          f"{timing['statistics_s']:.1f} s, sweep {timing['sweep_s']:.1f} s)")
+          f"{timing['statistics_s']:.1f} s, sweep {timing['sweep_s']:.1f} s, real SPX replay {timing['real_s']:.1f} s)")
     print("outputs: " + "\n         ".join(str(p) for p in outcome["paths"].values()))
     return 0
 
@@ -179,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--out", default=None, help="output folder (default reports/out/butterfly-exits)")
     study.add_argument("--workers", type=int, default=2, help="worker processes (results do not depend on it)")
     study.add_argument("--sweep-trades", type=int, default=1000, help="trades per sensitivity point (0: no sweep)")
+    study.add_argument("--real-data", default=None, help="shared data folder with the CBOE 2019 SPX chain (default: "
+                       "../shared/data)")
+    study.add_argument("--no-real-data", action="store_true", help="skip the real SPX butterflies section")
     study.set_defaults(handler=_study)
     return parser
 

@@ -113,7 +113,9 @@ def assumptions_text(config: StudyConfig) -> list[str]:
         f"Bootstrap: {config.bootstrap_resamples} resamples, 95% percentile intervals of the mean paired difference."]
 
 
-def run_study(config: StudyConfig, out_dir: Path, workers: int = 2) -> dict[str, Any]:
+def run_study(config: StudyConfig, out_dir: Path, workers: int = 2, real_data: Path | None = None) -> dict[str, Any]:
+    """Simulate, summarize, sweep, replay the real SPX flies when `real_data` (the shared data folder) is given,
+    and write the reports."""
     from reports.butterfly_report import summarize, write_reports
 
     started = time.perf_counter()
@@ -122,8 +124,16 @@ def run_study(config: StudyConfig, out_dir: Path, workers: int = 2) -> dict[str,
     summary = summarize(rows, config.bootstrap_resamples, config.seed)
     statistics_done = time.perf_counter()
     swept = sweep(config, workers) if config.sweep_trades else None
+    swept_at = time.perf_counter()
+    real = None
+    if real_data is not None:
+        from sim.butterfly_replay import replay_rows
+
+        print("replaying real SPX butterflies (CBOE 2019) ...", file=sys.stderr, flush=True)
+        real = replay_rows(config, real_data)
     timing = {"simulate_s": simulated - started, "statistics_s": statistics_done - simulated,
-              "sweep_s": time.perf_counter() - statistics_done,
+              "sweep_s": swept_at - statistics_done, "real_s": time.perf_counter() - swept_at,
               "trades_per_s": config.trades / max(statistics_done - started, 1e-9)}
-    paths = write_reports(rows, summary, swept, out_dir, assumptions_text(config), timing)
-    return {"paths": paths, "summary": summary, "timing": timing, "sweep": swept}
+    paths = write_reports(rows, summary, swept, out_dir, assumptions_text(config), timing, real,
+                          config.bootstrap_resamples, config.seed)
+    return {"paths": paths, "summary": summary, "timing": timing, "sweep": swept, "real": real}

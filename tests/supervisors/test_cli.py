@@ -11,7 +11,7 @@ def test_study_butterfly_exits_writes_its_reports(tmp_path, capsys):
     from supervisors.cli import main
 
     assert main(["--log-level", "ERROR", "study", "butterfly-exits", "--trades", "20", "--sweep-trades", "6",
-                 "--workers", "1", "--out", str(tmp_path)]) == 0
+                 "--workers", "1", "--no-real-data", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "split - whole fly:" in out and "trades/s" in out
     for name in ("butterfly_exit_comparison.csv", "butterfly_exit_aggregate.csv", "butterfly_exit_report.md",
