@@ -8,32 +8,22 @@ its arrival at the BrokerBridge. Wall-clock stamps on one machine.
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from config import load_profile  # noqa: E402
-from supervisors.paper import PaperSession  # noqa: E402
+from bench.common import paper_session_snapshots  # noqa: E402
 
 
 def measure(duration_s: float = 60.0) -> dict[str, float]:
-    ledger = Path(tempfile.mkdtemp(prefix="sw-router")) / "ledger.db"
-    env = {"SPREADWRIGHT__LEDGER__PATH": str(ledger), "SPREADWRIGHT__LOGGING__LEVEL": "ERROR",
+    env = {"SPREADWRIGHT__LOGGING__LEVEL": "ERROR",
            "SPREADWRIGHT__BUTTERFLIES__ENABLED": "true", "SPREADWRIGHT__BUTTERFLIES__ENTRY_INTERVAL_S": "4",
            "SPREADWRIGHT__BUTTERFLIES__MAX_HOLD_S": "2", "SPREADWRIGHT__BUTTERFLIES__MIN_DAYS_TO_EXPIRY": "0",
            "SPREADWRIGHT__BROKER__QUOTE_POLL_MS": "250", "SPREADWRIGHT__RUNTIME__RAY_NAMESPACE": "bench-router"}
-    session = PaperSession(load_profile("paper", env={**os.environ, **env}))
-    try:
-        session.start()
-        session.run(duration_s, status_every_s=1e9)
-        snapshots = session.runtime.snapshots()
-    finally:
-        session.stop()
+    snapshots = paper_session_snapshots(env, duration_s)
     at_adapter = dict(snapshots["exchange"]["adapter_marks"])
     ms = np.array([(at_adapter[c] - ns) / 1e6 for c, ns in snapshots["router"]["latency_marks"] if c in at_adapter])
     if not ms.size:

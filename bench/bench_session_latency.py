@@ -10,34 +10,24 @@ Both stamps are wall-clock time on the same machine.
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from config import load_profile  # noqa: E402
-from supervisors.paper import PaperSession  # noqa: E402
+from bench.common import paper_session_snapshots  # noqa: E402
 
 
 def measure(duration_s: float = 40.0) -> dict[str, float]:
-    ledger = Path(tempfile.mkdtemp(prefix="sw-lat")) / "ledger.db"
-    env = {"SPREADWRIGHT__LEDGER__PATH": str(ledger), "SPREADWRIGHT__LOGGING__LEVEL": "WARNING",
+    env = {"SPREADWRIGHT__LOGGING__LEVEL": "WARNING",
            "SPREADWRIGHT__TIMING__CANCEL_AFTER_SECONDS": "0.5",
            "SPREADWRIGHT__TIMING__MIN_DELAY_BETWEEN_ATTEMPTS": "0.3",
            "SPREADWRIGHT__TIMING__MAX_DELAY_BETWEEN_ATTEMPTS": "0.8",
            "SPREADWRIGHT__EXECUTOR__MIN_FILL_RATE": "0.0", "SPREADWRIGHT__BROKER__QUOTE_POLL_MS": "1000",
            "SPREADWRIGHT__RUNTIME__RAY_NAMESPACE": "bench-latency"}
-    session = PaperSession(load_profile("paper", env={**os.environ, **env}))
-    try:
-        session.start()
-        session.run(duration_s, status_every_s=1e9)
-        snapshots = session.runtime.snapshots()
-    finally:
-        session.stop()
+    snapshots = paper_session_snapshots(env, duration_s)
     at_adapter = dict(snapshots["exchange"]["adapter_marks"])
     marks = [mark for name, snap in snapshots.items() if name.startswith("trader-") for mark in snap["latency_marks"]]
     result = {}

@@ -52,3 +52,24 @@ def random_options(n: int, seed: int, min_t_years: float):
     t_years = rng.uniform(min_t_years, 2.0, n)
     vol = rng.uniform(0.1, 0.8, n)
     return rng.random(n) < 0.5, spot, strike, t_years, vol
+
+
+def paper_session_snapshots(env: dict[str, str], duration_s: float) -> dict[str, dict]:
+    """Run the paper profile (with `env` overrides and a throwaway ledger) for `duration_s`; the actors'
+    snapshots taken just before the ordered stop."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from config import load_profile
+    from supervisors.paper import PaperSession
+
+    ledger = Path(tempfile.mkdtemp(prefix="sw-bench")) / "ledger.db"
+    overrides = {**os.environ, "SPREADWRIGHT__LEDGER__PATH": str(ledger), **env}
+    session = PaperSession(load_profile("paper", env=overrides))
+    try:
+        session.start()
+        session.run(duration_s, status_every_s=1e9)
+        return session.runtime.snapshots()
+    finally:
+        session.stop()

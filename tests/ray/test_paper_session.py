@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from config import load_profile
 from core.ledger import fold
 from supervisors.ledger_store import SqliteLedgerStore
 from supervisors.paper import PaperExchangeProcess, PaperSession
+from tests.ray.waiting import wait_for
 
 ROOT = Path(__file__).parents[2]
 FAST = {"SPREADWRIGHT__TIMING__CANCEL_AFTER_SECONDS": "0.5",
@@ -21,18 +21,6 @@ FAST = {"SPREADWRIGHT__TIMING__CANCEL_AFTER_SECONDS": "0.5",
         "SPREADWRIGHT__EXECUTOR__MIN_FILL_RATE": "0.0",
         "SPREADWRIGHT__BROKER__QUOTE_POLL_MS": "200",
         "SPREADWRIGHT__BROKER__EXPIRATIONS_PER_SYMBOL": "1"}
-
-
-def wait_for(predicate, timeout_s=60.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if predicate():
-                return True
-        except Exception:  # noqa: BLE001 - an actor is restarting; calls fail until it is back
-            pass
-        time.sleep(0.1)
-    return False
 
 
 def exchange_orders(url):

@@ -2,7 +2,6 @@
 
 import os
 import signal
-import time
 from datetime import datetime, timedelta, timezone
 
 from actors.broker_gateway import BrokerGateway
@@ -15,18 +14,7 @@ from core.ledger import fold
 from sim.exchange import SimulatedExchange
 from sim.market import MarketFeed, MarketSpec
 from supervisors.ledger_store import SqliteLedgerStore
-
-
-def wait_for(predicate, timeout_s=60.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if predicate():
-                return True
-        except Exception:  # noqa: BLE001 - the actor is restarting; calls fail until it is back
-            pass
-        time.sleep(0.1)
-    return False
+from tests.ray.waiting import wait_for
 
 
 def test_killed_trader_restarts_from_the_ledger_without_duplicate_orders(ray_cluster, tmp_path):
