@@ -37,7 +37,7 @@ from core.orders import (CancelOrder, CancelRejected, Contract, OrderAccepted, O
                          OrderRejected, OrderReplaced, ReplaceOrder, SubmitOrder)
 from core.quotes import ChainQuotes
 from core.router import (ExitFill, InvalidExitError, LegQuote, MarketData, VerticalExit, closing_order, exit_result,
-                         fly_mid_per_share, ladder_price, natural_price, plan_exit, requote, signed_price,
+                         fly_mid_per_share, ladder_price, natural_price, plan_exit, price_giving, requote, signed_price,
                          whole_fly_order)
 
 
@@ -158,7 +158,7 @@ class ButterflyExitRouter(Component):
         first_part = "whole_fly" if request.method == "whole_fly" else "vertical_1"
         plan = plans[first_part]
         offset = request.whole_fly_haircut_per_share if first_part == "whole_fly" else 0.0
-        limit = ladder_price(plan, 0, request.risk) if not offset else _give(plan, offset)
+        limit = ladder_price(plan, 0, request.risk) if not offset else price_giving(plan, offset)
         self._send(ex, first_part, plan, plan.quantity, limit, now_ns)
         self.port.schedule(request.risk.routing.first_order_timeout_ms * 1_000_000, ("first_timeout", position.position_id))
 
@@ -227,7 +227,7 @@ class ButterflyExitRouter(Component):
         order.step += 1
         order.plan = requote(order.plan, self._market(ex))
         if order.part == "whole_fly":
-            limit = _give(order.plan, ex.request.whole_fly_haircut_per_share + ladder[order.step - 1])
+            limit = price_giving(order.plan, ex.request.whole_fly_haircut_per_share + ladder[order.step - 1])
         else:
             limit = ladder_price(order.plan, order.step, ex.request.risk, ex.used_slippage)
         if limit != order.limit:
@@ -418,11 +418,3 @@ class ButterflyExitRouter(Component):
     def snapshot(self) -> dict[str, Any]:
         return {**self.counts, "working": len(self.exits), "latency_marks": list(self.latency_marks)}
 
-
-def _give(plan: VerticalExit, give_per_share: float) -> float:
-    """Mid less `give_per_share` in our disfavour, rounded to the cent toward the mid."""
-    import math
-
-    price = plan.mid_per_share - give_per_share if plan.side == "SELL" else plan.mid_per_share + give_per_share
-    cents = price * 100
-    return round((math.ceil(cents - 1e-9) if plan.side == "SELL" else math.floor(cents + 1e-9)) / 100, 2)

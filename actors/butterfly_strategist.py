@@ -107,7 +107,7 @@ class ButterflyStrategist(Component):
             return None
         low, center, high = strikes[center_i - step], strikes[center_i], strikes[center_i + step]
         quotes = self._quotes((low, center, high), right)
-        if quotes is None or quotes[0].bid <= 0 and quotes[2].bid <= 0 and quotes[1].bid <= 0:
+        if quotes is None or quotes[1].bid <= 0:          # the body is sold at its bid: it must have one
             return None
         natural = quotes[0].ask + quotes[2].ask - 2 * quotes[1].bid
         if natural <= 0.01:
@@ -188,11 +188,9 @@ class ButterflyStrategist(Component):
                                  "path": result.path, "closed": result.closed,
                                  "slippage_vs_mid": result.slippage_vs_mid_per_share,
                                  "partial_exposure_ms": result.partial_exposure_ms, "reason": result.reason})
-        if result.closed:
-            self.position, self.exiting = None, False
-        else:
+        if not result.closed:      # the router closed every short leg; what is left is in its log and the ledger
             self.log.error("fly_not_fully_closed", position_id=position.position_id, reason=result.reason)
-            self.position, self.exiting = None, False      # what is left is in the log and the ledger
+        self.position, self.exiting = None, False
 
     def snapshot(self) -> dict[str, Any]:
         return {"open": self.position is not None, "round_trips": len(self.round_trips),

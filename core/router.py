@@ -207,16 +207,23 @@ def ladder_price(order: VerticalExit, step: int, risk: RouterRiskConfig, used_sl
         give += ladder[min(step, len(ladder)) - 1]
     cap = min(slippage_cap_per_share(risk, len(order.legs)),
               max(risk.max_slippage_per_structure_per_share - used_slippage, 0.0))
-    give = min(give, cap)
-    price = order.mid_per_share - give if order.side == "SELL" else order.mid_per_share + give
-    cents = price * 100
-    return round((math.ceil(cents - 1e-9) if order.side == "SELL" else math.floor(cents + 1e-9)) / 100, 2)
+    return price_giving(order, min(give, cap))
+
+
+def price_giving(order: VerticalExit, give_per_share: float) -> float:
+    """Mid less `give_per_share` in our disfavour, rounded to the cent toward the mid."""
+    price = order.mid_per_share - give_per_share if order.side == "SELL" else order.mid_per_share + give_per_share
+    return _to_cent(price, up=order.side == "SELL")
 
 
 def natural_price(order: VerticalExit) -> float:
     """The touch, rounded so the order is marketable."""
-    cents = order.natural_per_share * 100
-    return round((math.floor(cents + 1e-9) if order.side == "SELL" else math.ceil(cents - 1e-9)) / 100, 2)
+    return _to_cent(order.natural_per_share, up=order.side != "SELL")
+
+
+def _to_cent(price: float, up: bool) -> float:
+    cents = price * 100
+    return round((math.ceil(cents - 1e-9) if up else math.floor(cents + 1e-9)) / 100, 2)
 
 
 def fly_mid_per_share(position: ButterflyPosition, market: MarketData) -> float:

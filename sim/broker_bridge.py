@@ -27,7 +27,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable, Hashable, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from actors.component import Component
 from sim.brokers import BrokerRequestError
@@ -368,9 +368,6 @@ class BrokerBridge(Component):
         self.counts["quotes"] += 1
         for receiver in receivers:
             self.port.send(receiver, quotes)
-
-    def on_timer(self, tag: Hashable, now_ns: int) -> None:
-        return None
 
     def snapshot(self) -> dict[str, Any]:
         working = sum(1 for order in self.orders.values() if not order.done)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Hashable, NamedTuple
 
 import numpy as np
@@ -253,14 +254,12 @@ def simulate_exit(signal: Signal, config: StudyConfig, method: str, assumptions:
         raise RuntimeError(f"trade {trade.trade_id} {method}: the router never answered")
     remaining = _remaining_legs(position, market, result)
     last = feed.last()
-    forced_credit = sum(q * (last.bid[i] if q > 0 else last.ask[i]) for i, q in enumerate(remaining)) / 1
+    forced_credit = sum(q * (last.bid[i] if q > 0 else last.ask[i]) for i, q in enumerate(remaining))
     return ExitOutcome(result, float(forced_credit), any(q != 0 for q in remaining))
 
 
 def _position(signal: Signal) -> ButterflyPosition:
     t = signal.trade
-    from datetime import date
-
     expiry = date(2099, 1, 1)
     legs = (PositionLeg(t.right, t.center - t.width, 1, "long", expiry), PositionLeg(t.right, t.center, 2, "short", expiry),
             PositionLeg(t.right, t.center + t.width, 1, "long", expiry))
@@ -305,11 +304,10 @@ def trade_rows(config: StudyConfig, trade_id: int, assumptions: StudyAssumptions
         credit = result.exit_credit_per_share + outcome.forced_credit_per_share
         pnl = (credit - signal.entry_debit_per_share) * 100
         max_loss = max(signal.entry_debit_per_share, 0.01) * 100
-        entry_min = _ENTRY_MIN
+        exit_min = _ENTRY_MIN + signal.exit_step * _STEP_MIN
         rows.append({
-            "trade_id": trade.trade_id, "symbol": trade.symbol, "entry_time": f"d0 {_clock(entry_min)}",
-            "exit_time": f"d{(entry_min + signal.exit_step * _STEP_MIN) // _DAY_MIN} "
-                         f"{_clock((entry_min + signal.exit_step * _STEP_MIN) % _DAY_MIN)}",
+            "trade_id": trade.trade_id, "symbol": trade.symbol, "entry_time": f"d0 {_clock(_ENTRY_MIN)}",
+            "exit_time": f"d{exit_min // _DAY_MIN} {_clock(exit_min % _DAY_MIN)}",
             "exit_method": method, "dte_bucket": trade.dte_bucket, "dte_days": trade.dte_days, "regime": trade.regime,
             "right": trade.right, "center": trade.center, "width": trade.width, "exit_signal": signal.exit_reason,
             "entry_debit": signal.entry_debit_per_share, "exit_credit": round(credit, 4), "pnl": round(pnl, 2),

@@ -65,20 +65,31 @@ def _exchange(args: argparse.Namespace) -> int:
     return 0
 
 
-def _backtest(args: argparse.Namespace) -> int:
-    """Run the inline backtest day of a profile and say where its outputs are."""
+def _profile(args: argparse.Namespace, backtest: bool):
+    """The profile named by `--profile`, with logging configured from it; None (after saying why on stderr)
+    when it is invalid or not for this command."""
     from config import ConfigError, load_profile
-    from supervisors.backtest import run_backtest
 
     try:
         config = load_profile(args.profile)
     except ConfigError as err:
         print(err, file=sys.stderr)
-        return 2
-    if config.mode.value != "backtest":
-        print(f"profile {args.profile} is a {config.mode.value} profile; backtest needs mode: backtest", file=sys.stderr)
-        return 2
+        return None
+    if (config.mode.value == "backtest") != backtest:
+        need = "backtest needs mode: backtest" if backtest else "use `spreadwright backtest` for it"
+        print(f"profile {args.profile} is a {config.mode.value} profile; {need}", file=sys.stderr)
+        return None
     configure_logging(config.logging, force=True)
+    return config
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    """Run the inline backtest day of a profile and say where its outputs are."""
+    from supervisors.backtest import run_backtest
+
+    config = _profile(args, backtest=True)
+    if config is None:
+        return 2
     out_dir = Path(args.out) if args.out else Path("reports/out") / f"backtest-{config.config_id}"
     print(f"backtest {config.name}: {', '.join(config.symbols)} on {config.backtest.day} (seed {config.runtime.seed}) ...")
     summary = run_backtest(config, out_dir)
@@ -98,19 +109,12 @@ def _backtest(args: argparse.Namespace) -> int:
 
 def _paper(args: argparse.Namespace) -> int:
     """Run a paper (or live) session on Ray until Ctrl-C, SIGTERM or --duration-s."""
-    from config import ConfigError, load_profile
     from sim.brokers import BrokerError
     from supervisors.paper import run_paper
 
-    try:
-        config = load_profile(args.profile)
-    except ConfigError as err:
-        print(err, file=sys.stderr)
+    config = _profile(args, backtest=False)
+    if config is None:
         return 2
-    if config.mode.value == "backtest":
-        print(f"profile {args.profile} is a backtest profile; use `spreadwright backtest`", file=sys.stderr)
-        return 2
-    configure_logging(config.logging, force=True)
     print(f"{config.mode.value} session {config.name}: {', '.join(config.symbols)}; ledger {config.ledger.path}; "
           "Ctrl-C stops it (working orders are cancelled first)", flush=True)
     try:

@@ -26,7 +26,7 @@ from datetime import date, datetime
 from typing import Any, Callable, Iterable
 
 from actors.broker_gateway import BrokerGateway
-from actors.expiration_trader import ExpirationTrader, TraderSettings
+from actors.expiration_trader import ExpirationTrader
 from actors.logs import get_logger
 from actors.runtime_asyncio import AsyncioRuntime
 from actors.shared import BalancerComponent, MetricsComponent
@@ -38,6 +38,7 @@ from core.execution.metrics import OptimizationMetrics
 from core.ledger import MemoryLedgerStore
 from sim.broker_bridge import AddRoute, BrokerBridge
 from sim.callback_broker import CallbackAdapter
+from supervisors.paper import session_trader_settings
 from supervisors.session import SessionSupervisor
 
 __all__ = ["ArbitrageExecutor", "create_arbitrage_executor", "TimingParameters", "SizingParameters",
@@ -136,13 +137,7 @@ class ArbitrageExecutor:
     # ------------------------------------------------------------------ wiring
 
     def _trader(self, symbol: str, day: date) -> ExpirationTrader:
-        config = self.config
-        settings = TraderSettings(config.timing, config.sizing, config.executor, config.credit_maximizer,
-                                  config.balancer, session=config.name, seed=config.runtime.seed,
-                                  max_quote_age_s=max(config.exchange.max_quote_age_ms,
-                                                      3 * config.broker.quote_poll_ms) / 1000,
-                                  market_hours=config.broker.market_hours, decide_on_quote=True)
-        return ExpirationTrader(symbol, day, settings, exchange="broker")
+        return ExpirationTrader(symbol, day, session_trader_settings(self.config), exchange="broker")
 
     def _run_loop(self, started: concurrent.futures.Future) -> None:
         self._loop = asyncio.new_event_loop()

@@ -109,7 +109,9 @@ def listed_expirations(url: str, symbols: tuple[str, ...], per_symbol: int, toda
     return chosen
 
 
-def trader_settings(config: SessionConfig) -> TraderSettings:
+def session_trader_settings(config: SessionConfig) -> TraderSettings:
+    """Traders of a wall-clock session (paper, live, the seed facade): decide on the next quote, quotes may be
+    up to three polls old, market hours as the broker config says."""
     return TraderSettings(config.timing, config.sizing, config.executor, config.credit_maximizer, config.balancer,
                           session=config.name, seed=config.runtime.seed,
                           max_quote_age_s=max(config.exchange.max_quote_age_ms, 3 * config.broker.quote_poll_ms) / 1000,
@@ -149,7 +151,7 @@ class PaperSession:
             raise BrokerError(f"none of {list(self.config.symbols)} can be traded at {self.url} (see the log)")
         ensure_ray(self.address, namespace=self.config.runtime.ray_namespace)
         self.runtime = RayRuntime(self.config.runtime, self.config.logging, self.config.name)
-        settings = trader_settings(self.config)
+        settings = session_trader_settings(self.config)
         self.traders = [ExpirationTrader(symbol, expiry, settings, exchange="broker")
                         for symbol, days in expirations.items() for expiry in days]
         routes = {(t.symbol, t.expiration.isoformat()): (t.name,) for t in self.traders}

@@ -167,3 +167,11 @@ def test_put_short_and_iron_flies_decompose_and_close():
                                              PositionLeg("C", 100.0, 1, "short", EXPIRY),
                                              PositionLeg("C", 105.0, 1, "long", EXPIRY)), -3.0, T0)
     assert run_exit(iron).closed
+
+
+def test_hedge_delta_is_refused_until_there_is_an_underlying_venue():
+    risk = RouterRiskConfig(routing=RoutingPreferences(hedge_with_underlying=True,
+                                                       fallbacks=(FallbackAction.HEDGE_DELTA,)))
+    with pytest.raises(InvalidExitError, match="underlying venue"):
+        ButterflyExitRouter(gateway="exchange").on_message(
+            ExitButterfly(fly(), MarketData(QUOTES, 100.0), risk, "desk"), T0)

@@ -72,3 +72,12 @@ def test_same_content_same_id_whatever_the_key_order(tmp_path):
     one.write_text("mode: backtest\nname: x\ntiming: {cancel_after_seconds: 2.0, random_delay_factor: 0.1}\n")
     two.write_text("timing: {random_delay_factor: 0.1, cancel_after_seconds: 2.0}\nname: x\nmode: backtest\n")
     assert load_profile(one, env={}).config_id == load_profile(two, env={}).config_id
+
+
+def test_sessions_need_a_durable_ledger_and_live_needs_its_broker():
+    with pytest.raises(ConfigError, match=r"ledger.kind: mode paper needs a durable ledger"):
+        load_profile("paper", env={"SPREADWRIGHT__LEDGER__KIND": "memory"})
+    with pytest.raises(ConfigError, match=r"broker.url: a live session needs its broker's URL"):
+        load_profile("live.example", env={"SPREADWRIGHT__BROKER__URL": "null"})
+    with pytest.raises(ConfigError, match=r"broker.url.*http"):
+        load_profile("paper", env={"SPREADWRIGHT__BROKER__URL": "ftp://x"})

@@ -11,7 +11,7 @@ import structlog.testing
 from core.orders import (CancelOrder, Contract, OrderAccepted, OrderCancelled, OrderFilled, OrderLeg, OrderRejected,
                          OrderStatusReport, OrderStatusRequest, SubmitOrder)
 from core.quotes import ChainQuotes
-from sim.broker_bridge import BrokerBridge, TrackedOrder, events_from_record
+from sim.broker_bridge import AddRoute, BrokerBridge, TrackedOrder, events_from_record
 from sim.brokers import BrokerError, BrokerRequestError
 
 LEGS = (OrderLeg(Contract("SPY", "2026-12-18", 600.0, "C"), 1), OrderLeg(Contract("SPY", "2026-12-18", 605.0, "C"), -1))
@@ -202,3 +202,27 @@ def _never_fills(broker):
             raise BrokerRequestError(404, {"error": "unknown"})
         return broker.orders[coid]
     return order
+
+
+def test_an_order_found_working_on_restart_is_reported_then_followed_to_its_fill():
+    broker = FakeBroker()
+    broker.orders["s:9:D"] = {"status": "ACCEPTED", "filled_quantity": 0, "quantity": 2}
+    bridge, port = make_bridge(broker)
+    try:
+        bridge.on_message(OrderStatusRequest("s:9:D", "broker"), time.time_ns())
+        got = run_bridge(bridge, port, lambda r: any(isinstance(m, OrderFilled) for _, m in r))
+    finally:
+        bridge.on_stop(time.time_ns())
+    report = got[0][1]
+    assert isinstance(report, OrderStatusReport) and report.known and report.status == "ACCEPTED"
+    assert [type(m) for _, m in got[1:]] == [OrderFilled]          # accepted was in the report: not sent again
+
+
+def test_a_route_added_while_running_gets_its_chain():
+    bridge, port = make_bridge(FakeBroker())
+    try:
+        bridge.on_message(AddRoute("QQQ", "2026-12-18", ("trader-q",)), time.time_ns())
+        got = run_bridge(bridge, port, lambda r: any(receiver == "trader-q" for receiver, _ in r))
+    finally:
+        bridge.on_stop(time.time_ns())
+    assert any(receiver == "trader-q" and m.symbol == "QQQ" for receiver, m in got)
