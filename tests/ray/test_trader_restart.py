@@ -37,10 +37,13 @@ def test_killed_trader_restarts_from_the_ledger_without_duplicate_orders(ray_clu
         handle = runtime.handle(trader.name)
         old_pid = ray_cluster.get(handle.pid.remote())
         os.kill(old_pid, signal.SIGKILL)
-        assert wait_for(lambda: ray_cluster.get(handle.pid.remote(), timeout=2) != old_pid)
+        assert wait_for(lambda: ray_cluster.get(handle.pid.remote(), timeout=2) != old_pid), "trader never came back"
         assert ray_cluster.get(handle.was_restarted.remote())
         intents_at_restart = runtime.snapshot("broker")["intents"]
         assert wait_for(lambda: runtime.snapshot("broker")["intents"] >= intents_at_restart + 5), runtime.snapshots()
+        runtime.stop(names=[trader.name])          # no new orders, so the counts below cannot race the ledger
+        assert wait_for(lambda: runtime.snapshot("exchange")["submitted"] == runtime.snapshot("broker")["intents"],
+                        10), runtime.snapshots()
         broker, exchange = runtime.snapshot("broker"), runtime.snapshot("exchange")
     finally:
         runtime.stop()
