@@ -12,6 +12,7 @@ from config.broker import BrokerConfig
 from config.butterfly import ButterflyStrategyConfig
 from config.exchange import ExchangeConfig
 from config.ledger import LedgerConfig
+from config.montecarlo import MonteCarloConfig
 from config.execution import (BalancerConfig, CreditMaximizerConfig, ExecutorConfig, SizingParameters,
                               TimingParameters)
 from config.router import RouterRiskConfig
@@ -46,6 +47,7 @@ class SessionConfig(FrozenModel):
     ledger: LedgerConfig = LedgerConfig()
     broker: BrokerConfig = BrokerConfig()
     butterflies: ButterflyStrategyConfig = ButterflyStrategyConfig()
+    montecarlo: MonteCarloConfig = MonteCarloConfig()
 
     @field_validator("symbols")
     @classmethod

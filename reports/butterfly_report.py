@@ -7,22 +7,23 @@ breakdown cell, and where the sensitivity sweep changes the sign.
 
 from __future__ import annotations
 
-import base64
-import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from core import risk
+from core.risk import bootstrap_ci
+from reports.render import html_page, png, table as _table
+
 BREAKDOWNS = ("symbol", "dte_bucket", "regime")
 _Z_ORDER = {"dte_bucket": ["0DTE", "1-3", "5-15"], "regime": ["low", "normal", "high"]}
 
 
 def max_drawdown_usd(pnl: np.ndarray) -> float:
-    equity = np.cumsum(pnl)
-    peak = np.maximum.accumulate(np.concatenate([[0.0], equity]))[1:]
-    return float(np.max(peak - equity)) if len(pnl) else 0.0
+    """Largest fall of cumulative PnL from its running peak (from 0), USD."""
+    return float(risk.max_drawdown_usd(np.cumsum(pnl))[0]) if len(pnl) else 0.0
 
 
 def method_metrics(rows: pd.DataFrame) -> dict[str, Any]:
@@ -48,23 +49,6 @@ def paired_differences(rows: pd.DataFrame) -> pd.DataFrame:
     attributes = rows[rows.exit_method == "split_verticals"].set_index("trade_id")[list(BREAKDOWNS)]
     out = attributes.join((wide["split_verticals"] - wide["whole_fly"]).rename("pnl_diff"))
     return out.reset_index()
-
-
-def bootstrap_ci(values: np.ndarray, resamples: int, seed: int, level: float = 0.95) -> tuple[float, float, float]:
-    """(mean, low, high) of the mean, by resampling trades with replacement (vectorized, in chunks)."""
-    values = np.asarray(values, dtype=np.float64)
-    if values.size == 0:
-        return float("nan"), float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    means = np.empty(resamples)
-    chunk = max(1, 2_000_000 // values.size)
-    for start in range(0, resamples, chunk):
-        stop = min(start + chunk, resamples)
-        picks = rng.integers(0, values.size, size=(stop - start, values.size))
-        means[start:stop] = values[picks].mean(axis=1)
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
-    return float(values.mean()), float(low), float(high)
 
 
 def verdict(mean: float, low: float, high: float) -> str:
@@ -119,11 +103,7 @@ def _figures(rows: pd.DataFrame, sweep: pd.DataFrame | None) -> dict[str, bytes]
     colors = {"whole_fly": "#c0392b", "split_verticals": "#2471a3"}
 
     def save(name: str, fig) -> None:
-        buffer = io.BytesIO()
-        fig.tight_layout()
-        fig.savefig(buffer, format="png", dpi=90)
-        plt.close(fig)
-        out[name] = buffer.getvalue()
+        out[name] = png(fig)
 
     fig, ax = plt.subplots(figsize=(7, 3.5))
     for method, group in rows.sort_values("trade_id").groupby("exit_method"):
@@ -203,7 +183,7 @@ def write_reports(rows: pd.DataFrame, summary: dict[str, Any], sweep: pd.DataFra
         head, charts = markdown.split("## Charts", 1)
         markdown = head + "\n".join(real_section(real, resamples, seed)) + "\n## Charts" + charts
     paths["markdown"].write_text(markdown)
-    paths["html"].write_text(_html(markdown, figures))
+    paths["html"].write_text(html_page(markdown, figures, "Butterfly exit study"))
     return paths
 
 
@@ -230,20 +210,6 @@ def conclusion(summary: dict[str, Any], sweep: pd.DataFrame | None) -> list[str]
     return text
 
 
-def _table(frame: pd.DataFrame) -> str:
-    columns = list(frame.columns)
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for _, row in frame.iterrows():
-        lines.append("| " + " | ".join(_cell(v) for v in row) + " |")
-    return "\n".join(lines)
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, (float, np.floating)):
-        return f"{value:,.0f}" if float(value).is_integer() and abs(value) >= 1 else f"{value:,.3f}"
-    return str(value)
-
-
 def _markdown(summary: dict[str, Any], sweep: pd.DataFrame | None, assumptions: list[str], timing: dict[str, float],
               figures: list[str]) -> str:
     methods = pd.DataFrame(summary["methods"]).T.reset_index(names="method")
@@ -268,46 +234,3 @@ def _markdown(summary: dict[str, Any], sweep: pd.DataFrame | None, assumptions: 
               f"statistics, {timing.get('sweep_s', 0):.1f} s sweep; {timing.get('trades_per_s', 0):,.0f} trades/s "
               f"per method pair."]
     return "\n".join(lines) + "\n"
-
-
-def _html(markdown: str, figures: dict[str, bytes]) -> str:
-    """The markdown as self-contained HTML (charts embedded as data URIs; opens offline, no CDN)."""
-    import html as html_lib
-
-    body, table = [], []
-
-    def flush_table() -> None:
-        if table:
-            rows = [r.strip("|").split("|") for r in table if not set(r.replace("|", "").strip()) <= {"-"}]
-            cells = "".join("<tr>" + "".join(f"<{'th' if i == 0 else 'td'}>{html_lib.escape(c.strip())}</{'th' if i == 0 else 'td'}>"
-                                              for c in row) + "</tr>" for i, row in enumerate(rows))
-            body.append(f"<table>{cells}</table>")
-            table.clear()
-
-    for line in markdown.splitlines():
-        if line.startswith("|"):
-            table.append(line)
-            continue
-        flush_table()
-        if line.startswith("!["):
-            name = line[line.index("(") + 1:-1]
-            data = base64.b64encode(figures[name]).decode()
-            body.append(f'<figure><img alt="{name}" src="data:image/png;base64,{data}"></figure>')
-        elif line.startswith("#"):
-            level = len(line) - len(line.lstrip("#"))
-            body.append(f"<h{level}>{html_lib.escape(line.lstrip('# '))}</h{level}>")
-        elif line.startswith("- "):
-            body.append(f"<li>{_bold(html_lib.escape(line[2:]))}</li>")
-        elif line.strip():
-            body.append(f"<p>{_bold(html_lib.escape(line))}</p>")
-    flush_table()
-    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;"
-             "font-size:12px;margin:1em 0}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
-             "th{background:#f3f3f3}img{max-width:100%}")
-    return f"<!doctype html><html><head><meta charset='utf-8'><title>Butterfly exit study</title><style>{style}</style>" \
-           f"</head><body>{''.join(body)}</body></html>\n"
-
-
-def _bold(text: str) -> str:
-    parts = text.split("**")
-    return "".join(f"<b>{p}</b>" if i % 2 else p for i, p in enumerate(parts))

@@ -153,6 +153,63 @@ def _study(args: argparse.Namespace) -> int:
     return 0
 
 
+def _montecarlo(args: argparse.Namespace) -> int:
+    """Monte Carlo backtests over the profile's scenario grid, on Ray (or in this process with --local)."""
+    from config import ConfigError
+    from supervisors.montecarlo import build_scenarios, run_montecarlo
+
+    config = _profile(args, backtest=True)
+    if config is None:
+        return 2
+    if args.address and args.address.startswith(("http://", "https://")):
+        from supervisors.montecarlo_ray import submit_as_job
+
+        return submit_as_job(args.address, args.profile, args.paths, args.out)
+    try:
+        config = _with_montecarlo(config, paths=args.paths, out_dir=args.out)
+        scenarios = build_scenarios(config)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 2
+    settings = config.montecarlo
+    executor = _montecarlo_executor(args, settings)
+    print(f"monte carlo {config.name}: {len(scenarios)} scenarios x {settings.paths} paths x {settings.days} "
+          f"session(s) on {executor.workers} worker(s); results in {settings.out_dir}", flush=True)
+    summary = run_montecarlo(config, Path(settings.out_dir), executor, progress=not args.no_progress)
+    for row in summary["scenarios"]:
+        print(f"  {row['scenario']}: mean {row['mean_pnl_usd']:+,.0f} USD (95% CI {row['mean_ci95_low_usd']:+,.0f} to "
+              f"{row['mean_ci95_high_usd']:+,.0f}), P(loss) {row['p_loss']:.0%}, VaR95 {row['var95_usd']:,.0f}, "
+              f"CVaR95 {row['cvar95_usd']:,.0f}")
+    run = summary["run"]
+    print(f"{run['computed_paths']} paths computed in {run['wall_seconds']:.1f} s "
+          f"({run['computed_paths'] / max(run['wall_seconds'], 1e-9):.2f} paths/s), {run['cached_paths']} from the "
+          f"cache, {sum(f['n_paths'] for f in run['failed'])} failed")
+    print("outputs: " + "\n         ".join(str(Path(settings.out_dir) / n) for n in
+                                          ("report.html", "report.md", "scenarios.csv", "paths.csv", "trades.csv")))
+    return 1 if run["failed"] else 0
+
+
+def _with_montecarlo(config, **overrides):
+    """The profile with --paths / --out applied, validated like the file (bad values name the field)."""
+    from config.loader import validate_config
+
+    data = config.model_dump(mode="json")
+    data["montecarlo"].update({k: v for k, v in overrides.items() if v is not None})
+    return validate_config(data, "(command line)")
+
+
+def _montecarlo_executor(args: argparse.Namespace, settings):
+    if args.local:
+        from supervisors.montecarlo import InProcessExecutor
+
+        return InProcessExecutor()
+    from supervisors.montecarlo_ray import RayExecutor
+    from supervisors.ray_session import ensure_ray
+
+    ensure_ray(args.address, num_cpus=args.workers)
+    return RayExecutor(settings.max_in_flight, settings.max_retries)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spreadwright", description=__doc__)
     parser.add_argument("--log-format", choices=("auto", "json", "console"), default="auto")
@@ -193,6 +250,16 @@ def build_parser() -> argparse.ArgumentParser:
                        "../shared/data)")
     study.add_argument("--no-real-data", action="store_true", help="skip the real SPX butterflies section")
     study.set_defaults(handler=_study)
+    carlo = sub.add_parser("montecarlo", help="Monte Carlo backtests: scenario grid x seeded paths, fanned out on Ray")
+    carlo.add_argument("--profile", default="config/profiles/montecarlo.yaml")
+    carlo.add_argument("--paths", type=int, default=None, help="paths per scenario (default: the profile's)")
+    carlo.add_argument("--address", default=None, help="auto | ray://head:10001 (join a cluster) | http://head:8265 "
+                       "(submit this run as a Ray job there); default: a local Ray")
+    carlo.add_argument("--out", default=None, help="output folder, cache included (default: the profile's out_dir)")
+    carlo.add_argument("--workers", type=int, default=None, help="CPUs of the local Ray it starts (default: all)")
+    carlo.add_argument("--local", action="store_true", help="no Ray: run every path in this process (the reference)")
+    carlo.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    carlo.set_defaults(handler=_montecarlo)
     return parser
 
 
