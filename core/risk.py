@@ -22,20 +22,20 @@ def max_drawdown_usd(equity_usd: np.ndarray) -> np.ndarray:
 
 
 def value_at_risk_usd(pnl_usd: np.ndarray, level: float) -> float:
-    """Historical VaR at `level` (e.g. 0.95) as a positive loss: minus the (1 - level) quantile of PnL."""
-    pnl = _outcomes(pnl_usd)
-    if pnl.size == 0:
-        return float("nan")
-    return float(-np.quantile(pnl, 1.0 - level, method="inverted_cdf"))
+    """Historical VaR at `level` (e.g. 0.95) as a positive loss: the k-th worst loss, k = ceil((1 - level) n)."""
+    pnl = np.sort(_outcomes(pnl_usd))
+    return float(-pnl[_tail_count(level, pnl.size) - 1]) if pnl.size else float("nan")
 
 
 def conditional_value_at_risk_usd(pnl_usd: np.ndarray, level: float) -> float:
-    """Historical CVaR (expected shortfall): mean loss over the worst ceil((1 - level) * n) paths."""
+    """Historical CVaR (expected shortfall): the mean loss over the same k worst paths."""
     pnl = np.sort(_outcomes(pnl_usd))
-    if pnl.size == 0:
-        return float("nan")
-    tail = max(1, int(np.ceil((1.0 - level) * pnl.size)))
-    return float(-pnl[:tail].mean())
+    return float(-pnl[:_tail_count(level, pnl.size)].mean()) if pnl.size else float("nan")
+
+
+def _tail_count(level: float, n: int) -> int:
+    """Paths in the (1 - level) tail; rounded first so 0.05 * 100 is 5, not 6 from 1 - 0.95's binary error."""
+    return max(1, int(np.ceil(round((1.0 - level) * n, 9))))
 
 
 def probability_of_loss(pnl_usd: np.ndarray) -> float:
