@@ -47,7 +47,9 @@ def write_reports(config, scenarios: list, tasks: list, cache, out_dir: Path, ru
             keys = [chunk_key(t) for t in tasks if t.scenario_id == scenario.scenario_id
                     and (t.scenario_id, t.first_path) not in failed]
             merged = _merge(cache, keys, expected=settings.paths - _failed_paths(run, scenario.scenario_id))
-            _write_paths(path_writer, trade_writer, scenario, merged)
+            _write_paths(path_writer, scenario, merged)
+            for key in merged["keys"]:
+                trade_writer.writerows(cache.extras(key)["trades"])
             rows.append(scenario_row(scenario, merged, settings.bootstrap_resamples, settings.seed))
             if merged["paths"].size:
                 fans[scenario.label] = (merged["mark_labels"], risk.equity_quantiles_usd(merged["equity_usd"],
@@ -87,20 +89,21 @@ def scenario_row(scenario, merged: dict[str, Any], resamples: int, seed: int) ->
 
 
 def _merge(cache, keys: list[str], expected: int) -> dict[str, Any]:
-    """One scenario's chunks concatenated in path order; raises if a path is missing or repeated."""
-    parts = sorted((cache.get(k) for k in keys), key=lambda r: int(r["paths"][0]))
+    """One scenario's per-path arrays concatenated in path order (fills stay on disk); raises if a path is
+    missing or repeated."""
+    parts = sorted(({**cache.arrays(k), "key": k} for k in keys), key=lambda r: int(r["paths"][0]))
     if not parts:
         return {"paths": np.zeros(0, int), "seeds": np.zeros(0, int), "pnl_usd": np.zeros(0),
                 "max_drawdown_usd": np.zeros(0), "fills": np.zeros(0), "equity_usd": np.zeros((0, 0)),
-                "mark_labels": [], "trades": []}
+                "mark_labels": [], "keys": []}
     merged = {k: np.concatenate([p[k] for p in parts]) for k in ("paths", "seeds", "pnl_usd", "max_drawdown_usd",
                                                                   "fills", "equity_usd")}
     paths = merged["paths"]
     if paths.size != expected or np.unique(paths).size != paths.size:
-        raise IncompleteRunError(f"scenario {parts[0]['scenario_id']}: {paths.size} paths in the cache "
+        raise IncompleteRunError(f"scenario {cache.extras(parts[0]['key'])['scenario_id']}: {paths.size} paths in the cache "
                                  f"({np.unique(paths).size} distinct), expected {expected}")
-    merged["mark_labels"] = parts[0]["mark_labels"]
-    merged["trades"] = [row for p in parts for row in p["trades"]]
+    merged["mark_labels"] = cache.extras(parts[0]["key"])["mark_labels"]
+    merged["keys"] = [p["key"] for p in parts]
     return merged
 
 
@@ -108,12 +111,11 @@ def _failed_paths(run: dict[str, Any], scenario_id: str) -> int:
     return sum(f["n_paths"] for f in run["failed"] if f["scenario_id"] == scenario_id)
 
 
-def _write_paths(path_writer, trade_writer, scenario, merged: dict[str, Any]) -> None:
+def _write_paths(path_writer, scenario, merged: dict[str, Any]) -> None:
     for i in range(merged["paths"].size):
         path_writer.writerow((scenario.scenario_id, scenario.label, int(merged["paths"][i]), int(merged["seeds"][i]),
                               f"{merged['pnl_usd'][i]:.4f}", f"{merged['max_drawdown_usd'][i]:.4f}",
                               int(merged["fills"][i])))
-    trade_writer.writerows(merged["trades"])
 
 
 def _write_fans(path: Path, fans: dict[str, tuple[list[str], np.ndarray]]) -> None:

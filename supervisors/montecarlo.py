@@ -49,7 +49,8 @@ class RunState:
     cached_paths: int = 0
     failed: list[dict[str, Any]] = field(default_factory=list)
     nodes: set[str] = field(default_factory=set)
-    task_seconds: list[float] = field(default_factory=list)
+    task_seconds_total: float = 0.0
+    tasks_done: int = 0
 
     @property
     def failed_paths(self) -> int:
@@ -110,10 +111,13 @@ class ChunkCache:
         _atomic(self.root / f"{key}.json", lambda tmp: tmp.write_text(json.dumps(extras)))
         _atomic(self.root / f"{key}.npz", lambda tmp: np.savez(tmp, **arrays))
 
-    def get(self, key: str) -> dict[str, Any]:
+    def arrays(self, key: str) -> dict[str, np.ndarray]:
         with np.load(self.root / f"{key}.npz") as data:
-            result = {k: data[k] for k in data.files}
-        return {**result, **json.loads((self.root / f"{key}.json").read_text())}
+            return {k: data[k] for k in data.files}
+
+    def extras(self, key: str) -> dict[str, Any]:
+        """scenario_id, mark_labels and the chunk's fills (read one chunk at a time: fills are the bulk)."""
+        return json.loads((self.root / f"{key}.json").read_text())
 
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:
@@ -142,14 +146,16 @@ def run_montecarlo(config: SessionConfig, out_dir: Path, executor: "ChunkExecuto
             else:
                 cache.put(chunk_key(task), outcome)
                 state.done_paths += task.n_paths
-                state.task_seconds.append(outcome.get("task_seconds", 0.0))
+                state.task_seconds_total += outcome.get("task_seconds", 0.0)
+                state.tasks_done += 1
                 if outcome.get("node_id"):
                     state.nodes.add(outcome["node_id"])
             bar.update(task.n_paths)
     wall_s = time.perf_counter() - started
     run = {"wall_seconds": wall_s, "computed_paths": state.total_paths - state.cached_paths,
            "cached_paths": state.cached_paths, "failed": state.failed, "nodes": sorted(state.nodes),
-           "workers": executor.workers, "task_seconds_mean": float(np.mean(state.task_seconds or [0.0]))}
+           "workers": executor.workers, "task_seconds_mean": state.task_seconds_total / max(state.tasks_done, 1),
+           "task_seconds_total": state.task_seconds_total}
     return write_reports(config, scenarios, tasks, cache, out_dir, run)
 
 

@@ -1,4 +1,5 @@
-"""The cluster path end to end: `ray start --head`, then `ray job submit ... python -m supervisors.session`."""
+"""The cluster path end to end: `ray start --head`, then `ray job submit ... python -m supervisors.session`, then
+`spreadwright montecarlo --address http://head:8265` (submitted as a job there)."""
 
 import os
 import shutil
@@ -52,6 +53,11 @@ def test_paper_session_runs_as_a_ray_job_on_a_head_started_with_ray_start():
              "python", "-m", "supervisors.session", "--profile", "config/profiles/paper.yaml", "--duration-s", "12",
              "--status-every-s", "3"],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        mc_out = Path(temp_dir) / "mc-out"
+        montecarlo = subprocess.run(
+            [str(Path(sys.executable).parent / "spreadwright"), "montecarlo", "--address", address, "--paths", "1",
+             "--out", str(mc_out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        mc_paths = (mc_out / "paths.csv").read_text() if (mc_out / "paths.csv").exists() else ""
         listed = subprocess.run([RAY, "job", "list", "--address", address], cwd=ROOT, env=env, capture_output=True,
                                 text=True, timeout=60)
     finally:
@@ -64,6 +70,9 @@ def test_paper_session_runs_as_a_ray_job_on_a_head_started_with_ray_start():
     output = submitted.stdout + submitted.stderr
     assert submitted.returncode == 0, output[-4000:]
     assert "traders 9;" in output and "0 left working" in output, output[-4000:]
-    assert listed.stdout.count("status=<JobStatus.SUCCEEDED") == 1, listed.stdout + listed.stderr
+    mc_output = montecarlo.stdout + montecarlo.stderr
+    assert montecarlo.returncode == 0, mc_output[-4000:]
+    assert "4 paths computed" in mc_output and len(mc_paths.splitlines()) == 1 + 4, mc_output[-4000:]
+    assert listed.stdout.count("status=<JobStatus.SUCCEEDED") == 2, listed.stdout + listed.stderr
     assert not Path("/tmp/ray/ray_current_cluster").exists() or time.time() - Path(
         "/tmp/ray/ray_current_cluster").stat().st_mtime > 300       # the test's head did not become the default

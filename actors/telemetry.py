@@ -1,0 +1,83 @@
+"""The metrics facade components emit through, and its sinks.
+
+`Telemetry.count / observe / gauge(name, value, **labels)` checks the name and labels against the
+catalog (a typo raises `MetricError` naming it, in tests as in production) and hands the sample to
+a sink. Components never know which sink: `PrometheusClientSink` (prometheus-client collectors in a
+registry, served on /metrics by `supervisors.metrics_server`) in a process outside Ray, the Ray sink
+(`actors.runtime_ray.RayMetricsSink`, `ray.util.metrics`, exported by Ray's metrics agent) inside
+actors, or none (`NULL_TELEMETRY`: metrics disabled).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from actors.metrics_catalog import CATALOG, MetricSpec
+
+
+class MetricError(KeyError):
+    """A metric or label set that is not in the catalog."""
+
+
+class Sink(Protocol):
+    def emit(self, spec: MetricSpec, value: float, labels: tuple[str, ...]) -> None:
+        """One sample; `labels` are values in the spec's label order."""
+
+
+class Telemetry:
+    def __init__(self, sink: Sink | None = None) -> None:
+        self.sink = sink
+
+    @property
+    def enabled(self) -> bool:
+        return self.sink is not None
+
+    def count(self, name: str, value: float = 1.0, **labels: Any) -> None:
+        self._emit(name, "counter", value, labels)
+
+    def observe(self, name: str, value: float, **labels: Any) -> None:
+        self._emit(name, "histogram", value, labels)
+
+    def gauge(self, name: str, value: float, **labels: Any) -> None:
+        self._emit(name, "gauge", value, labels)
+
+    def _emit(self, name: str, kind: str, value: float, labels: dict[str, Any]) -> None:
+        spec = CATALOG.get(name)
+        if spec is None or spec.kind != kind:
+            raise MetricError(f"{name}: not a {kind} in actors.metrics_catalog")
+        if len(labels) != len(spec.labels) or any(k not in labels for k in spec.labels):
+            raise MetricError(f"{name}: labels {sorted(labels)} != catalog's {sorted(spec.labels)}")
+        if self.sink is not None:
+            self.sink.emit(spec, float(value), tuple(str(labels[k]) for k in spec.labels))
+
+
+NULL_TELEMETRY = Telemetry(None)
+
+
+class PrometheusClientSink:
+    """prometheus-client collectors for every catalog metric, in `registry` (a fresh one by default)."""
+
+    def __init__(self, registry=None) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.collectors: dict[str, Any] = {}
+        for spec in CATALOG.values():
+            if spec.kind == "counter":
+                base = spec.name[: -len("_total")]      # prometheus-client adds _total itself
+                collector = Counter(base, spec.help, spec.labels, registry=self.registry)
+            elif spec.kind == "gauge":
+                collector = Gauge(spec.name, spec.help, spec.labels, registry=self.registry)
+            else:
+                collector = Histogram(spec.name, spec.help, spec.labels, buckets=spec.buckets, registry=self.registry)
+            self.collectors[spec.name] = collector
+
+    def emit(self, spec: MetricSpec, value: float, labels: tuple[str, ...]) -> None:
+        collector = self.collectors[spec.name]
+        child = collector.labels(*labels) if labels else collector
+        if spec.kind == "counter":
+            child.inc(value)
+        elif spec.kind == "gauge":
+            child.set(value)
+        else:
+            child.observe(value)
