@@ -241,6 +241,8 @@ class ButterflyExitRouter(Component):
         order.crossed, order.limit = True, natural_price(order.plan)
         ex.path, ex.reason = "fallback", why
         self.counts["fallbacks"] += 1
+        self.telemetry.count("spreadwright_butterfly_fallbacks_total", symbol=ex.request.position.symbol,
+                             action="cross_to_natural")
         self.log.warning("exit_crossed_to_natural", position_id=order.exit_id, client_order_id=order.coid,
                          part=order.part, natural=order.limit, mid=order.plan.mid_per_share, reason=why)
         self.executor.replace(order.coid, order.limit, order.quantity - order.filled)
@@ -282,6 +284,8 @@ class ButterflyExitRouter(Component):
         elif action is FallbackAction.CLOSE_SHORT_LEG:
             ex.path, ex.reason = "fallback", f"{why}; closing its legs singly, short leg first"
             self.counts["fallbacks"] += 1
+            self.telemetry.count("spreadwright_butterfly_fallbacks_total", symbol=ex.request.position.symbol,
+                                 action="close_short_leg")
             order.crossed = True
             self.log.warning("exit_closing_legs_singly", position_id=order.exit_id, client_order_id=coid, reason=why)
             self.executor.cancel(coid)             # the singles go out when the cancel is confirmed
@@ -412,6 +416,9 @@ class ButterflyExitRouter(Component):
         result = exit_result(ex.request.position, ex.request.method, ex.path, ex.fills, closed, ex.mid_per_share,
                              ex.theo_per_share, ex.start_ns, exposure_ms if closed else 0.0, ex.reason)
         self.counts["closed"] += closed
+        if closed and ex.first_fill_ns and ex.request.method == "split_verticals":
+            self.telemetry.observe("spreadwright_butterfly_partial_exposure_seconds", exposure_ms / 1000,
+                                   symbol=ex.request.position.symbol)
         self.port.send(ex.request.requester, result)
         del self.exits[ex.request.position.position_id]
 

@@ -160,6 +160,9 @@ class ButterflyStrategist(Component):
         if quotes is None:
             return
         mid = quotes[0].mid + quotes[2].mid - 2 * quotes[1].mid
+        self.telemetry.gauge("spreadwright_unrealized_pnl_usd",
+                             (mid - position.net_debit_per_share) * 100 * position.legs[0].quantity,
+                             symbol=self.symbol, expiration=self._expiry_iso())
         center = position.legs[1].strike
         reason = None
         if mid >= position.net_debit_per_share * (1 + self.settings.profit_target_fraction):
@@ -188,9 +191,15 @@ class ButterflyStrategist(Component):
                                  "path": result.path, "closed": result.closed,
                                  "slippage_vs_mid": result.slippage_vs_mid_per_share,
                                  "partial_exposure_ms": result.partial_exposure_ms, "reason": result.reason})
+        self.telemetry.gauge("spreadwright_realized_pnl_usd", sum(r["pnl_usd"] for r in self.round_trips),
+                             symbol=self.symbol, expiration=self._expiry_iso())
+        self.telemetry.gauge("spreadwright_unrealized_pnl_usd", 0.0, symbol=self.symbol, expiration=self._expiry_iso())
         if not result.closed:      # the router closed every short leg; what is left is in its log and the ledger
             self.log.error("fly_not_fully_closed", position_id=position.position_id, reason=result.reason)
         self.position, self.exiting = None, False
+
+    def _expiry_iso(self) -> str:
+        return self.expiration.isoformat()
 
     def snapshot(self) -> dict[str, Any]:
         return {"open": self.position is not None, "round_trips": len(self.round_trips),

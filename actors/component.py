@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Hashable, Protocol
 
 from actors.logs import get_logger
+from actors.telemetry import NULL_TELEMETRY
 
 
 class Port(Protocol):
@@ -26,7 +27,12 @@ class Port(Protocol):
 
 
 class Component:
-    """Base class of every trading component. Subclasses override the `on_*` hooks."""
+    """Base class of every trading component. Subclasses override the `on_*` hooks.
+
+    `telemetry` is the metrics facade (`actors.telemetry`); the runtime sets it, disabled by default.
+    """
+
+    telemetry = NULL_TELEMETRY
 
     def __init__(self, name: str) -> None:
         if not name or "->" in name:

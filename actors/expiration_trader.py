@@ -31,6 +31,7 @@ from core.execution.credit import CreditMaximizer, OptionChain, SpreadLeg
 from core.execution.opportunities import scan_opportunities as scan_debit_verticals
 from core.execution.phases import NEW_YORK, TradingPhase, delay_multiplier, trading_phase
 from core.expirations import ExpirationCategory, categorize, nominal_friday
+from actors.metrics_catalog import TRADING_STATES, size_bucket
 from core.orders import (CancelOrder, CancelRejected, Contract, OrderAccepted, OrderCancelled, OrderFilled, OrderLeg,
                          OrderRejected, SubmitOrder, TradingHalted)
 from core.quotes import ChainQuotes
@@ -56,15 +57,23 @@ class TraderSettings:
     decide_on_quote: bool = False           # True: a due attempt waits for the next chain (paper/live sessions)
 
 
+_OUTCOME_LABEL = {"FILLED": "filled", "PARTIAL": "partial", "CANCELLED": "cancelled", "TIMEOUT": "timed_out",
+                  "REJECTED": "rejected"}
+
+
 class _Working:
     __slots__ = ("coid", "part", "quantity", "filled", "submitted_ns", "first_fill_ns", "delay_category", "hour",
-                 "credit_plan", "cancel_requested", "legs")
+                 "credit_plan", "cancel_requested", "legs", "mid", "answered")
 
-    def __init__(self, coid, part, quantity, submitted_ns, delay_category, hour, credit_plan, legs) -> None:
+    def __init__(self, coid, part, quantity, submitted_ns, delay_category, hour, credit_plan, legs, mid) -> None:
         self.coid, self.part, self.quantity, self.filled = coid, part, quantity, 0
         self.submitted_ns, self.first_fill_ns = submitted_ns, None
         self.delay_category, self.hour, self.credit_plan, self.legs = delay_category, hour, credit_plan, legs
-        self.cancel_requested = False
+        self.cancel_requested, self.mid, self.answered = False, mid, False
+
+    @property
+    def structure(self) -> str:
+        return f"{self.part}_spread"
 
 
 class ExpirationTrader(Component):
@@ -93,6 +102,7 @@ class ExpirationTrader(Component):
         self._last_delay_category = "medium"
         self._plan_cache: tuple[int, Any] = (-1, None)
         self.finished: set[str] = set()
+        self._state = ""
         self.allowed_hours: frozenset[int] = frozenset()
         self.halted_reason: str | None = None
         self.cancel_after_ns = int(settings.timing.cancel_after_seconds * NS)
@@ -169,6 +179,7 @@ class ExpirationTrader(Component):
             return
         if isinstance(message, TradingHalted):
             self.halted_reason = message.reason
+            self._set_state("HALTED")
             self.log.error("trading_halted", client_order_id=message.client_order_id, reason=message.reason)
             return
         working = self.working.get(message.client_order_id)
@@ -180,6 +191,10 @@ class ExpirationTrader(Component):
                 self.log.warning("event_for_unknown_order", client_order_id=message.client_order_id,
                                  message_type=type(message).__name__)
             return
+        if not working.answered and isinstance(message, (OrderAccepted, OrderFilled, OrderRejected)):
+            working.answered = True
+            self.telemetry.observe("spreadwright_order_round_trip_seconds", (now_ns - working.submitted_ns) / NS,
+                                   symbol=self.symbol, structure=working.structure)
         if isinstance(message, OrderFilled):
             self._trigger = "fill"
             self._on_fill(working, message, now_ns)
@@ -232,8 +247,10 @@ class ExpirationTrader(Component):
                 self.port.schedule(_CLOSED_RECHECK_NS, ("attempt",))
             return
         if now_ns < self.paused_until_ns:
+            self._set_state("REDUCING")
             self.port.schedule(self.paused_until_ns - now_ns, ("attempt",))
             return
+        self._set_state("ACTIVE")
         hour_allowed = not self.allowed_hours or datetime.fromtimestamp(now_ns / NS, tz=NEW_YORK).hour in self.allowed_hours
         if self._quotes_usable(now_ns) and not self.working and (hour_allowed or phase is TradingPhase.CLOSE_AUCTION):
             imbalance = self.balance.get_balance(self.symbol, self.expiration).net_contracts
@@ -270,7 +287,7 @@ class ExpirationTrader(Component):
         legs = (self._leg(opportunity.long_leg, 1), self._leg(opportunity.short_leg, -1))
         mid = _mid(opportunity.long_leg) - _mid(opportunity.short_leg)
         limit = _to_cent(mid + self.settings.price_aggressiveness * (opportunity.cost - mid), up=True)
-        self._submit("debit", legs, "BUY", self.contracts, limit, credit, now_ns)
+        self._submit("debit", legs, "BUY", self.contracts, limit, credit, now_ns, mid)
 
     def _send_credit(self, quantity: int, credit_plan, now_ns: int, marketable: bool = False) -> None:
         if credit_plan is None:
@@ -282,18 +299,35 @@ class ExpirationTrader(Component):
         legs = (self._leg(credit_short, 1), self._leg(credit_long, -1))       # selling this combo sells the short
         mid = _mid(credit_short) - _mid(credit_long)
         target = natural_credit if marketable else mid - self.settings.price_aggressiveness * (mid - natural_credit)
-        self._submit("credit", legs, "SELL", quantity, max(_to_cent(target, up=False), 0.01), None, now_ns)
+        self._submit("credit", legs, "SELL", quantity, max(_to_cent(target, up=False), 0.01), None, now_ns, mid)
 
-    def _submit(self, part: str, legs, side: str, quantity: int, limit: float, credit_plan, now_ns: int) -> None:
+    def _submit(self, part: str, legs, side: str, quantity: int, limit: float, credit_plan, now_ns: int,
+                mid: float) -> None:
         self.sequence += 1
         coid = f"{self.settings.session}:{self.symbol}:{self.expiration.isoformat()}:{self.sequence}:{part[0].upper()}"
         hour = datetime.fromtimestamp(now_ns / NS, tz=NEW_YORK).hour
-        self.working[coid] = _Working(coid, part, quantity, now_ns, self._last_delay_category, hour, credit_plan, legs)
+        working = self.working[coid] = _Working(coid, part, quantity, now_ns, self._last_delay_category, hour,
+                                                credit_plan, legs, mid)
         self.port.send(self.exchange, SubmitOrder(coid, self.name, legs, side, quantity, limit))
+        self.telemetry.count("spreadwright_orders_submitted_total", **self._order_labels(working))
+        self.telemetry.observe("spreadwright_quote_to_order_seconds", max(now_ns - self.chain_time_ns, 0) / NS,
+                               symbol=self.symbol)
         self.port.schedule(self.cancel_after_ns, ("cancel", coid))
         if self.settings.decide_on_quote:
             self.latency_marks.append((coid, now_ns, self._trigger))
         self.log.debug("order_sent", client_order_id=coid, part=part, side=side, quantity=quantity, limit=limit)
+
+    def _order_labels(self, working: _Working) -> dict[str, Any]:
+        return {"symbol": self.symbol, "expiration": self._expiry_iso, "structure": working.structure,
+                "hour": working.hour, "size": size_bucket(working.quantity)}
+
+    def _set_state(self, state: str) -> None:
+        """The trading_state gauge: 1 for `state`, 0 for the others (emitted on change only)."""
+        if state == self._state:
+            return
+        self._state = state
+        for each in TRADING_STATES:
+            self.telemetry.gauge("spreadwright_trading_state", float(each == state), trader=self.name, state=each)
 
     def _leg(self, leg: SpreadLeg, ratio: int) -> OrderLeg:
         return OrderLeg(Contract(self.symbol, self.expiration.isoformat(), leg.strike, leg.right), ratio)
@@ -303,6 +337,9 @@ class ExpirationTrader(Component):
     def _on_fill(self, working: _Working, fill: OrderFilled, now_ns: int) -> None:
         working.filled = fill.cumulative_quantity
         working.first_fill_ns = working.first_fill_ns or now_ns
+        worse_per_share = abs(fill.price) - working.mid if working.part == "debit" else working.mid - abs(fill.price)
+        self.telemetry.observe("spreadwright_fill_slippage_usd_per_contract", worse_per_share * 100,
+                               symbol=self.symbol, structure=working.structure)
         record = self.balance.record_debit_fill if working.part == "debit" else self.balance.record_credit_fill
         record(self.symbol, self.expiration, fill.quantity, abs(fill.price))
         self.port.send(self.balancer_name, ChainFill(self.symbol, self.expiration.isoformat(), working.part,
@@ -320,6 +357,8 @@ class ExpirationTrader(Component):
         if outcome in ("TIMEOUT", "CANCELLED") and working.filled > 0:
             outcome = "PARTIAL"
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        self.telemetry.count("spreadwright_order_outcomes_total", outcome=_OUTCOME_LABEL[outcome],
+                             **self._order_labels(working))
         if outcome != "REJECTED":
             filled = working.filled > 0
             self.session_attempts += 1

@@ -58,8 +58,10 @@ class InlineRuntime:
     """Discrete-event runtime. `run()` delivers until nothing is left (or `until_ns`)."""
 
     def __init__(self, config: RuntimeConfig | None = None, *, start_ns: int = 0,
-                 check_serializable: bool | None = None) -> None:
+                 check_serializable: bool | None = None, telemetry=None) -> None:
+        """`telemetry`: the metrics facade every added component emits through (None: disabled)."""
         self.config = config or RuntimeConfig()
+        self.telemetry = telemetry
         self.check_serializable = (self.config.check_serializable if check_serializable is None
                                    else check_serializable)
         self.now_ns = start_ns
@@ -74,6 +76,8 @@ class InlineRuntime:
         if component.name in self._components:
             raise ValueError(f"a component named {component.name!r} is already added")
         self._components[component.name] = component
+        if self.telemetry is not None:
+            component.telemetry = self.telemetry
         component.bind(InlinePort(self, component))
         if self._started:
             component.on_start(self.now_ns)

@@ -20,6 +20,7 @@ from typing import Any, Callable, Hashable
 import ray
 
 from actors.component import Component
+from actors.telemetry import Telemetry
 from actors.logs import bind_session, configure_logging, get_logger
 from config.runtime import LoggingConfig, RuntimeConfig
 
@@ -79,11 +80,47 @@ class RayPort:
         return time.time_ns()
 
 
+class RayMetricsSink:
+    """Catalog metrics through `ray.util.metrics`, created on first use in this actor process.
+
+    Ray's metrics agent exports them on `--metrics-export-port` with a `ray_` prefix (and worker,
+    node and session labels); the scrape config in deploy/prometheus strips the prefix, so queries
+    use the catalog's names for both sinks.
+    """
+
+    def __init__(self) -> None:
+        self._metrics: dict[str, Any] = {}
+
+    def emit(self, spec, value: float, labels: tuple[str, ...]) -> None:
+        metric = self._metrics.get(spec.name) or self._create(spec)
+        tags = dict(zip(spec.labels, labels))
+        if spec.kind == "counter":
+            metric.inc(value, tags=tags)
+        elif spec.kind == "gauge":
+            metric.set(value, tags=tags)
+        else:
+            metric.observe(value, tags=tags)
+
+    def _create(self, spec):
+        from ray.util.metrics import Counter, Gauge, Histogram
+
+        if spec.kind == "counter":
+            metric = Counter(spec.name, spec.help, tag_keys=spec.labels)
+        elif spec.kind == "gauge":
+            metric = Gauge(spec.name, spec.help, tag_keys=spec.labels)
+        else:
+            metric = Histogram(spec.name, spec.help, boundaries=list(spec.buckets), tag_keys=spec.labels)
+        self._metrics[spec.name] = metric
+        return metric
+
+
 class ComponentHost:
     """The body of every component actor. Restarted by Ray with the same (unstarted) component."""
 
     def __init__(self, component: Component, namespace: str, logging: LoggingConfig | None = None,
-                 session: str | None = None) -> None:
+                 session: str | None = None, metrics: bool = False) -> None:
+        if metrics:
+            component.telemetry = Telemetry(RayMetricsSink())
         if logging is not None:
             configure_logging(logging, force=True)
         if session is not None:
@@ -141,10 +178,11 @@ class RayRuntime:
     """Driver-side wrapper: starts one actor per component and talks to them; needs `ray.init` done."""
 
     def __init__(self, config: RuntimeConfig | None = None, logging: LoggingConfig | None = None,
-                 session: str | None = None) -> None:
-        """`logging` and `session` are applied in every actor process, so actor logs look like the driver's."""
+                 session: str | None = None, metrics: bool = False) -> None:
+        """`logging` and `session` are applied in every actor process, so actor logs look like the driver's;
+        with `metrics`, components emit through `ray.util.metrics` (Ray's metrics agent exports them)."""
         self.config = config or RuntimeConfig(kind="ray")
-        self.logging, self.session = logging, session
+        self.logging, self.session, self.metrics = logging, session, metrics
         self._handles: dict[str, Any] = {}
         self._pending: list[Component] = []
         self._components: dict[str, Component] = {}     # the unstarted originals, to recreate an actor from
@@ -166,7 +204,8 @@ class RayRuntime:
 
     def _create(self, component: Component) -> Any:
         options = actor_options(self.config, component.name)
-        return _RemoteHost.options(**options).remote(component, self.config.ray_namespace, self.logging, self.session)
+        return _RemoteHost.options(**options).remote(component, self.config.ray_namespace, self.logging, self.session,
+                                                      self.metrics)
 
     def handle(self, name: str) -> Any:
         return self._handles[name]

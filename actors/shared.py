@@ -24,6 +24,11 @@ class BalancerComponent(Component):
         expiration = date.fromisoformat(message.expiration)
         record = (self.balancer.record_debit_fill if message.part == "debit" else self.balancer.record_credit_fill)
         record(message.symbol, expiration, message.contracts, message.price_per_share)
+        chain = self.balancer.get_balance(message.symbol, expiration)
+        self.telemetry.gauge("spreadwright_net_premium_usd", chain.net_premium, symbol=message.symbol,
+                             expiration=message.expiration)
+        self.telemetry.gauge("spreadwright_contract_imbalance_contracts", chain.net_contracts, symbol=message.symbol,
+                             expiration=message.expiration)
 
     def snapshot(self) -> dict[str, Any]:
         chains = {f"{c.symbol} {c.expiration.isoformat()}": {

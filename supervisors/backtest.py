@@ -82,13 +82,14 @@ def pick_expirations(day: date, wanted_dte: tuple[int, ...], calendar: MarketCal
     return sorted(chosen)
 
 
-def build_backtest(config: SessionConfig) -> Backtest:
+def build_backtest(config: SessionConfig, telemetry=None) -> Backtest:
+    """The day's topology on an InlineRuntime; `telemetry` (actors.telemetry) receives every component's metrics."""
     settings = config.backtest
     calendar = MarketCalendar()
     if not calendar.is_session(settings.day):
         raise ValueError(f"backtest.day: {settings.day} is not a trading session")
     open_ns, close_ns = calendar.open_close_ns(settings.day)
-    runtime = InlineRuntime(config.runtime, start_ns=open_ns - 60 * 1_000_000_000)
+    runtime = InlineRuntime(config.runtime, start_ns=open_ns - 60 * 1_000_000_000, telemetry=telemetry)
     trader_settings = TraderSettings(config.timing, config.sizing, config.executor, config.credit_maximizer,
                                      config.balancer, session=config.name, seed=config.runtime.seed,
                                      max_quote_age_s=config.exchange.max_quote_age_ms / 1000)

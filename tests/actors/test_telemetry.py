@@ -1,0 +1,70 @@
+"""The metrics facade: catalog checks, the prometheus-client sink, and a backtest day's metrics."""
+
+import pytest
+from prometheus_client import generate_latest
+
+from actors.metrics_catalog import CATALOG, size_bucket
+from actors.telemetry import MetricError, PrometheusClientSink, Telemetry
+
+
+def test_every_catalog_name_carries_its_unit_and_no_unbounded_label():
+    units = ("_total", "_seconds", "_usd", "_usd_per_contract", "_contracts", "_state", "_up")
+    for spec in CATALOG.values():
+        assert spec.name.startswith("spreadwright_") and spec.name.endswith(units), spec.name
+        assert (spec.kind == "counter") == spec.name.endswith("_total"), spec.name
+        assert not {"client_order_id", "order_id", "price", "limit", "position_id"} & set(spec.labels), spec.name
+        assert (spec.kind == "histogram") == bool(spec.buckets), spec.name
+
+
+def test_a_typo_in_a_name_or_a_label_is_refused_even_with_metrics_off():
+    for telemetry in (Telemetry(None), Telemetry(PrometheusClientSink())):
+        with pytest.raises(MetricError, match="spreadwright_order_submitted_total"):
+            telemetry.count("spreadwright_order_submitted_total", symbol="SPY")
+        with pytest.raises(MetricError, match="labels"):
+            telemetry.observe("spreadwright_quote_to_order_seconds", 0.1, symbol="SPY", coid="x")
+        with pytest.raises(MetricError, match="not a gauge"):
+            telemetry.gauge("spreadwright_orders_submitted_total", 1.0)
+
+
+def test_the_prometheus_client_sink_exposes_catalog_names():
+    sink = PrometheusClientSink()
+    telemetry = Telemetry(sink)
+    labels = dict(symbol="SPY", expiration="2026-12-18", structure="debit_spread", hour=10, size=size_bucket(3))
+    telemetry.count("spreadwright_orders_submitted_total", **labels)
+    telemetry.count("spreadwright_order_outcomes_total", outcome="filled", **labels)
+    telemetry.observe("spreadwright_quote_to_order_seconds", 0.004, symbol="SPY")
+    telemetry.gauge("spreadwright_net_premium_usd", -12.5, symbol="SPY", expiration="2026-12-18")
+    text = generate_latest(sink.registry).decode()
+    assert ('spreadwright_orders_submitted_total{expiration="2026-12-18",hour="10",size="2-5",structure="debit_spread",'
+            'symbol="SPY"} 1.0') in text
+    assert 'spreadwright_quote_to_order_seconds_bucket{le="0.005",symbol="SPY"} 1.0' in text
+    assert 'spreadwright_net_premium_usd{expiration="2026-12-18",symbol="SPY"} -12.5' in text
+
+
+def test_a_backtest_day_emits_orders_outcomes_and_chain_gauges_matching_its_traders():
+    from config.loader import load_profile
+    from supervisors.backtest import build_backtest
+
+    config = load_profile("config/profiles/backtest.yaml")
+    config = config.model_copy(update={"symbols": ("SPY",)})
+    sink = PrometheusClientSink()
+    backtest = build_backtest(config, telemetry=Telemetry(sink))
+    backtest.runtime.run(until_ns=backtest.close_ns)
+    registry = sink.registry
+    submitted = sum(s.value for m in registry.collect() if m.name == "spreadwright_orders_submitted"
+                    for s in m.samples if s.name.endswith("_total"))
+    ended = {}
+    for metric in registry.collect():
+        if metric.name == "spreadwright_order_outcomes":
+            for s in metric.samples:
+                if s.name.endswith("_total"):
+                    ended[s.labels["outcome"]] = ended.get(s.labels["outcome"], 0) + s.value
+    outcomes = {}
+    for trader in backtest.traders:
+        for outcome, n in trader.outcomes.items():
+            outcomes[outcome] = outcomes.get(outcome, 0) + n
+    assert submitted > 0 and ended.get("filled", 0) == outcomes.get("FILLED", 0)
+    assert sum(ended.values()) == sum(outcomes.values())
+    text = generate_latest(registry).decode()
+    assert "spreadwright_trading_state{" in text and "spreadwright_contract_imbalance_contracts{" in text
+    assert "spreadwright_butterfly_partial_exposure_seconds_count{" in text
