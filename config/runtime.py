@@ -59,3 +59,15 @@ class LoggingConfig(FrozenModel):
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["auto", "json", "console"] = "auto"
+
+
+class MetricsConfig(FrozenModel):
+    """Metrics (catalog in actors/metrics_catalog.py). Inside Ray actors they go through ray.util.metrics,
+    exported by Ray's metrics agent; this process (driver, CLI, inline run) serves prometheus-client's
+    /metrics on `host:port` (0: a free port, printed; None: not served). `ray_export_port` is given to
+    a local Ray this process starts (`ray start --metrics-export-port` does it for a cluster)."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int | None = Field(None, ge=0, le=65535)
+    ray_export_port: int | None = Field(None, ge=0, le=65535)

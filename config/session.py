@@ -16,7 +16,7 @@ from config.montecarlo import MonteCarloConfig
 from config.execution import (BalancerConfig, CreditMaximizerConfig, ExecutorConfig, SizingParameters,
                               TimingParameters)
 from config.router import RouterRiskConfig
-from config.runtime import LoggingConfig, RuntimeConfig
+from config.runtime import LoggingConfig, MetricsConfig, RuntimeConfig
 
 
 class Mode(str, Enum):
@@ -48,6 +48,7 @@ class SessionConfig(FrozenModel):
     broker: BrokerConfig = BrokerConfig()
     butterflies: ButterflyStrategyConfig = ButterflyStrategyConfig()
     montecarlo: MonteCarloConfig = MonteCarloConfig()
+    metrics: MetricsConfig = MetricsConfig()
 
     @field_validator("symbols")
     @classmethod

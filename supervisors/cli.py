@@ -175,7 +175,14 @@ def _montecarlo(args: argparse.Namespace) -> int:
     executor = _montecarlo_executor(args, settings)
     print(f"monte carlo {config.name}: {len(scenarios)} scenarios x {settings.paths} paths x {settings.days} "
           f"session(s) on {executor.workers} worker(s); results in {settings.out_dir}", flush=True)
-    summary = run_montecarlo(config, Path(settings.out_dir), executor, progress=not args.no_progress)
+    from supervisors.metrics_server import ProcessMetrics
+
+    metrics = ProcessMetrics(config.metrics)
+    try:
+        summary = run_montecarlo(config, Path(settings.out_dir), executor, progress=not args.no_progress,
+                                 telemetry=metrics.telemetry)
+    finally:
+        metrics.close()
     for row in summary["scenarios"]:
         print(f"  {row['scenario']}: mean {row['mean_pnl_usd']:+,.0f} USD (95% CI {row['mean_ci95_low_usd']:+,.0f} to "
               f"{row['mean_ci95_high_usd']:+,.0f}), P(loss) {row['p_loss']:.0%}, VaR95 {row['var95_usd']:,.0f}, "

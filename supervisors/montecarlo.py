@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
+from actors.telemetry import NULL_TELEMETRY, Telemetry
 from config.loader import ConfigError, validate_config
 from config.session import SessionConfig
 from supervisors.montecarlo_paths import ChunkTask, run_chunk
@@ -127,7 +128,7 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def run_montecarlo(config: SessionConfig, out_dir: Path, executor: "ChunkExecutor",
-                   progress: bool = True) -> dict[str, Any]:
+                   progress: bool = True, telemetry: Telemetry = NULL_TELEMETRY) -> dict[str, Any]:
     """Run (or find in the cache) every chunk, then aggregate and write the reports."""
     from reports.montecarlo_report import write_reports
 
@@ -143,10 +144,13 @@ def run_montecarlo(config: SessionConfig, out_dir: Path, executor: "ChunkExecuto
             if isinstance(outcome, BaseException):
                 state.failed.append({"scenario_id": task.scenario_id, "first_path": task.first_path,
                                      "n_paths": task.n_paths, "error": f"{type(outcome).__name__}: {outcome}"})
+                telemetry.count("spreadwright_montecarlo_paths_total", task.n_paths, outcome="failed")
             else:
                 cache.put(chunk_key(task), outcome)
                 state.done_paths += task.n_paths
                 state.task_seconds_total += outcome.get("task_seconds", 0.0)
+                telemetry.count("spreadwright_montecarlo_paths_total", task.n_paths, outcome="done")
+                telemetry.observe("spreadwright_montecarlo_task_seconds", outcome.get("task_seconds", 0.0))
                 state.tasks_done += 1
                 if outcome.get("node_id"):
                     state.nodes.add(outcome["node_id"])

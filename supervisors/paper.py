@@ -34,6 +34,7 @@ from actors.shared import BalancerComponent, MetricsComponent
 from config.session import SessionConfig
 from sim.broker_bridge import BrokerBridge
 from sim.brokers import BrokerError, HttpBroker
+from supervisors.metrics_server import ProcessMetrics
 from supervisors.session import SessionSupervisor
 
 _log = get_logger(component="paper-session")
@@ -130,6 +131,7 @@ class PaperSession:
         self.supervisor: SessionSupervisor | None = None
         self.stopping = threading.Event()
         self.url = config.broker.url
+        self.metrics = None
 
     # ------------------------------------------------------------------ start
 
@@ -149,8 +151,11 @@ class PaperSession:
         if not expirations:
             self.stop()
             raise BrokerError(f"none of {list(self.config.symbols)} can be traded at {self.url} (see the log)")
-        ensure_ray(self.address, namespace=self.config.runtime.ray_namespace)
-        self.runtime = RayRuntime(self.config.runtime, self.config.logging, self.config.name)
+        ensure_ray(self.address, namespace=self.config.runtime.ray_namespace,
+                   metrics_export_port=self.config.metrics.ray_export_port)
+        self.metrics = ProcessMetrics(self.config.metrics)
+        self.runtime = RayRuntime(self.config.runtime, self.config.logging, self.config.name,
+                                  metrics=self.config.metrics.enabled)
         settings = session_trader_settings(self.config)
         self.traders = [ExpirationTrader(symbol, expiry, settings, exchange="broker")
                         for symbol, days in expirations.items() for expiry in days]
@@ -172,10 +177,10 @@ class PaperSession:
                           MetricsComponent(), *self.traders, *flies):
             self.runtime.add(component)
         self.runtime.start()
-        self.health = SymbolSupervisor(self.runtime)
+        self.health = SymbolSupervisor(self.runtime, telemetry=self.metrics.telemetry)
         self.supervisor = SessionSupervisor(self.runtime.snapshots, self.runtime.send, lambda: not self.stopping.is_set())
         _log.info("paper_session_started", url=self.url, traders=[t.name for t in self.traders],
-                  ledger=self.config.ledger.path)
+                  ledger=self.config.ledger.path, metrics_port=self.metrics.port)
 
     # ------------------------------------------------------------------ run
 
@@ -226,6 +231,8 @@ class PaperSession:
         if self.exchange_process is not None:
             self.exchange_process.stop()
             self.exchange_process = None
+        if self.metrics is not None:
+            self.metrics.close()
         _log.info("paper_session_stopped", **{k: v for k, v in summary.items() if k != "traders"})
         return summary
 

@@ -8,6 +8,7 @@ the ledger in `on_start`), ESCALATE halts a trader. Every transition is logged w
 from __future__ import annotations
 
 from actors.logs import get_logger
+from actors.telemetry import NULL_TELEMETRY, Telemetry
 from core.orders import TradingHalted
 from supervisors.health import Decision, HealthPolicy, Transition
 
@@ -15,18 +16,26 @@ _log = get_logger(component="symbol-supervisor")
 
 
 class SymbolSupervisor:
-    def __init__(self, runtime, policy: HealthPolicy | None = None, ping_timeout_s: float = 1.0) -> None:
+    def __init__(self, runtime, policy: HealthPolicy | None = None, ping_timeout_s: float = 1.0,
+                 telemetry: Telemetry = NULL_TELEMETRY) -> None:
         self.runtime = runtime
         self.policy = policy or HealthPolicy()
         self.ping_timeout_s = ping_timeout_s
+        self.telemetry = telemetry
 
     def reconcile(self, now_ns: int) -> list[Transition]:
-        transitions = self.policy.step(now_ns, self.runtime.ping_all(self.ping_timeout_s))
+        answered = self.runtime.ping_all(self.ping_timeout_s)
+        for name, ok in answered.items():
+            self.telemetry.gauge("spreadwright_component_up", float(ok), component=name)
+            if not ok:
+                self.telemetry.count("spreadwright_health_check_misses_total", component=name)
+        transitions = self.policy.step(now_ns, answered)
         for transition in transitions:
             if transition.previous is not transition.next or transition.decision is not Decision.NONE:
                 _log.info("health_transition", target=transition.component, previous=transition.previous.value,
                           next=transition.next.value, decision=transition.decision.value, reason=transition.reason)
             if transition.decision is Decision.RESTART:
+                self.telemetry.count("spreadwright_actor_restarts_total", component=transition.component)
                 self.runtime.recreate(transition.component)
             elif transition.decision is Decision.ESCALATE and transition.component.startswith("trader-"):
                 self.runtime.handle(transition.component).deliver.remote(
