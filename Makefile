@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench install clean
+.PHONY: run test bench install clean prometheus
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,15 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/spreadwright backtest --profile config/profiles/backtest.yaml
 
-test: $(STAMP)
+# The tests run a real Prometheus (and promtool): Debian's package, installed when missing.
+prometheus:
+	@command -v prometheus >/dev/null && command -v promtool >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends prometheus; }
+	@# Debian's package starts a system service; the tests start their own server on a free port.
+	@-command -v systemctl >/dev/null && systemctl stop prometheus prometheus-node-exporter 2>/dev/null; true
+
+test: $(STAMP) prometheus
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
