@@ -137,6 +137,9 @@ class ButterflyExitRouter(Component):
             self._event(self.exits[exit_id], message, now_ns)
 
     def _start(self, request: ExitButterfly, now_ns: int) -> None:
+        for action in ("cross_to_natural", "close_short_leg"):      # zero series: "no fallback yet" is data
+            self.telemetry.count("spreadwright_butterfly_fallbacks_total", 0.0, symbol=request.position.symbol,
+                                 action=action)
         position = request.position
         if position.position_id in self.exits:
             self.log.warning("duplicate_exit_ignored", position_id=position.position_id)

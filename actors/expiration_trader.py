@@ -338,8 +338,9 @@ class ExpirationTrader(Component):
         working.filled = fill.cumulative_quantity
         working.first_fill_ns = working.first_fill_ns or now_ns
         worse_per_share = abs(fill.price) - working.mid if working.part == "debit" else working.mid - abs(fill.price)
-        self.telemetry.observe("spreadwright_fill_slippage_usd_per_contract", worse_per_share * 100,
-                               symbol=self.symbol, structure=working.structure)
+        self.telemetry.observe("spreadwright_fill_slippage_usd_per_contract", abs(worse_per_share) * 100,
+                               symbol=self.symbol, structure=working.structure,
+                               direction="worse" if worse_per_share > 0 else "better")
         record = self.balance.record_debit_fill if working.part == "debit" else self.balance.record_credit_fill
         record(self.symbol, self.expiration, fill.quantity, abs(fill.price))
         self.port.send(self.balancer_name, ChainFill(self.symbol, self.expiration.isoformat(), working.part,

@@ -14,7 +14,7 @@ from typing import Literal, NamedTuple
 Kind = Literal["counter", "gauge", "histogram"]
 
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-SLIPPAGE_BUCKETS_USD = (-20.0, -10.0, -5.0, -2.0, -1.0, 0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
+SLIPPAGE_BUCKETS_USD = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)     # Ray histograms take positive bounds only
 EXPOSURE_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 TASK_BUCKETS_S = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
@@ -46,8 +46,9 @@ CATALOG: dict[str, MetricSpec] = {spec.name: spec for spec in (
                "Chain arrival at a trader -> the order it decided on leaves the trader.", ("symbol",),
                LATENCY_BUCKETS_S),
     MetricSpec("spreadwright_fill_slippage_usd_per_contract", "histogram",
-               "Fill price vs the mid when the order was sent, USD per contract (x100 per share); positive "
-               "= worse than mid.", ("symbol", "structure"), SLIPPAGE_BUCKETS_USD),
+               "Distance of the fill price from the mid when the order was sent, USD per contract (x100 per "
+               "share); direction: worse (paid more / received less than mid) or better.",
+               ("symbol", "structure", "direction"), SLIPPAGE_BUCKETS_USD),
     MetricSpec("spreadwright_butterfly_partial_exposure_seconds", "histogram",
                "Butterfly exit: first vertical's fill -> second vertical's fill (time exposed on one leg).",
                ("symbol",), EXPOSURE_BUCKETS_S),

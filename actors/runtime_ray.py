@@ -94,7 +94,9 @@ class RayMetricsSink:
     def emit(self, spec, value: float, labels: tuple[str, ...]) -> None:
         metric = self._metrics.get(spec.name) or self._create(spec)
         tags = dict(zip(spec.labels, labels))
-        if spec.kind == "counter":
+        if spec.kind == "counter" and value == 0:
+            metric._record(0.0, tags=tags)      # Counter.inc refuses 0; a zero series says "none so far"
+        elif spec.kind == "counter":
             metric.inc(value, tags=tags)
         elif spec.kind == "gauge":
             metric.set(value, tags=tags)
@@ -132,6 +134,7 @@ class ComponentHost:
         component.bind(RayPort(namespace, self._timers))
         self.restarted = bool(context.was_current_actor_reconstructed)
         if self.restarted:          # Ray rebuilt us after a crash: start again, rebuilding state from the ledger
+            component.telemetry.count("spreadwright_actor_restarts_total", component=component.name)
             component.on_start(time.time_ns())
 
     def ready(self) -> str:

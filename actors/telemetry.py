@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from actors.logs import get_logger
 from actors.metrics_catalog import CATALOG, MetricSpec
 
 
@@ -27,6 +28,7 @@ class Sink(Protocol):
 class Telemetry:
     def __init__(self, sink: Sink | None = None) -> None:
         self.sink = sink
+        self._failed: set[str] = set()
 
     @property
     def enabled(self) -> bool:
@@ -47,8 +49,14 @@ class Telemetry:
             raise MetricError(f"{name}: not a {kind} in actors.metrics_catalog")
         if len(labels) != len(spec.labels) or any(k not in labels for k in spec.labels):
             raise MetricError(f"{name}: labels {sorted(labels)} != catalog's {sorted(spec.labels)}")
-        if self.sink is not None:
+        if self.sink is None:
+            return
+        try:
             self.sink.emit(spec, float(value), tuple(str(labels[k]) for k in spec.labels))
+        except Exception as err:  # noqa: BLE001 - a failing exporter must not stop trading; said once per metric
+            if name not in self._failed:
+                self._failed.add(name)
+                get_logger(component="telemetry").error("metric_emit_failed", metric=name, error=repr(err))
 
 
 NULL_TELEMETRY = Telemetry(None)

@@ -22,9 +22,14 @@ class SymbolSupervisor:
         self.policy = policy or HealthPolicy()
         self.ping_timeout_s = ping_timeout_s
         self.telemetry = telemetry
+        self._seen: set[str] = set()
 
     def reconcile(self, now_ns: int) -> list[Transition]:
         answered = self.runtime.ping_all(self.ping_timeout_s)
+        for name in answered.keys() - self._seen:         # zero series from the start: "none so far" is data
+            self._seen.add(name)
+            self.telemetry.count("spreadwright_health_check_misses_total", 0.0, component=name)
+            self.telemetry.count("spreadwright_actor_restarts_total", 0.0, component=name)
         for name, ok in answered.items():
             self.telemetry.gauge("spreadwright_component_up", float(ok), component=name)
             if not ok:

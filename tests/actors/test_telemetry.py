@@ -68,3 +68,15 @@ def test_a_backtest_day_emits_orders_outcomes_and_chain_gauges_matching_its_trad
     text = generate_latest(registry).decode()
     assert "spreadwright_trading_state{" in text and "spreadwright_contract_imbalance_contracts{" in text
     assert "spreadwright_butterfly_partial_exposure_seconds_count{" in text
+
+
+def test_a_failing_sink_never_stops_the_component_and_is_logged_once(capsys):
+    class Broken:
+        def emit(self, spec, value, labels):
+            raise RuntimeError("exporter down")
+
+    telemetry = Telemetry(Broken())
+    for _ in range(3):
+        telemetry.observe("spreadwright_quote_to_order_seconds", 0.01, symbol="SPY")
+    captured = capsys.readouterr()
+    assert (captured.out + captured.err).count("metric_emit_failed") == 1      # stream depends on log setup

@@ -1,0 +1,148 @@
+"""A real Prometheus scraping a paper session on Ray (driver /metrics and Ray's metrics agent) and a Monte Carlo
+driver: the fill rate per symbol equals the ledger's, and every Grafana panel's query returns data."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from config import load_profile
+from config.runtime import MetricsConfig
+from core.ledger import fold
+from core.orders import TradingHalted
+from supervisors.ledger_store import SqliteLedgerStore
+from supervisors.metrics_server import ProcessMetrics
+from supervisors.montecarlo import InProcessExecutor, run_montecarlo
+from supervisors.paper import PaperSession, free_port
+from tests.deploy.test_prometheus_rules import dashboard_queries
+from tests.ray.conftest import RAY_METRICS_EXPORT_PORT
+from tests.ray.waiting import wait_for
+from tests.supervisors.montecarlo_fixtures import tiny_config
+
+ROOT = Path(__file__).parents[2]
+ENV = {"SPREADWRIGHT__TIMING__CANCEL_AFTER_SECONDS": "0.5",
+       "SPREADWRIGHT__TIMING__MIN_DELAY_BETWEEN_ATTEMPTS": "0.2",
+       "SPREADWRIGHT__TIMING__MAX_DELAY_BETWEEN_ATTEMPTS": "0.5",
+       "SPREADWRIGHT__EXECUTOR__MIN_FILL_RATE": "0.0",
+       "SPREADWRIGHT__BROKER__QUOTE_POLL_MS": "200",
+       "SPREADWRIGHT__BROKER__EXPIRATIONS_PER_SYMBOL": "1",
+       "SPREADWRIGHT__BUTTERFLIES__ENABLED": "true", "SPREADWRIGHT__BUTTERFLIES__ENTRY_INTERVAL_S": "2",
+       "SPREADWRIGHT__BUTTERFLIES__MAX_HOLD_S": "1", "SPREADWRIGHT__BUTTERFLIES__MIN_DAYS_TO_EXPIRY": "0",
+       "SPREADWRIGHT__METRICS__PORT": "0", "SPREADWRIGHT__RUNTIME__RAY_NAMESPACE": "t-prometheus"}
+GRAFANA_VARIABLES = {"$symbol": ".*", "$__rate_interval": "1m", "$__range": "1h", "$__interval": "15s"}
+
+
+def _scrape_config(tmp_path: Path, driver_ports: list[int]) -> Path:
+    """deploy/prometheus/prometheus.yml with this test's targets; its relabel rules and alerts kept as they are."""
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    config["global"].update(scrape_interval="1s", evaluation_interval="1s")
+    config["rule_files"] = [str(ROOT / "deploy" / "prometheus" / "alerts.yml")]
+    sd_file = tmp_path / "ray_sd.json"
+    sd_file.write_text(json.dumps([{"targets": [f"127.0.0.1:{RAY_METRICS_EXPORT_PORT}"], "labels": {}}]))
+    for job in config["scrape_configs"]:
+        if job["job_name"] == "spreadwright":
+            job["static_configs"] = [{"targets": [f"127.0.0.1:{p}" for p in driver_ports]}]
+        else:
+            job["file_sd_configs"] = [{"files": [str(sd_file)], "refresh_interval": "1s"}]
+    path = tmp_path / "prometheus.yml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+class _Prometheus:
+    def __init__(self, config: Path, data: Path) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen([shutil.which("prometheus"), f"--config.file={config}",
+                                         f"--storage.tsdb.path={data}", f"--web.listen-address=127.0.0.1:{self.port}"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def query(self, expr: str) -> list[dict]:
+        url = f"http://127.0.0.1:{self.port}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+        with urllib.request.urlopen(url, timeout=5) as response:
+            body = json.load(response)
+        assert body["status"] == "success", body
+        return body["data"]["result"]
+
+    def stop(self) -> str:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        return self.process.stderr.read().decode(errors="replace")[-3000:]
+
+
+def _ledger_fill_rates(path: Path) -> dict[str, float]:
+    """Per symbol: trader orders with any fill / trader orders sent, from the ledger alone."""
+    orders = [o for o in fold(SqliteLedgerStore(path).events()).orders.values() if o.owner.startswith("trader-")]
+    by_symbol: dict[str, list[int]] = {}
+    for order in orders:
+        counts = by_symbol.setdefault(order.legs[0][0], [0, 0])
+        counts[0] += order.filled > 0
+        counts[1] += 1
+    return {symbol: filled / sent for symbol, (filled, sent) in by_symbol.items()}
+
+
+def _fill_rates(prometheus: _Prometheus) -> dict[str, float]:
+    result = prometheus.query('sum by (symbol) (spreadwright_order_outcomes_total{outcome=~"filled|partial"}) / '
+                              'sum by (symbol) (spreadwright_orders_submitted_total)')
+    return {r["metric"]["symbol"]: float(r["value"][1]) for r in result}
+
+
+@pytest.mark.skipif(shutil.which("prometheus") is None, reason="prometheus missing: `make prometheus` installs it")
+def test_prometheus_fill_rate_matches_the_ledger_and_every_panel_returns_data(ray_cluster, tmp_path):
+    monte_carlo = ProcessMetrics(MetricsConfig(port=0))
+    run_montecarlo(tiny_config(paths=1), tmp_path / "mc", InProcessExecutor(), progress=False,
+                   telemetry=monte_carlo.telemetry)
+    config = load_profile("paper", env={**ENV, "SPREADWRIGHT__LEDGER__PATH": str(tmp_path / "ledger.db")})
+    session = PaperSession(config)
+    prometheus = None
+    runner = threading.Thread(target=session.run, kwargs={"status_every_s": 3600}, daemon=True)
+    try:
+        session.start()
+        runner.start()
+        prometheus = _Prometheus(_scrape_config(tmp_path, [session.metrics.port, monte_carlo.port]), tmp_path / "tsdb")
+        runtime = session.runtime
+        assert wait_for(lambda: runtime.snapshot("broker")["intents"] >= 10, timeout_s=60), runtime.snapshots()
+        victim = session.traders[0].name
+        old_pid = ray_cluster.get(runtime.handle(victim).pid.remote())
+        os.kill(old_pid, signal.SIGKILL)                           # a restart for the restarts panel
+        assert wait_for(lambda: ray_cluster.get(runtime.handle(victim).pid.remote(), timeout=2) != old_pid)
+        assert wait_for(lambda: sum(s.get("round_trips", 0) for n, s in runtime.snapshots().items()
+                                    if n.startswith("flies-")) >= 1, timeout_s=60), "no butterfly round trip"
+        for trader in session.traders:                             # stop new orders; working ones time out
+            runtime.send(trader.name, TradingHalted("", "test: freeze the counts", time.time_ns()))
+        assert wait_for(lambda: runtime.snapshot("broker")["working"] == 0, timeout_s=30)
+        time.sleep(1.0)
+        expected = _ledger_fill_rates(tmp_path / "ledger.db")
+        assert expected and all(0 < rate <= 1 for rate in expected.values()), expected
+        matched = wait_for(lambda: _fill_rates(prometheus).keys() == expected.keys() and all(
+            abs(_fill_rates(prometheus)[s] - expected[s]) < 1e-9 for s in expected), timeout_s=90)
+        assert matched, json.dumps([_fill_rates(prometheus), expected, prometheus.query("up"),
+                         sorted({r["metric"]["__name__"] for r in prometheus.query('{__name__=~".*spreadwright.*"}')})])
+        empty = [(board, title, expr) for board, title, expr in dashboard_queries()
+                 if not prometheus.query(_grafana(expr))]
+        assert not empty, empty
+        assert wait_for(lambda: prometheus.query('ALERTS{alertname="SpreadwrightTraderHalted"}'), timeout_s=30)
+    finally:
+        session.request_stop()
+        runner.join(timeout=30)
+        session.stop()
+        monte_carlo.close()
+        log = prometheus.stop() if prometheus else ""
+    assert "error" not in log.lower() or "level=error" not in log, log
+
+
+def _grafana(expr: str) -> str:
+    for variable, value in GRAFANA_VARIABLES.items():
+        expr = expr.replace(variable, value)
+    return expr
