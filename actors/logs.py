@@ -9,6 +9,7 @@ except structlog's own timestamper.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import IO, Any
 
@@ -51,6 +52,7 @@ def configure_logging(config: LoggingConfig | None = None, *, stream: IO[str] | 
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info,
+            redact_secrets,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(config.level)),
@@ -64,6 +66,20 @@ def configure_logging(config: LoggingConfig | None = None, *, stream: IO[str] | 
 def bind_session(session: str, **context: Any) -> None:
     """Put `session` (and any other key) on every line logged from this process and context."""
     structlog.contextvars.bind_contextvars(session=session, **context)
+
+
+_SECRET_KEYS = re.compile(r"(api_?key|token|secret|password|authorization|credential)", re.IGNORECASE)
+_BEARER = re.compile(r"(Bearer\s+)\S+")
+
+
+def redact_secrets(_, __, event: dict[str, Any]) -> dict[str, Any]:
+    """No secret reaches a log line: values under secret-looking keys are replaced, bearer tokens cut."""
+    for key, value in event.items():
+        if _SECRET_KEYS.search(key):
+            event[key] = "[redacted]"
+        elif isinstance(value, str) and "Bearer " in value:
+            event[key] = _BEARER.sub(r"\1[redacted]", value)
+    return event
 
 
 def get_logger(**context: Any) -> structlog.typing.FilteringBoundLogger:

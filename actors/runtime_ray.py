@@ -88,12 +88,23 @@ class RayMetricsSink:
     use the catalog's names for both sinks.
     """
 
+    GAUGE_REFRESH_S = 5.0      # Ray drops a gauge from its export ~20 s after the last set: re-set them
+
     def __init__(self) -> None:
         self._metrics: dict[str, Any] = {}
+        self._gauges: dict[tuple[str, tuple[str, ...]], tuple[Any, dict, float]] = {}
+        self._refresher: threading.Thread | None = None
+        self._lock = threading.Lock()
 
     def emit(self, spec, value: float, labels: tuple[str, ...]) -> None:
         metric = self._metrics.get(spec.name) or self._create(spec)
         tags = dict(zip(spec.labels, labels))
+        if spec.kind == "gauge":
+            with self._lock:
+                self._gauges[(spec.name, labels)] = (metric, tags, value)
+            if self._refresher is None:
+                self._refresher = threading.Thread(target=self._refresh, name="gauge-refresh", daemon=True)
+                self._refresher.start()
         if spec.kind == "counter" and value == 0:
             metric._record(0.0, tags=tags)      # Counter.inc refuses 0; a zero series says "none so far"
         elif spec.kind == "counter":
@@ -102,6 +113,15 @@ class RayMetricsSink:
             metric.set(value, tags=tags)
         else:
             metric.observe(value, tags=tags)
+
+    def _refresh(self) -> None:
+        """Re-set every gauge to its last value, so a value that does not change stays exported."""
+        while True:
+            time.sleep(self.GAUGE_REFRESH_S)
+            with self._lock:
+                gauges = list(self._gauges.values())
+            for metric, tags, value in gauges:
+                metric.set(value, tags=tags)
 
     def _create(self, spec):
         from ray.util.metrics import Counter, Gauge, Histogram

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from config.base import FrozenModel, rule_error
 
@@ -27,6 +27,7 @@ class BrokerConfig(FrozenModel):
     request_timeout_s: float = Field(2.0, gt=0, le=60)
     market_hours: bool = True
     expirations_per_symbol: int = Field(3, ge=1, le=20)
+    api_key: SecretStr | None = None          # from SPREADWRIGHT__BROKER__API_KEY; shown as ********** anywhere
 
     @model_validator(mode="after")
     def _url_shape(self) -> BrokerConfig:

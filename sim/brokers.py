@@ -63,8 +63,10 @@ class HttpBroker:
     reports_events = True          # GET /orders/{id} lists the order's events
 
     def __init__(self, base_url: str, timeout_s: float = 2.0, retries: int = 4, backoff_s: float = 0.05,
-                 session: aiohttp.ClientSession | None = None) -> None:
+                 session: aiohttp.ClientSession | None = None, api_key: str | None = None) -> None:
+        """`api_key`, when the broker wants one, goes in an Authorization header (never in a log line)."""
         self.base_url = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self.retries, self.backoff_s = retries, backoff_s
         self._session = session
@@ -78,7 +80,7 @@ class HttpBroker:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self.timeout)
+            self._session = aiohttp.ClientSession(timeout=self.timeout, headers=self._headers)
         return self._session
 
     async def _call(self, method: str, path: str, body: dict | None = None) -> dict[str, Any]:

@@ -168,7 +168,8 @@ class PaperSession:
 
             calendar_ok = MarketCalendar().is_open
         flies = butterfly_components(self.config, expirations, routes, calendar_ok)
-        adapter = functools.partial(HttpBroker, self.url, broker.request_timeout_s)
+        adapter = functools.partial(HttpBroker, self.url, broker.request_timeout_s,
+                                    api_key=broker.api_key.get_secret_value() if broker.api_key else None)
 
         for component in (BrokerBridge(adapter, routes, broker.quote_poll_ms, broker.order_poll_ms),
                           BrokerGateway(ledger_store(self.config), exchange="exchange", name="broker"),

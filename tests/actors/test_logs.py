@@ -46,3 +46,43 @@ def test_level_filters():
     Trader().log.error("loud")
     assert "quiet" not in stream.getvalue() and "loud" in stream.getvalue()
     configure_logging(LoggingConfig(format="json"), force=True)
+
+
+def test_secrets_never_reach_a_log_line():
+    import io
+    import json as json_lib
+
+    from actors.logs import configure_logging, get_logger
+    from config.runtime import LoggingConfig
+
+    stream = io.StringIO()
+    configure_logging(LoggingConfig(format="json"), stream=stream, force=True)
+    get_logger(component="x").info("connect", api_key="sk-live-SECRET1", password="SECRET2",
+                                    header="Authorization: Bearer SECRET3", note="plain")
+    line = json_lib.loads(stream.getvalue())
+    assert "SECRET" not in stream.getvalue() and line["note"] == "plain" and line["api_key"] == "[redacted]"
+
+
+def test_every_order_path_line_of_a_backtest_names_session_component_and_order(tmp_path):
+    import io
+    import json as json_lib
+
+    from actors.logs import bind_session, configure_logging
+    from config import load_profile
+    from config.runtime import LoggingConfig
+    from supervisors.backtest import build_backtest
+
+    stream = io.StringIO()
+    configure_logging(LoggingConfig(level="DEBUG", format="json"), stream=stream, force=True)
+    config = load_profile("config/profiles/backtest.yaml", env={"SPREADWRIGHT__BROKER__API_KEY": "sk-live-SECRET9"})
+    bind_session(config.name)
+    config = config.model_copy(update={"symbols": ("SPY",)})
+    backtest = build_backtest(config)
+    backtest.runtime.run(until_ns=backtest.close_ns - 5 * 3600 * 10**9)       # the first 90 minutes
+    lines = [json_lib.loads(line) for line in stream.getvalue().splitlines()]
+    order_lines = [line for line in lines if "client_order_id" in line]
+    assert len(order_lines) > 50 and "SECRET9" not in stream.getvalue()
+    for line in order_lines:
+        assert line.get("session") == config.name and line.get("component"), line
+        if line["component"].startswith(("trader-", "flies-")):
+            assert line.get("symbol") == "SPY" and line.get("expiration"), line

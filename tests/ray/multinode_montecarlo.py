@@ -15,6 +15,13 @@ from supervisors.montecarlo_ray import RayExecutor  # noqa: E402
 from tests.supervisors.montecarlo_fixtures import tiny_config  # noqa: E402
 
 
+def single_process(out_dir: str) -> None:
+    """The reference: every path in this fresh process, no Ray."""
+    from supervisors.montecarlo import InProcessExecutor
+
+    run_montecarlo(tiny_config(paths=6, paths_per_task=1), Path(out_dir), InProcessExecutor(), progress=False)
+
+
 def main(out_dir: str, port: int) -> None:
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "gcs_server_port": port, "include_dashboard": False})
     for _ in range(2):
@@ -33,4 +40,7 @@ def main(out_dir: str, port: int) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    if sys.argv[2] == "local":
+        single_process(sys.argv[1])
+    else:
+        main(sys.argv[1], int(sys.argv[2]))

@@ -37,7 +37,8 @@ ENV = {"SPREADWRIGHT__TIMING__CANCEL_AFTER_SECONDS": "0.5",
        "SPREADWRIGHT__BROKER__EXPIRATIONS_PER_SYMBOL": "1",
        "SPREADWRIGHT__BUTTERFLIES__ENABLED": "true", "SPREADWRIGHT__BUTTERFLIES__ENTRY_INTERVAL_S": "2",
        "SPREADWRIGHT__BUTTERFLIES__MAX_HOLD_S": "1", "SPREADWRIGHT__BUTTERFLIES__MIN_DAYS_TO_EXPIRY": "0",
-       "SPREADWRIGHT__METRICS__PORT": "0", "SPREADWRIGHT__RUNTIME__RAY_NAMESPACE": "t-prometheus"}
+       "SPREADWRIGHT__METRICS__PORT": "0", "SPREADWRIGHT__RUNTIME__RAY_NAMESPACE": "t-prometheus",
+       "SPREADWRIGHT__LOGGING__LEVEL": "DEBUG", "SPREADWRIGHT__BROKER__API_KEY": "sk-live-NEVERLOGGED"}
 GRAFANA_VARIABLES = {"$symbol": ".*", "$__rate_interval": "1m", "$__range": "1h", "$__interval": "15s"}
 
 
@@ -99,7 +100,7 @@ def _fill_rates(prometheus: _Prometheus) -> dict[str, float]:
 
 
 @pytest.mark.skipif(shutil.which("prometheus") is None, reason="prometheus missing: `make prometheus` installs it")
-def test_prometheus_fill_rate_matches_the_ledger_and_every_panel_returns_data(ray_cluster, tmp_path):
+def test_prometheus_fill_rate_matches_the_ledger_and_every_panel_returns_data(ray_cluster, tmp_path, capfd):
     monte_carlo = ProcessMetrics(MetricsConfig(port=0))
     run_montecarlo(tiny_config(paths=1), tmp_path / "mc", InProcessExecutor(), progress=False,
                    telemetry=monte_carlo.telemetry)
@@ -113,12 +114,13 @@ def test_prometheus_fill_rate_matches_the_ledger_and_every_panel_returns_data(ra
         prometheus = _Prometheus(_scrape_config(tmp_path, [session.metrics.port, monte_carlo.port]), tmp_path / "tsdb")
         runtime = session.runtime
         assert wait_for(lambda: runtime.snapshot("broker")["intents"] >= 10, timeout_s=60), runtime.snapshots()
-        victim = session.traders[0].name
+        # a restart for the restarts panel; not a trader: Ray stops exporting a dead worker's series, so a killed
+        # trader's counts before the kill would be missing from the fill rate compared below
+        victim = "metrics"
         old_pid = ray_cluster.get(runtime.handle(victim).pid.remote())
-        os.kill(old_pid, signal.SIGKILL)                           # a restart for the restarts panel
+        os.kill(old_pid, signal.SIGKILL)
         assert wait_for(lambda: ray_cluster.get(runtime.handle(victim).pid.remote(), timeout=2) != old_pid)
-        assert wait_for(lambda: sum(s.get("round_trips", 0) for n, s in runtime.snapshots().items()
-                                    if n.startswith("flies-")) >= 1, timeout_s=60), "no butterfly round trip"
+        assert wait_for(lambda: runtime.snapshot("router")["closed"] >= 1, timeout_s=90), runtime.snapshot("router")
         for trader in session.traders:                             # stop new orders; working ones time out
             runtime.send(trader.name, TradingHalted("", "test: freeze the counts", time.time_ns()))
         assert wait_for(lambda: runtime.snapshot("broker")["working"] == 0, timeout_s=30)
@@ -129,9 +131,11 @@ def test_prometheus_fill_rate_matches_the_ledger_and_every_panel_returns_data(ra
             abs(_fill_rates(prometheus)[s] - expected[s]) < 1e-9 for s in expected), timeout_s=90)
         assert matched, json.dumps([_fill_rates(prometheus), expected, prometheus.query("up"),
                          sorted({r["metric"]["__name__"] for r in prometheus.query('{__name__=~".*spreadwright.*"}')})])
-        empty = [(board, title, expr) for board, title, expr in dashboard_queries()
-                 if not prometheus.query(_grafana(expr))]
-        assert not empty, empty
+        def empty_panels():
+            return [(board, title, expr) for board, title, expr in dashboard_queries()
+                    if not prometheus.query(_grafana(expr))]
+
+        assert wait_for(lambda: not empty_panels(), timeout_s=60), empty_panels()   # rates need two scrapes
         assert wait_for(lambda: prometheus.query('ALERTS{alertname="SpreadwrightTraderHalted"}'), timeout_s=30)
     finally:
         session.request_stop()
@@ -139,7 +143,12 @@ def test_prometheus_fill_rate_matches_the_ledger_and_every_panel_returns_data(ra
         session.stop()
         monte_carlo.close()
         log = prometheus.stop() if prometheus else ""
-    assert "error" not in log.lower() or "level=error" not in log, log
+    assert "level=error" not in log, log
+    session_logs = Path(ray_cluster.get_runtime_context().gcs_address and "/tmp/ray/session_latest/logs")
+    worker_logs = "".join(p.read_text(errors="replace") for p in session_logs.glob("worker-*") if p.is_file())
+    captured = capfd.readouterr()
+    assert "order_sent" in captured.out + captured.err + worker_logs       # the session did log its orders
+    assert "NEVERLOGGED" not in captured.out + captured.err + worker_logs   # but never the broker's key
 
 
 def _grafana(expr: str) -> str:
