@@ -164,6 +164,10 @@ class ComponentHost:
         """The worker process id, so fault tests can SIGKILL it."""
         return os.getpid()
 
+    def worker_id(self) -> str:
+        """Ray's id of this worker: the `WorkerId` label on the metrics this actor exports."""
+        return ray.get_runtime_context().get_worker_id()
+
     def was_restarted(self) -> bool:
         return self.restarted
 

@@ -70,7 +70,15 @@ def test_a_backtest_day_emits_orders_outcomes_and_chain_gauges_matching_its_trad
     assert "spreadwright_butterfly_partial_exposure_seconds_count{" in text
 
 
-def test_a_failing_sink_never_stops_the_component_and_is_logged_once(capsys):
+def test_a_failing_sink_never_stops_the_component_and_is_logged_once():
+    import io
+
+    from actors.logs import configure_logging
+    from config.runtime import LoggingConfig
+
+    stream = io.StringIO()
+    configure_logging(LoggingConfig(format="json"), stream=stream, force=True)
+
     class Broken:
         def emit(self, spec, value, labels):
             raise RuntimeError("exporter down")
@@ -78,5 +86,4 @@ def test_a_failing_sink_never_stops_the_component_and_is_logged_once(capsys):
     telemetry = Telemetry(Broken())
     for _ in range(3):
         telemetry.observe("spreadwright_quote_to_order_seconds", 0.01, symbol="SPY")
-    captured = capsys.readouterr()
-    assert (captured.out + captured.err).count("metric_emit_failed") == 1      # stream depends on log setup
+    assert stream.getvalue().count("metric_emit_failed") == 1
