@@ -31,7 +31,7 @@ from core.execution.credit import CreditMaximizer, OptionChain, SpreadLeg
 from core.execution.opportunities import scan_opportunities as scan_debit_verticals
 from core.execution.phases import NEW_YORK, TradingPhase, delay_multiplier, trading_phase
 from core.expirations import ExpirationCategory, categorize, nominal_friday
-from actors.metrics_catalog import TRADING_STATES, size_bucket
+from actors.metrics_catalog import OUTCOME_OF_STATUS, TRADING_STATES, size_bucket
 from core.orders import (CancelOrder, CancelRejected, Contract, OrderAccepted, OrderCancelled, OrderFilled, OrderLeg,
                          OrderRejected, SubmitOrder, TradingHalted)
 from core.quotes import ChainQuotes
@@ -55,10 +55,6 @@ class TraderSettings:
     price_aggressiveness: float = 0.25      # fraction of the half-spread given up from the mid
     market_hours: bool = True               # False: trade around the clock (the simulated paper market)
     decide_on_quote: bool = False           # True: a due attempt waits for the next chain (paper/live sessions)
-
-
-_OUTCOME_LABEL = {"FILLED": "filled", "PARTIAL": "partial", "CANCELLED": "cancelled", "TIMEOUT": "timed_out",
-                  "REJECTED": "rejected"}
 
 
 class _Working:
@@ -358,7 +354,7 @@ class ExpirationTrader(Component):
         if outcome in ("TIMEOUT", "CANCELLED") and working.filled > 0:
             outcome = "PARTIAL"
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
-        self.telemetry.count("spreadwright_order_outcomes_total", outcome=_OUTCOME_LABEL[outcome],
+        self.telemetry.count("spreadwright_order_outcomes_total", outcome=OUTCOME_OF_STATUS[outcome],
                              **self._order_labels(working))
         if outcome != "REJECTED":
             filled = working.filled > 0

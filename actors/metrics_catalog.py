@@ -18,7 +18,8 @@ SLIPPAGE_BUCKETS_USD = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)     # Ray h
 EXPOSURE_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 TASK_BUCKETS_S = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
-OUTCOMES = ("filled", "partial", "cancelled", "timed_out", "rejected")
+OUTCOME_OF_STATUS = {"FILLED": "filled", "PARTIAL": "partial", "CANCELLED": "cancelled", "TIMEOUT": "timed_out",
+                     "REJECTED": "rejected"}          # a trader's final order status -> the `outcome` label
 TRADING_STATES = ("ACTIVE", "REDUCING", "HALTED")
 
 

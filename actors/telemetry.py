@@ -30,10 +30,6 @@ class Telemetry:
         self.sink = sink
         self._failed: set[str] = set()
 
-    @property
-    def enabled(self) -> bool:
-        return self.sink is not None
-
     def count(self, name: str, value: float = 1.0, **labels: Any) -> None:
         self._emit(name, "counter", value, labels)
 

@@ -70,8 +70,7 @@ def _memory_child(paths: int) -> dict:
     from supervisors.montecarlo_ray import RayExecutor
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    executor = RayExecutor()
-    executor.remote = ray.remote(num_cpus=1)(synthetic_chunk)
+    executor = RayExecutor(chunk_function=synthetic_chunk)
     config = _config(paths, 20, regimes=["normal"], parameters={})
     started = time.perf_counter()
     run_montecarlo(config, Path(tempfile.mkdtemp()), executor, progress=False)

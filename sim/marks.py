@@ -13,10 +13,8 @@ from typing import NamedTuple
 import numpy as np
 
 from core.pricing import bsm_price
+from sim.chain import NS_PER_YEAR
 from sim.surface import SurfaceParams, surface_vol
-
-NS_PER_YEAR = 365 * 86_400 * 10**9
-_MIN_T_YEARS = 1e-9
 
 
 class FillTable(NamedTuple):
@@ -73,7 +71,7 @@ def theo_per_share(book: Book, marks: MarketMarks, rate: float, dividend_yield: 
     spot = marks.spots[at]
     t_years = np.where(expired, 0.0, np.maximum(book.expiry_ns[None, :] - marks.times_ns[at], 0) / NS_PER_YEAR)
     forward = spot * np.exp((rate - dividend_yield) * t_years)
-    vol = surface_vol(surface, marks.vol_levels[at], book.strikes[None, :], forward,
-                      np.maximum(t_years, _MIN_T_YEARS), marks.high_regime[at])
+    vol = surface_vol(surface, marks.vol_levels[at], book.strikes[None, :], forward, t_years,
+                      marks.high_regime[at])           # surface_vol floors t itself; bsm_price takes t = 0
     return bsm_price(np.broadcast_to(book.is_call, spot.shape), spot, book.strikes[None, :], t_years, rate,
                      dividend_yield, vol)

@@ -83,9 +83,12 @@ def build_scenarios(config: SessionConfig) -> list[Scenario]:
 def chunk_tasks(scenarios: list[Scenario], config: SessionConfig) -> list[ChunkTask]:
     settings = config.montecarlo
     step = settings.paths_per_task
-    return [ChunkTask(s.scenario_id, s.config.model_dump_json(), first, min(step, settings.paths - first),
-                      settings.days, settings.seed, settings.mark_every_s)
-            for s in scenarios for first in range(0, settings.paths, step)]
+    tasks = []
+    for scenario in scenarios:
+        config_json = scenario.config.model_dump_json()
+        tasks += [ChunkTask(scenario.scenario_id, config_json, first, min(step, settings.paths - first), settings.days,
+                            settings.seed, settings.mark_every_s) for first in range(0, settings.paths, step)]
+    return tasks
 
 
 def chunk_key(task: ChunkTask) -> str:

@@ -52,13 +52,13 @@ def run_chunk(task: ChunkTask) -> dict[str, Any]:
     """Run every path of the chunk; arrays are ordered by path index."""
     config = SessionConfig.model_validate_json(task.config_json)
     configure_logging(config.logging, force=True)
-    results = [run_path(config, path_seed(task.root_seed, p), task.days, task.mark_every_s)
-               for p in range(task.first_path, task.first_path + task.n_paths)]
     paths = np.arange(task.first_path, task.first_path + task.n_paths)
+    seeds = [path_seed(task.root_seed, int(p)) for p in paths]
+    results = [run_path(config, seed, task.days, task.mark_every_s) for seed in seeds]
     trades = [(task.scenario_id, int(p), *row) for p, r in zip(paths, results) for row in r["trades"]]
     equity = np.stack([r["equity_usd"] for r in results])
     return {"scenario_id": task.scenario_id, "first_path": task.first_path, "paths": paths,
-            "seeds": np.array([path_seed(task.root_seed, p) for p in paths], dtype=np.int64),
+            "seeds": np.array(seeds, dtype=np.int64),
             "pnl_usd": equity[:, -1].copy(), "max_drawdown_usd": risk.max_drawdown_usd(equity),
             "fills": np.array([r["fills"] for r in results]), "equity_usd": equity,
             "mark_labels": results[0]["mark_labels"], "trades": trades}

@@ -27,11 +27,12 @@ def run_chunk_task(task: ChunkTask) -> dict[str, Any]:
 
 
 class RayExecutor(ChunkExecutor):
-    def __init__(self, max_in_flight: int | None = None, max_retries: int = 3) -> None:
+    def __init__(self, max_in_flight: int | None = None, max_retries: int = 3, chunk_function=run_chunk_task) -> None:
+        """`chunk_function(task) -> result` runs in the tasks (run_chunk_task; benches pass a synthetic one)."""
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.workers = cpus
         self.max_in_flight = max_in_flight or 2 * cpus
-        self.remote = ray.remote(num_cpus=1, max_retries=max_retries, retry_exceptions=False)(run_chunk_task)
+        self.remote = ray.remote(num_cpus=1, max_retries=max_retries, retry_exceptions=False)(chunk_function)
 
     def run(self, tasks: list[ChunkTask]) -> Iterator[tuple[ChunkTask, Any]]:
         pending = iter(tasks)

@@ -87,3 +87,26 @@ def test_a_failing_sink_never_stops_the_component_and_is_logged_once():
     for _ in range(3):
         telemetry.observe("spreadwright_quote_to_order_seconds", 0.01, symbol="SPY")
     assert stream.getvalue().count("metric_emit_failed") == 1
+
+
+def test_the_ray_sink_re_sets_gauges_so_an_unchanged_value_stays_exported(monkeypatch):
+    """Ray drops a gauge ~20 s after its last set; the sink re-sets every gauge on a timer (no Ray started)."""
+    import time
+
+    from actors.metrics_catalog import CATALOG
+    from actors.runtime_ray import RayMetricsSink
+
+    class FakeGauge:
+        def __init__(self):
+            self.sets = []
+
+        def set(self, value, tags):
+            self.sets.append((value, tags))
+
+    monkeypatch.setattr(RayMetricsSink, "GAUGE_REFRESH_S", 0.02)
+    sink, gauge = RayMetricsSink(), FakeGauge()
+    sink._metrics["spreadwright_net_premium_usd"] = gauge
+    sink.emit(CATALOG["spreadwright_net_premium_usd"], -12.5, ("SPY", "2026-12-18"))
+    time.sleep(0.2)
+    assert len(gauge.sets) >= 3 and set(gauge.sets[-1][1].values()) == {"SPY", "2026-12-18"}
+    assert all(value == -12.5 for value, _ in gauge.sets)

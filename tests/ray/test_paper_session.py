@@ -12,15 +12,9 @@ from config import load_profile
 from core.ledger import fold
 from supervisors.ledger_store import SqliteLedgerStore
 from supervisors.paper import PaperExchangeProcess, PaperSession
-from tests.ray.waiting import wait_for
+from tests.ray.waiting import FAST_SESSION_ENV, wait_for
 
 ROOT = Path(__file__).parents[2]
-FAST = {"SPREADWRIGHT__TIMING__CANCEL_AFTER_SECONDS": "0.5",
-        "SPREADWRIGHT__TIMING__MIN_DELAY_BETWEEN_ATTEMPTS": "0.2",
-        "SPREADWRIGHT__TIMING__MAX_DELAY_BETWEEN_ATTEMPTS": "0.5",
-        "SPREADWRIGHT__EXECUTOR__MIN_FILL_RATE": "0.0",
-        "SPREADWRIGHT__BROKER__QUOTE_POLL_MS": "200",
-        "SPREADWRIGHT__BROKER__EXPIRATIONS_PER_SYMBOL": "1"}
 
 
 def exchange_orders(url):
@@ -30,7 +24,7 @@ def exchange_orders(url):
 
 def test_killed_trader_in_a_paper_session_resumes_without_duplicate_orders(ray_cluster, tmp_path):
     exchange = PaperExchangeProcess("127.0.0.1", 0, (7,), seed=3, quote_interval_ms=200)
-    env = {**FAST, "SPREADWRIGHT__LEDGER__PATH": str(tmp_path / "ledger.db"),
+    env = {**FAST_SESSION_ENV, "SPREADWRIGHT__LEDGER__PATH": str(tmp_path / "ledger.db"),
            "SPREADWRIGHT__BROKER__URL": exchange.url, "SPREADWRIGHT__SYMBOLS": "[SPY, QQQ, NOPE]",
            "SPREADWRIGHT__RUNTIME__RAY_NAMESPACE": "t-paper-kill"}
     session = PaperSession(load_profile("paper", env=env))
@@ -60,7 +54,7 @@ def test_killed_trader_in_a_paper_session_resumes_without_duplicate_orders(ray_c
 
 def test_cli_paper_session_starts_its_exchange_and_stops_cleanly_on_ctrl_c(ray_cluster, tmp_path):
     address = ray_cluster.get_runtime_context().gcs_address
-    env = {**os.environ, **FAST, "SPREADWRIGHT__LEDGER__PATH": str(tmp_path / "ledger.db"),
+    env = {**os.environ, **FAST_SESSION_ENV, "SPREADWRIGHT__LEDGER__PATH": str(tmp_path / "ledger.db"),
            "SPREADWRIGHT__RUNTIME__RAY_NAMESPACE": "t-paper-cli", "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen([sys.executable, "-m", "supervisors.cli", "paper", "--profile", "paper",
                                 "--address", address, "--status-every-s", "1"], cwd=ROOT, env=env,

@@ -25,16 +25,11 @@ from supervisors.montecarlo import InProcessExecutor, run_montecarlo
 from supervisors.paper import PaperSession, free_port
 from tests.deploy.test_prometheus_rules import dashboard_queries
 from tests.ray.conftest import RAY_METRICS_EXPORT_PORT
-from tests.ray.waiting import wait_for
+from tests.ray.waiting import FAST_SESSION_ENV, wait_for
 from tests.supervisors.montecarlo_fixtures import tiny_config
 
 ROOT = Path(__file__).parents[2]
-ENV = {"SPREADWRIGHT__TIMING__CANCEL_AFTER_SECONDS": "0.5",
-       "SPREADWRIGHT__TIMING__MIN_DELAY_BETWEEN_ATTEMPTS": "0.2",
-       "SPREADWRIGHT__TIMING__MAX_DELAY_BETWEEN_ATTEMPTS": "0.5",
-       "SPREADWRIGHT__EXECUTOR__MIN_FILL_RATE": "0.0",
-       "SPREADWRIGHT__BROKER__QUOTE_POLL_MS": "200",
-       "SPREADWRIGHT__BROKER__EXPIRATIONS_PER_SYMBOL": "1",
+ENV = {**FAST_SESSION_ENV,
        "SPREADWRIGHT__BUTTERFLIES__ENABLED": "true", "SPREADWRIGHT__BUTTERFLIES__ENTRY_INTERVAL_S": "2",
        "SPREADWRIGHT__BUTTERFLIES__MAX_HOLD_S": "1", "SPREADWRIGHT__BUTTERFLIES__MIN_DAYS_TO_EXPIRY": "0",
        "SPREADWRIGHT__METRICS__PORT": "0", "SPREADWRIGHT__RUNTIME__RAY_NAMESPACE": "t-prometheus",
@@ -148,7 +143,7 @@ def test_prometheus_fill_rate_matches_the_ledger_and_every_panel_returns_data(ra
         monte_carlo.close()
         log = prometheus.stop() if prometheus else ""
     assert "level=error" not in log, log
-    session_logs = Path(ray_cluster.get_runtime_context().gcs_address and "/tmp/ray/session_latest/logs")
+    session_logs = Path(ray_cluster._private.worker._global_node.get_logs_dir_path())    # this session's Ray
     worker_logs = "".join(p.read_text(errors="replace") for p in session_logs.glob("worker-*") if p.is_file())
     captured = capfd.readouterr()
     assert "order_sent" in captured.out + captured.err + worker_logs       # the session did log its orders

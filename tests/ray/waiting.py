@@ -1,4 +1,4 @@
-"""Polling helper shared by the Ray tests."""
+"""Polling helper and fast-session settings shared by the Ray tests."""
 
 import time
 
@@ -14,3 +14,11 @@ def wait_for(predicate, timeout_s=60.0):
             pass
         time.sleep(0.1)
     return False
+
+
+FAST_SESSION_ENV = {"SPREADWRIGHT__TIMING__CANCEL_AFTER_SECONDS": "0.5",
+                    "SPREADWRIGHT__TIMING__MIN_DELAY_BETWEEN_ATTEMPTS": "0.2",
+                    "SPREADWRIGHT__TIMING__MAX_DELAY_BETWEEN_ATTEMPTS": "0.5",
+                    "SPREADWRIGHT__EXECUTOR__MIN_FILL_RATE": "0.0",
+                    "SPREADWRIGHT__BROKER__QUOTE_POLL_MS": "200",
+                    "SPREADWRIGHT__BROKER__EXPIRATIONS_PER_SYMBOL": "1"}

@@ -201,3 +201,29 @@ def test_in_process_broker_has_the_same_interface_and_bookkeeping():
             assert (await http.order("local-1"))["status"] == "FILLED"     # one book, whichever door
             await local.close()
     asyncio.run(scenario())
+
+
+def test_the_broker_api_key_goes_in_an_authorization_header():
+    seen = []
+
+    async def scenario():
+        async def handler(request):
+            seen.append(request.headers.get("Authorization"))
+            return web.json_response({"orders": []})
+
+        app = web.Application()
+        app.router.add_get("/orders", handler)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        try:
+            for key in ("sk-test-1", None):
+                async with HttpBroker(f"http://127.0.0.1:{port}", api_key=key) as broker:
+                    await broker._call("GET", "/orders")
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(scenario())
+    assert seen == ["Bearer sk-test-1", None]
