@@ -1,6 +1,6 @@
 """CreditMaximizer: the credit spread that best offsets a debit spread's cost (seed 001).
 
-Searches every (short, long) pair of the same right in the chain at once (numpy matrices):
+Searches every (short, long) pair of the same right in the chain at once (the grid's pairs, `core.execution.pairs`):
 a put credit spread sells the higher strike, a call credit spread the lower, and the option
 sold is out of the money (a put below the underlying, a call above it: otherwise "most
 credit" would pick deep in-the-money spreads whose credit is nearly all risk). A pair qualifies
@@ -19,6 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from core.errors import InvalidFieldError
+from core.execution.pairs import credit_pairs
 
 ATM_TOLERANCE = 0.10
 
@@ -48,15 +49,15 @@ def debit_cost(debit_opportunity: tuple[SpreadLeg, SpreadLeg]) -> float:
 
 
 class CreditTable(NamedTuple):
-    """Every qualifying OTM credit pair of one chain snapshot (both rights), as parallel arrays."""
+    """Every qualifying OTM credit pair of one chain snapshot (both rights): chain indices of the
+    option sold and the option bought, with the chain's arrays (float64, bool)."""
 
-    right: np.ndarray            # 'P' or 'C'
-    short_strike: np.ndarray
-    long_strike: np.ndarray
-    short_bid: np.ndarray
-    short_ask: np.ndarray
-    long_bid: np.ndarray
-    long_ask: np.ndarray
+    strikes: np.ndarray
+    is_call: np.ndarray
+    bid: np.ndarray
+    ask: np.ndarray
+    short: np.ndarray            # chain index of the option sold
+    long: np.ndarray             # chain index of the option bought
     credit: np.ndarray           # short bid - long ask, per share
     width: np.ndarray
 
@@ -91,41 +92,40 @@ class CreditMaximizer:
 
     def credit_table(self, chain: OptionChain, spot: float) -> CreditTable:
         """All OTM credit pairs within the width limit that pay something, for both rights."""
-        parts = [self._pairs(chain, right, spot) for right in ("P", "C")]
-        return CreditTable(*(np.concatenate([p[i] for p in parts]) for i in range(len(CreditTable._fields))))
-
-    def _pairs(self, chain: OptionChain, right: str, spot: float) -> tuple[np.ndarray, ...]:
-        mask = np.asarray(chain.is_call) == (right == "C")
-        strikes, bid, ask = (np.asarray(a, dtype=np.float64)[mask] for a in (chain.strikes, chain.bid, chain.ask))
+        strikes, bid, ask = (np.asarray(a, dtype=np.float64) for a in (chain.strikes, chain.bid, chain.ask))
+        is_call = np.asarray(chain.is_call, dtype=np.bool_)
+        pairs = credit_pairs(strikes, is_call, self.max_spread_width)
         with np.errstate(invalid="ignore"):
             quoted = np.isfinite(bid) & np.isfinite(ask) & (ask >= bid)
-            out_of_money = strikes < spot if right == "P" else strikes > spot
-            credit = bid[:, None] - ask[None, :]                       # rows: short, columns: long
-            farther = strikes[None, :] < strikes[:, None] if right == "P" else strikes[None, :] > strikes[:, None]
-            width = np.abs(strikes[:, None] - strikes[None, :])
-            valid = ((quoted & (bid > 0) & out_of_money)[:, None] & (quoted & (ask > 0))[None, :] & farther
-                     & (width <= self.max_spread_width + 1e-9) & (credit > 0))
-        rows, cols = np.nonzero(valid)
-        return (np.full(rows.size, right), strikes[rows], strikes[cols], bid[rows], ask[rows], bid[cols], ask[cols],
-                credit[rows, cols], width[rows, cols])
+            can_sell = quoted & (bid > 0) & np.where(is_call, strikes > spot, strikes < spot)
+            can_buy = quoted & (ask > 0)
+            credit = bid[pairs.first] - ask[pairs.second]
+            keep = np.flatnonzero(can_sell[pairs.first] & can_buy[pairs.second] & (credit > 0))
+        return CreditTable(strikes, is_call, bid, ask, pairs.first[keep], pairs.second[keep], credit[keep],
+                           pairs.width[keep])
 
     def best(self, table: CreditTable, spot: float, needed_credit: float,
              exclude: set[tuple[str, float]] = frozenset()) -> tuple[SpreadLeg, SpreadLeg, float] | None:
         ok = table.credit >= needed_credit - 1e-12
-        for right, strike in exclude:
-            ok &= ~((table.right == right) & ((table.short_strike == strike) | (table.long_strike == strike)))
-        if not ok.any():
-            return None
+        if exclude:
+            excluded = np.zeros(table.strikes.size, dtype=np.bool_)
+            for right, strike in exclude:
+                excluded |= (table.is_call == (right == "C")) & (table.strikes == strike)
+            ok &= ~(excluded[table.short] | excluded[table.long])
         candidates = np.flatnonzero(ok)
+        if candidates.size == 0:
+            return None
         credit = table.credit[candidates]
         if self.prefer_atm:
             near_top = credit >= credit.max() - ATM_TOLERANCE * abs(credit.max())
-            distance = np.where(near_top, np.abs(table.short_strike[candidates] - spot), np.inf)
+            distance = np.where(near_top, np.abs(table.strikes[table.short[candidates]] - spot), np.inf)
             pick = candidates[np.lexsort((table.width[candidates], -credit, distance))[0]]
         else:
             pick = candidates[np.lexsort((table.width[candidates], -credit))[0]]
-        right = str(table.right[pick])
-        return (SpreadLeg(right, float(table.long_strike[pick]), float(table.long_bid[pick]), float(table.long_ask[pick])),
-                SpreadLeg(right, float(table.short_strike[pick]), float(table.short_bid[pick]),
-                          float(table.short_ask[pick])),
+        return (_leg(table, int(table.long[pick])), _leg(table, int(table.short[pick])),
                 round(float(table.credit[pick]), 10))
+
+
+def _leg(table: CreditTable, i: int) -> SpreadLeg:
+    return SpreadLeg("C" if table.is_call[i] else "P", float(table.strikes[i]), float(table.bid[i]),
+                     float(table.ask[i]))
