@@ -4,8 +4,9 @@ The trade loop runs on timers: scan the latest chain for debit verticals, ask th
 maximizer for the credit spread that offsets each, check the chain's balance, size, submit
 the debit part near its mid, cancel it after `cancel_after_seconds`, and wait a randomized
 delay scaled by the trading phase. Whatever the debit part fills, the credit part is sent
-for; while the chain is imbalanced no new debit is sent, and at the close the imbalance is
-sold at the natural price (force_balance_at_close). Outcomes: FILLED, PARTIAL, TIMEOUT (our
+for; while the chain is imbalanced no new debit is sent, and a debit is cut to the contracts the
+balancer still allows. With force_balance_at_close, the close auction (15:45-16:00) opens no new
+debit and sells any imbalance at the natural price. Outcomes: FILLED, PARTIAL, TIMEOUT (our
 cancel), CANCELLED count toward the fill rate; REJECTED is logged and skipped. Below
 `min_fill_rate` (after 5 attempts) the trader pauses `low_fill_rate_pause_seconds`, then retries.
 """
@@ -25,7 +26,7 @@ from actors.component import Component
 from actors.messages import ApplyOptimization, AttemptRecorded, ChainFill, ReplayedOrders, ReplayRequest
 from config.execution import (BalancerConfig, CreditMaximizerConfig, ExecutorConfig, SizingParameters,
                               TimingParameters)
-from core.calendar import MarketCalendar
+from core.calendar import MarketCalendar, new_york_day, new_york_day_bounds_ns
 from core.execution.balancer import PositionBalancer
 from core.execution.credit import CreditMaximizer, OptionChain, SpreadLeg
 from core.execution.opportunities import scan_opportunities as scan_debit_verticals
@@ -89,6 +90,7 @@ class ExpirationTrader(Component):
         self.spot = math.nan
         self.chain_time_ns = 0
         self.today = expiration
+        self._today_bounds_ns: tuple[int, int] = (0, 0)     # [start, end) of `today`, UTC ns
         self.working: dict[str, _Working] = {}
         self.session_attempts = self.session_fills = self.sequence = 0
         self.recent: list[bool] = []
@@ -228,7 +230,9 @@ class ExpirationTrader(Component):
                       cancel_after_ms=self.cancel_after_ns / 1e6)
 
     def _tell_time(self, now_ns: int) -> None:
-        self.today = datetime.fromtimestamp(now_ns / NS, tz=NEW_YORK).date()
+        if not self._today_bounds_ns[0] <= now_ns < self._today_bounds_ns[1]:
+            self.today = new_york_day(now_ns)
+            self._today_bounds_ns = new_york_day_bounds_ns(self.today)
 
     # ------------------------------------------------------------------ the loop
 
@@ -250,9 +254,10 @@ class ExpirationTrader(Component):
         hour_allowed = not self.allowed_hours or datetime.fromtimestamp(now_ns / NS, tz=NEW_YORK).hour in self.allowed_hours
         if self._quotes_usable(now_ns) and not self.working and (hour_allowed or phase is TradingPhase.CLOSE_AUCTION):
             imbalance = self.balance.get_balance(self.symbol, self.expiration).net_contracts
+            closing = phase is TradingPhase.CLOSE_AUCTION
             if imbalance > 0:
-                self._send_credit(imbalance, None, now_ns, marketable=phase is TradingPhase.CLOSE_AUCTION)
-            else:
+                self._send_credit(imbalance, None, now_ns, marketable=closing)
+            elif not (closing and self.balance.force_balance_at_close):
                 self._send_debit(now_ns)
         self._schedule_attempt(now_ns, multiplier)
 
@@ -276,14 +281,19 @@ class ExpirationTrader(Component):
         return self._plan_cache[1]
 
     def _send_debit(self, now_ns: int) -> None:
+        """A debit order of the adaptive size, cut to what the balancer still allows: a size grown past
+        `max_imbalance` must not silence the trader. The balancer is asked before the chain is searched."""
+        quantity = min(self.contracts, self.balance.debit_room(self.symbol, self.expiration))
+        if quantity < self.settings.sizing.min_contracts:
+            return
         plan = self._plan()
-        if plan is None or not self.balance.can_add_debit(self.symbol, self.expiration, self.contracts):
+        if plan is None or not self.balance.can_add_debit(self.symbol, self.expiration, quantity):
             return
         opportunity, credit = plan
         legs = (self._leg(opportunity.long_leg, 1), self._leg(opportunity.short_leg, -1))
         mid = _mid(opportunity.long_leg) - _mid(opportunity.short_leg)
         limit = _to_cent(mid + self.settings.price_aggressiveness * (opportunity.cost - mid), up=True)
-        self._submit("debit", legs, "BUY", self.contracts, limit, credit, now_ns, mid)
+        self._submit("debit", legs, "BUY", quantity, limit, credit, now_ns, mid)
 
     def _send_credit(self, quantity: int, credit_plan, now_ns: int, marketable: bool = False) -> None:
         if credit_plan is None:

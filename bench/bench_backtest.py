@@ -62,9 +62,12 @@ def main() -> dict[str, float]:
           f"{config.backtest.n_strikes * 2} contracts a chain")
     print(f"  {updates:,} quote updates in {messages:,} chain messages to traders, {elapsed:.2f} s wall, "
           f"{backtest.runtime.delivered:,} events in all")
+    counts = backtest.exchange.counts
+    print(f"  order load carried with them: {counts['submitted']:,} orders, {counts['filled_events']:,} fill events, "
+          f"{counts['cancelled']:,} cancels, {counts['order_events']:,} order events at the exchange")
     print(f"  throughput: {rate:,.0f} updates/s (goal >= 500,000) = {rate / NAUTILUS_TICKS_PER_S:.1f}x "
           f"NautilusTrader's ~{NAUTILUS_TICKS_PER_S:,} ticks/s here")
-    return {"updates_per_s": rate, "updates": updates, "messages": messages}
+    return {"updates_per_s": rate, "updates": updates, "messages": messages, "orders": counts["submitted"]}
 
 
 if __name__ == "__main__":

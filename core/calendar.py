@@ -6,14 +6,16 @@ nanoseconds since the Unix epoch, UTC, like every clock in this project.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
 NS_PER_MINUTE = 60_000_000_000
 NEW_YORK = "America/New_York"
+_NEW_YORK_ZONE = ZoneInfo(NEW_YORK)
 
 
 @lru_cache(maxsize=4)
@@ -30,6 +32,7 @@ class MarketCalendar:
         self.code = code
         self._cal = _calendar(code)
         self._day_cache: dict[date, tuple[bool, int, int]] = {}
+        self._last_day: tuple[int, int, bool, int, int] = (0, 0, False, 0, 0)   # is_open's: the day asked last
 
     def __getstate__(self) -> dict:
         return {"code": self.code}        # the calendar tables are rebuilt, not pickled
@@ -64,8 +67,12 @@ class MarketCalendar:
         return open_ns, close_ns
 
     def is_open(self, time_ns: int) -> bool:
-        day = pd.Timestamp(time_ns, unit="ns", tz="UTC").tz_convert(NEW_YORK).date()
-        is_session, open_ns, close_ns = self._day(day)
+        start_ns, end_ns, is_session, open_ns, close_ns = self._last_day
+        if not start_ns <= time_ns < end_ns:
+            day = new_york_day(time_ns)
+            start_ns, end_ns = new_york_day_bounds_ns(day)
+            self._last_day = (start_ns, end_ns, *self._day(day))
+            is_session, open_ns, close_ns = self._last_day[2:]
         return is_session and open_ns <= time_ns < close_ns
 
     def minute_grid_ns(self, days: list[date]) -> np.ndarray:
@@ -75,3 +82,15 @@ class MarketCalendar:
             open_ns, close_ns = self.open_close_ns(day)
             pieces.append(np.arange(open_ns, close_ns, NS_PER_MINUTE, dtype=np.int64))
         return np.concatenate(pieces) if pieces else np.empty(0, dtype=np.int64)
+
+
+def new_york_day(time_ns: int) -> date:
+    """The New York calendar day of a UTC ns time."""
+    return datetime.fromtimestamp(time_ns // 1_000_000_000, tz=_NEW_YORK_ZONE).date()
+
+
+def new_york_day_bounds_ns(day: date) -> tuple[int, int]:
+    """[start, end) of a New York calendar day, UTC ns (23 or 25 hours on DST changes)."""
+    start = datetime.combine(day, time(0), tzinfo=_NEW_YORK_ZONE)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=_NEW_YORK_ZONE)
+    return int(start.timestamp()) * 1_000_000_000, int(end.timestamp()) * 1_000_000_000

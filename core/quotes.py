@@ -39,7 +39,7 @@ def quote_flags(bid, ask, quote_time_ns, now_ns: int, max_age_ns: int) -> np.nda
                   (bid > ask, QuoteFlag.CROSSED), ((bid < 0) | (ask < 0), QuoteFlag.NEGATIVE),
                   (~(np.isfinite(bid) & np.isfinite(ask)), QuoteFlag.NOT_FINITE))
     for condition, flag in checks:   # later checks overwrite earlier ones: the most basic problem wins
-        flags[np.broadcast_to(condition, flags.shape)] = flag
+        np.copyto(flags, np.int8(flag), where=condition)
     return flags
 
 

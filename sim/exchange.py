@@ -7,8 +7,10 @@ Takes `SubmitOrder`, `CancelOrder`, `ReplaceOrder` and `ChainQuotes`; sends orde
   each from its own seeded stream (the runtime's per-route samplers);
 - marketable orders fill at the touch (the legs' natural price for complex orders) up to the
   displayed size; the rest rests (a partial fill);
-- resting orders fill by the hazard model of `config.exchange.FillModel`, checked every
-  `check_interval_ms` and on every quote update, in geometric lots (partial fills);
+- resting orders fill by the hazard model of `config.exchange.FillModel`, in geometric lots
+  (partial fills): a complex order's hazard is spent in continuous time at the rate its limit and
+  the current quotes give, with a timer at the exact time it is used up (re-armed on every quote
+  update and replace); single-leg orders are checked together every `check_interval_ms`;
 - complex orders fill against the legs' combined NBBO: at the legs' natural they trade at once
   (legging into the leg markets, up to the legs' displayed size); resting inside it they see a
   thinner book - a wider effective spread and a lower rate, thinner again per leg beyond two;
@@ -45,10 +47,11 @@ class _Book:
     """The latest quotes of one (symbol, expiry), with a column per (strike, right).
 
     Python lists mirror the arrays: single-leg orders read scalars, which is far cheaper than
-    numpy indexing of one element.
+    numpy indexing of one element. Flags and lists are made on first use: most snapshots of a
+    chain are replaced before any order looks at them.
     """
 
-    __slots__ = ("quotes", "columns", "flags", "bid", "ask", "bid_size", "ask_size", "flag_list")
+    __slots__ = ("quotes", "columns", "_flags", "_lists")
 
     def __init__(self, quotes: ChainQuotes, previous: _Book | None = None) -> None:
         self.quotes = quotes
@@ -58,10 +61,27 @@ class _Book:
             rights = ["C" if c else "P" for c in np.asarray(quotes.is_call).tolist()]
             strikes = np.asarray(quotes.strikes, float).tolist()
             self.columns = {(k, r): i for i, (k, r) in enumerate(zip(strikes, rights))}
-        self.flags = quote_flags(quotes.bid, quotes.ask, quotes.time_ns, quotes.time_ns, 1)
-        self.bid, self.ask = np.asarray(quotes.bid).tolist(), np.asarray(quotes.ask).tolist()
-        self.bid_size, self.ask_size = np.asarray(quotes.bid_size).tolist(), np.asarray(quotes.ask_size).tolist()
-        self.flag_list = self.flags.tolist()
+        self._flags: np.ndarray | None = None
+        self._lists: tuple[list, ...] | None = None
+
+    @property
+    def flags(self) -> np.ndarray:
+        if self._flags is None:
+            self._flags = quote_flags(self.quotes.bid, self.quotes.ask, self.quotes.time_ns, self.quotes.time_ns, 1)
+        return self._flags
+
+    def _as_lists(self) -> tuple[list, ...]:
+        if self._lists is None:
+            q = self.quotes
+            self._lists = (np.asarray(q.bid).tolist(), np.asarray(q.ask).tolist(), np.asarray(q.bid_size).tolist(),
+                           np.asarray(q.ask_size).tolist(), self.flags.tolist())
+        return self._lists
+
+    bid = property(lambda self: self._as_lists()[0])
+    ask = property(lambda self: self._as_lists()[1])
+    bid_size = property(lambda self: self._as_lists()[2])
+    ask_size = property(lambda self: self._as_lists()[3])
+    flag_list = property(lambda self: self._as_lists()[4])
 
 
 def _same_grid(a: ChainQuotes, b: ChainQuotes) -> bool:
@@ -75,7 +95,7 @@ class _Order:
 
     __slots__ = ("request", "book_key", "contract_keys", "book", "columns", "ratios", "sign", "limit", "quantity",
                  "filled", "status", "hazard_left", "pending_fill", "is_complex", "single", "checked_ns",
-                 "queued_cancels")
+                 "queued_cancels", "view", "rate_per_s", "armed")
 
     def __init__(self, request: SubmitOrder, book_key: tuple[str, str], contract_keys: list[tuple[float, str]],
                  book: _Book, columns: list[int], ratios: list[int]) -> None:
@@ -96,6 +116,9 @@ class _Order:
         self.pending_fill = 0
         self.checked_ns = 0
         self.queued_cancels: list[ReplaceOrder | None] = []
+        self.view: tuple | None = None       # (book, columns, quote problem, *natural): see _book_view
+        self.rate_per_s = 0.0                # complex orders: the hazard rate in force since checked_ns
+        self.armed = 0                       # complex orders: the hazard timer that is still valid
 
     @property
     def leaves(self) -> int:
@@ -211,13 +234,18 @@ class SimulatedExchange(Component):
 
     def on_timer(self, tag: Hashable, now_ns: int) -> None:
         kind = tag[0]
-        if kind != "tick":
-            self.counts["order_events"] += 1
         if kind == "tick":
             self._ticking = False
             self._check_resting(now_ns)
             self._ensure_ticking(now_ns)
-        elif kind == "ack":
+            return
+        if kind == "hazard":
+            order = self.resting.get(tag[1])
+            if order is not None and order.armed == tag[2]:
+                self._check_one(order, now_ns)
+            return
+        self.counts["order_events"] += 1
+        if kind == "ack":
             self._accept(self.orders[tag[1]], now_ns)
         elif kind == "fill":
             self._deliver_fill(self.orders[tag[1]], tag[2], tag[3], tag[4], now_ns)
@@ -356,6 +384,7 @@ class SimulatedExchange(Component):
         coid = order.request.client_order_id
         if order.is_complex:
             self.resting[coid] = order
+            self._arm(order, now_ns)
         else:
             singles = self.singles.get(order.book_key)
             if singles is None:
@@ -364,19 +393,21 @@ class SimulatedExchange(Component):
         self._ensure_ticking(now_ns)
 
     def _ensure_ticking(self, now_ns: int) -> None:
-        if not self._ticking and (self.resting or any(len(s) for s in self.singles.values())):
+        if not self._ticking and any(len(s) for s in self.singles.values()):
             self._ticking = True
             self.port.schedule(self.config.fills.check_interval_ms * 1_000_000, ("tick",))
 
     def _check_resting(self, now_ns: int, book_key: tuple[str, str] | None = None) -> None:
-        """Fill resting orders (of one book, or all) that became marketable; draw hazard fills for the rest."""
-        for coid, order in list(self.resting.items()):
-            if book_key is not None and order.book_key != book_key:
-                continue
-            if order.leaves <= 0 or order.status not in _LIVE:
-                del self.resting[coid]
-            else:
-                self._check_one(order, now_ns)
+        """On a quote update (`book_key`): fill the book's resting orders that became marketable and
+        re-arm the hazard of the rest. On a tick (no key): the single-leg hazard draws."""
+        if book_key is not None:
+            for coid, order in list(self.resting.items()):
+                if order.book_key != book_key:
+                    continue
+                if order.leaves <= 0 or order.status not in _LIVE:
+                    del self.resting[coid]
+                else:
+                    self._check_one(order, now_ns)
         keys = [book_key] if book_key is not None else list(self.singles)
         for key in keys:
             singles = self.singles.get(key)
@@ -412,28 +443,70 @@ class SimulatedExchange(Component):
             singles.hazard[slot] = self.rng.exponential()
 
     def _check_one(self, order: _Order, now_ns: int) -> None:
-        """The hazard model for one (complex) order against the legs' combined quotes."""
-        elapsed_s = (now_ns - order.checked_ns) / 1e9
-        order.checked_ns = now_ns
-        if self._quote_problem(order, now_ns):
+        """The hazard model for one complex order against the legs' combined quotes, in continuous
+        time: the hazard spent since the last check at the rate then in force, a fill when it is
+        used up (or when the order became marketable), and a timer at the exact time the rest would
+        be used up at the current rate. Called on the order's hazard timer and on each quote update."""
+        self._spend_hazard(order, now_ns)
+        view = self._live_view(order, now_ns)
+        if view is None:
+            order.rate_per_s, order.armed = 0.0, order.armed + 1      # nothing fills until the next quote
             return
-        fills = self.config.fills
-        natural, half_width, touch, units = self._natural(order)
+        natural, _, touch, units = view[3:]
         if order.sign * (order.limit - natural) >= -1e-9 and units > 0:
             self._commit_fill(order, min(order.leaves, units), order.limit,
                               self._leg_prices(touch, order.ratios, order.limit))
+            order.rate_per_s, order.armed = 0.0, order.armed + 1      # displayed size taken: wait for a quote
             return
+        if order.hazard_left <= 1e-9:
+            lot = min(order.leaves, int(self.rng.geometric(1.0 / self.config.fills.mean_lot)))
+            self._commit_fill(order, lot, order.limit, self._leg_prices(touch, order.ratios, order.limit))
+            order.hazard_left = float(self.rng.exponential())
+        self._arm(order, now_ns, view)
+
+    def _spend_hazard(self, order: _Order, now_ns: int) -> None:
+        """Spend the hazard at the rate in force since the last check; stale quotes fill nothing."""
+        stale_ns = order.book.quotes.time_ns + self.config.max_quote_age_ms * 1_000_000
+        order.hazard_left -= order.rate_per_s * max(min(now_ns, stale_ns) - order.checked_ns, 0) / 1e9
+        order.checked_ns = now_ns
+
+    def _live_view(self, order: _Order, now_ns: int) -> tuple | None:
+        if now_ns - order.book.quotes.time_ns > self.config.max_quote_age_ms * 1_000_000:
+            return None
+        view = self._book_view(order, now_ns)
+        return None if view[2] else view
+
+    def _arm(self, order: _Order, now_ns: int, view: tuple | None = None) -> None:
+        """Set the hazard rate of a resting complex order at its limit and the current quotes, and a
+        timer for when its hazard would be used up (none when the quotes go stale first)."""
+        order.armed += 1
+        view = view if view is not None else self._live_view(order, now_ns)
+        if view is None or order.leaves <= 0:
+            order.rate_per_s = 0.0
+            return
+        fills = self.config.fills
+        natural, half_width = view[3], view[4]
         extra_legs = max(len(order.ratios) - 2, 0)
         widening = 1 + 2 * (fills.complex_extra_width_fraction + fills.extra_leg_width_fraction * extra_legs)
         mid = natural - order.sign * half_width
         aggressiveness = order.sign * (order.limit - mid) / max(half_width * widening, 1e-9)
-        rate = fills.rate_at_mid_per_s * math.exp(fills.steepness * min(aggressiveness, 1.0))
-        scale = fills.complex_rate_scale * fills.extra_leg_rate_factor ** extra_legs
-        order.hazard_left -= rate * scale * elapsed_s
-        if order.hazard_left <= 0:
-            lot = min(order.leaves, int(self.rng.geometric(1.0 / fills.mean_lot)))
-            self._commit_fill(order, lot, order.limit, self._leg_prices(touch, order.ratios, order.limit))
-            order.hazard_left = float(self.rng.exponential())
+        order.rate_per_s = (fills.rate_at_mid_per_s * math.exp(fills.steepness * min(aggressiveness, 1.0))
+                            * fills.complex_rate_scale * fills.extra_leg_rate_factor ** extra_legs)
+        if order.rate_per_s <= 0:
+            return
+        delay_ns = max(math.ceil(max(order.hazard_left, 0.0) / order.rate_per_s * 1e9), 1)
+        if now_ns + delay_ns <= order.book.quotes.time_ns + self.config.max_quote_age_ms * 1_000_000:
+            self.port.schedule(delay_ns, ("hazard", order.request.client_order_id, order.armed))
+
+    def _book_view(self, order: _Order, now_ns: int) -> tuple:
+        """What the order's current book says for it, computed once per book: a resting order is
+        checked on every tick, but its book changes only with the next chain snapshot."""
+        view = order.view
+        if view is None or view[0] is not order.book or view[1] is not order.columns:
+            problem = self._quote_problem(order, now_ns)
+            natural = (math.nan, math.nan, None, 0) if problem else self._natural(order)
+            view = order.view = (order.book, order.columns, problem, *natural)
+        return view
 
     @staticmethod
     def _leg_prices(touch: np.ndarray, ratios: np.ndarray, net_price: float) -> tuple[float, ...]:
@@ -477,6 +550,9 @@ class SimulatedExchange(Component):
             self.counts["cancelled"] += 1
             self._reply(owner, OrderCancelled(coid, cancelled, now_ns))
             return
+        resting_complex = order.is_complex and coid in self.resting
+        if resting_complex:
+            self._spend_hazard(order, now_ns)
         order.limit = float(replace.limit_price)
         singles = self.singles.get(order.book_key)
         if singles is not None:
@@ -486,6 +562,8 @@ class SimulatedExchange(Component):
         self.counts["replaced"] += 1
         self._reply(owner, OrderReplaced(coid, order.limit, order.leaves, now_ns))
         self._match_marketable(order, now_ns)
+        if resting_complex:
+            self._arm(order, now_ns)
 
     def _unrest(self, order: _Order) -> None:
         coid = order.request.client_order_id

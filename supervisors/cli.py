@@ -133,17 +133,29 @@ def _study(args: argparse.Namespace) -> int:
     from config.study import StudyConfig
     from supervisors.study import run_study
 
+    if args.address and args.address.startswith(("http://", "https://")):
+        from supervisors.montecarlo_ray import submit_as_job
+
+        return submit_as_job(args.address, _study_job_command(args))
     config = StudyConfig(trades=args.trades, seed=args.seed, sweep_trades=args.sweep_trades)
     out_dir = Path(args.out) if args.out else Path("reports/out") / "butterfly-exits"
-    print(f"butterfly exit study: {config.trades:,} trades x 2 exit methods, seed {config.seed}, {args.workers} "
-          f"workers; sweep {config.sweep_trades:,} trades per point", flush=True)
+    fan_out = args.workers
+    if args.address:
+        from supervisors.ray_session import ensure_ray
+        from supervisors.study_ray import RayFanOut
+
+        ensure_ray(args.address)
+        fan_out = RayFanOut()
+    where = f"{args.workers} worker processes" if not args.address else f"Ray tasks on {fan_out.workers} CPUs"
+    print(f"butterfly exit study: {config.trades:,} trades x 2 exit methods, seed {config.seed}, {where}; "
+          f"sweep {config.sweep_trades:,} trades per point", flush=True)
     from sim.replay import DEFAULT_DATA
 
     real_data = None if args.no_real_data else Path(args.real_data) if args.real_data else DEFAULT_DATA
     if real_data is not None and not (real_data / "spx_chain_cboe_delayed_2019-04-25_2019-07-22_dte0-120_m80-120.csv.gz").is_file():
         print(f"real-data section skipped: no CBOE 2019 SPX chain under {real_data}", file=sys.stderr)
         real_data = None
-    outcome = run_study(config, out_dir, args.workers, real_data)
+    outcome = run_study(config, out_dir, fan_out, real_data)
     overall, timing = outcome["summary"]["overall"], outcome["timing"]
     print(f"split - whole fly: {overall['diff_mean']:+.2f} USD/trade (95% CI {overall['diff_ci_low']:+.2f} to "
           f"{overall['diff_ci_high']:+.2f}): {overall['verdict']}")
@@ -151,6 +163,19 @@ def _study(args: argparse.Namespace) -> int:
           f"{timing['statistics_s']:.1f} s, sweep {timing['sweep_s']:.1f} s, real SPX replay {timing['real_s']:.1f} s)")
     print("outputs: " + "\n         ".join(str(p) for p in outcome["paths"].values()))
     return 0
+
+
+def _study_job_command(args: argparse.Namespace) -> list[str]:
+    """The same study as a Ray job's entrypoint: it joins the cluster it runs in (`--address auto`)."""
+    command = ["python", "-m", "supervisors.cli", "study", "butterfly-exits", "--address", "auto",
+               "--trades", str(args.trades), "--seed", str(args.seed), "--sweep-trades", str(args.sweep_trades)]
+    if args.out:
+        command += ["--out", args.out]
+    if args.no_real_data:
+        command += ["--no-real-data"]
+    elif args.real_data:
+        command += ["--real-data", args.real_data]
+    return command
 
 
 def _montecarlo(args: argparse.Namespace) -> int:
@@ -164,7 +189,10 @@ def _montecarlo(args: argparse.Namespace) -> int:
     if args.address and args.address.startswith(("http://", "https://")):
         from supervisors.montecarlo_ray import submit_as_job
 
-        return submit_as_job(args.address, args.profile, args.paths, args.out)
+        return submit_as_job(args.address, ["python", "-m", "supervisors.cli", "montecarlo", "--profile", args.profile,
+                                            "--address", "auto", "--no-progress",
+                                            *(["--paths", str(args.paths)] if args.paths else []),
+                                            *(["--out", args.out] if args.out else [])])
     try:
         config = _with_montecarlo(config, paths=args.paths, out_dir=args.out)
         scenarios = build_scenarios(config)
@@ -255,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--sweep-trades", type=int, default=1000, help="trades per sensitivity point (0: no sweep)")
     study.add_argument("--real-data", default=None, help="shared data folder with the CBOE 2019 SPX chain (default: "
                        "../shared/data)")
+    study.add_argument("--address", default=None, help="auto | ray://head:10001: chunks as Ray tasks on that cluster; "
+                       "http://head:8265: submit the whole study as a Ray job (default: local worker processes)")
     study.add_argument("--no-real-data", action="store_true", help="skip the real SPX butterflies section")
     study.set_defaults(handler=_study)
     carlo = sub.add_parser("montecarlo", help="Monte Carlo backtests: scenario grid x seeded paths, fanned out on Ray")

@@ -62,17 +62,15 @@ class RayExecutor(ChunkExecutor):
             return err
 
 
-def submit_as_job(address: str, profile: str, paths: int | None, out_dir: str | None) -> int:
-    """Run this Monte Carlo as a Ray job on the cluster at `address` (its dashboard/jobs URL), following
-    its logs until it ends; the job joins that cluster with `--address auto`. The ray CLI does the
-    submission (auth tokens, working-dir upload, log streaming) exactly as an operator would."""
+def submit_as_job(address: str, command: list[str]) -> int:
+    """Run `command` (a Monte Carlo or a study, joining its cluster with `--address auto`) as a Ray job on
+    the cluster at `address` (its dashboard/jobs URL), following its logs until it ends. The ray CLI does
+    the submission (auth tokens, working-dir upload, log streaming) exactly as an operator would."""
     import subprocess
     import sys
     from pathlib import Path
 
     ray_cli = str(Path(sys.executable).parent / "ray")
-    command = ["python", "-m", "supervisors.cli", "montecarlo", "--profile", profile, "--address", "auto",
-               "--no-progress", *(["--paths", str(paths)] if paths else []), *(["--out", out_dir] if out_dir else [])]
     root = Path(__file__).resolve().parents[1]
     print(f"submitting to {address}: {' '.join(command)}", flush=True)
     return subprocess.call([ray_cli, "job", "submit", "--address", address, "--working-dir", str(root),

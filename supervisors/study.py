@@ -1,8 +1,10 @@
 """Runs the butterfly exit study: trades fanned out over worker processes, statistics, report files.
 
     spreadwright study butterfly-exits [--trades N] [--seed S] [--out DIR] [--workers W] [--sweep-trades M]
+                                       [--address auto | ray://HEAD:10001 | http://HEAD:8265]
 
-Trades are seeded by (seed, trade id), so the rows are the same whatever the number of workers.
+Trades are seeded by (seed, trade id), so the rows are the same whatever runs them: this process,
+local worker processes, or Ray tasks on a cluster (`supervisors.study_ray`).
 Progress (trades done, rate, ETA) goes to stderr.
 """
 
@@ -12,7 +14,7 @@ import concurrent.futures
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pandas as pd
 
@@ -32,25 +34,53 @@ def _chunk(config: StudyConfig, start: int, stop: int, assumptions: StudyAssumpt
     return run_trades(config, range(start, stop), assumptions)
 
 
-def simulate(config: StudyConfig, trades: int, workers: int, assumptions: StudyAssumptions | None = None,
-             label: str = "trades", chunk: int = 200, log_level: str = "ERROR") -> pd.DataFrame:
-    """Rows of `trades` paired trades, computed on `workers` processes (1: in this process)."""
-    bounds = [(s, min(s + chunk, trades)) for s in range(0, trades, chunk)]
+class FanOut:
+    """Runs study chunks somewhere and yields their rows as they finish (any order)."""
+
+    workers = 1
+
+    def map_unordered(self, calls: list[tuple]) -> Iterator[list[dict]]:
+        """`calls` are argument tuples of `_chunk`."""
+        raise NotImplementedError
+
+
+class InlineFanOut(FanOut):
+    def __init__(self, log_level: str = "ERROR") -> None:
+        self.log_level = log_level
+
+    def map_unordered(self, calls: list[tuple]) -> Iterator[list[dict]]:
+        _worker_init(self.log_level)
+        for call in calls:
+            yield _chunk(*call)
+
+
+class ProcessFanOut(FanOut):
+    """Local worker processes (the default on one machine)."""
+
+    def __init__(self, workers: int, log_level: str = "ERROR") -> None:
+        self.workers, self.log_level = workers, log_level
+
+    def map_unordered(self, calls: list[tuple]) -> Iterator[list[dict]]:
+        with concurrent.futures.ProcessPoolExecutor(self.workers, initializer=_worker_init,
+                                                    initargs=(self.log_level,)) as pool:
+            for future in concurrent.futures.as_completed([pool.submit(_chunk, *call) for call in calls]):
+                yield future.result()
+
+
+def fan_out_for(workers: int) -> FanOut:
+    return InlineFanOut() if workers <= 1 else ProcessFanOut(workers)
+
+
+def simulate(config: StudyConfig, trades: int, fan_out: FanOut | int, assumptions: StudyAssumptions | None = None,
+             label: str = "trades", chunk: int = 200) -> pd.DataFrame:
+    """Rows of `trades` paired trades, computed by `fan_out` (or a worker count: 1 runs in this process)."""
+    fan_out = fan_out_for(fan_out) if isinstance(fan_out, int) else fan_out
+    calls = [(config, s, min(s + chunk, trades), assumptions) for s in range(0, trades, chunk)]
     rows: list[dict] = []
     started = time.perf_counter()
-    if workers <= 1:
-        _worker_init(log_level)
-        for start, stop in bounds:
-            rows.extend(_chunk(config, start, stop, assumptions))
-            _progress(label, stop, trades, started)
-    else:
-        with concurrent.futures.ProcessPoolExecutor(workers, initializer=_worker_init, initargs=(log_level,)) as pool:
-            futures = [pool.submit(_chunk, config, start, stop, assumptions) for start, stop in bounds]
-            done = 0
-            for future in concurrent.futures.as_completed(futures):
-                rows.extend(future.result())
-                done += len(future.result()) // 2
-                _progress(label, done, trades, started)
+    for chunk_rows in fan_out.map_unordered(calls):
+        rows.extend(chunk_rows)
+        _progress(label, len(rows) // 2, trades, started)
     print(file=sys.stderr)
     return pd.DataFrame(rows).sort_values(["trade_id", "exit_method"]).reset_index(drop=True)
 
@@ -62,7 +92,7 @@ def _progress(label: str, done: int, total: int, started: float) -> None:
     print(f"\r{label}: {done:,}/{total:,} trades, {rate:,.0f}/s, ETA {eta:4.0f} s", end="", file=sys.stderr, flush=True)
 
 
-def sweep(config: StudyConfig, workers: int) -> pd.DataFrame:
+def sweep(config: StudyConfig, fan_out: FanOut | int) -> pd.DataFrame:
     """One assumption at a time over its sweep values (others at baseline): paired difference and CI."""
     from reports.butterfly_report import bootstrap_ci, paired_differences, verdict
 
@@ -73,7 +103,7 @@ def sweep(config: StudyConfig, workers: int) -> pd.DataFrame:
     for name, values in grid:
         for value in values:
             assumptions = base.model_copy(update={name: value})
-            rows = simulate(config, config.sweep_trades, workers, assumptions, label=f"sweep {name}={value:g}")
+            rows = simulate(config, config.sweep_trades, fan_out, assumptions, label=f"sweep {name}={value:g}")
             mean, low, high = bootstrap_ci(paired_differences(rows)["pnl_diff"].to_numpy(), config.bootstrap_resamples,
                                            config.seed + len(records))
             split = rows[rows.exit_method == "split_verticals"]
@@ -113,17 +143,19 @@ def assumptions_text(config: StudyConfig) -> list[str]:
         f"Bootstrap: {config.bootstrap_resamples} resamples, 95% percentile intervals of the mean paired difference."]
 
 
-def run_study(config: StudyConfig, out_dir: Path, workers: int = 2, real_data: Path | None = None) -> dict[str, Any]:
+def run_study(config: StudyConfig, out_dir: Path, fan_out: FanOut | int = 2,
+              real_data: Path | None = None) -> dict[str, Any]:
     """Simulate, summarize, sweep, replay the real SPX flies when `real_data` (the shared data folder) is given,
-    and write the reports."""
+    and write the reports. `fan_out`: where the trades run (a worker count means local processes)."""
     from reports.butterfly_report import summarize, write_reports
 
+    fan_out = fan_out_for(fan_out) if isinstance(fan_out, int) else fan_out
     started = time.perf_counter()
-    rows = simulate(config, config.trades, workers)
+    rows = simulate(config, config.trades, fan_out)
     simulated = time.perf_counter()
     summary = summarize(rows, config.bootstrap_resamples, config.seed)
     statistics_done = time.perf_counter()
-    swept = sweep(config, workers) if config.sweep_trades else None
+    swept = sweep(config, fan_out) if config.sweep_trades else None
     swept_at = time.perf_counter()
     real = None
     if real_data is not None:

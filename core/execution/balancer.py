@@ -70,6 +70,10 @@ class PositionBalancer:
         """Whether `contracts` more debit contracts keep the chain within `max_imbalance`."""
         return self._chain(symbol, expiration).net_contracts + contracts <= self.max_imbalance
 
+    def debit_room(self, symbol: str, expiration) -> int:
+        """How many more debit contracts the chain can take before it exceeds `max_imbalance` (>= 0)."""
+        return max(self.max_imbalance - self._chain(symbol, expiration).net_contracts, 0)
+
     def record_debit_fill(self, symbol: str, expiration, contracts: int, cost: float) -> ChainBalance:
         """`cost` is the debit paid per share per contract."""
         return self._record(symbol, expiration, contracts, cost, "cost")
