@@ -37,7 +37,7 @@ from core.orders import (CancelOrder, CancelRejected, Contract, OrderAccepted, O
                          OrderRejected, OrderReplaced, ReplaceOrder, SubmitOrder)
 from core.quotes import ChainQuotes
 from core.router import (ExitFill, InvalidExitError, LegQuote, MarketData, VerticalExit, closing_order, exit_result,
-                         fly_mid_per_share, ladder_price, natural_price, plan_exit, price_giving, requote, signed_price,
+                         fly_mid_per_share, chain_ticks, ladder_price, natural_price, plan_exit, price_giving, requote, signed_price,
                          whole_fly_order)
 
 
@@ -197,7 +197,7 @@ class ButterflyExitRouter(Component):
             if i is not None and book.ask[i] >= book.bid[i] and book.ask[i] > 0:
                 quotes[key] = LegQuote(float(book.bid[i]), float(book.ask[i]))
         return MarketData(quotes, book.underlying if book.underlying == book.underlying else ex.request.market.underlying,
-                          ex.request.market.theo_per_share)
+                          ex.request.market.theo_per_share, **chain_ticks(book.tick_below_3, book.tick_from_3))
 
     def on_timer(self, tag: Hashable, now_ns: int) -> None:
         kind, key = tag

@@ -23,7 +23,7 @@ from config.router import RouterRiskConfig
 from core.implied_vol import implied_vol
 from core.orders import Contract, OrderCancelled, OrderFilled, OrderLeg, OrderRejected, SubmitOrder
 from core.quotes import ChainQuotes
-from core.router import ButterflyPosition, ExitResult, LegQuote, MarketData, PositionLeg
+from core.router import ButterflyPosition, ExitResult, LegQuote, MarketData, PositionLeg, chain_ticks
 
 NS = 1_000_000_000
 _YEAR_NS = 365 * 86_400 * NS
@@ -173,7 +173,8 @@ class ButterflyStrategist(Component):
             reason = "atr_stop"
         if reason is None:
             return
-        market = MarketData({(right, leg.strike): q for leg, q in zip(position.legs, quotes)}, float(self.chain.underlying))
+        market = MarketData({(right, leg.strike): q for leg, q in zip(position.legs, quotes)}, float(self.chain.underlying),
+                            **chain_ticks(self.chain.tick_below_3, self.chain.tick_from_3))
         self.exiting = True
         self.entry["exit_signal"] = reason
         self.log.info("fly_exit_signal", position_id=position.position_id, reason=reason, mid=round(mid, 4))

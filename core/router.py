@@ -74,6 +74,16 @@ class MarketData:
     quotes: dict[tuple[str, float], LegQuote]
     underlying: float
     theo_per_share: float | None = None
+    tick_below_3_per_share: float = 0.01      # single-leg price increments (SPX: 0.05 and 0.10)
+    tick_from_3_per_share: float = 0.01
+    complex_tick_per_share: float = 0.01      # net price increment of a multi-leg order
+
+
+def chain_ticks(tick_below_3: float, tick_from_3: float) -> dict[str, float]:
+    """MarketData's tick fields for a chain quoted in these increments; a multi-leg order's net price
+    moves in the below-$3 tick (SPX: 0.05; penny classes: 0.01)."""
+    return {"tick_below_3_per_share": tick_below_3, "tick_from_3_per_share": tick_from_3,
+            "complex_tick_per_share": tick_below_3}
 
 
 class VerticalExit(NamedTuple):
@@ -88,6 +98,8 @@ class VerticalExit(NamedTuple):
     value_per_share: float         # signed value of the vertical as held, at mid (what closing it is worth to us)
     short_leg: tuple[str, float] | None
     long_leg: tuple[str, float] | None
+    tick_below_3: float = 0.01     # the order's price increments, per share (one value for a multi-leg order)
+    tick_from_3: float = 0.01
 
 
 def butterfly_structure(position: ButterflyPosition) -> Structure:
@@ -173,8 +185,10 @@ def closing_order(name: str, held: tuple[tuple[str, float, int], ...], quantity:
     legs = held if selling else tuple((right, strike, -r) for right, strike, r in held)
     short = next(((right, strike) for right, strike, r in held if r < 0), None)
     long_ = next(((right, strike) for right, strike, r in held if r > 0), None)
+    ticks = ((market.tick_below_3_per_share, market.tick_from_3_per_share) if len(legs) == 1
+             else (market.complex_tick_per_share,) * 2)
     order = VerticalExit(name, tuple(legs), "SELL" if selling else "BUY", quantity, 0.0, 0.0, round(value, 6),
-                         short, long_)
+                         short, long_, *ticks)
     return requote(order, market)
 
 
@@ -199,7 +213,7 @@ def signed_price(side: str, price_per_share: float) -> float:
 
 
 def ladder_price(order: VerticalExit, step: int, risk: RouterRiskConfig, used_slippage: float = 0.0) -> float:
-    """The limit at reprice `step` (0 = first), per share, rounded to the cent toward the mid."""
+    """The limit at reprice `step` (0 = first), per share, rounded to the order's tick toward the mid."""
     routing = risk.routing
     give = routing.limit_offset_from_mid_per_share
     if step > 0:
@@ -211,19 +225,21 @@ def ladder_price(order: VerticalExit, step: int, risk: RouterRiskConfig, used_sl
 
 
 def price_giving(order: VerticalExit, give_per_share: float) -> float:
-    """Mid less `give_per_share` in our disfavour, rounded to the cent toward the mid."""
+    """Mid less `give_per_share` in our disfavour, rounded to the order's tick toward the mid."""
     price = order.mid_per_share - give_per_share if order.side == "SELL" else order.mid_per_share + give_per_share
-    return _to_cent(price, up=order.side == "SELL")
+    return to_tick(price, order, up=order.side == "SELL")
 
 
 def natural_price(order: VerticalExit) -> float:
-    """The touch, rounded so the order is marketable."""
-    return _to_cent(order.natural_per_share, up=order.side != "SELL")
+    """The touch, rounded to the order's tick so the order is marketable."""
+    return to_tick(order.natural_per_share, order, up=order.side != "SELL")
 
 
-def _to_cent(price: float, up: bool) -> float:
-    cents = price * 100
-    return round((math.ceil(cents - 1e-9) if up else math.floor(cents + 1e-9)) / 100, 2)
+def to_tick(price: float, order: VerticalExit, up: bool) -> float:
+    """`price` on the order's tick grid (the below-$3 tick under 3.00, else the other), rounded up or down."""
+    tick = order.tick_below_3 if price < 3.0 else order.tick_from_3
+    steps = price / tick
+    return round((math.ceil(steps - 1e-9) if up else math.floor(steps + 1e-9)) * tick, 6)
 
 
 def fly_mid_per_share(position: ButterflyPosition, market: MarketData) -> float:

@@ -9,8 +9,8 @@ methods face the same real quotes, held for the exit window (a daily file has no
 through the same simulated exchange and router as the synthetic study. Known traps handled: the
 snapshot time is not recorded (the file's `underlying_last` is used), the stale AM-settled monthlies
 are left out (SPXW only) and no exit is taken on the expiry day, missing days are simply not there. SPX quotes
-its options in $0.05/$0.10 ticks; the replay lets the simulated exchange take cent prices (the
-router does not yet round single legs to SPX ticks).
+its options in $0.05/$0.10 ticks: the replay's exchange refuses anything else (0.05 for multi-leg
+orders) and the router prices every order on those ticks.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from sim.butterfly_study import METHODS, Signal, TradeSpec, _T0, simulate_exit
 
 SPX_FILE = "spx_chain_cboe_delayed_2019-04-25_2019-07-22_dte0-120_m80-120.csv.gz"
 WIDTH = 25.0
+SPX_TICK_BELOW_3, SPX_TICK_FROM_3 = 0.05, 0.10     # CBOE's SPX increments; multi-leg orders in 0.05
 REPLAY_COLUMNS = ("trade_id", "entry_date", "exit_date", "expiration", "right", "center", "exit_signal", "exit_method",
                   "entry_debit", "exit_credit", "pnl", "slippage_vs_mid", "latency_ms", "path", "missed")
 
@@ -103,7 +104,7 @@ def replay_rows(config: StudyConfig, data_dir: Path, limit: int | None = None) -
         signal = Signal(spec, trade["entry_debit"], 0, trade["exit_signal"], trade["spot"], 0.0, bid, ask, mid)
         size = np.full(3, 20)
         chain = ChainQuotes("SPX", "2099-01-01", _T0 + 10**15, _T0, strikes, np.full(3, trade["right"] == "C"), bid, ask,
-                            size, size, 0.01, 0.01, trade["spot"])
+                            size, size, SPX_TICK_BELOW_3, SPX_TICK_FROM_3, trade["spot"])
         for method in METHODS:
             outcome = simulate_exit(signal, config, method, config.assumptions, [chain] * ticks)
             credit = outcome.result.exit_credit_per_share + outcome.forced_credit_per_share

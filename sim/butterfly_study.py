@@ -40,7 +40,8 @@ from config.exchange import ExchangeConfig
 from config.runtime import LatencySpec, RuntimeConfig
 from config.study import StudyAssumptions, StudyConfig
 from core.quotes import ChainQuotes
-from core.router import ButterflyPosition, ExitResult, LegQuote, MarketData, PositionLeg, plan_exit, whole_fly_order
+from core.router import (ButterflyPosition, ExitResult, LegQuote, MarketData, PositionLeg, chain_ticks, plan_exit,
+                         whole_fly_order)
 from sim.chain import PRODUCTS, generate_chains
 from sim.exchange import SimulatedExchange
 from sim.spread_model import load_spread_models
@@ -231,7 +232,7 @@ def simulate_exit(signal: Signal, config: StudyConfig, method: str, assumptions:
     position = _position(signal)
     market = MarketData({(trade.right, float(k)): LegQuote(float(b), float(a)) for k, b, a in zip(strikes, signal.bid,
                                                                                                   signal.ask)},
-                        signal.spot, signal.theo_per_share)
+                        signal.spot, signal.theo_per_share, **chain_ticks(chains[0].tick_below_3, chains[0].tick_from_3))
     haircut = 0.0
     if method == "whole_fly":
         order = whole_fly_order(position, market)
@@ -245,7 +246,9 @@ def simulate_exit(signal: Signal, config: StudyConfig, method: str, assumptions:
                                             "extra_leg_width_fraction": assumptions.combo_extra_width})
     feed = _ExitFeed(chains, interval_ns)
     desk = _Desk(ExitButterfly(position, market, config.risk, "desk", method, haircut))
-    for component in (SimulatedExchange(ExchangeConfig(seed=config.seed * 1_000_003 + trade.trade_id, fills=fills)),
+    exchange_config = ExchangeConfig(seed=config.seed * 1_000_003 + trade.trade_id, fills=fills,
+                                     complex_price_tick=chains[0].tick_below_3)
+    for component in (SimulatedExchange(exchange_config),
                       feed, ButterflyExitRouter(gateway="exchange", allow_whole_fly=True), desk):
         runtime.add(component)
     runtime.run(until_ns=_T0 + ticks * interval_ns + 10**9)

@@ -175,3 +175,21 @@ def test_hedge_delta_is_refused_until_there_is_an_underlying_venue():
     with pytest.raises(InvalidExitError, match="underlying venue"):
         ButterflyExitRouter(gateway="exchange").on_message(
             ExitButterfly(fly(), MarketData(QUOTES, 100.0), risk, "desk"), T0)
+
+
+def test_orders_are_priced_on_the_chain_ticks():
+    """SPX quotes in 0.05 below $3 and 0.10 above; its multi-leg orders in 0.05. Prices land on those grids."""
+    from core.router import chain_ticks, closing_order, ladder_price, natural_price, price_giving
+
+    market = MarketData(QUOTES, 100.0, **chain_ticks(0.05, 0.10))
+    first, second = plan_exit(fly(), market)
+    risk = RouterRiskConfig()
+    for order in (first, second):
+        for price in (ladder_price(order, 0, risk), ladder_price(order, 2, risk), natural_price(order),
+                      price_giving(order, 0.013)):
+            assert abs(price / 0.05 - round(price / 0.05)) < 1e-9, (order.name, price)
+    single = closing_order("short_leg", (("C", 95.0, -1),), 1, market)      # buy back a 6.10 x 6.30 call
+    assert natural_price(single) == 6.30 and price_giving(single, 0.12) == 6.3      # 6.32 toward the mid, 0.10 grid
+    cheap = closing_order("long_leg", (("C", 105.0, 1),), 1, market)        # sell a 0.95 x 1.05 call
+    assert price_giving(cheap, 0.07) == 0.95 and natural_price(cheap) == 0.95   # 0.93 toward the mid, 0.05 grid
+    assert natural_price(plan_exit(fly(), MarketData(QUOTES, 100.0))[0]) * 100 % 1 == 0     # penny class: cents
