@@ -32,6 +32,17 @@ def wait_answering(url, timeout_s):
 RAY = str(Path(sys.executable).parent / "ray")
 
 
+def run_until_an_agent_takes_it(command, timeout_s=90, **kwargs):
+    """`ray job submit`, again while the head says its job agent is not up yet (the dashboard answers
+    before the agent; slow when another Ray runs beside it). No job exists after that refusal."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        done = subprocess.run(command, **kwargs)
+        if "No available agent to submit job" not in done.stdout + done.stderr or time.monotonic() > deadline:
+            return done
+        time.sleep(2)
+
+
 def test_paper_session_runs_as_a_ray_job_on_a_head_started_with_ray_start():
     temp_dir = tempfile.mkdtemp(prefix="rj", dir="/tmp")        # short: Ray's socket paths have a length limit
     port, dashboard = free_port(), free_port()
@@ -41,14 +52,17 @@ def test_paper_session_runs_as_a_ray_job_on_a_head_started_with_ray_start():
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     head = subprocess.Popen([RAY, "start", "--head", "--block", f"--port={port}", f"--dashboard-port={dashboard}",
                              "--dashboard-host=127.0.0.1", "--num-cpus=2", f"--temp-dir={temp_dir}",
-                             "--include-dashboard=true", "--disable-usage-stats"],
+                             "--include-dashboard=true", "--disable-usage-stats",
+                             # its own agent ports: the suite's shared cluster holds Ray's default ones
+                             f"--dashboard-agent-listen-port={free_port()}", f"--dashboard-agent-grpc-port={free_port()}",
+                             f"--runtime-env-agent-port={free_port()}", f"--metrics-export-port={free_port()}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=auth)
     address = f"http://127.0.0.1:{dashboard}"
     env = {**auth, "RAY_ADDRESS": address, "SPREADWRIGHT__TIMING__MIN_DELAY_BETWEEN_ATTEMPTS": "0.2",
            "SPREADWRIGHT__TIMING__MAX_DELAY_BETWEEN_ATTEMPTS": "0.5", "SPREADWRIGHT__RUNTIME__RAY_NAMESPACE": "t-job"}
     try:
         wait_answering(address + "/api/version", timeout_s=90)
-        submitted = subprocess.run(
+        submitted = run_until_an_agent_takes_it(
             [RAY, "job", "submit", "--address", address, "--working-dir", ".",
              "--runtime-env", "deploy/runtime_env.yaml", "--",
              "python", "-m", "supervisors.session", "--profile", "config/profiles/paper.yaml", "--duration-s", "12",
