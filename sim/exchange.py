@@ -34,95 +34,14 @@ from config.runtime import LatencySpec
 from core.orders import (ACTIVE_STATES, CancelOrder, CancelRejected, OrderAccepted, OrderCancelled, OrderFilled, OrderRejected,
                          OrderReplaced, OrderStatus, OrderStatusReport, OrderStatusRequest, ReplaceOrder, OrderSide,
                          SubmitOrder)
-from core.quotes import QUOTE_REASONS, ChainQuotes, QuoteFlag, quote_flags
+from core.quotes import QUOTE_REASONS, ChainQuotes, QuoteFlag
+from sim.exchange_book import Book, WorkingOrder
 from sim.resting import RestingSingles
 
 
 _LIVE = frozenset({OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
 _TOO_LATE = {status.name: f"too late: order is {status.name.lower()}" for status in OrderStatus}
 _OK, _ZERO_BID = int(QuoteFlag.OK), int(QuoteFlag.ZERO_BID)
-
-
-class _Book:
-    """The latest quotes of one (symbol, expiry), with a column per (strike, right).
-
-    Python lists mirror the arrays: single-leg orders read scalars, which is far cheaper than
-    numpy indexing of one element. Flags and lists are made on first use: most snapshots of a
-    chain are replaced before any order looks at them.
-    """
-
-    __slots__ = ("quotes", "columns", "_flags", "_lists")
-
-    def __init__(self, quotes: ChainQuotes, previous: _Book | None = None) -> None:
-        self.quotes = quotes
-        if previous is not None and _same_grid(previous.quotes, quotes):
-            self.columns = previous.columns
-        else:
-            rights = ["C" if c else "P" for c in np.asarray(quotes.is_call).tolist()]
-            strikes = np.asarray(quotes.strikes, float).tolist()
-            self.columns = {(k, r): i for i, (k, r) in enumerate(zip(strikes, rights))}
-        self._flags: np.ndarray | None = None
-        self._lists: tuple[list, ...] | None = None
-
-    @property
-    def flags(self) -> np.ndarray:
-        if self._flags is None:
-            self._flags = quote_flags(self.quotes.bid, self.quotes.ask, self.quotes.time_ns, self.quotes.time_ns, 1)
-        return self._flags
-
-    def _as_lists(self) -> tuple[list, ...]:
-        if self._lists is None:
-            q = self.quotes
-            self._lists = (np.asarray(q.bid).tolist(), np.asarray(q.ask).tolist(), np.asarray(q.bid_size).tolist(),
-                           np.asarray(q.ask_size).tolist(), self.flags.tolist())
-        return self._lists
-
-    bid = property(lambda self: self._as_lists()[0])
-    ask = property(lambda self: self._as_lists()[1])
-    bid_size = property(lambda self: self._as_lists()[2])
-    ask_size = property(lambda self: self._as_lists()[3])
-    flag_list = property(lambda self: self._as_lists()[4])
-
-
-def _same_grid(a: ChainQuotes, b: ChainQuotes) -> bool:
-    return (a.strikes is b.strikes and a.is_call is b.is_call) or (
-        np.array_equal(a.strikes, b.strikes) and np.array_equal(a.is_call, b.is_call))
-
-
-class _Order:
-    """A working order. `book` and `columns` are re-resolved from `book_key`/`contract_keys` on every
-    quote update, since each update replaces the book."""
-
-    __slots__ = ("request", "book_key", "contract_keys", "book", "columns", "ratios", "sign", "limit", "quantity",
-                 "filled", "status", "hazard_left", "pending_fill", "is_complex", "single", "checked_ns",
-                 "queued_cancels", "view", "rate_per_s", "armed")
-
-    def __init__(self, request: SubmitOrder, book_key: tuple[str, str], contract_keys: list[tuple[float, str]],
-                 book: _Book, columns: list[int], ratios: list[int]) -> None:
-        self.request = request
-        self.book_key = book_key
-        self.contract_keys = contract_keys
-        self.book = book
-        self.is_complex = len(columns) > 1
-        self.columns = np.array(columns, dtype=np.intp) if self.is_complex else columns   # list for one leg
-        self.single = columns[0]
-        self.ratios = np.array(ratios, dtype=np.float64) if self.is_complex else ratios
-        self.sign = 1 if request.side == OrderSide.BUY.value else -1
-        self.limit = float(request.limit_price)
-        self.quantity = int(request.quantity)
-        self.filled = 0
-        self.status = OrderStatus.PENDING_NEW
-        self.hazard_left = 0.0
-        self.pending_fill = 0
-        self.checked_ns = 0
-        self.queued_cancels: list[ReplaceOrder | None] = []
-        self.view: tuple | None = None       # (book, columns, quote problem, *natural): see _book_view
-        self.rate_per_s = 0.0                # complex orders: the hazard rate in force since checked_ns
-        self.armed = 0                       # complex orders: the hazard timer that is still valid
-
-    @property
-    def leaves(self) -> int:
-        return self.quantity - self.filled - self.pending_fill
 
 
 class SimulatedExchange(Component):
@@ -134,9 +53,9 @@ class SimulatedExchange(Component):
         self.config = config or ExchangeConfig()
         self.is_open = is_open
         self.rng = np.random.default_rng(self.config.seed)
-        self.books: dict[tuple[str, str], _Book] = {}
-        self.orders: dict[str, _Order] = {}
-        self.resting: dict[str, _Order] = {}            # complex orders, checked one by one
+        self.books: dict[tuple[str, str], Book] = {}
+        self.orders: dict[str, WorkingOrder] = {}
+        self.resting: dict[str, WorkingOrder] = {}            # complex orders, checked one by one
         self.singles: dict[tuple[str, str], RestingSingles] = {}
         self._ticking = False
         latency = self.config.latency
@@ -161,7 +80,7 @@ class SimulatedExchange(Component):
         self.counts["quote_updates"] += 1
         key = (quotes.symbol, quotes.expiry)
         previous = self.books.get(key)
-        book = _Book(quotes, previous)
+        book = Book(quotes, previous)
         same_grid = previous is not None and previous.columns is book.columns
         self.books[key] = book
         for order in self.resting.values():
@@ -176,7 +95,7 @@ class SimulatedExchange(Component):
         self._check_resting(now_ns, key)
 
     @staticmethod
-    def _rebind(order: _Order, book: _Book, same_grid: bool) -> None:
+    def _rebind(order: WorkingOrder, book: Book, same_grid: bool) -> None:
         order.book = book
         if not same_grid:
             columns = [book.columns.get(key) for key in order.contract_keys]
@@ -260,7 +179,7 @@ class SimulatedExchange(Component):
 
     # ------------------------------------------------------------------ validation
 
-    def _validate(self, request: SubmitOrder, now_ns: int) -> _Order | str:
+    def _validate(self, request: SubmitOrder, now_ns: int) -> WorkingOrder | str:
         if not isinstance(request.quantity, int) or isinstance(request.quantity, bool) or request.quantity <= 0:
             return f"quantity must be an integer > 0, got {request.quantity!r}"
         if request.side not in (OrderSide.BUY.value, OrderSide.SELL.value):
@@ -273,7 +192,7 @@ class SimulatedExchange(Component):
         if isinstance(located, str):
             return located
         book_key, contract_keys, book, columns, ratios = located
-        order = _Order(request, book_key, contract_keys, book, columns, ratios)
+        order = WorkingOrder(request, book_key, contract_keys, book, columns, ratios)
         return self._price_problem(order, request.limit_price) or order
 
     def _locate_legs(self, request: SubmitOrder, now_ns: int):
@@ -302,7 +221,7 @@ class SimulatedExchange(Component):
             return f"a single-leg order has ratio 1 (sell with side SELL), got {ratios[0]}"
         return book_key, keys, book, columns, ratios
 
-    def _price_problem(self, order: _Order, limit_price: float) -> str | None:
+    def _price_problem(self, order: WorkingOrder, limit_price: float) -> str | None:
         if not isinstance(limit_price, (int, float)) or not math.isfinite(limit_price):
             return f"limit price must be a finite number, got {limit_price!r}"
         if not order.is_complex and limit_price <= 0:
@@ -313,10 +232,10 @@ class SimulatedExchange(Component):
         return None
 
     @staticmethod
-    def _tick(book: _Book, price: float) -> float:
+    def _tick(book: Book, price: float) -> float:
         return book.quotes.tick_below_3 if price < 3.0 else book.quotes.tick_from_3
 
-    def _quote_problem(self, order: _Order, now_ns: int) -> str | None:
+    def _quote_problem(self, order: WorkingOrder, now_ns: int) -> str | None:
         book = order.book
         if order.columns is None:
             return QUOTE_REASONS[QuoteFlag.MISSING]
@@ -333,7 +252,7 @@ class SimulatedExchange(Component):
 
     # ------------------------------------------------------------------ matching
 
-    def _accept(self, order: _Order, now_ns: int) -> None:
+    def _accept(self, order: WorkingOrder, now_ns: int) -> None:
         current = self.books[order.book_key]
         if current is not order.book:
             self._rebind(order, current, current.columns is order.book.columns)
@@ -352,7 +271,7 @@ class SimulatedExchange(Component):
             self._apply_cancel(order.request.client_order_id, replace, now_ns)
         order.queued_cancels.clear()
 
-    def _natural(self, order: _Order) -> tuple[float, float, np.ndarray, int]:
+    def _natural(self, order: WorkingOrder) -> tuple[float, float, np.ndarray, int]:
         """(natural net price, combined half-width, per-leg touch prices, units available) for this side."""
         if not order.is_complex:
             book, col = order.book, order.single
@@ -371,14 +290,14 @@ class SimulatedExchange(Component):
         units = int(np.min(size // np.abs(order.ratios)))
         return natural, half_width, touch, units
 
-    def _match_marketable(self, order: _Order, now_ns: int) -> None:
+    def _match_marketable(self, order: WorkingOrder, now_ns: int) -> None:
         natural, _, touch, units = self._natural(order)
         if order.sign * (order.limit - natural) < -1e-9 or units <= 0:
             return
         leg_prices = (natural,) if not order.is_complex else self._leg_prices(touch, order.ratios, natural)
         self._commit_fill(order, min(order.leaves, units), natural, leg_prices)
 
-    def _rest(self, order: _Order, now_ns: int) -> None:
+    def _rest(self, order: WorkingOrder, now_ns: int) -> None:
         order.hazard_left = float(self.rng.exponential())
         order.checked_ns = now_ns
         coid = order.request.client_order_id
@@ -414,7 +333,7 @@ class SimulatedExchange(Component):
             if singles is not None and len(singles):
                 self._check_singles(self.books[key], singles, now_ns)
 
-    def _check_singles(self, book: _Book, singles: RestingSingles, now_ns: int) -> None:
+    def _check_singles(self, book: Book, singles: RestingSingles, now_ns: int) -> None:
         """The hazard model for every resting single-leg order of one book at once."""
         alive = singles.alive
         elapsed_s = (now_ns - singles.checked_ns) / 1e9
@@ -442,7 +361,7 @@ class SimulatedExchange(Component):
             self._commit_fill(order, min(order.leaves, int(lot)), order.limit, (order.limit,))
             singles.hazard[slot] = self.rng.exponential()
 
-    def _check_one(self, order: _Order, now_ns: int) -> None:
+    def _check_one(self, order: WorkingOrder, now_ns: int) -> None:
         """The hazard model for one complex order against the legs' combined quotes, in continuous
         time: the hazard spent since the last check at the rate then in force, a fill when it is
         used up (or when the order became marketable), and a timer at the exact time the rest would
@@ -464,19 +383,19 @@ class SimulatedExchange(Component):
             order.hazard_left = float(self.rng.exponential())
         self._arm(order, now_ns, view)
 
-    def _spend_hazard(self, order: _Order, now_ns: int) -> None:
+    def _spend_hazard(self, order: WorkingOrder, now_ns: int) -> None:
         """Spend the hazard at the rate in force since the last check; stale quotes fill nothing."""
         stale_ns = order.book.quotes.time_ns + self.config.max_quote_age_ms * 1_000_000
         order.hazard_left -= order.rate_per_s * max(min(now_ns, stale_ns) - order.checked_ns, 0) / 1e9
         order.checked_ns = now_ns
 
-    def _live_view(self, order: _Order, now_ns: int) -> tuple | None:
+    def _live_view(self, order: WorkingOrder, now_ns: int) -> tuple | None:
         if now_ns - order.book.quotes.time_ns > self.config.max_quote_age_ms * 1_000_000:
             return None
         view = self._book_view(order, now_ns)
         return None if view[2] else view
 
-    def _arm(self, order: _Order, now_ns: int, view: tuple | None = None) -> None:
+    def _arm(self, order: WorkingOrder, now_ns: int, view: tuple | None = None) -> None:
         """Set the hazard rate of a resting complex order at its limit and the current quotes, and a
         timer for when its hazard would be used up (none when the quotes go stale first)."""
         order.armed += 1
@@ -498,7 +417,7 @@ class SimulatedExchange(Component):
         if now_ns + delay_ns <= order.book.quotes.time_ns + self.config.max_quote_age_ms * 1_000_000:
             self.port.schedule(delay_ns, ("hazard", order.request.client_order_id, order.armed))
 
-    def _book_view(self, order: _Order, now_ns: int) -> tuple:
+    def _book_view(self, order: WorkingOrder, now_ns: int) -> tuple:
         """What the order's current book says for it, computed once per book: a resting order is
         checked on every tick, but its book changes only with the next chain snapshot."""
         view = order.view
@@ -514,12 +433,12 @@ class SimulatedExchange(Component):
         shift = (net_price - float(np.dot(ratios, touch))) / float(np.sum(np.abs(ratios)))
         return tuple(round(float(p), 6) for p in touch + shift * np.sign(ratios))
 
-    def _commit_fill(self, order: _Order, quantity: int, price: float, leg_prices: tuple[float, ...]) -> None:
+    def _commit_fill(self, order: WorkingOrder, quantity: int, price: float, leg_prices: tuple[float, ...]) -> None:
         """The fill is decided now and reported after the fill latency: a cancel arriving meanwhile loses."""
         order.pending_fill += quantity
         self._schedule_latency("fill", ("fill", order.request.client_order_id, quantity, price, leg_prices))
 
-    def _deliver_fill(self, order: _Order, quantity: int, price: float, leg_prices: tuple, now_ns: int) -> None:
+    def _deliver_fill(self, order: WorkingOrder, quantity: int, price: float, leg_prices: tuple, now_ns: int) -> None:
         order.pending_fill -= quantity
         order.filled += quantity
         done = order.filled >= order.quantity
@@ -565,7 +484,7 @@ class SimulatedExchange(Component):
         if resting_complex:
             self._arm(order, now_ns)
 
-    def _unrest(self, order: _Order) -> None:
+    def _unrest(self, order: WorkingOrder) -> None:
         coid = order.request.client_order_id
         self.resting.pop(coid, None)
         singles = self.singles.get(order.book_key)

@@ -1,0 +1,93 @@
+"""The simulated exchange's state: the latest book of each (symbol, expiry) and its working orders.
+
+Split from `sim.exchange` (which holds the matching logic) so each stays readable.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.orders import OrderSide, OrderStatus, ReplaceOrder, SubmitOrder
+from core.quotes import ChainQuotes, quote_flags
+
+
+class Book:
+    """The latest quotes of one (symbol, expiry), with a column per (strike, right).
+
+    Python lists mirror the arrays: single-leg orders read scalars, which is far cheaper than
+    numpy indexing of one element. Flags and lists are made on first use: most snapshots of a
+    chain are replaced before any order looks at them.
+    """
+
+    __slots__ = ("quotes", "columns", "_flags", "_lists")
+
+    def __init__(self, quotes: ChainQuotes, previous: Book | None = None) -> None:
+        self.quotes = quotes
+        if previous is not None and same_grid(previous.quotes, quotes):
+            self.columns = previous.columns
+        else:
+            rights = ["C" if c else "P" for c in np.asarray(quotes.is_call).tolist()]
+            strikes = np.asarray(quotes.strikes, float).tolist()
+            self.columns = {(k, r): i for i, (k, r) in enumerate(zip(strikes, rights))}
+        self._flags: np.ndarray | None = None
+        self._lists: tuple[list, ...] | None = None
+
+    @property
+    def flags(self) -> np.ndarray:
+        if self._flags is None:
+            self._flags = quote_flags(self.quotes.bid, self.quotes.ask, self.quotes.time_ns, self.quotes.time_ns, 1)
+        return self._flags
+
+    def _as_lists(self) -> tuple[list, ...]:
+        if self._lists is None:
+            q = self.quotes
+            self._lists = (np.asarray(q.bid).tolist(), np.asarray(q.ask).tolist(), np.asarray(q.bid_size).tolist(),
+                           np.asarray(q.ask_size).tolist(), self.flags.tolist())
+        return self._lists
+
+    bid = property(lambda self: self._as_lists()[0])
+    ask = property(lambda self: self._as_lists()[1])
+    bid_size = property(lambda self: self._as_lists()[2])
+    ask_size = property(lambda self: self._as_lists()[3])
+    flag_list = property(lambda self: self._as_lists()[4])
+
+
+def same_grid(a: ChainQuotes, b: ChainQuotes) -> bool:
+    return (a.strikes is b.strikes and a.is_call is b.is_call) or (
+        np.array_equal(a.strikes, b.strikes) and np.array_equal(a.is_call, b.is_call))
+
+
+class WorkingOrder:
+    """A working order. `book` and `columns` are re-resolved from `book_key`/`contract_keys` on every
+    quote update, since each update replaces the book."""
+
+    __slots__ = ("request", "book_key", "contract_keys", "book", "columns", "ratios", "sign", "limit", "quantity",
+                 "filled", "status", "hazard_left", "pending_fill", "is_complex", "single", "checked_ns",
+                 "queued_cancels", "view", "rate_per_s", "armed")
+
+    def __init__(self, request: SubmitOrder, book_key: tuple[str, str], contract_keys: list[tuple[float, str]],
+                 book: Book, columns: list[int], ratios: list[int]) -> None:
+        self.request = request
+        self.book_key = book_key
+        self.contract_keys = contract_keys
+        self.book = book
+        self.is_complex = len(columns) > 1
+        self.columns = np.array(columns, dtype=np.intp) if self.is_complex else columns   # list for one leg
+        self.single = columns[0]
+        self.ratios = np.array(ratios, dtype=np.float64) if self.is_complex else ratios
+        self.sign = 1 if request.side == OrderSide.BUY.value else -1
+        self.limit = float(request.limit_price)
+        self.quantity = int(request.quantity)
+        self.filled = 0
+        self.status = OrderStatus.PENDING_NEW
+        self.hazard_left = 0.0
+        self.pending_fill = 0
+        self.checked_ns = 0
+        self.queued_cancels: list[ReplaceOrder | None] = []
+        self.view: tuple | None = None       # (book, columns, quote problem, *natural): see _book_view
+        self.rate_per_s = 0.0                # complex orders: the hazard rate in force since checked_ns
+        self.armed = 0                       # complex orders: the hazard timer that is still valid
+
+    @property
+    def leaves(self) -> int:
+        return self.quantity - self.filled - self.pending_fill
