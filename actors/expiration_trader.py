@@ -287,7 +287,7 @@ class ExpirationTrader(Component):
         if quantity < self.settings.sizing.min_contracts:
             return
         plan = self._plan()
-        if plan is None or not self.balance.can_add_debit(self.symbol, self.expiration, quantity):
+        if plan is None:
             return
         opportunity, credit = plan
         legs = (self._leg(opportunity.long_leg, 1), self._leg(opportunity.short_leg, -1))

@@ -35,7 +35,7 @@ from core.orders import (ACTIVE_STATES, CancelOrder, CancelRejected, OrderAccept
                          OrderReplaced, OrderStatus, OrderStatusReport, OrderStatusRequest, ReplaceOrder, OrderSide,
                          SubmitOrder)
 from core.quotes import QUOTE_REASONS, ChainQuotes, QuoteFlag
-from sim.exchange_book import Book, WorkingOrder
+from sim.exchange_book import Book, BookView, WorkingOrder
 from sim.resting import RestingSingles
 
 
@@ -239,7 +239,7 @@ class SimulatedExchange(Component):
         book = order.book
         if order.columns is None:
             return QUOTE_REASONS[QuoteFlag.MISSING]
-        if now_ns - book.quotes.time_ns > self.config.max_quote_age_ms * 1_000_000:
+        if now_ns > self._stale_at_ns(book):
             return QUOTE_REASONS[QuoteFlag.STALE]
         if not order.is_complex:
             flag = book.flag_list[order.single]
@@ -338,7 +338,7 @@ class SimulatedExchange(Component):
         alive = singles.alive
         elapsed_s = (now_ns - singles.checked_ns) / 1e9
         singles.checked_ns[alive] = now_ns
-        if now_ns - book.quotes.time_ns > self.config.max_quote_age_ms * 1_000_000:
+        if now_ns > self._stale_at_ns(book):
             return
         quotes, fills, columns, sign = book.quotes, self.config.fills, singles.column, singles.sign
         bid, ask = quotes.bid[columns], quotes.ask[columns]
@@ -371,31 +371,34 @@ class SimulatedExchange(Component):
         if view is None:
             order.rate_per_s, order.armed = 0.0, order.armed + 1      # nothing fills until the next quote
             return
-        natural, _, touch, units = view[3:]
-        if order.sign * (order.limit - natural) >= -1e-9 and units > 0:
-            self._commit_fill(order, min(order.leaves, units), order.limit,
-                              self._leg_prices(touch, order.ratios, order.limit))
+        if order.sign * (order.limit - view.natural) >= -1e-9 and view.units > 0:
+            self._commit_fill(order, min(order.leaves, view.units), order.limit,
+                              self._leg_prices(view.touch, order.ratios, order.limit))
             order.rate_per_s, order.armed = 0.0, order.armed + 1      # displayed size taken: wait for a quote
             return
         if order.hazard_left <= 1e-9:
             lot = min(order.leaves, int(self.rng.geometric(1.0 / self.config.fills.mean_lot)))
-            self._commit_fill(order, lot, order.limit, self._leg_prices(touch, order.ratios, order.limit))
+            self._commit_fill(order, lot, order.limit, self._leg_prices(view.touch, order.ratios, order.limit))
             order.hazard_left = float(self.rng.exponential())
         self._arm(order, now_ns, view)
 
+    def _stale_at_ns(self, book: Book) -> int:
+        """When a book's quotes become too old to trade on."""
+        return book.quotes.time_ns + self.config.max_quote_age_ms * 1_000_000
+
     def _spend_hazard(self, order: WorkingOrder, now_ns: int) -> None:
         """Spend the hazard at the rate in force since the last check; stale quotes fill nothing."""
-        stale_ns = order.book.quotes.time_ns + self.config.max_quote_age_ms * 1_000_000
-        order.hazard_left -= order.rate_per_s * max(min(now_ns, stale_ns) - order.checked_ns, 0) / 1e9
+        order.hazard_left -= order.rate_per_s * max(min(now_ns, self._stale_at_ns(order.book)) - order.checked_ns, 0) / 1e9
         order.checked_ns = now_ns
 
-    def _live_view(self, order: WorkingOrder, now_ns: int) -> tuple | None:
-        if now_ns - order.book.quotes.time_ns > self.config.max_quote_age_ms * 1_000_000:
+    def _live_view(self, order: WorkingOrder, now_ns: int) -> BookView | None:
+        """The order's view of its book, or None when the quotes are stale or a leg is not tradable."""
+        if now_ns > self._stale_at_ns(order.book):
             return None
         view = self._book_view(order, now_ns)
-        return None if view[2] else view
+        return None if view.problem else view
 
-    def _arm(self, order: WorkingOrder, now_ns: int, view: tuple | None = None) -> None:
+    def _arm(self, order: WorkingOrder, now_ns: int, view: BookView | None = None) -> None:
         """Set the hazard rate of a resting complex order at its limit and the current quotes, and a
         timer for when its hazard would be used up (none when the quotes go stale first)."""
         order.armed += 1
@@ -404,7 +407,7 @@ class SimulatedExchange(Component):
             order.rate_per_s = 0.0
             return
         fills = self.config.fills
-        natural, half_width = view[3], view[4]
+        natural, half_width = view.natural, view.half_width
         extra_legs = max(len(order.ratios) - 2, 0)
         widening = 1 + 2 * (fills.complex_extra_width_fraction + fills.extra_leg_width_fraction * extra_legs)
         mid = natural - order.sign * half_width
@@ -414,17 +417,17 @@ class SimulatedExchange(Component):
         if order.rate_per_s <= 0:
             return
         delay_ns = max(math.ceil(max(order.hazard_left, 0.0) / order.rate_per_s * 1e9), 1)
-        if now_ns + delay_ns <= order.book.quotes.time_ns + self.config.max_quote_age_ms * 1_000_000:
+        if now_ns + delay_ns <= self._stale_at_ns(order.book):
             self.port.schedule(delay_ns, ("hazard", order.request.client_order_id, order.armed))
 
-    def _book_view(self, order: WorkingOrder, now_ns: int) -> tuple:
+    def _book_view(self, order: WorkingOrder, now_ns: int) -> BookView:
         """What the order's current book says for it, computed once per book: a resting order is
-        checked on every tick, but its book changes only with the next chain snapshot."""
+        looked at on its hazard timers and replaces too, but its book changes only with a snapshot."""
         view = order.view
-        if view is None or view[0] is not order.book or view[1] is not order.columns:
+        if view is None or view.book is not order.book or view.columns is not order.columns:
             problem = self._quote_problem(order, now_ns)
             natural = (math.nan, math.nan, None, 0) if problem else self._natural(order)
-            view = order.view = (order.book, order.columns, problem, *natural)
+            view = order.view = BookView(order.book, order.columns, problem, *natural)
         return view
 
     @staticmethod

@@ -5,6 +5,8 @@ Split from `sim.exchange` (which holds the matching logic) so each stays readabl
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import numpy as np
 
 from core.orders import OrderSide, OrderStatus, ReplaceOrder, SubmitOrder
@@ -84,10 +86,23 @@ class WorkingOrder:
         self.pending_fill = 0
         self.checked_ns = 0
         self.queued_cancels: list[ReplaceOrder | None] = []
-        self.view: tuple | None = None       # (book, columns, quote problem, *natural): see _book_view
+        self.view: BookView | None = None    # complex orders: what the current book says for it
         self.rate_per_s = 0.0                # complex orders: the hazard rate in force since checked_ns
         self.armed = 0                       # complex orders: the hazard timer that is still valid
 
     @property
     def leaves(self) -> int:
         return self.quantity - self.filled - self.pending_fill
+
+
+class BookView(NamedTuple):
+    """What one book says for one complex order (SimulatedExchange._book_view): valid while `book` and
+    `columns` are the order's; the prices are NaN when `problem` says why the order cannot trade."""
+
+    book: Book
+    columns: Any
+    problem: str | None
+    natural: float
+    half_width: float
+    touch: Any
+    units: int

@@ -67,14 +67,17 @@ class ProcessFanOut(FanOut):
                 yield future.result()
 
 
-def fan_out_for(workers: int) -> FanOut:
-    return InlineFanOut() if workers <= 1 else ProcessFanOut(workers)
+def fan_out_for(fan_out: FanOut | int) -> FanOut:
+    """A fan-out as given, or for a worker count: 1 runs in this process, more in local processes."""
+    if isinstance(fan_out, FanOut):
+        return fan_out
+    return InlineFanOut() if fan_out <= 1 else ProcessFanOut(fan_out)
 
 
 def simulate(config: StudyConfig, trades: int, fan_out: FanOut | int, assumptions: StudyAssumptions | None = None,
              label: str = "trades", chunk: int = 200) -> pd.DataFrame:
     """Rows of `trades` paired trades, computed by `fan_out` (or a worker count: 1 runs in this process)."""
-    fan_out = fan_out_for(fan_out) if isinstance(fan_out, int) else fan_out
+    fan_out = fan_out_for(fan_out)
     calls = [(config, s, min(s + chunk, trades), assumptions) for s in range(0, trades, chunk)]
     rows: list[dict] = []
     started = time.perf_counter()
@@ -149,7 +152,7 @@ def run_study(config: StudyConfig, out_dir: Path, fan_out: FanOut | int = 2,
     and write the reports. `fan_out`: where the trades run (a worker count means local processes)."""
     from reports.butterfly_report import summarize, write_reports
 
-    fan_out = fan_out_for(fan_out) if isinstance(fan_out, int) else fan_out
+    fan_out = fan_out_for(fan_out)
     started = time.perf_counter()
     rows = simulate(config, config.trades, fan_out)
     simulated = time.perf_counter()

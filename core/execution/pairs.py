@@ -28,15 +28,18 @@ class GridPairs(NamedTuple):
 def debit_pairs(strikes: np.ndarray, is_call: np.ndarray, max_width: float) -> GridPairs:
     """Debit verticals (calls first): long K1 and short K2 farther out of the money (K2 > K1 for
     calls, K2 < K1 for puts), width at most `max_width`."""
-    return _cached(np.ascontiguousarray(strikes, np.float64).tobytes(),
-                   np.ascontiguousarray(is_call, np.bool_).tobytes(), float(max_width), "debit")
+    return _grid_pairs(strikes, is_call, max_width, "debit")
 
 
 def credit_pairs(strikes: np.ndarray, is_call: np.ndarray, max_width: float) -> GridPairs:
     """Credit verticals (puts first): short K1 and long K2 farther out of the money, width at most
     `max_width`."""
+    return _grid_pairs(strikes, is_call, max_width, "credit")
+
+
+def _grid_pairs(strikes: np.ndarray, is_call: np.ndarray, max_width: float, kind: str) -> GridPairs:
     return _cached(np.ascontiguousarray(strikes, np.float64).tobytes(),
-                   np.ascontiguousarray(is_call, np.bool_).tobytes(), float(max_width), "credit")
+                   np.ascontiguousarray(is_call, np.bool_).tobytes(), float(max_width), kind)
 
 
 @lru_cache(maxsize=256)

@@ -9,7 +9,7 @@ from actors.component import Component
 from actors.expiration_trader import ExpirationTrader, TraderSettings
 from actors.messages import ReplayedOrders, ReplayRequest
 from actors.runtime_inline import InlineRuntime
-from config.execution import ExecutorConfig, TimingParameters
+from config.execution import BalancerConfig, ExecutorConfig, SizingParameters, TimingParameters
 from config.runtime import RuntimeConfig
 from core.orders import CancelOrder, OrderAccepted, OrderCancelled, OrderFilled, OrderRejected, SubmitOrder
 from core.quotes import ChainQuotes
@@ -64,14 +64,15 @@ class Sink(Component):
         self.messages.append(message)
 
 
-def run(policy, minutes=10, min_fill_rate=0.25):
+def run(policy, minutes=10, min_fill_rate=0.25, start_ns=NOON_NS, **settings_overrides):
     settings = TraderSettings(timing=TimingParameters(min_delay_between_attempts=3.0, max_delay_between_attempts=6.0),
-                              executor=ExecutorConfig(min_fill_rate=min_fill_rate, optimal_expiry_range=(0, 180)))
-    rt = InlineRuntime(RuntimeConfig(check_serializable=True), start_ns=NOON_NS)
+                              executor=ExecutorConfig(min_fill_rate=min_fill_rate, optimal_expiry_range=(0, 180)),
+                              **settings_overrides)
+    rt = InlineRuntime(RuntimeConfig(check_serializable=True), start_ns=start_ns)
     exchange = rt.add(ScriptedExchange(policy))
     trader = rt.add(ExpirationTrader("SPY", EXPIRY, settings))
     metrics, balancer = rt.add(Sink("metrics")), rt.add(Sink("balancer"))
-    rt.run(until_ns=NOON_NS + minutes * 60 * 10**9)
+    rt.run(until_ns=start_ns + minutes * 60 * 10**9)
     return trader, exchange, metrics, balancer
 
 
@@ -133,3 +134,26 @@ def test_a_halted_trader_sends_nothing_more():
     trader, exchange, _, _ = run(policy, minutes=5)
     assert len(exchange.orders) == 1 and trader.halted_reason == "reconciliation mismatch"
     assert trader.snapshot()["halted"] == "reconciliation mismatch"
+
+
+def fill_everything(order, t):
+    return [OrderFilled(order.client_order_id, order.quantity, order.limit_price, (0.0, 0.0), order.quantity, 0, t)]
+
+
+def test_a_size_above_max_imbalance_is_cut_to_the_balancer_room_not_silenced():
+    """Size 8 against max_imbalance 5: every debit goes out for 5 (the room), and trading goes on."""
+    trader, exchange, _, _ = run(fill_everything, minutes=3,
+                                 sizing=SizingParameters(min_contracts=1, max_contracts=10, current_contracts=8),
+                                 balancer=BalancerConfig(max_imbalance=5))
+    debits = [o for o in exchange.orders if o.side == "BUY"]
+    assert len(debits) >= 5 and {o.quantity for o in debits} == {5}
+    assert trader.contracts >= 8 and trader.snapshot()["net_contracts"] == 0
+
+
+def test_the_close_auction_opens_no_new_debit_when_forcing_balance():
+    close_auction_ns = int(datetime(2026, 11, 20, 15, 46, tzinfo=NY).timestamp() * 1e9)
+    _, forced, _, _ = run(fill_everything, minutes=10, start_ns=close_auction_ns)
+    assert forced.orders == []
+    _, free, _, _ = run(fill_everything, minutes=10, start_ns=close_auction_ns,
+                        balancer=BalancerConfig(max_imbalance=5, force_balance_at_close=False))
+    assert any(o.side == "BUY" for o in free.orders)

@@ -7,7 +7,7 @@ import pytest
 
 from actors.component import Component
 from actors.runtime_inline import InlineRuntime
-from config.exchange import ExchangeConfig
+from config.exchange import ExchangeConfig, FillModel
 from config.runtime import RuntimeConfig
 from core.orders import (CancelOrder, CancelRejected, Contract, OrderAccepted, OrderCancelled, OrderFilled,
                          OrderLeg, OrderRejected, OrderReplaced, ReplaceOrder, SubmitOrder)
@@ -99,6 +99,34 @@ def test_deeper_limits_fill_more_slowly():
     near = np.median([first_fill_s(3.13, s) for s in range(15)])
     far = np.median([first_fill_s(3.10, s) for s in range(15)])
     assert far > 2 * near
+
+
+def test_a_resting_complex_order_fills_at_its_hazard_rate_in_continuous_time():
+    """A vertical resting at its mid fills after an Exp(rate) wait, rate = rate_at_mid x complex_rate_scale
+    (0.25 x 0.35 /s: mean 11.4 s), whatever the quote refreshes in between (each re-arms the timer with
+    the hazard left). 60 seeds: the mean first-fill time within 30% of 1/rate."""
+    fills = FillModel()
+    rate_per_s = fills.rate_at_mid_per_s * fills.complex_rate_scale
+    waits_s = []
+    for seed in range(60):
+        mid = (3.10 + 3.14) / 2 - (1.20 + 1.24) / 2                   # 450/455 call vertical at mid: 1.90
+        trader, _ = run([(1000, submit("v", [leg(450.0), leg(455.0, -1)], "BUY", 1, round(mid, 2)))]
+                        + refreshed_quotes(200), ExchangeConfig(seed=seed), until_s=200)
+        (fill,) = trader.of(OrderFilled) or [None]
+        waits_s.append(fill.time_ns / 1e9 if fill else 200.0)
+    assert abs(np.mean(waits_s) * rate_per_s - 1.0) < 0.3, np.mean(waits_s)
+
+
+def test_a_replace_re_arms_the_hazard_at_the_new_price():
+    deep = ReplaceOrder("v", "trader", 1.80, 0)
+    trader, exchange = run([(1000, submit("v", [leg(450.0), leg(455.0, -1)], "BUY", 1, 1.90)), (2000, deep)]
+                           + refreshed_quotes(3), ExchangeConfig(seed=3), until_s=3)
+    order = exchange.resting["v"]
+    fills = FillModel()
+    half_width, widening = 0.04, 1 + 2 * fills.complex_extra_width_fraction
+    expected = (fills.rate_at_mid_per_s * fills.complex_rate_scale
+                * np.exp(fills.steepness * (1.80 - 1.90) / (half_width * widening)))
+    assert trader.of(OrderReplaced) and order.limit == 1.80 and abs(order.rate_per_s - expected) < 1e-9
 
 
 def test_marketable_complex_order_legs_in_at_the_legs_natural_with_consistent_leg_prices():

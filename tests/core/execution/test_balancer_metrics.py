@@ -30,6 +30,11 @@ def test_max_imbalance_bounds_debits_ahead_of_credits():
     assert not balancer.can_add_debit("SPY", EXP, 1)
     balancer.record_credit_fill("SPY", EXP, 1, 1.1)
     assert balancer.can_add_debit("SPY", EXP, 1) and not balancer.can_add_debit("SPY", EXP, 2)
+    assert balancer.debit_room("SPY", EXP) == 1 and balancer.debit_room("QQQ", EXP) == 3
+    balancer.record_credit_fill("SPY", EXP, 4, 1.1)                     # more credit than debit: room beyond the limit
+    assert balancer.debit_room("SPY", EXP) == 5
+    balancer.record_debit_fill("SPY", EXP, 5, 1.0)
+    assert balancer.debit_room("SPY", EXP) == 0
 
 
 @pytest.mark.parametrize("contracts, price", [(0, 1.0), (-1, 1.0), (1.5, 1.0), (1, float("nan")), (1, -0.1)])
