@@ -76,6 +76,24 @@ CATALOG: dict[str, MetricSpec] = {spec.name: spec for spec in (
                ("outcome",)),
     MetricSpec("spreadwright_montecarlo_task_seconds", "histogram", "Monte Carlo task run time (a chunk of paths).",
                (), TASK_BUCKETS_S),
+    MetricSpec("spreadwright_exchange_orders_total", "counter",
+               "Orders the paper exchange took in (new client order ids), by kind: single or complex.",
+               ("symbol", "kind")),
+    MetricSpec("spreadwright_exchange_order_events_total", "counter",
+               "Order events the paper exchange sent back: accepted, rejected, filled, partial, cancelled, replaced, "
+               "cancel_rejected.", ("symbol", "event")),
+    MetricSpec("spreadwright_exchange_rejects_total", "counter",
+               "Orders the paper exchange rejected, by reason code (see sim.paper_service.REJECT_CODES).", ("reason",)),
+    MetricSpec("spreadwright_exchange_filled_contracts_total", "counter",
+               "Contracts the paper exchange filled (order quantity; a spread counts once).", ("symbol",)),
+    MetricSpec("spreadwright_exchange_working_orders", "gauge",
+               "Orders at the paper exchange that are accepted (or pending) and not done.", ()),
+    MetricSpec("spreadwright_exchange_stream_clients", "gauge", "Websocket clients connected to /stream.", ()),
+    MetricSpec("spreadwright_exchange_http_requests_total", "counter",
+               "Paper exchange HTTP requests, by route template (never the path: no order ids), method and status.",
+               ("route", "method", "status")),
+    MetricSpec("spreadwright_exchange_http_request_seconds", "histogram",
+               "Paper exchange HTTP request handling time (server side).", ("route",), LATENCY_BUCKETS_S),
 )}
 
 

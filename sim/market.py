@@ -77,6 +77,7 @@ class MarketFeed(Component):
             for day in self.expiries:
                 closes_ns = expiry_ns(day)
                 if closes_ns <= now_ns:
+                    self.latest.pop((symbol, day.isoformat()), None)      # expired: no longer listed
                     continue
                 batch = generate_chains(product, model, self.strikes[symbol], closes_ns, np.array([now_ns]),
                                         np.array([price]), np.array([self.spec.vol_level]), self.spec.rate, self.rng)

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from actors.logs import get_logger
 from actors.runtime_asyncio import AsyncioRuntime
+from actors.telemetry import PrometheusClientSink, Telemetry
 from config.exchange import ExchangeConfig
 from core.orders import Contract, OrderLeg, SubmitOrder
 from sim.exchange import SimulatedExchange
@@ -98,13 +99,24 @@ async def _errors(request: web.Request, handler) -> web.StreamResponse:
         return _error(500, "internal error")
 
 
+def _route_label(request: web.Request) -> str:
+    """The matched route's template (/orders/{client_order_id}), never the path: ids stay out of labels."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
 class PaperExchangeApp:
-    """Owns the runtime and components; `app` is the aiohttp application."""
+    """Owns the runtime and components; `app` is the aiohttp application.
+
+    Its metrics (catalog names `spreadwright_exchange_*`) are served by the same server on GET /metrics.
+    """
 
     def __init__(self, market: MarketSpec = MarketSpec(), exchange: ExchangeConfig = ExchangeConfig()) -> None:
         self.market_spec, self.exchange_config = market, exchange
         self.sockets: set[web.WebSocketResponse] = set()
-        self.app = web.Application(middlewares=[_errors])
+        self.metrics_sink = PrometheusClientSink()
+        self.telemetry = Telemetry(self.metrics_sink)
+        self.app = web.Application(middlewares=[self._measure, _errors])
         self.app.on_startup.append(self._start)
         self.app.on_shutdown.append(self._stop)
         self.app.add_routes([
@@ -113,13 +125,35 @@ class PaperExchangeApp:
             web.post("/orders", self.submit), web.get("/orders", self.list_orders),
             web.get("/orders/{client_order_id}", self.get_order), web.delete("/orders/{client_order_id}", self.cancel),
             web.patch("/orders/{client_order_id}", self.replace), web.get("/positions", self.positions),
-            web.get("/fills", self.fills), web.get("/stream", self.stream)])
+            web.get("/fills", self.fills), web.get("/stream", self.stream), web.get("/metrics", self.metrics)])
+
+    @web.middleware
+    async def _measure(self, request: web.Request, handler) -> web.StreamResponse:
+        """Counts every request by route, method and final status, and times it (outside the error middleware,
+        so a 4xx or 500 it produced is counted as such)."""
+        started_s = time.perf_counter()
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as err:
+            status = err.status
+            raise
+        finally:
+            route = _route_label(request)
+            if route != "/stream":
+                self.telemetry.observe("spreadwright_exchange_http_request_seconds", time.perf_counter() - started_s,
+                                       route=route)
+            self.telemetry.count("spreadwright_exchange_http_requests_total", route=route, method=request.method,
+                                 status=status)
 
     async def _start(self, app: web.Application) -> None:
         self.runtime = AsyncioRuntime()
         self.exchange = self.runtime.add(SimulatedExchange(self.exchange_config))
         self.market = self.runtime.add(MarketFeed(self.market_spec))
         self.service = self.runtime.add(PaperService())
+        self.service.telemetry = self.telemetry
         self.service.listeners.append(self._broadcast)
         self.runtime.start()
 
@@ -196,6 +230,15 @@ class PaperExchangeApp:
 
     async def fills(self, request: web.Request) -> web.Response:
         return web.json_response({"fills": self.service.fills})
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        """Prometheus text exposition of this process's metrics (prometheus-client)."""
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        self.telemetry.gauge("spreadwright_exchange_working_orders", self.service.working_orders())
+        self.telemetry.gauge("spreadwright_exchange_stream_clients", len(self.sockets))
+        return web.Response(body=generate_latest(self.metrics_sink.registry),
+                            headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def stream(self, request: web.Request) -> web.WebSocketResponse:
         socket = web.WebSocketResponse(heartbeat=20)

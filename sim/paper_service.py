@@ -10,8 +10,24 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from actors.component import Component
-from core.orders import (CancelOrder, CancelRejected, OrderAccepted, OrderCancelled, OrderFilled, OrderRejected,
+from core.orders import (ACTIVE_STATES, CancelOrder, CancelRejected, OrderAccepted, OrderCancelled, OrderFilled, OrderRejected,
                          OrderReplaced, OrderStatus, ReplaceOrder, OrderSide, SubmitOrder)
+
+
+REJECT_CODES = (("market closed", "market_closed"), ("unknown contract", "unknown_contract"),
+                ("no quote", "no_quote"), ("expired contract", "expired_contract"), ("tick", "off_tick"),
+                ("quantity", "bad_quantity"), ("limit price", "bad_price"), ("quote", "bad_quote"),
+                ("duplicate", "duplicate"), ("leg", "bad_legs"), ("ratio", "bad_legs"), ("side", "bad_side"))
+"""(text in the exchange's reject reason, the bounded code the metric carries); first match wins, else 'other'."""
+WORKING_STATUSES = frozenset(status.value for status in ACTIVE_STATES)
+_EVENT_LABEL = {"OrderAccepted": "accepted", "OrderRejected": "rejected", "OrderCancelled": "cancelled",
+                "CancelRejected": "cancel_rejected", "OrderReplaced": "replaced"}
+
+
+def reject_code(reason: str) -> str:
+    """The metric label of an exchange reject reason (reasons carry prices and contracts; labels may not)."""
+    lowered = reason.lower()
+    return next((code for text, code in REJECT_CODES if text in lowered), "other")
 
 
 class OrderConflictError(Exception):
@@ -44,6 +60,11 @@ class PaperService(Component):
         self.listeners: list[Callable[[dict], None]] = []
         self.sent_to_exchange = 0
 
+    def on_start(self, now_ns: int) -> None:
+        """Every reject code starts at 0, so a rejects panel or alert has a series before the first reject."""
+        for code in {code for _, code in REJECT_CODES} | {"other"}:
+            self.telemetry.count("spreadwright_exchange_rejects_total", 0.0, reason=code)
+
     # ------------------------------------------------------------------ requests from the HTTP layer
 
     def submit(self, order: SubmitOrder, now_ns: int) -> tuple[dict[str, Any], bool]:
@@ -60,6 +81,8 @@ class PaperService(Component):
             "status": OrderStatus.PENDING_NEW.value, "filled_quantity": 0, "leaves_quantity": order.quantity,
             "average_price": None, "reason": None, "created_ns": now_ns, "events": []}
         self.sent_to_exchange += 1
+        self.telemetry.count("spreadwright_exchange_orders_total", symbol=order.legs[0].contract.symbol,
+                             kind="complex" if len(order.legs) > 1 else "single")
         self.port.send(self.exchange, order)
         return self.records[order.client_order_id], True
 
@@ -91,9 +114,23 @@ class PaperService(Component):
         payload = {"type": kind, **event._asdict()}
         record["events"].append(payload)
         _APPLY[type(event)](self, record, event)
+        self._count_event(record, event, kind)
         for listener in list(self.listeners):
             listener({"channel": "orders", "client_order_id": event.client_order_id, "status": record["status"],
                       "event": payload})
+
+    def _count_event(self, record: dict, event: Any, kind: str) -> None:
+        symbol = record["legs"][0]["symbol"]
+        label = _EVENT_LABEL.get(kind)
+        if label is None:
+            label = "filled" if event.leaves_quantity == 0 else "partial"
+            self.telemetry.count("spreadwright_exchange_filled_contracts_total", event.quantity, symbol=symbol)
+        elif label == "rejected":
+            self.telemetry.count("spreadwright_exchange_rejects_total", reason=reject_code(event.reason))
+        self.telemetry.count("spreadwright_exchange_order_events_total", symbol=symbol, event=label)
+
+    def working_orders(self) -> int:
+        return sum(record["status"] in WORKING_STATUSES for record in self.records.values())
 
     def _accepted(self, record: dict, event: OrderAccepted) -> None:
         if record["status"] == OrderStatus.PENDING_NEW.value:

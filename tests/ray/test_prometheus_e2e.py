@@ -109,7 +109,8 @@ def test_prometheus_fill_rate_matches_the_ledger_and_every_panel_returns_data(ra
     try:
         session.start()
         runner.start()
-        prometheus = _Prometheus(_scrape_config(tmp_path, [session.metrics.port, monte_carlo.port]), tmp_path / "tsdb")
+        scraped = [session.metrics.port, monte_carlo.port, session.exchange_process.port]     # the exchange: /metrics
+        prometheus = _Prometheus(_scrape_config(tmp_path, scraped), tmp_path / "tsdb")
         runtime = session.runtime
         assert wait_for(lambda: runtime.snapshot("broker")["intents"] >= 10, timeout_s=60), runtime.snapshots()
         # a restart for the restarts panel; not a trader: Ray stops exporting a dead worker's series, so a killed
@@ -130,6 +131,17 @@ def test_prometheus_fill_rate_matches_the_ledger_and_every_panel_returns_data(ra
             abs(_fill_rates(prometheus, workers)[s] - expected[s]) < 1e-9 for s in expected), timeout_s=90)
         assert matched, json.dumps([_fill_rates(prometheus, workers), expected, prometheus.query("up"),
                          sorted({r["metric"]["__name__"] for r in prometheus.query('{__name__=~".*spreadwright.*"}')})])
+        with urllib.request.urlopen(session.url + "/health", timeout=5) as response:
+            exchange_orders = json.load(response)["orders"]
+
+        def scraped_exchange_orders() -> float:
+            result = prometheus.query("sum(spreadwright_exchange_orders_total)")
+            return float(result[0]["value"][1]) if result else -1.0
+
+        assert exchange_orders > 0
+        assert wait_for(lambda: scraped_exchange_orders() == exchange_orders, timeout_s=30), (
+            scraped_exchange_orders(), exchange_orders)
+
         def empty_panels():
             return [(board, title, expr) for board, title, expr in dashboard_queries()
                     if not prometheus.query(_grafana(expr))]

@@ -21,4 +21,7 @@ FAST_SESSION_ENV = {"SPREADWRIGHT__TIMING__CANCEL_AFTER_SECONDS": "0.5",
                     "SPREADWRIGHT__TIMING__MAX_DELAY_BETWEEN_ATTEMPTS": "0.5",
                     "SPREADWRIGHT__EXECUTOR__MIN_FILL_RATE": "0.0",
                     "SPREADWRIGHT__BROKER__QUOTE_POLL_MS": "200",
-                    "SPREADWRIGHT__BROKER__EXPIRATIONS_PER_SYMBOL": "1"}
+                    "SPREADWRIGHT__BROKER__EXPIRATIONS_PER_SYMBOL": "1",
+                    "SPREADWRIGHT__BROKER__PAPER_EXPIRY_DAYS": "[7]"}
+"""A 7-day expiry, not the profile's 0DTE first: a 0DTE chain late in the New York day (or past its close)
+offers the traders nothing to trade, and the tests must not depend on the hour they run at."""

@@ -227,3 +227,73 @@ def test_the_broker_api_key_goes_in_an_authorization_header():
 
     asyncio.run(scenario())
     assert seen == ["Bearer sk-test-1", None]
+
+
+def _samples(text: str) -> dict[tuple[str, frozenset], float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def test_metrics_count_orders_fills_rejects_and_requests_without_ids_in_labels():
+    async def scenario():
+        async with serving() as (paper, url), HttpBroker(url) as broker, aiohttp.ClientSession() as session:
+            await broker.submit(await marketable_order(broker, "m-fill", quantity=2))
+            assert (await wait_status(broker, "m-fill", {"FILLED"}))["status"] == "FILLED"
+            tick = await marketable_order(broker, "m-tick")
+            await broker.submit(tick._replace(limit_price=tick.limit_price + 0.005))
+            assert (await wait_status(broker, "m-tick", {"REJECTED"}))["status"] == "REJECTED"
+            async with session.get(url + "/orders/nope") as response:
+                assert response.status == 404
+            async with session.get(url + "/metrics") as response:
+                assert response.status == 200 and response.content_type == "text/plain"
+                text = await response.text()
+        samples = _samples(text)
+        spy = frozenset({("symbol", "SPY"), ("kind", "single")})
+        assert samples[("spreadwright_exchange_orders_total", spy)] == 2
+        assert samples[("spreadwright_exchange_filled_contracts_total", frozenset({("symbol", "SPY")}))] == 2
+        assert samples[("spreadwright_exchange_rejects_total", frozenset({("reason", "off_tick")}))] == 1
+        filled = frozenset({("symbol", "SPY"), ("event", "filled")})
+        assert samples[("spreadwright_exchange_order_events_total", filled)] >= 1
+        not_found = frozenset({("route", "/orders/{client_order_id}"), ("method", "GET"), ("status", "404")})
+        assert samples[("spreadwright_exchange_http_requests_total", not_found)] == 1
+        created = frozenset({("route", "/orders"), ("method", "POST"), ("status", "201")})
+        assert samples[("spreadwright_exchange_http_requests_total", created)] == 2
+        assert samples[("spreadwright_exchange_working_orders", frozenset())] == 0
+        assert "m-fill" not in text and "nope" not in text                 # no order ids in any label
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("reason, code", [
+    ("price 1.005 is off the 0.01 tick", "off_tick"), ("market closed", "market_closed"),
+    ("unknown contract Contract(symbol='SPY')", "unknown_contract"), ("expired contract 2020-01-17", "expired_contract"),
+    ("stale quote", "bad_quote"), ("crossed quote (bid > ask)", "bad_quote"), ("no quote for the contract", "no_quote"),
+    ("quantity must be an integer > 0, got 0", "bad_quantity"), ("duplicate client order id", "duplicate"),
+    ("something new", "other")])
+def test_reject_reasons_map_to_bounded_codes(reason, code):
+    from sim.paper_service import reject_code
+
+    assert reject_code(reason) == code
+
+
+def test_an_expired_chain_is_no_longer_listed():
+    """The 0DTE chain closes at the expiry instant: after it, /chains/{symbol} must not offer it to a session."""
+    from datetime import date, datetime, timezone
+
+    from sim.market import MarketFeed, expiry_ns
+
+    class _Port:
+        def send(self, receiver, message):
+            pass
+
+        def schedule(self, delay_ns, tag):
+            pass
+
+    day = date(2026, 11, 20)
+    feed = MarketFeed(MarketSpec(symbols={"SPY": 450.0}, expiry_days=(0, 7), n_strikes=10))
+    feed.bind(_Port())
+    feed.on_start(int(datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc).timestamp() * 1e9))
+    assert sorted(e for _, e in feed.latest) == ["2026-11-20", "2026-11-27"]
+    feed.on_timer("tick", expiry_ns(day) + 1)
+    assert sorted(e for _, e in feed.latest) == ["2026-11-27"]
