@@ -43,6 +43,17 @@ def _markdown_table(table: pd.DataFrame, min_quotes: int) -> str:
     return "\n".join(lines)
 
 
+def _corrections(model) -> str:
+    from sim.calibrate.fit_spreads import DTE_LABELS, MONEYNESS_LABELS
+
+    shifts = model.bucket_log_shift
+    if shifts is None or not shifts.any():
+        return "Bucket corrections: none."
+    listed = [f"{MONEYNESS_LABELS[i]} x {DTE_LABELS[j]}: x{np.exp(shifts[i, j]):.2f}"
+              for i, j in zip(*np.nonzero(shifts))]
+    return "Bucket corrections (multiplier on the smooth model's spread): " + "; ".join(listed) + "."
+
+
 def render_spread_report(report_dir: Path, tables: dict[str, pd.DataFrame], models, min_quotes: int) -> Path:
     report_dir.mkdir(parents=True, exist_ok=True)
     _plot(report_dir / "spread_fit.png", tables)
@@ -51,6 +62,11 @@ def render_spread_report(report_dir: Path, tables: dict[str, pd.DataFrame], mode
              "model in `sim/spread_model.py`. Moneyness buckets use the out-of-the-money-signed log moneyness",
              "(phi * ln K/S; > 0 is OTM for calls and puts alike). The model is evaluated on each real quote's own",
              "mid, moneyness, DTE and recomputed implied vol, rounded to the tick, and the medians compared.", "",
+             "Fit: a median (L1) regression of a latent log spread (each quote's whole ticks plus a seeded",
+             "uniform jitter within the tick, so the regression is not pinned to tick values) with a",
+             "second-difference smoothness penalty on the surface and mid slopes; then the rounding threshold;",
+             "then a log shift for each checked bucket the smooth model misses by more than 10% (listed below",
+             "each table; every other bucket's shift is 0).", "",
              "![model vs data medians](spread_fit.png)", ""]
     for name, table in tables.items():
         checked = table[table.checked]
@@ -58,7 +74,8 @@ def render_spread_report(report_dir: Path, tables: dict[str, pd.DataFrame], mode
         parts += [f"## {_TITLES.get(name, name)}", "",
                   f"Rounding threshold {models[name].rounding_threshold:.2f} ticks; {len(checked)} buckets with >= "
                   f"{min_quotes} quotes; worst |error| {checked.relative_error.abs().max():.0%}; "
-                  f"{len(misses)} outside +-25%.", "", _markdown_table(table, min_quotes), ""]
+                  f"{len(misses)} outside +-25%.", "", _markdown_table(table, min_quotes), "",
+                  _corrections(models[name]), ""]
     path = report_dir / "spread_calibration.md"
     path.write_text("\n".join(parts))
     return path

@@ -10,6 +10,11 @@ hat functions) and `slope_mid` piecewise linear in z, since how spreads scale wi
 (the price level) differs between ITM and OTM. Coefficients are fitted by median (L1) regression
 to real chains by `sim/calibrate/fit_spreads.py`. The quoted spread is a whole number of ticks,
 at least one: floor(model / tick + rounding_threshold), the threshold fitted with the rest.
+
+A bucket correction follows the smooth surface: a log shift per (OTM log-moneyness bucket, DTE
+bucket) of the calibration report, zero except where the smooth model's median misses the data's
+by more than the fit's tolerance (the shifts are listed in the report). Spreads are whole ticks, so
+a bucket whose quotes sit half at 2 ticks and half at 3 can need this to get its median right.
 """
 
 from __future__ import annotations
@@ -60,6 +65,19 @@ class SpreadModel:
     tick_below_3: float
     tick_from_3: float
     rounding_threshold: float = 0.5
+    moneyness_edges: tuple[float, ...] = ()     # interior edges, right-closed, of phi * ln(K/S)
+    dte_edges: tuple[float, ...] = ()           # interior edges, right-closed, in days
+    bucket_log_shift: np.ndarray | None = None  # (len(moneyness_edges) + 1, len(dte_edges) + 1)
+
+    def bucket_shift(self, z, dte_days, vol) -> np.ndarray | float:
+        """Log shift of each quote's bucket (0.0 without corrections); log moneyness recovered from z."""
+        if self.bucket_log_shift is None:
+            return 0.0
+        t_years = np.maximum(np.asarray(dte_days, dtype=np.float64), 0.5) / 365.0
+        log_moneyness = np.asarray(z, dtype=np.float64) * vol * np.sqrt(t_years)
+        row = np.searchsorted(np.asarray(self.moneyness_edges), log_moneyness, side="left")
+        column = np.searchsorted(np.asarray(self.dte_edges), dte_days, side="left")
+        return self.bucket_log_shift[row, column]
 
     def features(self, is_call, mid, z, dte_days, vol) -> np.ndarray:
         """Design matrix: [put block | call block | log vol], each block tensor hats then z hats * log mid."""
@@ -105,7 +123,8 @@ class SpreadModel:
             level = low * (1 - zw) + high * zw
         slope = self.slope_mid[side, zi] * (1 - zw) + self.slope_mid[side, zi + 1] * zw
         log_mid = np.log(mid)
-        return np.exp(np.minimum(level + slope * log_mid + self.b_vol * np.log(vol), log_mid + _LOG_2))
+        log_spread = level + slope * log_mid + self.b_vol * np.log(vol) + self.bucket_shift(z, dte_days, vol)
+        return np.exp(np.minimum(log_spread, log_mid + _LOG_2))
 
     def spread(self, is_call, mid, z, dte_days, vol) -> np.ndarray:
         """Quoted spread per share: whole ticks, at least one."""
@@ -118,13 +137,17 @@ class SpreadModel:
                 "dte_knots_log1p_days": self.dte_knots.tolist(), "surface_put_call": self.surface.tolist(),
                 "slope_mid_put_call": self.slope_mid.tolist(), "b_vol": self.b_vol,
                 "tick_below_3": self.tick_below_3, "tick_from_3": self.tick_from_3,
-                "rounding_threshold": self.rounding_threshold}
+                "rounding_threshold": self.rounding_threshold, "moneyness_edges": list(self.moneyness_edges),
+                "dte_edges_days": list(self.dte_edges),
+                "bucket_log_shift": None if self.bucket_log_shift is None else self.bucket_log_shift.tolist()}
 
     @classmethod
     def from_json(cls, data: dict) -> SpreadModel:
         return cls(data["product_class"], np.array(data["z_knots"]), np.array(data["dte_knots_log1p_days"]),
                    np.array(data["surface_put_call"]), np.array(data["slope_mid_put_call"]), data["b_vol"],
-                   data["tick_below_3"], data["tick_from_3"], data["rounding_threshold"])
+                   data["tick_below_3"], data["tick_from_3"], data["rounding_threshold"],
+                   tuple(data.get("moneyness_edges", ())), tuple(data.get("dte_edges_days", ())),
+                   None if data.get("bucket_log_shift") is None else np.array(data["bucket_log_shift"]))
 
 
 def load_spread_models(path: Path = PARAMS_PATH) -> dict[str, SpreadModel]:

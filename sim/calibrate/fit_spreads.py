@@ -33,6 +33,10 @@ MONEYNESS_LABELS = ["deep ITM", "ITM", "ATM", "OTM", "far OTM", "deep OTM"]
 DTE_EDGES = [-1, 0, 3, 7, 21, 45, 90, 130]
 DTE_LABELS = ["0", "1-3", "4-7", "8-21", "22-45", "46-90", "91-120"]
 MIN_BUCKET_QUOTES = 200
+SMOOTHNESS = 1.0            # weight of the second-difference penalty on the surface and the mid slopes
+CORRECTION_TOLERANCE = 0.10 # a checked bucket the smooth model misses by more than this gets a log shift
+CORRECTION_SHIFTS = np.round(np.arange(-0.5, 0.501, 0.01), 2)
+JITTER_SEED = 20190425
 
 
 @dataclass(frozen=True)
@@ -81,30 +85,98 @@ def _prepare(raw: pd.DataFrame, dte: pd.Series, rate: float, div: float) -> pd.D
     return quotes
 
 
-def median_regression(design: np.ndarray, target: np.ndarray, iterations: int = 40) -> np.ndarray:
-    """L1 (median) regression by iteratively reweighted least squares: the report compares medians."""
+def median_regression(design: np.ndarray, target: np.ndarray, penalty: np.ndarray | None = None,
+                      iterations: int = 15) -> np.ndarray:
+    """L1 (median) regression by iteratively reweighted least squares: the report compares medians.
+
+    `penalty` rows (fixed weight, target 0) keep coefficients the data barely reaches smooth instead of
+    letting them take any value (unpenalized, knots beyond the data came out in the thousands).
+    """
+    penalty = np.zeros((0, design.shape[1])) if penalty is None else penalty
     weights = np.ones(target.size)
     for _ in range(iterations):
         root = np.sqrt(weights)
-        beta, *_ = np.linalg.lstsq(design * root[:, None], target * root, rcond=None)
+        stacked = np.vstack([design * root[:, None], penalty])
+        beta, *_ = np.linalg.lstsq(stacked, np.concatenate([target * root, np.zeros(len(penalty))]), rcond=None)
         weights = 1.0 / np.maximum(np.abs(target - design @ beta), 1e-3)
     return beta
 
 
+def _second_differences(n: int) -> np.ndarray:
+    return np.array([np.eye(n)[i] - 2 * np.eye(n)[i + 1] + np.eye(n)[i + 2] for i in range(n - 2)]).reshape(-1, n)
+
+
+def smoothness_penalty(n_z: int, n_dte: int, weight: float = SMOOTHNESS) -> np.ndarray:
+    """Second differences of each side's surface along z and along DTE, and of its mid slopes along z."""
+    block = n_z * n_dte + n_z
+    rows = []
+    for side in (0, 1):
+        surface = np.arange(n_z * n_dte).reshape(n_z, n_dte) + side * block
+        slopes = np.arange(n_z) + side * block + n_z * n_dte
+        for columns in [*surface.T, *surface, slopes]:
+            for difference in _second_differences(len(columns)):
+                row = np.zeros(2 * block + 1)
+                row[columns] = difference
+                rows.append(row)
+    return weight * np.array(rows)
+
+
+def latent_log_spread(quotes: pd.DataFrame, tick_below_3: float, tick_from_3: float) -> np.ndarray:
+    """Log of a continuous spread that rounds to the quoted whole ticks (uniform within the tick, seeded).
+
+    A median regression on whole-tick spreads pins the fit to tick values; the latent target lets it
+    land between them, so the fitted rounding decides, not the regression's ties."""
+    tick = np.where(quotes.mid.to_numpy() < 3.0, tick_below_3, tick_from_3)
+    ticks = np.round(quotes.spread.to_numpy() / tick)
+    jitter = np.random.default_rng(JITTER_SEED).uniform(-0.5, 0.5, ticks.size)
+    return np.log(np.maximum(ticks + jitter, 0.5) * tick)
+
+
 def fit_class(spec: ClassSpec, quotes: pd.DataFrame) -> SpreadModel:
-    """Median regression of log spread, then the rounding threshold that best matches bucket medians."""
+    """Penalized median regression of the latent log spread, the rounding threshold that best matches
+    bucket medians, then the bucket corrections."""
     z_knots = np.array(spec.z_knots, dtype=float)
     dte_knots = np.log1p(np.array(spec.dte_knots_days, dtype=float))
     blank = SpreadModel.from_coefficients(spec.name, z_knots, dte_knots,
                                           np.zeros(2 * (z_knots.size * (dte_knots.size + 1)) + 1),
                                           spec.tick_below_3, spec.tick_from_3)
     columns = _columns(quotes)
-    beta = median_regression(blank.features(*columns), np.log(quotes.spread.to_numpy()))
+    beta = median_regression(blank.features(*columns), latent_log_spread(quotes, spec.tick_below_3, spec.tick_from_3),
+                             smoothness_penalty(z_knots.size, dte_knots.size))
     model = SpreadModel.from_coefficients(spec.name, z_knots, dte_knots, beta, spec.tick_below_3, spec.tick_from_3)
     errors = {threshold: _worst_bucket_error(replace(model, rounding_threshold=threshold), quotes)
               for threshold in np.round(np.arange(0.20, 0.81, 0.05), 2)}
     best = min(errors, key=lambda threshold: (errors[threshold], abs(threshold - 0.5)))
-    return replace(model, rounding_threshold=float(best))
+    return bucket_corrections(replace(model, rounding_threshold=float(best)), quotes)
+
+
+def bucket_corrections(model: SpreadModel, quotes: pd.DataFrame) -> SpreadModel:
+    """`model` with a log shift for each checked bucket whose median it misses by more than
+    CORRECTION_TOLERANCE: the smallest shift that brings the bucket's median to the data's (or, if none
+    does, closest)."""
+    m_edges, d_edges = tuple(MONEYNESS_EDGES[1:-1]), tuple(DTE_EDGES[1:-1])
+    shifts = np.zeros((len(m_edges) + 1, len(d_edges) + 1))
+    table = bucket_table(model, quotes)
+    rows = {label: i for i, label in enumerate(MONEYNESS_LABELS)}
+    columns = {label: i for i, label in enumerate(DTE_LABELS)}
+    for bucket in table[table.checked & (table.relative_error.abs() > CORRECTION_TOLERANCE)].itertuples():
+        inside = quotes[(quotes.moneyness_bucket == bucket.moneyness_bucket) & (quotes.dte_bucket == bucket.dte_bucket)]
+        shifts[rows[bucket.moneyness_bucket], columns[bucket.dte_bucket]] = _best_shift(model, inside)
+    return replace(model, moneyness_edges=m_edges, dte_edges=d_edges, bucket_log_shift=shifts)
+
+
+def _best_shift(model: SpreadModel, quotes: pd.DataFrame) -> float:
+    is_call, mid, z, dte, vol = _columns(quotes)
+    log_raw = np.log(model.raw_spread(is_call, mid, z, dte, vol))
+    tick = model.tick(mid)
+    data_median = float(np.median(quotes.spread.to_numpy()))
+    by_size = sorted(CORRECTION_SHIFTS, key=abs)
+    errors = []
+    for shift in by_size:
+        raw = np.minimum(np.exp(log_raw + shift), 2 * mid)
+        spread = np.maximum(np.floor(raw / tick + model.rounding_threshold), 1.0) * tick
+        errors.append(abs(float(np.median(spread)) / data_median - 1.0))
+    return float(by_size[int(np.argmin(errors))])        # argmin: the first, so the smallest shift, of the best
 
 
 def _columns(quotes: pd.DataFrame) -> tuple[np.ndarray, ...]:
