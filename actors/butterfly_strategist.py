@@ -21,7 +21,7 @@ from actors.messages import ExitButterfly
 from config.butterfly import ButterflyStrategyConfig
 from config.router import RouterRiskConfig
 from core.implied_vol import implied_vol
-from core.orders import Contract, OrderCancelled, OrderFilled, OrderLeg, OrderRejected, SubmitOrder
+from core.orders import Contract, OrderCancelled, OrderFilled, OrderLeg, OrderRejected, SubmitOrder, TradingHalted
 from core.quotes import ChainQuotes
 from core.router import ButterflyPosition, ExitResult, LegQuote, MarketData, PositionLeg, chain_ticks
 
@@ -46,6 +46,7 @@ class ButterflyStrategist(Component):
         self.entry: dict[str, Any] = {}
         self.exiting = False
         self.round_trips: list[dict[str, Any]] = []
+        self.halted_reason: str | None = None     # no new fly once halted; an open fly still exits
 
     def log_context(self) -> dict[str, Any]:
         return {**super().log_context(), "symbol": self.symbol, "expiration": self.expiration.isoformat()}
@@ -59,6 +60,9 @@ class ButterflyStrategist(Component):
             self._exited(message, now_ns)
         elif isinstance(message, OrderFilled) and self.entering:
             self._entered(message, now_ns)
+        elif isinstance(message, TradingHalted):
+            self.halted_reason = message.reason
+            self.log.warning("flies_halted", reason=message.reason, open_fly=self.position is not None)
         elif isinstance(message, (OrderCancelled, OrderRejected)) and self.entering:
             self.log.info("fly_entry_not_filled", client_order_id=message.client_order_id,
                           reason=getattr(message, "reason", "cancelled"))
@@ -71,7 +75,7 @@ class ButterflyStrategist(Component):
             if not self.exiting:
                 self._check_exit(now_ns)
             return
-        if self.entering or now_ns - self.last_entry_ns < self.settings.entry_interval_s * NS:
+        if self.halted_reason or self.entering or now_ns - self.last_entry_ns < self.settings.entry_interval_s * NS:
             return
         if self.market_hours_ok is not None and not self.market_hours_ok(now_ns):
             return
@@ -203,5 +207,5 @@ class ButterflyStrategist(Component):
         return self.expiration.isoformat()
 
     def snapshot(self) -> dict[str, Any]:
-        return {"open": self.position is not None, "round_trips": len(self.round_trips),
+        return {"open": self.position is not None, "halted": self.halted_reason, "round_trips": len(self.round_trips),
                 "pnl_usd": round(sum(r["pnl_usd"] for r in self.round_trips), 2)}

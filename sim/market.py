@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Hashable
+from typing import Any, Callable, Hashable
 
 import numpy as np
 
@@ -52,6 +52,7 @@ class MarketFeed(Component):
         self.latest: dict[tuple[str, str], ChainQuotes] = {}
         self.expiries: list[date] = []
         self.last_ns = 0
+        self.listeners: list[Callable[[ChainQuotes], None]] = []     # in-process observers (the paper server's stream)
 
     def on_start(self, now_ns: int) -> None:
         today = datetime.fromtimestamp(now_ns / 1e9, tz=timezone.utc).date()
@@ -87,6 +88,8 @@ class MarketFeed(Component):
                 self.latest[(symbol, day.isoformat())] = quotes
                 for receiver in (self.exchange, *self.routes.get((symbol, day.isoformat()), ())):
                     self.port.send(receiver, quotes)
+                for listener in self.listeners:
+                    listener(quotes)
 
     def on_message(self, message: Any, now_ns: int) -> None:
         raise TypeError(f"{self.name} takes no messages")

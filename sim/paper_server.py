@@ -30,6 +30,7 @@ from sim.paper_service import OrderConflictError, PaperService, UnknownOrderErro
 
 _log = get_logger(component="paper-exchange")
 _ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,64}$"
+STREAM_CHANNELS = frozenset({"orders", "quotes"})
 
 
 class _Body(BaseModel):
@@ -113,7 +114,8 @@ class PaperExchangeApp:
 
     def __init__(self, market: MarketSpec = MarketSpec(), exchange: ExchangeConfig = ExchangeConfig()) -> None:
         self.market_spec, self.exchange_config = market, exchange
-        self.sockets: set[web.WebSocketResponse] = set()
+        self.sockets: dict[web.WebSocketResponse, tuple[frozenset[str], frozenset[str] | None]] = {}
+        """Each stream client's (channels, symbols or None for all)."""
         self.metrics_sink = PrometheusClientSink()
         self.telemetry = Telemetry(self.metrics_sink)
         self.app = web.Application(middlewares=[self._measure, _errors])
@@ -155,6 +157,7 @@ class PaperExchangeApp:
         self.service = self.runtime.add(PaperService())
         self.service.telemetry = self.telemetry
         self.service.listeners.append(self._broadcast)
+        self.market.listeners.append(self._broadcast_quotes)
         self.runtime.start()
 
     async def _stop(self, app: web.Application) -> None:
@@ -162,11 +165,18 @@ class PaperExchangeApp:
             await socket.close()
         self.runtime.stop()
 
-    def _broadcast(self, message: dict) -> None:
-        text = json.dumps(message, default=_json_default)
-        for socket in list(self.sockets):
-            if not socket.closed:
-                asyncio.ensure_future(socket.send_str(text))
+    def _broadcast(self, message: dict, symbol: str | None = None) -> None:
+        """Send `message` to every open stream client subscribed to its channel (and symbol); JSON made once."""
+        text = None
+        for socket, (channels, symbols) in list(self.sockets.items()):
+            if socket.closed or message["channel"] not in channels or (symbols is not None and symbol not in symbols):
+                continue
+            text = text or json.dumps(message, default=_json_default)
+            asyncio.ensure_future(socket.send_str(text))
+
+    def _broadcast_quotes(self, quotes) -> None:
+        if any("quotes" in channels for channels, _ in self.sockets.values()):
+            self._broadcast({"channel": "quotes", **_chain_json(quotes)}, quotes.symbol)
 
     # ------------------------------------------------------------------ market data
 
@@ -192,11 +202,7 @@ class PaperExchangeApp:
         quotes = self.market.latest.get(key)
         if quotes is None:
             raise _BadRequest(404, f"no chain for {key[0]} {key[1]}")
-        return web.json_response({
-            "symbol": quotes.symbol, "expiry": quotes.expiry, "expiry_ns": quotes.expiry_ns, "time_ns": quotes.time_ns,
-            "strikes": quotes.strikes.tolist(), "rights": ["C" if c else "P" for c in quotes.is_call.tolist()],
-            "bid": quotes.bid.tolist(), "ask": quotes.ask.tolist(), "bid_size": quotes.bid_size.tolist(),
-            "ask_size": quotes.ask_size.tolist(), "tick_below_3": quotes.tick_below_3, "tick_from_3": quotes.tick_from_3})
+        return web.json_response(_chain_json(quotes))
 
     # ------------------------------------------------------------------ orders
 
@@ -241,16 +247,30 @@ class PaperExchangeApp:
                             headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def stream(self, request: web.Request) -> web.WebSocketResponse:
+        """?channels=orders,quotes (default both); ?symbols=SPY,QQQ keeps quotes to those (default all)."""
+        channels = frozenset(c for c in request.query.get("channels", "orders,quotes").split(",") if c)
+        if not channels or not channels <= STREAM_CHANNELS:
+            raise _BadRequest(422, "invalid request", [{"field": "channels", "reason": f"each of {sorted(STREAM_CHANNELS)}"
+                                                                                      f", comma-separated"}])
+        symbols = request.query.get("symbols")
         socket = web.WebSocketResponse(heartbeat=20)
         await socket.prepare(request)
-        self.sockets.add(socket)
+        self.sockets[socket] = (channels, None if symbols is None else frozenset(symbols.split(",")))
         try:
             async for message in socket:
                 if message.type == WSMsgType.ERROR:
                     break
         finally:
-            self.sockets.discard(socket)
+            self.sockets.pop(socket, None)
         return socket
+
+
+def _chain_json(quotes) -> dict[str, Any]:
+    """A chain as parallel arrays (GET /chains/{symbol}/{expiry} and the stream's quotes channel)."""
+    return {"symbol": quotes.symbol, "expiry": quotes.expiry, "expiry_ns": quotes.expiry_ns, "time_ns": quotes.time_ns,
+            "strikes": quotes.strikes.tolist(), "rights": ["C" if c else "P" for c in quotes.is_call.tolist()],
+            "bid": quotes.bid.tolist(), "ask": quotes.ask.tolist(), "bid_size": quotes.bid_size.tolist(),
+            "ask_size": quotes.ask_size.tolist(), "tick_below_3": quotes.tick_below_3, "tick_from_3": quotes.tick_from_3}
 
 
 def _json_default(value: Any) -> Any:

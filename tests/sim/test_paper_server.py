@@ -147,7 +147,7 @@ def test_exchange_rejects_come_back_with_a_reason():
 def test_websocket_streams_order_events():
     async def scenario():
         async with serving() as (paper, url), HttpBroker(url) as broker, aiohttp.ClientSession() as session:
-            async with session.ws_connect(url + "/stream") as socket:
+            async with session.ws_connect(url + "/stream?channels=orders") as socket:
                 await asyncio.sleep(0.05)
                 await broker.submit(await marketable_order(broker, "ws-1"))
                 seen = []
@@ -297,3 +297,19 @@ def test_an_expired_chain_is_no_longer_listed():
     assert sorted(e for _, e in feed.latest) == ["2026-11-20", "2026-11-27"]
     feed.on_timer("tick", expiry_ns(day) + 1)
     assert sorted(e for _, e in feed.latest) == ["2026-11-27"]
+
+
+def test_websocket_streams_quotes_of_the_symbols_asked_for():
+    async def scenario():
+        async with serving() as (paper, url), aiohttp.ClientSession() as session:
+            async with session.ws_connect(url + "/stream?channels=quotes&symbols=QQQ") as socket:
+                seen = [await asyncio.wait_for(socket.receive_json(), timeout=5) for _ in range(6)]
+            async with session.get(url + f"/chains/QQQ/{seen[-1]['expiry']}") as response:
+                rest = await response.json()
+            async with session.get(url + "/stream?channels=trades") as response:
+                assert response.status == 422 and (await response.json())["fields"][0]["field"] == "channels"
+        assert {m["channel"] for m in seen} == {"quotes"} and {m["symbol"] for m in seen} == {"QQQ"}
+        assert len({m["expiry"] for m in seen}) == 2                      # both listed expiries (7 and 30 days)
+        assert set(rest) == set(seen[-1]) - {"channel"}          # the same chain shape as the REST answer
+        assert len(seen[-1]["bid"]) == len(seen[-1]["strikes"]) == len(seen[-1]["rights"]) > 0
+    asyncio.run(scenario())
