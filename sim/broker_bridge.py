@@ -10,7 +10,9 @@ never blocks the component.
 - Quotes: every `quote_poll_ms` each routed chain (and its underlying) is fetched and sent to
   the components routed to it. A failing chain is logged once when it starts failing and
   once when it recovers, with symbol, expiry and the error.
-- Orders: every working order is polled every `order_poll_ms`; the broker's record is turned
+- Orders: every working order is polled every `order_poll_ms`, and at once when the broker's order-event
+  stream (an adapter with `order_event_ids()`, like the paper exchange's websocket) announces an event
+  for it, so a fill reaches its owner in milliseconds, not at the next poll; the broker's record is turned
   into order events (exactly the broker's own events when its record lists them, otherwise
   by comparing with the last record seen). Results come back to the component through its
   own mailbox, so its state is touched by one thread only.
@@ -170,7 +172,8 @@ class BrokerBridge(Component):
         self.quote_poll_s, self.order_poll_s = quote_poll_ms / 1000, order_poll_ms / 1000
         self.stop_timeout_s = stop_timeout_s
         self.orders: dict[str, TrackedOrder] = {}
-        self.counts = {"submitted": 0, "refused": 0, "events": 0, "quotes": 0, "quote_errors": 0, "poll_errors": 0}
+        self.counts = {"submitted": 0, "refused": 0, "events": 0, "quotes": 0, "quote_errors": 0, "poll_errors": 0,
+                       "doorbells": 0}
         self.adapter_marks: deque[tuple[str, int]] = deque(maxlen=_MARKS_KEPT)
         self._io: _IoLoop | None = None
         self._adapter = None
@@ -191,6 +194,8 @@ class BrokerBridge(Component):
         self._event_records = bool(getattr(self._adapter, "reports_events", False))
         self._io.spawn(self._quote_loop())
         self._io.spawn(self._order_loop())
+        if hasattr(self._adapter, "order_event_ids"):
+            self._io.spawn(self._doorbell_loop())
         self.log.info("broker_bridge_started", chains=len(self.routes), quote_poll_ms=int(self.quote_poll_s * 1000),
                       order_poll_ms=int(self.order_poll_s * 1000))
 
@@ -330,20 +335,44 @@ class BrokerBridge(Component):
         while True:
             await asyncio.sleep(self.order_poll_s)
             for coid in list(self._polling):
-                try:
-                    record = await self._adapter.order(coid)
-                except BrokerRequestError as err:
-                    self._polling.discard(coid)
-                    reason = "never reached the broker" if err.status == 404 else str(err)
-                    self.port.send(self.name, BrokerRefused(coid, "poll", reason))
-                    continue
-                except Exception as err:  # noqa: BLE001 - counted and retried on the next poll
-                    self.counts["poll_errors"] += 1
-                    self.log.warning("order_poll_failed", client_order_id=coid, error=repr(err))
-                    continue
-                if str(record.get("status")) in _DONE:
-                    self._polling.discard(coid)
-                self.port.send(self.name, BrokerRecord(coid, record))
+                await self._poll_one(coid)
+
+    async def _poll_one(self, coid: str) -> None:
+        try:
+            record = await self._adapter.order(coid)
+        except BrokerRequestError as err:
+            if coid in self._polling:
+                self._polling.discard(coid)
+                reason = "never reached the broker" if err.status == 404 else str(err)
+                self.port.send(self.name, BrokerRefused(coid, "poll", reason))
+            return
+        except Exception as err:  # noqa: BLE001 - counted and retried on the next poll
+            self.counts["poll_errors"] += 1
+            self.log.warning("order_poll_failed", client_order_id=coid, error=repr(err))
+            return
+        if str(record.get("status")) in _DONE:
+            self._polling.discard(coid)
+        self.port.send(self.name, BrokerRecord(coid, record))
+
+    async def _doorbell_loop(self) -> None:
+        """An event announced on the broker's stream polls that order now (records stay the one source of
+        events, so a duplicate or late announcement changes nothing). A dropped stream is reopened after a
+        second and said once; the periodic poll carries on meanwhile."""
+        dropped = False
+        while True:
+            try:
+                async for coid in self._adapter.order_event_ids():
+                    if dropped:
+                        dropped = False
+                        self.log.info("order_stream_recovered")
+                    if coid in self._polling:
+                        self.counts["doorbells"] += 1
+                        asyncio.ensure_future(self._poll_one(coid))
+            except Exception as err:  # noqa: BLE001 - the poll still follows every order; reported once per outage
+                if not dropped:
+                    self.log.warning("order_stream_dropped", error=repr(err))
+                dropped = True
+            await asyncio.sleep(1.0)
 
     async def _quote_loop(self) -> None:
         while True:

@@ -10,6 +10,7 @@ second order (the retry gets the existing record back). A 4xx is never retried: 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any, Protocol
 
@@ -82,6 +83,16 @@ class HttpBroker:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=self.timeout, headers=self._headers)
         return self._session
+
+    async def order_event_ids(self):
+        """Client order ids, as the exchange's websocket (/stream?channels=orders) announces an event for them;
+        ends when the stream closes (the caller reopens it)."""
+        async with self._client().ws_connect(self.base_url + "/stream?channels=orders", heartbeat=20,
+                                             timeout=aiohttp.ClientWSTimeout(ws_close=2.0)) as socket:
+            async for message in socket:
+                if message.type != aiohttp.WSMsgType.TEXT:
+                    return
+                yield json.loads(message.data)["client_order_id"]
 
     async def _call(self, method: str, path: str, body: dict | None = None) -> dict[str, Any]:
         last_error: Exception | None = None

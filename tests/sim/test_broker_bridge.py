@@ -226,3 +226,37 @@ def test_a_route_added_while_running_gets_its_chain():
     finally:
         bridge.on_stop(time.time_ns())
     assert any(receiver == "trader-q" and m.symbol == "QQQ" for receiver, m in got)
+
+
+def test_the_exchange_stream_rings_the_doorbell_so_a_fill_arrives_before_the_next_poll():
+    """Order polls every 5 s; the paper exchange's order-event stream makes the bridge poll the order at once."""
+    import asyncio
+
+    from sim.brokers import HttpBroker
+    from supervisors.paper import PaperExchangeProcess
+    from tests.sim.test_paper_server import marketable_order
+
+    exchange = PaperExchangeProcess("127.0.0.1", 0, (7,), seed=1, quote_interval_ms=200)
+    bridge = None
+    try:
+        async def order():
+            async with HttpBroker(exchange.url) as broker:
+                return await marketable_order(broker, "bell:1")
+
+        submit = asyncio.run(order())._replace(owner="broker")
+        bridge = BrokerBridge(lambda: HttpBroker(exchange.url), {}, quote_poll_ms=5000, order_poll_ms=5000,
+                              stop_timeout_s=2)
+        port = QueuePort(bridge.name)
+        bridge.bind(port)
+        bridge.on_start(time.time_ns())
+        time.sleep(0.5)                                   # the stream is open before the order goes
+        started = time.monotonic()
+        bridge.on_message(submit, time.time_ns())
+        got = run_bridge(bridge, port, lambda r: any(isinstance(m, OrderFilled) for _, m in r), timeout_s=3.0)
+        elapsed_s = time.monotonic() - started
+    finally:
+        if bridge is not None:
+            bridge.on_stop(time.time_ns())
+        exchange.stop()
+    assert any(isinstance(m, OrderFilled) for _, m in got), got
+    assert elapsed_s < 3.0 and bridge.counts["doorbells"] >= 1
