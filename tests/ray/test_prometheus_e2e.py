@@ -120,6 +120,8 @@ def test_prometheus_fill_rate_matches_the_ledger_and_every_panel_returns_data(ra
         os.kill(old_pid, signal.SIGKILL)
         assert wait_for(lambda: ray_cluster.get(runtime.handle(victim).pid.remote(), timeout=2) != old_pid)
         assert wait_for(lambda: runtime.snapshot("router")["closed"] >= 1, timeout_s=90), runtime.snapshot("router")
+        assert wait_for(lambda: all(runtime.snapshot(t.name)["session_fills"] > 0 for t in session.traders),
+                        timeout_s=90), {t.name: runtime.snapshot(t.name) for t in session.traders}   # a rate per symbol
         flies = [name for name in runtime.names() if name.startswith("flies-")]
         for name in [t.name for t in session.traders] + flies:    # stop new orders; working ones time out
             runtime.send(name, TradingHalted("", "test: freeze the counts", time.time_ns()))
@@ -133,16 +135,18 @@ def test_prometheus_fill_rate_matches_the_ledger_and_every_panel_returns_data(ra
             abs(_fill_rates(prometheus, workers)[s] - expected[s]) < 1e-9 for s in expected), timeout_s=90)
         assert matched, json.dumps([_fill_rates(prometheus, workers), expected, prometheus.query("up"),
                          sorted({r["metric"]["__name__"] for r in prometheus.query('{__name__=~".*spreadwright.*"}')})])
-        with urllib.request.urlopen(session.url + "/health", timeout=5) as response:
-            exchange_orders = json.load(response)["orders"]
+        def exchange_orders() -> int:
+            with urllib.request.urlopen(session.url + "/health", timeout=5) as response:
+                return json.load(response)["orders"]
 
         def scraped_exchange_orders() -> float:
             result = prometheus.query("sum(spreadwright_exchange_orders_total)")
             return float(result[0]["value"][1]) if result else -1.0
 
-        assert exchange_orders > 0
-        assert wait_for(lambda: scraped_exchange_orders() == exchange_orders, timeout_s=30), (
-            scraped_exchange_orders(), exchange_orders)
+        # both read again each time: an order already on its way when the halts went out may still land
+        assert exchange_orders() > 0
+        assert wait_for(lambda: scraped_exchange_orders() == exchange_orders(), timeout_s=30), (
+            scraped_exchange_orders(), exchange_orders())
 
         def empty_panels():
             return [(board, title, expr) for board, title, expr in dashboard_queries()
