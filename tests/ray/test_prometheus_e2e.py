@@ -139,14 +139,16 @@ def test_prometheus_fill_rate_matches_the_ledger_and_every_panel_returns_data(ra
             with urllib.request.urlopen(session.url + "/health", timeout=5) as response:
                 return json.load(response)["orders"]
 
+        exchange_target = f'instance="127.0.0.1:{session.exchange_process.port}"'
+
         def scraped_exchange_orders() -> float:
-            result = prometheus.query("sum(spreadwright_exchange_orders_total)")
+            result = prometheus.query(f"sum(spreadwright_exchange_orders_total{{{exchange_target}}})")
             return float(result[0]["value"][1]) if result else -1.0
 
         # both read again each time: an order already on its way when the halts went out may still land
         assert exchange_orders() > 0
         assert wait_for(lambda: scraped_exchange_orders() == exchange_orders(), timeout_s=30), (
-            scraped_exchange_orders(), exchange_orders())
+            scraped_exchange_orders(), exchange_orders(), prometheus.query("spreadwright_exchange_orders_total"))
 
         def empty_panels():
             return [(board, title, expr) for board, title, expr in dashboard_queries()
