@@ -178,12 +178,13 @@ class BrokerBridge(Component):
         self._io: _IoLoop | None = None
         self._adapter = None
         self._polling: set[str] = set()          # owned by the io thread
+        self._doorbell_polls: set[asyncio.Future] = set()     # owned by the io thread
         self._event_records = False
         self._failing: dict[tuple[str, str], str] = {}
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        state.update(_io=None, _adapter=None, _polling=set())
+        state.update(_io=None, _adapter=None, _polling=set(), _doorbell_polls=set())
         return state
 
     # ------------------------------------------------------------------ lifecycle
@@ -367,7 +368,9 @@ class BrokerBridge(Component):
                         self.log.info("order_stream_recovered")
                     if coid in self._polling:
                         self.counts["doorbells"] += 1
-                        asyncio.ensure_future(self._poll_one(coid))
+                        poll = asyncio.ensure_future(self._poll_one(coid))
+                        self._doorbell_polls.add(poll)                 # held until done: asyncio keeps weak refs
+                        poll.add_done_callback(self._doorbell_polls.discard)
             except Exception as err:  # noqa: BLE001 - the poll still follows every order; reported once per outage
                 if not dropped:
                     self.log.warning("order_stream_dropped", error=repr(err))

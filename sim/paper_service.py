@@ -17,7 +17,8 @@ from core.orders import (ACTIVE_STATES, CancelOrder, CancelRejected, OrderAccept
 REJECT_CODES = (("market closed", "market_closed"), ("unknown contract", "unknown_contract"),
                 ("no quote", "no_quote"), ("expired contract", "expired_contract"), ("tick", "off_tick"),
                 ("quantity", "bad_quantity"), ("limit price", "bad_price"), ("quote", "bad_quote"),
-                ("duplicate", "duplicate"), ("leg", "bad_legs"), ("ratio", "bad_legs"), ("side", "bad_side"))
+                ("bid", "bad_quote"), ("duplicate", "duplicate"), ("leg", "bad_legs"), ("ratio", "bad_legs"),
+                ("side", "bad_side"))
 """(text in the exchange's reject reason, the bounded code the metric carries); first match wins, else 'other'."""
 WORKING_STATUSES = frozenset(status.value for status in ACTIVE_STATES)
 _EVENT_LABEL = {"OrderAccepted": "accepted", "OrderRejected": "rejected", "OrderCancelled": "cancelled",

@@ -103,7 +103,7 @@ def median_regression(design: np.ndarray, target: np.ndarray, penalty: np.ndarra
 
 
 def _second_differences(n: int) -> np.ndarray:
-    return np.array([np.eye(n)[i] - 2 * np.eye(n)[i + 1] + np.eye(n)[i + 2] for i in range(n - 2)]).reshape(-1, n)
+    return np.diff(np.eye(n), n=2, axis=0)
 
 
 def smoothness_penalty(n_z: int, n_dte: int, weight: float = SMOOTHNESS) -> np.ndarray:
@@ -166,16 +166,16 @@ def bucket_corrections(model: SpreadModel, quotes: pd.DataFrame) -> SpreadModel:
 
 
 def _best_shift(model: SpreadModel, quotes: pd.DataFrame) -> float:
-    is_call, mid, z, dte, vol = _columns(quotes)
-    log_raw = np.log(model.raw_spread(is_call, mid, z, dte, vol))
-    tick = model.tick(mid)
+    """The smallest log shift (of CORRECTION_SHIFTS) giving `quotes`, all of one bucket, the data's median
+    spread, or the closest; evaluated by the model itself with that shift on every bucket."""
+    columns = _columns(quotes)
     data_median = float(np.median(quotes.spread.to_numpy()))
     by_size = sorted(CORRECTION_SHIFTS, key=abs)
-    errors = []
-    for shift in by_size:
-        raw = np.minimum(np.exp(log_raw + shift), 2 * mid)
-        spread = np.maximum(np.floor(raw / tick + model.rounding_threshold), 1.0) * tick
-        errors.append(abs(float(np.median(spread)) / data_median - 1.0))
+    shape = (len(MONEYNESS_EDGES) - 1, len(DTE_EDGES) - 1)
+    errors = [abs(float(np.median(replace(model, moneyness_edges=tuple(MONEYNESS_EDGES[1:-1]),
+                                          dte_edges=tuple(DTE_EDGES[1:-1]),
+                                          bucket_log_shift=np.full(shape, shift)).spread(*columns))) / data_median - 1)
+              for shift in by_size]
     return float(by_size[int(np.argmin(errors))])        # argmin: the first, so the smallest shift, of the best
 
 

@@ -269,6 +269,7 @@ def test_metrics_count_orders_fills_rejects_and_requests_without_ids_in_labels()
     ("price 1.005 is off the 0.01 tick", "off_tick"), ("market closed", "market_closed"),
     ("unknown contract Contract(symbol='SPY')", "unknown_contract"), ("expired contract 2020-01-17", "expired_contract"),
     ("stale quote", "bad_quote"), ("crossed quote (bid > ask)", "bad_quote"), ("no quote for the contract", "no_quote"),
+    ("zero bid", "bad_quote"), ("a single-leg order has ratio 1 (sell with side SELL), got -1", "bad_legs"),
     ("quantity must be an integer > 0, got 0", "bad_quantity"), ("duplicate client order id", "duplicate"),
     ("something new", "other")])
 def test_reject_reasons_map_to_bounded_codes(reason, code):
@@ -282,17 +283,11 @@ def test_an_expired_chain_is_no_longer_listed():
     from datetime import date, datetime, timezone
 
     from sim.market import MarketFeed, expiry_ns
-
-    class _Port:
-        def send(self, receiver, message):
-            pass
-
-        def schedule(self, delay_ns, tag):
-            pass
+    from tests.fakes import RecordingPort
 
     day = date(2026, 11, 20)
     feed = MarketFeed(MarketSpec(symbols={"SPY": 450.0}, expiry_days=(0, 7), n_strikes=10))
-    feed.bind(_Port())
+    feed.bind(RecordingPort())
     feed.on_start(int(datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc).timestamp() * 1e9))
     assert sorted(e for _, e in feed.latest) == ["2026-11-20", "2026-11-27"]
     feed.on_timer("tick", expiry_ns(day) + 1)
