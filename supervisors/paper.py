@@ -223,7 +223,8 @@ class PaperSession:
             deadline = time.monotonic() + 5.0
             while time.monotonic() < deadline and self.runtime.snapshot("broker")["working"]:
                 time.sleep(0.1)
-            summary["ledger"] = self.runtime.snapshot("broker")
+            summary["ledger"] = {k: v for k, v in self.runtime.snapshot("broker").items()
+                                 if not k.endswith("_marks")}      # latency marks are for benches, not the log
             summary["stop_failures"] = {**bridge_failures, **self.runtime.stop()}
             if summary["ledger"]["working"]:
                 _log.error("orders_left_working", working=summary["ledger"]["working"],

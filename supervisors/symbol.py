@@ -2,7 +2,8 @@
 
 Each `reconcile(now_ns)` pings every actor without blocking, lets `HealthPolicy` decide, and
 carries the decisions out: RESTART recreates the actor from its component (it rebuilds from
-the ledger in `on_start`), ESCALATE halts a trader. Every transition is logged with its reason.
+the ledger in `on_start`; co-hosted components come back together, once), ESCALATE halts a
+trader. Every transition is logged with its reason.
 """
 
 from __future__ import annotations
@@ -35,14 +36,18 @@ class SymbolSupervisor:
             if not ok:
                 self.telemetry.count("spreadwright_health_check_misses_total", component=name)
         transitions = self.policy.step(now_ns, answered)
+        restarted: set[str] = set()
         for transition in transitions:
             if transition.previous is not transition.next or transition.decision is not Decision.NONE:
                 _log.info("health_transition", target=transition.component, previous=transition.previous.value,
                           next=transition.next.value, decision=transition.decision.value, reason=transition.reason)
-            if transition.decision is Decision.RESTART:
+            if transition.decision is Decision.RESTART and transition.component not in restarted:
                 self.telemetry.count("spreadwright_actor_restarts_total", component=transition.component)
-                self.runtime.recreate(transition.component)
+                together = self.runtime.recreate(transition.component)
+                restarted.update(together)
+                if len(together) > 1:
+                    _log.info("co_hosted_restarted", target=transition.component, with_it=together)
             elif transition.decision is Decision.ESCALATE and transition.component.startswith("trader-"):
-                self.runtime.handle(transition.component).deliver.remote(
-                    TradingHalted("", f"supervisor halted it: {transition.reason}", now_ns))
+                self.runtime.send(transition.component, TradingHalted("", f"supervisor halted it: {transition.reason}",
+                                                                      now_ns))
         return transitions

@@ -47,3 +47,41 @@ def test_a_sigkilled_component_actor_is_restarted_by_ray(ray_cluster):
         assert remote.snapshot("counter")["count"] == 0   # rebuilt by its constructor, not from memory
     finally:
         remote.stop()
+
+
+def test_co_hosted_components_share_one_actor_and_still_match_the_inline_run(ray_cluster):
+    inline = InlineRuntime(RuntimeConfig(check_serializable=True))
+    for component in pingpong_topology(bursts=50, per_burst=20):
+        inline.add(component)
+    assert inline.run_until(pingpong_done)
+
+    remote = RayRuntime(RuntimeConfig(kind="ray", ray_namespace="t-cohost", co_host=(("quoter", "counter"),)))
+    for component in pingpong_topology(bursts=50, per_burst=20):
+        remote.add(component)
+    remote.start()
+    try:
+        assert remote.handle("quoter") == remote.handle("counter")
+        assert remote.co_hosted_with("counter") == ["quoter", "counter"]
+        assert remote.run_until(pingpong_done, timeout_s=60)
+        assert remote.snapshots() == inline.snapshots()
+        assert remote.ping_all() == {"quoter": True, "counter": True}
+        assert remote.stop(names=["quoter"]) == {}
+        assert remote.ping_all() == {"counter": True}       # the group's actor lives on for its other member
+        assert remote.snapshot("counter")["count"] == 1_000
+    finally:
+        remote.stop()
+
+
+def test_a_restarted_co_host_group_comes_back_whole(ray_cluster):
+    remote = RayRuntime(RuntimeConfig(kind="ray", ray_namespace="t-cohost-restart", co_host=(("quoter", "counter"),)))
+    for component in pingpong_topology(bursts=1, per_burst=3):
+        remote.add(component)
+    remote.start()
+    try:
+        assert remote.run_until(pingpong_done, timeout_s=30)
+        assert sorted(remote.recreate("counter")) == ["counter", "quoter"]
+        assert remote.ping_all(timeout_s=5) == {"quoter": True, "counter": True}
+        assert remote.run_until(pingpong_done, timeout_s=30)     # started again: the quoter's burst went round
+        assert remote.snapshot("counter")["count"] == 3           # counted from a fresh start, not 6
+    finally:
+        remote.stop()
