@@ -1,6 +1,6 @@
 """RayRuntime: components hosted by named Ray actors, on the wall clock.
 
-All Ray calls of the project's components go through this module and `actors.ray_host`: the
+All Ray calls of the project's components go through this module and `actors.runtime_ray_host`: the
 actor host (`ComponentHost`), the one factory applying `ray.remote` options (`actor_options`),
 and `RayRuntime`, the driver-side wrapper. Messages are fire-and-forget actor calls; hosts are
 synchronous single-threaded actors, so calls from one sender run in order. Each component has
@@ -17,7 +17,7 @@ import ray
 
 from actors.component import Component
 from actors.logs import get_logger
-from actors.ray_host import ComponentHost, RayMetricsSink
+from actors.runtime_ray_host import ComponentHost, RayMetricsSink
 from config.runtime import LoggingConfig, RuntimeConfig
 
 __all__ = ["RayRuntime", "RayMetricsSink", "actor_options"]

@@ -30,6 +30,7 @@ from sim.spread_model import load_spread_models  # noqa: E402
 EXPIRY, EXPIRY_NS = "2026-12-18", 30 * 86_400 * 10**9
 BURSTS, PER_BURST = 2000, 50
 CANCEL_AFTER_NS = 20_000_000     # like a trader's cancel_after_seconds: nothing rests for ever
+ROUNDS = 3                       # the same flood (same seed, same events) each round; the best wall time counts
 
 
 class Flood(Component):
@@ -114,14 +115,17 @@ def main() -> dict[str, float]:
     spec, model = PRODUCTS["SPY"], load_spread_models()["penny"]
     chain = generate_chains(spec, model, strike_grid(spec, 450.0, 200), EXPIRY_NS, np.array([0, 0]),
                             np.array([450.0, 450.3]), np.array([0.17, 0.17]), 0.04, np.random.default_rng(0))
-    exchange = SimulatedExchange(ExchangeConfig(seed=1))
-    elapsed = flood_seconds(chain, exchange)
-    driver_only = min(flood_seconds(chain, NullExchange()) for _ in range(2))
+    elapsed = driver_only = float("inf")
+    for _ in range(ROUNDS):           # interleaved, best of each: this machine's noise only ever slows a run
+        exchange = SimulatedExchange(ExchangeConfig(seed=1))
+        elapsed = min(elapsed, flood_seconds(chain, exchange))
+        driver_only = min(driver_only, flood_seconds(chain, NullExchange()))
     counts = exchange.snapshot()
     order_events = counts["order_events"]
     result = {"order_events_per_s": order_events / elapsed,
               "order_events_per_s_net_of_driver": order_events / (elapsed - driver_only), "chains_per_s": chain_rate()}
     print(f"[exchange] {where}; {BURSTS * PER_BURST:,} orders, {order_events:,} order events in {elapsed:.2f} s "
+          f"(best of {ROUNDS}) "
           f"(the driver alone: {driver_only:.2f} s)")
     print(f"  matching, with driver   : {result['order_events_per_s']:,.0f} order events/s")
     print(f"  matching, exchange only : {result['order_events_per_s_net_of_driver']:,.0f} order events/s "

@@ -42,6 +42,10 @@ from sim.resting import RestingSingles
 _LIVE = frozenset({OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
 _TOO_LATE = {status.name: f"too late: order is {status.name.lower()}" for status in OrderStatus}
 _OK, _ZERO_BID = int(QuoteFlag.OK), int(QuoteFlag.ZERO_BID)
+# enum members as module constants: attribute access on an Enum class is slow on a path run per order event
+_ACCEPTED, _PARTIALLY_FILLED, _FILLED = OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED
+_PENDING_NEW, _CANCELLED, _REJECTED = OrderStatus.PENDING_NEW, OrderStatus.CANCELLED, OrderStatus.REJECTED
+_SIDES = (OrderSide.BUY.value, OrderSide.SELL.value)
 
 
 class SimulatedExchange(Component):
@@ -53,6 +57,9 @@ class SimulatedExchange(Component):
         self.config = config or ExchangeConfig()
         self.is_open = is_open
         self.rng = np.random.default_rng(self.config.seed)
+        self._exponential_rng = np.random.default_rng([self.config.seed, 1])   # its own stream: blocks stay aligned
+        self._exponentials: list[float] = []
+        self._exponentials_at = 0
         self.books: dict[tuple[str, str], Book] = {}
         self.orders: dict[str, WorkingOrder] = {}
         self.resting: dict[str, WorkingOrder] = {}            # complex orders, checked one by one
@@ -70,7 +77,7 @@ class SimulatedExchange(Component):
 
     def on_message(self, message: Any, now_ns: int) -> None:
         handler = self._HANDLERS.get(type(message))
-        if handler is not SimulatedExchange._on_quotes:
+        if handler is not _ON_QUOTES:
             self.counts["order_events"] += 1
         if handler is None:
             raise TypeError(f"{self.name} cannot handle {type(message).__name__}")
@@ -99,10 +106,7 @@ class SimulatedExchange(Component):
         order.book = book
         if not same_grid:
             columns = [book.columns.get(key) for key in order.contract_keys]
-            if None in columns:
-                order.columns = None
-            else:
-                order.columns = np.array(columns, dtype=np.intp) if order.is_complex else columns
+            order.columns = None if None in columns else columns
             order.single = columns[0]
 
     def _on_submit(self, request: SubmitOrder, now_ns: int) -> None:
@@ -174,6 +178,15 @@ class SimulatedExchange(Component):
             self.counts["rejected"] += 1
             self._reply(tag[2], OrderRejected(tag[1], tag[3], now_ns))
 
+    def _exponential(self) -> float:
+        """The next unit-mean exponential draw (a hazard budget), from a block drawn 1,024 at a time: a
+        scalar draw from a numpy Generator costs more than the rest of resting an order."""
+        if self._exponentials_at == len(self._exponentials):
+            self._exponentials = self._exponential_rng.exponential(size=1024).tolist()
+            self._exponentials_at = 0
+        self._exponentials_at += 1
+        return self._exponentials[self._exponentials_at - 1]
+
     def _schedule_latency(self, which: str, tag: tuple) -> None:
         self.port.schedule(self._latency[which](), tag)
 
@@ -182,7 +195,7 @@ class SimulatedExchange(Component):
     def _validate(self, request: SubmitOrder, now_ns: int) -> WorkingOrder | str:
         if not isinstance(request.quantity, int) or isinstance(request.quantity, bool) or request.quantity <= 0:
             return f"quantity must be an integer > 0, got {request.quantity!r}"
-        if request.side not in (OrderSide.BUY.value, OrderSide.SELL.value):
+        if request.side not in _SIDES:
             return f"side must be BUY or SELL, got {request.side!r}"
         if not request.legs:
             return "an order needs at least one leg"
@@ -196,26 +209,31 @@ class SimulatedExchange(Component):
         return self._price_problem(order, request.limit_price) or order
 
     def _locate_legs(self, request: SubmitOrder, now_ns: int):
-        first = request.legs[0].contract
+        legs = request.legs
+        first = legs[0].contract
         book_key = (first.symbol, first.expiry)
-        if len(request.legs) > 1 and any((leg.contract.symbol, leg.contract.expiry) != book_key
-                                         for leg in request.legs):
-            return "all legs must be on one symbol and expiry"
         book = self.books.get(book_key)
-        if book is None:
-            return f"unknown contract {request.legs[0].contract}"
-        if now_ns >= book.quotes.expiry_ns:
-            return f"expired contract {request.legs[0].contract.expiry}"
         columns, ratios, keys = [], [], []
-        for leg in request.legs:
-            key = (float(leg.contract.strike), leg.contract.right)
+        for leg in legs:
+            contract, ratio = leg.contract, leg.ratio
+            if contract.expiry != book_key[1] or contract.symbol != book_key[0]:
+                return "all legs must be on one symbol and expiry"
+            if book is None:
+                continue
+            key = (float(contract.strike), contract.right)
             column = book.columns.get(key)
-            if column is None or not isinstance(leg.ratio, int) or isinstance(leg.ratio, bool) or leg.ratio == 0:
-                return f"unknown contract {leg.contract}" if column is None else f"bad ratio {leg.ratio!r}"
+            if column is None:
+                return f"unknown contract {contract}"
+            if type(ratio) is not int or ratio == 0:
+                return f"bad ratio {ratio!r}"
             columns.append(column)
-            ratios.append(leg.ratio)
+            ratios.append(ratio)
             keys.append(key)
-        if len(set(keys)) != len(keys):
+        if book is None:
+            return f"unknown contract {first}"
+        if now_ns >= book.quotes.expiry_ns:
+            return f"expired contract {first.expiry}"
+        if len(keys) > 1 and len(set(keys)) != len(keys):
             return "a contract appears in two legs"
         if len(ratios) == 1 and ratios[0] != 1:
             return f"a single-leg order has ratio 1 (sell with side SELL), got {ratios[0]}"
@@ -226,14 +244,15 @@ class SimulatedExchange(Component):
             return f"limit price must be a finite number, got {limit_price!r}"
         if not order.is_complex and limit_price <= 0:
             return "limit price must be > 0"
-        tick = self.config.complex_price_tick if order.is_complex else self._tick(order.book, abs(limit_price))
-        if abs(limit_price / tick - round(limit_price / tick)) > 1e-6:
+        if order.is_complex:
+            tick = self.config.complex_price_tick
+        else:
+            quotes = order.book.quotes
+            tick = quotes.tick_below_3 if abs(limit_price) < 3.0 else quotes.tick_from_3
+        steps = limit_price / tick
+        if abs(steps - round(steps)) > 1e-6:
             return f"price {limit_price} is off the {tick} tick"
         return None
-
-    @staticmethod
-    def _tick(book: Book, price: float) -> float:
-        return book.quotes.tick_below_3 if price < 3.0 else book.quotes.tick_from_3
 
     def _quote_problem(self, order: WorkingOrder, now_ns: int) -> str | None:
         book = order.book
@@ -246,9 +265,12 @@ class SimulatedExchange(Component):
             if flag == _OK or (flag == _ZERO_BID and order.sign > 0):
                 return None
             return QUOTE_REASONS[QuoteFlag(flag)]
-        flags = book.flags[order.columns]
-        bad = (flags != QuoteFlag.OK) & (flags != QuoteFlag.ZERO_BID)      # a package may sell a leg bid at zero
-        return QUOTE_REASONS[QuoteFlag(int(flags[bad][0]))] if bad.any() else None
+        flag_list = book.flag_list
+        for column in order.columns:
+            flag = flag_list[column]
+            if flag != _OK and flag != _ZERO_BID:                           # a package may sell a leg bid at zero
+                return QUOTE_REASONS[QuoteFlag(flag)]
+        return None
 
     # ------------------------------------------------------------------ matching
 
@@ -258,11 +280,11 @@ class SimulatedExchange(Component):
             self._rebind(order, current, current.columns is order.book.columns)
         problem = self._quote_problem(order, now_ns)
         if problem:
-            order.status = OrderStatus.REJECTED
+            order.status = _REJECTED
             self.counts["rejected"] += 1
             self._reply(order.request.owner, OrderRejected(order.request.client_order_id, problem, now_ns))
             return
-        order.status = OrderStatus.ACCEPTED
+        order.status = _ACCEPTED
         self._reply(order.request.owner, OrderAccepted(order.request.client_order_id, now_ns))
         self._match_marketable(order, now_ns)
         if order.leaves > 0:
@@ -271,24 +293,34 @@ class SimulatedExchange(Component):
             self._apply_cancel(order.request.client_order_id, replace, now_ns)
         order.queued_cancels.clear()
 
-    def _natural(self, order: WorkingOrder) -> tuple[float, float, np.ndarray, int]:
-        """(natural net price, combined half-width, per-leg touch prices, units available) for this side."""
+    @staticmethod
+    def _natural(order: WorkingOrder) -> tuple[float, float, tuple[float, ...], int]:
+        """(natural net price, combined half-width, per-leg touch prices, units available) for this side.
+
+        Scalar Python over the legs' list mirrors: an order has two to four legs, where numpy's
+        per-call overhead would cost more than the arithmetic."""
+        book = order.book
+        bids, asks = book.bid, book.ask
         if not order.is_complex:
-            book, col = order.book, order.single
+            col = order.single
             buying = order.sign > 0
-            touch = book.ask[col] if buying else book.bid[col]
+            touch = asks[col] if buying else bids[col]
             units = book.ask_size[col] if buying else book.bid_size[col]
-            return touch, 0.5 * (book.ask[col] - book.bid[col]), (touch,), units
-        quotes = order.book.quotes
-        bid, ask = quotes.bid[order.columns], quotes.ask[order.columns]
-        buys_leg = order.ratios * order.sign > 0
-        touch = np.where(buys_leg, ask, bid)
-        natural = float(np.dot(order.ratios, touch))
-        half_width = 0.5 * float(np.dot(np.abs(order.ratios), ask - bid))
-        bid_size = np.where(bid > 0, quotes.bid_size[order.columns], quotes.ask_size[order.columns])  # zero-bid legs go for 0
-        size = np.where(buys_leg, quotes.ask_size[order.columns], bid_size)
-        units = int(np.min(size // np.abs(order.ratios)))
-        return natural, half_width, touch, units
+            return touch, 0.5 * (asks[col] - bids[col]), (touch,), units
+        bid_sizes, ask_sizes = book.bid_size, book.ask_size
+        natural = width = 0.0
+        touch, units = [], None
+        for col, ratio in zip(order.columns, order.ratios):
+            bid, ask = bids[col], asks[col]
+            buys_leg = ratio * order.sign > 0
+            price = ask if buys_leg else bid
+            touch.append(price)
+            natural += ratio * price
+            width += abs(ratio) * (ask - bid)
+            size = ask_sizes[col] if buys_leg or bid <= 0 else bid_sizes[col]     # zero-bid legs go for 0
+            lots = size // abs(ratio)
+            units = lots if units is None or lots < units else units
+        return natural, 0.5 * width, tuple(touch), int(units)
 
     def _match_marketable(self, order: WorkingOrder, now_ns: int) -> None:
         natural, _, touch, units = self._natural(order)
@@ -298,7 +330,7 @@ class SimulatedExchange(Component):
         self._commit_fill(order, min(order.leaves, units), natural, leg_prices)
 
     def _rest(self, order: WorkingOrder, now_ns: int) -> None:
-        order.hazard_left = float(self.rng.exponential())
+        order.hazard_left = self._exponential()
         order.checked_ns = now_ns
         coid = order.request.client_order_id
         if order.is_complex:
@@ -359,7 +391,7 @@ class SimulatedExchange(Component):
                 continue
             lot = units[slot] if marketable[slot] else self.rng.geometric(1.0 / fills.mean_lot)
             self._commit_fill(order, min(order.leaves, int(lot)), order.limit, (order.limit,))
-            singles.hazard[slot] = self.rng.exponential()
+            singles.hazard[slot] = self._exponential()
 
     def _check_one(self, order: WorkingOrder, now_ns: int) -> None:
         """The hazard model for one complex order against the legs' combined quotes, in continuous
@@ -379,7 +411,7 @@ class SimulatedExchange(Component):
         if order.hazard_left <= 1e-9:
             lot = min(order.leaves, int(self.rng.geometric(1.0 / self.config.fills.mean_lot)))
             self._commit_fill(order, lot, order.limit, self._leg_prices(view.touch, order.ratios, order.limit))
-            order.hazard_left = float(self.rng.exponential())
+            order.hazard_left = self._exponential()
         self._arm(order, now_ns, view)
 
     def _stale_at_ns(self, book: Book) -> int:
@@ -431,10 +463,10 @@ class SimulatedExchange(Component):
         return view
 
     @staticmethod
-    def _leg_prices(touch: np.ndarray, ratios: np.ndarray, net_price: float) -> tuple[float, ...]:
+    def _leg_prices(touch: tuple[float, ...], ratios: list[int], net_price: float) -> tuple[float, ...]:
         """Leg prices that sum (by ratio) to `net_price`: the touch shifted evenly per contract."""
-        shift = (net_price - float(np.dot(ratios, touch))) / float(np.sum(np.abs(ratios)))
-        return tuple(round(float(p), 6) for p in touch + shift * np.sign(ratios))
+        shift = (net_price - sum(r * p for r, p in zip(ratios, touch))) / sum(abs(r) for r in ratios)
+        return tuple(round(p + (shift if r > 0 else -shift), 6) for r, p in zip(ratios, touch))
 
     def _commit_fill(self, order: WorkingOrder, quantity: int, price: float, leg_prices: tuple[float, ...]) -> None:
         """The fill is decided now and reported after the fill latency: a cancel arriving meanwhile loses."""
@@ -446,7 +478,7 @@ class SimulatedExchange(Component):
         order.filled += quantity
         done = order.filled >= order.quantity
         if order.status in _LIVE:
-            order.status = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
+            order.status = _FILLED if done else _PARTIALLY_FILLED
         if done:
             self._unrest(order)
         self.counts["filled_events"] += 1
@@ -457,7 +489,7 @@ class SimulatedExchange(Component):
 
     def _apply_cancel(self, coid: str, replace: ReplaceOrder | None, now_ns: int) -> None:
         order = self.orders[coid]
-        if order is not None and order.status is OrderStatus.PENDING_NEW:
+        if order is not None and order.status is _PENDING_NEW:
             order.queued_cancels.append(replace)     # not live yet: applied right after it is accepted
             return
         owner = replace.owner if replace else (order.request.owner if order else "")
@@ -467,7 +499,7 @@ class SimulatedExchange(Component):
         if replace is None:
             cancelled = order.leaves
             order.quantity -= cancelled
-            order.status = OrderStatus.CANCELLED
+            order.status = _CANCELLED
             self._unrest(order)
             self.counts["cancelled"] += 1
             self._reply(owner, OrderCancelled(coid, cancelled, now_ns))
@@ -504,3 +536,6 @@ class SimulatedExchange(Component):
     def snapshot(self) -> dict[str, Any]:
         working = sum(1 for o in self.orders.values() if o is not None and o.status in ACTIVE_STATES)
         return {**self.counts, "working": working, "books": len(self.books)}
+
+
+_ON_QUOTES = SimulatedExchange._on_quotes

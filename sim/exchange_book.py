@@ -13,6 +13,9 @@ from core.orders import OrderSide, OrderStatus, ReplaceOrder, SubmitOrder
 from core.quotes import ChainQuotes, quote_flags
 
 
+_BUY, _PENDING_NEW = OrderSide.BUY.value, OrderStatus.PENDING_NEW
+
+
 class Book:
     """The latest quotes of one (symbol, expiry), with a column per (strike, right).
 
@@ -74,14 +77,14 @@ class WorkingOrder:
         self.contract_keys = contract_keys
         self.book = book
         self.is_complex = len(columns) > 1
-        self.columns = np.array(columns, dtype=np.intp) if self.is_complex else columns   # list for one leg
+        self.columns = columns            # lists: an order has few legs, scalar reads beat numpy indexing
         self.single = columns[0]
-        self.ratios = np.array(ratios, dtype=np.float64) if self.is_complex else ratios
-        self.sign = 1 if request.side == OrderSide.BUY.value else -1
+        self.ratios = ratios
+        self.sign = 1 if request.side == _BUY else -1
         self.limit = float(request.limit_price)
         self.quantity = int(request.quantity)
         self.filled = 0
-        self.status = OrderStatus.PENDING_NEW
+        self.status = _PENDING_NEW
         self.hazard_left = 0.0
         self.pending_fill = 0
         self.checked_ns = 0
