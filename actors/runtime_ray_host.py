@@ -83,7 +83,15 @@ class RayPort:
         handle = self._handles.get(receiver)
         if handle is None:
             actor_name = self._placement.get(receiver, receiver)
-            handle = self._handles[receiver] = ray.get_actor(actor_name, namespace=self._namespace)
+            try:
+                handle = self._handles[receiver] = ray.get_actor(actor_name, namespace=self._namespace)
+            except ValueError as err:
+                # the receiver's actor is gone (stopped, or never started): said loudly, but the sender carries
+                # on, as it would with a cached handle of a dead actor; a bridge cancelling every working order
+                # at shutdown must not stop halfway because a stopped trader cannot be told
+                get_logger(component=self._owner).error("receiver_not_found", receiver=receiver,
+                                                        message=type(message).__name__, error=str(err))
+                return
         handle.deliver.remote(receiver, message)
 
     def schedule(self, delay_ns: int, tag: Hashable) -> None:
@@ -199,10 +207,16 @@ class ComponentHost:
 
     def _dispatch(self, name: str, call: Callable[[Component], None]) -> None:
         """Run `call` on the component, then every co-hosted delivery it caused, in order."""
+        self._dispatch_all([(name, call)])
+
+    def _dispatch_all(self, calls: list[tuple[str, Callable[[Component], None]]]) -> None:
+        """Run every call, then every co-hosted delivery they caused, in order (so all members are started
+        before any of them sees a message from another)."""
         errors: list[Exception] = []
         self._dispatch_thread = threading.get_ident()
         try:
-            self._guarded(name, call, errors)
+            for name, call in calls:
+                self._guarded(name, call, errors)
             while self._local:
                 receiver, message = self._local.popleft()
                 self._guarded(receiver, lambda c, m=message: c.on_message(m, time.time_ns()), errors)
@@ -242,8 +256,9 @@ class ComponentHost:
         return self.restarted
 
     def start(self) -> None:
-        for name in self.components:
-            self._dispatch(name, lambda c: c.on_start(time.time_ns()))
+        """Start every hosted component; messages they send each other at start are delivered after all
+        started (the gateway reconciles with the bridge from its `on_start`)."""
+        self._dispatch_all([(name, lambda c: c.on_start(time.time_ns())) for name in self.components])
 
     def snapshot(self, name: str) -> dict[str, Any]:
         return self.components[name].snapshot()

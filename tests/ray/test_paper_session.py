@@ -52,6 +52,38 @@ def test_killed_trader_in_a_paper_session_resumes_without_duplicate_orders(ray_c
     assert not fold(SqliteLedgerStore(tmp_path / "ledger.db").events()).working()
 
 
+def test_killed_order_path_actor_comes_back_whole_and_nothing_is_duplicated(ray_cluster, tmp_path):
+    """The gateway and the broker bridge (and the router, with flies on) share one actor: SIGKILL it mid-session.
+    Ray restarts it, the gateway rebuilds from the ledger and reconciles with the broker, trading resumes."""
+    exchange = PaperExchangeProcess("127.0.0.1", 0, (7,), seed=4, quote_interval_ms=200)
+    env = {**FAST_SESSION_ENV, "SPREADWRIGHT__LEDGER__PATH": str(tmp_path / "ledger.db"),
+           "SPREADWRIGHT__BROKER__URL": exchange.url, "SPREADWRIGHT__SYMBOLS": "[SPY]",
+           "SPREADWRIGHT__RUNTIME__RAY_NAMESPACE": "t-paper-kill-gateway"}
+    session = PaperSession(load_profile("paper", env=env))
+    try:
+        session.start()
+        runtime = session.runtime
+        assert sorted(runtime.co_hosted_with("broker")) == ["broker", "exchange"]      # no router: flies are off
+        assert wait_for(lambda: runtime.snapshot("broker")["intents"] >= 6), runtime.snapshots()
+        old_pid = ray_cluster.get(runtime.handle("broker").pid.remote())
+        os.kill(old_pid, signal.SIGKILL)
+        assert wait_for(lambda: ray_cluster.get(runtime.handle("broker").pid.remote(), timeout=2) != old_pid)
+        assert ray_cluster.get(runtime.handle("broker").was_restarted.remote())
+        assert wait_for(lambda: runtime.snapshot("broker")["intents"] >= 4), runtime.snapshots()   # new orders
+        summary = session.stop()
+        orders = exchange_orders(exchange.url)
+    finally:
+        session.stop()
+        exchange.stop()
+    intents = [e.client_order_id for e in SqliteLedgerStore(tmp_path / "ledger.db").events() if e.kind == "intent"]
+    assert len(intents) == len(set(intents))
+    sent = sorted(o["client_order_id"] for o in orders)
+    assert len(sent) == len(set(sent)) and set(sent) <= set(intents)    # no order twice, none without an intent
+    assert all(o["status"] in ("FILLED", "CANCELLED", "REJECTED") for o in orders)
+    assert summary["ledger"]["working"] == 0
+    assert not fold(SqliteLedgerStore(tmp_path / "ledger.db").events()).working()
+
+
 def test_cli_paper_session_starts_its_exchange_and_stops_cleanly_on_ctrl_c(ray_cluster, tmp_path):
     address = ray_cluster.get_runtime_context().gcs_address
     env = {**os.environ, **FAST_SESSION_ENV, "SPREADWRIGHT__LEDGER__PATH": str(tmp_path / "ledger.db"),
