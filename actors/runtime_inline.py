@@ -3,6 +3,9 @@
 Events are ordered by (delivery time, order of enqueueing). Zero-delay deliveries
 take a FIFO fast path instead of the heap; when the clock advances to t, every heap
 entry due at t moves to that FIFO in order, so the total order stays deterministic.
+Messages on one route (sender -> receiver) arrive in the order sent, as over Ray or a TCP
+connection: a delay drawn shorter than the previous message's still delivers after it (else a
+fill reporting 4 of 4 contracts could overtake the one reporting 3 of 4 and be dropped as stale).
 With `check_serializable` every message is pickled and unpickled on send, so a
 payload that could not cross a Ray boundary fails here too.
 """
@@ -25,7 +28,7 @@ class UnknownComponentError(KeyError):
 
 
 class InlinePort:
-    """The port of one component: routes (receiver, delay sampler) are resolved once and cached."""
+    """The port of one component: routes [receiver, delay sampler, last due time] are resolved once and cached."""
 
     __slots__ = ("_runtime", "_sender", "_routes", "_on_timer")
 
@@ -33,13 +36,13 @@ class InlinePort:
         self._runtime = runtime
         self._sender = component.name
         self._on_timer = component.on_timer
-        self._routes: dict[str, tuple[Callable, Callable[[], int] | None]] = {}
+        self._routes: dict[str, list] = {}
 
     def send(self, receiver: str, message: Any) -> None:
         route = self._routes.get(receiver)
         if route is None:
             route = self._routes[receiver] = self._runtime._route(self._sender, receiver)
-        self._runtime._enqueue(route[0], message, route[1])
+        self._runtime._enqueue(route, message)
 
     def schedule(self, delay_ns: int, tag: Hashable) -> None:
         runtime = self._runtime
@@ -91,20 +94,26 @@ class InlineRuntime:
         for component in list(self._components.values()):
             component.on_start(self.now_ns)
 
-    def _route(self, sender: str, receiver: str) -> tuple[Callable, Callable[[], int] | None]:
+    def _route(self, sender: str, receiver: str) -> list:
+        """[the receiver's handler, its delay sampler (None: no delay), the last delivery time on this route]."""
         target = self._components.get(receiver)
         if target is None:
             raise UnknownComponentError(f"{sender} sent to {receiver!r}, which is not a component here")
         route = f"{sender}->{receiver}"
-        return target.on_message, make_sampler(route_spec(self.config, sender, receiver), self.config.seed, route)
+        return [target.on_message, make_sampler(route_spec(self.config, sender, receiver), self.config.seed, route), 0]
 
-    def _enqueue(self, handler: Callable, payload: Any, sampler: Callable[[], int] | None) -> None:
+    def _enqueue(self, route: list, payload: Any) -> None:
         if self.check_serializable:
             payload = pickle.loads(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+        handler, sampler, last_due = route
         if sampler is None:
             self._ready.append((handler, payload))
-        else:
-            heapq.heappush(self._heap, (self.now_ns + sampler(), next(self._seq), handler, payload))
+            return
+        due = self.now_ns + sampler()
+        if due < last_due:
+            due = last_due                 # FIFO per route: never overtake the previous message
+        route[2] = due
+        heapq.heappush(self._heap, (due, next(self._seq), handler, payload))
 
     def run(self, until_ns: int | None = None) -> int:
         """Deliver events in order; returns how many were delivered by this call."""

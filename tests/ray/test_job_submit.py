@@ -48,7 +48,12 @@ def test_paper_session_runs_as_a_ray_job_on_a_head_started_with_ray_start():
     port, dashboard = free_port(), free_port()
     # Ray 2.60: `ray start` enables token auth, so clients must too; `python` in the job is this venv's, as on a
     # cluster node where the project is installed.
-    auth = {**os.environ, "RAY_AUTH_MODE": "token",
+    # The job's driver inherits the head's environment, not `ray job submit`'s: the settings go to both. Three
+    # expirations a week or more out, so 9 traders are listed at any hour (a 0DTE chain is gone after 16:00 NY).
+    session_env = {"SPREADWRIGHT__TIMING__MIN_DELAY_BETWEEN_ATTEMPTS": "0.2",
+                   "SPREADWRIGHT__TIMING__MAX_DELAY_BETWEEN_ATTEMPTS": "0.5",
+                   "SPREADWRIGHT__BROKER__PAPER_EXPIRY_DAYS": "[7, 14, 30]"}
+    auth = {**os.environ, **session_env, "RAY_AUTH_MODE": "token",
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     head = subprocess.Popen([RAY, "start", "--head", "--block", f"--port={port}", f"--dashboard-port={dashboard}",
                              "--dashboard-host=127.0.0.1", "--num-cpus=2", f"--temp-dir={temp_dir}",
@@ -58,8 +63,7 @@ def test_paper_session_runs_as_a_ray_job_on_a_head_started_with_ray_start():
                              f"--runtime-env-agent-port={free_port()}", f"--metrics-export-port={free_port()}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=auth)
     address = f"http://127.0.0.1:{dashboard}"
-    env = {**auth, "RAY_ADDRESS": address, "SPREADWRIGHT__TIMING__MIN_DELAY_BETWEEN_ATTEMPTS": "0.2",
-           "SPREADWRIGHT__TIMING__MAX_DELAY_BETWEEN_ATTEMPTS": "0.5", "SPREADWRIGHT__RUNTIME__RAY_NAMESPACE": "t-job"}
+    env = {**auth, "RAY_ADDRESS": address, "SPREADWRIGHT__RUNTIME__RAY_NAMESPACE": "t-job"}
     try:
         wait_answering(address + "/api/version", timeout_s=90)
         submitted = run_until_an_agent_takes_it(
