@@ -43,12 +43,12 @@ class Telemetry:
         spec = CATALOG.get(name)
         if spec is None or spec.kind != kind:
             raise MetricError(f"{name}: not a {kind} in actors.metrics_catalog")
-        if len(labels) != len(spec.labels) or any(k not in labels for k in spec.labels):
+        if labels.keys() != _LABEL_SETS[name]:
             raise MetricError(f"{name}: labels {sorted(labels)} != catalog's {sorted(spec.labels)}")
         if self.sink is None:
             return
         try:
-            self.sink.emit(spec, float(value), tuple(str(labels[k]) for k in spec.labels))
+            self.sink.emit(spec, float(value), tuple([str(labels[k]) for k in spec.labels]))
         except Exception as err:  # noqa: BLE001 - a failing exporter must not stop trading; said once per metric
             if name not in self._failed:
                 self._failed.add(name)
@@ -56,6 +56,7 @@ class Telemetry:
 
 
 NULL_TELEMETRY = Telemetry(None)
+_LABEL_SETS = {name: frozenset(spec.labels) for name, spec in CATALOG.items()}
 
 
 class PrometheusClientSink:
@@ -66,6 +67,7 @@ class PrometheusClientSink:
 
         self.registry = registry if registry is not None else CollectorRegistry()
         self.collectors: dict[str, Any] = {}
+        self._records: dict[tuple[str, tuple[str, ...]], Any] = {}     # bounded: labels are low-cardinality
         for spec in CATALOG.values():
             if spec.kind == "counter":
                 base = spec.name[: -len("_total")]      # prometheus-client adds _total itself
@@ -77,11 +79,15 @@ class PrometheusClientSink:
             self.collectors[spec.name] = collector
 
     def emit(self, spec: MetricSpec, value: float, labels: tuple[str, ...]) -> None:
+        record = self._records.get((spec.name, labels))
+        if record is None:
+            record = self._records[(spec.name, labels)] = self._record_method(spec, labels)
+        record(value)
+
+    def _record_method(self, spec: MetricSpec, labels: tuple[str, ...]):
+        """The bound inc/set/observe of one labelled series, kept: `labels()` costs more than the update."""
         collector = self.collectors[spec.name]
         child = collector.labels(*labels) if labels else collector
         if spec.kind == "counter":
-            child.inc(value)
-        elif spec.kind == "gauge":
-            child.set(value)
-        else:
-            child.observe(value)
+            return child.inc
+        return child.set if spec.kind == "gauge" else child.observe
