@@ -52,7 +52,6 @@ class RayRuntime:
         self._handles: dict[str, Any] = {}               # component name -> its host's handle
         self._actor_of: dict[str, str] = {}              # component name -> actor name
         self._members: dict[str, list[str]] = {}         # actor name -> hosted component names
-        self._placement: dict[str, str] = {}             # co-hosted component name -> its group's actor name
         self._pending: list[Component] = []
         self._components: dict[str, Component] = {}     # the unstarted originals, to recreate an actor from
 
@@ -65,19 +64,18 @@ class RayRuntime:
 
     def start(self, timeout_s: float = 60.0) -> None:
         """Create every queued actor, wait until all answer, then start them together."""
-        groups = self._groups(self._pending)
-        self._pending.clear()
-        for members in groups:
+        actor_names = []
+        for members in self._groups(self._pending):
             actor_name = "+".join(c.name for c in members)
+            actor_names.append(actor_name)
+            self._members[actor_name] = [c.name for c in members]
             for component in members:
                 self._components[component.name] = component
                 self._actor_of[component.name] = actor_name
-                if len(members) > 1:
-                    self._placement[component.name] = actor_name
-            self._members[actor_name] = [c.name for c in members]
-        created = {members[0].name: self._create("+".join(c.name for c in members)) for members in groups}
-        ray.get([h.ready.remote() for h in created.values()], timeout=timeout_s)
-        ray.get([h.start.remote() for h in created.values()], timeout=timeout_s)
+        self._pending.clear()
+        created = [self._create(actor_name) for actor_name in actor_names]
+        ray.get([h.ready.remote() for h in created], timeout=timeout_s)
+        ray.get([h.start.remote() for h in created], timeout=timeout_s)
 
     def _groups(self, components: list[Component]) -> list[list[Component]]:
         """The configured co-host groups among `components` (members present now), then one per component."""
@@ -92,8 +90,9 @@ class RayRuntime:
 
     def _create(self, actor_name: str) -> Any:
         members = [self._components[name] for name in self._members[actor_name]]
+        placement = {name: actor for name, actor in self._actor_of.items() if actor != name}     # the co-hosted
         handle = _RemoteHost.options(**actor_options(self.config, actor_name)).remote(
-            members, self.config.ray_namespace, dict(self._placement), self.logging, self.session, self.metrics)
+            members, self.config.ray_namespace, placement, self.logging, self.session, self.metrics)
         for name in self._members[actor_name]:
             self._handles[name] = handle
         return handle

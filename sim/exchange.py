@@ -219,7 +219,7 @@ class SimulatedExchange(Component):
             if contract.expiry != book_key[1] or contract.symbol != book_key[0]:
                 return "all legs must be on one symbol and expiry"
             if book is None:
-                continue
+                continue                   # only the one-book check applies; "unknown contract" follows
             key = (float(contract.strike), contract.right)
             column = book.columns.get(key)
             if column is None:
