@@ -16,6 +16,11 @@
    so no short option is left open; HEDGE_DELTA is refused at start (no underlying venue here).
    Each step is logged with the exit, the order and why; what is still open at the end is an
    error with diagnostics and `ExitResult.closed` False.
+5. survives its own restart: on start it asks the gateway for its orders in the ledger, cancels
+   those still working and keeps what each fly had closed (`actors.butterfly_router_state`);
+   when the requester re-sends the exit, it resumes from there: the second vertical for what the
+   first closed (or the single legs, if the fallback had begun), then the first for what is
+   left. A repeated request for an exit already answered gets the same ExitResult again.
 
 Orders go through an `OrderExecutor` (the gateway, by messages), so the same router runs in a
 backtest and in a Ray session. The router follows the quotes it is routed (ChainQuotes) to
@@ -26,15 +31,15 @@ A whole-fly complex order is accepted only when the router was built with `allow
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass, field
-from typing import Any, Hashable, Protocol
+from collections import OrderedDict, deque
+from typing import Any, Hashable
 
+from actors.butterfly_router_state import Exit, Order, OrderExecutor, PortExecutor, Recovery, exit_order_id
 from actors.component import Component
-from actors.messages import ExitButterfly
+from actors.messages import ExitButterfly, ReplayedOrders, ReplayRequest
 from config.router import FallbackAction
-from core.orders import (CancelOrder, CancelRejected, Contract, OrderAccepted, OrderCancelled, OrderFilled, OrderLeg,
-                         OrderRejected, OrderReplaced, ReplaceOrder, SubmitOrder)
+from core.orders import (CancelRejected, Contract, OrderAccepted, OrderCancelled, OrderFilled, OrderLeg,
+                         OrderRejected, OrderReplaced, SubmitOrder)
 from core.quotes import ChainQuotes
 from core.router import (ExitFill, InvalidExitError, LegQuote, MarketData, VerticalExit, closing_order, exit_result,
                          fly_mid_per_share, chain_ticks, ladder_price, natural_price, plan_exit, price_giving, requote, signed_price,
@@ -42,82 +47,30 @@ from core.router import (ExitFill, InvalidExitError, LegQuote, MarketData, Verti
 
 
 _SINGLE_RETRIES = 3
-
-
-class OrderExecutor(Protocol):
-    """What the router needs from a broker: place, cancel and replace spread orders (answers come as events)."""
-
-    def place(self, order: SubmitOrder) -> None: ...
-    def cancel(self, client_order_id: str) -> None: ...
-    def replace(self, client_order_id: str, limit_price: float, quantity: int) -> None: ...
-
-
-class PortExecutor:
-    """An OrderExecutor that sends order messages to the gateway through the component's port."""
-
-    def __init__(self, component: Component, gateway: str) -> None:
-        self.component, self.gateway = component, gateway
-
-    def place(self, order: SubmitOrder) -> None:
-        self.component.port.send(self.gateway, order)
-
-    def cancel(self, client_order_id: str) -> None:
-        self.component.port.send(self.gateway, CancelOrder(client_order_id, self.component.name))
-
-    def replace(self, client_order_id: str, limit_price: float, quantity: int) -> None:
-        self.component.port.send(self.gateway, ReplaceOrder(client_order_id, self.component.name, limit_price, quantity))
-
-
-@dataclass
-class _Order:
-    coid: str
-    exit_id: str
-    part: str
-    plan: VerticalExit
-    quantity: int
-    limit: float
-    step: int = 0
-    filled: int = 0
-    done: bool = False
-    crossed: bool = False
-
-
-@dataclass
-class _Exit:
-    request: ExitButterfly
-    start_ns: int
-    mid_per_share: float
-    theo_per_share: float
-    plans: dict[str, VerticalExit]
-    orders: dict[str, _Order] = field(default_factory=dict)
-    fills: list[ExitFill] = field(default_factory=list)
-    sequence: int = 0
-    first_filled: int = 0
-    second_filled: int = 0
-    singles_filled: dict[str, int] = field(default_factory=dict)
-    first_fill_ns: int | None = None
-    exposure_closed_ns: int | None = None
-    path: str = "normal"
-    reason: str | None = None
-    fallback_index: int = 0
-    single_retries: int = 0
-    used_slippage: float = 0.0
-    finished: bool = False
+_ANSWERS_KEPT = 10_000
 
 
 class ButterflyExitRouter(Component):
-    def __init__(self, name: str = "router", gateway: str = "broker", allow_whole_fly: bool = False) -> None:
+    """`recover`: ask the gateway for this router's orders on start and resume re-sent exits from them
+    (off only where the "gateway" is a bare exchange that keeps no ledger, as in the study)."""
+
+    def __init__(self, name: str = "router", gateway: str = "broker", allow_whole_fly: bool = False,
+                 recover: bool = True) -> None:
         super().__init__(name)
-        self.gateway, self.allow_whole_fly = gateway, allow_whole_fly
-        self.exits: dict[str, _Exit] = {}
+        self.gateway, self.allow_whole_fly, self.recover = gateway, allow_whole_fly, recover
+        self.exits: dict[str, Exit] = {}
         self.order_index: dict[str, str] = {}
         self.books: dict[tuple[str, str], ChainQuotes] = {}
-        self.counts = {"exits": 0, "closed": 0, "fallbacks": 0, "missed": 0, "refused": 0}
+        self.counts = {"exits": 0, "closed": 0, "fallbacks": 0, "missed": 0, "refused": 0, "resumed": 0}
         self.executor: OrderExecutor | None = None
         self.latency_marks: deque[tuple[str, int]] = deque(maxlen=5_000)
+        self.answered: OrderedDict[str, Any] = OrderedDict()      # position id -> its ExitResult (re-sent on a repeat)
+        self.recovery = Recovery(replayed=not recover)
 
     def on_start(self, now_ns: int) -> None:
         self.executor = PortExecutor(self, self.gateway)
+        if self.recover:
+            self.port.send(self.gateway, ReplayRequest(self.name))
 
     def exit_butterfly(self, request: ExitButterfly, now_ns: int) -> None:
         """The seed's entry point: start closing `request.position`; the ExitResult goes to `request.requester`."""
@@ -129,26 +82,57 @@ class ButterflyExitRouter(Component):
         if isinstance(message, ChainQuotes):
             self.books[(message.symbol, message.expiry)] = message
         elif isinstance(message, ExitButterfly):
-            self._start(message, now_ns)
+            self._receive(message, now_ns)
+        elif isinstance(message, ReplayedOrders):
+            self._replayed(message, now_ns)
         else:
-            exit_id = self.order_index.get(message.client_order_id)
-            if exit_id is None or exit_id not in self.exits:
-                return
-            self._event(self.exits[exit_id], message, now_ns)
+            coid = message.client_order_id
+            exit_id = self.order_index.get(coid)
+            if exit_id is not None and exit_id in self.exits:
+                self._event(self.exits[exit_id], message, now_ns)
+            elif coid in self.recovery.index:
+                ready = self.recovery.event(message)
+                if ready is not None:
+                    self._resume(self.recovery.resuming[ready], now_ns)
 
-    def _start(self, request: ExitButterfly, now_ns: int) -> None:
-        for action in ("cross_to_natural", "close_short_leg"):      # zero series: "no fallback yet" is data
-            self.telemetry.count("spreadwright_butterfly_fallbacks_total", 0.0, symbol=request.position.symbol,
-                                 action=action)
-        position = request.position
-        if position.position_id in self.exits:
-            self.log.warning("duplicate_exit_ignored", position_id=position.position_id)
-            return
+    def _receive(self, request: ExitButterfly, now_ns: int) -> None:
+        """Check the request, then start it, resume it from replayed orders, or answer a repeat."""
         if request.method == "whole_fly" and not self.allow_whole_fly:
             raise InvalidExitError("method", "a whole-fly complex order is for simulation only")
         if FallbackAction.HEDGE_DELTA in request.risk.routing.fallbacks:
             raise InvalidExitError("risk.routing.fallbacks", "hedge_delta needs an underlying venue, which this "
                                    "engine does not have yet")
+        position_id = request.position.position_id
+        if position_id in self.exits:
+            self.log.debug("duplicate_exit_ignored", position_id=position_id)
+        elif position_id in self.answered:
+            self.port.send(request.requester, self.answered[position_id])
+        elif not self.recovery.replayed:
+            self.recovery.held.append(request)
+        elif position_id in self.recovery.past:
+            self.recovery.resuming[position_id] = request
+            if self.recovery.settled(position_id):
+                self._resume(request, now_ns)
+            else:
+                self.log.info("exit_resume_waits_for_orders", position_id=position_id)
+        else:
+            self._start(request, now_ns)
+
+    def _replayed(self, replay: ReplayedOrders, now_ns: int) -> None:
+        for coid in self.recovery.load(replay):
+            self.executor.cancel(coid)
+        if self.recovery.past:
+            self.log.warning("exit_orders_recovered", flies=self.recovery.exposure(),
+                             note="each fly's exit resumes from these when its requester re-sends it")
+        held, self.recovery.held = self.recovery.held, []
+        for request in held:
+            self._receive(request, now_ns)
+
+    def _new_exit(self, request: ExitButterfly, now_ns: int) -> Exit:
+        for action in ("cross_to_natural", "close_short_leg", "resumed_after_restart"):   # zero series: none yet is data
+            self.telemetry.count("spreadwright_butterfly_fallbacks_total", 0.0, symbol=request.position.symbol,
+                                 action=action)
+        position = request.position
         if request.method == "whole_fly":
             plans = {"whole_fly": whole_fly_order(position, request.market)}
         else:
@@ -156,25 +140,62 @@ class ButterflyExitRouter(Component):
             plans = {"vertical_1": first, "vertical_2": second}
         mid = fly_mid_per_share(position, request.market)
         theo = request.market.theo_per_share if request.market.theo_per_share is not None else mid
-        ex = self.exits[position.position_id] = _Exit(request, now_ns, mid, theo, plans)
         self.counts["exits"] += 1
+        ex = self.exits[position.position_id] = Exit(request, now_ns, mid, theo, plans)
+        return ex
+
+    def _start(self, request: ExitButterfly, now_ns: int) -> None:
+        ex = self._new_exit(request, now_ns)
+        self._send_first(ex, next(iter(ex.plans.values())).quantity, now_ns)
+
+    def _send_first(self, ex: Exit, quantity: int, now_ns: int) -> None:
+        """The first order (first vertical, or the whole fly) for `quantity` units, and its timeout."""
+        request = ex.request
         first_part = "whole_fly" if request.method == "whole_fly" else "vertical_1"
-        plan = plans[first_part]
+        plan = requote(ex.plans[first_part], self._market(ex)) if ex.resumed_from else ex.plans[first_part]
         offset = request.whole_fly_haircut_per_share if first_part == "whole_fly" else 0.0
         limit = ladder_price(plan, 0, request.risk) if not offset else price_giving(plan, offset)
-        self._send(ex, first_part, plan, plan.quantity, limit, now_ns)
-        self.port.schedule(request.risk.routing.first_order_timeout_ms * 1_000_000, ("first_timeout", position.position_id))
+        self._send(ex, first_part, plan, quantity, limit, now_ns)
+        self.port.schedule(request.risk.routing.first_order_timeout_ms * 1_000_000,
+                           ("first_timeout", request.position.position_id))
+
+    def _resume(self, request: ExitButterfly, now_ns: int) -> None:
+        """Go on with an exit a restart cut short: count what its replayed orders closed, close the rest."""
+        past = self.recovery.take(request.position.position_id)
+        ex = self._new_exit(request, now_ns)
+        ex.resumed_from = len(past)
+        self.counts["resumed"] += 1
+        self.telemetry.count("spreadwright_butterfly_fallbacks_total", symbol=request.position.symbol,
+                             action="resumed_after_restart")
+        units = next(iter(ex.plans.values())).quantity
+        for order in past:
+            ex.credit_past(order, ex.plans.get(order.part, ex.plans.get("vertical_2", ex.plans.get("whole_fly"))), now_ns)
+            self.order_index[order.client_order_id] = request.position.position_id
+        closed_first = ex.first_filled if "vertical_1" in ex.plans else sum(o.filled for o in past)
+        owed_second = ex.first_filled - ex.second_filled
+        self.log.warning("exit_resumed", position_id=request.position.position_id, replayed_orders=len(past),
+                         first_filled=ex.first_filled, second_filled=ex.second_filled, singles=ex.singles_filled,
+                         units=units)
+        if ex.singles_filled:
+            owed = {part: owed_second - ex.singles_filled.get(part, 0) for part in ("short_leg", "long_leg")}
+            ex.path = "fallback"                 # the single-leg fallback had begun before the restart
+            self._send_singles(ex, ex.plans["vertical_2"], owed, now_ns)
+        elif owed_second > 0:
+            self._send_second(ex, owed_second, now_ns)
+        if units > closed_first:
+            self._send_first(ex, units - closed_first, now_ns)
+        self._maybe_done(ex, now_ns)
 
     # ------------------------------------------------------------------ orders
 
-    def _send(self, ex: _Exit, part: str, plan: VerticalExit, quantity: int, limit: float, now_ns: int) -> _Order:
+    def _send(self, ex: Exit, part: str, plan: VerticalExit, quantity: int, limit: float, now_ns: int) -> Order:
         ex.sequence += 1
         position = ex.request.position
-        coid = f"{position.position_id}:x{ex.sequence}:{part}"
+        coid = exit_order_id(position.position_id, ex.sequence, part)
         expiry = position.legs[0].expiry.isoformat()
         legs = tuple(OrderLeg(Contract(position.symbol, expiry, float(strike), right), ratio)
                      for right, strike, ratio in plan.legs)
-        order = ex.orders[coid] = _Order(coid, position.position_id, part, plan, quantity, limit)
+        order = ex.orders[coid] = Order(coid, position.position_id, part, plan, quantity, limit)
         self.order_index[coid] = position.position_id
         self.executor.place(SubmitOrder(coid, self.name, legs, plan.side, quantity, limit))
         self.log.debug("exit_order_sent", position_id=position.position_id, client_order_id=coid, part=part,
@@ -183,7 +204,7 @@ class ButterflyExitRouter(Component):
             self.port.schedule(ex.request.risk.routing.reprice_interval_ms * 1_000_000, ("reprice", coid))
         return order
 
-    def _market(self, ex: _Exit) -> MarketData:
+    def _market(self, ex: Exit) -> MarketData:
         """The latest quotes for the position's legs (the request's when no newer chain came)."""
         position = ex.request.position
         book = self.books.get((position.symbol, position.legs[0].expiry.isoformat()))
@@ -210,7 +231,7 @@ class ButterflyExitRouter(Component):
         elif kind == "last_check":
             self._last_check(key, now_ns)
 
-    def _order(self, coid: str) -> tuple[_Exit, _Order] | None:
+    def _order(self, coid: str) -> tuple[Exit, Order] | None:
         exit_id = self.order_index.get(coid)
         ex = self.exits.get(exit_id) if exit_id else None
         if ex is None or ex.finished or coid not in ex.orders:
@@ -239,7 +260,7 @@ class ButterflyExitRouter(Component):
             self.executor.replace(coid, limit, order.quantity - order.filled)
         self.port.schedule(ex.request.risk.routing.reprice_interval_ms * 1_000_000, ("reprice", coid))
 
-    def _cross(self, ex: _Exit, order: _Order, why: str) -> None:
+    def _cross(self, ex: Exit, order: Order, why: str) -> None:
         order.plan = requote(order.plan, self._market(ex))
         order.crossed, order.limit = True, natural_price(order.plan)
         ex.path, ex.reason = "fallback", why
@@ -254,7 +275,7 @@ class ButterflyExitRouter(Component):
         ex = self.exits.get(exit_id)
         if ex is None or ex.finished:
             return
-        first = next(o for o in ex.orders.values() if o.part in ("vertical_1", "whole_fly"))
+        first = [o for o in ex.orders.values() if o.part in ("vertical_1", "whole_fly")][-1]
         if first.done or first.filled >= first.quantity:
             return
         timeout_ms = ex.request.risk.routing.first_order_timeout_ms
@@ -293,20 +314,26 @@ class ButterflyExitRouter(Component):
             self.log.warning("exit_closing_legs_singly", position_id=order.exit_id, client_order_id=coid, reason=why)
             self.executor.cancel(coid)             # the singles go out when the cancel is confirmed
 
-    def _close_singly(self, ex: _Exit, order: _Order, now_ns: int) -> None:
+    def _close_singly(self, ex: Exit, order: Order, now_ns: int) -> None:
         remaining = order.quantity - order.filled
-        if remaining <= 0:
-            return
+        if remaining > 0:
+            self._send_singles(ex, order.plan, {"short_leg": remaining, "long_leg": remaining}, now_ns)
+
+    def _send_singles(self, ex: Exit, plan: VerticalExit, quantities: dict[str, int], now_ns: int) -> None:
+        """Close the vertical `plan`'s legs one by one at the natural (short leg first), `quantities` per part."""
         market = self._market(ex)
-        for part, (right, strike) in (("short_leg", order.plan.short_leg), ("long_leg", order.plan.long_leg)):
+        for part, (right, strike) in (("short_leg", plan.short_leg), ("long_leg", plan.long_leg)):
+            quantity = quantities.get(part, 0)
+            if quantity <= 0:
+                continue
             side = "BUY" if part == "short_leg" else "SELL"
-            single = closing_order(part, ((right, strike, 1 if side == "SELL" else -1),), remaining, market)
+            single = closing_order(part, ((right, strike, 1 if side == "SELL" else -1),), quantity, market)
             price = natural_price(single)
             if part == "long_leg" and price <= 0:        # a long option bid at zero: no risk, nothing to sell it for
-                ex.singles_filled["long_leg"] = ex.singles_filled.get("long_leg", 0) + remaining
+                ex.singles_filled["long_leg"] = ex.singles_filled.get("long_leg", 0) + quantity
                 ex.reason = f"{ex.reason}; long {right}{strike:g} bid at zero left to expire"
                 continue
-            self._send(ex, part, single, remaining, price, now_ns)
+            self._send(ex, part, single, quantity, price, now_ns)
         self.port.schedule(ex.request.risk.max_partial_exposure_ms * 1_000_000, ("last_check", ex.request.position.position_id))
 
     def _last_check(self, exit_id: str, now_ns: int) -> None:
@@ -327,7 +354,7 @@ class ButterflyExitRouter(Component):
             return
         self._diagnose(ex, open_orders[0], "legs closed singly did not fill at the natural")
 
-    def _diagnose(self, ex: _Exit, order: _Order, why: str) -> None:
+    def _diagnose(self, ex: Exit, order: Order, why: str) -> None:
         market = self._market(ex)
         self.log.error("exit_left_exposure", position_id=ex.request.position.position_id, client_order_id=order.coid,
                        part=order.part, reason=why, first_filled=ex.first_filled, second_filled=ex.second_filled,
@@ -338,7 +365,7 @@ class ButterflyExitRouter(Component):
 
     # ------------------------------------------------------------------ events
 
-    def _event(self, ex: _Exit, event: Any, now_ns: int) -> None:
+    def _event(self, ex: Exit, event: Any, now_ns: int) -> None:
         order = ex.orders.get(event.client_order_id)
         if order is None or ex.finished:
             return
@@ -348,7 +375,7 @@ class ButterflyExitRouter(Component):
             order.done = True
             if order.part == "vertical_2" and order.crossed and order.filled < order.quantity:
                 self._close_singly(ex, order, now_ns)
-            elif order.part in ("vertical_1", "whole_fly") and order.filled == 0:
+            elif order.part in ("vertical_1", "whole_fly") and not _closed_any(ex):
                 ex.path = "missed"
                 self.counts["missed"] += 1
                 self._finish(ex, now_ns, closed=False)
@@ -359,7 +386,7 @@ class ButterflyExitRouter(Component):
             self.counts["refused"] += 1
             self.log.error("exit_order_rejected", position_id=ex.request.position.position_id,
                            client_order_id=order.coid, part=order.part, reason=event.reason)
-            if order.part in ("vertical_1", "whole_fly") and order.filled == 0:
+            if order.part in ("vertical_1", "whole_fly") and not _closed_any(ex):
                 ex.path, ex.reason = "missed", f"{order.part} rejected: {event.reason}"
                 self._finish(ex, now_ns, closed=False)
             elif order.part == "vertical_2":
@@ -372,7 +399,7 @@ class ButterflyExitRouter(Component):
         elif isinstance(event, (OrderAccepted, OrderReplaced, CancelRejected)):
             return
 
-    def _fill(self, ex: _Exit, order: _Order, fill: OrderFilled, now_ns: int) -> None:
+    def _fill(self, ex: Exit, order: Order, fill: OrderFilled, now_ns: int) -> None:
         order.filled = fill.cumulative_quantity
         order.done = fill.leaves_quantity == 0
         ex.fills.append(ExitFill(order.coid, order.part, fill.quantity, signed_price(order.plan.side, fill.price),
@@ -382,18 +409,22 @@ class ButterflyExitRouter(Component):
             ex.used_slippage = max(ex.used_slippage, slippage)
             ex.first_filled += fill.quantity
             ex.first_fill_ns = ex.first_fill_ns or now_ns
-            second = requote(ex.plans["vertical_2"], self._market(ex))
-            sent = self._send(ex, "vertical_2", second, fill.quantity, ladder_price(second, 0, ex.request.risk,
-                                                                                    ex.used_slippage), now_ns)
-            self.latency_marks.append((sent.coid, now_ns))      # first vertical's fill in -> second vertical out
-            self.port.schedule(ex.request.risk.max_partial_exposure_ms * 1_000_000, ("exposure", sent.coid))
+            self._send_second(ex, fill.quantity, now_ns)
         elif order.part == "vertical_2":
             ex.second_filled += fill.quantity
         elif order.part in ("short_leg", "long_leg"):
             ex.singles_filled[order.part] = ex.singles_filled.get(order.part, 0) + fill.quantity
         self._maybe_done(ex, now_ns)
 
-    def _maybe_done(self, ex: _Exit, now_ns: int) -> None:
+    def _send_second(self, ex: Exit, quantity: int, now_ns: int) -> None:
+        """The second vertical for `quantity` units at once, and the partial-exposure clock."""
+        second = requote(ex.plans["vertical_2"], self._market(ex))
+        sent = self._send(ex, "vertical_2", second, quantity, ladder_price(second, 0, ex.request.risk, ex.used_slippage),
+                          now_ns)
+        self.latency_marks.append((sent.coid, now_ns))      # first vertical's fill in -> second vertical out
+        self.port.schedule(ex.request.risk.max_partial_exposure_ms * 1_000_000, ("exposure", sent.coid))
+
+    def _maybe_done(self, ex: Exit, now_ns: int) -> None:
         units = next(iter(ex.plans.values())).quantity
         if "whole_fly" in ex.plans:
             if ex.orders and all(o.done for o in ex.orders.values()):
@@ -408,7 +439,7 @@ class ButterflyExitRouter(Component):
                 ex.exposure_closed_ns = now_ns
             self._finish(ex, now_ns, closed=ex.first_filled >= units)
 
-    def _finish(self, ex: _Exit, now_ns: int, closed: bool) -> None:
+    def _finish(self, ex: Exit, now_ns: int, closed: bool) -> None:
         if ex.finished:
             return
         ex.finished = True
@@ -416,15 +447,29 @@ class ButterflyExitRouter(Component):
             if not order.done:
                 self.executor.cancel(order.coid)
         exposure_ms = ((ex.exposure_closed_ns or now_ns) - ex.first_fill_ns) / 1e6 if ex.first_fill_ns else 0.0
+        reason = ex.reason
+        if ex.resumed_from:
+            reason = "; ".join(filter(None, (f"resumed after a router restart from {ex.resumed_from} replayed orders",
+                                             reason)))
         result = exit_result(ex.request.position, ex.request.method, ex.path, ex.fills, closed, ex.mid_per_share,
-                             ex.theo_per_share, ex.start_ns, exposure_ms if closed else 0.0, ex.reason)
+                             ex.theo_per_share, ex.start_ns, exposure_ms if closed else 0.0, reason)
         self.counts["closed"] += closed
         if closed and ex.first_fill_ns and ex.request.method == "split_verticals":
             self.telemetry.observe("spreadwright_butterfly_partial_exposure_seconds", exposure_ms / 1000,
                                    symbol=ex.request.position.symbol)
         self.port.send(ex.request.requester, result)
-        del self.exits[ex.request.position.position_id]
+        position_id = ex.request.position.position_id
+        del self.exits[position_id]
+        self.answered[position_id] = result
+        if len(self.answered) > _ANSWERS_KEPT:
+            self.answered.popitem(last=False)
 
     def snapshot(self) -> dict[str, Any]:
-        return {**self.counts, "working": len(self.exits), "latency_marks": list(self.latency_marks)}
+        return {**self.counts, "working": len(self.exits), "exiting": sorted(self.exits),
+                "latency_marks": list(self.latency_marks)}
 
+
+
+def _closed_any(ex: Exit) -> bool:
+    """Whether any part of the fly was closed (by this exit or, when resumed, before the restart)."""
+    return ex.first_filled > 0 or any(o.filled for o in ex.orders.values() if o.part == "whole_fly")

@@ -45,6 +45,8 @@ class ButterflyStrategist(Component):
         self.position: ButterflyPosition | None = None
         self.entry: dict[str, Any] = {}
         self.exiting = False
+        self.exit_request: ExitButterfly | None = None
+        self.exit_sent_ns = 0
         self.round_trips: list[dict[str, Any]] = []
         self.halted_reason: str | None = None     # no new fly once halted; an open fly still exits
 
@@ -179,10 +181,22 @@ class ButterflyStrategist(Component):
             return
         market = MarketData({(right, leg.strike): q for leg, q in zip(position.legs, quotes)}, float(self.chain.underlying),
                             **chain_ticks(self.chain.tick_below_3, self.chain.tick_from_3))
-        self.exiting = True
+        self.exiting, self.exit_sent_ns = True, now_ns
         self.entry["exit_signal"] = reason
         self.log.info("fly_exit_signal", position_id=position.position_id, reason=reason, mid=round(mid, 4))
-        self.port.send(self.router, ExitButterfly(position, market, self.risk, self.name))
+        self.exit_request = ExitButterfly(position, market, self.risk, self.name)
+        self.port.send(self.router, self.exit_request)
+        self.port.schedule(int(self.settings.exit_resend_s * NS), ("exit_resend", position.position_id))
+
+    def on_timer(self, tag, now_ns: int) -> None:
+        """Re-send an exit still unanswered: the same request, so the router resumes rather than restarts it."""
+        kind, position_id = tag
+        request = self.exit_request
+        if kind != "exit_resend" or not self.exiting or request is None or request.position.position_id != position_id:
+            return
+        self.log.info("fly_exit_resent", position_id=position_id, after_s=(now_ns - self.exit_sent_ns) / NS)
+        self.port.send(self.router, request)
+        self.port.schedule(int(self.settings.exit_resend_s * NS), tag)
 
     def _exited(self, result: ExitResult, now_ns: int) -> None:
         position = self.position
@@ -201,7 +215,7 @@ class ButterflyStrategist(Component):
         self.telemetry.gauge("spreadwright_unrealized_pnl_usd", 0.0, symbol=self.symbol, expiration=self._expiry_iso())
         if not result.closed:      # the router closed every short leg; what is left is in its log and the ledger
             self.log.error("fly_not_fully_closed", position_id=position.position_id, reason=result.reason)
-        self.position, self.exiting = None, False
+        self.position, self.exiting, self.exit_request = None, False, None
 
     def _expiry_iso(self) -> str:
         return self.expiration.isoformat()

@@ -54,7 +54,8 @@ CATALOG: dict[str, MetricSpec] = {spec.name: spec for spec in (
                "Butterfly exit: first vertical's fill -> second vertical's fill (time exposed on one leg).",
                ("symbol",), EXPOSURE_BUCKETS_S),
     MetricSpec("spreadwright_butterfly_fallbacks_total", "counter",
-               "Butterfly exits that left the two-vertical path (fallback action taken).", ("symbol", "action")),
+               "Butterfly exits that left the plain two-vertical path: a fallback action taken (cross_to_natural, "
+               "close_short_leg), or resumed_after_restart (the router restarted mid-exit).", ("symbol", "action")),
     MetricSpec("spreadwright_net_premium_usd", "gauge",
                "Net premium of a chain (credit received - debit paid), USD.", ("symbol", "expiration")),
     MetricSpec("spreadwright_realized_pnl_usd", "gauge", "Realized PnL of closed butterfly round trips, USD.",

@@ -15,6 +15,8 @@ class ButterflyStrategyConfig(FrozenModel):
     (at least one strike), bought at the natural. Exits (the first that fires): the fly's mid reaches
     (1 + profit_target_fraction) x the debit; `max_hold_s` has passed; or spot has moved
     `atr_exit_multiple` daily ATRs (1.6 x IV x spot / sqrt(252)) further from the centre than at entry.
+    An exit the router has not answered is sent again every `exit_resend_s` (the router ignores a repeat
+    of an exit it is running; after its restart the repeat is how it learns which flies to resume).
     """
 
     enabled: bool = False
@@ -26,3 +28,4 @@ class ButterflyStrategyConfig(FrozenModel):
     max_hold_s: float = Field(3600.0, gt=0)
     atr_exit_multiple: float = Field(1.0, gt=0)
     min_days_to_expiry: int = Field(1, ge=0)
+    exit_resend_s: float = Field(2.0, gt=0)

@@ -249,7 +249,7 @@ def simulate_exit(signal: Signal, config: StudyConfig, method: str, assumptions:
     exchange_config = ExchangeConfig(seed=config.seed * 1_000_003 + trade.trade_id, fills=fills,
                                      complex_price_tick=chains[0].tick_below_3)
     for component in (SimulatedExchange(exchange_config),
-                      feed, ButterflyExitRouter(gateway="exchange", allow_whole_fly=True), desk):
+                      feed, ButterflyExitRouter(gateway="exchange", allow_whole_fly=True, recover=False), desk):
         runtime.add(component)
     runtime.run(until_ns=_T0 + ticks * interval_ns + 10**9)
     result = desk.result

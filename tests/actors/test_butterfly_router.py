@@ -72,7 +72,7 @@ def run_exit(position, risk=RouterRiskConfig(), method="split_verticals", fills=
     runtime = InlineRuntime(RuntimeConfig(seed=seed), start_ns=T0)
     desk = Requester(ExitButterfly(position, MarketData(dict(quotes), 100.0), risk, "desk", method, haircut))
     for component in (SimulatedExchange(ExchangeConfig(seed=seed, fills=fills)), Feed(quotes, sizes),
-                      ButterflyExitRouter(gateway="exchange", allow_whole_fly=True), desk):
+                      ButterflyExitRouter(gateway="exchange", allow_whole_fly=True, recover=False), desk):
         runtime.add(component)
     runtime.run(until_ns=T0 + 20 * 10**9)
     assert len(desk.results) == 1
@@ -126,7 +126,7 @@ def test_second_vertical_that_cannot_trade_is_closed_leg_by_leg_short_first():
 
 
 def test_whole_fly_is_refused_unless_the_router_allows_it():
-    router = ButterflyExitRouter(gateway="exchange")
+    router = ButterflyExitRouter(gateway="exchange", recover=False)
     with pytest.raises(InvalidExitError, match="simulation only"):
         router.on_message(ExitButterfly(fly(), MarketData(QUOTES, 100.0), RouterRiskConfig(), "desk", "whole_fly"), T0)
 
@@ -173,7 +173,7 @@ def test_hedge_delta_is_refused_until_there_is_an_underlying_venue():
     risk = RouterRiskConfig(routing=RoutingPreferences(hedge_with_underlying=True,
                                                        fallbacks=(FallbackAction.HEDGE_DELTA,)))
     with pytest.raises(InvalidExitError, match="underlying venue"):
-        ButterflyExitRouter(gateway="exchange").on_message(
+        ButterflyExitRouter(gateway="exchange", recover=False).on_message(
             ExitButterfly(fly(), MarketData(QUOTES, 100.0), risk, "desk"), T0)
 
 

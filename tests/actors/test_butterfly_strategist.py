@@ -37,3 +37,29 @@ def test_a_halted_strategist_opens_no_fly():
     assert [m for _, m in active_port.sent if isinstance(m, SubmitOrder)]          # the chain offers a fly
     assert not [m for _, m in halted_port.sent if isinstance(m, SubmitOrder)]
     assert halted.snapshot()["halted"] == "kill switch"
+
+
+def test_an_unanswered_exit_is_re_sent_unchanged_until_the_router_answers():
+    from actors.messages import ExitButterfly
+    from core.orders import OrderFilled
+    from core.router import exit_result
+
+    chain, port = _chain(), RecordingPort()
+    strategist = ButterflyStrategist("SPY", date(2026, 11, 27), ButterflyStrategyConfig(
+        enabled=True, min_days_to_expiry=0, max_hold_s=60, exit_resend_s=2), RouterRiskConfig())
+    strategist.bind(port)
+    strategist.on_message(chain, NOW_NS)
+    entry = next(m for _, m in port.sent if isinstance(m, SubmitOrder))
+    strategist.on_message(OrderFilled(entry.client_order_id, 1, entry.limit_price, (), 1, 0, NOW_NS), NOW_NS)
+    later = NOW_NS + 61 * 10**9
+    strategist.on_message(chain._replace(time_ns=later), later)          # held past max_hold_s: the time exit
+    exits = [m for r, m in port.sent if isinstance(m, ExitButterfly)]
+    assert len(exits) == 1 and port.scheduled[-1] == (2 * 10**9, ("exit_resend", exits[0].position.position_id))
+    strategist.on_timer(port.scheduled[-1][1], later + 2 * 10**9)
+    resent = [m for r, m in port.sent if isinstance(m, ExitButterfly)]
+    assert len(resent) == 2 and resent[1] is exits[0] and len(port.scheduled) == 2
+    position = exits[0].position
+    strategist.on_message(exit_result(position, "split_verticals", "normal", [], True, 0.5, 0.5, later, 0.0, None),
+                          later + 3 * 10**9)
+    strategist.on_timer(port.scheduled[-1][1], later + 4 * 10**9)
+    assert len([m for r, m in port.sent if isinstance(m, ExitButterfly)]) == 2     # answered: no more re-sends

@@ -114,3 +114,44 @@ def test_cli_paper_session_starts_its_exchange_and_stops_cleanly_on_ctrl_c(ray_c
     assert "0 left working" in out
     store = SqliteLedgerStore(tmp_path / "ledger.db")
     assert fold(store.events()).orders and not fold(store.events()).working()
+
+
+def _fly_net_contracts(ledger_path, position_id):
+    """Net contracts per leg that the fly's entry and its exit orders traded (ledger fills)."""
+    from actors.butterfly_router_state import parse_exit_order_id
+
+    events = SqliteLedgerStore(ledger_path).events()
+    state = fold(e for e in events if e.client_order_id == position_id + ":open"
+                 or (parse_exit_order_id(e.client_order_id) or (None,))[0] == position_id)
+    return state.positions
+
+
+def test_killed_order_path_actor_mid_fly_exit_resumes_the_exit_and_leaves_no_leg_open(ray_cluster, tmp_path):
+    """With flies on, the router shares the order-path actor. SIGKILL it while it is closing a fly: the new
+    router rebuilds that exit from the ledger when the strategist re-sends it, and the fly ends flat, every
+    leg closed exactly once (no naked short body, no leg closed twice)."""
+    exchange = PaperExchangeProcess("127.0.0.1", 0, (7,), seed=5, quote_interval_ms=200)
+    env = {**kill_session_env(tmp_path, exchange.url, "[SPY]", "t-paper-kill-router"),
+           "SPREADWRIGHT__BUTTERFLIES__ENABLED": "true", "SPREADWRIGHT__BUTTERFLIES__ENTRY_INTERVAL_S": "1",
+           "SPREADWRIGHT__BUTTERFLIES__MAX_HOLD_S": "1", "SPREADWRIGHT__BUTTERFLIES__EXIT_RESEND_S": "1",
+           "SPREADWRIGHT__BUTTERFLIES__MIN_DAYS_TO_EXPIRY": "0",
+           "SPREADWRIGHT__ROUTER__ROUTING__FIRST_ORDER_TIMEOUT_MS": "4000",
+           "SPREADWRIGHT__ROUTER__ROUTING__REPRICE_INTERVAL_MS": "1000"}
+    session = PaperSession(load_profile("paper", env=env))
+    try:
+        session.start()
+        runtime = session.runtime
+        assert sorted(runtime.co_hosted_with("router")) == ["broker", "exchange", "router"]
+        assert wait_for(lambda: runtime.snapshot("router")["working"] >= 1, timeout_s=90), runtime.snapshots()
+        cut_short = runtime.snapshot("router")["exiting"]
+        sigkill_and_wait_for_restart(ray_cluster, runtime, "router")
+        assert wait_for(lambda: runtime.snapshot("router")["resumed"] >= 1), runtime.snapshot("router")
+        ledger = tmp_path / "ledger.db"
+        assert wait_for(lambda: all(_fly_net_contracts(ledger, p) == {} for p in cut_short)), \
+            {p: _fly_net_contracts(ledger, p) for p in cut_short}
+        summary = session.stop()
+        orders = exchange_orders(exchange.url)
+    finally:
+        session.stop()
+        exchange.stop()
+    assert_nothing_twice_nothing_working(ledger, orders, summary)
