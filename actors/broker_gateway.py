@@ -59,7 +59,7 @@ class BrokerGateway(Component):
         elif isinstance(message, OrderStatusReport):
             self._reconcile(message, now_ns)
         elif isinstance(message, ReplayRequest):
-            self._replay(message.owner)
+            self._replay(message)
         else:
             raise TypeError(f"{self.name} cannot handle {type(message).__name__}")
 
@@ -123,19 +123,33 @@ class BrokerGateway(Component):
         elif report.status == OrderStatus.REJECTED.value:
             self._event(OrderRejected(record.client_order_id, "rejected by the broker (found on restart)", now_ns))
 
-    def _replay(self, owner: str) -> None:
-        """The owner's orders as the ledger has them, so a restarted trader resumes where it was."""
+    def _replay(self, request: ReplayRequest) -> None:
+        """The requester's orders as the ledger has them, so a restarted component resumes where it was."""
         events = self.store.events()
         state = fold(events)
+        if request.prefix:
+            mine = {coid for coid in state.orders if coid.startswith(request.prefix)}
+        else:
+            mine = {coid for coid, r in state.orders.items() if r.owner == request.owner}
         notional: dict[str, float] = {}
+        intent_ns: dict[str, int] = {}
         for event in events:
-            if event.kind == "filled" and event.owner == owner:
+            if event.client_order_id not in mine:
+                continue
+            if event.kind == "filled":
                 notional[event.client_order_id] = (notional.get(event.client_order_id, 0.0)
                                                    + abs(event.payload["price"]) * event.payload["quantity"])
+            elif event.kind == "intent":
+                intent_ns[event.client_order_id] = event.time_ns
         working = {r.client_order_id for r in state.working()}
-        orders = tuple((coid, r.filled, round(notional.get(coid, 0.0) / r.filled, 6) if r.filled else 0.0,
-                        coid in working) for coid, r in state.orders.items() if r.owner == owner)
-        self.port.send(owner, ReplayedOrders(orders))
+        records = [r for coid, r in state.orders.items() if coid in mine]
+        orders = tuple((r.client_order_id, r.filled, round(notional.get(r.client_order_id, 0.0) / r.filled, 6)
+                        if r.filled else 0.0, r.client_order_id in working) for r in records)
+        details = ()
+        if request.with_legs:
+            details = tuple((r.side, tuple((right, float(strike), int(ratio)) for _, _, strike, right, ratio in r.legs),
+                             intent_ns.get(r.client_order_id, 0)) for r in records)
+        self.port.send(request.owner, ReplayedOrders(orders, details))
 
     def _halt(self, record: OrderRecord, reason: str, now_ns: int) -> None:
         self.counts["halts"] += 1

@@ -34,7 +34,8 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from typing import Any, Hashable
 
-from actors.butterfly_router_state import Exit, Order, OrderExecutor, PortExecutor, Recovery, exit_order_id
+from actors.butterfly_router_state import (Exit, Order, OrderExecutor, PortExecutor, Recovery, exit_order_id,
+                                           plans_as_placed)
 from actors.component import Component
 from actors.messages import ExitButterfly, ReplayedOrders, ReplayRequest
 from config.router import FallbackAction
@@ -70,7 +71,7 @@ class ButterflyExitRouter(Component):
     def on_start(self, now_ns: int) -> None:
         self.executor = PortExecutor(self, self.gateway)
         if self.recover:
-            self.port.send(self.gateway, ReplayRequest(self.name))
+            self.port.send(self.gateway, ReplayRequest(self.name, with_legs=True))
 
     def exit_butterfly(self, request: ExitButterfly, now_ns: int) -> None:
         """The seed's entry point: start closing `request.position`; the ExitResult goes to `request.requester`."""
@@ -163,6 +164,7 @@ class ButterflyExitRouter(Component):
         """Go on with an exit a restart cut short: count what its replayed orders closed, close the rest."""
         past = self.recovery.take(request.position.position_id)
         ex = self._new_exit(request, now_ns)
+        ex.plans = plans_as_placed(ex.plans, past)
         ex.resumed_from = len(past)
         self.counts["resumed"] += 1
         self.telemetry.count("spreadwright_butterfly_fallbacks_total", symbol=request.position.symbol,

@@ -77,6 +77,7 @@ class PastOrder:
     filled: int
     notional_per_share: float          # sum of |fill price| x quantity
     done: bool
+    contracts: frozenset = frozenset()   # (right, strike) of its legs, when the replay carried them
 
     def fill(self, quantity: int, price_per_share: float, cumulative: int, leaves: int) -> None:
         self.filled = max(self.filled, cumulative)
@@ -163,12 +164,14 @@ class Recovery:
     def load(self, replay) -> list[str]:
         """Keep the replayed exit orders; the client order ids still working."""
         working = []
-        for coid, filled, average_price, still_working in replay.orders:
+        details = replay.details or ((None, (), 0),) * len(replay.orders)
+        for (coid, filled, average_price, still_working), (_, legs, _) in zip(replay.orders, details):
             parsed = parse_exit_order_id(coid)
             if parsed is None:
                 continue
             self.past.setdefault(parsed.position_id, {})[coid] = PastOrder(
-                coid, parsed.sequence, parsed.part, filled, abs(average_price) * filled, not still_working)
+                coid, parsed.sequence, parsed.part, filled, abs(average_price) * filled, not still_working,
+                frozenset((right, float(strike)) for right, strike, _ in legs))
             self.index[coid] = parsed.position_id
             if still_working:
                 working.append(coid)
@@ -206,3 +209,20 @@ class Recovery:
             for order in orders.values():
                 parts[order.part] = parts.get(order.part, 0) + order.filled
         return out
+
+
+def plans_as_placed(plans: dict[str, VerticalExit], past: list[PastOrder]) -> dict[str, VerticalExit]:
+    """The two verticals named as the exit that placed `past` named them.
+
+    Which vertical goes first depends on the quotes when the exit was planned; a request re-built from
+    newer quotes (by a restarted strategist) may plan them the other way round. The replayed orders'
+    legs say which vertical each part was, so the counts stay with the right legs."""
+    if "vertical_1" not in plans:
+        return plans
+    legs = {part: frozenset((right, float(strike)) for right, strike, _ in plan.legs) for part, plan in plans.items()}
+    for order in past:
+        if order.contracts and order.part in legs:
+            other = "vertical_2" if order.part == "vertical_1" else "vertical_1"
+            if order.contracts == legs[other] and order.contracts != legs[order.part]:
+                return {"vertical_1": plans["vertical_2"], "vertical_2": plans["vertical_1"]}
+    return plans

@@ -17,11 +17,13 @@ from typing import Any
 import numpy as np
 
 from actors.component import Component
-from actors.messages import ExitButterfly
+from actors.fly_replay import fly_closed, fly_replay
+from actors.messages import ExitButterfly, ReplayedOrders, ReplayRequest
 from config.butterfly import ButterflyStrategyConfig
 from config.router import RouterRiskConfig
 from core.implied_vol import implied_vol
-from core.orders import Contract, OrderCancelled, OrderFilled, OrderLeg, OrderRejected, SubmitOrder, TradingHalted
+from core.orders import (CancelOrder, Contract, OrderCancelled, OrderFilled, OrderLeg, OrderRejected, SubmitOrder,
+                         TradingHalted)
 from core.quotes import ChainQuotes
 from core.router import ButterflyPosition, ExitResult, LegQuote, MarketData, PositionLeg, chain_ticks
 
@@ -32,7 +34,9 @@ _YEAR_NS = 365 * 86_400 * NS
 class ButterflyStrategist(Component):
     def __init__(self, symbol: str, expiration: date, settings: ButterflyStrategyConfig, risk: RouterRiskConfig,
                  session: str = "session", seed: int = 0, gateway: str = "broker", router: str = "router",
-                 market_hours_ok=None) -> None:
+                 market_hours_ok=None, session_start_ns: int = 0) -> None:
+        """`session_start_ns`: a fly the ledger shows open from before it (an earlier run, maybe against another
+        broker) is reported, not managed; one opened since (this run, before a restart) is taken up again."""
         super().__init__(f"flies-{symbol}-{expiration.isoformat()}")
         self.symbol, self.expiration, self.settings, self.risk = symbol, expiration, settings, risk
         self.session, self.gateway, self.router = session, gateway, router
@@ -49,9 +53,19 @@ class ButterflyStrategist(Component):
         self.exit_sent_ns = 0
         self.round_trips: list[dict[str, Any]] = []
         self.halted_reason: str | None = None     # no new fly once halted; an open fly still exits
+        self.session_start_ns = session_start_ns
+        self.replayed = True                      # until on_start asks the ledger; then chains wait for its answer
 
     def log_context(self) -> dict[str, Any]:
         return {**super().log_context(), "symbol": self.symbol, "expiration": self.expiration.isoformat()}
+
+    def on_start(self, now_ns: int) -> None:
+        """Ask the gateway for this strategist's flies (entries and their exits) before trading."""
+        self.replayed = False
+        self.port.send(self.gateway, ReplayRequest(self.name, prefix=self._prefix(), with_legs=True))
+
+    def _prefix(self) -> str:
+        return f"{self.session}:{self.name}:"
 
     def on_message(self, message: Any, now_ns: int) -> None:
         if isinstance(message, ChainQuotes):
@@ -60,21 +74,54 @@ class ButterflyStrategist(Component):
                 self._on_chain(now_ns)
         elif isinstance(message, ExitResult):
             self._exited(message, now_ns)
+        elif isinstance(message, ReplayedOrders):
+            self._resume(message, now_ns)
         elif isinstance(message, OrderFilled) and self.entering:
             self._entered(message, now_ns)
         elif isinstance(message, TradingHalted):
             self.halted_reason = message.reason
             self.log.warning("flies_halted", reason=message.reason, open_fly=self.position is not None)
         elif isinstance(message, (OrderCancelled, OrderRejected)) and self.entering:
-            self.log.info("fly_entry_not_filled", client_order_id=message.client_order_id,
+            entering, self.entering = self.entering, None
+            self.log.info("fly_entry_ended", client_order_id=message.client_order_id, filled=entering["filled"],
                           reason=getattr(message, "reason", "cancelled"))
-            self.entering = None
+            if entering["filled"]:
+                self._open(entering, now_ns, now_ns)          # what filled before the cancel is a fly to manage
+
+    def _resume(self, replay: ReplayedOrders, now_ns: int) -> None:
+        """Take up where the ledger says this strategist was: next sequence, and its last fly if still open."""
+        self.replayed = True
+        found = fly_replay(replay, self._prefix())
+        self.sequence = max(self.sequence, found.sequence)
+        fly = found.last_fly
+        if fly is None:
+            return
+        self.last_entry_ns = max(self.last_entry_ns, fly.entry_ns)
+        if fly.entry_ns < self.session_start_ns:
+            if fly.filled_units and not fly_closed(fly):
+                self.log.warning("fly_from_earlier_run_not_managed", position_id=fly.position_id,
+                                 units=fly.filled_units, exit_parts_filled=fly.exit_parts_filled)
+            return
+        entering = {"coid": fly.entry_order_id, "right": fly.legs[0][0], "strikes": tuple(k for _, k, _ in fly.legs),
+                    "ratios": tuple(r for _, _, r in fly.legs), "spot": None, "filled": fly.filled_units,
+                    "notional": fly.debit_per_share * fly.filled_units, "entry_ns": fly.entry_ns}
+        if fly.entry_working:
+            self.entering = entering
+            self.port.send(self.gateway, CancelOrder(fly.entry_order_id, self.name))
+            self.log.warning("fly_entry_cancelled_after_restart", client_order_id=fly.entry_order_id)
+        elif fly.filled_units and not fly_closed(fly):
+            self._open(entering, fly.entry_ns, now_ns)
+            self.exiting = fly.exit_started         # its exit was running: ask the router again on the next chain
+            self.log.warning("fly_taken_up_after_restart", position_id=fly.position_id, units=fly.filled_units,
+                             exit_started=fly.exit_started, exit_parts_filled=fly.exit_parts_filled)
 
     # ------------------------------------------------------------------ entry
 
     def _on_chain(self, now_ns: int) -> None:
+        if not self.replayed:
+            return
         if self.position is not None:
-            if not self.exiting:
+            if not self.exiting or self.exit_request is None:
                 self._check_exit(now_ns)
             return
         if self.halted_reason or self.entering or now_ns - self.last_entry_ns < self.settings.entry_interval_s * NS:
@@ -139,23 +186,35 @@ class ButterflyStrategist(Component):
         coid = f"{self.session}:{self.name}:{self.sequence}:open"
         expiry = self.expiration.isoformat()
         legs = tuple(OrderLeg(Contract(self.symbol, expiry, k, right), r) for k, r in zip(strikes, (1, -2, 1)))
-        self.entering = {"coid": coid, "right": right, "strikes": strikes, "spot": self.chain.underlying}
+        self.entering = {"coid": coid, "right": right, "strikes": strikes, "ratios": (1, -2, 1),
+                         "spot": self.chain.underlying, "filled": 0, "notional": 0.0}
         self.last_entry_ns = now_ns
         self.port.send(self.gateway, SubmitOrder(coid, self.name, legs, "BUY", self.settings.quantity, limit))
         self.log.info("fly_entry_sent", client_order_id=coid, right=right, strikes=strikes, limit=limit)
 
     def _entered(self, fill: OrderFilled, now_ns: int) -> None:
+        entering = self.entering
+        if fill.client_order_id != entering["coid"]:
+            return
+        entering["filled"] = fill.cumulative_quantity
+        entering["notional"] += fill.price * fill.quantity
         if fill.leaves_quantity:
             return                               # wait for the whole quantity (the entry is marketable)
-        entering, self.entering = self.entering, None
-        right, (low, center, high) = entering["right"], entering["strikes"]
-        q = self.settings.quantity
-        legs = (PositionLeg(right, low, q, "long", self.expiration), PositionLeg(right, center, 2 * q, "short", self.expiration),
-                PositionLeg(right, high, q, "long", self.expiration))
-        self.position = ButterflyPosition(f"{self.session}:{self.name}:{self.sequence}", self.symbol, legs,
-                                          float(fill.price), now_ns)
-        self.entry = {"spot": entering["spot"], "atr": 1.6 * self._atm_iv(now_ns) * entering["spot"] / math.sqrt(252)}
-        self.log.info("fly_opened", position_id=self.position.position_id, debit=fill.price, strikes=entering["strikes"])
+        self.entering = None
+        self._open(entering, now_ns, now_ns)
+
+    def _open(self, entering: dict[str, Any], entry_ns: int, now_ns: int) -> None:
+        """The fly `entering` filled (`filled` units at the average debit) is now the open position."""
+        units, right = entering["filled"], entering["right"]
+        legs = tuple(PositionLeg(right, float(k), units * abs(r), "long" if r > 0 else "short", self.expiration)
+                     for k, r in zip(entering["strikes"], entering["ratios"]))
+        debit = entering["notional"] / units
+        position_id = entering["coid"].removesuffix(":open")
+        self.position = ButterflyPosition(position_id, self.symbol, legs, float(debit), entry_ns)
+        spot = entering["spot"]
+        self.entry = {} if spot is None else {"spot": spot, "atr": 1.6 * self._atm_iv(now_ns) * spot / math.sqrt(252)}
+        self.log.info("fly_opened", position_id=position_id, debit=round(debit, 4), units=units,
+                      strikes=entering["strikes"])
 
     # ------------------------------------------------------------------ exit
 
@@ -166,12 +225,17 @@ class ButterflyStrategist(Component):
         if quotes is None:
             return
         mid = quotes[0].mid + quotes[2].mid - 2 * quotes[1].mid
+        if not self.entry:                      # taken up after a restart: the ATR stop counts from here
+            spot = self.chain.underlying
+            self.entry = {"spot": spot, "atr": 1.6 * self._atm_iv(now_ns) * spot / math.sqrt(252)}
         self.telemetry.gauge("spreadwright_unrealized_pnl_usd",
                              (mid - position.net_debit_per_share) * 100 * position.legs[0].quantity,
                              symbol=self.symbol, expiration=self._expiry_iso())
         center = position.legs[1].strike
         reason = None
-        if mid >= position.net_debit_per_share * (1 + self.settings.profit_target_fraction):
+        if self.exiting:                        # its exit was running when this strategist restarted
+            reason = "resumed_after_restart"
+        elif mid >= position.net_debit_per_share * (1 + self.settings.profit_target_fraction):
             reason = "target"
         elif now_ns - position.entry_time_ns >= self.settings.max_hold_s * NS:
             reason = "time"

@@ -37,15 +37,25 @@ class ApplyOptimization(NamedTuple):
 
 
 class ReplayRequest(NamedTuple):
-    """A (re)starting trader asks the gateway for its orders in the ledger."""
+    """A (re)starting component asks the gateway for its orders in the ledger.
+
+    `prefix`: instead of the orders `owner` placed, every order whose client order id starts with it
+    (a strategist asks for its flies: its entries and the router's exits of them). `with_legs`: add
+    each order's side, legs and intent time (`ReplayedOrders.details`)."""
 
     owner: str
+    prefix: str = ""
+    with_legs: bool = False
 
 
 class ReplayedOrders(NamedTuple):
-    """Per order of the owner: (client_order_id, filled quantity, average price per share, still working)."""
+    """Per order: (client_order_id, filled quantity, average price per share, still working).
+
+    `details`, when asked for, runs parallel to `orders`: (side, legs as ((right, strike, ratio), ...),
+    time the intent was written, ns)."""
 
     orders: tuple[tuple[str, int, float, bool], ...]
+    details: tuple[tuple[str, tuple[tuple[str, float, int], ...], int], ...] = ()
 
 
 class AddSymbol(NamedTuple):

@@ -115,16 +115,18 @@ def build_backtest(config: SessionConfig, telemetry=None) -> Backtest:
 
 
 def butterfly_components(config: SessionConfig, expirations: dict[str, list[date]],
-                         routes: dict[tuple[str, str], tuple[str, ...]], is_open=None) -> list:
+                         routes: dict[tuple[str, str], tuple[str, ...]], is_open=None, session_start_ns: int = 0) -> list:
     """The router and one strategist per chain when `butterflies.enabled`; extends `routes` in place so
-    each strategist and the router get that chain's quotes."""
+    each strategist and the router get that chain's quotes. A fly the ledger shows opened before
+    `session_start_ns` (an earlier run) is reported by its strategist, not managed."""
     if not config.butterflies.enabled:
         return []
     from actors.butterfly_router import ButterflyExitRouter
     from actors.butterfly_strategist import ButterflyStrategist
 
     strategists = [ButterflyStrategist(symbol, expiry, config.butterflies, config.router, session=config.name,
-                                       seed=config.runtime.seed, market_hours_ok=is_open)
+                                       seed=config.runtime.seed, market_hours_ok=is_open,
+                                       session_start_ns=session_start_ns)
                    for symbol, days in expirations.items() for expiry in days]
     for strategist in strategists:
         key = (strategist.symbol, strategist.expiration.isoformat())

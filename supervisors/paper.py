@@ -167,7 +167,7 @@ class PaperSession:
             from core.calendar import MarketCalendar
 
             calendar_ok = MarketCalendar().is_open
-        flies = butterfly_components(self.config, expirations, routes, calendar_ok)
+        flies = butterfly_components(self.config, expirations, routes, calendar_ok, session_start_ns=time.time_ns())
         adapter = functools.partial(HttpBroker, self.url, broker.request_timeout_s,
                                     api_key=broker.api_key.get_secret_value() if broker.api_key else None)
 

@@ -186,7 +186,7 @@ def _started_router():
 
 def test_an_exit_asked_before_the_replay_waits_for_it():
     router = _started_router()
-    assert router.port.sent == [("broker", ReplayRequest("router"))]
+    assert router.port.sent == [("broker", ReplayRequest("router", with_legs=True))]
     request = ExitButterfly(fly(), MarketData(QUOTES, 100.0), RouterRiskConfig(), "desk")
     router.on_message(request, T0)
     assert len(router.port.sent) == 1                             # nothing placed before the ledger is known
@@ -229,3 +229,15 @@ def test_an_ack_of_a_replayed_order_does_not_count_as_settled():
     router.on_message(OrderFilled("fly-1:x1:vertical_1", 2, 3.2, (), 2, 0, T0), T0)
     placed = [m for _, m in router.port.sent if isinstance(m, SubmitOrder)]
     assert [(m.client_order_id, m.quantity) for m in placed] == [("fly-1:x2:vertical_2", 2)]
+
+
+def test_a_request_rebuilt_from_newer_quotes_keeps_each_replayed_part_on_its_own_legs():
+    """The exit was planned with the 100/105 call vertical first; the re-sent request (rebuilt by a restarted
+    strategist from other quotes) would plan the 95/100 first. The replayed legs decide: the 95/100 is owed."""
+    router = _started_router()
+    first_legs = (("C", 100.0, 1), ("C", 105.0, -1))
+    router.on_message(ReplayedOrders((("fly-1:x1:vertical_1", 2, 1.9, False),), (("BUY", first_legs, T0),)), T0)
+    router.on_message(ExitButterfly(fly(), MarketData(QUOTES, 100.0), RouterRiskConfig(), "desk"), T0)
+    placed = [m for _, m in router.port.sent if isinstance(m, SubmitOrder)]
+    assert len(placed) == 1 and placed[0].quantity == 2
+    assert sorted(leg.contract.strike for leg in placed[0].legs) == [95.0, 100.0]
