@@ -86,7 +86,7 @@ class ButterflyStrategist(Component):
             self.log.info("fly_entry_ended", client_order_id=message.client_order_id, filled=entering["filled"],
                           reason=getattr(message, "reason", "cancelled"))
             if entering["filled"]:
-                self._open(entering, now_ns, now_ns)          # what filled before the cancel is a fly to manage
+                self._open(entering, entering.get("entry_ns", now_ns), now_ns)   # what filled is a fly to manage
 
     def _resume(self, replay: ReplayedOrders, now_ns: int) -> None:
         """Take up where the ledger says this strategist was: next sequence, and its last fly if still open."""

@@ -63,3 +63,22 @@ def test_an_unanswered_exit_is_re_sent_unchanged_until_the_router_answers():
                           later + 3 * 10**9)
     strategist.on_timer(port.scheduled[-1][1], later + 4 * 10**9)
     assert len([m for r, m in port.sent if isinstance(m, ExitButterfly)]) == 2     # answered: no more re-sends
+
+
+def test_an_entry_cancelled_part_filled_leaves_a_fly_of_what_filled():
+    from core.orders import OrderCancelled, OrderFilled
+
+    chain, port = _chain(), RecordingPort()
+    strategist = ButterflyStrategist("SPY", date(2026, 11, 27), ButterflyStrategyConfig(
+        enabled=True, min_days_to_expiry=0, quantity=3), RouterRiskConfig())
+    strategist.bind(port)
+    strategist.on_message(chain, NOW_NS)
+    entry = next(m for _, m in port.sent if isinstance(m, SubmitOrder))
+    strategist.on_message(OrderFilled(entry.client_order_id, 1, 0.40, (), 1, 2, NOW_NS), NOW_NS)
+    strategist.on_message(OrderFilled(entry.client_order_id, 1, 0.50, (), 2, 1, NOW_NS), NOW_NS)
+    assert strategist.position is None
+    strategist.on_message(OrderCancelled(entry.client_order_id, 1, NOW_NS), NOW_NS)
+    position = strategist.position
+    assert [leg.quantity for leg in position.legs] == [2, 4, 2] and [leg.side for leg in position.legs] == [
+        "long", "short", "long"]
+    assert abs(position.net_debit_per_share - 0.45) < 1e-12
