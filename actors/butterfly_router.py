@@ -171,7 +171,7 @@ class ButterflyExitRouter(Component):
                              action="resumed_after_restart")
         units = next(iter(ex.plans.values())).quantity
         for order in past:
-            ex.credit_past(order, ex.plans.get(order.part, ex.plans.get("vertical_2", ex.plans.get("whole_fly"))), now_ns)
+            ex.credit_past(order, ex.plans.get(order.part) or ex.plans["vertical_2"], now_ns)    # singles: its legs
             self.order_index[order.client_order_id] = request.position.position_id
         closed_first = ex.first_filled if "vertical_1" in ex.plans else sum(o.filled for o in past)
         owed_second = ex.first_filled - ex.second_filled

@@ -164,8 +164,7 @@ class Recovery:
     def load(self, replay) -> list[str]:
         """Keep the replayed exit orders; the client order ids still working."""
         working = []
-        details = replay.details or ((None, (), 0),) * len(replay.orders)
-        for (coid, filled, average_price, still_working), (_, legs, _) in zip(replay.orders, details):
+        for coid, filled, average_price, still_working, _, legs, _ in replay.rows():
             parsed = parse_exit_order_id(coid)
             if parsed is None:
                 continue

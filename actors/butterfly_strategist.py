@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from actors.component import Component
-from actors.fly_replay import fly_closed, fly_replay
+from actors.fly_replay import ENTRY_SUFFIX, FLY_RATIOS, entry_order_id, fly_closed, fly_replay
 from actors.messages import ExitButterfly, ReplayedOrders, ReplayRequest
 from config.butterfly import ButterflyStrategyConfig
 from config.router import RouterRiskConfig
@@ -183,10 +183,10 @@ class ButterflyStrategist(Component):
     def _enter(self, plan, now_ns: int) -> None:
         right, strikes, limit = plan
         self.sequence += 1
-        coid = f"{self.session}:{self.name}:{self.sequence}:open"
+        coid = entry_order_id(f"{self._prefix()}{self.sequence}")
         expiry = self.expiration.isoformat()
-        legs = tuple(OrderLeg(Contract(self.symbol, expiry, k, right), r) for k, r in zip(strikes, (1, -2, 1)))
-        self.entering = {"coid": coid, "right": right, "strikes": strikes, "ratios": (1, -2, 1),
+        legs = tuple(OrderLeg(Contract(self.symbol, expiry, k, right), r) for k, r in zip(strikes, FLY_RATIOS))
+        self.entering = {"coid": coid, "right": right, "strikes": strikes, "ratios": FLY_RATIOS,
                          "spot": self.chain.underlying, "filled": 0, "notional": 0.0}
         self.last_entry_ns = now_ns
         self.port.send(self.gateway, SubmitOrder(coid, self.name, legs, "BUY", self.settings.quantity, limit))
@@ -209,12 +209,15 @@ class ButterflyStrategist(Component):
         legs = tuple(PositionLeg(right, float(k), units * abs(r), "long" if r > 0 else "short", self.expiration)
                      for k, r in zip(entering["strikes"], entering["ratios"]))
         debit = entering["notional"] / units
-        position_id = entering["coid"].removesuffix(":open")
+        position_id = entering["coid"].removesuffix(ENTRY_SUFFIX)
         self.position = ButterflyPosition(position_id, self.symbol, legs, float(debit), entry_ns)
-        spot = entering["spot"]
-        self.entry = {} if spot is None else {"spot": spot, "atr": 1.6 * self._atm_iv(now_ns) * spot / math.sqrt(252)}
+        self.entry = {} if entering["spot"] is None else self._entry_marks(entering["spot"], now_ns)
         self.log.info("fly_opened", position_id=position_id, debit=round(debit, 4), units=units,
                       strikes=entering["strikes"])
+
+    def _entry_marks(self, spot: float, now_ns: int) -> dict[str, float]:
+        """Spot at entry and the daily ATR estimate (1.6 x ATM IV x spot / sqrt(252)) the ATR stop measures by."""
+        return {"spot": spot, "atr": 1.6 * self._atm_iv(now_ns) * spot / math.sqrt(252)}
 
     # ------------------------------------------------------------------ exit
 
@@ -226,8 +229,7 @@ class ButterflyStrategist(Component):
             return
         mid = quotes[0].mid + quotes[2].mid - 2 * quotes[1].mid
         if not self.entry:                      # taken up after a restart: the ATR stop counts from here
-            spot = self.chain.underlying
-            self.entry = {"spot": spot, "atr": 1.6 * self._atm_iv(now_ns) * spot / math.sqrt(252)}
+            self.entry = self._entry_marks(self.chain.underlying, now_ns)
         self.telemetry.gauge("spreadwright_unrealized_pnl_usd",
                              (mid - position.net_debit_per_share) * 100 * position.legs[0].quantity,
                              symbol=self.symbol, expiration=self._expiry_iso())

@@ -17,6 +17,12 @@ from actors.butterfly_router_state import parse_exit_order_id
 from actors.messages import ReplayedOrders
 
 ENTRY_SUFFIX = ":open"
+FLY_RATIOS = (1, -2, 1)          # a long fly's legs per unit: wing, body, wing
+
+
+def entry_order_id(position_id: str) -> str:
+    """The client order id of a fly's entry; the fly's position id is this without the suffix."""
+    return position_id + ENTRY_SUFFIX
 
 
 class LastFly(NamedTuple):
@@ -38,9 +44,8 @@ class FlyReplay(NamedTuple):
 
 def fly_replay(replay: ReplayedOrders, prefix: str) -> FlyReplay:
     """The strategist's next-sequence base and its last fly, from the gateway's replay under `prefix`."""
-    details = replay.details or (("BUY", (), 0),) * len(replay.orders)
     entries, exits = {}, {}
-    for (coid, filled, price, working), (_, legs, intent_ns) in zip(replay.orders, details):
+    for coid, filled, price, working, _, legs, intent_ns in replay.rows():
         exit_id = parse_exit_order_id(coid)
         if exit_id is not None:
             exits.setdefault(exit_id.position_id, Counter())[exit_id.part] += filled
@@ -52,7 +57,7 @@ def fly_replay(replay: ReplayedOrders, prefix: str) -> FlyReplay:
         return FlyReplay(0, None)
     sequence = max(entries)
     coid, filled, price, working, legs, intent_ns = entries[sequence]
-    position_id = coid[:-len(ENTRY_SUFFIX)]
+    position_id = coid.removesuffix(ENTRY_SUFFIX)
     parts = exits.get(position_id, Counter())
     return FlyReplay(sequence, LastFly(position_id, coid, tuple(legs), filled, price, intent_ns, working, dict(parts),
                                        position_id in exits))

@@ -57,6 +57,12 @@ class ReplayedOrders(NamedTuple):
     orders: tuple[tuple[str, int, float, bool], ...]
     details: tuple[tuple[str, tuple[tuple[str, float, int], ...], int], ...] = ()
 
+    def rows(self):
+        """Each order with its details: (coid, filled, average price, working, side, legs, intent ns); side
+        None, no legs and time 0 when the details were not asked for."""
+        details = self.details or ((None, (), 0),) * len(self.orders)
+        return [order + detail for order, detail in zip(self.orders, details)]
+
 
 class AddSymbol(NamedTuple):
     """Tell the market feed to start quoting `symbol` from now: its expirations (ISO) and who gets each chain."""

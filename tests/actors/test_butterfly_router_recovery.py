@@ -16,6 +16,7 @@ from actors.butterfly_router import ButterflyExitRouter
 from actors.component import Component
 from actors.messages import ExitButterfly, ReplayedOrders, ReplayRequest
 from actors.runtime_inline import InlineRuntime
+from actors.telemetry import Telemetry
 from config.exchange import ExchangeConfig, FillModel
 from config.router import FallbackAction, RouterRiskConfig, RoutingPreferences
 from config.runtime import RuntimeConfig
@@ -56,6 +57,7 @@ class Crashable(Component):
     def _fresh(self, now_ns):
         self.generation += 1
         self.router = ButterflyExitRouter(gateway="broker")
+        self.router.telemetry = self.telemetry
         self.router.bind(_GenerationPort(self.port, self.generation))
         self.router.on_start(now_ns)
 
@@ -96,12 +98,24 @@ class Desk(Component):
         self.results.append(message)
 
 
-def run(crash_when, position=None, risk=RouterRiskConfig(), fills=FillModel(), sizes=50, crashes=1, seed=3):
+class CountingSink:
+    """Keeps the running sum of every counter series it is sent."""
+
+    def __init__(self):
+        self.totals = Counter()
+
+    def emit(self, spec, value, labels):
+        if spec.kind == "counter":
+            self.totals[(spec.name, labels)] += value
+
+
+def run(crash_when, position=None, risk=RouterRiskConfig(), fills=FillModel(), sizes=50, crashes=1, seed=3,
+        sink=None):
     position = position or fly()
     store = MemoryLedgerStore()
     desk = Desk(ExitButterfly(position, MarketData(dict(QUOTES), 100.0), risk, "desk"))
     host = Crashable(crash_when, crashes)
-    runtime = InlineRuntime(RuntimeConfig(seed=seed), start_ns=T0)
+    runtime = InlineRuntime(RuntimeConfig(seed=seed), start_ns=T0, telemetry=Telemetry(sink) if sink else None)
     for component in (SimulatedExchange(ExchangeConfig(seed=seed, fills=fills)), BrokerGateway(store, "exchange"),
                       Feed(QUOTES, sizes), host, desk):
         runtime.add(component)
@@ -124,7 +138,9 @@ def is_ack_of(part):
 
 
 def test_the_fill_that_should_send_the_second_vertical_dies_with_the_router_and_its_successor_sends_it():
-    desk, host, store = run(is_fill_of("vertical_1"))
+    sink = CountingSink()
+    desk, host, store = run(is_fill_of("vertical_1"), sink=sink)
+    assert sink.totals[("spreadwright_butterfly_fallbacks_total", ("SPY", "resumed_after_restart"))] == 1
     assert host.generation == 2 and len(desk.results) == 1
     result = desk.results[0]
     assert isinstance(result, ExitResult) and result.closed, result.reason
