@@ -10,7 +10,11 @@ actors, or none (`NULL_TELEMETRY`: metrics disabled).
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_left
 from typing import Any, Protocol
+
+import numpy as np
 
 from actors.logs import get_logger
 from actors.metrics_catalog import CATALOG, MetricSpec
@@ -60,34 +64,86 @@ _LABEL_SETS = {name: frozenset(spec.labels) for name, spec in CATALOG.items()}
 
 
 class PrometheusClientSink:
-    """prometheus-client collectors for every catalog metric, in `registry` (a fresh one by default)."""
+    """Every catalog metric kept as plain numbers, handed to prometheus-client as metric families at scrape.
+
+    `registry` (a fresh one by default) serves them: `generate_latest(sink.registry)` or the /metrics server.
+    Not prometheus-client's Counter/Gauge/Histogram objects: each of their updates takes a lock and a
+    Histogram walks its buckets in Python, 1.2-1.6 us a sample here against ~0.3 us for a dict update, and
+    a backtest day emits ~184,000 samples. Samples arrive on the one thread that runs the components; a
+    scrape (the server's thread) reads copies, so at worst it sees a histogram bucket a sample before its
+    sum, never a torn number. Labels are low-cardinality, so the series dicts stay bounded.
+    """
 
     def __init__(self, registry=None) -> None:
-        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+        from prometheus_client import CollectorRegistry
 
         self.registry = registry if registry is not None else CollectorRegistry()
-        self.collectors: dict[str, Any] = {}
-        self._records: dict[tuple[str, tuple[str, ...]], Any] = {}     # bounded: labels are low-cardinality
+        self._counters: dict[str, dict[tuple[str, ...], float]] = {}
+        self._gauges: dict[str, dict[tuple[str, ...], float]] = {}
+        self._histograms: dict[str, dict[tuple[str, ...], list[float]]] = {}
+        self._bounds: dict[str, tuple[float, ...]] = {}
         for spec in CATALOG.values():
-            if spec.kind == "counter":
-                base = spec.name[: -len("_total")]      # prometheus-client adds _total itself
-                collector = Counter(base, spec.help, spec.labels, registry=self.registry)
-            elif spec.kind == "gauge":
-                collector = Gauge(spec.name, spec.help, spec.labels, registry=self.registry)
-            else:
-                collector = Histogram(spec.name, spec.help, spec.labels, buckets=spec.buckets, registry=self.registry)
-            self.collectors[spec.name] = collector
+            store = {"counter": self._counters, "gauge": self._gauges, "histogram": self._histograms}[spec.kind]
+            store[spec.name] = {}
+            if spec.kind == "histogram":
+                self._bounds[spec.name] = (*spec.buckets, math.inf)
+        self.registry.register(_FamilyCollector(self))
 
     def emit(self, spec: MetricSpec, value: float, labels: tuple[str, ...]) -> None:
-        record = self._records.get((spec.name, labels))
-        if record is None:
-            record = self._records[(spec.name, labels)] = self._record_method(spec, labels)
-        record(value)
+        kind = spec.kind
+        if kind == "counter":
+            if value < 0:
+                raise ValueError(f"{spec.name}: a counter cannot go down (got {value})")
+            series = self._counters[spec.name]
+            series[labels] = series.get(labels, 0.0) + value
+        elif kind == "gauge":
+            self._gauges[spec.name][labels] = value
+        else:
+            self._observe(spec.name, value, labels)
 
-    def _record_method(self, spec: MetricSpec, labels: tuple[str, ...]):
-        """The bound inc/set/observe of one labelled series, kept: `labels()` costs more than the update."""
-        collector = self.collectors[spec.name]
-        child = collector.labels(*labels) if labels else collector
-        if spec.kind == "counter":
-            return child.inc
-        return child.set if spec.kind == "gauge" else child.observe
+    def _observe(self, name: str, value: float, labels: tuple[str, ...]) -> None:
+        """Bucket counts (not cumulative; the last bucket is +Inf) followed by the sum of the values."""
+        bounds = self._bounds[name]
+        series = self._histograms[name]
+        counts = series.get(labels)
+        if counts is None:
+            counts = series[labels] = [0.0] * (len(bounds) + 1)
+        counts[bisect_left(bounds, value)] += 1
+        counts[-1] += value
+
+    def families(self) -> list:
+        """prometheus-client metric families of every catalog metric, from copies of the live numbers."""
+        from prometheus_client.core import (
+            CounterMetricFamily,
+            GaugeMetricFamily,
+            HistogramMetricFamily,
+        )
+        from prometheus_client.utils import floatToGoString
+
+        out = []
+        for spec in CATALOG.values():
+            if spec.kind == "histogram":
+                family = HistogramMetricFamily(spec.name, spec.help, labels=spec.labels)
+                les = [floatToGoString(b) for b in self._bounds[spec.name]]
+                for labels, counts in self._histograms[spec.name].copy().items():
+                    counts = list(counts)
+                    cumulative = np.cumsum(counts[:-1]).tolist()
+                    family.add_metric(labels, list(zip(les, cumulative)), counts[-1])
+            else:
+                kind, store = ((CounterMetricFamily, self._counters) if spec.kind == "counter"
+                               else (GaugeMetricFamily, self._gauges))
+                family = kind(spec.name, spec.help, labels=spec.labels)
+                for labels, value in store[spec.name].copy().items():
+                    family.add_metric(labels, value)
+            out.append(family)
+        return out
+
+
+class _FamilyCollector:
+    """The registry's view of a sink: prometheus-client calls `collect()` at every scrape."""
+
+    def __init__(self, sink: PrometheusClientSink) -> None:
+        self._sink = sink
+
+    def collect(self):
+        return self._sink.families()

@@ -110,3 +110,51 @@ def test_the_ray_sink_re_sets_gauges_so_an_unchanged_value_stays_exported(monkey
     time.sleep(0.2)
     assert len(gauge.sets) >= 3 and set(gauge.sets[-1][1].values()) == {"SPY", "2026-12-18"}
     assert all(value == -12.5 for value, _ in gauge.sets)
+
+
+def test_the_sink_exports_what_prometheus_clients_own_collectors_would():
+    """Same samples into the sink and into prometheus-client's Counter/Gauge/Histogram: same exposition.
+
+    Values fall on bucket bounds, between them and past the last, so the `le` (<=) edges are checked too."""
+    import random
+
+    from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+    from prometheus_client.parser import text_string_to_metric_families
+
+    rng = random.Random(7)
+    sink, reference = PrometheusClientSink(), CollectorRegistry()
+    collectors = {}
+    for spec in CATALOG.values():
+        if spec.kind == "counter":
+            collectors[spec.name] = Counter(spec.name[:-6], spec.help, spec.labels, registry=reference)
+        elif spec.kind == "gauge":
+            collectors[spec.name] = Gauge(spec.name, spec.help, spec.labels, registry=reference)
+        else:
+            collectors[spec.name] = Histogram(spec.name, spec.help, spec.labels, buckets=spec.buckets,
+                                              registry=reference)
+    for _ in range(3_000):
+        spec = rng.choice(list(CATALOG.values()))
+        labels = tuple(rng.choice(("SPY", "QQQ", "a")) for _ in spec.labels)
+        if spec.kind == "histogram":
+            value = rng.choice((*spec.buckets, rng.uniform(0, 2 * spec.buckets[-1])))
+        else:
+            value = rng.choice((1.0, 2.0, rng.uniform(0, 50)))
+        sink.emit(spec, value, labels)
+        child = collectors[spec.name].labels(*labels) if labels else collectors[spec.name]
+        record = {"counter": "inc", "gauge": "set", "histogram": "observe"}[spec.kind]
+        getattr(child, record)(value)
+
+    def samples(registry):
+        text = generate_latest(registry).decode()
+        return sorted((s.name, tuple(sorted(s.labels.items())), round(s.value, 9))
+                      for family in text_string_to_metric_families(text) for s in family.samples
+                      if not s.name.endswith("_created"))
+
+    ours = samples(sink.registry)
+    assert len(ours) > 500 and ours == samples(reference)
+
+
+def test_a_counter_refuses_to_go_down():
+    sink = PrometheusClientSink()
+    with pytest.raises(ValueError, match="cannot go down"):
+        sink.emit(CATALOG["spreadwright_orders_submitted_total"], -1.0, ("SPY", "e", "s", "10", "1"))
