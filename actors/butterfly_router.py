@@ -13,7 +13,9 @@
 4. when the clock runs out with the second vertical open, applies the fallbacks in the
    configured order: REPRICE_AGGRESSIVE crosses it to the natural; CLOSE_SHORT_LEG cancels it
    and closes the remaining legs singly (the short leg bought back first, then the long sold),
-   so no short option is left open; HEDGE_DELTA is refused at start (no underlying venue here).
+   so no short option is left open; HEDGE_DELTA trades the underlying's shares against the open
+   vertical's delta and keeps working it, unwinding the shares once it is closed
+   (`actors.butterfly_router_hedge`).
    Each step is logged with the exit, the order and why; what is still open at the end is an
    error with diagnostics and `ExitResult.closed` False.
 5. survives its own restart: on start it asks the gateway for its orders in the ledger, cancels
@@ -34,6 +36,7 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from typing import Any, Hashable
 
+from actors import butterfly_router_hedge as hedging
 from actors.butterfly_router_state import (Exit, Order, OrderExecutor, PortExecutor, Recovery, exit_order_id,
                                            plans_as_placed)
 from actors.component import Component
@@ -42,7 +45,7 @@ from config.router import FallbackAction
 from core.orders import (CancelRejected, Contract, OrderAccepted, OrderCancelled, OrderFilled, OrderLeg,
                          OrderRejected, OrderReplaced, SubmitOrder)
 from core.quotes import ChainQuotes
-from core.router import (ExitFill, InvalidExitError, LegQuote, MarketData, VerticalExit, closing_order, exit_result,
+from core.router import (HEDGE_PARTS, ExitFill, InvalidExitError, LegQuote, MarketData, VerticalExit, closing_order, exit_result,
                          fly_mid_per_share, chain_ticks, ladder_price, natural_price, plan_exit, price_giving, requote, signed_price,
                          whole_fly_order)
 
@@ -100,9 +103,6 @@ class ButterflyExitRouter(Component):
         """Check the request, then start it, resume it from replayed orders, or answer a repeat."""
         if request.method == "whole_fly" and not self.allow_whole_fly:
             raise InvalidExitError("method", "a whole-fly complex order is for simulation only")
-        if FallbackAction.HEDGE_DELTA in request.risk.routing.fallbacks:
-            raise InvalidExitError("risk.routing.fallbacks", "hedge_delta needs an underlying venue, which this "
-                                   "engine does not have yet")
         position_id = request.position.position_id
         if position_id in self.exits:
             self.log.debug("duplicate_exit_ignored", position_id=position_id)
@@ -130,7 +130,7 @@ class ButterflyExitRouter(Component):
             self._receive(request, now_ns)
 
     def _new_exit(self, request: ExitButterfly, now_ns: int) -> Exit:
-        for action in ("cross_to_natural", "close_short_leg", "resumed_after_restart"):   # zero series: none yet is data
+        for action in ("cross_to_natural", "close_short_leg", "hedge_delta", "resumed_after_restart"):   # zero series: none yet is data
             self.telemetry.count("spreadwright_butterfly_fallbacks_total", 0.0, symbol=request.position.symbol,
                                  action=action)
         position = request.position
@@ -265,7 +265,8 @@ class ButterflyExitRouter(Component):
     def _cross(self, ex: Exit, order: Order, why: str) -> None:
         order.plan = requote(order.plan, self._market(ex))
         order.crossed, order.limit = True, natural_price(order.plan)
-        ex.path, ex.reason = "fallback", why
+        ex.path = "hedged" if ex.path == "hedged" else "fallback"
+        ex.reason = "; ".join(filter(None, (ex.reason, why)))
         self.counts["fallbacks"] += 1
         self.telemetry.count("spreadwright_butterfly_fallbacks_total", symbol=ex.request.position.symbol,
                              action="cross_to_natural")
@@ -296,7 +297,7 @@ class ButterflyExitRouter(Component):
         if order.done or order.filled >= order.quantity:
             return
         limit_ms = ex.request.risk.max_partial_exposure_ms
-        fallbacks = [f for f in ex.request.risk.routing.fallbacks if f is not FallbackAction.HEDGE_DELTA]
+        fallbacks = ex.request.risk.routing.fallbacks
         if ex.fallback_index >= len(fallbacks):
             self._diagnose(ex, order, f"second vertical still open {limit_ms * (ex.fallback_index + 1)} ms after the "
                                       "first filled and every fallback was tried")
@@ -315,6 +316,9 @@ class ButterflyExitRouter(Component):
             order.crossed = True
             self.log.warning("exit_closing_legs_singly", position_id=order.exit_id, client_order_id=coid, reason=why)
             self.executor.cancel(coid)             # the singles go out when the cancel is confirmed
+        elif action is FallbackAction.HEDGE_DELTA:
+            hedging.hedge(self, ex, order, why, now_ns)
+            self.port.schedule(limit_ms * 1_000_000, ("exposure", coid))
 
     def _close_singly(self, ex: Exit, order: Order, now_ns: int) -> None:
         remaining = order.quantity - order.filled
@@ -342,7 +346,8 @@ class ButterflyExitRouter(Component):
         ex = self.exits.get(exit_id)
         if ex is None or ex.finished:
             return
-        open_orders = [o for o in ex.orders.values() if not o.done and o.filled < o.quantity]
+        open_orders = [o for o in ex.orders.values()
+                       if not o.done and o.filled < o.quantity and o.part not in HEDGE_PARTS]
         if not open_orders:
             return
         if ex.single_retries < _SINGLE_RETRIES:       # quotes moved since: cross again to the current natural
@@ -375,7 +380,10 @@ class ButterflyExitRouter(Component):
             self._fill(ex, order, event, now_ns)
         elif isinstance(event, OrderCancelled):
             order.done = True
-            if order.part == "vertical_2" and order.crossed and order.filled < order.quantity:
+            if order.part in HEDGE_PARTS:
+                hedging.cancelled(self, ex, order)
+                self._maybe_done(ex, now_ns)
+            elif order.part == "vertical_2" and order.crossed and order.filled < order.quantity:
                 self._close_singly(ex, order, now_ns)
             elif order.part in ("vertical_1", "whole_fly") and not _closed_any(ex):
                 ex.path = "missed"
@@ -388,7 +396,11 @@ class ButterflyExitRouter(Component):
             self.counts["refused"] += 1
             self.log.error("exit_order_rejected", position_id=ex.request.position.position_id,
                            client_order_id=order.coid, part=order.part, reason=event.reason)
-            if order.part in ("vertical_1", "whole_fly") and not _closed_any(ex):
+            if order.part in HEDGE_PARTS:
+                ex.share_retries += 1
+                ex.reason = f"{ex.reason}; {order.part} rejected: {event.reason}"
+                self._maybe_done(ex, now_ns)
+            elif order.part in ("vertical_1", "whole_fly") and not _closed_any(ex):
                 ex.path, ex.reason = "missed", f"{order.part} rejected: {event.reason}"
                 self._finish(ex, now_ns, closed=False)
             elif order.part == "vertical_2":
@@ -416,6 +428,8 @@ class ButterflyExitRouter(Component):
             ex.second_filled += fill.quantity
         elif order.part in ("short_leg", "long_leg"):
             ex.singles_filled[order.part] = ex.singles_filled.get(order.part, 0) + fill.quantity
+        elif order.part in HEDGE_PARTS:
+            hedging.filled(ex, order, fill.quantity)
         self._maybe_done(ex, now_ns)
 
     def _send_second(self, ex: Exit, quantity: int, now_ns: int) -> None:
@@ -439,6 +453,8 @@ class ButterflyExitRouter(Component):
         if first_done and closed_second >= ex.first_filled and settled:
             if ex.exposure_closed_ns is None and ex.first_fill_ns is not None:
                 ex.exposure_closed_ns = now_ns
+            if hedging.unwind(self, ex):
+                return                              # answered once the shares are off
             self._finish(ex, now_ns, closed=ex.first_filled >= units)
 
     def _finish(self, ex: Exit, now_ns: int, closed: bool) -> None:
@@ -449,7 +465,7 @@ class ButterflyExitRouter(Component):
             if not order.done:
                 self.executor.cancel(order.coid)
         exposure_ms = ((ex.exposure_closed_ns or now_ns) - ex.first_fill_ns) / 1e6 if ex.first_fill_ns else 0.0
-        reason = ex.reason
+        reason = "; ".join(filter(None, (ex.reason, hedging.left_on(ex)))) or None
         if ex.resumed_from:
             reason = "; ".join(filter(None, (f"resumed after a router restart from {ex.resumed_from} replayed orders",
                                              reason)))

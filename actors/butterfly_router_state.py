@@ -17,9 +17,9 @@ from actors.component import Component
 from actors.messages import ExitButterfly
 from core.orders import (CancelOrder, CancelRejected, OrderCancelled, OrderFilled, OrderRejected, ReplaceOrder,
                          SubmitOrder, TradingHalted)
-from core.router import ExitFill, VerticalExit
+from core.router import HEDGE_PARTS, ExitFill, VerticalExit
 
-EXIT_PARTS = ("vertical_1", "vertical_2", "whole_fly", "short_leg", "long_leg")
+EXIT_PARTS = ("vertical_1", "vertical_2", "whole_fly", "short_leg", "long_leg", *HEDGE_PARTS)
 _SETTLING = (OrderCancelled, OrderRejected, CancelRejected, TradingHalted)
 """Events after which a replayed order can fill no more: a cancel is refused only for an order already done,
 and its last fill came before (events of one order arrive in order); a halt means the broker lost it."""
@@ -78,6 +78,7 @@ class PastOrder:
     notional_per_share: float          # sum of |fill price| x quantity
     done: bool
     contracts: frozenset = frozenset()   # (right, strike) of its legs, when the replay carried them
+    side: str | None = None              # BUY or SELL, when the replay carried it (a hedge's direction)
 
     def fill(self, quantity: int, price_per_share: float, cumulative: int, leaves: int) -> None:
         self.filled = max(self.filled, cumulative)
@@ -125,6 +126,8 @@ class Exit:
     used_slippage: float = 0.0
     finished: bool = False
     resumed_from: int = 0              # orders replayed from before a restart (0: a fresh exit)
+    shares_held: int = 0               # the delta hedge's shares on now (signed; actors.butterfly_router_hedge)
+    share_retries: int = 0
 
     def credit_past(self, past: PastOrder, plan: VerticalExit, now_ns: int) -> None:
         """Count a replayed order's fills as this exit's, as if they had come in now."""
@@ -136,6 +139,9 @@ class Exit:
             return
         price = past.average_price_per_share
         side = {"short_leg": "BUY", "long_leg": "SELL"}.get(past.part, plan.side)
+        if past.part in HEDGE_PARTS:
+            side = past.side
+            self.shares_held += past.filled if side == "BUY" else -past.filled
         self.fills.append(ExitFill(past.client_order_id, past.part, past.filled,
                                    price if side == "SELL" else -price, (), now_ns))
         if past.part == "vertical_1":
@@ -164,13 +170,13 @@ class Recovery:
     def load(self, replay) -> list[str]:
         """Keep the replayed exit orders; the client order ids still working."""
         working = []
-        for coid, filled, average_price, still_working, _, legs, _ in replay.rows():
+        for coid, filled, average_price, still_working, side, legs, _ in replay.rows():
             parsed = parse_exit_order_id(coid)
             if parsed is None:
                 continue
             self.past.setdefault(parsed.position_id, {})[coid] = PastOrder(
                 coid, parsed.sequence, parsed.part, filled, abs(average_price) * filled, not still_working,
-                frozenset((right, float(strike)) for right, strike, _ in legs))
+                frozenset((right, float(strike)) for right, strike, _ in legs), side)
             self.index[coid] = parsed.position_id
             if still_working:
                 working.append(coid)

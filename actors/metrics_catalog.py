@@ -55,7 +55,8 @@ CATALOG: dict[str, MetricSpec] = {spec.name: spec for spec in (
                ("symbol",), EXPOSURE_BUCKETS_S),
     MetricSpec("spreadwright_butterfly_fallbacks_total", "counter",
                "Butterfly exits that left the plain two-vertical path: a fallback action taken (cross_to_natural, "
-               "close_short_leg), or resumed_after_restart (the router restarted mid-exit).", ("symbol", "action")),
+               "close_short_leg, hedge_delta: shares against the open vertical's delta), or resumed_after_restart "
+               "(the router restarted mid-exit).", ("symbol", "action")),
     MetricSpec("spreadwright_net_premium_usd", "gauge",
                "Net premium of a chain (credit received - debit paid), USD.", ("symbol", "expiration")),
     MetricSpec("spreadwright_realized_pnl_usd", "gauge", "Realized PnL of closed butterfly round trips, USD.",

@@ -26,6 +26,8 @@ class RoutingPreferences(FrozenModel):
     first_order_timeout_ms: int = Field(2000, ge=10)   # first vertical (or whole fly): then crossed to the natural
     fallbacks: tuple[FallbackAction, ...] = (FallbackAction.REPRICE_AGGRESSIVE, FallbackAction.CLOSE_SHORT_LEG)
     hedge_with_underlying: bool = False
+    hedge_collar_fraction: float = Field(0.002, gt=0, le=0.05)   # a hedge's limit: the underlying +- this fraction
+    hedge_rate: float = Field(0.04, ge=-0.05, le=0.5)            # annual rate in the hedge's Black-Scholes delta
     allow_whole_fly_complex_order: bool = False
 
     @model_validator(mode="after")
@@ -33,6 +35,8 @@ class RoutingPreferences(FrozenModel):
         ladder = self.reprice_ladder_per_share
         if any(step <= 0 for step in ladder) or list(ladder) != sorted(ladder):
             raise rule_error("reprice_ladder_per_share", "steps must be > 0 and increasing")
+        if len(set(self.fallbacks)) != len(self.fallbacks):
+            raise rule_error("fallbacks", "each fallback at most once")
         if FallbackAction.HEDGE_DELTA in self.fallbacks and not self.hedge_with_underlying:
             raise rule_error("fallbacks", "hedge_delta needs hedge_with_underlying: true")
         return self

@@ -20,6 +20,15 @@ class Contract(NamedTuple):
     right: str
 
 
+UNDERLYING_RIGHT = "S"
+"""`Contract.right` of the underlying's shares: expiry "", strike 0; ratio 1, quantity in shares."""
+
+
+def underlying_contract(symbol: str) -> Contract:
+    """The underlying's shares as a contract (a delta hedge trades it)."""
+    return Contract(symbol, "", 0.0, UNDERLYING_RIGHT)
+
+
 class OrderLeg(NamedTuple):
     """`ratio` contracts of `contract` per unit of the order; positive buys when the order buys."""
 

@@ -254,9 +254,13 @@ def fly_units(position: ButterflyPosition) -> int:
     return abs(butterfly_structure(position).legs[0].signed_quantity)
 
 
+HEDGE_PARTS = ("hedge", "unhedge")
+"""Exit parts that trade the underlying's shares (a delta hedge and its unwinding): multiplier 1, not the fly's."""
+
+
 class ExitFill(NamedTuple):
-    """One fill of an exit order: `part` is vertical_1, vertical_2, whole_fly, short_leg or long_leg;
-    `signed_price_per_share` > 0 received (a sale), < 0 paid."""
+    """One fill of an exit order: `part` is vertical_1, vertical_2, whole_fly, short_leg, long_leg, or a
+    HEDGE_PARTS share order; `signed_price_per_share` > 0 received (a sale), < 0 paid."""
 
     client_order_id: str
     part: str
@@ -288,19 +292,24 @@ class ExitResult:
     first_to_last_fill_ms: float
     partial_exposure_ms: float                  # first vertical's first fill -> second vertical fully filled
     reason: str | None = None
+    hedge_pnl_usd: float = 0.0                  # what the unwound delta hedge made or lost (in realized_pnl_usd;
+                                                # 0 while shares are still on: `reason` says how many)
 
 
 def exit_result(position: ButterflyPosition, method: str, path: str, fills: list[ExitFill], closed: bool,
                 mid_per_share: float, theo_per_share: float, signal_ns: int, exposure_ms: float,
                 reason: str | None, multiplier: int = 100) -> ExitResult:
     units = fly_units(position)
-    received = sum(f.signed_price_per_share * f.quantity for f in fills)
+    received = sum(f.signed_price_per_share * f.quantity for f in fills if f.part not in HEDGE_PARTS)
+    hedge = [f for f in fills if f.part in HEDGE_PARTS]
+    hedge_shares_left = sum(-f.quantity if f.signed_price_per_share > 0 else f.quantity for f in hedge)
+    hedge_usd = sum(f.signed_price_per_share * f.quantity for f in hedge) if hedge_shares_left == 0 else 0.0
     credit = received / units if units else 0.0
     times = [f.time_ns for f in fills]
     return ExitResult(
         position.position_id, position.symbol, method, path, tuple(fills), closed, units,
         position.net_debit_per_share, round(credit, 6),
-        round((credit - position.net_debit_per_share) * multiplier * units, 4), round(mid_per_share, 6),
+        round((credit - position.net_debit_per_share) * multiplier * units + hedge_usd, 4), round(mid_per_share, 6),
         round(theo_per_share, 6), round(mid_per_share - credit, 6), round(theo_per_share - credit, 6),
         round(((max(times) if times else signal_ns) - signal_ns) / 1e6, 3),
-        round(((max(times) - min(times)) if times else 0) / 1e6, 3), round(exposure_ms, 3), reason)
+        round(((max(times) - min(times)) if times else 0) / 1e6, 3), round(exposure_ms, 3), reason, round(hedge_usd, 4))

@@ -55,7 +55,8 @@ def order_json(order: SubmitOrder) -> dict[str, Any]:
 def chain_from_json(body: dict[str, Any]) -> ChainQuotes:
     return ChainQuotes(body["symbol"], body["expiry"], body["expiry_ns"], body["time_ns"], np.array(body["strikes"]),
                        np.array([r == "C" for r in body["rights"]]), np.array(body["bid"]), np.array(body["ask"]),
-                       np.array(body["bid_size"]), np.array(body["ask_size"]), body["tick_below_3"], body["tick_from_3"])
+                       np.array(body["bid_size"]), np.array(body["ask_size"]), body["tick_below_3"], body["tick_from_3"],
+                       float("nan") if body.get("underlying") is None else float(body["underlying"]))
 
 
 class HttpBroker:

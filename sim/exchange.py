@@ -17,7 +17,9 @@ Takes `SubmitOrder`, `CancelOrder`, `ReplaceOrder` and `ChainQuotes`; sends orde
 - cancel and replace take effect after the cancel latency, so a fill can win the race: the
   cancel is then refused with "too late";
 - rejects with a reason: bad quantity or price, price off tick, unknown or expired contract,
-  market closed, and crossed, stale or missing quotes on a leg.
+  market closed, and crossed, stale or missing quotes on a leg;
+- orders for the underlying's shares (`core.orders.underlying_contract`, a delta hedge) trade on
+  `sim.exchange_underlying`: at the chains' underlying price +- a half spread, immediate-or-cancel.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from core.orders import (ACTIVE_STATES, CancelOrder, CancelRejected, OrderAccept
                          SubmitOrder)
 from core.quotes import QUOTE_REASONS, ChainQuotes, QuoteFlag
 from sim.exchange_book import Book, BookView, WorkingOrder
+from sim.exchange_underlying import SHARE_TICK, UnderlyingQuotes, is_underlying
 from sim.resting import RestingSingles
 
 
@@ -65,6 +68,8 @@ class SimulatedExchange(Component):
         self.resting: dict[str, WorkingOrder] = {}            # complex orders, checked one by one
         self.singles: dict[tuple[str, str], RestingSingles] = {}
         self._ticking = False
+        self.underlyings = UnderlyingQuotes(self.config.underlying_half_spread_per_share,
+                                            self.config.max_quote_age_ms * 1_000_000)
         latency = self.config.latency
         medians_us = {"ack": latency.ack_median_us, "fill": latency.fill_median_us, "cancel": latency.cancel_median_us}
         self._latency = {kind: make_sampler(LatencySpec(distribution="lognormal", base_us=us, sigma=latency.sigma),
@@ -85,6 +90,7 @@ class SimulatedExchange(Component):
 
     def _on_quotes(self, quotes: ChainQuotes, now_ns: int) -> None:
         self.counts["quote_updates"] += 1
+        self.underlyings.update(quotes)
         key = (quotes.symbol, quotes.expiry)
         previous = self.books.get(key)
         book = Book(quotes, previous)
@@ -201,6 +207,9 @@ class SimulatedExchange(Component):
             return "an order needs at least one leg"
         if self.is_open is not None and not self.is_open(now_ns):
             return "market closed"
+        if is_underlying(request):
+            problem = self.underlyings.order_problem(request)
+            return problem or WorkingOrder(request, (request.legs[0].contract.symbol, ""), [(0.0, "S")], None, [0], [1])
         located = self._locate_legs(request, now_ns)
         if isinstance(located, str):
             return located
@@ -244,7 +253,9 @@ class SimulatedExchange(Component):
             return f"limit price must be a finite number, got {limit_price!r}"
         if not order.is_complex and limit_price <= 0:
             return "limit price must be > 0"
-        if order.is_complex:
+        if order.book is None:
+            tick = SHARE_TICK
+        elif order.is_complex:
             tick = self.config.complex_price_tick
         else:
             quotes = order.book.quotes
@@ -275,6 +286,9 @@ class SimulatedExchange(Component):
     # ------------------------------------------------------------------ matching
 
     def _accept(self, order: WorkingOrder, now_ns: int) -> None:
+        if order.book is None:
+            self._accept_shares(order, now_ns)
+            return
         current = self.books[order.book_key]
         if current is not order.book:
             self._rebind(order, current, current.columns is order.book.columns)
@@ -291,6 +305,29 @@ class SimulatedExchange(Component):
             self._rest(order, now_ns)
         for replace in order.queued_cancels:
             self._apply_cancel(order.request.client_order_id, replace, now_ns)
+        order.queued_cancels.clear()
+
+    def _accept_shares(self, order: WorkingOrder, now_ns: int) -> None:
+        """An order for the underlying: fills whole at the touch when its limit reaches it, the rest is cancelled."""
+        coid, owner = order.request.client_order_id, order.request.owner
+        touch = self.underlyings.touch(order.book_key[0], order.sign > 0, now_ns)
+        if isinstance(touch, str):
+            order.status = _REJECTED
+            self.counts["rejected"] += 1
+            self._reply(owner, OrderRejected(coid, touch, now_ns))
+            return
+        order.status = _ACCEPTED
+        self._reply(owner, OrderAccepted(coid, now_ns))
+        if order.sign * (order.limit - touch) >= -1e-9:
+            self._commit_fill(order, order.leaves, touch, (touch,))
+        else:
+            cancelled = order.leaves
+            order.quantity -= cancelled
+            order.status = _CANCELLED
+            self.counts["cancelled"] += 1
+            self._reply(owner, OrderCancelled(coid, cancelled, now_ns))
+        for replace in order.queued_cancels:
+            self._apply_cancel(coid, replace, now_ns)
         order.queued_cancels.clear()
 
     @staticmethod

@@ -17,7 +17,7 @@ import time
 from typing import Any, Literal
 
 from aiohttp import WSMsgType, web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from actors.logs import get_logger
 from actors.runtime_asyncio import AsyncioRuntime
@@ -38,19 +38,36 @@ class _Body(BaseModel):
 
 
 class LegIn(_Body):
+    """An option (right C/P, a date, a strike > 0) or the underlying's shares (right S, expiry "", strike 0)."""
+
     symbol: str = Field(min_length=1, max_length=10)
-    expiry: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
-    strike: float = Field(gt=0, allow_inf_nan=False)
-    right: Literal["C", "P"]
+    expiry: str = Field(pattern=r"^(\d{4}-\d{2}-\d{2})?$")
+    strike: float = Field(ge=0, allow_inf_nan=False)
+    right: Literal["C", "P", "S"]
     ratio: int = Field(ge=-10, le=10)
+
+    @model_validator(mode="after")
+    def _option_or_shares(self) -> LegIn:
+        shares = self.right == "S"
+        if shares and (self.expiry or self.strike):
+            raise ValueError("the underlying (right S) has expiry \"\" and strike 0")
+        if not shares and (not self.expiry or self.strike <= 0):
+            raise ValueError("an option needs an expiry date and a strike > 0")
+        return self
 
 
 class OrderIn(_Body):
     client_order_id: str = Field(pattern=_ID_PATTERN)
     legs: list[LegIn] = Field(min_length=1, max_length=4)
     side: Literal["BUY", "SELL"]
-    quantity: int = Field(ge=1, le=10_000)
+    quantity: int = Field(ge=1, le=1_000_000)
     limit_price: float = Field(allow_inf_nan=False, ge=-100_000, le=100_000)
+
+    @model_validator(mode="after")
+    def _contracts_or_shares(self) -> OrderIn:
+        if self.legs[0].right != "S" and self.quantity > 10_000:
+            raise ValueError("quantity: at most 10,000 contracts (1,000,000 shares for the underlying)")
+        return self
 
 
 class ReplaceIn(_Body):
@@ -270,7 +287,8 @@ def _chain_json(quotes) -> dict[str, Any]:
     return {"symbol": quotes.symbol, "expiry": quotes.expiry, "expiry_ns": quotes.expiry_ns, "time_ns": quotes.time_ns,
             "strikes": quotes.strikes.tolist(), "rights": ["C" if c else "P" for c in quotes.is_call.tolist()],
             "bid": quotes.bid.tolist(), "ask": quotes.ask.tolist(), "bid_size": quotes.bid_size.tolist(),
-            "ask_size": quotes.ask_size.tolist(), "tick_below_3": quotes.tick_below_3, "tick_from_3": quotes.tick_from_3}
+            "ask_size": quotes.ask_size.tolist(), "tick_below_3": quotes.tick_below_3, "tick_from_3": quotes.tick_from_3,
+            "underlying": quotes.underlying if math.isfinite(quotes.underlying) else None}
 
 
 def _json_default(value: Any) -> Any:

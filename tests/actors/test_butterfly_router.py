@@ -169,12 +169,74 @@ def test_put_short_and_iron_flies_decompose_and_close():
     assert run_exit(iron).closed
 
 
-def test_hedge_delta_is_refused_until_there_is_an_underlying_venue():
-    risk = RouterRiskConfig(routing=RoutingPreferences(hedge_with_underlying=True,
-                                                       fallbacks=(FallbackAction.HEDGE_DELTA,)))
-    with pytest.raises(InvalidExitError, match="underlying venue"):
-        ButterflyExitRouter(gateway="exchange", recover=False).on_message(
-            ExitButterfly(fly(), MarketData(QUOTES, 100.0), risk, "desk"), T0)
+class ThinFeed(Feed):
+    """The 105 call has no bid size (the second vertical cannot trade) until `release_ns`, then 50."""
+
+    def __init__(self, release_ns):
+        super().__init__(QUOTES, {key: 50 for key in QUOTES} | {("C", 105.0): 0})
+        self.release_ns = release_ns
+
+    def on_timer(self, tag, now_ns):
+        if now_ns >= self.release_ns:
+            self.sizes = {key: 50 for key in QUOTES}
+        super().on_timer(tag, now_ns)
+
+
+def _hedged_exit(fallbacks, release_ns):
+    risk = RouterRiskConfig(max_partial_exposure_ms=100, routing=RoutingPreferences(
+        first_order_timeout_ms=200, hedge_with_underlying=True, fallbacks=fallbacks))
+    runtime = InlineRuntime(RuntimeConfig(seed=1), start_ns=T0)
+    desk = Requester(ExitButterfly(fly(), MarketData(dict(QUOTES), 100.0), risk, "desk"))
+    for component in (SimulatedExchange(ExchangeConfig(seed=1, fills=NO_RESTING_FILLS)), ThinFeed(release_ns),
+                      ButterflyExitRouter(gateway="exchange", recover=False), desk):
+        runtime.add(component)
+    runtime.run(until_ns=T0 + 20 * 10**9)
+    assert len(desk.results) == 1
+    return desk.results[0]
+
+
+def _expected_hedge_shares():
+    """What the 100/105 call vertical (closed second, held short 100 / long 105, 2 units) needs, from core alone."""
+    from core.execution.phases import NEW_YORK
+    from core.hedge import hedge_shares, held_delta_shares, years_to_expiry
+
+    second = plan_exit(fly(), MarketData(QUOTES, 100.0))[1]
+    assert {(r, k) for r, k, _ in second.legs} == {("C", 100.0), ("C", 105.0)}
+    delta = held_delta_shares(second, 2, MarketData(QUOTES, 100.0), years_to_expiry(EXPIRY, T0, NEW_YORK), 0.04)
+    return hedge_shares(delta)
+
+
+def test_hedge_delta_buys_the_open_verticals_delta_and_unwinds_it_once_the_vertical_closes():
+    result = _hedged_exit((FallbackAction.HEDGE_DELTA, FallbackAction.REPRICE_AGGRESSIVE), release_ns=T0 + 350_000_000)
+    hedges = [f for f in result.fills if f.part == "hedge"]
+    unwinds = [f for f in result.fills if f.part == "unhedge"]
+    expected = _expected_hedge_shares()
+    assert expected > 10                                   # short the 100 call, long the 105: negative delta, buy shares
+    assert sum(f.quantity for f in hedges) == expected and all(f.signed_price_per_share == -100.01 for f in hedges)  # the touch: 100 + 0.01
+    assert sum(f.quantity for f in unwinds) == expected and all(f.signed_price_per_share == 99.99 for f in unwinds)
+    assert min(f.time_ns for f in unwinds) >= max(f.time_ns for f in result.fills if f.part == "vertical_2")
+    assert result.closed and result.path == "hedged" and "hedged with" in result.reason
+    assert result.hedge_pnl_usd == pytest.approx(-0.02 * expected)
+    options_pnl = sum(f.signed_price_per_share * f.quantity for f in result.fills if f.part.startswith("vertical"))
+    assert result.realized_pnl_usd == pytest.approx((options_pnl - 1.10 * 2) * 100 + result.hedge_pnl_usd)
+
+
+def test_a_hedge_stays_on_while_the_vertical_it_covers_stays_open():
+    result = _hedged_exit((FallbackAction.HEDGE_DELTA, FallbackAction.CLOSE_SHORT_LEG), release_ns=T0 + 10**12)
+    assert sum(f.quantity for f in result.fills if f.part == "hedge") == _expected_hedge_shares()
+    assert not [f for f in result.fills if f.part == "unhedge"]
+    assert sum(f.quantity for f in result.fills if f.part == "short_leg") == 2     # the short 100 calls bought back
+    assert not result.closed and f"hedge of +{_expected_hedge_shares()} shares left on" in result.reason
+    assert result.hedge_pnl_usd == 0.0                     # nothing realized while the shares are on
+
+
+def test_hedge_delta_needs_the_underlying_switched_on_and_each_fallback_once():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="hedge_with_underlying"):
+        RoutingPreferences(fallbacks=(FallbackAction.HEDGE_DELTA,))
+    with pytest.raises(ValidationError, match="at most once"):
+        RoutingPreferences(hedge_with_underlying=True, fallbacks=(FallbackAction.HEDGE_DELTA,) * 2)
 
 
 def test_orders_are_priced_on_the_chain_ticks():

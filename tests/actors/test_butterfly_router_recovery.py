@@ -24,7 +24,7 @@ from core.ledger import MemoryLedgerStore, fold
 from core.orders import CancelOrder, OrderAccepted, OrderCancelled, OrderFilled, SubmitOrder
 from core.router import ExitResult, MarketData
 from sim.exchange import SimulatedExchange
-from tests.actors.test_butterfly_router import EXPIRY, QUOTES, T0, Feed, fly
+from tests.actors.test_butterfly_router import EXPIRY, QUOTES, T0, Feed, ThinFeed, fly
 from tests.fakes import RecordingPort
 
 NO_RESTING_FILLS = FillModel(rate_at_mid_per_s=1e-9)
@@ -110,14 +110,14 @@ class CountingSink:
 
 
 def run(crash_when, position=None, risk=RouterRiskConfig(), fills=FillModel(), sizes=50, crashes=1, seed=3,
-        sink=None):
+        sink=None, feed=None):
     position = position or fly()
     store = MemoryLedgerStore()
     desk = Desk(ExitButterfly(position, MarketData(dict(QUOTES), 100.0), risk, "desk"))
     host = Crashable(crash_when, crashes)
     runtime = InlineRuntime(RuntimeConfig(seed=seed), start_ns=T0, telemetry=Telemetry(sink) if sink else None)
     for component in (SimulatedExchange(ExchangeConfig(seed=seed, fills=fills)), BrokerGateway(store, "exchange"),
-                      Feed(QUOTES, sizes), host, desk):
+                      feed or Feed(QUOTES, sizes), host, desk):
         runtime.add(component)
     runtime.run(until_ns=T0 + 30 * 10**9)
     return desk, host, store
@@ -175,6 +175,22 @@ def test_a_restart_during_the_single_leg_fallback_leaves_no_short_option():
     assert positions.get(("SPY", EXPIRY.isoformat(), 95.0, "C")) == -2      # the first vertical sold the 95s
     result = desk.results[0]
     assert not result.closed and result.path == "fallback" and "singly" in result.reason   # the unsellable wing, said
+
+
+def test_a_restart_with_the_delta_hedge_on_unwinds_it_once_the_fly_is_closed():
+    """The router dies as its hedge fills (the fill is lost with it); the successor learns the shares from the
+    ledger, closes the second vertical, and sells the shares: the ledger ends flat in shares and options."""
+    risk = RouterRiskConfig(max_partial_exposure_ms=100, routing=RoutingPreferences(
+        first_order_timeout_ms=200, hedge_with_underlying=True,
+        fallbacks=(FallbackAction.HEDGE_DELTA, FallbackAction.REPRICE_AGGRESSIVE)))
+    desk, host, store = run(is_fill_of("hedge"), risk=risk, fills=NO_RESTING_FILLS, feed=ThinFeed(T0 + 350_000_000))
+    assert host.crashed_at and len(desk.results) == 1
+    result = desk.results[0]
+    assert result.closed and "resumed" in result.reason, result.reason
+    held = {key: quantity for key, quantity in fold(store.events()).positions.items() if quantity}
+    assert held == fly_reversed(fly())                   # no shares left, every option leg closed once
+    bought = sum(f.quantity for f in result.fills if f.part == "hedge")
+    assert bought > 10 and sum(f.quantity for f in result.fills if f.part == "unhedge") == bought
 
 
 def test_two_restarts_in_one_exit_still_close_it_exactly():

@@ -166,3 +166,15 @@ def test_fly_replay_reads_the_last_fly_and_how_far_its_exit_got():
     assert fly_closed(fly._replace(exit_parts_filled={"vertical_1": 2, "vertical_2": 1, "short_leg": 1,
                                                       "long_leg": 1}))
     assert fly_replay(ReplayedOrders(()), prefix) == (0, None)
+
+
+def test_a_fly_whose_hedge_is_still_on_is_not_closed_yet():
+    """A router that died between closing the verticals and selling its hedge: the strategist asks again."""
+    from actors.fly_replay import LastFly
+
+    closed = {"vertical_1": 2, "vertical_2": 2}
+    fly = LastFly("s:f1", "s:f1:open", (("C", 95.0, 1), ("C", 100.0, -2), ("C", 105.0, 1)), 2, 1.1, 0, False,
+                  closed, True)
+    assert fly_closed(fly)
+    assert not fly_closed(fly._replace(exit_parts_filled=closed | {"hedge": 60}))
+    assert fly_closed(fly._replace(exit_parts_filled=closed | {"hedge": 60, "unhedge": 60}))

@@ -69,6 +69,24 @@ def test_quotes_order_fill_and_positions():
     asyncio.run(scenario())
 
 
+def test_shares_of_the_underlying_trade_over_http_for_a_delta_hedge():
+    from core.orders import underlying_contract
+
+    async def scenario():
+        async with serving() as (paper, url), HttpBroker(url) as broker:
+            expiry = (await broker.expirations("SPY"))[0]
+            chain = await broker.chain("SPY", expiry)
+            assert chain.underlying == pytest.approx(await broker.underlying("SPY"), rel=0.01)
+            limit = round(chain.underlying * 1.01, 2)
+            await broker.submit(SubmitOrder("h-1", "client", (OrderLeg(underlying_contract("SPY"), 1),), "BUY", 1500,
+                                            limit))
+            record = await wait_status(broker, "h-1", {"FILLED"})
+            assert record["status"] == "FILLED" and record["filled_quantity"] == 1500
+            held = [p for p in await broker.positions() if p["right"] == "S"]
+            assert held == [{"symbol": "SPY", "expiry": "", "strike": 0.0, "right": "S", "quantity": 1500}]
+    asyncio.run(scenario())
+
+
 def test_same_client_order_id_never_makes_a_second_order():
     async def scenario():
         async with serving() as (paper, url), HttpBroker(url) as broker:
@@ -115,6 +133,10 @@ def test_retries_after_a_lost_answer_do_not_duplicate():
      "client_order_id"),
     ({"client_order_id": "x", "side": "BUY", "quantity": 0, "limit_price": 1.0,
       "legs": [{"symbol": "SPY", "expiry": "2026-12-18", "strike": 450.0, "right": "C", "ratio": 1}]}, 422, "quantity"),
+    ({"client_order_id": "x", "side": "BUY", "quantity": 10, "limit_price": 1.0,
+      "legs": [{"symbol": "SPY", "expiry": "2026-12-18", "strike": 0.0, "right": "S", "ratio": 1}]}, 422, "legs.0"),
+    ({"client_order_id": "x", "side": "BUY", "quantity": 10, "limit_price": 1.0,
+      "legs": [{"symbol": "SPY", "expiry": "", "strike": 450.0, "right": "C", "ratio": 1}]}, 422, "legs.0"),
 ])
 def test_bad_requests_get_4xx_naming_the_field(body, status, field):
     async def scenario():
