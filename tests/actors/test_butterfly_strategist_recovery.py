@@ -27,7 +27,7 @@ from core.quotes import ChainQuotes
 from core.router import ExitResult
 from sim.exchange import SimulatedExchange
 from sim.market import MarketFeed, MarketSpec
-from tests.actors.test_butterfly_router_recovery import _GenerationPort
+from tests.actors.test_butterfly_router_recovery import Crashable, _GenerationPort
 
 START_NS = int(datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc).timestamp() * 1e9)
 EXPIRY = date(2026, 11, 27)
@@ -69,14 +69,14 @@ class StrategistHost(Component):
             self.strategist.on_timer(inner, now_ns)
 
 
-def run(crash_when, crashes=1, seconds=120, store=None, session_start_ns=0, interval_ms=500):
+def run(crash_when, crashes=1, seconds=120, store=None, session_start_ns=0, interval_ms=500, router=None):
     store = store if store is not None else MemoryLedgerStore()
     host = StrategistHost(crash_when, crashes, session_start_ns)
     gateway = BrokerGateway(store, "exchange")
     feed = MarketFeed(MarketSpec(symbols={"SPY": 450.0}, expiry_days=(7,), n_strikes=60, interval_ms=interval_ms, seed=2),
                       routes={("SPY", EXPIRY.isoformat()): (NAME, "router")})
     runtime = InlineRuntime(RuntimeConfig(seed=2), start_ns=START_NS)
-    for component in (SimulatedExchange(ExchangeConfig(seed=2)), gateway, ButterflyExitRouter(gateway="broker"),
+    for component in (SimulatedExchange(ExchangeConfig(seed=2)), gateway, router or ButterflyExitRouter(gateway="broker"),
                       feed, host):
         runtime.add(component)
     runtime.run(until_ns=START_NS + seconds * 10**9)
@@ -178,3 +178,24 @@ def test_a_fly_whose_hedge_is_still_on_is_not_closed_yet():
     assert fly_closed(fly)
     assert not fly_closed(fly._replace(exit_parts_filled=closed | {"hedge": 60}))
     assert fly_closed(fly._replace(exit_parts_filled=closed | {"hedge": 60, "unhedge": 60}))
+
+
+def test_router_and_strategist_killed_together_mid_exit_still_close_the_fly():
+    """The first vertical's fill kills the router (the fill is lost with it) and the strategist dies on its next
+    message: the new strategist finds its exit running in the ledger and asks again, the new router resumes it."""
+    armed = []
+
+    def router_dies(message):
+        if isinstance(message, OrderFilled) and message.client_order_id.endswith(":vertical_1"):
+            armed.append(message.client_order_id)
+            return True
+        return False
+
+    router = Crashable(router_dies)
+    host, gateway, store = run(lambda m, s: bool(armed), interval_ms=20, router=router)
+    assert router.crashed_at and host.dead and host.dead[0].exiting      # both died inside one exit
+    killed_on = host.dead[0].position.position_id
+    assert armed[0].startswith(killed_on)
+    assert flies_in_ledger(store)[killed_on] == {}                         # closed exactly, once
+    assert_every_fly_closed_or_held(host, gateway, store)
+    assert host.strategist.sequence >= 3 and router.router.counts["resumed"] == 1
