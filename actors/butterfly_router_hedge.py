@@ -26,10 +26,11 @@ SHARE_RETRIES = 3
 
 
 def hedge(router: ButterflyExitRouter, ex: Exit, order: Order, why: str, now_ns: int) -> None:
-    """Trade the shares that neutralise the delta of what `order` (the second vertical) has left to close."""
+    """Trade the shares that neutralise the delta of what the second vertical has left to close (`order` and any
+    other second-vertical order of the exit still working: one per partial fill of the first)."""
     routing = ex.request.risk.routing
     market = router._market(ex)
-    units = order.quantity - order.filled
+    units = sum(o.quantity - o.filled for o in ex.orders.values() if o.part == "vertical_2" and not o.done)
     t_years = years_to_expiry(ex.request.position.legs[0].expiry, now_ns, NEW_YORK)
     delta = held_delta_shares(requote(order.plan, market), units, market, t_years, routing.hedge_rate)
     shares = 0 if ex.shares_held else hedge_shares(delta)      # one hedge an exit (one resumed may have it on)
