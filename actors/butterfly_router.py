@@ -266,7 +266,7 @@ class ButterflyExitRouter(Component):
         order.plan = requote(order.plan, self._market(ex))
         order.crossed, order.limit = True, natural_price(order.plan)
         ex.path = "hedged" if ex.path == "hedged" else "fallback"
-        ex.reason = "; ".join(filter(None, (ex.reason, why)))
+        ex.add_reason(why)
         self.counts["fallbacks"] += 1
         self.telemetry.count("spreadwright_butterfly_fallbacks_total", symbol=ex.request.position.symbol,
                              action="cross_to_natural")
@@ -337,7 +337,7 @@ class ButterflyExitRouter(Component):
             price = natural_price(single)
             if part == "long_leg" and price <= 0:        # a long option bid at zero: no risk, nothing to sell it for
                 ex.singles_filled["long_leg"] = ex.singles_filled.get("long_leg", 0) + quantity
-                ex.reason = f"{ex.reason}; long {right}{strike:g} bid at zero left to expire"
+                ex.add_reason(f"long {right}{strike:g} bid at zero left to expire")
                 continue
             self._send(ex, part, single, quantity, price, now_ns)
         self.port.schedule(ex.request.risk.max_partial_exposure_ms * 1_000_000, ("last_check", ex.request.position.position_id))
@@ -397,8 +397,7 @@ class ButterflyExitRouter(Component):
             self.log.error("exit_order_rejected", position_id=ex.request.position.position_id,
                            client_order_id=order.coid, part=order.part, reason=event.reason)
             if order.part in HEDGE_PARTS:
-                ex.share_retries += 1
-                ex.reason = f"{ex.reason}; {order.part} rejected: {event.reason}"
+                ex.add_reason(f"{order.part} rejected: {event.reason}")
                 self._maybe_done(ex, now_ns)
             elif order.part in ("vertical_1", "whole_fly") and not _closed_any(ex):
                 ex.path, ex.reason = "missed", f"{order.part} rejected: {event.reason}"
@@ -428,8 +427,6 @@ class ButterflyExitRouter(Component):
             ex.second_filled += fill.quantity
         elif order.part in ("short_leg", "long_leg"):
             ex.singles_filled[order.part] = ex.singles_filled.get(order.part, 0) + fill.quantity
-        elif order.part in HEDGE_PARTS:
-            hedging.filled(ex, order, fill.quantity)
         self._maybe_done(ex, now_ns)
 
     def _send_second(self, ex: Exit, quantity: int, now_ns: int) -> None:

@@ -5,7 +5,8 @@ When the second vertical is still open at the partial-exposure deadline and the 
 vertical's delta (`core.hedge`) to zero, and keeps working the vertical. Once every option order of the
 exit has settled and the verticals are closed, it unwinds the shares before it answers. Share orders are
 marketable limits (the underlying price +- `hedge_collar_fraction`); one the venue cancels unfilled (the
-price ran past the collar) is re-sent at a fresh price, a few times. If the exit ends with the vertical
+price ran past the collar) is re-sent at a fresh price, up to SHARE_RETRIES more times (an unwind also
+after a reject). If the exit ends with the vertical
 still open, the hedge stays on and the ExitResult's reason says so: no unhedged risk is left.
 """
 
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 from actors.butterfly_router_state import Exit, Order, exit_order_id
 from core.execution.phases import NEW_YORK
 from core.hedge import hedge_limit_per_share, hedge_shares, held_delta_shares, years_to_expiry
-from core.orders import OrderLeg, SubmitOrder, underlying_contract
+from core.orders import UNDERLYING_RIGHT, OrderLeg, SubmitOrder, underlying_contract
 from core.router import VerticalExit, requote
 
 if TYPE_CHECKING:
@@ -34,7 +35,8 @@ def hedge(router: ButterflyExitRouter, ex: Exit, order: Order, why: str, now_ns:
     t_years = years_to_expiry(ex.request.position.legs[0].expiry, now_ns, NEW_YORK)
     delta = held_delta_shares(requote(order.plan, market), units, market, t_years, routing.hedge_rate)
     shares = 0 if ex.shares_held else hedge_shares(delta)      # one hedge an exit (one resumed may have it on)
-    ex.path, ex.reason = "hedged", f"{why}; delta {delta:+.1f} shares hedged with {shares:+d} shares"
+    ex.path = "hedged"
+    ex.add_reason(f"{why}; delta {delta:+.1f} shares hedged with {shares:+d} shares")
     router.counts["fallbacks"] += 1
     router.telemetry.count("spreadwright_butterfly_fallbacks_total", symbol=ex.request.position.symbol,
                            action="hedge_delta")
@@ -48,8 +50,7 @@ def hedge(router: ButterflyExitRouter, ex: Exit, order: Order, why: str, now_ns:
 def unwind(router: ButterflyExitRouter, ex: Exit) -> bool:
     """Close the hedge's shares once the verticals are closed (sell what was bought, buy back what was sold);
     whether an unwinding order went out (False: no shares on, or the tries are used up: they stay on)."""
-    tried = any(o.part == "unhedge" for o in ex.orders.values())
-    if not ex.shares_held or (tried and ex.share_retries >= SHARE_RETRIES):
+    if not ex.shares_held or _tries(ex, "unhedge") > SHARE_RETRIES:
         return False
     router.log.info("exit_hedge_unwound", position_id=ex.request.position.position_id, shares=-ex.shares_held)
     send_shares(router, ex, "unhedge", -ex.shares_held, router._market(ex).underlying)
@@ -63,16 +64,12 @@ def send_shares(router: ButterflyExitRouter, ex: Exit, part: str, shares: int, u
     position = ex.request.position
     ex.sequence += 1
     coid = exit_order_id(position.position_id, ex.sequence, part)
-    plan = VerticalExit(part, (("S", 0.0, 1),), side, abs(shares), underlying, underlying, 0.0, None, None)
+    plan = VerticalExit(part, ((UNDERLYING_RIGHT, 0.0, 1),), side, abs(shares), underlying, underlying, 0.0, None, None)
     order = ex.orders[coid] = Order(coid, position.position_id, part, plan, abs(shares), limit)
     router.order_index[coid] = position.position_id
     router.executor.place(SubmitOrder(coid, router.name, (OrderLeg(underlying_contract(position.symbol), 1),), side,
                                       abs(shares), limit))
     return order
-
-
-def filled(ex: Exit, order: Order, quantity: int) -> None:
-    ex.shares_held += quantity if order.plan.side == "BUY" else -quantity
 
 
 def cancelled(router: ButterflyExitRouter, ex: Exit, order: Order) -> None:
@@ -82,16 +79,19 @@ def cancelled(router: ButterflyExitRouter, ex: Exit, order: Order) -> None:
     if rest <= 0:
         return
     if order.part == "unhedge":
-        ex.share_retries += 1
         return
-    if ex.share_retries >= SHARE_RETRIES:
+    if _tries(ex, "hedge") > SHARE_RETRIES:
         router.log.error("exit_hedge_not_filled", position_id=ex.request.position.position_id,
                          client_order_id=order.coid, part=order.part, shares_left=rest, held=ex.shares_held)
-        ex.reason = f"{ex.reason}; {order.part} of {rest} shares not filled after {SHARE_RETRIES} tries"
+        ex.add_reason(f"hedge of {rest} shares not filled in {SHARE_RETRIES + 1} tries")
         return
-    ex.share_retries += 1
     sign = 1 if order.plan.side == "BUY" else -1
     send_shares(router, ex, order.part, sign * rest, router._market(ex).underlying)
+
+
+def _tries(ex: Exit, part: str) -> int:
+    """Share orders of `part` this exit has sent (each re-send after a cancel or a reject is one more)."""
+    return sum(1 for o in ex.orders.values() if o.part == part)
 
 
 def left_on(ex: Exit) -> str | None:

@@ -17,7 +17,7 @@ from actors.component import Component
 from actors.messages import ExitButterfly
 from core.orders import (CancelOrder, CancelRejected, OrderCancelled, OrderFilled, OrderRejected, ReplaceOrder,
                          SubmitOrder, TradingHalted)
-from core.router import HEDGE_PARTS, ExitFill, VerticalExit
+from core.router import HEDGE_PARTS, ExitFill, VerticalExit, shares_held
 
 EXIT_PARTS = ("vertical_1", "vertical_2", "whole_fly", "short_leg", "long_leg", *HEDGE_PARTS)
 _SETTLING = (OrderCancelled, OrderRejected, CancelRejected, TradingHalted)
@@ -126,8 +126,14 @@ class Exit:
     used_slippage: float = 0.0
     finished: bool = False
     resumed_from: int = 0              # orders replayed from before a restart (0: a fresh exit)
-    shares_held: int = 0               # the delta hedge's shares on now (signed; actors.butterfly_router_hedge)
-    share_retries: int = 0
+
+    @property
+    def shares_held(self) -> int:
+        """The delta hedge's shares on now (signed), from this exit's fills (replayed ones included)."""
+        return shares_held(self.fills)
+
+    def add_reason(self, text: str) -> None:
+        self.reason = "; ".join(filter(None, (self.reason, text)))
 
     def credit_past(self, past: PastOrder, plan: VerticalExit, now_ns: int) -> None:
         """Count a replayed order's fills as this exit's, as if they had come in now."""
@@ -141,7 +147,6 @@ class Exit:
         side = {"short_leg": "BUY", "long_leg": "SELL"}.get(past.part, plan.side)
         if past.part in HEDGE_PARTS:
             side = past.side
-            self.shares_held += past.filled if side == "BUY" else -past.filled
         self.fills.append(ExitFill(past.client_order_id, past.part, past.filled,
                                    price if side == "SELL" else -price, (), now_ns))
         if past.part == "vertical_1":

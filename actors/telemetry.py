@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
+from itertools import accumulate
 from typing import Any, Protocol
 
-import numpy as np
 
 from actors.logs import get_logger
 from actors.metrics_catalog import CATALOG, MetricSpec
@@ -127,8 +127,7 @@ class PrometheusClientSink:
                 les = [floatToGoString(b) for b in self._bounds[spec.name]]
                 for labels, counts in self._histograms[spec.name].copy().items():
                     counts = list(counts)
-                    cumulative = np.cumsum(counts[:-1]).tolist()
-                    family.add_metric(labels, list(zip(les, cumulative)), counts[-1])
+                    family.add_metric(labels, list(zip(les, accumulate(counts[:-1]))), counts[-1])
             else:
                 kind, store = ((CounterMetricFamily, self._counters) if spec.kind == "counter"
                                else (GaugeMetricFamily, self._gauges))

@@ -8,7 +8,6 @@ with no implied vol, at or below intrinsic, gets its intrinsic delta: 1 in the m
 
 from __future__ import annotations
 
-import math
 from datetime import date, datetime, time
 
 import numpy as np
@@ -16,6 +15,7 @@ import numpy as np
 from core.implied_vol import implied_vol
 from core.legs import US_EQUITY_MULTIPLIER
 from core.pricing import bsm_price_delta
+from core.orders import round_to_tick
 from core.router import MarketData, VerticalExit, leg_quote
 
 _EXPIRY_CLOSE = time(16, 0)
@@ -52,6 +52,5 @@ def hedge_shares(delta_shares: float) -> int:
 
 def hedge_limit_per_share(side: str, underlying: float, collar_fraction: float, tick: float = 0.01) -> float:
     """A marketable limit for a hedge: the underlying price moved `collar_fraction` against us, on the tick."""
-    if side == "BUY":
-        return round(math.ceil(underlying * (1 + collar_fraction) / tick - 1e-9) * tick, 6)
-    return round(math.floor(underlying * (1 - collar_fraction) / tick + 1e-9) * tick, 6)
+    buying = side == "BUY"
+    return round_to_tick(underlying * (1 + collar_fraction if buying else 1 - collar_fraction), tick, up=buying)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, NamedTuple
 from core.legs import Leg, OptionType, Side
+from core.orders import round_to_tick
 from core.structures import BUTTERFLY_KINDS, InvalidStructureError, Structure, decompose_butterfly
 
 if TYPE_CHECKING:
@@ -237,9 +238,7 @@ def natural_price(order: VerticalExit) -> float:
 
 def to_tick(price: float, order: VerticalExit, up: bool) -> float:
     """`price` on the order's tick grid (the below-$3 tick under 3.00, else the other), rounded up or down."""
-    tick = order.tick_below_3 if price < 3.0 else order.tick_from_3
-    steps = price / tick
-    return round((math.ceil(steps - 1e-9) if up else math.floor(steps + 1e-9)) * tick, 6)
+    return round_to_tick(price, order.tick_below_3 if price < 3.0 else order.tick_from_3, up)
 
 
 def fly_mid_per_share(position: ButterflyPosition, market: MarketData) -> float:
@@ -256,6 +255,11 @@ def fly_units(position: ButterflyPosition) -> int:
 
 HEDGE_PARTS = ("hedge", "unhedge")
 """Exit parts that trade the underlying's shares (a delta hedge and its unwinding): multiplier 1, not the fly's."""
+
+
+def shares_held(fills) -> int:
+    """The delta hedge's shares on after these fills (signed: > 0 long); a sale has a positive signed price."""
+    return sum(-f.quantity if f.signed_price_per_share > 0 else f.quantity for f in fills if f.part in HEDGE_PARTS)
 
 
 class ExitFill(NamedTuple):
@@ -301,9 +305,8 @@ def exit_result(position: ButterflyPosition, method: str, path: str, fills: list
                 reason: str | None, multiplier: int = 100) -> ExitResult:
     units = fly_units(position)
     received = sum(f.signed_price_per_share * f.quantity for f in fills if f.part not in HEDGE_PARTS)
-    hedge = [f for f in fills if f.part in HEDGE_PARTS]
-    hedge_shares_left = sum(-f.quantity if f.signed_price_per_share > 0 else f.quantity for f in hedge)
-    hedge_usd = sum(f.signed_price_per_share * f.quantity for f in hedge) if hedge_shares_left == 0 else 0.0
+    hedge_cash_usd = sum(f.signed_price_per_share * f.quantity for f in fills if f.part in HEDGE_PARTS)
+    hedge_usd = hedge_cash_usd if shares_held(fills) == 0 else 0.0
     credit = received / units if units else 0.0
     times = [f.time_ns for f in fills]
     return ExitResult(

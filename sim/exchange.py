@@ -35,7 +35,7 @@ from config.exchange import ExchangeConfig
 from config.runtime import LatencySpec
 from core.orders import (ACTIVE_STATES, CancelOrder, CancelRejected, OrderAccepted, OrderCancelled, OrderFilled, OrderRejected,
                          OrderReplaced, OrderStatus, OrderStatusReport, OrderStatusRequest, ReplaceOrder, OrderSide,
-                         SubmitOrder)
+                         SubmitOrder, UNDERLYING_RIGHT)
 from core.quotes import QUOTE_REASONS, ChainQuotes, QuoteFlag
 from sim.exchange_book import Book, BookView, WorkingOrder
 from sim.exchange_underlying import SHARE_TICK, UnderlyingQuotes, is_underlying
@@ -208,8 +208,12 @@ class SimulatedExchange(Component):
         if self.is_open is not None and not self.is_open(now_ns):
             return "market closed"
         if is_underlying(request):
-            problem = self.underlyings.order_problem(request)
-            return problem or WorkingOrder(request, (request.legs[0].contract.symbol, ""), [(0.0, "S")], None, [0], [1])
+            problem = self.underlyings.leg_problem(request)
+            if problem:
+                return problem
+            order = WorkingOrder(request, (request.legs[0].contract.symbol, ""), [(0.0, UNDERLYING_RIGHT)], None,
+                                 [0], [1])               # no book: `_accept` sends it to the underlying venue
+            return self._price_problem(order, request.limit_price) or order
         located = self._locate_legs(request, now_ns)
         if isinstance(located, str):
             return located
@@ -321,11 +325,7 @@ class SimulatedExchange(Component):
         if order.sign * (order.limit - touch) >= -1e-9:
             self._commit_fill(order, order.leaves, touch, (touch,))
         else:
-            cancelled = order.leaves
-            order.quantity -= cancelled
-            order.status = _CANCELLED
-            self.counts["cancelled"] += 1
-            self._reply(owner, OrderCancelled(coid, cancelled, now_ns))
+            self._cancel_leaves(order, owner, now_ns)
         for replace in order.queued_cancels:
             self._apply_cancel(coid, replace, now_ns)
         order.queued_cancels.clear()
@@ -534,12 +534,7 @@ class SimulatedExchange(Component):
             self._cancel_rejected(owner, coid, _TOO_LATE["REJECTED" if order is None else order.status.name], now_ns)
             return
         if replace is None:
-            cancelled = order.leaves
-            order.quantity -= cancelled
-            order.status = _CANCELLED
-            self._unrest(order)
-            self.counts["cancelled"] += 1
-            self._reply(owner, OrderCancelled(coid, cancelled, now_ns))
+            self._cancel_leaves(order, owner, now_ns)
             return
         resting_complex = order.is_complex and coid in self.resting
         if resting_complex:
@@ -555,6 +550,15 @@ class SimulatedExchange(Component):
         self._match_marketable(order, now_ns)
         if resting_complex:
             self._arm(order, now_ns)
+
+    def _cancel_leaves(self, order: WorkingOrder, owner: str, now_ns: int) -> None:
+        """Cancel what is left of a live order (fills already decided still land) and say so."""
+        cancelled = order.leaves
+        order.quantity -= cancelled
+        order.status = _CANCELLED
+        self._unrest(order)
+        self.counts["cancelled"] += 1
+        self._reply(owner, OrderCancelled(order.request.client_order_id, cancelled, now_ns))
 
     def _unrest(self, order: WorkingOrder) -> None:
         coid = order.request.client_order_id

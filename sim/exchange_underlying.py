@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from core.orders import UNDERLYING_RIGHT, SubmitOrder
+from core.orders import UNDERLYING_RIGHT, SubmitOrder, round_to_tick
 from core.quotes import ChainQuotes
 
 SHARE_TICK = 0.01
@@ -29,18 +29,15 @@ class UnderlyingQuotes:
             if known is None or quotes.time_ns >= known[1]:
                 self.latest[quotes.symbol] = (price, quotes.time_ns)
 
-    def order_problem(self, request: SubmitOrder) -> str | None:
-        """Why an order for shares is malformed (None when it is well formed)."""
+    @staticmethod
+    def leg_problem(request: SubmitOrder) -> str | None:
+        """Why an order's legs are not the underlying's shares as the venue takes them (the price is checked
+        by the exchange, on SHARE_TICK)."""
         leg = request.legs[0]
         if len(request.legs) != 1 or leg.ratio != 1:
             return "an order for the underlying has one leg of ratio 1"
         if leg.contract.expiry or leg.contract.strike:
             return f"the underlying has no expiry or strike, got {leg.contract}"
-        price = request.limit_price
-        if not isinstance(price, (int, float)) or not math.isfinite(price) or price <= 0:
-            return f"limit price must be a finite number > 0, got {price!r}"
-        if abs(price / SHARE_TICK - round(price / SHARE_TICK)) > 1e-6:
-            return f"price {price} is off the {SHARE_TICK} tick"
         return None
 
     def touch(self, symbol: str, buying: bool, now_ns: int) -> float | str:
@@ -51,9 +48,8 @@ class UnderlyingQuotes:
         price, time_ns = known
         if now_ns > time_ns + self.max_age_ns:
             return "stale underlying price"
-        if buying:
-            return round(math.ceil((price + self.half_spread_per_share) / SHARE_TICK - 1e-9) * SHARE_TICK, 6)
-        return round(math.floor((price - self.half_spread_per_share) / SHARE_TICK + 1e-9) * SHARE_TICK, 6)
+        half = self.half_spread_per_share if buying else -self.half_spread_per_share
+        return round_to_tick(price + half, SHARE_TICK, up=buying)
 
 
 def is_underlying(request: SubmitOrder) -> bool:

@@ -182,12 +182,14 @@ class ThinFeed(Feed):
         super().on_timer(tag, now_ns)
 
 
-def _hedged_exit(fallbacks, release_ns):
+def _hedged_exit(fallbacks, release_ns, share_half_spread=0.01):
     risk = RouterRiskConfig(max_partial_exposure_ms=100, routing=RoutingPreferences(
         first_order_timeout_ms=200, hedge_with_underlying=True, fallbacks=fallbacks))
     runtime = InlineRuntime(RuntimeConfig(seed=1), start_ns=T0)
     desk = Requester(ExitButterfly(fly(), MarketData(dict(QUOTES), 100.0), risk, "desk"))
-    for component in (SimulatedExchange(ExchangeConfig(seed=1, fills=NO_RESTING_FILLS)), ThinFeed(release_ns),
+    exchange = SimulatedExchange(ExchangeConfig(seed=1, fills=NO_RESTING_FILLS,
+                                                underlying_half_spread_per_share=share_half_spread))
+    for component in (exchange, ThinFeed(release_ns),
                       ButterflyExitRouter(gateway="exchange", recover=False), desk):
         runtime.add(component)
     runtime.run(until_ns=T0 + 20 * 10**9)
@@ -228,6 +230,15 @@ def test_a_hedge_stays_on_while_the_vertical_it_covers_stays_open():
     assert sum(f.quantity for f in result.fills if f.part == "short_leg") == 2     # the short 100 calls bought back
     assert not result.closed and f"hedge of +{_expected_hedge_shares()} shares left on" in result.reason
     assert result.hedge_pnl_usd == 0.0                     # nothing realized while the shares are on
+
+
+def test_a_hedge_the_venue_keeps_cancelling_is_tried_four_times_then_said_and_the_exit_goes_on():
+    """The shares' touch (100 +- 0.50) lies beyond the hedge's collar (100 x 1.002): every try is cancelled."""
+    result = _hedged_exit((FallbackAction.HEDGE_DELTA, FallbackAction.REPRICE_AGGRESSIVE), release_ns=T0 + 350_000_000,
+                          share_half_spread=0.50)
+    assert not [f for f in result.fills if f.part in ("hedge", "unhedge")]
+    assert result.closed and "None" not in result.reason and "delta -60.3 shares hedged" in result.reason
+    assert f"hedge of {_expected_hedge_shares()} shares not filled in 4 tries" in result.reason
 
 
 def test_hedge_delta_needs_the_underlying_switched_on_and_each_fallback_once():
