@@ -67,7 +67,7 @@ class WorkingOrder:
     quote update, since each update replaces the book."""
 
     __slots__ = ("request", "book_key", "contract_keys", "book", "columns", "ratios", "sign", "limit", "quantity",
-                 "filled", "status", "hazard_left", "pending_fill", "is_complex", "single", "checked_ns",
+                 "filled", "filled_value", "status", "hazard_left", "pending_fill", "is_complex", "single", "checked_ns",
                  "queued_cancels", "view", "rate_per_s", "armed")
 
     def __init__(self, request: SubmitOrder, book_key: tuple[str, str], contract_keys: list[tuple[float, str]],
@@ -84,6 +84,7 @@ class WorkingOrder:
         self.limit = float(request.limit_price)
         self.quantity = int(request.quantity)
         self.filled = 0
+        self.filled_value = 0.0           # sum of quantity x net price per share over the fills delivered
         self.status = _PENDING_NEW
         self.hazard_left = 0.0
         self.pending_fill = 0
@@ -92,6 +93,11 @@ class WorkingOrder:
         self.view: BookView | None = None    # complex orders: what the current book says for it
         self.rate_per_s = 0.0                # complex orders: the hazard rate in force since checked_ns
         self.armed = 0                       # complex orders: the hazard timer that is still valid
+
+    @property
+    def average_price(self) -> float:
+        """Net price per share over the fills delivered (0.0 before any)."""
+        return round(self.filled_value / self.filled, 6) if self.filled else 0.0
 
     @property
     def leaves(self) -> int:

@@ -236,5 +236,27 @@ def test_status_requests_report_what_the_exchange_knows():
     reports = {r.client_order_id: r for r in trader.of(OrderStatusReport)}
     assert (reports["a"].known, reports["a"].status, reports["a"].filled_quantity, reports["a"].leaves_quantity) == (
         True, "PARTIALLY_FILLED", 20, 10)
+    assert reports["a"].average_price == 3.14                    # the fill's price at the ask, not the 3.20 limit
     assert (reports["r"].known, reports["r"].status) == (True, "REJECTED")
     assert not reports["zz"].known
+
+
+def test_a_finished_order_is_kept_as_a_record_that_still_answers():
+    """Filled and cancelled orders drop their request, lists and book (memory, and the garbage
+    collector's passes over a day of orders) but status, cancel, replace and a reused id still answer."""
+    from core.orders import OrderStatusReport, OrderStatusRequest
+    from sim.exchange_book import WorkingOrder
+
+    trader, exchange = run([(1000, submit("f", [leg(450.0)], "BUY", 5, 3.20)),
+                            (1000, submit("c", [leg(450.0)], "BUY", 5, 3.00)),
+                            (2_000_000, CancelOrder("c", "trader")),
+                            (5_000_000, OrderStatusRequest("f", "trader")), (5_000_000, OrderStatusRequest("c", "trader")),
+                            (5_000_000, CancelOrder("f", "trader")), (5_000_000, ReplaceOrder("c", "trader", 3.01)),
+                            (5_000_000, submit("f", [leg(450.0)], "BUY", 1, 3.20))], until_s=0.05)
+    assert not any(isinstance(o, WorkingOrder) for o in exchange.orders.values())
+    reports = {r.client_order_id: r for r in trader.of(OrderStatusReport)}
+    assert (reports["f"].status, reports["f"].filled_quantity, reports["f"].leaves_quantity) == ("FILLED", 5, 0)
+    assert (reports["f"].average_price, reports["c"].status, reports["c"].filled_quantity) == (3.14, "CANCELLED", 0)
+    assert sorted((r.client_order_id, r.reason) for r in trader.of(CancelRejected)) == [
+        ("c", "too late: order is cancelled"), ("f", "too late: order is filled")]
+    assert [r.reason for r in trader.of(OrderRejected)] == ["duplicate client order id"]
