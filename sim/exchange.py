@@ -52,13 +52,6 @@ _SIDES = (OrderSide.BUY.value, OrderSide.SELL.value)
 _TERMINAL = frozenset({_FILLED, _CANCELLED, _REJECTED})
 
 
-def _done_record(order: WorkingOrder) -> tuple[str, int, float, str]:
-    """What the exchange keeps of a finished order: (status value, filled, average price, owner). A plain tuple of
-    atomics, which the garbage collector stops tracking: a day's finished orders, each holding its
-    request, lists and a book, made the collector's full passes cost a third of the matching time."""
-    return order.status.value, order.filled, order.average_price, order.request.owner
-
-
 class SimulatedExchange(Component):
     """See the module docstring. `is_open(time_ns)` says whether the market is open (default: always)."""
 
@@ -83,6 +76,7 @@ class SimulatedExchange(Component):
         self._latency = {kind: make_sampler(LatencySpec(distribution="lognormal", base_us=us, sigma=latency.sigma),
                                             self.config.seed, f"{name}:{kind}")
                          for kind, us in medians_us.items()}
+        self._ack_delay, self._fill_delay, self._cancel_delay = (self._latency[k] for k in ("ack", "fill", "cancel"))
         self.counts = {"submitted": 0, "rejected": 0, "filled_events": 0, "cancelled": 0, "cancel_rejected": 0,
                        "replaced": 0, "quote_updates": 0, "order_events": 0}
 
@@ -126,23 +120,23 @@ class SimulatedExchange(Component):
     def _on_submit(self, request: SubmitOrder, now_ns: int) -> None:
         self.counts["submitted"] += 1
         if request.client_order_id in self.orders:
-            self._reply(request.owner, OrderRejected(request.client_order_id, "duplicate client order id", now_ns))
+            self.port.send(request.owner, OrderRejected(request.client_order_id, "duplicate client order id", now_ns))
             self.counts["rejected"] += 1
             return
         order_or_reason = self._validate(request, now_ns)
         if isinstance(order_or_reason, str):
-            self._schedule_latency("ack", ("reject", request.client_order_id, request.owner, order_or_reason))
+            self.port.schedule(self._ack_delay(), ("reject", request.client_order_id, request.owner, order_or_reason))
             self.orders[request.client_order_id] = None   # the id is taken even when rejected
             return
         self.orders[request.client_order_id] = order_or_reason
-        self._schedule_latency("ack", ("ack", request.client_order_id))
+        self.port.schedule(self._ack_delay(), ("ack", request.client_order_id))
 
     def _on_cancel(self, request: CancelOrder, now_ns: int) -> None:
         order = self.orders.get(request.client_order_id)
         if order is None:
             self._cancel_rejected(request.owner, request.client_order_id, "unknown order", now_ns)
         else:
-            self._schedule_latency("cancel", ("cancel", request.client_order_id, None))
+            self.port.schedule(self._cancel_delay(), ("cancel", request.client_order_id, None))
 
     def _on_replace(self, request: ReplaceOrder, now_ns: int) -> None:
         order = self.orders.get(request.client_order_id)
@@ -151,7 +145,7 @@ class SimulatedExchange(Component):
             self._cancel_rejected(request.owner, request.client_order_id,
                                   "unknown order" if order is None else (reason or "quantity must be >= 0"), now_ns)
             return
-        self._schedule_latency("cancel", ("cancel", request.client_order_id, request))
+        self.port.schedule(self._cancel_delay(), ("cancel", request.client_order_id, request))
 
     def _on_status(self, request: OrderStatusRequest, now_ns: int) -> None:
         order = self.orders.get(request.client_order_id)
@@ -165,7 +159,7 @@ class SimulatedExchange(Component):
         else:
             report = OrderStatusReport(request.client_order_id, True, order.status.value, order.filled,
                                        max(order.leaves, 0), order.average_price, now_ns)
-        self._reply(request.owner, report)
+        self.port.send(request.owner, report)
 
     _HANDLERS = {ChainQuotes: _on_quotes, SubmitOrder: _on_submit, CancelOrder: _on_cancel,
                  ReplaceOrder: _on_replace, OrderStatusRequest: _on_status}
@@ -174,26 +168,27 @@ class SimulatedExchange(Component):
 
     def on_timer(self, tag: Hashable, now_ns: int) -> None:
         kind = tag[0]
-        if kind == "tick":
-            self._ticking = False
-            self._check_resting(now_ns)
-            self._ensure_ticking(now_ns)
-            return
-        if kind == "hazard":
+        if kind == "ack":
+            self.counts["order_events"] += 1
+            self._accept(self.orders[tag[1]], now_ns)
+        elif kind == "fill":
+            self.counts["order_events"] += 1
+            self._deliver_fill(self.orders[tag[1]], tag[2], tag[3], tag[4], now_ns)
+        elif kind == "cancel":
+            self.counts["order_events"] += 1
+            self._apply_cancel(tag[1], tag[2], now_ns)
+        elif kind == "hazard":
             order = self.resting.get(tag[1])
             if order is not None and order.armed == tag[2]:
                 self._check_one(order, now_ns)
-            return
-        self.counts["order_events"] += 1
-        if kind == "ack":
-            self._accept(self.orders[tag[1]], now_ns)
-        elif kind == "fill":
-            self._deliver_fill(self.orders[tag[1]], tag[2], tag[3], tag[4], now_ns)
-        elif kind == "cancel":
-            self._apply_cancel(tag[1], tag[2], now_ns)
+        elif kind == "tick":
+            self._ticking = False
+            self._check_resting(now_ns)
+            self._ensure_ticking(now_ns)
         elif kind == "reject":
+            self.counts["order_events"] += 1
             self.counts["rejected"] += 1
-            self._reply(tag[2], OrderRejected(tag[1], tag[3], now_ns))
+            self.port.send(tag[2], OrderRejected(tag[1], tag[3], now_ns))
 
     def _exponential(self) -> float:
         """The next unit-mean exponential draw (a hazard budget), from a block drawn 1,024 at a time: a
@@ -203,9 +198,6 @@ class SimulatedExchange(Component):
             self._exponentials_at = 0
         self._exponentials_at += 1
         return self._exponentials[self._exponentials_at - 1]
-
-    def _schedule_latency(self, which: str, tag: tuple) -> None:
-        self.port.schedule(self._latency[which](), tag)
 
     # ------------------------------------------------------------------ validation
 
@@ -234,18 +226,18 @@ class SimulatedExchange(Component):
 
     def _locate_legs(self, request: SubmitOrder, now_ns: int):
         legs = request.legs
-        first = legs[0].contract
-        book_key = (first.symbol, first.expiry)
+        symbol, expiry = legs[0].contract[:2]
+        book_key = (symbol, expiry)
         book = self.books.get(book_key)
+        columns_of = None if book is None else book.columns
         columns, ratios, keys = [], [], []
-        for leg in legs:
-            contract, ratio = leg.contract, leg.ratio
-            if contract.expiry != book_key[1] or contract.symbol != book_key[0]:
+        for contract, ratio in legs:
+            if contract.expiry != expiry or contract.symbol != symbol:
                 return "all legs must be on one symbol and expiry"
-            if book is None:
+            if columns_of is None:
                 continue                   # only the one-book check applies; "unknown contract" follows
             key = (float(contract.strike), contract.right)
-            column = book.columns.get(key)
+            column = columns_of.get(key)
             if column is None:
                 return f"unknown contract {contract}"
             if type(ratio) is not int or ratio == 0:
@@ -254,9 +246,9 @@ class SimulatedExchange(Component):
             ratios.append(ratio)
             keys.append(key)
         if book is None:
-            return f"unknown contract {first}"
+            return f"unknown contract {legs[0].contract}"
         if now_ns >= book.quotes.expiry_ns:
-            return f"expired contract {first.expiry}"
+            return f"expired contract {expiry}"
         if len(keys) > 1 and len(set(keys)) != len(keys):
             return "a contract appears in two legs"
         if len(ratios) == 1 and ratios[0] != 1:
@@ -287,11 +279,11 @@ class SimulatedExchange(Component):
         if now_ns > self._stale_at_ns(book):
             return QUOTE_REASONS[QuoteFlag.STALE]
         if not order.is_complex:
-            flag = book.flag_list[order.single]
+            flag = book.lists()[4][order.single]
             if flag == _OK or (flag == _ZERO_BID and order.sign > 0):
                 return None
             return QUOTE_REASONS[QuoteFlag(flag)]
-        flag_list = book.flag_list
+        flag_list = book.lists()[4]
         for column in order.columns:
             flag = flag_list[column]
             if flag != _OK and flag != _ZERO_BID:                           # a package may sell a leg bid at zero
@@ -312,10 +304,10 @@ class SimulatedExchange(Component):
             order.status = _REJECTED
             self.counts["rejected"] += 1
             self._retire(order)
-            self._reply(order.request.owner, OrderRejected(order.request.client_order_id, problem, now_ns))
+            self.port.send(order.request.owner, OrderRejected(order.request.client_order_id, problem, now_ns))
             return
         order.status = _ACCEPTED
-        self._reply(order.request.owner, OrderAccepted(order.request.client_order_id, now_ns))
+        self.port.send(order.request.owner, OrderAccepted(order.request.client_order_id, now_ns))
         self._match_marketable(order, now_ns)
         if order.leaves > 0:
             self._rest(order, now_ns)
@@ -331,10 +323,10 @@ class SimulatedExchange(Component):
             order.status = _REJECTED
             self.counts["rejected"] += 1
             self._retire(order)
-            self._reply(owner, OrderRejected(coid, touch, now_ns))
+            self.port.send(owner, OrderRejected(coid, touch, now_ns))
             return
         order.status = _ACCEPTED
-        self._reply(owner, OrderAccepted(coid, now_ns))
+        self.port.send(owner, OrderAccepted(coid, now_ns))
         if order.sign * (order.limit - touch) >= -1e-9:
             self._commit_fill(order, order.leaves, touch, (touch,))
         else:
@@ -349,15 +341,13 @@ class SimulatedExchange(Component):
 
         Scalar Python over the legs' list mirrors: an order has two to four legs, where numpy's
         per-call overhead would cost more than the arithmetic."""
-        book = order.book
-        bids, asks = book.bid, book.ask
+        bids, asks, bid_sizes, ask_sizes, _ = order.book.lists()
         if not order.is_complex:
             col = order.single
             buying = order.sign > 0
             touch = asks[col] if buying else bids[col]
-            units = book.ask_size[col] if buying else book.bid_size[col]
+            units = ask_sizes[col] if buying else bid_sizes[col]
             return touch, 0.5 * (asks[col] - bids[col]), (touch,), units
-        bid_sizes, ask_sizes = book.bid_size, book.ask_size
         natural = width = 0.0
         touch, units = [], None
         for col, ratio in zip(order.columns, order.ratios):
@@ -521,7 +511,7 @@ class SimulatedExchange(Component):
     def _commit_fill(self, order: WorkingOrder, quantity: int, price: float, leg_prices: tuple[float, ...]) -> None:
         """The fill is decided now and reported after the fill latency: a cancel arriving meanwhile loses."""
         order.pending_fill += quantity
-        self._schedule_latency("fill", ("fill", order.request.client_order_id, quantity, price, leg_prices))
+        self.port.schedule(self._fill_delay(), ("fill", order.request.client_order_id, quantity, price, leg_prices))
 
     def _deliver_fill(self, order: WorkingOrder, quantity: int, price: float, leg_prices: tuple, now_ns: int) -> None:
         order.pending_fill -= quantity
@@ -534,7 +524,7 @@ class SimulatedExchange(Component):
             self._unrest(order)
         self._retire(order)
         self.counts["filled_events"] += 1
-        self._reply(order.request.owner, OrderFilled(order.request.client_order_id, quantity, round(price, 6),
+        self.port.send(order.request.owner, OrderFilled(order.request.client_order_id, quantity, round(price, 6),
                                                      leg_prices, order.filled, max(order.leaves, 0), now_ns))
 
     # ------------------------------------------------------------------ cancel / replace
@@ -565,7 +555,7 @@ class SimulatedExchange(Component):
         if replace.quantity:
             order.quantity = max(order.filled + order.pending_fill, order.filled + replace.quantity)
         self.counts["replaced"] += 1
-        self._reply(owner, OrderReplaced(coid, order.limit, order.leaves, now_ns))
+        self.port.send(owner, OrderReplaced(coid, order.limit, order.leaves, now_ns))
         self._match_marketable(order, now_ns)
         if resting_complex:
             self._arm(order, now_ns)
@@ -578,7 +568,7 @@ class SimulatedExchange(Component):
         self._unrest(order)
         self._retire(order)
         self.counts["cancelled"] += 1
-        self._reply(owner, OrderCancelled(order.request.client_order_id, cancelled, now_ns))
+        self.port.send(owner, OrderCancelled(order.request.client_order_id, cancelled, now_ns))
 
     def _unrest(self, order: WorkingOrder) -> None:
         coid = order.request.client_order_id
@@ -588,16 +578,17 @@ class SimulatedExchange(Component):
             singles.remove(coid)
 
     def _retire(self, order: WorkingOrder) -> None:
-        """Keep only a finished order's record once no fill of it is still on its way."""
+        """Once a finished order has no fill on its way, keep only (status value, filled, average price,
+        owner): a plain tuple of atomics, which the garbage collector stops tracking. A day's finished
+        orders, each holding its request, lists and a book, made the collector's full passes a third of
+        the matching time."""
         if order.pending_fill == 0 and order.status in _TERMINAL:
-            self.orders[order.request.client_order_id] = _done_record(order)
+            request = order.request
+            self.orders[request.client_order_id] = (order.status.value, order.filled, order.average_price, request.owner)
 
     def _cancel_rejected(self, owner: str, coid: str, reason: str, now_ns: int) -> None:
         self.counts["cancel_rejected"] += 1
-        self._reply(owner, CancelRejected(coid, reason, now_ns))
-
-    def _reply(self, owner: str, event: Any) -> None:
-        self.port.send(owner, event)
+        self.port.send(owner, CancelRejected(coid, reason, now_ns))
 
     def snapshot(self) -> dict[str, Any]:
         working = sum(1 for o in self.orders.values() if isinstance(o, WorkingOrder) and o.status in ACTIVE_STATES)

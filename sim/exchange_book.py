@@ -43,18 +43,13 @@ class Book:
             self._flags = quote_flags(self.quotes.bid, self.quotes.ask, self.quotes.time_ns, self.quotes.time_ns, 1)
         return self._flags
 
-    def _as_lists(self) -> tuple[list, ...]:
+    def lists(self) -> tuple[list, list, list, list, list]:
+        """(bid, ask, bid_size, ask_size, flag) as Python lists, made on the first call."""
         if self._lists is None:
             q = self.quotes
             self._lists = (np.asarray(q.bid).tolist(), np.asarray(q.ask).tolist(), np.asarray(q.bid_size).tolist(),
                            np.asarray(q.ask_size).tolist(), self.flags.tolist())
         return self._lists
-
-    bid = property(lambda self: self._as_lists()[0])
-    ask = property(lambda self: self._as_lists()[1])
-    bid_size = property(lambda self: self._as_lists()[2])
-    ask_size = property(lambda self: self._as_lists()[3])
-    flag_list = property(lambda self: self._as_lists()[4])
 
 
 def same_grid(a: ChainQuotes, b: ChainQuotes) -> bool:
