@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from core.pricing import bsm_greeks
+from core.pricing import bsm_greeks, bsm_price
 from sim.spread_model import SpreadModel, standardized_moneyness
 from sim.surface import SurfaceParams, surface_vol
 
@@ -85,8 +85,11 @@ def strike_grid(spec: ProductSpec, spot: float, n_strikes: int = 200) -> np.ndar
 def generate_chains(spec: ProductSpec, spread_model: SpreadModel, strikes: np.ndarray, expiry_ns: int,
                     times_ns: np.ndarray, spots: np.ndarray, vol_levels: np.ndarray, rate: float,
                     rng: np.random.Generator, surface: SurfaceParams = SurfaceParams(),
-                    high_regime: np.ndarray | bool = False) -> ChainBatch:
+                    high_regime: np.ndarray | bool = False, greeks: bool = True) -> ChainBatch:
     """Quotes of every contract at every time: theo from the surface, spread from the fitted model.
+
+    With `greeks=False` delta, gamma, vega and theta are None (a feed that sends quotes only skips
+    their cost, about a quarter of the generation's).
 
     bid/ask are centred on the theo and snapped to the tick (bid down, ask = bid + spread, so a
     quote is never crossed); a bid below one tick is quoted as 0 (not tradable to sell into).
@@ -101,11 +104,15 @@ def generate_chains(spec: ProductSpec, spread_model: SpreadModel, strikes: np.nd
     level = np.asarray(vol_levels, dtype=np.float64)[:, None]
     high = np.asarray(high_regime)[..., None] if np.ndim(high_regime) else high_regime
     vol = surface_vol(surface, level, contract_strikes, forward, t_years, high)
-    greeks = bsm_greeks(is_call, spot, contract_strikes, t_years, rate, spec.dividend_yield, vol)
+    if greeks:
+        sensitivities = bsm_greeks(is_call, spot, contract_strikes, t_years, rate, spec.dividend_yield, vol)
+        price = sensitivities.price
+    else:
+        price = bsm_price(is_call, spot, contract_strikes, t_years, rate, spec.dividend_yield, vol)
     dte_days = t_years * 365.0
     z = standardized_moneyness(is_call, contract_strikes, spot, vol, dte_days)
-    tick = spread_model.tick(greeks.price)
-    theo = np.maximum(greeks.price, 1e-4)
+    tick = spread_model.tick(price)
+    theo = np.maximum(price, 1e-4)
     spread = spread_model.spread(is_call, theo, z, dte_days, vol)
     bid = np.floor((theo - 0.5 * spread) / tick + 1e-9) * tick
     bid = np.where(bid >= tick, bid, 0.0)
@@ -115,5 +122,6 @@ def generate_chains(spec: ProductSpec, spread_model: SpreadModel, strikes: np.nd
     bid_size = np.where(bid > 0, rng.geometric(np.broadcast_to(p, bid.shape)), 0).astype(np.int32)
     ask_size = rng.geometric(np.broadcast_to(p, ask.shape)).astype(np.int32)
     return ChainBatch(spec.symbol, int(expiry_ns), times_ns, spot[:, 0], contract_strikes, is_call,
-                      np.round(bid, 4), np.round(ask, 4), greeks.price, vol, greeks.delta, greeks.gamma,
-                      greeks.vega, greeks.theta, bid_size, ask_size)
+                      np.round(bid, 4), np.round(ask, 4), price, vol,
+                      *((sensitivities.delta, sensitivities.gamma, sensitivities.vega, sensitivities.theta) if greeks
+                        else (None,) * 4), bid_size, ask_size)

@@ -41,6 +41,7 @@ class DayFeed(Component):
         self.published = 0
         self.models = None
         self.index = 0
+        self._chains: list[tuple] | None = None     # (symbol, ISO expiry, close ns, receivers) per chain, in order
 
     def on_start(self, now_ns: int) -> None:
         self.models = load_spread_models()
@@ -54,32 +55,34 @@ class DayFeed(Component):
 
     def on_timer(self, tag: Hashable, now_ns: int) -> None:
         index = self.index = tag[1]
-        for symbol in sorted(self.expirations):
-            for expiry in self.expirations[symbol]:
-                quotes = self._quotes(symbol, expiry, index)
-                if quotes is None:
-                    continue
-                for receiver in (self.exchange, *self.routes.get((symbol, expiry.isoformat()), ())):
-                    self.port.send(receiver, quotes)
-                self.published += 1
+        if self._chains is None:
+            self._chains = [(symbol, expiry.isoformat(), expiry_ns(expiry),
+                             (self.exchange, *self.routes.get((symbol, expiry.isoformat()), ())))
+                            for symbol in sorted(self.expirations) for expiry in self.expirations[symbol]]
+        for symbol, expiry, closes_ns, receivers in self._chains:
+            quotes = self._quotes(symbol, expiry, closes_ns, index)
+            if quotes is None:
+                continue
+            for receiver in receivers:
+                self.port.send(receiver, quotes)
+            self.published += 1
         if index + 1 < len(self.times_ns):
             self.port.schedule(int(self.times_ns[index + 1] - now_ns), ("tick", index + 1))
 
-    def _quotes(self, symbol: str, expiry: date, index: int) -> ChainQuotes | None:
-        closes_ns = expiry_ns(expiry)
-        if self.times_ns[index] >= closes_ns:
+    def _quotes(self, symbol: str, expiry: str, closes_ns: int, index: int) -> ChainQuotes | None:
+        time_ns = int(self.times_ns[index])
+        if time_ns >= closes_ns:
             return None
-        key = (symbol, expiry.isoformat())
+        key = (symbol, expiry)
         start, batch = self.blocks.get(key, (-BLOCK, None))
         if not start <= index < start + BLOCK:
             start, batch = index, self._generate(symbol, closes_ns, index)
             self.blocks[key] = (start, batch)
         row = index - start
-        product = PRODUCTS[symbol]
-        model = self.models[product.spread_class]
-        return ChainQuotes(symbol, expiry.isoformat(), closes_ns, int(self.times_ns[index]), batch.strikes,
-                           batch.is_call, batch.bid[row], batch.ask[row], batch.bid_size[row], batch.ask_size[row],
-                           model.tick_below_3, model.tick_from_3, float(self.paths[symbol][index]))
+        model = self.models[PRODUCTS[symbol].spread_class]
+        return ChainQuotes(symbol, expiry, closes_ns, time_ns, batch.strikes, batch.is_call, batch.bid[row],
+                           batch.ask[row], batch.bid_size[row], batch.ask_size[row], model.tick_below_3,
+                           model.tick_from_3, float(self.paths[symbol][index]))
 
     def _generate(self, symbol: str, closes_ns: int, index: int) -> ChainBatch:
         product = PRODUCTS[symbol]
@@ -89,7 +92,7 @@ class DayFeed(Component):
         rng = np.random.default_rng([self.seed, index, sum(map(ord, symbol)), closes_ns % 1_000_003])
         return generate_chains(product, self.models[product.spread_class], strikes, closes_ns,
                                self.times_ns[index:stop], spots, np.full(spots.size, self.vol), self.rate, rng,
-                               high_regime=self.regime == "high")
+                               high_regime=self.regime == "high", greeks=False)
 
     def on_message(self, message: Any, now_ns: int) -> None:
         if not isinstance(message, AddSymbol):
@@ -106,6 +109,7 @@ class DayFeed(Component):
         self.expirations[message.symbol] = [date.fromisoformat(e) for e in message.expirations]
         for expiry, receiver in message.routes:
             self.routes[(message.symbol, expiry)] = (*self.routes.get((message.symbol, expiry), ()), receiver)
+        self._chains = None
         self.log.info("symbol_added", symbol=message.symbol, expirations=list(message.expirations))
 
     def snapshot(self) -> dict[str, Any]:
