@@ -7,6 +7,7 @@ Vectorized over a chain. Flags (QuoteFlag): NaN or infinite prices, negative pri
 
 from __future__ import annotations
 
+import math
 from enum import IntEnum
 from typing import NamedTuple
 
@@ -41,6 +42,19 @@ def quote_flags(bid, ask, quote_time_ns, now_ns: int, max_age_ns: int) -> np.nda
     for condition, flag in checks:   # later checks overwrite earlier ones: the most basic problem wins
         np.copyto(flags, np.int8(flag), where=condition)
     return flags
+
+
+def quote_flag(bid: float, ask: float) -> int:
+    """The QuoteFlag of one fresh quote, as `quote_flags` gives it: the scalar form, for an order's few legs."""
+    if not (math.isfinite(bid) and math.isfinite(ask)):
+        return QuoteFlag.NOT_FINITE
+    if bid < 0 or ask < 0:
+        return QuoteFlag.NEGATIVE
+    if bid > ask:
+        return QuoteFlag.CROSSED
+    if bid == 0.0:
+        return QuoteFlag.ZERO_BID
+    return QuoteFlag.OK
 
 
 class ChainQuotes(NamedTuple):

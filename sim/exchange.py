@@ -279,13 +279,12 @@ class SimulatedExchange(Component):
         if now_ns > self._stale_at_ns(book):
             return QUOTE_REASONS[QuoteFlag.STALE]
         if not order.is_complex:
-            flag = book.lists()[4][order.single]
+            flag = book.leg_quotes(order.single)[4]
             if flag == _OK or (flag == _ZERO_BID and order.sign > 0):
                 return None
             return QUOTE_REASONS[QuoteFlag(flag)]
-        flag_list = book.lists()[4]
         for column in order.columns:
-            flag = flag_list[column]
+            flag = book.leg_quotes(column)[4]
             if flag != _OK and flag != _ZERO_BID:                           # a package may sell a leg bid at zero
                 return QUOTE_REASONS[QuoteFlag(flag)]
         return None
@@ -339,25 +338,24 @@ class SimulatedExchange(Component):
     def _natural(order: WorkingOrder) -> tuple[float, float, tuple[float, ...], int]:
         """(natural net price, combined half-width, per-leg touch prices, units available) for this side.
 
-        Scalar Python over the legs' list mirrors: an order has two to four legs, where numpy's
+        Scalar Python over the legs (`Book.leg_quotes`): an order has one to four legs, where numpy's
         per-call overhead would cost more than the arithmetic."""
-        bids, asks, bid_sizes, ask_sizes, _ = order.book.lists()
+        book = order.book
         if not order.is_complex:
-            col = order.single
+            bid, ask, bid_size, ask_size, _ = book.leg_quotes(order.single)
             buying = order.sign > 0
-            touch = asks[col] if buying else bids[col]
-            units = ask_sizes[col] if buying else bid_sizes[col]
-            return touch, 0.5 * (asks[col] - bids[col]), (touch,), units
+            touch = ask if buying else bid
+            return touch, 0.5 * (ask - bid), (touch,), ask_size if buying else bid_size
         natural = width = 0.0
         touch, units = [], None
         for col, ratio in zip(order.columns, order.ratios):
-            bid, ask = bids[col], asks[col]
+            bid, ask, bid_size, ask_size, _ = book.leg_quotes(col)
             buys_leg = ratio * order.sign > 0
             price = ask if buys_leg else bid
             touch.append(price)
             natural += ratio * price
             width += abs(ratio) * (ask - bid)
-            size = ask_sizes[col] if buys_leg or bid <= 0 else bid_sizes[col]     # zero-bid legs go for 0
+            size = ask_size if buys_leg or bid <= 0 else bid_size     # zero-bid legs go for 0
             lots = size // abs(ratio)
             units = lots if units is None or lots < units else units
         return natural, 0.5 * width, tuple(touch), int(units)

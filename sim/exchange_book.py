@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from core.orders import OrderSide, OrderStatus, ReplaceOrder, SubmitOrder
-from core.quotes import ChainQuotes, quote_flags
+from core.quotes import ChainQuotes, quote_flag, quote_flags
 
 
 _BUY, _PENDING_NEW = OrderSide.BUY.value, OrderStatus.PENDING_NEW
@@ -19,12 +19,13 @@ _BUY, _PENDING_NEW = OrderSide.BUY.value, OrderStatus.PENDING_NEW
 class Book:
     """The latest quotes of one (symbol, expiry), with a column per (strike, right).
 
-    Python lists mirror the arrays: single-leg orders read scalars, which is far cheaper than
-    numpy indexing of one element. Flags and lists are made on first use: most snapshots of a
-    chain are replaced before any order looks at them.
+    An order reads its few legs as Python scalars (`leg_quotes`: `ndarray.item` and a scalar flag),
+    far cheaper than converting or indexing the whole chain; the vectorized flags are made on first
+    use by the resting single-leg check. Most snapshots of a chain are replaced before any order
+    looks at them.
     """
 
-    __slots__ = ("quotes", "columns", "_flags", "_lists")
+    __slots__ = ("quotes", "columns", "_flags", "_arrays")
 
     def __init__(self, quotes: ChainQuotes, previous: Book | None = None) -> None:
         self.quotes = quotes
@@ -35,7 +36,8 @@ class Book:
             strikes = np.asarray(quotes.strikes, float).tolist()
             self.columns = {(k, r): i for i, (k, r) in enumerate(zip(strikes, rights))}
         self._flags: np.ndarray | None = None
-        self._lists: tuple[list, ...] | None = None
+        self._arrays = (np.asarray(quotes.bid, float), np.asarray(quotes.ask, float), np.asarray(quotes.bid_size),
+                        np.asarray(quotes.ask_size))
 
     @property
     def flags(self) -> np.ndarray:
@@ -43,13 +45,11 @@ class Book:
             self._flags = quote_flags(self.quotes.bid, self.quotes.ask, self.quotes.time_ns, self.quotes.time_ns, 1)
         return self._flags
 
-    def lists(self) -> tuple[list, list, list, list, list]:
-        """(bid, ask, bid_size, ask_size, flag) as Python lists, made on the first call."""
-        if self._lists is None:
-            q = self.quotes
-            self._lists = (np.asarray(q.bid).tolist(), np.asarray(q.ask).tolist(), np.asarray(q.bid_size).tolist(),
-                           np.asarray(q.ask_size).tolist(), self.flags.tolist())
-        return self._lists
+    def leg_quotes(self, column: int) -> tuple[float, float, int, int, int]:
+        """(bid, ask, bid size, ask size, QuoteFlag) of one column, as Python scalars."""
+        bids, asks, bid_sizes, ask_sizes = self._arrays
+        bid, ask = bids.item(column), asks.item(column)
+        return bid, ask, int(bid_sizes.item(column)), int(ask_sizes.item(column)), quote_flag(bid, ask)
 
 
 def same_grid(a: ChainQuotes, b: ChainQuotes) -> bool:
