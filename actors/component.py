@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Hashable, Protocol
 
-from actors.logs import get_logger
+from actors.logs import configuration_key, get_logger
 from actors.telemetry import NULL_TELEMETRY
 
 
@@ -49,8 +49,19 @@ class Component:
 
     @property
     def log(self):
-        """A structlog logger bound to `log_context()` (built on use, so components stay picklable)."""
-        return get_logger(**self.log_context())
+        """A structlog logger bound to `log_context()`: bound again only when the context or structlog's
+        configuration changed (binding costs ~30 us, a tenth of an order's path in a backtest); never
+        pickled, so components stay picklable."""
+        context, key = self.log_context(), configuration_key()
+        cached = self.__dict__.get("_bound_log")
+        if cached is None or cached[0] != key or cached[1] != context:
+            cached = self.__dict__["_bound_log"] = (key, context, get_logger(**context))
+        return cached[2]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_bound_log", None)
+        return state
 
     def on_start(self, now_ns: int) -> None:
         """Called once before any message."""

@@ -84,3 +84,10 @@ def redact_secrets(_, __, event: dict[str, Any]) -> dict[str, Any]:
 
 def get_logger(**context: Any) -> structlog.typing.FilteringBoundLogger:
     return structlog.get_logger().bind(**context)
+
+
+def configuration_key() -> tuple[int, int, int]:
+    """Changes whenever structlog is reconfigured (processors, level, output): a logger bound
+    before that must be bound again (`Component.log` caches its logger on this key)."""
+    config = structlog.get_config()
+    return id(config["processors"]), id(config["wrapper_class"]), id(config["logger_factory"])

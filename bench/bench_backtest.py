@@ -6,6 +6,13 @@ snapshot of every chain). Printed: updates/s over the whole run (market generati
 traders), the messages that carried them, and NautilusTrader's ~50,000 quote ticks/s measured
 on this machine (DESIGN.md) for the ratio. Goal >= 500,000 updates/s on one core. Butterflies are
 off here so the figure stays the two-part executor's (they add a strategist and the router per chain).
+
+Two days, each printed with the order flow it carried (`--day default|dense|both`, default both):
+- default: the shipped profile (config/profiles/backtest.yaml), a snapshot every 10 s of 120
+  contracts. Quotes are sparse, so the order flow (27k orders) takes most of the time and the
+  figure says more about orders than quotes.
+- dense: the same profile with a snapshot every second of 200 contracts (100 strikes a side):
+  quote traffic closer to a real chain's, where the quote path decides the rate.
 """
 
 from __future__ import annotations
@@ -46,10 +53,22 @@ class _Counter:
         return self._inner(message, now_ns)
 
 
-def main() -> dict[str, float]:
+DAYS = {"default": {},
+        "dense": {"SPREADWRIGHT__BACKTEST__QUOTE_INTERVAL_S": "1", "SPREADWRIGHT__BACKTEST__N_STRIKES": "100"}}
+
+
+def main(days: tuple[str, ...] = ("default", "dense")) -> dict[str, float]:
     where = pin_one_core()
     configure_logging(LoggingConfig(level="ERROR", format="console"), force=True)
-    config = load_profile("backtest", env={"SPREADWRIGHT__BUTTERFLIES__ENABLED": "false"})   # the 9-trader day alone
+    result = {}
+    for day in days:
+        figures = run_day(day, where)
+        result.update({f"{day}_{key}": value for key, value in figures.items()})
+    return result
+
+
+def run_day(day: str, where: str) -> dict[str, float]:
+    config = load_profile("backtest", env={"SPREADWRIGHT__BUTTERFLIES__ENABLED": "false", **DAYS[day]})
     backtest = build_backtest(config)
     counters = [_Counter(t) for t in backtest.traders]
     started = time.perf_counter()
@@ -58,7 +77,7 @@ def main() -> dict[str, float]:
     updates = sum(c.updates for c in counters)
     messages = sum(c.messages for c in counters)
     rate = updates / elapsed
-    print(f"[backtest] {where}; {len(backtest.traders)} traders, {config.backtest.quote_interval_s:g} s quote interval, "
+    print(f"[backtest, {day} day] {where}; {len(backtest.traders)} traders, {config.backtest.quote_interval_s:g} s quote interval, "
           f"{config.backtest.n_strikes * 2} contracts a chain")
     print(f"  {updates:,} quote updates in {messages:,} chain messages to traders, {elapsed:.2f} s wall, "
           f"{backtest.runtime.delivered:,} events in all")
@@ -71,4 +90,5 @@ def main() -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    main()
+    chosen = sys.argv[sys.argv.index("--day") + 1] if "--day" in sys.argv else "both"
+    main(tuple(DAYS) if chosen == "both" else (chosen,))

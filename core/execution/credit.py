@@ -71,6 +71,7 @@ class CreditMaximizer:
         self.min_credit_threshold = min_credit_threshold
         self.max_spread_width = max_spread_width
         self.prefer_atm = prefer_atm
+        self._last_table: tuple[OptionChain, float, CreditTable] | None = None
 
     def find_best_credit_spread(self, debit_opportunity: tuple[SpreadLeg, SpreadLeg], available_options: OptionChain,
                                 underlying_price: float) -> tuple[SpreadLeg, SpreadLeg, float] | None:
@@ -91,7 +92,17 @@ class CreditMaximizer:
         return self.best(table, underlying_price, debit_cost(debit_opportunity) + self.min_credit_threshold, used)
 
     def credit_table(self, chain: OptionChain, spot: float) -> CreditTable:
-        """All OTM credit pairs within the width limit that pay something, for both rights."""
+        """All OTM credit pairs within the width limit that pay something, for both rights. The last
+        table is kept: a trader asks again for the same snapshot (its debit's plan, then the credit
+        after a fill) and the chain is held, so `is` cannot match a new chain at a reused address."""
+        last = self._last_table
+        if last is not None and last[0] is chain and last[1] == spot:
+            return last[2]
+        table = self._build_table(chain, spot)
+        self._last_table = (chain, spot, table)
+        return table
+
+    def _build_table(self, chain: OptionChain, spot: float) -> CreditTable:
         strikes, bid, ask = (np.asarray(a, dtype=np.float64) for a in (chain.strikes, chain.bid, chain.ask))
         is_call = np.asarray(chain.is_call, dtype=np.bool_)
         pairs = credit_pairs(strikes, is_call, self.max_spread_width)

@@ -86,3 +86,20 @@ def test_every_order_path_line_of_a_backtest_names_session_component_and_order(t
         assert line.get("session") == config.name and line.get("component"), line
         if line["component"].startswith(("trader-", "flies-")):
             assert line.get("symbol") == "SPY" and line.get("expiration"), line
+
+
+def test_a_component_rebinds_its_logger_when_its_context_or_the_configuration_changes():
+    import pickle
+
+    first, second = io.StringIO(), io.StringIO()
+    configure_logging(LoggingConfig(format="json"), stream=first, force=True)
+    trader = Trader()
+    assert trader.log is trader.log                                          # bound once while nothing changes
+    trader.name = "trader-renamed"
+    trader.log.info("one")
+    configure_logging(LoggingConfig(format="json"), stream=second, force=True)
+    trader.log.info("two")
+    assert json.loads(first.getvalue().strip().splitlines()[-1])["component"] == "trader-renamed"
+    assert json.loads(second.getvalue().strip())["event"] == "two"           # the new stream, not the old one
+    assert "_bound_log" not in pickle.loads(pickle.dumps(trader)).__dict__
+    configure_logging(LoggingConfig(format="json"), force=True)

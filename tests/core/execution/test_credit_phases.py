@@ -85,3 +85,13 @@ def test_scan_opportunities_ranks_payable_debit_verticals():
         assert (o.short_leg.strike > o.long_leg.strike) == (o.long_leg.right == "C")
         assert abs(o.long_leg.strike - 100.0) <= 6.0
     assert scan_opportunities(chain(), 100.0, max_spread_width=1) == []
+
+
+def test_the_credit_table_is_kept_for_the_same_snapshot_only():
+    maximizer, snapshot = CreditMaximizer(), chain()
+    table = maximizer.credit_table(snapshot, 100.0)
+    assert maximizer.credit_table(snapshot, 100.0) is table                 # the trader's second ask, same snapshot
+    assert maximizer.credit_table(snapshot, 101.0) is not table             # the underlying moved
+    moved = chain()._replace(bid=chain().bid + 0.05)
+    rebuilt = maximizer.credit_table(moved, 101.0)
+    assert rebuilt is not table and np.allclose(rebuilt.credit, maximizer._build_table(moved, 101.0).credit)
