@@ -130,11 +130,21 @@ class CreditMaximizer:
         if self.prefer_atm:
             near_top = credit >= credit.max() - ATM_TOLERANCE * abs(credit.max())
             distance = np.where(near_top, np.abs(table.strikes[table.short[candidates]] - spot), np.inf)
-            pick = candidates[np.lexsort((table.width[candidates], -credit, distance))[0]]
+            pick = candidates[first_lexicographic_min(distance, -credit, table.width[candidates])]
         else:
-            pick = candidates[np.lexsort((table.width[candidates], -credit))[0]]
+            pick = candidates[first_lexicographic_min(-credit, table.width[candidates])]
         return (_leg(table, int(table.long[pick])), _leg(table, int(table.short[pick])),
                 round(float(table.credit[pick]), 10))
+
+
+def first_lexicographic_min(*keys: np.ndarray) -> int:
+    """Index of the smallest row by `keys` (most significant first), the first on a full tie: what
+    `np.lexsort(keys[::-1])[0]` gives, by narrowing on each key's minimum instead of sorting."""
+    rows = np.arange(keys[0].size)
+    for key in keys:
+        values = key[rows]
+        rows = rows[values == values.min()]
+    return int(rows[0])
 
 
 def _leg(table: CreditTable, i: int) -> SpreadLeg:

@@ -3,6 +3,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.calendar import MarketCalendar
 from core.execution.credit import CreditMaximizer, OptionChain, SpreadLeg
@@ -95,3 +97,12 @@ def test_the_credit_table_is_kept_for_the_same_snapshot_only():
     moved = chain()._replace(bid=chain().bid + 0.05)
     rebuilt = maximizer.credit_table(moved, 101.0)
     assert rebuilt is not table and np.allclose(rebuilt.credit, maximizer._build_table(moved, 101.0).credit)
+
+
+@given(st.lists(st.tuples(st.sampled_from([0.0, 1.0, 2.5, np.inf]), st.sampled_from([-1.0, -0.5, 0.0]),
+                          st.sampled_from([5.0, 10.0])), min_size=1, max_size=30))
+def test_the_pick_narrowing_equals_a_stable_lexsort(rows):
+    from core.execution.credit import first_lexicographic_min
+
+    distance, credit, width = (np.array(column) for column in zip(*rows))
+    assert first_lexicographic_min(distance, credit, width) == np.lexsort((width, credit, distance))[0]
