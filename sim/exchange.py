@@ -300,29 +300,36 @@ class SimulatedExchange(Component):
             self._rebind(order, current, current.columns is order.book.columns)
         problem = self._quote_problem(order, now_ns)
         if problem:
-            order.status = _REJECTED
-            self.counts["rejected"] += 1
-            self._retire(order)
-            self.port.send(order.request.owner, OrderRejected(order.request.client_order_id, problem, now_ns))
+            self._reject_at_ack(order, problem, now_ns)
             return
         order.status = _ACCEPTED
         self.port.send(order.request.owner, OrderAccepted(order.request.client_order_id, now_ns))
         self._match_marketable(order, now_ns)
         if order.leaves > 0:
             self._rest(order, now_ns)
-        for replace in order.queued_cancels:
+        self._apply_queued_cancels(order, now_ns)
+
+    def _reject_at_ack(self, order: WorkingOrder, reason: str, now_ns: int) -> None:
+        """The quotes at the ack refuse the order: say why, then refuse what was queued behind it."""
+        order.status = _REJECTED
+        self.counts["rejected"] += 1
+        self._retire(order)
+        self.port.send(order.request.owner, OrderRejected(order.request.client_order_id, reason, now_ns))
+        self._apply_queued_cancels(order, now_ns)
+
+    def _apply_queued_cancels(self, order: WorkingOrder, now_ns: int) -> None:
+        """Cancels and replaces that arrived before the ack, in order, now that the order is live or done:
+        each gets its answer (a refusal, "too late", when the order is done)."""
+        queued, order.queued_cancels = order.queued_cancels, []
+        for replace in queued:
             self._apply_cancel(order.request.client_order_id, replace, now_ns)
-        order.queued_cancels.clear()
 
     def _accept_shares(self, order: WorkingOrder, now_ns: int) -> None:
         """An order for the underlying: fills whole at the touch when its limit reaches it, the rest is cancelled."""
         coid, owner = order.request.client_order_id, order.request.owner
         touch = self.underlyings.touch(order.book_key[0], order.sign > 0, now_ns)
         if isinstance(touch, str):
-            order.status = _REJECTED
-            self.counts["rejected"] += 1
-            self._retire(order)
-            self.port.send(owner, OrderRejected(coid, touch, now_ns))
+            self._reject_at_ack(order, touch, now_ns)
             return
         order.status = _ACCEPTED
         self.port.send(owner, OrderAccepted(coid, now_ns))
@@ -330,9 +337,7 @@ class SimulatedExchange(Component):
             self._commit_fill(order, order.leaves, touch, (touch,))
         else:
             self._cancel_leaves(order, owner, now_ns)
-        for replace in order.queued_cancels:
-            self._apply_cancel(coid, replace, now_ns)
-        order.queued_cancels.clear()
+        self._apply_queued_cancels(order, now_ns)
 
     @staticmethod
     def _natural(order: WorkingOrder) -> tuple[float, float, tuple[float, ...], int]:

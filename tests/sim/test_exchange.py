@@ -260,3 +260,14 @@ def test_a_finished_order_is_kept_as_a_record_that_still_answers():
     assert sorted((r.client_order_id, r.reason) for r in trader.of(CancelRejected)) == [
         ("c", "too late: order is cancelled"), ("f", "too late: order is filled")]
     assert [r.reason for r in trader.of(OrderRejected)] == ["duplicate client order id"]
+
+
+def test_a_cancel_queued_behind_an_order_rejected_at_its_ack_is_answered():
+    slow_ack = ExchangeConfig.model_validate({"seed": 1, "latency": {"ack_median_us": 50_000, "cancel_median_us": 100,
+                                                                     "sigma": 0.0}}, strict=False)
+    crossed = quotes(500, bid=[10.10, 6.20, 3.30, 1.20, 0.40], ask=[10.14, 6.24, 3.20, 1.24, 0.44])
+    trader, exchange = run([(100, submit("a", [leg(450.0)], "BUY", 5, 3.20)), (500, crossed),
+                            (2000, CancelOrder("a", "trader"))], slow_ack, until_s=1)
+    assert [type(e).__name__ for e in trader.events] == ["OrderRejected", "CancelRejected"]
+    assert "crossed" in trader.events[0].reason and trader.events[1].reason == "too late: order is rejected"
+    assert exchange.snapshot()["working"] == 0
