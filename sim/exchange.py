@@ -65,7 +65,9 @@ class SimulatedExchange(Component):
         self._exponentials: list[float] = []
         self._exponentials_at = 0
         self.books: dict[tuple[str, str], Book] = {}
-        self.orders: dict[str, WorkingOrder] = {}
+        # client order id -> the WorkingOrder while it can still change; once finished with no fill in flight, a
+        # (status value, filled, average price, owner) tuple (`_retire`); None when refused at submit
+        self.orders: dict[str, WorkingOrder | tuple[str, int, float, str] | None] = {}
         self.resting: dict[str, WorkingOrder] = {}            # complex orders, checked one by one
         self.singles: dict[tuple[str, str], RestingSingles] = {}
         self._ticking = False
