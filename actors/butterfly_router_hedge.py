@@ -6,8 +6,8 @@ vertical's delta (`core.hedge`) to zero, and keeps working the vertical. Once ev
 exit has settled and the verticals are closed, it unwinds the shares before it answers. Share orders are
 marketable limits (the underlying price +- `hedge_collar_fraction`); one the venue cancels unfilled (the
 price ran past the collar) is re-sent at a fresh price, up to SHARE_RETRIES more times (an unwind also
-after a reject). If the exit ends with the vertical
-still open, the hedge stays on and the ExitResult's reason says so: no unhedged risk is left.
+after a reject). If the exit ends with the vertical still open, the hedge stays on and the ExitResult's
+reason says so: no unhedged risk is left.
 """
 
 from __future__ import annotations
@@ -76,9 +76,7 @@ def cancelled(router: ButterflyExitRouter, ex: Exit, order: Order) -> None:
     """A hedge the venue cancelled unfilled or part-filled: send the rest again at a fresh price (an unwind
     is sent again by `unwind`, from what is still held, when the exit next checks whether it is done)."""
     rest = order.quantity - order.filled
-    if rest <= 0:
-        return
-    if order.part == "unhedge":
+    if rest <= 0 or order.part == "unhedge":
         return
     if _tries(ex, "hedge") > SHARE_RETRIES:
         router.log.error("exit_hedge_not_filled", position_id=ex.request.position.position_id,

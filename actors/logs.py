@@ -88,6 +88,7 @@ def get_logger(**context: Any) -> structlog.typing.FilteringBoundLogger:
 
 def configuration_key() -> tuple[int, int, int]:
     """Changes whenever structlog is reconfigured (processors, level, output): a logger bound
-    before that must be bound again (`Component.log` caches its logger on this key)."""
+    before that must be bound again (`Component.log` caches its logger on this key). Ids are safe
+    here: a cached logger holds its configuration's processors list, so no new list can take its id."""
     config = structlog.get_config()
     return id(config["processors"]), id(config["wrapper_class"]), id(config["logger_factory"])

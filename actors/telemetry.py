@@ -15,7 +15,6 @@ from bisect import bisect_left
 from itertools import accumulate
 from typing import Any, Protocol
 
-
 from actors.logs import get_logger
 from actors.metrics_catalog import CATALOG, MetricSpec
 
@@ -69,8 +68,8 @@ class PrometheusClientSink:
     `registry` (a fresh one by default) serves them: `generate_latest(sink.registry)` or the /metrics server.
     Not prometheus-client's Counter/Gauge/Histogram objects: each of their updates takes a lock and a
     Histogram walks its buckets in Python: +1.69 us a sample through the facade against +0.88 us this way
-    (bench/bench_metrics_overhead.py), and a backtest day emits ~184,000 samples. Samples arrive on the one thread that runs the components; a
-    scrape (the server's thread) reads copies, so at worst it sees a histogram bucket a sample before its
+    (bench/bench_metrics_overhead.py), and a backtest day emits ~184,000 samples. Samples arrive on the
+    one thread that runs the components; a scrape (the server's thread) reads copies, so at worst it sees a histogram bucket a sample before its
     sum, never a torn number. Labels are low-cardinality, so the series dicts stay bounded.
     """
 

@@ -53,10 +53,10 @@ class ChainBatch(NamedTuple):
     ask: np.ndarray
     theo: np.ndarray
     iv: np.ndarray
-    delta: np.ndarray
-    gamma: np.ndarray
-    vega: np.ndarray
-    theta: np.ndarray
+    delta: np.ndarray | None      # the greeks are None from generate_chains(..., greeks=False)
+    gamma: np.ndarray | None
+    vega: np.ndarray | None
+    theta: np.ndarray | None
     bid_size: np.ndarray
     ask_size: np.ndarray
 

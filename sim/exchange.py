@@ -74,11 +74,11 @@ class SimulatedExchange(Component):
         self.underlyings = UnderlyingQuotes(self.config.underlying_half_spread_per_share,
                                             self.config.max_quote_age_ms * 1_000_000)
         latency = self.config.latency
-        medians_us = {"ack": latency.ack_median_us, "fill": latency.fill_median_us, "cancel": latency.cancel_median_us}
-        self._latency = {kind: make_sampler(LatencySpec(distribution="lognormal", base_us=us, sigma=latency.sigma),
-                                            self.config.seed, f"{name}:{kind}")
-                         for kind, us in medians_us.items()}
-        self._ack_delay, self._fill_delay, self._cancel_delay = (self._latency[k] for k in ("ack", "fill", "cancel"))
+        self._ack_delay, self._fill_delay, self._cancel_delay = (
+            make_sampler(LatencySpec(distribution="lognormal", base_us=us, sigma=latency.sigma), self.config.seed,
+                         f"{name}:{kind}")
+            for kind, us in (("ack", latency.ack_median_us), ("fill", latency.fill_median_us),
+                             ("cancel", latency.cancel_median_us)))
         self.counts = {"submitted": 0, "rejected": 0, "filled_events": 0, "cancelled": 0, "cancel_rejected": 0,
                        "replaced": 0, "quote_updates": 0, "order_events": 0}
 

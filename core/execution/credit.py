@@ -71,7 +71,7 @@ class CreditMaximizer:
         self.min_credit_threshold = min_credit_threshold
         self.max_spread_width = max_spread_width
         self.prefer_atm = prefer_atm
-        self._last_table: tuple[OptionChain, float, CreditTable] | None = None
+        self._last_table: tuple[OptionChain, float, float, CreditTable] | None = None
 
     def find_best_credit_spread(self, debit_opportunity: tuple[SpreadLeg, SpreadLeg], available_options: OptionChain,
                                 underlying_price: float) -> tuple[SpreadLeg, SpreadLeg, float] | None:
@@ -94,12 +94,13 @@ class CreditMaximizer:
     def credit_table(self, chain: OptionChain, spot: float) -> CreditTable:
         """All OTM credit pairs within the width limit that pay something, for both rights. The last
         table is kept: a trader asks again for the same snapshot (its debit's plan, then the credit
-        after a fill) and the chain is held, so `is` cannot match a new chain at a reused address."""
+        after a fill) and the chain is held, so `is` cannot match a new chain at a reused address.
+        `max_spread_width` is part of the key: an optimizer may change it between two asks."""
         last = self._last_table
-        if last is not None and last[0] is chain and last[1] == spot:
-            return last[2]
+        if last is not None and last[0] is chain and last[1] == spot and last[2] == self.max_spread_width:
+            return last[3]
         table = self._build_table(chain, spot)
-        self._last_table = (chain, spot, table)
+        self._last_table = (chain, spot, self.max_spread_width, table)
         return table
 
     def _build_table(self, chain: OptionChain, spot: float) -> CreditTable:

@@ -60,3 +60,17 @@ def test_strike_grid_is_centred_and_positive():
     grid = strike_grid(PRODUCTS["SPX"], 4503.0, 200)
     assert grid.size == 200 and 4505.0 in grid and np.all(np.diff(grid) == 5.0)
     assert np.all(strike_grid(PRODUCTS["IWM"], 20.0, 200) > 0)
+
+
+def test_quotes_without_greeks_are_the_same_quotes():
+    spec = PRODUCTS["SPY"]
+    model = load_spread_models()[spec.spread_class]
+    times = np.arange(30, dtype=np.int64) * 60 * 10**9
+    spots = 450.0 * np.exp(np.cumsum(np.random.default_rng(3).normal(0, 0.0007, 30)))
+    full, lean = (generate_chains(spec, model, strike_grid(spec, 450.0, 200), int(7 * NS_PER_DAY), times, spots,
+                                  np.full(30, 0.17), 0.04, np.random.default_rng(3), greeks=greeks)
+                  for greeks in (True, False))
+    for field in ("bid", "ask", "bid_size", "ask_size"):
+        assert np.array_equal(getattr(full, field), getattr(lean, field)), field
+    assert np.allclose(full.theo, lean.theo, rtol=0, atol=1e-9)
+    assert lean.delta is None and lean.theta is None and full.delta is not None

@@ -94,6 +94,10 @@ def test_the_credit_table_is_kept_for_the_same_snapshot_only():
     table = maximizer.credit_table(snapshot, 100.0)
     assert maximizer.credit_table(snapshot, 100.0) is table                 # the trader's second ask, same snapshot
     assert maximizer.credit_table(snapshot, 101.0) is not table             # the underlying moved
+    wide = maximizer.credit_table(snapshot, 101.0)
+    maximizer.max_spread_width = 5.0                                        # an optimizer narrowed it
+    assert wide.width.max() > 5.0 and maximizer.credit_table(snapshot, 101.0).width.max() <= 5.0
+    maximizer.max_spread_width = 10.0
     moved = chain()._replace(bid=chain().bid + 0.05)
     rebuilt = maximizer.credit_table(moved, 101.0)
     assert rebuilt is not table and np.allclose(rebuilt.credit, maximizer._build_table(moved, 101.0).credit)
