@@ -18,6 +18,7 @@ import zlib
 from collections import deque
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import islice
 from typing import Any, Hashable
 
 import numpy as np
@@ -29,6 +30,7 @@ from config.execution import (BalancerConfig, CreditMaximizerConfig, ExecutorCon
 from core.calendar import MarketCalendar, new_york_day, new_york_day_bounds_ns
 from core.execution.balancer import PositionBalancer
 from core.execution.credit import CreditMaximizer, OptionChain, SpreadLeg
+from core.execution.opportunities import ranked_debits
 from core.execution.opportunities import scan_opportunities as scan_debit_verticals
 from core.execution.phases import NEW_YORK, TradingPhase, delay_multiplier, trading_phase
 from core.expirations import ExpirationCategory, categorize, nominal_friday
@@ -41,6 +43,7 @@ NS = 1_000_000_000
 _MIN_ATTEMPTS_FOR_PAUSE = 5
 _RECENT = 10
 _CLOSED_RECHECK_NS = 60 * NS
+_DEBITS_TRIED = 5                   # the best debit verticals a plan tries to offset (scan_opportunities' limit)
 
 
 @dataclass(frozen=True)
@@ -269,9 +272,11 @@ class ExpirationTrader(Component):
         """The best (debit opportunity, credit spread) for the current chain; cached per chain snapshot."""
         if self._plan_cache[0] != self.chain_time_ns:
             plan = None
-            opportunities = self.scan_opportunities(self.chain, self.spot)
-            table = self.credit_maximizer.credit_table(self.chain, self.spot) if opportunities else None
-            for opportunity in opportunities:
+            table = None
+            for opportunity in islice(ranked_debits(self.chain, self.spot, self.settings.credit.max_spread_width),
+                                      _DEBITS_TRIED):
+                if table is None:
+                    table = self.credit_maximizer.credit_table(self.chain, self.spot)
                 credit = self.credit_maximizer.best_for_debit(table, (opportunity.long_leg, opportunity.short_leg),
                                                               self.spot)
                 if credit is not None:

@@ -107,12 +107,11 @@ class CreditMaximizer:
         strikes, bid, ask = (np.asarray(a, dtype=np.float64) for a in (chain.strikes, chain.bid, chain.ask))
         is_call = np.asarray(chain.is_call, dtype=np.bool_)
         pairs = credit_pairs(strikes, is_call, self.max_spread_width)
-        with np.errstate(invalid="ignore"):
-            quoted = np.isfinite(bid) & np.isfinite(ask) & (ask >= bid)
-            can_sell = quoted & (bid > 0) & np.where(is_call, strikes > spot, strikes < spot)
-            can_buy = quoted & (ask > 0)
-            credit = bid[pairs.first] - ask[pairs.second]
-            keep = np.flatnonzero(can_sell[pairs.first] & can_buy[pairs.second] & (credit > 0))
+        quoted = np.isfinite(bid) & np.isfinite(ask) & (ask >= bid)
+        sell_at = np.where(quoted & (bid > 0) & np.where(is_call, strikes > spot, strikes < spot), bid, np.nan)
+        buy_at = np.where(quoted & (ask > 0), ask, np.nan)
+        credit = sell_at[pairs.first] - buy_at[pairs.second]        # NaN where either cannot trade (never inf)
+        keep = np.flatnonzero(credit > 0)
         return CreditTable(strikes, is_call, bid, ask, pairs.first[keep], pairs.second[keep], credit[keep],
                            pairs.width[keep])
 

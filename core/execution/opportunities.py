@@ -10,7 +10,8 @@ position in the chain). Vectorized over the grid's strike pairs (`core.execution
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from itertools import islice
+from typing import Iterator, NamedTuple
 
 import numpy as np
 
@@ -27,23 +28,33 @@ class DebitOpportunity(NamedTuple):
 
 def scan_opportunities(chain: OptionChain, underlying_price: float, max_spread_width: float = 10.0,
                        max_distance_fraction: float = 0.03, limit: int = 5) -> list[DebitOpportunity]:
+    return list(islice(ranked_debits(chain, underlying_price, max_spread_width, max_distance_fraction), limit))
+
+
+def ranked_debits(chain: OptionChain, underlying_price: float, max_spread_width: float = 10.0,
+                  max_distance_fraction: float = 0.03) -> Iterator[DebitOpportunity]:
+    """The opportunities of `scan_opportunities`, best first, made one at a time as they are asked
+    for: a trader usually takes the first, so ranking the rest would be wasted. Each next one is
+    the first maximum of the ratios left (what a stable sort by descending ratio gives)."""
     strikes, bid, ask = (np.asarray(a, dtype=np.float64) for a in (chain.strikes, chain.bid, chain.ask))
     is_call = np.asarray(chain.is_call, dtype=np.bool_)
     pairs = debit_pairs(strikes, is_call, max_spread_width)
-    with np.errstate(invalid="ignore"):
-        quoted = np.isfinite(bid) & np.isfinite(ask) & (ask >= bid) & (ask > 0)
-        can_buy = quoted & (np.abs(strikes - underlying_price) <= max_distance_fraction * underlying_price)
-        can_sell = quoted & (bid > 0)
-        cost = ask[pairs.first] - bid[pairs.second]
-        valid = can_buy[pairs.first] & can_sell[pairs.second] & (cost > 0) & (cost < pairs.width)
-    found = np.flatnonzero(valid)
-    ratio = (pairs.width[found] - cost[found]) / cost[found]
-    best = np.argsort(-ratio, kind="stable")[:limit]
-    return [DebitOpportunity(_leg(is_call, strikes, bid, ask, pairs.first[k]),
-                             _leg(is_call, strikes, bid, ask, pairs.second[k]),
-                             round(float(cost[k]), 10), float(r))
-            for k, r in zip(found[best].tolist(), ratio[best].tolist())]
+    quoted = np.isfinite(bid) & np.isfinite(ask) & (ask >= bid) & (ask > 0)
+    buy_at = np.where(quoted & (np.abs(strikes - underlying_price) <= max_distance_fraction * underlying_price),
+                      ask, np.nan)
+    sell_at = np.where(quoted & (bid > 0), bid, np.nan)
+    cost = buy_at[pairs.first] - sell_at[pairs.second]          # NaN where either cannot trade (never inf)
+    payable = (cost > 0) & (cost < pairs.width)
+    ratio = np.divide(pairs.width - cost, cost, out=np.full(cost.size, -np.inf), where=payable)
+    while ratio.size:
+        k = int(ratio.argmax())
+        best = float(ratio[k])
+        if best == -np.inf:
+            return
+        ratio[k] = -np.inf
+        yield DebitOpportunity(_leg(is_call, strikes, bid, ask, int(pairs.first[k])),
+                               _leg(is_call, strikes, bid, ask, int(pairs.second[k])), round(float(cost[k]), 10), best)
 
 
 def _leg(is_call: np.ndarray, strikes: np.ndarray, bid: np.ndarray, ask: np.ndarray, i: int) -> SpreadLeg:
-    return SpreadLeg("C" if is_call[i] else "P", float(strikes[i]), float(bid[i]), float(ask[i]))
+    return SpreadLeg("C" if is_call[i] else "P", strikes.item(i), bid.item(i), ask.item(i))
