@@ -31,6 +31,20 @@ def test_cluster_yaml_validates_against_rays_cluster_config_schema():
     assert any(f"ray[default]=={ray.__version__}" in c for c in config["setup_commands"])
 
 
+def test_local_cluster_yaml_validates_and_names_the_local_provider():
+    config = yaml.safe_load((DEPLOY / "local_cluster.yaml").read_text())
+    jsonschema.validate(config, _ray_schema())
+    from ray.autoscaler._private.util import prepare_config, validate_config
+
+    validate_config(prepare_config(copy.deepcopy(config)))
+    from supervisors.local_cluster import LocalNodeProvider
+
+    module, _, name = config["provider"]["module"].rpartition(".")
+    assert getattr(__import__(module, fromlist=[name]), name) is LocalNodeProvider
+    assert not any("ray stop" in c for c in config["head_start_ray_commands"])    # refused on a local node
+    assert any("--block" in c and config["provider"]["pid_file"] in c for c in config["head_start_ray_commands"])
+
+
 @pytest.mark.parametrize("break_it", [lambda c: c.pop("provider"),
                                       lambda c: c["available_node_types"]["worker"].pop("resources"),
                                       lambda c: c.update(head_start_ray_commands="ray start --head")])
