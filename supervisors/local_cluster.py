@@ -137,7 +137,10 @@ class LocalCommandRunner(CommandRunnerInterface):
         env = {**os.environ, "HOME": str(self.home)}
         user_token = Path(os.path.expanduser("~/.ray/auth_token"))
         if user_token.is_file() and not {"RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"} & env.keys():
-            env["RAY_AUTH_TOKEN_PATH"] = str(user_token)       # Ray's token, found under the old HOME, goes with the node
+            # Ray's token, found under the real HOME, goes with the node; `ray start` then turns token auth on,
+            # so the node's clients (`ray status`, the job) must use it too
+            env["RAY_AUTH_TOKEN_PATH"] = str(user_token)
+            env.setdefault("RAY_AUTH_MODE", "token")
         env.update({key: value if isinstance(value, str) else json.dumps(value)
                     for key, value in (environment_variables or {}).items()})
         done = subprocess.run(["bash", "-c", cmd], cwd=self.home, env=env, stdin=subprocess.DEVNULL,

@@ -102,3 +102,18 @@ def alive(pid: int) -> bool:
         return True
     except ProcessLookupError:
         return False
+
+
+def test_the_users_ray_token_goes_with_the_node_and_its_clients_use_it(tmp_path, monkeypatch):
+    user_home, node_home = tmp_path / "user", tmp_path / "node"
+    (user_home / ".ray").mkdir(parents=True)
+    node_home.mkdir()
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    monkeypatch.delenv("RAY_AUTH_TOKEN_PATH", raising=False)
+    monkeypatch.delenv("RAY_AUTH_TOKEN", raising=False)
+    monkeypatch.setenv("HOME", str(user_home))
+    runner = LocalCommandRunner(node_home)
+    show = "echo \"[$RAY_AUTH_TOKEN_PATH] [$RAY_AUTH_MODE]\""
+    assert runner.run(show, with_output=True).decode().strip() == "[] []"        # no token: nothing to carry
+    (user_home / ".ray" / "auth_token").write_text("secret")
+    assert runner.run(show, with_output=True).decode().strip() == f"[{user_home / '.ray' / 'auth_token'}] [token]"
