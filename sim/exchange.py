@@ -66,7 +66,7 @@ class SimulatedExchange(Component):
         self._exponentials_at = 0
         self.books: dict[tuple[str, str], Book] = {}
         # client order id -> the WorkingOrder while it can still change; once finished with no fill in flight, a
-        # (status value, filled, average price, owner) tuple (`_retire`); None when refused at submit
+        # (status value, filled, average price, owner) tuple (`_retire`), which an order refused at submit is from the start
         self.orders: dict[str, WorkingOrder | tuple[str, int, float, str] | None] = {}
         self.resting: dict[str, WorkingOrder] = {}            # complex orders, checked one by one
         self.singles: dict[tuple[str, str], RestingSingles] = {}
@@ -128,7 +128,7 @@ class SimulatedExchange(Component):
         order_or_reason = self._validate(request, now_ns)
         if isinstance(order_or_reason, str):
             self.port.schedule(self._ack_delay(), ("reject", request.client_order_id, request.owner, order_or_reason))
-            self.orders[request.client_order_id] = None   # the id is taken even when rejected
+            self.orders[request.client_order_id] = (_REJECTED.value, 0, 0.0, request.owner)   # the id stays taken
             return
         self.orders[request.client_order_id] = order_or_reason
         self.port.schedule(self._ack_delay(), ("ack", request.client_order_id))
@@ -152,9 +152,7 @@ class SimulatedExchange(Component):
     def _on_status(self, request: OrderStatusRequest, now_ns: int) -> None:
         order = self.orders.get(request.client_order_id)
         if order is None:
-            known = request.client_order_id in self.orders        # an id taken by a rejected order
-            status = OrderStatus.REJECTED.value if known else ""
-            report = OrderStatusReport(request.client_order_id, known, status, 0, 0, 0.0, now_ns)
+            report = OrderStatusReport(request.client_order_id, False, "", 0, 0, 0.0, now_ns)
         elif type(order) is tuple:
             status, filled, average_price, _ = order
             report = OrderStatusReport(request.client_order_id, True, status, filled, 0, average_price, now_ns)
@@ -540,12 +538,12 @@ class SimulatedExchange(Component):
             owner = replace.owner if replace else order[3]
             self._cancel_rejected(owner, coid, _TOO_LATE[order[0]], now_ns)
             return
-        if order is not None and order.status is _PENDING_NEW:
+        if order.status is _PENDING_NEW:
             order.queued_cancels.append(replace)     # not live yet: applied right after it is accepted
             return
-        owner = replace.owner if replace else (order.request.owner if order else "")
-        if order is None or order.status not in _LIVE or order.leaves <= 0:
-            self._cancel_rejected(owner, coid, _TOO_LATE["REJECTED" if order is None else order.status.name], now_ns)
+        owner = replace.owner if replace else order.request.owner
+        if order.status not in _LIVE or order.leaves <= 0:
+            self._cancel_rejected(owner, coid, _TOO_LATE[order.status.name], now_ns)
             return
         if replace is None:
             self._cancel_leaves(order, owner, now_ns)

@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -187,13 +188,30 @@ def copy_path(source: Path, target: Path, exclude: list[str] | None = None) -> N
         shutil.copy2(source, target)
 
 
-def stop_node_ray(home: Path, pid_file: str | None) -> None:
+def stop_node_ray(home: Path, pid_file: str | None, address_file: Path | None = None) -> None:
     """Stops the process group whose leader's pid is in `home/pid_file` (the head's `ray start
-    --block`, which stops its Ray processes on SIGTERM); nothing when there is none."""
+    --block`, which stops its Ray processes on SIGTERM); nothing when there is none. Then, as
+    `ray stop` does, forgets the machine's default cluster (`/tmp/ray/ray_current_cluster`) if it
+    is now dead: left behind, it makes the next `ray.init()` here join a cluster that is gone."""
     if not pid_file or not (home / pid_file).exists():
         return
     stop_process_group(int((home / pid_file).read_text().split()[0]))
     (home / pid_file).unlink()
+    forget_dead_default_cluster(address_file)
+
+
+def forget_dead_default_cluster(address_file: Path | None = None) -> None:
+    """Removes Ray's default-cluster address file when nothing answers at the address it holds."""
+    from ray._common.utils import get_ray_address_file
+
+    path = Path(address_file or get_ray_address_file(None))
+    if not path.is_file():
+        return
+    host, _, port = path.read_text().strip().rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=1.0).close()
+    except (OSError, ValueError):
+        path.unlink(missing_ok=True)
 
 
 def stop_process_group(pid: int, wait_s: float = _STOP_WAIT_S) -> None:

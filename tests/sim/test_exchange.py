@@ -271,3 +271,15 @@ def test_a_cancel_queued_behind_an_order_rejected_at_its_ack_is_answered():
     assert [type(e).__name__ for e in trader.events] == ["OrderRejected", "CancelRejected"]
     assert "crossed" in trader.events[0].reason and trader.events[1].reason == "too late: order is rejected"
     assert exchange.snapshot()["working"] == 0
+
+
+def test_an_order_refused_at_submit_answers_cancel_and_replace_as_rejected_not_unknown():
+    """Its id stays taken (a reuse is a duplicate) and the exchange still knows it: a cancel or
+    replace is too late, not an "unknown order" that a client could read as never having reached it."""
+    trader, exchange = run([(1000, submit("r", [leg(450.0)], "BUY", 0, 3.2)),
+                            (5_000_000, CancelOrder("r", "trader")), (5_000_000, ReplaceOrder("r", "trader", 3.1)),
+                            (5_000_000, CancelOrder("never", "trader"))], until_s=0.05)
+    assert "quantity" in trader.of(OrderRejected)[0].reason
+    assert sorted((r.client_order_id, r.reason) for r in trader.of(CancelRejected)) == [
+        ("never", "unknown order"), ("r", "too late: order is rejected"), ("r", "too late: order is rejected")]
+    assert exchange.orders["r"] == ("REJECTED", 0, 0.0, "trader")

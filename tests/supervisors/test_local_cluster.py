@@ -2,6 +2,7 @@
 commands and copies, and the `ray stop` guard (run as written it would stop every Ray on the machine)."""
 
 import os
+import socket
 import sys
 import time
 
@@ -16,7 +17,9 @@ from supervisors.local_cluster import (
     LocalCommandRunner,
     LocalNodeProvider,
     copy_path,
+    forget_dead_default_cluster,
 )
+from supervisors.paper import free_port
 
 
 def provider(tmp_path, **extra):
@@ -117,3 +120,14 @@ def test_the_users_ray_token_goes_with_the_node_and_its_clients_use_it(tmp_path,
     assert runner.run(show, with_output=True).decode().strip() == "[] []"        # no token: nothing to carry
     (user_home / ".ray" / "auth_token").write_text("secret")
     assert runner.run(show, with_output=True).decode().strip() == f"[{user_home / '.ray' / 'auth_token'}] [token]"
+
+
+def test_stopping_the_node_forgets_the_default_cluster_only_when_it_is_dead(tmp_path):
+    address_file = tmp_path / "ray_current_cluster"
+    address_file.write_text(f"127.0.0.1:{free_port()}")                  # nothing listens there
+    forget_dead_default_cluster(address_file)
+    assert not address_file.exists()
+    with socket.create_server(("127.0.0.1", 0)) as live:
+        address_file.write_text(f"127.0.0.1:{live.getsockname()[1]}")
+        forget_dead_default_cluster(address_file)
+        assert address_file.exists()                                      # another, live cluster's: kept
