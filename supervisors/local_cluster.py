@@ -222,9 +222,16 @@ def stop_process_group(pid: int, wait_s: float = _STOP_WAIT_S) -> None:
         return
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
-        try:
-            os.killpg(pid, 0)
-        except ProcessLookupError:
+        if not process_group_alive(pid):
             return
         time.sleep(0.2)
     os.killpg(pid, signal.SIGKILL)
+
+
+def process_group_alive(pid: int) -> bool:
+    """Whether any process of the group led by `pid` is still there."""
+    try:
+        os.killpg(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from supervisors.local_cluster import process_group_alive
 from supervisors.paper import free_port
 
 ROOT = Path(__file__).parents[2]
@@ -61,18 +62,10 @@ def test_ray_submit_runs_the_paper_session_on_a_ray_up_cluster_and_ray_down_stop
         assert (where / "node" / "home" / "spreadwright" / "supervisors" / "local_cluster.py").exists()  # file mounts
         assert (where / "node" / "home" / "reports" / "out" / "paper" / "ledger.db").exists()
         assert down.returncode == 0, (down.stdout + down.stderr)[-4000:]
-        assert not alive(pid), "ray down left the head's Ray running"
+        assert not process_group_alive(pid), "ray down left the head's Ray running"
         assert json.loads((where / "node" / "nodes.json").read_text())["local-head"]["state"] == "terminated"
         assert ray_cluster.get(ray_cluster.remote(lambda: 7).remote(), timeout=60) == 7   # the suite's Ray lives on
     finally:
-        if alive(pid):
+        if process_group_alive(pid):
             os.killpg(pid, 9)
         shutil.rmtree(where, ignore_errors=True)
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.killpg(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False

@@ -18,6 +18,7 @@ from supervisors.local_cluster import (
     LocalNodeProvider,
     copy_path,
     forget_dead_default_cluster,
+    process_group_alive,
 )
 from supervisors.paper import free_port
 
@@ -83,28 +84,20 @@ def test_ray_stop_stops_the_nodes_own_ray_only_and_is_refused_inside_other_comma
     runner.run(f"setsid nohup {sleeper} > /dev/null 2>&1 < /dev/null & echo $! > ~/bystander.pid")
     head, bystander = (int((home / name).read_text()) for name in ("head.pid", "bystander.pid"))
     deadline = time.monotonic() + 10
-    while not (alive(head) and alive(bystander)) and time.monotonic() < deadline:
+    while not (process_group_alive(head) and process_group_alive(bystander)) and time.monotonic() < deadline:
         time.sleep(0.05)                                        # until each has made its session
     try:
         for command in ("ray stop; ray start --head", "echo x && ray stop --force"):
             with pytest.raises(LocalClusterError, match="every Ray on this machine"):
                 runner.run(command)
-        assert alive(head)
+        assert process_group_alive(head)
         assert runner.run("ray stop") == 0
-        assert not alive(head) and alive(bystander) and not (home / "head.pid").exists()
+        assert not process_group_alive(head) and process_group_alive(bystander) and not (home / "head.pid").exists()
         assert runner.run("ray stop") == 0                      # again: nothing left to stop
     finally:
         for pid in (head, bystander):
-            if alive(pid):
+            if process_group_alive(pid):
                 os.killpg(pid, 9)
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.killpg(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
 
 
 def test_the_users_ray_token_goes_with_the_node_and_its_clients_use_it(tmp_path, monkeypatch):
