@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,12 +21,8 @@ import aiohttp
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(ROOT))
+from supervisors.paper import free_port  # noqa: E402
 
 
 async def wait_up(url: str, timeout_s: float = 30.0) -> None:

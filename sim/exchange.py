@@ -67,7 +67,7 @@ class SimulatedExchange(Component):
         self.books: dict[tuple[str, str], Book] = {}
         # client order id -> the WorkingOrder while it can still change; once finished with no fill in flight, a
         # (status value, filled, average price, owner) tuple (`_retire`), which an order refused at submit is from the start
-        self.orders: dict[str, WorkingOrder | tuple[str, int, float, str] | None] = {}
+        self.orders: dict[str, WorkingOrder | tuple[str, int, float, str]] = {}
         self.resting: dict[str, WorkingOrder] = {}            # complex orders, checked one by one
         self.singles: dict[tuple[str, str], RestingSingles] = {}
         self._ticking = False

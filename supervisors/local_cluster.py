@@ -12,8 +12,8 @@ server is at hand (CI, a workstation).
 
 Provider settings (the YAML's `provider:`): `node_dir` (required: the node's state and home),
 `pid_file` (optional, relative to the node's home: the process group `ray down` stops; the
-head's start command writes it). `ray down` never runs `ray stop`, which would stop every Ray
-on the machine.
+head's start command writes it). The `ray stop` that `ray down` sends stops only that group: run
+as written it would stop every Ray on the machine.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import Any
 
 from ray.autoscaler.command_runner import CommandRunnerInterface
 from ray.autoscaler.node_provider import NodeProvider
-from ray.autoscaler.tags import TAG_RAY_NODE_KIND
+from ray.autoscaler.tags import NODE_KIND_HEAD, TAG_RAY_NODE_KIND
 
 HEAD_NODE_ID = "local-head"
 LOCAL_IP = "127.0.0.1"
@@ -94,7 +94,7 @@ class LocalNodeProvider(NodeProvider):
         self._save(nodes)
 
     def create_node(self, node_config: dict[str, Any], tags: dict[str, str], count: int) -> dict[str, Any]:
-        if tags.get(TAG_RAY_NODE_KIND) != "head" or count != 1:
+        if tags.get(TAG_RAY_NODE_KIND) != NODE_KIND_HEAD or count != 1:
             raise LocalClusterError(f"a local cluster has one node, the head: asked for {count} x {tags}")
         nodes = self._nodes()
         nodes[HEAD_NODE_ID] = {"state": "running", "tags": dict(tags)}
@@ -225,7 +225,10 @@ def stop_process_group(pid: int, wait_s: float = _STOP_WAIT_S) -> None:
         if not process_group_alive(pid):
             return
         time.sleep(0.2)
-    os.killpg(pid, signal.SIGKILL)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass                                                     # gone between the last look and now
 
 
 def process_group_alive(pid: int) -> bool:

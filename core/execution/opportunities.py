@@ -46,11 +46,11 @@ def ranked_debits(chain: OptionChain, underlying_price: float, max_spread_width:
     cost = buy_at[pairs.first] - sell_at[pairs.second]          # NaN where either cannot trade (never inf)
     payable = (cost > 0) & (cost < pairs.width)
     ratio = np.divide(pairs.width - cost, cost, out=np.full(cost.size, -np.inf), where=payable)
-    while ratio.size:
+    for _ in range(ratio.size):
         k = int(ratio.argmax())
         best = float(ratio[k])
         if best == -np.inf:
-            return
+            return                                               # none payable left
         ratio[k] = -np.inf
         yield DebitOpportunity(_leg(is_call, strikes, bid, ask, int(pairs.first[k])),
                                _leg(is_call, strikes, bid, ask, int(pairs.second[k])), round(float(cost[k]), 10), best)
