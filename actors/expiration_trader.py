@@ -29,6 +29,7 @@ from config.execution import (BalancerConfig, CreditMaximizerConfig, ExecutorCon
                               TimingParameters)
 from core.calendar import MarketCalendar, new_york_day, new_york_day_bounds_ns
 from core.execution.balancer import PositionBalancer
+from core.execution import kernels
 from core.execution.credit import CreditMaximizer, OptionChain, SpreadLeg
 from core.execution.opportunities import ranked_debits
 from core.execution.opportunities import scan_opportunities as scan_debit_verticals
@@ -111,6 +112,7 @@ class ExpirationTrader(Component):
         self.chain_arrival_ns = 0
         self.latency_marks: deque[tuple[str, int, str]] = deque(maxlen=5_000)   # (client order id, trigger ns, trigger)
         self._trigger = "timer"
+        kernels.warm_up()                  # compiled before the session starts, not on its first quote
 
     def log_context(self) -> dict[str, Any]:
         return {**super().log_context(), "symbol": self.symbol, "expiration": self.expiration.isoformat()}

@@ -19,6 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from core.errors import InvalidFieldError
+from core.execution.kernels import paying_credit_pairs, pick_credit
 from core.execution.pairs import credit_pairs
 
 ATM_TOLERANCE = 0.10
@@ -107,44 +108,19 @@ class CreditMaximizer:
         strikes, bid, ask = (np.asarray(a, dtype=np.float64) for a in (chain.strikes, chain.bid, chain.ask))
         is_call = np.asarray(chain.is_call, dtype=np.bool_)
         pairs = credit_pairs(strikes, is_call, self.max_spread_width)
-        quoted = np.isfinite(bid) & np.isfinite(ask) & (ask >= bid)
-        sell_at = np.where(quoted & (bid > 0) & np.where(is_call, strikes > spot, strikes < spot), bid, np.nan)
-        buy_at = np.where(quoted & (ask > 0), ask, np.nan)
-        credit = sell_at[pairs.first] - buy_at[pairs.second]        # NaN where either cannot trade (never inf)
-        keep = np.flatnonzero(credit > 0)
-        return CreditTable(strikes, is_call, bid, ask, pairs.first[keep], pairs.second[keep], credit[keep],
-                           pairs.width[keep])
+        rows, credit = paying_credit_pairs(strikes, is_call, bid, ask, pairs.first, pairs.second, float(spot))
+        return CreditTable(strikes, is_call, bid, ask, pairs.first[rows], pairs.second[rows], credit, pairs.width[rows])
 
     def best(self, table: CreditTable, spot: float, needed_credit: float,
              exclude: set[tuple[str, float]] = frozenset()) -> tuple[SpreadLeg, SpreadLeg, float] | None:
-        ok = table.credit >= needed_credit - 1e-12
-        if exclude:
-            excluded = np.zeros(table.strikes.size, dtype=np.bool_)
-            for right, strike in exclude:
-                excluded |= (table.is_call == (right == "C")) & (table.strikes == strike)
-            ok &= ~(excluded[table.short] | excluded[table.long])
-        candidates = np.flatnonzero(ok)
-        if candidates.size == 0:
+        excluded_is_call = np.array([right == "C" for right, _ in exclude], dtype=np.bool_)
+        excluded_strike = np.array([strike for _, strike in exclude], dtype=np.float64)
+        pick = pick_credit(table.strikes, table.is_call, table.short, table.long, table.credit, table.width, float(spot),
+                           float(needed_credit), excluded_is_call, excluded_strike, bool(self.prefer_atm), ATM_TOLERANCE)
+        if pick < 0:
             return None
-        credit = table.credit[candidates]
-        if self.prefer_atm:
-            near_top = credit >= credit.max() - ATM_TOLERANCE * abs(credit.max())
-            distance = np.where(near_top, np.abs(table.strikes[table.short[candidates]] - spot), np.inf)
-            pick = candidates[first_lexicographic_min(distance, -credit, table.width[candidates])]
-        else:
-            pick = candidates[first_lexicographic_min(-credit, table.width[candidates])]
         return (_leg(table, int(table.long[pick])), _leg(table, int(table.short[pick])),
                 round(float(table.credit[pick]), 10))
-
-
-def first_lexicographic_min(*keys: np.ndarray) -> int:
-    """Index of the smallest row by `keys` (most significant first), the first on a full tie: what
-    `np.lexsort(keys[::-1])[0]` gives, by narrowing on each key's minimum instead of sorting."""
-    rows = np.arange(keys[0].size)
-    for key in keys:
-        values = key[rows]
-        rows = rows[values == values.min()]
-    return int(rows[0])
 
 
 def _leg(table: CreditTable, i: int) -> SpreadLeg:

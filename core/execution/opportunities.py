@@ -5,7 +5,8 @@ call, sell K2 > K1 call) or a put debit spread (buy K1 put, sell K2 < K1 put), w
 strike within `max_distance_fraction` of the underlying, width at most `max_spread_width`,
 both quotes tradable, and 0 < cost < width (it can still pay). They are ranked by
 reward-to-risk at expiry, (width - cost) / cost, best first (ties: calls first, then by
-position in the chain). Vectorized over the grid's strike pairs (`core.execution.pairs`).
+position in the chain). One compiled pass over the grid's strike pairs (`core.execution.pairs`,
+`core.execution.kernels`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Iterator, NamedTuple
 import numpy as np
 
 from core.execution.credit import OptionChain, SpreadLeg
+from core.execution.kernels import debit_ratios
 from core.execution.pairs import debit_pairs
 
 
@@ -39,13 +41,8 @@ def ranked_debits(chain: OptionChain, underlying_price: float, max_spread_width:
     strikes, bid, ask = (np.asarray(a, dtype=np.float64) for a in (chain.strikes, chain.bid, chain.ask))
     is_call = np.asarray(chain.is_call, dtype=np.bool_)
     pairs = debit_pairs(strikes, is_call, max_spread_width)
-    quoted = np.isfinite(bid) & np.isfinite(ask) & (ask >= bid) & (ask > 0)
-    buy_at = np.where(quoted & (np.abs(strikes - underlying_price) <= max_distance_fraction * underlying_price),
-                      ask, np.nan)
-    sell_at = np.where(quoted & (bid > 0), bid, np.nan)
-    cost = buy_at[pairs.first] - sell_at[pairs.second]          # NaN where either cannot trade (never inf)
-    payable = (cost > 0) & (cost < pairs.width)
-    ratio = np.divide(pairs.width - cost, cost, out=np.full(cost.size, -np.inf), where=payable)
+    ratio, cost = debit_ratios(strikes, bid, ask, pairs.first, pairs.second, pairs.width, float(underlying_price),
+                               float(max_distance_fraction))
     for _ in range(ratio.size):
         k = int(ratio.argmax())
         best = float(ratio[k])

@@ -103,10 +103,18 @@ def test_the_credit_table_is_kept_for_the_same_snapshot_only():
     assert rebuilt is not table and np.allclose(rebuilt.credit, maximizer._build_table(moved, 101.0).credit)
 
 
-@given(st.lists(st.tuples(st.sampled_from([0.0, 1.0, 2.5, np.inf]), st.sampled_from([-1.0, -0.5, 0.0]),
-                          st.sampled_from([5.0, 10.0])), min_size=1, max_size=30))
-def test_the_pick_narrowing_equals_a_stable_lexsort(rows):
-    from core.execution.credit import first_lexicographic_min
+@given(st.lists(st.tuples(st.sampled_from([95.0, 100.0, 105.0]), st.sampled_from([0.5, 0.95, 1.0]),
+                          st.sampled_from([5.0, 10.0])), min_size=1, max_size=30), st.booleans())
+def test_the_credit_pick_equals_a_stable_lexsort(rows, prefer_atm):
+    """Many ties: the compiled pick is the first row of a stable sort by (distance to spot among the
+    credits within the ATM tolerance of the best, -credit, width), or by (-credit, width)."""
+    from core.execution.kernels import pick_credit
 
-    distance, credit, width = (np.array(column) for column in zip(*rows))
-    assert first_lexicographic_min(distance, credit, width) == np.lexsort((width, credit, distance))[0]
+    short_strike, credit, width = (np.array(column) for column in zip(*rows))
+    rows_ = np.arange(len(rows))
+    nothing_excluded = np.zeros(0, dtype=np.bool_), np.zeros(0)
+    pick = pick_credit(short_strike, np.zeros(len(rows), dtype=np.bool_), rows_, rows_, credit, width, 100.0, 0.0,
+                       *nothing_excluded, prefer_atm, 0.1)
+    near_top = credit >= credit.max() - 0.1 * abs(credit.max())
+    distance = np.where(near_top, np.abs(short_strike - 100.0), np.inf) if prefer_atm else np.zeros(len(rows))
+    assert pick == np.lexsort((width, -credit, distance))[0]
