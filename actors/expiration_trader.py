@@ -33,7 +33,7 @@ from core.execution import kernels
 from core.execution.credit import CreditMaximizer, OptionChain, SpreadLeg
 from core.execution.opportunities import ranked_debits
 from core.execution.opportunities import scan_opportunities as scan_debit_verticals
-from core.execution.phases import NEW_YORK, TradingPhase, delay_multiplier, trading_phase
+from core.execution.phases import NEW_YORK, PhaseClock, TradingPhase, delay_multiplier
 from core.expirations import ExpirationCategory, categorize, nominal_friday
 from actors.metrics_catalog import OUTCOME_OF_STATUS, TRADING_STATES, size_bucket
 from core.orders import (CancelOrder, CancelRejected, Contract, OrderAccepted, OrderCancelled, OrderFilled, OrderLeg,
@@ -84,11 +84,15 @@ class ExpirationTrader(Component):
         super().__init__(f"trader-{symbol}-{expiration.isoformat()}")
         self.symbol, self.expiration, self.settings = symbol, expiration, settings
         self._expiry_iso = expiration.isoformat()
+        self._coid_prefix = f"{settings.session}:{symbol}:{self._expiry_iso}:"
         self.exchange, self.balancer_name, self.metrics_name = exchange, balancer, metrics
         self.calendar = calendar or MarketCalendar()
+        self._phases = PhaseClock(self.calendar)
+        self._hour_window: tuple[int, int, int] = (0, 0, 0)     # [start, end) of a New York hour, UTC ns; its hour
         self.credit_maximizer = CreditMaximizer(**settings.credit.model_dump())
         self.balance = PositionBalancer(settings.balancer.max_imbalance, settings.balancer.force_balance_at_close)
         self.rng = np.random.default_rng([settings.seed, zlib.crc32(self.name.encode())])
+        self._uniform_draws: list[float] = []
         self.contracts = settings.sizing.current_contracts
         self.chain: OptionChain | None = None
         self.spot = math.nan
@@ -234,6 +238,16 @@ class ExpirationTrader(Component):
         self.log.info("optimization_applied", contracts=self.contracts, hours=sorted(self.allowed_hours),
                       cancel_after_ms=self.cancel_after_ns / 1e6)
 
+    def _hour(self, now_ns: int) -> int:
+        """The New York hour of `now_ns`, converted once per hour instead of once per order."""
+        start_ns, end_ns, hour = self._hour_window
+        if not start_ns <= now_ns < end_ns:
+            local = datetime.fromtimestamp(now_ns // NS, tz=NEW_YORK).replace(minute=0, second=0)
+            start_ns = int(local.timestamp()) * NS
+            hour = local.hour
+            self._hour_window = (start_ns, start_ns + 3600 * NS, hour)
+        return hour
+
     def _tell_time(self, now_ns: int) -> None:
         if not self._today_bounds_ns[0] <= now_ns < self._today_bounds_ns[1]:
             self.today = new_york_day(now_ns)
@@ -244,7 +258,7 @@ class ExpirationTrader(Component):
     def _attempt(self, now_ns: int) -> None:
         if self.halted_reason:
             return                          # halted until a person or a supervisor clears it
-        phase = trading_phase(now_ns, self.calendar) if self.settings.market_hours else TradingPhase.MIDDAY
+        phase = self._phases.phase(now_ns) if self.settings.market_hours else TradingPhase.MIDDAY
         multiplier = delay_multiplier(phase, self.settings.timing.open_auction_delay_multiplier,
                                       self.settings.timing.close_auction_delay_multiplier)
         if multiplier is None or self.days_to_expiry < 0:
@@ -256,7 +270,7 @@ class ExpirationTrader(Component):
             self.port.schedule(self.paused_until_ns - now_ns, ("attempt",))
             return
         self._set_state("ACTIVE")
-        hour_allowed = not self.allowed_hours or datetime.fromtimestamp(now_ns / NS, tz=NEW_YORK).hour in self.allowed_hours
+        hour_allowed = not self.allowed_hours or self._hour(now_ns) in self.allowed_hours
         if self._quotes_usable(now_ns) and not self.working and (hour_allowed or phase is TradingPhase.CLOSE_AUCTION):
             imbalance = self.balance.get_balance(self.symbol, self.expiration).net_contracts
             closing = phase is TradingPhase.CLOSE_AUCTION
@@ -317,8 +331,8 @@ class ExpirationTrader(Component):
     def _submit(self, part: str, legs, side: str, quantity: int, limit: float, credit_plan, now_ns: int,
                 mid: float) -> None:
         self.sequence += 1
-        coid = f"{self.settings.session}:{self.symbol}:{self.expiration.isoformat()}:{self.sequence}:{part[0].upper()}"
-        hour = datetime.fromtimestamp(now_ns / NS, tz=NEW_YORK).hour
+        coid = f"{self._coid_prefix}{self.sequence}:{part[0].upper()}"
+        hour = self._hour(now_ns)
         working = self.working[coid] = _Working(coid, part, quantity, now_ns, self._last_delay_category, hour,
                                                 credit_plan, legs, mid)
         self.port.send(self.exchange, SubmitOrder(coid, self.name, legs, side, quantity, limit))
@@ -343,7 +357,7 @@ class ExpirationTrader(Component):
             self.telemetry.gauge("spreadwright_trading_state", float(each == state), trader=self.name, state=each)
 
     def _leg(self, leg: SpreadLeg, ratio: int) -> OrderLeg:
-        return OrderLeg(Contract(self.symbol, self.expiration.isoformat(), leg.strike, leg.right), ratio)
+        return OrderLeg(Contract(self.symbol, self._expiry_iso, leg.strike, leg.right), ratio)
 
     # ------------------------------------------------------------------ outcomes
 
@@ -356,10 +370,10 @@ class ExpirationTrader(Component):
                                direction="worse" if worse_per_share > 0 else "better")
         record = self.balance.record_debit_fill if working.part == "debit" else self.balance.record_credit_fill
         record(self.symbol, self.expiration, fill.quantity, abs(fill.price))
-        self.port.send(self.balancer_name, ChainFill(self.symbol, self.expiration.isoformat(), working.part,
+        self.port.send(self.balancer_name, ChainFill(self.symbol, self._expiry_iso, working.part,
                                                      fill.quantity, abs(fill.price)))
         self.trades.append({"time_ns": now_ns, "trader": self.name, "symbol": self.symbol,
-                            "expiration": self.expiration.isoformat(), "part": working.part,
+                            "expiration": self._expiry_iso, "part": working.part,
                             "client_order_id": working.coid, "quantity": fill.quantity, "price": fill.price,
                             "legs": " ".join(f"{l.ratio:+d}x{l.contract.strike:g}{l.contract.right}" for l in working.legs)})
         if fill.leaves_quantity == 0:
@@ -379,7 +393,7 @@ class ExpirationTrader(Component):
             self.session_fills += filled
             self.recent = (self.recent + [filled])[-_RECENT:]
             fill_ms = (working.first_fill_ns - working.submitted_ns) / 1e6 if filled else None
-            self.port.send(self.metrics_name, AttemptRecorded(self.symbol, self.expiration.isoformat(), working.quantity,
+            self.port.send(self.metrics_name, AttemptRecorded(self.symbol, self._expiry_iso, working.quantity,
                                                               working.hour, working.delay_category, filled, fill_ms,
                                                               outcome))
             self._adapt_size()
@@ -407,12 +421,19 @@ class ExpirationTrader(Component):
     def _schedule_attempt(self, now_ns: int, multiplier: float = 1.0) -> None:
         timing = self.settings.timing
         low, high = timing.min_delay_between_attempts, timing.max_delay_between_attempts
-        base_s = float(self.rng.uniform(low, high))
-        jitter = 1.0 + float(self.rng.uniform(-timing.random_delay_factor, timing.random_delay_factor))
+        base_s = self._uniform(low, high)
+        jitter = 1.0 + self._uniform(-timing.random_delay_factor, timing.random_delay_factor)
         third = (high - low) / 3.0
         self._last_delay_category = ("short" if base_s < low + third else "medium" if base_s < low + 2 * third
                                      else "long")
         self.port.schedule(max(int(base_s * jitter * multiplier * NS), 1), ("attempt",))
+
+    def _uniform(self, low: float, high: float) -> float:
+        """`self.rng.uniform(low, high)`, bit for bit and from the same stream, with the standard draws
+        taken 256 at a time: a scalar draw from a numpy Generator costs more than the rest of a delay."""
+        if not self._uniform_draws:
+            self._uniform_draws = self.rng.random(256).tolist()[::-1]
+        return low + (high - low) * self._uniform_draws.pop()
 
     def snapshot(self) -> dict[str, Any]:
         balance = self.balance.get_balance(self.symbol, self.expiration)

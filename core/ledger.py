@@ -44,8 +44,8 @@ _KIND_OF = {OrderAccepted: "accepted", OrderFilled: "filled", OrderCancelled: "c
 
 def order_event(event: Any, owner: str) -> LedgerEvent:
     """A ledger event for an exchange event (core.orders.ORDER_EVENTS)."""
-    payload = {k: (list(v) if isinstance(v, tuple) else v) for k, v in event._asdict().items()
-               if k not in ("client_order_id", "time_ns")}
+    payload = {k: (list(v) if isinstance(v, tuple) else v) for k, v in zip(event._fields, event)
+               if k != "client_order_id" and k != "time_ns"}
     return LedgerEvent(0, event.time_ns, _KIND_OF[type(event)], event.client_order_id, owner, payload)
 
 
@@ -132,7 +132,7 @@ class MemoryLedgerStore:
         self._intents: set[str] = set()
 
     def append(self, event: LedgerEvent) -> LedgerEvent:
-        stored = event._replace(seq=len(self._events) + 1)
+        stored = LedgerEvent(len(self._events) + 1, *event[1:])
         self._events.append(stored)
         if event.kind == "intent":
             self._intents.add(event.client_order_id)

@@ -298,13 +298,13 @@ class SimulatedExchange(Component):
         current = self.books[order.book_key]
         if current is not order.book:
             self._rebind(order, current, current.columns is order.book.columns)
-        problem = self._quote_problem(order, now_ns)
-        if problem:
-            self._reject_at_ack(order, problem, now_ns)
+        view = self._book_view(order, now_ns)               # the quotes at the ack, read once for every check below
+        if view.problem:
+            self._reject_at_ack(order, view.problem, now_ns)
             return
         order.status = _ACCEPTED
         self.port.send(order.request.owner, OrderAccepted(order.request.client_order_id, now_ns))
-        self._match_marketable(order, now_ns)
+        self._match_marketable(order, now_ns, view)
         if order.leaves > 0:
             self._rest(order, now_ns)
         self._apply_queued_cancels(order, now_ns)
@@ -365,8 +365,8 @@ class SimulatedExchange(Component):
             units = lots if units is None or lots < units else units
         return natural, 0.5 * width, tuple(touch), int(units)
 
-    def _match_marketable(self, order: WorkingOrder, now_ns: int) -> None:
-        natural, _, touch, units = self._natural(order)
+    def _match_marketable(self, order: WorkingOrder, now_ns: int, view: BookView | None = None) -> None:
+        natural, _, touch, units = self._natural(order) if view is None else view[3:]
         if order.sign * (order.limit - natural) < -1e-9 or units <= 0:
             return
         leg_prices = (natural,) if not order.is_complex else self._leg_prices(touch, order.ratios, natural)

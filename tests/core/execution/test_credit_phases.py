@@ -1,14 +1,14 @@
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.calendar import MarketCalendar
 from core.execution.credit import CreditMaximizer, OptionChain, SpreadLeg
-from core.execution.phases import TradingPhase, delay_multiplier, trading_phase
+from core.execution.phases import PhaseClock, TradingPhase, delay_multiplier, trading_phase
 
 NY = ZoneInfo("America/New_York")
 
@@ -67,6 +67,36 @@ def test_never_reuses_the_debit_contracts_or_untradable_quotes():
 def test_phases_in_new_york_with_holidays_and_early_closes(local, phase):
     time_ns = int(datetime.strptime(local, "%Y-%m-%d %H:%M").replace(tzinfo=NY).timestamp() * 1e9)
     assert trading_phase(time_ns, MarketCalendar()) is phase
+
+
+def _phase_by_wall_clock(time_ns: int, calendar: MarketCalendar) -> TradingPhase:
+    """The seed's table read off a New York wall clock, one time-zone conversion per call: the oracle."""
+    local = datetime.fromtimestamp(time_ns / 1e9, tz=NY)
+    if not calendar.is_session(local.date()):
+        return TradingPhase.CLOSED
+    close = datetime.fromtimestamp(calendar.open_close_ns(local.date())[1] / 1e9, tz=NY)
+    if local >= close:
+        return TradingPhase.AFTER_HOURS
+    if local >= close - timedelta(minutes=15):
+        return TradingPhase.CLOSE_AUCTION
+    starts = ((time(9, 30), TradingPhase.OPEN_AUCTION), (time(9, 45), TradingPhase.MORNING),
+              (time(11, 30), TradingPhase.MIDDAY), (time(14, 0), TradingPhase.AFTERNOON))
+    return max(((start, phase) for start, phase in starts if local.time() >= start),
+               default=(None, TradingPhase.PRE_MARKET))[1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 400 * 24 * 3600 * 1000), min_size=1, max_size=40))
+def test_the_phase_clock_agrees_with_the_wall_clock_table(offsets_ms):
+    """Times in any order over 400 days from 2026-01-01 (holidays, early closes, both DST changes),
+    whole milliseconds so the oracle's float seconds are exact: one clock gives the table's phase."""
+    calendar, clock = MarketCalendar(), PhaseClock(MarketCalendar())
+    start_ns = int(datetime(2026, 1, 1, tzinfo=NY).timestamp()) * 10**9
+    boundaries_ms = [int((datetime(2026, 11, 27, 12, 45, tzinfo=NY) - datetime(2026, 1, 1, tzinfo=NY)).total_seconds()
+                         * 1000) + delta for delta in (-1, 0, 1)]          # an early close's auction, to the ms
+    for offset_ms in offsets_ms + boundaries_ms:
+        time_ns = start_ns + offset_ms * 1_000_000
+        assert clock.phase(time_ns) is _phase_by_wall_clock(time_ns, calendar)
 
 
 def test_delay_multipliers():
