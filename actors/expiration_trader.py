@@ -64,13 +64,14 @@ class TraderSettings:
 
 class _Working:
     __slots__ = ("coid", "part", "quantity", "filled", "submitted_ns", "first_fill_ns", "delay_category", "hour",
-                 "credit_plan", "cancel_requested", "legs", "mid", "answered")
+                 "credit_plan", "cancel_requested", "legs", "mid", "answered", "labels")
 
     def __init__(self, coid, part, quantity, submitted_ns, delay_category, hour, credit_plan, legs, mid) -> None:
         self.coid, self.part, self.quantity, self.filled = coid, part, quantity, 0
         self.submitted_ns, self.first_fill_ns = submitted_ns, None
         self.delay_category, self.hour, self.credit_plan, self.legs = delay_category, hour, credit_plan, legs
         self.cancel_requested, self.mid, self.answered = False, mid, False
+        self.labels: dict[str, Any] = {}          # the order's metric labels, made once at submit
 
     @property
     def structure(self) -> str:
@@ -336,7 +337,8 @@ class ExpirationTrader(Component):
         working = self.working[coid] = _Working(coid, part, quantity, now_ns, self._last_delay_category, hour,
                                                 credit_plan, legs, mid)
         self.port.send(self.exchange, SubmitOrder(coid, self.name, legs, side, quantity, limit))
-        self.telemetry.count("spreadwright_orders_submitted_total", **self._order_labels(working))
+        working.labels = self._order_labels(working)
+        self.telemetry.count("spreadwright_orders_submitted_total", **working.labels)
         self.telemetry.observe("spreadwright_quote_to_order_seconds", max(now_ns - self.chain_time_ns, 0) / NS,
                                symbol=self.symbol)
         self.port.schedule(self.cancel_after_ns, ("cancel", coid))
@@ -386,7 +388,7 @@ class ExpirationTrader(Component):
             outcome = "PARTIAL"
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
         self.telemetry.count("spreadwright_order_outcomes_total", outcome=OUTCOME_OF_STATUS[outcome],
-                             **self._order_labels(working))
+                             **working.labels)
         if outcome != "REJECTED":
             filled = working.filled > 0
             self.session_attempts += 1

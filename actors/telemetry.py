@@ -43,13 +43,14 @@ class Telemetry:
         self._emit(name, "gauge", value, labels)
 
     def _emit(self, name: str, kind: str, value: float, labels: dict[str, Any]) -> None:
-        spec = CATALOG.get(name)
-        if spec is None or spec.kind != kind:
+        expected = _EXPECTED.get(name)
+        if expected is None or expected[0] != kind:
             raise MetricError(f"{name}: not a {kind} in actors.metrics_catalog")
-        if labels.keys() != _LABEL_SETS[name]:
-            raise MetricError(f"{name}: labels {sorted(labels)} != catalog's {sorted(spec.labels)}")
+        if labels.keys() != expected[1]:
+            raise MetricError(f"{name}: labels {sorted(labels)} != catalog's {sorted(expected[1])}")
         if self.sink is None:
             return
+        spec = CATALOG[name]
         try:
             self.sink.emit(spec, float(value), tuple([str(labels[k]) for k in spec.labels]))
         except Exception as err:  # noqa: BLE001 - a failing exporter must not stop trading; said once per metric
@@ -59,7 +60,7 @@ class Telemetry:
 
 
 NULL_TELEMETRY = Telemetry(None)
-_LABEL_SETS = {name: frozenset(spec.labels) for name, spec in CATALOG.items()}
+_EXPECTED = {name: (spec.kind, frozenset(spec.labels)) for name, spec in CATALOG.items()}   # one lookup a sample
 
 
 class PrometheusClientSink:
