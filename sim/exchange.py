@@ -16,8 +16,8 @@ Takes `SubmitOrder`, `CancelOrder`, `ReplaceOrder` and `ChainQuotes`; sends orde
   thinner book - a wider effective spread and a lower rate, thinner again per leg beyond two;
 - cancel and replace take effect after the cancel latency, so a fill can win the race: the
   cancel is then refused with "too late";
-- rejects with a reason: bad quantity or price, price off tick, unknown or expired contract,
-  market closed, and crossed, stale or missing quotes on a leg;
+- rejects with a reason (`sim.exchange_rules`): bad quantity or price, price off tick, unknown or
+  expired contract, market closed, and crossed, stale or missing quotes on a leg;
 - orders for the underlying's shares (`core.orders.underlying_contract`, a delta hedge) trade on
   `sim.exchange_underlying`: at the chains' underlying price +- a half spread, immediate-or-cancel.
 """
@@ -34,21 +34,19 @@ from actors.runtime_latency import make_sampler
 from config.exchange import ExchangeConfig
 from config.runtime import LatencySpec
 from core.orders import (ACTIVE_STATES, CancelOrder, CancelRejected, OrderAccepted, OrderCancelled, OrderFilled, OrderRejected,
-                         OrderReplaced, OrderStatus, OrderStatusReport, OrderStatusRequest, ReplaceOrder, OrderSide,
-                         SubmitOrder, UNDERLYING_RIGHT)
-from core.quotes import QUOTE_REASONS, ChainQuotes, QuoteFlag
+                         OrderReplaced, OrderStatus, OrderStatusReport, OrderStatusRequest, ReplaceOrder, SubmitOrder)
+from core.quotes import ChainQuotes, QuoteFlag
 from sim.exchange_book import Book, BookView, WorkingOrder
-from sim.exchange_underlying import SHARE_TICK, UnderlyingQuotes, is_underlying
+from sim.exchange_underlying import UnderlyingQuotes
+from sim.exchange_rules import price_problem, quote_problem, validate_order
 from sim.resting import RestingSingles
 
 
 _LIVE = frozenset({OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
 _TOO_LATE = {status.name: f"too late: order is {status.name.lower()}" for status in OrderStatus}
-_OK, _ZERO_BID = int(QuoteFlag.OK), int(QuoteFlag.ZERO_BID)
 # enum members as module constants: attribute access on an Enum class is slow on a path run per order event
 _ACCEPTED, _PARTIALLY_FILLED, _FILLED = OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED
 _PENDING_NEW, _CANCELLED, _REJECTED = OrderStatus.PENDING_NEW, OrderStatus.CANCELLED, OrderStatus.REJECTED
-_SIDES = (OrderSide.BUY.value, OrderSide.SELL.value)
 _TERMINAL = frozenset({_FILLED, _CANCELLED, _REJECTED})
 
 
@@ -125,7 +123,8 @@ class SimulatedExchange(Component):
             self.port.send(request.owner, OrderRejected(request.client_order_id, "duplicate client order id", now_ns))
             self.counts["rejected"] += 1
             return
-        order_or_reason = self._validate(request, now_ns)
+        order_or_reason = validate_order(request, now_ns, self.books, self.underlyings,
+                                         self.config.complex_price_tick, self.is_open)
         if isinstance(order_or_reason, str):
             self.port.schedule(self._ack_delay(), ("reject", request.client_order_id, request.owner, order_or_reason))
             self.orders[request.client_order_id] = (_REJECTED.value, 0, 0.0, request.owner)   # the id stays taken
@@ -142,7 +141,8 @@ class SimulatedExchange(Component):
 
     def _on_replace(self, request: ReplaceOrder, now_ns: int) -> None:
         order = self.orders.get(request.client_order_id)
-        reason = None if order is None or type(order) is tuple else self._price_problem(order, request.limit_price)
+        reason = (None if order is None or type(order) is tuple
+                  else price_problem(order, request.limit_price, self.config.complex_price_tick))
         if order is None or reason or request.quantity < 0:
             self._cancel_rejected(request.owner, request.client_order_id,
                                   "unknown order" if order is None else (reason or "quantity must be >= 0"), now_ns)
@@ -198,96 +198,6 @@ class SimulatedExchange(Component):
             self._exponentials_at = 0
         self._exponentials_at += 1
         return self._exponentials[self._exponentials_at - 1]
-
-    # ------------------------------------------------------------------ validation
-
-    def _validate(self, request: SubmitOrder, now_ns: int) -> WorkingOrder | str:
-        if not isinstance(request.quantity, int) or isinstance(request.quantity, bool) or request.quantity <= 0:
-            return f"quantity must be an integer > 0, got {request.quantity!r}"
-        if request.side not in _SIDES:
-            return f"side must be BUY or SELL, got {request.side!r}"
-        if not request.legs:
-            return "an order needs at least one leg"
-        if self.is_open is not None and not self.is_open(now_ns):
-            return "market closed"
-        if is_underlying(request):
-            problem = self.underlyings.leg_problem(request)
-            if problem:
-                return problem
-            order = WorkingOrder(request, (request.legs[0].contract.symbol, ""), [(0.0, UNDERLYING_RIGHT)], None,
-                                 [0], [1])               # no book: `_accept` sends it to the underlying venue
-            return self._price_problem(order, request.limit_price) or order
-        located = self._locate_legs(request, now_ns)
-        if isinstance(located, str):
-            return located
-        book_key, contract_keys, book, columns, ratios = located
-        order = WorkingOrder(request, book_key, contract_keys, book, columns, ratios)
-        return self._price_problem(order, request.limit_price) or order
-
-    def _locate_legs(self, request: SubmitOrder, now_ns: int):
-        legs = request.legs
-        symbol, expiry = legs[0].contract[:2]
-        book_key = (symbol, expiry)
-        book = self.books.get(book_key)
-        columns_of = None if book is None else book.columns
-        columns, ratios, keys = [], [], []
-        for contract, ratio in legs:
-            if contract.expiry != expiry or contract.symbol != symbol:
-                return "all legs must be on one symbol and expiry"
-            if columns_of is None:
-                continue                   # only the one-book check applies; "unknown contract" follows
-            key = (float(contract.strike), contract.right)
-            column = columns_of.get(key)
-            if column is None:
-                return f"unknown contract {contract}"
-            if type(ratio) is not int or ratio == 0:
-                return f"bad ratio {ratio!r}"
-            columns.append(column)
-            ratios.append(ratio)
-            keys.append(key)
-        if book is None:
-            return f"unknown contract {legs[0].contract}"
-        if now_ns >= book.quotes.expiry_ns:
-            return f"expired contract {expiry}"
-        if len(keys) > 1 and len(set(keys)) != len(keys):
-            return "a contract appears in two legs"
-        if len(ratios) == 1 and ratios[0] != 1:
-            return f"a single-leg order has ratio 1 (sell with side SELL), got {ratios[0]}"
-        return book_key, keys, book, columns, ratios
-
-    def _price_problem(self, order: WorkingOrder, limit_price: float) -> str | None:
-        if not isinstance(limit_price, (int, float)) or not math.isfinite(limit_price):
-            return f"limit price must be a finite number, got {limit_price!r}"
-        if not order.is_complex and limit_price <= 0:
-            return "limit price must be > 0"
-        if order.book is None:
-            tick = SHARE_TICK
-        elif order.is_complex:
-            tick = self.config.complex_price_tick
-        else:
-            quotes = order.book.quotes
-            tick = quotes.tick_below_3 if abs(limit_price) < 3.0 else quotes.tick_from_3
-        steps = limit_price / tick
-        if abs(steps - round(steps)) > 1e-6:
-            return f"price {limit_price} is off the {tick} tick"
-        return None
-
-    def _quote_problem(self, order: WorkingOrder, now_ns: int) -> str | None:
-        book = order.book
-        if order.columns is None:
-            return QUOTE_REASONS[QuoteFlag.MISSING]
-        if now_ns > self._stale_at_ns(book):
-            return QUOTE_REASONS[QuoteFlag.STALE]
-        if not order.is_complex:
-            flag = book.leg_quotes(order.single)[4]
-            if flag == _OK or (flag == _ZERO_BID and order.sign > 0):
-                return None
-            return QUOTE_REASONS[QuoteFlag(flag)]
-        for column in order.columns:
-            flag = book.leg_quotes(column)[4]
-            if flag != _OK and flag != _ZERO_BID:                           # a package may sell a leg bid at zero
-                return QUOTE_REASONS[QuoteFlag(flag)]
-        return None
 
     # ------------------------------------------------------------------ matching
 
@@ -500,7 +410,7 @@ class SimulatedExchange(Component):
         looked at on its hazard timers and replaces too, but its book changes only with a snapshot."""
         view = order.view
         if view is None or view.book is not order.book or view.columns is not order.columns:
-            problem = self._quote_problem(order, now_ns)
+            problem = quote_problem(order, now_ns, self._stale_at_ns(order.book))
             natural = (math.nan, math.nan, None, 0) if problem else self._natural(order)
             view = order.view = BookView(order.book, order.columns, problem, *natural)
         return view
