@@ -147,7 +147,10 @@ class ExpirationTrader(Component):
     # ------------------------------------------------------------------ runtime hooks
 
     def on_start(self, now_ns: int) -> None:
-        """Ask the gateway for this trader's orders in the ledger; trading starts once they are replayed."""
+        """Ask the gateway for this trader's orders in the ledger; trading starts once they are replayed.
+        The kernels are warmed here too: on Ray a trader is built in the driver and starts in its actor's
+        process (also after a restart), which must not compile them on its first quote."""
+        kernels.warm_up()
         self._tell_time(now_ns)
         self.port.send(self.exchange, ReplayRequest(self.name))
 

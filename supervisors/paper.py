@@ -202,7 +202,14 @@ class PaperSession:
         self.stopping.set()
 
     def print_status(self) -> None:
-        status = self.supervisor.get_status()
+        """One status line; a status that does not come in time is logged and skipped: a slow
+        snapshot (an actor busy, a loaded machine) must not end a session that is trading."""
+        try:
+            status = self.supervisor.get_status()
+        except TimeoutError as err:
+            _log.warning("status_unavailable", error=repr(err))
+            print(f"[{datetime.now(timezone.utc):%H:%M:%S}] status not available in time: {err}", flush=True)
+            return
         position = status["position_summary"]
         attempts = sum(t["session_attempts"] for t in status["traders"].values())
         fills = sum(t["session_fills"] for t in status["traders"].values())
