@@ -1,5 +1,6 @@
 """ExpirationTrader outcome rules against a scripted exchange (inline runtime, virtual clock)."""
 
+import zlib
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -157,3 +158,20 @@ def test_the_close_auction_opens_no_new_debit_when_forcing_balance():
     _, free, _, _ = run(fill_everything, minutes=10, start_ns=close_auction_ns,
                         balancer=BalancerConfig(max_imbalance=5, force_balance_at_close=False))
     assert any(o.side == "BUY" for o in free.orders)
+
+
+def test_the_cached_hour_and_delay_draws_equal_the_direct_conversions():
+    """The trader converts the New York hour once per hour and draws its delays 256 at a time: over
+    both DST changes of 2026 the hour is what a direct conversion gives, and the draws are
+    `rng.uniform`'s, bit for bit, from the same seeded stream."""
+    trader = ExpirationTrader("SPY", EXPIRY, TraderSettings(seed=3))
+    times_ns = np.sort(np.random.default_rng(1).integers(int(datetime(2026, 3, 7, tzinfo=NY).timestamp()) * 10**9,
+                                                         int(datetime(2026, 11, 3, tzinfo=NY).timestamp()) * 10**9,
+                                                         5_000))
+    edges_ns = [int(datetime(2026, 3, 8, 3, 0, tzinfo=NY).timestamp()) * 10**9 + d for d in (-1, 0, 1)]
+    for time_ns in [*times_ns.tolist(), *edges_ns, int(datetime(2026, 11, 1, 1, 30, fold=1, tzinfo=NY).timestamp()) * 10**9]:
+        assert trader._hour(time_ns) == datetime.fromtimestamp(time_ns // 10**9, tz=NY).hour, time_ns
+    direct = np.random.default_rng([3, zlib.crc32(trader.name.encode())])
+    for i in range(600):
+        low, high = (3.0, 15.0) if i % 2 else (-0.2, 0.2)
+        assert trader._uniform(low, high) == float(direct.uniform(low, high))
