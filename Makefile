@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench install clean prometheus
+.PHONY: run test bench install clean prometheus nautilus
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,5 +32,15 @@ bench: $(STAMP)
 	$(BIN)/pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python bench/run_all.py
 
+# NautilusTrader in its own environment (it pins its own numpy and pandas), for the reference rate that
+# `bench/bench_backtest.py --nautilus` measures between its own rounds.
+NT_VENV := .venv-nautilus
+$(NT_VENV)/.installed:
+	test -x $(NT_VENV)/bin/python || $(PYTHON) -m venv $(NT_VENV)
+	$(NT_VENV)/bin/pip install --quiet nautilus_trader==1.221.0
+	touch $@
+
+nautilus: $(NT_VENV)/.installed
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis reports/out
+	rm -rf $(VENV) $(NT_VENV) .pytest_cache .hypothesis reports/out

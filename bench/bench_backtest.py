@@ -8,7 +8,10 @@ on this machine (DESIGN.md) for the ratio. Goal >= 500,000 updates/s on one core
 off here so the figure stays the two-part executor's (they add a strategist and the router per chain).
 
 Three days, each printed with the order flow it carried (`--day default|matched|dense|all`, default all;
-`--rounds N` runs each day N times and takes the best):
+`--rounds N` runs each day N times and takes the best; `--nautilus` runs NautilusTrader's reference
+(bench/nautilus_reference.py, in the environment `make nautilus` creates) before every round on the same
+core and prints the ratio of the two rates, round by round: this machine's speed moves by a third from
+hour to hour, so an absolute rate says little and a ratio measured in one run says what the goal means):
 - default: the shipped profile (config/profiles/backtest.yaml), a snapshot every 10 s of 120
   contracts. Quotes are sparse, so the order flow (27k orders) takes most of the time and the
   figure says more about orders than quotes.
@@ -21,6 +24,9 @@ Three days, each printed with the order flow it carried (`--day default|matched|
 
 from __future__ import annotations
 
+import json
+import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,7 +40,8 @@ from config import LoggingConfig, load_profile  # noqa: E402
 from core.quotes import ChainQuotes  # noqa: E402
 from supervisors.backtest import build_backtest  # noqa: E402
 
-NAUTILUS_TICKS_PER_S = 50_000
+NAUTILUS_TICKS_PER_S = 50_000                    # the issue's figure, measured once on this machine
+NAUTILUS_PYTHON = Path(__file__).resolve().parent.parent / ".venv-nautilus" / "bin" / "python"
 
 
 class _Counter:
@@ -62,20 +69,46 @@ DAYS = {"default": {},
         "dense": {"SPREADWRIGHT__BACKTEST__QUOTE_INTERVAL_S": "1", "SPREADWRIGHT__BACKTEST__N_STRIKES": "100"}}
 
 
-def main(days: tuple[str, ...] = tuple(DAYS), rounds: int = 1) -> dict[str, float]:
+def main(days: tuple[str, ...] = tuple(DAYS), rounds: int = 1, nautilus: Path | None = None) -> dict[str, float]:
     """Each day `rounds` times (the same deterministic day each time); the best round is the figure,
-    as in bench_exchange: on a shared 2-core VM single rounds of one code spread by ~25%."""
+    as in bench_exchange: on a shared 2-core VM single rounds of one code spread by ~25%.
+    `nautilus`: the Python of an environment with nautilus_trader 1.221 (`make nautilus`); its reference
+    run (bench/nautilus_reference.py) then goes before each round, on the same core, and the ratio of
+    the two rates is printed per round: the figure that the machine's hour-to-hour speed does not move."""
     where = pin_one_core()
     configure_logging(LoggingConfig(level="ERROR", format="console"), force=True)
     result = {}
     for day in days:
-        runs = [run_day(day, where) for _ in range(rounds)]
+        runs, ratios = [], []
+        for _ in range(rounds):
+            reference = nautilus_rate(nautilus) if nautilus else None
+            runs.append(run_day(day, where))
+            if reference:
+                ratios.append(runs[-1]["updates_per_s"] / reference)
+                print(f"  NautilusTrader reference just before, same core: {reference:,.0f} ticks/s; "
+                      f"ratio in this round {ratios[-1]:.2f}x (goal 10x: 500,000 against the issue's 50,000)")
         figures = max(runs, key=lambda figures: figures["updates_per_s"])
         if rounds > 1:
             print(f"[backtest, {day} day] best of {rounds} rounds: {figures['updates_per_s']:,.0f} updates/s "
                   "(rounds: " + ", ".join(f"{r['updates_per_s']:,.0f}" for r in runs) + ")")
+        if ratios:
+            figures["nautilus_ratio"] = statistics.median(ratios)
+            print(f"[backtest, {day} day] ratio to NautilusTrader measured in the same run: median "
+                  f"{figures['nautilus_ratio']:.2f}x (rounds: " + ", ".join(f"{r:.2f}x" for r in ratios) + ")")
         result.update({f"{day}_{key}": value for key, value in figures.items()})
     return result
+
+
+def nautilus_rate(python: Path) -> float:
+    """Quote ticks/s of NautilusTrader's reference run, in its own environment (a child process keeps
+    this process's core)."""
+    if not Path(python).exists():
+        sys.exit(f"no NautilusTrader environment at {python}: run `make nautilus` first")
+    script = Path(__file__).resolve().parent / "nautilus_reference.py"
+    finished = subprocess.run([str(python), str(script)], capture_output=True, text=True)
+    if finished.returncode != 0:
+        sys.exit(f"the NautilusTrader reference run failed ({finished.returncode}): {finished.stderr.strip()[-2000:]}")
+    return json.loads(finished.stdout.strip().splitlines()[-1])["ticks_per_s"]
 
 
 def run_day(day: str, where: str) -> dict[str, float]:
@@ -97,11 +130,11 @@ def run_day(day: str, where: str) -> dict[str, float]:
           f"{counts['cancelled']:,} cancels, {counts['order_events']:,} order events at the exchange")
     print(f"  one order per {updates / max(counts['submitted'], 1):,.0f} updates")
     print(f"  throughput: {rate:,.0f} updates/s (goal >= 500,000) = {rate / NAUTILUS_TICKS_PER_S:.1f}x "
-          f"NautilusTrader's ~{NAUTILUS_TICKS_PER_S:,} ticks/s here")
+          f"the issue's ~{NAUTILUS_TICKS_PER_S:,} NautilusTrader ticks/s")
     return {"updates_per_s": rate, "updates": updates, "messages": messages, "orders": counts["submitted"]}
 
 
 if __name__ == "__main__":
     chosen = sys.argv[sys.argv.index("--day") + 1] if "--day" in sys.argv else "all"
     rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 1
-    main(tuple(DAYS) if chosen == "all" else (chosen,), rounds)
+    main(tuple(DAYS) if chosen == "all" else (chosen,), rounds, NAUTILUS_PYTHON if "--nautilus" in sys.argv else None)
