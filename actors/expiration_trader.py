@@ -18,7 +18,6 @@ import zlib
 from collections import deque
 from dataclasses import dataclass
 from datetime import date, datetime
-from itertools import islice
 from typing import Any, Hashable
 
 import numpy as np
@@ -31,7 +30,7 @@ from core.calendar import MarketCalendar, new_york_day, new_york_day_bounds_ns
 from core.execution.balancer import PositionBalancer
 from core.execution import kernels
 from core.execution.credit import CreditMaximizer, OptionChain, SpreadLeg
-from core.execution.opportunities import ranked_debits
+from core.execution.plan import TwoPartPlan, plan_two_part
 from core.execution.opportunities import scan_opportunities as scan_debit_verticals
 from core.execution.phases import NEW_YORK, PhaseClock, TradingPhase, delay_multiplier
 from core.expirations import ExpirationCategory, categorize, nominal_friday
@@ -288,20 +287,11 @@ class ExpirationTrader(Component):
         return (self.chain is not None and math.isfinite(self.spot)
                 and now_ns - self.chain_time_ns <= self.settings.max_quote_age_s * NS)
 
-    def _plan(self):
+    def _plan(self) -> TwoPartPlan | None:
         """The best (debit opportunity, credit spread) for the current chain; cached per chain snapshot."""
         if self._plan_cache[0] != self.chain_time_ns:
-            plan = None
-            table = None
-            for opportunity in islice(ranked_debits(self.chain, self.spot, self.settings.credit.max_spread_width),
-                                      _DEBITS_TRIED):
-                if table is None:
-                    table = self.credit_maximizer.credit_table(self.chain, self.spot)
-                credit = self.credit_maximizer.best_for_debit(table, (opportunity.long_leg, opportunity.short_leg),
-                                                              self.spot)
-                if credit is not None:
-                    plan = (opportunity, credit)
-                    break
+            plan = plan_two_part(self.chain, self.spot, self.credit_maximizer, self.settings.credit.max_spread_width,
+                                 tries=_DEBITS_TRIED)
             self._plan_cache = (self.chain_time_ns, plan)
         return self._plan_cache[1]
 

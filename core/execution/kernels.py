@@ -91,6 +91,37 @@ def pick_credit(strikes, is_call, short, long, credit, width, spot, needed_credi
 
 
 @njit(**_COMPILE)
+def plan_spread(strikes, is_call, bid, ask, debit_first, debit_second, debit_width, credit_first, credit_second,
+                credit_width, spot, max_distance_fraction, min_credit_threshold, prefer_atm, atm_tolerance, tries):
+    """The whole plan in one call: the debit scan, the credit table, then the best debits in rank order
+    (the first maximum of the ratios left, as `ranked_debits` yields them), each offered to the credit
+    pick with its two contracts excluded and its cost plus `min_credit_threshold` as the credit needed,
+    until one is offset or `tries` were tried. Returns (debit pair, its cost, its ratio, credit pair,
+    its credit per share), pairs as positions in the debit and credit pair arrays; -1 for the debit
+    pair when none is offset."""
+    ratio, cost = debit_ratios(strikes, bid, ask, debit_first, debit_second, debit_width, spot,
+                               max_distance_fraction)
+    rows, credit = paying_credit_pairs(strikes, is_call, bid, ask, credit_first, credit_second, spot)
+    short, long, width = credit_first[rows], credit_second[rows], credit_width[rows]
+    excluded_is_call = np.empty(2, dtype=np.bool_)
+    excluded_strike = np.empty(2)
+    for _ in range(min(tries, ratio.size)):
+        k = np.argmax(ratio)
+        best = ratio[k]
+        if best == -np.inf:
+            break
+        ratio[k] = -np.inf
+        i, j = debit_first[k], debit_second[k]
+        excluded_is_call[0], excluded_strike[0] = is_call[i], strikes[i]
+        excluded_is_call[1], excluded_strike[1] = is_call[j], strikes[j]
+        pick = pick_credit(strikes, is_call, short, long, credit, width, spot, (ask[i] - bid[j]) + min_credit_threshold,
+                           excluded_is_call, excluded_strike, prefer_atm, atm_tolerance)
+        if pick >= 0:
+            return k, cost[k], best, rows[pick], credit[pick]
+    return -1, np.nan, -np.inf, -1, np.nan
+
+
+@njit(**_COMPILE)
 def _before(strikes, short, credit, width, spot, prefer_atm, r, pick):
     """Whether row `r` sorts strictly before row `pick`: (distance if prefer_atm, -credit, width)."""
     if prefer_atm:
@@ -123,3 +154,4 @@ def warm_up() -> None:
     rows, credit = paying_credit_pairs(strikes, is_call, bid, ask, first, second, 100.0)
     pick_credit(strikes, is_call, first[rows], second[rows], credit, width[rows], 100.0, 0.0,
                 np.zeros(0, dtype=np.bool_), np.zeros(0), True, 0.1)
+    plan_spread(strikes, is_call, bid, ask, first, second, width, first, second, width, 100.0, 0.03, 0.0, True, 0.1, 5)
