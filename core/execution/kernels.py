@@ -141,8 +141,8 @@ def _quoted(bid, ask):
 
 def warm_up() -> None:
     """Compile (or load from the on-disk cache) every kernel for the array types a chain has, so
-    that the first plan of a session does not wait for it: measured here about 2.2 s per process
-    with no cache, 0.6 s with one (plus about 0.5 s to import numba)."""
+    that the first plan of a session does not wait for it: measured here 3.4 s per process with no
+    cache (four kernels, in a slow hour), 0.4-0.6 s with one (plus 0.4-0.7 s to import numba)."""
     strikes = np.array([99.0, 100.0, 101.0, 99.0, 100.0, 101.0])
     is_call = np.array([True, True, True, False, False, False])
     bid, ask = np.full(6, 1.0), np.full(6, 1.1)
