@@ -85,7 +85,7 @@ CATALOG: dict[str, MetricSpec] = {spec.name: spec for spec in (
                "Order events the paper exchange sent back: accepted, rejected, filled, partial, cancelled, replaced, "
                "cancel_rejected.", ("symbol", "event")),
     MetricSpec("spreadwright_exchange_rejects_total", "counter",
-               "Orders the paper exchange rejected, by reason code (see sim.paper_service.REJECT_CODES).", ("reason",)),
+               "Orders the paper exchange rejected, by reason code (core.orders.REJECT_CODES, set by the check that refused).", ("reason",)),
     MetricSpec("spreadwright_exchange_filled_contracts_total", "counter",
                "Contracts the paper exchange filled (order quantity; a spread counts once).", ("symbol",)),
     MetricSpec("spreadwright_exchange_working_orders", "gauge",

@@ -91,10 +91,23 @@ class OrderAccepted(NamedTuple):
     time_ns: int
 
 
+REJECT_CODES = ("market_closed", "unknown_contract", "expired_contract", "no_quote", "bad_quote", "off_tick",
+                "bad_price", "bad_quantity", "bad_side", "bad_legs", "duplicate", "other")
+"""The bounded reason codes of a refusal (a metric label: reason texts carry prices and contracts)."""
+
+
+class Refusal(NamedTuple):
+    """Why a venue refuses an order: `code` (one of REJECT_CODES) for metrics and programs, `reason` for people."""
+
+    code: str
+    reason: str
+
+
 class OrderRejected(NamedTuple):
     client_order_id: str
     reason: str
     time_ns: int
+    code: str = "other"          # one of REJECT_CODES, set where the refusal was decided
 
 
 class OrderFilled(NamedTuple):

@@ -27,6 +27,8 @@ class QuoteFlag(IntEnum):
 QUOTE_REASONS = {QuoteFlag.NOT_FINITE: "quote is NaN or infinite", QuoteFlag.NEGATIVE: "negative quote",
                  QuoteFlag.CROSSED: "crossed quote (bid > ask)", QuoteFlag.ZERO_BID: "zero bid",
                  QuoteFlag.STALE: "stale quote", QuoteFlag.MISSING: "no quote for the contract"}
+QUOTE_CODES = {flag: "no_quote" if flag == QuoteFlag.MISSING else "bad_quote" for flag in QUOTE_REASONS}
+"""The reject code (core.orders.REJECT_CODES) of each quote problem."""
 
 
 def quote_flags(bid, ask, quote_time_ns, now_ns: int, max_age_ns: int) -> np.ndarray:

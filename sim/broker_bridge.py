@@ -109,7 +109,8 @@ def _diff_events(order: TrackedOrder, coid: str, record: dict, now_ns: int) -> l
         out.append(OrderFilled(coid, filled - order.filled, price, (), filled, max(order.quantity - filled, 0), now_ns))
         order.filled, order.notional = filled, notional
     if status == OrderStatus.REJECTED.value and not order.done:
-        out.append(OrderRejected(coid, str(record.get("reason") or "rejected by the broker"), now_ns))
+        out.append(OrderRejected(coid, str(record.get("reason") or "rejected by the broker"), now_ns,
+                                 str(record.get("reject_code") or "other")))
     elif status == OrderStatus.CANCELLED.value and not order.done:
         out.append(OrderCancelled(coid, max(order.quantity - order.filled, 0), now_ns))
     order.status = status

@@ -34,7 +34,8 @@ from actors.runtime_latency import make_sampler
 from config.exchange import ExchangeConfig
 from config.runtime import LatencySpec
 from core.orders import (ACTIVE_STATES, CancelOrder, CancelRejected, OrderAccepted, OrderCancelled, OrderFilled, OrderRejected,
-                         OrderReplaced, OrderStatus, OrderStatusReport, OrderStatusRequest, ReplaceOrder, SubmitOrder)
+                         OrderReplaced, OrderStatus, OrderStatusReport, OrderStatusRequest, Refusal, ReplaceOrder,
+                         SubmitOrder)
 from core.quotes import ChainQuotes, QuoteFlag
 from sim.exchange_book import Book, BookView, WorkingOrder
 from sim.exchange_underlying import UnderlyingQuotes
@@ -120,16 +121,17 @@ class SimulatedExchange(Component):
     def _on_submit(self, request: SubmitOrder, now_ns: int) -> None:
         self.counts["submitted"] += 1
         if request.client_order_id in self.orders:
-            self.port.send(request.owner, OrderRejected(request.client_order_id, "duplicate client order id", now_ns))
+            self.port.send(request.owner, OrderRejected(request.client_order_id, "duplicate client order id", now_ns,
+                                                        "duplicate"))
             self.counts["rejected"] += 1
             return
-        order_or_reason = validate_order(request, now_ns, self.books, self.underlyings,
-                                         self.config.complex_price_tick, self.is_open)
-        if isinstance(order_or_reason, str):
-            self.port.schedule(self._ack_delay(), ("reject", request.client_order_id, request.owner, order_or_reason))
+        order_or_refusal = validate_order(request, now_ns, self.books, self.underlyings,
+                                          self.config.complex_price_tick, self.is_open)
+        if isinstance(order_or_refusal, Refusal):
+            self.port.schedule(self._ack_delay(), ("reject", request.client_order_id, request.owner, order_or_refusal))
             self.orders[request.client_order_id] = (_REJECTED.value, 0, 0.0, request.owner)   # the id stays taken
             return
-        self.orders[request.client_order_id] = order_or_reason
+        self.orders[request.client_order_id] = order_or_refusal
         self.port.schedule(self._ack_delay(), ("ack", request.client_order_id))
 
     def _on_cancel(self, request: CancelOrder, now_ns: int) -> None:
@@ -141,11 +143,11 @@ class SimulatedExchange(Component):
 
     def _on_replace(self, request: ReplaceOrder, now_ns: int) -> None:
         order = self.orders.get(request.client_order_id)
-        reason = (None if order is None or type(order) is tuple
-                  else price_problem(order, request.limit_price, self.config.complex_price_tick))
-        if order is None or reason or request.quantity < 0:
-            self._cancel_rejected(request.owner, request.client_order_id,
-                                  "unknown order" if order is None else (reason or "quantity must be >= 0"), now_ns)
+        refusal = (None if order is None or type(order) is tuple
+                   else price_problem(order, request.limit_price, self.config.complex_price_tick))
+        if order is None or refusal or request.quantity < 0:
+            self._cancel_rejected(request.owner, request.client_order_id, "unknown order" if order is None
+                                  else (refusal.reason if refusal else "quantity must be >= 0"), now_ns)
             return
         self.port.schedule(self._cancel_delay(), ("cancel", request.client_order_id, request))
 
@@ -188,7 +190,7 @@ class SimulatedExchange(Component):
         elif kind == "reject":
             self.counts["order_events"] += 1
             self.counts["rejected"] += 1
-            self.port.send(tag[2], OrderRejected(tag[1], tag[3], now_ns))
+            self.port.send(tag[2], OrderRejected(tag[1], tag[3].reason, now_ns, tag[3].code))
 
     def _exponential(self) -> float:
         """The next unit-mean exponential draw (a hazard budget), from a block drawn 1,024 at a time: a
@@ -219,12 +221,13 @@ class SimulatedExchange(Component):
             self._rest(order, now_ns)
         self._apply_queued_cancels(order, now_ns)
 
-    def _reject_at_ack(self, order: WorkingOrder, reason: str, now_ns: int) -> None:
+    def _reject_at_ack(self, order: WorkingOrder, refusal: Refusal, now_ns: int) -> None:
         """The quotes at the ack refuse the order: say why, then refuse what was queued behind it."""
         order.status = _REJECTED
         self.counts["rejected"] += 1
         self._retire(order)
-        self.port.send(order.request.owner, OrderRejected(order.request.client_order_id, reason, now_ns))
+        self.port.send(order.request.owner, OrderRejected(order.request.client_order_id, refusal.reason, now_ns,
+                                                          refusal.code))
         self._apply_queued_cancels(order, now_ns)
 
     def _apply_queued_cancels(self, order: WorkingOrder, now_ns: int) -> None:
@@ -238,7 +241,7 @@ class SimulatedExchange(Component):
         """An order for the underlying: fills whole at the touch when its limit reaches it, the rest is cancelled."""
         coid, owner = order.request.client_order_id, order.request.owner
         touch = self.underlyings.touch(order.book_key[0], order.sign > 0, now_ns)
-        if isinstance(touch, str):
+        if isinstance(touch, Refusal):
             self._reject_at_ack(order, touch, now_ns)
             return
         order.status = _ACCEPTED

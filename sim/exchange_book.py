@@ -105,7 +105,7 @@ class BookView(NamedTuple):
 
     book: Book
     columns: Any
-    problem: str | None
+    problem: Any               # a core.orders.Refusal, or None
     natural: float
     half_width: float
     touch: Any

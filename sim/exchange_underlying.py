@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from core.orders import UNDERLYING_RIGHT, SubmitOrder, round_to_tick
+from core.orders import UNDERLYING_RIGHT, Refusal, SubmitOrder, round_to_tick
 from core.quotes import ChainQuotes
 
 SHARE_TICK = 0.01
@@ -30,24 +30,24 @@ class UnderlyingQuotes:
                 self.latest[quotes.symbol] = (price, quotes.time_ns)
 
     @staticmethod
-    def leg_problem(request: SubmitOrder) -> str | None:
+    def leg_problem(request: SubmitOrder) -> Refusal | None:
         """Why an order's legs are not the underlying's shares as the venue takes them (the price is checked
         by the exchange, on SHARE_TICK)."""
         leg = request.legs[0]
         if len(request.legs) != 1 or leg.ratio != 1:
-            return "an order for the underlying has one leg of ratio 1"
+            return Refusal("bad_legs", "an order for the underlying has one leg of ratio 1")
         if leg.contract.expiry or leg.contract.strike:
-            return f"the underlying has no expiry or strike, got {leg.contract}"
+            return Refusal("bad_legs", f"the underlying has no expiry or strike, got {leg.contract}")
         return None
 
-    def touch(self, symbol: str, buying: bool, now_ns: int) -> float | str:
+    def touch(self, symbol: str, buying: bool, now_ns: int) -> float | Refusal:
         """The price a marketable order trades at now, or why none."""
         known = self.latest.get(symbol)
         if known is None:
-            return f"unknown contract {symbol} shares (no underlying price yet)"
+            return Refusal("no_quote", f"unknown contract {symbol} shares (no underlying price yet)")
         price, time_ns = known
         if now_ns > time_ns + self.max_age_ns:
-            return "stale underlying price"
+            return Refusal("bad_quote", "stale underlying price")
         half = self.half_spread_per_share if buying else -self.half_spread_per_share
         return round_to_tick(price + half, SHARE_TICK, up=buying)
 

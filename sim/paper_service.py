@@ -10,25 +10,13 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from actors.component import Component
-from core.orders import (ACTIVE_STATES, CancelOrder, CancelRejected, OrderAccepted, OrderCancelled, OrderFilled, OrderRejected,
-                         OrderReplaced, OrderStatus, ReplaceOrder, OrderSide, SubmitOrder)
+from core.orders import (ACTIVE_STATES, REJECT_CODES, CancelOrder, CancelRejected, OrderAccepted, OrderCancelled,
+                         OrderFilled, OrderRejected, OrderReplaced, OrderStatus, ReplaceOrder, OrderSide, SubmitOrder)
 
 
-REJECT_CODES = (("market closed", "market_closed"), ("unknown contract", "unknown_contract"),
-                ("no quote", "no_quote"), ("expired contract", "expired_contract"), ("tick", "off_tick"),
-                ("quantity", "bad_quantity"), ("limit price", "bad_price"), ("quote", "bad_quote"),
-                ("bid", "bad_quote"), ("duplicate", "duplicate"), ("leg", "bad_legs"), ("ratio", "bad_legs"),
-                ("side", "bad_side"))
-"""(text in the exchange's reject reason, the bounded code the metric carries); first match wins, else 'other'."""
 WORKING_STATUSES = frozenset(status.value for status in ACTIVE_STATES)
 _EVENT_LABEL = {"OrderAccepted": "accepted", "OrderRejected": "rejected", "OrderCancelled": "cancelled",
                 "CancelRejected": "cancel_rejected", "OrderReplaced": "replaced"}
-
-
-def reject_code(reason: str) -> str:
-    """The metric label of an exchange reject reason (reasons carry prices and contracts; labels may not)."""
-    lowered = reason.lower()
-    return next((code for text, code in REJECT_CODES if text in lowered), "other")
 
 
 class OrderConflictError(Exception):
@@ -63,7 +51,7 @@ class PaperService(Component):
 
     def on_start(self, now_ns: int) -> None:
         """Every reject code starts at 0, so a rejects panel or alert has a series before the first reject."""
-        for code in {code for _, code in REJECT_CODES} | {"other"}:
+        for code in REJECT_CODES:
             self.telemetry.count("spreadwright_exchange_rejects_total", 0.0, reason=code)
 
     # ------------------------------------------------------------------ requests from the HTTP layer
@@ -80,7 +68,7 @@ class PaperService(Component):
             "client_order_id": order.client_order_id, "legs": [_leg_json(leg) for leg in order.legs],
             "side": order.side, "quantity": order.quantity, "limit_price": order.limit_price,
             "status": OrderStatus.PENDING_NEW.value, "filled_quantity": 0, "leaves_quantity": order.quantity,
-            "average_price": None, "reason": None, "created_ns": now_ns, "events": []}
+            "average_price": None, "reason": None, "reject_code": None, "created_ns": now_ns, "events": []}
         self.sent_to_exchange += 1
         self.telemetry.count("spreadwright_exchange_orders_total", symbol=order.legs[0].contract.symbol,
                              kind="complex" if len(order.legs) > 1 else "single")
@@ -127,7 +115,7 @@ class PaperService(Component):
             label = "filled" if event.leaves_quantity == 0 else "partial"
             self.telemetry.count("spreadwright_exchange_filled_contracts_total", event.quantity, symbol=symbol)
         elif label == "rejected":
-            self.telemetry.count("spreadwright_exchange_rejects_total", reason=reject_code(event.reason))
+            self.telemetry.count("spreadwright_exchange_rejects_total", reason=event.code)
         self.telemetry.count("spreadwright_exchange_order_events_total", symbol=symbol, event=label)
 
     def working_orders(self) -> int:
@@ -139,6 +127,7 @@ class PaperService(Component):
 
     def _rejected(self, record: dict, event: OrderRejected) -> None:
         record["status"], record["reason"], record["leaves_quantity"] = OrderStatus.REJECTED.value, event.reason, 0
+        record["reject_code"] = event.code
 
     def _filled(self, record: dict, event: OrderFilled) -> None:
         previous = record["filled_quantity"]

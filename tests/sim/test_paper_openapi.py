@@ -22,3 +22,10 @@ def test_every_route_is_documented_and_nothing_else():
         served.add((path, route.method))
     assert documented == served
     assert spec["openapi"].startswith("3.")
+
+
+def test_the_documented_reject_codes_are_the_exchange_s():
+    from core.orders import REJECT_CODES
+
+    order = yaml.safe_load(SPEC.read_text())["components"]["schemas"]["Order"]["properties"]
+    assert [code for code in order["reject_code"]["enum"] if code is not None] == list(REJECT_CODES)

@@ -265,7 +265,8 @@ def test_metrics_count_orders_fills_rejects_and_requests_without_ids_in_labels()
             assert (await wait_status(broker, "m-fill", {"FILLED"}))["status"] == "FILLED"
             tick = await marketable_order(broker, "m-tick")
             await broker.submit(tick._replace(limit_price=tick.limit_price + 0.005))
-            assert (await wait_status(broker, "m-tick", {"REJECTED"}))["status"] == "REJECTED"
+            rejected = await wait_status(broker, "m-tick", {"REJECTED"})
+            assert rejected["status"] == "REJECTED" and rejected["reject_code"] == "off_tick"
             async with session.get(url + "/orders/nope") as response:
                 assert response.status == 404
             async with session.get(url + "/metrics") as response:
@@ -276,6 +277,7 @@ def test_metrics_count_orders_fills_rejects_and_requests_without_ids_in_labels()
         assert samples[("spreadwright_exchange_orders_total", spy)] == 2
         assert samples[("spreadwright_exchange_filled_contracts_total", frozenset({("symbol", "SPY")}))] == 2
         assert samples[("spreadwright_exchange_rejects_total", frozenset({("reason", "off_tick")}))] == 1
+        assert samples[("spreadwright_exchange_rejects_total", frozenset({("reason", "other")}))] == 0
         filled = frozenset({("symbol", "SPY"), ("event", "filled")})
         assert samples[("spreadwright_exchange_order_events_total", filled)] >= 1
         not_found = frozenset({("route", "/orders/{client_order_id}"), ("method", "GET"), ("status", "404")})
@@ -285,19 +287,6 @@ def test_metrics_count_orders_fills_rejects_and_requests_without_ids_in_labels()
         assert samples[("spreadwright_exchange_working_orders", frozenset())] == 0
         assert "m-fill" not in text and "nope" not in text                 # no order ids in any label
     asyncio.run(scenario())
-
-
-@pytest.mark.parametrize("reason, code", [
-    ("price 1.005 is off the 0.01 tick", "off_tick"), ("market closed", "market_closed"),
-    ("unknown contract Contract(symbol='SPY')", "unknown_contract"), ("expired contract 2020-01-17", "expired_contract"),
-    ("stale quote", "bad_quote"), ("crossed quote (bid > ask)", "bad_quote"), ("no quote for the contract", "no_quote"),
-    ("zero bid", "bad_quote"), ("a single-leg order has ratio 1 (sell with side SELL), got -1", "bad_legs"),
-    ("quantity must be an integer > 0, got 0", "bad_quantity"), ("duplicate client order id", "duplicate"),
-    ("something new", "other")])
-def test_reject_reasons_map_to_bounded_codes(reason, code):
-    from sim.paper_service import reject_code
-
-    assert reject_code(reason) == code
 
 
 def test_an_expired_chain_is_no_longer_listed():
