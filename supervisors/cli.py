@@ -110,7 +110,7 @@ def _backtest(args: argparse.Namespace) -> int:
 def _paper(args: argparse.Namespace) -> int:
     """Run a paper (or live) session on Ray until Ctrl-C, SIGTERM or --duration-s."""
     from sim.brokers import BrokerError
-    from supervisors.paper import run_paper
+    from supervisors.paper import run_paper, status_line
 
     config = _profile(args, backtest=False)
     if config is None:
@@ -123,6 +123,8 @@ def _paper(args: argparse.Namespace) -> int:
         print(f"session could not start: {err}", file=sys.stderr)
         return 1
     ledger = summary.get("ledger", {})
+    if "traders" in summary:                   # the status taken at the stop (absent when it did not come)
+        print(f"final status: {status_line(summary)}", flush=True)
     print(f"stopped: {ledger.get('intents', 0)} orders sent, {ledger.get('working', 0)} left working; "
           f"ledger {config.ledger.path}", flush=True)
     return 0 if not ledger.get("working") else 1

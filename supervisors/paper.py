@@ -210,12 +210,7 @@ class PaperSession:
             _log.warning("status_unavailable", error=repr(err))
             print(f"[{datetime.now(timezone.utc):%H:%M:%S}] status not available in time: {err}", flush=True)
             return
-        position = status["position_summary"]
-        attempts = sum(t["session_attempts"] for t in status["traders"].values())
-        fills = sum(t["session_fills"] for t in status["traders"].values())
-        print(f"[{datetime.now(timezone.utc):%H:%M:%S}] traders {len(status['traders'])}; attempts {attempts}, "
-              f"fills {fills}; net premium ${position['net_premium']:.2f}; imbalance {position['total_imbalance']}",
-              flush=True)
+        print(f"[{datetime.now(timezone.utc):%H:%M:%S}] {status_line(status)}", flush=True)
 
     # ------------------------------------------------------------------ stop
 
@@ -251,6 +246,15 @@ class PaperSession:
         except Exception as err:  # noqa: BLE001 - a status failure must not stop the stop
             _log.error("final_status_failed", error=repr(err))
             return {}
+
+
+def status_line(status: dict[str, Any]) -> str:
+    """The status in one line: traders, attempts and fills summed over them, net premium, imbalance."""
+    position = status["position_summary"]
+    attempts = sum(t["session_attempts"] for t in status["traders"].values())
+    fills = sum(t["session_fills"] for t in status["traders"].values())
+    return (f"traders {len(status['traders'])}; attempts {attempts}, fills {fills}; "
+            f"net premium ${position['net_premium']:.2f}; imbalance {position['total_imbalance']}")
 
 
 def run_paper(config: SessionConfig, duration_s: float | None = None, address: str | None = None,

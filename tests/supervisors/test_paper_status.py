@@ -29,3 +29,19 @@ def test_a_status_that_times_out_is_reported_and_the_session_goes_on(capsys):
     out = capsys.readouterr().out
     assert "status not available in time: Get timed out" in out and "status_unavailable" in out
     assert "traders 1; attempts 4, fills 3; net premium $12.50; imbalance 0" in out
+
+
+def test_the_cli_prints_the_status_taken_at_the_stop(monkeypatch, capsys):
+    """The last word of a session is its final status (also when every periodic line came too late)."""
+    import supervisors.paper
+    from supervisors.cli import main
+
+    answers = [{**STATUS, "ledger": {"intents": 14, "working": 0}}, {"ledger": {"intents": 2, "working": 0}}]
+    monkeypatch.setattr(supervisors.paper, "run_paper", lambda *args, **kwargs: answers.pop(0))
+    assert main(["paper", "--profile", "config/profiles/paper.yaml", "--duration-s", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "final status: traders 1; attempts 4, fills 3; net premium $12.50; imbalance 0" in out
+    assert "stopped: 14 orders sent, 0 left working" in out
+    assert main(["paper", "--profile", "config/profiles/paper.yaml", "--duration-s", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "final status" not in out and "stopped: 2 orders sent" in out      # no status at the stop: none invented
