@@ -49,9 +49,10 @@ def ranked_debits(chain: OptionChain, underlying_price: float, max_spread_width:
         if best == -np.inf:
             return                                               # none payable left
         ratio[k] = -np.inf
-        yield DebitOpportunity(_leg(is_call, strikes, bid, ask, int(pairs.first[k])),
-                               _leg(is_call, strikes, bid, ask, int(pairs.second[k])), round(float(cost[k]), 10), best)
+        yield DebitOpportunity(chain_leg(is_call, strikes, bid, ask, int(pairs.first[k])),
+                               chain_leg(is_call, strikes, bid, ask, int(pairs.second[k])), round(float(cost[k]), 10), best)
 
 
-def _leg(is_call: np.ndarray, strikes: np.ndarray, bid: np.ndarray, ask: np.ndarray, i: int) -> SpreadLeg:
+def chain_leg(is_call: np.ndarray, strikes: np.ndarray, bid: np.ndarray, ask: np.ndarray, i: int) -> SpreadLeg:
+    """Contract `i` of a chain's arrays, with its quote as Python floats."""
     return SpreadLeg("C" if is_call[i] else "P", strikes.item(i), bid.item(i), ask.item(i))

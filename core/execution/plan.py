@@ -20,7 +20,7 @@ import numpy as np
 
 from core.execution.credit import ATM_TOLERANCE, CreditMaximizer, OptionChain, SpreadLeg
 from core.execution.kernels import plan_spread
-from core.execution.opportunities import DebitOpportunity, ranked_debits
+from core.execution.opportunities import DebitOpportunity, chain_leg, ranked_debits
 from core.execution.pairs import credit_pairs, debit_pairs
 
 
@@ -44,11 +44,11 @@ def plan_two_part(chain: OptionChain, spot: float, maximizer: CreditMaximizer, d
         bool(maximizer.prefer_atm), ATM_TOLERANCE, int(tries))
     if k < 0:
         return None
-    debit = DebitOpportunity(_leg(is_call, strikes, bid, ask, int(debits.first[k])),
-                             _leg(is_call, strikes, bid, ask, int(debits.second[k])), round(float(cost), 10),
+    debit = DebitOpportunity(chain_leg(is_call, strikes, bid, ask, int(debits.first[k])),
+                             chain_leg(is_call, strikes, bid, ask, int(debits.second[k])), round(float(cost), 10),
                              float(ratio))
-    return TwoPartPlan(debit, (_leg(is_call, strikes, bid, ask, int(credits.second[row])),
-                               _leg(is_call, strikes, bid, ask, int(credits.first[row])), round(float(credit), 10)))
+    return TwoPartPlan(debit, (chain_leg(is_call, strikes, bid, ask, int(credits.second[row])),
+                               chain_leg(is_call, strikes, bid, ask, int(credits.first[row])), round(float(credit), 10)))
 
 
 def _composed_plan(chain: OptionChain, spot: float, maximizer, debit_max_width: float,
@@ -58,7 +58,3 @@ def _composed_plan(chain: OptionChain, spot: float, maximizer, debit_max_width: 
         if credit is not None:
             return TwoPartPlan(debit, credit)
     return None
-
-
-def _leg(is_call: np.ndarray, strikes: np.ndarray, bid: np.ndarray, ask: np.ndarray, i: int) -> SpreadLeg:
-    return SpreadLeg("C" if is_call[i] else "P", strikes.item(i), bid.item(i), ask.item(i))
