@@ -8,10 +8,17 @@ connection: a delay drawn shorter than the previous message's still delivers aft
 fill reporting 4 of 4 contracts could overtake the one reporting 3 of 4 and be dropped as stale).
 With `check_serializable` every message is pickled and unpickled on send, so a
 payload that could not cross a Ray boundary fails here too.
+
+Python's cycle collector is paused while `run` delivers (and restored after, also when a
+handler raises): every message is a new tuple, so the collector ran some 500 times a backtest day,
+walking the day's growing state (the trades, the ledger's events) for about a tenth of the day's
+CPU time, and found nothing: a backtest day makes no reference cycles (a test holds it to that).
+Reference counting still frees every message as soon as it is handled.
 """
 
 from __future__ import annotations
 
+import gc
 import heapq
 import itertools
 import pickle
@@ -120,6 +127,19 @@ class InlineRuntime:
         """Deliver events in order; returns how many were delivered by this call."""
         if not self._started:
             self.start()
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            delivered = self._deliver(until_ns)
+        finally:
+            if collecting:
+                gc.enable()
+        if until_ns is not None and until_ns > self.now_ns:
+            self.now_ns = until_ns
+        self.delivered += delivered
+        return delivered
+
+    def _deliver(self, until_ns: int | None) -> int:
         ready, heap = self._ready, self._heap
         popleft, heappop = ready.popleft, heapq.heappop
         delivered = 0
@@ -135,9 +155,6 @@ class InlineRuntime:
             while heap and heap[0][0] == due:
                 entry = heappop(heap)
                 ready.append((entry[2], entry[3]))
-        if until_ns is not None and until_ns > self.now_ns:
-            self.now_ns = until_ns
-        self.delivered += delivered
         return delivered
 
     def run_until(self, predicate: Callable[[dict[str, dict]], bool], timeout_s: float = 0.0) -> bool:

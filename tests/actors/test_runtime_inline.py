@@ -169,3 +169,32 @@ def test_unknown_receiver_and_duplicate_names_are_errors():
 def test_component_names_are_checked():
     with pytest.raises(ValueError):
         Recorder("a->b")
+
+
+def test_the_cycle_collector_is_paused_while_delivering_and_restored():
+    import gc
+
+    class Probe(Component):
+        def __init__(self):
+            super().__init__("probe")
+            self.seen = []
+
+        def on_timer(self, tag, now_ns):
+            self.seen.append(gc.isenabled())
+            if tag == "raise":
+                raise RuntimeError("a handler failed")
+
+    for enabled_before in (True, False):
+        (gc.enable if enabled_before else gc.disable)()
+        try:
+            rt = InlineRuntime(RuntimeConfig())
+            probe = rt.add(Probe())
+            probe.port.schedule(5, "tick")
+            rt.run()
+            assert probe.seen == [False] and gc.isenabled() is enabled_before
+            probe.port.schedule(5, "raise")
+            with pytest.raises(RuntimeError):
+                rt.run()
+            assert gc.isenabled() is enabled_before
+        finally:
+            gc.enable()
