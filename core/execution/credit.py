@@ -94,8 +94,9 @@ class CreditMaximizer:
 
     def credit_table(self, chain: OptionChain, spot: float) -> CreditTable:
         """All OTM credit pairs within the width limit that pay something, for both rights. The last
-        table is kept: a trader asks again for the same snapshot (its debit's plan, then the credit
-        after a fill) and the chain is held, so `is` cannot match a new chain at a reused address.
+        table is kept: a trader may ask again for the same snapshot (a credit for an imbalance on each
+        attempt; its compiled plan, `core.execution.plan`, builds none) and the chain is held, so `is`
+        cannot match a new chain at a reused address.
         `max_spread_width` is part of the key: an optimizer may change it between two asks."""
         last = self._last_table
         if last is not None and last[0] is chain and last[1] == spot and last[2] == self.max_spread_width:

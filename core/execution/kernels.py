@@ -142,16 +142,21 @@ def _quoted(bid, ask):
 def warm_up() -> None:
     """Compile (or load from the on-disk cache) every kernel for the array types a chain has, so
     that the first plan of a session does not wait for it: measured here 3.4 s per process with no
-    cache (four kernels, in a slow hour), 0.4-0.6 s with one (plus 0.4-0.7 s to import numba)."""
-    strikes = np.array([99.0, 100.0, 101.0, 99.0, 100.0, 101.0])
-    is_call = np.array([True, True, True, False, False, False])
-    bid, ask = np.full(6, 1.0), np.full(6, 1.1)
-    first, second, width = np.array([0, 4]), np.array([1, 3]), np.array([1.0, 1.0])
-    first.setflags(write=False)
-    second.setflags(write=False)
-    width.setflags(write=False)
-    debit_ratios(strikes, bid, ask, first, second, width, 100.0, 0.03)
-    rows, credit = paying_credit_pairs(strikes, is_call, bid, ask, first, second, 100.0)
-    pick_credit(strikes, is_call, first[rows], second[rows], credit, width[rows], 100.0, 0.0,
-                np.zeros(0, dtype=np.bool_), np.zeros(0), True, 0.1)
-    plan_spread(strikes, is_call, bid, ask, first, second, width, first, second, width, 100.0, 0.03, 0.0, True, 0.1, 5)
+    cache (four kernels, in a slow hour), 0.4-0.6 s with one (plus 0.4-0.7 s to import numba).
+    Each kernel is warmed for writable chain arrays (a backtest's) and for read-only ones: Ray hands
+    an actor every numpy array of a message read-only, and numba compiles each kind apart."""
+    for writable in (True, False):
+        strikes = np.array([99.0, 100.0, 101.0, 99.0, 100.0, 101.0])
+        is_call = np.array([True, True, True, False, False, False])
+        bid, ask = np.full(6, 1.0), np.full(6, 1.1)
+        for array in (strikes, is_call, bid, ask):
+            array.setflags(write=writable)
+        first, second, width = np.array([0, 4]), np.array([1, 3]), np.array([1.0, 1.0])
+        for array in (first, second, width):
+            array.setflags(write=False)
+        debit_ratios(strikes, bid, ask, first, second, width, 100.0, 0.03)
+        rows, credit = paying_credit_pairs(strikes, is_call, bid, ask, first, second, 100.0)
+        pick_credit(strikes, is_call, first[rows], second[rows], credit, width[rows], 100.0, 0.0,
+                    np.zeros(0, dtype=np.bool_), np.zeros(0), True, 0.1)
+        plan_spread(strikes, is_call, bid, ask, first, second, width, first, second, width, 100.0, 0.03, 0.0, True,
+                    0.1, 5)

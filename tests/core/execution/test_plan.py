@@ -71,3 +71,22 @@ def test_a_replaced_maximizer_is_asked_through_its_own_method():
     replaced = RefusingMaximizer()
     assert plan_two_part(chain, 100.0, replaced, 10.0, max_distance_fraction=0.06, tries=3) is None
     assert len(replaced.asked) == 3               # the three best debits, each offered in turn
+
+
+def test_the_warm_up_covers_the_read_only_arrays_ray_delivers():
+    """Ray hands an actor read-only arrays; a kind of array the warm-up missed would be compiled on the
+    session's first quote, in the order path."""
+    from core.execution import kernels
+
+    kernels.warm_up()
+    compiled = {name: len(getattr(kernels, name).signatures)
+                for name in ("debit_ratios", "paying_credit_pairs", "pick_credit", "plan_spread")}
+    chain = skewed_chain()
+    for array in chain:
+        array.setflags(write=False)
+    maximizer = CreditMaximizer()
+    assert plan_two_part(chain, 100.0, maximizer, 10.0, max_distance_fraction=0.06) is not None
+    assert maximizer.find_credit_spread(chain, 100.0, 0.0) is not None
+    from core.execution.opportunities import scan_opportunities
+    assert scan_opportunities(chain, 100.0, max_distance_fraction=0.06)
+    assert {name: len(getattr(kernels, name).signatures) for name in compiled} == compiled
