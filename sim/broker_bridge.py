@@ -35,7 +35,7 @@ from actors.component import Component
 from sim.brokers import BrokerRequestError
 from core.orders import (CancelOrder, CancelRejected, DONE_STATES, OrderAccepted, OrderCancelled, OrderFilled,
                          OrderRejected, OrderReplaced, OrderStatus, OrderStatusReport, OrderStatusRequest,
-                         ReplaceOrder, SubmitOrder)
+                         REJECT_CODES, ReplaceOrder, SubmitOrder)
 
 _EVENT_TYPES = {cls.__name__: cls for cls in (OrderAccepted, OrderRejected, OrderFilled, OrderCancelled,
                                               CancelRejected, OrderReplaced)}
@@ -109,8 +109,9 @@ def _diff_events(order: TrackedOrder, coid: str, record: dict, now_ns: int) -> l
         out.append(OrderFilled(coid, filled - order.filled, price, (), filled, max(order.quantity - filled, 0), now_ns))
         order.filled, order.notional = filled, notional
     if status == OrderStatus.REJECTED.value and not order.done:
+        code = record.get("reject_code")
         out.append(OrderRejected(coid, str(record.get("reason") or "rejected by the broker"), now_ns,
-                                 str(record.get("reject_code") or "other")))
+                                 code if code in REJECT_CODES else "other"))      # a broker's own codes stay bounded
     elif status == OrderStatus.CANCELLED.value and not order.done:
         out.append(OrderCancelled(coid, max(order.quantity - order.filled, 0), now_ns))
     order.status = status

@@ -30,6 +30,16 @@ def test_diff_of_status_records_gives_accept_partial_fill_and_cancel():
     assert events_from_record(order, "a", {"status": "CANCELLED", "filled_quantity": 2}, 4) == []
 
 
+def test_a_status_record_s_reject_code_is_kept_when_it_is_one_of_ours_else_other():
+    known = events_from_record(TrackedOrder("t", quantity=1), "a",
+                               {"status": "REJECTED", "reason": "price off tick", "reject_code": "off_tick"}, 1)
+    foreign = events_from_record(TrackedOrder("t", quantity=1), "b",
+                                 {"status": "REJECTED", "reason": "margin", "reject_code": "MARGIN_CALL_42"}, 1)
+    missing = events_from_record(TrackedOrder("t", quantity=1), "c", {"status": "REJECTED"}, 1)
+    assert [e.code for e in known + foreign + missing if isinstance(e, OrderRejected)] == ["off_tick", "other", "other"]
+    assert known[-1].reason == "price off tick"
+
+
 def test_event_lists_are_replayed_once_each():
     order = TrackedOrder("t", quantity=1)
     events = [{"type": "OrderAccepted", "client_order_id": "a", "time_ns": 1}]
