@@ -123,8 +123,8 @@ def _paper(args: argparse.Namespace) -> int:
         print(f"session could not start: {err}", file=sys.stderr)
         return 1
     ledger = summary.get("ledger", {})
-    if "traders" in summary:                   # the status taken at the stop (absent when it did not come)
-        print(f"final status: {status_line(summary)}", flush=True)
+    if "traders" in summary:                   # taken as the stop began, before cancels (absent when it did not come)
+        print(f"status as the stop began: {status_line(summary)}", flush=True)
     print(f"stopped: {ledger.get('intents', 0)} orders sent, {ledger.get('working', 0)} left working; "
           f"ledger {config.ledger.path}", flush=True)
     return 0 if not ledger.get("working") else 1

@@ -40,8 +40,8 @@ def test_the_cli_prints_the_status_taken_at_the_stop(monkeypatch, capsys):
     monkeypatch.setattr(supervisors.paper, "run_paper", lambda *args, **kwargs: answers.pop(0))
     assert main(["paper", "--profile", "config/profiles/paper.yaml", "--duration-s", "1"]) == 0
     out = capsys.readouterr().out
-    assert "final status: traders 1; attempts 4, fills 3; net premium $12.50; imbalance 0" in out
+    assert "status as the stop began: traders 1; attempts 4, fills 3; net premium $12.50; imbalance 0" in out
     assert "stopped: 14 orders sent, 0 left working" in out
     assert main(["paper", "--profile", "config/profiles/paper.yaml", "--duration-s", "1"]) == 0
     out = capsys.readouterr().out
-    assert "final status" not in out and "stopped: 2 orders sent" in out      # no status at the stop: none invented
+    assert "status as the stop began" not in out and "stopped: 2 orders sent" in out    # none came: none invented
