@@ -45,28 +45,23 @@ NAUTILUS_PYTHON = Path(__file__).resolve().parent.parent / ".venv-nautilus" / "b
 
 
 class _Counter:
-    """Keeps every ChainQuotes delivered to a trader (wraps its on_message); `count()` then counts the
-    changed contracts, after the timed run, so the figure does not pay for its own measurement."""
+    """Counts the changed contracts in every ChainQuotes delivered to a trader (wraps its on_message).
+    Used in an untimed run of the (deterministic) day only; the timed rounds run bare."""
 
     def __init__(self, trader) -> None:
-        self.seen: list[ChainQuotes] = []
+        self.previous: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.updates = self.messages = 0
         self._inner = trader.on_message
         trader.on_message = self
 
     def __call__(self, message, now_ns):
         if type(message) is ChainQuotes:
-            self.seen.append(message)
-        return self._inner(message, now_ns)
-
-    def count(self) -> None:
-        previous: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for message in self.seen:
-            before = previous.get(message.expiry)
+            before = self.previous.get(message.expiry)
             self.updates += message.bid.size if before is None else int(np.count_nonzero(
                 (before[0] != message.bid) | (before[1] != message.ask)))
-            previous[message.expiry] = (message.bid, message.ask)
-        self.messages = len(self.seen)
+            self.previous[message.expiry] = (message.bid, message.ask)
+            self.messages += 1
+        return self._inner(message, now_ns)
 
 
 DAYS = {"default": {},
@@ -85,9 +80,10 @@ def main(days: tuple[str, ...] = tuple(DAYS), rounds: int = 1, nautilus: Path | 
     result = {}
     for day in days:
         runs, ratios = [], []
+        updates, messages = count_updates(day)
         for _ in range(rounds):
             reference = nautilus_rate(nautilus) if nautilus else None
-            runs.append(run_day(day, where))
+            runs.append(run_day(day, where, updates, messages))
             if reference:
                 ratios.append(runs[-1]["updates_per_s"] / reference)
                 print(f"  NautilusTrader reference just before, same core: {reference:,.0f} ticks/s; "
@@ -116,17 +112,21 @@ def nautilus_rate(python: Path) -> float:
     return json.loads(finished.stdout.strip().splitlines()[-1])["ticks_per_s"]
 
 
-def run_day(day: str, where: str) -> dict[str, float]:
-    config = load_profile("backtest", env={"SPREADWRIGHT__BUTTERFLIES__ENABLED": "false", **DAYS[day]})
-    backtest = build_backtest(config)
+def count_updates(day: str) -> tuple[int, int]:
+    """(quote updates, chain messages) the day's traders receive, from an untimed run: the day is
+    deterministic, so the timed rounds carry exactly these and need no counter in their window."""
+    backtest = build_backtest(_day_config(day))
     counters = [_Counter(t) for t in backtest.traders]
+    backtest.runtime.run(until_ns=backtest.close_ns + 300 * 10**9)
+    return sum(c.updates for c in counters), sum(c.messages for c in counters)
+
+
+def run_day(day: str, where: str, updates: int, messages: int) -> dict[str, float]:
+    config = _day_config(day)
+    backtest = build_backtest(config)
     started = time.perf_counter()
     backtest.runtime.run(until_ns=backtest.close_ns + 300 * 10**9)
     elapsed = time.perf_counter() - started
-    for counter in counters:
-        counter.count()
-    updates = sum(c.updates for c in counters)
-    messages = sum(c.messages for c in counters)
     rate = updates / elapsed
     print(f"[backtest, {day} day] {where}; {len(backtest.traders)} traders, {config.backtest.quote_interval_s:g} s quote interval, "
           f"{config.backtest.n_strikes * 2} contracts a chain")
@@ -139,6 +139,10 @@ def run_day(day: str, where: str) -> dict[str, float]:
     print(f"  throughput: {rate:,.0f} updates/s (goal >= 500,000) = {rate / NAUTILUS_TICKS_PER_S:.1f}x "
           f"the issue's ~{NAUTILUS_TICKS_PER_S:,} NautilusTrader ticks/s")
     return {"updates_per_s": rate, "updates": updates, "messages": messages, "orders": counts["submitted"]}
+
+
+def _day_config(day: str):
+    return load_profile("backtest", env={"SPREADWRIGHT__BUTTERFLIES__ENABLED": "false", **DAYS[day]})
 
 
 if __name__ == "__main__":
