@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from core.orders import OrderSide, OrderStatus, ReplaceOrder, SubmitOrder
+from core.orders import OrderSide, OrderStatus, Refusal, ReplaceOrder, SubmitOrder
 from core.quotes import ChainQuotes, quote_flag, quote_flags
 
 
@@ -105,7 +105,7 @@ class BookView(NamedTuple):
 
     book: Book
     columns: Any
-    problem: Any               # a core.orders.Refusal, or None
+    problem: Refusal | None
     natural: float
     half_width: float
     touch: Any

@@ -43,6 +43,17 @@ class OptionChain(NamedTuple):
     ask: np.ndarray
 
 
+def chain_arrays(chain: OptionChain) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(strikes, is_call, bid, ask) as float64 and bool arrays, the kernels' types (no copy when they are already)."""
+    strikes, bid, ask = (np.asarray(a, dtype=np.float64) for a in (chain.strikes, chain.bid, chain.ask))
+    return strikes, np.asarray(chain.is_call, dtype=np.bool_), bid, ask
+
+
+def chain_leg(strikes: np.ndarray, is_call: np.ndarray, bid: np.ndarray, ask: np.ndarray, i: int) -> SpreadLeg:
+    """Contract `i` of a chain's arrays, with its quote as Python floats."""
+    return SpreadLeg("C" if is_call[i] else "P", strikes.item(i), bid.item(i), ask.item(i))
+
+
 def debit_cost(debit_opportunity: tuple[SpreadLeg, SpreadLeg]) -> float:
     """What the debit spread costs at the natural prices: long ask minus short bid."""
     long_leg, short_leg = debit_opportunity
@@ -106,8 +117,7 @@ class CreditMaximizer:
         return table
 
     def _build_table(self, chain: OptionChain, spot: float) -> CreditTable:
-        strikes, bid, ask = (np.asarray(a, dtype=np.float64) for a in (chain.strikes, chain.bid, chain.ask))
-        is_call = np.asarray(chain.is_call, dtype=np.bool_)
+        strikes, is_call, bid, ask = chain_arrays(chain)
         pairs = credit_pairs(strikes, is_call, self.max_spread_width)
         rows, credit = paying_credit_pairs(strikes, is_call, bid, ask, pairs.first, pairs.second, float(spot))
         return CreditTable(strikes, is_call, bid, ask, pairs.first[rows], pairs.second[rows], credit, pairs.width[rows])
@@ -120,10 +130,6 @@ class CreditMaximizer:
                            float(needed_credit), excluded_is_call, excluded_strike, bool(self.prefer_atm), ATM_TOLERANCE)
         if pick < 0:
             return None
-        return (_leg(table, int(table.long[pick])), _leg(table, int(table.short[pick])),
+        arrays = table.strikes, table.is_call, table.bid, table.ask
+        return (chain_leg(*arrays, int(table.long[pick])), chain_leg(*arrays, int(table.short[pick])),
                 round(float(table.credit[pick]), 10))
-
-
-def _leg(table: CreditTable, i: int) -> SpreadLeg:
-    return SpreadLeg("C" if table.is_call[i] else "P", float(table.strikes[i]), float(table.bid[i]),
-                     float(table.ask[i]))

@@ -16,7 +16,7 @@ from typing import Iterator, NamedTuple
 
 import numpy as np
 
-from core.execution.credit import OptionChain, SpreadLeg
+from core.execution.credit import OptionChain, SpreadLeg, chain_arrays, chain_leg
 from core.execution.kernels import debit_ratios
 from core.execution.pairs import debit_pairs
 
@@ -38,8 +38,7 @@ def ranked_debits(chain: OptionChain, underlying_price: float, max_spread_width:
     """The opportunities of `scan_opportunities`, best first, made one at a time as they are asked
     for: a trader usually takes the first, so ranking the rest would be wasted. Each next one is
     the first maximum of the ratios left (what a stable sort by descending ratio gives)."""
-    strikes, bid, ask = (np.asarray(a, dtype=np.float64) for a in (chain.strikes, chain.bid, chain.ask))
-    is_call = np.asarray(chain.is_call, dtype=np.bool_)
+    strikes, is_call, bid, ask = chain_arrays(chain)
     pairs = debit_pairs(strikes, is_call, max_spread_width)
     ratio, cost = debit_ratios(strikes, bid, ask, pairs.first, pairs.second, pairs.width, float(underlying_price),
                                float(max_distance_fraction))
@@ -49,10 +48,5 @@ def ranked_debits(chain: OptionChain, underlying_price: float, max_spread_width:
         if best == -np.inf:
             return                                               # none payable left
         ratio[k] = -np.inf
-        yield DebitOpportunity(chain_leg(is_call, strikes, bid, ask, int(pairs.first[k])),
-                               chain_leg(is_call, strikes, bid, ask, int(pairs.second[k])), round(float(cost[k]), 10), best)
-
-
-def chain_leg(is_call: np.ndarray, strikes: np.ndarray, bid: np.ndarray, ask: np.ndarray, i: int) -> SpreadLeg:
-    """Contract `i` of a chain's arrays, with its quote as Python floats."""
-    return SpreadLeg("C" if is_call[i] else "P", strikes.item(i), bid.item(i), ask.item(i))
+        yield DebitOpportunity(chain_leg(strikes, is_call, bid, ask, int(pairs.first[k])),
+                               chain_leg(strikes, is_call, bid, ask, int(pairs.second[k])), round(float(cost[k]), 10), best)

@@ -16,11 +16,9 @@ from __future__ import annotations
 from itertools import islice
 from typing import NamedTuple
 
-import numpy as np
-
-from core.execution.credit import ATM_TOLERANCE, CreditMaximizer, OptionChain, SpreadLeg
+from core.execution.credit import ATM_TOLERANCE, CreditMaximizer, OptionChain, SpreadLeg, chain_arrays, chain_leg
 from core.execution.kernels import plan_spread
-from core.execution.opportunities import DebitOpportunity, chain_leg, ranked_debits
+from core.execution.opportunities import DebitOpportunity, ranked_debits
 from core.execution.pairs import credit_pairs, debit_pairs
 
 
@@ -34,8 +32,8 @@ def plan_two_part(chain: OptionChain, spot: float, maximizer: CreditMaximizer, d
     """The plan, or None when none of the best `tries` debit verticals can be offset."""
     if type(maximizer) is not CreditMaximizer:
         return _composed_plan(chain, spot, maximizer, debit_max_width, max_distance_fraction, tries)
-    strikes, bid, ask = (np.asarray(a, dtype=np.float64) for a in (chain.strikes, chain.bid, chain.ask))
-    is_call = np.asarray(chain.is_call, dtype=np.bool_)
+    strikes, is_call, bid, ask = chain_arrays(chain)
+    arrays = strikes, is_call, bid, ask
     debits = debit_pairs(strikes, is_call, debit_max_width)
     credits = credit_pairs(strikes, is_call, maximizer.max_spread_width)
     k, cost, ratio, row, credit = plan_spread(
@@ -44,11 +42,10 @@ def plan_two_part(chain: OptionChain, spot: float, maximizer: CreditMaximizer, d
         bool(maximizer.prefer_atm), ATM_TOLERANCE, int(tries))
     if k < 0:
         return None
-    debit = DebitOpportunity(chain_leg(is_call, strikes, bid, ask, int(debits.first[k])),
-                             chain_leg(is_call, strikes, bid, ask, int(debits.second[k])), round(float(cost), 10),
-                             float(ratio))
-    return TwoPartPlan(debit, (chain_leg(is_call, strikes, bid, ask, int(credits.second[row])),
-                               chain_leg(is_call, strikes, bid, ask, int(credits.first[row])), round(float(credit), 10)))
+    debit = DebitOpportunity(chain_leg(*arrays, int(debits.first[k])), chain_leg(*arrays, int(debits.second[k])),
+                             round(float(cost), 10), float(ratio))
+    return TwoPartPlan(debit, (chain_leg(*arrays, int(credits.second[row])), chain_leg(*arrays, int(credits.first[row])),
+                               round(float(credit), 10)))
 
 
 def _composed_plan(chain: OptionChain, spot: float, maximizer, debit_max_width: float,
