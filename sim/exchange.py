@@ -253,21 +253,21 @@ class SimulatedExchange(Component):
         self._apply_queued_cancels(order, now_ns)
 
     @staticmethod
-    def _natural(order: WorkingOrder) -> tuple[float, float, tuple[float, ...], int]:
+    def _natural(order: WorkingOrder, legs: list[tuple] | None = None) -> tuple[float, float, tuple[float, ...], int]:
         """(natural net price, combined half-width, per-leg touch prices, units available) for this side.
 
-        Scalar Python over the legs (`Book.leg_quotes`): an order has one to four legs, where numpy's
-        per-call overhead would cost more than the arithmetic."""
-        book = order.book
+        Scalar Python over the legs (`Book.leg_quotes`, or `legs` when the caller has read them): an
+        order has one to four legs, where numpy's per-call overhead would cost more than the arithmetic."""
+        if legs is None:
+            legs = [order.book.leg_quotes(column) for column in order.columns]
         if not order.is_complex:
-            bid, ask, bid_size, ask_size, _ = book.leg_quotes(order.single)
+            bid, ask, bid_size, ask_size, _ = legs[0]
             buying = order.sign > 0
             touch = ask if buying else bid
             return touch, 0.5 * (ask - bid), (touch,), ask_size if buying else bid_size
         natural = width = 0.0
         touch, units = [], None
-        for col, ratio in zip(order.columns, order.ratios):
-            bid, ask, bid_size, ask_size, _ = book.leg_quotes(col)
+        for (bid, ask, bid_size, ask_size, _), ratio in zip(legs, order.ratios):
             buys_leg = ratio * order.sign > 0
             price = ask if buys_leg else bid
             touch.append(price)
@@ -413,8 +413,9 @@ class SimulatedExchange(Component):
         looked at on its hazard timers and replaces too, but its book changes only with a snapshot."""
         view = order.view
         if view is None or view.book is not order.book or view.columns is not order.columns:
-            problem = quote_problem(order, now_ns, self._stale_at_ns(order.book))
-            natural = (math.nan, math.nan, None, 0) if problem else self._natural(order)
+            legs = None if order.columns is None else [order.book.leg_quotes(column) for column in order.columns]
+            problem = quote_problem(order, now_ns, self._stale_at_ns(order.book), legs)
+            natural = (math.nan, math.nan, None, 0) if problem else self._natural(order, legs)
             view = order.view = BookView(order.book, order.columns, problem, *natural)
         return view
 

@@ -101,21 +101,25 @@ def price_problem(order: WorkingOrder, limit_price: float, complex_tick: float) 
     return None
 
 
-def quote_problem(order: WorkingOrder, now_ns: int, stale_at_ns: int) -> Refusal | None:
+def quote_problem(order: WorkingOrder, now_ns: int, stale_at_ns: int,
+                  legs: list[tuple] | None = None) -> Refusal | None:
     """Why the order's legs cannot trade on its book's quotes now (missing, stale, crossed...), or None.
-    A single leg bought may have a zero bid; a package may sell a leg bid at zero."""
+    A single leg bought may have a zero bid; a package may sell a leg bid at zero. `legs`: the
+    legs' `Book.leg_quotes`, when the caller has read them already."""
     book = order.book
     if order.columns is None:
         return _QUOTE_REFUSALS[QuoteFlag.MISSING]
     if now_ns > stale_at_ns:
         return _QUOTE_REFUSALS[QuoteFlag.STALE]
+    if legs is None:
+        legs = [book.leg_quotes(column) for column in order.columns]
     if not order.is_complex:
-        flag = book.leg_quotes(order.single)[4]
+        flag = legs[0][4]
         if flag == _OK or (flag == _ZERO_BID and order.sign > 0):
             return None
         return _QUOTE_REFUSALS[flag]
-    for column in order.columns:
-        flag = book.leg_quotes(column)[4]
+    for leg in legs:
+        flag = leg[4]
         if flag != _OK and flag != _ZERO_BID:
             return _QUOTE_REFUSALS[flag]
     return None

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from core.errors import InvalidFieldError
-from core.execution.kernels import paying_credit_pairs, pick_credit
+from core.execution.kernels import best_credit, paying_credit_pairs, pick_credit
 from core.execution.pairs import credit_pairs
 
 ATM_TOLERANCE = 0.10
@@ -93,9 +93,25 @@ class CreditMaximizer:
 
     def find_credit_spread(self, available_options: OptionChain, underlying_price: float, needed_credit: float,
                            exclude: set[tuple[str, float]] = frozenset()) -> tuple[SpreadLeg, SpreadLeg, float] | None:
-        """The best credit spread paying at least `needed_credit` per share, avoiding `exclude` contracts."""
+        """The best credit spread paying at least `needed_credit` per share, avoiding `exclude` contracts.
+
+        With nothing to exclude (a trader's credit for an imbalance), the stock maximizer searches in one
+        compiled call (`kernels.best_credit`) without tabulating: a snapshot is rarely asked twice. A
+        subclass goes through its own `credit_table` and `best`."""
+        if not exclude and type(self) is CreditMaximizer:
+            return self._compiled_credit(available_options, float(underlying_price), float(needed_credit))
         return self.best(self.credit_table(available_options, underlying_price), underlying_price, needed_credit,
                          exclude)
+
+    def _compiled_credit(self, chain: OptionChain, spot: float, needed_credit: float):
+        arrays = strikes, is_call, bid, ask = chain_arrays(chain)
+        pairs = credit_pairs(strikes, is_call, self.max_spread_width)
+        position, credit = best_credit(strikes, is_call, bid, ask, pairs.first, pairs.second, pairs.width, spot,
+                                       needed_credit, bool(self.prefer_atm), ATM_TOLERANCE)
+        if position < 0:
+            return None
+        return (chain_leg(*arrays, int(pairs.second[position])), chain_leg(*arrays, int(pairs.first[position])),
+                round(float(credit), 10))
 
     def best_for_debit(self, table: CreditTable, debit_opportunity: tuple[SpreadLeg, SpreadLeg],
                        underlying_price: float) -> tuple[SpreadLeg, SpreadLeg, float] | None:
@@ -105,9 +121,9 @@ class CreditMaximizer:
 
     def credit_table(self, chain: OptionChain, spot: float) -> CreditTable:
         """All OTM credit pairs within the width limit that pay something, for both rights. The last
-        table is kept: a trader may ask again for the same snapshot (a credit for an imbalance on each
-        attempt; its compiled plan, `core.execution.plan`, builds none) and the chain is held, so `is`
-        cannot match a new chain at a reused address.
+        table is kept: the seed's `find_best_credit_spread` is asked for several debits of one snapshot
+        (a replaced maximizer's plan offers up to `tries`; the stock plan and credit search, compiled,
+        build none) and the chain is held, so `is` cannot match a new chain at a reused address.
         `max_spread_width` is part of the key: an optimizer may change it between two asks."""
         last = self._last_table
         if last is not None and last[0] is chain and last[1] == spot and last[2] == self.max_spread_width:

@@ -24,16 +24,23 @@ _COMPILE = {"cache": True, "nogil": True}
 @njit(**_COMPILE)
 def debit_ratios(strikes, bid, ask, first, second, width, spot, max_distance_fraction):
     """Per debit pair (buy `first` at its ask, sell `second` at its bid): (reward-to-risk or -inf
-    where it cannot trade or pay, cost per share or NaN where either leg cannot trade)."""
+    where it cannot trade or pay, cost per share or NaN where either leg cannot trade). Which
+    contracts can be bought or sold is decided once per contract, not once per pair (a contract is
+    in some ten pairs)."""
+    reach = max_distance_fraction * spot
+    n = strikes.size
+    buyable = np.empty(n, dtype=np.bool_)
+    sellable = np.empty(n, dtype=np.bool_)
+    for c in range(n):
+        tradable = _quoted(bid[c], ask[c]) and ask[c] > 0
+        buyable[c] = tradable and abs(strikes[c] - spot) <= reach
+        sellable[c] = tradable and bid[c] > 0
     n_pairs = first.size
     ratio = np.full(n_pairs, -np.inf)
     cost = np.full(n_pairs, np.nan)
-    reach = max_distance_fraction * spot
     for p in range(n_pairs):
         i, j = first[p], second[p]
-        if not (_quoted(bid[i], ask[i]) and ask[i] > 0 and abs(strikes[i] - spot) <= reach):
-            continue
-        if not (_quoted(bid[j], ask[j]) and ask[j] > 0 and bid[j] > 0):
+        if not (buyable[i] and sellable[j]):
             continue
         cost[p] = ask[i] - bid[j]
         if 0 < cost[p] < width[p]:
@@ -44,17 +51,23 @@ def debit_ratios(strikes, bid, ask, first, second, width, spot, max_distance_fra
 @njit(**_COMPILE)
 def paying_credit_pairs(strikes, is_call, bid, ask, first, second, spot):
     """The credit pairs (sell `first` out of the money at its bid, buy `second` at its ask) that pay
-    something: (their positions in the pair arrays, in pair order; their credits per share)."""
+    something: (their positions in the pair arrays, in pair order; their credits per share). Which
+    contracts can be sold or bought is decided once per contract, not once per pair."""
+    n = strikes.size
+    sellable = np.empty(n, dtype=np.bool_)
+    buyable = np.empty(n, dtype=np.bool_)
+    for c in range(n):
+        quoted = _quoted(bid[c], ask[c])
+        out_of_the_money = strikes[c] > spot if is_call[c] else strikes[c] < spot
+        sellable[c] = quoted and bid[c] > 0 and out_of_the_money
+        buyable[c] = quoted and ask[c] > 0
     n_pairs = first.size
     keep = np.empty(n_pairs, dtype=np.int64)
     credit = np.empty(n_pairs)
     n_kept = 0
     for p in range(n_pairs):
         i, j = first[p], second[p]
-        out_of_the_money = strikes[i] > spot if is_call[i] else strikes[i] < spot
-        if not (_quoted(bid[i], ask[i]) and bid[i] > 0 and out_of_the_money):
-            continue
-        if not (_quoted(bid[j], ask[j]) and ask[j] > 0):
+        if not (sellable[i] and buyable[j]):
             continue
         paid = bid[i] - ask[j]
         if paid > 0:
@@ -88,6 +101,18 @@ def pick_credit(strikes, is_call, short, long, credit, width, spot, needed_credi
         if pick < 0 or _before(strikes, short, credit, width, spot, prefer_atm, r, pick):
             pick = r
     return pick
+
+
+@njit(**_COMPILE)
+def best_credit(strikes, is_call, bid, ask, first, second, width, spot, needed_credit, prefer_atm, atm_tolerance):
+    """The credit table and its pick in one call, nothing excluded: (the picked pair's position in the
+    pair arrays, its credit per share), or (-1, NaN) when no pair pays `needed_credit`."""
+    rows, credit = paying_credit_pairs(strikes, is_call, bid, ask, first, second, spot)
+    pick = pick_credit(strikes, is_call, first[rows], second[rows], credit, width[rows], spot, needed_credit,
+                       np.zeros(0, dtype=np.bool_), np.zeros(0), prefer_atm, atm_tolerance)
+    if pick < 0:
+        return -1, np.nan
+    return rows[pick], credit[pick]
 
 
 @njit(**_COMPILE)
@@ -142,7 +167,7 @@ def _quoted(bid, ask):
 def warm_up() -> None:
     """Compile (or load from the on-disk cache) every kernel for the array types a chain has, so
     that the first plan of a session does not wait for it: measured here 4.5 s per process with no
-    cache (four kernels, both kinds of arrays), 0.35-0.6 s with one (plus 0.3-0.7 s to import numba).
+    cache (five kernels, both kinds of arrays), 0.35-0.6 s with one (plus 0.3-0.7 s to import numba).
     Each kernel is warmed for writable chain arrays (a backtest's) and for read-only ones: Ray hands
     an actor every numpy array of a message read-only, and numba compiles each kind apart."""
     for writable in (True, False):
@@ -160,3 +185,4 @@ def warm_up() -> None:
                     np.zeros(0, dtype=np.bool_), np.zeros(0), True, 0.1)
         plan_spread(strikes, is_call, bid, ask, first, second, width, first, second, width, 100.0, 0.03, 0.0, True,
                     0.1, 5)
+        best_credit(strikes, is_call, bid, ask, first, second, width, 100.0, 0.0, True, 0.1)

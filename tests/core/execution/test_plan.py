@@ -53,6 +53,19 @@ def test_the_compiled_plan_equals_the_composed_references(chain, spot, debit_wid
     assert (None if plan is None else (tuple(plan.debit), plan.credit)) == expected
 
 
+@settings(max_examples=300, deadline=None)
+@given(chain=st.one_of(chains(), priced_chains()), spot=st.sampled_from([95.0, 100.0, 101.0]),
+       max_width=st.sampled_from([2.5, 5.0, 10.0]), needed=st.sampled_from([0.0, 0.05, 0.5, 2.0]),
+       prefer_atm=st.booleans())
+def test_the_compiled_credit_search_equals_the_brute_force_search(chain, spot, max_width, needed, prefer_atm):
+    """find_credit_spread with nothing excluded (a trader's credit for an imbalance) is one compiled
+    call that tabulates nothing: the same pick as the brute-force search."""
+    maximizer = CreditMaximizer(max_spread_width=max_width, prefer_atm=prefer_atm)
+    assert maximizer.find_credit_spread(chain, spot, needed) == reference_credit(chain, spot, max_width, needed,
+                                                                                 set(), prefer_atm)
+    assert maximizer._last_table is None
+
+
 class RefusingMaximizer(CreditMaximizer):
     """A user's replacement (the seed lets one swap the maximizer) that offsets nothing."""
 
@@ -80,7 +93,7 @@ def test_the_warm_up_covers_the_read_only_arrays_ray_delivers():
 
     kernels.warm_up()
     compiled = {name: len(getattr(kernels, name).signatures)
-                for name in ("debit_ratios", "paying_credit_pairs", "pick_credit", "plan_spread")}
+                for name in ("debit_ratios", "paying_credit_pairs", "pick_credit", "plan_spread", "best_credit")}
     chain = skewed_chain()
     for array in chain:
         array.setflags(write=False)
