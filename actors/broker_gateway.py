@@ -26,6 +26,9 @@ from core.orders import (ORDER_EVENTS, CancelOrder, CancelRejected, OrderCancell
                          OrderStatus, OrderStatusReport, OrderStatusRequest, ReplaceOrder, SubmitOrder, TradingHalted)
 
 
+_EVENTS = frozenset(ORDER_EVENTS)
+
+
 class BrokerGateway(Component):
     def __init__(self, store: LedgerStore, exchange: str = "exchange", name: str = "broker") -> None:
         super().__init__(name)
@@ -50,18 +53,19 @@ class BrokerGateway(Component):
             self.port.send(self.exchange, OrderStatusRequest(coid, self.name))
 
     def on_message(self, message: Any, now_ns: int) -> None:
-        if isinstance(message, SubmitOrder):
-            self._submit(message, now_ns)
-        elif isinstance(message, (CancelOrder, ReplaceOrder)):
-            self._cancel_or_replace(message, now_ns)
-        elif isinstance(message, ORDER_EVENTS):
+        kind = type(message)
+        if kind in _EVENTS:
             self._event(message)
-        elif isinstance(message, OrderStatusReport):
+        elif kind is SubmitOrder:
+            self._submit(message, now_ns)
+        elif kind is CancelOrder or kind is ReplaceOrder:
+            self._cancel_or_replace(message, now_ns)
+        elif kind is OrderStatusReport:
             self._reconcile(message, now_ns)
-        elif isinstance(message, ReplayRequest):
+        elif kind is ReplayRequest:
             self._replay(message)
         else:
-            raise TypeError(f"{self.name} cannot handle {type(message).__name__}")
+            raise TypeError(f"{self.name} cannot handle {kind.__name__}")
 
     def _submit(self, order: SubmitOrder, now_ns: int) -> None:
         if order.client_order_id in self.owners or self.store.has_intent(order.client_order_id):
@@ -89,8 +93,8 @@ class BrokerGateway(Component):
         owner = self.owners.get(event.client_order_id)
         self.store.append(order_event(event, owner or ""))
         self.counts["events"] += 1
-        if isinstance(event, (OrderCancelled, OrderRejected)) or (isinstance(event, OrderFilled)
-                                                                  and event.leaves_quantity == 0):
+        kind = type(event)
+        if kind is OrderCancelled or kind is OrderRejected or (kind is OrderFilled and event.leaves_quantity == 0):
             self.working.discard(event.client_order_id)
         if owner is None:
             self.counts["unknown_events"] += 1

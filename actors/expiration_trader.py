@@ -43,6 +43,7 @@ NS = 1_000_000_000
 _MIN_ATTEMPTS_FOR_PAUSE = 5
 _RECENT = 10
 _CLOSED_RECHECK_NS = 60 * NS
+_ANSWERS = frozenset({OrderAccepted, OrderFilled, OrderRejected})     # the events that answer a submit
 _DEBITS_TRIED = 5                   # the best debit verticals a plan tries to offset (scan_opportunities' limit)
 
 
@@ -107,6 +108,7 @@ class ExpirationTrader(Component):
         self.outcomes: dict[str, int] = {}
         self._last_delay_category = "medium"
         self._plan_cache: tuple[int, Any] = (-1, None)
+        self._legs_texts: dict[tuple[OrderLeg, ...], str] = {}
         self.finished: set[str] = set()
         self._state = ""
         self.allowed_hours: frozenset[int] = frozenset()
@@ -119,7 +121,7 @@ class ExpirationTrader(Component):
         kernels.warm_up()                  # compiled before the session starts, not on its first quote
 
     def log_context(self) -> dict[str, Any]:
-        return {**super().log_context(), "symbol": self.symbol, "expiration": self.expiration.isoformat()}
+        return {**super().log_context(), "symbol": self.symbol, "expiration": self._expiry_iso}
 
     # ------------------------------------------------------------------ seed API
 
@@ -171,27 +173,29 @@ class ExpirationTrader(Component):
 
     def on_message(self, message: Any, now_ns: int) -> None:
         self._tell_time(now_ns)
-        if isinstance(message, ChainQuotes):
-            if message.symbol != self.symbol or message.expiry != self._expiry_iso:
-                return                                   # a shared feed sends every chain; this one is not ours
-            self.chain = OptionChain(message.strikes, message.is_call, message.bid, message.ask)
-            self.spot, self.chain_time_ns, self.chain_arrival_ns = message.underlying, message.time_ns, now_ns
-            if self.attempt_due:
-                self.attempt_due, self._trigger = False, "quote"
-                self._attempt(now_ns)
-                self._trigger = "timer"
-            return
-        if isinstance(message, ApplyOptimization):
-            self._apply(message)
-            return
-        if isinstance(message, ReplayedOrders):
-            self._resume(message, now_ns)
-            return
-        if isinstance(message, TradingHalted):
-            self.halted_reason = message.reason
-            self._set_state("HALTED")
-            self.log.error("trading_halted", client_order_id=message.client_order_id, reason=message.reason)
-            return
+        handler = self._CONTROL.get(type(message))
+        if handler is None:
+            self._on_order_event(message, now_ns)
+        else:
+            handler(self, message, now_ns)
+
+    def _on_chain(self, message: ChainQuotes, now_ns: int) -> None:
+        if message.symbol != self.symbol or message.expiry != self._expiry_iso:
+            return                                   # a shared feed sends every chain; this one is not ours
+        self.chain = OptionChain(message.strikes, message.is_call, message.bid, message.ask)
+        self.spot, self.chain_time_ns, self.chain_arrival_ns = message.underlying, message.time_ns, now_ns
+        if self.attempt_due:
+            self.attempt_due, self._trigger = False, "quote"
+            self._attempt(now_ns)
+            self._trigger = "timer"
+
+    def _on_halted(self, message: TradingHalted, now_ns: int) -> None:
+        self.halted_reason = message.reason
+        self._set_state("HALTED")
+        self.log.error("trading_halted", client_order_id=message.client_order_id, reason=message.reason)
+
+    def _on_order_event(self, message: Any, now_ns: int) -> None:
+        """An exchange event (core.orders.ORDER_EVENTS) about one of this trader's orders."""
         working = self.working.get(message.client_order_id)
         if working is None:
             if message.client_order_id in self.finished:     # e.g. a cancel refused after the fill won the race
@@ -201,23 +205,26 @@ class ExpirationTrader(Component):
                 self.log.warning("event_for_unknown_order", client_order_id=message.client_order_id,
                                  message_type=type(message).__name__)
             return
-        if not working.answered and isinstance(message, (OrderAccepted, OrderFilled, OrderRejected)):
+        kind = type(message)
+        if not working.answered and kind in _ANSWERS:
             working.answered = True
             self.telemetry.observe("spreadwright_order_round_trip_seconds", (now_ns - working.submitted_ns) / NS,
                                    symbol=self.symbol, structure=working.structure)
-        if isinstance(message, OrderFilled):
+        if kind is OrderFilled:
             self._trigger = "fill"
             self._on_fill(working, message, now_ns)
             self._trigger = "timer"
-        elif isinstance(message, OrderCancelled):
+        elif kind is OrderAccepted:
+            return
+        elif kind is OrderCancelled:
             self._finish(working, "TIMEOUT" if working.cancel_requested else "CANCELLED", now_ns)
-        elif isinstance(message, OrderRejected):
+        elif kind is OrderRejected:
             self.log.warning("order_rejected", client_order_id=working.coid, reason=message.reason)
             self._finish(working, "REJECTED", now_ns)
-        elif isinstance(message, CancelRejected):
+        elif kind is CancelRejected:
             self.log.debug("cancel_refused", client_order_id=working.coid, reason=message.reason)
-        elif not isinstance(message, OrderAccepted):
-            self.log.warning("unexpected_message", message_type=type(message).__name__)
+        else:
+            self.log.warning("unexpected_message", message_type=kind.__name__)
 
     def on_timer(self, tag: Hashable, now_ns: int) -> None:
         self._tell_time(now_ns)
@@ -240,6 +247,10 @@ class ExpirationTrader(Component):
             self.cancel_after_ns = int(optimization.cancel_after_ms * 1_000_000)
         self.log.info("optimization_applied", contracts=self.contracts, hours=sorted(self.allowed_hours),
                       cancel_after_ms=self.cancel_after_ns / 1e6)
+
+    _CONTROL = {ChainQuotes: _on_chain, ApplyOptimization: lambda self, message, _now_ns: self._apply(message),
+                ReplayedOrders: _resume, TradingHalted: _on_halted}
+    """The handlers of the messages that are not order events, by type (`on_message`)."""
 
     def _hour(self, now_ns: int) -> int:
         """The New York hour of `now_ns`, converted once per hour instead of once per order."""
@@ -370,9 +381,17 @@ class ExpirationTrader(Component):
         self.trades.append({"time_ns": now_ns, "trader": self.name, "symbol": self.symbol,
                             "expiration": self._expiry_iso, "part": working.part,
                             "client_order_id": working.coid, "quantity": fill.quantity, "price": fill.price,
-                            "legs": " ".join(f"{l.ratio:+d}x{l.contract.strike:g}{l.contract.right}" for l in working.legs)})
+                            "legs": self._legs_text(working.legs)})
         if fill.leaves_quantity == 0:
             self._finish(working, "FILLED" if working.filled >= working.quantity else "PARTIAL", now_ns)
+
+    def _legs_text(self, legs: tuple[OrderLeg, ...]) -> str:
+        """The trade CSV's legs column ("+1x450C -1x455C"), formatted once per spread a trader trades."""
+        text = self._legs_texts.get(legs)
+        if text is None:
+            text = self._legs_texts[legs] = " ".join(f"{leg.ratio:+d}x{leg.contract.strike:g}{leg.contract.right}"
+                                                     for leg in legs)
+        return text
 
     def _finish(self, working: _Working, outcome: str, now_ns: int) -> None:
         self.working.pop(working.coid, None)
