@@ -151,10 +151,16 @@ class InlineRuntime:
                 delivered += 1
             if not heap or (until_ns is not None and heap[0][0] > until_ns):
                 break
-            self.now_ns = due = heap[0][0]
-            while heap and heap[0][0] == due:
-                entry = heappop(heap)
+            entry = heappop(heap)
+            self.now_ns = due = entry[0]
+            if heap and heap[0][0] == due:
                 ready.append((entry[2], entry[3]))
+                while heap and heap[0][0] == due:
+                    entry = heappop(heap)
+                    ready.append((entry[2], entry[3]))
+            else:                           # alone at its time (most are): no detour through the ready queue
+                entry[2](entry[3], due)
+                delivered += 1
         return delivered
 
     def run_until(self, predicate: Callable[[dict[str, dict]], bool], timeout_s: float = 0.0) -> bool:

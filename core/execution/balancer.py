@@ -62,9 +62,10 @@ class PositionBalancer:
 
     def _chain(self, symbol: str, expiration) -> ChainBalance:
         key = (symbol, _day(expiration))
-        if key not in self.chains:
-            self.chains[key] = ChainBalance(symbol, key[1])
-        return self.chains[key]
+        chain = self.chains.get(key)
+        if chain is None:
+            chain = self.chains[key] = ChainBalance(symbol, key[1])
+        return chain
 
     def can_add_debit(self, symbol: str, expiration, contracts: int) -> bool:
         """Whether `contracts` more debit contracts keep the chain within `max_imbalance`."""
