@@ -166,7 +166,7 @@ def _quoted(bid, ask):
 
 def warm_up() -> None:
     """Compile (or load from the on-disk cache) every kernel for the array types a chain has, so
-    that the first plan of a session does not wait for it: measured here 4.5 s per process with no
+    that the first plan of a session does not wait for it: measured here 5.2-7.1 s per process with no
     cache (five kernels, both kinds of arrays), 0.35-0.6 s with one (plus 0.3-0.7 s to import numba).
     Each kernel is warmed for writable chain arrays (a backtest's) and for read-only ones: Ray hands
     an actor every numpy array of a message read-only, and numba compiles each kind apart."""
