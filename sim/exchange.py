@@ -422,8 +422,12 @@ class SimulatedExchange(Component):
     @staticmethod
     def _leg_prices(touch: tuple[float, ...], ratios: list[int], net_price: float) -> tuple[float, ...]:
         """Leg prices that sum (by ratio) to `net_price`: the touch shifted evenly per contract."""
-        shift = (net_price - sum(r * p for r, p in zip(ratios, touch))) / sum(abs(r) for r in ratios)
-        return tuple(round(p + (shift if r > 0 else -shift), 6) for r, p in zip(ratios, touch))
+        at_touch, units = 0, 0
+        for r, p in zip(ratios, touch):
+            at_touch += r * p
+            units += abs(r)
+        shift = (net_price - at_touch) / units
+        return tuple([round(p + (shift if r > 0 else -shift), 6) for r, p in zip(ratios, touch)])
 
     def _commit_fill(self, order: WorkingOrder, quantity: int, price: float, leg_prices: tuple[float, ...]) -> None:
         """The fill is decided now and reported after the fill latency: a cancel arriving meanwhile loses."""
