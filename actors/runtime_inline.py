@@ -2,7 +2,8 @@
 
 Events are ordered by (delivery time, order of enqueueing). Zero-delay deliveries
 take a FIFO fast path instead of the heap; when the clock advances to t, every heap
-entry due at t moves to that FIFO in order, so the total order stays deterministic.
+entry due at t moves to that FIFO in order, so the total order stays deterministic (an
+entry alone at t, most of them, is delivered straight from the heap: the FIFO is empty then).
 Messages on one route (sender -> receiver) arrive in the order sent, as over Ray or a TCP
 connection: a delay drawn shorter than the previous message's still delivers after it (else a
 fill reporting 4 of 4 contracts could overtake the one reporting 3 of 4 and be dropped as stale).

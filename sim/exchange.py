@@ -413,8 +413,10 @@ class SimulatedExchange(Component):
         looked at on its hazard timers and replaces too, but its book changes only with a snapshot."""
         view = order.view
         if view is None or view.book is not order.book or view.columns is not order.columns:
-            legs = None if order.columns is None else [order.book.leg_quotes(column) for column in order.columns]
-            problem = quote_problem(order, now_ns, self._stale_at_ns(order.book), legs)
+            stale_at_ns = self._stale_at_ns(order.book)
+            legs = (None if order.columns is None or now_ns > stale_at_ns
+                    else [order.book.leg_quotes(column) for column in order.columns])    # read once, for both
+            problem = quote_problem(order, now_ns, stale_at_ns, legs)
             natural = (math.nan, math.nan, None, 0) if problem else self._natural(order, legs)
             view = order.view = BookView(order.book, order.columns, problem, *natural)
         return view

@@ -54,6 +54,13 @@ def chain_leg(strikes: np.ndarray, is_call: np.ndarray, bid: np.ndarray, ask: np
     return SpreadLeg("C" if is_call[i] else "P", strikes.item(i), bid.item(i), ask.item(i))
 
 
+def credit_spread(arrays: tuple[np.ndarray, ...], short: int, long: int,
+                  credit_per_share: float) -> tuple[SpreadLeg, SpreadLeg, float]:
+    """The maximizer's answer for the pair selling chain index `short` and buying `long`:
+    (credit long leg, credit short leg, credit per share). `arrays`: `chain_arrays`' four."""
+    return chain_leg(*arrays, int(long)), chain_leg(*arrays, int(short)), round(float(credit_per_share), 10)
+
+
 def debit_cost(debit_opportunity: tuple[SpreadLeg, SpreadLeg]) -> float:
     """What the debit spread costs at the natural prices: long ask minus short bid."""
     long_leg, short_leg = debit_opportunity
@@ -110,8 +117,7 @@ class CreditMaximizer:
                                        needed_credit, bool(self.prefer_atm), ATM_TOLERANCE)
         if position < 0:
             return None
-        return (chain_leg(*arrays, int(pairs.second[position])), chain_leg(*arrays, int(pairs.first[position])),
-                round(float(credit), 10))
+        return credit_spread(arrays, pairs.first[position], pairs.second[position], credit)
 
     def best_for_debit(self, table: CreditTable, debit_opportunity: tuple[SpreadLeg, SpreadLeg],
                        underlying_price: float) -> tuple[SpreadLeg, SpreadLeg, float] | None:
@@ -146,6 +152,5 @@ class CreditMaximizer:
                            float(needed_credit), excluded_is_call, excluded_strike, bool(self.prefer_atm), ATM_TOLERANCE)
         if pick < 0:
             return None
-        arrays = table.strikes, table.is_call, table.bid, table.ask
-        return (chain_leg(*arrays, int(table.long[pick])), chain_leg(*arrays, int(table.short[pick])),
-                round(float(table.credit[pick]), 10))
+        return credit_spread((table.strikes, table.is_call, table.bid, table.ask), table.short[pick], table.long[pick],
+                             table.credit[pick])

@@ -16,7 +16,8 @@ from __future__ import annotations
 from itertools import islice
 from typing import NamedTuple
 
-from core.execution.credit import ATM_TOLERANCE, CreditMaximizer, OptionChain, SpreadLeg, chain_arrays, chain_leg
+from core.execution.credit import (ATM_TOLERANCE, CreditMaximizer, OptionChain, SpreadLeg, chain_arrays, chain_leg,
+                                   credit_spread)
 from core.execution.kernels import plan_spread
 from core.execution.opportunities import DebitOpportunity, ranked_debits
 from core.execution.pairs import credit_pairs, debit_pairs
@@ -44,8 +45,7 @@ def plan_two_part(chain: OptionChain, spot: float, maximizer: CreditMaximizer, d
         return None
     debit = DebitOpportunity(chain_leg(*arrays, int(debits.first[k])), chain_leg(*arrays, int(debits.second[k])),
                              round(float(cost), 10), float(ratio))
-    return TwoPartPlan(debit, (chain_leg(*arrays, int(credits.second[row])), chain_leg(*arrays, int(credits.first[row])),
-                               round(float(credit), 10)))
+    return TwoPartPlan(debit, credit_spread(arrays, credits.first[row], credits.second[row], credit))
 
 
 def _composed_plan(chain: OptionChain, spot: float, maximizer, debit_max_width: float,

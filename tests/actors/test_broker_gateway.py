@@ -164,3 +164,10 @@ def test_a_restarted_trader_resumes_its_counter_and_balance_from_the_ledger():
     assert balance.debit_contracts == 3 and balance.net_contracts == 3
     assert any(getattr(m, "client_order_id", None) == working and type(m).__name__ == "CancelOrder"
                for m in exchange.received)                         # the stale working order is cancelled
+
+
+def test_a_message_of_no_known_type_raises_naming_it():
+    import pytest
+
+    with pytest.raises(TypeError, match="broker cannot handle object"):
+        BrokerGateway(MemoryLedgerStore()).on_message(object(), 0)

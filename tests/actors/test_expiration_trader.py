@@ -175,3 +175,34 @@ def test_the_cached_hour_and_delay_draws_equal_the_direct_conversions():
     for i in range(600):
         low, high = (3.0, 15.0) if i % 2 else (-0.2, 0.2)
         assert trader._uniform(low, high) == float(direct.uniform(low, high))
+
+
+def test_events_are_dispatched_by_type_and_an_unknown_one_is_logged_not_acted_on():
+    """Control messages by type, order events by their order: an accept answers and keeps the order
+    working, a fill of all of it finishes it, a type the trader does not know is logged as unexpected."""
+    from typing import NamedTuple
+
+    import structlog
+
+    from core.orders import Contract, OrderLeg
+
+    class Strange(NamedTuple):
+        client_order_id: str
+
+    runtime = InlineRuntime()
+    for name in ("exchange", "balancer", "metrics"):
+        runtime.add(Sink(name))
+    trader = runtime.add(ExpirationTrader("SPY", EXPIRY, TraderSettings()))
+    trader.on_message(chain(NOON_NS), NOON_NS)
+    assert trader.chain is not None and trader.spot == 100.0
+    legs = (OrderLeg(Contract("SPY", EXPIRY.isoformat(), 95.0, "C"), 1),)
+    trader._submit("credit", legs, "SELL", 1, 1.0, None, NOON_NS, 1.0)
+    (coid,) = trader.working
+    with structlog.testing.capture_logs() as logs:
+        trader.on_message(Strange(coid), NOON_NS)
+        trader.on_message(OrderAccepted(coid, NOON_NS + 1), NOON_NS + 1)
+    assert [entry["event"] for entry in logs] == ["unexpected_message"] and logs[0]["message_type"] == "Strange"
+    assert trader.working[coid].answered
+    trader.on_message(OrderFilled(coid, 1, 1.0, (1.0,), 1, 0, NOON_NS + 2), NOON_NS + 2)
+    assert coid not in trader.working and trader.outcomes == {"FILLED": 1}
+    assert trader.trades[0]["legs"] == "+1x95C"

@@ -105,4 +105,3 @@ def test_pairs_are_computed_once_per_grid_and_read_only():
     assert [(int(a), int(b)) for a, b in zip(first.first, first.second)] == [(0, 1), (1, 2), (4, 3)]
     credit = credit_pairs(strikes, is_call, 10.0)
     assert [(int(a), int(b)) for a, b in zip(credit.first, credit.second)] == [(4, 3), (0, 1), (0, 2), (1, 2)]
-
