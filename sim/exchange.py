@@ -37,7 +37,7 @@ from core.orders import (ACTIVE_STATES, CancelOrder, CancelRejected, OrderAccept
                          OrderReplaced, OrderStatus, OrderStatusReport, OrderStatusRequest, Refusal, ReplaceOrder,
                          SubmitOrder)
 from core.quotes import ChainQuotes, QuoteFlag
-from sim.exchange_book import Book, BookView, WorkingOrder
+from sim.exchange_book import Book, BookView, WorkingOrder, leg_prices, natural_view
 from sim.exchange_underlying import UnderlyingQuotes
 from sim.exchange_rules import price_problem, quote_problem, validate_order
 from sim.resting import RestingSingles
@@ -252,38 +252,12 @@ class SimulatedExchange(Component):
             self._cancel_leaves(order, owner, now_ns)
         self._apply_queued_cancels(order, now_ns)
 
-    @staticmethod
-    def _natural(order: WorkingOrder, legs: list[tuple] | None = None) -> tuple[float, float, tuple[float, ...], int]:
-        """(natural net price, combined half-width, per-leg touch prices, units available) for this side.
-
-        Scalar Python over the legs (`Book.leg_quotes`, or `legs` when the caller has read them): an
-        order has one to four legs, where numpy's per-call overhead would cost more than the arithmetic."""
-        if legs is None:
-            legs = [order.book.leg_quotes(column) for column in order.columns]
-        if not order.is_complex:
-            bid, ask, bid_size, ask_size, _ = legs[0]
-            buying = order.sign > 0
-            touch = ask if buying else bid
-            return touch, 0.5 * (ask - bid), (touch,), ask_size if buying else bid_size
-        natural = width = 0.0
-        touch, units = [], None
-        for (bid, ask, bid_size, ask_size, _), ratio in zip(legs, order.ratios):
-            buys_leg = ratio * order.sign > 0
-            price = ask if buys_leg else bid
-            touch.append(price)
-            natural += ratio * price
-            width += abs(ratio) * (ask - bid)
-            size = ask_size if buys_leg or bid <= 0 else bid_size     # zero-bid legs go for 0
-            lots = size // abs(ratio)
-            units = lots if units is None or lots < units else units
-        return natural, 0.5 * width, tuple(touch), int(units)
-
     def _match_marketable(self, order: WorkingOrder, now_ns: int, view: BookView | None = None) -> None:
-        natural, _, touch, units = self._natural(order) if view is None else view[3:]
+        natural, _, touch, units = natural_view(order) if view is None else view[3:]
         if order.sign * (order.limit - natural) < -1e-9 or units <= 0:
             return
-        leg_prices = (natural,) if not order.is_complex else self._leg_prices(touch, order.ratios, natural)
-        self._commit_fill(order, min(order.leaves, units), natural, leg_prices)
+        prices = (natural,) if not order.is_complex else leg_prices(touch, order.ratios, natural)
+        self._commit_fill(order, min(order.leaves, units), natural, prices)
 
     def _rest(self, order: WorkingOrder, now_ns: int) -> None:
         order.hazard_left = self._exponential()
@@ -361,12 +335,12 @@ class SimulatedExchange(Component):
             return
         if order.sign * (order.limit - view.natural) >= -1e-9 and view.units > 0:
             self._commit_fill(order, min(order.leaves, view.units), order.limit,
-                              self._leg_prices(view.touch, order.ratios, order.limit))
+                              leg_prices(view.touch, order.ratios, order.limit))
             order.rate_per_s, order.armed = 0.0, order.armed + 1      # displayed size taken: wait for a quote
             return
         if order.hazard_left <= 1e-9:
             lot = min(order.leaves, int(self.rng.geometric(1.0 / self.config.fills.mean_lot)))
-            self._commit_fill(order, lot, order.limit, self._leg_prices(view.touch, order.ratios, order.limit))
+            self._commit_fill(order, lot, order.limit, leg_prices(view.touch, order.ratios, order.limit))
             order.hazard_left = self._exponential()
         self._arm(order, now_ns, view)
 
@@ -417,26 +391,16 @@ class SimulatedExchange(Component):
             legs = (None if order.columns is None or now_ns > stale_at_ns
                     else [order.book.leg_quotes(column) for column in order.columns])    # read once, for both
             problem = quote_problem(order, now_ns, stale_at_ns, legs)
-            natural = (math.nan, math.nan, None, 0) if problem else self._natural(order, legs)
+            natural = (math.nan, math.nan, None, 0) if problem else natural_view(order, legs)
             view = order.view = BookView(order.book, order.columns, problem, *natural)
         return view
 
-    @staticmethod
-    def _leg_prices(touch: tuple[float, ...], ratios: list[int], net_price: float) -> tuple[float, ...]:
-        """Leg prices that sum (by ratio) to `net_price`: the touch shifted evenly per contract."""
-        at_touch, units = 0, 0
-        for r, p in zip(ratios, touch):
-            at_touch += r * p
-            units += abs(r)
-        shift = (net_price - at_touch) / units
-        return tuple([round(p + (shift if r > 0 else -shift), 6) for r, p in zip(ratios, touch)])
-
-    def _commit_fill(self, order: WorkingOrder, quantity: int, price: float, leg_prices: tuple[float, ...]) -> None:
+    def _commit_fill(self, order: WorkingOrder, quantity: int, price: float, prices: tuple[float, ...]) -> None:
         """The fill is decided now and reported after the fill latency: a cancel arriving meanwhile loses."""
         order.pending_fill += quantity
-        self.port.schedule(self._fill_delay(), ("fill", order.request.client_order_id, quantity, price, leg_prices))
+        self.port.schedule(self._fill_delay(), ("fill", order.request.client_order_id, quantity, price, prices))
 
-    def _deliver_fill(self, order: WorkingOrder, quantity: int, price: float, leg_prices: tuple, now_ns: int) -> None:
+    def _deliver_fill(self, order: WorkingOrder, quantity: int, price: float, prices: tuple, now_ns: int) -> None:
         order.pending_fill -= quantity
         order.filled += quantity
         order.filled_value += quantity * price
@@ -448,7 +412,7 @@ class SimulatedExchange(Component):
         self._retire(order)
         self.counts["filled_events"] += 1
         self.port.send(order.request.owner, OrderFilled(order.request.client_order_id, quantity, round(price, 6),
-                                                     leg_prices, order.filled, max(order.leaves, 0), now_ns))
+                                                     prices, order.filled, max(order.leaves, 0), now_ns))
 
     # ------------------------------------------------------------------ cancel / replace
 

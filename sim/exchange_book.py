@@ -1,4 +1,5 @@
-"""The simulated exchange's state: the latest book of each (symbol, expiry) and its working orders.
+"""The simulated exchange's state: the latest book of each (symbol, expiry) and its working orders,
+and what a book says for one order (its natural price and size; leg prices that sum to a net).
 
 Split from `sim.exchange` (which holds the matching logic) so each stays readable.
 """
@@ -110,3 +111,39 @@ class BookView(NamedTuple):
     half_width: float
     touch: Any
     units: int
+
+
+def natural_view(order: WorkingOrder, legs: list[tuple] | None = None) -> tuple[float, float, tuple[float, ...], int]:
+    """(natural net price, combined half-width, per-leg touch prices, units available) for this side.
+
+    Scalar Python over the legs (`Book.leg_quotes`, or `legs` when the caller has read them): an
+    order has one to four legs, where numpy's per-call overhead would cost more than the arithmetic."""
+    if legs is None:
+        legs = [order.book.leg_quotes(column) for column in order.columns]
+    if not order.is_complex:
+        bid, ask, bid_size, ask_size, _ = legs[0]
+        buying = order.sign > 0
+        touch = ask if buying else bid
+        return touch, 0.5 * (ask - bid), (touch,), ask_size if buying else bid_size
+    natural = width = 0.0
+    touch, units = [], None
+    for (bid, ask, bid_size, ask_size, _), ratio in zip(legs, order.ratios):
+        buys_leg = ratio * order.sign > 0
+        price = ask if buys_leg else bid
+        touch.append(price)
+        natural += ratio * price
+        width += abs(ratio) * (ask - bid)
+        size = ask_size if buys_leg or bid <= 0 else bid_size     # zero-bid legs go for 0
+        lots = size // abs(ratio)
+        units = lots if units is None or lots < units else units
+    return natural, 0.5 * width, tuple(touch), int(units)
+
+
+def leg_prices(touch: tuple[float, ...], ratios: list[int], net_price: float) -> tuple[float, ...]:
+    """Leg prices that sum (by ratio) to `net_price`: the touch shifted evenly per contract."""
+    at_touch, units = 0, 0
+    for r, p in zip(ratios, touch):
+        at_touch += r * p
+        units += abs(r)
+    shift = (net_price - at_touch) / units
+    return tuple([round(p + (shift if r > 0 else -shift), 6) for r, p in zip(ratios, touch)])
