@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from actors.component import Component
+from actors.runtime.component import Component
 from actors.messages import ReplayedOrders, ReplayRequest
 from core.ledger import LedgerEvent, LedgerStore, fold, intent_event, order_event
 from core.ledger import OrderRecord

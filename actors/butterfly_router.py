@@ -1,8 +1,8 @@
 """ButterflyExitRouter: closes every butterfly as two verticals (seed 000), as a shared component.
 
-`ExitButterfly` in, `core.router.ExitResult` back to the requester. The router:
+`ExitButterfly` in, `core.exits.butterfly.ExitResult` back to the requester. The router:
 
-1. plans the exit (`core.router.plan_exit`): two closing vertical orders, the higher value first;
+1. plans the exit (`core.exits.butterfly.plan_exit`): two closing vertical orders, the higher value first;
 2. sends the first at mid (less the configured offset) and walks the reprice ladder every
    `reprice_interval_ms` (cancel/replace), never past the slippage cap; if it has not filled
    after `first_order_timeout_ms` it is crossed to the natural (path "fallback": a forced fill),
@@ -39,13 +39,13 @@ from typing import Any, Hashable
 from actors import butterfly_router_hedge as hedging
 from actors.butterfly_router_state import (Exit, Order, OrderExecutor, PortExecutor, Recovery, exit_order_id,
                                            plans_as_placed)
-from actors.component import Component
+from actors.runtime.component import Component
 from actors.messages import ExitButterfly, ReplayedOrders, ReplayRequest
 from config.router import FallbackAction
 from core.orders import (CancelRejected, Contract, OrderAccepted, OrderCancelled, OrderFilled, OrderLeg,
                          OrderRejected, OrderReplaced, SubmitOrder)
 from core.quotes import ChainQuotes
-from core.router import (HEDGE_PARTS, ExitFill, InvalidExitError, LegQuote, MarketData, VerticalExit, closing_order, exit_result,
+from core.exits.butterfly import (HEDGE_PARTS, ExitFill, InvalidExitError, LegQuote, MarketData, VerticalExit, closing_order, exit_result,
                          fly_mid_per_share, chain_ticks, ladder_price, natural_price, plan_exit, price_giving, requote, signed_price,
                          whole_fly_order)
 

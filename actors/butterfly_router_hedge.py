@@ -2,7 +2,7 @@
 
 When the second vertical is still open at the partial-exposure deadline and the configured fallback is
 `hedge_delta` (with `hedge_with_underlying: true`), the router trades the shares that bring the open
-vertical's delta (`core.hedge`) to zero, and keeps working the vertical. Once every option order of the
+vertical's delta (`core.exits.hedge`) to zero, and keeps working the vertical. Once every option order of the
 exit has settled and the verticals are closed, it unwinds the shares before it answers. Share orders are
 marketable limits (the underlying price +- `hedge_collar_fraction`); one the venue cancels unfilled (the
 price ran past the collar) is re-sent at a fresh price, up to SHARE_RETRIES more times (an unwind also
@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 
 from actors.butterfly_router_state import Exit, Order, exit_order_id
 from core.execution.phases import NEW_YORK
-from core.hedge import hedge_limit_per_share, hedge_shares, held_delta_shares, years_to_expiry
+from core.exits.hedge import hedge_limit_per_share, hedge_shares, held_delta_shares, years_to_expiry
 from core.orders import UNDERLYING_RIGHT, OrderLeg, SubmitOrder, underlying_contract
-from core.router import VerticalExit, requote
+from core.exits.butterfly import VerticalExit, requote
 
 if TYPE_CHECKING:
     from actors.butterfly_router import ButterflyExitRouter

@@ -16,16 +16,16 @@ from typing import Any
 
 import numpy as np
 
-from actors.component import Component
+from actors.runtime.component import Component
 from actors.fly_replay import ENTRY_SUFFIX, FLY_RATIOS, entry_order_id, fly_closed, fly_replay
 from actors.messages import ExitButterfly, ReplayedOrders, ReplayRequest
 from config.butterfly import ButterflyStrategyConfig
 from config.router import RouterRiskConfig
-from core.implied_vol import implied_vol
+from core.pricing.implied_vol import implied_vol
 from core.orders import (CancelOrder, Contract, OrderCancelled, OrderFilled, OrderLeg, OrderRejected, SubmitOrder,
                          TradingHalted)
 from core.quotes import ChainQuotes
-from core.router import ButterflyPosition, ExitResult, LegQuote, MarketData, PositionLeg, chain_ticks
+from core.exits.butterfly import ButterflyPosition, ExitResult, LegQuote, MarketData, PositionLeg, chain_ticks
 
 NS = 1_000_000_000
 _YEAR_NS = 365 * 86_400 * NS

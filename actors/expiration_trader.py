@@ -22,7 +22,7 @@ from typing import Any, Hashable
 
 import numpy as np
 
-from actors.component import Component
+from actors.runtime.component import Component
 from actors.messages import ApplyOptimization, AttemptRecorded, ChainFill, ReplayedOrders, ReplayRequest
 from config.execution import (BalancerConfig, CreditMaximizerConfig, ExecutorConfig, SizingParameters,
                               TimingParameters)
@@ -34,7 +34,7 @@ from core.execution.plan import TwoPartPlan, plan_two_part
 from core.execution.opportunities import scan_opportunities as scan_debit_verticals
 from core.execution.phases import NEW_YORK, PhaseClock, TradingPhase, delay_multiplier
 from core.expirations import ExpirationCategory, categorize, nominal_friday
-from actors.metrics_catalog import OUTCOME_OF_STATUS, TRADING_STATES, size_bucket
+from actors.runtime.metrics_catalog import OUTCOME_OF_STATUS, TRADING_STATES, size_bucket
 from core.orders import (CancelOrder, CancelRejected, Contract, OrderAccepted, OrderCancelled, OrderFilled, OrderLeg,
                          OrderRejected, SubmitOrder, TradingHalted)
 from core.quotes import ChainQuotes

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from actors.component import Component
+from actors.runtime.component import Component
 from actors.messages import AttemptRecorded, ChainFill
 from core.execution.balancer import PositionBalancer
 from core.execution.metrics import OptimizationMetrics

@@ -38,8 +38,8 @@ def _config(paths: int, paths_per_task: int, **montecarlo):
 def _scaling_child(workers: int, paths: int, paths_per_task: int) -> dict:
     import ray
 
-    from supervisors.montecarlo import run_montecarlo
-    from supervisors.montecarlo_ray import RayExecutor
+    from supervisors.batch.montecarlo import run_montecarlo
+    from supervisors.batch.montecarlo_ray import RayExecutor
 
     ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
     warm = _config(workers, 1, regimes=["normal"], parameters={})
@@ -68,8 +68,8 @@ def synthetic_chunk(task) -> dict:
 def _memory_child(paths: int) -> dict:
     import ray
 
-    from supervisors.montecarlo import run_montecarlo
-    from supervisors.montecarlo_ray import RayExecutor
+    from supervisors.batch.montecarlo import run_montecarlo
+    from supervisors.batch.montecarlo_ray import RayExecutor
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     executor = RayExecutor(chunk_function=synthetic_chunk)

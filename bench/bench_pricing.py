@@ -13,7 +13,7 @@ from scipy.special import ndtr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import interleaved_medians, pin_one_core, random_options  # noqa: E402
-from core.pricing import bsm_price_delta  # noqa: E402
+from core.pricing.bsm import bsm_price_delta  # noqa: E402
 
 N = 1_000_000
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import pin_one_core  # noqa: E402
-from actors.component import Component  # noqa: E402
-from actors.runtime_inline import InlineRuntime  # noqa: E402
+from actors.runtime.component import Component  # noqa: E402
+from actors.runtime.inline import InlineRuntime  # noqa: E402
 from config.runtime import RuntimeConfig  # noqa: E402
 
 MESSAGES = 1_000_000

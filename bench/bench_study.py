@@ -13,7 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from config.study import StudyConfig  # noqa: E402
-from supervisors.study import run_study  # noqa: E402
+from supervisors.batch.study import run_study  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:

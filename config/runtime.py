@@ -79,7 +79,7 @@ class LoggingConfig(FrozenModel):
 
 
 class MetricsConfig(FrozenModel):
-    """Metrics (catalog in actors/metrics_catalog.py). Inside Ray actors they go through ray.util.metrics,
+    """Metrics (catalog in actors/runtime/metrics_catalog.py). Inside Ray actors they go through ray.util.metrics,
     exported by Ray's metrics agent; this process (driver, CLI, inline run) serves prometheus-client's
     /metrics on `host:port` (0: a free port, printed; None: not served). `ray_export_port` is given to
     a local Ray this process starts (`ray start --metrics-export-port` does it for a cluster)."""

@@ -1,4 +1,4 @@
-"""The ledger's events and the state folded from them (pure: storage lives in supervisors.ledger_store).
+"""The ledger's events and the state folded from them (pure: storage lives in persistence.sqlite_ledger).
 
 Every order intent is an event written before the order leaves; acks, fills, cancels, rejects
 and replaces are events written when they arrive. `fold` rebuilds orders and positions from

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core import risk
-from core.risk import bootstrap_ci
+from core.analytics import stats
+from core.analytics.stats import bootstrap_ci
 from reports.render import html_page, png, table as _table
 
 BREAKDOWNS = ("symbol", "dte_bucket", "regime")
@@ -23,7 +23,7 @@ _Z_ORDER = {"dte_bucket": ["0DTE", "1-3", "5-15"], "regime": ["low", "normal", "
 
 def max_drawdown_usd(pnl: np.ndarray) -> float:
     """Largest fall of cumulative PnL from its running peak (from 0), USD."""
-    return float(risk.max_drawdown_usd(np.cumsum(pnl))[0]) if len(pnl) else 0.0
+    return float(stats.max_drawdown_usd(np.cumsum(pnl))[0]) if len(pnl) else 0.0
 
 
 def method_metrics(rows: pd.DataFrame) -> dict[str, Any]:
@@ -154,7 +154,7 @@ def real_section(real: pd.DataFrame, resamples: int, seed: int) -> list[str]:
     mean, low, high = bootstrap_ci((wide["split_verticals"] - wide["whole_fly"]).to_numpy(), resamples, seed)
     paths = real.groupby(["exit_method", "path"]).size().rename("exits").reset_index()
     return ["## Real SPX butterflies (CBOE 2019 delayed quotes)", "",
-            f"{len(wide):,} flies entered and followed daily on the real chain (see sim/butterfly_replay.py), exited "
+            f"{len(wide):,} flies entered and followed daily on the real chain (see supervisors/batch/butterfly_replay.py), exited "
             f"both ways on the real quotes of the exit day. Split minus whole fly: {mean:+.2f} USD per trade (95% CI "
             f"{low:+.2f} to {high:+.2f}): **{verdict(mean, low, high)}**.", "", _table(methods), "", _table(paths), ""]
 

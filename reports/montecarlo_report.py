@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core import risk
+from core.analytics import stats
 from reports.render import html_page, png, table
 
 FAN_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -30,8 +30,8 @@ class IncompleteRunError(RuntimeError):
 
 
 def write_reports(config, scenarios: list, tasks: list, cache, out_dir: Path, run: dict[str, Any]) -> dict[str, Any]:
-    from supervisors.montecarlo import chunk_key
-    from supervisors.montecarlo_paths import TRADE_COLUMNS
+    from supervisors.batch.montecarlo import chunk_key
+    from supervisors.batch.montecarlo_paths import TRADE_COLUMNS
 
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = config.montecarlo
@@ -52,7 +52,7 @@ def write_reports(config, scenarios: list, tasks: list, cache, out_dir: Path, ru
                 trade_writer.writerows(cache.extras(key)["trades"])
             rows.append(scenario_row(scenario, merged, settings.bootstrap_resamples, settings.seed))
             if merged["paths"].size:
-                fans[scenario.label] = (merged["mark_labels"], risk.equity_quantiles_usd(merged["equity_usd"],
+                fans[scenario.label] = (merged["mark_labels"], stats.equity_quantiles_usd(merged["equity_usd"],
                                                                                          FAN_QUANTILES))
             pnl_by_label[scenario.label] = merged["pnl_usd"]
             dd_by_label[scenario.label] = merged["max_drawdown_usd"]
@@ -72,16 +72,16 @@ def write_reports(config, scenarios: list, tasks: list, cache, out_dir: Path, ru
 def scenario_row(scenario, merged: dict[str, Any], resamples: int, seed: int) -> dict[str, Any]:
     """Risk statistics of one scenario (USD; VaR/CVaR as positive losses)."""
     pnl, drawdown = merged["pnl_usd"], merged["max_drawdown_usd"]
-    mean, low, high = risk.bootstrap_ci(pnl, resamples, seed)
+    mean, low, high = stats.bootstrap_ci(pnl, resamples, seed)
     empty = pnl.size == 0
     return {"scenario_id": scenario.scenario_id, "scenario": scenario.label, "underlying": scenario.underlying,
             "regime": scenario.regime, **{k: v for k, v in scenario.parameters}, "paths": int(pnl.size),
             "mean_pnl_usd": mean, "mean_ci95_low_usd": low, "mean_ci95_high_usd": high,
             "median_pnl_usd": float(np.median(pnl)) if not empty else float("nan"),
             "std_pnl_usd": float(pnl.std(ddof=1)) if pnl.size > 1 else float("nan"),
-            "p_loss": risk.probability_of_loss(pnl),
-            "var95_usd": risk.value_at_risk_usd(pnl, 0.95), "cvar95_usd": risk.conditional_value_at_risk_usd(pnl, 0.95),
-            "var99_usd": risk.value_at_risk_usd(pnl, 0.99), "cvar99_usd": risk.conditional_value_at_risk_usd(pnl, 0.99),
+            "p_loss": stats.probability_of_loss(pnl),
+            "var95_usd": stats.value_at_risk_usd(pnl, 0.95), "cvar95_usd": stats.conditional_value_at_risk_usd(pnl, 0.95),
+            "var99_usd": stats.value_at_risk_usd(pnl, 0.99), "cvar99_usd": stats.conditional_value_at_risk_usd(pnl, 0.99),
             "mean_max_drawdown_usd": float(drawdown.mean()) if not empty else float("nan"),
             "p95_max_drawdown_usd": float(np.quantile(drawdown, 0.95)) if not empty else float("nan"),
             "worst_max_drawdown_usd": float(drawdown.max()) if not empty else float("nan"),

@@ -20,14 +20,14 @@ from typing import Any
 from actors.broker_gateway import BrokerGateway
 from actors.messages import AddSymbol
 from actors.expiration_trader import ExpirationTrader, TraderSettings
-from actors.runtime_inline import InlineRuntime
+from actors.runtime.inline import InlineRuntime
 from actors.shared import BalancerComponent, MetricsComponent
 from config.session import SessionConfig
 from core.calendar import MarketCalendar
 from core.ledger import MemoryLedgerStore
 from core.expirations import listed_expirations
-from sim.day_feed import DayFeed
-from sim.exchange import SimulatedExchange
+from sim.market.day_feed import DayFeed
+from sim.exchange.simulated import SimulatedExchange
 
 BUTTERFLY_COLUMNS = ("position_id", "symbol", "expiration", "entry_time_ns", "exit_time_ns", "exit_signal",
                      "entry_debit", "exit_credit", "pnl_usd", "path", "closed", "slippage_vs_mid",
@@ -51,7 +51,7 @@ class Backtest:
 
     def add_symbol(self, symbol: str, expirations: list[date], start_price: float) -> list[ExpirationTrader]:
         """Start trading `symbol` on `expirations` while the day runs: new traders, and the feed quotes it."""
-        from sim.chain import PRODUCTS
+        from sim.market.chain import PRODUCTS
 
         if symbol not in PRODUCTS:
             raise ValueError(f"symbol: {symbol!r} has no product spec (listed: {sorted(PRODUCTS)})")
@@ -83,7 +83,7 @@ def pick_expirations(day: date, wanted_dte: tuple[int, ...], calendar: MarketCal
 
 
 def build_backtest(config: SessionConfig, telemetry=None) -> Backtest:
-    """The day's topology on an InlineRuntime; `telemetry` (actors.telemetry) receives every component's metrics."""
+    """The day's topology on an InlineRuntime; `telemetry` (actors.runtime.telemetry) receives every component's metrics."""
     settings = config.backtest
     calendar = MarketCalendar()
     if not calendar.is_session(settings.day):
@@ -137,7 +137,7 @@ def butterfly_components(config: SessionConfig, expirations: dict[str, list[date
 def ledger_store(config: SessionConfig):
     """The configured ledger store (memory, or SQLite in WAL mode)."""
     if config.ledger.kind == "sqlite":
-        from supervisors.ledger_store import SqliteLedgerStore
+        from persistence.sqlite_ledger import SqliteLedgerStore
 
         return SqliteLedgerStore(config.ledger.path, config.ledger.synchronous)
     return MemoryLedgerStore()

@@ -7,19 +7,19 @@ import sys
 import time
 from pathlib import Path
 
-from actors.logs import bind_session, configure_logging, get_logger
+from actors.runtime.logs import bind_session, configure_logging, get_logger
 from config.runtime import LoggingConfig, RuntimeConfig
 
 
 def _pingpong(args: argparse.Namespace) -> int:
     """Run the two-component topology on the chosen runtimes and print what each did."""
-    from actors.pingpong import pingpong_done, pingpong_topology
+    from actors.runtime.pingpong import pingpong_done, pingpong_topology
 
     per_burst = 50
     bursts = max(1, args.messages // (2 * per_burst))
     results = {}
     if args.runtime in ("inline", "both"):
-        from actors.runtime_inline import InlineRuntime
+        from actors.runtime.inline import InlineRuntime
 
         runtime = InlineRuntime(RuntimeConfig(seed=args.seed, check_serializable=True))
         for component in pingpong_topology(bursts, per_burst):
@@ -32,7 +32,7 @@ def _pingpong(args: argparse.Namespace) -> int:
               f"wall={wall_s * 1e3:.1f} ms")
         print(f"        {results['inline']}")
     if args.runtime in ("ray", "both"):
-        from actors.runtime_ray import RayRuntime
+        from actors.runtime.ray_runtime import RayRuntime
         from supervisors.ray_session import ensure_ray
 
         ensure_ray(args.address)
@@ -56,10 +56,10 @@ def _pingpong(args: argparse.Namespace) -> int:
 
 def _exchange(args: argparse.Namespace) -> int:
     """Serve the paper exchange over HTTP until interrupted."""
-    from sim.market import MarketSpec
-    from sim.paper_server import run_server
+    from sim.market.live import MarketSpec
+    from sim.paper.server import run_server
 
-    print(f"paper exchange on http://{args.host}:{args.port} (API: sim/paper_openapi.yaml); Ctrl-C stops it")
+    print(f"paper exchange on http://{args.host}:{args.port} (API: sim/paper/openapi.yaml); Ctrl-C stops it")
     days = tuple(int(d) for d in args.expiry_days.split(",") if d.strip())
     run_server(args.host, args.port, MarketSpec(interval_ms=args.quote_interval_ms, seed=args.seed, expiry_days=days))
     return 0
@@ -109,7 +109,7 @@ def _backtest(args: argparse.Namespace) -> int:
 
 def _paper(args: argparse.Namespace) -> int:
     """Run a paper (or live) session on Ray until Ctrl-C, SIGTERM or --duration-s."""
-    from sim.brokers import BrokerError
+    from adapters.paper_http import BrokerError
     from supervisors.paper import run_paper, status_line
 
     config = _profile(args, backtest=False)
@@ -133,10 +133,10 @@ def _paper(args: argparse.Namespace) -> int:
 def _study(args: argparse.Namespace) -> int:
     """Whole-fly vs split-vertical butterfly exits: paired simulation, statistics and report files."""
     from config.study import StudyConfig
-    from supervisors.study import run_study
+    from supervisors.batch.study import run_study
 
     if args.address and args.address.startswith(("http://", "https://")):
-        from supervisors.montecarlo_ray import submit_as_job
+        from supervisors.batch.montecarlo_ray import submit_as_job
 
         return submit_as_job(args.address, _study_job_command(args))
     config = StudyConfig(trades=args.trades, seed=args.seed, sweep_trades=args.sweep_trades)
@@ -144,14 +144,14 @@ def _study(args: argparse.Namespace) -> int:
     fan_out = args.workers
     if args.address:
         from supervisors.ray_session import ensure_ray
-        from supervisors.study_ray import RayFanOut
+        from supervisors.batch.study_ray import RayFanOut
 
         ensure_ray(args.address)
         fan_out = RayFanOut()
     where = f"{args.workers} worker processes" if not args.address else f"Ray tasks on {fan_out.workers} CPUs"
     print(f"butterfly exit study: {config.trades:,} trades x 2 exit methods, seed {config.seed}, {where}; "
           f"sweep {config.sweep_trades:,} trades per point", flush=True)
-    from sim.replay import DEFAULT_DATA
+    from sim.market.replay import DEFAULT_DATA
 
     real_data = None if args.no_real_data else Path(args.real_data) if args.real_data else DEFAULT_DATA
     if real_data is not None and not (real_data / "spx_chain_cboe_delayed_2019-04-25_2019-07-22_dte0-120_m80-120.csv.gz").is_file():
@@ -183,13 +183,13 @@ def _study_job_command(args: argparse.Namespace) -> list[str]:
 def _montecarlo(args: argparse.Namespace) -> int:
     """Monte Carlo backtests over the profile's scenario grid, on Ray (or in this process with --local)."""
     from config import ConfigError
-    from supervisors.montecarlo import build_scenarios, run_montecarlo
+    from supervisors.batch.montecarlo import build_scenarios, run_montecarlo
 
     config = _profile(args, backtest=True)
     if config is None:
         return 2
     if args.address and args.address.startswith(("http://", "https://")):
-        from supervisors.montecarlo_ray import submit_as_job
+        from supervisors.batch.montecarlo_ray import submit_as_job
 
         return submit_as_job(args.address, ["python", "-m", "supervisors.cli", "montecarlo", "--profile", args.profile,
                                             "--address", "auto", "--no-progress",
@@ -237,10 +237,10 @@ def _with_montecarlo(config, **overrides):
 
 def _montecarlo_executor(args: argparse.Namespace, settings):
     if args.local:
-        from supervisors.montecarlo import InProcessExecutor
+        from supervisors.batch.montecarlo import InProcessExecutor
 
         return InProcessExecutor()
-    from supervisors.montecarlo_ray import RayExecutor
+    from supervisors.batch.montecarlo_ray import RayExecutor
     from supervisors.ray_session import ensure_ray
 
     ensure_ray(args.address, num_cpus=args.workers)
@@ -283,8 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--out", default=None, help="output folder (default reports/out/butterfly-exits)")
     study.add_argument("--workers", type=int, default=2, help="worker processes (results do not depend on it)")
     study.add_argument("--sweep-trades", type=int, default=1000, help="trades per sensitivity point (0: no sweep)")
-    study.add_argument("--real-data", default=None, help="shared data folder with the CBOE 2019 SPX chain (default: "
-                       "../shared/data)")
+    study.add_argument("--real-data", default=None, help="folder with the CBOE 2019 SPX chain (default: the "
+                       "repository's data/)")
     study.add_argument("--address", default=None, help="auto | ray://head:10001: chunks as Ray tasks on that cluster; "
                        "http://head:8265: submit the whole study as a Ray job (default: local worker processes)")
     study.add_argument("--no-real-data", action="store_true", help="skip the real SPX butterflies section")

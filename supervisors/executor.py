@@ -8,7 +8,7 @@ The executor runs the same components as every other mode (ExpirationTraders, Br
 with its ledger, the shared balancer and metrics) on an asyncio runtime in a background thread
 on the wall clock, so user callbacks (which hold sockets, sessions, ...) never need to be
 pickled. The callbacks are reached through a BrokerBridge over a `CallbackAdapter` (see
-`sim/callback_broker.py` for what each must return). Settings not in the call come from the
+`adapters/callback.py` for what each must return). Settings not in the call come from the
 defaults, overridable from the environment like every profile (`SPREADWRIGHT__BROKER__MARKET_HOURS=false`
 to trade a simulated market around the clock). Replace `executor.balancer` or
 `executor.credit_maximizer` before `start()`: every trader uses them.
@@ -27,8 +27,8 @@ from typing import Any, Callable, Iterable
 
 from actors.broker_gateway import BrokerGateway
 from actors.expiration_trader import ExpirationTrader
-from actors.logs import get_logger
-from actors.runtime_asyncio import AsyncioRuntime
+from actors.runtime.logs import get_logger
+from actors.runtime.asyncio_runtime import AsyncioRuntime
 from actors.shared import BalancerComponent, MetricsComponent
 from config.execution import SizingParameters, TimingParameters
 from config.loader import apply_env_overrides, validate_config
@@ -36,10 +36,10 @@ from core.execution.balancer import PositionBalancer
 from core.execution.credit import CreditMaximizer, SpreadLeg
 from core.execution.metrics import OptimizationMetrics
 from core.ledger import MemoryLedgerStore
-from sim.broker_bridge import AddRoute, BrokerBridge
-from sim.callback_broker import CallbackAdapter
+from adapters.bridge import AddRoute, BrokerBridge
+from adapters.callback import CallbackAdapter
 from supervisors.paper import session_trader_settings
-from supervisors.session import SessionSupervisor
+from supervisors.status import SessionSupervisor
 
 __all__ = ["ArbitrageExecutor", "create_arbitrage_executor", "TimingParameters", "SizingParameters",
            "PositionBalancer", "CreditMaximizer", "OptimizationMetrics", "ExpirationTrader", "SpreadLeg"]
@@ -165,7 +165,7 @@ class ArbitrageExecutor:
         routes = {(t.symbol, t.expiration.isoformat()): (t.name,) for t in self.traders.values()}
         store = MemoryLedgerStore()
         if self.ledger_path:
-            from supervisors.ledger_store import SqliteLedgerStore
+            from persistence.sqlite_ledger import SqliteLedgerStore
 
             store = SqliteLedgerStore(self.ledger_path)
         self._runtime = AsyncioRuntime(self._loop, check_serializable=False)

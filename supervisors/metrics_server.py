@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from actors.logs import get_logger
-from actors.telemetry import NULL_TELEMETRY, PrometheusClientSink, Telemetry
+from actors.runtime.logs import get_logger
+from actors.runtime.telemetry import NULL_TELEMETRY, PrometheusClientSink, Telemetry
 from config.runtime import MetricsConfig
 
 _log = get_logger(component="metrics")

@@ -29,13 +29,13 @@ from typing import Any
 
 from actors.broker_gateway import BrokerGateway
 from actors.expiration_trader import ExpirationTrader, TraderSettings
-from actors.logs import get_logger
+from actors.runtime.logs import get_logger
 from actors.shared import BalancerComponent, MetricsComponent
 from config.session import SessionConfig
-from sim.broker_bridge import BrokerBridge
-from sim.brokers import BrokerError, HttpBroker
+from adapters.bridge import BrokerBridge
+from adapters.paper_http import BrokerError, HttpBroker
 from supervisors.metrics_server import ProcessMetrics
-from supervisors.session import SessionSupervisor
+from supervisors.status import SessionSupervisor
 
 _log = get_logger(component="paper-session")
 
@@ -136,9 +136,9 @@ class PaperSession:
     # ------------------------------------------------------------------ start
 
     def start(self) -> None:
-        from actors.runtime_ray import RayRuntime
+        from actors.runtime.ray_runtime import RayRuntime
         from supervisors.ray_session import ensure_ray
-        from supervisors.symbol import SymbolSupervisor
+        from supervisors.component_supervisor import SymbolSupervisor
 
         broker = self.config.broker
         if self.url is None:

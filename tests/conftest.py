@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def pytest_collection_modifyitems(config, items):
@@ -31,7 +31,8 @@ def _forbid_ray_init(request, monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    if not SHARED_DATA.is_dir():
-        pytest.fail(f"shared data folder not found at {SHARED_DATA}")
-    return SHARED_DATA
+def data_dir() -> Path:
+    """The repository's `data/` (real files the product ships, with their sources in data/SOURCES.md)."""
+    if not DATA.is_dir():
+        pytest.fail(f"data folder not found at {DATA}")
+    return DATA

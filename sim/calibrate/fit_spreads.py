@@ -1,4 +1,4 @@
-"""Fit the bid/ask spread model to the real chains in ../shared/data and write its parameters and report.
+"""Fit the bid/ask spread model to the real chains in the repository's data/ and write its parameters and report.
 
     python -m sim.calibrate.fit_spreads [--data DIR] [--report-dir reports/calibration]
 
@@ -6,7 +6,7 @@
 - 'penny' class ($0.01; SPY, QQQ, IWM): the 2021 SPY file (DTE 20-120, K/S 0.93-1.07); outside
   that range the model is held flat (the DTE knots are the data's own range).
 Cleaning: quotes with bid <= 0 or ask <= bid are dropped, and so are AM-settled SPX monthlies on
-their expiry day (stale). Implied vols are recomputed from the mid with `core.implied_vol`
+their expiry day (stale). Implied vols are recomputed from the mid with `core.pricing.implied_vol`
 (rates and dividend yields below), never taken from the vendor columns.
 """
 
@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.implied_vol import IVFlag, implied_vol
-from sim.replay import DEFAULT_DATA
-from sim.spread_model import PARAMS_PATH, SpreadModel, standardized_moneyness
+from core.pricing.implied_vol import IVFlag, implied_vol
+from sim.market.replay import DEFAULT_DATA
+from sim.market.spread_model import PARAMS_PATH, SpreadModel, standardized_moneyness
 
 SPX_FILE = "spx_chain_cboe_delayed_2019-04-25_2019-07-22_dte0-120_m80-120.csv.gz"
 SPY_FILE = "spy_options_eod_2021_selected20perday_lambdaclass.csv"

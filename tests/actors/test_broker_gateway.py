@@ -1,8 +1,8 @@
 """The gateway writes the intent before the order leaves, never resends an id, and rebuilds on restart."""
 
 from actors.broker_gateway import BrokerGateway
-from actors.component import Component
-from actors.runtime_inline import InlineRuntime
+from actors.runtime.component import Component
+from actors.runtime.inline import InlineRuntime
 from config.runtime import RuntimeConfig
 from core.ledger import MemoryLedgerStore, fold
 from core.orders import (CancelOrder, CancelRejected, Contract, OrderAccepted, OrderFilled, OrderLeg, OrderStatus,

@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 
 from actors.butterfly_router import ButterflyExitRouter
-from actors.component import Component
+from actors.runtime.component import Component
 from actors.messages import ExitButterfly
-from actors.runtime_inline import InlineRuntime
+from actors.runtime.inline import InlineRuntime
 from config.exchange import ExchangeConfig, FillModel
 from config.router import FallbackAction, RouterRiskConfig, RoutingPreferences
 from config.runtime import RuntimeConfig
 from core.quotes import ChainQuotes
-from core.router import ButterflyPosition, ExitResult, InvalidExitError, LegQuote, MarketData, PositionLeg, plan_exit
-from sim.exchange import SimulatedExchange
+from core.exits.butterfly import ButterflyPosition, ExitResult, InvalidExitError, LegQuote, MarketData, PositionLeg, plan_exit
+from sim.exchange.simulated import SimulatedExchange
 
 EXPIRY = date(2026, 12, 18)
 T0 = 1_790_000_000 * 10**9
@@ -200,7 +200,7 @@ def _hedged_exit(fallbacks, release_ns, share_half_spread=0.01):
 def _expected_hedge_shares():
     """What the 100/105 call vertical (closed second, held short 100 / long 105, 2 units) needs, from core alone."""
     from core.execution.phases import NEW_YORK
-    from core.hedge import hedge_shares, held_delta_shares, years_to_expiry
+    from core.exits.hedge import hedge_shares, held_delta_shares, years_to_expiry
 
     second = plan_exit(fly(), MarketData(QUOTES, 100.0))[1]
     assert {(r, k) for r, k, _ in second.legs} == {("C", 100.0), ("C", 105.0)}
@@ -252,7 +252,7 @@ def test_hedge_delta_needs_the_underlying_switched_on_and_each_fallback_once():
 
 def test_orders_are_priced_on_the_chain_ticks():
     """SPX quotes in 0.05 below $3 and 0.10 above; its multi-leg orders in 0.05. Prices land on those grids."""
-    from core.router import chain_ticks, closing_order, ladder_price, natural_price, price_giving
+    from core.exits.butterfly import chain_ticks, closing_order, ladder_price, natural_price, price_giving
 
     market = MarketData(QUOTES, 100.0, **chain_ticks(0.05, 0.10))
     first, second = plan_exit(fly(), market)

@@ -6,7 +6,7 @@ from actors.butterfly_strategist import ButterflyStrategist
 from config.butterfly import ButterflyStrategyConfig
 from config.router import RouterRiskConfig
 from core.orders import SubmitOrder, TradingHalted
-from sim.market import MarketFeed, MarketSpec
+from sim.market.live import MarketFeed, MarketSpec
 from tests.fakes import RecordingPort
 
 NOW_NS = int(datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc).timestamp() * 1e9)
@@ -42,7 +42,7 @@ def test_a_halted_strategist_opens_no_fly():
 def test_an_unanswered_exit_is_re_sent_unchanged_until_the_router_answers():
     from actors.messages import ExitButterfly
     from core.orders import OrderFilled
-    from core.router import exit_result
+    from core.exits.butterfly import exit_result
 
     chain, port = _chain(), RecordingPort()
     strategist = ButterflyStrategist("SPY", date(2026, 11, 27), ButterflyStrategyConfig(

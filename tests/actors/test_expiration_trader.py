@@ -6,10 +6,10 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from actors.component import Component
+from actors.runtime.component import Component
 from actors.expiration_trader import ExpirationTrader, TraderSettings
 from actors.messages import ReplayedOrders, ReplayRequest
-from actors.runtime_inline import InlineRuntime
+from actors.runtime.inline import InlineRuntime
 from config.execution import BalancerConfig, ExecutorConfig, SizingParameters, TimingParameters
 from config.runtime import RuntimeConfig
 from core.orders import CancelOrder, OrderAccepted, OrderCancelled, OrderFilled, OrderRejected, SubmitOrder

@@ -10,14 +10,14 @@ from ray.cluster_utils import Cluster
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from supervisors.montecarlo import run_montecarlo  # noqa: E402
-from supervisors.montecarlo_ray import RayExecutor  # noqa: E402
-from tests.supervisors.montecarlo_fixtures import tiny_config  # noqa: E402
+from supervisors.batch.montecarlo import run_montecarlo  # noqa: E402
+from supervisors.batch.montecarlo_ray import RayExecutor  # noqa: E402
+from tests.supervisors.batch.montecarlo_fixtures import tiny_config  # noqa: E402
 
 
 def single_process(out_dir: str) -> None:
     """The reference: every path in this fresh process, no Ray."""
-    from supervisors.montecarlo import InProcessExecutor
+    from supervisors.batch.montecarlo import InProcessExecutor
 
     run_montecarlo(tiny_config(paths=6, paths_per_task=1), Path(out_dir), InProcessExecutor(), progress=False)
 

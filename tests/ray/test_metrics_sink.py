@@ -1,10 +1,10 @@
 """Every catalog metric can be created and recorded through ray.util.metrics inside a Ray worker."""
 
-from actors.metrics_catalog import CATALOG
+from actors.runtime.metrics_catalog import CATALOG
 
 
 def _emit_every_metric() -> list[str]:
-    from actors.runtime_ray import RayMetricsSink
+    from actors.runtime.ray_runtime import RayMetricsSink
 
     sink, failures = RayMetricsSink(), []
     for spec in CATALOG.values():

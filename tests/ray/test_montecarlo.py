@@ -8,8 +8,8 @@ import time
 import psutil
 import pytest
 
-from supervisors.montecarlo import InProcessExecutor, run_montecarlo
-from tests.supervisors.montecarlo_fixtures import tiny_config
+from supervisors.batch.montecarlo import InProcessExecutor, run_montecarlo
+from tests.supervisors.batch.montecarlo_fixtures import tiny_config
 
 COMPARED = ("scenarios.csv", "paths.csv", "trades.csv", "equity_quantiles.csv")
 
@@ -22,7 +22,7 @@ def reference(tmp_path_factory):
 
 
 def test_ray_tasks_give_the_in_process_aggregates_byte_for_byte(ray_cluster, reference, tmp_path):
-    from supervisors.montecarlo_ray import RayExecutor
+    from supervisors.batch.montecarlo_ray import RayExecutor
 
     summary = run_montecarlo(tiny_config(paths=6, paths_per_task=1), tmp_path, RayExecutor(max_in_flight=3),
                              progress=False)
@@ -43,7 +43,7 @@ def _kill_one_chunk_worker(killed: list, stop: threading.Event) -> None:
 
 def test_a_worker_killed_mid_run_has_its_chunk_retried_without_duplicate_or_missing_paths(ray_cluster, reference,
                                                                                           tmp_path):
-    from supervisors.montecarlo_ray import RayExecutor
+    from supervisors.batch.montecarlo_ray import RayExecutor
 
     killed, stop = [], threading.Event()
     killer = threading.Thread(target=_kill_one_chunk_worker, args=(killed, stop), daemon=True)

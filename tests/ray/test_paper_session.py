@@ -10,7 +10,7 @@ from pathlib import Path
 
 from config import load_profile
 from core.ledger import fold
-from supervisors.ledger_store import SqliteLedgerStore
+from persistence.sqlite_ledger import SqliteLedgerStore
 from supervisors.paper import PaperExchangeProcess, PaperSession
 from tests.ray.waiting import FAST_SESSION_ENV, wait_for
 

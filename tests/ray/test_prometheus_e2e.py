@@ -19,14 +19,14 @@ from config import load_profile
 from config.runtime import MetricsConfig
 from core.ledger import fold
 from core.orders import TradingHalted
-from supervisors.ledger_store import SqliteLedgerStore
+from persistence.sqlite_ledger import SqliteLedgerStore
 from supervisors.metrics_server import ProcessMetrics
-from supervisors.montecarlo import InProcessExecutor, run_montecarlo
+from supervisors.batch.montecarlo import InProcessExecutor, run_montecarlo
 from supervisors.paper import PaperSession, free_port
 from tests.deploy.test_prometheus_rules import dashboard_queries
 from tests.ray.conftest import RAY_METRICS_EXPORT_PORT
 from tests.ray.waiting import FAST_SESSION_ENV, wait_for
-from tests.supervisors.montecarlo_fixtures import tiny_config
+from tests.supervisors.batch.montecarlo_fixtures import tiny_config
 
 ROOT = Path(__file__).parents[2]
 ENV = {**FAST_SESSION_ENV,

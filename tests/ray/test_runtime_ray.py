@@ -2,9 +2,9 @@ import os
 import signal
 import time
 
-from actors.pingpong import Counter, Quoter, pingpong_done, pingpong_topology
-from actors.runtime_inline import InlineRuntime
-from actors.runtime_ray import RayRuntime
+from actors.runtime.pingpong import Counter, Quoter, pingpong_done, pingpong_topology
+from actors.runtime.inline import InlineRuntime
+from actors.runtime.ray_runtime import RayRuntime
 from config.runtime import RuntimeConfig
 
 

@@ -1,11 +1,11 @@
 """The butterfly exit study with its chunks as Ray tasks gives the rows computed in one process."""
 
 from config.study import StudyConfig
-from supervisors.study import InlineFanOut, simulate
+from supervisors.batch.study import InlineFanOut, simulate
 
 
 def test_ray_tasks_give_the_in_process_rows(ray_cluster):
-    from supervisors.study_ray import RayFanOut
+    from supervisors.batch.study_ray import RayFanOut
 
     config = StudyConfig(trades=12, sweep_trades=0)
     fan_out = RayFanOut(max_in_flight=2)

@@ -2,11 +2,11 @@
 
 import time
 
-from actors.pingpong import Counter, Quoter
-from actors.runtime_ray import RayRuntime
+from actors.runtime.pingpong import Counter, Quoter
+from actors.runtime.ray_runtime import RayRuntime
 from config.runtime import RuntimeConfig
 from supervisors.health import Decision, Health, HealthPolicy, HealthSettings
-from supervisors.symbol import SymbolSupervisor
+from supervisors.component_supervisor import SymbolSupervisor
 
 
 def test_dead_actor_is_detected_restarted_and_healthy_again(ray_cluster):

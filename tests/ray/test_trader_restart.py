@@ -6,14 +6,14 @@ from datetime import datetime, timedelta, timezone
 
 from actors.broker_gateway import BrokerGateway
 from actors.expiration_trader import ExpirationTrader, TraderSettings
-from actors.runtime_ray import RayRuntime
+from actors.runtime.ray_runtime import RayRuntime
 from actors.shared import BalancerComponent, MetricsComponent
 from config.execution import ExecutorConfig, TimingParameters
 from config.runtime import RuntimeConfig
 from core.ledger import fold
-from sim.exchange import SimulatedExchange
-from sim.market import MarketFeed, MarketSpec
-from supervisors.ledger_store import SqliteLedgerStore
+from sim.exchange.simulated import SimulatedExchange
+from sim.market.live import MarketFeed, MarketSpec
+from persistence.sqlite_ledger import SqliteLedgerStore
 from tests.ray.waiting import wait_for
 
 

@@ -77,7 +77,7 @@ def test_pick_expirations_nearest_each_dte():
 
 
 def test_status_summary_and_optimization_over_a_running_day(small_config):
-    from supervisors.session import SessionSupervisor
+    from supervisors.status import SessionSupervisor
 
     backtest = build_backtest(small_config)
     runtime = backtest.runtime
@@ -126,7 +126,7 @@ def test_a_sqlite_ledger_can_back_the_backtest(tmp_path):
                                            "SPREADWRIGHT__LEDGER__KIND": "sqlite",
                                            "SPREADWRIGHT__LEDGER__PATH": str(tmp_path / "ledger.db")})
     summary = run_backtest(config, tmp_path / "out")
-    from supervisors.ledger_store import SqliteLedgerStore
+    from persistence.sqlite_ledger import SqliteLedgerStore
 
     events = SqliteLedgerStore(tmp_path / "ledger.db").events()
     assert sum(e.kind == "filled" and e.owner.startswith("trader-") for e in events) == summary["fills"] > 0
@@ -154,7 +154,7 @@ def test_add_symbol_while_the_day_runs(small_config):
         backtest.add_symbol("QQQ", [date(2026, 11, 13)], 520.0)
     with pytest.raises(ValueError, match="already traded"):
         backtest.add_symbol("SPY", [date(2026, 11, 27)], 600.0)
-    from supervisors.session import SessionSupervisor
+    from supervisors.status import SessionSupervisor
 
     supervisor = SessionSupervisor(backtest.runtime.snapshots, lambda n, m: None, add_symbol=backtest.add_symbol)
     (added,) = supervisor.add_symbol("QQQ", [date(2026, 11, 27)], 520.0)

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import sim.seed_broker
-from core.pricing import bsm_price
+import adapters.seed_broker
+from core.pricing.bsm import bsm_price
 from supervisors.executor import ArbitrageExecutor
 from supervisors.paper import PaperExchangeProcess
 
@@ -46,7 +46,7 @@ def test_quick_start_runs_unchanged_but_for_imports(paper_exchange):
 
 
 def test_advanced_configuration_trades_with_the_replaced_components(paper_exchange, monkeypatch):
-    monkeypatch.setattr(sim.seed_broker.broker, "base_url", paper_exchange.url)
+    monkeypatch.setattr(adapters.seed_broker.broker, "base_url", paper_exchange.url)
     monkeypatch.setenv("SPREADWRIGHT__BROKER__MARKET_HOURS", "false")
     monkeypatch.setenv("SPREADWRIGHT__BROKER__QUOTE_POLL_MS", "300")
     snippet = runpy.run_path(str(SNIPPETS / "advanced_config.py"))

@@ -7,7 +7,7 @@ from supervisors.executor import (
     PositionBalancer,
     CreditMaximizer,
 )
-from sim.seed_broker import broker
+from adapters.seed_broker import broker
 
 def submit_order(symbol, legs, quantity, limit_price, expiration):
     """Submit order to broker, return order_id."""

@@ -1,8 +1,8 @@
 # The seed's (001) Quick Start, verbatim except its import lines:
 #   `from execution import create_arbitrage_executor` -> `from supervisors.executor import ...`
-#   plus `from sim.seed_broker import broker` (the paper exchange at $SPREADWRIGHT_PAPER_URL).
+#   plus `from adapters.seed_broker import broker` (the paper exchange at $SPREADWRIGHT_PAPER_URL).
 from supervisors.executor import create_arbitrage_executor
-from sim.seed_broker import broker
+from adapters.seed_broker import broker
 
 # Define broker callbacks
 def submit_order(symbol, legs, quantity, limit_price, expiration):

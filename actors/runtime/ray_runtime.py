@@ -1,0 +1,195 @@
+"""RayRuntime: components hosted by named Ray actors, on the wall clock.
+
+All Ray calls of the project's components go through this module and `actors.runtime.ray_host`: the
+actor host (`ComponentHost`), the one factory applying `ray.remote` options (`actor_options`),
+and `RayRuntime`, the driver-side wrapper. Messages are fire-and-forget actor calls; hosts are
+synchronous single-threaded actors, so calls from one sender run in order. Each component has
+an actor of its own, except the groups `RuntimeConfig.co_host` names, which share one actor
+(named after its members joined by '+') and reach each other without a Ray call.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import ray
+
+from actors.runtime.component import Component
+from actors.runtime.logs import get_logger
+from actors.runtime.ray_host import ComponentHost, RayMetricsSink
+from config.runtime import LoggingConfig, RuntimeConfig
+
+__all__ = ["RayRuntime", "RayMetricsSink", "actor_options"]
+
+
+def actor_options(config: RuntimeConfig, name: str) -> dict[str, Any]:
+    """The one place Ray actor options are decided.
+
+    max_task_retries=0: a retried method may already have reached a broker (a duplicate
+    order); restarts rebuild state instead. max_concurrency=1 keeps per-sender ordering.
+    """
+    return {"name": name, "namespace": config.ray_namespace, "max_restarts": config.max_restarts,
+            "max_task_retries": 0, "max_concurrency": 1, "num_cpus": 0, "get_if_exists": False}
+
+
+_RemoteHost = ray.remote(ComponentHost)
+
+
+class RayRuntime:
+    """Driver-side wrapper: starts the actors hosting the components and talks to them; needs `ray.init` done.
+
+    Every method takes component names; a co-hosted component is reached through its group's actor,
+    and a restart of one member restarts the group (they share a process).
+    """
+
+    def __init__(self, config: RuntimeConfig | None = None, logging: LoggingConfig | None = None,
+                 session: str | None = None, metrics: bool = False) -> None:
+        """`logging` and `session` are applied in every actor process, so actor logs look like the driver's;
+        with `metrics`, components emit through `ray.util.metrics` (Ray's metrics agent exports them)."""
+        self.config = config or RuntimeConfig(kind="ray")
+        self.logging, self.session, self.metrics = logging, session, metrics
+        self._handles: dict[str, Any] = {}               # component name -> its host's handle
+        self._actor_of: dict[str, str] = {}              # component name -> actor name
+        self._members: dict[str, list[str]] = {}         # actor name -> hosted component names
+        self._pending: list[Component] = []
+        self._components: dict[str, Component] = {}     # the unstarted originals, to recreate an actor from
+
+    def add(self, component: Component) -> Component:
+        """Queue a component; it gets an actor at `start()` (an actor of its own when added after start)."""
+        if component.name in self._handles or any(c.name == component.name for c in self._pending):
+            raise ValueError(f"a component named {component.name!r} is already added")
+        self._pending.append(component)
+        return component
+
+    def start(self, timeout_s: float = 60.0) -> None:
+        """Create every queued actor, wait until all answer, then start them together."""
+        actor_names = []
+        for members in self._groups(self._pending):
+            actor_name = "+".join(c.name for c in members)
+            actor_names.append(actor_name)
+            self._members[actor_name] = [c.name for c in members]
+            for component in members:
+                self._components[component.name] = component
+                self._actor_of[component.name] = actor_name
+        self._pending.clear()
+        created = [self._create(actor_name) for actor_name in actor_names]
+        ray.get([h.ready.remote() for h in created], timeout=timeout_s)
+        ray.get([h.start.remote() for h in created], timeout=timeout_s)
+
+    def _groups(self, components: list[Component]) -> list[list[Component]]:
+        """The configured co-host groups among `components` (members present now), then one per component."""
+        by_name = {c.name: c for c in components}
+        groups, grouped = [], set()
+        for names in self.config.co_host:
+            members = [by_name[n] for n in names if n in by_name]
+            if len(members) > 1:
+                groups.append(members)
+                grouped.update(c.name for c in members)
+        return groups + [[c] for c in components if c.name not in grouped]
+
+    def _create(self, actor_name: str) -> Any:
+        members = [self._components[name] for name in self._members[actor_name]]
+        placement = {name: actor for name, actor in self._actor_of.items() if actor != name}     # the co-hosted
+        handle = _RemoteHost.options(**actor_options(self.config, actor_name)).remote(
+            members, self.config.ray_namespace, placement, self.logging, self.session, self.metrics)
+        for name in self._members[actor_name]:
+            self._handles[name] = handle
+        return handle
+
+    def handle(self, name: str) -> Any:
+        """The handle of the actor hosting component `name` (shared by a co-host group)."""
+        return self._handles[name]
+
+    def co_hosted_with(self, name: str) -> list[str]:
+        """Every component in the actor that hosts `name` (itself included)."""
+        return list(self._members[self._actor_of[name]])
+
+    def names(self) -> list[str]:
+        return list(self._handles)
+
+    def send(self, name: str, message: Any) -> None:
+        """Deliver `message` to a component from the driver (fire and forget)."""
+        self._handles[name].deliver.remote(name, message)
+
+    def ping_all(self, timeout_s: float = 1.0) -> dict[str, bool]:
+        """Which components answered within `timeout_s` (never blocks longer): the supervisor's health probe.
+        One ping per actor; a co-hosted component answers when its actor lists it as running."""
+        live = {self._actor_of[name]: handle for name, handle in self._handles.items()}
+        refs = {actor: handle.ready.remote() for actor, handle in live.items()}
+        ready, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=timeout_s)
+        ready_set = set(ready)
+        running: dict[str, tuple[str, ...]] = {}
+        for actor, ref in refs.items():
+            try:
+                running[actor] = ray.get(ref, timeout=0) if ref in ready_set else ()
+            except Exception:  # noqa: BLE001 - a dead actor's ping raises: that is the answer "no"
+                running[actor] = ()
+        return {name: name in running[self._actor_of[name]] for name in self._handles}
+
+    def recreate(self, name: str, timeout_s: float = 30.0) -> list[str]:
+        """Replace the dead or stuck actor hosting `name` with a new one built from the original components,
+        then start it; returns the names it hosts (all restarted together)."""
+        actor_name = self._actor_of[name]
+        try:
+            ray.kill(self._handles[name], no_restart=True)
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                handle = self._create(actor_name)
+                ray.get(handle.ready.remote(), timeout=timeout_s)
+                break
+            except Exception:  # noqa: BLE001 - the old name may not be released yet
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        ray.get(handle.start.remote(), timeout=timeout_s)
+        return list(self._members[actor_name])
+
+    def snapshot(self, name: str, timeout_s: float = 10.0) -> dict[str, Any]:
+        return ray.get(self._handles[name].snapshot.remote(name), timeout=timeout_s)
+
+    def snapshots(self, timeout_s: float = 10.0) -> dict[str, dict[str, Any]]:
+        names = list(self._handles)
+        values = ray.get([self._handles[n].snapshot.remote(n) for n in names], timeout=timeout_s)
+        return dict(zip(names, values))
+
+    def run_until(self, predicate: Callable[[dict[str, dict]], bool], timeout_s: float = 60.0,
+                  poll_s: float = 0.05) -> bool:
+        """Poll snapshots until `predicate` holds or `timeout_s` passes; returns whether it held."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if predicate(self.snapshots()):
+                return True
+            time.sleep(poll_s)
+        return predicate(self.snapshots())
+
+    def stop(self, timeout_s: float = 10.0, names: list[str] | None = None) -> dict[str, str]:
+        """Stop the named components (all by default); an actor is killed once all it hosts are stopped, so
+        its name is free again.
+
+        Returns {name: error} for components whose `on_stop` did not complete (also logged);
+        their actors are killed all the same.
+        """
+        chosen = names if names is not None else list(self._handles)
+        by_actor: dict[str, list[str]] = {}
+        for name in chosen:
+            by_actor.setdefault(self._actor_of[name], []).append(name)
+        calls = {actor: self._handles[members[0]].stop.remote(members) for actor, members in by_actor.items()}
+        failures: dict[str, str] = {}
+        for actor, ref in calls.items():
+            try:
+                failures.update(ray.get(ref, timeout=timeout_s))
+            except Exception as err:  # noqa: BLE001 - reported to the caller and logged, never hidden
+                failures.update({name: f"{type(err).__name__}: {err}" for name in by_actor[actor]})
+        for name, error in failures.items():
+            get_logger(component=name).warning("component_stop_failed", error=error)
+        for actor, members in by_actor.items():
+            handle = self._handles[members[0]]
+            for name in members:
+                del self._handles[name]
+            if not any(self._actor_of[n] == actor for n in self._handles):
+                ray.kill(handle, no_restart=True)
+        return failures

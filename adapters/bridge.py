@@ -1,0 +1,416 @@
+"""BrokerBridge: the component named "exchange" in a paper or live session, backed by a broker adapter.
+
+The gateway and the traders talk to it with the same messages they send the simulated
+exchange (SubmitOrder, CancelOrder, ReplaceOrder, OrderStatusRequest) and get the same
+events back, so the topology does not change between a backtest and a session against a
+real or paper broker. Behind it is any `BrokerAdapter` (the paper exchange over HTTP, or the
+seed facade's callbacks), driven on an asyncio loop in a thread of its own so a slow broker
+never blocks the component.
+
+- Quotes: every `quote_poll_ms` each routed chain (and its underlying) is fetched and sent to
+  the components routed to it. A failing chain is logged once when it starts failing and
+  once when it recovers, with symbol, expiry and the error.
+- Orders: every working order is polled every `order_poll_ms`, and at once when the broker's order-event
+  stream (an adapter with `order_event_ids()`, like the paper exchange's websocket) announces an event
+  for it, so a fill reaches its owner in milliseconds, not at the next poll; the broker's record is turned
+  into order events (exactly the broker's own events when its record lists them, otherwise
+  by comparing with the last record seen). Results come back to the component through its
+  own mailbox, so its state is touched by one thread only.
+- A submit whose outcome is unknown (the broker could not be reached after the adapter's
+  retries) is never resent: the order is polled until the broker says whether it has it,
+  and only "not found" turns it into a rejection. Client order ids are idempotent at the
+  broker, so polling is always safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, NamedTuple
+
+from actors.runtime.component import Component
+from adapters.paper_http import BrokerRequestError
+from core.orders import (CancelOrder, CancelRejected, DONE_STATES, OrderAccepted, OrderCancelled, OrderFilled,
+                         OrderRejected, OrderReplaced, OrderStatus, OrderStatusReport, OrderStatusRequest,
+                         REJECT_CODES, ReplaceOrder, SubmitOrder)
+
+_EVENT_TYPES = {cls.__name__: cls for cls in (OrderAccepted, OrderRejected, OrderFilled, OrderCancelled,
+                                              CancelRejected, OrderReplaced)}
+_DONE = {s.value for s in DONE_STATES}
+_MARKS_KEPT = 5_000
+
+
+class BrokerRecord(NamedTuple):
+    """The broker's view of one order (a dict as the paper exchange shows it), for the bridge itself."""
+
+    client_order_id: str
+    record: dict
+
+
+class BrokerRefused(NamedTuple):
+    """The broker refused a request for this order (4xx), or said it does not have it."""
+
+    client_order_id: str
+    request: str          # submit | cancel | replace | poll
+    reason: str
+
+
+@dataclass
+class TrackedOrder:
+    owner: str
+    quantity: int
+    events_seen: int = 0
+    filled: int = 0
+    notional: float = 0.0
+    status: str = OrderStatus.PENDING_NEW.value
+    accepted: bool = False
+    done: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+def events_from_record(order: TrackedOrder, coid: str, record: dict, now_ns: int) -> list:
+    """The order events this record adds to what `order` has seen (and updates `order`)."""
+    if "events" in record:
+        return _replay_events(order, record["events"])
+    return _diff_events(order, coid, record, now_ns)
+
+
+def _replay_events(order: TrackedOrder, events: list[dict]) -> list:
+    out = []
+    for payload in events[order.events_seen:]:
+        fields = {k: v for k, v in payload.items() if k != "type"}
+        if "leg_prices" in fields:
+            fields["leg_prices"] = tuple(fields["leg_prices"])
+        event = _EVENT_TYPES[payload["type"]](**fields)
+        out.append(event)
+        if isinstance(event, OrderFilled):
+            order.filled = event.cumulative_quantity
+        order.done = order.done or isinstance(event, (OrderRejected, OrderCancelled)) or (
+            isinstance(event, OrderFilled) and event.leaves_quantity == 0)
+    order.events_seen = len(events)
+    return out
+
+
+def _diff_events(order: TrackedOrder, coid: str, record: dict, now_ns: int) -> list:
+    """Events implied by a status record without an event list (the seed callbacks' brokers)."""
+    out: list = []
+    status = str(record.get("status", order.status)).upper()
+    if not order.accepted and status not in (OrderStatus.PENDING_NEW.value, OrderStatus.REJECTED.value):
+        order.accepted = True
+        out.append(OrderAccepted(coid, now_ns))
+    filled = int(record.get("filled_quantity", order.filled) or 0)
+    if filled > order.filled:
+        average = float(record.get("average_price") or 0.0)
+        notional = average * filled
+        price = round((notional - order.notional) / (filled - order.filled), 6)
+        out.append(OrderFilled(coid, filled - order.filled, price, (), filled, max(order.quantity - filled, 0), now_ns))
+        order.filled, order.notional = filled, notional
+    if status == OrderStatus.REJECTED.value and not order.done:
+        code = record.get("reject_code")
+        out.append(OrderRejected(coid, str(record.get("reason") or "rejected by the broker"), now_ns,
+                                 code if code in REJECT_CODES else "other"))      # a broker's own codes stay bounded
+    elif status == OrderStatus.CANCELLED.value and not order.done:
+        out.append(OrderCancelled(coid, max(order.quantity - order.filled, 0), now_ns))
+    order.status = status
+    order.done = status in _DONE or order.filled >= order.quantity
+    return out
+
+
+class AddRoute(NamedTuple):
+    """Start quoting a chain to `receivers` (a symbol or expiration added while the session runs)."""
+
+    symbol: str
+    expiry: str
+    receivers: tuple[str, ...]
+
+
+class _Adopt(NamedTuple):
+    """An order found working at the broker during reconciliation: track it for its owner from now on."""
+
+    client_order_id: str
+    owner: str
+    record: dict
+
+
+class _IoLoop:
+    """An asyncio loop on a daemon thread: the bridge's only place for network calls."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="spreadwright-broker-io", daemon=True)
+        self.thread.start()
+
+    def spawn(self, coroutine) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+
+    def call(self, function: Callable, *args) -> None:
+        self.loop.call_soon_threadsafe(function, *args)
+
+    def stop(self) -> None:
+        """Cancel every task, let them finish cancelling, then stop the loop and its thread."""
+        async def cancel_all() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        try:
+            asyncio.run_coroutine_threadsafe(cancel_all(), self.loop).result(timeout=2.0)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(timeout=2.0)
+
+
+class BrokerBridge(Component):
+    def __init__(self, adapter_factory: Callable[[], Any], routes: dict[tuple[str, str], tuple[str, ...]],
+                 quote_poll_ms: int = 1000, order_poll_ms: int = 100, name: str = "exchange",
+                 stop_timeout_s: float = 5.0) -> None:
+        super().__init__(name)
+        self.adapter_factory = adapter_factory
+        self.routes = dict(routes)
+        self.quote_poll_s, self.order_poll_s = quote_poll_ms / 1000, order_poll_ms / 1000
+        self.stop_timeout_s = stop_timeout_s
+        self.orders: dict[str, TrackedOrder] = {}
+        self.counts = {"submitted": 0, "refused": 0, "events": 0, "quotes": 0, "quote_errors": 0, "poll_errors": 0,
+                       "doorbells": 0}
+        self.adapter_marks: deque[tuple[str, int]] = deque(maxlen=_MARKS_KEPT)
+        self._io: _IoLoop | None = None
+        self._adapter = None
+        self._polling: set[str] = set()          # owned by the io thread
+        self._doorbell_polls: set[asyncio.Future] = set()     # owned by the io thread
+        self._event_records = False
+        self._failing: dict[tuple[str, str], str] = {}
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.update(_io=None, _adapter=None, _polling=set(), _doorbell_polls=set())
+        return state
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def on_start(self, now_ns: int) -> None:
+        self._io = _IoLoop()
+        self._adapter = self.adapter_factory()
+        self._event_records = bool(getattr(self._adapter, "reports_events", False))
+        self._io.spawn(self._quote_loop())
+        self._io.spawn(self._order_loop())
+        if hasattr(self._adapter, "order_event_ids"):
+            self._io.spawn(self._doorbell_loop())
+        self.log.info("broker_bridge_started", chains=len(self.routes), quote_poll_ms=int(self.quote_poll_s * 1000),
+                      order_poll_ms=int(self.order_poll_s * 1000))
+
+    def on_stop(self, now_ns: int) -> None:
+        """Cancel every working order at the broker, forward what it says, then close the adapter."""
+        if self._io is None:
+            return
+        working = [coid for coid, order in self.orders.items() if not order.done]
+        future = self._io.spawn(self._cancel_all(working))
+        try:
+            outcomes = future.result(timeout=self.stop_timeout_s)
+        except Exception as err:  # noqa: BLE001 - reported; the gateway reconciles on the next start
+            self.log.error("cancel_on_stop_failed", working=len(working), error=repr(err))
+            outcomes = []
+        for coid, record in outcomes:
+            self._apply_record(coid, record, now_ns)
+        still = [coid for coid, order in self.orders.items() if not order.done]
+        self.log.info("broker_bridge_stopped", cancelled=len(working), still_working=still)
+        self._io.spawn(self._adapter.close()).result(timeout=self.stop_timeout_s)
+        self._io.stop()
+        self._io = None
+
+    async def _cancel_all(self, coids: list[str]) -> list[tuple[str, dict]]:
+        await asyncio.gather(*(self._quietly(self._adapter.cancel(c)) for c in coids))
+        deadline = time.monotonic() + self.stop_timeout_s / 2
+        results: dict[str, dict] = {}
+        while coids and time.monotonic() < deadline:
+            records = await asyncio.gather(*(self._quietly(self._adapter.order(c)) for c in coids))
+            for coid, record in zip(coids, records):
+                if isinstance(record, dict):
+                    results[coid] = record
+            coids = [c for c in coids if str(results.get(c, {}).get("status")) not in _DONE]
+            if coids:
+                await asyncio.sleep(self.order_poll_s)
+        return list(results.items())
+
+    @staticmethod
+    async def _quietly(coroutine) -> Any:
+        try:
+            return await coroutine
+        except Exception as err:  # noqa: BLE001 - the caller decides what a failure means
+            return err
+
+    # ------------------------------------------------------------------ messages (component thread)
+
+    def on_message(self, message: Any, now_ns: int) -> None:
+        if isinstance(message, BrokerRecord):
+            self._apply_record(message.client_order_id, message.record, now_ns)
+        elif isinstance(message, BrokerRefused):
+            self._refused(message, now_ns)
+        elif isinstance(message, _Adopt):
+            _adopt(self, message, now_ns)
+        elif isinstance(message, AddRoute):
+            key = (message.symbol, message.expiry)
+            self.routes[key] = tuple(dict.fromkeys((*self.routes.get(key, ()), *message.receivers)))
+        elif isinstance(message, SubmitOrder):
+            self.orders[message.client_order_id] = TrackedOrder(message.owner, message.quantity)
+            self.counts["submitted"] += 1
+            self.adapter_marks.append((message.client_order_id, time.time_ns()))
+            self._io.spawn(self._submit(message))
+        elif isinstance(message, CancelOrder):
+            self._io.spawn(self._request("cancel", message.client_order_id, self._adapter.cancel(message.client_order_id)))
+        elif isinstance(message, ReplaceOrder):
+            call = self._adapter.replace(message.client_order_id, message.limit_price, message.quantity)
+            self._io.spawn(self._request("replace", message.client_order_id, call))
+        elif isinstance(message, OrderStatusRequest):
+            self._io.spawn(self._status(message))
+        else:
+            raise TypeError(f"{self.name} cannot handle {type(message).__name__}")
+
+    def _apply_record(self, coid: str, record: dict, now_ns: int) -> None:
+        order = self.orders.get(coid)
+        if order is None or order.done or (self._event_records and "events" not in record):
+            return                    # an adapter that lists events is followed by its polled records only
+        for event in events_from_record(order, coid, record, now_ns):
+            self.counts["events"] += 1
+            self.port.send(order.owner, event)
+
+    def _refused(self, refusal: BrokerRefused, now_ns: int) -> None:
+        order = self.orders.get(refusal.client_order_id)
+        if order is None:
+            return
+        self.counts["refused"] += 1
+        self.log.warning("broker_refused", client_order_id=refusal.client_order_id, request=refusal.request,
+                         reason=refusal.reason)
+        if refusal.request in ("submit", "poll") and not order.done:
+            order.done = True
+            self.port.send(order.owner, OrderRejected(refusal.client_order_id, refusal.reason, now_ns))
+        elif refusal.request in ("cancel", "replace"):
+            self.port.send(order.owner, CancelRejected(refusal.client_order_id, refusal.reason, now_ns))
+
+    # ------------------------------------------------------------------ broker calls (io thread)
+
+    async def _submit(self, order: SubmitOrder) -> None:
+        coid = order.client_order_id
+        try:
+            record = await self._adapter.submit(order)
+        except BrokerRequestError as err:
+            self.port.send(self.name, BrokerRefused(coid, "submit", str(err)))
+            return
+        except Exception as err:  # noqa: BLE001 - outcome unknown: never resent, polled until the broker says
+            self.log.error("submit_outcome_unknown", client_order_id=coid, error=repr(err))
+            self._polling.add(coid)
+            return
+        self._polling.add(coid)
+        self.port.send(self.name, BrokerRecord(coid, record))
+
+    async def _request(self, kind: str, coid: str, call) -> None:
+        try:
+            record = await call
+        except BrokerRequestError as err:
+            self.port.send(self.name, BrokerRefused(coid, kind, str(err)))
+            return
+        except Exception as err:  # noqa: BLE001 - logged with context; the poll keeps the order's state current
+            self.log.error("broker_request_failed", client_order_id=coid, request=kind, error=repr(err))
+            return
+        self.port.send(self.name, BrokerRecord(coid, record))
+
+    async def _status(self, request: OrderStatusRequest) -> None:
+        now_ns = time.time_ns()
+        try:
+            record = await self._adapter.order(request.client_order_id)
+        except Exception as err:  # noqa: BLE001 - split below: 404 answers "unknown", anything else is logged
+            if not isinstance(err, BrokerRequestError) or err.status != 404:
+                self.log.error("status_request_failed", client_order_id=request.client_order_id, error=repr(err))
+                return
+            self.port.send(request.owner, OrderStatusReport(request.client_order_id, False, "", 0, 0, 0.0, now_ns))
+            return
+        status = str(record.get("status"))
+        self.port.send(request.owner, OrderStatusReport(
+            request.client_order_id, True, status, int(record.get("filled_quantity") or 0),
+            int(record.get("leaves_quantity") or 0), float(record.get("average_price") or 0.0), now_ns))
+        if status not in _DONE:
+            self.port.send(self.name, _Adopt(request.client_order_id, request.owner, record))
+
+    async def _order_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.order_poll_s)
+            for coid in list(self._polling):
+                await self._poll_one(coid)
+
+    async def _poll_one(self, coid: str) -> None:
+        try:
+            record = await self._adapter.order(coid)
+        except BrokerRequestError as err:
+            if coid in self._polling:
+                self._polling.discard(coid)
+                reason = "never reached the broker" if err.status == 404 else str(err)
+                self.port.send(self.name, BrokerRefused(coid, "poll", reason))
+            return
+        except Exception as err:  # noqa: BLE001 - counted and retried on the next poll
+            self.counts["poll_errors"] += 1
+            self.log.warning("order_poll_failed", client_order_id=coid, error=repr(err))
+            return
+        if str(record.get("status")) in _DONE:
+            self._polling.discard(coid)
+        self.port.send(self.name, BrokerRecord(coid, record))
+
+    async def _doorbell_loop(self) -> None:
+        """An event announced on the broker's stream polls that order now (records stay the one source of
+        events, so a duplicate or late announcement changes nothing). A dropped stream is reopened after a
+        second and said once; the periodic poll carries on meanwhile."""
+        dropped = False
+        while True:
+            try:
+                async for coid in self._adapter.order_event_ids():
+                    if dropped:
+                        dropped = False
+                        self.log.info("order_stream_recovered")
+                    if coid in self._polling:
+                        self.counts["doorbells"] += 1
+                        poll = asyncio.ensure_future(self._poll_one(coid))
+                        self._doorbell_polls.add(poll)                 # held until done: asyncio keeps weak refs
+                        poll.add_done_callback(self._doorbell_polls.discard)
+            except Exception as err:  # noqa: BLE001 - the poll still follows every order; reported once per outage
+                if not dropped:
+                    self.log.warning("order_stream_dropped", error=repr(err))
+                dropped = True
+            await asyncio.sleep(1.0)
+
+    async def _quote_loop(self) -> None:
+        while True:
+            await asyncio.gather(*(self._publish(key, receivers) for key, receivers in list(self.routes.items())))
+            await asyncio.sleep(self.quote_poll_s)
+
+    async def _publish(self, key: tuple[str, str], receivers: tuple[str, ...]) -> None:
+        symbol, expiry = key
+        try:
+            chain, price = await asyncio.gather(self._adapter.chain(symbol, expiry), self._adapter.underlying(symbol))
+        except Exception as err:  # noqa: BLE001 - one bad chain must not stop the others
+            self.counts["quote_errors"] += 1
+            if self._failing.get(key) != repr(err):
+                self._failing[key] = repr(err)
+                self.log.error("quotes_unavailable", symbol=symbol, expiry=expiry, error=repr(err),
+                               receivers=list(receivers))
+            return
+        if key in self._failing:
+            del self._failing[key]
+            self.log.info("quotes_recovered", symbol=symbol, expiry=expiry)
+        quotes = chain._replace(underlying=float(price))
+        self.counts["quotes"] += 1
+        for receiver in receivers:
+            self.port.send(receiver, quotes)
+
+    def snapshot(self) -> dict[str, Any]:
+        working = sum(1 for order in self.orders.values() if not order.done)
+        return {**self.counts, "working": working, "orders": len(self.orders),
+                "adapter_marks": list(self.adapter_marks)}
+
+
+def _adopt(bridge: BrokerBridge, message: _Adopt, now_ns: int) -> None:
+    order = TrackedOrder(message.owner, int(message.record.get("quantity") or 0))
+    events_from_record(order, message.client_order_id, message.record, now_ns)   # already reported: not resent
+    bridge.orders[message.client_order_id] = order
+    bridge._io.call(bridge._polling.add, message.client_order_id)

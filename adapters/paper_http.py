@@ -1,0 +1,176 @@
+"""Broker adapters with one interface: the paper exchange over HTTP, or a paper service in-process.
+
+Every call is async and returns plain dicts (order records as the paper exchange shows them).
+`HttpBroker` retries 5xx answers, timeouts and dropped connections with exponential backoff;
+because client order ids are idempotent at the exchange, a retried submit never creates a
+second order (the retry gets the existing record back). A 4xx is never retried: it raises
+`BrokerRequestError` carrying the server's message and fields.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any, Protocol
+
+import aiohttp
+import numpy as np
+
+from core.orders import SubmitOrder
+from core.quotes import ChainQuotes
+from sim.paper.service import public_record
+
+
+class BrokerError(Exception):
+    """The broker could not be reached or kept failing after every retry."""
+
+
+class BrokerRequestError(BrokerError):
+    """The broker refused the request (4xx); `status`, `body` hold its answer."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(f"{status}: {body.get('error')} {body.get('fields', '')}".rstrip())
+        self.status, self.body = status, body
+
+
+class BrokerAdapter(Protocol):
+    async def submit(self, order: SubmitOrder) -> dict[str, Any]: ...
+    async def cancel(self, client_order_id: str) -> dict[str, Any]: ...
+    async def replace(self, client_order_id: str, limit_price: float, quantity: int = 0) -> dict[str, Any]: ...
+    async def order(self, client_order_id: str) -> dict[str, Any]: ...
+    async def chain(self, symbol: str, expiry: str) -> ChainQuotes: ...
+    async def underlying(self, symbol: str) -> float: ...
+    async def positions(self) -> list[dict[str, Any]]: ...
+    async def close(self) -> None: ...
+
+
+def order_json(order: SubmitOrder) -> dict[str, Any]:
+    return {"client_order_id": order.client_order_id, "side": order.side, "quantity": order.quantity,
+            "limit_price": order.limit_price,
+            "legs": [{"symbol": leg.contract.symbol, "expiry": leg.contract.expiry, "strike": leg.contract.strike,
+                      "right": leg.contract.right, "ratio": leg.ratio} for leg in order.legs]}
+
+
+def chain_from_json(body: dict[str, Any]) -> ChainQuotes:
+    return ChainQuotes(body["symbol"], body["expiry"], body["expiry_ns"], body["time_ns"], np.array(body["strikes"]),
+                       np.array([r == "C" for r in body["rights"]]), np.array(body["bid"]), np.array(body["ask"]),
+                       np.array(body["bid_size"]), np.array(body["ask_size"]), body["tick_below_3"], body["tick_from_3"],
+                       float("nan") if body.get("underlying") is None else float(body["underlying"]))
+
+
+class HttpBroker:
+    """Client of the paper exchange. Use as `async with HttpBroker(url) as broker:` or call `close()`."""
+
+    reports_events = True          # GET /orders/{id} lists the order's events
+
+    def __init__(self, base_url: str, timeout_s: float = 2.0, retries: int = 4, backoff_s: float = 0.05,
+                 session: aiohttp.ClientSession | None = None, api_key: str | None = None) -> None:
+        """`api_key`, when the broker wants one, goes in an Authorization header (never in a log line)."""
+        self.base_url = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
+        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self.retries, self.backoff_s = retries, backoff_s
+        self._session = session
+        self.attempts = 0
+
+    async def __aenter__(self) -> HttpBroker:
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self.timeout, headers=self._headers)
+        return self._session
+
+    async def order_event_ids(self):
+        """Client order ids, as the exchange's websocket (/stream?channels=orders) announces an event for them;
+        ends when the stream closes (the caller reopens it)."""
+        async with self._client().ws_connect(self.base_url + "/stream?channels=orders", heartbeat=20,
+                                             timeout=aiohttp.ClientWSTimeout(ws_close=2.0)) as socket:
+            async for message in socket:
+                if message.type != aiohttp.WSMsgType.TEXT:
+                    return
+                yield json.loads(message.data)["client_order_id"]
+
+    async def _call(self, method: str, path: str, body: dict | None = None) -> dict[str, Any]:
+        last_error: Exception | None = None
+        for attempt in range(self.retries + 1):
+            self.attempts += 1
+            try:
+                async with self._client().request(method, self.base_url + path, json=body) as response:
+                    payload = await response.json(content_type=None)
+                    if response.status < 400:
+                        return payload
+                    if response.status < 500:
+                        raise BrokerRequestError(response.status, payload or {})
+                    last_error = BrokerError(f"{method} {path}: {response.status} {payload}")
+            except (aiohttp.ClientConnectionError, asyncio.TimeoutError, aiohttp.ClientPayloadError) as err:
+                last_error = err
+            if attempt < self.retries:
+                await asyncio.sleep(self.backoff_s * 2 ** attempt)
+        raise BrokerError(f"{method} {path} failed after {self.retries + 1} attempts: {last_error!r}")
+
+    async def submit(self, order: SubmitOrder) -> dict[str, Any]:
+        return await self._call("POST", "/orders", order_json(order))
+
+    async def cancel(self, client_order_id: str) -> dict[str, Any]:
+        return await self._call("DELETE", f"/orders/{client_order_id}")
+
+    async def replace(self, client_order_id: str, limit_price: float, quantity: int = 0) -> dict[str, Any]:
+        return await self._call("PATCH", f"/orders/{client_order_id}", {"limit_price": limit_price, "quantity": quantity})
+
+    async def order(self, client_order_id: str) -> dict[str, Any]:
+        return await self._call("GET", f"/orders/{client_order_id}")
+
+    async def chain(self, symbol: str, expiry: str) -> ChainQuotes:
+        return chain_from_json(await self._call("GET", f"/chains/{symbol}/{expiry}"))
+
+    async def expirations(self, symbol: str) -> list[str]:
+        return (await self._call("GET", f"/chains/{symbol}"))["expirations"]
+
+    async def underlying(self, symbol: str) -> float:
+        return float((await self._call("GET", f"/underlying/{symbol}"))["price"])
+
+    async def positions(self) -> list[dict[str, Any]]:
+        return (await self._call("GET", "/positions"))["positions"]
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+
+class InProcessBroker:
+    """The same interface over a `PaperExchangeApp` in this process: no network, same bookkeeping."""
+
+    reports_events = True
+
+    def __init__(self, paper_app) -> None:
+        self.paper = paper_app
+
+    async def submit(self, order: SubmitOrder) -> dict[str, Any]:
+        record, _ = self.paper.service.submit(order._replace(owner=self.paper.service.name), time.time_ns())
+        return public_record(record)
+
+    async def cancel(self, client_order_id: str) -> dict[str, Any]:
+        return public_record(self.paper.service.cancel(client_order_id))
+
+    async def replace(self, client_order_id: str, limit_price: float, quantity: int = 0) -> dict[str, Any]:
+        return public_record(self.paper.service.replace(client_order_id, limit_price, quantity))
+
+    async def order(self, client_order_id: str) -> dict[str, Any]:
+        return public_record(self.paper.service.record(client_order_id), events=True)
+
+    async def chain(self, symbol: str, expiry: str) -> ChainQuotes:
+        return self.paper.market.latest[(symbol, expiry)]
+
+    async def underlying(self, symbol: str) -> float:
+        return float(self.paper.market.prices[symbol])
+
+    async def positions(self) -> list[dict[str, Any]]:
+        return self.paper.service.position_list()
+
+    async def close(self) -> None:
+        return None

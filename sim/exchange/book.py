@@ -1,0 +1,149 @@
+"""The simulated exchange's state: the latest book of each (symbol, expiry) and its working orders,
+and what a book says for one order (its natural price and size; leg prices that sum to a net).
+
+Split from `sim.exchange.simulated` (which holds the matching logic) so each stays readable.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from core.orders import OrderSide, OrderStatus, Refusal, ReplaceOrder, SubmitOrder
+from core.quotes import ChainQuotes, quote_flag, quote_flags
+
+
+_BUY, _PENDING_NEW = OrderSide.BUY.value, OrderStatus.PENDING_NEW
+
+
+class Book:
+    """The latest quotes of one (symbol, expiry), with a column per (strike, right).
+
+    An order reads its few legs as Python scalars (`leg_quotes`: `ndarray.item` and a scalar flag),
+    far cheaper than converting or indexing the whole chain; the vectorized flags are made on first
+    use by the resting single-leg check. Most snapshots of a chain are replaced before any order
+    looks at them.
+    """
+
+    __slots__ = ("quotes", "columns", "_flags", "_arrays")
+
+    def __init__(self, quotes: ChainQuotes, previous: Book | None = None) -> None:
+        self.quotes = quotes
+        if previous is not None and same_grid(previous.quotes, quotes):
+            self.columns = previous.columns
+        else:
+            rights = ["C" if c else "P" for c in np.asarray(quotes.is_call).tolist()]
+            strikes = np.asarray(quotes.strikes, float).tolist()
+            self.columns = {(k, r): i for i, (k, r) in enumerate(zip(strikes, rights))}
+        self._flags: np.ndarray | None = None
+        self._arrays = (np.asarray(quotes.bid, float), np.asarray(quotes.ask, float), np.asarray(quotes.bid_size),
+                        np.asarray(quotes.ask_size))
+
+    @property
+    def flags(self) -> np.ndarray:
+        if self._flags is None:
+            self._flags = quote_flags(self.quotes.bid, self.quotes.ask, self.quotes.time_ns, self.quotes.time_ns, 1)
+        return self._flags
+
+    def leg_quotes(self, column: int) -> tuple[float, float, int, int, int]:
+        """(bid, ask, bid size, ask size, QuoteFlag) of one column, as Python scalars."""
+        bids, asks, bid_sizes, ask_sizes = self._arrays
+        bid, ask = bids.item(column), asks.item(column)
+        return bid, ask, int(bid_sizes.item(column)), int(ask_sizes.item(column)), quote_flag(bid, ask)
+
+
+def same_grid(a: ChainQuotes, b: ChainQuotes) -> bool:
+    return (a.strikes is b.strikes and a.is_call is b.is_call) or (
+        np.array_equal(a.strikes, b.strikes) and np.array_equal(a.is_call, b.is_call))
+
+
+class WorkingOrder:
+    """A working order. `book` and `columns` are re-resolved from `book_key`/`contract_keys` on every
+    quote update, since each update replaces the book."""
+
+    __slots__ = ("request", "book_key", "contract_keys", "book", "columns", "ratios", "sign", "limit", "quantity",
+                 "filled", "filled_value", "status", "hazard_left", "pending_fill", "is_complex", "single", "checked_ns",
+                 "queued_cancels", "view", "rate_per_s", "armed")
+
+    def __init__(self, request: SubmitOrder, book_key: tuple[str, str], contract_keys: list[tuple[float, str]],
+                 book: Book, columns: list[int], ratios: list[int]) -> None:
+        self.request = request
+        self.book_key = book_key
+        self.contract_keys = contract_keys
+        self.book = book
+        self.is_complex = len(columns) > 1
+        self.columns = columns            # lists: an order has few legs, scalar reads beat numpy indexing
+        self.single = columns[0]
+        self.ratios = ratios
+        self.sign = 1 if request.side == _BUY else -1
+        self.limit = float(request.limit_price)
+        self.quantity = int(request.quantity)
+        self.filled = 0
+        self.filled_value = 0.0           # sum of quantity x net price per share over the fills delivered
+        self.status = _PENDING_NEW
+        self.hazard_left = 0.0
+        self.pending_fill = 0
+        self.checked_ns = 0
+        self.queued_cancels: list[ReplaceOrder | None] = []
+        self.view: BookView | None = None    # complex orders: what the current book says for it
+        self.rate_per_s = 0.0                # complex orders: the hazard rate in force since checked_ns
+        self.armed = 0                       # complex orders: the hazard timer that is still valid
+
+    @property
+    def average_price(self) -> float:
+        """Net price per share over the fills delivered (0.0 before any)."""
+        return round(self.filled_value / self.filled, 6) if self.filled else 0.0
+
+    @property
+    def leaves(self) -> int:
+        return self.quantity - self.filled - self.pending_fill
+
+
+class BookView(NamedTuple):
+    """What one book says for one complex order (SimulatedExchange._book_view): valid while `book` and
+    `columns` are the order's; the prices are NaN when `problem` says why the order cannot trade."""
+
+    book: Book
+    columns: Any
+    problem: Refusal | None
+    natural: float
+    half_width: float
+    touch: Any
+    units: int
+
+
+def natural_view(order: WorkingOrder, legs: list[tuple] | None = None) -> tuple[float, float, tuple[float, ...], int]:
+    """(natural net price, combined half-width, per-leg touch prices, units available) for this side.
+
+    Scalar Python over the legs (`Book.leg_quotes`, or `legs` when the caller has read them): an
+    order has one to four legs, where numpy's per-call overhead would cost more than the arithmetic."""
+    if legs is None:
+        legs = [order.book.leg_quotes(column) for column in order.columns]
+    if not order.is_complex:
+        bid, ask, bid_size, ask_size, _ = legs[0]
+        buying = order.sign > 0
+        touch = ask if buying else bid
+        return touch, 0.5 * (ask - bid), (touch,), ask_size if buying else bid_size
+    natural = width = 0.0
+    touch, units = [], None
+    for (bid, ask, bid_size, ask_size, _), ratio in zip(legs, order.ratios):
+        buys_leg = ratio * order.sign > 0
+        price = ask if buys_leg else bid
+        touch.append(price)
+        natural += ratio * price
+        width += abs(ratio) * (ask - bid)
+        size = ask_size if buys_leg or bid <= 0 else bid_size     # zero-bid legs go for 0
+        lots = size // abs(ratio)
+        units = lots if units is None or lots < units else units
+    return natural, 0.5 * width, tuple(touch), int(units)
+
+
+def leg_prices(touch: tuple[float, ...], ratios: list[int], net_price: float) -> tuple[float, ...]:
+    """Leg prices that sum (by ratio) to `net_price`: the touch shifted evenly per contract."""
+    at_touch, units = 0, 0
+    for r, p in zip(ratios, touch):
+        at_touch += r * p
+        units += abs(r)
+    shift = (net_price - at_touch) / units
+    return tuple([round(p + (shift if r > 0 else -shift), 6) for r, p in zip(ratios, touch)])

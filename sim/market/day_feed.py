@@ -1,0 +1,117 @@
+"""The market of one backtest day on the virtual clock: seeded paths, chains every `interval_s`.
+
+Underlying paths are drawn for the whole session at start (regime volatility, seeded); chains
+are generated lazily in vectorized blocks of `BLOCK` ticks (so memory stays small) and each
+tick's `ChainQuotes` go to the exchange and to the components routed to that chain.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Hashable
+
+import numpy as np
+
+from actors.runtime.component import Component
+from actors.messages import AddSymbol
+from core.calendar import MarketCalendar
+from core.quotes import ChainQuotes
+from sim.market.chain import PRODUCTS, ChainBatch, generate_chains, strike_grid
+from sim.market.live import expiry_ns
+from sim.market.paths import REGIMES, TRADING_DAYS_PER_YEAR, RegimeModel, gbm_paths
+from sim.market.spread_model import load_spread_models
+
+BLOCK = 60
+_SESSION_SECONDS = 6.5 * 3600
+
+
+class DayFeed(Component):
+    def __init__(self, day: date, start_prices: dict[str, float], expirations: dict[str, list[date]],
+                 routes: dict[tuple[str, str], tuple[str, ...]], interval_s: float = 10.0, seed: int = 0,
+                 regime: str = "normal", n_strikes: int = 60, rate: float = 0.04, exchange: str = "exchange",
+                 name: str = "market") -> None:
+        super().__init__(name)
+        self.day, self.start_prices, self.expirations, self.routes = day, start_prices, expirations, routes
+        self.interval_s, self.seed, self.regime, self.n_strikes, self.rate = interval_s, seed, regime, n_strikes, rate
+        self.exchange = exchange
+        self.vol = RegimeModel().vols[REGIMES.index(regime)]
+        self.times_ns = np.zeros(0, np.int64)
+        self.paths: dict[str, np.ndarray] = {}
+        self.blocks: dict[tuple[str, str], tuple[int, ChainBatch]] = {}
+        self.published = 0
+        self.models = None
+        self.index = 0
+        self._chains: list[tuple] | None = None     # (symbol, ISO expiry, close ns, receivers) per chain, in order
+
+    def on_start(self, now_ns: int) -> None:
+        self.models = load_spread_models()
+        open_ns, close_ns = MarketCalendar().open_close_ns(self.day)
+        self.times_ns = np.arange(open_ns, close_ns, int(self.interval_s * 1e9), dtype=np.int64)
+        rng = np.random.default_rng(self.seed)
+        dt_years = self.interval_s / (_SESSION_SECONDS * TRADING_DAYS_PER_YEAR)
+        for symbol, price in sorted(self.start_prices.items()):
+            self.paths[symbol] = gbm_paths(price, 0.0, self.vol, 1, len(self.times_ns) - 1, dt_years, rng)[0]
+        self.port.schedule(max(int(self.times_ns[0] - now_ns), 0), ("tick", 0))
+
+    def on_timer(self, tag: Hashable, now_ns: int) -> None:
+        index = self.index = tag[1]
+        if self._chains is None:
+            self._chains = [(symbol, expiry.isoformat(), expiry_ns(expiry),
+                             (self.exchange, *self.routes.get((symbol, expiry.isoformat()), ())))
+                            for symbol in sorted(self.expirations) for expiry in self.expirations[symbol]]
+        for symbol, expiry, closes_ns, receivers in self._chains:
+            quotes = self._quotes(symbol, expiry, closes_ns, index)
+            if quotes is None:
+                continue
+            for receiver in receivers:
+                self.port.send(receiver, quotes)
+            self.published += 1
+        if index + 1 < len(self.times_ns):
+            self.port.schedule(int(self.times_ns[index + 1] - now_ns), ("tick", index + 1))
+
+    def _quotes(self, symbol: str, expiry: str, closes_ns: int, index: int) -> ChainQuotes | None:
+        time_ns = int(self.times_ns[index])
+        if time_ns >= closes_ns:
+            return None
+        key = (symbol, expiry)
+        start, batch = self.blocks.get(key, (-BLOCK, None))
+        if not start <= index < start + BLOCK:
+            start, batch = index, self._generate(symbol, closes_ns, index)
+            self.blocks[key] = (start, batch)
+        row = index - start
+        model = self.models[PRODUCTS[symbol].spread_class]
+        return ChainQuotes(symbol, expiry, closes_ns, time_ns, batch.strikes, batch.is_call, batch.bid[row],
+                           batch.ask[row], batch.bid_size[row], batch.ask_size[row], model.tick_below_3,
+                           model.tick_from_3, float(self.paths[symbol][index]))
+
+    def _generate(self, symbol: str, closes_ns: int, index: int) -> ChainBatch:
+        product = PRODUCTS[symbol]
+        stop = min(index + BLOCK, len(self.times_ns))
+        spots = self.paths[symbol][index:stop]
+        strikes = strike_grid(product, float(self.paths[symbol][0]), self.n_strikes)
+        rng = np.random.default_rng([self.seed, index, sum(map(ord, symbol)), closes_ns % 1_000_003])
+        return generate_chains(product, self.models[product.spread_class], strikes, closes_ns,
+                               self.times_ns[index:stop], spots, np.full(spots.size, self.vol), self.rate, rng,
+                               high_regime=self.regime == "high", greeks=False)
+
+    def on_message(self, message: Any, now_ns: int) -> None:
+        if not isinstance(message, AddSymbol):
+            raise TypeError(f"{self.name} takes AddSymbol messages only, got {type(message).__name__}")
+        if message.symbol in self.paths:
+            self.log.warning("symbol_already_quoted", symbol=message.symbol)
+            return
+        remaining = len(self.times_ns) - self.index
+        dt_years = self.interval_s / (_SESSION_SECONDS * TRADING_DAYS_PER_YEAR)
+        rng = np.random.default_rng([self.seed, sum(map(ord, message.symbol)), self.index])
+        path = np.full(len(self.times_ns), message.start_price)
+        path[self.index:] = gbm_paths(message.start_price, 0.0, self.vol, 1, remaining - 1, dt_years, rng)[0]
+        self.paths[message.symbol] = path
+        self.expirations[message.symbol] = [date.fromisoformat(e) for e in message.expirations]
+        for expiry, receiver in message.routes:
+            self.routes[(message.symbol, expiry)] = (*self.routes.get((message.symbol, expiry), ()), receiver)
+        self._chains = None
+        self.log.info("symbol_added", symbol=message.symbol, expirations=list(message.expirations))
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"ticks": len(self.times_ns), "published": self.published,
+                "last_prices": {s: round(float(p[-1]), 4) for s, p in self.paths.items()}}

@@ -1,0 +1,94 @@
+"""Replay of real bars from the repository's data/: daily SPY/QQQ/IWM (split-adjusted), SPX/SPY minutes, VIX.
+
+The raw daily files show splits (QQQ 2000-03-20, IWM 2005-06-09). They are found from the
+data itself: an overnight close->open ratio within 4% of an integer 2..10 (or its inverse for
+a reverse split) is a split, since no real overnight move is 50%. Prices before it are divided
+by the ratio and volumes multiplied, so returns across the split are real returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "data"
+DAILY_FILES = {"SPY": "spy_daily_raw_unadjusted_lean.csv", "QQQ": "qqq_daily_raw_unadjusted_lean.csv",
+               "IWM": "iwm_daily_raw_unadjusted_lean.csv"}
+MINUTE_FILE = "spx_spy_underlying_minute_bars_lean.csv"
+VIX_FILE = "vix_daily_cboe_via_datasets_finance-vix.csv"
+_SPLIT_TOLERANCE = 0.04
+MAX_GAP_DAYS = 10      # 2001-09-11 closed the market for 6 days; longer holes are missing data
+
+
+@dataclass(frozen=True)
+class Split:
+    day: pd.Timestamp
+    ratio: float          # new shares per old share (2.0 for a 2:1 split; 0.5 for a 1:2 reverse split)
+
+
+class UnknownSymbolError(KeyError):
+    """No replay file for the symbol."""
+
+
+def detect_splits(bars: pd.DataFrame) -> list[Split]:
+    """Days whose open is an integer fraction (or multiple) of the previous close."""
+    ratio = (bars.close.shift(1) / bars.open).to_numpy()
+    splits = []
+    for i in np.flatnonzero(np.isfinite(ratio)):
+        for candidate, reverse in ((ratio[i], False), (1.0 / ratio[i], True)):
+            whole = round(candidate)
+            if 2 <= whole <= 10 and abs(candidate / whole - 1.0) <= _SPLIT_TOLERANCE:
+                splits.append(Split(bars.index[i], 1.0 / whole if reverse else float(whole)))
+    return splits
+
+
+def split_adjust(bars: pd.DataFrame, splits: list[Split]) -> pd.DataFrame:
+    adjusted = bars.astype({"volume": np.float64})
+    for split in splits:
+        before = adjusted.index < split.day
+        adjusted.loc[before, ["open", "high", "low", "close"]] /= split.ratio
+        adjusted.loc[before, "volume"] *= split.ratio
+    return adjusted
+
+
+def load_daily(symbol: str, data_dir: Path = DEFAULT_DATA) -> pd.DataFrame:
+    """Split-adjusted daily OHLCV indexed by date.
+
+    `.attrs['splits']` lists the splits found; column `after_gap` is True on the first bar after
+    a hole of more than `MAX_GAP_DAYS` calendar days (QQQ has none from 2004-12 to 2011-03, when
+    it traded as QQQQ): a return across it is not a daily return.
+    """
+    if symbol not in DAILY_FILES:
+        raise UnknownSymbolError(f"no daily replay file for {symbol!r}; have {sorted(DAILY_FILES)}")
+    raw = pd.read_csv(data_dir / DAILY_FILES[symbol], parse_dates=["date"]).set_index("date").sort_index()
+    splits = detect_splits(raw)
+    adjusted = split_adjust(raw, splits)
+    adjusted["after_gap"] = adjusted.index.to_series().diff().dt.days.gt(MAX_GAP_DAYS).to_numpy()
+    adjusted.attrs["splits"] = splits
+    return adjusted
+
+
+def daily_log_returns(bars: pd.DataFrame) -> pd.Series:
+    """Close-to-close log returns, without the ones across a data gap."""
+    returns = np.log(bars.close).diff()
+    return returns[~bars.after_gap].dropna()
+
+
+def load_minutes(symbol: str, data_dir: Path = DEFAULT_DATA) -> pd.DataFrame:
+    """Regular-hours minute bars (09:30-15:59 New York) of SPX or SPY, indexed by New York time."""
+    bars = pd.read_csv(data_dir / MINUTE_FILE, parse_dates=["time_et"])
+    bars = bars[bars.symbol == symbol]
+    if bars.empty:
+        raise UnknownSymbolError(f"no minute replay bars for {symbol!r}")
+    minute_of_day = bars.time_et.dt.hour * 60 + bars.time_et.dt.minute
+    regular = bars[(minute_of_day >= 9 * 60 + 30) & (minute_of_day < 16 * 60)]
+    return regular.set_index(regular.time_et.dt.tz_localize("America/New_York")).drop(columns="time_et")
+
+
+def load_vix(data_dir: Path = DEFAULT_DATA) -> pd.Series:
+    """VIX close by date, in vol points (divide by 100 for a decimal vol)."""
+    vix = pd.read_csv(data_dir / VIX_FILE, parse_dates=["DATE"]).set_index("DATE").sort_index()
+    return vix.CLOSE.rename("vix")

@@ -1,0 +1,309 @@
+"""The paper exchange over HTTP (aiohttp): REST for quotes and orders, a websocket stream of events.
+
+    spreadwright exchange --port 8765          (or create_app() in tests, on a free port)
+
+The simulated exchange, a live simulated market and the paper bookkeeping run as components
+on an AsyncioRuntime inside the server's event loop. The API is documented in
+`sim/paper/openapi.yaml`. Bad requests get a 4xx with a JSON body naming the field; an
+unexpected error gets a 500 JSON body and is logged; nothing stops the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+from typing import Any, Literal
+
+from aiohttp import WSMsgType, web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from actors.runtime.logs import get_logger
+from actors.runtime.asyncio_runtime import AsyncioRuntime
+from actors.runtime.telemetry import PrometheusClientSink, Telemetry
+from config.exchange import ExchangeConfig
+from core.orders import Contract, OrderLeg, SubmitOrder
+from sim.exchange.simulated import SimulatedExchange
+from sim.market.live import MarketFeed, MarketSpec
+from sim.paper.service import OrderConflictError, PaperService, UnknownOrderError, public_record
+
+_log = get_logger(component="paper-exchange")
+_ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,64}$"
+STREAM_CHANNELS = frozenset({"orders", "quotes"})
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class LegIn(_Body):
+    """An option (right C/P, a date, a strike > 0) or the underlying's shares (right S, expiry "", strike 0)."""
+
+    symbol: str = Field(min_length=1, max_length=10)
+    expiry: str = Field(pattern=r"^(\d{4}-\d{2}-\d{2})?$")
+    strike: float = Field(ge=0, allow_inf_nan=False)
+    right: Literal["C", "P", "S"]
+    ratio: int = Field(ge=-10, le=10)
+
+    @model_validator(mode="after")
+    def _option_or_shares(self) -> LegIn:
+        shares = self.right == "S"
+        if shares and (self.expiry or self.strike):
+            raise ValueError("the underlying (right S) has expiry \"\" and strike 0")
+        if not shares and (not self.expiry or self.strike <= 0):
+            raise ValueError("an option needs an expiry date and a strike > 0")
+        return self
+
+
+class OrderIn(_Body):
+    client_order_id: str = Field(pattern=_ID_PATTERN)
+    legs: list[LegIn] = Field(min_length=1, max_length=4)
+    side: Literal["BUY", "SELL"]
+    quantity: int = Field(ge=1, le=1_000_000)
+    limit_price: float = Field(allow_inf_nan=False, ge=-100_000, le=100_000)
+
+    @model_validator(mode="after")
+    def _contracts_or_shares(self) -> OrderIn:
+        if self.legs[0].right != "S" and self.quantity > 10_000:
+            raise ValueError("quantity: at most 10,000 contracts (1,000,000 shares for the underlying)")
+        return self
+
+
+class ReplaceIn(_Body):
+    limit_price: float = Field(allow_inf_nan=False, ge=-100_000, le=100_000)
+    quantity: int = Field(0, ge=0, le=10_000)
+
+
+def _error(status: int, message: str, fields: list[dict] | None = None) -> web.Response:
+    body: dict[str, Any] = {"error": message}
+    if fields:
+        body["fields"] = fields
+    return web.json_response(body, status=status)
+
+
+async def _parse(request: web.Request, model: type[_Body]) -> _Body:
+    try:
+        raw = await request.text()
+        return model.model_validate_json(raw)
+    except ValidationError as err:
+        fields = [{"field": ".".join(str(p) for p in e["loc"]) or "<body>", "reason": e["msg"]}
+                  for e in err.errors(include_url=False)]
+        raise _BadRequest(422, "invalid request", fields) from None
+
+
+class _BadRequest(Exception):
+    def __init__(self, status: int, message: str, fields: list[dict] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.fields = status, message, fields
+
+
+@web.middleware
+async def _errors(request: web.Request, handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except _BadRequest as err:
+        return _error(err.status, err.message, err.fields)
+    except UnknownOrderError as err:
+        return _error(404, f"unknown client_order_id {err.args[0]!r}")
+    except OrderConflictError as err:
+        return _error(409, str(err))
+    except web.HTTPException as err:
+        if err.status >= 400 and err.content_type != "application/json":
+            return _error(err.status, err.reason)
+        raise
+    except Exception as err:   # noqa: BLE001 - a server answers and logs; it does not die on one request
+        _log.exception("request_failed", path=request.path, error=repr(err))
+        return _error(500, "internal error")
+
+
+def _route_label(request: web.Request) -> str:
+    """The matched route's template (/orders/{client_order_id}), never the path: ids stay out of labels."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
+class PaperExchangeApp:
+    """Owns the runtime and components; `app` is the aiohttp application.
+
+    Its metrics (catalog names `spreadwright_exchange_*`) are served by the same server on GET /metrics.
+    """
+
+    def __init__(self, market: MarketSpec = MarketSpec(), exchange: ExchangeConfig = ExchangeConfig()) -> None:
+        self.market_spec, self.exchange_config = market, exchange
+        self.sockets: dict[web.WebSocketResponse, tuple[frozenset[str], frozenset[str] | None]] = {}
+        """Each stream client's (channels, symbols or None for all)."""
+        self.metrics_sink = PrometheusClientSink()
+        self.telemetry = Telemetry(self.metrics_sink)
+        self.app = web.Application(middlewares=[self._measure, _errors])
+        self.app.on_startup.append(self._start)
+        self.app.on_shutdown.append(self._stop)
+        self.app.add_routes([
+            web.get("/health", self.health), web.get("/underlying/{symbol}", self.underlying),
+            web.get("/chains/{symbol}", self.expirations), web.get("/chains/{symbol}/{expiry}", self.chain),
+            web.post("/orders", self.submit), web.get("/orders", self.list_orders),
+            web.get("/orders/{client_order_id}", self.get_order), web.delete("/orders/{client_order_id}", self.cancel),
+            web.patch("/orders/{client_order_id}", self.replace), web.get("/positions", self.positions),
+            web.get("/fills", self.fills), web.get("/stream", self.stream), web.get("/metrics", self.metrics)])
+
+    @web.middleware
+    async def _measure(self, request: web.Request, handler) -> web.StreamResponse:
+        """Counts every request by route, method and final status, and times it (outside the error middleware,
+        so a 4xx or 500 it produced is counted as such)."""
+        started_s = time.perf_counter()
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as err:
+            status = err.status
+            raise
+        finally:
+            route = _route_label(request)
+            if route != "/stream":
+                self.telemetry.observe("spreadwright_exchange_http_request_seconds", time.perf_counter() - started_s,
+                                       route=route)
+            self.telemetry.count("spreadwright_exchange_http_requests_total", route=route, method=request.method,
+                                 status=status)
+
+    async def _start(self, app: web.Application) -> None:
+        self.runtime = AsyncioRuntime()
+        self.exchange = self.runtime.add(SimulatedExchange(self.exchange_config))
+        self.market = self.runtime.add(MarketFeed(self.market_spec))
+        self.service = self.runtime.add(PaperService())
+        self.service.telemetry = self.telemetry
+        self.service.listeners.append(self._broadcast)
+        self.market.listeners.append(self._broadcast_quotes)
+        self.runtime.start()
+
+    async def _stop(self, app: web.Application) -> None:
+        for socket in list(self.sockets):
+            await socket.close()
+        self.runtime.stop()
+
+    def _broadcast(self, message: dict, symbol: str | None = None) -> None:
+        """Send `message` to every open stream client subscribed to its channel (and symbol); JSON made once."""
+        text = None
+        for socket, (channels, symbols) in list(self.sockets.items()):
+            if socket.closed or message["channel"] not in channels or (symbols is not None and symbol not in symbols):
+                continue
+            text = text or json.dumps(message, default=_json_default)
+            asyncio.ensure_future(socket.send_str(text))
+
+    def _broadcast_quotes(self, quotes) -> None:
+        if any("quotes" in channels for channels, _ in self.sockets.values()):
+            self._broadcast({"channel": "quotes", **_chain_json(quotes)}, quotes.symbol)
+
+    # ------------------------------------------------------------------ market data
+
+    async def health(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "time_ns": time.time_ns(), **self.service.snapshot()})
+
+    async def underlying(self, request: web.Request) -> web.Response:
+        symbol = request.match_info["symbol"]
+        if symbol not in self.market.prices:
+            raise _BadRequest(404, f"unknown symbol {symbol!r}; listed: {sorted(self.market.prices)}")
+        return web.json_response({"symbol": symbol, "price": round(self.market.prices[symbol], 4),
+                                  "time_ns": self.market.last_ns})
+
+    async def expirations(self, request: web.Request) -> web.Response:
+        symbol = request.match_info["symbol"]
+        expiries = sorted(e for s, e in self.market.latest if s == symbol)
+        if not expiries:
+            raise _BadRequest(404, f"unknown symbol {symbol!r}; listed: {sorted(self.market.prices)}")
+        return web.json_response({"symbol": symbol, "expirations": expiries})
+
+    async def chain(self, request: web.Request) -> web.Response:
+        key = (request.match_info["symbol"], request.match_info["expiry"])
+        quotes = self.market.latest.get(key)
+        if quotes is None:
+            raise _BadRequest(404, f"no chain for {key[0]} {key[1]}")
+        return web.json_response(_chain_json(quotes))
+
+    # ------------------------------------------------------------------ orders
+
+    async def submit(self, request: web.Request) -> web.Response:
+        body = await _parse(request, OrderIn)
+        legs = tuple(OrderLeg(Contract(l.symbol, l.expiry, float(l.strike), l.right), l.ratio) for l in body.legs)
+        if any(leg.ratio == 0 for leg in legs):
+            raise _BadRequest(422, "invalid request", [{"field": "legs.ratio", "reason": "must not be 0"}])
+        order = SubmitOrder(body.client_order_id, self.service.name, legs, body.side, body.quantity,
+                            float(body.limit_price))
+        record, created = self.service.submit(order, time.time_ns())
+        return web.json_response(public_record(record), status=201 if created else 200)
+
+    async def get_order(self, request: web.Request) -> web.Response:
+        return web.json_response(public_record(self.service.record(request.match_info["client_order_id"]), events=True))
+
+    async def list_orders(self, request: web.Request) -> web.Response:
+        return web.json_response({"orders": [public_record(r) for r in self.service.records.values()]})
+
+    async def cancel(self, request: web.Request) -> web.Response:
+        record = self.service.cancel(request.match_info["client_order_id"])
+        return web.json_response(public_record(record), status=202)
+
+    async def replace(self, request: web.Request) -> web.Response:
+        body = await _parse(request, ReplaceIn)
+        record = self.service.replace(request.match_info["client_order_id"], float(body.limit_price), body.quantity)
+        return web.json_response(public_record(record), status=202)
+
+    async def positions(self, request: web.Request) -> web.Response:
+        return web.json_response({"positions": self.service.position_list()})
+
+    async def fills(self, request: web.Request) -> web.Response:
+        return web.json_response({"fills": self.service.fills})
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        """Prometheus text exposition of this process's metrics (prometheus-client)."""
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        self.telemetry.gauge("spreadwright_exchange_working_orders", self.service.working_orders())
+        self.telemetry.gauge("spreadwright_exchange_stream_clients", len(self.sockets))
+        return web.Response(body=generate_latest(self.metrics_sink.registry),
+                            headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def stream(self, request: web.Request) -> web.WebSocketResponse:
+        """?channels=orders,quotes (default both); ?symbols=SPY,QQQ keeps quotes to those (default all)."""
+        channels = frozenset(c for c in request.query.get("channels", "orders,quotes").split(",") if c)
+        if not channels or not channels <= STREAM_CHANNELS:
+            raise _BadRequest(422, "invalid request", [{"field": "channels", "reason": f"each of {sorted(STREAM_CHANNELS)}"
+                                                                                      f", comma-separated"}])
+        symbols = request.query.get("symbols")
+        socket = web.WebSocketResponse(heartbeat=20)
+        await socket.prepare(request)
+        self.sockets[socket] = (channels, None if symbols is None else frozenset(symbols.split(",")))
+        try:
+            async for message in socket:
+                if message.type == WSMsgType.ERROR:
+                    break
+        finally:
+            self.sockets.pop(socket, None)
+        return socket
+
+
+def _chain_json(quotes) -> dict[str, Any]:
+    """A chain as parallel arrays (GET /chains/{symbol}/{expiry} and the stream's quotes channel)."""
+    return {"symbol": quotes.symbol, "expiry": quotes.expiry, "expiry_ns": quotes.expiry_ns, "time_ns": quotes.time_ns,
+            "strikes": quotes.strikes.tolist(), "rights": ["C" if c else "P" for c in quotes.is_call.tolist()],
+            "bid": quotes.bid.tolist(), "ask": quotes.ask.tolist(), "bid_size": quotes.bid_size.tolist(),
+            "ask_size": quotes.ask_size.tolist(), "tick_below_3": quotes.tick_below_3, "tick_from_3": quotes.tick_from_3,
+            "underlying": quotes.underlying if math.isfinite(quotes.underlying) else None}
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+def create_app(market: MarketSpec = MarketSpec(), exchange: ExchangeConfig = ExchangeConfig()) -> web.Application:
+    return PaperExchangeApp(market, exchange).app
+
+
+def run_server(host: str = "127.0.0.1", port: int = 8765, market: MarketSpec = MarketSpec()) -> None:
+    """Serve until interrupted (Ctrl-C stops cleanly)."""
+    _log.info("paper_exchange_listening", host=host, port=port)
+    web.run_app(create_app(market), host=host, port=port, print=None)

@@ -1,0 +1,321 @@
+"""The paper exchange over HTTP on loopback: quotes, orders to fills, idempotency, errors, the stream."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+
+import aiohttp
+import pytest
+from aiohttp import web
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from core.orders import Contract, OrderLeg, SubmitOrder
+from adapters.paper_http import BrokerRequestError, HttpBroker
+from sim.market.live import MarketSpec
+from sim.paper.server import PaperExchangeApp
+
+FAST_MARKET = MarketSpec(interval_ms=50, n_strikes=40, expiry_days=(7, 30))
+
+
+@contextlib.asynccontextmanager
+async def serving(extra_middleware=None):
+    paper = PaperExchangeApp(FAST_MARKET)
+    if extra_middleware is not None:
+        paper.app.middlewares.insert(0, extra_middleware)
+    runner = web.AppRunner(paper.app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield paper, f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+async def marketable_order(broker: HttpBroker, coid: str, quantity: int = 1) -> SubmitOrder:
+    expiry = (await broker.expirations("SPY"))[0]
+    chain = await broker.chain("SPY", expiry)
+    atm = int(abs(chain.strikes - await broker.underlying("SPY")).argmin())
+    column = [i for i in range(len(chain.strikes)) if chain.is_call[i] and chain.strikes[i] == chain.strikes[atm]][0]
+    leg = OrderLeg(Contract("SPY", expiry, float(chain.strikes[column]), "C"), 1)
+    return SubmitOrder(coid, "client", (leg,), "BUY", quantity, round(float(chain.ask[column]) + 0.50, 2))
+
+
+async def wait_status(broker, coid, statuses, timeout_s=5.0):
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        record = await broker.order(coid)
+        if record["status"] in statuses or asyncio.get_running_loop().time() > deadline:
+            return record
+        await asyncio.sleep(0.02)
+
+
+def test_quotes_order_fill_and_positions():
+    async def scenario():
+        async with serving() as (paper, url), HttpBroker(url) as broker:
+            assert (await broker._call("GET", "/health"))["status"] == "ok"
+            order = await marketable_order(broker, "t-1", quantity=2)
+            created = await broker.submit(order)
+            assert created["status"] == "PENDING_NEW"
+            record = await wait_status(broker, "t-1", {"FILLED", "PARTIALLY_FILLED"})
+            assert record["filled_quantity"] >= 1 and record["average_price"] > 0
+            positions = await broker.positions()
+            assert positions[0]["quantity"] == record["filled_quantity"]
+            assert any(e["type"] == "OrderFilled" for e in record["events"])
+    asyncio.run(scenario())
+
+
+def test_shares_of_the_underlying_trade_over_http_for_a_delta_hedge():
+    from core.orders import underlying_contract
+
+    async def scenario():
+        async with serving() as (paper, url), HttpBroker(url) as broker:
+            expiry = (await broker.expirations("SPY"))[0]
+            chain = await broker.chain("SPY", expiry)
+            assert chain.underlying == pytest.approx(await broker.underlying("SPY"), rel=0.01)
+            limit = round(chain.underlying * 1.01, 2)
+            await broker.submit(SubmitOrder("h-1", "client", (OrderLeg(underlying_contract("SPY"), 1),), "BUY", 1500,
+                                            limit))
+            record = await wait_status(broker, "h-1", {"FILLED"})
+            assert record["status"] == "FILLED" and record["filled_quantity"] == 1500
+            held = [p for p in await broker.positions() if p["right"] == "S"]
+            assert held == [{"symbol": "SPY", "expiry": "", "strike": 0.0, "right": "S", "quantity": 1500}]
+    asyncio.run(scenario())
+
+
+def test_same_client_order_id_never_makes_a_second_order():
+    async def scenario():
+        async with serving() as (paper, url), HttpBroker(url) as broker:
+            order = await marketable_order(broker, "dup-1")
+            first = await broker.submit(order)
+            second = await broker.submit(order)
+            assert first["client_order_id"] == second["client_order_id"]
+            assert paper.service.sent_to_exchange == 1
+            with pytest.raises(BrokerRequestError) as err:
+                await broker.submit(order._replace(quantity=5))
+            assert err.value.status == 409
+    asyncio.run(scenario())
+
+
+def test_retries_after_a_lost_answer_do_not_duplicate():
+    failures = {"left": 2}
+
+    @web.middleware
+    async def lose_answers(request, handler):
+        response = await handler(request)      # the order is taken, then the answer is "lost"
+        if request.method == "POST" and failures["left"] > 0:
+            failures["left"] -= 1
+            return web.json_response({"error": "injected"}, status=503)
+        return response
+
+    async def scenario():
+        async with serving(lose_answers) as (paper, url), HttpBroker(url, backoff_s=0.01) as broker:
+            order = await marketable_order(broker, "retry-1")
+            before = broker.attempts
+            record = await broker.submit(order)
+            assert record["client_order_id"] == "retry-1"
+            assert broker.attempts - before == 3       # two lost answers, then the existing order comes back
+            assert paper.service.sent_to_exchange == 1 and len(paper.service.records) == 1
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("body, status, field", [
+    ("{not json", 422, "<body>"),
+    ({"client_order_id": "x"}, 422, "legs"),
+    ({"client_order_id": "x", "side": "BUY", "quantity": 1, "limit_price": 1.0,
+      "legs": [{"symbol": "SPY", "expiry": "2026-12-18", "strike": 450.0, "right": "X", "ratio": 1}]}, 422, "legs.0.right"),
+    ({"client_order_id": "bad id!", "side": "BUY", "quantity": 1, "limit_price": 1.0,
+      "legs": [{"symbol": "SPY", "expiry": "2026-12-18", "strike": 450.0, "right": "C", "ratio": 1}]}, 422,
+     "client_order_id"),
+    ({"client_order_id": "x", "side": "BUY", "quantity": 0, "limit_price": 1.0,
+      "legs": [{"symbol": "SPY", "expiry": "2026-12-18", "strike": 450.0, "right": "C", "ratio": 1}]}, 422, "quantity"),
+    ({"client_order_id": "x", "side": "BUY", "quantity": 10, "limit_price": 1.0,
+      "legs": [{"symbol": "SPY", "expiry": "2026-12-18", "strike": 0.0, "right": "S", "ratio": 1}]}, 422, "legs.0"),
+    ({"client_order_id": "x", "side": "BUY", "quantity": 10, "limit_price": 1.0,
+      "legs": [{"symbol": "SPY", "expiry": "", "strike": 450.0, "right": "C", "ratio": 1}]}, 422, "legs.0"),
+])
+def test_bad_requests_get_4xx_naming_the_field(body, status, field):
+    async def scenario():
+        async with serving() as (paper, url), aiohttp.ClientSession() as session:
+            data = body if isinstance(body, str) else json.dumps(body)
+            async with session.post(url + "/orders", data=data) as response:
+                payload = await response.json()
+                assert response.status == status
+                assert field in [f["field"] for f in payload["fields"]]
+            async with session.get(url + "/orders/nope") as response:
+                assert response.status == 404 and "nope" in (await response.json())["error"]
+            async with session.delete(url + "/orders/nope") as response:
+                assert response.status == 404
+            async with session.get(url + "/underlying/TSLA") as response:
+                assert response.status == 404
+            assert paper.service.records == {}
+    asyncio.run(scenario())
+
+
+def test_exchange_rejects_come_back_with_a_reason():
+    async def scenario():
+        async with serving() as (paper, url), HttpBroker(url) as broker:
+            order = await marketable_order(broker, "tick-1")
+            await broker.submit(order._replace(limit_price=order.limit_price + 0.005))
+            record = await wait_status(broker, "tick-1", {"REJECTED"})
+            assert record["status"] == "REJECTED" and "tick" in record["reason"]
+    asyncio.run(scenario())
+
+
+def test_websocket_streams_order_events():
+    async def scenario():
+        async with serving() as (paper, url), HttpBroker(url) as broker, aiohttp.ClientSession() as session:
+            async with session.ws_connect(url + "/stream?channels=orders") as socket:
+                await asyncio.sleep(0.05)
+                await broker.submit(await marketable_order(broker, "ws-1"))
+                seen = []
+                while not any(m["event"]["type"] == "OrderFilled" for m in seen):
+                    message = await asyncio.wait_for(socket.receive_json(), timeout=5)
+                    seen.append(message)
+                assert seen[0]["client_order_id"] == "ws-1" and seen[0]["event"]["type"] == "OrderAccepted"
+    asyncio.run(scenario())
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False)
+                           | st.text(max_size=8), lambda c: st.lists(c, max_size=3)
+                           | st.dictionaries(st.text(max_size=8), c, max_size=4), max_leaves=10)
+order_like = st.fixed_dictionaries({}, optional={
+    "client_order_id": json_values | st.just("ok-1"), "side": json_values | st.sampled_from(["BUY", "SELL"]),
+    "quantity": json_values, "limit_price": json_values,
+    "legs": json_values | st.just([{"symbol": "SPY", "expiry": "2026-12-18", "strike": 1.0, "right": "C", "ratio": 0}])})
+
+
+def test_random_bodies_never_break_the_server():
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(bodies=st.lists(order_like | json_values, min_size=5, max_size=5))
+    def check(bodies):
+        async def scenario():
+            async with serving() as (paper, url), aiohttp.ClientSession() as session:
+                for body in bodies:
+                    async with session.post(url + "/orders", data=json.dumps(body)) as response:
+                        assert 400 <= response.status < 500, (body, response.status)
+                        assert "error" in await response.json()
+                async with session.get(url + "/health") as response:
+                    assert response.status == 200
+                assert paper.service.records == {} and paper.exchange.snapshot()["submitted"] == 0
+        asyncio.run(scenario())
+    check()
+
+
+def test_in_process_broker_has_the_same_interface_and_bookkeeping():
+    from adapters.paper_http import InProcessBroker
+
+    async def scenario():
+        async with serving() as (paper, url), HttpBroker(url) as http:
+            local = InProcessBroker(paper)
+            order = await marketable_order(http, "local-1")
+            assert (await local.chain("SPY", order.legs[0].contract.expiry)).symbol == "SPY"
+            assert await local.underlying("SPY") == pytest.approx(await http.underlying("SPY"), rel=1e-3)
+            record = await local.submit(order)
+            assert record["client_order_id"] == "local-1"
+            filled = await wait_status(local, "local-1", {"FILLED"})
+            assert filled["status"] == "FILLED"
+            assert (await local.positions()) == (await http.positions())
+            assert (await http.order("local-1"))["status"] == "FILLED"     # one book, whichever door
+            await local.close()
+    asyncio.run(scenario())
+
+
+def test_the_broker_api_key_goes_in_an_authorization_header():
+    seen = []
+
+    async def scenario():
+        async def handler(request):
+            seen.append(request.headers.get("Authorization"))
+            return web.json_response({"orders": []})
+
+        app = web.Application()
+        app.router.add_get("/orders", handler)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        try:
+            for key in ("sk-test-1", None):
+                async with HttpBroker(f"http://127.0.0.1:{port}", api_key=key) as broker:
+                    await broker._call("GET", "/orders")
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(scenario())
+    assert seen == ["Bearer sk-test-1", None]
+
+
+def _samples(text: str) -> dict[tuple[str, frozenset], float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def test_metrics_count_orders_fills_rejects_and_requests_without_ids_in_labels():
+    async def scenario():
+        async with serving() as (paper, url), HttpBroker(url) as broker, aiohttp.ClientSession() as session:
+            await broker.submit(await marketable_order(broker, "m-fill", quantity=2))
+            assert (await wait_status(broker, "m-fill", {"FILLED"}))["status"] == "FILLED"
+            tick = await marketable_order(broker, "m-tick")
+            await broker.submit(tick._replace(limit_price=tick.limit_price + 0.005))
+            rejected = await wait_status(broker, "m-tick", {"REJECTED"})
+            assert rejected["status"] == "REJECTED" and rejected["reject_code"] == "off_tick"
+            async with session.get(url + "/orders/nope") as response:
+                assert response.status == 404
+            async with session.get(url + "/metrics") as response:
+                assert response.status == 200 and response.content_type == "text/plain"
+                text = await response.text()
+        samples = _samples(text)
+        spy = frozenset({("symbol", "SPY"), ("kind", "single")})
+        assert samples[("spreadwright_exchange_orders_total", spy)] == 2
+        assert samples[("spreadwright_exchange_filled_contracts_total", frozenset({("symbol", "SPY")}))] == 2
+        assert samples[("spreadwright_exchange_rejects_total", frozenset({("reason", "off_tick")}))] == 1
+        assert samples[("spreadwright_exchange_rejects_total", frozenset({("reason", "other")}))] == 0
+        filled = frozenset({("symbol", "SPY"), ("event", "filled")})
+        assert samples[("spreadwright_exchange_order_events_total", filled)] >= 1
+        not_found = frozenset({("route", "/orders/{client_order_id}"), ("method", "GET"), ("status", "404")})
+        assert samples[("spreadwright_exchange_http_requests_total", not_found)] == 1
+        created = frozenset({("route", "/orders"), ("method", "POST"), ("status", "201")})
+        assert samples[("spreadwright_exchange_http_requests_total", created)] == 2
+        assert samples[("spreadwright_exchange_working_orders", frozenset())] == 0
+        assert "m-fill" not in text and "nope" not in text                 # no order ids in any label
+    asyncio.run(scenario())
+
+
+def test_an_expired_chain_is_no_longer_listed():
+    """The 0DTE chain closes at the expiry instant: after it, /chains/{symbol} must not offer it to a session."""
+    from datetime import date, datetime, timezone
+
+    from sim.market.live import MarketFeed, expiry_ns
+    from tests.fakes import RecordingPort
+
+    day = date(2026, 11, 20)
+    feed = MarketFeed(MarketSpec(symbols={"SPY": 450.0}, expiry_days=(0, 7), n_strikes=10))
+    feed.bind(RecordingPort())
+    feed.on_start(int(datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc).timestamp() * 1e9))
+    assert sorted(e for _, e in feed.latest) == ["2026-11-20", "2026-11-27"]
+    feed.on_timer("tick", expiry_ns(day) + 1)
+    assert sorted(e for _, e in feed.latest) == ["2026-11-27"]
+
+
+def test_websocket_streams_quotes_of_the_symbols_asked_for():
+    async def scenario():
+        async with serving() as (paper, url), aiohttp.ClientSession() as session:
+            async with session.ws_connect(url + "/stream?channels=quotes&symbols=QQQ") as socket:
+                seen = [await asyncio.wait_for(socket.receive_json(), timeout=5) for _ in range(6)]
+            async with session.get(url + f"/chains/QQQ/{seen[-1]['expiry']}") as response:
+                rest = await response.json()
+            async with session.get(url + "/stream?channels=trades") as response:
+                assert response.status == 422 and (await response.json())["fields"][0]["field"] == "channels"
+        assert {m["channel"] for m in seen} == {"quotes"} and {m["symbol"] for m in seen} == {"QQQ"}
+        assert len({m["expiry"] for m in seen}) == 2                      # both listed expiries (7 and 30 days)
+        assert set(rest) == set(seen[-1]) - {"channel"}          # the same chain shape as the REST answer
+        assert len(seen[-1]["bid"]) == len(seen[-1]["strikes"]) == len(seen[-1]["rights"]) > 0
+    asyncio.run(scenario())
