@@ -15,6 +15,7 @@ an order it had acknowledged, or shows fewer fills than the ledger - halts that 
 
 from __future__ import annotations
 
+from actors import names
 from collections import deque
 from typing import Any
 
@@ -30,10 +31,10 @@ _EVENTS = frozenset(ORDER_EVENTS)
 
 
 class BrokerGateway(Component):
-    def __init__(self, store: LedgerStore, exchange: str = "exchange", name: str = "broker") -> None:
+    def __init__(self, store: LedgerStore, venue: str = names.EXCHANGE, name: str = names.GATEWAY) -> None:
         super().__init__(name)
         self.store = store
-        self.exchange = exchange
+        self.venue = venue
         self.owners: dict[str, str] = {}
         self.arrival_marks: deque[tuple[str, int]] = deque(maxlen=5_000)    # (client order id, time it arrived)
         self.counts = {"intents": 0, "duplicates_refused": 0, "events": 0, "unknown_events": 0,
@@ -50,7 +51,7 @@ class BrokerGateway(Component):
             self.log.info("ledger_rebuilt", orders=len(state.orders), working=len(self.reconciling),
                           last_seq=state.last_seq)
         for coid in self.reconciling:
-            self.port.send(self.exchange, OrderStatusRequest(coid, self.name))
+            self.port.send(self.venue, OrderStatusRequest(coid, self.name))
 
     def on_message(self, message: Any, now_ns: int) -> None:
         kind = type(message)
@@ -77,7 +78,7 @@ class BrokerGateway(Component):
         self.owners[order.client_order_id] = order.owner
         self.working.add(order.client_order_id)
         self.counts["intents"] += 1
-        self.port.send(self.exchange, _owned_by(order, self.name))
+        self.port.send(self.venue, _owned_by(order, self.name))
 
     def _cancel_or_replace(self, request: CancelOrder | ReplaceOrder, now_ns: int) -> None:
         if request.client_order_id not in self.owners:
@@ -87,7 +88,7 @@ class BrokerGateway(Component):
         payload = {} if isinstance(request, CancelOrder) else {"limit_price": request.limit_price,
                                                                "quantity": request.quantity}
         self.store.append(_request_event(kind, request, now_ns, payload))
-        self.port.send(self.exchange, _owned_by(request, self.name))
+        self.port.send(self.venue, _owned_by(request, self.name))
 
     def _event(self, event: Any) -> None:
         owner = self.owners.get(event.client_order_id)

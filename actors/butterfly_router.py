@@ -33,6 +33,7 @@ A whole-fly complex order is accepted only when the router was built with `allow
 
 from __future__ import annotations
 
+from actors import names
 from collections import OrderedDict, deque
 from typing import Any, Hashable
 
@@ -58,7 +59,7 @@ class ButterflyExitRouter(Component):
     """`recover`: ask the gateway for this router's orders on start and resume re-sent exits from them
     (off only where the "gateway" is a bare exchange that keeps no ledger, as in the study)."""
 
-    def __init__(self, name: str = "router", gateway: str = "broker", allow_whole_fly: bool = False,
+    def __init__(self, name: str = names.ROUTER, gateway: str = names.GATEWAY, allow_whole_fly: bool = False,
                  recover: bool = True) -> None:
         super().__init__(name)
         self.gateway, self.allow_whole_fly, self.recover = gateway, allow_whole_fly, recover

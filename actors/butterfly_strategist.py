@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from actors import names
 from datetime import date
 from typing import Any
 
@@ -33,11 +34,11 @@ _YEAR_NS = 365 * 86_400 * NS
 
 class ButterflyStrategist(Component):
     def __init__(self, symbol: str, expiration: date, settings: ButterflyStrategyConfig, risk: RouterRiskConfig,
-                 session: str = "session", seed: int = 0, gateway: str = "broker", router: str = "router",
+                 session: str = "session", seed: int = 0, gateway: str = names.GATEWAY, router: str = names.ROUTER,
                  market_hours_ok=None, session_start_ns: int = 0) -> None:
         """`session_start_ns`: a fly the ledger shows open from before it (an earlier run, maybe against another
         broker) is reported, not managed; one opened since (this run, before a restart) is taken up again."""
-        super().__init__(f"flies-{symbol}-{expiration.isoformat()}")
+        super().__init__(names.strategist_name(symbol, expiration))
         self.symbol, self.expiration, self.settings, self.risk = symbol, expiration, settings, risk
         self.session, self.gateway, self.router = session, gateway, router
         self.rng = np.random.default_rng([seed, zlib.crc32(self.name.encode())])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from actors import names
 from collections import deque
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -80,13 +81,13 @@ class _Working:
 
 class ExpirationTrader(Component):
     def __init__(self, symbol: str, expiration: date, settings: TraderSettings = TraderSettings(),
-                 exchange: str = "exchange", balancer: str = "balancer", metrics: str = "metrics",
+                 gateway: str = names.GATEWAY, balancer: str = names.BALANCER, metrics: str = names.METRICS,
                  calendar: MarketCalendar | None = None) -> None:
-        super().__init__(f"trader-{symbol}-{expiration.isoformat()}")
+        super().__init__(names.trader_name(symbol, expiration))
         self.symbol, self.expiration, self.settings = symbol, expiration, settings
         self._expiry_iso = expiration.isoformat()
         self._coid_prefix = f"{settings.session}:{symbol}:{self._expiry_iso}:"
-        self.exchange, self.balancer_name, self.metrics_name = exchange, balancer, metrics
+        self.gateway, self.balancer_name, self.metrics_name = gateway, balancer, metrics
         self.calendar = calendar or MarketCalendar()
         self._phases = PhaseClock(self.calendar)
         self._hour_window: tuple[int, int, int] = (0, 0, 0)     # [start, end) of a New York hour, UTC ns; its hour
@@ -153,7 +154,7 @@ class ExpirationTrader(Component):
         process (also after a restart), which must not compile them on its first quote."""
         kernels.warm_up()
         self._tell_time(now_ns)
-        self.port.send(self.exchange, ReplayRequest(self.name))
+        self.port.send(self.gateway, ReplayRequest(self.name))
 
     def _resume(self, replay: ReplayedOrders, now_ns: int) -> None:
         """Rebuild the order counter and the chain balance from the ledger, then start the loop."""
@@ -164,7 +165,7 @@ class ExpirationTrader(Component):
                 record = self.balance.record_debit_fill if part == "debit" else self.balance.record_credit_fill
                 record(self.symbol, self.expiration, filled, price)
             if still_working:
-                self.port.send(self.exchange, CancelOrder(coid, self.name))    # no stale orders after a restart
+                self.port.send(self.gateway, CancelOrder(coid, self.name))    # no stale orders after a restart
         if replay.orders:
             balance = self.balance.get_balance(self.symbol, self.expiration)
             self.log.info("resumed_from_ledger", orders=len(replay.orders), next_sequence=self.sequence + 1,
@@ -235,7 +236,7 @@ class ExpirationTrader(Component):
                 self._attempt(now_ns)
         elif tag[0] == "cancel" and tag[1] in self.working:
             self.working[tag[1]].cancel_requested = True
-            self.port.send(self.exchange, CancelOrder(tag[1], self.name))
+            self.port.send(self.gateway, CancelOrder(tag[1], self.name))
 
     def _apply(self, optimization: ApplyOptimization) -> None:
         sizing = self.settings.sizing
@@ -340,7 +341,7 @@ class ExpirationTrader(Component):
         hour = self._hour(now_ns)
         working = self.working[coid] = _Working(coid, part, quantity, now_ns, self._last_delay_category, hour,
                                                 credit_plan, legs, mid)
-        self.port.send(self.exchange, SubmitOrder(coid, self.name, legs, side, quantity, limit))
+        self.port.send(self.gateway, SubmitOrder(coid, self.name, legs, side, quantity, limit))
         working.labels = self._order_labels(working)
         self.telemetry.count("spreadwright_orders_submitted_total", **working.labels)
         self.telemetry.observe("spreadwright_quote_to_order_seconds", max(now_ns - self.chain_time_ns, 0) / NS,

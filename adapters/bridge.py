@@ -1,4 +1,4 @@
-"""BrokerBridge: the component named "exchange" in a paper or live session, backed by a broker adapter.
+"""BrokerBridge: the venue component (`names.BRIDGE`) of a paper or live session, backed by a broker adapter.
 
 The gateway and the traders talk to it with the same messages they send the simulated
 exchange (SubmitOrder, CancelOrder, ReplaceOrder, OrderStatusRequest) and get the same
@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from actors import names
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
@@ -166,7 +167,7 @@ class _IoLoop:
 
 class BrokerBridge(Component):
     def __init__(self, adapter_factory: Callable[[], Any], routes: dict[tuple[str, str], tuple[str, ...]],
-                 quote_poll_ms: int = 1000, order_poll_ms: int = 100, name: str = "exchange",
+                 quote_poll_ms: int = 1000, order_poll_ms: int = 100, name: str = names.BRIDGE,
                  stop_timeout_s: float = 5.0) -> None:
         super().__init__(name)
         self.adapter_factory = adapter_factory

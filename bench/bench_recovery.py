@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from actors.broker_gateway import BrokerGateway  # noqa: E402
 from actors.expiration_trader import ExpirationTrader, TraderSettings  # noqa: E402
 from actors.runtime.ray_runtime import RayRuntime  # noqa: E402
-from actors.shared import BalancerComponent, MetricsComponent  # noqa: E402
+from actors.optimization_metrics import MetricsComponent
+from actors.position_balancer import BalancerComponent  # noqa: E402
 from config.execution import ExecutorConfig, TimingParameters  # noqa: E402
 from config.runtime import RuntimeConfig  # noqa: E402
 from sim.exchange.simulated import SimulatedExchange  # noqa: E402
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     settings = TraderSettings(timing=TimingParameters(cancel_after_seconds=0.5, min_delay_between_attempts=0.05,
                                                       max_delay_between_attempts=0.1),
                               executor=ExecutorConfig(min_fill_rate=0.0), session="bench", market_hours=False)
-    trader = ExpirationTrader("SPY", expiry, settings, exchange="broker")
+    trader = ExpirationTrader("SPY", expiry, settings)
     runtime = RayRuntime(RuntimeConfig(kind="ray", ray_namespace="bench-recovery", max_restarts=-1))
     ledger = Path(tempfile.mkdtemp()) / "ledger.db"
     for component in (SimulatedExchange(), BrokerGateway(SqliteLedgerStore(ledger)),

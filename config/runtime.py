@@ -34,9 +34,10 @@ class RuntimeConfig(FrozenModel):
 
     `route_latency` keys are "sender->receiver" component names; "*" matches any name.
     `co_host` (Ray only): groups of component names that share one actor, so messages between them are
-    local calls. By default the order path shares one actor: the gateway ("broker"), the butterfly router
-    and the broker bridge ("exchange"), so a fly's second vertical reaches the broker adapter without
-    waiting in two mailboxes behind every trader's traffic (bench/bench_router_latency.py).
+    local calls. None (the default) means the order path shares one actor: the gateway, the butterfly
+    router and the broker bridge (`actors.names.ORDER_PATH_GROUP`), so a fly's second vertical reaches the
+    broker adapter without waiting in two mailboxes behind every trader's traffic
+    (bench/bench_router_latency.py). `[]` gives every component an actor of its own.
     """
 
     kind: Literal["inline", "ray"] = "inline"
@@ -47,13 +48,13 @@ class RuntimeConfig(FrozenModel):
     ray_address: str | None = None
     ray_namespace: str = "spreadwright"
     max_restarts: int = Field(-1, ge=-1)
-    co_host: tuple[tuple[str, ...], ...] = (("broker", "router", "exchange"),)
+    co_host: tuple[tuple[str, ...], ...] | None = None
 
     @field_validator("co_host")
     @classmethod
-    def _groups_disjoint(cls, groups: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
+    def _groups_disjoint(cls, groups: tuple[tuple[str, ...], ...] | None) -> tuple[tuple[str, ...], ...] | None:
         seen: set[str] = set()
-        for group in groups:
+        for group in groups or ():
             if len(group) < 2 or not all(name.strip() for name in group):
                 raise ValueError(f"co_host group {list(group)} must name at least two components")
             if seen & set(group):

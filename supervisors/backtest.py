@@ -17,17 +17,17 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from actors.broker_gateway import BrokerGateway
-from actors.messages import AddSymbol
 from actors.expiration_trader import ExpirationTrader, TraderSettings
+from actors.optimization_metrics import MetricsComponent
+from actors.position_balancer import BalancerComponent
+from actors.broker_gateway import BrokerGateway
 from actors.runtime.inline import InlineRuntime
-from actors.shared import BalancerComponent, MetricsComponent
 from config.session import SessionConfig
 from core.calendar import MarketCalendar
-from core.ledger import MemoryLedgerStore
 from core.expirations import listed_expirations
-from sim.market.day_feed import DayFeed
 from sim.exchange.simulated import SimulatedExchange
+from sim.market.day_feed import DayFeed
+from supervisors.kernel import SimulatedVenue, Topology, add_chain_traders, build_topology
 
 BUTTERFLY_COLUMNS = ("position_id", "symbol", "expiration", "entry_time_ns", "exit_time_ns", "exit_signal",
                      "entry_debit", "exit_credit", "pnl_usd", "path", "closed", "slippage_vs_mid",
@@ -37,38 +37,60 @@ TRADE_COLUMNS = ("time_ns", "trader", "symbol", "expiration", "part", "client_or
 
 @dataclass
 class Backtest:
-    runtime: InlineRuntime
-    traders: list[ExpirationTrader]
-    feed: DayFeed
-    exchange: SimulatedExchange
-    balancer: BalancerComponent
-    metrics: MetricsComponent
-    gateway: BrokerGateway
+    """A built backtest: its topology on an InlineRuntime, and the day's close."""
+
+    topology: Topology
     close_ns: int
-    trader_settings: TraderSettings
-    calendar: MarketCalendar
-    strategists: list = None
+
+    @property
+    def runtime(self) -> InlineRuntime:
+        return self.topology.runtime
+
+    @property
+    def traders(self) -> list[ExpirationTrader]:
+        return self.topology.traders
+
+    @property
+    def feed(self) -> DayFeed:
+        return self.topology.venue.feed
+
+    @property
+    def exchange(self) -> SimulatedExchange:
+        return self.topology.venue.exchange
+
+    @property
+    def balancer(self) -> BalancerComponent:
+        return self.topology.balancer
+
+    @property
+    def metrics(self) -> MetricsComponent:
+        return self.topology.metrics
+
+    @property
+    def gateway(self) -> BrokerGateway:
+        return self.topology.gateway
+
+    @property
+    def trader_settings(self) -> TraderSettings:
+        return self.topology.settings
+
+    @property
+    def calendar(self) -> MarketCalendar:
+        return self.topology.venue.calendar()
+
+    @property
+    def strategists(self) -> list:
+        return self.topology.strategists
 
     def add_symbol(self, symbol: str, expirations: list[date], start_price: float) -> list[ExpirationTrader]:
         """Start trading `symbol` on `expirations` while the day runs: new traders, and the feed quotes it."""
-        from sim.market.chain import PRODUCTS
-
-        if symbol not in PRODUCTS:
-            raise ValueError(f"symbol: {symbol!r} has no product spec (listed: {sorted(PRODUCTS)})")
         today = self.feed.day
         expired = [e for e in expirations if e < today]
         if not expirations or expired:
             raise ValueError(f"expirations: need at least one, none before {today}; expired: {expired}")
         if any(t.symbol == symbol for t in self.traders):
             raise ValueError(f"symbol: {symbol} is already traded")
-        traders = [ExpirationTrader(symbol, e, self.trader_settings, exchange="broker", calendar=self.calendar)
-                   for e in sorted(set(expirations))]
-        for trader in traders:
-            self.runtime.add(trader)
-        self.traders.extend(traders)
-        routes = tuple((t.expiration.isoformat(), t.name) for t in traders)
-        self.feed.on_message(AddSymbol(symbol, start_price, tuple(e for e, _ in routes), routes), self.runtime.now_ns)
-        return traders
+        return add_chain_traders(self.topology, symbol, expirations, self.runtime.now_ns, start_price)
 
 
 def pick_expirations(day: date, wanted_dte: tuple[int, ...], calendar: MarketCalendar) -> list[date]:
@@ -83,64 +105,17 @@ def pick_expirations(day: date, wanted_dte: tuple[int, ...], calendar: MarketCal
 
 
 def build_backtest(config: SessionConfig, telemetry=None) -> Backtest:
-    """The day's topology on an InlineRuntime; `telemetry` (actors.runtime.telemetry) receives every component's metrics."""
+    """The day's topology on an InlineRuntime; `telemetry` (actors.runtime.telemetry) receives every component's
+    metrics."""
     settings = config.backtest
-    calendar = MarketCalendar()
+    venue = SimulatedVenue()
+    calendar = venue.calendar()
     if not calendar.is_session(settings.day):
         raise ValueError(f"backtest.day: {settings.day} is not a trading session")
     open_ns, close_ns = calendar.open_close_ns(settings.day)
     runtime = InlineRuntime(config.runtime, start_ns=open_ns - 60 * 1_000_000_000, telemetry=telemetry)
-    trader_settings = TraderSettings(config.timing, config.sizing, config.executor, config.credit_maximizer,
-                                     config.balancer, session=config.name, seed=config.runtime.seed,
-                                     max_quote_age_s=config.exchange.max_quote_age_ms / 1000)
     expirations = {s: pick_expirations(settings.day, settings.expirations_dte, calendar) for s in config.symbols}
-    traders = [ExpirationTrader(symbol, expiry, trader_settings, exchange="broker", calendar=calendar)
-               for symbol in config.symbols for expiry in expirations[symbol]]
-    routes = {(t.symbol, t.expiration.isoformat()): (t.name,) for t in traders}
-    missing = [s for s in config.symbols if s not in settings.start_prices]
-    if missing:
-        raise ValueError(f"backtest.start_prices: no start price for {missing}")
-    flies = butterfly_components(config, expirations, routes, calendar.is_open)
-    feed = DayFeed(settings.day, {s: settings.start_prices[s] for s in config.symbols}, expirations, routes,
-                   settings.quote_interval_s, config.runtime.seed, settings.regime, settings.n_strikes, settings.rate)
-    exchange = SimulatedExchange(config.exchange.model_copy(update={"seed": config.runtime.seed}),
-                                 is_open=calendar.is_open)
-    balancer = BalancerComponent(config.balancer.max_imbalance, config.balancer.force_balance_at_close)
-    metrics = MetricsComponent()
-    gateway = BrokerGateway(ledger_store(config), exchange="exchange", name="broker")
-    for component in (exchange, gateway, feed, balancer, metrics, *traders, *flies):
-        runtime.add(component)
-    return Backtest(runtime, traders, feed, exchange, balancer, metrics, gateway, close_ns, trader_settings, calendar,
-                    [c for c in flies if hasattr(c, "round_trips")])
-
-
-def butterfly_components(config: SessionConfig, expirations: dict[str, list[date]],
-                         routes: dict[tuple[str, str], tuple[str, ...]], is_open=None, session_start_ns: int = 0) -> list:
-    """The router and one strategist per chain when `butterflies.enabled`; extends `routes` in place so
-    each strategist and the router get that chain's quotes. A fly the ledger shows opened before
-    `session_start_ns` (an earlier run) is reported by its strategist, not managed."""
-    if not config.butterflies.enabled:
-        return []
-    from actors.butterfly_router import ButterflyExitRouter
-    from actors.butterfly_strategist import ButterflyStrategist
-
-    strategists = [ButterflyStrategist(symbol, expiry, config.butterflies, config.router, session=config.name,
-                                       seed=config.runtime.seed, market_hours_ok=is_open,
-                                       session_start_ns=session_start_ns)
-                   for symbol, days in expirations.items() for expiry in days]
-    for strategist in strategists:
-        key = (strategist.symbol, strategist.expiration.isoformat())
-        routes[key] = (*routes.get(key, ()), strategist.name, "router")
-    return [ButterflyExitRouter(gateway="broker"), *strategists]
-
-
-def ledger_store(config: SessionConfig):
-    """The configured ledger store (memory, or SQLite in WAL mode)."""
-    if config.ledger.kind == "sqlite":
-        from persistence.sqlite_ledger import SqliteLedgerStore
-
-        return SqliteLedgerStore(config.ledger.path, config.ledger.synchronous)
-    return MemoryLedgerStore()
+    return Backtest(build_topology(config, runtime, venue, expirations), close_ns)
 
 
 def run_backtest(config: SessionConfig, out_dir: Path) -> dict[str, Any]:

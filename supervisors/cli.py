@@ -13,7 +13,8 @@ from config.runtime import LoggingConfig, RuntimeConfig
 
 def _pingpong(args: argparse.Namespace) -> int:
     """Run the two-component topology on the chosen runtimes and print what each did."""
-    from actors.runtime.pingpong import pingpong_done, pingpong_topology
+    from actors.runtime.pingpong import pingpong_done
+    from supervisors.kernel import build_pingpong
 
     per_burst = 50
     bursts = max(1, args.messages // (2 * per_burst))
@@ -22,8 +23,7 @@ def _pingpong(args: argparse.Namespace) -> int:
         from actors.runtime.inline import InlineRuntime
 
         runtime = InlineRuntime(RuntimeConfig(seed=args.seed, check_serializable=True))
-        for component in pingpong_topology(bursts, per_burst):
-            runtime.add(component)
+        build_pingpong(runtime, bursts, per_burst)
         started = time.perf_counter()
         done = runtime.run_until(pingpong_done)
         wall_s = time.perf_counter() - started
@@ -37,8 +37,7 @@ def _pingpong(args: argparse.Namespace) -> int:
 
         ensure_ray(args.address)
         runtime = RayRuntime(RuntimeConfig(kind="ray", ray_namespace="spreadwright-pingpong"))
-        for component in pingpong_topology(bursts, per_burst):
-            runtime.add(component)
+        build_pingpong(runtime, bursts, per_burst)
         started = time.perf_counter()
         runtime.start()
         done = runtime.run_until(pingpong_done, timeout_s=120)
@@ -58,10 +57,11 @@ def _exchange(args: argparse.Namespace) -> int:
     """Serve the paper exchange over HTTP until interrupted."""
     from sim.market.live import MarketSpec
     from sim.paper.server import run_server
+    from supervisors.kernel import build_paper_exchange
 
     print(f"paper exchange on http://{args.host}:{args.port} (API: sim/paper/openapi.yaml); Ctrl-C stops it")
     days = tuple(int(d) for d in args.expiry_days.split(",") if d.strip())
-    run_server(args.host, args.port, MarketSpec(interval_ms=args.quote_interval_ms, seed=args.seed, expiry_days=days))
+    run_server(build_paper_exchange, args.host, args.port, MarketSpec(interval_ms=args.quote_interval_ms, seed=args.seed, expiry_days=days))
     return 0
 
 
@@ -109,25 +109,12 @@ def _backtest(args: argparse.Namespace) -> int:
 
 def _paper(args: argparse.Namespace) -> int:
     """Run a paper (or live) session on Ray until Ctrl-C, SIGTERM or --duration-s."""
-    from adapters.paper_http import BrokerError
-    from supervisors.paper import run_paper, status_line
+    from supervisors.paper import run_paper_job
 
     config = _profile(args, backtest=False)
     if config is None:
         return 2
-    print(f"{config.mode.value} session {config.name}: {', '.join(config.symbols)}; ledger {config.ledger.path}; "
-          "Ctrl-C stops it (working orders are cancelled first)", flush=True)
-    try:
-        summary = run_paper(config, args.duration_s, args.address, args.status_every_s)
-    except (BrokerError, TimeoutError) as err:
-        print(f"session could not start: {err}", file=sys.stderr)
-        return 1
-    ledger = summary.get("ledger", {})
-    if "traders" in summary:                   # taken as the stop began, before cancels (absent when it did not come)
-        print(f"status as the stop began: {status_line(summary)}", flush=True)
-    print(f"stopped: {ledger.get('intents', 0)} orders sent, {ledger.get('working', 0)} left working; "
-          f"ledger {config.ledger.path}", flush=True)
-    return 0 if not ledger.get("working") else 1
+    return run_paper_job(config, args.duration_s, args.address, args.status_every_s)
 
 
 def _study(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""SymbolSupervisor: the reconcile loop that keeps a runtime's actors alive.
+"""ComponentSupervisor: the reconcile loop that keeps a runtime's actors alive.
 
 Each `reconcile(now_ns)` pings every actor without blocking, lets `HealthPolicy` decide, and
 carries the decisions out: RESTART recreates the actor from its component (it rebuilds from
@@ -8,6 +8,7 @@ trader. Every transition is logged with its reason.
 
 from __future__ import annotations
 
+from actors import names
 from actors.runtime.logs import get_logger
 from actors.runtime.telemetry import NULL_TELEMETRY, Telemetry
 from core.orders import TradingHalted
@@ -16,7 +17,7 @@ from supervisors.health import Decision, HealthPolicy, Transition
 _log = get_logger(component="symbol-supervisor")
 
 
-class SymbolSupervisor:
+class ComponentSupervisor:
     def __init__(self, runtime, policy: HealthPolicy | None = None, ping_timeout_s: float = 1.0,
                  telemetry: Telemetry = NULL_TELEMETRY) -> None:
         self.runtime = runtime
@@ -47,7 +48,7 @@ class SymbolSupervisor:
                 restarted.update(together)
                 if len(together) > 1:
                     _log.info("co_hosted_restarted", target=transition.component, with_it=together)
-            elif transition.decision is Decision.ESCALATE and transition.component.startswith("trader-"):
+            elif transition.decision is Decision.ESCALATE and names.is_trader(transition.component):
                 self.runtime.send(transition.component, TradingHalted("", f"supervisor halted it: {transition.reason}",
                                                                       now_ns))
         return transitions

@@ -25,21 +25,19 @@ import time
 from datetime import date, datetime
 from typing import Any, Callable, Iterable
 
-from actors.broker_gateway import BrokerGateway
+from actors import names
 from actors.expiration_trader import ExpirationTrader
 from actors.runtime.logs import get_logger
 from actors.runtime.asyncio_runtime import AsyncioRuntime
-from actors.shared import BalancerComponent, MetricsComponent
 from config.execution import SizingParameters, TimingParameters
 from config.loader import apply_env_overrides, validate_config
 from core.execution.balancer import PositionBalancer
 from core.execution.credit import CreditMaximizer, SpreadLeg
 from core.execution.metrics import OptimizationMetrics
 from core.ledger import MemoryLedgerStore
-from adapters.bridge import AddRoute, BrokerBridge
 from adapters.callback import CallbackAdapter
-from supervisors.paper import session_trader_settings
-from supervisors.status import SessionSupervisor
+from supervisors.kernel import BrokerVenue, Topology, add_chain_traders, build_topology
+from supervisors.status import StatusView
 
 __all__ = ["ArbitrageExecutor", "create_arbitrage_executor", "TimingParameters", "SizingParameters",
            "PositionBalancer", "CreditMaximizer", "OptimizationMetrics", "ExpirationTrader", "SpreadLeg"]
@@ -69,6 +67,8 @@ class ArbitrageExecutor:
         self.symbols: dict[str, list[Any]] = {}
         self.expirations: dict[tuple[str, str], Any] = {}
         self.traders: dict[str, ExpirationTrader] = {}
+        self._pending: list[tuple[str, date]] = []
+        self._topology: Topology | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runtime: AsyncioRuntime | None = None
         self._active = False
@@ -95,11 +95,11 @@ class ArbitrageExecutor:
                 continue
             self.expirations[key] = expiration
             self.symbols.setdefault(symbol, []).append(expiration)
-            trader = self._trader(symbol, day)
-            self.traders[trader.name] = trader
-            added.append(trader.name)
             if self._active:
-                self._on_loop(self._start_trader, trader).result(timeout=10)
+                added.append(self._on_loop(self._start_trader, symbol, day).result(timeout=10))
+            else:
+                self._pending.append((symbol, day))
+                added.append(names.trader_name(symbol, day))
         return added
 
     def start(self) -> None:
@@ -136,9 +136,6 @@ class ArbitrageExecutor:
 
     # ------------------------------------------------------------------ wiring
 
-    def _trader(self, symbol: str, day: date) -> ExpirationTrader:
-        return ExpirationTrader(symbol, day, session_trader_settings(self.config), exchange="broker")
-
     def _run_loop(self, started: concurrent.futures.Future) -> None:
         self._loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self._loop)
@@ -162,33 +159,27 @@ class ArbitrageExecutor:
         broker = self.config.broker
         adapter = CallbackAdapter(*self.callbacks, self.expirations, self.order_status_callback, self.cancel_callback,
                                   timeout_s=broker.request_timeout_s * 2.5)
-        routes = {(t.symbol, t.expiration.isoformat()): (t.name,) for t in self.traders.values()}
         store = MemoryLedgerStore()
         if self.ledger_path:
             from persistence.sqlite_ledger import SqliteLedgerStore
 
             store = SqliteLedgerStore(self.ledger_path)
         self._runtime = AsyncioRuntime(self._loop, check_serializable=False)
-        self._bridge = BrokerBridge(lambda: adapter, routes, broker.quote_poll_ms, broker.order_poll_ms)
-        self._gateway = BrokerGateway(store, exchange="exchange", name="broker")
-        self._balancer = BalancerComponent(self.balancer.max_imbalance, self.balancer.force_balance_at_close)
-        self._balancer.balancer = self.balancer
-        self._metrics = MetricsComponent()
-        for component in (self._bridge, self._gateway, self._balancer, self._metrics, *self.traders.values()):
-            self._prepare(component)
-            self._runtime.add(component)
+        expirations: dict[str, list[date]] = {}
+        for symbol, expiration in self._pending:
+            expirations.setdefault(symbol, []).append(expiration)
+        self._topology = build_topology(self.config, self._runtime, BrokerVenue(lambda: adapter), expirations,
+                                        ledger=store, credit_maximizer=self.credit_maximizer, balancer=self.balancer)
+        self._bridge, self._gateway = self._topology.venue.bridge, self._topology.gateway
+        self._balancer, self._metrics = self._topology.balancer, self._topology.metrics
+        self.traders = {t.name: t for t in self._topology.traders}
         self._runtime.start()
 
-    def _prepare(self, component: Any) -> None:
-        if isinstance(component, ExpirationTrader):
-            component.credit_maximizer = self.credit_maximizer
-            component.balance = copy.deepcopy(self.balancer)
-
-    def _start_trader(self, trader: ExpirationTrader) -> None:
-        self._prepare(trader)
-        self._runtime.add(trader)
-        self._bridge.on_message(AddRoute(trader.symbol, trader.expiration.isoformat(), (trader.name,)), time.time_ns())
+    def _start_trader(self, symbol: str, day: date) -> str:
+        trader, = add_chain_traders(self._topology, symbol, [day], time.time_ns())
+        self.traders[trader.name] = trader
         trader.on_start(time.time_ns())
+        return trader.name
 
     def _stop_components(self) -> None:
         now_ns = time.time_ns()
@@ -207,9 +198,9 @@ class ArbitrageExecutor:
         components = [self._balancer, self._metrics, *self.traders.values()] if self._runtime else []
         return {c.name: c.snapshot() for c in components}
 
-    def _supervisor(self) -> SessionSupervisor:
+    def _supervisor(self) -> StatusView:
         send = (lambda name, message: self._on_loop(self.traders[name].on_message, message, time.time_ns()))
-        return SessionSupervisor(self._snapshots, send, lambda: self._active)
+        return StatusView(self._snapshots, send, lambda: self._active)
 
 
 class _Muted:

@@ -5,8 +5,8 @@
 `PaperSession.start()` connects to Ray (or starts a local instance), starts the paper exchange
 as a child process unless `broker.url` names one, asks the broker which expirations each
 symbol lists, and starts one actor per component: the ExpirationTraders, the BrokerGateway
-with its SQLite ledger, the BrokerBridge (named "exchange") and the shared balancer and
-metrics. `run()` keeps the SymbolSupervisor's reconcile loop going and prints the status
+with its SQLite ledger, the BrokerBridge (the venue) and the shared balancer and
+metrics, all wired by `supervisors.kernel`. `run()` keeps the ComponentSupervisor's reconcile loop going and prints the status
 every `status_every_s` until the duration is over or the process is told to stop (Ctrl-C,
 SIGTERM). `stop()` is ordered so nothing is left behind: traders first (no new orders), then
 the bridge (cancels every working order at the broker and forwards the outcomes), then the
@@ -27,15 +27,14 @@ import urllib.request
 from datetime import date, datetime, timezone
 from typing import Any
 
-from actors.broker_gateway import BrokerGateway
-from actors.expiration_trader import ExpirationTrader, TraderSettings
+from actors import names
+from actors.expiration_trader import ExpirationTrader
 from actors.runtime.logs import get_logger
-from actors.shared import BalancerComponent, MetricsComponent
 from config.session import SessionConfig
-from adapters.bridge import BrokerBridge
 from adapters.paper_http import BrokerError, HttpBroker
+from supervisors.kernel import BrokerVenue, build_topology
 from supervisors.metrics_server import ProcessMetrics
-from supervisors.status import SessionSupervisor
+from supervisors.status import StatusView
 
 _log = get_logger(component="paper-session")
 
@@ -110,15 +109,6 @@ def listed_expirations(url: str, symbols: tuple[str, ...], per_symbol: int, toda
     return chosen
 
 
-def session_trader_settings(config: SessionConfig) -> TraderSettings:
-    """Traders of a wall-clock session (paper, live, the seed facade): decide on the next quote, quotes may be
-    up to three polls old, market hours as the broker config says."""
-    return TraderSettings(config.timing, config.sizing, config.executor, config.credit_maximizer, config.balancer,
-                          session=config.name, seed=config.runtime.seed,
-                          max_quote_age_s=max(config.exchange.max_quote_age_ms, 3 * config.broker.quote_poll_ms) / 1000,
-                          market_hours=config.broker.market_hours, decide_on_quote=True)
-
-
 class PaperSession:
     def __init__(self, config: SessionConfig, address: str | None = None) -> None:
         if config.mode.value == "backtest":
@@ -128,7 +118,7 @@ class PaperSession:
         self.exchange_process: PaperExchangeProcess | None = None
         self.runtime = None
         self.traders: list[ExpirationTrader] = []
-        self.supervisor: SessionSupervisor | None = None
+        self.supervisor: StatusView | None = None
         self.stopping = threading.Event()
         self.url = config.broker.url
         self.metrics = None
@@ -138,7 +128,7 @@ class PaperSession:
     def start(self) -> None:
         from actors.runtime.ray_runtime import RayRuntime
         from supervisors.ray_session import ensure_ray
-        from supervisors.component_supervisor import SymbolSupervisor
+        from supervisors.component_supervisor import ComponentSupervisor
 
         broker = self.config.broker
         if self.url is None:
@@ -156,30 +146,14 @@ class PaperSession:
         self.metrics = ProcessMetrics(self.config.metrics)
         self.runtime = RayRuntime(self.config.runtime, self.config.logging, self.config.name,
                                   metrics=self.config.metrics.enabled)
-        settings = session_trader_settings(self.config)
-        self.traders = [ExpirationTrader(symbol, expiry, settings, exchange="broker")
-                        for symbol, days in expirations.items() for expiry in days]
-        routes = {(t.symbol, t.expiration.isoformat()): (t.name,) for t in self.traders}
-        from supervisors.backtest import butterfly_components, ledger_store
-
-        calendar_ok = None
-        if broker.market_hours:
-            from core.calendar import MarketCalendar
-
-            calendar_ok = MarketCalendar().is_open
-        flies = butterfly_components(self.config, expirations, routes, calendar_ok, session_start_ns=time.time_ns())
         adapter = functools.partial(HttpBroker, self.url, broker.request_timeout_s,
                                     api_key=broker.api_key.get_secret_value() if broker.api_key else None)
-
-        for component in (BrokerBridge(adapter, routes, broker.quote_poll_ms, broker.order_poll_ms),
-                          BrokerGateway(ledger_store(self.config), exchange="exchange", name="broker"),
-                          BalancerComponent(self.config.balancer.max_imbalance,
-                                            self.config.balancer.force_balance_at_close),
-                          MetricsComponent(), *self.traders, *flies):
-            self.runtime.add(component)
+        self.topology = build_topology(self.config, self.runtime, BrokerVenue(adapter), expirations,
+                                       session_start_ns=time.time_ns())
+        self.traders = self.topology.traders
         self.runtime.start()
-        self.health = SymbolSupervisor(self.runtime, telemetry=self.metrics.telemetry)
-        self.supervisor = SessionSupervisor(self.runtime.snapshots, self.runtime.send, lambda: not self.stopping.is_set())
+        self.health = ComponentSupervisor(self.runtime, telemetry=self.metrics.telemetry)
+        self.supervisor = StatusView(self.runtime.snapshots, self.runtime.send, lambda: not self.stopping.is_set())
         _log.info("paper_session_started", url=self.url, traders=[t.name for t in self.traders],
                   ledger=self.config.ledger.path, metrics_port=self.metrics.port)
 
@@ -220,12 +194,12 @@ class PaperSession:
         summary: dict[str, Any] = {}
         if self.runtime is not None:
             summary = self._final_status()
-            self.runtime.stop(names=[n for n in self.runtime.names() if n.startswith(("trader-", "flies-", "router"))])
-            bridge_failures = self.runtime.stop(timeout_s=timeout_s, names=["exchange"])
+            self.runtime.stop(names=[n for n in self.runtime.names() if n.startswith(names.ORDER_PATH_PREFIXES)])
+            bridge_failures = self.runtime.stop(timeout_s=timeout_s, names=[names.BRIDGE])
             deadline = time.monotonic() + 5.0
-            while time.monotonic() < deadline and self.runtime.snapshot("broker")["working"]:
+            while time.monotonic() < deadline and self.runtime.snapshot(names.GATEWAY)["working"]:
                 time.sleep(0.1)
-            summary["ledger"] = {k: v for k, v in self.runtime.snapshot("broker").items()
+            summary["ledger"] = {k: v for k, v in self.runtime.snapshot(names.GATEWAY).items()
                                  if not k.endswith("_marks")}      # latency marks are for benches, not the log
             summary["stop_failures"] = {**bridge_failures, **self.runtime.stop()}
             if summary["ledger"]["working"]:
@@ -274,3 +248,54 @@ def run_paper(config: SessionConfig, duration_s: float | None = None, address: s
             signal.signal(signum, handler)
     return summary
 
+
+
+def run_paper_job(config: SessionConfig, duration_s: float | None = None, address: str | None = None,
+                  status_every_s: float = 10.0) -> int:
+    """A session with its console lines (start, the status as the stop began, the stop); the exit code:
+    0, or 1 when it could not start or left orders working."""
+    print(f"{config.mode.value} session {config.name}: {', '.join(config.symbols)}; ledger {config.ledger.path}; "
+          "Ctrl-C stops it (working orders are cancelled first)", flush=True)
+    try:
+        summary = run_paper(config, duration_s, address, status_every_s)
+    except (BrokerError, TimeoutError) as err:
+        print(f"session could not start: {err}", file=sys.stderr)
+        return 1
+    ledger = summary.get("ledger", {})
+    if "traders" in summary:                   # taken as the stop began, before cancels (absent when it did not come)
+        print(f"status as the stop began: {status_line(summary)}", flush=True)
+    print(f"stopped: {ledger.get('intents', 0)} orders sent, {ledger.get('working', 0)} left working; "
+          f"ledger {config.ledger.path}", flush=True)
+    return 0 if not ledger.get("working") else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m supervisors.paper --profile P [--duration-s S]`: the paper/live session as a Ray job.
+
+    Inside `ray job submit` (RAY_ADDRESS is set) it joins that cluster; otherwise it starts a local Ray.
+    """
+    import argparse
+
+    from actors.runtime.logs import configure_logging
+    from config import ConfigError, load_profile
+
+    parser = argparse.ArgumentParser(prog="python -m supervisors.paper", description=main.__doc__)
+    parser.add_argument("--profile", default="paper")
+    parser.add_argument("--duration-s", type=float, default=None)
+    parser.add_argument("--address", default=None)
+    parser.add_argument("--status-every-s", type=float, default=10.0)
+    args = parser.parse_args(argv)
+    try:
+        config = load_profile(args.profile)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 2
+    if config.mode.value == "backtest":
+        print(f"profile {args.profile} is a backtest profile; use `spreadwright backtest` for it", file=sys.stderr)
+        return 2
+    configure_logging(config.logging, force=True)
+    return run_paper_job(config, args.duration_s, args.address, args.status_every_s)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

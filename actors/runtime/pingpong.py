@@ -82,9 +82,5 @@ class Counter(Component):
         return {"count": self.count, "price_cents_sum": self.price_cents_sum, "checksum": self.checksum}
 
 
-def pingpong_topology(bursts: int = 100, per_burst: int = 50) -> list[Component]:
-    return [Quoter(bursts=bursts, per_burst=per_burst), Counter()]
-
-
 def pingpong_done(snapshots: dict[str, dict]) -> bool:
     return bool(snapshots.get("quoter", {}).get("done"))

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 import ray
 
+from actors import names
 from actors.runtime.component import Component
 from actors.runtime.logs import get_logger
 from actors.runtime.ray_host import ComponentHost, RayMetricsSink
@@ -81,8 +82,9 @@ class RayRuntime:
         """The configured co-host groups among `components` (members present now), then one per component."""
         by_name = {c.name: c for c in components}
         groups, grouped = [], set()
-        for names in self.config.co_host:
-            members = [by_name[n] for n in names if n in by_name]
+        configured = self.config.co_host
+        for group in names.ORDER_PATH_GROUP if configured is None else configured:
+            members = [by_name[n] for n in group if n in by_name]
             if len(members) > 1:
                 groups.append(members)
                 grouped.update(c.name for c in members)

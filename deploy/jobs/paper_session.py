@@ -3,7 +3,7 @@
     ray job submit --address http://HEAD:8265 --working-dir . -- python deploy/jobs/paper_session.py --profile paper
     ray submit deploy/cluster.yaml deploy/jobs/paper_session.py --profile paper     (clusters started with `ray up`)
 
-Same as `python -m supervisors.status`; arguments: --profile, --duration-s, --address, --status-every-s.
+Same as `python -m supervisors.paper`; arguments: --profile, --duration-s, --address, --status-every-s.
 """
 
 import sys
@@ -13,7 +13,7 @@ _ROOT = Path(__file__).resolve().parents[2]
 if (_ROOT / "supervisors").is_dir() and str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))       # run from a checkout; on `ray up` clusters the project is pip-installed
 
-from supervisors.status import main  # noqa: E402
+from supervisors.paper import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -25,6 +25,7 @@ Takes `SubmitOrder`, `CancelOrder`, `ReplaceOrder` and `ChainQuotes`; sends orde
 from __future__ import annotations
 
 import math
+from actors import names
 from typing import Any, Callable, Hashable
 
 import numpy as np
@@ -54,7 +55,7 @@ _TERMINAL = frozenset({_FILLED, _CANCELLED, _REJECTED})
 class SimulatedExchange(Component):
     """See the module docstring. `is_open(time_ns)` says whether the market is open (default: always)."""
 
-    def __init__(self, config: ExchangeConfig | None = None, name: str = "exchange",
+    def __init__(self, config: ExchangeConfig | None = None, name: str = names.EXCHANGE,
                  is_open: Callable[[int], bool] | None = None) -> None:
         super().__init__(name)
         self.config = config or ExchangeConfig()

@@ -7,6 +7,7 @@ tick's `ChainQuotes` go to the exchange and to the components routed to that cha
 
 from __future__ import annotations
 
+from actors import names
 from datetime import date
 from typing import Any, Hashable
 
@@ -28,8 +29,8 @@ _SESSION_SECONDS = 6.5 * 3600
 class DayFeed(Component):
     def __init__(self, day: date, start_prices: dict[str, float], expirations: dict[str, list[date]],
                  routes: dict[tuple[str, str], tuple[str, ...]], interval_s: float = 10.0, seed: int = 0,
-                 regime: str = "normal", n_strikes: int = 60, rate: float = 0.04, exchange: str = "exchange",
-                 name: str = "market") -> None:
+                 regime: str = "normal", n_strikes: int = 60, rate: float = 0.04, exchange: str = names.EXCHANGE,
+                 name: str = names.MARKET) -> None:
         super().__init__(name)
         self.day, self.start_prices, self.expirations, self.routes = day, start_prices, expirations, routes
         self.interval_s, self.seed, self.regime, self.n_strikes, self.rate = interval_s, seed, regime, n_strikes, rate

@@ -8,6 +8,7 @@ give the same quotes.
 
 from __future__ import annotations
 
+from actors import names
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Callable, Hashable
@@ -39,7 +40,7 @@ def expiry_ns(day: date) -> int:
 
 
 class MarketFeed(Component):
-    def __init__(self, spec: MarketSpec = MarketSpec(), name: str = "market", exchange: str = "exchange",
+    def __init__(self, spec: MarketSpec = MarketSpec(), name: str = names.MARKET, exchange: str = names.EXCHANGE,
                  routes: dict[tuple[str, str], tuple[str, ...]] | None = None) -> None:
         super().__init__(name)
         self.spec = spec

@@ -1,6 +1,6 @@
 """The paper exchange over HTTP (aiohttp): REST for quotes and orders, a websocket stream of events.
 
-    spreadwright exchange --port 8765          (or create_app() in tests, on a free port)
+    spreadwright exchange --port 8765          (or the test kit's paper_exchange_app() in tests)
 
 The simulated exchange, a live simulated market and the paper bookkeeping run as components
 on an AsyncioRuntime inside the server's event loop. The API is documented in
@@ -14,7 +14,7 @@ import asyncio
 import json
 import math
 import time
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -24,9 +24,8 @@ from actors.runtime.asyncio_runtime import AsyncioRuntime
 from actors.runtime.telemetry import PrometheusClientSink, Telemetry
 from config.exchange import ExchangeConfig
 from core.orders import Contract, OrderLeg, SubmitOrder
-from sim.exchange.simulated import SimulatedExchange
-from sim.market.live import MarketFeed, MarketSpec
-from sim.paper.service import OrderConflictError, PaperService, UnknownOrderError, public_record
+from sim.market.live import MarketSpec
+from sim.paper.service import OrderConflictError, UnknownOrderError, public_record
 
 _log = get_logger(component="paper-exchange")
 _ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,64}$"
@@ -129,8 +128,11 @@ class PaperExchangeApp:
     Its metrics (catalog names `spreadwright_exchange_*`) are served by the same server on GET /metrics.
     """
 
-    def __init__(self, market: MarketSpec = MarketSpec(), exchange: ExchangeConfig = ExchangeConfig()) -> None:
-        self.market_spec, self.exchange_config = market, exchange
+    def __init__(self, build: Callable[[AsyncioRuntime, MarketSpec, ExchangeConfig], Any],
+                 market: MarketSpec = MarketSpec(), exchange: ExchangeConfig = ExchangeConfig()) -> None:
+        """`build(runtime, market, exchange)` adds the exchange's components and returns them with `.exchange`,
+        `.market` and `.service` (the kernel's `build_paper_exchange`)."""
+        self.build, self.market_spec, self.exchange_config = build, market, exchange
         self.sockets: dict[web.WebSocketResponse, tuple[frozenset[str], frozenset[str] | None]] = {}
         """Each stream client's (channels, symbols or None for all)."""
         self.metrics_sink = PrometheusClientSink()
@@ -169,9 +171,8 @@ class PaperExchangeApp:
 
     async def _start(self, app: web.Application) -> None:
         self.runtime = AsyncioRuntime()
-        self.exchange = self.runtime.add(SimulatedExchange(self.exchange_config))
-        self.market = self.runtime.add(MarketFeed(self.market_spec))
-        self.service = self.runtime.add(PaperService())
+        built = self.build(self.runtime, self.market_spec, self.exchange_config)
+        self.exchange, self.market, self.service = built.exchange, built.market, built.service
         self.service.telemetry = self.telemetry
         self.service.listeners.append(self._broadcast)
         self.market.listeners.append(self._broadcast_quotes)
@@ -299,11 +300,8 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def create_app(market: MarketSpec = MarketSpec(), exchange: ExchangeConfig = ExchangeConfig()) -> web.Application:
-    return PaperExchangeApp(market, exchange).app
-
-
-def run_server(host: str = "127.0.0.1", port: int = 8765, market: MarketSpec = MarketSpec()) -> None:
-    """Serve until interrupted (Ctrl-C stops cleanly)."""
+def run_server(build: Callable[[AsyncioRuntime, MarketSpec, ExchangeConfig], Any], host: str = "127.0.0.1",
+               port: int = 8765, market: MarketSpec = MarketSpec()) -> None:
+    """Serve until interrupted (Ctrl-C stops cleanly); `build` as for `PaperExchangeApp`."""
     _log.info("paper_exchange_listening", host=host, port=port)
-    web.run_app(create_app(market), host=host, port=port, print=None)
+    web.run_app(PaperExchangeApp(build, market).app, host=host, port=port, print=None)

@@ -7,6 +7,7 @@ Client order ids are idempotent: the same id with the same order returns the exi
 
 from __future__ import annotations
 
+from actors import names
 from typing import Any, Callable
 
 from actors.runtime.component import Component
@@ -39,7 +40,7 @@ def _leg_json(leg) -> dict:
 
 
 class PaperService(Component):
-    def __init__(self, name: str = "paper", exchange: str = "exchange") -> None:
+    def __init__(self, name: str = names.PAPER, exchange: str = names.EXCHANGE) -> None:
         super().__init__(name)
         self.exchange = exchange
         self.records: dict[str, dict[str, Any]] = {}

@@ -32,8 +32,7 @@ from typing import Any, Hashable, NamedTuple
 
 import numpy as np
 
-from actors.butterfly_router import ButterflyExitRouter
-from actors.runtime.component import Component
+from actors import names
 from actors.messages import ExitButterfly
 from actors.runtime.inline import InlineRuntime
 from config.exchange import ExchangeConfig
@@ -43,7 +42,7 @@ from core.quotes import ChainQuotes
 from core.exits.butterfly import (ButterflyPosition, ExitResult, LegQuote, MarketData, PositionLeg, chain_ticks, plan_exit,
                          whole_fly_order)
 from sim.market.chain import PRODUCTS, generate_chains
-from sim.exchange.simulated import SimulatedExchange
+from supervisors.kernel import build_exit_study
 from sim.market.spread_model import load_spread_models
 
 DTE_BUCKETS = {"0DTE": (0, 0), "1-3": (1, 3), "5-15": (5, 15)}
@@ -158,46 +157,6 @@ def entry_and_signal(trade: TradeSpec, config: StudyConfig) -> Signal:
 # ---------------------------------------------------------------------------------------------- the exit
 
 
-class _ExitFeed(Component):
-    """Publishes the precomputed quote rows, one every `interval_ns`, until told the exit is over."""
-
-    def __init__(self, chains: list[ChainQuotes], interval_ns: int) -> None:
-        super().__init__("feed")
-        self.chains, self.interval_ns, self.next, self.stopped = chains, interval_ns, 0, False
-
-    def on_start(self, now_ns: int) -> None:
-        self.on_timer("tick", now_ns)
-
-    def on_timer(self, tag: Hashable, now_ns: int) -> None:
-        if self.stopped or self.next >= len(self.chains):
-            return
-        chain = self.chains[self.next]._replace(time_ns=now_ns)
-        self.next += 1
-        self.port.send("exchange", chain)
-        self.port.send("router", chain)
-        self.port.schedule(self.interval_ns, "tick")
-
-    def on_message(self, message: Any, now_ns: int) -> None:
-        self.stopped = True
-
-    def last(self) -> ChainQuotes:
-        return self.chains[max(self.next - 1, 0)]
-
-
-class _Desk(Component):
-    def __init__(self, request: ExitButterfly) -> None:
-        super().__init__("desk")
-        self.request, self.result = request, None
-
-    def on_start(self, now_ns: int) -> None:
-        self.port.send("router", self.request)
-
-    def on_message(self, message: Any, now_ns: int) -> None:
-        if isinstance(message, ExitResult):
-            self.result = message
-            self.port.send("feed", "stop")
-
-
 @dataclass
 class ExitOutcome:
     result: ExitResult
@@ -240,19 +199,17 @@ def simulate_exit(signal: Signal, config: StudyConfig, method: str, assumptions:
             order.mid_per_share - order.natural_per_share)
     latency = LatencySpec(distribution="lognormal", base_us=assumptions.leg_latency_ms * 1000, sigma=0.5)
     runtime = InlineRuntime(RuntimeConfig(seed=trade.trade_id, check_serializable=False,
-                                          route_latency={"router->exchange": latency, "exchange->router": latency}),
+                                          route_latency={f"{names.ROUTER}->{names.EXCHANGE}": latency,
+                                                         f"{names.EXCHANGE}->{names.ROUTER}": latency}),
                             start_ns=_T0)
     fills = config.fills.model_copy(update={"extra_leg_rate_factor": assumptions.combo_rate_factor,
                                             "extra_leg_width_fraction": assumptions.combo_extra_width})
-    feed = _ExitFeed(chains, interval_ns)
-    desk = _Desk(ExitButterfly(position, market, config.risk, "desk", method, haircut))
     exchange_config = ExchangeConfig(seed=config.seed * 1_000_003 + trade.trade_id, fills=fills,
                                      complex_price_tick=chains[0].tick_below_3)
-    for component in (SimulatedExchange(exchange_config),
-                      feed, ButterflyExitRouter(gateway="exchange", allow_whole_fly=True, recover=False), desk):
-        runtime.add(component)
+    study = build_exit_study(runtime, exchange_config, chains, interval_ns,
+                             ExitButterfly(position, market, config.risk, names.DESK, method, haircut))
     runtime.run(until_ns=_T0 + ticks * interval_ns + 10**9)
-    result = desk.result
+    feed, result = study.feed, study.desk.result
     if result is None:
         raise RuntimeError(f"trade {trade.trade_id} {method}: the router never answered")
     remaining = _remaining_legs(position, market, result)

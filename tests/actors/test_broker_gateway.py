@@ -157,7 +157,7 @@ def test_a_restarted_trader_resumes_its_counter_and_balance_from_the_ledger():
     exchange.on_message = lambda m, now: exchange.received.append(m) if hasattr(exchange, "received") else None
     exchange.received = []
     rt.add(BrokerGateway(store))
-    trader = rt.add(ExpirationTrader("SPY", date(2026, 12, 18), exchange="broker"))
+    trader = rt.add(ExpirationTrader("SPY", date(2026, 12, 18)))
     rt.run(until_ns=10**9)
     assert trader.sequence == 8                                    # the next order will be :9:, never a reused id
     balance = trader.balance.get_balance("SPY", date(2026, 12, 18))

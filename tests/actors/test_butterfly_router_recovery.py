@@ -25,7 +25,7 @@ from core.orders import CancelOrder, OrderAccepted, OrderCancelled, OrderFilled,
 from core.exits.butterfly import ExitResult, MarketData
 from sim.exchange.simulated import SimulatedExchange
 from tests.actors.test_butterfly_router import EXPIRY, QUOTES, T0, Feed, ThinFeed, fly
-from tests.fakes import RecordingPort
+from tests.kit.stubs import RecordingPort
 
 NO_RESTING_FILLS = FillModel(rate_at_mid_per_s=1e-9)
 

@@ -7,7 +7,7 @@ from config.butterfly import ButterflyStrategyConfig
 from config.router import RouterRiskConfig
 from core.orders import SubmitOrder, TradingHalted
 from sim.market.live import MarketFeed, MarketSpec
-from tests.fakes import RecordingPort
+from tests.kit.stubs import RecordingPort
 
 NOW_NS = int(datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc).timestamp() * 1e9)
 

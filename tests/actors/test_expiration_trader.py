@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from actors import names
 from actors.runtime.component import Component
 from actors.expiration_trader import ExpirationTrader, TraderSettings
 from actors.messages import ReplayedOrders, ReplayRequest
@@ -34,7 +35,7 @@ class ScriptedExchange(Component):
     """Answers each order by `policy(order) -> list of events`; counts what it got; refreshes quotes."""
 
     def __init__(self, policy):
-        super().__init__("exchange")
+        super().__init__(names.GATEWAY)     # stands in for the gateway the trader sends to
         self.policy, self.orders, self.cancels = policy, [], []
 
     def on_start(self, now_ns):
@@ -190,7 +191,7 @@ def test_events_are_dispatched_by_type_and_an_unknown_one_is_logged_not_acted_on
         client_order_id: str
 
     runtime = InlineRuntime()
-    for name in ("exchange", "balancer", "metrics"):
+    for name in (names.GATEWAY, names.BALANCER, names.METRICS):
         runtime.add(Sink(name))
     trader = runtime.add(ExpirationTrader("SPY", EXPIRY, TraderSettings()))
     trader.on_message(chain(NOON_NS), NOON_NS)

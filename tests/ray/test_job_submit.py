@@ -1,4 +1,4 @@
-"""The cluster path end to end: `ray start --head`, then `ray job submit ... python -m supervisors.status`, then
+"""The cluster path end to end: `ray start --head`, then `ray job submit ... python -m supervisors.paper`, then
 `spreadwright montecarlo --address http://head:8265` and `spreadwright study butterfly-exits --address http://...`
 (each submitted as a job there)."""
 
@@ -69,7 +69,7 @@ def test_paper_session_runs_as_a_ray_job_on_a_head_started_with_ray_start():
         submitted = run_until_an_agent_takes_it(
             [RAY, "job", "submit", "--address", address, "--working-dir", ".",
              "--runtime-env", "deploy/runtime_env.yaml", "--",
-             "python", "-m", "supervisors.status", "--profile", "config/profiles/paper.yaml", "--duration-s", "12",
+             "python", "-m", "supervisors.paper", "--profile", "config/profiles/paper.yaml", "--duration-s", "12",
              "--status-every-s", "3"],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
         mc_out = Path(temp_dir) / "mc-out"

@@ -2,21 +2,20 @@ import os
 import signal
 import time
 
-from actors.runtime.pingpong import Counter, Quoter, pingpong_done, pingpong_topology
+from actors.runtime.pingpong import Counter, Quoter, pingpong_done
 from actors.runtime.inline import InlineRuntime
 from actors.runtime.ray_runtime import RayRuntime
 from config.runtime import RuntimeConfig
+from tests.kit.topologies import pingpong
 
 
 def test_same_topology_same_final_state_on_both_runtimes(ray_cluster):
     inline = InlineRuntime(RuntimeConfig(check_serializable=True))
-    for component in pingpong_topology(bursts=100, per_burst=50):
-        inline.add(component)
+    pingpong(inline, bursts=100, per_burst=50)
     assert inline.run_until(pingpong_done)
 
     remote = RayRuntime(RuntimeConfig(kind="ray", ray_namespace="t-pingpong"))
-    for component in pingpong_topology(bursts=100, per_burst=50):
-        remote.add(component)
+    pingpong(remote, bursts=100, per_burst=50)
     remote.start()
     try:
         assert remote.run_until(pingpong_done, timeout_s=120)
@@ -51,13 +50,11 @@ def test_a_sigkilled_component_actor_is_restarted_by_ray(ray_cluster):
 
 def test_co_hosted_components_share_one_actor_and_still_match_the_inline_run(ray_cluster):
     inline = InlineRuntime(RuntimeConfig(check_serializable=True))
-    for component in pingpong_topology(bursts=50, per_burst=20):
-        inline.add(component)
+    pingpong(inline, bursts=50, per_burst=20)
     assert inline.run_until(pingpong_done)
 
     remote = RayRuntime(RuntimeConfig(kind="ray", ray_namespace="t-cohost", co_host=(("quoter", "counter"),)))
-    for component in pingpong_topology(bursts=50, per_burst=20):
-        remote.add(component)
+    pingpong(remote, bursts=50, per_burst=20)
     remote.start()
     try:
         assert remote.handle("quoter") == remote.handle("counter")
@@ -74,8 +71,7 @@ def test_co_hosted_components_share_one_actor_and_still_match_the_inline_run(ray
 
 def test_a_restarted_co_host_group_comes_back_whole(ray_cluster):
     remote = RayRuntime(RuntimeConfig(kind="ray", ray_namespace="t-cohost-restart", co_host=(("quoter", "counter"),)))
-    for component in pingpong_topology(bursts=1, per_burst=3):
-        remote.add(component)
+    pingpong(remote, bursts=1, per_burst=3)
     remote.start()
     try:
         assert remote.run_until(pingpong_done, timeout_s=30)

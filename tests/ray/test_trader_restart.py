@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 from actors.broker_gateway import BrokerGateway
 from actors.expiration_trader import ExpirationTrader, TraderSettings
 from actors.runtime.ray_runtime import RayRuntime
-from actors.shared import BalancerComponent, MetricsComponent
+from actors.optimization_metrics import MetricsComponent
+from actors.position_balancer import BalancerComponent
 from config.execution import ExecutorConfig, TimingParameters
 from config.runtime import RuntimeConfig
 from core.ledger import fold
@@ -23,7 +24,7 @@ def test_killed_trader_restarts_from_the_ledger_without_duplicate_orders(ray_clu
                                                       max_delay_between_attempts=0.4),
                               executor=ExecutorConfig(min_fill_rate=0.0, optimal_expiry_range=(0, 180)),
                               session="fault", market_hours=False)
-    trader = ExpirationTrader("SPY", expiry, settings, exchange="broker")
+    trader = ExpirationTrader("SPY", expiry, settings)
     store_path = tmp_path / "ledger.db"
     runtime = RayRuntime(RuntimeConfig(kind="ray", ray_namespace="t-trader-restart", max_restarts=-1))
     for component in (SimulatedExchange(), BrokerGateway(SqliteLedgerStore(store_path)),

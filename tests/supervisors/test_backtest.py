@@ -77,11 +77,11 @@ def test_pick_expirations_nearest_each_dte():
 
 
 def test_status_summary_and_optimization_over_a_running_day(small_config):
-    from supervisors.status import SessionSupervisor
+    from supervisors.status import StatusView
 
     backtest = build_backtest(small_config)
     runtime = backtest.runtime
-    supervisor = SessionSupervisor(runtime.snapshots, lambda name, m: runtime.component(name).on_message(m, runtime.now_ns))
+    supervisor = StatusView(runtime.snapshots, lambda name, m: runtime.component(name).on_message(m, runtime.now_ns))
     runtime.run(until_ns=backtest.close_ns - 2 * 3600 * 10**9)
     status = supervisor.get_status()
     assert status["active"] and len(status["traders"]) == 4
@@ -154,9 +154,9 @@ def test_add_symbol_while_the_day_runs(small_config):
         backtest.add_symbol("QQQ", [date(2026, 11, 13)], 520.0)
     with pytest.raises(ValueError, match="already traded"):
         backtest.add_symbol("SPY", [date(2026, 11, 27)], 600.0)
-    from supervisors.status import SessionSupervisor
+    from supervisors.status import StatusView
 
-    supervisor = SessionSupervisor(backtest.runtime.snapshots, lambda n, m: None, add_symbol=backtest.add_symbol)
+    supervisor = StatusView(backtest.runtime.snapshots, lambda n, m: None, add_symbol=backtest.add_symbol)
     (added,) = supervisor.add_symbol("QQQ", [date(2026, 11, 27)], 520.0)
     backtest.runtime.run(until_ns=backtest.close_ns + 300 * 10**9)
     assert added.chain is not None and added.session_attempts > 0

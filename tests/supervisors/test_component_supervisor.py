@@ -1,7 +1,7 @@
-"""SymbolSupervisor's decisions carried out on a fake runtime (no Ray)."""
+"""ComponentSupervisor's decisions carried out on a fake runtime (no Ray)."""
 
 from supervisors.health import HealthPolicy, HealthSettings
-from supervisors.component_supervisor import SymbolSupervisor
+from supervisors.component_supervisor import ComponentSupervisor
 
 
 class FakeRuntime:
@@ -27,7 +27,7 @@ class FakeRuntime:
 
 def test_a_dead_co_host_group_is_recreated_once_not_once_per_member():
     runtime = FakeRuntime()
-    supervisor = SymbolSupervisor(runtime, HealthPolicy(HealthSettings(misses_to_unhealthy=1, base_backoff_s=0.0)))
+    supervisor = ComponentSupervisor(runtime, HealthPolicy(HealthSettings(misses_to_unhealthy=1, base_backoff_s=0.0)))
     supervisor.reconcile(0)
     runtime.down = {"broker", "router"}
     for step in range(1, 5):

@@ -4,7 +4,8 @@ import threading
 import pytest
 
 from actors.runtime.component import Component
-from actors.runtime.pingpong import pingpong_done, pingpong_topology
+from actors.runtime.pingpong import pingpong_done
+from tests.kit.topologies import pingpong
 from actors.runtime.inline import InlineRuntime, UnknownComponentError
 from config.runtime import LatencySpec, RuntimeConfig
 
@@ -51,8 +52,7 @@ def run_topology(config, messages=range(50)):
 
 def test_pingpong_final_state():
     rt = InlineRuntime(RuntimeConfig(check_serializable=True))
-    for c in pingpong_topology(bursts=20, per_burst=10):
-        rt.add(c)
+    pingpong(rt, bursts=20, per_burst=10)
     assert rt.run_until(pingpong_done)
     counter = rt.snapshot("counter")
     assert counter["count"] == 200

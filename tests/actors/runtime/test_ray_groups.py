@@ -3,6 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
+from actors import names
 from actors.runtime.component import Component
 from actors.runtime.ray_runtime import RayRuntime
 from config.runtime import RuntimeConfig
@@ -25,7 +26,10 @@ def test_a_group_with_one_member_present_is_no_group():
 
 
 def test_default_co_hosts_the_order_path_gateway_router_and_bridge():
-    assert RuntimeConfig().co_host == (("broker", "router", "exchange"),)
+    assert RuntimeConfig().co_host is None
+    runtime = RayRuntime(RuntimeConfig(kind="ray"))
+    groups = runtime._groups(_components(names.BRIDGE, names.GATEWAY, names.ROUTER, "trader-1"))
+    assert [[c.name for c in g] for g in groups] == [[names.GATEWAY, names.ROUTER, names.BRIDGE], ["trader-1"]]
 
 
 @pytest.mark.parametrize("groups, words", [((("a",),), "at least two"), ((("a", "b"), ("b", "c")), "two groups")])

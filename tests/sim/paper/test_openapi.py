@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from sim.paper.server import PaperExchangeApp
+from tests.kit.topologies import paper_exchange_app
 
 SPEC = Path(__file__).resolve().parents[3] / "sim" / "paper" / "openapi.yaml"
 
@@ -15,7 +15,7 @@ def test_every_route_is_documented_and_nothing_else():
     documented = {(path, method.upper()) for path, ops in spec["paths"].items() for method in ops
                   if method in ("get", "post", "put", "patch", "delete")}
     served = set()
-    for route in PaperExchangeApp().app.router.routes():
+    for route in paper_exchange_app().app.router.routes():
         if route.method == "HEAD":
             continue
         path = re.sub(r"\{([^}]+)\}", r"{\1}", route.resource.canonical)

@@ -15,14 +15,14 @@ from hypothesis import strategies as st
 from core.orders import Contract, OrderLeg, SubmitOrder
 from adapters.paper_http import BrokerRequestError, HttpBroker
 from sim.market.live import MarketSpec
-from sim.paper.server import PaperExchangeApp
+from tests.kit.topologies import paper_exchange_app
 
 FAST_MARKET = MarketSpec(interval_ms=50, n_strikes=40, expiry_days=(7, 30))
 
 
 @contextlib.asynccontextmanager
 async def serving(extra_middleware=None):
-    paper = PaperExchangeApp(FAST_MARKET)
+    paper = paper_exchange_app(FAST_MARKET)
     if extra_middleware is not None:
         paper.app.middlewares.insert(0, extra_middleware)
     runner = web.AppRunner(paper.app)
@@ -294,7 +294,7 @@ def test_an_expired_chain_is_no_longer_listed():
     from datetime import date, datetime, timezone
 
     from sim.market.live import MarketFeed, expiry_ns
-    from tests.fakes import RecordingPort
+    from tests.kit.stubs import RecordingPort
 
     day = date(2026, 11, 20)
     feed = MarketFeed(MarketSpec(symbols={"SPY": 450.0}, expiry_days=(0, 7), n_strikes=10))

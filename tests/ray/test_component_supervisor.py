@@ -6,7 +6,7 @@ from actors.runtime.pingpong import Counter, Quoter
 from actors.runtime.ray_runtime import RayRuntime
 from config.runtime import RuntimeConfig
 from supervisors.health import Decision, Health, HealthPolicy, HealthSettings
-from supervisors.component_supervisor import SymbolSupervisor
+from supervisors.component_supervisor import ComponentSupervisor
 
 
 def test_dead_actor_is_detected_restarted_and_healthy_again(ray_cluster):
@@ -14,7 +14,7 @@ def test_dead_actor_is_detected_restarted_and_healthy_again(ray_cluster):
     runtime.add(Quoter(bursts=1, per_burst=1))
     runtime.add(Counter())
     runtime.start()
-    supervisor = SymbolSupervisor(runtime, HealthPolicy(HealthSettings(misses_to_unhealthy=2, base_backoff_s=0.1)),
+    supervisor = ComponentSupervisor(runtime, HealthPolicy(HealthSettings(misses_to_unhealthy=2, base_backoff_s=0.1)),
                                   ping_timeout_s=0.5)
     try:
         assert runtime.run_until(lambda s: s["quoter"]["done"], timeout_s=30)

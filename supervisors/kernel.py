@@ -1,0 +1,297 @@
+"""The kernel: the one builder of every topology.
+
+    topology = build_topology(config, runtime, venue, expirations)
+
+Every mode runs the same components, wired here and nowhere else: the ExpirationTraders (one per
+symbol and expiration), the BrokerGateway with its ledger, the shared PositionBalancer and
+OptimizationMetrics, the butterfly strategists and the ButterflyExitRouter when `butterflies.enabled`,
+and a venue. What differs between modes is only the runtime (inline on a virtual clock, asyncio or
+Ray on the wall clock) and the venue:
+
+- `SimulatedVenue`: the simulated exchange and the day's simulated market (backtests, Monte Carlo paths);
+- `BrokerVenue`: a BrokerBridge in front of a broker adapter (paper and live sessions, the seed facade).
+
+The exit study (`build_exit_study`), the paper exchange (`build_paper_exchange`) and the ping-pong demo
+(`build_pingpong`) are built here too, so no other module constructs and connects components.
+Component names come from `actors.names`.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Callable, Protocol
+
+from actors import names
+from actors.broker_gateway import BrokerGateway
+from actors.butterfly_router import ButterflyExitRouter
+from actors.butterfly_strategist import ButterflyStrategist
+from actors.exit_desk import ExitDesk
+from actors.expiration_trader import ExpirationTrader, TraderSettings
+from actors.messages import AddSymbol, ExitButterfly
+from actors.position_balancer import BalancerComponent
+from actors.optimization_metrics import MetricsComponent
+from actors.runtime.component import Component
+from actors.runtime.pingpong import Counter, Quoter
+from adapters.bridge import AddRoute, BrokerBridge
+from config.exchange import ExchangeConfig
+from config.session import SessionConfig
+from core.calendar import MarketCalendar
+from core.execution.balancer import PositionBalancer
+from core.execution.credit import CreditMaximizer
+from core.ledger import LedgerStore, MemoryLedgerStore
+from core.quotes import ChainQuotes
+from sim.exchange.simulated import SimulatedExchange
+from sim.market.chain import PRODUCTS
+from sim.market.chain_sequence import ChainSequenceFeed
+from sim.market.day_feed import DayFeed
+from sim.market.live import MarketFeed, MarketSpec
+from sim.paper.service import PaperService
+
+Routes = dict[tuple[str, str], tuple[str, ...]]
+"""(symbol, expiration ISO date) -> the components that receive that chain's quotes."""
+
+
+class Runtime(Protocol):
+    """What the kernel needs of a runtime (inline, asyncio and Ray runtimes all offer it)."""
+
+    def add(self, component: Component) -> Component: ...
+
+
+class Venue(Protocol):
+    """Where orders go and quotes come from, as components; the kernel asks it for the mode's settings."""
+
+    def trader_settings(self, config: SessionConfig) -> TraderSettings: ...
+
+    def calendar(self) -> MarketCalendar | None: ...
+
+    def market_hours(self, config: SessionConfig) -> Callable[[int], bool] | None: ...
+
+    def components(self, config: SessionConfig, expirations: dict[str, list[date]], routes: Routes) -> list[Component]: ...
+
+    def add_chains(self, topology: Topology, symbol: str, traders: list[ExpirationTrader], now_ns: int,
+                   start_price: float | None) -> None: ...
+
+
+@dataclass
+class SimulatedVenue:
+    """A backtest's venue: the simulated exchange and the day's simulated market on the NYSE calendar."""
+
+    calendar_: MarketCalendar = field(default_factory=MarketCalendar)
+    exchange: SimulatedExchange | None = None
+    feed: DayFeed | None = None
+
+    def trader_settings(self, config: SessionConfig) -> TraderSettings:
+        return TraderSettings(config.timing, config.sizing, config.executor, config.credit_maximizer,
+                              config.balancer, session=config.name, seed=config.runtime.seed,
+                              max_quote_age_s=config.exchange.max_quote_age_ms / 1000)
+
+    def calendar(self) -> MarketCalendar:
+        return self.calendar_
+
+    def market_hours(self, config: SessionConfig) -> Callable[[int], bool]:
+        return self.calendar_.is_open
+
+    def components(self, config: SessionConfig, expirations: dict[str, list[date]], routes: Routes) -> list[Component]:
+        settings = config.backtest
+        missing = [s for s in config.symbols if s not in settings.start_prices]
+        if missing:
+            raise ValueError(f"backtest.start_prices: no start price for {missing}")
+        self.feed = DayFeed(settings.day, {s: settings.start_prices[s] for s in config.symbols}, expirations, routes,
+                            settings.quote_interval_s, config.runtime.seed, settings.regime, settings.n_strikes,
+                            settings.rate)
+        self.exchange = SimulatedExchange(config.exchange.model_copy(update={"seed": config.runtime.seed}),
+                                          is_open=self.calendar_.is_open)
+        return [self.exchange, self.feed]
+
+    def add_chains(self, topology: Topology, symbol: str, traders: list[ExpirationTrader], now_ns: int,
+                   start_price: float | None) -> None:
+        if symbol not in PRODUCTS:
+            raise ValueError(f"symbol: {symbol!r} has no product spec (listed: {sorted(PRODUCTS)})")
+        if start_price is None:
+            raise ValueError("start_price: a simulated market needs the new symbol's start price")
+        routes = tuple((t.expiration.isoformat(), t.name) for t in traders)
+        self.feed.on_message(AddSymbol(symbol, start_price, tuple(e for e, _ in routes), routes), now_ns)
+
+
+@dataclass
+class BrokerVenue:
+    """A session's venue: a BrokerBridge driving `adapter_factory()` (the paper exchange, a broker, callbacks)."""
+
+    adapter_factory: Callable[[], Any]
+    bridge: BrokerBridge | None = None
+
+    def trader_settings(self, config: SessionConfig) -> TraderSettings:
+        """Wall-clock traders: decide on the next quote; quotes may be up to three polls old."""
+        return TraderSettings(config.timing, config.sizing, config.executor, config.credit_maximizer,
+                              config.balancer, session=config.name, seed=config.runtime.seed,
+                              max_quote_age_s=max(config.exchange.max_quote_age_ms,
+                                                  3 * config.broker.quote_poll_ms) / 1000,
+                              market_hours=config.broker.market_hours, decide_on_quote=True)
+
+    def calendar(self) -> None:
+        return None
+
+    def market_hours(self, config: SessionConfig) -> Callable[[int], bool] | None:
+        return MarketCalendar().is_open if config.broker.market_hours else None
+
+    def components(self, config: SessionConfig, expirations: dict[str, list[date]], routes: Routes) -> list[Component]:
+        broker = config.broker
+        self.bridge = BrokerBridge(self.adapter_factory, routes, broker.quote_poll_ms, broker.order_poll_ms)
+        return [self.bridge]
+
+    def add_chains(self, topology: Topology, symbol: str, traders: list[ExpirationTrader], now_ns: int,
+                   start_price: float | None) -> None:
+        for trader in traders:
+            self.bridge.on_message(AddRoute(trader.symbol, trader.expiration.isoformat(), (trader.name,)), now_ns)
+
+
+@dataclass
+class Topology:
+    """The built components, by role; `runtime` hosts them all."""
+
+    config: SessionConfig
+    runtime: Any
+    venue: Any
+    traders: list[ExpirationTrader]
+    gateway: BrokerGateway
+    balancer: BalancerComponent
+    metrics: MetricsComponent
+    flies: list[Component]
+    settings: TraderSettings
+    venue_components: list[Component]
+    shared: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def strategists(self) -> list[ButterflyStrategist]:
+        return [c for c in self.flies if isinstance(c, ButterflyStrategist)]
+
+    def components(self) -> list[Component]:
+        return [*self.venue_components, self.gateway, self.balancer, self.metrics, *self.traders, *self.flies]
+
+
+def build_topology(config: SessionConfig, runtime: Runtime, venue: Venue, expirations: dict[str, list[date]], *,
+                   ledger: LedgerStore | None = None, session_start_ns: int = 0,
+                   credit_maximizer: CreditMaximizer | None = None, balancer: PositionBalancer | None = None) -> Topology:
+    """Build and add every component of a trading topology to `runtime` (not started).
+
+    `expirations`: symbol -> the expirations its traders trade. `ledger`: the gateway's store (default: the
+    configured one). `session_start_ns`: flies the ledger shows opened before it belong to an earlier run.
+    `credit_maximizer` / `balancer`: replacements every trader uses (the seed facade lets a user swap them).
+    """
+    settings = venue.trader_settings(config)
+    traders = [_trader(symbol, expiry, settings, venue, credit_maximizer, balancer)
+               for symbol, days in expirations.items() for expiry in days]
+    routes: Routes = {(t.symbol, t.expiration.isoformat()): (t.name,) for t in traders}
+    flies = butterfly_components(config, expirations, routes, venue.market_hours(config), session_start_ns)
+    venue_components = venue.components(config, expirations, routes)
+    venue_name = venue_components[0].name
+    balancer_component = BalancerComponent(config.balancer.max_imbalance, config.balancer.force_balance_at_close)
+    if balancer is not None:
+        balancer_component.balancer = balancer
+    metrics = MetricsComponent()
+    gateway = BrokerGateway(ledger if ledger is not None else ledger_store(config), venue=venue_name)
+    topology = Topology(config, runtime, venue, traders, gateway, balancer_component, metrics, flies, settings,
+                        venue_components, {"credit_maximizer": credit_maximizer, "balancer": balancer})
+    for component in _in_start_order(venue_components, gateway, balancer_component, metrics, traders, flies):
+        runtime.add(component)
+    return topology
+
+
+def _in_start_order(venue_components, gateway, balancer, metrics, traders, flies) -> list[Component]:
+    """The order components are added (and so started): the venue first, the gateway, the market, the shared
+    components, the traders, the flies. A seeded backtest depends on it."""
+    venue, *market = venue_components
+    return [venue, gateway, *market, balancer, metrics, *traders, *flies]
+
+
+def _trader(symbol: str, expiry: date, settings: TraderSettings, venue: Venue,
+            credit_maximizer: CreditMaximizer | None, balancer: PositionBalancer | None) -> ExpirationTrader:
+    trader = ExpirationTrader(symbol, expiry, settings, calendar=venue.calendar())
+    if credit_maximizer is not None:
+        trader.credit_maximizer = credit_maximizer
+    if balancer is not None:
+        trader.balance = copy.deepcopy(balancer)
+    return trader
+
+
+def add_chain_traders(topology: Topology, symbol: str, expirations: list[date], now_ns: int,
+                      start_price: float | None = None) -> list[ExpirationTrader]:
+    """New traders for `symbol` on `expirations` while the topology runs, and the venue quotes them."""
+    if any(t.symbol == symbol and t.expiration in expirations for t in topology.traders):
+        raise ValueError(f"symbol: {symbol} is already traded on one of {[e.isoformat() for e in expirations]}")
+    shared = topology.shared
+    traders = [_trader(symbol, e, topology.settings, topology.venue, shared["credit_maximizer"], shared["balancer"])
+               for e in sorted(set(expirations))]
+    for trader in traders:
+        topology.runtime.add(trader)
+    topology.traders.extend(traders)
+    topology.venue.add_chains(topology, symbol, traders, now_ns, start_price)
+    return traders
+
+
+def butterfly_components(config: SessionConfig, expirations: dict[str, list[date]], routes: Routes,
+                         is_open: Callable[[int], bool] | None = None, session_start_ns: int = 0) -> list[Component]:
+    """The router and one strategist per chain when `butterflies.enabled`; extends `routes` in place so
+    each strategist and the router get that chain's quotes. A fly the ledger shows opened before
+    `session_start_ns` (an earlier run) is reported by its strategist, not managed."""
+    if not config.butterflies.enabled:
+        return []
+    strategists = [ButterflyStrategist(symbol, expiry, config.butterflies, config.router, session=config.name,
+                                       seed=config.runtime.seed, market_hours_ok=is_open,
+                                       session_start_ns=session_start_ns)
+                   for symbol, days in expirations.items() for expiry in days]
+    for strategist in strategists:
+        key = (strategist.symbol, strategist.expiration.isoformat())
+        routes[key] = (*routes.get(key, ()), strategist.name, names.ROUTER)
+    return [ButterflyExitRouter(), *strategists]
+
+
+def ledger_store(config: SessionConfig) -> LedgerStore:
+    """The configured ledger store (memory, or SQLite in WAL mode)."""
+    if config.ledger.kind == "sqlite":
+        from persistence.sqlite_ledger import SqliteLedgerStore
+
+        return SqliteLedgerStore(config.ledger.path, config.ledger.synchronous)
+    return MemoryLedgerStore()
+
+
+# ---------------------------------------------------------------------------------------------- other topologies
+
+
+@dataclass
+class ExitStudy:
+    feed: ChainSequenceFeed
+    desk: ExitDesk
+
+
+def build_exit_study(runtime: Runtime, exchange_config: ExchangeConfig, chains: list[ChainQuotes], interval_ns: int,
+                     request: ExitButterfly) -> ExitStudy:
+    """One exit of the butterfly study: the simulated exchange, a feed of the exit's chains, the router (whole
+    fly allowed: the study's baseline) and a desk that asks for the exit."""
+    feed = ChainSequenceFeed(chains, interval_ns)
+    desk = ExitDesk(request)
+    router = ButterflyExitRouter(gateway=names.EXCHANGE, allow_whole_fly=True, recover=False)
+    for component in (SimulatedExchange(exchange_config), feed, router, desk):
+        runtime.add(component)
+    return ExitStudy(feed, desk)
+
+
+@dataclass
+class PaperExchange:
+    exchange: SimulatedExchange
+    market: MarketFeed
+    service: PaperService
+
+
+def build_paper_exchange(runtime: Runtime, market: MarketSpec, exchange: ExchangeConfig) -> PaperExchange:
+    """The paper exchange's components: matching engine, live simulated market, and the order service its API
+    reads."""
+    return PaperExchange(runtime.add(SimulatedExchange(exchange)), runtime.add(MarketFeed(market)),
+                         runtime.add(PaperService()))
+
+
+def build_pingpong(runtime: Runtime, bursts: int = 100, per_burst: int = 50) -> list[Component]:
+    """The two-component ping-pong that checks a runtime delivers in order (`spreadwright pingpong`)."""
+    return [runtime.add(component) for component in (Quoter(bursts=bursts, per_burst=per_burst), Counter())]
