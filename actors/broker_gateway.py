@@ -15,17 +15,27 @@ an order it had acknowledged, or shows fewer fills than the ledger - halts that 
 
 from __future__ import annotations
 
-from actors import names
 from collections import deque
 from typing import Any
 
-from actors.runtime.component import Component
+from actors import names
 from actors.messages import ReplayedOrders, ReplayRequest
-from core.ledger import LedgerEvent, LedgerStore, fold, intent_event, order_event
-from core.ledger import OrderRecord
-from core.orders import (ORDER_EVENTS, CancelOrder, CancelRejected, OrderCancelled, OrderFilled, OrderRejected,
-                         OrderStatus, OrderStatusReport, OrderStatusRequest, ReplaceOrder, SubmitOrder, TradingHalted)
-
+from actors.runtime.component import Component
+from core.ledger import LedgerEvent, LedgerStore, OrderRecord, fold, intent_event, order_event
+from core.orders import (
+    ORDER_EVENTS,
+    CancelOrder,
+    CancelRejected,
+    OrderCancelled,
+    OrderFilled,
+    OrderRejected,
+    OrderStatus,
+    OrderStatusReport,
+    OrderStatusRequest,
+    ReplaceOrder,
+    SubmitOrder,
+    TradingHalted,
+)
 
 _EVENTS = frozenset(ORDER_EVENTS)
 

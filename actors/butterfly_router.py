@@ -33,23 +33,54 @@ A whole-fly complex order is accepted only when the router was built with `allow
 
 from __future__ import annotations
 
-from actors import names
 from collections import OrderedDict, deque
 from typing import Any, Hashable
 
 from actors import butterfly_router_hedge as hedging
-from actors.butterfly_router_state import (Exit, Order, OrderExecutor, PortExecutor, Recovery, exit_order_id,
-                                           plans_as_placed)
-from actors.runtime.component import Component
+from actors import names
+from actors.butterfly_router_state import (
+    Exit,
+    Order,
+    OrderExecutor,
+    PortExecutor,
+    Recovery,
+    exit_order_id,
+    plans_as_placed,
+)
 from actors.messages import ExitButterfly, ReplayedOrders, ReplayRequest
+from actors.runtime.component import Component
 from config.router import FallbackAction
-from core.orders import (CancelRejected, Contract, OrderAccepted, OrderCancelled, OrderFilled, OrderLeg,
-                         OrderRejected, OrderReplaced, SubmitOrder)
+from core.exits.butterfly import (
+    HEDGE_PARTS,
+    ExitFill,
+    InvalidExitError,
+    LegQuote,
+    MarketData,
+    VerticalExit,
+    chain_ticks,
+    closing_order,
+    exit_result,
+    fly_mid_per_share,
+    ladder_price,
+    natural_price,
+    plan_exit,
+    price_giving,
+    requote,
+    signed_price,
+    whole_fly_order,
+)
+from core.orders import (
+    CancelRejected,
+    Contract,
+    OrderAccepted,
+    OrderCancelled,
+    OrderFilled,
+    OrderLeg,
+    OrderRejected,
+    OrderReplaced,
+    SubmitOrder,
+)
 from core.quotes import ChainQuotes
-from core.exits.butterfly import (HEDGE_PARTS, ExitFill, InvalidExitError, LegQuote, MarketData, VerticalExit, closing_order, exit_result,
-                         fly_mid_per_share, chain_ticks, ladder_price, natural_price, plan_exit, price_giving, requote, signed_price,
-                         whole_fly_order)
-
 
 _SINGLE_RETRIES = 3
 _ANSWERS_KEPT = 10_000
@@ -154,7 +185,7 @@ class ButterflyExitRouter(Component):
         """The first order (first vertical, or the whole fly) for `quantity` units, and its timeout."""
         request = ex.request
         first_part = "whole_fly" if request.method == "whole_fly" else "vertical_1"
-        plan = requote(ex.plans[first_part], self._market(ex)) if ex.resumed_from else ex.plans[first_part]
+        plan = requote(ex.plans[first_part], self.market_of(ex)) if ex.resumed_from else ex.plans[first_part]
         offset = request.whole_fly_haircut_per_share if first_part == "whole_fly" else 0.0
         limit = ladder_price(plan, 0, request.risk) if not offset else price_giving(plan, offset)
         self._send(ex, first_part, plan, quantity, limit, now_ns)
@@ -207,7 +238,7 @@ class ButterflyExitRouter(Component):
             self.port.schedule(ex.request.risk.routing.reprice_interval_ms * 1_000_000, ("reprice", coid))
         return order
 
-    def _market(self, ex: Exit) -> MarketData:
+    def market_of(self, ex: Exit) -> MarketData:
         """The latest quotes for the position's legs (the request's when no newer chain came)."""
         position = ex.request.position
         book = self.books.get((position.symbol, position.legs[0].expiry.isoformat()))
@@ -252,7 +283,7 @@ class ButterflyExitRouter(Component):
         if order.step >= len(ladder):
             return
         order.step += 1
-        order.plan = requote(order.plan, self._market(ex))
+        order.plan = requote(order.plan, self.market_of(ex))
         if order.part == "whole_fly":
             limit = price_giving(order.plan, ex.request.whole_fly_haircut_per_share + ladder[order.step - 1])
         else:
@@ -264,7 +295,7 @@ class ButterflyExitRouter(Component):
         self.port.schedule(ex.request.risk.routing.reprice_interval_ms * 1_000_000, ("reprice", coid))
 
     def _cross(self, ex: Exit, order: Order, why: str) -> None:
-        order.plan = requote(order.plan, self._market(ex))
+        order.plan = requote(order.plan, self.market_of(ex))
         order.crossed, order.limit = True, natural_price(order.plan)
         ex.path = "hedged" if ex.path == "hedged" else "fallback"
         ex.add_reason(why)
@@ -328,7 +359,7 @@ class ButterflyExitRouter(Component):
 
     def _send_singles(self, ex: Exit, plan: VerticalExit, quantities: dict[str, int], now_ns: int) -> None:
         """Close the vertical `plan`'s legs one by one at the natural (short leg first), `quantities` per part."""
-        market = self._market(ex)
+        market = self.market_of(ex)
         for part, (right, strike) in (("short_leg", plan.short_leg), ("long_leg", plan.long_leg)):
             quantity = quantities.get(part, 0)
             if quantity <= 0:
@@ -354,7 +385,7 @@ class ButterflyExitRouter(Component):
         if ex.single_retries < _SINGLE_RETRIES:       # quotes moved since: cross again to the current natural
             ex.single_retries += 1
             for order in open_orders:
-                order.plan = requote(order.plan, self._market(ex))
+                order.plan = requote(order.plan, self.market_of(ex))
                 order.limit = natural_price(order.plan)
                 if order.limit > 0:
                     self.executor.replace(order.coid, order.limit, order.quantity - order.filled)
@@ -363,7 +394,7 @@ class ButterflyExitRouter(Component):
         self._diagnose(ex, open_orders[0], "legs closed singly did not fill at the natural")
 
     def _diagnose(self, ex: Exit, order: Order, why: str) -> None:
-        market = self._market(ex)
+        market = self.market_of(ex)
         self.log.error("exit_left_exposure", position_id=ex.request.position.position_id, client_order_id=order.coid,
                        part=order.part, reason=why, first_filled=ex.first_filled, second_filled=ex.second_filled,
                        singles=ex.singles_filled, quotes={f"{r}{k:g}": tuple(q) for (r, k), q in market.quotes.items()},
@@ -432,7 +463,7 @@ class ButterflyExitRouter(Component):
 
     def _send_second(self, ex: Exit, quantity: int, now_ns: int) -> None:
         """The second vertical for `quantity` units at once, and the partial-exposure clock."""
-        second = requote(ex.plans["vertical_2"], self._market(ex))
+        second = requote(ex.plans["vertical_2"], self.market_of(ex))
         sent = self._send(ex, "vertical_2", second, quantity, ladder_price(second, 0, ex.request.risk, ex.used_slippage),
                           now_ns)
         self.latency_marks.append((sent.coid, now_ns))      # first vertical's fill in -> second vertical out

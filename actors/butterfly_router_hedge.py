@@ -12,25 +12,36 @@ reason says so: no unhedged risk is left.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-from actors.butterfly_router_state import Exit, Order, exit_order_id
+from actors.butterfly_router_state import Exit, Order, OrderExecutor, exit_order_id
 from core.execution.phases import NEW_YORK
+from core.exits.butterfly import MarketData, VerticalExit, requote
 from core.exits.hedge import hedge_limit_per_share, hedge_shares, held_delta_shares, years_to_expiry
 from core.orders import UNDERLYING_RIGHT, OrderLeg, SubmitOrder, underlying_contract
-from core.exits.butterfly import VerticalExit, requote
-
-if TYPE_CHECKING:
-    from actors.butterfly_router import ButterflyExitRouter
 
 SHARE_RETRIES = 3
 
 
-def hedge(router: ButterflyExitRouter, ex: Exit, order: Order, why: str, now_ns: int) -> None:
+class HedgingRouter(Protocol):
+    """What the hedge needs of the router that runs it (HedgingRouter)."""
+
+    name: str
+    counts: dict[str, int]
+    order_index: dict[str, str]
+    executor: OrderExecutor
+    telemetry: Any
+    log: Any
+
+    def market_of(self, ex: Exit) -> MarketData:
+        """The exit's latest market (its chain's quotes, or the request's)."""
+
+
+def hedge(router: HedgingRouter, ex: Exit, order: Order, why: str, now_ns: int) -> None:
     """Trade the shares that neutralise the delta of what the second vertical has left to close (`order` and any
     other second-vertical order of the exit still working: one per partial fill of the first)."""
     routing = ex.request.risk.routing
-    market = router._market(ex)
+    market = router.market_of(ex)
     units = sum(o.quantity - o.filled for o in ex.orders.values() if o.part == "vertical_2" and not o.done)
     t_years = years_to_expiry(ex.request.position.legs[0].expiry, now_ns, NEW_YORK)
     delta = held_delta_shares(requote(order.plan, market), units, market, t_years, routing.hedge_rate)
@@ -47,17 +58,17 @@ def hedge(router: ButterflyExitRouter, ex: Exit, order: Order, why: str, now_ns:
         send_shares(router, ex, "hedge", shares, market.underlying)
 
 
-def unwind(router: ButterflyExitRouter, ex: Exit) -> bool:
+def unwind(router: HedgingRouter, ex: Exit) -> bool:
     """Close the hedge's shares once the verticals are closed (sell what was bought, buy back what was sold);
     whether an unwinding order went out (False: no shares on, or the tries are used up: they stay on)."""
     if not ex.shares_held or _tries(ex, "unhedge") > SHARE_RETRIES:
         return False
     router.log.info("exit_hedge_unwound", position_id=ex.request.position.position_id, shares=-ex.shares_held)
-    send_shares(router, ex, "unhedge", -ex.shares_held, router._market(ex).underlying)
+    send_shares(router, ex, "unhedge", -ex.shares_held, router.market_of(ex).underlying)
     return True
 
 
-def send_shares(router: ButterflyExitRouter, ex: Exit, part: str, shares: int, underlying: float) -> Order:
+def send_shares(router: HedgingRouter, ex: Exit, part: str, shares: int, underlying: float) -> Order:
     """A marketable limit for `shares` (signed: > 0 buy) of the fly's underlying."""
     side = "BUY" if shares > 0 else "SELL"
     limit = hedge_limit_per_share(side, underlying, ex.request.risk.routing.hedge_collar_fraction)
@@ -72,7 +83,7 @@ def send_shares(router: ButterflyExitRouter, ex: Exit, part: str, shares: int, u
     return order
 
 
-def cancelled(router: ButterflyExitRouter, ex: Exit, order: Order) -> None:
+def cancelled(router: HedgingRouter, ex: Exit, order: Order) -> None:
     """A hedge the venue cancelled unfilled or part-filled: send the rest again at a fresh price (an unwind
     is sent again by `unwind`, from what is still held, when the exit next checks whether it is done)."""
     rest = order.quantity - order.filled
@@ -84,7 +95,7 @@ def cancelled(router: ButterflyExitRouter, ex: Exit, order: Order) -> None:
         ex.add_reason(f"hedge of {rest} shares not filled in {SHARE_RETRIES + 1} tries")
         return
     sign = 1 if order.plan.side == "BUY" else -1
-    send_shares(router, ex, order.part, sign * rest, router._market(ex).underlying)
+    send_shares(router, ex, order.part, sign * rest, router.market_of(ex).underlying)
 
 
 def _tries(ex: Exit, part: str) -> int:

@@ -13,11 +13,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
-from actors.runtime.component import Component
 from actors.messages import ExitButterfly
-from core.orders import (CancelOrder, CancelRejected, OrderCancelled, OrderFilled, OrderRejected, ReplaceOrder,
-                         SubmitOrder, TradingHalted)
+from actors.runtime.component import Component
 from core.exits.butterfly import HEDGE_PARTS, ExitFill, VerticalExit, shares_held
+from core.orders import (
+    CancelOrder,
+    CancelRejected,
+    OrderCancelled,
+    OrderFilled,
+    OrderRejected,
+    ReplaceOrder,
+    SubmitOrder,
+    TradingHalted,
+)
 
 EXIT_PARTS = ("vertical_1", "vertical_2", "whole_fly", "short_leg", "long_leg", *HEDGE_PARTS)
 _SETTLING = (OrderCancelled, OrderRejected, CancelRejected, TradingHalted)

@@ -11,22 +11,30 @@ from __future__ import annotations
 
 import math
 import zlib
-from actors import names
 from datetime import date
 from typing import Any
 
 import numpy as np
 
-from actors.runtime.component import Component
+from actors import names
 from actors.fly_replay import ENTRY_SUFFIX, FLY_RATIOS, entry_order_id, fly_closed, fly_replay
 from actors.messages import ExitButterfly, ReplayedOrders, ReplayRequest
+from actors.runtime.component import Component
 from config.butterfly import ButterflyStrategyConfig
 from config.router import RouterRiskConfig
-from core.pricing.implied_vol import implied_vol
-from core.orders import (CancelOrder, Contract, OrderCancelled, OrderFilled, OrderLeg, OrderRejected, SubmitOrder,
-                         TradingHalted)
-from core.quotes import ChainQuotes
 from core.exits.butterfly import ButterflyPosition, ExitResult, LegQuote, MarketData, PositionLeg, chain_ticks
+from core.orders import (
+    CancelOrder,
+    Contract,
+    OrderCancelled,
+    OrderFilled,
+    OrderLeg,
+    OrderRejected,
+    SubmitOrder,
+    TradingHalted,
+)
+from core.pricing.implied_vol import implied_vol
+from core.quotes import ChainQuotes
 
 NS = 1_000_000_000
 _YEAR_NS = 365 * 86_400 * NS

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import zlib
-from actors import names
 from collections import deque
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -23,21 +22,31 @@ from typing import Any, Hashable
 
 import numpy as np
 
-from actors.runtime.component import Component
+from actors import names
 from actors.messages import ApplyOptimization, AttemptRecorded, ChainFill, ReplayedOrders, ReplayRequest
-from config.execution import (BalancerConfig, CreditMaximizerConfig, ExecutorConfig, SizingParameters,
-                              TimingParameters)
+from actors.runtime.component import Component
+from actors.runtime.metrics_catalog import OUTCOME_OF_STATUS, TRADING_STATES, size_bucket
+from config.execution import BalancerConfig, CreditMaximizerConfig, ExecutorConfig, SizingParameters, TimingParameters
 from core.calendar import MarketCalendar, new_york_day, new_york_day_bounds_ns
-from core.execution.balancer import PositionBalancer
 from core.execution import kernels
+from core.execution.balancer import PositionBalancer
 from core.execution.credit import CreditMaximizer, OptionChain, SpreadLeg
-from core.execution.plan import TwoPartPlan, plan_two_part
 from core.execution.opportunities import scan_opportunities as scan_debit_verticals
 from core.execution.phases import NEW_YORK, PhaseClock, TradingPhase, delay_multiplier
+from core.execution.plan import TwoPartPlan, plan_two_part
 from core.expirations import ExpirationCategory, categorize, nominal_friday
-from actors.runtime.metrics_catalog import OUTCOME_OF_STATUS, TRADING_STATES, size_bucket
-from core.orders import (CancelOrder, CancelRejected, Contract, OrderAccepted, OrderCancelled, OrderFilled, OrderLeg,
-                         OrderRejected, SubmitOrder, TradingHalted)
+from core.orders import (
+    CancelOrder,
+    CancelRejected,
+    Contract,
+    OrderAccepted,
+    OrderCancelled,
+    OrderFilled,
+    OrderLeg,
+    OrderRejected,
+    SubmitOrder,
+    TradingHalted,
+)
 from core.quotes import ChainQuotes
 
 NS = 1_000_000_000

@@ -27,16 +27,29 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from actors import names
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
 
+from actors import names
 from actors.runtime.component import Component
 from adapters.paper_http import BrokerRequestError
-from core.orders import (CancelOrder, CancelRejected, DONE_STATES, OrderAccepted, OrderCancelled, OrderFilled,
-                         OrderRejected, OrderReplaced, OrderStatus, OrderStatusReport, OrderStatusRequest,
-                         REJECT_CODES, ReplaceOrder, SubmitOrder)
+from core.orders import (
+    DONE_STATES,
+    REJECT_CODES,
+    CancelOrder,
+    CancelRejected,
+    OrderAccepted,
+    OrderCancelled,
+    OrderFilled,
+    OrderRejected,
+    OrderReplaced,
+    OrderStatus,
+    OrderStatusReport,
+    OrderStatusRequest,
+    ReplaceOrder,
+    SubmitOrder,
+)
 
 _EVENT_TYPES = {cls.__name__: cls for cls in (OrderAccepted, OrderRejected, OrderFilled, OrderCancelled,
                                               CancelRejected, OrderReplaced)}

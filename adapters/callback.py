@@ -25,9 +25,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from adapters.paper_http import BrokerError, BrokerRequestError
 from core.orders import OrderSide, SubmitOrder
 from core.quotes import ChainQuotes
-from adapters.paper_http import BrokerError, BrokerRequestError
 
 _STATUS_WORDS = {"FILLED": "FILLED", "COMPLETE": "FILLED", "PARTIAL": "PARTIALLY_FILLED",
                  "PARTIALLY_FILLED": "PARTIALLY_FILLED", "CANCELLED": "CANCELLED", "CANCELED": "CANCELLED",

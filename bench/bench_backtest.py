@@ -34,8 +34,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import pin_one_core  # noqa: E402
 from actors.runtime.logs import configure_logging  # noqa: E402
+from bench.common import pin_one_core  # noqa: E402
 from config import LoggingConfig, load_profile  # noqa: E402
 from core.quotes import ChainQuotes  # noqa: E402
 from supervisors.backtest import build_backtest  # noqa: E402

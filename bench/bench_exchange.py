@@ -16,15 +16,15 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import pin_one_core  # noqa: E402
 from actors.runtime.component import Component  # noqa: E402
 from actors.runtime.inline import InlineRuntime  # noqa: E402
+from bench.common import pin_one_core  # noqa: E402
 from config.exchange import ExchangeConfig  # noqa: E402
 from config.runtime import RuntimeConfig  # noqa: E402
 from core.orders import CancelOrder, Contract, OrderLeg, ReplaceOrder, SubmitOrder  # noqa: E402
 from core.quotes import ChainQuotes  # noqa: E402
-from sim.market.chain import PRODUCTS, generate_chains, strike_grid  # noqa: E402
 from sim.exchange.simulated import SimulatedExchange  # noqa: E402
+from sim.market.chain import PRODUCTS, generate_chains, strike_grid  # noqa: E402
 from sim.market.spread_model import load_spread_models  # noqa: E402
 
 EXPIRY, EXPIRY_NS = "2026-12-18", 30 * 86_400 * 10**9

@@ -14,8 +14,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import interleaved_medians, median_seconds, pin_one_core, random_options  # noqa: E402
-from core.pricing.implied_vol import IVFlag, implied_vol  # noqa: E402
 from core.pricing.bsm import bsm_price  # noqa: E402
+from core.pricing.implied_vol import IVFlag, implied_vol  # noqa: E402
 
 N = 100_000
 

@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import pin_one_core  # noqa: E402
 from actors.runtime.logs import configure_logging  # noqa: E402
 from actors.runtime.metrics_catalog import CATALOG  # noqa: E402
 from actors.runtime.telemetry import PrometheusClientSink, Telemetry  # noqa: E402
+from bench.common import pin_one_core  # noqa: E402
 from config import LoggingConfig, load_profile  # noqa: E402
 from supervisors.backtest import build_backtest  # noqa: E402
 

@@ -23,14 +23,14 @@ import ray
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from actors.broker_gateway import BrokerGateway  # noqa: E402
 from actors.expiration_trader import ExpirationTrader, TraderSettings  # noqa: E402
-from actors.runtime.ray_runtime import RayRuntime  # noqa: E402
 from actors.optimization_metrics import MetricsComponent
 from actors.position_balancer import BalancerComponent  # noqa: E402
+from actors.runtime.ray_runtime import RayRuntime  # noqa: E402
 from config.execution import ExecutorConfig, TimingParameters  # noqa: E402
 from config.runtime import RuntimeConfig  # noqa: E402
+from persistence.sqlite_ledger import SqliteLedgerStore  # noqa: E402
 from sim.exchange.simulated import SimulatedExchange  # noqa: E402
 from sim.market.live import MarketFeed, MarketSpec  # noqa: E402
-from persistence.sqlite_ledger import SqliteLedgerStore  # noqa: E402
 
 
 def poll(predicate, timeout_s=60.0, every_s=0.01):

@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import pin_one_core  # noqa: E402
 from actors.runtime.component import Component  # noqa: E402
 from actors.runtime.inline import InlineRuntime  # noqa: E402
+from bench.common import pin_one_core  # noqa: E402
 from config.runtime import RuntimeConfig  # noqa: E402
 
 MESSAGES = 1_000_000

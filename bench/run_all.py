@@ -7,8 +7,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import (bench_backtest, bench_exchange, bench_iv, bench_paper, bench_pricing, bench_recovery,  # noqa: E402
-                   bench_metrics_overhead, bench_montecarlo, bench_router_latency, bench_runtime, bench_session_latency, bench_study)
+from bench import (  # noqa: E402
+    bench_backtest,
+    bench_exchange,
+    bench_iv,
+    bench_metrics_overhead,
+    bench_montecarlo,
+    bench_paper,
+    bench_pricing,
+    bench_recovery,
+    bench_router_latency,
+    bench_runtime,
+    bench_session_latency,
+    bench_study,
+)
 
 if __name__ == "__main__":
     for module in (bench_pricing, bench_iv, bench_runtime, bench_exchange, bench_paper, bench_backtest, bench_recovery,

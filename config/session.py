@@ -11,10 +11,9 @@ from config.base import FrozenModel, rule_error
 from config.broker import BrokerConfig
 from config.butterfly import ButterflyStrategyConfig
 from config.exchange import ExchangeConfig
+from config.execution import BalancerConfig, CreditMaximizerConfig, ExecutorConfig, SizingParameters, TimingParameters
 from config.ledger import LedgerConfig
 from config.montecarlo import MonteCarloConfig
-from config.execution import (BalancerConfig, CreditMaximizerConfig, ExecutorConfig, SizingParameters,
-                              TimingParameters)
 from config.router import RouterRiskConfig
 from config.runtime import LoggingConfig, MetricsConfig, RuntimeConfig
 

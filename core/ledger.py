@@ -10,8 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, NamedTuple, Protocol
 
-from core.orders import (ACTIVE_STATES, CancelRejected, OrderAccepted, OrderCancelled, OrderFilled, OrderRejected,
-                         OrderReplaced, OrderStatus, OrderSide, SubmitOrder)
+from core.orders import (
+    ACTIVE_STATES,
+    CancelRejected,
+    OrderAccepted,
+    OrderCancelled,
+    OrderFilled,
+    OrderRejected,
+    OrderReplaced,
+    OrderSide,
+    OrderStatus,
+    SubmitOrder,
+)
 
 
 class LedgerEvent(NamedTuple):

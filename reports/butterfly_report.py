@@ -15,7 +15,8 @@ import pandas as pd
 
 from core.analytics import stats
 from core.analytics.stats import bootstrap_ci
-from reports.render import html_page, png, table as _table
+from reports.render import html_page, png
+from reports.render import table as _table
 
 BREAKDOWNS = ("symbol", "dte_bucket", "regime")
 _Z_ORDER = {"dte_bucket": ["0DTE", "1-3", "5-15"], "regime": ["low", "normal", "high"]}

@@ -29,24 +29,21 @@ class IncompleteRunError(RuntimeError):
     """Paths of a scenario are missing or repeated in the cache (must never happen silently)."""
 
 
-def write_reports(config, scenarios: list, tasks: list, cache, out_dir: Path, run: dict[str, Any]) -> dict[str, Any]:
-    from supervisors.batch.montecarlo import chunk_key
-    from supervisors.batch.montecarlo_paths import TRADE_COLUMNS
-
+def write_reports(config, scenarios: list, keys: dict[int, list[str]], trade_columns: tuple[str, ...], cache,
+                  out_dir: Path, run: dict[str, Any]) -> dict[str, Any]:
+    """The study's files from the cache: `keys` lists each scenario's finished chunk keys (by scenario id),
+    `trade_columns` the header of the fills in the cache."""
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = config.montecarlo
-    failed = {(f["scenario_id"], f["first_path"]) for f in run["failed"]}
     rows, fans, pnl_by_label, dd_by_label = [], {}, {}, {}
     with (out_dir / "paths.csv").open("w", newline="") as paths_file, \
             (out_dir / "trades.csv").open("w", newline="") as trades_file:
         path_writer = csv.writer(paths_file, lineterminator="\n")
         trade_writer = csv.writer(trades_file, lineterminator="\n")
         path_writer.writerow(PATH_COLUMNS)
-        trade_writer.writerow(TRADE_COLUMNS)
+        trade_writer.writerow(trade_columns)
         for scenario in scenarios:
-            keys = [chunk_key(t) for t in tasks if t.scenario_id == scenario.scenario_id
-                    and (t.scenario_id, t.first_path) not in failed]
-            merged = _merge(cache, keys, expected=settings.paths - _failed_paths(run, scenario.scenario_id))
+            merged = _merge(cache, keys[scenario.scenario_id], expected=settings.paths - _failed_paths(run, scenario.scenario_id))
             _write_paths(path_writer, scenario, merged)
             for key in merged["keys"]:
                 trade_writer.writerows(cache.extras(key)["trades"])

@@ -17,10 +17,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from actors.broker_gateway import BrokerGateway
 from actors.expiration_trader import ExpirationTrader, TraderSettings
 from actors.optimization_metrics import MetricsComponent
 from actors.position_balancer import BalancerComponent
-from actors.broker_gateway import BrokerGateway
 from actors.runtime.inline import InlineRuntime
 from config.session import SessionConfig
 from core.calendar import MarketCalendar

@@ -130,8 +130,8 @@ def _study(args: argparse.Namespace) -> int:
     out_dir = Path(args.out) if args.out else Path("reports/out") / "butterfly-exits"
     fan_out = args.workers
     if args.address:
-        from supervisors.ray_session import ensure_ray
         from supervisors.batch.study_ray import RayFanOut
+        from supervisors.ray_session import ensure_ray
 
         ensure_ray(args.address)
         fan_out = RayFanOut()

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import copy
 import os
 import threading
 import time
@@ -27,15 +26,15 @@ from typing import Any, Callable, Iterable
 
 from actors import names
 from actors.expiration_trader import ExpirationTrader
-from actors.runtime.logs import get_logger
 from actors.runtime.asyncio_runtime import AsyncioRuntime
+from actors.runtime.logs import get_logger
+from adapters.callback import CallbackAdapter
 from config.execution import SizingParameters, TimingParameters
 from config.loader import apply_env_overrides, validate_config
 from core.execution.balancer import PositionBalancer
 from core.execution.credit import CreditMaximizer, SpreadLeg
 from core.execution.metrics import OptimizationMetrics
 from core.ledger import MemoryLedgerStore
-from adapters.callback import CallbackAdapter
 from supervisors.kernel import BrokerVenue, Topology, add_chain_traders, build_topology
 from supervisors.status import StatusView
 
@@ -199,7 +198,9 @@ class ArbitrageExecutor:
         return {c.name: c.snapshot() for c in components}
 
     def _supervisor(self) -> StatusView:
-        send = (lambda name, message: self._on_loop(self.traders[name].on_message, message, time.time_ns()))
+        def send(name: str, message: Any) -> None:
+            self._on_loop(self.traders[name].on_message, message, time.time_ns())
+
         return StatusView(self._snapshots, send, lambda: self._active)
 
 

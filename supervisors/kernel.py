@@ -30,10 +30,11 @@ from actors.butterfly_strategist import ButterflyStrategist
 from actors.exit_desk import ExitDesk
 from actors.expiration_trader import ExpirationTrader, TraderSettings
 from actors.messages import AddSymbol, ExitButterfly
-from actors.position_balancer import BalancerComponent
 from actors.optimization_metrics import MetricsComponent
+from actors.position_balancer import BalancerComponent
 from actors.runtime.component import Component
 from actors.runtime.pingpong import Counter, Quoter
+from actors.runtime.protocol import Runtime
 from adapters.bridge import AddRoute, BrokerBridge
 from config.exchange import ExchangeConfig
 from config.session import SessionConfig
@@ -51,12 +52,6 @@ from sim.paper.service import PaperService
 
 Routes = dict[tuple[str, str], tuple[str, ...]]
 """(symbol, expiration ISO date) -> the components that receive that chain's quotes."""
-
-
-class Runtime(Protocol):
-    """What the kernel needs of a runtime (inline, asyncio and Ray runtimes all offer it)."""
-
-    def add(self, component: Component) -> Component: ...
 
 
 class Venue(Protocol):
@@ -161,7 +156,10 @@ class Topology:
     flies: list[Component]
     settings: TraderSettings
     venue_components: list[Component]
-    shared: dict[str, Any] = field(default_factory=dict)
+    credit_maximizer: CreditMaximizer | None = None
+    """The user's replacement every trader uses (None: each trader's own)."""
+    balancer_template: PositionBalancer | None = None
+    """The user's replacement balancer: each trader checks against a copy of it (None: each trader's own)."""
 
     @property
     def strategists(self) -> list[ButterflyStrategist]:
@@ -193,7 +191,7 @@ def build_topology(config: SessionConfig, runtime: Runtime, venue: Venue, expira
     metrics = MetricsComponent()
     gateway = BrokerGateway(ledger if ledger is not None else ledger_store(config), venue=venue_name)
     topology = Topology(config, runtime, venue, traders, gateway, balancer_component, metrics, flies, settings,
-                        venue_components, {"credit_maximizer": credit_maximizer, "balancer": balancer})
+                        venue_components, credit_maximizer, balancer)
     for component in _in_start_order(venue_components, gateway, balancer_component, metrics, traders, flies):
         runtime.add(component)
     return topology
@@ -221,9 +219,8 @@ def add_chain_traders(topology: Topology, symbol: str, expirations: list[date], 
     """New traders for `symbol` on `expirations` while the topology runs, and the venue quotes them."""
     if any(t.symbol == symbol and t.expiration in expirations for t in topology.traders):
         raise ValueError(f"symbol: {symbol} is already traded on one of {[e.isoformat() for e in expirations]}")
-    shared = topology.shared
-    traders = [_trader(symbol, e, topology.settings, topology.venue, shared["credit_maximizer"], shared["balancer"])
-               for e in sorted(set(expirations))]
+    traders = [_trader(symbol, e, topology.settings, topology.venue, topology.credit_maximizer,
+                       topology.balancer_template) for e in sorted(set(expirations))]
     for trader in traders:
         topology.runtime.add(trader)
     topology.traders.extend(traders)

@@ -147,7 +147,7 @@ class LocalCommandRunner(CommandRunnerInterface):
         done = subprocess.run(["bash", "-c", cmd], cwd=self.home, env=env, stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE if with_output else None)
         if done.returncode != 0:
-            import click   # the launcher's CLI reports a failed node command as a ClickException, as SSH's runner does
+            import click  # the launcher's CLI reports a failed node command as a ClickException, as SSH's runner does
 
             raise click.ClickException(f"command failed on the local node (exit {done.returncode}): {cmd}")
         return done.stdout if with_output else done.returncode

@@ -6,7 +6,7 @@ from actors.runtime.logs import get_logger
 from actors.runtime.telemetry import NULL_TELEMETRY, PrometheusClientSink, Telemetry
 from config.runtime import MetricsConfig
 
-_log = get_logger(component="metrics")
+_log = get_logger(component="metrics-server")
 
 
 class ProcessMetrics:

@@ -30,8 +30,8 @@ from typing import Any
 from actors import names
 from actors.expiration_trader import ExpirationTrader
 from actors.runtime.logs import get_logger
-from config.session import SessionConfig
 from adapters.paper_http import BrokerError, HttpBroker
+from config.session import SessionConfig
 from supervisors.kernel import BrokerVenue, build_topology
 from supervisors.metrics_server import ProcessMetrics
 from supervisors.status import StatusView
@@ -127,8 +127,8 @@ class PaperSession:
 
     def start(self) -> None:
         from actors.runtime.ray_runtime import RayRuntime
-        from supervisors.ray_session import ensure_ray
         from supervisors.component_supervisor import ComponentSupervisor
+        from supervisors.ray_session import ensure_ray
 
         broker = self.config.broker
         if self.url is None:

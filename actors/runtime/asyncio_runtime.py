@@ -14,6 +14,7 @@ import time
 from typing import Any, Hashable
 
 from actors.runtime.component import Component
+from actors.runtime.protocol import HandlerFailure, hook_of, record_failure
 
 
 class AsyncioPort:
@@ -47,7 +48,7 @@ class AsyncioRuntime:
         self.loop = loop or asyncio.get_running_loop()
         self.check_serializable = check_serializable
         self.components: dict[str, Component] = {}
-        self.errors: list[BaseException] = []
+        self.errors: list[HandlerFailure] = []
 
     def add(self, component: Component) -> Component:
         if component.name in self.components:
@@ -58,15 +59,16 @@ class AsyncioRuntime:
 
     def start(self) -> None:
         for component in list(self.components.values()):
-            component.on_start(time.time_ns())
+            try:
+                component.on_start(time.time_ns())
+            except Exception as err:  # noqa: BLE001 - recorded and logged, as for any handler
+                record_failure(self.errors, component.name, "on_start", err)
 
     def _deliver(self, handler, payload) -> None:
         try:
             handler(payload, time.time_ns())
-        except Exception as err:   # noqa: BLE001 - logged and kept; one bad message must not stop the loop
-            self.errors.append(err)
-            owner = getattr(handler, "__self__", None)
-            getattr(owner, "log", None) and owner.log.exception("message_failed", error=repr(err))
+        except Exception as err:   # noqa: BLE001 - recorded and logged; one bad message must not stop the loop
+            record_failure(self.errors, *hook_of(handler), err)
 
     def stop(self) -> None:
         for component in self.components.values():

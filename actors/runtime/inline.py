@@ -28,6 +28,7 @@ from typing import Any, Callable, Hashable
 
 from actors.runtime.component import Component
 from actors.runtime.latency import make_sampler, route_spec
+from actors.runtime.protocol import HandlerFailure, hook_of, record_failure
 from config.runtime import RuntimeConfig
 
 
@@ -80,7 +81,8 @@ class InlinePort:
 
 
 class InlineRuntime:
-    """Discrete-event runtime. `run()` delivers until nothing is left (or `until_ns`)."""
+    """Discrete-event runtime. `run()` delivers until nothing is left (or `until_ns`); a handler that raises is
+    recorded and the others go on, and `run()` re-raises the first failure at its end (actors.runtime.protocol)."""
 
     def __init__(self, config: RuntimeConfig | None = None, *, start_ns: int = 0,
                  check_serializable: bool | None = None, telemetry=None) -> None:
@@ -96,6 +98,7 @@ class InlineRuntime:
         self._ready: deque[tuple[Callable, Any]] = deque()
         self._seq = itertools.count()
         self._started = False
+        self.errors: list[HandlerFailure] = []
 
     def add(self, component: Component) -> Component:
         if component.name in self._components:
@@ -114,7 +117,10 @@ class InlineRuntime:
     def start(self) -> None:
         self._started = True
         for component in list(self._components.values()):
-            component.on_start(self.now_ns)
+            try:
+                component.on_start(self.now_ns)
+            except Exception as err:  # noqa: BLE001 - recorded and logged; run() re-raises it
+                record_failure(self.errors, component.name, "on_start", err)
 
     def _route(self, sender: str, receiver: str) -> list:
         """[the receiver's handler, its delay sampler (None: no delay), the last delivery time on this route]."""
@@ -126,6 +132,7 @@ class InlineRuntime:
 
     def run(self, until_ns: int | None = None) -> int:
         """Deliver events in order; returns how many were delivered by this call."""
+        failed_before = len(self.errors)
         if not self._started:
             self.start()
         collecting = gc.isenabled()
@@ -138,31 +145,40 @@ class InlineRuntime:
         if until_ns is not None and until_ns > self.now_ns:
             self.now_ns = until_ns
         self.delivered += delivered
+        if len(self.errors) > failed_before:
+            raise self.errors[failed_before].error
         return delivered
 
     def _deliver(self, until_ns: int | None) -> int:
+        """Deliver in order until idle (or past `until_ns`); a handler that raises is recorded (see
+        `actors.runtime.protocol`) and delivery goes on with the next event."""
         ready, heap = self._ready, self._heap
         popleft, heappop = ready.popleft, heapq.heappop
         delivered = 0
+        handler = None
         while True:
-            now = self.now_ns
-            while ready:
-                handler, payload = popleft()
-                handler(payload, now)
-                delivered += 1
-            if not heap or (until_ns is not None and heap[0][0] > until_ns):
-                break
-            entry = heappop(heap)
-            self.now_ns = due = entry[0]
-            if heap and heap[0][0] == due:
-                ready.append((entry[2], entry[3]))
-                while heap and heap[0][0] == due:
+            try:
+                while True:
+                    now = self.now_ns
+                    while ready:
+                        handler, payload = popleft()
+                        delivered += 1
+                        handler(payload, now)
+                    if not heap or (until_ns is not None and heap[0][0] > until_ns):
+                        return delivered
                     entry = heappop(heap)
-                    ready.append((entry[2], entry[3]))
-            else:                           # alone at its time (most are): no detour through the ready queue
-                entry[2](entry[3], due)
-                delivered += 1
-        return delivered
+                    self.now_ns = due = entry[0]
+                    if heap and heap[0][0] == due:
+                        ready.append((entry[2], entry[3]))
+                        while heap and heap[0][0] == due:
+                            entry = heappop(heap)
+                            ready.append((entry[2], entry[3]))
+                    else:                   # alone at its time (most are): no detour through the ready queue
+                        handler = entry[2]
+                        delivered += 1
+                        handler(entry[3], due)
+            except Exception as err:  # noqa: BLE001 - recorded, logged, and re-raised by run() after delivery
+                record_failure(self.errors, *hook_of(handler), err)
 
     def run_until(self, predicate: Callable[[dict[str, dict]], bool], timeout_s: float = 0.0) -> bool:
         """Run to idle, then report whether `predicate(snapshots)` holds (the Ray runtime polls instead)."""

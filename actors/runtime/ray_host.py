@@ -29,6 +29,7 @@ import ray
 
 from actors.runtime.component import Component
 from actors.runtime.logs import bind_session, configure_logging, get_logger
+from actors.runtime.protocol import HandlerFailure, record_failure
 from actors.runtime.telemetry import Telemetry
 from config.runtime import LoggingConfig
 
@@ -174,6 +175,7 @@ class ComponentHost:
             bind_session(session)
         self.components = {c.name: c for c in components}
         self._stopped: set[str] = set()
+        self.errors: list[HandlerFailure] = []
         self._local: deque[tuple[str, Any]] = deque()
         self._dispatch_thread: int | None = None
         context = ray.get_runtime_context()
@@ -234,8 +236,8 @@ class ComponentHost:
             return
         try:
             call(component)
-        except Exception as err:  # noqa: BLE001 - logged here, and the first one is re-raised by _dispatch
-            get_logger(component=name).exception("component_handler_failed", error=f"{type(err).__name__}: {err}")
+        except Exception as err:  # noqa: BLE001 - recorded and logged here; the first is re-raised by _dispatch
+            record_failure(self.errors, name, "handler", err)
             errors.append(err)
 
     # ------------------------------------------------------------------ lifecycle and inspection

@@ -16,8 +16,15 @@ from __future__ import annotations
 from itertools import islice
 from typing import NamedTuple
 
-from core.execution.credit import (ATM_TOLERANCE, CreditMaximizer, OptionChain, SpreadLeg, chain_arrays, chain_leg,
-                                   credit_spread)
+from core.execution.credit import (
+    ATM_TOLERANCE,
+    CreditMaximizer,
+    OptionChain,
+    SpreadLeg,
+    chain_arrays,
+    chain_leg,
+    credit_spread,
+)
 from core.execution.kernels import plan_spread
 from core.execution.opportunities import DebitOpportunity, ranked_debits
 from core.execution.pairs import credit_pairs, debit_pairs

@@ -19,13 +19,26 @@ import functools
 import math
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple, Protocol, Sequence
+
 from core.legs import Leg, OptionType, Side
 from core.orders import round_to_tick
 from core.structures import BUTTERFLY_KINDS, InvalidStructureError, Structure, decompose_butterfly
 
-if TYPE_CHECKING:
-    from config.router import RouterRiskConfig
+
+class ExitRouting(Protocol):
+    """The pricing preferences an exit reads (config.router.RoutingPreferences has them)."""
+
+    limit_offset_from_mid_per_share: float
+    reprice_ladder_per_share: Sequence[float]
+
+
+class ExitRisk(Protocol):
+    """The slippage limits an exit is priced within (config.router.RouterRiskConfig has them)."""
+
+    max_slippage_per_leg_per_share: float
+    max_slippage_per_structure_per_share: float
+    routing: ExitRouting
 
 
 class InvalidExitError(ValueError):
@@ -204,7 +217,7 @@ def requote(order: VerticalExit, market: MarketData) -> VerticalExit:
     return order._replace(mid_per_share=round(at_mid, 6), natural_per_share=round(natural, 6))
 
 
-def slippage_cap_per_share(risk: RouterRiskConfig, legs: int = 2) -> float:
+def slippage_cap_per_share(risk: ExitRisk, legs: int = 2) -> float:
     return min(risk.max_slippage_per_leg_per_share * legs, risk.max_slippage_per_structure_per_share)
 
 
@@ -213,7 +226,7 @@ def signed_price(side: str, price_per_share: float) -> float:
     return price_per_share if side == "SELL" else -price_per_share
 
 
-def ladder_price(order: VerticalExit, step: int, risk: RouterRiskConfig, used_slippage: float = 0.0) -> float:
+def ladder_price(order: VerticalExit, step: int, risk: ExitRisk, used_slippage: float = 0.0) -> float:
     """The limit at reprice `step` (0 = first), per share, rounded to the order's tick toward the mid."""
     routing = risk.routing
     give = routing.limit_offset_from_mid_per_share

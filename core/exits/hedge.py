@@ -12,11 +12,11 @@ from datetime import date, datetime, time
 
 import numpy as np
 
-from core.pricing.implied_vol import implied_vol
-from core.legs import US_EQUITY_MULTIPLIER
-from core.pricing.bsm import bsm_price_delta
-from core.orders import round_to_tick
 from core.exits.butterfly import MarketData, VerticalExit, leg_quote
+from core.legs import US_EQUITY_MULTIPLIER
+from core.orders import round_to_tick
+from core.pricing.bsm import bsm_price_delta
+from core.pricing.implied_vol import implied_vol
 
 _EXPIRY_CLOSE = time(16, 0)
 _SECONDS_PER_YEAR = 365.0 * 86_400

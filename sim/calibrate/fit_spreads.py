@@ -1,6 +1,6 @@
-"""Fit the bid/ask spread model to the real chains in the repository's data/ and write its parameters and report.
+"""Fit the bid/ask spread model to the real chains in the repository's data/ (pure fitting: no files written).
 
-    python -m sim.calibrate.fit_spreads [--data DIR] [--report-dir reports/calibration]
+    python -m supervisors.batch.calibrate [--data DIR] [--report-dir reports/calibration]   (fits, writes both)
 
 - 'spx' class ($0.05 below $3, $0.10 from $3): the CBOE 2019 SPX/SPXW chain (56 days, DTE 0-120).
 - 'penny' class ($0.01; SPY, QQQ, IWM): the 2021 SPY file (DTE 20-120, K/S 0.93-1.07); outside
@@ -12,8 +12,6 @@ their expiry day (stale). Implied vols are recomputed from the mid with `core.pr
 
 from __future__ import annotations
 
-import argparse
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -21,8 +19,7 @@ import numpy as np
 import pandas as pd
 
 from core.pricing.implied_vol import IVFlag, implied_vol
-from sim.market.replay import DEFAULT_DATA
-from sim.market.spread_model import PARAMS_PATH, SpreadModel, standardized_moneyness
+from sim.market.spread_model import SpreadModel, standardized_moneyness
 
 SPX_FILE = "spx_chain_cboe_delayed_2019-04-25_2019-07-22_dte0-120_m80-120.csv.gz"
 SPY_FILE = "spy_options_eod_2021_selected20perday_lambdaclass.csv"
@@ -198,33 +195,3 @@ def bucket_table(model: SpreadModel, quotes: pd.DataFrame) -> pd.DataFrame:
     table["relative_error"] = table.model_median / table.data_median - 1.0
     table["checked"] = table.quotes >= MIN_BUCKET_QUOTES
     return table
-
-
-def write_report(report_dir: Path, tables: dict[str, pd.DataFrame], models: dict[str, SpreadModel]) -> Path:
-    from reports.spread_report import render_spread_report
-
-    return render_spread_report(report_dir, tables, models, MIN_BUCKET_QUOTES)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--params", type=Path, default=PARAMS_PATH)
-    parser.add_argument("--report-dir", type=Path, default=Path("reports/calibration"))
-    args = parser.parse_args(argv)
-    datasets = {"spx": (SPX_SPEC, load_spx_2019(args.data)), "penny": (PENNY_SPEC, load_spy_2021(args.data))}
-    models, tables = {}, {}
-    for name, (spec, quotes) in datasets.items():
-        models[name] = fit_class(spec, quotes)
-        tables[name] = bucket_table(models[name], quotes)
-        checked = tables[name][tables[name].checked]
-        print(f"{name}: {len(quotes):,} quotes, {len(checked)} buckets with >= {MIN_BUCKET_QUOTES} quotes, "
-              f"worst |error| {checked.relative_error.abs().max():.1%}")
-    args.params.write_text(json.dumps({n: m.to_json() for n, m in models.items()}, indent=1) + "\n")
-    report = write_report(args.report_dir, tables, models)
-    print(f"parameters: {args.params}\nreport: {report}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

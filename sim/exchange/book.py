@@ -13,7 +13,6 @@ import numpy as np
 from core.orders import OrderSide, OrderStatus, Refusal, ReplaceOrder, SubmitOrder
 from core.quotes import ChainQuotes, quote_flag, quote_flags
 
-
 _BUY, _PENDING_NEW = OrderSide.BUY.value, OrderStatus.PENDING_NEW
 
 

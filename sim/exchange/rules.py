@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Callable
 
-from core.orders import OrderSide, Refusal, SubmitOrder, UNDERLYING_RIGHT
+from core.orders import UNDERLYING_RIGHT, OrderSide, Refusal, SubmitOrder
 from core.quotes import QUOTE_CODES, QUOTE_REASONS, QuoteFlag
 from sim.exchange.book import Book, WorkingOrder
 from sim.exchange.underlying import SHARE_TICK, UnderlyingQuotes, is_underlying

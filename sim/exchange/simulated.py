@@ -25,24 +25,36 @@ Takes `SubmitOrder`, `CancelOrder`, `ReplaceOrder` and `ChainQuotes`; sends orde
 from __future__ import annotations
 
 import math
-from actors import names
 from typing import Any, Callable, Hashable
 
 import numpy as np
 
+from actors import names
 from actors.runtime.component import Component
 from actors.runtime.latency import make_sampler
 from config.exchange import ExchangeConfig
 from config.runtime import LatencySpec
-from core.orders import (ACTIVE_STATES, CancelOrder, CancelRejected, OrderAccepted, OrderCancelled, OrderFilled, OrderRejected,
-                         OrderReplaced, OrderStatus, OrderStatusReport, OrderStatusRequest, Refusal, ReplaceOrder,
-                         SubmitOrder)
+from core.orders import (
+    ACTIVE_STATES,
+    CancelOrder,
+    CancelRejected,
+    OrderAccepted,
+    OrderCancelled,
+    OrderFilled,
+    OrderRejected,
+    OrderReplaced,
+    OrderStatus,
+    OrderStatusReport,
+    OrderStatusRequest,
+    Refusal,
+    ReplaceOrder,
+    SubmitOrder,
+)
 from core.quotes import ChainQuotes, QuoteFlag
 from sim.exchange.book import Book, BookView, WorkingOrder, leg_prices, natural_view
-from sim.exchange.underlying import UnderlyingQuotes
-from sim.exchange.rules import price_problem, quote_problem, validate_order
 from sim.exchange.resting import RestingSingles
-
+from sim.exchange.rules import price_problem, quote_problem, validate_order
+from sim.exchange.underlying import UnderlyingQuotes
 
 _LIVE = frozenset({OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
 _TOO_LATE = {status.name: f"too late: order is {status.name.lower()}" for status in OrderStatus}

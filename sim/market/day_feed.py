@@ -7,14 +7,14 @@ tick's `ChainQuotes` go to the exchange and to the components routed to that cha
 
 from __future__ import annotations
 
-from actors import names
 from datetime import date
 from typing import Any, Hashable
 
 import numpy as np
 
-from actors.runtime.component import Component
+from actors import names
 from actors.messages import AddSymbol
+from actors.runtime.component import Component
 from core.calendar import MarketCalendar
 from core.quotes import ChainQuotes
 from sim.market.chain import PRODUCTS, ChainBatch, generate_chains, strike_grid

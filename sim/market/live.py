@@ -8,13 +8,13 @@ give the same quotes.
 
 from __future__ import annotations
 
-from actors import names
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Callable, Hashable
 
 import numpy as np
 
+from actors import names
 from actors.runtime.component import Component
 from core.quotes import ChainQuotes
 from sim.market.chain import PRODUCTS, generate_chains, strike_grid

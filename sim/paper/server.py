@@ -19,8 +19,8 @@ from typing import Any, Callable, Literal
 from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from actors.runtime.logs import get_logger
 from actors.runtime.asyncio_runtime import AsyncioRuntime
+from actors.runtime.logs import get_logger
 from actors.runtime.telemetry import PrometheusClientSink, Telemetry
 from config.exchange import ExchangeConfig
 from core.orders import Contract, OrderLeg, SubmitOrder
@@ -226,7 +226,8 @@ class PaperExchangeApp:
 
     async def submit(self, request: web.Request) -> web.Response:
         body = await _parse(request, OrderIn)
-        legs = tuple(OrderLeg(Contract(l.symbol, l.expiry, float(l.strike), l.right), l.ratio) for l in body.legs)
+        legs = tuple(OrderLeg(Contract(leg.symbol, leg.expiry, float(leg.strike), leg.right), leg.ratio)
+                     for leg in body.legs)
         if any(leg.ratio == 0 for leg in legs):
             raise _BadRequest(422, "invalid request", [{"field": "legs.ratio", "reason": "must not be 0"}])
         order = SubmitOrder(body.client_order_id, self.service.name, legs, body.side, body.quantity,

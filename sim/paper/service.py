@@ -7,13 +7,25 @@ Client order ids are idempotent: the same id with the same order returns the exi
 
 from __future__ import annotations
 
-from actors import names
 from typing import Any, Callable
 
+from actors import names
 from actors.runtime.component import Component
-from core.orders import (ACTIVE_STATES, REJECT_CODES, CancelOrder, CancelRejected, OrderAccepted, OrderCancelled,
-                         OrderFilled, OrderRejected, OrderReplaced, OrderStatus, ReplaceOrder, OrderSide, SubmitOrder)
-
+from core.orders import (
+    ACTIVE_STATES,
+    REJECT_CODES,
+    CancelOrder,
+    CancelRejected,
+    OrderAccepted,
+    OrderCancelled,
+    OrderFilled,
+    OrderRejected,
+    OrderReplaced,
+    OrderSide,
+    OrderStatus,
+    ReplaceOrder,
+    SubmitOrder,
+)
 
 WORKING_STATUSES = frozenset(status.value for status in ACTIVE_STATES)
 _EVENT_LABEL = {"OrderAccepted": "accepted", "OrderRejected": "rejected", "OrderCancelled": "cancelled",

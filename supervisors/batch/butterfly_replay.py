@@ -22,7 +22,7 @@ import pandas as pd
 
 from config.study import StudyConfig
 from core.quotes import ChainQuotes
-from supervisors.batch.butterfly_study import METHODS, Signal, TradeSpec, _T0, simulate_exit
+from supervisors.batch.butterfly_study import _T0, METHODS, Signal, TradeSpec, simulate_exit
 
 SPX_FILE = "spx_chain_cboe_delayed_2019-04-25_2019-07-22_dte0-120_m80-120.csv.gz"
 WIDTH = 25.0

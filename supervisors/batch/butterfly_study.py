@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Hashable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -38,12 +38,20 @@ from actors.runtime.inline import InlineRuntime
 from config.exchange import ExchangeConfig
 from config.runtime import LatencySpec, RuntimeConfig
 from config.study import StudyAssumptions, StudyConfig
+from core.exits.butterfly import (
+    ButterflyPosition,
+    ExitResult,
+    LegQuote,
+    MarketData,
+    PositionLeg,
+    chain_ticks,
+    plan_exit,
+    whole_fly_order,
+)
 from core.quotes import ChainQuotes
-from core.exits.butterfly import (ButterflyPosition, ExitResult, LegQuote, MarketData, PositionLeg, chain_ticks, plan_exit,
-                         whole_fly_order)
 from sim.market.chain import PRODUCTS, generate_chains
-from supervisors.kernel import build_exit_study
 from sim.market.spread_model import load_spread_models
+from supervisors.kernel import build_exit_study
 
 DTE_BUCKETS = {"0DTE": (0, 0), "1-3": (1, 3), "5-15": (5, 15)}
 REGIMES = ("low", "normal", "high")

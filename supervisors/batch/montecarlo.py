@@ -19,14 +19,14 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
-
-import numpy as np
+from typing import Any, Iterable, Iterator
 
 from actors.runtime.telemetry import NULL_TELEMETRY, Telemetry
 from config.loader import ConfigError, validate_config
 from config.session import SessionConfig
-from supervisors.batch.montecarlo_paths import ChunkTask, run_chunk
+from persistence.montecarlo_cache import ChunkCache
+from reports.montecarlo_report import write_reports
+from supervisors.batch.montecarlo_paths import TRADE_COLUMNS, ChunkTask, run_chunk
 
 CACHE_VERSION = 1
 
@@ -98,43 +98,9 @@ def chunk_key(task: ChunkTask) -> str:
     return hashlib.sha256(material.encode()).hexdigest()[:20]
 
 
-class ChunkCache:
-    """Finished chunks on disk, one .npz (arrays) and one .json (fills, labels) per key, written atomically."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        root.mkdir(parents=True, exist_ok=True)
-
-    def has(self, key: str) -> bool:
-        return (self.root / f"{key}.npz").exists() and (self.root / f"{key}.json").exists()
-
-    def put(self, key: str, result: dict[str, Any]) -> None:
-        arrays = {k: result[k] for k in ("paths", "seeds", "pnl_usd", "max_drawdown_usd", "fills", "equity_usd")}
-        extras = {"scenario_id": result["scenario_id"], "mark_labels": result["mark_labels"],
-                  "trades": result["trades"]}
-        _atomic(self.root / f"{key}.json", lambda tmp: tmp.write_text(json.dumps(extras)))
-        _atomic(self.root / f"{key}.npz", lambda tmp: np.savez(tmp, **arrays))
-
-    def arrays(self, key: str) -> dict[str, np.ndarray]:
-        with np.load(self.root / f"{key}.npz") as data:
-            return {k: data[k] for k in data.files}
-
-    def extras(self, key: str) -> dict[str, Any]:
-        """scenario_id, mark_labels and the chunk's fills (read one chunk at a time: fills are the bulk)."""
-        return json.loads((self.root / f"{key}.json").read_text())
-
-
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
-    write(tmp)
-    tmp.replace(path)
-
-
 def run_montecarlo(config: SessionConfig, out_dir: Path, executor: "ChunkExecutor",
                    progress: bool = True, telemetry: Telemetry = NULL_TELEMETRY) -> dict[str, Any]:
     """Run (or find in the cache) every chunk, then aggregate and write the reports."""
-    from reports.montecarlo_report import write_reports
-
     scenarios = build_scenarios(config)
     tasks = chunk_tasks(scenarios, config)
     cache = ChunkCache(out_dir / "cache")
@@ -163,7 +129,10 @@ def run_montecarlo(config: SessionConfig, out_dir: Path, executor: "ChunkExecuto
            "cached_paths": state.cached_paths, "failed": state.failed, "nodes": sorted(state.nodes),
            "workers": executor.workers, "task_seconds_mean": state.task_seconds_total / max(state.tasks_done, 1),
            "task_seconds_total": state.task_seconds_total}
-    return write_reports(config, scenarios, tasks, cache, out_dir, run)
+    failed = {(f["scenario_id"], f["first_path"]) for f in state.failed}
+    keys = {s.scenario_id: [chunk_key(t) for t in tasks if t.scenario_id == s.scenario_id
+                            and (t.scenario_id, t.first_path) not in failed] for s in scenarios}
+    return write_reports(config, scenarios, keys, TRADE_COLUMNS, cache, out_dir, run)
 
 
 class _Progress:

@@ -5,8 +5,16 @@ from actors.runtime.component import Component
 from actors.runtime.inline import InlineRuntime
 from config.runtime import RuntimeConfig
 from core.ledger import MemoryLedgerStore, fold
-from core.orders import (CancelOrder, CancelRejected, Contract, OrderAccepted, OrderFilled, OrderLeg, OrderStatus,
-                         SubmitOrder)
+from core.orders import (
+    CancelOrder,
+    CancelRejected,
+    Contract,
+    OrderAccepted,
+    OrderFilled,
+    OrderLeg,
+    OrderStatus,
+    SubmitOrder,
+)
 
 LEG = (OrderLeg(Contract("SPY", "2026-12-18", 600.0, "C"), 1),)
 

@@ -6,14 +6,22 @@ import numpy as np
 import pytest
 
 from actors.butterfly_router import ButterflyExitRouter
-from actors.runtime.component import Component
 from actors.messages import ExitButterfly
+from actors.runtime.component import Component
 from actors.runtime.inline import InlineRuntime
 from config.exchange import ExchangeConfig, FillModel
 from config.router import FallbackAction, RouterRiskConfig, RoutingPreferences
 from config.runtime import RuntimeConfig
+from core.exits.butterfly import (
+    ButterflyPosition,
+    ExitResult,
+    InvalidExitError,
+    LegQuote,
+    MarketData,
+    PositionLeg,
+    plan_exit,
+)
 from core.quotes import ChainQuotes
-from core.exits.butterfly import ButterflyPosition, ExitResult, InvalidExitError, LegQuote, MarketData, PositionLeg, plan_exit
 from sim.exchange.simulated import SimulatedExchange
 
 EXPIRY = date(2026, 12, 18)

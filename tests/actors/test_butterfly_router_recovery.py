@@ -13,16 +13,16 @@ import pytest
 
 from actors.broker_gateway import BrokerGateway
 from actors.butterfly_router import ButterflyExitRouter
-from actors.runtime.component import Component
 from actors.messages import ExitButterfly, ReplayedOrders, ReplayRequest
+from actors.runtime.component import Component
 from actors.runtime.inline import InlineRuntime
 from actors.runtime.telemetry import Telemetry
 from config.exchange import ExchangeConfig, FillModel
 from config.router import FallbackAction, RouterRiskConfig, RoutingPreferences
 from config.runtime import RuntimeConfig
+from core.exits.butterfly import ExitResult, MarketData
 from core.ledger import MemoryLedgerStore, fold
 from core.orders import CancelOrder, OrderAccepted, OrderCancelled, OrderFilled, SubmitOrder
-from core.exits.butterfly import ExitResult, MarketData
 from sim.exchange.simulated import SimulatedExchange
 from tests.actors.test_butterfly_router import EXPIRY, QUOTES, T0, Feed, ThinFeed, fly
 from tests.kit.stubs import RecordingPort

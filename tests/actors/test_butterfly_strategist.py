@@ -41,8 +41,8 @@ def test_a_halted_strategist_opens_no_fly():
 
 def test_an_unanswered_exit_is_re_sent_unchanged_until_the_router_answers():
     from actors.messages import ExitButterfly
-    from core.orders import OrderFilled
     from core.exits.butterfly import exit_result
+    from core.orders import OrderFilled
 
     chain, port = _chain(), RecordingPort()
     strategist = ButterflyStrategist("SPY", date(2026, 11, 27), ButterflyStrategyConfig(

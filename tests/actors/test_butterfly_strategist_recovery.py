@@ -13,18 +13,18 @@ from actors.broker_gateway import BrokerGateway
 from actors.butterfly_router import ButterflyExitRouter
 from actors.butterfly_router_state import parse_exit_order_id
 from actors.butterfly_strategist import ButterflyStrategist
-from actors.runtime.component import Component
 from actors.fly_replay import fly_closed, fly_replay
 from actors.messages import ReplayedOrders
+from actors.runtime.component import Component
 from actors.runtime.inline import InlineRuntime
 from config.butterfly import ButterflyStrategyConfig
 from config.exchange import ExchangeConfig
 from config.router import RouterRiskConfig
 from config.runtime import RuntimeConfig
+from core.exits.butterfly import ExitResult
 from core.ledger import MemoryLedgerStore, fold
 from core.orders import OrderFilled
 from core.quotes import ChainQuotes
-from core.exits.butterfly import ExitResult
 from sim.exchange.simulated import SimulatedExchange
 from sim.market.live import MarketFeed, MarketSpec
 from tests.actors.test_butterfly_router_recovery import Crashable, _GenerationPort

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from actors import names
-from actors.runtime.component import Component
 from actors.expiration_trader import ExpirationTrader, TraderSettings
 from actors.messages import ReplayedOrders, ReplayRequest
+from actors.runtime.component import Component
 from actors.runtime.inline import InlineRuntime
 from config.execution import BalancerConfig, ExecutorConfig, SizingParameters, TimingParameters
 from config.runtime import RuntimeConfig

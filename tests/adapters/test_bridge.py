@@ -8,11 +8,21 @@ import pytest
 import structlog
 import structlog.testing
 
-from core.orders import (CancelOrder, Contract, OrderAccepted, OrderCancelled, OrderFilled, OrderLeg, OrderRejected,
-                         OrderStatusReport, OrderStatusRequest, SubmitOrder)
-from core.quotes import ChainQuotes
 from adapters.bridge import AddRoute, BrokerBridge, TrackedOrder, events_from_record
 from adapters.paper_http import BrokerError, BrokerRequestError
+from core.orders import (
+    CancelOrder,
+    Contract,
+    OrderAccepted,
+    OrderCancelled,
+    OrderFilled,
+    OrderLeg,
+    OrderRejected,
+    OrderStatusReport,
+    OrderStatusRequest,
+    SubmitOrder,
+)
+from core.quotes import ChainQuotes
 
 LEGS = (OrderLeg(Contract("SPY", "2026-12-18", 600.0, "C"), 1), OrderLeg(Contract("SPY", "2026-12-18", 605.0, "C"), -1))
 

@@ -1,8 +1,14 @@
 import pytest
 from pydantic import ValidationError
 
-from config import (ExecutorConfig, RouterRiskConfig, RoutingPreferences, SessionConfig, SizingParameters,
-                    TimingParameters)
+from config import (
+    ExecutorConfig,
+    RouterRiskConfig,
+    RoutingPreferences,
+    SessionConfig,
+    SizingParameters,
+    TimingParameters,
+)
 
 
 def test_defaults_are_the_seeds():

@@ -1,6 +1,14 @@
 from core.ledger import LedgerEvent, MemoryLedgerStore, fold, intent_event, order_event
-from core.orders import (Contract, OrderAccepted, OrderCancelled, OrderFilled, OrderLeg, OrderRejected, OrderStatus,
-                         SubmitOrder)
+from core.orders import (
+    Contract,
+    OrderAccepted,
+    OrderCancelled,
+    OrderFilled,
+    OrderLeg,
+    OrderRejected,
+    OrderStatus,
+    SubmitOrder,
+)
 
 VERTICAL = (OrderLeg(Contract("SPY", "2026-12-18", 600.0, "C"), 1), OrderLeg(Contract("SPY", "2026-12-18", 605.0, "C"), -1))
 

@@ -4,8 +4,17 @@ import pytest
 
 from core.errors import InvalidStructureError
 from core.legs import Leg, OptionType, Side
-from core.structures import (Structure, StructureKind, butterfly, iron_butterfly, iron_condor, jade_lizard,
-                             risk_reversal, strangle, vertical)
+from core.structures import (
+    Structure,
+    StructureKind,
+    butterfly,
+    iron_butterfly,
+    iron_condor,
+    jade_lizard,
+    risk_reversal,
+    strangle,
+    vertical,
+)
 
 EXP = date(2026, 12, 18)
 C, P = OptionType.CALL, OptionType.PUT

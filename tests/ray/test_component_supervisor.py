@@ -5,8 +5,8 @@ import time
 from actors.runtime.pingpong import Counter, Quoter
 from actors.runtime.ray_runtime import RayRuntime
 from config.runtime import RuntimeConfig
-from supervisors.health import Decision, Health, HealthPolicy, HealthSettings
 from supervisors.component_supervisor import ComponentSupervisor
+from supervisors.health import Decision, Health, HealthPolicy, HealthSettings
 
 
 def test_dead_actor_is_detected_restarted_and_healthy_again(ray_cluster):

@@ -8,6 +8,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
+from actors import names
 from config import load_profile
 from core.ledger import fold
 from persistence.sqlite_ledger import SqliteLedgerStore
@@ -78,7 +79,7 @@ def test_killed_order_path_actor_comes_back_whole_and_nothing_is_duplicated(ray_
     try:
         session.start()
         runtime = session.runtime
-        assert sorted(runtime.co_hosted_with("broker")) == ["broker", "exchange"]      # no router: flies are off
+        assert sorted(runtime.co_hosted_with("broker")) == sorted([names.GATEWAY, names.BRIDGE])      # no router: flies are off
         assert wait_for(lambda: runtime.snapshot("broker")["intents"] >= 6), runtime.snapshots()
         sigkill_and_wait_for_restart(ray_cluster, runtime, "broker")
         assert ray_cluster.get(runtime.handle("broker").was_restarted.remote())
@@ -141,7 +142,7 @@ def test_killed_order_path_actor_mid_fly_exit_resumes_the_exit_and_leaves_no_leg
     try:
         session.start()
         runtime = session.runtime
-        assert sorted(runtime.co_hosted_with("router")) == ["broker", "exchange", "router"]
+        assert sorted(runtime.co_hosted_with("router")) == sorted([names.GATEWAY, names.BRIDGE, names.ROUTER])
         assert wait_for(lambda: runtime.snapshot("router")["working"] >= 1, timeout_s=90), runtime.snapshots()
         cut_short = runtime.snapshot("router")["exiting"]
         sigkill_and_wait_for_restart(ray_cluster, runtime, "router")

@@ -20,8 +20,8 @@ from config.runtime import MetricsConfig
 from core.ledger import fold
 from core.orders import TradingHalted
 from persistence.sqlite_ledger import SqliteLedgerStore
-from supervisors.metrics_server import ProcessMetrics
 from supervisors.batch.montecarlo import InProcessExecutor, run_montecarlo
+from supervisors.metrics_server import ProcessMetrics
 from supervisors.paper import PaperSession, free_port
 from tests.deploy.test_prometheus_rules import dashboard_queries
 from tests.ray.conftest import RAY_METRICS_EXPORT_PORT

@@ -2,8 +2,8 @@ import os
 import signal
 import time
 
-from actors.runtime.pingpong import Counter, Quoter, pingpong_done
 from actors.runtime.inline import InlineRuntime
+from actors.runtime.pingpong import Counter, Quoter, pingpong_done
 from actors.runtime.ray_runtime import RayRuntime
 from config.runtime import RuntimeConfig
 from tests.kit.topologies import pingpong

@@ -6,15 +6,15 @@ from datetime import datetime, timedelta, timezone
 
 from actors.broker_gateway import BrokerGateway
 from actors.expiration_trader import ExpirationTrader, TraderSettings
-from actors.runtime.ray_runtime import RayRuntime
 from actors.optimization_metrics import MetricsComponent
 from actors.position_balancer import BalancerComponent
+from actors.runtime.ray_runtime import RayRuntime
 from config.execution import ExecutorConfig, TimingParameters
 from config.runtime import RuntimeConfig
 from core.ledger import fold
+from persistence.sqlite_ledger import SqliteLedgerStore
 from sim.exchange.simulated import SimulatedExchange
 from sim.market.live import MarketFeed, MarketSpec
-from persistence.sqlite_ledger import SqliteLedgerStore
 from tests.ray.waiting import wait_for
 
 

@@ -1,7 +1,7 @@
 """ComponentSupervisor's decisions carried out on a fake runtime (no Ray)."""
 
-from supervisors.health import HealthPolicy, HealthSettings
 from supervisors.component_supervisor import ComponentSupervisor
+from supervisors.health import HealthPolicy, HealthSettings
 
 
 class FakeRuntime:

@@ -1,4 +1,4 @@
-from supervisors.health import Decision, Health, HealthPolicy, HealthSettings, NS
+from supervisors.health import NS, Decision, Health, HealthPolicy, HealthSettings
 
 SETTINGS = HealthSettings(period_s=1.0, misses_to_unhealthy=3, base_backoff_s=1.0, max_backoff_s=4.0,
                           max_restarts=3, restart_window_s=100.0)

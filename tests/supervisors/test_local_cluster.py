@@ -8,7 +8,6 @@ import time
 
 import click
 import pytest
-
 from ray.autoscaler.tags import TAG_RAY_NODE_KIND, TAG_RAY_NODE_STATUS
 
 from supervisors.local_cluster import (

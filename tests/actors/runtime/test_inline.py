@@ -4,10 +4,10 @@ import threading
 import pytest
 
 from actors.runtime.component import Component
-from actors.runtime.pingpong import pingpong_done
-from tests.kit.topologies import pingpong
 from actors.runtime.inline import InlineRuntime, UnknownComponentError
+from actors.runtime.pingpong import pingpong_done
 from config.runtime import LatencySpec, RuntimeConfig
+from tests.kit.topologies import pingpong
 
 
 class Recorder(Component):

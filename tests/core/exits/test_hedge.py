@@ -5,9 +5,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.exits.butterfly import LegQuote, MarketData, closing_order
 from core.exits.hedge import hedge_limit_per_share, hedge_shares, held_delta_shares, years_to_expiry
 from core.pricing.bsm import bsm_price, bsm_price_delta
-from core.exits.butterfly import LegQuote, MarketData, closing_order
 
 NY = ZoneInfo("America/New_York")
 

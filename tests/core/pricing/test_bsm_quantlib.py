@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from core.pricing.implied_vol import IVFlag, implied_vol
 from core.pricing.bsm import bsm_greeks
+from core.pricing.implied_vol import IVFlag, implied_vol
 
 ql = pytest.importorskip("QuantLib")
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from core.pricing.implied_vol import IVFlag, implied_vol
 from core.pricing.bsm import bsm_price
+from core.pricing.implied_vol import IVFlag, implied_vol
 
 
 def test_round_trip_over_moneyness_and_time():

@@ -9,8 +9,19 @@ from actors.runtime.component import Component
 from actors.runtime.inline import InlineRuntime
 from config.exchange import ExchangeConfig, FillModel
 from config.runtime import RuntimeConfig
-from core.orders import (CancelOrder, CancelRejected, Contract, OrderAccepted, OrderCancelled, OrderFilled,
-                         OrderLeg, OrderRejected, OrderReplaced, ReplaceOrder, SubmitOrder)
+from core.orders import (
+    CancelOrder,
+    CancelRejected,
+    Contract,
+    OrderAccepted,
+    OrderCancelled,
+    OrderFilled,
+    OrderLeg,
+    OrderRejected,
+    OrderReplaced,
+    ReplaceOrder,
+    SubmitOrder,
+)
 from core.quotes import ChainQuotes
 from sim.exchange.simulated import SimulatedExchange
 

@@ -1,8 +1,15 @@
 import numpy as np
 import pytest
 
-from sim.market.paths import (MINUTE_YEARS, REGIMES, RegimeModel, gbm_paths, merton_jump_paths, realized_vol,
-                       regime_switching_paths)
+from sim.market.paths import (
+    MINUTE_YEARS,
+    REGIMES,
+    RegimeModel,
+    gbm_paths,
+    merton_jump_paths,
+    realized_vol,
+    regime_switching_paths,
+)
 
 
 def test_gbm_is_seeded_and_has_the_right_vol_and_drift():

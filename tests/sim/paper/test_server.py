@@ -12,8 +12,8 @@ from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.orders import Contract, OrderLeg, SubmitOrder
 from adapters.paper_http import BrokerRequestError, HttpBroker
+from core.orders import Contract, OrderLeg, SubmitOrder
 from sim.market.live import MarketSpec
 from tests.kit.topologies import paper_exchange_app
 
@@ -207,7 +207,7 @@ def test_random_bodies_never_break_the_server():
 
 
 def test_in_process_broker_has_the_same_interface_and_bookkeeping():
-    from adapters.paper_http import InProcessBroker
+    from sim.paper.in_process import InProcessBroker
 
     async def scenario():
         async with serving() as (paper, url), HttpBroker(url) as http:

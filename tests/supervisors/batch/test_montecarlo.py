@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from config import ConfigError
-from supervisors.batch.montecarlo import (ChunkCache, InProcessExecutor, build_scenarios, chunk_key, chunk_tasks,
-                                    run_montecarlo)
-from supervisors.batch.montecarlo_paths import ChunkTask, path_seed, run_chunk
+from persistence.montecarlo_cache import ChunkCache
 from reports.montecarlo_report import IncompleteRunError
+from supervisors.batch.montecarlo import InProcessExecutor, build_scenarios, chunk_key, chunk_tasks, run_montecarlo
+from supervisors.batch.montecarlo_paths import ChunkTask, path_seed, run_chunk
 from tests.supervisors.batch.montecarlo_fixtures import tiny_config
 
 
@@ -108,11 +108,13 @@ def test_a_repeated_or_missing_path_in_the_cache_is_an_error(tmp_path):
     duplicate = run_chunk(tasks[0])
     cache.put(chunk_key(tasks[1]), duplicate)              # the second chunk's file now holds paths 0-1 again
     from reports.montecarlo_report import write_reports
+    from supervisors.batch.montecarlo_paths import TRADE_COLUMNS
 
+    keys = {s.scenario_id: [chunk_key(t) for t in tasks if t.scenario_id == s.scenario_id] for s in scenarios}
+    run = {"failed": [], "wall_seconds": 0, "computed_paths": 0, "cached_paths": 0, "nodes": [], "workers": 1,
+           "task_seconds_mean": 0}
     with pytest.raises(IncompleteRunError, match="distinct"):
-        write_reports(config, scenarios, tasks, cache, tmp_path, {"failed": [], "wall_seconds": 0, "computed_paths": 0,
-                                                                 "cached_paths": 0, "nodes": [], "workers": 1,
-                                                                 "task_seconds_mean": 0})
+        write_reports(config, scenarios, keys, TRADE_COLUMNS, cache, tmp_path, run)
 
 
 def test_summary_json_names_the_run(tmp_path):

@@ -1,13 +1,14 @@
 # The seed's (001) Advanced Configuration, verbatim except its import lines (`from execution import`
 # -> `from supervisors.executor import`, plus the paper broker). Its callbacks are the Quick Start's.
+from adapters.seed_broker import broker
 from supervisors.executor import (
     ArbitrageExecutor,
-    TimingParameters,
-    SizingParameters,
-    PositionBalancer,
     CreditMaximizer,
+    PositionBalancer,
+    SizingParameters,
+    TimingParameters,
 )
-from adapters.seed_broker import broker
+
 
 def submit_order(symbol, legs, quantity, limit_price, expiration):
     """Submit order to broker, return order_id."""

@@ -1,8 +1,9 @@
 # The seed's (001) Quick Start, verbatim except its import lines:
 #   `from execution import create_arbitrage_executor` -> `from supervisors.executor import ...`
 #   plus `from adapters.seed_broker import broker` (the paper exchange at $SPREADWRIGHT_PAPER_URL).
-from supervisors.executor import create_arbitrage_executor
 from adapters.seed_broker import broker
+from supervisors.executor import create_arbitrage_executor
+
 
 # Define broker callbacks
 def submit_order(symbol, legs, quantity, limit_price, expiration):
