@@ -15,10 +15,10 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from actors.butterfly_router_state import Exit, Order, OrderExecutor, exit_order_id
-from core.execution.phases import NEW_YORK
 from core.exits.butterfly import MarketData, VerticalExit, requote
 from core.exits.hedge import hedge_limit_per_share, hedge_shares, held_delta_shares, years_to_expiry
 from core.orders import UNDERLYING_RIGHT, OrderLeg, SubmitOrder, underlying_contract
+from core.units import NEW_YORK
 
 SHARE_RETRIES = 3
 

@@ -23,6 +23,7 @@ from actors.runtime.component import Component
 from config.butterfly import ButterflyStrategyConfig
 from config.router import RouterRiskConfig
 from core.exits.butterfly import ButterflyPosition, ExitResult, LegQuote, MarketData, PositionLeg, chain_ticks
+from core.instruments import multiplier_of, round_to_tick
 from core.orders import (
     CancelOrder,
     Contract,
@@ -35,9 +36,9 @@ from core.orders import (
 )
 from core.pricing.implied_vol import implied_vol
 from core.quotes import ChainQuotes
+from core.units import NS_PER_YEAR, TRADING_DAYS_PER_YEAR
 
 NS = 1_000_000_000
-_YEAR_NS = 365 * 86_400 * NS
 
 
 class ButterflyStrategist(Component):
@@ -146,7 +147,7 @@ class ButterflyStrategist(Component):
 
     def _atm_iv(self, now_ns: int) -> float:
         chain, spot = self.chain, self.chain.underlying
-        t_years = max((chain.expiry_ns - now_ns) / _YEAR_NS, 1e-4)
+        t_years = max((chain.expiry_ns - now_ns) / NS_PER_YEAR, 1e-4)
         calls = np.flatnonzero(chain.is_call)
         i = calls[np.argmin(np.abs(chain.strikes[calls] - spot))]
         mid = 0.5 * (chain.bid[i] + chain.ask[i])
@@ -158,7 +159,7 @@ class ButterflyStrategist(Component):
         chain, spot = self.chain, self.chain.underlying
         if not math.isfinite(spot):
             return None
-        t_years = max((chain.expiry_ns - now_ns) / _YEAR_NS, 1e-4)
+        t_years = max((chain.expiry_ns - now_ns) / NS_PER_YEAR, 1e-4)
         move = spot * self._atm_iv(now_ns) * math.sqrt(t_years)
         right = "C" if self.rng.random() < 0.5 else "P"
         strikes = np.unique(chain.strikes[chain.is_call == (right == "C")])
@@ -174,7 +175,7 @@ class ButterflyStrategist(Component):
         natural = quotes[0].ask + quotes[2].ask - 2 * quotes[1].bid
         if natural <= 0.01:
             return None
-        return right, (float(low), float(center), float(high)), round(math.ceil(natural * 100 - 1e-9) / 100, 2)
+        return right, (float(low), float(center), float(high)), round_to_tick(natural, self.chain.tick_below_3, up=True)
 
     def _quotes(self, strikes, right: str) -> list[LegQuote] | None:
         chain = self.chain
@@ -226,7 +227,7 @@ class ButterflyStrategist(Component):
 
     def _entry_marks(self, spot: float, now_ns: int) -> dict[str, float]:
         """Spot at entry and the daily ATR estimate (1.6 x ATM IV x spot / sqrt(252)) the ATR stop measures by."""
-        return {"spot": spot, "atr": 1.6 * self._atm_iv(now_ns) * spot / math.sqrt(252)}
+        return {"spot": spot, "atr": 1.6 * self._atm_iv(now_ns) * spot / math.sqrt(TRADING_DAYS_PER_YEAR)}
 
     # ------------------------------------------------------------------ exit
 
@@ -240,7 +241,7 @@ class ButterflyStrategist(Component):
         if not self.entry:                      # taken up after a restart: the ATR stop counts from here
             self.entry = self._entry_marks(self.chain.underlying, now_ns)
         self.telemetry.gauge("spreadwright_unrealized_pnl_usd",
-                             (mid - position.net_debit_per_share) * 100 * position.legs[0].quantity,
+                             (mid - position.net_debit_per_share) * multiplier_of(self.symbol) * position.legs[0].quantity,
                              symbol=self.symbol, expiration=self._expiry_iso())
         center = position.legs[1].strike
         reason = None

@@ -32,9 +32,10 @@ from core.execution import kernels
 from core.execution.balancer import PositionBalancer
 from core.execution.credit import CreditMaximizer, OptionChain, SpreadLeg
 from core.execution.opportunities import scan_opportunities as scan_debit_verticals
-from core.execution.phases import NEW_YORK, PhaseClock, TradingPhase, delay_multiplier
+from core.execution.phases import PhaseClock, TradingPhase, delay_multiplier
 from core.execution.plan import TwoPartPlan, plan_two_part
 from core.expirations import ExpirationCategory, categorize, nominal_friday
+from core.instruments import multiplier_of, round_to_tick
 from core.orders import (
     CancelOrder,
     CancelRejected,
@@ -48,6 +49,7 @@ from core.orders import (
     TradingHalted,
 )
 from core.quotes import ChainQuotes
+from core.units import NEW_YORK
 
 NS = 1_000_000_000
 _MIN_ATTEMPTS_FOR_PAUSE = 5
@@ -106,6 +108,8 @@ class ExpirationTrader(Component):
         self._uniform_draws: list[float] = []
         self.contracts = settings.sizing.current_contracts
         self.chain: OptionChain | None = None
+        self.multiplier = multiplier_of(symbol)
+        self.complex_tick: float | None = None            # the chain's multi-leg tick, per share (set with the chain)
         self.spot = math.nan
         self.chain_time_ns = 0
         self.today = expiration
@@ -193,6 +197,7 @@ class ExpirationTrader(Component):
         if message.symbol != self.symbol or message.expiry != self._expiry_iso:
             return                                   # a shared feed sends every chain; this one is not ours
         self.chain = OptionChain(message.strikes, message.is_call, message.bid, message.ask)
+        self.complex_tick = message.tick_below_3           # a spread's net price moves in the below-$3 tick
         self.spot, self.chain_time_ns, self.chain_arrival_ns = message.underlying, message.time_ns, now_ns
         if self.attempt_due:
             self.attempt_due, self._trigger = False, "quote"
@@ -328,7 +333,7 @@ class ExpirationTrader(Component):
         opportunity, credit = plan
         legs = (self._leg(opportunity.long_leg, 1), self._leg(opportunity.short_leg, -1))
         mid = _mid(opportunity.long_leg) - _mid(opportunity.short_leg)
-        limit = _to_cent(mid + self.settings.price_aggressiveness * (opportunity.cost - mid), up=True)
+        limit = round_to_tick(mid + self.settings.price_aggressiveness * (opportunity.cost - mid), self.complex_tick, up=True)
         self._submit("debit", legs, "BUY", quantity, limit, credit, now_ns, mid)
 
     def _send_credit(self, quantity: int, credit_plan, now_ns: int, marketable: bool = False) -> None:
@@ -341,7 +346,7 @@ class ExpirationTrader(Component):
         legs = (self._leg(credit_short, 1), self._leg(credit_long, -1))       # selling this combo sells the short
         mid = _mid(credit_short) - _mid(credit_long)
         target = natural_credit if marketable else mid - self.settings.price_aggressiveness * (mid - natural_credit)
-        self._submit("credit", legs, "SELL", quantity, max(_to_cent(target, up=False), 0.01), None, now_ns, mid)
+        self._submit("credit", legs, "SELL", quantity, max(round_to_tick(target, self.complex_tick, up=False), self.complex_tick), None, now_ns, mid)
 
     def _submit(self, part: str, legs, side: str, quantity: int, limit: float, credit_plan, now_ns: int,
                 mid: float) -> None:
@@ -381,7 +386,7 @@ class ExpirationTrader(Component):
         working.filled = fill.cumulative_quantity
         working.first_fill_ns = working.first_fill_ns or now_ns
         worse_per_share = abs(fill.price) - working.mid if working.part == "debit" else working.mid - abs(fill.price)
-        self.telemetry.observe("spreadwright_fill_slippage_usd_per_contract", abs(worse_per_share) * 100,
+        self.telemetry.observe("spreadwright_fill_slippage_usd_per_contract", abs(worse_per_share) * self.multiplier,
                                symbol=self.symbol, structure=working.structure,
                                direction="worse" if worse_per_share > 0 else "better")
         record = self.balance.record_debit_fill if working.part == "debit" else self.balance.record_credit_fill
@@ -471,8 +476,3 @@ class ExpirationTrader(Component):
 
 def _mid(leg: SpreadLeg) -> float:
     return 0.5 * (leg.bid + leg.ask)
-
-
-def _to_cent(price: float, up: bool) -> float:
-    cents = price * 100.0
-    return round((math.ceil(cents - 1e-9) if up else math.floor(cents + 1e-9)) / 100.0, 2)

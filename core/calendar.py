@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
+from core.units import NEW_YORK
+
 NS_PER_MINUTE = 60_000_000_000
-NEW_YORK = "America/New_York"
-_NEW_YORK_ZONE = ZoneInfo(NEW_YORK)
 
 
 @lru_cache(maxsize=4)
@@ -86,11 +85,11 @@ class MarketCalendar:
 
 def new_york_day(time_ns: int) -> date:
     """The New York calendar day of a UTC ns time."""
-    return datetime.fromtimestamp(time_ns // 1_000_000_000, tz=_NEW_YORK_ZONE).date()
+    return datetime.fromtimestamp(time_ns // 1_000_000_000, tz=NEW_YORK).date()
 
 
 def new_york_day_bounds_ns(day: date) -> tuple[int, int]:
     """[start, end) of a New York calendar day, UTC ns (23 or 25 hours on DST changes)."""
-    start = datetime.combine(day, time(0), tzinfo=_NEW_YORK_ZONE)
-    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=_NEW_YORK_ZONE)
+    start = datetime.combine(day, time(0), tzinfo=NEW_YORK)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=NEW_YORK)
     return int(start.timestamp()) * 1_000_000_000, int(end.timestamp()) * 1_000_000_000

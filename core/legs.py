@@ -8,8 +8,7 @@ from datetime import date
 from enum import Enum
 
 from core.errors import InvalidFieldError
-
-US_EQUITY_MULTIPLIER = 100
+from core.instruments import US_EQUITY_MULTIPLIER
 
 
 class OptionType(str, Enum):

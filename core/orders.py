@@ -7,7 +7,6 @@ price per one unit of the combo (positive: pay a debit when buying).
 
 from __future__ import annotations
 
-import math
 from enum import Enum
 from typing import NamedTuple
 
@@ -19,12 +18,6 @@ class Contract(NamedTuple):
     expiry: str
     strike: float
     right: str
-
-
-def round_to_tick(price: float, tick: float, up: bool) -> float:
-    """`price` on a `tick` grid, rounded up or down (a hair of float error never moves it a whole tick)."""
-    steps = price / tick
-    return round((math.ceil(steps - 1e-9) if up else math.floor(steps + 1e-9)) * tick, 6)
 
 
 UNDERLYING_RIGHT = "S"

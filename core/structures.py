@@ -14,7 +14,8 @@ from enum import Enum
 from typing import Iterable
 
 from core.errors import InvalidStructureError
-from core.legs import US_EQUITY_MULTIPLIER, Leg, OptionType, Side
+from core.instruments import US_EQUITY_MULTIPLIER
+from core.legs import Leg, OptionType, Side
 
 
 class StructureKind(str, Enum):

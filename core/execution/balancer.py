@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from core.errors import InvalidFieldError
-from core.legs import US_EQUITY_MULTIPLIER
+from core.instruments import multiplier_of
 
 
 @dataclass
@@ -52,7 +52,8 @@ def _check_fill(contracts: int, price: float, name: str) -> None:
 
 class PositionBalancer:
     def __init__(self, max_imbalance: int = 5, force_balance_at_close: bool = True,
-                 multiplier: int = US_EQUITY_MULTIPLIER) -> None:
+                 multiplier: int | None = None) -> None:
+        """`multiplier`: one for every chain; None (the default) takes each symbol's product multiplier."""
         if isinstance(max_imbalance, bool) or not isinstance(max_imbalance, int) or max_imbalance < 0:
             raise InvalidFieldError("max_imbalance", f"must be an integer >= 0, got {max_imbalance!r}")
         self.max_imbalance = max_imbalance
@@ -86,7 +87,7 @@ class PositionBalancer:
     def _record(self, symbol: str, expiration, contracts: int, price: float, field: str) -> ChainBalance:
         _check_fill(contracts, price, field)
         chain = self._chain(symbol, expiration)
-        usd = price * contracts * self.multiplier
+        usd = price * contracts * (multiplier_of(symbol) if self.multiplier is None else self.multiplier)
         if field == "cost":
             chain.debit_contracts += contracts
             chain.debit_paid_usd += usd

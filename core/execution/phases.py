@@ -19,11 +19,9 @@ from __future__ import annotations
 from bisect import bisect_right
 from datetime import date, datetime, time
 from enum import Enum
-from zoneinfo import ZoneInfo
 
 from core.calendar import MarketCalendar, new_york_day, new_york_day_bounds_ns
-
-NEW_YORK = ZoneInfo("America/New_York")
+from core.units import NEW_YORK
 
 
 class TradingPhase(str, Enum):

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple, Protocol, Sequence
 
+from core.instruments import multiplier_of, round_to_tick
 from core.legs import Leg, OptionType, Side
-from core.orders import round_to_tick
 from core.structures import BUTTERFLY_KINDS, InvalidStructureError, Structure, decompose_butterfly
 
 
@@ -315,7 +315,9 @@ class ExitResult:
 
 def exit_result(position: ButterflyPosition, method: str, path: str, fills: list[ExitFill], closed: bool,
                 mid_per_share: float, theo_per_share: float, signal_ns: int, exposure_ms: float,
-                reason: str | None, multiplier: int = 100) -> ExitResult:
+                reason: str | None, multiplier: int | None = None) -> ExitResult:
+    """The exit's outcome; P&L in USD with `multiplier` (default: the fly's product multiplier)."""
+    multiplier = multiplier_of(position.symbol) if multiplier is None else multiplier
     units = fly_units(position)
     received = sum(f.signed_price_per_share * f.quantity for f in fills if f.part not in HEDGE_PARTS)
     hedge_cash_usd = sum(f.signed_price_per_share * f.quantity for f in fills if f.part in HEDGE_PARTS)

@@ -13,21 +13,20 @@ from datetime import date, datetime, time
 import numpy as np
 
 from core.exits.butterfly import MarketData, VerticalExit, leg_quote
-from core.legs import US_EQUITY_MULTIPLIER
-from core.orders import round_to_tick
+from core.instruments import US_EQUITY_MULTIPLIER, round_to_tick
 from core.pricing.bsm import bsm_price_delta
 from core.pricing.implied_vol import implied_vol
+from core.units import SECONDS_PER_YEAR
 
 _EXPIRY_CLOSE = time(16, 0)
-_SECONDS_PER_YEAR = 365.0 * 86_400
-_MIN_YEARS = 60.0 / _SECONDS_PER_YEAR          # a minute: 0DTE near the close keeps a defined delta
+_MIN_YEARS = 60.0 / SECONDS_PER_YEAR          # a minute: 0DTE near the close keeps a defined delta
 _NO_VOL = 1e-4
 
 
 def years_to_expiry(expiry: date, now_ns: int, zone) -> float:
     """Years from `now_ns` to 16:00 on `expiry` in `zone` (America/New_York for US options), at least a minute."""
     close = datetime.combine(expiry, _EXPIRY_CLOSE, tzinfo=zone)
-    return max((close.timestamp() - now_ns / 1e9) / _SECONDS_PER_YEAR, _MIN_YEARS)
+    return max((close.timestamp() - now_ns / 1e9) / SECONDS_PER_YEAR, _MIN_YEARS)
 
 
 def held_delta_shares(order: VerticalExit, units: int, market: MarketData, t_years: float, rate: float,

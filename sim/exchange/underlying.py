@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 
-from core.orders import UNDERLYING_RIGHT, Refusal, SubmitOrder, round_to_tick
+from core.instruments import round_to_tick
+from core.orders import UNDERLYING_RIGHT, Refusal, SubmitOrder
 from core.quotes import ChainQuotes
 
 SHARE_TICK = 0.01

@@ -7,37 +7,15 @@ expiry at once (e.g. every minute of a day), so nothing loops per option or per 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
+from core.instruments import PRODUCTS, ProductSpec  # noqa: F401 - the products the market quotes
 from core.pricing.bsm import bsm_greeks, bsm_price
+from core.units import DAYS_PER_YEAR, NS_PER_YEAR
 from sim.market.spread_model import SpreadModel, standardized_moneyness
 from sim.market.surface import SurfaceParams, surface_vol
-
-NS_PER_YEAR = 365 * 24 * 3600 * 1_000_000_000
-
-
-@dataclass(frozen=True)
-class ProductSpec:
-    """A listed underlying: strike spacing, spread class (tick rules), yields and quote sizes."""
-
-    symbol: str
-    spread_class: str                 # 'penny' ($0.01) or 'spx' ($0.05 / $0.10)
-    strike_step: float
-    dividend_yield: float
-    mean_quote_size: float            # contracts displayed at the touch at the money
-    dailies: bool = True
-    multiplier: int = 100
-
-
-PRODUCTS = {
-    "SPY": ProductSpec("SPY", "penny", 1.0, 0.013, 60.0),
-    "QQQ": ProductSpec("QQQ", "penny", 1.0, 0.006, 45.0),
-    "IWM": ProductSpec("IWM", "penny", 1.0, 0.012, 40.0),
-    "SPX": ProductSpec("SPX", "spx", 5.0, 0.014, 20.0),
-}
 
 
 class ChainBatch(NamedTuple):
@@ -109,7 +87,7 @@ def generate_chains(spec: ProductSpec, spread_model: SpreadModel, strikes: np.nd
         price = sensitivities.price
     else:
         price = bsm_price(is_call, spot, contract_strikes, t_years, rate, spec.dividend_yield, vol)
-    dte_days = t_years * 365.0
+    dte_days = t_years * float(DAYS_PER_YEAR)
     z = standardized_moneyness(is_call, contract_strikes, spot, vol, dte_days)
     tick = spread_model.tick(price)
     theo = np.maximum(price, 1e-4)

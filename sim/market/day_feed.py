@@ -17,13 +17,14 @@ from actors.messages import AddSymbol
 from actors.runtime.component import Component
 from core.calendar import MarketCalendar
 from core.quotes import ChainQuotes
+from core.units import TRADING_MINUTES_PER_DAY
 from sim.market.chain import PRODUCTS, ChainBatch, generate_chains, strike_grid
 from sim.market.live import expiry_ns
 from sim.market.paths import REGIMES, TRADING_DAYS_PER_YEAR, RegimeModel, gbm_paths
 from sim.market.spread_model import load_spread_models
 
 BLOCK = 60
-_SESSION_SECONDS = 6.5 * 3600
+_SESSION_SECONDS = TRADING_MINUTES_PER_DAY * 60.0
 
 
 class DayFeed(Component):

@@ -17,10 +17,10 @@ import numpy as np
 from actors import names
 from actors.runtime.component import Component
 from core.quotes import ChainQuotes
+from core.units import DAYS_PER_YEAR, NS_PER_YEAR, TRADING_DAYS_PER_YEAR
 from sim.market.chain import PRODUCTS, generate_chains, strike_grid
 from sim.market.spread_model import load_spread_models
 
-_NS_PER_YEAR = 365 * 86_400 * 10**9
 _CLOSE_UTC = time(21, 0)     # 16:00 New York in winter; expiry instants only need to be consistent
 
 
@@ -63,7 +63,7 @@ class MarketFeed(Component):
         self.port.schedule(self.spec.interval_ms * 1_000_000, "tick")
 
     def on_timer(self, tag: Hashable, now_ns: int) -> None:
-        elapsed_years = max(now_ns - self.last_ns, 0) / _NS_PER_YEAR * (365 / 252)
+        elapsed_years = max(now_ns - self.last_ns, 0) / NS_PER_YEAR * (DAYS_PER_YEAR / TRADING_DAYS_PER_YEAR)
         self.last_ns = now_ns
         for symbol in self.prices:
             shock = self.rng.standard_normal()

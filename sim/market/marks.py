@@ -12,8 +12,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from core.instruments import US_EQUITY_MULTIPLIER
 from core.pricing.bsm import bsm_price
-from sim.market.chain import NS_PER_YEAR
+from core.units import NS_PER_YEAR
 from sim.market.surface import SurfaceParams, surface_vol
 
 
@@ -45,7 +46,7 @@ class MarketMarks(NamedTuple):
 
 
 def equity_usd(book: Book, fills: FillTable, marks: MarketMarks, rate: float, dividend_yield: float,
-               multiplier: int = 100, surface: SurfaceParams = SurfaceParams()) -> np.ndarray:
+               multiplier: int = US_EQUITY_MULTIPLIER, surface: SurfaceParams = SurfaceParams()) -> np.ndarray:
     """Equity at each mark (USD): cash to date + positions held at the theoretical mid."""
     n_marks, n_contracts = marks.times_ns.size, book.strikes.size
     filled_by = np.searchsorted(marks.times_ns, fills.time_ns, side="left")    # first mark that sees the fill

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-TRADING_DAYS_PER_YEAR = 252
-MINUTES_PER_SESSION = 390
+from core.units import TRADING_DAYS_PER_YEAR, TRADING_MINUTES_PER_DAY
+
+MINUTES_PER_SESSION = TRADING_MINUTES_PER_DAY
 MINUTE_YEARS = 1.0 / (TRADING_DAYS_PER_YEAR * MINUTES_PER_SESSION)
 REGIMES = ("low", "normal", "high")
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.units import NEW_YORK
+
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "data"
 DAILY_FILES = {"SPY": "spy_daily_raw_unadjusted_lean.csv", "QQQ": "qqq_daily_raw_unadjusted_lean.csv",
                "IWM": "iwm_daily_raw_unadjusted_lean.csv"}
@@ -85,7 +87,7 @@ def load_minutes(symbol: str, data_dir: Path = DEFAULT_DATA) -> pd.DataFrame:
         raise UnknownSymbolError(f"no minute replay bars for {symbol!r}")
     minute_of_day = bars.time_et.dt.hour * 60 + bars.time_et.dt.minute
     regular = bars[(minute_of_day >= 9 * 60 + 30) & (minute_of_day < 16 * 60)]
-    return regular.set_index(regular.time_et.dt.tz_localize("America/New_York")).drop(columns="time_et")
+    return regular.set_index(regular.time_et.dt.tz_localize(NEW_YORK)).drop(columns="time_et")
 
 
 def load_vix(data_dir: Path = DEFAULT_DATA) -> pd.Series:

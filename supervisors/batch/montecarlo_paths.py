@@ -19,6 +19,7 @@ from actors.runtime.logs import configure_logging
 from config.session import SessionConfig
 from core.analytics import stats
 from core.calendar import MarketCalendar
+from core.instruments import multiplier_of
 from core.ledger import LedgerEvent
 from sim.market.chain import PRODUCTS
 from sim.market.live import expiry_ns
@@ -125,13 +126,14 @@ class _PathLedger:
         sign = 1 if intent["side"] == "BUY" else -1
         quantity, legs = event.payload["quantity"], intent["legs"]
         leg_prices = event.payload.get("leg_prices") or ()
-        for position, (_, expiry, strike, right, ratio) in enumerate(legs):
+        for position, (symbol, expiry, strike, right, ratio) in enumerate(legs):
+            multiplier = multiplier_of(symbol)
             key = (float(strike), right == "C", expiry_ns(date.fromisoformat(expiry)))
             contracts = sign * ratio * quantity
             if len(leg_prices) == len(legs):
-                cash_usd = -contracts * leg_prices[position] * 100
+                cash_usd = -contracts * leg_prices[position] * multiplier
             else:
-                cash_usd = -sign * quantity * event.payload["price"] * 100 if position == 0 else 0.0
+                cash_usd = -sign * quantity * event.payload["price"] * multiplier if position == 0 else 0.0
             self.time_ns.append(event.time_ns)
             self.contract.append(self.contracts.setdefault(key, len(self.contracts)))
             self.delta.append(contracts)

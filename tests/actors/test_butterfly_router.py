@@ -207,8 +207,8 @@ def _hedged_exit(fallbacks, release_ns, share_half_spread=0.01):
 
 def _expected_hedge_shares():
     """What the 100/105 call vertical (closed second, held short 100 / long 105, 2 units) needs, from core alone."""
-    from core.execution.phases import NEW_YORK
     from core.exits.hedge import hedge_shares, held_delta_shares, years_to_expiry
+    from core.units import NEW_YORK
 
     second = plan_exit(fly(), MarketData(QUOTES, 100.0))[1]
     assert {(r, k) for r, k, _ in second.legs} == {("C", 100.0), ("C", 105.0)}
