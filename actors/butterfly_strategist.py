@@ -22,8 +22,9 @@ from actors.messages import ExitButterfly, ReplayedOrders, ReplayRequest
 from actors.runtime.component import Component
 from config.butterfly import ButterflyStrategyConfig
 from config.router import RouterRiskConfig
-from core.exits.butterfly import ButterflyPosition, ExitResult, LegQuote, MarketData, PositionLeg, chain_ticks
+from core.exits.butterfly import ButterflyPosition, ExitResult, LegQuote, MarketData, chain_ticks
 from core.instruments import multiplier_of, round_to_tick
+from core.legs import Leg, OptionType, Side
 from core.orders import (
     CancelOrder,
     Contract,
@@ -44,10 +45,12 @@ NS = 1_000_000_000
 class ButterflyStrategist(Component):
     def __init__(self, symbol: str, expiration: date, settings: ButterflyStrategyConfig, risk: RouterRiskConfig,
                  session: str = "session", seed: int = 0, gateway: str = names.GATEWAY, router: str = names.ROUTER,
-                 market_hours_ok=None, session_start_ns: int = 0) -> None:
+                 market_hours_ok=None, session_start_ns: int = 0, rate: float = 0.0) -> None:
         """`session_start_ns`: a fly the ledger shows open from before it (an earlier run, maybe against another
-        broker) is reported, not managed; one opened since (this run, before a restart) is taken up again."""
+        broker) is reported, not managed; one opened since (this run, before a restart) is taken up again.
+        `rate`: the annual risk-free rate its implied vols assume (the kernel passes the configured one)."""
         super().__init__(names.strategist_name(symbol, expiration))
+        self.rate = rate
         self.symbol, self.expiration, self.settings, self.risk = symbol, expiration, settings, risk
         self.session, self.gateway, self.router = session, gateway, router
         self.rng = np.random.default_rng([seed, zlib.crc32(self.name.encode())])
@@ -151,7 +154,7 @@ class ButterflyStrategist(Component):
         calls = np.flatnonzero(chain.is_call)
         i = calls[np.argmin(np.abs(chain.strikes[calls] - spot))]
         mid = 0.5 * (chain.bid[i] + chain.ask[i])
-        vol, _ = implied_vol(np.array([mid]), np.array([True]), spot, np.array([chain.strikes[i]]), t_years, 0.04, 0.0)
+        vol, _ = implied_vol(np.array([mid]), np.array([True]), spot, np.array([chain.strikes[i]]), t_years, self.rate, 0.0)
         value = float(vol[0])
         return value if math.isfinite(value) and value > 0 else 0.2
 
@@ -216,7 +219,8 @@ class ButterflyStrategist(Component):
     def _open(self, entering: dict[str, Any], entry_ns: int, now_ns: int) -> None:
         """The fly `entering` filled (`filled` units at the average debit) is now the open position."""
         units, right = entering["filled"], entering["right"]
-        legs = tuple(PositionLeg(right, float(k), units * abs(r), "long" if r > 0 else "short", self.expiration)
+        legs = tuple(Leg(OptionType(right), float(k), self.expiration, Side.LONG if r > 0 else Side.SHORT,
+                         units * abs(r), multiplier_of(self.symbol))
                      for k, r in zip(entering["strikes"], entering["ratios"]))
         debit = entering["notional"] / units
         position_id = entering["coid"].removesuffix(ENTRY_SUFFIX)
@@ -233,7 +237,7 @@ class ButterflyStrategist(Component):
 
     def _check_exit(self, now_ns: int) -> None:
         position = self.position
-        right = position.legs[0].right
+        right = position.legs[0].option_type.value
         quotes = self._quotes(tuple(leg.strike for leg in position.legs), right)
         if quotes is None:
             return

@@ -63,6 +63,8 @@ class Venue(Protocol):
 
     def market_hours(self, config: SessionConfig) -> Callable[[int], bool] | None: ...
 
+    def rate(self, config: SessionConfig) -> float: ...
+
     def components(self, config: SessionConfig, expirations: dict[str, list[date]], routes: Routes) -> list[Component]: ...
 
     def add_chains(self, topology: Topology, symbol: str, traders: list[ExpirationTrader], now_ns: int,
@@ -87,6 +89,10 @@ class SimulatedVenue:
 
     def market_hours(self, config: SessionConfig) -> Callable[[int], bool]:
         return self.calendar_.is_open
+
+    def rate(self, config: SessionConfig) -> float:
+        """The simulated market prices its chains at `backtest.rate`; strategists assume the same."""
+        return config.backtest.rate
 
     def components(self, config: SessionConfig, expirations: dict[str, list[date]], routes: Routes) -> list[Component]:
         settings = config.backtest
@@ -130,6 +136,10 @@ class BrokerVenue:
 
     def market_hours(self, config: SessionConfig) -> Callable[[int], bool] | None:
         return MarketCalendar().is_open if config.broker.market_hours else None
+
+    def rate(self, config: SessionConfig) -> float:
+        """A session's pricing rate: the one its exits' hedge deltas use (`router.routing.hedge_rate`)."""
+        return config.router.routing.hedge_rate
 
     def components(self, config: SessionConfig, expirations: dict[str, list[date]], routes: Routes) -> list[Component]:
         broker = config.broker
@@ -182,7 +192,8 @@ def build_topology(config: SessionConfig, runtime: Runtime, venue: Venue, expira
     traders = [_trader(symbol, expiry, settings, venue, credit_maximizer, balancer)
                for symbol, days in expirations.items() for expiry in days]
     routes: Routes = {(t.symbol, t.expiration.isoformat()): (t.name,) for t in traders}
-    flies = butterfly_components(config, expirations, routes, venue.market_hours(config), session_start_ns)
+    flies = butterfly_components(config, expirations, routes, venue.market_hours(config), session_start_ns,
+                                 venue.rate(config))
     venue_components = venue.components(config, expirations, routes)
     venue_name = venue_components[0].name
     balancer_component = BalancerComponent(config.balancer.max_imbalance, config.balancer.force_balance_at_close)
@@ -229,7 +240,8 @@ def add_chain_traders(topology: Topology, symbol: str, expirations: list[date], 
 
 
 def butterfly_components(config: SessionConfig, expirations: dict[str, list[date]], routes: Routes,
-                         is_open: Callable[[int], bool] | None = None, session_start_ns: int = 0) -> list[Component]:
+                         is_open: Callable[[int], bool] | None = None, session_start_ns: int = 0,
+                         rate: float = 0.0) -> list[Component]:
     """The router and one strategist per chain when `butterflies.enabled`; extends `routes` in place so
     each strategist and the router get that chain's quotes. A fly the ledger shows opened before
     `session_start_ns` (an earlier run) is reported by its strategist, not managed."""
@@ -237,7 +249,7 @@ def butterfly_components(config: SessionConfig, expirations: dict[str, list[date
         return []
     strategists = [ButterflyStrategist(symbol, expiry, config.butterflies, config.router, session=config.name,
                                        seed=config.runtime.seed, market_hours_ok=is_open,
-                                       session_start_ns=session_start_ns)
+                                       session_start_ns=session_start_ns, rate=rate)
                    for symbol, days in expirations.items() for expiry in days]
     for strategist in strategists:
         key = (strategist.symbol, strategist.expiration.isoformat())

@@ -18,11 +18,10 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field
-from datetime import date
 from typing import NamedTuple, Protocol, Sequence
 
 from core.instruments import multiplier_of, round_to_tick
-from core.legs import Leg, OptionType, Side
+from core.legs import Leg
 from core.structures import BUTTERFLY_KINDS, InvalidStructureError, Structure, decompose_butterfly
 
 
@@ -49,23 +48,13 @@ class InvalidExitError(ValueError):
         self.field, self.reason = field, reason
 
 
-class PositionLeg(NamedTuple):
-    """One leg as held: right 'C'/'P', strike, quantity > 0, side 'long'/'short', expiry."""
-
-    right: str
-    strike: float
-    quantity: int
-    side: str
-    expiry: date
-
-
 @dataclass(frozen=True)
 class ButterflyPosition:
     """A butterfly as held. `net_debit_per_share` > 0 was paid to open, < 0 received."""
 
     position_id: str
     symbol: str
-    legs: tuple[PositionLeg, ...]
+    legs: tuple[Leg, ...]
     net_debit_per_share: float
     entry_time_ns: int
     greeks: dict[str, float] = field(default_factory=dict)
@@ -125,26 +114,18 @@ def butterfly_structure(position: ButterflyPosition) -> Structure:
 
 
 @functools.lru_cache(maxsize=4096)
-def _structure_of(legs: tuple[PositionLeg, ...]) -> Structure:
+def _structure_of(legs: tuple[Leg, ...]) -> Structure:
     return _validated(ButterflyPosition("", "", legs, 0.0, 0))
 
 
 def _validated(position: ButterflyPosition) -> Structure:
     if not position.legs:
         raise InvalidExitError("position.legs", "no legs")
-    legs = []
     for i, leg in enumerate(position.legs):
-        if leg.quantity is None or int(leg.quantity) <= 0:
-            raise InvalidExitError(f"position.legs[{i}].quantity", f"must be > 0, got {leg.quantity!r}")
-        if not (isinstance(leg.strike, (int, float)) and math.isfinite(leg.strike) and leg.strike > 0):
-            raise InvalidExitError(f"position.legs[{i}].strike", f"must be a finite price > 0, got {leg.strike!r}")
-        try:
-            legs.append(Leg.make(OptionType(leg.right), float(leg.strike), leg.expiry, Side(leg.side),
-                                 int(leg.quantity)))
-        except ValueError as err:
-            raise InvalidExitError(f"position.legs[{i}]", str(err)) from None
+        if not isinstance(leg, Leg):
+            raise InvalidExitError(f"position.legs[{i}]", f"must be a core.legs.Leg, got {type(leg).__name__}")
     try:
-        structure = Structure.from_legs(legs)
+        structure = Structure.from_legs(list(position.legs))
     except InvalidStructureError as err:
         raise InvalidExitError("position.legs", f"not a butterfly: {err}") from None
     if structure.kind not in BUTTERFLY_KINDS:

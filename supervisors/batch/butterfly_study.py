@@ -43,11 +43,11 @@ from core.exits.butterfly import (
     ExitResult,
     LegQuote,
     MarketData,
-    PositionLeg,
     chain_ticks,
     plan_exit,
     whole_fly_order,
 )
+from core.legs import Leg, OptionType, Side
 from core.quotes import ChainQuotes
 from sim.market.chain import PRODUCTS, generate_chains
 from sim.market.spread_model import load_spread_models
@@ -229,8 +229,9 @@ def simulate_exit(signal: Signal, config: StudyConfig, method: str, assumptions:
 def _position(signal: Signal) -> ButterflyPosition:
     t = signal.trade
     expiry = date(2099, 1, 1)
-    legs = (PositionLeg(t.right, t.center - t.width, 1, "long", expiry), PositionLeg(t.right, t.center, 2, "short", expiry),
-            PositionLeg(t.right, t.center + t.width, 1, "long", expiry))
+    right = OptionType(t.right)
+    legs = (Leg(right, t.center - t.width, expiry, Side.LONG, 1), Leg(right, t.center, expiry, Side.SHORT, 2),
+            Leg(right, t.center + t.width, expiry, Side.LONG, 1))
     return ButterflyPosition(f"t{t.trade_id}", t.symbol, legs, signal.entry_debit_per_share, _T0)
 
 

@@ -125,7 +125,7 @@ def run(crash_when, position=None, risk=RouterRiskConfig(), fills=FillModel(), s
 
 def fly_reversed(position):
     """The ledger's net trades that close `position` exactly: each leg's quantity, the other way."""
-    return {("SPY", EXPIRY.isoformat(), leg.strike, leg.right): (-leg.quantity if leg.side == "long" else leg.quantity)
+    return {("SPY", EXPIRY.isoformat(), leg.strike, leg.option_type.value): -leg.signed_quantity
             for leg in position.legs}
 
 

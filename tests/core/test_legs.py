@@ -44,3 +44,16 @@ def test_with_signed_quantity_flips_side_and_refuses_zero():
     assert leg.with_signed_quantity(-5).side is Side.SHORT
     with pytest.raises(InvalidFieldError):
         leg.with_signed_quantity(0)
+
+
+def test_a_held_leg_refuses_a_bad_quantity_naming_the_field():
+    from datetime import date
+
+    import pytest
+
+    from core.errors import InvalidFieldError
+    from core.legs import Leg
+
+    with pytest.raises(InvalidFieldError) as err:
+        Leg.make("C", 95.0, date(2026, 12, 18), "long", 0)
+    assert err.value.field == "leg.quantity"
