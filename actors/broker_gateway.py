@@ -21,7 +21,7 @@ from typing import Any
 from actors import names
 from actors.messages import ReplayedOrders, ReplayRequest
 from actors.runtime.component import Component
-from core.ledger import LedgerEvent, LedgerStore, OrderRecord, fold, intent_event, order_event
+from core.ledger import LedgerEvent, LedgerStore, fold, intent_event, order_event
 from core.orders import (
     ORDER_EVENTS,
     CancelOrder,
@@ -29,6 +29,7 @@ from core.orders import (
     OrderCancelled,
     OrderFilled,
     OrderRejected,
+    OrderState,
     OrderStatus,
     OrderStatusReport,
     OrderStatusRequest,
@@ -49,7 +50,7 @@ class BrokerGateway(Component):
         self.arrival_marks: deque[tuple[str, int]] = deque(maxlen=5_000)    # (client order id, time it arrived)
         self.counts = {"intents": 0, "duplicates_refused": 0, "events": 0, "unknown_events": 0,
                        "reconciled": 0, "halts": 0}
-        self.reconciling: dict[str, OrderRecord] = {}
+        self.reconciling: dict[str, OrderState] = {}
         self.working: set[str] = set()
 
     def on_start(self, now_ns: int) -> None:
@@ -166,7 +167,7 @@ class BrokerGateway(Component):
                              intent_ns.get(r.client_order_id, 0)) for r in records)
         self.port.send(request.owner, ReplayedOrders(orders, details))
 
-    def _halt(self, record: OrderRecord, reason: str, now_ns: int) -> None:
+    def _halt(self, record: OrderState, reason: str, now_ns: int) -> None:
         self.counts["halts"] += 1
         self.store.append(LedgerEvent(0, now_ns, "halt", record.client_order_id, record.owner, {"reason": reason}))
         self.log.error("reconciliation_halt", client_order_id=record.client_order_id, owner=record.owner, reason=reason)

@@ -10,18 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, NamedTuple, Protocol
 
-from core.orders import (
-    ACTIVE_STATES,
-    CancelRejected,
-    OrderAccepted,
-    OrderCancelled,
-    OrderFilled,
-    OrderRejected,
-    OrderReplaced,
-    OrderSide,
-    OrderStatus,
-    SubmitOrder,
-)
+from core.orders import ACTIVE_STATES, EVENT_KIND, OrderSide, OrderState, SubmitOrder
 
 
 class LedgerEvent(NamedTuple):
@@ -48,90 +37,53 @@ def intent_event(order: SubmitOrder, owner: str, time_ns: int) -> LedgerEvent:
                        {"legs": legs, "side": order.side, "quantity": order.quantity, "limit_price": order.limit_price})
 
 
-_KIND_OF = {OrderAccepted: "accepted", OrderFilled: "filled", OrderCancelled: "cancelled", OrderRejected: "rejected",
-            CancelRejected: "cancel_rejected", OrderReplaced: "replaced"}
-
-
 def order_event(event: Any, owner: str) -> LedgerEvent:
     """A ledger event for an exchange event (core.orders.ORDER_EVENTS)."""
     payload = {k: (list(v) if isinstance(v, tuple) else v) for k, v in zip(event._fields, event)
                if k != "client_order_id" and k != "time_ns"}
-    return LedgerEvent(0, event.time_ns, _KIND_OF[type(event)], event.client_order_id, owner, payload)
-
-
-@dataclass
-class OrderRecord:
-    client_order_id: str
-    owner: str
-    legs: list
-    side: str
-    quantity: int
-    limit_price: float
-    status: OrderStatus = OrderStatus.PENDING_NEW
-    filled: int = 0
-    reason: str | None = None
+    return LedgerEvent(0, event.time_ns, EVENT_KIND[type(event)], event.client_order_id, owner, payload)
 
 
 @dataclass
 class LedgerState:
-    orders: dict[str, OrderRecord] = field(default_factory=dict)
+    orders: dict[str, OrderState] = field(default_factory=dict)
     positions: dict[tuple, int] = field(default_factory=dict)      # (symbol, expiry, strike, right) -> contracts
     last_seq: int = 0
 
-    def working(self) -> list[OrderRecord]:
+    def working(self) -> list[OrderState]:
         return [o for o in self.orders.values() if o.status in ACTIVE_STATES]
 
 
+_ORDER_EVENT_KINDS = frozenset(EVENT_KIND.values())
+
+
 def fold(events: Iterable[LedgerEvent], state: LedgerState | None = None) -> LedgerState:
-    """Apply events in order; events for an unknown order are kept out and do not raise."""
+    """Apply events in order (each order's state by `OrderState.apply`, positions by its fills); events for an
+    unknown order are kept out and do not raise."""
     state = state or LedgerState()
     for event in events:
         state.last_seq = max(state.last_seq, event.seq)
         if event.kind == "intent":
             p = event.payload
-            state.orders[event.client_order_id] = OrderRecord(event.client_order_id, event.owner, p["legs"], p["side"],
-                                                              p["quantity"], p["limit_price"])
+            state.orders[event.client_order_id] = OrderState(event.client_order_id, event.owner, p["legs"], p["side"],
+                                                             p["quantity"], p["limit_price"])
             continue
         record = state.orders.get(event.client_order_id)
-        if record is not None:
-            _APPLY.get(event.kind, lambda s, r, e: None)(state, record, event)
+        if record is None or event.kind not in _ORDER_EVENT_KINDS:      # the gateway's own notes (a halt) too
+            continue
+        record.apply(event.kind, event.payload)
+        if event.kind == "filled":
+            _add_fill(state.positions, record, event.payload["quantity"])
     return state
 
 
-def _accepted(state: LedgerState, record: OrderRecord, event: LedgerEvent) -> None:
-    if record.status is OrderStatus.PENDING_NEW:
-        record.status = OrderStatus.ACCEPTED
-
-
-def _filled(state: LedgerState, record: OrderRecord, event: LedgerEvent) -> None:
-    quantity = event.payload["quantity"]
-    record.filled = event.payload["cumulative_quantity"]
-    if record.status is not OrderStatus.CANCELLED:
-        record.status = OrderStatus.FILLED if record.filled >= record.quantity else OrderStatus.PARTIALLY_FILLED
+def _add_fill(positions: dict[tuple, int], record: OrderState, quantity: int) -> None:
     sign = 1 if record.side == OrderSide.BUY.value else -1
     for symbol, expiry, strike, right, ratio in record.legs:
         key = (symbol, expiry, float(strike), right)
-        state.positions[key] = state.positions.get(key, 0) + sign * ratio * quantity
-        if state.positions[key] == 0:
-            del state.positions[key]
-
-
-def _cancelled(state: LedgerState, record: OrderRecord, event: LedgerEvent) -> None:
-    record.quantity -= event.payload["cancelled_quantity"]
-    record.status = OrderStatus.CANCELLED
-
-
-def _rejected(state: LedgerState, record: OrderRecord, event: LedgerEvent) -> None:
-    record.status, record.reason = OrderStatus.REJECTED, event.payload["reason"]
-
-
-def _replaced(state: LedgerState, record: OrderRecord, event: LedgerEvent) -> None:
-    record.limit_price = event.payload["limit_price"]
-    record.quantity = record.filled + event.payload["leaves_quantity"]
-
-
-_APPLY = {"accepted": _accepted, "filled": _filled, "cancelled": _cancelled, "rejected": _rejected,
-          "replaced": _replaced}
+        positions[key] = positions.get(key, 0) + sign * ratio * quantity
+        if positions[key] == 0:
+            del positions[key]
 
 
 class MemoryLedgerStore:

@@ -7,8 +7,9 @@ price per one unit of the combo (positive: pay a debit when buying).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
-from typing import NamedTuple
+from typing import Any, Mapping, NamedTuple
 
 
 class Contract(NamedTuple):
@@ -135,6 +136,79 @@ class OrderReplaced(NamedTuple):
 
 
 ORDER_EVENTS = (OrderAccepted, OrderRejected, OrderFilled, OrderCancelled, CancelRejected, OrderReplaced)
+
+
+EVENT_KIND = {OrderAccepted: "accepted", OrderFilled: "filled", OrderCancelled: "cancelled",
+              OrderRejected: "rejected", CancelRejected: "cancel_rejected", OrderReplaced: "replaced"}
+"""Each order event's kind, as the ledger stores it (the event's fields, less id and time, are its payload)."""
+
+
+@dataclass
+class OrderState:
+    """One order as its events have left it: the one order-state record, folded the same way by the ledger,
+    the paper exchange and whoever else follows an order's events (`apply`).
+
+    `legs` are kept as their holder keeps them (the ledger's JSON lists, the paper exchange's dicts).
+    `quantity` shrinks to what was filled when the order is cancelled; `leaves` is what may still fill.
+    """
+
+    client_order_id: str
+    owner: str
+    legs: Any
+    side: str
+    quantity: int
+    limit_price: float
+    status: OrderStatus = OrderStatus.PENDING_NEW
+    filled: int = 0
+    leaves: int = -1
+    average_price: float | None = None
+    reason: str | None = None
+    reject_code: str | None = None
+    last_cancel_reject: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.leaves < 0:
+            self.leaves = self.quantity
+
+    @property
+    def done(self) -> bool:
+        return self.status in DONE_STATES
+
+    def apply(self, kind: str, fields: Mapping[str, Any]) -> None:
+        """Fold one event (its kind, see EVENT_KIND, and its fields by name) into the state."""
+        _TRANSITIONS[kind](self, fields)
+
+    def _accepted(self, fields: Mapping[str, Any]) -> None:
+        if self.status is OrderStatus.PENDING_NEW:
+            self.status = OrderStatus.ACCEPTED
+
+    def _filled(self, fields: Mapping[str, Any]) -> None:
+        """A fill never reopens a cancelled order (a fill decided before the cancel may arrive after it)."""
+        previous, average = self.filled, self.average_price or 0.0
+        self.filled, self.leaves = fields["cumulative_quantity"], fields["leaves_quantity"]
+        self.average_price = round((average * previous + fields["price"] * fields["quantity"]) / self.filled, 6)
+        if self.status is not OrderStatus.CANCELLED:
+            self.status = OrderStatus.FILLED if self.filled >= self.quantity else OrderStatus.PARTIALLY_FILLED
+
+    def _cancelled(self, fields: Mapping[str, Any]) -> None:
+        self.quantity -= fields["cancelled_quantity"]
+        self.leaves, self.status = 0, OrderStatus.CANCELLED
+
+    def _rejected(self, fields: Mapping[str, Any]) -> None:
+        self.status, self.reason, self.leaves = OrderStatus.REJECTED, fields["reason"], 0
+        self.reject_code = fields.get("code", "other")
+
+    def _cancel_rejected(self, fields: Mapping[str, Any]) -> None:
+        self.last_cancel_reject = fields["reason"]
+
+    def _replaced(self, fields: Mapping[str, Any]) -> None:
+        self.limit_price, self.leaves = fields["limit_price"], fields["leaves_quantity"]
+        self.quantity = self.filled + self.leaves
+
+
+_TRANSITIONS = {"accepted": OrderState._accepted, "filled": OrderState._filled, "cancelled": OrderState._cancelled,
+                "rejected": OrderState._rejected, "cancel_rejected": OrderState._cancel_rejected,
+                "replaced": OrderState._replaced}
 
 
 class OrderStatusRequest(NamedTuple):

@@ -12,22 +12,16 @@ from typing import Any, Callable
 from actors import names
 from actors.runtime.component import Component
 from core.orders import (
-    ACTIVE_STATES,
+    EVENT_KIND,
     REJECT_CODES,
     CancelOrder,
-    CancelRejected,
-    OrderAccepted,
-    OrderCancelled,
     OrderFilled,
-    OrderRejected,
-    OrderReplaced,
     OrderSide,
-    OrderStatus,
+    OrderState,
     ReplaceOrder,
     SubmitOrder,
 )
 
-WORKING_STATUSES = frozenset(status.value for status in ACTIVE_STATES)
 _EVENT_LABEL = {"OrderAccepted": "accepted", "OrderRejected": "rejected", "OrderCancelled": "cancelled",
                 "CancelRejected": "cancel_rejected", "OrderReplaced": "replaced"}
 
@@ -45,6 +39,17 @@ def public_record(record: dict[str, Any], events: bool = False) -> dict[str, Any
     return {k: v for k, v in record.items() if events or k != "events"}
 
 
+def _record_json(state: OrderState, created_ns: int, events: list[dict]) -> dict[str, Any]:
+    """The API's view of an order's state (core.orders.OrderState), with its events."""
+    record = {"client_order_id": state.client_order_id, "legs": state.legs, "side": state.side,
+              "quantity": state.quantity, "limit_price": state.limit_price, "status": state.status.value,
+              "filled_quantity": state.filled, "leaves_quantity": state.leaves, "average_price": state.average_price,
+              "reason": state.reason, "reject_code": state.reject_code, "created_ns": created_ns, "events": events}
+    if state.last_cancel_reject is not None:
+        record["last_cancel_reject"] = state.last_cancel_reject
+    return record
+
+
 def _leg_json(leg) -> dict:
     contract = leg.contract
     return {"symbol": contract.symbol, "expiry": contract.expiry, "strike": contract.strike,
@@ -55,7 +60,8 @@ class PaperService(Component):
     def __init__(self, name: str = names.PAPER, exchange: str = names.EXCHANGE) -> None:
         super().__init__(name)
         self.exchange = exchange
-        self.records: dict[str, dict[str, Any]] = {}
+        self.orders: dict[str, OrderState] = {}
+        self.history: dict[str, tuple[int, list[dict]]] = {}          # client order id -> (created_ns, events)
         self.requests: dict[str, SubmitOrder] = {}
         self.fills: list[dict[str, Any]] = []
         self.positions: dict[tuple, int] = {}
@@ -75,18 +81,17 @@ class PaperService(Component):
         if existing is not None:
             if existing != order:
                 raise OrderConflictError(f"client_order_id {order.client_order_id!r} is already used by another order")
-            return self.records[order.client_order_id], False
+            return self.record(order.client_order_id), False
         self.requests[order.client_order_id] = order
-        self.records[order.client_order_id] = {
-            "client_order_id": order.client_order_id, "legs": [_leg_json(leg) for leg in order.legs],
-            "side": order.side, "quantity": order.quantity, "limit_price": order.limit_price,
-            "status": OrderStatus.PENDING_NEW.value, "filled_quantity": 0, "leaves_quantity": order.quantity,
-            "average_price": None, "reason": None, "reject_code": None, "created_ns": now_ns, "events": []}
+        self.orders[order.client_order_id] = OrderState(order.client_order_id, order.owner,
+                                                        [_leg_json(leg) for leg in order.legs], order.side,
+                                                        order.quantity, order.limit_price)
+        self.history[order.client_order_id] = (now_ns, [])
         self.sent_to_exchange += 1
         self.telemetry.count("spreadwright_exchange_orders_total", symbol=order.legs[0].contract.symbol,
                              kind="complex" if len(order.legs) > 1 else "single")
         self.port.send(self.exchange, order)
-        return self.records[order.client_order_id], True
+        return self.record(order.client_order_id), True
 
     def cancel(self, client_order_id: str) -> dict[str, Any]:
         record = self.record(client_order_id)
@@ -99,30 +104,38 @@ class PaperService(Component):
         return record
 
     def record(self, client_order_id: str) -> dict[str, Any]:
-        record = self.records.get(client_order_id)
-        if record is None:
+        """The API's record of an order (a fresh dict: its state and events now)."""
+        state = self.orders.get(client_order_id)
+        if state is None:
             raise UnknownOrderError(client_order_id)
-        return record
+        return _record_json(state, *self.history[client_order_id])
+
+    @property
+    def records(self) -> dict[str, dict[str, Any]]:
+        """Every order's API record, by client order id."""
+        return {coid: self.record(coid) for coid in self.orders}
 
     # ------------------------------------------------------------------ events from the exchange
 
     def on_message(self, event: Any, now_ns: int) -> None:
-        record = self.records.get(event.client_order_id)
-        if record is None:
+        state = self.orders.get(event.client_order_id)
+        if state is None:
             self.log.error("event_for_unknown_order", client_order_id=event.client_order_id,
                            message_type=type(event).__name__)
             return
         kind = type(event).__name__
         payload = {"type": kind, **event._asdict()}
-        record["events"].append(payload)
-        _APPLY[type(event)](self, record, event)
-        self._count_event(record, event, kind)
+        self.history[event.client_order_id][1].append(payload)
+        state.apply(EVENT_KIND[type(event)], payload)
+        if isinstance(event, OrderFilled):
+            self._book_fill(event)
+        self._count_event(state, event, kind)
         for listener in list(self.listeners):
-            listener({"channel": "orders", "client_order_id": event.client_order_id, "status": record["status"],
+            listener({"channel": "orders", "client_order_id": event.client_order_id, "status": state.status.value,
                       "event": payload})
 
-    def _count_event(self, record: dict, event: Any, kind: str) -> None:
-        symbol = record["legs"][0]["symbol"]
+    def _count_event(self, state: OrderState, event: Any, kind: str) -> None:
+        symbol = state.legs[0]["symbol"]
         label = _EVENT_LABEL.get(kind)
         if label is None:
             label = "filled" if event.leaves_quantity == 0 else "partial"
@@ -132,25 +145,10 @@ class PaperService(Component):
         self.telemetry.count("spreadwright_exchange_order_events_total", symbol=symbol, event=label)
 
     def working_orders(self) -> int:
-        return sum(record["status"] in WORKING_STATUSES for record in self.records.values())
+        return sum(not state.done for state in self.orders.values())
 
-    def _accepted(self, record: dict, event: OrderAccepted) -> None:
-        if record["status"] == OrderStatus.PENDING_NEW.value:
-            record["status"] = OrderStatus.ACCEPTED.value
-
-    def _rejected(self, record: dict, event: OrderRejected) -> None:
-        record["status"], record["reason"], record["leaves_quantity"] = OrderStatus.REJECTED.value, event.reason, 0
-        record["reject_code"] = event.code
-
-    def _filled(self, record: dict, event: OrderFilled) -> None:
-        previous = record["filled_quantity"]
-        average = record["average_price"] or 0.0
-        record["filled_quantity"] = event.cumulative_quantity
-        record["leaves_quantity"] = event.leaves_quantity
-        record["average_price"] = round((average * previous + event.price * event.quantity) / event.cumulative_quantity, 6)
-        if record["status"] != OrderStatus.CANCELLED.value:
-            done = event.cumulative_quantity >= record["quantity"]
-            record["status"] = (OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED).value
+    def _book_fill(self, event: OrderFilled) -> None:
+        """The fill's legs into positions and the fills list (each leg at its own price)."""
         order = self.requests[event.client_order_id]
         sign = 1 if order.side == OrderSide.BUY.value else -1
         for leg, price in zip(order.legs, event.leg_prices):
@@ -159,32 +157,15 @@ class PaperService(Component):
             self.fills.append({"client_order_id": event.client_order_id, **_leg_json(leg),
                                "quantity": sign * leg.ratio * event.quantity, "price": price, "time_ns": event.time_ns})
 
-    def _cancelled(self, record: dict, event: OrderCancelled) -> None:
-        """Cancelled keeps its fills: quantity shrinks to what was filled."""
-        record["quantity"] -= event.cancelled_quantity
-        record["leaves_quantity"] = 0
-        record["status"] = OrderStatus.CANCELLED.value
-
-    def _cancel_rejected(self, record: dict, event: CancelRejected) -> None:
-        record["last_cancel_reject"] = event.reason
-
-    def _replaced(self, record: dict, event: OrderReplaced) -> None:
-        record["limit_price"] = event.limit_price
-        record["leaves_quantity"] = event.leaves_quantity
-        record["quantity"] = record["filled_quantity"] + event.leaves_quantity
-
     def position_list(self) -> list[dict[str, Any]]:
         return [{"symbol": k[0], "expiry": k[1], "strike": k[2], "right": k[3], "quantity": q}
                 for k, q in sorted(self.positions.items()) if q != 0]
 
     def snapshot(self) -> dict[str, Any]:
         statuses: dict[str, int] = {}
-        for record in self.records.values():
-            statuses[record["status"]] = statuses.get(record["status"], 0) + 1
-        return {"orders": len(self.records), "sent_to_exchange": self.sent_to_exchange, "statuses": statuses,
+        for state in self.orders.values():
+            statuses[state.status.value] = statuses.get(state.status.value, 0) + 1
+        return {"orders": len(self.orders), "sent_to_exchange": self.sent_to_exchange, "statuses": statuses,
                 "fills": len(self.fills)}
 
 
-_APPLY = {OrderAccepted: PaperService._accepted, OrderRejected: PaperService._rejected,
-          OrderFilled: PaperService._filled, OrderCancelled: PaperService._cancelled,
-          CancelRejected: PaperService._cancel_rejected, OrderReplaced: PaperService._replaced}
