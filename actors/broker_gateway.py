@@ -15,7 +15,6 @@ an order it had acknowledged, or shows fewer fills than the ledger - halts that 
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any
 
 from actors import names
@@ -47,7 +46,6 @@ class BrokerGateway(Component):
         self.store = store
         self.venue = venue
         self.owners: dict[str, str] = {}
-        self.arrival_marks: deque[tuple[str, int]] = deque(maxlen=5_000)    # (client order id, time it arrived)
         self.counts = {"intents": 0, "duplicates_refused": 0, "events": 0, "unknown_events": 0,
                        "reconciled": 0, "halts": 0}
         self.reconciling: dict[str, OrderState] = {}
@@ -84,7 +82,6 @@ class BrokerGateway(Component):
             self.counts["duplicates_refused"] += 1
             self.log.warning("duplicate_intent_not_sent", client_order_id=order.client_order_id, owner=order.owner)
             return
-        self.arrival_marks.append((order.client_order_id, now_ns))
         self.store.append(intent_event(order, order.owner, now_ns))       # written before the order leaves
         self.owners[order.client_order_id] = order.owner
         self.working.add(order.client_order_id)
@@ -181,8 +178,7 @@ class BrokerGateway(Component):
         self.log.info("ledger_closed", working=sorted(self.working), intents=self.counts["intents"])
 
     def snapshot(self) -> dict[str, Any]:
-        return {**self.counts, "reconciling": len(self.reconciling), "working": len(self.working),
-                "arrival_marks": list(self.arrival_marks)}
+        return {**self.counts, "reconciling": len(self.reconciling), "working": len(self.working)}
 
 
 def _request_event(kind: str, request: CancelOrder | ReplaceOrder, now_ns: int, payload: dict) -> LedgerEvent:

@@ -33,7 +33,7 @@ A whole-fly complex order is accepted only when the router was built with `allow
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from typing import Any, Hashable
 
 from actors import butterfly_router_hedge as hedging
@@ -99,7 +99,6 @@ class ButterflyExitRouter(Component):
         self.books: dict[tuple[str, str], ChainQuotes] = {}
         self.counts = {"exits": 0, "closed": 0, "fallbacks": 0, "missed": 0, "refused": 0, "resumed": 0}
         self.executor: OrderExecutor | None = None
-        self.latency_marks: deque[tuple[str, int]] = deque(maxlen=5_000)
         self.answered: OrderedDict[str, Any] = OrderedDict()      # position id -> its ExitResult (re-sent on a repeat)
         self.recovery = Recovery(replayed=not recover)
 
@@ -466,7 +465,8 @@ class ButterflyExitRouter(Component):
         second = requote(ex.plans["vertical_2"], self.market_of(ex))
         sent = self._send(ex, "vertical_2", second, quantity, ladder_price(second, 0, ex.request.risk, ex.used_slippage),
                           now_ns)
-        self.latency_marks.append((sent.coid, now_ns))      # first vertical's fill in -> second vertical out
+        self.log.info("second_vertical_sent", client_order_id=sent.coid, position_id=ex.request.position.position_id,
+                      sent_ns=now_ns)                            # first vertical's fill in -> second vertical out
         self.port.schedule(ex.request.risk.max_partial_exposure_ms * 1_000_000, ("exposure", sent.coid))
 
     def _maybe_done(self, ex: Exit, now_ns: int) -> None:
@@ -512,8 +512,7 @@ class ButterflyExitRouter(Component):
             self.answered.popitem(last=False)
 
     def snapshot(self) -> dict[str, Any]:
-        return {**self.counts, "working": len(self.exits), "exiting": sorted(self.exits),
-                "latency_marks": list(self.latency_marks)}
+        return {**self.counts, "working": len(self.exits), "exiting": sorted(self.exits)}
 
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections import deque
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Hashable
@@ -130,7 +129,6 @@ class ExpirationTrader(Component):
         self.cancel_after_ns = int(settings.timing.cancel_after_seconds * NS)
         self.attempt_due = False
         self.chain_arrival_ns = 0
-        self.latency_marks: deque[tuple[str, int, str]] = deque(maxlen=5_000)   # (client order id, trigger ns, trigger)
         self._trigger = "timer"
         kernels.warm_up()                  # compiled before the session starts, not on its first quote
 
@@ -361,9 +359,8 @@ class ExpirationTrader(Component):
         self.telemetry.observe("spreadwright_quote_to_order_seconds", max(now_ns - self.chain_time_ns, 0) / NS,
                                symbol=self.symbol)
         self.port.schedule(self.cancel_after_ns, ("cancel", coid))
-        if self.settings.decide_on_quote:
-            self.latency_marks.append((coid, now_ns, self._trigger))
-        self.log.debug("order_sent", client_order_id=coid, part=part, side=side, quantity=quantity, limit=limit)
+        self.log.info("order_sent", client_order_id=coid, part=part, side=side, quantity=quantity, limit=limit,
+                      trigger=self._trigger, decided_ns=now_ns)
 
     def _order_labels(self, working: _Working) -> dict[str, Any]:
         return {"symbol": self.symbol, "expiration": self._expiry_iso, "structure": working.structure,
@@ -470,8 +467,7 @@ class ExpirationTrader(Component):
                 "session_attempts": self.session_attempts, "session_fills": self.session_fills,
                 "current_contracts": self.contracts, "net_contracts": balance.net_contracts,
                 "net_premium": round(balance.net_premium, 2), "outcomes": dict(self.outcomes),
-                "working": len(self.working), "trades": len(self.trades), "halted": self.halted_reason,
-                "latency_marks": list(self.latency_marks)}
+                "working": len(self.working), "trades": len(self.trades), "halted": self.halted_reason}
 
 
 def _mid(leg: SpreadLeg) -> float:

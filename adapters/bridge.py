@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
 
@@ -54,7 +53,6 @@ from core.orders import (
 _EVENT_TYPES = {cls.__name__: cls for cls in (OrderAccepted, OrderRejected, OrderFilled, OrderCancelled,
                                               CancelRejected, OrderReplaced)}
 _DONE = {s.value for s in DONE_STATES}
-_MARKS_KEPT = 5_000
 
 
 class BrokerRecord(NamedTuple):
@@ -190,7 +188,6 @@ class BrokerBridge(Component):
         self.orders: dict[str, TrackedOrder] = {}
         self.counts = {"submitted": 0, "refused": 0, "events": 0, "quotes": 0, "quote_errors": 0, "poll_errors": 0,
                        "doorbells": 0}
-        self.adapter_marks: deque[tuple[str, int]] = deque(maxlen=_MARKS_KEPT)
         self._io: _IoLoop | None = None
         self._adapter = None
         self._polling: set[str] = set()          # owned by the io thread
@@ -271,7 +268,7 @@ class BrokerBridge(Component):
         elif isinstance(message, SubmitOrder):
             self.orders[message.client_order_id] = TrackedOrder(message.owner, message.quantity)
             self.counts["submitted"] += 1
-            self.adapter_marks.append((message.client_order_id, time.time_ns()))
+            self.log.info("order_to_adapter", client_order_id=message.client_order_id, sent_ns=time.time_ns())
             self._io.spawn(self._submit(message))
         elif isinstance(message, CancelOrder):
             self._io.spawn(self._request("cancel", message.client_order_id, self._adapter.cancel(message.client_order_id)))
@@ -419,8 +416,7 @@ class BrokerBridge(Component):
 
     def snapshot(self) -> dict[str, Any]:
         working = sum(1 for order in self.orders.values() if not order.done)
-        return {**self.counts, "working": working, "orders": len(self.orders),
-                "adapter_marks": list(self.adapter_marks)}
+        return {**self.counts, "working": working, "orders": len(self.orders)}
 
 
 def _adopt(bridge: BrokerBridge, message: _Adopt, now_ns: int) -> None:

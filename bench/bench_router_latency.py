@@ -14,36 +14,43 @@ second vertical waits in the gateway's and then the bridge's mailbox behind the 
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import paper_session_snapshots  # noqa: E402
+from actors import names  # noqa: E402
+from bench.common import paper_session_snapshots, ray_log_events, ray_log_offsets  # noqa: E402
+from persistence.sqlite_ledger import SqliteLedgerStore  # noqa: E402
 
 
 def measure(duration_s: float = 45.0, co_host: str | None = None) -> dict[str, float]:
-    env = {**({} if co_host is None else {"SPREADWRIGHT__RUNTIME__CO_HOST": co_host}),"SPREADWRIGHT__LOGGING__LEVEL": "ERROR",
+    env = {**({} if co_host is None else {"SPREADWRIGHT__RUNTIME__CO_HOST": co_host}),"SPREADWRIGHT__LOGGING__LEVEL": "INFO",
+           "SPREADWRIGHT__LOGGING__FORMAT": "json",
            "SPREADWRIGHT__BUTTERFLIES__ENABLED": "true", "SPREADWRIGHT__BUTTERFLIES__ENTRY_INTERVAL_S": "4",
            "SPREADWRIGHT__BUTTERFLIES__MAX_HOLD_S": "2", "SPREADWRIGHT__BUTTERFLIES__MIN_DAYS_TO_EXPIRY": "0",
            "SPREADWRIGHT__BROKER__QUOTE_POLL_MS": "250", "SPREADWRIGHT__RUNTIME__RAY_NAMESPACE": "bench-router"}
-    snapshots = paper_session_snapshots(env, duration_s)
-    at_adapter = dict(snapshots["exchange"]["adapter_marks"])
-    ms = np.array([(at_adapter[c] - ns) / 1e6 for c, ns in snapshots["router"]["latency_marks"] if c in at_adapter])
+    ledger = Path(tempfile.mkdtemp(prefix="sw-bench-router")) / "ledger.db"
+    offsets = ray_log_offsets()
+    snapshots = paper_session_snapshots({**env, "SPREADWRIGHT__LEDGER__PATH": str(ledger)}, duration_s)
+    events = ray_log_events({"order_to_adapter", "second_vertical_sent"}, offsets)
+    at_adapter = {e["client_order_id"]: e["sent_ns"] for e in events if e["event"] == "order_to_adapter"}
+    sent = [(e["client_order_id"], e["sent_ns"]) for e in events if e["event"] == "second_vertical_sent"]
+    ms = np.array([(at_adapter[c] - ns) / 1e6 for c, ns in sent if c in at_adapter])
     if not ms.size:
-        return {"exits": snapshots["router"]["exits"], "samples": 0}
-    at_gateway = dict(snapshots["broker"]["arrival_marks"])
-    hop_ms = np.array([(at_gateway[c] - ns) / 1e6 for c, ns in snapshots["router"]["latency_marks"]
-                       if c in at_adapter and c in at_gateway])
-    return {"exits": snapshots["router"]["exits"], "samples": int(ms.size), "p50_ms": float(np.percentile(ms, 50)),
+        return {"exits": snapshots[names.ROUTER]["exits"], "samples": 0}
+    at_gateway = {e.client_order_id: e.time_ns for e in SqliteLedgerStore(str(ledger)).events() if e.kind == "intent"}
+    hop_ms = np.array([(at_gateway[c] - ns) / 1e6 for c, ns in sent if c in at_adapter and c in at_gateway])
+    return {"exits": snapshots[names.ROUTER]["exits"], "samples": int(ms.size), "p50_ms": float(np.percentile(ms, 50)),
             "p99_ms": float(np.percentile(ms, 99)), "max_ms": float(ms.max()),
             "to_gateway_p50_ms": float(np.percentile(hop_ms, 50)), "to_gateway_p99_ms": float(np.percentile(hop_ms, 99))}
 
 
 def main() -> None:
     for label, co_host in (("gateway + router + bridge in one actor (default)", None),
-                           ("router in the gateway's actor, bridge apart", '[["broker", "router"]]'),
+                           ("router in the gateway's actor, bridge apart", f'[["{names.GATEWAY}", "{names.ROUTER}"]]'),
                            ("one actor per component", "[]")):
         r = measure(co_host=co_host)
         if not r["samples"]:

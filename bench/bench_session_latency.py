@@ -17,19 +17,21 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import paper_session_snapshots  # noqa: E402
+from bench.common import paper_session_snapshots, ray_log_events, ray_log_offsets  # noqa: E402
 
 
 def measure(duration_s: float = 40.0) -> dict[str, float]:
-    env = {"SPREADWRIGHT__LOGGING__LEVEL": "WARNING",
+    env = {"SPREADWRIGHT__LOGGING__LEVEL": "INFO", "SPREADWRIGHT__LOGGING__FORMAT": "json",
            "SPREADWRIGHT__TIMING__CANCEL_AFTER_SECONDS": "0.5",
            "SPREADWRIGHT__TIMING__MIN_DELAY_BETWEEN_ATTEMPTS": "0.3",
            "SPREADWRIGHT__TIMING__MAX_DELAY_BETWEEN_ATTEMPTS": "0.8",
            "SPREADWRIGHT__EXECUTOR__MIN_FILL_RATE": "0.0", "SPREADWRIGHT__BROKER__QUOTE_POLL_MS": "1000",
            "SPREADWRIGHT__RUNTIME__RAY_NAMESPACE": "bench-latency"}
-    snapshots = paper_session_snapshots(env, duration_s)
-    at_adapter = dict(snapshots["exchange"]["adapter_marks"])
-    marks = [mark for name, snap in snapshots.items() if name.startswith("trader-") for mark in snap["latency_marks"]]
+    offsets = ray_log_offsets()
+    paper_session_snapshots(env, duration_s)
+    events = ray_log_events({"order_sent", "order_to_adapter"}, offsets)
+    at_adapter = {e["client_order_id"]: e["sent_ns"] for e in events if e["event"] == "order_to_adapter"}
+    marks = [(e["client_order_id"], e["decided_ns"], e["trigger"]) for e in events if e["event"] == "order_sent"]
     result = {}
     for trigger in ("quote", "fill"):
         latencies_ms = np.array([(at_adapter[c] - ns) / 1e6 for c, ns, kind in marks if kind == trigger and c in at_adapter])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import statistics
 import time
+from pathlib import Path
 from typing import Callable
 
 
@@ -52,6 +53,40 @@ def random_options(n: int, seed: int, min_t_years: float):
     t_years = rng.uniform(min_t_years, 2.0, n)
     vol = rng.uniform(0.1, 0.8, n)
     return rng.random(n) < 0.5, spot, strike, t_years, vol
+
+
+RAY_LOGS = Path("/tmp/ray/session_latest/logs")
+
+
+def ray_log_offsets(logs_dir: Path = RAY_LOGS) -> dict[Path, int]:
+    """How far each worker log file goes now: pass it to `ray_log_events` to read only what comes after."""
+    return {path: path.stat().st_size for path in logs_dir.glob("worker-*.out")}
+
+
+def ray_log_events(names: set[str], since: dict[Path, int] | None = None, logs_dir: Path = RAY_LOGS) -> list[dict]:
+    """The structured log events named `names` that the actors of the local Ray session wrote after `since`
+    (one JSON object a line in each worker's stdout file). The order path's probes (`order_sent`,
+    `order_to_adapter`, `second_vertical_sent`) carry the times a latency bench needs, so no component keeps
+    marks in its state."""
+    import json
+
+    since = since or {}
+    found = []
+    for path in sorted(logs_dir.glob("worker-*.out")):
+        with path.open("rb") as handle:
+            handle.seek(since.get(path, 0))
+            text = handle.read().decode(errors="replace")
+        for line in text.splitlines():
+            start = line.find("{")
+            if start < 0 or '"event"' not in line:
+                continue
+            try:
+                event = json.loads(line[start:])
+            except ValueError:
+                continue
+            if event.get("event") in names:
+                found.append(event)
+    return found
 
 
 def paper_session_snapshots(env: dict[str, str], duration_s: float) -> dict[str, dict]:

@@ -199,8 +199,7 @@ class PaperSession:
             deadline = time.monotonic() + 5.0
             while time.monotonic() < deadline and self.runtime.snapshot(names.GATEWAY)["working"]:
                 time.sleep(0.1)
-            summary["ledger"] = {k: v for k, v in self.runtime.snapshot(names.GATEWAY).items()
-                                 if not k.endswith("_marks")}      # latency marks are for benches, not the log
+            summary["ledger"] = self.runtime.snapshot(names.GATEWAY)
             summary["stop_failures"] = {**bridge_failures, **self.runtime.stop()}
             if summary["ledger"]["working"]:
                 _log.error("orders_left_working", working=summary["ledger"]["working"],

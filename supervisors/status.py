@@ -30,7 +30,7 @@ class StatusView:
         """{active, traders: {key: {symbol, expiration, fill_rate, session_attempts, session_fills,
         current_contracts, ...}}, position_summary: {net_premium, total_imbalance, balanced_chains, chains}}"""
         snapshots = self._snapshots()
-        traders = {f"{s['symbol']}_{s['expiration']}": {k: v for k, v in s.items() if k != "latency_marks"}
+        traders = {f"{s['symbol']}_{s['expiration']}": dict(s)
                    for name, s in sorted(snapshots.items()) if names.is_trader(name)}
         balance = snapshots.get(names.BALANCER, {})
         position = {key: balance.get(key, 0) for key in ("net_premium", "total_imbalance", "balanced_chains", "chains",
