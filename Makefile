@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench install clean prometheus nautilus
+.PHONY: run test lint bench install clean prometheus nautilus
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,11 @@ prometheus:
 	@# Debian's package starts a system service; the tests start their own server on a free port.
 	@-command -v systemctl >/dev/null && systemctl stop prometheus prometheus-node-exporter 2>/dev/null; true
 
-test: $(STAMP) prometheus
+# Lint: pyflakes, pycodestyle, import order and a complexity cap (settings in pyproject.toml).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: $(STAMP) prometheus lint
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

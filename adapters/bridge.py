@@ -32,7 +32,7 @@ from typing import Any, Callable, NamedTuple
 
 from actors import names
 from actors.runtime.component import Component
-from adapters.paper_http import BrokerRequestError
+from adapters.protocol import BrokerRequestError
 from core.orders import (
     DONE_STATES,
     REJECT_CODES,

@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adapters.paper_http import BrokerError, BrokerRequestError
+from adapters.protocol import BrokerError, BrokerRequestError
 from core.orders import OrderSide, SubmitOrder
 from core.quotes import ChainQuotes
 

@@ -1,6 +1,6 @@
-"""Broker adapters with one interface: the paper exchange over HTTP, or a paper service in-process.
+"""HttpBroker: the paper exchange over HTTP, as a broker adapter (adapters.protocol.BrokerAdapter).
 
-Every call is async and returns plain dicts (order records as the paper exchange shows them).
+Every call is async and returns order records as the paper exchange shows them.
 `HttpBroker` retries 5xx answers, timeouts and dropped connections with exponential backoff;
 because client order ids are idempotent at the exchange, a retried submit never creates a
 second order (the retry gets the existing record back). A 4xx is never retried: it raises
@@ -11,36 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 import numpy as np
 
+from adapters.protocol import BrokerError, BrokerRequestError
 from core.orders import SubmitOrder
 from core.quotes import ChainQuotes
-
-
-class BrokerError(Exception):
-    """The broker could not be reached or kept failing after every retry."""
-
-
-class BrokerRequestError(BrokerError):
-    """The broker refused the request (4xx); `status`, `body` hold its answer."""
-
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
-        super().__init__(f"{status}: {body.get('error')} {body.get('fields', '')}".rstrip())
-        self.status, self.body = status, body
-
-
-class BrokerAdapter(Protocol):
-    async def submit(self, order: SubmitOrder) -> dict[str, Any]: ...
-    async def cancel(self, client_order_id: str) -> dict[str, Any]: ...
-    async def replace(self, client_order_id: str, limit_price: float, quantity: int = 0) -> dict[str, Any]: ...
-    async def order(self, client_order_id: str) -> dict[str, Any]: ...
-    async def chain(self, symbol: str, expiry: str) -> ChainQuotes: ...
-    async def underlying(self, symbol: str) -> float: ...
-    async def positions(self) -> list[dict[str, Any]]: ...
-    async def close(self) -> None: ...
 
 
 def order_json(order: SubmitOrder) -> dict[str, Any]:

@@ -21,7 +21,8 @@ import uuid
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from adapters.paper_http import BrokerRequestError, chain_from_json
+from adapters.paper_http import chain_from_json
+from adapters.protocol import BrokerRequestError
 from core.quotes import ChainQuotes
 
 DEFAULT_URL = "http://127.0.0.1:8765"

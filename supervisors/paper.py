@@ -30,7 +30,8 @@ from typing import Any
 from actors import names
 from actors.expiration_trader import ExpirationTrader
 from actors.runtime.logs import get_logger
-from adapters.paper_http import BrokerError, HttpBroker
+from adapters.paper_http import HttpBroker
+from adapters.protocol import BrokerError
 from config.session import SessionConfig
 from supervisors.kernel import BrokerVenue, build_topology
 from supervisors.metrics_server import ProcessMetrics

@@ -9,7 +9,7 @@ import structlog
 import structlog.testing
 
 from adapters.bridge import AddRoute, BrokerBridge, TrackedOrder, events_from_record
-from adapters.paper_http import BrokerError, BrokerRequestError
+from adapters.protocol import BrokerError, BrokerRequestError
 from core.orders import (
     CancelOrder,
     Contract,

@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from adapters.callback import CallbackAdapter, CallbackError, chain_from_any
-from adapters.paper_http import BrokerError, BrokerRequestError
+from adapters.protocol import BrokerError, BrokerRequestError
 from core.orders import Contract, OrderLeg, SubmitOrder
 
 LEGS = (OrderLeg(Contract("SPY", "2026-12-18", 600.0, "C"), 1), OrderLeg(Contract("SPY", "2026-12-18", 605.0, "C"), -1))

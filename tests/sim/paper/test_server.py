@@ -12,7 +12,8 @@ from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.paper_http import BrokerRequestError, HttpBroker
+from adapters.paper_http import HttpBroker
+from adapters.protocol import BrokerRequestError
 from core.orders import Contract, OrderLeg, SubmitOrder
 from sim.market.live import MarketSpec
 from tests.kit.topologies import paper_exchange_app
