@@ -120,9 +120,13 @@ class BrokerGateway(Component):
         never_sent = record.status is OrderStatus.PENDING_NEW
         if not report.known:
             if never_sent:
-                self._event(OrderRejected(record.client_order_id, "never reached the broker (found on restart)", now_ns))
+                self._event(
+                    OrderRejected(record.client_order_id, "never reached the broker (found on restart)", now_ns)
+                )
             else:
-                self._halt(record, f"the broker does not know order {record.client_order_id} it had acknowledged", now_ns)
+                self._halt(
+                    record, f"the broker does not know order {record.client_order_id} it had acknowledged", now_ns
+                )
             return
         if report.filled_quantity < record.filled:
             self._halt(record, f"the broker shows {report.filled_quantity} filled, the ledger {record.filled}", now_ns)

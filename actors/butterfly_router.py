@@ -161,7 +161,12 @@ class ButterflyExitRouter(Component):
             self._receive(request, now_ns)
 
     def _new_exit(self, request: ExitButterfly, now_ns: int) -> Exit:
-        for action in ("cross_to_natural", "close_short_leg", "hedge_delta", "resumed_after_restart"):   # zero series: none yet is data
+        for action in (
+            "cross_to_natural",
+            "close_short_leg",
+            "hedge_delta",
+            "resumed_after_restart",
+        ):  # zero series: none yet is data
             self.telemetry.count("spreadwright_butterfly_fallbacks_total", 0.0, symbol=request.position.symbol,
                                  action=action)
         position = request.position
@@ -250,8 +255,12 @@ class ButterflyExitRouter(Component):
             i = index.get(key)
             if i is not None and book.ask[i] >= book.bid[i] and book.ask[i] > 0:
                 quotes[key] = LegQuote(float(book.bid[i]), float(book.ask[i]))
-        return MarketData(quotes, book.underlying if book.underlying == book.underlying else ex.request.market.underlying,
-                          ex.request.market.theo_per_share, **chain_ticks(book.tick_below_3, book.tick_from_3))
+        return MarketData(
+            quotes,
+            book.underlying if book.underlying == book.underlying else ex.request.market.underlying,
+            ex.request.market.theo_per_share,
+            **chain_ticks(book.tick_below_3, book.tick_from_3),
+        )
 
     def on_timer(self, tag: Hashable, now_ns: int) -> None:
         kind, key = tag
@@ -371,7 +380,9 @@ class ButterflyExitRouter(Component):
                 ex.add_reason(f"long {right}{strike:g} bid at zero left to expire")
                 continue
             self._send(ex, part, single, quantity, price, now_ns)
-        self.port.schedule(ex.request.risk.max_partial_exposure_ms * 1_000_000, ("last_check", ex.request.position.position_id))
+        self.port.schedule(
+            ex.request.risk.max_partial_exposure_ms * 1_000_000, ("last_check", ex.request.position.position_id)
+        )
 
     def _last_check(self, exit_id: str, now_ns: int) -> None:
         ex = self.exits.get(exit_id)
@@ -463,8 +474,9 @@ class ButterflyExitRouter(Component):
     def _send_second(self, ex: Exit, quantity: int, now_ns: int) -> None:
         """The second vertical for `quantity` units at once, and the partial-exposure clock."""
         second = requote(ex.plans["vertical_2"], self.market_of(ex))
-        sent = self._send(ex, "vertical_2", second, quantity, ladder_price(second, 0, ex.request.risk, ex.used_slippage),
-                          now_ns)
+        sent = self._send(
+            ex, "vertical_2", second, quantity, ladder_price(second, 0, ex.request.risk, ex.used_slippage), now_ns
+        )
         self.log.info("second_vertical_sent", client_order_id=sent.coid, position_id=ex.request.position.position_id,
                       sent_ns=now_ns)                            # first vertical's fill in -> second vertical out
         self.port.schedule(ex.request.risk.max_partial_exposure_ms * 1_000_000, ("exposure", sent.coid))
@@ -476,7 +488,9 @@ class ButterflyExitRouter(Component):
                 filled = sum(o.filled for o in ex.orders.values())
                 self._finish(ex, now_ns, closed=filled >= units)
             return
-        closed_second = ex.second_filled + min(ex.singles_filled.get("short_leg", 0), ex.singles_filled.get("long_leg", 0))
+        closed_second = ex.second_filled + min(
+            ex.singles_filled.get("short_leg", 0), ex.singles_filled.get("long_leg", 0)
+        )
         first_done = all(o.done for o in ex.orders.values() if o.part == "vertical_1")
         settled = all(o.done for o in ex.orders.values())
         if first_done and closed_second >= ex.first_filled and settled:

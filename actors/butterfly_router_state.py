@@ -54,7 +54,9 @@ class PortExecutor:
         self.component.port.send(self.gateway, CancelOrder(client_order_id, self.component.name))
 
     def replace(self, client_order_id: str, limit_price: float, quantity: int) -> None:
-        self.component.port.send(self.gateway, ReplaceOrder(client_order_id, self.component.name, limit_price, quantity))
+        self.component.port.send(
+            self.gateway, ReplaceOrder(client_order_id, self.component.name, limit_price, quantity)
+        )
 
 
 def exit_order_id(position_id: str, sequence: int, part: str) -> str:

@@ -154,7 +154,9 @@ class ButterflyStrategist(Component):
         calls = np.flatnonzero(chain.is_call)
         i = calls[np.argmin(np.abs(chain.strikes[calls] - spot))]
         mid = 0.5 * (chain.bid[i] + chain.ask[i])
-        vol, _ = implied_vol(np.array([mid]), np.array([True]), spot, np.array([chain.strikes[i]]), t_years, self.rate, 0.0)
+        vol, _ = implied_vol(
+            np.array([mid]), np.array([True]), spot, np.array([chain.strikes[i]]), t_years, self.rate, 0.0
+        )
         value = float(vol[0])
         return value if math.isfinite(value) and value > 0 else 0.2
 
@@ -244,9 +246,12 @@ class ButterflyStrategist(Component):
         mid = quotes[0].mid + quotes[2].mid - 2 * quotes[1].mid
         if not self.entry:                      # taken up after a restart: the ATR stop counts from here
             self.entry = self._entry_marks(self.chain.underlying, now_ns)
-        self.telemetry.gauge("spreadwright_unrealized_pnl_usd",
-                             (mid - position.net_debit_per_share) * multiplier_of(self.symbol) * position.legs[0].quantity,
-                             symbol=self.symbol, expiration=self._expiry_iso())
+        self.telemetry.gauge(
+            "spreadwright_unrealized_pnl_usd",
+            (mid - position.net_debit_per_share) * multiplier_of(self.symbol) * position.legs[0].quantity,
+            symbol=self.symbol,
+            expiration=self._expiry_iso(),
+        )
         center = position.legs[1].strike
         reason = None
         if self.exiting:                        # its exit was running when this strategist restarted
@@ -255,12 +260,18 @@ class ButterflyStrategist(Component):
             reason = "target"
         elif now_ns - position.entry_time_ns >= self.settings.max_hold_s * NS:
             reason = "time"
-        elif abs(self.chain.underlying - center) > abs(self.entry["spot"] - center) + self.settings.atr_exit_multiple * self.entry["atr"]:
+        elif (
+            abs(self.chain.underlying - center)
+            > abs(self.entry["spot"] - center) + self.settings.atr_exit_multiple * self.entry["atr"]
+        ):
             reason = "atr_stop"
         if reason is None:
             return
-        market = MarketData({(right, leg.strike): q for leg, q in zip(position.legs, quotes)}, float(self.chain.underlying),
-                            **chain_ticks(self.chain.tick_below_3, self.chain.tick_from_3))
+        market = MarketData(
+            {(right, leg.strike): q for leg, q in zip(position.legs, quotes)},
+            float(self.chain.underlying),
+            **chain_ticks(self.chain.tick_below_3, self.chain.tick_from_3),
+        )
         self.exiting, self.exit_sent_ns = True, now_ns
         self.entry["exit_signal"] = reason
         self.log.info("fly_exit_signal", position_id=position.position_id, reason=reason, mid=round(mid, 4))

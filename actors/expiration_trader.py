@@ -331,7 +331,8 @@ class ExpirationTrader(Component):
         opportunity, credit = plan
         legs = (self._leg(opportunity.long_leg, 1), self._leg(opportunity.short_leg, -1))
         mid = _mid(opportunity.long_leg) - _mid(opportunity.short_leg)
-        limit = round_to_tick(mid + self.settings.price_aggressiveness * (opportunity.cost - mid), self.complex_tick, up=True)
+        target = mid + self.settings.price_aggressiveness * (opportunity.cost - mid)
+        limit = round_to_tick(target, self.complex_tick, up=True)
         self._submit("debit", legs, "BUY", quantity, limit, credit, now_ns, mid)
 
     def _send_credit(self, quantity: int, credit_plan, now_ns: int, marketable: bool = False) -> None:
@@ -344,7 +345,8 @@ class ExpirationTrader(Component):
         legs = (self._leg(credit_short, 1), self._leg(credit_long, -1))       # selling this combo sells the short
         mid = _mid(credit_short) - _mid(credit_long)
         target = natural_credit if marketable else mid - self.settings.price_aggressiveness * (mid - natural_credit)
-        self._submit("credit", legs, "SELL", quantity, max(round_to_tick(target, self.complex_tick, up=False), self.complex_tick), None, now_ns, mid)
+        limit = max(round_to_tick(target, self.complex_tick, up=False), self.complex_tick)
+        self._submit("credit", legs, "SELL", quantity, limit, None, now_ns, mid)
 
     def _submit(self, part: str, legs, side: str, quantity: int, limit: float, credit_plan, now_ns: int,
                 mid: float) -> None:
@@ -437,7 +439,10 @@ class ExpirationTrader(Component):
             self.contracts = max(self.contracts - 1, sizing.min_contracts)
 
     def _maybe_pause(self, now_ns: int) -> None:
-        if self.session_attempts >= _MIN_ATTEMPTS_FOR_PAUSE and self.get_fill_rate() < self.settings.executor.min_fill_rate:
+        if (
+            self.session_attempts >= _MIN_ATTEMPTS_FOR_PAUSE
+            and self.get_fill_rate() < self.settings.executor.min_fill_rate
+        ):
             self.paused_until_ns = now_ns + int(self.settings.timing.low_fill_rate_pause_seconds * NS)
             self.log.warning("fill_rate_below_minimum", fill_rate=round(self.get_fill_rate(), 3),
                              pause_s=self.settings.timing.low_fill_rate_pause_seconds)

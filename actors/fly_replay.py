@@ -67,5 +67,7 @@ def fly_closed(fly: LastFly) -> bool:
     """Whether the exit orders closed every unit: whole fly, or both verticals (the second maybe leg by leg)."""
     units, parts = fly.filled_units, fly.exit_parts_filled
     second = parts.get("vertical_2", 0) + min(parts.get("short_leg", 0), parts.get("long_leg", 0))
-    hedge_off = parts.get("hedge", 0) == parts.get("unhedge", 0)        # an exit hedges at most once, one way
-    return hedge_off and (parts.get("whole_fly", 0) >= units or (parts.get("vertical_1", 0) >= units and second >= units))
+    hedge_off = parts.get("hedge", 0) == parts.get("unhedge", 0)  # an exit hedges at most once, one way
+    return hedge_off and (
+        parts.get("whole_fly", 0) >= units or (parts.get("vertical_1", 0) >= units and second >= units)
+    )

@@ -74,7 +74,8 @@ class AddSymbol(NamedTuple):
 
 
 class ExitButterfly(NamedTuple):
-    """Ask the ButterflyExitRouter to close a butterfly; it answers the requester with a `core.exits.butterfly.ExitResult`.
+    """Ask the ButterflyExitRouter to close a butterfly; it answers the requester with a
+    `core.exits.butterfly.ExitResult`.
 
     `method` "split_verticals" (always allowed) or "whole_fly" (simulation only: the study's baseline).
     `risk` is a `config.router.RouterRiskConfig`; `whole_fly_haircut_per_share` prices the whole-fly order."""

@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple
 
 from actors import names
@@ -35,6 +35,7 @@ from actors.runtime.component import Component
 from adapters.protocol import BrokerRequestError
 from core.orders import (
     DONE_STATES,
+    EVENT_KIND,
     REJECT_CODES,
     CancelOrder,
     CancelRejected,
@@ -43,6 +44,7 @@ from core.orders import (
     OrderFilled,
     OrderRejected,
     OrderReplaced,
+    OrderState,
     OrderStatus,
     OrderStatusReport,
     OrderStatusRequest,
@@ -72,15 +74,40 @@ class BrokerRefused(NamedTuple):
 
 @dataclass
 class TrackedOrder:
-    owner: str
-    quantity: int
+    """One order at the broker as the bridge follows it: `state` is the order as the events the bridge has sent
+    the engine leave it (core.orders.OrderState, folded like the ledger folds them); `events_seen` and
+    `notional` are how far the broker's reports have been read; `closed` is set when the broker ended it (or
+    refused it) without an event that says so."""
+
+    state: OrderState
     events_seen: int = 0
-    filled: int = 0
     notional: float = 0.0
-    status: str = OrderStatus.PENDING_NEW.value
-    accepted: bool = False
-    done: bool = False
-    extra: dict = field(default_factory=dict)
+    closed: bool = False
+
+    @classmethod
+    def new(cls, client_order_id: str, owner: str, quantity: int) -> TrackedOrder:
+        return cls(OrderState(client_order_id, owner, (), "", quantity, 0.0))
+
+    @property
+    def owner(self) -> str:
+        return self.state.owner
+
+    @property
+    def quantity(self) -> int:
+        return self.state.quantity
+
+    @property
+    def filled(self) -> int:
+        return self.state.filled
+
+    @property
+    def done(self) -> bool:
+        return self.closed or self.state.done
+
+    def tell(self, event: Any) -> Any:
+        """Fold an event the bridge is about to send into the state; returns the event."""
+        self.state.apply(EVENT_KIND[type(event)], event._asdict())
+        return event
 
 
 def events_from_record(order: TrackedOrder, coid: str, record: dict, now_ns: int) -> list:
@@ -96,12 +123,7 @@ def _replay_events(order: TrackedOrder, events: list[dict]) -> list:
         fields = {k: v for k, v in payload.items() if k != "type"}
         if "leg_prices" in fields:
             fields["leg_prices"] = tuple(fields["leg_prices"])
-        event = _EVENT_TYPES[payload["type"]](**fields)
-        out.append(event)
-        if isinstance(event, OrderFilled):
-            order.filled = event.cumulative_quantity
-        order.done = order.done or isinstance(event, (OrderRejected, OrderCancelled)) or (
-            isinstance(event, OrderFilled) and event.leaves_quantity == 0)
+        out.append(order.tell(_EVENT_TYPES[payload["type"]](**fields)))
     order.events_seen = len(events)
     return out
 
@@ -109,25 +131,25 @@ def _replay_events(order: TrackedOrder, events: list[dict]) -> list:
 def _diff_events(order: TrackedOrder, coid: str, record: dict, now_ns: int) -> list:
     """Events implied by a status record without an event list (the seed callbacks' brokers)."""
     out: list = []
-    status = str(record.get("status", order.status)).upper()
-    if not order.accepted and status not in (OrderStatus.PENDING_NEW.value, OrderStatus.REJECTED.value):
-        order.accepted = True
-        out.append(OrderAccepted(coid, now_ns))
+    status = str(record.get("status", order.state.status.value)).upper()
+    if order.state.status is OrderStatus.PENDING_NEW and status not in (OrderStatus.PENDING_NEW.value,
+                                                                         OrderStatus.REJECTED.value):
+        out.append(order.tell(OrderAccepted(coid, now_ns)))
     filled = int(record.get("filled_quantity", order.filled) or 0)
     if filled > order.filled:
         average = float(record.get("average_price") or 0.0)
         notional = average * filled
         price = round((notional - order.notional) / (filled - order.filled), 6)
-        out.append(OrderFilled(coid, filled - order.filled, price, (), filled, max(order.quantity - filled, 0), now_ns))
-        order.filled, order.notional = filled, notional
+        out.append(order.tell(OrderFilled(coid, filled - order.filled, price, (), filled,
+                                          max(order.quantity - filled, 0), now_ns)))
+        order.notional = notional
     if status == OrderStatus.REJECTED.value and not order.done:
         code = record.get("reject_code")
-        out.append(OrderRejected(coid, str(record.get("reason") or "rejected by the broker"), now_ns,
-                                 code if code in REJECT_CODES else "other"))      # a broker's own codes stay bounded
+        code = code if code in REJECT_CODES else "other"                   # a broker's own codes stay bounded
+        out.append(order.tell(OrderRejected(coid, str(record.get("reason") or "rejected by the broker"), now_ns, code)))
     elif status == OrderStatus.CANCELLED.value and not order.done:
-        out.append(OrderCancelled(coid, max(order.quantity - order.filled, 0), now_ns))
-    order.status = status
-    order.done = status in _DONE or order.filled >= order.quantity
+        out.append(order.tell(OrderCancelled(coid, max(order.quantity - order.filled, 0), now_ns)))
+    order.closed = order.closed or status in _DONE          # the broker says it is over, fills or not
     return out
 
 
@@ -266,12 +288,15 @@ class BrokerBridge(Component):
             key = (message.symbol, message.expiry)
             self.routes[key] = tuple(dict.fromkeys((*self.routes.get(key, ()), *message.receivers)))
         elif isinstance(message, SubmitOrder):
-            self.orders[message.client_order_id] = TrackedOrder(message.owner, message.quantity)
+            self.orders[message.client_order_id] = TrackedOrder.new(message.client_order_id, message.owner,
+                                                                    message.quantity)
             self.counts["submitted"] += 1
             self.log.info("order_to_adapter", client_order_id=message.client_order_id, sent_ns=time.time_ns())
             self._io.spawn(self._submit(message))
         elif isinstance(message, CancelOrder):
-            self._io.spawn(self._request("cancel", message.client_order_id, self._adapter.cancel(message.client_order_id)))
+            self._io.spawn(
+                self._request("cancel", message.client_order_id, self._adapter.cancel(message.client_order_id))
+            )
         elif isinstance(message, ReplaceOrder):
             call = self._adapter.replace(message.client_order_id, message.limit_price, message.quantity)
             self._io.spawn(self._request("replace", message.client_order_id, call))
@@ -296,8 +321,7 @@ class BrokerBridge(Component):
         self.log.warning("broker_refused", client_order_id=refusal.client_order_id, request=refusal.request,
                          reason=refusal.reason)
         if refusal.request in ("submit", "poll") and not order.done:
-            order.done = True
-            self.port.send(order.owner, OrderRejected(refusal.client_order_id, refusal.reason, now_ns))
+            self.port.send(order.owner, order.tell(OrderRejected(refusal.client_order_id, refusal.reason, now_ns)))
         elif refusal.request in ("cancel", "replace"):
             self.port.send(order.owner, CancelRejected(refusal.client_order_id, refusal.reason, now_ns))
 
@@ -420,7 +444,7 @@ class BrokerBridge(Component):
 
 
 def _adopt(bridge: BrokerBridge, message: _Adopt, now_ns: int) -> None:
-    order = TrackedOrder(message.owner, int(message.record.get("quantity") or 0))
+    order = TrackedOrder.new(message.client_order_id, message.owner, int(message.record.get("quantity") or 0))
     events_from_record(order, message.client_order_id, message.record, now_ns)   # already reported: not resent
     bridge.orders[message.client_order_id] = order
     bridge._io.call(bridge._polling.add, message.client_order_id)

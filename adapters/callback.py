@@ -102,7 +102,9 @@ class CallbackAdapter:
             order_id = await asyncio.wait_for(asyncio.shield(task), self.timeout_s)
         except asyncio.TimeoutError:
             task.add_done_callback(lambda done: self._late_id(order.client_order_id, done))
-            raise BrokerError(f"order_callback: no answer within {self.timeout_s} s (followed until it answers)") from None
+            raise BrokerError(
+                f"order_callback: no answer within {self.timeout_s} s (followed until it answers)"
+            ) from None
         except Exception as err:  # noqa: BLE001 - the broker refused: the order does not exist
             self.in_flight.pop(order.client_order_id, None)
             raise BrokerRequestError(422, {"error": f"order_callback raised {err!r}"}) from err

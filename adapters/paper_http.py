@@ -29,10 +29,21 @@ def order_json(order: SubmitOrder) -> dict[str, Any]:
 
 
 def chain_from_json(body: dict[str, Any]) -> ChainQuotes:
-    return ChainQuotes(body["symbol"], body["expiry"], body["expiry_ns"], body["time_ns"], np.array(body["strikes"]),
-                       np.array([r == "C" for r in body["rights"]]), np.array(body["bid"]), np.array(body["ask"]),
-                       np.array(body["bid_size"]), np.array(body["ask_size"]), body["tick_below_3"], body["tick_from_3"],
-                       float("nan") if body.get("underlying") is None else float(body["underlying"]))
+    return ChainQuotes(
+        body["symbol"],
+        body["expiry"],
+        body["expiry_ns"],
+        body["time_ns"],
+        np.array(body["strikes"]),
+        np.array([r == "C" for r in body["rights"]]),
+        np.array(body["bid"]),
+        np.array(body["ask"]),
+        np.array(body["bid_size"]),
+        np.array(body["ask_size"]),
+        body["tick_below_3"],
+        body["tick_from_3"],
+        float("nan") if body.get("underlying") is None else float(body["underlying"]),
+    )
 
 
 class HttpBroker:
@@ -96,7 +107,9 @@ class HttpBroker:
         return await self._call("DELETE", f"/orders/{client_order_id}")
 
     async def replace(self, client_order_id: str, limit_price: float, quantity: int = 0) -> dict[str, Any]:
-        return await self._call("PATCH", f"/orders/{client_order_id}", {"limit_price": limit_price, "quantity": quantity})
+        return await self._call(
+            "PATCH", f"/orders/{client_order_id}", {"limit_price": limit_price, "quantity": quantity}
+        )
 
     async def order(self, client_order_id: str) -> dict[str, Any]:
         return await self._call("GET", f"/orders/{client_order_id}")

@@ -128,8 +128,11 @@ def run_day(day: str, where: str, updates: int, messages: int) -> dict[str, floa
     backtest.runtime.run(until_ns=backtest.close_ns + 300 * 10**9)
     elapsed = time.perf_counter() - started
     rate = updates / elapsed
-    print(f"[backtest, {day} day] {where}; {len(backtest.traders)} traders, {config.backtest.quote_interval_s:g} s quote interval, "
-          f"{config.backtest.n_strikes * 2} contracts a chain")
+    print(
+        f"[backtest, {day} day] {where}; {len(backtest.traders)} traders, "
+        f"{config.backtest.quote_interval_s:g} s quote interval, "
+        f"{config.backtest.n_strikes * 2} contracts a chain"
+    )
     print(f"  {updates:,} quote updates in {messages:,} chain messages to traders, {elapsed:.2f} s wall, "
           f"{backtest.runtime.delivered:,} events in all")
     counts = backtest.exchange.counts

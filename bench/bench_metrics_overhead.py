@@ -122,10 +122,13 @@ def main(argv: list[str] | None = None) -> None:
             series = max(series, samples)
     off, on = statistics.median(rates["off"]), statistics.median(rates["on"])
     best_off, best_on = max(rates["off"]), max(rates["on"])
-    print(f"metrics overhead (inline backtest day, {args.rounds} interleaved rounds): median off {off:,.0f} events/CPU s, "
-          f"on {on:,.0f}: {1 - on / off:+.1%} slower with metrics; best of each: off {best_off:,.0f}, on "
-          f"{best_on:,.0f}: {1 - best_on / best_off:+.1%} (goal < 5%; noise only slows a round down, so the best "
-          f"rounds are the cleaner comparison); {series:,} exported samples")
+    print(
+        f"metrics overhead (inline backtest day, {args.rounds} interleaved rounds): "
+        f"median off {off:,.0f} events/CPU s, "
+        f"on {on:,.0f}: {1 - on / off:+.1%} slower with metrics; best of each: off {best_off:,.0f}, on "
+        f"{best_on:,.0f}: {1 - best_on / best_off:+.1%} (goal < 5%; noise only slows a round down, so the best "
+        f"rounds are the cleaner comparison); {series:,} exported samples"
+    )
     print("  rounds (off / on, events per CPU s): " + ", ".join(
         f"{a:,.0f} / {b:,.0f}" for a, b in zip(rates["off"], rates["on"])))
     _per_sample_costs(config, statistics.median(walls_off))

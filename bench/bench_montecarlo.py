@@ -132,9 +132,12 @@ def main(argv: list[str] | None = None) -> None:
         f"{a['paths'] / a['wall_s']:.2f} / {b['paths'] / b['wall_s']:.2f}" for a, b in zip(runs[1], runs[2])))
     overhead = (one["wall_s"] - one["task_s"]) / one["task_s"]
     busy = two["task_s"] / (2 * two["wall_s"])
-    print(f"monte carlo (default profile, {one['paths']} paths, {per_task} per task, best of {args.rounds}): 1 worker {rate1:.2f} paths/s, "
-          f"2 workers {rate2:.2f} paths/s; efficiency {rate2 / (2 * rate1):.0%} (goal >= 90%); time inside tasks "
-          f"{one['task_s']:.1f} s on 1 worker, {two['task_s']:.1f} s on 2 (more on 2 = the cores slow each other)")
+    print(
+        f"monte carlo (default profile, {one['paths']} paths, {per_task} per task, best of {args.rounds}): "
+        f"1 worker {rate1:.2f} paths/s, "
+        f"2 workers {rate2:.2f} paths/s; efficiency {rate2 / (2 * rate1):.0%} (goal >= 90%); time inside tasks "
+        f"{one['task_s']:.1f} s on 1 worker, {two['task_s']:.1f} s on 2 (more on 2 = the cores slow each other)"
+    )
     print(f"fan-out efficiency on 2 workers (time inside tasks / (2 x wall)): {busy:.0%}; same work "
           f"{two['task_s'] / one['task_s'] - 1:+.0%} slower per task with both cores busy")
     ceiling = _machine_ceiling()

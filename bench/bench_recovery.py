@@ -58,9 +58,17 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     trader = ExpirationTrader("SPY", expiry, settings)
     runtime = RayRuntime(RuntimeConfig(kind="ray", ray_namespace="bench-recovery", max_restarts=-1))
     ledger = Path(tempfile.mkdtemp()) / "ledger.db"
-    for component in (SimulatedExchange(), BrokerGateway(SqliteLedgerStore(ledger)),
-                      MarketFeed(MarketSpec(symbols={"SPY": 600.0}, expiry_days=(7,), n_strikes=40, interval_ms=100),
-                                 routes={("SPY", expiry.isoformat()): (trader.name,)}), BalancerComponent(), MetricsComponent(), trader):
+    for component in (
+        SimulatedExchange(),
+        BrokerGateway(SqliteLedgerStore(ledger)),
+        MarketFeed(
+            MarketSpec(symbols={"SPY": 600.0}, expiry_days=(7,), n_strikes=40, interval_ms=100),
+            routes={("SPY", expiry.isoformat()): (trader.name,)},
+        ),
+        BalancerComponent(),
+        MetricsComponent(),
+        trader,
+    ):
         runtime.add(component)
     runtime.start()
     handle = runtime.handle(trader.name)

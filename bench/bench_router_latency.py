@@ -27,11 +27,17 @@ from persistence.sqlite_ledger import SqliteLedgerStore  # noqa: E402
 
 
 def measure(duration_s: float = 45.0, co_host: str | None = None) -> dict[str, float]:
-    env = {**({} if co_host is None else {"SPREADWRIGHT__RUNTIME__CO_HOST": co_host}),"SPREADWRIGHT__LOGGING__LEVEL": "INFO",
-           "SPREADWRIGHT__LOGGING__FORMAT": "json",
-           "SPREADWRIGHT__BUTTERFLIES__ENABLED": "true", "SPREADWRIGHT__BUTTERFLIES__ENTRY_INTERVAL_S": "4",
-           "SPREADWRIGHT__BUTTERFLIES__MAX_HOLD_S": "2", "SPREADWRIGHT__BUTTERFLIES__MIN_DAYS_TO_EXPIRY": "0",
-           "SPREADWRIGHT__BROKER__QUOTE_POLL_MS": "250", "SPREADWRIGHT__RUNTIME__RAY_NAMESPACE": "bench-router"}
+    env = {
+        **({} if co_host is None else {"SPREADWRIGHT__RUNTIME__CO_HOST": co_host}),
+        "SPREADWRIGHT__LOGGING__LEVEL": "INFO",
+        "SPREADWRIGHT__LOGGING__FORMAT": "json",
+        "SPREADWRIGHT__BUTTERFLIES__ENABLED": "true",
+        "SPREADWRIGHT__BUTTERFLIES__ENTRY_INTERVAL_S": "4",
+        "SPREADWRIGHT__BUTTERFLIES__MAX_HOLD_S": "2",
+        "SPREADWRIGHT__BUTTERFLIES__MIN_DAYS_TO_EXPIRY": "0",
+        "SPREADWRIGHT__BROKER__QUOTE_POLL_MS": "250",
+        "SPREADWRIGHT__RUNTIME__RAY_NAMESPACE": "bench-router",
+    }
     ledger = Path(tempfile.mkdtemp(prefix="sw-bench-router")) / "ledger.db"
     offsets = ray_log_offsets()
     snapshots = paper_session_snapshots({**env, "SPREADWRIGHT__LEDGER__PATH": str(ledger)}, duration_s)
@@ -43,9 +49,15 @@ def measure(duration_s: float = 45.0, co_host: str | None = None) -> dict[str, f
         return {"exits": snapshots[names.ROUTER]["exits"], "samples": 0}
     at_gateway = {e.client_order_id: e.time_ns for e in SqliteLedgerStore(str(ledger)).events() if e.kind == "intent"}
     hop_ms = np.array([(at_gateway[c] - ns) / 1e6 for c, ns in sent if c in at_adapter and c in at_gateway])
-    return {"exits": snapshots[names.ROUTER]["exits"], "samples": int(ms.size), "p50_ms": float(np.percentile(ms, 50)),
-            "p99_ms": float(np.percentile(ms, 99)), "max_ms": float(ms.max()),
-            "to_gateway_p50_ms": float(np.percentile(hop_ms, 50)), "to_gateway_p99_ms": float(np.percentile(hop_ms, 99))}
+    return {
+        "exits": snapshots[names.ROUTER]["exits"],
+        "samples": int(ms.size),
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "max_ms": float(ms.max()),
+        "to_gateway_p50_ms": float(np.percentile(hop_ms, 50)),
+        "to_gateway_p99_ms": float(np.percentile(hop_ms, 99)),
+    }
 
 
 def main() -> None:

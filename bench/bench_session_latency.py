@@ -34,7 +34,9 @@ def measure(duration_s: float = 40.0) -> dict[str, float]:
     marks = [(e["client_order_id"], e["decided_ns"], e["trigger"]) for e in events if e["event"] == "order_sent"]
     result = {}
     for trigger in ("quote", "fill"):
-        latencies_ms = np.array([(at_adapter[c] - ns) / 1e6 for c, ns, kind in marks if kind == trigger and c in at_adapter])
+        latencies_ms = np.array(
+            [(at_adapter[c] - ns) / 1e6 for c, ns, kind in marks if kind == trigger and c in at_adapter]
+        )
         result[trigger] = {"orders": len(latencies_ms), "p50_ms": float(np.percentile(latencies_ms, 50)),
                            "p99_ms": float(np.percentile(latencies_ms, 99)), "max_ms": float(latencies_ms.max())}
     return result

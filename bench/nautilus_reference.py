@@ -96,8 +96,14 @@ def run(count: int, every: int, seed: int) -> dict[str, float]:
     started = time.perf_counter()
     engine.run()
     wall_s = time.perf_counter() - started
-    figures = {"nautilus_trader": nautilus_trader.__version__, "ticks": strategy.ticks, "orders": strategy.orders, "fills": strategy.fills,
-               "wall_s": wall_s, "ticks_per_s": strategy.ticks / wall_s}
+    figures = {
+        "nautilus_trader": nautilus_trader.__version__,
+        "ticks": strategy.ticks,
+        "orders": strategy.orders,
+        "fills": strategy.fills,
+        "wall_s": wall_s,
+        "ticks_per_s": strategy.ticks / wall_s,
+    }
     engine.dispose()
     return figures
 

@@ -47,4 +47,5 @@ class ExchangeConfig(FrozenModel):
     max_quote_age_ms: int = Field(5000, ge=1)
     complex_price_tick: float = Field(0.01, gt=0)
     underlying_half_spread_per_share: float = Field(0.01, ge=0)
-    """The underlying's quote around the chain's underlying price (orders for shares: core.orders.underlying_contract)."""
+    """The underlying's quote around the chain's underlying price (orders for shares:
+    core.orders.underlying_contract)."""

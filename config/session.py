@@ -74,7 +74,9 @@ class SessionConfig(FrozenModel):
                              f"a whole-fly complex order is for simulation only; mode {self.mode.value} "
                              "must exit butterflies as two verticals")
         if self.mode is Mode.LIVE and self.broker.url is None:
-            raise rule_error("broker.url", "a live session needs its broker's URL (only paper starts an exchange for you)")
+            raise rule_error(
+                "broker.url", "a live session needs its broker's URL (only paper starts an exchange for you)"
+            )
         if self.mode is not Mode.BACKTEST and self.ledger.kind != "sqlite":
             raise rule_error("ledger.kind", f"mode {self.mode.value} needs a durable ledger: set ledger.kind: sqlite "
                              "and ledger.path")

@@ -112,7 +112,9 @@ def _validate_vertical(legs: tuple[Leg, ...]) -> None:
     if low.strike == high.strike:
         _fail(kind, "legs must have different strikes")
     if low.signed_quantity != -high.signed_quantity:
-        _fail(kind, f"legs must be opposite sides of one quantity, got {low.signed_quantity} and {high.signed_quantity}")
+        _fail(
+            kind, f"legs must be opposite sides of one quantity, got {low.signed_quantity} and {high.signed_quantity}"
+        )
 
 
 def _validate_fly_shape(kind: StructureKind, legs: tuple[Leg, ...]) -> tuple[float, float]:
@@ -125,14 +127,19 @@ def _validate_fly_shape(kind: StructureKind, legs: tuple[Leg, ...]) -> tuple[flo
         _fail(kind, f"wings must bracket the body: need {low.strike} < {body.strike} < {high.strike}")
     q = low.signed_quantity
     if high.signed_quantity != q or body.signed_quantity != -2 * q:
-        _fail(kind, f"quantities must be q:-2q:q, got {low.signed_quantity}:{body.signed_quantity}:{high.signed_quantity}")
+        _fail(
+            kind, f"quantities must be q:-2q:q, got {low.signed_quantity}:{body.signed_quantity}:{high.signed_quantity}"
+        )
     return body.strike - low.strike, high.strike - body.strike
 
 
 def _validate_butterfly(legs: tuple[Leg, ...]) -> None:
     lower_width, upper_width = _validate_fly_shape(StructureKind.BUTTERFLY, legs)
     if abs(lower_width - upper_width) > 1e-9:
-        _fail(StructureKind.BUTTERFLY, f"wings must be equally wide, got {lower_width} and {upper_width} (a broken-wing butterfly?)")
+        _fail(
+            StructureKind.BUTTERFLY,
+            f"wings must be equally wide, got {lower_width} and {upper_width} (a broken-wing butterfly?)",
+        )
 
 
 def _validate_broken_wing(legs: tuple[Leg, ...]) -> None:
@@ -264,7 +271,9 @@ def iron_butterfly(lower: float, body: float, upper: float, expiry: date, quanti
 def iron_condor(put_wing: float, put_body: float, call_body: float, call_wing: float, expiry: date,
                 quantity: int = 1, side: Side = Side.SHORT, multiplier: int = US_EQUITY_MULTIPLIER) -> Structure:
     """Short iron condor (a credit) or, with `side=LONG`, the reverse."""
-    return _iron(StructureKind.IRON_CONDOR, (put_wing, put_body, call_body, call_wing), expiry, quantity, side, multiplier)
+    return _iron(
+        StructureKind.IRON_CONDOR, (put_wing, put_body, call_body, call_wing), expiry, quantity, side, multiplier
+    )
 
 
 def _iron(kind: StructureKind, strikes: tuple[float, float, float, float], expiry: date, quantity: int,

@@ -53,7 +53,9 @@ class SqliteLedgerStore:
 
     def events(self) -> list[LedgerEvent]:
         rows = self._db.execute("SELECT seq, time_ns, kind, client_order_id, owner, payload FROM events ORDER BY seq")
-        return [LedgerEvent(seq, t, kind, coid, owner, json.loads(payload)) for seq, t, kind, coid, owner, payload in rows]
+        return [
+            LedgerEvent(seq, t, kind, coid, owner, json.loads(payload)) for seq, t, kind, coid, owner, payload in rows
+        ]
 
     def has_intent(self, client_order_id: str) -> bool:
         row = self._db.execute("SELECT 1 FROM events WHERE client_order_id = ? AND kind = 'intent' LIMIT 1",

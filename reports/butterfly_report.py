@@ -32,16 +32,21 @@ def method_metrics(rows: pd.DataFrame) -> dict[str, Any]:
     slippage_usd = rows["slippage_vs_mid"].to_numpy() * 100
     wins, losses = pnl[pnl > 0].sum(), -pnl[pnl < 0].sum()
     return {
-        "trades": len(rows), "total_pnl_usd": round(float(pnl.sum()), 2), "pnl_per_trade_usd": round(float(pnl.mean()), 3),
-        "max_drawdown_usd": round(max_drawdown_usd(pnl), 2), "avg_realized_rr": round(float(rows["realized_rr"].mean()), 4),
-        "avg_slippage_usd": round(float(slippage_usd.mean()), 3), "median_slippage_usd": round(float(np.median(slippage_usd)), 3),
+        "trades": len(rows),
+        "total_pnl_usd": round(float(pnl.sum()), 2),
+        "pnl_per_trade_usd": round(float(pnl.mean()), 3),
+        "max_drawdown_usd": round(max_drawdown_usd(pnl), 2),
+        "avg_realized_rr": round(float(rows["realized_rr"].mean()), 4),
+        "avg_slippage_usd": round(float(slippage_usd.mean()), 3),
+        "median_slippage_usd": round(float(np.median(slippage_usd)), 3),
         "slippage_pct_of_gross_pnl": round(float(100 * slippage_usd.sum() / max(np.abs(pnl).sum(), 1e-9)), 2),
         "avg_exit_latency_ms": round(float(rows["latency_ms"].mean()), 1),
         "median_exit_latency_ms": round(float(rows["latency_ms"].median()), 1),
         "missed_exit_rate": round(float(rows["missed"].mean()), 4),
         "forced_fill_rate": round(float(rows["forced"].mean()), 4),
         "profit_factor": round(float(wins / losses), 3) if losses > 0 else float("inf"),
-        "win_rate": round(float((pnl > 0).mean()), 4)}
+        "win_rate": round(float((pnl > 0).mean()), 4),
+    }
 
 
 def paired_differences(rows: pd.DataFrame) -> pd.DataFrame:
@@ -76,7 +81,9 @@ def cell_table(rows: pd.DataFrame, diffs: pd.DataFrame, resamples: int, seed: in
                             "diff_mean": round(mean, 3), "diff_ci_low": round(low, 3), "diff_ci_high": round(high, 3),
                             "verdict": verdict(mean, low, high)})
     table = pd.DataFrame(records)
-    order = {c: {v: i for i, v in enumerate(_Z_ORDER.get(c, sorted(table[table.breakdown == c].value)))} for c in BREAKDOWNS}
+    order = {
+        c: {v: i for i, v in enumerate(_Z_ORDER.get(c, sorted(table[table.breakdown == c].value)))} for c in BREAKDOWNS
+    }
     table["_o"] = [order[b].get(v, 99) for b, v in zip(table.breakdown, table.value)]
     return table.sort_values(["breakdown", "_o"]).drop(columns="_o").reset_index(drop=True)
 
@@ -84,11 +91,20 @@ def cell_table(rows: pd.DataFrame, diffs: pd.DataFrame, resamples: int, seed: in
 def summarize(rows: pd.DataFrame, resamples: int, seed: int) -> dict[str, Any]:
     diffs = paired_differences(rows)
     mean, low, high = bootstrap_ci(diffs["pnl_diff"].to_numpy(), resamples, seed)
-    return {"methods": {m: method_metrics(rows[rows.exit_method == m].sort_values("trade_id"))
-                        for m in ("whole_fly", "split_verticals")},
-            "overall": {"diff_mean": mean, "diff_ci_low": low, "diff_ci_high": high, "verdict": verdict(mean, low, high),
-                        "trades": len(diffs)},
-            "cells": cell_table(rows, diffs, resamples, seed + 1)}
+    return {
+        "methods": {
+            m: method_metrics(rows[rows.exit_method == m].sort_values("trade_id"))
+            for m in ("whole_fly", "split_verticals")
+        },
+        "overall": {
+            "diff_mean": mean,
+            "diff_ci_low": low,
+            "diff_ci_high": high,
+            "verdict": verdict(mean, low, high),
+            "trades": len(diffs),
+        },
+        "cells": cell_table(rows, diffs, resamples, seed + 1),
+    }
 
 
 # ---------------------------------------------------------------------------------------------- charts
@@ -154,10 +170,19 @@ def real_section(real: pd.DataFrame, resamples: int, seed: int) -> list[str]:
     wide = real.pivot_table(index="trade_id", columns="exit_method", values="pnl", aggfunc="first")
     mean, low, high = bootstrap_ci((wide["split_verticals"] - wide["whole_fly"]).to_numpy(), resamples, seed)
     paths = real.groupby(["exit_method", "path"]).size().rename("exits").reset_index()
-    return ["## Real SPX butterflies (CBOE 2019 delayed quotes)", "",
-            f"{len(wide):,} flies entered and followed daily on the real chain (see supervisors/batch/butterfly_replay.py), exited "
-            f"both ways on the real quotes of the exit day. Split minus whole fly: {mean:+.2f} USD per trade (95% CI "
-            f"{low:+.2f} to {high:+.2f}): **{verdict(mean, low, high)}**.", "", _table(methods), "", _table(paths), ""]
+    return [
+        "## Real SPX butterflies (CBOE 2019 delayed quotes)",
+        "",
+        f"{len(wide):,} flies entered and followed daily on the real chain "
+        "(see supervisors/batch/butterfly_replay.py), exited "
+        f"both ways on the real quotes of the exit day. Split minus whole fly: {mean:+.2f} USD per trade (95% CI "
+        f"{low:+.2f} to {high:+.2f}): **{verdict(mean, low, high)}**.",
+        "",
+        _table(methods),
+        "",
+        _table(paths),
+        "",
+    ]
 
 
 def write_reports(rows: pd.DataFrame, summary: dict[str, Any], sweep: pd.DataFrame | None, out_dir: Path,
@@ -197,7 +222,9 @@ def conclusion(summary: dict[str, Any], sweep: pd.DataFrame | None) -> list[str]
     for label in ("split wins", "whole fly wins"):
         hits = cells[cells.verdict == label]
         if len(hits):
-            text.append(f"Cells where {label}: " + ", ".join(f"{b}={v}" for b, v in zip(hits.breakdown, hits.value)) + ".")
+            text.append(
+                f"Cells where {label}: " + ", ".join(f"{b}={v}" for b, v in zip(hits.breakdown, hits.value)) + "."
+            )
     if not len(cells[cells.verdict == "split wins"]):
         text.append("The split does not win significantly in any breakdown cell under these assumptions.")
     if sweep is not None and len(sweep):
@@ -207,27 +234,45 @@ def conclusion(summary: dict[str, Any], sweep: pd.DataFrame | None) -> list[str]
                 text.append(f"Sweeping {dim}: " + "; ".join(f"{v:g} -> {w}" for v, w in zip(part["value"], verdicts))
                             + " (the answer depends on it).")
             else:
-                text.append(f"Sweeping {dim} over {', '.join(f'{v:g}' for v in part['value'])}: {verdicts[0]} throughout.")
+                text.append(
+                    f"Sweeping {dim} over {', '.join(f'{v:g}' for v in part['value'])}: {verdicts[0]} throughout."
+                )
     return text
 
 
 def _markdown(summary: dict[str, Any], sweep: pd.DataFrame | None, assumptions: list[str], timing: dict[str, float],
               figures: list[str]) -> str:
     methods = pd.DataFrame(summary["methods"]).T.reset_index(names="method")
-    lines = ["# Butterfly exits: whole-fly complex order vs two verticals through the router", "",
-             "## Conclusion (computed from the numbers below)", "", *[f"- {t}" for t in conclusion(summary, sweep)], "",
-             "## Methodology", "",
-             "Each trade is simulated twice from the same signal: the same entry, the same exit signal and quotes, the "
-             "same quote path during the exit and an exchange seeded the same way. One exit sends a single complex "
-             "order for the whole fly; the other goes through the ButterflyExitRouter (two verticals, the more valuable "
-             "first, the second sent on each fill of the first). Both follow the same reprice ladder, first-order "
-             "timeout and cross-to-natural rule; whatever is still open when the exit window ends is closed leg by leg "
-             "at the natural and counted as a missed exit. The difference of each trade's two PnLs is the paired "
-             "statistic; confidence intervals are percentile bootstraps over trades.", "",
-             "## Assumptions", "", *[f"- {a}" for a in assumptions], "",
-             "## Per exit method", "", _table(methods), "",
-             "## Paired difference (split - whole fly, USD per trade) by underlying, DTE bucket and regime", "",
-             _table(summary["cells"]), ""]
+    lines = [
+        "# Butterfly exits: whole-fly complex order vs two verticals through the router",
+        "",
+        "## Conclusion (computed from the numbers below)",
+        "",
+        *[f"- {t}" for t in conclusion(summary, sweep)],
+        "",
+        "## Methodology",
+        "",
+        "Each trade is simulated twice from the same signal: the same entry, the same exit signal and quotes, the "
+        "same quote path during the exit and an exchange seeded the same way. One exit sends a single complex "
+        "order for the whole fly; the other goes through the ButterflyExitRouter (two verticals, the more valuable "
+        "first, the second sent on each fill of the first). Both follow the same reprice ladder, first-order "
+        "timeout and cross-to-natural rule; whatever is still open when the exit window ends is closed leg by leg "
+        "at the natural and counted as a missed exit. The difference of each trade's two PnLs is the paired "
+        "statistic; confidence intervals are percentile bootstraps over trades.",
+        "",
+        "## Assumptions",
+        "",
+        *[f"- {a}" for a in assumptions],
+        "",
+        "## Per exit method",
+        "",
+        _table(methods),
+        "",
+        "## Paired difference (split - whole fly, USD per trade) by underlying, DTE bucket and regime",
+        "",
+        _table(summary["cells"]),
+        "",
+    ]
     if sweep is not None and len(sweep):
         lines += ["## Sensitivity sweep (one assumption at a time, others at baseline)", "", _table(sweep), ""]
     lines += ["## Charts", "", *[f"![{name}]({name})" for name in figures], "",

@@ -43,7 +43,9 @@ def write_reports(config, scenarios: list, keys: dict[int, list[str]], trade_col
         path_writer.writerow(PATH_COLUMNS)
         trade_writer.writerow(trade_columns)
         for scenario in scenarios:
-            merged = _merge(cache, keys[scenario.scenario_id], expected=settings.paths - _failed_paths(run, scenario.scenario_id))
+            merged = _merge(
+                cache, keys[scenario.scenario_id], expected=settings.paths - _failed_paths(run, scenario.scenario_id)
+            )
             _write_paths(path_writer, scenario, merged)
             for key in merged["keys"]:
                 trade_writer.writerows(cache.extras(key)["trades"])
@@ -71,18 +73,28 @@ def scenario_row(scenario, merged: dict[str, Any], resamples: int, seed: int) ->
     pnl, drawdown = merged["pnl_usd"], merged["max_drawdown_usd"]
     mean, low, high = stats.bootstrap_ci(pnl, resamples, seed)
     empty = pnl.size == 0
-    return {"scenario_id": scenario.scenario_id, "scenario": scenario.label, "underlying": scenario.underlying,
-            "regime": scenario.regime, **{k: v for k, v in scenario.parameters}, "paths": int(pnl.size),
-            "mean_pnl_usd": mean, "mean_ci95_low_usd": low, "mean_ci95_high_usd": high,
-            "median_pnl_usd": float(np.median(pnl)) if not empty else float("nan"),
-            "std_pnl_usd": float(pnl.std(ddof=1)) if pnl.size > 1 else float("nan"),
-            "p_loss": stats.probability_of_loss(pnl),
-            "var95_usd": stats.value_at_risk_usd(pnl, 0.95), "cvar95_usd": stats.conditional_value_at_risk_usd(pnl, 0.95),
-            "var99_usd": stats.value_at_risk_usd(pnl, 0.99), "cvar99_usd": stats.conditional_value_at_risk_usd(pnl, 0.99),
-            "mean_max_drawdown_usd": float(drawdown.mean()) if not empty else float("nan"),
-            "p95_max_drawdown_usd": float(np.quantile(drawdown, 0.95)) if not empty else float("nan"),
-            "worst_max_drawdown_usd": float(drawdown.max()) if not empty else float("nan"),
-            "mean_fills": float(merged["fills"].mean()) if not empty else float("nan")}
+    return {
+        "scenario_id": scenario.scenario_id,
+        "scenario": scenario.label,
+        "underlying": scenario.underlying,
+        "regime": scenario.regime,
+        **{k: v for k, v in scenario.parameters},
+        "paths": int(pnl.size),
+        "mean_pnl_usd": mean,
+        "mean_ci95_low_usd": low,
+        "mean_ci95_high_usd": high,
+        "median_pnl_usd": float(np.median(pnl)) if not empty else float("nan"),
+        "std_pnl_usd": float(pnl.std(ddof=1)) if pnl.size > 1 else float("nan"),
+        "p_loss": stats.probability_of_loss(pnl),
+        "var95_usd": stats.value_at_risk_usd(pnl, 0.95),
+        "cvar95_usd": stats.conditional_value_at_risk_usd(pnl, 0.95),
+        "var99_usd": stats.value_at_risk_usd(pnl, 0.99),
+        "cvar99_usd": stats.conditional_value_at_risk_usd(pnl, 0.99),
+        "mean_max_drawdown_usd": float(drawdown.mean()) if not empty else float("nan"),
+        "p95_max_drawdown_usd": float(np.quantile(drawdown, 0.95)) if not empty else float("nan"),
+        "worst_max_drawdown_usd": float(drawdown.max()) if not empty else float("nan"),
+        "mean_fills": float(merged["fills"].mean()) if not empty else float("nan"),
+    }
 
 
 def _merge(cache, keys: list[str], expected: int) -> dict[str, Any]:
@@ -97,8 +109,10 @@ def _merge(cache, keys: list[str], expected: int) -> dict[str, Any]:
                                                                   "fills", "equity_usd")}
     paths = merged["paths"]
     if paths.size != expected or np.unique(paths).size != paths.size:
-        raise IncompleteRunError(f"scenario {cache.extras(parts[0]['key'])['scenario_id']}: {paths.size} paths in the cache "
-                                 f"({np.unique(paths).size} distinct), expected {expected}")
+        raise IncompleteRunError(
+            f"scenario {cache.extras(parts[0]['key'])['scenario_id']}: {paths.size} paths in the cache "
+            f"({np.unique(paths).size} distinct), expected {expected}"
+        )
     merged["mark_labels"] = cache.extras(parts[0]["key"])["mark_labels"]
     merged["keys"] = [p["key"] for p in parts]
     return merged

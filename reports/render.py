@@ -44,8 +44,15 @@ def html_page(markdown: str, figures: dict[str, bytes], title: str) -> str:
     def flush_table() -> None:
         if table:
             rows = [r.strip("|").split("|") for r in table if not set(r.replace("|", "").strip()) <= {"-"}]
-            cells = "".join("<tr>" + "".join(f"<{'th' if i == 0 else 'td'}>{html_lib.escape(c.strip())}</{'th' if i == 0 else 'td'}>"
-                                              for c in row) + "</tr>" for i, row in enumerate(rows))
+            cells = "".join(
+                "<tr>"
+                + "".join(
+                    f"<{'th' if i == 0 else 'td'}>{html_lib.escape(c.strip())}</{'th' if i == 0 else 'td'}>"
+                    for c in row
+                )
+                + "</tr>"
+                for i, row in enumerate(rows)
+            )
             body.append(f"<table>{cells}</table>")
             table.clear()
 
@@ -69,8 +76,11 @@ def html_page(markdown: str, figures: dict[str, bytes], title: str) -> str:
     style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;"
              "font-size:12px;margin:1em 0}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
              "th{background:#f3f3f3}img{max-width:100%}")
-    return f"<!doctype html><html><head><meta charset='utf-8'><title>{html_lib.escape(title)}</title><style>{style}</style>" \
-           f"</head><body>{''.join(body)}</body></html>\n"
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html_lib.escape(title)}</title>"
+        f"<style>{style}</style>"
+        f"</head><body>{''.join(body)}</body></html>\n"
+    )
 
 
 def _bold(text: str) -> str:

@@ -20,7 +20,10 @@ def _plot(path: Path, tables: dict[str, pd.DataFrame]) -> None:
     for ax, (name, table) in zip(np.atleast_1d(axes), tables.items()):
         shown = table[table.checked]
         ax.loglog(shown.data_median, shown.model_median, "o", alpha=0.7)
-        low, high = shown[["data_median", "model_median"]].min().min(), shown[["data_median", "model_median"]].max().max()
+        low, high = (
+            shown[["data_median", "model_median"]].min().min(),
+            shown[["data_median", "model_median"]].max().max(),
+        )
         grid = np.array([low * 0.8, high * 1.25])
         ax.plot(grid, grid, "k-", lw=1, label="model = data")
         ax.fill_between(grid, grid * 0.75, grid * 1.25, color="grey", alpha=0.2, label="+-25%")
@@ -34,7 +37,10 @@ def _plot(path: Path, tables: dict[str, pd.DataFrame]) -> None:
 
 
 def _markdown_table(table: pd.DataFrame, min_quotes: int) -> str:
-    lines = ["| moneyness | DTE | quotes | data median | model median | error | checked |", "|---|---|---:|---:|---:|---:|---|"]
+    lines = [
+        "| moneyness | DTE | quotes | data median | model median | error | checked |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
     for row in table.itertuples():
         mark = "yes" if row.checked else f"no (< {min_quotes})"
         miss = " **miss**" if row.checked and abs(row.relative_error) > 0.25 else ""

@@ -61,7 +61,12 @@ def _exchange(args: argparse.Namespace) -> int:
 
     print(f"paper exchange on http://{args.host}:{args.port} (API: sim/paper/openapi.yaml); Ctrl-C stops it")
     days = tuple(int(d) for d in args.expiry_days.split(",") if d.strip())
-    run_server(build_paper_exchange, args.host, args.port, MarketSpec(interval_ms=args.quote_interval_ms, seed=args.seed, expiry_days=days))
+    run_server(
+        build_paper_exchange,
+        args.host,
+        args.port,
+        MarketSpec(interval_ms=args.quote_interval_ms, seed=args.seed, expiry_days=days),
+    )
     return 0
 
 
@@ -91,7 +96,9 @@ def _backtest(args: argparse.Namespace) -> int:
     if config is None:
         return 2
     out_dir = Path(args.out) if args.out else Path("reports/out") / f"backtest-{config.config_id}"
-    print(f"backtest {config.name}: {', '.join(config.symbols)} on {config.backtest.day} (seed {config.runtime.seed}) ...")
+    print(
+        f"backtest {config.name}: {', '.join(config.symbols)} on {config.backtest.day} (seed {config.runtime.seed}) ..."
+    )
     summary = run_backtest(config, out_dir)
     position = summary["position_summary"]
     print(f"done in {summary['wall_seconds']} s: {summary['fills']} fills from {len(summary['traders'])} traders, "
@@ -141,7 +148,10 @@ def _study(args: argparse.Namespace) -> int:
     from sim.market.replay import DEFAULT_DATA
 
     real_data = None if args.no_real_data else Path(args.real_data) if args.real_data else DEFAULT_DATA
-    if real_data is not None and not (real_data / "spx_chain_cboe_delayed_2019-04-25_2019-07-22_dte0-120_m80-120.csv.gz").is_file():
+    if (
+        real_data is not None
+        and not (real_data / "spx_chain_cboe_delayed_2019-04-25_2019-07-22_dte0-120_m80-120.csv.gz").is_file()
+    ):
         print(f"real-data section skipped: no CBOE 2019 SPX chain under {real_data}", file=sys.stderr)
         real_data = None
     outcome = run_study(config, out_dir, fan_out, real_data)
@@ -254,7 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
     exchange.add_argument("--port", type=int, default=8765)
     exchange.add_argument("--quote-interval-ms", type=int, default=1000)
     exchange.add_argument("--seed", type=int, default=0)
-    exchange.add_argument("--expiry-days", default="0,7,30", help="listed expiries, in days from today (comma-separated)")
+    exchange.add_argument(
+        "--expiry-days", default="0,7,30", help="listed expiries, in days from today (comma-separated)"
+    )
     exchange.set_defaults(handler=_exchange)
     paper = sub.add_parser("paper", help="run a paper session on Ray against the paper exchange (started for you)")
     paper.add_argument("--profile", default="paper", help="profile name or YAML path")

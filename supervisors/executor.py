@@ -61,7 +61,9 @@ class ArbitrageExecutor:
         self.callbacks = (order_callback, quote_callback, underlying_callback)
         self.order_status_callback, self.cancel_callback = order_status_callback, cancel_callback
         self.ledger_path = ledger_path
-        self.balancer = PositionBalancer(self.config.balancer.max_imbalance, self.config.balancer.force_balance_at_close)
+        self.balancer = PositionBalancer(
+            self.config.balancer.max_imbalance, self.config.balancer.force_balance_at_close
+        )
         self.credit_maximizer = CreditMaximizer(**self.config.credit_maximizer.model_dump())
         self.symbols: dict[str, list[Any]] = {}
         self.expirations: dict[tuple[str, str], Any] = {}

@@ -65,7 +65,9 @@ class Venue(Protocol):
 
     def rate(self, config: SessionConfig) -> float: ...
 
-    def components(self, config: SessionConfig, expirations: dict[str, list[date]], routes: Routes) -> list[Component]: ...
+    def components(
+        self, config: SessionConfig, expirations: dict[str, list[date]], routes: Routes
+    ) -> list[Component]: ...
 
     def add_chains(self, topology: Topology, symbol: str, traders: list[ExpirationTrader], now_ns: int,
                    start_price: float | None) -> None: ...
@@ -179,9 +181,17 @@ class Topology:
         return [*self.venue_components, self.gateway, self.balancer, self.metrics, *self.traders, *self.flies]
 
 
-def build_topology(config: SessionConfig, runtime: Runtime, venue: Venue, expirations: dict[str, list[date]], *,
-                   ledger: LedgerStore | None = None, session_start_ns: int = 0,
-                   credit_maximizer: CreditMaximizer | None = None, balancer: PositionBalancer | None = None) -> Topology:
+def build_topology(
+    config: SessionConfig,
+    runtime: Runtime,
+    venue: Venue,
+    expirations: dict[str, list[date]],
+    *,
+    ledger: LedgerStore | None = None,
+    session_start_ns: int = 0,
+    credit_maximizer: CreditMaximizer | None = None,
+    balancer: PositionBalancer | None = None,
+) -> Topology:
     """Build and add every component of a trading topology to `runtime` (not started).
 
     `expirations`: symbol -> the expirations its traders trade. `ledger`: the gateway's store (default: the

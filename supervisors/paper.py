@@ -6,8 +6,8 @@
 as a child process unless `broker.url` names one, asks the broker which expirations each
 symbol lists, and starts one actor per component: the ExpirationTraders, the BrokerGateway
 with its SQLite ledger, the BrokerBridge (the venue) and the shared balancer and
-metrics, all wired by `supervisors.kernel`. `run()` keeps the ComponentSupervisor's reconcile loop going and prints the status
-every `status_every_s` until the duration is over or the process is told to stop (Ctrl-C,
+metrics, all wired by `supervisors.kernel`. `run()` keeps the ComponentSupervisor's reconcile loop
+going and prints the status every `status_every_s` until the duration is over or the process is told to stop (Ctrl-C,
 SIGTERM). `stop()` is ordered so nothing is left behind: traders first (no new orders), then
 the bridge (cancels every working order at the broker and forwards the outcomes), then the
 gateway once its ledger shows nothing working (it closes the ledger), then the rest.
@@ -160,7 +160,9 @@ class PaperSession:
 
     # ------------------------------------------------------------------ run
 
-    def run(self, duration_s: float | None = None, status_every_s: float = 10.0, reconcile_every_s: float = 2.0) -> None:
+    def run(
+        self, duration_s: float | None = None, status_every_s: float = 10.0, reconcile_every_s: float = 2.0
+    ) -> None:
         """Supervise until `duration_s` passes or `request_stop()` (Ctrl-C/SIGTERM in the CLI)."""
         started = time.monotonic()
         next_status = started + status_every_s

@@ -29,8 +29,13 @@ def test_the_readme_is_a_guide_not_a_diary():
 
 def test_every_path_the_readme_names_exists():
     root = README.parent
-    named = set(re.findall(r"`((?:core|config|actors|sim|adapters|persistence|supervisors|reports|deploy|data|docs|bench|tests)"
-                           r"/[\w./-]*)`", README.read_text()))
+    named = set(
+        re.findall(
+            r"`((?:core|config|actors|sim|adapters|persistence|supervisors|reports|deploy|data|docs|bench|tests)"
+            r"/[\w./-]*)`",
+            README.read_text(),
+        )
+    )
     named |= set(re.findall(r"\]\(((?:docs|bench)/[\w./-]+)\)", README.read_text()))
     missing = [p for p in sorted(named) if "<" not in p and not p.startswith("reports/out") and not (root / p).exists()]
     assert missing == []

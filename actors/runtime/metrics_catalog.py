@@ -33,70 +33,170 @@ class MetricSpec(NamedTuple):
 
 _ORDER = ("symbol", "expiration", "structure", "hour", "size")
 
-CATALOG: dict[str, MetricSpec] = {spec.name: spec for spec in (
-    MetricSpec("spreadwright_orders_submitted_total", "counter",
-               "Orders sent to the broker. hour: New York hour of day at submission; size: contracts bucket "
-               "(1, 2-5, 6-10, 11+).", _ORDER),
-    MetricSpec("spreadwright_order_outcomes_total", "counter",
-               "Orders that ended, by outcome (filled, partial, cancelled, timed_out, rejected). Fill rate = "
-               "outcome in filled|partial / submitted.", (*_ORDER, "outcome")),
-    MetricSpec("spreadwright_order_round_trip_seconds", "histogram",
-               "Order submitted -> first answer from the broker (accepted, filled or rejected).",
-               ("symbol", "structure"), LATENCY_BUCKETS_S),
-    MetricSpec("spreadwright_quote_to_order_seconds", "histogram",
-               "Chain arrival at a trader -> the order it decided on leaves the trader.", ("symbol",),
-               LATENCY_BUCKETS_S),
-    MetricSpec("spreadwright_fill_slippage_usd_per_contract", "histogram",
-               "Distance of the fill price from the mid when the order was sent, USD per contract (x100 per "
-               "share); direction: worse (paid more / received less than mid) or better.",
-               ("symbol", "structure", "direction"), SLIPPAGE_BUCKETS_USD),
-    MetricSpec("spreadwright_butterfly_partial_exposure_seconds", "histogram",
-               "Butterfly exit: first vertical's fill -> second vertical's fill (time exposed on one leg).",
-               ("symbol",), EXPOSURE_BUCKETS_S),
-    MetricSpec("spreadwright_butterfly_fallbacks_total", "counter",
-               "Butterfly exits that left the plain two-vertical path: a fallback action taken (cross_to_natural, "
-               "close_short_leg, hedge_delta: shares against the open vertical's delta), or resumed_after_restart "
-               "(the router restarted mid-exit).", ("symbol", "action")),
-    MetricSpec("spreadwright_net_premium_usd", "gauge",
-               "Net premium of a chain (credit received - debit paid), USD.", ("symbol", "expiration")),
-    MetricSpec("spreadwright_realized_pnl_usd", "gauge", "Realized PnL of closed butterfly round trips, USD.",
-               ("symbol", "expiration")),
-    MetricSpec("spreadwright_unrealized_pnl_usd", "gauge", "Open butterflies marked at mid minus their debit, USD.",
-               ("symbol", "expiration")),
-    MetricSpec("spreadwright_contract_imbalance_contracts", "gauge",
-               "Debit minus credit contracts of a chain (PositionBalancer).", ("symbol", "expiration")),
-    MetricSpec("spreadwright_trading_state", "gauge",
-               "1 for the trader's current state (ACTIVE, REDUCING: paused for a low fill rate, HALTED), "
-               "0 for the others.", ("trader", "state")),
-    MetricSpec("spreadwright_component_up", "gauge",
-               "1 while the supervisor's health checks reach the component (ALIVE), 0 when not.", ("component",)),
-    MetricSpec("spreadwright_actor_restarts_total", "counter", "Component actors restarted by a supervisor.",
-               ("component",)),
-    MetricSpec("spreadwright_health_check_misses_total", "counter", "Health checks a component did not answer in time.",
-               ("component",)),
-    MetricSpec("spreadwright_montecarlo_paths_total", "counter", "Monte Carlo paths finished, by outcome (done, failed).",
-               ("outcome",)),
-    MetricSpec("spreadwright_montecarlo_task_seconds", "histogram", "Monte Carlo task run time (a chunk of paths).",
-               (), TASK_BUCKETS_S),
-    MetricSpec("spreadwright_exchange_orders_total", "counter",
-               "Orders the paper exchange took in (new client order ids), by kind: single or complex.",
-               ("symbol", "kind")),
-    MetricSpec("spreadwright_exchange_order_events_total", "counter",
-               "Order events the paper exchange sent back: accepted, rejected, filled, partial, cancelled, replaced, "
-               "cancel_rejected.", ("symbol", "event")),
-    MetricSpec("spreadwright_exchange_rejects_total", "counter",
-               "Orders the paper exchange rejected, by reason code (core.orders.REJECT_CODES, set by the check that refused).", ("reason",)),
-    MetricSpec("spreadwright_exchange_filled_contracts_total", "counter",
-               "Contracts the paper exchange filled (order quantity; a spread counts once).", ("symbol",)),
-    MetricSpec("spreadwright_exchange_working_orders", "gauge",
-               "Orders at the paper exchange that are accepted (or pending) and not done.", ()),
-    MetricSpec("spreadwright_exchange_stream_clients", "gauge", "Websocket clients connected to /stream.", ()),
-    MetricSpec("spreadwright_exchange_http_requests_total", "counter",
-               "Paper exchange HTTP requests, by route template (never the path: no order ids), method and status.",
-               ("route", "method", "status")),
-    MetricSpec("spreadwright_exchange_http_request_seconds", "histogram",
-               "Paper exchange HTTP request handling time (server side).", ("route",), LATENCY_BUCKETS_S),
-)}
+CATALOG: dict[str, MetricSpec] = {
+    spec.name: spec
+    for spec in (
+        MetricSpec(
+            "spreadwright_orders_submitted_total",
+            "counter",
+            "Orders sent to the broker. hour: New York hour of day at submission; size: contracts bucket "
+            "(1, 2-5, 6-10, 11+).",
+            _ORDER,
+        ),
+        MetricSpec(
+            "spreadwright_order_outcomes_total",
+            "counter",
+            "Orders that ended, by outcome (filled, partial, cancelled, timed_out, rejected). Fill rate = "
+            "outcome in filled|partial / submitted.",
+            (*_ORDER, "outcome"),
+        ),
+        MetricSpec(
+            "spreadwright_order_round_trip_seconds",
+            "histogram",
+            "Order submitted -> first answer from the broker (accepted, filled or rejected).",
+            ("symbol", "structure"),
+            LATENCY_BUCKETS_S,
+        ),
+        MetricSpec(
+            "spreadwright_quote_to_order_seconds",
+            "histogram",
+            "Chain arrival at a trader -> the order it decided on leaves the trader.",
+            ("symbol",),
+            LATENCY_BUCKETS_S,
+        ),
+        MetricSpec(
+            "spreadwright_fill_slippage_usd_per_contract",
+            "histogram",
+            "Distance of the fill price from the mid when the order was sent, USD per contract (x100 per "
+            "share); direction: worse (paid more / received less than mid) or better.",
+            ("symbol", "structure", "direction"),
+            SLIPPAGE_BUCKETS_USD,
+        ),
+        MetricSpec(
+            "spreadwright_butterfly_partial_exposure_seconds",
+            "histogram",
+            "Butterfly exit: first vertical's fill -> second vertical's fill (time exposed on one leg).",
+            ("symbol",),
+            EXPOSURE_BUCKETS_S,
+        ),
+        MetricSpec(
+            "spreadwright_butterfly_fallbacks_total",
+            "counter",
+            "Butterfly exits that left the plain two-vertical path: a fallback action taken (cross_to_natural, "
+            "close_short_leg, hedge_delta: shares against the open vertical's delta), or resumed_after_restart "
+            "(the router restarted mid-exit).",
+            ("symbol", "action"),
+        ),
+        MetricSpec(
+            "spreadwright_net_premium_usd",
+            "gauge",
+            "Net premium of a chain (credit received - debit paid), USD.",
+            ("symbol", "expiration"),
+        ),
+        MetricSpec(
+            "spreadwright_realized_pnl_usd",
+            "gauge",
+            "Realized PnL of closed butterfly round trips, USD.",
+            ("symbol", "expiration"),
+        ),
+        MetricSpec(
+            "spreadwright_unrealized_pnl_usd",
+            "gauge",
+            "Open butterflies marked at mid minus their debit, USD.",
+            ("symbol", "expiration"),
+        ),
+        MetricSpec(
+            "spreadwright_contract_imbalance_contracts",
+            "gauge",
+            "Debit minus credit contracts of a chain (PositionBalancer).",
+            ("symbol", "expiration"),
+        ),
+        MetricSpec(
+            "spreadwright_trading_state",
+            "gauge",
+            "1 for the trader's current state (ACTIVE, REDUCING: paused for a low fill rate, HALTED), "
+            "0 for the others.",
+            ("trader", "state"),
+        ),
+        MetricSpec(
+            "spreadwright_component_up",
+            "gauge",
+            "1 while the supervisor's health checks reach the component (ALIVE), 0 when not.",
+            ("component",),
+        ),
+        MetricSpec(
+            "spreadwright_actor_restarts_total",
+            "counter",
+            "Component actors restarted by a supervisor.",
+            ("component",),
+        ),
+        MetricSpec(
+            "spreadwright_health_check_misses_total",
+            "counter",
+            "Health checks a component did not answer in time.",
+            ("component",),
+        ),
+        MetricSpec(
+            "spreadwright_montecarlo_paths_total",
+            "counter",
+            "Monte Carlo paths finished, by outcome (done, failed).",
+            ("outcome",),
+        ),
+        MetricSpec(
+            "spreadwright_montecarlo_task_seconds",
+            "histogram",
+            "Monte Carlo task run time (a chunk of paths).",
+            (),
+            TASK_BUCKETS_S,
+        ),
+        MetricSpec(
+            "spreadwright_exchange_orders_total",
+            "counter",
+            "Orders the paper exchange took in (new client order ids), by kind: single or complex.",
+            ("symbol", "kind"),
+        ),
+        MetricSpec(
+            "spreadwright_exchange_order_events_total",
+            "counter",
+            "Order events the paper exchange sent back: accepted, rejected, filled, partial, cancelled, replaced, "
+            "cancel_rejected.",
+            ("symbol", "event"),
+        ),
+        MetricSpec(
+            "spreadwright_exchange_rejects_total",
+            "counter",
+            "Orders the paper exchange rejected, by reason code (core.orders.REJECT_CODES, set by the check that "
+            "refused).",
+            ("reason",),
+        ),
+        MetricSpec(
+            "spreadwright_exchange_filled_contracts_total",
+            "counter",
+            "Contracts the paper exchange filled (order quantity; a spread counts once).",
+            ("symbol",),
+        ),
+        MetricSpec(
+            "spreadwright_exchange_working_orders",
+            "gauge",
+            "Orders at the paper exchange that are accepted (or pending) and not done.",
+            (),
+        ),
+        MetricSpec("spreadwright_exchange_stream_clients", "gauge", "Websocket clients connected to /stream.", ()),
+        MetricSpec(
+            "spreadwright_exchange_http_requests_total",
+            "counter",
+            "Paper exchange HTTP requests, by route template (never the path: no order ids), method and status.",
+            ("route", "method", "status"),
+        ),
+        MetricSpec(
+            "spreadwright_exchange_http_request_seconds",
+            "histogram",
+            "Paper exchange HTTP request handling time (server side).",
+            ("route",),
+            LATENCY_BUCKETS_S,
+        ),
+    )
+}
 
 
 def size_bucket(contracts: int) -> str:

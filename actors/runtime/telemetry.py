@@ -70,8 +70,9 @@ class PrometheusClientSink:
     Not prometheus-client's Counter/Gauge/Histogram objects: each of their updates takes a lock and a
     Histogram walks its buckets in Python: +1.69 us a sample through the facade against +0.88 us this way
     (bench/bench_metrics_overhead.py), and a backtest day emits ~184,000 samples. Samples arrive on the
-    one thread that runs the components; a scrape (the server's thread) reads copies, so at worst it sees a histogram bucket a sample before its
-    sum, never a torn number. Labels are low-cardinality, so the series dicts stay bounded.
+    one thread that runs the components; a scrape (the server's thread) reads copies, so at worst it sees a
+    histogram bucket a sample before its sum, never a torn number. Labels are low-cardinality, so the series
+    dicts stay bounded.
     """
 
     def __init__(self, registry=None) -> None:

@@ -82,7 +82,9 @@ class CreditTable(NamedTuple):
 
 
 class CreditMaximizer:
-    def __init__(self, min_credit_threshold: float = 0.0, max_spread_width: float = 10.0, prefer_atm: bool = True) -> None:
+    def __init__(
+        self, min_credit_threshold: float = 0.0, max_spread_width: float = 10.0, prefer_atm: bool = True
+    ) -> None:
         if min_credit_threshold < 0:
             raise InvalidFieldError("min_credit_threshold", f"must be >= 0, got {min_credit_threshold!r}")
         if max_spread_width <= 0:
@@ -148,8 +150,20 @@ class CreditMaximizer:
              exclude: set[tuple[str, float]] = frozenset()) -> tuple[SpreadLeg, SpreadLeg, float] | None:
         excluded_is_call = np.array([right == "C" for right, _ in exclude], dtype=np.bool_)
         excluded_strike = np.array([strike for _, strike in exclude], dtype=np.float64)
-        pick = pick_credit(table.strikes, table.is_call, table.short, table.long, table.credit, table.width, float(spot),
-                           float(needed_credit), excluded_is_call, excluded_strike, bool(self.prefer_atm), ATM_TOLERANCE)
+        pick = pick_credit(
+            table.strikes,
+            table.is_call,
+            table.short,
+            table.long,
+            table.credit,
+            table.width,
+            float(spot),
+            float(needed_credit),
+            excluded_is_call,
+            excluded_strike,
+            bool(self.prefer_atm),
+            ATM_TOLERANCE,
+        )
         if pick < 0:
             return None
         return credit_spread((table.strikes, table.is_call, table.bid, table.ask), table.short[pick], table.long[pick],

@@ -48,5 +48,9 @@ def ranked_debits(chain: OptionChain, underlying_price: float, max_spread_width:
         if best == -np.inf:
             return                                               # none payable left
         ratio[k] = -np.inf
-        yield DebitOpportunity(chain_leg(strikes, is_call, bid, ask, int(pairs.first[k])),
-                               chain_leg(strikes, is_call, bid, ask, int(pairs.second[k])), round(float(cost[k]), 10), best)
+        yield DebitOpportunity(
+            chain_leg(strikes, is_call, bid, ask, int(pairs.first[k])),
+            chain_leg(strikes, is_call, bid, ask, int(pairs.second[k])),
+            round(float(cost[k]), 10),
+            best,
+        )

@@ -61,9 +61,29 @@ class WorkingOrder:
     """A working order. `book` and `columns` are re-resolved from `book_key`/`contract_keys` on every
     quote update, since each update replaces the book."""
 
-    __slots__ = ("request", "book_key", "contract_keys", "book", "columns", "ratios", "sign", "limit", "quantity",
-                 "filled", "filled_value", "status", "hazard_left", "pending_fill", "is_complex", "single", "checked_ns",
-                 "queued_cancels", "view", "rate_per_s", "armed")
+    __slots__ = (
+        "request",
+        "book_key",
+        "contract_keys",
+        "book",
+        "columns",
+        "ratios",
+        "sign",
+        "limit",
+        "quantity",
+        "filled",
+        "filled_value",
+        "status",
+        "hazard_left",
+        "pending_fill",
+        "is_complex",
+        "single",
+        "checked_ns",
+        "queued_cancels",
+        "view",
+        "rate_per_s",
+        "armed",
+    )
 
     def __init__(self, request: SubmitOrder, book_key: tuple[str, str], contract_keys: list[tuple[float, str]],
                  book: Book, columns: list[int], ratios: list[int]) -> None:

@@ -78,7 +78,8 @@ class SimulatedExchange(Component):
         self._exponentials_at = 0
         self.books: dict[tuple[str, str], Book] = {}
         # client order id -> the WorkingOrder while it can still change; once finished with no fill in flight, a
-        # (status value, filled, average price, owner) tuple (`_retire`), which an order refused at submit is from the start
+        # (status value, filled, average price, owner) tuple (`_retire`), which an order refused at submit is
+        # from the start
         self.orders: dict[str, WorkingOrder | tuple[str, int, float, str]] = {}
         self.resting: dict[str, WorkingOrder] = {}            # complex orders, checked one by one
         self.singles: dict[tuple[str, str], RestingSingles] = {}
@@ -363,7 +364,9 @@ class SimulatedExchange(Component):
 
     def _spend_hazard(self, order: WorkingOrder, now_ns: int) -> None:
         """Spend the hazard at the rate in force since the last check; stale quotes fill nothing."""
-        order.hazard_left -= order.rate_per_s * max(min(now_ns, self._stale_at_ns(order.book)) - order.checked_ns, 0) / 1e9
+        order.hazard_left -= (
+            order.rate_per_s * max(min(now_ns, self._stale_at_ns(order.book)) - order.checked_ns, 0) / 1e9
+        )
         order.checked_ns = now_ns
 
     def _live_view(self, order: WorkingOrder, now_ns: int) -> BookView | None:
@@ -484,7 +487,12 @@ class SimulatedExchange(Component):
         the matching time."""
         if order.pending_fill == 0 and order.status in _TERMINAL:
             request = order.request
-            self.orders[request.client_order_id] = (order.status.value, order.filled, order.average_price, request.owner)
+            self.orders[request.client_order_id] = (
+                order.status.value,
+                order.filled,
+                order.average_price,
+                request.owner,
+            )
 
     def _cancel_rejected(self, owner: str, coid: str, reason: str, now_ns: int) -> None:
         self.counts["cancel_rejected"] += 1

@@ -2,8 +2,8 @@
 
 Every `interval_ms` the feed advances each underlying by the time elapsed, regenerates the
 chain of each listed expiry (fitted spreads, surface vols) and sends `ChainQuotes` to the
-exchange and to the components routed to that chain (no component gets chains it does not trade). Seeded: the same seed and the same tick times
-give the same quotes.
+exchange and to the components routed to that chain (no component gets chains it does not trade).
+Seeded: the same seed and the same tick times give the same quotes.
 """
 
 from __future__ import annotations
@@ -68,7 +68,9 @@ class MarketFeed(Component):
         for symbol in self.prices:
             shock = self.rng.standard_normal()
             sigma = self.spec.vol_level
-            self.prices[symbol] *= float(np.exp(-0.5 * sigma * sigma * elapsed_years + sigma * np.sqrt(elapsed_years) * shock))
+            self.prices[symbol] *= float(
+                np.exp(-0.5 * sigma * sigma * elapsed_years + sigma * np.sqrt(elapsed_years) * shock)
+            )
         self.publish(now_ns)
         self.port.schedule(self.spec.interval_ms * 1_000_000, "tick")
 

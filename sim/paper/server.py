@@ -269,8 +269,11 @@ class PaperExchangeApp:
         """?channels=orders,quotes (default both); ?symbols=SPY,QQQ keeps quotes to those (default all)."""
         channels = frozenset(c for c in request.query.get("channels", "orders,quotes").split(",") if c)
         if not channels or not channels <= STREAM_CHANNELS:
-            raise _BadRequest(422, "invalid request", [{"field": "channels", "reason": f"each of {sorted(STREAM_CHANNELS)}"
-                                                                                      f", comma-separated"}])
+            raise _BadRequest(
+                422,
+                "invalid request",
+                [{"field": "channels", "reason": f"each of {sorted(STREAM_CHANNELS)}, comma-separated"}],
+            )
         symbols = request.query.get("symbols")
         socket = web.WebSocketResponse(heartbeat=20)
         await socket.prepare(request)
@@ -286,11 +289,21 @@ class PaperExchangeApp:
 
 def _chain_json(quotes) -> dict[str, Any]:
     """A chain as parallel arrays (GET /chains/{symbol}/{expiry} and the stream's quotes channel)."""
-    return {"symbol": quotes.symbol, "expiry": quotes.expiry, "expiry_ns": quotes.expiry_ns, "time_ns": quotes.time_ns,
-            "strikes": quotes.strikes.tolist(), "rights": ["C" if c else "P" for c in quotes.is_call.tolist()],
-            "bid": quotes.bid.tolist(), "ask": quotes.ask.tolist(), "bid_size": quotes.bid_size.tolist(),
-            "ask_size": quotes.ask_size.tolist(), "tick_below_3": quotes.tick_below_3, "tick_from_3": quotes.tick_from_3,
-            "underlying": quotes.underlying if math.isfinite(quotes.underlying) else None}
+    return {
+        "symbol": quotes.symbol,
+        "expiry": quotes.expiry,
+        "expiry_ns": quotes.expiry_ns,
+        "time_ns": quotes.time_ns,
+        "strikes": quotes.strikes.tolist(),
+        "rights": ["C" if c else "P" for c in quotes.is_call.tolist()],
+        "bid": quotes.bid.tolist(),
+        "ask": quotes.ask.tolist(),
+        "bid_size": quotes.bid_size.tolist(),
+        "ask_size": quotes.ask_size.tolist(),
+        "tick_below_3": quotes.tick_below_3,
+        "tick_from_3": quotes.tick_from_3,
+        "underlying": quotes.underlying if math.isfinite(quotes.underlying) else None,
+    }
 
 
 def _json_default(value: Any) -> Any:

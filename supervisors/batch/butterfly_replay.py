@@ -103,15 +103,41 @@ def replay_rows(config: StudyConfig, data_dir: Path, limit: int | None = None) -
         mid = float(((bid + ask) / 2) @ np.array([1.0, -2.0, 1.0]))
         signal = Signal(spec, trade["entry_debit"], 0, trade["exit_signal"], trade["spot"], 0.0, bid, ask, mid)
         size = np.full(3, 20)
-        chain = ChainQuotes("SPX", "2099-01-01", _T0 + 10**15, _T0, strikes, np.full(3, trade["right"] == "C"), bid, ask,
-                            size, size, SPX_TICK_BELOW_3, SPX_TICK_FROM_3, trade["spot"])
+        chain = ChainQuotes(
+            "SPX",
+            "2099-01-01",
+            _T0 + 10**15,
+            _T0,
+            strikes,
+            np.full(3, trade["right"] == "C"),
+            bid,
+            ask,
+            size,
+            size,
+            SPX_TICK_BELOW_3,
+            SPX_TICK_FROM_3,
+            trade["spot"],
+        )
         for method in METHODS:
             outcome = simulate_exit(signal, config, method, config.assumptions, [chain] * ticks)
             credit = outcome.result.exit_credit_per_share + outcome.forced_credit_per_share
-            rows.append({"trade_id": trade_id, "entry_date": trade["entry_date"], "exit_date": trade["exit_date"],
-                         "expiration": trade["expiration"], "right": trade["right"], "center": trade["center"],
-                         "exit_signal": trade["exit_signal"], "exit_method": method, "entry_debit": trade["entry_debit"],
-                         "exit_credit": round(credit, 4), "pnl": round((credit - trade["entry_debit"]) * 100, 2),
-                         "slippage_vs_mid": round(mid - credit, 4), "latency_ms": outcome.result.signal_to_close_ms,
-                         "path": outcome.result.path, "missed": outcome.forced})
+            rows.append(
+                {
+                    "trade_id": trade_id,
+                    "entry_date": trade["entry_date"],
+                    "exit_date": trade["exit_date"],
+                    "expiration": trade["expiration"],
+                    "right": trade["right"],
+                    "center": trade["center"],
+                    "exit_signal": trade["exit_signal"],
+                    "exit_method": method,
+                    "entry_debit": trade["entry_debit"],
+                    "exit_credit": round(credit, 4),
+                    "pnl": round((credit - trade["entry_debit"]) * 100, 2),
+                    "slippage_vs_mid": round(mid - credit, 4),
+                    "latency_ms": outcome.result.signal_to_close_ms,
+                    "path": outcome.result.path,
+                    "missed": outcome.forced,
+                }
+            )
     return pd.DataFrame(rows, columns=REPLAY_COLUMNS)

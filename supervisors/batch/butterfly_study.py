@@ -197,9 +197,12 @@ def simulate_exit(signal: Signal, config: StudyConfig, method: str, assumptions:
     ticks = len(chains)
     strikes = chains[0].strikes
     position = _position(signal)
-    market = MarketData({(trade.right, float(k)): LegQuote(float(b), float(a)) for k, b, a in zip(strikes, signal.bid,
-                                                                                                  signal.ask)},
-                        signal.spot, signal.theo_per_share, **chain_ticks(chains[0].tick_below_3, chains[0].tick_from_3))
+    market = MarketData(
+        {(trade.right, float(k)): LegQuote(float(b), float(a)) for k, b, a in zip(strikes, signal.bid, signal.ask)},
+        signal.spot,
+        signal.theo_per_share,
+        **chain_ticks(chains[0].tick_below_3, chains[0].tick_from_3),
+    )
     haircut = 0.0
     if method == "whole_fly":
         order = whole_fly_order(position, market)

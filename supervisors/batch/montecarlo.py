@@ -192,7 +192,9 @@ def _set_dotted(data: dict, key: str, value: Any) -> None:
             raise ConfigError([(f"montecarlo.parameters.{key}", f"{part!r} is not a settings section")])
         node = node[part]
     if parts[-1] not in node:
-        raise ConfigError([(f"montecarlo.parameters.{key}", f"no setting {parts[-1]!r} in {'.'.join(parts[:-1]) or 'the profile'}")])
+        raise ConfigError(
+            [(f"montecarlo.parameters.{key}", f"no setting {parts[-1]!r} in {'.'.join(parts[:-1]) or 'the profile'}")]
+        )
     node[parts[-1]] = value
 
 

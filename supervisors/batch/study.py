@@ -125,7 +125,8 @@ def assumptions_text(config: StudyConfig) -> list[str]:
         f"{config.trades:,} trades, seed {config.seed}; SPY/QQQ/IWM, DTE buckets 0DTE / 1-3 / 5-15, regimes "
         f"low/normal/high at ATM vols {config.regime_vols}.",
         "Entry at the natural; exits on profit target "
-        f"(+{config.profit_target_fraction:.0%} of the debit), ATR stop ({config.atr_exit_multiple:g} daily ATR further "
+        f"(+{config.profit_target_fraction:.0%} of the debit), "
+        f"ATR stop ({config.atr_exit_multiple:g} daily ATR further "
         "away than at entry) or time.",
         f"Quotes: the surface and the bid/ask model fitted to real chains (sim/market/spread_model.py), widths x "
         f"{a.spread_multiplier:g}; {1000 // config.quote_interval_ms} quote updates per second during the exit.",
@@ -135,15 +136,22 @@ def assumptions_text(config: StudyConfig) -> list[str]:
         "trades at once (legging).",
         f"Latency router <-> exchange: log-normal, median {a.leg_latency_ms:g} ms each way; exchange ack/fill/cancel "
         "latencies as configured.",
-        f"Router: ladder {list(risk.routing.reprice_ladder_per_share)} every {risk.routing.reprice_interval_ms} ms, slippage "
-        f"cap {risk.max_slippage_per_leg_per_share:g}/leg and {risk.max_slippage_per_structure_per_share:g}/structure per "
+        f"Router: ladder {list(risk.routing.reprice_ladder_per_share)} every {risk.routing.reprice_interval_ms} ms, "
+        f"slippage cap {risk.max_slippage_per_leg_per_share:g}/leg and "
+        f"{risk.max_slippage_per_structure_per_share:g}/structure per "
         f"share, first order crossed to the natural after {risk.routing.first_order_timeout_ms} ms, second vertical "
         f"after {risk.max_partial_exposure_ms} ms (fallbacks {[f.value for f in risk.routing.fallbacks]}).",
         f"Whole fly: one complex order at {config.whole_fly_pricing.replace('_', ' ')}"
-        + (f" ({config.whole_fly_haircut_fraction:.0%} of the way from mid to natural)"
-           if config.whole_fly_pricing == "mid_haircut" else "") + ", then the same ladder and timeouts.",
-        f"Exit window {config.exit_window_s:g} s; what is open after it is closed leg by leg at the natural (missed exit).",
-        f"Bootstrap: {config.bootstrap_resamples} resamples, 95% percentile intervals of the mean paired difference."]
+        + (
+            f" ({config.whole_fly_haircut_fraction:.0%} of the way from mid to natural)"
+            if config.whole_fly_pricing == "mid_haircut"
+            else ""
+        )
+        + ", then the same ladder and timeouts.",
+        f"Exit window {config.exit_window_s:g} s; what is open after it is closed leg by leg at the natural "
+        "(missed exit).",
+        f"Bootstrap: {config.bootstrap_resamples} resamples, 95% percentile intervals of the mean paired difference.",
+    ]
 
 
 def run_study(config: StudyConfig, out_dir: Path, fan_out: FanOut | int = 2,

@@ -155,10 +155,14 @@ def test_a_restarted_trader_resumes_its_counter_and_balance_from_the_ledger():
 
     store = MemoryLedgerStore()
     coid = "session:SPY:2026-12-18:7:D"
-    store.append(intent_event(SubmitOrder(coid, "trader-SPY-2026-12-18", LEG, "BUY", 3, 1.2), "trader-SPY-2026-12-18", 1))
+    store.append(
+        intent_event(SubmitOrder(coid, "trader-SPY-2026-12-18", LEG, "BUY", 3, 1.2), "trader-SPY-2026-12-18", 1)
+    )
     store.append(order_event(OrderFilled(coid, 3, 1.2, (1.2,), 3, 0, 2), "trader-SPY-2026-12-18"))
     working = "session:SPY:2026-12-18:8:C"
-    store.append(intent_event(SubmitOrder(working, "trader-SPY-2026-12-18", LEG, "SELL", 3, 2.0), "trader-SPY-2026-12-18", 3))
+    store.append(
+        intent_event(SubmitOrder(working, "trader-SPY-2026-12-18", LEG, "SELL", 3, 2.0), "trader-SPY-2026-12-18", 3)
+    )
     store.append(order_event(OrderAccepted(working, 4), "trader-SPY-2026-12-18"))
     rt = InlineRuntime(RuntimeConfig(check_serializable=True))
     exchange = rt.add(Broker({working: (True, "ACCEPTED", 0, 3)}))

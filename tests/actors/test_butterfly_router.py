@@ -222,8 +222,10 @@ def test_hedge_delta_buys_the_open_verticals_delta_and_unwinds_it_once_the_verti
     hedges = [f for f in result.fills if f.part == "hedge"]
     unwinds = [f for f in result.fills if f.part == "unhedge"]
     expected = _expected_hedge_shares()
-    assert expected > 10                                   # short the 100 call, long the 105: negative delta, buy shares
-    assert sum(f.quantity for f in hedges) == expected and all(f.signed_price_per_share == -100.01 for f in hedges)  # the touch: 100 + 0.01
+    assert expected > 10  # short the 100 call, long the 105: negative delta, buy shares
+    assert sum(f.quantity for f in hedges) == expected and all(
+        f.signed_price_per_share == -100.01 for f in hedges
+    )  # the touch: 100 + 0.01
     assert sum(f.quantity for f in unwinds) == expected and all(f.signed_price_per_share == 99.99 for f in unwinds)
     assert min(f.time_ns for f in unwinds) >= max(f.time_ns for f in result.fills if f.part == "vertical_2")
     assert result.closed and result.path == "hedged" and "hedged with" in result.reason

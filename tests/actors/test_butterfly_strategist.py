@@ -21,8 +21,9 @@ def _chain():
 
 
 def _strategist(port: RecordingPort) -> ButterflyStrategist:
-    strategist = ButterflyStrategist("SPY", date(2026, 11, 27), ButterflyStrategyConfig(enabled=True, min_days_to_expiry=0),
-                                     RouterRiskConfig())
+    strategist = ButterflyStrategist(
+        "SPY", date(2026, 11, 27), ButterflyStrategyConfig(enabled=True, min_days_to_expiry=0), RouterRiskConfig()
+    )
     strategist.bind(port)
     return strategist
 

@@ -73,11 +73,18 @@ def run(crash_when, crashes=1, seconds=120, store=None, session_start_ns=0, inte
     store = store if store is not None else MemoryLedgerStore()
     host = StrategistHost(crash_when, crashes, session_start_ns)
     gateway = BrokerGateway(store, "exchange")
-    feed = MarketFeed(MarketSpec(symbols={"SPY": 450.0}, expiry_days=(7,), n_strikes=60, interval_ms=interval_ms, seed=2),
-                      routes={("SPY", EXPIRY.isoformat()): (NAME, "router")})
+    feed = MarketFeed(
+        MarketSpec(symbols={"SPY": 450.0}, expiry_days=(7,), n_strikes=60, interval_ms=interval_ms, seed=2),
+        routes={("SPY", EXPIRY.isoformat()): (NAME, "router")},
+    )
     runtime = InlineRuntime(RuntimeConfig(seed=2), start_ns=START_NS)
-    for component in (SimulatedExchange(ExchangeConfig(seed=2)), gateway, router or ButterflyExitRouter(gateway="broker"),
-                      feed, host):
+    for component in (
+        SimulatedExchange(ExchangeConfig(seed=2)),
+        gateway,
+        router or ButterflyExitRouter(gateway="broker"),
+        feed,
+        host,
+    ):
         runtime.add(component)
     runtime.run(until_ns=START_NS + seconds * 10**9)
     return host, gateway, store

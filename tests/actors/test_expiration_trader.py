@@ -170,7 +170,11 @@ def test_the_cached_hour_and_delay_draws_equal_the_direct_conversions():
                                                          int(datetime(2026, 11, 3, tzinfo=NY).timestamp()) * 10**9,
                                                          5_000))
     edges_ns = [int(datetime(2026, 3, 8, 3, 0, tzinfo=NY).timestamp()) * 10**9 + d for d in (-1, 0, 1)]
-    for time_ns in [*times_ns.tolist(), *edges_ns, int(datetime(2026, 11, 1, 1, 30, fold=1, tzinfo=NY).timestamp()) * 10**9]:
+    for time_ns in [
+        *times_ns.tolist(),
+        *edges_ns,
+        int(datetime(2026, 11, 1, 1, 30, fold=1, tzinfo=NY).timestamp()) * 10**9,
+    ]:
         assert trader._hour(time_ns) == datetime.fromtimestamp(time_ns // 10**9, tz=NY).hour, time_ns
     direct = np.random.default_rng([3, zlib.crc32(trader.name.encode())])
     for i in range(600):

@@ -28,9 +28,11 @@ LEGS = (OrderLeg(Contract("SPY", "2026-12-18", 600.0, "C"), 1), OrderLeg(Contrac
 
 
 def test_diff_of_status_records_gives_accept_partial_fill_and_cancel():
-    order = TrackedOrder("t", quantity=3)
+    order = TrackedOrder.new("x", "t", 3)
     assert events_from_record(order, "a", {"status": "PENDING_NEW"}, 1) == []
-    first = events_from_record(order, "a", {"status": "PARTIALLY_FILLED", "filled_quantity": 1, "average_price": 1.2}, 2)
+    first = events_from_record(
+        order, "a", {"status": "PARTIALLY_FILLED", "filled_quantity": 1, "average_price": 1.2}, 2
+    )
     assert [type(e) for e in first] == [OrderAccepted, OrderFilled]
     assert first[1].quantity == 1 and first[1].price == pytest.approx(1.2) and first[1].leaves_quantity == 2
     second = events_from_record(order, "a", {"status": "CANCELLED", "filled_quantity": 2, "average_price": 1.25}, 3)
@@ -41,17 +43,17 @@ def test_diff_of_status_records_gives_accept_partial_fill_and_cancel():
 
 
 def test_a_status_record_s_reject_code_is_kept_when_it_is_one_of_ours_else_other():
-    known = events_from_record(TrackedOrder("t", quantity=1), "a",
+    known = events_from_record(TrackedOrder.new("x", "t", 1), "a",
                                {"status": "REJECTED", "reason": "price off tick", "reject_code": "off_tick"}, 1)
-    foreign = events_from_record(TrackedOrder("t", quantity=1), "b",
+    foreign = events_from_record(TrackedOrder.new("x", "t", 1), "b",
                                  {"status": "REJECTED", "reason": "margin", "reject_code": "MARGIN_CALL_42"}, 1)
-    missing = events_from_record(TrackedOrder("t", quantity=1), "c", {"status": "REJECTED"}, 1)
+    missing = events_from_record(TrackedOrder.new("x", "t", 1), "c", {"status": "REJECTED"}, 1)
     assert [e.code for e in known + foreign + missing if isinstance(e, OrderRejected)] == ["off_tick", "other", "other"]
     assert known[-1].reason == "price off tick"
 
 
 def test_event_lists_are_replayed_once_each():
-    order = TrackedOrder("t", quantity=1)
+    order = TrackedOrder.new("x", "t", 1)
     events = [{"type": "OrderAccepted", "client_order_id": "a", "time_ns": 1}]
     assert [type(e) for e in events_from_record(order, "a", {"events": events}, 5)] == [OrderAccepted]
     events.append({"type": "OrderFilled", "client_order_id": "a", "quantity": 1, "price": 1.1, "leg_prices": [2.0, 0.9],

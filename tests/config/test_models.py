@@ -13,7 +13,11 @@ from config import (
 
 def test_defaults_are_the_seeds():
     timing, sizing, executor = TimingParameters(), SizingParameters(), ExecutorConfig()
-    assert (timing.cancel_after_seconds, timing.min_delay_between_attempts, timing.max_delay_between_attempts) == (2.5, 3.0, 15.0)
+    assert (timing.cancel_after_seconds, timing.min_delay_between_attempts, timing.max_delay_between_attempts) == (
+        2.5,
+        3.0,
+        15.0,
+    )
     assert (timing.open_auction_delay_multiplier, timing.close_auction_delay_multiplier) == (2.0, 1.5)
     assert timing.low_fill_rate_pause_seconds == 60.0
     assert (sizing.max_contracts, executor.min_fill_rate) == (10, 0.25)
@@ -38,17 +42,30 @@ def test_frozen_and_strict():
         TimingParameters(cancel_after_seconds="2.5")
 
 
-@pytest.mark.parametrize("model, kwargs, fragment", [
-    (TimingParameters, dict(min_delay_between_attempts=20.0, max_delay_between_attempts=5.0),
-     "min_delay_between_attempts: must be <= max_delay_between_attempts"),
-    (SizingParameters, dict(min_contracts=5, max_contracts=2, current_contracts=2), "min_contracts: must be <= max_contracts"),
-    (SizingParameters, dict(current_contracts=50), "current_contracts: must lie within"),
-    (RoutingPreferences, dict(reprice_ladder_per_share=(0.05, 0.01)), "reprice_ladder_per_share"),
-    (RoutingPreferences, dict(fallbacks=("hedge_delta",)), "hedge_delta needs hedge_with_underlying"),
-    (RouterRiskConfig, dict(max_partial_exposure_ms=20), "greater than or equal to 50"),
-    (RouterRiskConfig, dict(max_slippage_per_leg_per_share=0.2, max_slippage_per_structure_per_share=0.1),
-     "max_slippage_per_structure_per_share: must be >="),
-])
+@pytest.mark.parametrize(
+    "model, kwargs, fragment",
+    [
+        (
+            TimingParameters,
+            dict(min_delay_between_attempts=20.0, max_delay_between_attempts=5.0),
+            "min_delay_between_attempts: must be <= max_delay_between_attempts",
+        ),
+        (
+            SizingParameters,
+            dict(min_contracts=5, max_contracts=2, current_contracts=2),
+            "min_contracts: must be <= max_contracts",
+        ),
+        (SizingParameters, dict(current_contracts=50), "current_contracts: must lie within"),
+        (RoutingPreferences, dict(reprice_ladder_per_share=(0.05, 0.01)), "reprice_ladder_per_share"),
+        (RoutingPreferences, dict(fallbacks=("hedge_delta",)), "hedge_delta needs hedge_with_underlying"),
+        (RouterRiskConfig, dict(max_partial_exposure_ms=20), "greater than or equal to 50"),
+        (
+            RouterRiskConfig,
+            dict(max_slippage_per_leg_per_share=0.2, max_slippage_per_structure_per_share=0.1),
+            "max_slippage_per_structure_per_share: must be >=",
+        ),
+    ],
+)
 def test_rules_between_fields_name_the_field(model, kwargs, fragment):
     with pytest.raises(ValidationError, match=fragment.replace("(", r"\(")):
         model.model_validate(kwargs, strict=False)

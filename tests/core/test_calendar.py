@@ -35,7 +35,7 @@ def test_is_open_and_day_match_pandas_in_any_order():
 
 def test_half_day_closes_early_and_dst_days_have_their_own_length():
     calendar = MarketCalendar()
-    assert calendar.is_open(pd.Timestamp("2026-11-27 17:59", tz="UTC").value)          # 12:59 ET, day after Thanksgiving
+    assert calendar.is_open(pd.Timestamp("2026-11-27 17:59", tz="UTC").value)  # 12:59 ET, day after Thanksgiving
     assert not calendar.is_open(pd.Timestamp("2026-11-27 18:00", tz="UTC").value)      # 13:00 ET early close
     start_ns, end_ns = new_york_day_bounds_ns(pd.Timestamp("2026-03-08").date())
     assert end_ns - start_ns == 23 * 3600 * 10**9

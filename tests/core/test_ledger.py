@@ -10,7 +10,10 @@ from core.orders import (
     SubmitOrder,
 )
 
-VERTICAL = (OrderLeg(Contract("SPY", "2026-12-18", 600.0, "C"), 1), OrderLeg(Contract("SPY", "2026-12-18", 605.0, "C"), -1))
+VERTICAL = (
+    OrderLeg(Contract("SPY", "2026-12-18", 600.0, "C"), 1),
+    OrderLeg(Contract("SPY", "2026-12-18", 605.0, "C"), -1),
+)
 
 
 def test_fold_rebuilds_orders_and_positions_from_events():

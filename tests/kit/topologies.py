@@ -18,7 +18,9 @@ def pingpong(runtime: Any, bursts: int = 100, per_burst: int = 50) -> list[Compo
     return build_pingpong(runtime, bursts, per_burst)
 
 
-def paper_exchange_app(market: MarketSpec = MarketSpec(), exchange: ExchangeConfig = ExchangeConfig()) -> PaperExchangeApp:
+def paper_exchange_app(
+    market: MarketSpec = MarketSpec(), exchange: ExchangeConfig = ExchangeConfig()
+) -> PaperExchangeApp:
     """The paper exchange's HTTP application over the kernel's paper-exchange components."""
     return PaperExchangeApp(build_paper_exchange, market, exchange)
 

@@ -55,13 +55,30 @@ def test_paper_session_runs_as_a_ray_job_on_a_head_started_with_ray_start():
                    "SPREADWRIGHT__BROKER__PAPER_EXPIRY_DAYS": "[7, 14, 30]"}
     auth = {**os.environ, **session_env, "RAY_AUTH_MODE": "token",
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    head = subprocess.Popen([RAY, "start", "--head", "--block", f"--port={port}", f"--dashboard-port={dashboard}",
-                             "--dashboard-host=127.0.0.1", "--num-cpus=2", f"--temp-dir={temp_dir}",
-                             "--include-dashboard=true", "--disable-usage-stats",
-                             # its own agent ports: the suite's shared cluster holds Ray's default ones
-                             f"--dashboard-agent-listen-port={free_port()}", f"--dashboard-agent-grpc-port={free_port()}",
-                             f"--runtime-env-agent-port={free_port()}", f"--metrics-export-port={free_port()}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=auth)
+    head = subprocess.Popen(
+        [
+            RAY,
+            "start",
+            "--head",
+            "--block",
+            f"--port={port}",
+            f"--dashboard-port={dashboard}",
+            "--dashboard-host=127.0.0.1",
+            "--num-cpus=2",
+            f"--temp-dir={temp_dir}",
+            "--include-dashboard=true",
+            "--disable-usage-stats",
+            # its own agent ports: the suite's shared cluster holds Ray's default ones
+            f"--dashboard-agent-listen-port={free_port()}",
+            f"--dashboard-agent-grpc-port={free_port()}",
+            f"--runtime-env-agent-port={free_port()}",
+            f"--metrics-export-port={free_port()}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env=auth,
+    )
     address = f"http://127.0.0.1:{dashboard}"
     env = {**auth, "RAY_ADDRESS": address, "SPREADWRIGHT__RUNTIME__RAY_NAMESPACE": "t-job"}
     try:

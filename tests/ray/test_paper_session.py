@@ -79,7 +79,9 @@ def test_killed_order_path_actor_comes_back_whole_and_nothing_is_duplicated(ray_
     try:
         session.start()
         runtime = session.runtime
-        assert sorted(runtime.co_hosted_with("broker")) == sorted([names.GATEWAY, names.BRIDGE])      # no router: flies are off
+        assert sorted(runtime.co_hosted_with("broker")) == sorted(
+            [names.GATEWAY, names.BRIDGE]
+        )  # no router: flies are off
         assert wait_for(lambda: runtime.snapshot("broker")["intents"] >= 6), runtime.snapshots()
         sigkill_and_wait_for_restart(ray_cluster, runtime, "broker")
         assert ray_cluster.get(runtime.handle("broker").was_restarted.remote())

@@ -125,8 +125,14 @@ def test_prometheus_fill_rate_matches_the_ledger_and_every_panel_returns_data(ra
         flies = [name for name in runtime.names() if name.startswith("flies-")]
         for name in [t.name for t in session.traders] + flies:    # stop new orders; working ones time out
             runtime.send(name, TradingHalted("", "test: freeze the counts", time.time_ns()))
-        assert wait_for(lambda: runtime.snapshot("broker")["working"] == 0 and runtime.snapshot("router")["working"] == 0
-                        and not any(runtime.snapshot(name)["open"] for name in flies), timeout_s=60)
+        assert wait_for(
+            lambda: (
+                runtime.snapshot("broker")["working"] == 0
+                and runtime.snapshot("router")["working"] == 0
+                and not any(runtime.snapshot(name)["open"] for name in flies)
+            ),
+            timeout_s=60,
+        )
         time.sleep(1.0)
         expected = _ledger_fill_rates(tmp_path / "ledger.db")
         workers = "|".join(ray_cluster.get([runtime.handle(t.name).worker_id.remote() for t in session.traders]))

@@ -12,10 +12,21 @@ def rows_with(diff_usd, n=400, seed=0):
     records = []
     for i in range(n):
         for method, pnl in (("whole_fly", base[i]), ("split_verticals", base[i] + diff_usd + rng.normal(0, 5))):
-            records.append({"trade_id": i, "symbol": ["SPY", "QQQ", "IWM"][i % 3], "dte_bucket": ["0DTE", "1-3", "5-15"][i % 3],
-                            "regime": ["low", "normal", "high"][(i // 3) % 3], "exit_method": method, "pnl": pnl,
-                            "realized_rr": pnl / 100, "slippage_vs_mid": 0.02, "latency_ms": 50.0, "missed": False,
-                            "forced": False})
+            records.append(
+                {
+                    "trade_id": i,
+                    "symbol": ["SPY", "QQQ", "IWM"][i % 3],
+                    "dte_bucket": ["0DTE", "1-3", "5-15"][i % 3],
+                    "regime": ["low", "normal", "high"][(i // 3) % 3],
+                    "exit_method": method,
+                    "pnl": pnl,
+                    "realized_rr": pnl / 100,
+                    "slippage_vs_mid": 0.02,
+                    "latency_ms": 50.0,
+                    "missed": False,
+                    "forced": False,
+                }
+            )
     return pd.DataFrame(records)
 
 

@@ -86,7 +86,9 @@ def test_status_summary_and_optimization_over_a_running_day(small_config):
     status = supervisor.get_status()
     assert status["active"] and len(status["traders"]) == 4
     trader = next(iter(status["traders"].values()))
-    assert {"symbol", "expiration", "fill_rate", "session_attempts", "session_fills", "current_contracts"} <= set(trader)
+    assert {"symbol", "expiration", "fill_rate", "session_attempts", "session_fills", "current_contracts"} <= set(
+        trader
+    )
     assert {"net_premium", "total_imbalance", "balanced_chains", "chains"} <= set(status["position_summary"])
     text = supervisor.get_llm_summary()
     assert text.startswith("Arbitrage Executor Status:") and "Active Traders: 4" in text

@@ -39,7 +39,9 @@ def test_restarts_back_off_exponentially_and_escalate_to_halted():
 
 
 def test_restarts_outside_the_window_do_not_count():
-    policy = HealthPolicy(HealthSettings(misses_to_unhealthy=1, base_backoff_s=0.1, max_restarts=2, restart_window_s=10))
+    policy = HealthPolicy(
+        HealthSettings(misses_to_unhealthy=1, base_backoff_s=0.1, max_restarts=2, restart_window_s=10)
+    )
     decisions = [policy.step(t * NS, {"t": False})[0].decision for t in (0, 20, 40, 60)]
     assert decisions == [Decision.RESTART] * 4
 

@@ -19,8 +19,14 @@ def test_seed_example_and_summary():
     balancer.record_debit_fill("SPY", EXP, contracts=3, cost=2.00)
     assert [c.symbol for c in balancer.get_all_imbalanced()] == ["SPY"]
     summary = balancer.get_summary()
-    assert summary == {"chains": 2, "total_debit_paid": pytest.approx(900.0), "total_credit_received": pytest.approx(320.0),
-                       "net_premium": pytest.approx(-580.0), "total_imbalance": 3, "balanced_chains": 1}
+    assert summary == {
+        "chains": 2,
+        "total_debit_paid": pytest.approx(900.0),
+        "total_credit_received": pytest.approx(320.0),
+        "net_premium": pytest.approx(-580.0),
+        "total_imbalance": 3,
+        "balanced_chains": 1,
+    }
     assert balancer.contracts_to_balance() == {("SPY", EXP): 3}
 
 

@@ -16,8 +16,14 @@ NY = ZoneInfo("America/New_York")
 def chain():
     """Spot 100; puts carry skew, so OTM put spreads pay more than OTM call spreads."""
     strikes = np.array([85.0, 90.0, 95.0, 100.0, 105.0, 110.0, 115.0])
-    put_bid, put_ask = np.array([0.40, 0.80, 1.90, 3.60, 6.40, 10.5, 15.2]), np.array([0.45, 0.85, 2.00, 3.70, 6.55, 10.7, 15.4])
-    call_bid, call_ask = np.array([15.6, 10.9, 6.50, 3.20, 1.20, 0.40, 0.10]), np.array([15.8, 11.1, 6.60, 3.30, 1.25, 0.45, 0.15])
+    put_bid, put_ask = (
+        np.array([0.40, 0.80, 1.90, 3.60, 6.40, 10.5, 15.2]),
+        np.array([0.45, 0.85, 2.00, 3.70, 6.55, 10.7, 15.4]),
+    )
+    call_bid, call_ask = (
+        np.array([15.6, 10.9, 6.50, 3.20, 1.20, 0.40, 0.10]),
+        np.array([15.8, 11.1, 6.60, 3.30, 1.25, 0.45, 0.15]),
+    )
     return OptionChain(np.concatenate([strikes, strikes]), np.array([False] * 7 + [True] * 7),
                        np.concatenate([put_bid, call_bid]), np.concatenate([put_ask, call_ask]))
 

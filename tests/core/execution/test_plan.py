@@ -42,9 +42,15 @@ def priced_chains(draw):
 
 
 @settings(max_examples=400, deadline=None)
-@given(chain=st.one_of(chains(), priced_chains()), spot=st.sampled_from([95.0, 100.0, 101.0]), debit_width=st.sampled_from([2.5, 5.0, 10.0]),
-       credit_width=st.sampled_from([2.5, 10.0]), threshold=st.sampled_from([0.0, 0.05, 1.0]),
-       prefer_atm=st.booleans(), tries=st.integers(1, 5))
+@given(
+    chain=st.one_of(chains(), priced_chains()),
+    spot=st.sampled_from([95.0, 100.0, 101.0]),
+    debit_width=st.sampled_from([2.5, 5.0, 10.0]),
+    credit_width=st.sampled_from([2.5, 10.0]),
+    threshold=st.sampled_from([0.0, 0.05, 1.0]),
+    prefer_atm=st.booleans(),
+    tries=st.integers(1, 5),
+)
 def test_the_compiled_plan_equals_the_composed_references(chain, spot, debit_width, credit_width, threshold,
                                                           prefer_atm, tries):
     maximizer = CreditMaximizer(min_credit_threshold=threshold, max_spread_width=credit_width, prefer_atm=prefer_atm)

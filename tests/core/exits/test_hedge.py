@@ -27,7 +27,9 @@ def _market(spot=450.0, t=30 / 365, vol=0.2):
 def test_held_delta_is_the_legs_black_scholes_delta_at_their_implied_vol(held):
     market, t = _market(), 30 / 365
     order = closing_order("vertical_2", held, 3, market)
-    expected = sum(ratio * bsm_price_delta(right == "C", 450.0, strike, t, 0.04, 0.0, 0.2)[1] for right, strike, ratio in held)
+    expected = sum(
+        ratio * bsm_price_delta(right == "C", 450.0, strike, t, 0.04, 0.0, 0.2)[1] for right, strike, ratio in held
+    )
     assert held_delta_shares(order, 3, market, t, 0.04) == pytest.approx(expected * 3 * 100, rel=2e-3)
 
 

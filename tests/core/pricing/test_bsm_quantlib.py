@@ -53,8 +53,11 @@ def test_relative_error_at_most_1e_9(grid, quantlib_values, column, name):
 def test_iv_round_trip_within_1e_8(grid, quantlib_values):
     prices = quantlib_values[:, 0]
     result = implied_vol(prices, grid["is_call"], grid["spot"], grid["strike"], grid["t"], grid["rate"], grid["div"])
-    intrinsic = np.maximum(np.where(grid["is_call"], 1, -1) * (grid["spot"] * np.exp(-grid["div"] * grid["t"])
-                                                                - grid["strike"] * np.exp(-grid["rate"] * grid["t"])), 0)
+    intrinsic = np.maximum(
+        np.where(grid["is_call"], 1, -1)
+        * (grid["spot"] * np.exp(-grid["div"] * grid["t"]) - grid["strike"] * np.exp(-grid["rate"] * grid["t"])),
+        0,
+    )
     meaningful = prices - intrinsic > 1e-8 * grid["spot"]   # where vol is recoverable from a double at all
     assert meaningful.mean() > 0.97
     assert np.all(result.flag[meaningful] == IVFlag.OK)

@@ -11,7 +11,9 @@ def test_round_trip_over_moneyness_and_time():
         for is_call in (True, False):
             prices = bsm_price(is_call, 100.0, strikes, t, 0.04, 0.01, 0.35)
             result = implied_vol(prices, is_call, 100.0, strikes, t, 0.04, 0.01)
-            intrinsic = np.maximum((1 if is_call else -1) * (100.0 * np.exp(-0.01 * t) - strikes * np.exp(-0.04 * t)), 0)
+            intrinsic = np.maximum(
+                (1 if is_call else -1) * (100.0 * np.exp(-0.01 * t) - strikes * np.exp(-0.04 * t)), 0
+            )
             has_time_value = prices - intrinsic > 1e-8 * 100.0   # below this the double price cannot pin vol down
             assert np.all(result.flag[has_time_value] == IVFlag.OK)
             assert np.isin(result.flag[~has_time_value], [IVFlag.OK, IVFlag.AT_INTRINSIC]).all()

@@ -25,7 +25,7 @@ def malformed_orders(draw):
     price = draw(st.one_of(bad_numbers, st.just(3.12)))
     side = draw(st.sampled_from(["BUY", "SELL", "buy", "", "HOLD"]))
     order = SubmitOrder("fuzz", "trader", legs, side, quantity, price)
-    valid = (legs == (good_leg,) and quantity == 1 and quantity is not True and price == 3.12 and side in ("BUY", "SELL"))
+    valid = legs == (good_leg,) and quantity == 1 and quantity is not True and price == 3.12 and side in ("BUY", "SELL")
     return order, valid
 
 

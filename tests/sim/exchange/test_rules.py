@@ -24,7 +24,9 @@ def test_a_request_problem_is_named_before_the_market_being_closed():
     closed = lambda time_ns: False                                               # noqa: E731
     bad_quantity = validate(submit("q", [leg(450.0)], "BUY", 0, 3.1), is_open=closed)
     assert bad_quantity.code == "bad_quantity" and "quantity" in bad_quantity.reason
-    assert validate(submit("q", [leg(450.0)], "BUY", 1, 3.1), is_open=closed) == Refusal("market_closed", "market closed")
+    assert validate(submit("q", [leg(450.0)], "BUY", 1, 3.1), is_open=closed) == Refusal(
+        "market_closed", "market closed"
+    )
     unknown = validate(submit("q", [leg(450.0, symbol="QQQ")], "BUY", 1, 3.1))
     assert unknown.code == "unknown_contract" and "unknown contract" in unknown.reason
 

@@ -224,7 +224,9 @@ def test_same_seed_same_fills_bit_for_bit():
 
 
 def test_cancel_that_overtakes_the_ack_still_cancels():
-    slow_ack = ExchangeConfig.model_validate({"seed": 1, "latency": {"ack_median_us": 50_000, "cancel_median_us": 100, "sigma": 0.0}}, strict=False)
+    slow_ack = ExchangeConfig.model_validate(
+        {"seed": 1, "latency": {"ack_median_us": 50_000, "cancel_median_us": 100, "sigma": 0.0}}, strict=False
+    )
     trader, exchange = run([(1000, submit("a", [leg(450.0)], "BUY", 5, 3.00)), (2000, CancelOrder("a", "trader"))],
                            slow_ack, until_s=1)
     assert [type(e).__name__ for e in trader.events] == ["OrderAccepted", "OrderCancelled"]
@@ -241,9 +243,16 @@ def test_quote_update_between_submit_and_ack_is_used():
 def test_status_requests_report_what_the_exchange_knows():
     from core.orders import OrderStatusReport, OrderStatusRequest
 
-    trader, _ = run([(1000, submit("a", [leg(450.0)], "BUY", 30, 3.20)), (1000, submit("r", [leg(450.0)], "BUY", 0, 3.2)),
-                     (5_000_000, OrderStatusRequest("a", "trader")), (5_000_000, OrderStatusRequest("r", "trader")),
-                     (5_000_000, OrderStatusRequest("zz", "trader"))], until_s=0.01)
+    trader, _ = run(
+        [
+            (1000, submit("a", [leg(450.0)], "BUY", 30, 3.20)),
+            (1000, submit("r", [leg(450.0)], "BUY", 0, 3.2)),
+            (5_000_000, OrderStatusRequest("a", "trader")),
+            (5_000_000, OrderStatusRequest("r", "trader")),
+            (5_000_000, OrderStatusRequest("zz", "trader")),
+        ],
+        until_s=0.01,
+    )
     reports = {r.client_order_id: r for r in trader.of(OrderStatusReport)}
     assert (reports["a"].known, reports["a"].status, reports["a"].filled_quantity, reports["a"].leaves_quantity) == (
         True, "PARTIALLY_FILLED", 20, 10)
@@ -258,12 +267,19 @@ def test_a_finished_order_is_kept_as_a_record_that_still_answers():
     from core.orders import OrderStatusReport, OrderStatusRequest
     from sim.exchange.book import WorkingOrder
 
-    trader, exchange = run([(1000, submit("f", [leg(450.0)], "BUY", 5, 3.20)),
-                            (1000, submit("c", [leg(450.0)], "BUY", 5, 3.00)),
-                            (2_000_000, CancelOrder("c", "trader")),
-                            (5_000_000, OrderStatusRequest("f", "trader")), (5_000_000, OrderStatusRequest("c", "trader")),
-                            (5_000_000, CancelOrder("f", "trader")), (5_000_000, ReplaceOrder("c", "trader", 3.01)),
-                            (5_000_000, submit("f", [leg(450.0)], "BUY", 1, 3.20))], until_s=0.05)
+    trader, exchange = run(
+        [
+            (1000, submit("f", [leg(450.0)], "BUY", 5, 3.20)),
+            (1000, submit("c", [leg(450.0)], "BUY", 5, 3.00)),
+            (2_000_000, CancelOrder("c", "trader")),
+            (5_000_000, OrderStatusRequest("f", "trader")),
+            (5_000_000, OrderStatusRequest("c", "trader")),
+            (5_000_000, CancelOrder("f", "trader")),
+            (5_000_000, ReplaceOrder("c", "trader", 3.01)),
+            (5_000_000, submit("f", [leg(450.0)], "BUY", 1, 3.20)),
+        ],
+        until_s=0.05,
+    )
     assert not any(isinstance(o, WorkingOrder) for o in exchange.orders.values())
     reports = {r.client_order_id: r for r in trader.of(OrderStatusReport)}
     assert (reports["f"].status, reports["f"].filled_quantity, reports["f"].leaves_quantity) == ("FILLED", 5, 0)

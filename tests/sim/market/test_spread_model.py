@@ -69,7 +69,7 @@ def test_bucket_shift_uses_the_reports_right_closed_buckets(models):
     shifts = np.arange(42, dtype=float).reshape(6, 7) / 100
     model = dataclasses.replace(spx, moneyness_edges=tuple(fit_spreads.MONEYNESS_EDGES[1:-1]),
                                 dte_edges=tuple(fit_spreads.DTE_EDGES[1:-1]), bucket_log_shift=shifts)
-    log_moneyness = np.array([-0.2, -0.0501, -0.0499, 0.0149, 0.0151, 0.0999, 0.3, 0.0])   # off the edges: z round-trips
+    log_moneyness = np.array([-0.2, -0.0501, -0.0499, 0.0149, 0.0151, 0.0999, 0.3, 0.0])  # off the edges: z round-trips
     dte = np.array([0, 3, 4, 21, 22, 90, 120, 7])
     vol = np.full(8, 0.25)
     z = log_moneyness / (vol * np.sqrt(np.maximum(dte, 0.5) / 365.0))

@@ -124,21 +124,68 @@ def test_retries_after_a_lost_answer_do_not_duplicate():
     asyncio.run(scenario())
 
 
-@pytest.mark.parametrize("body, status, field", [
-    ("{not json", 422, "<body>"),
-    ({"client_order_id": "x"}, 422, "legs"),
-    ({"client_order_id": "x", "side": "BUY", "quantity": 1, "limit_price": 1.0,
-      "legs": [{"symbol": "SPY", "expiry": "2026-12-18", "strike": 450.0, "right": "X", "ratio": 1}]}, 422, "legs.0.right"),
-    ({"client_order_id": "bad id!", "side": "BUY", "quantity": 1, "limit_price": 1.0,
-      "legs": [{"symbol": "SPY", "expiry": "2026-12-18", "strike": 450.0, "right": "C", "ratio": 1}]}, 422,
-     "client_order_id"),
-    ({"client_order_id": "x", "side": "BUY", "quantity": 0, "limit_price": 1.0,
-      "legs": [{"symbol": "SPY", "expiry": "2026-12-18", "strike": 450.0, "right": "C", "ratio": 1}]}, 422, "quantity"),
-    ({"client_order_id": "x", "side": "BUY", "quantity": 10, "limit_price": 1.0,
-      "legs": [{"symbol": "SPY", "expiry": "2026-12-18", "strike": 0.0, "right": "S", "ratio": 1}]}, 422, "legs.0"),
-    ({"client_order_id": "x", "side": "BUY", "quantity": 10, "limit_price": 1.0,
-      "legs": [{"symbol": "SPY", "expiry": "", "strike": 450.0, "right": "C", "ratio": 1}]}, 422, "legs.0"),
-])
+@pytest.mark.parametrize(
+    "body, status, field",
+    [
+        ("{not json", 422, "<body>"),
+        ({"client_order_id": "x"}, 422, "legs"),
+        (
+            {
+                "client_order_id": "x",
+                "side": "BUY",
+                "quantity": 1,
+                "limit_price": 1.0,
+                "legs": [{"symbol": "SPY", "expiry": "2026-12-18", "strike": 450.0, "right": "X", "ratio": 1}],
+            },
+            422,
+            "legs.0.right",
+        ),
+        (
+            {
+                "client_order_id": "bad id!",
+                "side": "BUY",
+                "quantity": 1,
+                "limit_price": 1.0,
+                "legs": [{"symbol": "SPY", "expiry": "2026-12-18", "strike": 450.0, "right": "C", "ratio": 1}],
+            },
+            422,
+            "client_order_id",
+        ),
+        (
+            {
+                "client_order_id": "x",
+                "side": "BUY",
+                "quantity": 0,
+                "limit_price": 1.0,
+                "legs": [{"symbol": "SPY", "expiry": "2026-12-18", "strike": 450.0, "right": "C", "ratio": 1}],
+            },
+            422,
+            "quantity",
+        ),
+        (
+            {
+                "client_order_id": "x",
+                "side": "BUY",
+                "quantity": 10,
+                "limit_price": 1.0,
+                "legs": [{"symbol": "SPY", "expiry": "2026-12-18", "strike": 0.0, "right": "S", "ratio": 1}],
+            },
+            422,
+            "legs.0",
+        ),
+        (
+            {
+                "client_order_id": "x",
+                "side": "BUY",
+                "quantity": 10,
+                "limit_price": 1.0,
+                "legs": [{"symbol": "SPY", "expiry": "", "strike": 450.0, "right": "C", "ratio": 1}],
+            },
+            422,
+            "legs.0",
+        ),
+    ],
+)
 def test_bad_requests_get_4xx_naming_the_field(body, status, field):
     async def scenario():
         async with serving() as (paper, url), aiohttp.ClientSession() as session:
@@ -184,10 +231,17 @@ def test_websocket_streams_order_events():
 json_values = st.recursive(st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False)
                            | st.text(max_size=8), lambda c: st.lists(c, max_size=3)
                            | st.dictionaries(st.text(max_size=8), c, max_size=4), max_leaves=10)
-order_like = st.fixed_dictionaries({}, optional={
-    "client_order_id": json_values | st.just("ok-1"), "side": json_values | st.sampled_from(["BUY", "SELL"]),
-    "quantity": json_values, "limit_price": json_values,
-    "legs": json_values | st.just([{"symbol": "SPY", "expiry": "2026-12-18", "strike": 1.0, "right": "C", "ratio": 0}])})
+order_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "client_order_id": json_values | st.just("ok-1"),
+        "side": json_values | st.sampled_from(["BUY", "SELL"]),
+        "quantity": json_values,
+        "limit_price": json_values,
+        "legs": json_values
+        | st.just([{"symbol": "SPY", "expiry": "2026-12-18", "strike": 1.0, "right": "C", "ratio": 0}]),
+    },
+)
 
 
 def test_random_bodies_never_break_the_server():

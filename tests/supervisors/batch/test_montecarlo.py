@@ -15,8 +15,11 @@ from tests.supervisors.batch.montecarlo_fixtures import tiny_config
 
 
 def test_the_grid_is_underlyings_x_regimes_x_parameter_combinations():
-    config = tiny_config(underlyings={"SPY": 600.0, "QQQ": 520.0}, regimes=["low", "high"],
-                         parameters={"butterflies.max_hold_s": [1800, 3600, 5400], "timing.cancel_after_seconds": [2.0, 4.0]})
+    config = tiny_config(
+        underlyings={"SPY": 600.0, "QQQ": 520.0},
+        regimes=["low", "high"],
+        parameters={"butterflies.max_hold_s": [1800, 3600, 5400], "timing.cancel_after_seconds": [2.0, 4.0]},
+    )
     scenarios = build_scenarios(config)
     assert len(scenarios) == 2 * 2 * 3 * 2
     assert len({s.scenario_id for s in scenarios}) == len(scenarios)
@@ -26,9 +29,14 @@ def test_the_grid_is_underlyings_x_regimes_x_parameter_combinations():
     assert one.config.backtest.start_prices == {"QQQ": 520.0}
 
 
-@pytest.mark.parametrize("key, value, named", [("butterflies.max_hold_secs", 10, "max_hold_secs"),
-                                               ("butterflies.max_hold_s", -5, "montecarlo.parameters.butterflies.max_hold_s"),
-                                               ("timing", 3, "timing")])
+@pytest.mark.parametrize(
+    "key, value, named",
+    [
+        ("butterflies.max_hold_secs", 10, "max_hold_secs"),
+        ("butterflies.max_hold_s", -5, "montecarlo.parameters.butterflies.max_hold_s"),
+        ("timing", 3, "timing"),
+    ],
+)
 def test_a_bad_grid_key_or_value_fails_before_any_work_naming_the_field(key, value, named):
     with pytest.raises(ConfigError) as err:
         build_scenarios(tiny_config(parameters={key: [value]}))
