@@ -11,7 +11,6 @@ from collections import Counter
 
 import pytest
 
-from actors.broker_gateway import BrokerGateway
 from actors.butterfly_router import ButterflyExitRouter
 from actors.messages import ExitButterfly, ReplayedOrders, ReplayRequest
 from actors.runtime.component import Component
@@ -26,6 +25,7 @@ from core.orders import CancelOrder, OrderAccepted, OrderCancelled, OrderFilled,
 from sim.exchange.simulated import SimulatedExchange
 from tests.actors.test_butterfly_router import EXPIRY, QUOTES, T0, Feed, ThinFeed, fly
 from tests.kit.stubs import RecordingPort
+from tests.kit.topologies import order_path
 
 NO_RESTING_FILLS = FillModel(rate_at_mid_per_s=1e-9)
 
@@ -116,9 +116,8 @@ def run(crash_when, position=None, risk=RouterRiskConfig(), fills=FillModel(), s
     desk = Desk(ExitButterfly(position, MarketData(dict(QUOTES), 100.0), risk, "desk"))
     host = Crashable(crash_when, crashes)
     runtime = InlineRuntime(RuntimeConfig(seed=seed), start_ns=T0, telemetry=Telemetry(sink) if sink else None)
-    for component in (SimulatedExchange(ExchangeConfig(seed=seed, fills=fills)), BrokerGateway(store, "exchange"),
-                      feed or Feed(QUOTES, sizes), host, desk):
-        runtime.add(component)
+    order_path(runtime, SimulatedExchange(ExchangeConfig(seed=seed, fills=fills)), store, feed or Feed(QUOTES, sizes),
+               host, desk)
     runtime.run(until_ns=T0 + 30 * 10**9)
     return desk, host, store
 

@@ -9,7 +9,6 @@ and new flies keep being entered.
 
 from datetime import date, datetime, timezone
 
-from actors.broker_gateway import BrokerGateway
 from actors.butterfly_router import ButterflyExitRouter
 from actors.butterfly_router_state import parse_exit_order_id
 from actors.butterfly_strategist import ButterflyStrategist
@@ -28,6 +27,7 @@ from core.quotes import ChainQuotes
 from sim.exchange.simulated import SimulatedExchange
 from sim.market.live import MarketFeed, MarketSpec
 from tests.actors.test_butterfly_router_recovery import Crashable, _GenerationPort
+from tests.kit.topologies import order_path
 
 START_NS = int(datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc).timestamp() * 1e9)
 EXPIRY = date(2026, 11, 27)
@@ -72,20 +72,13 @@ class StrategistHost(Component):
 def run(crash_when, crashes=1, seconds=120, store=None, session_start_ns=0, interval_ms=500, router=None):
     store = store if store is not None else MemoryLedgerStore()
     host = StrategistHost(crash_when, crashes, session_start_ns)
-    gateway = BrokerGateway(store, "exchange")
     feed = MarketFeed(
         MarketSpec(symbols={"SPY": 450.0}, expiry_days=(7,), n_strikes=60, interval_ms=interval_ms, seed=2),
         routes={("SPY", EXPIRY.isoformat()): (NAME, "router")},
     )
     runtime = InlineRuntime(RuntimeConfig(seed=2), start_ns=START_NS)
-    for component in (
-        SimulatedExchange(ExchangeConfig(seed=2)),
-        gateway,
-        router or ButterflyExitRouter(gateway="broker"),
-        feed,
-        host,
-    ):
-        runtime.add(component)
+    _, gateway, *_ = order_path(runtime, SimulatedExchange(ExchangeConfig(seed=2)), store,
+                                router or ButterflyExitRouter(), feed, host)
     runtime.run(until_ns=START_NS + seconds * 10**9)
     return host, gateway, store
 

@@ -4,7 +4,6 @@ import os
 import signal
 from datetime import datetime, timedelta, timezone
 
-from actors.broker_gateway import BrokerGateway
 from actors.expiration_trader import ExpirationTrader, TraderSettings
 from actors.optimization_metrics import MetricsComponent
 from actors.position_balancer import BalancerComponent
@@ -15,6 +14,7 @@ from core.ledger import fold
 from persistence.sqlite_ledger import SqliteLedgerStore
 from sim.exchange.simulated import SimulatedExchange
 from sim.market.live import MarketFeed, MarketSpec
+from tests.kit.topologies import order_path
 from tests.ray.waiting import wait_for
 
 
@@ -27,11 +27,10 @@ def test_killed_trader_restarts_from_the_ledger_without_duplicate_orders(ray_clu
     trader = ExpirationTrader("SPY", expiry, settings)
     store_path = tmp_path / "ledger.db"
     runtime = RayRuntime(RuntimeConfig(kind="ray", ray_namespace="t-trader-restart", max_restarts=-1))
-    for component in (SimulatedExchange(), BrokerGateway(SqliteLedgerStore(store_path)),
-                      MarketFeed(MarketSpec(symbols={"SPY": 600.0}, expiry_days=(7,), n_strikes=40, interval_ms=200),
-                                 routes={("SPY", expiry.isoformat()): (trader.name,)}),
-                      BalancerComponent(), MetricsComponent(), trader):
-        runtime.add(component)
+    order_path(runtime, SimulatedExchange(), SqliteLedgerStore(store_path),
+               MarketFeed(MarketSpec(symbols={"SPY": 600.0}, expiry_days=(7,), n_strikes=40, interval_ms=200),
+                          routes={("SPY", expiry.isoformat()): (trader.name,)}),
+               BalancerComponent(), MetricsComponent(), trader)
     runtime.start()
     try:
         assert wait_for(lambda: runtime.snapshot("broker")["intents"] >= 5), runtime.snapshots()
