@@ -12,9 +12,9 @@ never blocks the component.
   once when it recovers, with symbol, expiry and the error.
 - Orders: every working order is polled every `order_poll_ms`, and at once when the broker's order-event
   stream (an adapter with `order_event_ids()`, like the paper exchange's websocket) announces an event
-  for it, so a fill reaches its owner in milliseconds, not at the next poll; the broker's record is turned
-  into order events (exactly the broker's own events when its record lists them, otherwise
-  by comparing with the last record seen). Results come back to the component through its
+  for it, so a fill reaches its owner in milliseconds, not at the next poll; the broker's report
+  (adapters.protocol.OrderReport) is turned into order events (exactly the broker's own events when its
+  report lists them, otherwise by comparing with the last report seen). Results come back to the component through its
   own mailbox, so its state is touched by one thread only.
 - A submit whose outcome is unknown (the broker could not be reached after the adapter's
   retries) is never resent: the order is polled until the broker says whether it has it,
@@ -32,7 +32,7 @@ from typing import Any, Callable, NamedTuple
 
 from actors import names
 from actors.runtime.component import Component
-from adapters.protocol import BrokerRequestError
+from adapters.protocol import BrokerRequestError, OrderReport
 from core.orders import (
     DONE_STATES,
     EVENT_KIND,
@@ -43,7 +43,6 @@ from core.orders import (
     OrderCancelled,
     OrderFilled,
     OrderRejected,
-    OrderReplaced,
     OrderState,
     OrderStatus,
     OrderStatusReport,
@@ -52,16 +51,14 @@ from core.orders import (
     SubmitOrder,
 )
 
-_EVENT_TYPES = {cls.__name__: cls for cls in (OrderAccepted, OrderRejected, OrderFilled, OrderCancelled,
-                                              CancelRejected, OrderReplaced)}
 _DONE = {s.value for s in DONE_STATES}
 
 
 class BrokerRecord(NamedTuple):
-    """The broker's view of one order (a dict as the paper exchange shows it), for the bridge itself."""
+    """The broker's report of one order, for the bridge itself (from its I/O thread to its handler)."""
 
     client_order_id: str
-    record: dict
+    report: OrderReport
 
 
 class BrokerRefused(NamedTuple):
@@ -110,43 +107,37 @@ class TrackedOrder:
         return event
 
 
-def events_from_record(order: TrackedOrder, coid: str, record: dict, now_ns: int) -> list:
-    """The order events this record adds to what `order` has seen (and updates `order`)."""
-    if "events" in record:
-        return _replay_events(order, record["events"])
-    return _diff_events(order, coid, record, now_ns)
+def events_from_report(order: TrackedOrder, coid: str, report: OrderReport, now_ns: int) -> list:
+    """The order events this report adds to what `order` has seen (and updates `order`)."""
+    if report.events is not None:
+        return _replay_events(order, report.events)
+    return _diff_events(order, coid, report, now_ns)
 
 
-def _replay_events(order: TrackedOrder, events: list[dict]) -> list:
-    out = []
-    for payload in events[order.events_seen:]:
-        fields = {k: v for k, v in payload.items() if k != "type"}
-        if "leg_prices" in fields:
-            fields["leg_prices"] = tuple(fields["leg_prices"])
-        out.append(order.tell(_EVENT_TYPES[payload["type"]](**fields)))
+def _replay_events(order: TrackedOrder, events: tuple) -> list:
+    out = [order.tell(event) for event in events[order.events_seen:]]
     order.events_seen = len(events)
     return out
 
 
-def _diff_events(order: TrackedOrder, coid: str, record: dict, now_ns: int) -> list:
-    """Events implied by a status record without an event list (the seed callbacks' brokers)."""
+def _diff_events(order: TrackedOrder, coid: str, report: OrderReport, now_ns: int) -> list:
+    """Events implied by a report without an event list (the seed callbacks' brokers)."""
     out: list = []
-    status = str(record.get("status", order.state.status.value)).upper()
+    status = report.status or order.state.status.value
     if order.state.status is OrderStatus.PENDING_NEW and status not in (OrderStatus.PENDING_NEW.value,
                                                                          OrderStatus.REJECTED.value):
         out.append(order.tell(OrderAccepted(coid, now_ns)))
-    filled = int(record.get("filled_quantity", order.filled) or 0)
+    filled = report.filled_quantity
     if filled > order.filled:
-        average = float(record.get("average_price") or 0.0)
+        average = report.average_price or 0.0
         notional = average * filled
         price = round((notional - order.notional) / (filled - order.filled), 6)
         out.append(order.tell(OrderFilled(coid, filled - order.filled, price, (), filled,
                                           max(order.quantity - filled, 0), now_ns)))
         order.notional = notional
     if status == OrderStatus.REJECTED.value and not order.done:
-        code = record.get("reject_code")
-        code = code if code in REJECT_CODES else "other"                   # a broker's own codes stay bounded
-        out.append(order.tell(OrderRejected(coid, str(record.get("reason") or "rejected by the broker"), now_ns, code)))
+        code = report.reject_code if report.reject_code in REJECT_CODES else "other"   # a broker's codes stay bounded
+        out.append(order.tell(OrderRejected(coid, report.reason or "rejected by the broker", now_ns, code)))
     elif status == OrderStatus.CANCELLED.value and not order.done:
         out.append(order.tell(OrderCancelled(coid, max(order.quantity - order.filled, 0), now_ns)))
     order.closed = order.closed or status in _DONE          # the broker says it is over, fills or not
@@ -166,7 +157,7 @@ class _Adopt(NamedTuple):
 
     client_order_id: str
     owner: str
-    record: dict
+    report: OrderReport
 
 
 class _IoLoop:
@@ -246,24 +237,24 @@ class BrokerBridge(Component):
         except Exception as err:  # noqa: BLE001 - reported; the gateway reconciles on the next start
             self.log.error("cancel_on_stop_failed", working=len(working), error=repr(err))
             outcomes = []
-        for coid, record in outcomes:
-            self._apply_record(coid, record, now_ns)
+        for coid, report in outcomes:
+            self._apply_report(coid, report, now_ns)
         still = [coid for coid, order in self.orders.items() if not order.done]
         self.log.info("broker_bridge_stopped", cancelled=len(working), still_working=still)
         self._io.spawn(self._adapter.close()).result(timeout=self.stop_timeout_s)
         self._io.stop()
         self._io = None
 
-    async def _cancel_all(self, coids: list[str]) -> list[tuple[str, dict]]:
+    async def _cancel_all(self, coids: list[str]) -> list[tuple[str, OrderReport]]:
         await asyncio.gather(*(self._quietly(self._adapter.cancel(c)) for c in coids))
         deadline = time.monotonic() + self.stop_timeout_s / 2
-        results: dict[str, dict] = {}
+        results: dict[str, OrderReport] = {}
         while coids and time.monotonic() < deadline:
-            records = await asyncio.gather(*(self._quietly(self._adapter.order(c)) for c in coids))
-            for coid, record in zip(coids, records):
-                if isinstance(record, dict):
-                    results[coid] = record
-            coids = [c for c in coids if str(results.get(c, {}).get("status")) not in _DONE]
+            reports = await asyncio.gather(*(self._quietly(self._adapter.order(c)) for c in coids))
+            for coid, report in zip(coids, reports):
+                if isinstance(report, OrderReport):
+                    results[coid] = report
+            coids = [c for c in coids if c not in results or results[c].status not in _DONE]
             if coids:
                 await asyncio.sleep(self.order_poll_s)
         return list(results.items())
@@ -279,7 +270,7 @@ class BrokerBridge(Component):
 
     def on_message(self, message: Any, now_ns: int) -> None:
         if isinstance(message, BrokerRecord):
-            self._apply_record(message.client_order_id, message.record, now_ns)
+            self._apply_report(message.client_order_id, message.report, now_ns)
         elif isinstance(message, BrokerRefused):
             self._refused(message, now_ns)
         elif isinstance(message, _Adopt):
@@ -305,11 +296,11 @@ class BrokerBridge(Component):
         else:
             raise TypeError(f"{self.name} cannot handle {type(message).__name__}")
 
-    def _apply_record(self, coid: str, record: dict, now_ns: int) -> None:
+    def _apply_report(self, coid: str, report: OrderReport, now_ns: int) -> None:
         order = self.orders.get(coid)
-        if order is None or order.done or (self._event_records and "events" not in record):
-            return                    # an adapter that lists events is followed by its polled records only
-        for event in events_from_record(order, coid, record, now_ns):
+        if order is None or order.done or (self._event_records and report.events is None):
+            return                    # an adapter that lists events is followed by its polled reports only
+        for event in events_from_report(order, coid, report, now_ns):
             self.counts["events"] += 1
             self.port.send(order.owner, event)
 
@@ -330,7 +321,7 @@ class BrokerBridge(Component):
     async def _submit(self, order: SubmitOrder) -> None:
         coid = order.client_order_id
         try:
-            record = await self._adapter.submit(order)
+            report = await self._adapter.submit(order)
         except BrokerRequestError as err:
             self.port.send(self.name, BrokerRefused(coid, "submit", str(err)))
             return
@@ -339,35 +330,35 @@ class BrokerBridge(Component):
             self._polling.add(coid)
             return
         self._polling.add(coid)
-        self.port.send(self.name, BrokerRecord(coid, record))
+        self.port.send(self.name, BrokerRecord(coid, report))
 
     async def _request(self, kind: str, coid: str, call) -> None:
         try:
-            record = await call
+            report = await call
         except BrokerRequestError as err:
             self.port.send(self.name, BrokerRefused(coid, kind, str(err)))
             return
         except Exception as err:  # noqa: BLE001 - logged with context; the poll keeps the order's state current
             self.log.error("broker_request_failed", client_order_id=coid, request=kind, error=repr(err))
             return
-        self.port.send(self.name, BrokerRecord(coid, record))
+        self.port.send(self.name, BrokerRecord(coid, report))
 
     async def _status(self, request: OrderStatusRequest) -> None:
         now_ns = time.time_ns()
         try:
-            record = await self._adapter.order(request.client_order_id)
+            report = await self._adapter.order(request.client_order_id)
         except Exception as err:  # noqa: BLE001 - split below: 404 answers "unknown", anything else is logged
             if not isinstance(err, BrokerRequestError) or err.status != 404:
                 self.log.error("status_request_failed", client_order_id=request.client_order_id, error=repr(err))
                 return
             self.port.send(request.owner, OrderStatusReport(request.client_order_id, False, "", 0, 0, 0.0, now_ns))
             return
-        status = str(record.get("status"))
+        status = report.status
         self.port.send(request.owner, OrderStatusReport(
-            request.client_order_id, True, status, int(record.get("filled_quantity") or 0),
-            int(record.get("leaves_quantity") or 0), float(record.get("average_price") or 0.0), now_ns))
+            request.client_order_id, True, status, report.filled_quantity, report.leaves_quantity or 0,
+            report.average_price or 0.0, now_ns))
         if status not in _DONE:
-            self.port.send(self.name, _Adopt(request.client_order_id, request.owner, record))
+            self.port.send(self.name, _Adopt(request.client_order_id, request.owner, report))
 
     async def _order_loop(self) -> None:
         while True:
@@ -377,7 +368,7 @@ class BrokerBridge(Component):
 
     async def _poll_one(self, coid: str) -> None:
         try:
-            record = await self._adapter.order(coid)
+            report = await self._adapter.order(coid)
         except BrokerRequestError as err:
             if coid in self._polling:
                 self._polling.discard(coid)
@@ -388,9 +379,9 @@ class BrokerBridge(Component):
             self.counts["poll_errors"] += 1
             self.log.warning("order_poll_failed", client_order_id=coid, error=repr(err))
             return
-        if str(record.get("status")) in _DONE:
+        if report.status in _DONE:
             self._polling.discard(coid)
-        self.port.send(self.name, BrokerRecord(coid, record))
+        self.port.send(self.name, BrokerRecord(coid, report))
 
     async def _doorbell_loop(self) -> None:
         """An event announced on the broker's stream polls that order now (records stay the one source of
@@ -444,7 +435,7 @@ class BrokerBridge(Component):
 
 
 def _adopt(bridge: BrokerBridge, message: _Adopt, now_ns: int) -> None:
-    order = TrackedOrder.new(message.client_order_id, message.owner, int(message.record.get("quantity") or 0))
-    events_from_record(order, message.client_order_id, message.record, now_ns)   # already reported: not resent
+    order = TrackedOrder.new(message.client_order_id, message.owner, message.report.quantity or 0)
+    events_from_report(order, message.client_order_id, message.report, now_ns)   # already reported: not resent
     bridge.orders[message.client_order_id] = order
     bridge._io.call(bridge._polling.add, message.client_order_id)

@@ -25,8 +25,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adapters.protocol import BrokerError, BrokerRequestError
-from core.orders import OrderSide, SubmitOrder
+from adapters.protocol import BrokerError, BrokerRequestError, OrderReport, report_from_record
+from core.orders import OrderSide, OrderStatus, SubmitOrder
 from core.quotes import ChainQuotes
 
 _STATUS_WORDS = {"FILLED": "FILLED", "COMPLETE": "FILLED", "PARTIAL": "PARTIALLY_FILLED",
@@ -91,7 +91,7 @@ class CallbackAdapter:
         except asyncio.TimeoutError:
             raise BrokerError(f"{name}: no answer within {self.timeout_s} s") from None
 
-    async def submit(self, order: SubmitOrder) -> dict[str, Any]:
+    async def submit(self, order: SubmitOrder) -> OrderReport:
         contract = order.legs[0].contract
         signed_limit = order.limit_price if order.side == OrderSide.BUY.value else -order.limit_price
         expiration = self.expirations.get((contract.symbol, contract.expiry), date.fromisoformat(contract.expiry))
@@ -112,14 +112,14 @@ class CallbackAdapter:
         if order_id is None:
             raise BrokerRequestError(422, {"error": "order_callback returned no order id"})
         self.ids[order.client_order_id] = order_id
-        return {"status": "PENDING_NEW", "filled_quantity": 0}
+        return OrderReport(OrderStatus.PENDING_NEW.value)
 
     def _late_id(self, coid: str, task: asyncio.Task) -> None:
         self.in_flight.pop(coid, None)
         if not task.cancelled() and task.exception() is None and task.result() is not None:
             self.ids[coid] = task.result()
 
-    async def order(self, client_order_id: str) -> dict[str, Any]:
+    async def order(self, client_order_id: str) -> OrderReport:
         if client_order_id in self.in_flight:
             raise BrokerError(f"order_callback for {client_order_id} has not answered yet")
         order_id = self.ids.get(client_order_id)
@@ -132,9 +132,9 @@ class CallbackAdapter:
         else:
             raise BrokerRequestError(422, {"error": "cannot follow the order: order_callback returned a plain id "
                                                     "and no order_status_callback was given"})
-        return _normal_record(raw)
+        return report_from_record(_normal_record(raw))
 
-    async def cancel(self, client_order_id: str) -> dict[str, Any]:
+    async def cancel(self, client_order_id: str) -> OrderReport:
         order_id = self.ids.get(client_order_id)
         if order_id is None:
             raise BrokerRequestError(404, {"error": f"no order id for {client_order_id}"})
@@ -144,9 +144,9 @@ class CallbackAdapter:
             await self._call("cancel_callback", self.cancel_callback, order_id)
         else:
             raise BrokerRequestError(422, {"error": "cannot cancel: no cancel_callback was given"})
-        return {"status": "PENDING_CANCEL"}
+        return OrderReport("PENDING_CANCEL")
 
-    async def replace(self, client_order_id: str, limit_price: float, quantity: int = 0) -> dict[str, Any]:
+    async def replace(self, client_order_id: str, limit_price: float, quantity: int = 0) -> OrderReport:
         raise BrokerRequestError(422, {"error": "the seed callbacks cannot replace orders"})
 
     async def chain(self, symbol: str, expiry: str) -> ChainQuotes:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 import aiohttp
 import numpy as np
 
-from adapters.protocol import BrokerError, BrokerRequestError
+from adapters.protocol import BrokerError, BrokerRequestError, OrderReport, report_from_record
 from core.orders import SubmitOrder
 from core.quotes import ChainQuotes
 
@@ -100,19 +101,18 @@ class HttpBroker:
                 await asyncio.sleep(self.backoff_s * 2 ** attempt)
         raise BrokerError(f"{method} {path} failed after {self.retries + 1} attempts: {last_error!r}")
 
-    async def submit(self, order: SubmitOrder) -> dict[str, Any]:
-        return await self._call("POST", "/orders", order_json(order))
+    async def submit(self, order: SubmitOrder) -> OrderReport:
+        return report_from_record(await self._call("POST", "/orders", order_json(order)))
 
-    async def cancel(self, client_order_id: str) -> dict[str, Any]:
-        return await self._call("DELETE", f"/orders/{client_order_id}")
+    async def cancel(self, client_order_id: str) -> OrderReport:
+        return report_from_record(await self._call("DELETE", f"/orders/{client_order_id}"))
 
-    async def replace(self, client_order_id: str, limit_price: float, quantity: int = 0) -> dict[str, Any]:
-        return await self._call(
-            "PATCH", f"/orders/{client_order_id}", {"limit_price": limit_price, "quantity": quantity}
-        )
+    async def replace(self, client_order_id: str, limit_price: float, quantity: int = 0) -> OrderReport:
+        body = {"limit_price": limit_price, "quantity": quantity}
+        return report_from_record(await self._call("PATCH", f"/orders/{client_order_id}", body))
 
-    async def order(self, client_order_id: str) -> dict[str, Any]:
-        return await self._call("GET", f"/orders/{client_order_id}")
+    async def order(self, client_order_id: str) -> OrderReport:
+        return report_from_record(await self._call("GET", f"/orders/{client_order_id}"))
 
     async def chain(self, symbol: str, expiry: str) -> ChainQuotes:
         return chain_from_json(await self._call("GET", f"/chains/{symbol}/{expiry}"))
@@ -129,3 +129,43 @@ class HttpBroker:
     async def close(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()
+
+
+class InProcessBroker:
+    """The same interface over a paper exchange app (sim.paper.server.PaperExchangeApp) in this process: no network,
+    the same bookkeeping as its HTTP API."""
+
+    reports_events = True
+
+    def __init__(self, paper_app) -> None:
+        self.paper = paper_app
+
+    async def submit(self, order: SubmitOrder) -> OrderReport:
+        record, _ = self.paper.service.submit(order._replace(owner=self.paper.service.name), time.time_ns())
+        return _without_events(record)
+
+    async def cancel(self, client_order_id: str) -> OrderReport:
+        return _without_events(self.paper.service.cancel(client_order_id))
+
+    async def replace(self, client_order_id: str, limit_price: float, quantity: int = 0) -> OrderReport:
+        return _without_events(self.paper.service.replace(client_order_id, limit_price, quantity))
+
+    async def order(self, client_order_id: str) -> OrderReport:
+        return report_from_record(self.paper.service.record(client_order_id))
+
+    async def chain(self, symbol: str, expiry: str) -> ChainQuotes:
+        return self.paper.market.latest[(symbol, expiry)]
+
+    async def underlying(self, symbol: str) -> float:
+        return float(self.paper.market.prices[symbol])
+
+    async def positions(self) -> list[dict[str, Any]]:
+        return self.paper.service.position_list()
+
+    async def close(self) -> None:
+        return None
+
+
+def _without_events(record: dict[str, Any]) -> OrderReport:
+    """A report of a request's answer: as over HTTP, only `order()` lists the events."""
+    return report_from_record({k: v for k, v in record.items() if k != "events"})

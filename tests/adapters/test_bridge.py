@@ -8,8 +8,8 @@ import pytest
 import structlog
 import structlog.testing
 
-from adapters.bridge import AddRoute, BrokerBridge, TrackedOrder, events_from_record
-from adapters.protocol import BrokerError, BrokerRequestError
+from adapters.bridge import AddRoute, BrokerBridge, TrackedOrder, events_from_report
+from adapters.protocol import BrokerError, BrokerRequestError, report_from_record
 from core.orders import (
     CancelOrder,
     Contract,
@@ -24,30 +24,36 @@ from core.orders import (
 )
 from core.quotes import ChainQuotes
 
+
+def _events(order, coid, record, now_ns):
+    """The bridge's events for a broker record (as the paper exchange's JSON shows one)."""
+    return events_from_report(order, coid, report_from_record(record), now_ns)
+
+
 LEGS = (OrderLeg(Contract("SPY", "2026-12-18", 600.0, "C"), 1), OrderLeg(Contract("SPY", "2026-12-18", 605.0, "C"), -1))
 
 
 def test_diff_of_status_records_gives_accept_partial_fill_and_cancel():
     order = TrackedOrder.new("x", "t", 3)
-    assert events_from_record(order, "a", {"status": "PENDING_NEW"}, 1) == []
-    first = events_from_record(
+    assert _events(order, "a", {"status": "PENDING_NEW"}, 1) == []
+    first = _events(
         order, "a", {"status": "PARTIALLY_FILLED", "filled_quantity": 1, "average_price": 1.2}, 2
     )
     assert [type(e) for e in first] == [OrderAccepted, OrderFilled]
     assert first[1].quantity == 1 and first[1].price == pytest.approx(1.2) and first[1].leaves_quantity == 2
-    second = events_from_record(order, "a", {"status": "CANCELLED", "filled_quantity": 2, "average_price": 1.25}, 3)
+    second = _events(order, "a", {"status": "CANCELLED", "filled_quantity": 2, "average_price": 1.25}, 3)
     assert [type(e) for e in second] == [OrderFilled, OrderCancelled]
     assert second[0].price == pytest.approx(1.3)             # (1.25*2 - 1.2) / 1
     assert second[1].cancelled_quantity == 1 and order.done
-    assert events_from_record(order, "a", {"status": "CANCELLED", "filled_quantity": 2}, 4) == []
+    assert _events(order, "a", {"status": "CANCELLED", "filled_quantity": 2}, 4) == []
 
 
 def test_a_status_record_s_reject_code_is_kept_when_it_is_one_of_ours_else_other():
-    known = events_from_record(TrackedOrder.new("x", "t", 1), "a",
+    known = _events(TrackedOrder.new("x", "t", 1), "a",
                                {"status": "REJECTED", "reason": "price off tick", "reject_code": "off_tick"}, 1)
-    foreign = events_from_record(TrackedOrder.new("x", "t", 1), "b",
+    foreign = _events(TrackedOrder.new("x", "t", 1), "b",
                                  {"status": "REJECTED", "reason": "margin", "reject_code": "MARGIN_CALL_42"}, 1)
-    missing = events_from_record(TrackedOrder.new("x", "t", 1), "c", {"status": "REJECTED"}, 1)
+    missing = _events(TrackedOrder.new("x", "t", 1), "c", {"status": "REJECTED"}, 1)
     assert [e.code for e in known + foreign + missing if isinstance(e, OrderRejected)] == ["off_tick", "other", "other"]
     assert known[-1].reason == "price off tick"
 
@@ -55,10 +61,10 @@ def test_a_status_record_s_reject_code_is_kept_when_it_is_one_of_ours_else_other
 def test_event_lists_are_replayed_once_each():
     order = TrackedOrder.new("x", "t", 1)
     events = [{"type": "OrderAccepted", "client_order_id": "a", "time_ns": 1}]
-    assert [type(e) for e in events_from_record(order, "a", {"events": events}, 5)] == [OrderAccepted]
+    assert [type(e) for e in _events(order, "a", {"events": events}, 5)] == [OrderAccepted]
     events.append({"type": "OrderFilled", "client_order_id": "a", "quantity": 1, "price": 1.1, "leg_prices": [2.0, 0.9],
                    "cumulative_quantity": 1, "leaves_quantity": 0, "time_ns": 2})
-    replayed = events_from_record(order, "a", {"events": events}, 6)
+    replayed = _events(order, "a", {"events": events}, 6)
     assert len(replayed) == 1 and replayed[0].leg_prices == (2.0, 0.9) and order.done
 
 
@@ -75,7 +81,7 @@ class FakeBroker:
         if self.unreachable_submit:
             raise BrokerError("connection refused")
         self.orders[order.client_order_id] = {"status": "ACCEPTED", "filled_quantity": 0, "quantity": order.quantity}
-        return self.orders[order.client_order_id]
+        return report_from_record(self.orders[order.client_order_id])
 
     async def order(self, coid):
         if coid not in self.orders:
@@ -83,12 +89,12 @@ class FakeBroker:
         self.polls[coid] = self.polls.get(coid, 0) + 1
         if self.polls[coid] >= 2 and self.orders[coid]["status"] == "ACCEPTED":
             self.orders[coid] = {**self.orders[coid], "status": "FILLED", "filled_quantity": 2, "average_price": 1.5}
-        return self.orders[coid]
+        return report_from_record(self.orders[coid])
 
     async def cancel(self, coid):
         self.cancels.append(coid)
         self.orders[coid] = {**self.orders[coid], "status": "CANCELLED"}
-        return self.orders[coid]
+        return report_from_record(self.orders[coid])
 
     async def chain(self, symbol, expiry):
         if symbol == "BAD":
@@ -222,7 +228,7 @@ def _never_fills(broker):
     async def order(coid):
         if coid not in broker.orders:
             raise BrokerRequestError(404, {"error": "unknown"})
-        return broker.orders[coid]
+        return report_from_record(broker.orders[coid])
     return order
 
 

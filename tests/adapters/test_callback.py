@@ -29,7 +29,7 @@ def test_credit_orders_reach_the_callback_with_a_negative_net_limit():
     broker = adapter(lambda *a: seen.append(a) or "id-1", order_status_callback=lambda i: {"status": "working"})
     asyncio.run(broker.submit(SubmitOrder("a", "t", LEGS, "SELL", 2, 1.25)))
     assert seen[0][0] == "SPY" and seen[0][2] == 2 and seen[0][3] == -1.25
-    assert asyncio.run(broker.order("a"))["status"] == "ACCEPTED"
+    assert asyncio.run(broker.order("a")).status == "ACCEPTED"
 
 
 def test_a_slow_callback_is_not_resent_and_its_late_id_is_followed():
@@ -54,7 +54,7 @@ def test_a_slow_callback_is_not_resent_and_its_late_id_is_followed():
             await asyncio.sleep(0.02)
         return await broker.order("a")
 
-    assert asyncio.run(scenario())["status"] == "FILLED"
+    assert asyncio.run(scenario()).status == "FILLED"
 
 
 def test_a_plain_id_without_a_status_callback_cannot_be_followed():

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from adapters.paper_http import HttpBroker
 from adapters.protocol import BrokerRequestError
-from core.orders import Contract, OrderLeg, SubmitOrder
+from core.orders import Contract, OrderFilled, OrderLeg, SubmitOrder
 from sim.market.live import MarketSpec
 from tests.kit.topologies import paper_exchange_app
 
@@ -50,7 +50,7 @@ async def wait_status(broker, coid, statuses, timeout_s=5.0):
     deadline = asyncio.get_running_loop().time() + timeout_s
     while True:
         record = await broker.order(coid)
-        if record["status"] in statuses or asyncio.get_running_loop().time() > deadline:
+        if record.status in statuses or asyncio.get_running_loop().time() > deadline:
             return record
         await asyncio.sleep(0.02)
 
@@ -61,12 +61,12 @@ def test_quotes_order_fill_and_positions():
             assert (await broker._call("GET", "/health"))["status"] == "ok"
             order = await marketable_order(broker, "t-1", quantity=2)
             created = await broker.submit(order)
-            assert created["status"] == "PENDING_NEW"
+            assert created.status == "PENDING_NEW"
             record = await wait_status(broker, "t-1", {"FILLED", "PARTIALLY_FILLED"})
-            assert record["filled_quantity"] >= 1 and record["average_price"] > 0
+            assert record.filled_quantity >= 1 and record.average_price > 0
             positions = await broker.positions()
-            assert positions[0]["quantity"] == record["filled_quantity"]
-            assert any(e["type"] == "OrderFilled" for e in record["events"])
+            assert positions[0]["quantity"] == record.filled_quantity
+            assert any(isinstance(e, OrderFilled) for e in record.events)
     asyncio.run(scenario())
 
 
@@ -82,7 +82,7 @@ def test_shares_of_the_underlying_trade_over_http_for_a_delta_hedge():
             await broker.submit(SubmitOrder("h-1", "client", (OrderLeg(underlying_contract("SPY"), 1),), "BUY", 1500,
                                             limit))
             record = await wait_status(broker, "h-1", {"FILLED"})
-            assert record["status"] == "FILLED" and record["filled_quantity"] == 1500
+            assert record.status == "FILLED" and record.filled_quantity == 1500
             held = [p for p in await broker.positions() if p["right"] == "S"]
             assert held == [{"symbol": "SPY", "expiry": "", "strike": 0.0, "right": "S", "quantity": 1500}]
     asyncio.run(scenario())
@@ -94,7 +94,7 @@ def test_same_client_order_id_never_makes_a_second_order():
             order = await marketable_order(broker, "dup-1")
             first = await broker.submit(order)
             second = await broker.submit(order)
-            assert first["client_order_id"] == second["client_order_id"]
+            assert first.client_order_id == second.client_order_id
             assert paper.service.sent_to_exchange == 1
             with pytest.raises(BrokerRequestError) as err:
                 await broker.submit(order._replace(quantity=5))
@@ -118,7 +118,7 @@ def test_retries_after_a_lost_answer_do_not_duplicate():
             order = await marketable_order(broker, "retry-1")
             before = broker.attempts
             record = await broker.submit(order)
-            assert record["client_order_id"] == "retry-1"
+            assert record.client_order_id == "retry-1"
             assert broker.attempts - before == 3       # two lost answers, then the existing order comes back
             assert paper.service.sent_to_exchange == 1 and len(paper.service.records) == 1
     asyncio.run(scenario())
@@ -210,7 +210,7 @@ def test_exchange_rejects_come_back_with_a_reason():
             order = await marketable_order(broker, "tick-1")
             await broker.submit(order._replace(limit_price=order.limit_price + 0.005))
             record = await wait_status(broker, "tick-1", {"REJECTED"})
-            assert record["status"] == "REJECTED" and "tick" in record["reason"]
+            assert record.status == "REJECTED" and "tick" in record.reason
     asyncio.run(scenario())
 
 
@@ -262,7 +262,7 @@ def test_random_bodies_never_break_the_server():
 
 
 def test_in_process_broker_has_the_same_interface_and_bookkeeping():
-    from sim.paper.in_process import InProcessBroker
+    from adapters.paper_http import InProcessBroker
 
     async def scenario():
         async with serving() as (paper, url), HttpBroker(url) as http:
@@ -271,11 +271,11 @@ def test_in_process_broker_has_the_same_interface_and_bookkeeping():
             assert (await local.chain("SPY", order.legs[0].contract.expiry)).symbol == "SPY"
             assert await local.underlying("SPY") == pytest.approx(await http.underlying("SPY"), rel=1e-3)
             record = await local.submit(order)
-            assert record["client_order_id"] == "local-1"
+            assert record.client_order_id == "local-1"
             filled = await wait_status(local, "local-1", {"FILLED"})
-            assert filled["status"] == "FILLED"
+            assert filled.status == "FILLED"
             assert (await local.positions()) == (await http.positions())
-            assert (await http.order("local-1"))["status"] == "FILLED"     # one book, whichever door
+            assert (await http.order("local-1")).status == "FILLED"     # one book, whichever door
             await local.close()
     asyncio.run(scenario())
 
@@ -317,11 +317,11 @@ def test_metrics_count_orders_fills_rejects_and_requests_without_ids_in_labels()
     async def scenario():
         async with serving() as (paper, url), HttpBroker(url) as broker, aiohttp.ClientSession() as session:
             await broker.submit(await marketable_order(broker, "m-fill", quantity=2))
-            assert (await wait_status(broker, "m-fill", {"FILLED"}))["status"] == "FILLED"
+            assert (await wait_status(broker, "m-fill", {"FILLED"})).status == "FILLED"
             tick = await marketable_order(broker, "m-tick")
             await broker.submit(tick._replace(limit_price=tick.limit_price + 0.005))
             rejected = await wait_status(broker, "m-tick", {"REJECTED"})
-            assert rejected["status"] == "REJECTED" and rejected["reject_code"] == "off_tick"
+            assert rejected.status == "REJECTED" and rejected.reject_code == "off_tick"
             async with session.get(url + "/orders/nope") as response:
                 assert response.status == 404
             async with session.get(url + "/metrics") as response:
