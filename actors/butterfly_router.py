@@ -47,6 +47,7 @@ from actors.butterfly_router_state import (
     exit_order_id,
     plans_as_placed,
 )
+from actors.expiration_trader import REPLAY_RETRY_NS
 from actors.messages import ExitButterfly, ReplayedOrders, ReplayRequest
 from actors.runtime.component import Component
 from config.router import FallbackAction
@@ -105,7 +106,12 @@ class ButterflyExitRouter(Component):
     def on_start(self, now_ns: int) -> None:
         self.executor = PortExecutor(self, self.gateway)
         if self.recover:
-            self.port.send(self.gateway, ReplayRequest(self.name, with_legs=True))
+            self._ask_replay()
+
+    def _ask_replay(self) -> None:
+        """Ask the ledger for this router's exit orders, and again after REPLAY_RETRY_NS while unanswered."""
+        self.port.send(self.gateway, ReplayRequest(self.name, with_legs=True))
+        self.port.schedule(REPLAY_RETRY_NS, ("replay", ""))
 
     def exit_butterfly(self, request: ExitButterfly, now_ns: int) -> None:
         """The seed's entry point: start closing `request.position`; the ExitResult goes to `request.requester`."""
@@ -151,6 +157,8 @@ class ButterflyExitRouter(Component):
             self._start(request, now_ns)
 
     def _replayed(self, replay: ReplayedOrders, now_ns: int) -> None:
+        if self.recovery.replayed:
+            return                  # the answer to a request sent again: applied already
         for coid in self.recovery.load(replay):
             self.executor.cancel(coid)
         if self.recovery.past:
@@ -264,7 +272,11 @@ class ButterflyExitRouter(Component):
 
     def on_timer(self, tag: Hashable, now_ns: int) -> None:
         kind, key = tag
-        if kind == "reprice":
+        if kind == "replay":
+            if not self.recovery.replayed:
+                self.log.warning("replay_unanswered", retry_after_s=REPLAY_RETRY_NS / 1e9)
+                self._ask_replay()
+        elif kind == "reprice":
             self._reprice(key, now_ns)
         elif kind == "first_timeout":
             self._first_timeout(key, now_ns)

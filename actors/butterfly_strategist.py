@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from actors import names
+from actors.expiration_trader import REPLAY_RETRY_NS
 from actors.fly_replay import ENTRY_SUFFIX, FLY_RATIOS, entry_order_id, fly_closed, fly_replay
 from actors.messages import ExitButterfly, ReplayedOrders, ReplayRequest
 from actors.runtime.component import Component
@@ -75,7 +76,12 @@ class ButterflyStrategist(Component):
     def on_start(self, now_ns: int) -> None:
         """Ask the gateway for this strategist's flies (entries and their exits) before trading."""
         self.replayed = False
+        self._ask_replay()
+
+    def _ask_replay(self) -> None:
+        """Ask the ledger, and again after REPLAY_RETRY_NS while unanswered (see expiration_trader)."""
         self.port.send(self.gateway, ReplayRequest(self.name, prefix=self._prefix(), with_legs=True))
+        self.port.schedule(REPLAY_RETRY_NS, ("replay", ""))
 
     def _prefix(self) -> str:
         return f"{self.session}:{self.name}:"
@@ -102,7 +108,10 @@ class ButterflyStrategist(Component):
                 self._open(entering, entering.get("entry_ns", now_ns), now_ns)   # what filled is a fly to manage
 
     def _resume(self, replay: ReplayedOrders, now_ns: int) -> None:
-        """Take up where the ledger says this strategist was: next sequence, and its last fly if still open."""
+        """Take up where the ledger says this strategist was: next sequence, and its last fly if still open
+        (once: the answer to a request sent again changes nothing)."""
+        if self.replayed:
+            return
         self.replayed = True
         found = fly_replay(replay, self._prefix())
         self.sequence = max(self.sequence, found.sequence)
@@ -282,6 +291,11 @@ class ButterflyStrategist(Component):
     def on_timer(self, tag, now_ns: int) -> None:
         """Re-send an exit still unanswered: the same request, so the router resumes rather than restarts it."""
         kind, position_id = tag
+        if kind == "replay":
+            if not self.replayed:
+                self.log.warning("replay_unanswered", retry_after_s=REPLAY_RETRY_NS / NS)
+                self._ask_replay()
+            return
         request = self.exit_request
         if kind != "exit_resend" or not self.exiting or request is None or request.position.position_id != position_id:
             return

@@ -52,6 +52,11 @@ from core.units import NEW_YORK
 
 NS = 1_000_000_000
 _MIN_ATTEMPTS_FOR_PAUSE = 5
+REPLAY_RETRY_NS = 5 * NS
+"""How long a starting trader waits for the ledger's replay before asking again. A restarted Ray actor starts
+inside its constructor, and an answer sent to it before the constructor returns can be lost (Ray fails a task
+sent to an actor that is still restarting when retries are off, as they must be on an order path); the replay
+is a read, so asking again is safe."""
 _RECENT = 10
 _CLOSED_RECHECK_NS = 60 * NS
 _ANSWERS = frozenset({OrderAccepted, OrderFilled, OrderRejected})     # the events that answer a submit
@@ -128,6 +133,7 @@ class ExpirationTrader(Component):
         self.halted_reason: str | None = None
         self.cancel_after_ns = int(settings.timing.cancel_after_seconds * NS)
         self.attempt_due = False
+        self.resumed = False                     # the ledger's replay has been applied (trading may start)
         self.chain_arrival_ns = 0
         self._trigger = "timer"
         kernels.warm_up()                  # compiled before the session starts, not on its first quote
@@ -165,10 +171,19 @@ class ExpirationTrader(Component):
         process (also after a restart), which must not compile them on its first quote."""
         kernels.warm_up()
         self._tell_time(now_ns)
+        self._ask_replay()
+
+    def _ask_replay(self) -> None:
         self.port.send(self.gateway, ReplayRequest(self.name))
+        self.port.schedule(REPLAY_RETRY_NS, ("replay",))
 
     def _resume(self, replay: ReplayedOrders, now_ns: int) -> None:
-        """Rebuild the order counter and the chain balance from the ledger, then start the loop."""
+        """Rebuild the order counter and the chain balance from the ledger, then start the loop (once: a second
+        answer, to a request sent again, changes nothing)."""
+        if self.resumed:
+            self.log.debug("replay_already_applied", orders=len(replay.orders))
+            return
+        self.resumed = True
         for coid, filled, price, still_working in replay.orders:
             self.sequence = max(self.sequence, int(coid.split(":")[-2]))
             part = "debit" if coid.endswith(":D") else "credit"
@@ -246,6 +261,10 @@ class ExpirationTrader(Component):
                 self.attempt_due = True        # decided when the next chain arrives: never priced on an old quote
             else:
                 self._attempt(now_ns)
+        elif tag[0] == "replay":
+            if not self.resumed:
+                self.log.warning("replay_unanswered", retry_after_s=REPLAY_RETRY_NS / NS)
+                self._ask_replay()
         elif tag[0] == "cancel" and tag[1] in self.working:
             self.working[tag[1]].cancel_requested = True
             self.port.send(self.gateway, CancelOrder(tag[1], self.name))

@@ -211,3 +211,28 @@ def test_events_are_dispatched_by_type_and_an_unknown_one_is_logged_not_acted_on
     trader.on_message(OrderFilled(coid, 1, 1.0, (1.0,), 1, 0, NOON_NS + 2), NOON_NS + 2)
     assert coid not in trader.working and trader.outcomes == {"FILLED": 1}
     assert trader.trades[0]["legs"] == "+1x95C"
+
+
+def test_a_replay_that_never_comes_is_asked_for_again_and_applied_once():
+    """A restarted Ray actor can lose the gateway's answer sent while it was still starting: the trader asks
+    again after REPLAY_RETRY_NS, and a second answer to the same question changes nothing."""
+    from actors.expiration_trader import REPLAY_RETRY_NS
+    from actors.messages import ReplayedOrders, ReplayRequest
+    from tests.kit.stubs import RecordingPort
+
+    trader = ExpirationTrader("SPY", EXPIRY, TraderSettings())
+    port = RecordingPort()
+    trader.bind(port)
+    trader.on_start(NOON_NS)
+    assert [m for _, m in port.sent] == [ReplayRequest(trader.name)]
+    assert (REPLAY_RETRY_NS, ("replay",)) in port.scheduled
+    trader.on_timer(("replay",), NOON_NS + REPLAY_RETRY_NS)             # no answer yet: ask again
+    assert [m for _, m in port.sent].count(ReplayRequest(trader.name)) == 2
+    answer = ReplayedOrders(((f"s:SPY:{EXPIRY.isoformat()}:4:D", 2, 1.5, False),), ())
+    trader.on_message(answer, NOON_NS + REPLAY_RETRY_NS + 1)
+    trader.on_message(answer, NOON_NS + REPLAY_RETRY_NS + 2)           # the first request's late answer
+    balance = trader.balance.get_balance("SPY", EXPIRY)
+    assert trader.resumed and trader.sequence == 4 and balance.debit_contracts == 2
+    asked = len(port.sent)
+    trader.on_timer(("replay",), NOON_NS + 2 * REPLAY_RETRY_NS)          # answered: nothing more is asked
+    assert len(port.sent) == asked
