@@ -60,19 +60,24 @@ RAY_LOGS = Path("/tmp/ray/session_latest/logs")
 
 def ray_log_offsets(logs_dir: Path = RAY_LOGS) -> dict[Path, int]:
     """How far each worker log file goes now: pass it to `ray_log_events` to read only what comes after."""
-    return {path: path.stat().st_size for path in logs_dir.glob("worker-*.out")}
+    return {path: path.stat().st_size for path in _worker_logs(logs_dir)}
+
+
+def _worker_logs(logs_dir: Path) -> list[Path]:
+    """Each Ray worker's stdout and stderr files (structlog writes to one or the other, as configured)."""
+    return sorted([*logs_dir.glob("worker-*.out"), *logs_dir.glob("worker-*.err")])
 
 
 def ray_log_events(names: set[str], since: dict[Path, int] | None = None, logs_dir: Path = RAY_LOGS) -> list[dict]:
     """The structured log events named `names` that the actors of the local Ray session wrote after `since`
-    (one JSON object a line in each worker's stdout file). The order path's probes (`order_sent`,
+    (one JSON object a line in each worker's log files). The order path's probes (`order_sent`,
     `order_to_adapter`, `second_vertical_sent`) carry the times a latency bench needs, so no component keeps
     marks in its state."""
     import json
 
     since = since or {}
     found = []
-    for path in sorted(logs_dir.glob("worker-*.out")):
+    for path in _worker_logs(logs_dir):
         with path.open("rb") as handle:
             handle.seek(since.get(path, 0))
             text = handle.read().decode(errors="replace")
