@@ -71,7 +71,7 @@ def main() -> None:
         print(f"{label}: ray paper session, first vertical fill at router -> second vertical at broker adapter: "
               f"{r['samples']} exits ({r['exits']} started), p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, "
               f"max {r['max_ms']:.2f} ms (goal p99 < 20 ms)")
-        print(f"  of which router -> ledger gateway (ledger intent not yet written): "
+        print(f"  of which router -> ledger gateway (the time the gateway wrote the intent to its ledger): "
               f"p50 {r['to_gateway_p50_ms']:.2f} ms, p99 {r['to_gateway_p99_ms']:.2f} ms")
 
 
