@@ -47,8 +47,7 @@ from actors.butterfly_router_state import (
     exit_order_id,
     plans_as_placed,
 )
-from actors.expiration_trader import REPLAY_RETRY_NS
-from actors.messages import ExitButterfly, ReplayedOrders, ReplayRequest
+from actors.messages import REPLAY_RETRY_NS, ExitButterfly, ReplayedOrders, ReplayRequest
 from actors.runtime.component import Component
 from config.router import FallbackAction
 from core.exits.butterfly import (
@@ -106,6 +105,7 @@ class ButterflyExitRouter(Component):
     def on_start(self, now_ns: int) -> None:
         self.executor = PortExecutor(self, self.gateway)
         if self.recover:
+            self.recovery.replayed = False
             self._ask_replay()
 
     def _ask_replay(self) -> None:

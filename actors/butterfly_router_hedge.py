@@ -44,7 +44,8 @@ def hedge(router: HedgingRouter, ex: Exit, order: Order, why: str, now_ns: int) 
     market = router.market_of(ex)
     units = sum(o.quantity - o.filled for o in ex.orders.values() if o.part == "vertical_2" and not o.done)
     t_years = years_to_expiry(ex.request.position.legs[0].expiry, now_ns, NEW_YORK)
-    delta = held_delta_shares(requote(order.plan, market), units, market, t_years, routing.hedge_rate)
+    delta = held_delta_shares(requote(order.plan, market), units, market, t_years, routing.hedge_rate,
+                              ex.request.position.legs[0].multiplier)
     shares = 0 if ex.shares_held else hedge_shares(delta)      # one hedge an exit (one resumed may have it on)
     ex.path = "hedged"
     ex.add_reason(f"{why}; delta {delta:+.1f} shares hedged with {shares:+d} shares")

@@ -17,9 +17,8 @@ from typing import Any
 import numpy as np
 
 from actors import names
-from actors.expiration_trader import REPLAY_RETRY_NS
 from actors.fly_replay import ENTRY_SUFFIX, FLY_RATIOS, entry_order_id, fly_closed, fly_replay
-from actors.messages import ExitButterfly, ReplayedOrders, ReplayRequest
+from actors.messages import REPLAY_RETRY_NS, ExitButterfly, ReplayedOrders, ReplayRequest
 from actors.runtime.component import Component
 from config.butterfly import ButterflyStrategyConfig
 from config.router import RouterRiskConfig
@@ -46,7 +45,7 @@ NS = 1_000_000_000
 class ButterflyStrategist(Component):
     def __init__(self, symbol: str, expiration: date, settings: ButterflyStrategyConfig, risk: RouterRiskConfig,
                  session: str = "session", seed: int = 0, gateway: str = names.GATEWAY, router: str = names.ROUTER,
-                 market_hours_ok=None, session_start_ns: int = 0, rate: float = 0.0) -> None:
+                 market_hours_ok=None, session_start_ns: int = 0, *, rate: float) -> None:
         """`session_start_ns`: a fly the ledger shows open from before it (an earlier run, maybe against another
         broker) is reported, not managed; one opened since (this run, before a restart) is taken up again.
         `rate`: the annual risk-free rate its implied vols assume (the kernel passes the configured one)."""
@@ -79,7 +78,7 @@ class ButterflyStrategist(Component):
         self._ask_replay()
 
     def _ask_replay(self) -> None:
-        """Ask the ledger, and again after REPLAY_RETRY_NS while unanswered (see expiration_trader)."""
+        """Ask the ledger, and again after REPLAY_RETRY_NS while unanswered (see actors.messages)."""
         self.port.send(self.gateway, ReplayRequest(self.name, prefix=self._prefix(), with_legs=True))
         self.port.schedule(REPLAY_RETRY_NS, ("replay", ""))
 

@@ -22,7 +22,14 @@ from typing import Any, Hashable
 import numpy as np
 
 from actors import names
-from actors.messages import ApplyOptimization, AttemptRecorded, ChainFill, ReplayedOrders, ReplayRequest
+from actors.messages import (
+    REPLAY_RETRY_NS,
+    ApplyOptimization,
+    AttemptRecorded,
+    ChainFill,
+    ReplayedOrders,
+    ReplayRequest,
+)
 from actors.runtime.component import Component
 from actors.runtime.metrics_catalog import OUTCOME_OF_STATUS, TRADING_STATES, size_bucket
 from config.execution import BalancerConfig, CreditMaximizerConfig, ExecutorConfig, SizingParameters, TimingParameters
@@ -52,11 +59,6 @@ from core.units import NEW_YORK
 
 NS = 1_000_000_000
 _MIN_ATTEMPTS_FOR_PAUSE = 5
-REPLAY_RETRY_NS = 5 * NS
-"""How long a starting trader waits for the ledger's replay before asking again. A restarted Ray actor starts
-inside its constructor, and an answer sent to it before the constructor returns can be lost (Ray fails a task
-sent to an actor that is still restarting when retries are off, as they must be on an order path); the replay
-is a read, so asking again is safe."""
 _RECENT = 10
 _CLOSED_RECHECK_NS = 60 * NS
 _ANSWERS = frozenset({OrderAccepted, OrderFilled, OrderRejected})     # the events that answer a submit
@@ -171,6 +173,7 @@ class ExpirationTrader(Component):
         process (also after a restart), which must not compile them on its first quote."""
         kernels.warm_up()
         self._tell_time(now_ns)
+        self.resumed = False
         self._ask_replay()
 
     def _ask_replay(self) -> None:

@@ -36,6 +36,13 @@ class ApplyOptimization(NamedTuple):
     cancel_after_ms: float | None
 
 
+REPLAY_RETRY_NS = 5_000_000_000
+"""How long a starting trader, strategist or exit router waits for the ledger's replay before asking again.
+A restarted Ray actor starts inside its constructor, and an answer sent to it before the constructor returns
+can be lost (Ray fails a task sent to an actor that is still restarting when retries are off, as they must be
+on an order path); the replay is a read, so asking again is safe."""
+
+
 class ReplayRequest(NamedTuple):
     """A (re)starting component asks the gateway for its orders in the ledger.
 

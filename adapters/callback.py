@@ -26,6 +26,7 @@ from typing import Any, Callable
 import numpy as np
 
 from adapters.protocol import BrokerError, BrokerRequestError, OrderReport, report_from_record
+from core.instruments import PENNY, PRODUCTS
 from core.orders import OrderSide, OrderStatus, SubmitOrder
 from core.quotes import ChainQuotes
 
@@ -68,7 +69,9 @@ def chain_from_any(chain: Any, symbol: str, expiry: str, now_ns: int) -> ChainQu
     sizes = np.asarray(chain.get("bid_size", np.full(len(strikes), 10)), dtype=float)
     ask_sizes = np.asarray(chain.get("ask_size", np.full(len(strikes), 10)), dtype=float)
     close_ns = int(datetime.combine(date.fromisoformat(expiry), datetime.min.time()).timestamp() * 1e9)
-    return ChainQuotes(symbol, expiry, close_ns, now_ns, strikes, is_call, bid, ask, sizes, ask_sizes, 0.01, 0.01)
+    ticks = PRODUCTS[symbol].ticks if symbol in PRODUCTS else PENNY           # a listed US equity: pennies
+    return ChainQuotes(symbol, expiry, close_ns, now_ns, strikes, is_call, bid, ask, sizes, ask_sizes,
+                       ticks.below_per_share, ticks.from_per_share)
 
 
 class CallbackAdapter:

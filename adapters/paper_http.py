@@ -1,6 +1,7 @@
-"""HttpBroker: the paper exchange over HTTP, as a broker adapter (adapters.protocol.BrokerAdapter).
+"""The paper exchange as a broker adapter (adapters.protocol.BrokerAdapter): `HttpBroker` over HTTP, and
+`InProcessBroker` over a paper exchange app in this process.
 
-Every call is async and returns order records as the paper exchange shows them.
+Every call is async; order requests answer with an `OrderReport` read from the paper exchange's JSON record.
 `HttpBroker` retries 5xx answers, timeouts and dropped connections with exponential backoff;
 because client order ids are idempotent at the exchange, a retried submit never creates a
 second order (the retry gets the existing record back). A 4xx is never retried: it raises

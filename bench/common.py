@@ -1,4 +1,5 @@
-"""Helpers shared by the benchmarks: pin to one core, time the median of repeats."""
+"""Helpers shared by the benchmarks: pin to one core, time the median of repeats, run a paper session, and read
+the order path's log events from the Ray workers' logs (the latency benches' probes)."""
 
 from __future__ import annotations
 

@@ -68,7 +68,6 @@ class ArbitrageExecutor:
         self.symbols: dict[str, list[Any]] = {}
         self.expirations: dict[tuple[str, str], Any] = {}
         self.traders: dict[str, ExpirationTrader] = {}
-        self._pending: list[tuple[str, date]] = []
         self._topology: Topology | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runtime: AsyncioRuntime | None = None
@@ -99,8 +98,7 @@ class ArbitrageExecutor:
             if self._active:
                 added.append(self._on_loop(self._start_trader, symbol, day).result(timeout=10))
             else:
-                self._pending.append((symbol, day))
-                added.append(names.trader_name(symbol, day))
+                added.append(names.trader_name(symbol, day))      # built at start()
         return added
 
     def start(self) -> None:
@@ -167,8 +165,8 @@ class ArbitrageExecutor:
             store = SqliteLedgerStore(self.ledger_path)
         self._runtime = AsyncioRuntime(self._loop, check_serializable=False)
         expirations: dict[str, list[date]] = {}
-        for symbol, expiration in self._pending:
-            expirations.setdefault(symbol, []).append(expiration)
+        for symbol, expiry in self.expirations:                   # every symbol added, before or since a start
+            expirations.setdefault(symbol, []).append(date.fromisoformat(expiry))
         self._topology = build_topology(self.config, self._runtime, BrokerVenue(lambda: adapter), expirations,
                                         ledger=store, credit_maximizer=self.credit_maximizer, balancer=self.balancer)
         self._bridge, self._gateway = self._topology.venue.bridge, self._topology.gateway
@@ -184,9 +182,9 @@ class ArbitrageExecutor:
 
     def _stop_components(self) -> None:
         now_ns = time.time_ns()
-        for trader in self.traders.values():
-            trader.on_stop(now_ns)
-            trader.bind(_Muted())
+        for component in (*self.traders.values(), *self._topology.flies):     # no new orders, then the venue
+            component.on_stop(now_ns)
+            component.bind(_Muted())
         self._bridge.on_stop(now_ns)
         self._gateway.on_stop(now_ns)
 

@@ -39,12 +39,13 @@ from adapters.bridge import AddRoute, BrokerBridge
 from config.exchange import ExchangeConfig
 from config.session import SessionConfig
 from core.calendar import MarketCalendar
+from core.errors import InvalidFieldError
 from core.execution.balancer import PositionBalancer
 from core.execution.credit import CreditMaximizer
+from core.instruments import product
 from core.ledger import LedgerStore, MemoryLedgerStore
 from core.quotes import ChainQuotes
 from sim.exchange.simulated import SimulatedExchange
-from sim.market.chain import PRODUCTS
 from sim.market.chain_sequence import ChainSequenceFeed
 from sim.market.day_feed import DayFeed
 from sim.market.live import MarketFeed, MarketSpec
@@ -68,6 +69,8 @@ class Venue(Protocol):
     def components(
         self, config: SessionConfig, expirations: dict[str, list[date]], routes: Routes
     ) -> list[Component]: ...
+
+    def check_chain(self, symbol: str, start_price: float | None) -> None: ...
 
     def add_chains(self, topology: Topology, symbol: str, traders: list[ExpirationTrader], now_ns: int,
                    start_price: float | None) -> None: ...
@@ -108,12 +111,14 @@ class SimulatedVenue:
                                           is_open=self.calendar_.is_open)
         return [self.exchange, self.feed]
 
+    def check_chain(self, symbol: str, start_price: float | None) -> None:
+        """Refuse, naming the field, a symbol the simulated market cannot quote."""
+        product(symbol)
+        if start_price is None:
+            raise InvalidFieldError("start_price", "a simulated market needs the new symbol's start price")
+
     def add_chains(self, topology: Topology, symbol: str, traders: list[ExpirationTrader], now_ns: int,
                    start_price: float | None) -> None:
-        if symbol not in PRODUCTS:
-            raise ValueError(f"symbol: {symbol!r} has no product spec (listed: {sorted(PRODUCTS)})")
-        if start_price is None:
-            raise ValueError("start_price: a simulated market needs the new symbol's start price")
         routes = tuple((t.expiration.isoformat(), t.name) for t in traders)
         self.feed.on_message(AddSymbol(symbol, start_price, tuple(e for e, _ in routes), routes), now_ns)
 
@@ -148,6 +153,9 @@ class BrokerVenue:
         self.bridge = BrokerBridge(self.adapter_factory, routes, broker.quote_poll_ms, broker.order_poll_ms)
         return [self.bridge]
 
+    def check_chain(self, symbol: str, start_price: float | None) -> None:
+        """Any symbol: the broker says whether it quotes it (the bridge logs a chain it cannot fetch)."""
+
     def add_chains(self, topology: Topology, symbol: str, traders: list[ExpirationTrader], now_ns: int,
                    start_price: float | None) -> None:
         for trader in traders:
@@ -176,9 +184,6 @@ class Topology:
     @property
     def strategists(self) -> list[ButterflyStrategist]:
         return [c for c in self.flies if isinstance(c, ButterflyStrategist)]
-
-    def components(self) -> list[Component]:
-        return [*self.venue_components, self.gateway, self.balancer, self.metrics, *self.traders, *self.flies]
 
 
 def build_topology(
@@ -237,9 +242,11 @@ def _trader(symbol: str, expiry: date, settings: TraderSettings, venue: Venue,
 
 def add_chain_traders(topology: Topology, symbol: str, expirations: list[date], now_ns: int,
                       start_price: float | None = None) -> list[ExpirationTrader]:
-    """New traders for `symbol` on `expirations` while the topology runs, and the venue quotes them."""
+    """New traders for `symbol` on `expirations` while the topology runs, and the venue quotes them. The inline
+    runtime starts a component added after its start; on the asyncio runtime the caller starts it."""
     if any(t.symbol == symbol and t.expiration in expirations for t in topology.traders):
         raise ValueError(f"symbol: {symbol} is already traded on one of {[e.isoformat() for e in expirations]}")
+    topology.venue.check_chain(symbol, start_price)              # before anything is added
     traders = [_trader(symbol, e, topology.settings, topology.venue, topology.credit_maximizer,
                        topology.balancer_template) for e in sorted(set(expirations))]
     for trader in traders:
@@ -250,8 +257,7 @@ def add_chain_traders(topology: Topology, symbol: str, expirations: list[date], 
 
 
 def butterfly_components(config: SessionConfig, expirations: dict[str, list[date]], routes: Routes,
-                         is_open: Callable[[int], bool] | None = None, session_start_ns: int = 0,
-                         rate: float = 0.0) -> list[Component]:
+                         is_open: Callable[[int], bool] | None, session_start_ns: int, rate: float) -> list[Component]:
     """The router and one strategist per chain when `butterflies.enabled`; extends `routes` in place so
     each strategist and the router get that chain's quotes. A fly the ledger shows opened before
     `session_start_ns` (an earlier run) is reported by its strategist, not managed."""

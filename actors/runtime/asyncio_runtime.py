@@ -58,11 +58,17 @@ class AsyncioRuntime:
         return component
 
     def start(self) -> None:
+        """Start every component; one whose `on_start` raises is recorded and logged like any handler, the others
+        still start, and `start()` then raises the first such failure (a facade must not report a dead component
+        as started)."""
+        failed_before = len(self.errors)
         for component in list(self.components.values()):
             try:
                 component.on_start(time.time_ns())
-            except Exception as err:  # noqa: BLE001 - recorded and logged, as for any handler
+            except Exception as err:  # noqa: BLE001 - recorded and logged, re-raised below
                 record_failure(self.errors, component.name, "on_start", err)
+        if len(self.errors) > failed_before:
+            raise self.errors[failed_before].error
 
     def _deliver(self, handler, payload) -> None:
         try:

@@ -9,8 +9,9 @@ on every runtime:
 
 Then the caller hears of it: `InlineRuntime.run()` re-raises the first failure of that run once it has
 delivered what it could (a backtest with a failing component fails loudly, never with a quiet gap); a Ray
-actor's call raises it to whoever awaits that call; the asyncio runtime, which has no caller to tell, keeps it
-in `errors` for the facade's status. Nothing is retried: an order path must never send twice.
+actor's call raises it to whoever awaits that call; the asyncio runtime raises a failed `on_start` from
+`start()` and keeps a failed message in `errors` (its loop has no caller to tell). Nothing is retried: an order
+path must never send twice.
 """
 
 from __future__ import annotations

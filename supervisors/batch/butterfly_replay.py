@@ -21,12 +21,13 @@ import numpy as np
 import pandas as pd
 
 from config.study import StudyConfig
+from core.instruments import SPX_TICKS
 from core.quotes import ChainQuotes
 from supervisors.batch.butterfly_study import _T0, METHODS, Signal, TradeSpec, simulate_exit
 
 SPX_FILE = "spx_chain_cboe_delayed_2019-04-25_2019-07-22_dte0-120_m80-120.csv.gz"
 WIDTH = 25.0
-SPX_TICK_BELOW_3, SPX_TICK_FROM_3 = 0.05, 0.10     # CBOE's SPX increments; multi-leg orders in 0.05
+SPX_TICK_BELOW_3, SPX_TICK_FROM_3 = SPX_TICKS.below_per_share, SPX_TICKS.from_per_share   # multi-leg in the first
 REPLAY_COLUMNS = ("trade_id", "entry_date", "exit_date", "expiration", "right", "center", "exit_signal", "exit_method",
                   "entry_debit", "exit_credit", "pnl", "slippage_vs_mid", "latency_ms", "path", "missed")
 

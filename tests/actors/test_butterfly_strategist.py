@@ -9,6 +9,8 @@ from core.orders import SubmitOrder, TradingHalted
 from sim.market.live import MarketFeed, MarketSpec
 from tests.kit.stubs import RecordingPort
 
+RATE = 0.04          # the rate the test chains are priced at
+
 NOW_NS = int(datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc).timestamp() * 1e9)
 
 
@@ -22,7 +24,8 @@ def _chain():
 
 def _strategist(port: RecordingPort) -> ButterflyStrategist:
     strategist = ButterflyStrategist(
-        "SPY", date(2026, 11, 27), ButterflyStrategyConfig(enabled=True, min_days_to_expiry=0), RouterRiskConfig()
+        "SPY", date(2026, 11, 27), ButterflyStrategyConfig(enabled=True, min_days_to_expiry=0), RouterRiskConfig(),
+        rate=RATE,
     )
     strategist.bind(port)
     return strategist
@@ -47,7 +50,7 @@ def test_an_unanswered_exit_is_re_sent_unchanged_until_the_router_answers():
 
     chain, port = _chain(), RecordingPort()
     strategist = ButterflyStrategist("SPY", date(2026, 11, 27), ButterflyStrategyConfig(
-        enabled=True, min_days_to_expiry=0, max_hold_s=60, exit_resend_s=2), RouterRiskConfig())
+        enabled=True, min_days_to_expiry=0, max_hold_s=60, exit_resend_s=2), RouterRiskConfig(), rate=RATE)
     strategist.bind(port)
     strategist.on_message(chain, NOW_NS)
     entry = next(m for _, m in port.sent if isinstance(m, SubmitOrder))
@@ -71,7 +74,7 @@ def test_an_entry_cancelled_part_filled_leaves_a_fly_of_what_filled():
 
     chain, port = _chain(), RecordingPort()
     strategist = ButterflyStrategist("SPY", date(2026, 11, 27), ButterflyStrategyConfig(
-        enabled=True, min_days_to_expiry=0, quantity=3), RouterRiskConfig())
+        enabled=True, min_days_to_expiry=0, quantity=3), RouterRiskConfig(), rate=RATE)
     strategist.bind(port)
     strategist.on_message(chain, NOW_NS)
     entry = next(m for _, m in port.sent if isinstance(m, SubmitOrder))

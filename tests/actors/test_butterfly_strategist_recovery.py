@@ -49,7 +49,7 @@ class StrategistHost(Component):
             self.dead.append(self.strategist)
         self.generation += 1
         self.strategist = ButterflyStrategist("SPY", EXPIRY, SETTINGS, RouterRiskConfig(), session="s",
-                                              session_start_ns=self.session_start_ns)
+                                              session_start_ns=self.session_start_ns, rate=0.04)
         self.strategist.bind(_GenerationPort(self.port, self.generation))
         self.strategist.on_start(now_ns)
 

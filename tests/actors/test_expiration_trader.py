@@ -216,8 +216,7 @@ def test_events_are_dispatched_by_type_and_an_unknown_one_is_logged_not_acted_on
 def test_a_replay_that_never_comes_is_asked_for_again_and_applied_once():
     """A restarted Ray actor can lose the gateway's answer sent while it was still starting: the trader asks
     again after REPLAY_RETRY_NS, and a second answer to the same question changes nothing."""
-    from actors.expiration_trader import REPLAY_RETRY_NS
-    from actors.messages import ReplayedOrders, ReplayRequest
+    from actors.messages import REPLAY_RETRY_NS, ReplayedOrders, ReplayRequest
     from tests.kit.stubs import RecordingPort
 
     trader = ExpirationTrader("SPY", EXPIRY, TraderSettings())

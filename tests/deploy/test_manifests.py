@@ -156,3 +156,13 @@ def test_job_entrypoints_start():
         done = subprocess.run([sys.executable, str(DEPLOY / "jobs" / name), "--help"], cwd="/tmp",
                               capture_output=True, text=True, timeout=60)
         assert done.returncode == 0 and "--profile" in done.stdout, (name, done.stderr[-500:])
+
+
+def test_the_image_copies_every_package_the_project_installs_and_its_data():
+    """A package missing from the image fails every job on Kubernetes at its first import."""
+    import tomllib
+
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    copied = set(re.findall(r"^COPY --chown=\S+ (\S+) \1$", (DEPLOY / "Dockerfile").read_text(), re.M))
+    missing = sorted({p.rstrip("*") for p in packages} - copied) + ([] if "data" in copied else ["data"])
+    assert missing == []

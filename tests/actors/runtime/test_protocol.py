@@ -89,3 +89,26 @@ def test_a_failing_on_start_is_recorded_like_a_message():
     with pytest.raises(RuntimeError, match="no start"):
         runtime.run()
     assert [(f.component, f.hook) for f in runtime.errors] == [("broken", "on_start")]
+
+
+def test_the_asyncio_runtime_starts_the_others_then_raises_a_failed_start():
+    class Broken(Component):
+        def on_start(self, now_ns: int) -> None:
+            raise RuntimeError("no start")
+
+    class Starts(Component):
+        started = False
+
+        def on_start(self, now_ns: int) -> None:
+            self.started = True
+
+    async def scenario():
+        runtime = AsyncioRuntime()
+        runtime.add(Broken("broken"))
+        starts = runtime.add(Starts("starts"))
+        with pytest.raises(RuntimeError, match="no start"):
+            runtime.start()
+        return runtime, starts
+
+    runtime, starts = asyncio.run(scenario())
+    assert starts.started and [(f.component, f.hook) for f in runtime.errors] == [("broken", "on_start")]

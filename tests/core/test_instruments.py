@@ -1,0 +1,29 @@
+"""Products: one tick table a product, and the chains the simulated market quotes use it."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.errors import InvalidFieldError
+from core.instruments import PRODUCTS, multiplier_of, product, round_to_tick
+from sim.market.spread_model import load_spread_models
+
+
+@pytest.mark.parametrize("symbol", sorted(PRODUCTS))
+def test_each_product_s_ticks_are_the_ones_its_calibrated_spread_model_quotes_in(symbol):
+    spec = PRODUCTS[symbol]
+    model = load_spread_models()[spec.spread_class]
+    assert (model.tick_below_3, model.tick_from_3) == (spec.ticks.below_per_share, spec.ticks.from_per_share)
+
+
+def test_spx_moves_in_nickels_below_three_dollars_and_dimes_above():
+    ticks = PRODUCTS["SPX"].ticks
+    assert ticks.tick(2.95) == 0.05 and ticks.tick(3.0) == 0.10 and ticks.complex_per_share == 0.05
+    assert round_to_tick(1.23, ticks.complex_per_share, up=True) == 1.25
+    assert round_to_tick(1.23, ticks.complex_per_share, up=False) == 1.20
+
+
+def test_an_unknown_product_is_refused_naming_the_field_and_its_multiplier_defaults_to_100():
+    with pytest.raises(InvalidFieldError) as err:
+        product("XYZ")
+    assert err.value.field == "symbol" and multiplier_of("XYZ") == 100 == multiplier_of("SPY")
