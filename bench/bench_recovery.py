@@ -21,6 +21,7 @@ from pathlib import Path
 import ray
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from actors import names  # noqa: E402
 from actors.broker_gateway import BrokerGateway  # noqa: E402
 from actors.expiration_trader import ExpirationTrader, TraderSettings  # noqa: E402
 from actors.optimization_metrics import MetricsComponent
@@ -74,17 +75,17 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     handle = runtime.handle(trader.name)
     restart_s, trading_s = [], []
     try:
-        poll(lambda: runtime.snapshot("broker")["intents"] >= 3)
+        poll(lambda: runtime.snapshot(names.GATEWAY)["intents"] >= 3)
         for _ in range(args.kills):
             pid = ray.get(handle.pid.remote())
-            intents = runtime.snapshot("broker")["intents"]
+            intents = runtime.snapshot(names.GATEWAY)["intents"]
             killed = time.monotonic()
             os.kill(pid, signal.SIGKILL)
             poll(lambda: ray.get(handle.pid.remote(), timeout=1) != pid)
             restart_s.append(time.monotonic() - killed)
-            poll(lambda: runtime.snapshot("broker", timeout_s=1)["intents"] > intents)
+            poll(lambda: runtime.snapshot(names.GATEWAY, timeout_s=1)["intents"] > intents)
             trading_s.append(time.monotonic() - killed)
-        duplicates = runtime.snapshot("broker")["duplicates_refused"]
+        duplicates = runtime.snapshot(names.GATEWAY)["duplicates_refused"]
     finally:
         runtime.stop()
         ray.shutdown()
