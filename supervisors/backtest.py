@@ -76,7 +76,7 @@ class Backtest:
 
     @property
     def calendar(self) -> MarketCalendar:
-        return self.topology.venue.calendar()
+        return self.topology.venue.market_calendar
 
     @property
     def strategists(self) -> list:

@@ -72,28 +72,33 @@ class Venue(Protocol):
 
     def check_chain(self, symbol: str, start_price: float | None) -> None: ...
 
-    def add_chains(self, topology: Topology, symbol: str, traders: list[ExpirationTrader], now_ns: int,
+    def add_chains(self, symbol: str, traders: list[ExpirationTrader], now_ns: int,
                    start_price: float | None) -> None: ...
+
+
+def _trader_settings(config: SessionConfig, **by_mode: Any) -> TraderSettings:
+    """A trader's settings from the config, with what differs between the venues' modes."""
+    return TraderSettings(config.timing, config.sizing, config.executor, config.credit_maximizer, config.balancer,
+                          session=config.name, seed=config.runtime.seed, **by_mode)
 
 
 @dataclass
 class SimulatedVenue:
     """A backtest's venue: the simulated exchange and the day's simulated market on the NYSE calendar."""
 
-    calendar_: MarketCalendar = field(default_factory=MarketCalendar)
+    market_calendar: MarketCalendar = field(default_factory=MarketCalendar)
     exchange: SimulatedExchange | None = None
     feed: DayFeed | None = None
 
     def trader_settings(self, config: SessionConfig) -> TraderSettings:
-        return TraderSettings(config.timing, config.sizing, config.executor, config.credit_maximizer,
-                              config.balancer, session=config.name, seed=config.runtime.seed,
-                              max_quote_age_s=config.exchange.max_quote_age_ms / 1000)
+        """Virtual-clock traders: decide on their own timer; quotes may be `exchange.max_quote_age_ms` old."""
+        return _trader_settings(config, max_quote_age_s=config.exchange.max_quote_age_ms / 1000)
 
     def calendar(self) -> MarketCalendar:
-        return self.calendar_
+        return self.market_calendar
 
     def market_hours(self, config: SessionConfig) -> Callable[[int], bool]:
-        return self.calendar_.is_open
+        return self.market_calendar.is_open
 
     def rate(self, config: SessionConfig) -> float:
         """The simulated market prices its chains at `backtest.rate`; strategists assume the same."""
@@ -108,7 +113,7 @@ class SimulatedVenue:
                             settings.quote_interval_s, config.runtime.seed, settings.regime, settings.n_strikes,
                             settings.rate)
         self.exchange = SimulatedExchange(config.exchange.model_copy(update={"seed": config.runtime.seed}),
-                                          is_open=self.calendar_.is_open)
+                                          is_open=self.market_calendar.is_open)
         return [self.exchange, self.feed]
 
     def check_chain(self, symbol: str, start_price: float | None) -> None:
@@ -117,7 +122,7 @@ class SimulatedVenue:
         if start_price is None:
             raise InvalidFieldError("start_price", "a simulated market needs the new symbol's start price")
 
-    def add_chains(self, topology: Topology, symbol: str, traders: list[ExpirationTrader], now_ns: int,
+    def add_chains(self, symbol: str, traders: list[ExpirationTrader], now_ns: int,
                    start_price: float | None) -> None:
         routes = tuple((t.expiration.isoformat(), t.name) for t in traders)
         self.feed.on_message(AddSymbol(symbol, start_price, tuple(e for e, _ in routes), routes), now_ns)
@@ -132,11 +137,9 @@ class BrokerVenue:
 
     def trader_settings(self, config: SessionConfig) -> TraderSettings:
         """Wall-clock traders: decide on the next quote; quotes may be up to three polls old."""
-        return TraderSettings(config.timing, config.sizing, config.executor, config.credit_maximizer,
-                              config.balancer, session=config.name, seed=config.runtime.seed,
-                              max_quote_age_s=max(config.exchange.max_quote_age_ms,
-                                                  3 * config.broker.quote_poll_ms) / 1000,
-                              market_hours=config.broker.market_hours, decide_on_quote=True)
+        quote_age_ms = max(config.exchange.max_quote_age_ms, 3 * config.broker.quote_poll_ms)
+        return _trader_settings(config, max_quote_age_s=quote_age_ms / 1000, market_hours=config.broker.market_hours,
+                                decide_on_quote=True)
 
     def calendar(self) -> None:
         return None
@@ -156,7 +159,7 @@ class BrokerVenue:
     def check_chain(self, symbol: str, start_price: float | None) -> None:
         """Any symbol: the broker says whether it quotes it (the bridge logs a chain it cannot fetch)."""
 
-    def add_chains(self, topology: Topology, symbol: str, traders: list[ExpirationTrader], now_ns: int,
+    def add_chains(self, symbol: str, traders: list[ExpirationTrader], now_ns: int,
                    start_price: float | None) -> None:
         for trader in traders:
             self.bridge.on_message(AddRoute(trader.symbol, trader.expiration.isoformat(), (trader.name,)), now_ns)
@@ -252,7 +255,7 @@ def add_chain_traders(topology: Topology, symbol: str, expirations: list[date], 
     for trader in traders:
         topology.runtime.add(trader)
     topology.traders.extend(traders)
-    topology.venue.add_chains(topology, symbol, traders, now_ns, start_price)
+    topology.venue.add_chains(symbol, traders, now_ns, start_price)
     return traders
 
 

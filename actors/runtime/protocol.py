@@ -49,7 +49,9 @@ class Runtime(Protocol):
     errors: list[HandlerFailure]
 
     def add(self, component: Component) -> Component:
-        """Host `component` (started with the others at `start()`, or at once when added after it)."""
+        """Host `component`; it is started with the others at `start()`. Added after `start()`, the inline runtime
+        starts it at once, the asyncio runtime leaves its start to the caller, and the Ray runtime gives it an
+        actor only at the next `start()`."""
 
     def start(self) -> None:
         """Call every hosted component's `on_start`."""

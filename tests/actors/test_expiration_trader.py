@@ -235,3 +235,25 @@ def test_a_replay_that_never_comes_is_asked_for_again_and_applied_once():
     asked = len(port.sent)
     trader.on_timer(("replay",), NOON_NS + 2 * REPLAY_RETRY_NS)          # answered: nothing more is asked
     assert len(port.sent) == asked
+
+
+def test_spread_limits_are_on_the_chain_s_multi_leg_tick():
+    """An SPX chain moves in $0.05 below $3: a trader's spread limits land on that grid, never on cents."""
+    from core.orders import SubmitOrder
+    from tests.kit.stubs import RecordingPort
+
+    trader = ExpirationTrader("SPY", EXPIRY, TraderSettings(executor=ExecutorConfig(optimal_expiry_range=(0, 180))))
+    port = RecordingPort()
+    trader.bind(port)
+    trader.on_start(NOON_NS)
+    trader.on_message(ReplayedOrders((), ()), NOON_NS)
+    trader.on_message(chain(NOON_NS)._replace(tick_below_3=0.05, tick_from_3=0.10), NOON_NS)
+    for _ in range(20):
+        trader._attempt(NOON_NS)
+        for order in [m for _, m in port.sent if isinstance(m, SubmitOrder)]:
+            trader.on_message(OrderFilled(order.client_order_id, order.quantity, order.limit_price, (), order.quantity,
+                                          0, NOON_NS), NOON_NS)
+        if len({m.client_order_id for _, m in port.sent if isinstance(m, SubmitOrder)}) >= 2:
+            break
+    limits = [m.limit_price for _, m in port.sent if isinstance(m, SubmitOrder)]
+    assert limits and all(abs(limit / 0.05 - round(limit / 0.05)) < 1e-9 for limit in limits), limits

@@ -152,6 +152,9 @@ def test_add_symbol_while_the_day_runs(small_config):
     backtest.runtime.run(until_ns=backtest.close_ns - 4 * 3600 * 10**9)
     with pytest.raises(ValueError, match="symbol: 'TSLA' has no product spec"):
         backtest.add_symbol("TSLA", [date(2026, 11, 27)], 300.0)
+    with pytest.raises(ValueError, match="symbol: 'TSLA' has no product spec"):     # refused again: nothing was left
+        backtest.add_symbol("TSLA", [date(2026, 11, 27)], 300.0)
+    assert not [name for name in backtest.runtime.snapshots() if "TSLA" in name]
     with pytest.raises(ValueError, match="expired"):
         backtest.add_symbol("QQQ", [date(2026, 11, 13)], 520.0)
     with pytest.raises(ValueError, match="already traded"):

@@ -112,3 +112,19 @@ def test_plain_callbacks_with_a_status_callback_and_a_dataframe_chain():
     assert placed[0][2] > 0 and placed[1][2] < 0                      # debit paid, then the credit part sold
     trader = status["traders"][f"XYZ_{expiry.date().isoformat()}"]
     assert trader["session_fills"] >= 1 and status["position_summary"]["chains"] == 1
+
+
+def test_symbols_added_while_running_are_traded_again_after_a_restart():
+    executor = ArbitrageExecutor(lambda *a: "id", lambda s, e: None, lambda s: 100.0,
+                                 env={"SPREADWRIGHT__BROKER__MARKET_HOURS": "false"})
+    first = datetime.now().date() + timedelta(days=7)
+    second = first + timedelta(days=7)
+    executor.add_symbol("SPY", [first])
+    executor.start()
+    try:
+        executor.add_symbol("SPY", [second])
+        executor.stop()
+        executor.start()
+        assert sorted(executor.traders) == [f"trader-SPY-{first.isoformat()}", f"trader-SPY-{second.isoformat()}"]
+    finally:
+        executor.stop()
