@@ -22,9 +22,6 @@ from core.orders import (
     SubmitOrder,
 )
 
-_EVENT_LABEL = {"OrderAccepted": "accepted", "OrderRejected": "rejected", "OrderCancelled": "cancelled",
-                "CancelRejected": "cancel_rejected", "OrderReplaced": "replaced"}
-
 
 class OrderConflictError(Exception):
     """A client order id reused for a different order."""
@@ -129,15 +126,16 @@ class PaperService(Component):
         state.apply(EVENT_KIND[type(event)], payload)
         if isinstance(event, OrderFilled):
             self._book_fill(event)
-        self._count_event(state, event, kind)
+        self._count_event(state, event)
         for listener in list(self.listeners):
             listener({"channel": "orders", "client_order_id": event.client_order_id, "status": state.status.value,
                       "event": payload})
 
-    def _count_event(self, state: OrderState, event: Any, kind: str) -> None:
+    def _count_event(self, state: OrderState, event: Any) -> None:
+        """The event metrics; a fill's label says whether it completed the order (filled) or not (partial)."""
         symbol = state.legs[0]["symbol"]
-        label = _EVENT_LABEL.get(kind)
-        if label is None:
+        label = EVENT_KIND[type(event)]
+        if label == "filled":
             label = "filled" if event.leaves_quantity == 0 else "partial"
             self.telemetry.count("spreadwright_exchange_filled_contracts_total", event.quantity, symbol=symbol)
         elif label == "rejected":
