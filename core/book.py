@@ -1,0 +1,504 @@
+"""The book: fills folded into positions, valued against chains, settled at expiry (pure: no clock, no I/O).
+
+A row of the book is one contract held by one structure (a two-part chain's debit or credit part, one
+butterfly, ...): signed contracts, average cost per share and realized P&L. **Lot method: average cost per
+(structure, contract)**: adding to a position moves its average cost; reducing realizes (price - average
+cost) on the contracts closed; a fill that goes through zero closes the whole position, then opens the rest
+at the fill price (counted in `flips`). Total P&L (realized + unrealized) does not depend on the lot method:
+it is always cash + the value of what is held, which `Book.cash_usd` lets a test check.
+
+Valuation (`Book.value`) is vectorized per chain: mark at the mid, liquidation at the natural (a long
+closes at the bid, a short at the ask), greeks from each contract's implied vol. A contract without a
+usable quote is marked at the model value (BSM at the chain's median implied vol) and flagged MODEL; a
+contract whose chain was never seen is flagged NO_MARKET and left out of the totals, which count it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Mapping, NamedTuple
+
+import numpy as np
+
+from core.errors import InvalidFieldError
+from core.instruments import PRODUCTS, multiplier_of
+from core.orders import UNDERLYING_RIGHT, Contract
+from core.pricing.bsm import bsm_greeks
+from core.pricing.implied_vol import implied_vol
+from core.quotes import ChainQuotes
+from core.units import years_between_ns
+
+_RIGHTS = ("C", "P", UNDERLYING_RIGHT)
+_SIDES = {"BUY": 1, "SELL": -1}
+EXERCISE_THRESHOLD_PER_SHARE = 0.01
+"""OCC exercise by exception: a physically settled option is exercised when in the money by at least this."""
+
+
+class BookFill(NamedTuple):
+    """A fill as the ledger holds it: `legs` are (symbol, expiry ISO, strike, right, ratio) per unit of the order,
+    `price` the net per share (a debit when buying), `leg_prices` per leg in order (may be empty)."""
+
+    time_ns: int
+    client_order_id: str
+    structure: str
+    side: str
+    legs: tuple
+    quantity: int
+    price: float
+    leg_prices: tuple = ()
+
+
+class MarkFlag(IntEnum):
+    QUOTE = 0          # marked at the chain's mid
+    MODEL = 1          # the chain has no usable quote for it: model value at the chain's implied vol
+    NO_MARKET = 2      # no chain for it at all: not valued, left out of the totals
+    SHARES = 3         # the underlying's shares, at the underlying's price
+
+
+class BookLine(NamedTuple):
+    """What happened to a position at expiry (kind: settled_cash, exercised, assigned, expired_worthless,
+    shares_closed) or a pin-risk warning (pin_risk). Money in USD, prices per share."""
+
+    time_ns: int
+    kind: str
+    structure: str
+    contract: Contract
+    contracts: int
+    price_per_share: float
+    cash_usd: float
+    realized_usd: float
+    detail: str = ""
+
+
+@dataclass
+class _Rows:
+    """Parallel arrays, one entry per (structure, contract), grown by doubling."""
+
+    keys: list = field(default_factory=list)
+    quantity: np.ndarray = field(default_factory=lambda: np.zeros(64))
+    avg_cost: np.ndarray = field(default_factory=lambda: np.zeros(64))
+    realized: np.ndarray = field(default_factory=lambda: np.zeros(64))
+    strike: np.ndarray = field(default_factory=lambda: np.zeros(64))
+    is_call: np.ndarray = field(default_factory=lambda: np.zeros(64, dtype=bool))
+    multiplier: np.ndarray = field(default_factory=lambda: np.zeros(64))
+
+    def grow(self) -> None:
+        for name in ("quantity", "avg_cost", "realized", "strike", "is_call", "multiplier"):
+            old = getattr(self, name)
+            new = np.zeros(old.size * 2, dtype=old.dtype)
+            new[:old.size] = old
+            setattr(self, name, new)
+
+
+class Book:
+    """Positions folded from fills. `rate` (annual) prices the model marks and greeks; `fallback_vol` is the
+    model vol of a chain with no usable quote at all."""
+
+    def __init__(self, rate: float = 0.04, fallback_vol: float = 0.2) -> None:
+        self.rate, self.fallback_vol = rate, fallback_vol
+        self._rows = _Rows()
+        self._index: dict[tuple[str, Contract], int] = {}
+        self.cash_usd = 0.0
+        self.fills: list[BookFill] = []
+        self.lines: list[BookLine] = []
+        self.flips = 0
+        self.allocated_leg_prices = 0
+        self.last_mark: dict[Contract, float] = {}
+
+    # ------------------------------------------------------------------ folding fills
+
+    def apply(self, fill: BookFill) -> None:
+        """Fold one fill in; InvalidFieldError (naming the field) for a fill that cannot be booked, which then
+        changes nothing."""
+        legs = _checked_legs(fill)
+        prices = self._leg_prices(fill, legs)
+        sign = _SIDES[fill.side]
+        for (symbol, expiry, strike, right, ratio), price in zip(legs, prices):
+            contract = Contract(symbol, expiry, strike, right)
+            self._trade(self._row(fill.structure, contract), sign * ratio * fill.quantity, price)
+        self.fills.append(fill)
+
+    def _leg_prices(self, fill: BookFill, legs: list[tuple]) -> list[float]:
+        """The fill's leg prices, or (when it has none, e.g. a fill found on restart) the net price spread over
+        the legs around their last marks, so the legs still sum to the net."""
+        if fill.leg_prices:
+            return [float(p) for p in fill.leg_prices]
+        self.allocated_leg_prices += 1
+        base = [self.last_mark.get(Contract(*leg[:4]), 0.0) for leg in legs]
+        units = sum(abs(leg[4]) for leg in legs)
+        shift = (fill.price - sum(leg[4] * b for leg, b in zip(legs, base))) / units
+        return [b + (shift if leg[4] > 0 else -shift) for leg, b in zip(legs, base)]
+
+    def _row(self, structure: str, contract: Contract) -> int:
+        key = (structure, contract)
+        row = self._index.get(key)
+        if row is None:
+            rows = self._rows
+            row = self._index[key] = len(rows.keys)
+            if row == rows.quantity.size:
+                rows.grow()
+            rows.keys.append(key)
+            rows.strike[row], rows.is_call[row] = contract.strike, contract.right == "C"
+            rows.multiplier[row] = 1 if contract.right == UNDERLYING_RIGHT else multiplier_of(contract.symbol)
+        return row
+
+    def _trade(self, row: int, contracts: int, price_per_share: float) -> float:
+        """Add `contracts` (signed) at `price_per_share` to a row; returns the P&L it realized (USD)."""
+        rows = self._rows
+        held, multiplier = rows.quantity[row], rows.multiplier[row]
+        self.cash_usd -= contracts * price_per_share * multiplier
+        if held == 0 or (held > 0) == (contracts > 0):
+            rows.avg_cost[row] = (rows.avg_cost[row] * abs(held) + price_per_share * abs(contracts)) / abs(
+                held + contracts)
+            rows.quantity[row] = held + contracts
+            return 0.0
+        closed = min(abs(contracts), abs(held))
+        realized = closed * (price_per_share - rows.avg_cost[row]) * math.copysign(1.0, held) * multiplier
+        rows.realized[row] += realized
+        rows.quantity[row] = held + contracts
+        if rows.quantity[row] == 0:
+            rows.avg_cost[row] = 0.0
+        elif (rows.quantity[row] > 0) != (held > 0):
+            rows.avg_cost[row] = price_per_share
+            self.flips += 1
+        return realized
+
+    # ------------------------------------------------------------------ reading positions
+
+    @property
+    def row_count(self) -> int:
+        return len(self._rows.keys)
+
+    def positions(self) -> list[tuple[str, Contract, int, float, float]]:
+        """Every row: (structure, contract, signed contracts, average cost per share, realized USD)."""
+        rows = self._rows
+        return [(s, c, int(rows.quantity[i]), float(rows.avg_cost[i]), float(rows.realized[i]))
+                for i, (s, c) in enumerate(rows.keys)]
+
+    def net_contracts(self) -> dict[Contract, int]:
+        """Signed contracts per contract over every structure, open ones only."""
+        net: dict[Contract, int] = {}
+        for i, (_, contract) in enumerate(self._rows.keys):
+            net[contract] = net.get(contract, 0) + int(self._rows.quantity[i])
+        return {c: q for c, q in net.items() if q != 0}
+
+    @property
+    def realized_usd(self) -> float:
+        return float(self._rows.realized[:self.row_count].sum())
+
+    def open_chains(self) -> set[tuple[str, str]]:
+        """(symbol, expiry) of every option chain with an open position."""
+        rows = self._rows
+        return {(c.symbol, c.expiry) for i, (_, c) in enumerate(rows.keys)
+                if rows.quantity[i] != 0 and c.right != UNDERLYING_RIGHT}
+
+    # ------------------------------------------------------------------ expiry
+
+    def settle(self, symbol: str, expiry: str, settlement_price: float, time_ns: int, physical: bool,
+               pin_distance_per_share: float = 0.0) -> list[BookLine]:
+        """Settle every open position of `symbol`'s `expiry` at `settlement_price` (the underlying's official
+        close, or the opening settlement value of an AM-settled contract). Cash settlement pays intrinsic value;
+        physical settlement exercises a long and assigns a short in the money by at least $0.01 (OCC), so the
+        structure then holds the shares (bought or sold at the strike). Returns the lines, pin-risk warnings
+        (short strikes within `pin_distance_per_share` of the price) first."""
+        if not math.isfinite(settlement_price) or settlement_price <= 0:
+            raise InvalidFieldError("settlement_price", f"must be a finite price > 0, got {settlement_price!r}")
+        rows = self._rows
+        expiring = [i for i, (_, c) in enumerate(rows.keys)
+                    if c.symbol == symbol and c.expiry == expiry and rows.quantity[i] != 0]
+        lines = [self._pin_line(i, settlement_price, time_ns) for i in expiring
+                 if rows.quantity[i] < 0 and abs(rows.strike[i] - settlement_price) <= pin_distance_per_share]
+        for i in expiring:
+            lines.append(self._settle_row(i, settlement_price, time_ns, physical))
+        self.lines.extend(lines)
+        return lines
+
+    def _pin_line(self, row: int, price: float, time_ns: int) -> BookLine:
+        structure, contract = self._rows.keys[row]
+        return BookLine(time_ns, "pin_risk", structure, contract, int(self._rows.quantity[row]), price, 0.0, 0.0,
+                        f"short strike {contract.strike:g} is {abs(contract.strike - price):.2f} from the settlement")
+
+    def _settle_row(self, row: int, price: float, time_ns: int, physical: bool) -> BookLine:
+        rows = self._rows
+        structure, contract = rows.keys[row]
+        held = int(rows.quantity[row])
+        intrinsic = max(price - contract.strike, 0.0) if rows.is_call[row] else max(contract.strike - price, 0.0)
+        exercised = physical and intrinsic >= EXERCISE_THRESHOLD_PER_SHARE - 1e-9
+        paid = intrinsic if (exercised or not physical) else 0.0
+        cash_before = self.cash_usd
+        realized = self._trade(row, -held, paid)
+        if exercised:
+            shares = held * int(rows.multiplier[row]) * (1 if rows.is_call[row] else -1)
+            self._trade(self._row(structure, Contract(contract.symbol, "", 0.0, UNDERLYING_RIGHT)), shares, price)
+            kind = "exercised" if held > 0 else "assigned"
+            detail = f"{'bought' if shares > 0 else 'sold'} {abs(shares)} shares at the strike {contract.strike:g}"
+        else:
+            kind = "settled_cash" if not physical and intrinsic > 0 else "expired_worthless"
+            detail = f"intrinsic {intrinsic:.2f}" if not physical else "out of the money"
+        return BookLine(time_ns, kind, structure, contract, held, paid, self.cash_usd - cash_before, realized, detail)
+
+    def close_shares(self, symbol: str, price_per_share: float, time_ns: int) -> list[BookLine]:
+        """Close every share position of `symbol` at `price_per_share` (the next open after an assignment)."""
+        rows, lines = self._rows, []
+        for i, (structure, contract) in enumerate(rows.keys):
+            if contract.symbol == symbol and contract.right == UNDERLYING_RIGHT and rows.quantity[i] != 0:
+                held, cash_before = int(rows.quantity[i]), self.cash_usd
+                realized = self._trade(i, -held, price_per_share)
+                lines.append(BookLine(time_ns, "shares_closed", structure, contract, held, price_per_share,
+                                      self.cash_usd - cash_before, realized))
+        self.lines.extend(lines)
+        return lines
+
+    # ------------------------------------------------------------------ valuation
+
+    def value(self, chains: Mapping[tuple[str, str], ChainQuotes], now_ns: int) -> BookValuation:
+        """Value every row against the latest chain of its (symbol, expiry); shares at the symbol's price."""
+        n = self.row_count
+        rows = self._rows
+        marks = _RowMarks.empty(n)
+        spots = _spots(chains)
+        by_chain: dict[tuple[str, str], list[int]] = {}
+        for i, (_, contract) in enumerate(rows.keys):
+            by_chain.setdefault((contract.symbol, contract.expiry), []).append(i)
+        for (symbol, expiry), members in by_chain.items():
+            index = np.asarray(members)
+            if expiry == "":
+                _mark_shares(marks, index, spots.get(symbol, math.nan))
+            elif (symbol, expiry) in chains:
+                self._mark_chain(marks, index, chains[(symbol, expiry)], now_ns)
+        for i in np.flatnonzero(marks.flag == MarkFlag.QUOTE):
+            self.last_mark[rows.keys[i][1]] = float(marks.mark[i])
+        return BookValuation(self._row_table(marks, spots, n), now_ns)
+
+    def _mark_chain(self, marks: _RowMarks, index: np.ndarray, chain: ChainQuotes, now_ns: int) -> None:
+        rows = self._rows
+        strikes, is_call = rows.strike[index], rows.is_call[index]
+        bid, ask, found = _lookup(chain, strikes, is_call)
+        with np.errstate(invalid="ignore"):
+            quoted = found & np.isfinite(bid) & np.isfinite(ask) & (bid >= 0) & (ask >= bid) & (ask > 0)
+        mid = np.where(quoted, 0.5 * (bid + ask), np.nan)
+        spot, t_years = chain.underlying, max(years_between_ns(now_ns, chain.expiry_ns), 0.0)
+        dividend = _dividend_yield(chain.symbol)
+        vols = implied_vol(mid, is_call, spot, strikes, t_years, self.rate, dividend).vol
+        good = quoted & np.isfinite(vols)
+        fallback = float(np.median(vols[good])) if good.any() else self.fallback_vol
+        vols = np.where(good, vols, fallback)
+        greeks = bsm_greeks(is_call, spot, strikes, t_years, self.rate, dividend, vols)
+        long_side = rows.quantity[index] > 0
+        marks.mark[index] = np.where(quoted, mid, greeks.price)
+        marks.liquidation[index] = np.where(quoted, np.where(long_side, bid, ask), greeks.price)
+        marks.flag[index] = np.where(quoted, MarkFlag.QUOTE, MarkFlag.MODEL)
+        marks.vol[index], marks.spot[index] = vols, spot
+        marks.delta[index], marks.gamma[index] = greeks.delta, greeks.gamma
+        marks.vega[index], marks.theta[index] = greeks.vega, greeks.theta
+
+    def _row_table(self, marks: _RowMarks, spots: dict[str, float], n: int) -> RowTable:
+        rows = self._rows
+        qty, mult = rows.quantity[:n], rows.multiplier[:n]
+        priced = marks.flag != MarkFlag.NO_MARKET
+        safe = lambda values: np.where(priced, values, 0.0)      # noqa: E731  (unpriced rows count apart)
+        delta_shares = safe(qty * marks.delta * mult)
+        return RowTable(
+            keys=list(rows.keys), quantity=qty.copy(), avg_cost=rows.avg_cost[:n].copy(),
+            realized_usd=rows.realized[:n].copy(), multiplier=mult.copy(), strike=rows.strike[:n].copy(),
+            is_call=rows.is_call[:n].copy(), flag=marks.flag, mark=marks.mark, liquidation=marks.liquidation,
+            vol=marks.vol, spot=marks.spot, market_value_usd=safe(qty * marks.mark * mult),
+            liquidation_usd=safe(qty * marks.liquidation * mult),
+            unrealized_usd=safe(qty * (marks.mark - rows.avg_cost[:n]) * mult), delta_shares=delta_shares,
+            delta_usd=delta_shares * np.nan_to_num(marks.spot), gamma_shares_per_usd=safe(qty * marks.gamma * mult),
+            vega_usd_per_vol_point=safe(qty * marks.vega * mult / 100.0),
+            theta_usd_per_day=safe(qty * marks.theta * mult / 365.0), spots=spots)
+
+
+@dataclass
+class _RowMarks:
+    mark: np.ndarray
+    liquidation: np.ndarray
+    flag: np.ndarray
+    vol: np.ndarray
+    spot: np.ndarray
+    delta: np.ndarray
+    gamma: np.ndarray
+    vega: np.ndarray
+    theta: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int) -> _RowMarks:
+        nan = lambda: np.full(n, np.nan)      # noqa: E731
+        return cls(nan(), nan(), np.full(n, MarkFlag.NO_MARKET, dtype=np.int8), nan(), nan(), np.zeros(n),
+                   np.zeros(n), np.zeros(n), np.zeros(n))
+
+
+def _mark_shares(marks: _RowMarks, index: np.ndarray, spot: float) -> None:
+    if not math.isfinite(spot):
+        return
+    marks.mark[index] = marks.liquidation[index] = marks.spot[index] = spot
+    marks.flag[index] = MarkFlag.SHARES
+    marks.delta[index] = 1.0
+
+
+def _spots(chains: Mapping[tuple[str, str], ChainQuotes]) -> dict[str, float]:
+    """Each symbol's underlying price from its most recent chain."""
+    latest: dict[str, tuple[int, float]] = {}
+    for (symbol, _), chain in chains.items():
+        if math.isfinite(chain.underlying) and chain.time_ns >= latest.get(symbol, (-1, 0.0))[0]:
+            latest[symbol] = (chain.time_ns, float(chain.underlying))
+    return {symbol: price for symbol, (_, price) in latest.items()}
+
+
+def _lookup(chain: ChainQuotes, strikes: np.ndarray, is_call: np.ndarray):
+    """The chain's bid and ask of each (strike, right), and whether the chain lists it (vectorized)."""
+    chain_keys = np.asarray(chain.strikes, dtype=np.float64) * 2 + np.asarray(chain.is_call, dtype=bool)
+    order = np.argsort(chain_keys, kind="stable")
+    sorted_keys = chain_keys[order]
+    wanted = strikes * 2 + is_call
+    at = np.clip(np.searchsorted(sorted_keys, wanted), 0, max(sorted_keys.size - 1, 0))
+    if sorted_keys.size == 0:
+        nan = np.full(strikes.size, np.nan)
+        return nan, nan, np.zeros(strikes.size, dtype=bool)
+    found = np.isclose(sorted_keys[at], wanted, rtol=0.0, atol=1e-9)
+    source = order[at]
+    return np.asarray(chain.bid, dtype=np.float64)[source], np.asarray(chain.ask, dtype=np.float64)[source], found
+
+
+def _dividend_yield(symbol: str) -> float:
+    spec = PRODUCTS.get(symbol)
+    return 0.0 if spec is None else spec.dividend_yield
+
+
+def _checked_legs(fill: BookFill) -> list[tuple]:
+    """The fill's legs as (symbol, expiry, strike, right, ratio) with float strikes; InvalidFieldError otherwise."""
+    if fill.side not in _SIDES:
+        raise InvalidFieldError("fill.side", f"must be BUY or SELL, got {fill.side!r} ({fill.client_order_id})")
+    if isinstance(fill.quantity, bool) or not isinstance(fill.quantity, (int, np.integer)) or fill.quantity <= 0:
+        raise InvalidFieldError("fill.quantity", f"must be an integer > 0, got {fill.quantity!r} "
+                                                 f"({fill.client_order_id})")
+    if not isinstance(fill.price, (int, float)) or not math.isfinite(fill.price):
+        raise InvalidFieldError("fill.price", f"must be finite, got {fill.price!r} ({fill.client_order_id})")
+    if not fill.legs:
+        raise InvalidFieldError("fill.legs", f"a fill needs at least one leg ({fill.client_order_id})")
+    if fill.leg_prices and (len(fill.leg_prices) != len(fill.legs)
+                            or not all(math.isfinite(p) for p in fill.leg_prices)):
+        raise InvalidFieldError("fill.leg_prices", f"need one finite price per leg, got {fill.leg_prices!r} "
+                                                   f"({fill.client_order_id})")
+    return [_checked_leg(leg, fill.client_order_id) for leg in fill.legs]
+
+
+def _checked_leg(leg, coid: str) -> tuple:
+    try:
+        symbol, expiry, strike, right, ratio = leg
+        strike = float(strike)
+    except (TypeError, ValueError):
+        raise InvalidFieldError("fill.legs", f"a leg is (symbol, expiry, strike, right, ratio), got {leg!r} "
+                                             f"({coid})") from None
+    if right not in _RIGHTS or not symbol or not math.isfinite(strike) or isinstance(ratio, bool) or not ratio:
+        raise InvalidFieldError("fill.legs", f"bad leg {leg!r} ({coid})")
+    if right != UNDERLYING_RIGHT and (strike <= 0 or not expiry):
+        raise InvalidFieldError("fill.legs", f"an option leg needs a strike > 0 and an expiry: {leg!r} ({coid})")
+    return (symbol, expiry, strike, right, int(ratio))
+
+
+@dataclass
+class RowTable:
+    """Every row of the book valued: per-share marks and per-row money (USD) and exposure."""
+
+    keys: list
+    quantity: np.ndarray
+    avg_cost: np.ndarray
+    realized_usd: np.ndarray
+    multiplier: np.ndarray
+    strike: np.ndarray
+    is_call: np.ndarray
+    flag: np.ndarray
+    mark: np.ndarray
+    liquidation: np.ndarray
+    vol: np.ndarray
+    spot: np.ndarray
+    market_value_usd: np.ndarray
+    liquidation_usd: np.ndarray
+    unrealized_usd: np.ndarray
+    delta_shares: np.ndarray
+    delta_usd: np.ndarray
+    gamma_shares_per_usd: np.ndarray
+    vega_usd_per_vol_point: np.ndarray
+    theta_usd_per_day: np.ndarray
+    spots: dict
+
+
+SUMMED = ("realized_usd", "market_value_usd", "liquidation_usd", "unrealized_usd", "delta_shares", "delta_usd",
+          "gamma_shares_per_usd", "vega_usd_per_vol_point", "theta_usd_per_day")
+
+
+class BookValuation:
+    """A valued book at `time_ns`: totals by chain, symbol, structure and in all (`totals`), and the worst case
+    at expiry (`worst_case`)."""
+
+    def __init__(self, table: RowTable, time_ns: int) -> None:
+        self.table, self.time_ns = table, time_ns
+
+    def totals(self, by: str = "all") -> dict[str, dict[str, float]]:
+        """Sums of SUMMED plus pnl_usd, open contracts and flagged rows, grouped by 'chain' ("SYM EXPIRY"),
+        'symbol', 'structure' or 'all'."""
+        table = self.table
+        labels = [_group_label(by, structure, contract) for structure, contract in table.keys]
+        names, group = np.unique(np.asarray(labels, dtype=object), return_inverse=True) if labels else ([], [])
+        out: dict[str, dict[str, float]] = {}
+        for column in SUMMED:
+            sums = np.bincount(group, weights=getattr(table, column), minlength=len(names)) if labels else []
+            for name, total in zip(names, sums):
+                out.setdefault(str(name), {})[column] = round(float(total), 2)
+        open_rows = (table.quantity != 0) & (table.multiplier > 1)
+        for column, values in (("open_contracts", np.abs(table.quantity) * open_rows),
+                               ("model_marked", (table.flag == MarkFlag.MODEL) & open_rows),
+                               ("unpriced", (table.flag == MarkFlag.NO_MARKET) & (table.quantity != 0))):
+            counts = np.bincount(group, weights=values, minlength=len(names)) if labels else []
+            for name, count in zip(names, counts):
+                out[str(name)][column] = int(count)
+        for totals in out.values():
+            totals["pnl_usd"] = round(totals["realized_usd"] + totals["unrealized_usd"], 2)
+        return out or ({"all": {**dict.fromkeys(SUMMED, 0.0), "pnl_usd": 0.0, "open_contracts": 0,
+                                "model_marked": 0, "unpriced": 0}} if by == "all" else {})
+
+    def worst_case(self, price_range: float = 0.5, points: int = 201) -> dict[str, dict[str, float]]:
+        """Per symbol: the open book's loss at expiry (all options at intrinsic, shares at the price) against
+        its value now, over spot x [1 - range, 1 + range] and every strike inside; max loss (USD, >= 0), the
+        price where it happens, and whether the loss grows without bound above the grid (net short calls)."""
+        table, out = self.table, {}
+        symbols = sorted({c.symbol for _, c in table.keys})
+        for symbol in symbols:
+            spot = table.spots.get(symbol, math.nan)
+            rows = np.array([c.symbol == symbol for _, c in table.keys]) & (table.quantity != 0)
+            rows &= table.flag != MarkFlag.NO_MARKET
+            if not rows.any() or not math.isfinite(spot):
+                continue
+            out[symbol] = _worst_case(table, rows, spot, price_range, points)
+        return out
+
+
+def _worst_case(table: RowTable, rows: np.ndarray, spot: float, price_range: float, points: int) -> dict:
+    strikes, is_call = table.strike[rows], table.is_call[rows]
+    is_shares = table.multiplier[rows] == 1
+    low, high = spot * (1 - price_range), spot * (1 + price_range)
+    inside = strikes[(strikes >= low) & (strikes <= high) & ~is_shares]
+    grid = np.unique(np.concatenate([np.linspace(low, high, points), inside]))[:, None]
+    intrinsic = np.where(is_call, np.maximum(grid - strikes, 0.0), np.maximum(strikes - grid, 0.0))
+    value = np.where(is_shares, grid, intrinsic) @ (table.quantity[rows] * table.multiplier[rows])
+    pnl = value - table.market_value_usd[rows].sum()
+    worst = int(np.argmin(pnl))
+    upward_contracts = (table.quantity[rows] * table.multiplier[rows] * (is_call | is_shares)).sum()
+    return {"max_loss_usd": round(max(-float(pnl[worst]), 0.0), 2), "at_price": round(float(grid[worst, 0]), 2),
+            "grid_low": round(low, 2), "grid_high": round(high, 2), "unbounded_above": bool(upward_contracts < 0)}
+
+
+def _group_label(by: str, structure: str, contract: Contract) -> str:
+    if by == "chain":
+        return f"{contract.symbol} {contract.expiry or 'shares'}"
+    if by == "symbol":
+        return contract.symbol
+    if by == "structure":
+        return structure
+    if by == "all":
+        return "all"
+    raise InvalidFieldError("by", f"must be chain, symbol, structure or all, got {by!r}")

@@ -1,0 +1,183 @@
+"""The book: average-cost fold, valuation at mid and natural, greeks units, worst case, settlement, bad fills."""
+
+import math
+
+import numpy as np
+import pytest
+
+from core.book import Book, BookFill, MarkFlag
+from core.errors import InvalidFieldError
+from core.orders import Contract
+from core.pricing.bsm import bsm_greeks
+from core.quotes import ChainQuotes
+from core.units import NS_PER_DAY
+
+EXP = "2026-12-18"
+NOW = 1_790_000_000 * 10**9
+STRIKES = np.array([590.0, 595.0, 600.0, 605.0, 610.0])
+
+
+def chain(bid_offset=0.0, underlying=600.0, days=28, symbol="SPY", expiry=EXP, calls_bid=None):
+    strikes = np.concatenate([STRIKES, STRIKES])
+    is_call = np.array([True] * 5 + [False] * 5)
+    mid = np.array([14.0, 10.5, 7.5, 5.0, 3.1, 4.2, 5.6, 7.4, 9.8, 12.9])
+    bid, ask = mid - 0.05 + bid_offset, mid + 0.05 + bid_offset
+    if calls_bid is not None:
+        bid[:5] = calls_bid
+    size = np.full(10, 50)
+    return ChainQuotes(symbol, expiry, NOW + days * NS_PER_DAY, NOW, strikes, is_call, bid, ask, size, size, 0.01,
+                       0.01, underlying)
+
+
+def fill(side, legs, quantity, price, leg_prices=(), structure="s1", coid="o1"):
+    return BookFill(NOW, coid, structure, side, tuple(legs), quantity, price, tuple(leg_prices))
+
+
+def leg(strike, right="C", ratio=1, symbol="SPY", expiry=EXP):
+    return (symbol, expiry, strike, right, ratio)
+
+
+def test_average_cost_and_realized_pnl():
+    book = Book()
+    book.apply(fill("BUY", [leg(600.0)], 2, 7.0, (7.0,)))
+    book.apply(fill("BUY", [leg(600.0)], 2, 8.0, (8.0,)))
+    [(_, _, held, avg, realized)] = book.positions()
+    assert (held, avg, realized) == (4, 7.5, 0.0)
+    book.apply(fill("SELL", [leg(600.0)], 3, 9.0, (9.0,)))
+    [(_, _, held, avg, realized)] = book.positions()
+    assert (held, avg) == (1, 7.5)
+    assert realized == pytest.approx(3 * 1.5 * 100)
+    assert book.cash_usd == pytest.approx(-1400 - 1600 + 2700)
+
+
+def test_a_fill_through_zero_closes_then_opens_at_the_fill_price():
+    book = Book()
+    book.apply(fill("BUY", [leg(600.0)], 2, 7.0, (7.0,)))
+    book.apply(fill("SELL", [leg(600.0)], 5, 6.0, (6.0,)))
+    [(_, _, held, avg, realized)] = book.positions()
+    assert (held, avg, realized, book.flips) == (-3, 6.0, -200.0, 1)
+
+
+def test_valuation_marks_at_mid_liquidates_at_the_natural_and_pnl_is_cash_plus_value():
+    book = Book()
+    book.apply(fill("BUY", [leg(600.0, ratio=1), leg(605.0, ratio=-1)], 10, 2.5, (7.55, 5.05)))
+    valuation = book.value({("SPY", EXP): chain()}, NOW)
+    total = valuation.totals()["all"]
+    assert total["market_value_usd"] == pytest.approx(10 * (7.5 - 5.0) * 100)
+    assert total["liquidation_usd"] == pytest.approx(10 * (7.45 - 5.05) * 100)      # long at the bid, short at ask
+    assert total["unrealized_usd"] == pytest.approx(10 * (2.5 - 2.5) * 100)
+    assert total["pnl_usd"] == pytest.approx(book.cash_usd + total["market_value_usd"])
+    assert total["open_contracts"] == 20
+
+
+def test_greeks_are_in_money_units():
+    book = Book(rate=0.04)
+    book.apply(fill("SELL", [leg(600.0)], 3, 7.5, (7.5,)))
+    valuation = book.value({("SPY", EXP): chain()}, NOW)
+    table = valuation.table
+    vol = table.vol[0]
+    greeks = bsm_greeks(True, 600.0, 600.0, 28 / 365, 0.04, 0.013, vol)
+    total = valuation.totals()["all"]
+    assert total["delta_shares"] == pytest.approx(-3 * greeks.delta * 100, abs=0.01)
+    assert total["delta_usd"] == pytest.approx(-3 * greeks.delta * 100 * 600.0, abs=0.01)
+    assert total["vega_usd_per_vol_point"] == pytest.approx(-3 * greeks.vega, abs=0.01)
+    assert total["theta_usd_per_day"] == pytest.approx(-3 * greeks.theta * 100 / 365, abs=0.01)
+    assert total["vega_usd_per_vol_point"] < 0 < total["theta_usd_per_day"]      # short premium earns the decay
+
+
+def test_an_unusable_quote_is_marked_at_model_value_and_flagged_never_zero():
+    book = Book()
+    book.apply(fill("BUY", [leg(600.0)], 1, 7.5, (7.5,)))
+    book.apply(fill("BUY", [leg(600.0, "P")], 1, 7.4, (7.4,)))
+    crossed = chain(calls_bid=np.array([14.0, 10.5, 9.0, 5.0, 3.1]))          # 600C bid 9.00 over ask 7.55
+    valuation = book.value({("SPY", EXP): crossed}, NOW)
+    flags = dict(zip([c.right for _, c in valuation.table.keys], valuation.table.flag))
+    assert flags == {"C": MarkFlag.MODEL, "P": MarkFlag.QUOTE}
+    call_mark = valuation.table.mark[0]
+    assert 6.0 < call_mark < 9.0
+    assert valuation.totals()["all"]["model_marked"] == 1
+
+
+def test_a_chain_never_seen_is_flagged_and_counted_not_valued_as_zero():
+    book = Book()
+    book.apply(fill("BUY", [leg(600.0, expiry="2027-01-15")], 1, 9.0, (9.0,)))
+    total = book.value({("SPY", EXP): chain()}, NOW).totals()["all"]
+    assert total["unpriced"] == 1
+    assert math.isnan(book.value({}, NOW).table.mark[0])
+
+
+def test_totals_by_structure_and_chain():
+    book = Book()
+    book.apply(fill("BUY", [leg(600.0), leg(605.0, ratio=-1)], 1, 2.6, (7.6, 5.0), structure="debit"))
+    book.apply(fill("SELL", [leg(595.0, "P"), leg(590.0, "P", -1)], 1, 1.3, (5.5, 4.2), structure="credit"))
+    valuation = book.value({("SPY", EXP): chain()}, NOW)
+    by_structure = valuation.totals("structure")
+    assert by_structure["debit"]["unrealized_usd"] == pytest.approx((2.5 - 2.6) * 100)
+    assert by_structure["credit"]["unrealized_usd"] == pytest.approx(-(1.4 - 1.3) * 100)
+    assert set(valuation.totals("chain")) == {f"SPY {EXP}"}
+    with pytest.raises(InvalidFieldError, match="by"):
+        valuation.totals("desk")
+
+
+def test_worst_case_of_a_short_put_spread_is_its_width_less_credit_at_the_low_strike():
+    book = Book()
+    book.apply(fill("SELL", [leg(600.0, "P"), leg(590.0, "P", -1)], 2, 3.2, (7.4, 4.2)))
+    valuation = book.value({("SPY", EXP): chain()}, NOW)
+    worst = valuation.worst_case()["SPY"]
+    value_now = valuation.totals()["all"]["market_value_usd"]            # -(7.4 - 4.2) * 200
+    assert worst["max_loss_usd"] == pytest.approx(2 * 10 * 100 + value_now)
+    assert worst["at_price"] <= 590.0
+    assert not worst["unbounded_above"]
+    book.apply(fill("SELL", [leg(610.0)], 1, 3.1, (3.1,), structure="naked"))
+    assert book.value({("SPY", EXP): chain()}, NOW).worst_case()["SPY"]["unbounded_above"]
+
+
+def test_cash_settlement_pays_intrinsic_and_expires_the_rest():
+    book = Book()
+    book.apply(fill("BUY", [leg(5000.0, symbol="SPX"), leg(5050.0, symbol="SPX", ratio=-1)], 1, 20.0, (40.0, 20.0)))
+    lines = book.settle("SPX", EXP, 5030.0, NOW, physical=False)
+    assert [(line.kind, line.cash_usd) for line in lines] == [("settled_cash", 3000.0), ("expired_worthless", 0.0)]
+    assert book.net_contracts() == {}
+    assert book.realized_usd == pytest.approx((30.0 - 20.0) * 100)
+
+
+def test_physical_settlement_assigns_shorts_and_exercises_longs_by_one_cent():
+    book = Book()
+    book.apply(fill("SELL", [leg(600.0, "P"), leg(590.0, "P", -1)], 2, 3.0, (5.0, 2.0)))
+    book.apply(fill("BUY", [leg(610.0)], 1, 1.0, (1.0,), structure="far"))
+    lines = book.settle("SPY", EXP, 595.0, NOW, physical=True, pin_distance_per_share=5.0)
+    kinds = [line.kind for line in lines]
+    assert kinds == ["pin_risk", "assigned", "expired_worthless", "expired_worthless"]
+    shares = Contract("SPY", "", 0.0, "S")
+    assert book.net_contracts() == {shares: 200}                           # bought 200 shares at 600
+    total = book.value({("SPY", EXP): chain(underlying=595.0)}, NOW).totals()["all"]
+    assert total["pnl_usd"] == pytest.approx(book.cash_usd + 200 * 595.0)
+    assert total["pnl_usd"] == pytest.approx(2 * 300 - 200 * 5.0 - 100)     # credit, loss on the put, the call
+    closed = book.close_shares("SPY", 597.0, NOW)
+    assert closed[0].contracts == 200 and book.net_contracts() == {}
+    book2 = Book()
+    book2.apply(fill("BUY", [leg(600.0)], 1, 1.0, (1.0,)))
+    assert book2.settle("SPY", EXP, 600.005, NOW, physical=True)[0].kind == "expired_worthless"   # under $0.01
+
+
+@pytest.mark.parametrize("bad, field", [
+    ({"price": math.nan}, "fill.price"), ({"quantity": 0}, "fill.quantity"), ({"side": "HOLD"}, "fill.side"),
+    ({"legs": ()}, "fill.legs"), ({"legs": (("SPY", EXP, -5.0, "C", 1),)}, "fill.legs"),
+    ({"legs": (("SPY", EXP, 600.0, "X", 1),)}, "fill.legs"), ({"leg_prices": (1.0, 2.0)}, "fill.leg_prices"),
+    ({"leg_prices": (math.inf,)}, "fill.leg_prices")])
+def test_a_bad_fill_raises_naming_the_field_and_changes_nothing(bad, field):
+    book = Book()
+    good = fill("BUY", [leg(600.0)], 1, 7.5, (7.5,))
+    with pytest.raises(InvalidFieldError) as raised:
+        book.apply(good._replace(**bad))
+    assert raised.value.field == field
+    assert (book.row_count, book.fills, book.cash_usd) == (0, [], 0.0)
+
+
+def test_missing_leg_prices_are_allocated_around_the_last_marks_and_counted():
+    book = Book()
+    book.apply(fill("BUY", [leg(600.0)], 1, 7.5, (7.5,)))
+    book.value({("SPY", EXP): chain()}, NOW)
+    book.apply(fill("BUY", [leg(600.0), leg(605.0, ratio=-1)], 1, 2.6, ()))
+    assert book.allocated_leg_prices == 1
+    assert book.cash_usd == pytest.approx(-750 - 260)
