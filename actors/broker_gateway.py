@@ -18,8 +18,10 @@ from __future__ import annotations
 from typing import Any
 
 from actors import names
+from actors.book import structure_of
 from actors.messages import ReplayedOrders, ReplayRequest
 from actors.runtime.component import Component
+from core.book import BookFill
 from core.ledger import LedgerEvent, LedgerStore, fold, intent_event, order_event
 from core.orders import (
     ORDER_EVENTS,
@@ -41,11 +43,14 @@ _EVENTS = frozenset(ORDER_EVENTS)
 
 
 class BrokerGateway(Component):
-    def __init__(self, store: LedgerStore, venue: str = names.EXCHANGE, name: str = names.GATEWAY) -> None:
+    def __init__(self, store: LedgerStore, venue: str = names.EXCHANGE, name: str = names.GATEWAY,
+                 book: str | None = None) -> None:
         super().__init__(name)
         self.store = store
         self.venue = venue
+        self.book = book                        # every fill, as written to the ledger, goes on to the book
         self.owners: dict[str, str] = {}
+        self.orders: dict[str, tuple[str, tuple]] = {}      # client order id -> (side, legs as the intent has them)
         self.counts = {"intents": 0, "duplicates_refused": 0, "events": 0, "unknown_events": 0,
                        "reconciled": 0, "halts": 0}
         self.reconciling: dict[str, OrderState] = {}
@@ -54,6 +59,7 @@ class BrokerGateway(Component):
     def on_start(self, now_ns: int) -> None:
         state = fold(self.store.events())
         self.owners = {coid: record.owner for coid, record in state.orders.items()}
+        self.orders = {coid: (record.side, tuple(map(tuple, record.legs))) for coid, record in state.orders.items()}
         self.reconciling = {record.client_order_id: record for record in state.working()}
         self.working = set(self.reconciling)
         if state.orders:
@@ -82,8 +88,9 @@ class BrokerGateway(Component):
             self.counts["duplicates_refused"] += 1
             self.log.warning("duplicate_intent_not_sent", client_order_id=order.client_order_id, owner=order.owner)
             return
-        self.store.append(intent_event(order, order.owner, now_ns))       # written before the order leaves
+        intent = self.store.append(intent_event(order, order.owner, now_ns))       # written before the order leaves
         self.owners[order.client_order_id] = order.owner
+        self.orders[order.client_order_id] = (order.side, tuple(map(tuple, intent.payload["legs"])))
         self.working.add(order.client_order_id)
         self.counts["intents"] += 1
         self.port.send(self.venue, _owned_by(order, self.name))
@@ -105,6 +112,11 @@ class BrokerGateway(Component):
         kind = type(event)
         if kind is OrderCancelled or kind is OrderRejected or (kind is OrderFilled and event.leaves_quantity == 0):
             self.working.discard(event.client_order_id)
+        if kind is OrderFilled and self.book is not None and event.client_order_id in self.orders:
+            coid = event.client_order_id
+            side, legs = self.orders[coid]
+            self.port.send(self.book, BookFill(event.time_ns, coid, structure_of(coid), side, legs, event.quantity,
+                                               event.price, tuple(event.leg_prices)))
         if owner is None:
             self.counts["unknown_events"] += 1
             self.log.error("event_for_unknown_order", client_order_id=event.client_order_id,

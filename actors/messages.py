@@ -94,3 +94,12 @@ class ExitButterfly(NamedTuple):
     method: str = "split_verticals"
     whole_fly_haircut_per_share: float = 0.0
 
+
+
+class UnderlyingClose(NamedTuple):
+    """The underlying's official closing price (16:00 New York, 13:00 on an early close) at `time_ns`, from the
+    market: the settlement price of the day's expiring PM-settled options."""
+
+    symbol: str
+    time_ns: int
+    price: float

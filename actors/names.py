@@ -38,6 +38,9 @@ FEED = "feed"
 DESK = "desk"
 """The exit study's desk: asks the router for one exit and keeps the result."""
 
+BOOK = "book"
+"""The Book: folds every fill the gateway passes it into positions and values them against the chains."""
+
 TRADER_PREFIX = "trader-"
 STRATEGIST_PREFIX = "flies-"
 ORDER_PATH_PREFIXES = (TRADER_PREFIX, STRATEGIST_PREFIX, ROUTER)

@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from config.backtest import BacktestConfig
 from config.base import FrozenModel, rule_error
+from config.book import BookConfig
 from config.broker import BrokerConfig
 from config.butterfly import ButterflyStrategyConfig
 from config.exchange import ExchangeConfig
@@ -44,6 +45,7 @@ class SessionConfig(FrozenModel):
     exchange: ExchangeConfig = ExchangeConfig()
     backtest: BacktestConfig = BacktestConfig()
     ledger: LedgerConfig = LedgerConfig()
+    book: BookConfig = BookConfig()
     broker: BrokerConfig = BrokerConfig()
     butterflies: ButterflyStrategyConfig = ButterflyStrategyConfig()
     montecarlo: MonteCarloConfig = MonteCarloConfig()

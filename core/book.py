@@ -55,6 +55,7 @@ class MarkFlag(IntEnum):
     MODEL = 1          # the chain has no usable quote for it: model value at the chain's implied vol
     NO_MARKET = 2      # no chain for it at all: not valued, left out of the totals
     SHARES = 3         # the underlying's shares, at the underlying's price
+    CLOSED = 4         # no contracts held: nothing to value
 
 
 class BookLine(NamedTuple):
@@ -72,24 +73,62 @@ class BookLine(NamedTuple):
     detail: str = ""
 
 
+class RowGroups(NamedTuple):
+    """Per grouping ('all', 'chain', 'symbol', 'structure'): each row's group index and the groups' names."""
+
+    by: dict
+
+
+class _RowArrays(NamedTuple):
+    quantity: np.ndarray
+    avg_cost: np.ndarray
+    realized: np.ndarray
+    strike: np.ndarray
+    is_call: np.ndarray
+    multiplier: np.ndarray
+
+
 @dataclass
 class _Rows:
-    """Parallel arrays, one entry per (structure, contract), grown by doubling."""
+    """Parallel lists, one entry per (structure, contract): folding a fill touches a few scalars, which Python
+    lists do faster than numpy arrays; `arrays()` gives the numpy view valuation works on."""
 
     keys: list = field(default_factory=list)
-    quantity: np.ndarray = field(default_factory=lambda: np.zeros(64))
-    avg_cost: np.ndarray = field(default_factory=lambda: np.zeros(64))
-    realized: np.ndarray = field(default_factory=lambda: np.zeros(64))
-    strike: np.ndarray = field(default_factory=lambda: np.zeros(64))
-    is_call: np.ndarray = field(default_factory=lambda: np.zeros(64, dtype=bool))
-    multiplier: np.ndarray = field(default_factory=lambda: np.zeros(64))
+    chain: list = field(default_factory=list)          # index into `chains`: the row's (symbol, expiry)
+    chains: dict = field(default_factory=dict)         # (symbol, expiry) -> its index
+    structure: list = field(default_factory=list)      # index into `structures`
+    structures: dict = field(default_factory=dict)     # structure name -> its index
+    quantity: list = field(default_factory=list)
+    avg_cost: list = field(default_factory=list)
+    realized: list = field(default_factory=list)
+    strike: list = field(default_factory=list)
+    is_call: list = field(default_factory=list)
+    multiplier: list = field(default_factory=list)
 
-    def grow(self) -> None:
-        for name in ("quantity", "avg_cost", "realized", "strike", "is_call", "multiplier"):
-            old = getattr(self, name)
-            new = np.zeros(old.size * 2, dtype=old.dtype)
-            new[:old.size] = old
-            setattr(self, name, new)
+    def add(self, key: tuple, strike: float, is_call: bool, multiplier: int) -> None:
+        self.keys.append(key)
+        contract = key[1]
+        self.chain.append(self.chains.setdefault((contract.symbol, contract.expiry), len(self.chains)))
+        self.structure.append(self.structures.setdefault(key[0], len(self.structures)))
+        for column, value in ((self.quantity, 0), (self.avg_cost, 0.0), (self.realized, 0.0), (self.strike, strike),
+                              (self.is_call, is_call), (self.multiplier, multiplier)):
+            column.append(value)
+
+    def groups(self) -> RowGroups:
+        chain_keys = list(self.chains)
+        symbols = sorted({symbol for symbol, _ in chain_keys})
+        symbol_of_chain = np.array([symbols.index(symbol) for symbol, _ in chain_keys], dtype=np.int64)
+        chain = np.array(self.chain, dtype=np.int64)
+        return RowGroups(
+            {"all": (np.zeros(chain.size, dtype=np.int64), ["all"]),
+             "chain": (chain, [f"{symbol} {expiry or 'shares'}" for symbol, expiry in chain_keys]),
+             "symbol": (symbol_of_chain[chain] if chain.size else chain, symbols),
+             "structure": (np.array(self.structure, dtype=np.int64), list(self.structures))})
+
+    def arrays(self) -> _RowArrays:
+        return _RowArrays(np.array(self.quantity, dtype=np.float64), np.array(self.avg_cost, dtype=np.float64),
+                          np.array(self.realized, dtype=np.float64), np.array(self.strike, dtype=np.float64),
+                          np.array(self.is_call, dtype=bool), np.array(self.multiplier, dtype=np.float64))
 
 
 class Book:
@@ -105,43 +144,45 @@ class Book:
         self.lines: list[BookLine] = []
         self.flips = 0
         self.allocated_leg_prices = 0
-        self.last_mark: dict[Contract, float] = {}
+        self._last_marks: tuple[np.ndarray, np.ndarray] = (np.zeros(0), np.zeros(0))    # the last value()'s marks
+        self._legs: dict[tuple, list[tuple[Contract, int]]] = {}     # a fill's legs, checked once per spread
 
     # ------------------------------------------------------------------ folding fills
 
     def apply(self, fill: BookFill) -> None:
         """Fold one fill in; InvalidFieldError (naming the field) for a fill that cannot be booked, which then
         changes nothing."""
-        legs = _checked_legs(fill)
+        _check_fill(fill)
+        key = fill.legs if isinstance(fill.legs, tuple) else tuple(map(tuple, fill.legs))
+        legs = self._legs.get(key)
+        if legs is None:
+            legs = self._legs[key] = [(Contract(*leg[:4]), leg[4]) for leg in _checked_legs(fill)]
         prices = self._leg_prices(fill, legs)
-        sign = _SIDES[fill.side]
-        for (symbol, expiry, strike, right, ratio), price in zip(legs, prices):
-            contract = Contract(symbol, expiry, strike, right)
-            self._trade(self._row(fill.structure, contract), sign * ratio * fill.quantity, price)
+        sign = _SIDES[fill.side] * fill.quantity
+        index, structure = self._index, fill.structure
+        for (contract, ratio), price in zip(legs, prices):
+            row = index.get((structure, contract))
+            self._trade(self._row(structure, contract) if row is None else row, sign * ratio, price)
         self.fills.append(fill)
 
-    def _leg_prices(self, fill: BookFill, legs: list[tuple]) -> list[float]:
+    def _leg_prices(self, fill: BookFill, legs: list[tuple[Contract, int]]) -> tuple[float, ...]:
         """The fill's leg prices, or (when it has none, e.g. a fill found on restart) the net price spread over
         the legs around their last marks, so the legs still sum to the net."""
         if fill.leg_prices:
-            return [float(p) for p in fill.leg_prices]
+            return fill.leg_prices
         self.allocated_leg_prices += 1
-        base = [self.last_mark.get(Contract(*leg[:4]), 0.0) for leg in legs]
-        units = sum(abs(leg[4]) for leg in legs)
-        shift = (fill.price - sum(leg[4] * b for leg, b in zip(legs, base))) / units
-        return [b + (shift if leg[4] > 0 else -shift) for leg, b in zip(legs, base)]
+        base = [self.last_mark(contract) for contract, _ in legs]
+        units = sum(abs(ratio) for _, ratio in legs)
+        shift = (fill.price - sum(ratio * b for (_, ratio), b in zip(legs, base))) / units
+        return tuple(b + (shift if ratio > 0 else -shift) for (_, ratio), b in zip(legs, base))
 
     def _row(self, structure: str, contract: Contract) -> int:
         key = (structure, contract)
         row = self._index.get(key)
         if row is None:
-            rows = self._rows
-            row = self._index[key] = len(rows.keys)
-            if row == rows.quantity.size:
-                rows.grow()
-            rows.keys.append(key)
-            rows.strike[row], rows.is_call[row] = contract.strike, contract.right == "C"
-            rows.multiplier[row] = 1 if contract.right == UNDERLYING_RIGHT else multiplier_of(contract.symbol)
+            row = self._index[key] = len(self._rows.keys)
+            multiplier = 1 if contract.right == UNDERLYING_RIGHT else multiplier_of(contract.symbol)
+            self._rows.add(key, contract.strike, contract.right == "C", multiplier)
         return row
 
     def _trade(self, row: int, contracts: int, price_per_share: float) -> float:
@@ -167,6 +208,14 @@ class Book:
 
     # ------------------------------------------------------------------ reading positions
 
+    def last_mark(self, contract: Contract) -> float:
+        """The contract's mid at the last valuation that found it quoted, 0.0 when none did."""
+        mark, flag = self._last_marks
+        for row, (_, held) in enumerate(self._rows.keys[:mark.size]):
+            if held == contract and flag[row] == MarkFlag.QUOTE:
+                return float(mark[row])
+        return 0.0
+
     @property
     def row_count(self) -> int:
         return len(self._rows.keys)
@@ -186,7 +235,7 @@ class Book:
 
     @property
     def realized_usd(self) -> float:
-        return float(self._rows.realized[:self.row_count].sum())
+        return float(sum(self._rows.realized))
 
     def open_chains(self) -> set[tuple[str, str]]:
         """(symbol, expiry) of every option chain with an open position."""
@@ -255,61 +304,97 @@ class Book:
 
     def value(self, chains: Mapping[tuple[str, str], ChainQuotes], now_ns: int) -> BookValuation:
         """Value every row against the latest chain of its (symbol, expiry); shares at the symbol's price."""
-        n = self.row_count
-        rows = self._rows
-        marks = _RowMarks.empty(n)
+        arrays = self._rows.arrays()
+        marks = _RowMarks.empty(self.row_count)
         spots = _spots(chains)
-        by_chain: dict[tuple[str, str], list[int]] = {}
-        for i, (_, contract) in enumerate(rows.keys):
-            by_chain.setdefault((contract.symbol, contract.expiry), []).append(i)
-        for (symbol, expiry), members in by_chain.items():
-            index = np.asarray(members)
+        held = arrays.quantity != 0
+        marks.flag[~held], marks.mark[~held], marks.liquidation[~held] = MarkFlag.CLOSED, 0.0, 0.0
+        chain_of_row = np.array(self._rows.chain, dtype=np.int64)
+        batches = []
+        for (symbol, expiry), chain_id in self._rows.chains.items():
+            index = np.flatnonzero(held & (chain_of_row == chain_id))
+            if index.size == 0:
+                continue
             if expiry == "":
                 _mark_shares(marks, index, spots.get(symbol, math.nan))
             elif (symbol, expiry) in chains:
-                self._mark_chain(marks, index, chains[(symbol, expiry)], now_ns)
-        for i in np.flatnonzero(marks.flag == MarkFlag.QUOTE):
-            self.last_mark[rows.keys[i][1]] = float(marks.mark[i])
-        return BookValuation(self._row_table(marks, spots, n), now_ns)
+                batches.append(_chain_batch(arrays, index, chains[(symbol, expiry)], now_ns))
+        if batches:
+            self._mark_options(marks, batches, arrays)
+        self._last_marks = (marks.mark, marks.flag)
+        return BookValuation(_row_table(list(self._rows.keys), arrays, marks, spots), now_ns, self._rows.groups())
 
-    def _mark_chain(self, marks: _RowMarks, index: np.ndarray, chain: ChainQuotes, now_ns: int) -> None:
-        rows = self._rows
-        strikes, is_call = rows.strike[index], rows.is_call[index]
-        bid, ask, found = _lookup(chain, strikes, is_call)
-        with np.errstate(invalid="ignore"):
-            quoted = found & np.isfinite(bid) & np.isfinite(ask) & (bid >= 0) & (ask >= bid) & (ask > 0)
+    def _mark_options(self, marks: _RowMarks, batches: list[_ChainBatch], arrays: _RowArrays) -> None:
+        """Marks and greeks of every chain's distinct contracts in one vectorized pass, then onto their rows: the
+        mid where quoted, else the model value at the chain's median implied vol (flagged MODEL)."""
+        sizes = [b.strikes.size for b in batches]
+        joined = lambda name: np.concatenate([getattr(b, name) for b in batches])      # noqa: E731
+        per_chain = lambda name: np.repeat([getattr(b, name) for b in batches], sizes)  # noqa: E731
+        strikes, is_call, bid, ask, quoted = (joined(n) for n in ("strikes", "is_call", "bid", "ask", "quoted"))
+        spot, t_years, dividend = (per_chain(n) for n in ("spot", "t_years", "dividend"))
         mid = np.where(quoted, 0.5 * (bid + ask), np.nan)
-        spot, t_years = chain.underlying, max(years_between_ns(now_ns, chain.expiry_ns), 0.0)
-        dividend = _dividend_yield(chain.symbol)
         vols = implied_vol(mid, is_call, spot, strikes, t_years, self.rate, dividend).vol
         good = quoted & np.isfinite(vols)
-        fallback = float(np.median(vols[good])) if good.any() else self.fallback_vol
-        vols = np.where(good, vols, fallback)
+        chain_of = np.repeat(np.arange(len(batches)), sizes)
+        fallback = np.array([np.median(vols[(chain_of == c) & good]) if good[chain_of == c].any()
+                             else self.fallback_vol for c in range(len(batches))])
+        vols = np.where(good, vols, fallback[chain_of])
         greeks = bsm_greeks(is_call, spot, strikes, t_years, self.rate, dividend, vols)
-        long_side = rows.quantity[index] > 0
-        marks.mark[index] = np.where(quoted, mid, greeks.price)
-        marks.liquidation[index] = np.where(quoted, np.where(long_side, bid, ask), greeks.price)
-        marks.flag[index] = np.where(quoted, MarkFlag.QUOTE, MarkFlag.MODEL)
-        marks.vol[index], marks.spot[index] = vols, spot
-        marks.delta[index], marks.gamma[index] = greeks.delta, greeks.gamma
-        marks.vega[index], marks.theta[index] = greeks.vega, greeks.theta
+        mark = np.where(quoted, mid, greeks.price)
+        offset = 0
+        for batch, size in zip(batches, sizes):
+            at, index = batch.row_of_unique + offset, batch.index
+            long_side = arrays.quantity[index] > 0
+            marks.mark[index] = mark[at]
+            marks.liquidation[index] = np.where(quoted[at], np.where(long_side, bid[at], ask[at]), mark[at])
+            marks.flag[index] = np.where(quoted[at], MarkFlag.QUOTE, MarkFlag.MODEL)
+            marks.vol[index], marks.spot[index] = vols[at], spot[at]
+            marks.delta[index], marks.gamma[index] = greeks.delta[at], greeks.gamma[at]
+            marks.vega[index], marks.theta[index] = greeks.vega[at], greeks.theta[at]
+            offset += size
 
-    def _row_table(self, marks: _RowMarks, spots: dict[str, float], n: int) -> RowTable:
-        rows = self._rows
-        qty, mult = rows.quantity[:n], rows.multiplier[:n]
-        priced = marks.flag != MarkFlag.NO_MARKET
-        safe = lambda values: np.where(priced, values, 0.0)      # noqa: E731  (unpriced rows count apart)
-        delta_shares = safe(qty * marks.delta * mult)
-        return RowTable(
-            keys=list(rows.keys), quantity=qty.copy(), avg_cost=rows.avg_cost[:n].copy(),
-            realized_usd=rows.realized[:n].copy(), multiplier=mult.copy(), strike=rows.strike[:n].copy(),
-            is_call=rows.is_call[:n].copy(), flag=marks.flag, mark=marks.mark, liquidation=marks.liquidation,
-            vol=marks.vol, spot=marks.spot, market_value_usd=safe(qty * marks.mark * mult),
-            liquidation_usd=safe(qty * marks.liquidation * mult),
-            unrealized_usd=safe(qty * (marks.mark - rows.avg_cost[:n]) * mult), delta_shares=delta_shares,
-            delta_usd=delta_shares * np.nan_to_num(marks.spot), gamma_shares_per_usd=safe(qty * marks.gamma * mult),
-            vega_usd_per_vol_point=safe(qty * marks.vega * mult / 100.0),
-            theta_usd_per_day=safe(qty * marks.theta * mult / 365.0), spots=spots)
+
+def _chain_batch(arrays: _RowArrays, index: np.ndarray, chain: ChainQuotes, now_ns: int) -> _ChainBatch:
+    """The distinct contracts of rows `index` (one chain) with their quotes and pricing inputs."""
+    codes, row_of_unique = np.unique(arrays.strike[index] * 2 + arrays.is_call[index], return_inverse=True)
+    strikes, is_call = np.floor(codes / 2), (codes % 2) == 1
+    bid, ask, found = _lookup(chain, strikes, is_call)
+    with np.errstate(invalid="ignore"):
+        quoted = found & np.isfinite(bid) & np.isfinite(ask) & (bid >= 0) & (ask >= bid) & (ask > 0)
+    t_years = max(years_between_ns(now_ns, chain.expiry_ns), 0.0)
+    return _ChainBatch(index, row_of_unique.ravel(), strikes, is_call, bid, ask, quoted, float(chain.underlying),
+                       t_years, _dividend_yield(chain.symbol))
+
+
+def _row_table(keys: list, arrays: _RowArrays, marks: _RowMarks, spots: dict[str, float]) -> RowTable:
+    qty, mult = arrays.quantity, arrays.multiplier
+    priced = marks.flag != MarkFlag.NO_MARKET
+    safe = lambda values: np.where(priced, values, 0.0)      # noqa: E731  (unpriced rows count apart)
+    delta_shares = safe(qty * marks.delta * mult)
+    return RowTable(
+        keys=keys, quantity=qty, avg_cost=arrays.avg_cost, realized_usd=arrays.realized, multiplier=mult,
+        strike=arrays.strike, is_call=arrays.is_call, flag=marks.flag, mark=marks.mark,
+        liquidation=marks.liquidation, vol=marks.vol, spot=marks.spot, market_value_usd=safe(qty * marks.mark * mult),
+        liquidation_usd=safe(qty * marks.liquidation * mult),
+        unrealized_usd=safe(qty * (marks.mark - arrays.avg_cost) * mult), delta_shares=delta_shares,
+        delta_usd=delta_shares * np.nan_to_num(marks.spot), gamma_shares_per_usd=safe(qty * marks.gamma * mult),
+        vega_usd_per_vol_point=safe(qty * marks.vega * mult / 100.0),
+        theta_usd_per_day=safe(qty * marks.theta * mult / 365.0), spots=spots)
+
+
+class _ChainBatch(NamedTuple):
+    """One chain's distinct held contracts: `row_of_unique[k]` is the contract of the k-th row in `index`."""
+
+    index: np.ndarray
+    row_of_unique: np.ndarray
+    strikes: np.ndarray
+    is_call: np.ndarray
+    bid: np.ndarray
+    ask: np.ndarray
+    quoted: np.ndarray
+    spot: float
+    t_years: float
+    dividend: float
 
 
 @dataclass
@@ -368,8 +453,8 @@ def _dividend_yield(symbol: str) -> float:
     return 0.0 if spec is None else spec.dividend_yield
 
 
-def _checked_legs(fill: BookFill) -> list[tuple]:
-    """The fill's legs as (symbol, expiry, strike, right, ratio) with float strikes; InvalidFieldError otherwise."""
+def _check_fill(fill: BookFill) -> None:
+    """InvalidFieldError naming the first field of `fill` that cannot be booked (its legs apart)."""
     if fill.side not in _SIDES:
         raise InvalidFieldError("fill.side", f"must be BUY or SELL, got {fill.side!r} ({fill.client_order_id})")
     if isinstance(fill.quantity, bool) or not isinstance(fill.quantity, (int, np.integer)) or fill.quantity <= 0:
@@ -383,6 +468,10 @@ def _checked_legs(fill: BookFill) -> list[tuple]:
                             or not all(math.isfinite(p) for p in fill.leg_prices)):
         raise InvalidFieldError("fill.leg_prices", f"need one finite price per leg, got {fill.leg_prices!r} "
                                                    f"({fill.client_order_id})")
+
+
+def _checked_legs(fill: BookFill) -> list[tuple]:
+    """The fill's legs as (symbol, expiry, strike, right, ratio) with float strikes; InvalidFieldError otherwise."""
     return [_checked_leg(leg, fill.client_order_id) for leg in fill.legs]
 
 
@@ -435,42 +524,39 @@ class BookValuation:
     """A valued book at `time_ns`: totals by chain, symbol, structure and in all (`totals`), and the worst case
     at expiry (`worst_case`)."""
 
-    def __init__(self, table: RowTable, time_ns: int) -> None:
-        self.table, self.time_ns = table, time_ns
+    def __init__(self, table: RowTable, time_ns: int, groups: RowGroups) -> None:
+        self.table, self.time_ns, self.groups = table, time_ns, groups
 
     def totals(self, by: str = "all") -> dict[str, dict[str, float]]:
         """Sums of SUMMED plus pnl_usd, open contracts and flagged rows, grouped by 'chain' ("SYM EXPIRY"),
-        'symbol', 'structure' or 'all'."""
+        'symbol', 'structure' or 'all' (which is there when the book is empty too)."""
+        if by not in self.groups.by:
+            raise InvalidFieldError("by", f"must be chain, symbol, structure or all, got {by!r}")
+        group, names = self.groups.by[by]
         table = self.table
-        labels = [_group_label(by, structure, contract) for structure, contract in table.keys]
-        names, group = np.unique(np.asarray(labels, dtype=object), return_inverse=True) if labels else ([], [])
-        out: dict[str, dict[str, float]] = {}
-        for column in SUMMED:
-            sums = np.bincount(group, weights=getattr(table, column), minlength=len(names)) if labels else []
-            for name, total in zip(names, sums):
-                out.setdefault(str(name), {})[column] = round(float(total), 2)
         open_rows = (table.quantity != 0) & (table.multiplier > 1)
-        for column, values in (("open_contracts", np.abs(table.quantity) * open_rows),
-                               ("model_marked", (table.flag == MarkFlag.MODEL) & open_rows),
-                               ("unpriced", (table.flag == MarkFlag.NO_MARKET) & (table.quantity != 0))):
-            counts = np.bincount(group, weights=values, minlength=len(names)) if labels else []
-            for name, count in zip(names, counts):
-                out[str(name)][column] = int(count)
-        for totals in out.values():
+        columns = {column: getattr(table, column) for column in SUMMED}
+        counts = {"open_contracts": np.abs(table.quantity) * open_rows,
+                  "model_marked": (table.flag == MarkFlag.MODEL) & open_rows,
+                  "unpriced": (table.flag == MarkFlag.NO_MARKET) & (table.quantity != 0)}
+        sums = {c: np.bincount(group, weights=v, minlength=len(names)) for c, v in {**columns, **counts}.items()}
+        out = {}
+        for g, name in enumerate(names):
+            totals = {c: round(float(sums[c][g]), 2) for c in columns}
+            totals.update({c: int(sums[c][g]) for c in counts})
             totals["pnl_usd"] = round(totals["realized_usd"] + totals["unrealized_usd"], 2)
-        return out or ({"all": {**dict.fromkeys(SUMMED, 0.0), "pnl_usd": 0.0, "open_contracts": 0,
-                                "model_marked": 0, "unpriced": 0}} if by == "all" else {})
+            out[name] = totals
+        return out
 
     def worst_case(self, price_range: float = 0.5, points: int = 201) -> dict[str, dict[str, float]]:
         """Per symbol: the open book's loss at expiry (all options at intrinsic, shares at the price) against
         its value now, over spot x [1 - range, 1 + range] and every strike inside; max loss (USD, >= 0), the
         price where it happens, and whether the loss grows without bound above the grid (net short calls)."""
         table, out = self.table, {}
-        symbols = sorted({c.symbol for _, c in table.keys})
-        for symbol in symbols:
+        group, symbols = self.groups.by["symbol"]
+        for index, symbol in enumerate(symbols):
             spot = table.spots.get(symbol, math.nan)
-            rows = np.array([c.symbol == symbol for _, c in table.keys]) & (table.quantity != 0)
-            rows &= table.flag != MarkFlag.NO_MARKET
+            rows = (group == index) & (table.quantity != 0) & (table.flag != MarkFlag.NO_MARKET)
             if not rows.any() or not math.isfinite(spot):
                 continue
             out[symbol] = _worst_case(table, rows, spot, price_range, points)
@@ -490,15 +576,3 @@ def _worst_case(table: RowTable, rows: np.ndarray, spot: float, price_range: flo
     upward_contracts = (table.quantity[rows] * table.multiplier[rows] * (is_call | is_shares)).sum()
     return {"max_loss_usd": round(max(-float(pnl[worst]), 0.0), 2), "at_price": round(float(grid[worst, 0]), 2),
             "grid_low": round(low, 2), "grid_high": round(high, 2), "unbounded_above": bool(upward_contracts < 0)}
-
-
-def _group_label(by: str, structure: str, contract: Contract) -> str:
-    if by == "chain":
-        return f"{contract.symbol} {contract.expiry or 'shares'}"
-    if by == "symbol":
-        return contract.symbol
-    if by == "structure":
-        return structure
-    if by == "all":
-        return "all"
-    raise InvalidFieldError("by", f"must be chain, symbol, structure or all, got {by!r}")

@@ -93,3 +93,13 @@ def new_york_day_bounds_ns(day: date) -> tuple[int, int]:
     start = datetime.combine(day, time(0), tzinfo=NEW_YORK)
     end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=NEW_YORK)
     return int(start.timestamp()) * 1_000_000_000, int(end.timestamp()) * 1_000_000_000
+
+
+@lru_cache(maxsize=4096)
+def expiry_close_ns(day: date) -> int:
+    """When options expiring on `day` stop trading and settle (PM): the NYSE session's close, 16:00 New York or
+    13:00 on an early close; 16:00 New York on a day that is not a session."""
+    calendar = MarketCalendar()
+    if calendar.is_session(day):
+        return calendar.open_close_ns(day)[1]
+    return int(datetime.combine(day, time(16), tzinfo=NEW_YORK).timestamp()) * 1_000_000_000

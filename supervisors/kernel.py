@@ -24,6 +24,7 @@ from datetime import date
 from typing import Any, Callable, Protocol
 
 from actors import names
+from actors.book import BookComponent
 from actors.broker_gateway import BrokerGateway
 from actors.butterfly_router import ButterflyExitRouter
 from actors.butterfly_strategist import ButterflyStrategist
@@ -72,8 +73,11 @@ class Venue(Protocol):
 
     def check_chain(self, symbol: str, start_price: float | None) -> None: ...
 
+    def book_routes(self, routes: Routes, book: BookComponent | None) -> Routes:
+        """`routes` with the book among each chain's receivers, where the venue sends it every chain."""
+
     def add_chains(self, symbol: str, traders: list[ExpirationTrader], now_ns: int,
-                   start_price: float | None) -> None: ...
+                   start_price: float | None, also: tuple[str, ...] = ()) -> None: ...
 
 
 def _trader_settings(config: SessionConfig, **by_mode: Any) -> TraderSettings:
@@ -111,10 +115,15 @@ class SimulatedVenue:
             raise ValueError(f"backtest.start_prices: no start price for {missing}")
         self.feed = DayFeed(settings.day, {s: settings.start_prices[s] for s in config.symbols}, expirations, routes,
                             settings.quote_interval_s, config.runtime.seed, settings.regime, settings.n_strikes,
-                            settings.rate)
+                            settings.rate, book=names.BOOK if config.book.enabled else None,
+                            book_every_s=config.book.mark_interval_s)
         self.exchange = SimulatedExchange(config.exchange.model_copy(update={"seed": config.runtime.seed}),
                                           is_open=self.market_calendar.is_open)
         return [self.exchange, self.feed]
+
+    def book_routes(self, routes: Routes, book: BookComponent | None) -> Routes:
+        """The day's feed sends the book its chains itself, at the book's mark interval."""
+        return routes
 
     def check_chain(self, symbol: str, start_price: float | None) -> None:
         """Refuse, naming the field, a symbol the simulated market cannot quote."""
@@ -123,9 +132,10 @@ class SimulatedVenue:
             raise InvalidFieldError("start_price", "a simulated market needs the new symbol's start price")
 
     def add_chains(self, symbol: str, traders: list[ExpirationTrader], now_ns: int,
-                   start_price: float | None) -> None:
-        routes = tuple((t.expiration.isoformat(), t.name) for t in traders)
-        self.feed.on_message(AddSymbol(symbol, start_price, tuple(e for e, _ in routes), routes), now_ns)
+                   start_price: float | None, also: tuple[str, ...] = ()) -> None:
+        routes = tuple((t.expiration.isoformat(), t.name) for t in traders)      # the feed sends the book its own
+        expiries = tuple(t.expiration.isoformat() for t in traders)
+        self.feed.on_message(AddSymbol(symbol, start_price, expiries, routes), now_ns)
 
 
 @dataclass
@@ -156,13 +166,21 @@ class BrokerVenue:
         self.bridge = BrokerBridge(self.adapter_factory, routes, broker.quote_poll_ms, broker.order_poll_ms)
         return [self.bridge]
 
+    def book_routes(self, routes: Routes, book: BookComponent | None) -> Routes:
+        """Every chain the bridge fetches goes to the book too."""
+        if book is not None:
+            for key in routes:
+                routes[key] = (*routes[key], book.name)
+        return routes
+
     def check_chain(self, symbol: str, start_price: float | None) -> None:
         """Any symbol: the broker says whether it quotes it (the bridge logs a chain it cannot fetch)."""
 
     def add_chains(self, symbol: str, traders: list[ExpirationTrader], now_ns: int,
-                   start_price: float | None) -> None:
+                   start_price: float | None, also: tuple[str, ...] = ()) -> None:
         for trader in traders:
-            self.bridge.on_message(AddRoute(trader.symbol, trader.expiration.isoformat(), (trader.name,)), now_ns)
+            self.bridge.on_message(AddRoute(trader.symbol, trader.expiration.isoformat(), (trader.name, *also)),
+                                   now_ns)
 
 
 @dataclass
@@ -183,6 +201,8 @@ class Topology:
     """The user's replacement every trader uses (None: each trader's own)."""
     balancer_template: PositionBalancer | None = None
     """The user's replacement balancer: each trader checks against a copy of it (None: each trader's own)."""
+    book: BookComponent | None = None
+    """What the session holds, valued (None when `book.enabled` is off)."""
 
     @property
     def strategists(self) -> list[ButterflyStrategist]:
@@ -212,17 +232,21 @@ def build_topology(
     routes: Routes = {(t.symbol, t.expiration.isoformat()): (t.name,) for t in traders}
     flies = butterfly_components(config, expirations, routes, venue.market_hours(config), session_start_ns,
                                  venue.rate(config))
-    venue_components = venue.components(config, expirations, routes)
+    book = BookComponent(config.book, venue.rate(config)) if config.book.enabled else None
+    venue_components = venue.components(config, expirations, venue.book_routes(routes, book))
     venue_name = venue_components[0].name
     balancer_component = BalancerComponent(config.balancer.max_imbalance, config.balancer.force_balance_at_close)
     if balancer is not None:
         balancer_component.balancer = balancer
     metrics = MetricsComponent()
-    gateway = BrokerGateway(ledger if ledger is not None else ledger_store(config), venue=venue_name)
+    gateway = BrokerGateway(ledger if ledger is not None else ledger_store(config), venue=venue_name,
+                            book=book.name if book is not None else None)
     topology = Topology(config, runtime, venue, traders, gateway, balancer_component, metrics, flies, settings,
-                        venue_components, credit_maximizer, balancer)
+                        venue_components, credit_maximizer, balancer, book)
     for component in _in_start_order(venue_components, gateway, balancer_component, metrics, traders, flies):
         runtime.add(component)
+    if book is not None:
+        runtime.add(book)
     return topology
 
 
@@ -255,7 +279,8 @@ def add_chain_traders(topology: Topology, symbol: str, expirations: list[date], 
     for trader in traders:
         topology.runtime.add(trader)
     topology.traders.extend(traders)
-    topology.venue.add_chains(symbol, traders, now_ns, start_price)
+    topology.venue.add_chains(symbol, traders, now_ns, start_price,
+                              (topology.book.name,) if topology.book is not None else ())
     return traders
 
 

@@ -106,6 +106,48 @@ CATALOG: dict[str, MetricSpec] = {
             ("symbol", "expiration"),
         ),
         MetricSpec(
+            "spreadwright_book_pnl_usd",
+            "gauge",
+            "The book's P&L of a symbol (kind: realized, unrealized at the mid, total), USD; every structure.",
+            ("symbol", "kind"),
+        ),
+        MetricSpec(
+            "spreadwright_book_delta_usd",
+            "gauge",
+            "The book's delta of a symbol in dollars (delta in shares x the underlying's price).",
+            ("symbol",),
+        ),
+        MetricSpec(
+            "spreadwright_book_vega_usd",
+            "gauge",
+            "The book's vega of a symbol: USD per one vol point (0.01 of implied vol).",
+            ("symbol",),
+        ),
+        MetricSpec(
+            "spreadwright_book_worst_case_loss_usd",
+            "gauge",
+            "The open book's largest loss at expiry over the price grid, against its value now (>= 0), USD.",
+            ("symbol",),
+        ),
+        MetricSpec(
+            "spreadwright_book_drawdown_usd",
+            "gauge",
+            "The session's drawdown: its highest total P&L so far minus its total P&L now (>= 0), USD.",
+            (),
+        ),
+        MetricSpec(
+            "spreadwright_book_model_marked_positions",
+            "gauge",
+            "Open positions of a symbol marked at model value (no usable quote) or not valued (no chain).",
+            ("symbol",),
+        ),
+        MetricSpec(
+            "spreadwright_book_fills_refused_total",
+            "counter",
+            "Fills the book could not fold (bad price, quantity or legs); each is logged with the reason.",
+            ("field",),
+        ),
+        MetricSpec(
             "spreadwright_contract_imbalance_contracts",
             "gauge",
             "Debit minus credit contracts of a chain (PositionBalancer).",

@@ -2,18 +2,24 @@
 
 Underlying paths are drawn for the whole session at start (regime volatility, seeded); chains
 are generated lazily in vectorized blocks of `BLOCK` ticks (so memory stays small) and each
-tick's `ChainQuotes` go to the exchange and to the components routed to that chain.
+tick's `ChainQuotes` go to the exchange and to the components routed to that chain. At the official
+close (16:00 New York, 13:00 on an early close; one step past the last tick, drawn from its own stream so
+the day's ticks do not change) each underlying's closing price goes to the book: the settlement price of
+the day's expiring options. The book gets the chains only every `book_every_s` (its mark interval) and
+at the last tick: it values what it holds at those times, and a message per chain per tick would cost the
+backtest more than the book's own work.
 """
 
 from __future__ import annotations
 
+import zlib
 from datetime import date
 from typing import Any, Hashable
 
 import numpy as np
 
 from actors import names
-from actors.messages import AddSymbol
+from actors.messages import AddSymbol, UnderlyingClose
 from actors.runtime.component import Component
 from core.calendar import MarketCalendar
 from core.quotes import ChainQuotes
@@ -31,8 +37,12 @@ class DayFeed(Component):
     def __init__(self, day: date, start_prices: dict[str, float], expirations: dict[str, list[date]],
                  routes: dict[tuple[str, str], tuple[str, ...]], interval_s: float = 10.0, seed: int = 0,
                  regime: str = "normal", n_strikes: int = 60, rate: float = 0.04, exchange: str = names.EXCHANGE,
-                 name: str = names.MARKET) -> None:
+                 name: str = names.MARKET, book: str | None = None, book_every_s: float = 300.0) -> None:
         super().__init__(name)
+        self.book = book
+        self.book_every_ticks = max(1, int(round(book_every_s / interval_s)))
+        self.close_ns = 0
+        self.close_prices: dict[str, float] = {}
         self.day, self.start_prices, self.expirations, self.routes = day, start_prices, expirations, routes
         self.interval_s, self.seed, self.regime, self.n_strikes, self.rate = interval_s, seed, regime, n_strikes, rate
         self.exchange = exchange
@@ -48,28 +58,46 @@ class DayFeed(Component):
     def on_start(self, now_ns: int) -> None:
         self.models = load_spread_models()
         open_ns, close_ns = MarketCalendar().open_close_ns(self.day)
+        self.close_ns = close_ns
         self.times_ns = np.arange(open_ns, close_ns, int(self.interval_s * 1e9), dtype=np.int64)
         rng = np.random.default_rng(self.seed)
         dt_years = self.interval_s / (_SESSION_SECONDS * TRADING_DAYS_PER_YEAR)
         for symbol, price in sorted(self.start_prices.items()):
             self.paths[symbol] = gbm_paths(price, 0.0, self.vol, 1, len(self.times_ns) - 1, dt_years, rng)[0]
         self.port.schedule(max(int(self.times_ns[0] - now_ns), 0), ("tick", 0))
+        self.port.schedule(max(close_ns - now_ns, 0), ("close",))
 
     def on_timer(self, tag: Hashable, now_ns: int) -> None:
+        if tag[0] == "close":
+            self._close(now_ns)
+            return
         index = self.index = tag[1]
         if self._chains is None:
             self._chains = [(symbol, expiry.isoformat(), expiry_ns(expiry),
                              (self.exchange, *self.routes.get((symbol, expiry.isoformat()), ())))
                             for symbol in sorted(self.expirations) for expiry in self.expirations[symbol]]
+        to_book = self.book is not None and (index % self.book_every_ticks == 0 or index + 1 == len(self.times_ns))
         for symbol, expiry, closes_ns, receivers in self._chains:
             quotes = self._quotes(symbol, expiry, closes_ns, index)
             if quotes is None:
                 continue
             for receiver in receivers:
                 self.port.send(receiver, quotes)
+            if to_book:
+                self.port.send(self.book, quotes)
             self.published += 1
         if index + 1 < len(self.times_ns):
             self.port.schedule(int(self.times_ns[index + 1] - now_ns), ("tick", index + 1))
+
+    def _close(self, now_ns: int) -> None:
+        """Each underlying's official closing price: one step from the last tick to the close."""
+        dt_years = (self.close_ns - int(self.times_ns[-1])) / 1e9 / (_SESSION_SECONDS * TRADING_DAYS_PER_YEAR)
+        for symbol, path in sorted(self.paths.items()):
+            rng = np.random.default_rng([self.seed, zlib.crc32(f"close:{symbol}".encode())])
+            price = float(gbm_paths(float(path[-1]), 0.0, self.vol, 1, 1, dt_years, rng)[0, -1])
+            self.close_prices[symbol] = price
+            if self.book is not None:
+                self.port.send(self.book, UnderlyingClose(symbol, self.close_ns, price))
 
     def _quotes(self, symbol: str, expiry: str, closes_ns: int, index: int) -> ChainQuotes | None:
         time_ns = int(self.times_ns[index])
@@ -116,4 +144,5 @@ class DayFeed(Component):
 
     def snapshot(self) -> dict[str, Any]:
         return {"ticks": len(self.times_ns), "published": self.published,
-                "last_prices": {s: round(float(p[-1]), 4) for s, p in self.paths.items()}}
+                "last_prices": {s: round(float(p[-1]), 4) for s, p in self.paths.items()},
+                "close_prices": {s: round(p, 4) for s, p in self.close_prices.items()}}

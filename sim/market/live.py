@@ -9,19 +9,18 @@ Seeded: the same seed and the same tick times give the same quotes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Hashable
 
 import numpy as np
 
 from actors import names
 from actors.runtime.component import Component
+from core.calendar import expiry_close_ns
 from core.quotes import ChainQuotes
 from core.units import DAYS_PER_YEAR, NS_PER_YEAR, TRADING_DAYS_PER_YEAR
 from sim.market.chain import PRODUCTS, generate_chains, strike_grid
 from sim.market.spread_model import load_spread_models
-
-_CLOSE_UTC = time(21, 0)     # 16:00 New York in winter; expiry instants only need to be consistent
 
 
 @dataclass(frozen=True)
@@ -36,7 +35,8 @@ class MarketSpec:
 
 
 def expiry_ns(day: date) -> int:
-    return int(datetime.combine(day, _CLOSE_UTC, tzinfo=timezone.utc).timestamp() * 1e9)
+    """The expiry instant of options expiring on `day`: the official close (`core.calendar.expiry_close_ns`)."""
+    return expiry_close_ns(day)
 
 
 class MarketFeed(Component):

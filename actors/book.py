@@ -1,0 +1,196 @@
+"""The Book component: every fill (from the gateway, as the ledger has it) folded into `core.book.Book`, valued
+against the latest chains every `mark_interval_s`, and settled at expiry. A mark is due with the first chain
+quoted `mark_interval_s` after the last mark's chain, and happens `MARK_GATHER_NS` later, when the rest of that
+tick's chains have arrived; a settlement marks at once.
+
+It publishes what it holds: `snapshot()` (the status and the reports read it), the `spreadwright_book_*`
+metrics, and `history` (one point per mark: the equity curve). A fill it cannot fold is refused with the
+field and the reason, logged as an error and counted, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Hashable
+
+from actors import names
+from actors.messages import UnderlyingClose
+from actors.runtime.component import Component
+from config.book import BookConfig
+from core.book import Book, BookFill, BookLine, BookValuation
+from core.errors import InvalidFieldError
+from core.instruments import PRODUCTS, Settlement
+from core.quotes import ChainQuotes
+
+_NS = 1_000_000_000
+MARK_GATHER_NS = _NS
+"""How long after the first chain of a due mark the book waits for the other chains of the same tick."""
+
+
+def structure_of(client_order_id: str) -> str:
+    """The structure an order opened or closed, from its client order id: a two-part trader's order belongs to
+    its chain's debit or credit part ("SPY 2026-11-20 debit"); a butterfly's entry (`<fly>:open`) and exits
+    (`<fly>:x<n>:<part>`) to the fly; any other order is its own structure."""
+    parts = client_order_id.split(":")
+    if len(parts) >= 5 and parts[-1] in ("D", "C") and parts[-2].isdigit():
+        return f"{parts[-4]} {parts[-3]} {'debit' if parts[-1] == 'D' else 'credit'}"
+    if parts[-1] == "open" and len(parts) > 1:
+        return ":".join(parts[:-1])
+    if len(parts) >= 3 and parts[-2].startswith("x") and parts[-2][1:].isdigit():
+        return ":".join(parts[:-2])
+    return client_order_id
+
+
+def is_physical(symbol: str) -> bool:
+    """Physically settled (US equity and ETF options, and a symbol without a product spec) or cash settled."""
+    spec = PRODUCTS.get(symbol)
+    return spec is None or spec.settlement is Settlement.PHYSICAL
+
+
+class BookComponent(Component):
+    def __init__(self, settings: BookConfig = BookConfig(), rate: float = 0.04, name: str = names.BOOK,
+                 book: Book | None = None) -> None:
+        super().__init__(name)
+        self.settings = settings
+        self.book = book if book is not None else Book(rate, settings.fallback_vol)
+        self.chains: dict[tuple[str, str], ChainQuotes] = {}
+        self.closes: dict[str, tuple[int, float]] = {}
+        self.shares_to_close: dict[str, int] = {}            # symbol -> settlement time of its assigned shares
+        self.history: list[dict[str, float]] = []
+        self.refused: list[tuple[str, str, str]] = []        # (client order id, field, reason)
+        self.valuation: BookValuation | None = None
+        self.peak_pnl_usd = 0.0
+        self.max_drawdown_usd = 0.0
+        self.next_mark_chain_ns = 0
+        self.mark_pending = False
+        self._pending_expiries: dict[str, set[int]] = {}      # symbol -> expiry instants its chains have not passed
+
+    def on_message(self, message: Any, now_ns: int) -> None:
+        kind = type(message)
+        if kind is ChainQuotes:
+            self._on_chain(message, now_ns)
+        elif kind is BookFill:
+            self._on_fill(message)
+        elif kind is UnderlyingClose:
+            self.closes[message.symbol] = (message.time_ns, message.price)
+            if self.settle_due(now_ns):
+                self.mark(now_ns)
+        else:
+            raise TypeError(f"{self.name} cannot handle {kind.__name__}")
+
+    def _on_chain(self, chain: ChainQuotes, now_ns: int) -> None:
+        key = (chain.symbol, chain.expiry)
+        if key not in self.chains:
+            self._pending_expiries.setdefault(chain.symbol, set()).add(chain.expiry_ns)
+        self.chains[key] = chain
+        self._expiries_passed(chain, now_ns)
+        settled_ns = self.shares_to_close.get(chain.symbol)
+        if settled_ns is not None and chain.time_ns > settled_ns and math.isfinite(chain.underlying):
+            del self.shares_to_close[chain.symbol]
+            self._log_lines(self.book.close_shares(chain.symbol, chain.underlying, chain.time_ns))
+        if chain.time_ns >= self.next_mark_chain_ns and not self.mark_pending:
+            self.mark_pending = True
+            self.next_mark_chain_ns = chain.time_ns + int(self.settings.mark_interval_s * _NS)
+            self.port.schedule(MARK_GATHER_NS, ("mark",))
+
+    def _expiries_passed(self, chain: ChainQuotes, now_ns: int) -> None:
+        """A quote at or after an expiry instant of its symbol gives that expiry a settlement price when the market
+        sent no official close (a paper session's market quotes around the clock)."""
+        pending = self._pending_expiries.get(chain.symbol)
+        if not pending or chain.time_ns < min(pending) or not math.isfinite(chain.underlying):
+            return
+        passed = max(e for e in pending if e <= chain.time_ns)
+        pending.difference_update({e for e in pending if e <= chain.time_ns})
+        if self.closes.get(chain.symbol, (-1, 0.0))[0] < passed:
+            self.closes[chain.symbol] = (chain.time_ns, float(chain.underlying))
+        self.settle_due(now_ns)
+
+    def _on_fill(self, fill: BookFill) -> None:
+        try:
+            self.book.apply(fill)
+        except InvalidFieldError as error:
+            self.refused.append((fill.client_order_id, error.field, error.reason))
+            self.telemetry.count("spreadwright_book_fills_refused_total", field=error.field)
+            self.log.error("fill_refused_by_book", client_order_id=fill.client_order_id, field=error.field,
+                           reason=error.reason)
+
+    def on_timer(self, tag: Hashable, now_ns: int) -> None:
+        self.mark_pending = False
+        self.settle_due(now_ns)
+        self.mark(now_ns)
+
+    def settle_due(self, now_ns: int) -> list[BookLine]:
+        """Settle every open chain whose expiry has passed and whose underlying has a closing price at or after
+        the expiry (a chain still waiting for its price stays open and is valued as before)."""
+        lines: list[BookLine] = []
+        for symbol, expiry in sorted(self.book.open_chains()):
+            chain = self.chains.get((symbol, expiry))
+            close = self.closes.get(symbol)
+            if chain is None or chain.expiry_ns > now_ns or close is None or close[0] < chain.expiry_ns:
+                continue
+            physical = is_physical(symbol)
+            lines += self.book.settle(symbol, expiry, close[1], close[0], physical,
+                                      self.settings.pin_distance_per_share)
+            if physical and self.settings.assigned_shares == "close_next_open":
+                self.shares_to_close[symbol] = close[0]
+        self._log_lines(lines)
+        return lines
+
+    def _log_lines(self, lines: list[BookLine]) -> None:
+        for line in lines:
+            self.log.info(line.kind, structure=line.structure, contract=" ".join(map(str, line.contract)),
+                          contracts=line.contracts, price=float(line.price_per_share),
+                          cash_usd=round(float(line.cash_usd), 2), detail=line.detail)
+
+    def mark(self, now_ns: int) -> dict[str, float]:
+        """Value the book now; append the equity point and publish the metrics."""
+        self.valuation = valuation = self.book.value(self.chains, now_ns)
+        total = valuation.totals()["all"]
+        self.peak_pnl_usd = max(self.peak_pnl_usd, total["pnl_usd"])
+        drawdown = self.peak_pnl_usd - total["pnl_usd"]
+        self.max_drawdown_usd = max(self.max_drawdown_usd, drawdown)
+        worst = valuation.worst_case(self.settings.worst_case_range)
+        point = {"time_ns": now_ns, "realized_usd": total["realized_usd"], "unrealized_usd": total["unrealized_usd"],
+                 "pnl_usd": total["pnl_usd"], "cash_flow_usd": round(self.book.cash_usd, 2),
+                 "drawdown_usd": round(drawdown, 2), "delta_usd": total["delta_usd"],
+                 "vega_usd_per_vol_point": total["vega_usd_per_vol_point"],
+                 "theta_usd_per_day": total["theta_usd_per_day"], "open_contracts": total["open_contracts"],
+                 "worst_case_loss_usd": round(sum(w["max_loss_usd"] for w in worst.values()), 2)}
+        self.history.append(point)
+        self._publish(valuation, worst, drawdown)
+        return point
+
+    def _publish(self, valuation: BookValuation, worst: dict, drawdown: float) -> None:
+        gauge = self.telemetry.gauge
+        for symbol, totals in valuation.totals("symbol").items():
+            for kind, column in (("realized", "realized_usd"), ("unrealized", "unrealized_usd"), ("total", "pnl_usd")):
+                gauge("spreadwright_book_pnl_usd", totals[column], symbol=symbol, kind=kind)
+            gauge("spreadwright_book_delta_usd", totals["delta_usd"], symbol=symbol)
+            gauge("spreadwright_book_vega_usd", totals["vega_usd_per_vol_point"], symbol=symbol)
+            gauge("spreadwright_book_worst_case_loss_usd", worst.get(symbol, {}).get("max_loss_usd", 0.0),
+                  symbol=symbol)
+            gauge("spreadwright_book_model_marked_positions", totals["model_marked"] + totals["unpriced"],
+                  symbol=symbol)
+        gauge("spreadwright_book_drawdown_usd", drawdown)
+
+    def snapshot(self) -> dict[str, Any]:
+        """P&L, exposure and worst case in total, per symbol and per chain, as of the last mark."""
+        out: dict[str, Any] = {"fills": len(self.book.fills), "refused_fills": len(self.refused),
+                               "cash_flow_usd": round(self.book.cash_usd, 2), "flips": self.book.flips,
+                               "max_drawdown_usd": round(self.max_drawdown_usd, 2),
+                               "lines": _count_kinds(self.book.lines)}
+        if self.valuation is None:
+            return out
+        out["marked_ns"] = self.valuation.time_ns
+        out["total"] = self.valuation.totals()["all"]
+        out["by_symbol"] = self.valuation.totals("symbol")
+        out["by_chain"] = self.valuation.totals("chain")
+        out["worst_case"] = self.valuation.worst_case(self.settings.worst_case_range)
+        return out
+
+
+def _count_kinds(lines: list[BookLine]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for line in lines:
+        counts[line.kind] = counts.get(line.kind, 0) + 1
+    return counts
