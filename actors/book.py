@@ -169,7 +169,7 @@ class BookComponent(Component):
             gauge("spreadwright_book_vega_usd", totals["vega_usd_per_vol_point"], symbol=symbol)
             gauge("spreadwright_book_worst_case_loss_usd", worst.get(symbol, {}).get("max_loss_usd", 0.0),
                   symbol=symbol)
-            gauge("spreadwright_book_model_marked_positions", totals["model_marked"] + totals["unpriced"],
+            gauge("spreadwright_book_model_marked_contracts", totals["model_marked"] + totals["unpriced"],
                   symbol=symbol)
         gauge("spreadwright_book_drawdown_usd", drawdown)
 

@@ -528,7 +528,8 @@ class BookValuation:
         self.table, self.time_ns, self.groups = table, time_ns, groups
 
     def totals(self, by: str = "all") -> dict[str, dict[str, float]]:
-        """Sums of SUMMED plus pnl_usd, open contracts and flagged rows, grouped by 'chain' ("SYM EXPIRY"),
+        """Sums of SUMMED plus pnl_usd, open contracts and the contracts marked at model value (model_marked) or not
+        valued at all (unpriced), grouped by 'chain' ("SYM EXPIRY"),
         'symbol', 'structure' or 'all' (which is there when the book is empty too)."""
         if by not in self.groups.by:
             raise InvalidFieldError("by", f"must be chain, symbol, structure or all, got {by!r}")
@@ -537,8 +538,8 @@ class BookValuation:
         open_rows = (table.quantity != 0) & (table.multiplier > 1)
         columns = {column: getattr(table, column) for column in SUMMED}
         counts = {"open_contracts": np.abs(table.quantity) * open_rows,
-                  "model_marked": (table.flag == MarkFlag.MODEL) & open_rows,
-                  "unpriced": (table.flag == MarkFlag.NO_MARKET) & (table.quantity != 0)}
+                  "model_marked": np.abs(table.quantity) * ((table.flag == MarkFlag.MODEL) & open_rows),
+                  "unpriced": np.abs(table.quantity) * (table.flag == MarkFlag.NO_MARKET)}
         sums = {c: np.bincount(group, weights=v, minlength=len(names)) for c, v in {**columns, **counts}.items()}
         out = {}
         for g, name in enumerate(names):

@@ -136,9 +136,9 @@ CATALOG: dict[str, MetricSpec] = {
             (),
         ),
         MetricSpec(
-            "spreadwright_book_model_marked_positions",
+            "spreadwright_book_model_marked_contracts",
             "gauge",
-            "Open positions of a symbol marked at model value (no usable quote) or not valued (no chain).",
+            "Open contracts of a symbol marked at model value (no usable quote) or not valued (no chain).",
             ("symbol",),
         ),
         MetricSpec(
