@@ -11,7 +11,7 @@ field and the reason, logged as an error and counted, never dropped silently.
 from __future__ import annotations
 
 import math
-from typing import Any, Hashable
+from typing import Any, Hashable, NamedTuple
 
 from actors import names
 from actors.messages import UnderlyingClose
@@ -47,20 +47,32 @@ def is_physical(symbol: str) -> bool:
     return spec is None or spec.settlement is Settlement.PHYSICAL
 
 
+class BookCarry(NamedTuple):
+    """What a book hands the next session of a multi-day backtest: the positions and cash, the assigned shares
+    still to close at its open (symbol -> settlement time), and the P&L peak and worst drawdown so far."""
+
+    book: Book
+    shares_to_close: dict
+    peak_pnl_usd: float
+    max_drawdown_usd: float
+
+
 class BookComponent(Component):
     def __init__(self, settings: BookConfig = BookConfig(), rate: float = 0.04, name: str = names.BOOK,
-                 book: Book | None = None) -> None:
+                 carry: BookCarry | None = None) -> None:
         super().__init__(name)
         self.settings = settings
-        self.book = book if book is not None else Book(rate, settings.fallback_vol)
+        self.book = carry.book if carry is not None else Book(rate, settings.fallback_vol)
         self.chains: dict[tuple[str, str], ChainQuotes] = {}
         self.closes: dict[str, tuple[int, float]] = {}
         self.shares_to_close: dict[str, int] = {}            # symbol -> settlement time of its assigned shares
         self.history: list[dict[str, float]] = []
         self.refused: list[tuple[str, str, str]] = []        # (client order id, field, reason)
         self.valuation: BookValuation | None = None
-        self.peak_pnl_usd = 0.0
-        self.max_drawdown_usd = 0.0
+        self.peak_pnl_usd = carry.peak_pnl_usd if carry is not None else 0.0
+        self.max_drawdown_usd = carry.max_drawdown_usd if carry is not None else 0.0
+        if carry is not None:
+            self.shares_to_close.update(carry.shares_to_close)
         self.next_mark_chain_ns = 0
         self.mark_pending = False
         self._pending_expiries: dict[str, set[int]] = {}      # symbol -> expiry instants its chains have not passed
@@ -144,7 +156,7 @@ class BookComponent(Component):
 
     def mark(self, now_ns: int) -> dict[str, float]:
         """Value the book now; append the equity point and publish the metrics."""
-        self.valuation = valuation = self.book.value(self.chains, now_ns)
+        self.valuation = valuation = self.book.value(self.chains, now_ns, self.closes)
         total = valuation.totals()["all"]
         self.peak_pnl_usd = max(self.peak_pnl_usd, total["pnl_usd"])
         drawdown = self.peak_pnl_usd - total["pnl_usd"]
@@ -172,6 +184,10 @@ class BookComponent(Component):
             gauge("spreadwright_book_model_marked_contracts", totals["model_marked"] + totals["unpriced"],
                   symbol=symbol)
         gauge("spreadwright_book_drawdown_usd", drawdown)
+
+    def carry(self) -> BookCarry:
+        """The book to carry into the next session."""
+        return BookCarry(self.book, dict(self.shares_to_close), self.peak_pnl_usd, self.max_drawdown_usd)
 
     def snapshot(self) -> dict[str, Any]:
         """P&L, exposure and worst case in total, per symbol and per chain, as of the last mark."""

@@ -129,7 +129,7 @@ class ExpirationTrader(Component):
         self._last_delay_category = "medium"
         self._plan_cache: tuple[int, Any] = (-1, None)
         self._legs_texts: dict[tuple[OrderLeg, ...], str] = {}
-        self.finished: set[str] = set()
+        self.finished: dict[str, _Working] = {}        # done orders: a fill can still arrive after the cancel
         self._state = ""
         self.allowed_hours: frozenset[int] = frozenset()
         self.halted_reason: str | None = None
@@ -228,6 +228,9 @@ class ExpirationTrader(Component):
     def _on_order_event(self, message: Any, now_ns: int) -> None:
         """An exchange event (core.orders.ORDER_EVENTS) about one of this trader's orders."""
         working = self.working.get(message.client_order_id)
+        if working is None and type(message) is OrderFilled and message.client_order_id in self.finished:
+            self._late_fill(self.finished[message.client_order_id], message, now_ns)
+            return
         if working is None:
             if message.client_order_id in self.finished:     # e.g. a cancel refused after the fill won the race
                 self.log.debug("late_event", client_order_id=message.client_order_id,
@@ -406,6 +409,20 @@ class ExpirationTrader(Component):
     def _on_fill(self, working: _Working, fill: OrderFilled, now_ns: int) -> None:
         working.filled = fill.cumulative_quantity
         working.first_fill_ns = working.first_fill_ns or now_ns
+        self._record_fill(working, fill, now_ns)
+        if fill.leaves_quantity == 0:
+            self._finish(working, "FILLED" if working.filled >= working.quantity else "PARTIAL", now_ns)
+
+    def _late_fill(self, working: _Working, fill: OrderFilled, now_ns: int) -> None:
+        """A fill of an order already done here (the venue sent it after its cancel: the fill was in flight). It
+        is the position's all the same: recorded like any fill, and a debit's credit part is sent for it."""
+        self.log.warning("fill_after_done", client_order_id=working.coid, quantity=fill.quantity, part=working.part)
+        working.filled = fill.cumulative_quantity
+        self._record_fill(working, fill, now_ns)
+        if working.part == "debit" and self._quotes_usable(now_ns):
+            self._send_credit(fill.quantity, None, now_ns)
+
+    def _record_fill(self, working: _Working, fill: OrderFilled, now_ns: int) -> None:
         worse_per_share = abs(fill.price) - working.mid if working.part == "debit" else working.mid - abs(fill.price)
         self.telemetry.observe("spreadwright_fill_slippage_usd_per_contract", abs(worse_per_share) * self.multiplier,
                                symbol=self.symbol, structure=working.structure,
@@ -418,8 +435,6 @@ class ExpirationTrader(Component):
                             "expiration": self._expiry_iso, "part": working.part,
                             "client_order_id": working.coid, "quantity": fill.quantity, "price": fill.price,
                             "legs": self._legs_text(working.legs)})
-        if fill.leaves_quantity == 0:
-            self._finish(working, "FILLED" if working.filled >= working.quantity else "PARTIAL", now_ns)
 
     def _legs_text(self, legs: tuple[OrderLeg, ...]) -> str:
         """The trade CSV's legs column ("+1x450C -1x455C"), formatted once per spread a trader trades."""
@@ -431,7 +446,7 @@ class ExpirationTrader(Component):
 
     def _finish(self, working: _Working, outcome: str, now_ns: int) -> None:
         self.working.pop(working.coid, None)
-        self.finished.add(working.coid)
+        self.finished[working.coid] = working
         if outcome in ("TIMEOUT", "CANCELLED") and working.filled > 0:
             outcome = "PARTIAL"
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1

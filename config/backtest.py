@@ -5,16 +5,35 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from config.base import FrozenModel
+from config.base import FrozenModel, rule_error
+
+MAX_SESSIONS = 1000
 
 
 class BacktestConfig(FrozenModel):
+    """`day`: the first session (or `start`, its other name); `end`: the last session of a multi-day run (None:
+    one day). Each session's traders pick their expirations anew from what is listed that day."""
+
     day: date = date(2026, 11, 20)
+    start: date | None = None
+    end: date | None = None
     quote_interval_s: float = Field(2.0, gt=0, le=600)
     start_prices: dict[str, float] = Field(default_factory=lambda: {"SPY": 600.0, "QQQ": 520.0, "IWM": 240.0})
     regime: Literal["low", "normal", "high"] = "normal"
     expirations_dte: tuple[int, ...] = (0, 7, 30)     # the listed expiries nearest these DTEs
     n_strikes: int = Field(60, ge=10, le=400)
     rate: float = 0.04
+
+    @property
+    def first_day(self) -> date:
+        return self.start or self.day
+
+    @model_validator(mode="after")
+    def _range(self) -> BacktestConfig:
+        if self.end is not None and self.end < self.first_day:
+            raise rule_error("end", f"{self.end} is before the first session {self.first_day}")
+        if self.end is not None and (self.end - self.first_day).days > MAX_SESSIONS * 7 // 5 + 10:
+            raise rule_error("end", f"at most {MAX_SESSIONS} sessions in one backtest")
+        return self

@@ -302,11 +302,13 @@ class Book:
 
     # ------------------------------------------------------------------ valuation
 
-    def value(self, chains: Mapping[tuple[str, str], ChainQuotes], now_ns: int) -> BookValuation:
-        """Value every row against the latest chain of its (symbol, expiry); shares at the symbol's price."""
+    def value(self, chains: Mapping[tuple[str, str], ChainQuotes], now_ns: int,
+              closes: Mapping[str, tuple[int, float]] | None = None) -> BookValuation:
+        """Value every row against the latest chain of its (symbol, expiry); shares at the symbol's latest price:
+        its latest chain's underlying, or its official close (`closes`: symbol -> (time ns, price)) when later."""
         arrays = self._rows.arrays()
         marks = _RowMarks.empty(self.row_count)
-        spots = _spots(chains)
+        spots = _spots(chains, closes or {})
         held = arrays.quantity != 0
         marks.flag[~held], marks.mark[~held], marks.liquidation[~held] = MarkFlag.CLOSED, 0.0, 0.0
         chain_of_row = np.array(self._rows.chain, dtype=np.int64)
@@ -424,9 +426,9 @@ def _mark_shares(marks: _RowMarks, index: np.ndarray, spot: float) -> None:
     marks.delta[index] = 1.0
 
 
-def _spots(chains: Mapping[tuple[str, str], ChainQuotes]) -> dict[str, float]:
-    """Each symbol's underlying price from its most recent chain."""
-    latest: dict[str, tuple[int, float]] = {}
+def _spots(chains: Mapping[tuple[str, str], ChainQuotes], closes: Mapping[str, tuple[int, float]]) -> dict[str, float]:
+    """Each symbol's underlying price from its most recent chain or close."""
+    latest: dict[str, tuple[int, float]] = dict(closes)
     for (symbol, _), chain in chains.items():
         if math.isfinite(chain.underlying) and chain.time_ns >= latest.get(symbol, (-1, 0.0))[0]:
             latest[symbol] = (chain.time_ns, float(chain.underlying))

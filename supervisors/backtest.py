@@ -1,30 +1,42 @@
-"""The inline backtest: the session topology on the virtual clock for one day, and its outputs.
+"""The inline backtest: the session topology on the virtual clock, session after session, and its outputs.
 
-`build_backtest(config)` wires the same components a paper session runs (ExpirationTraders,
-the shared balancer and metrics, an exchange) plus the day's simulated market, on an
-InlineRuntime. `run_backtest(config, out_dir)` runs the day and writes `trades.csv` (one row
-per fill, sorted, fixed float format, so the same profile and seed give the same bytes) and
-`summary.json` / `summary.md`.
+`build_backtest(config)` wires the same components a paper session runs (ExpirationTraders, the book, the
+shared balancer and metrics, an exchange) plus the day's simulated market, on an InlineRuntime.
+`run_backtest(profile_or_config, out_dir, start=, end=)` runs one session or consecutive NYSE sessions with
+the book carried across closes (expiries settled at each close, each day's expirations picked anew from what
+is listed) and returns a `BacktestResult` of DataFrames; with `out_dir` it writes them (trades.csv in a fixed
+float format, so the same profile and seed give the same bytes) and summary.json / summary.md, which lead
+with the P&L of what was held.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from actors.book import BookCarry, BookComponent
 from actors.broker_gateway import BrokerGateway
 from actors.expiration_trader import ExpirationTrader, TraderSettings
 from actors.optimization_metrics import MetricsComponent
 from actors.position_balancer import BalancerComponent
 from actors.runtime.inline import InlineRuntime
+from config.loader import load_profile, validate_config
 from config.session import SessionConfig
+from core.book import MarkFlag
 from core.calendar import MarketCalendar
+from core.errors import InvalidFieldError
 from core.expirations import listed_expirations
+from core.units import TRADING_DAYS_PER_YEAR
 from sim.exchange.simulated import SimulatedExchange
 from sim.market.day_feed import DayFeed
 from supervisors.kernel import SimulatedVenue, Topology, add_chain_traders, build_topology
@@ -104,64 +116,298 @@ def pick_expirations(day: date, wanted_dte: tuple[int, ...], calendar: MarketCal
     return sorted(chosen)
 
 
-def build_backtest(config: SessionConfig, telemetry=None) -> Backtest:
-    """The day's topology on an InlineRuntime; `telemetry` (actors.runtime.telemetry) receives every component's
-    metrics."""
+def build_backtest(config: SessionConfig, telemetry=None, book_carry: BookCarry | None = None,
+                   held_expirations: dict[str, list[date]] | None = None) -> Backtest:
+    """The first session's topology on an InlineRuntime; `telemetry` (actors.runtime.telemetry) receives every
+    component's metrics. `book_carry` / `held_expirations`: what an earlier session left (`build_topology`)."""
     settings = config.backtest
+    day = settings.first_day
     venue = SimulatedVenue()
     calendar = venue.calendar()
-    if not calendar.is_session(settings.day):
-        raise ValueError(f"backtest.day: {settings.day} is not a trading session")
-    open_ns, close_ns = calendar.open_close_ns(settings.day)
+    if not calendar.is_session(day):
+        raise InvalidFieldError("backtest.day", f"{day} is not a trading session")
+    open_ns, close_ns = calendar.open_close_ns(day)
     runtime = InlineRuntime(config.runtime, start_ns=open_ns - 60 * 1_000_000_000, telemetry=telemetry)
-    expirations = {s: pick_expirations(settings.day, settings.expirations_dte, calendar) for s in config.symbols}
-    return Backtest(build_topology(config, runtime, venue, expirations), close_ns)
+    expirations = {s: pick_expirations(day, settings.expirations_dte, calendar) for s in config.symbols}
+    topology = build_topology(config, runtime, venue, expirations, book_carry=book_carry,
+                              held_expirations=held_expirations)
+    return Backtest(topology, close_ns)
 
 
-def run_backtest(config: SessionConfig, out_dir: Path) -> dict[str, Any]:
-    backtest = build_backtest(config)
+@dataclass
+class BacktestResult:
+    """A finished backtest: `summary` (what summary.json holds) and its tables as pandas DataFrames.
+
+    `fills`: one row per fill and leg, from the ledger (signed contracts, price per share). `trades`: the
+    two-part traders' fills (trades.csv). `positions`: every (structure, contract) at the end, valued.
+    `equity`: one row per mark (P&L, drawdown, exposure). `daily`: one row per session. `structures`: P&L per
+    structure. `lines`: settlements, exercises, assignments, pin-risk warnings. `round_trips`: butterflies."""
+
+    summary: dict[str, Any]
+    fills: pd.DataFrame
+    trades: pd.DataFrame
+    positions: pd.DataFrame
+    equity: pd.DataFrame
+    daily: pd.DataFrame
+    structures: pd.DataFrame
+    lines: pd.DataFrame
+    round_trips: pd.DataFrame
+    out_dir: Path | None = None
+
+
+def run_backtest(profile_or_config: SessionConfig | str | Path, out_dir: Path | None = None, *,
+                 start: date | None = None, end: date | None = None, progress: bool = False) -> BacktestResult:
+    """Run the profile's sessions (`backtest.day`, or `start`, through `end`; one day by default) on the virtual
+    clock with the book carried across closes; write the outputs into `out_dir` when it is given."""
+    config = profile_or_config if isinstance(profile_or_config, SessionConfig) else load_profile(profile_or_config)
+    config = _with_range(config, start, end)
+    days = _sessions(config)
     started = time.perf_counter()
-    backtest.runtime.run(until_ns=backtest.close_ns + 5 * 60 * 1_000_000_000)
-    wall_s = time.perf_counter() - started
-    out_dir.mkdir(parents=True, exist_ok=True)
-    trades = sorted((row for t in backtest.traders for row in t.trades),
-                    key=lambda r: (r["time_ns"], r["client_order_id"]))
-    with (out_dir / "trades.csv").open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=TRADE_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for row in trades:
-            writer.writerow({**row, "price": f"{row['price']:.4f}"})
-    summary = {"session": config.name, "config_id": config.config_id, "day": config.backtest.day.isoformat(),
-               "seed": config.runtime.seed, "wall_seconds": round(wall_s, 2), "events": backtest.runtime.delivered,
-               "fills": len(trades), "traders": {t.name: t.snapshot() for t in backtest.traders},
+    run = _Run(config)
+    for index, day in enumerate(tqdm(days, desc="sessions", disable=not progress or len(days) == 1)):
+        run.session(index, day)
+    result = run.result(time.perf_counter() - started)
+    if out_dir is not None:
+        write_outputs(result, Path(out_dir))
+        result.out_dir = Path(out_dir)
+    return result
+
+
+def _with_range(config: SessionConfig, start: date | None, end: date | None) -> SessionConfig:
+    if start is None and end is None:
+        return config
+    settings = config.backtest.model_dump()
+    if start is not None:
+        settings.update(day=start, start=None)
+    if end is not None:
+        settings["end"] = end
+    return validate_config({**config.model_dump(mode="json"), "backtest": json.loads(json.dumps(settings,
+                                                                                                   default=str))})
+
+
+def _sessions(config: SessionConfig) -> list[date]:
+    first, last = config.backtest.first_day, config.backtest.end or config.backtest.first_day
+    calendar = MarketCalendar()
+    if not calendar.is_session(first):
+        raise InvalidFieldError("backtest.day", f"{first} is not a trading session")
+    return calendar.sessions(first, last)
+
+
+def session_seed(seed: int, index: int) -> int:
+    """The seed of session `index` of a run: the profile's own for the first, so one day is unchanged."""
+    if index == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, index]).generate_state(1, np.uint32)[0])
+
+
+OVERNIGHT_VARIANCE_DAYS = 0.25
+"""The overnight move (close to next open) carries this many trading days' variance of the day's regime vol."""
+
+
+class _Run:
+    """Sessions run one after another: the book, prices and ledger rows carried from each close to the next."""
+
+    def __init__(self, config: SessionConfig) -> None:
+        self.config = config
+        self.prices = dict(config.backtest.start_prices)
+        self.carry: BookCarry | None = None
+        self.fill_rows: list[tuple] = []
+        self.trades: list[dict] = []
+        self.round_trips: list[dict] = []
+        self.equity: list[dict] = []
+        self.daily: list[dict] = []
+        self.last: Backtest | None = None
+        self.events = 0
+
+    def session(self, index: int, day: date) -> None:
+        config = self.config
+        day_config = config.model_copy(update={
+            "runtime": config.runtime.model_copy(update={"seed": session_seed(config.runtime.seed, index)}),
+            "backtest": config.backtest.model_copy(update={"day": day, "start": None, "start_prices": self.prices})})
+        held = self._held_expirations(day)
+        backtest = build_backtest(day_config, book_carry=self.carry, held_expirations=held)
+        backtest.runtime.run(until_ns=backtest.close_ns + RUN_PAST_CLOSE_NS)
+        self.events += backtest.runtime.delivered
+        self._collect(index, day, backtest)
+        self.prices = self._next_open_prices(backtest, day_config.runtime.seed)
+        self.last = backtest
+
+    def _held_expirations(self, day: date) -> dict[str, list[date]]:
+        if self.carry is None:
+            return {}
+        held: dict[str, list[date]] = {}
+        for symbol, expiry in self.carry.book.open_chains():
+            if date.fromisoformat(expiry) >= day:
+                held.setdefault(symbol, []).append(date.fromisoformat(expiry))
+        return held
+
+    def _collect(self, index: int, day: date, backtest: Backtest) -> None:
+        self.trades += [{**row, "day": day.isoformat()} for t in backtest.traders for row in t.trades]
+        self.round_trips += [r for s in backtest.strategists or () for r in s.round_trips]
+        self.fill_rows += fill_rows(backtest.gateway.store.events(), day)
+        book = backtest.topology.book
+        if book is None:
+            return
+        end = book.mark(backtest.runtime.now_ns)
+        self.equity += [{**point, "day": day.isoformat()} for point in book.history]
+        previous = self.daily[-1]["pnl_usd"] if self.daily else 0.0
+        self.daily.append({"day": day.isoformat(), "pnl_usd": end["pnl_usd"],
+                           "day_pnl_usd": round(end["pnl_usd"] - previous, 2),
+                           "realized_usd": end["realized_usd"], "unrealized_usd": end["unrealized_usd"],
+                           "open_contracts": end["open_contracts"], "close_prices": dict(backtest.feed.close_prices)})
+        self.carry = book.carry()
+
+    def _next_open_prices(self, backtest: Backtest, seed: int) -> dict[str, float]:
+        """Each close moved overnight: a seeded log-normal step of OVERNIGHT_VARIANCE_DAYS of the regime's vol."""
+        rng = np.random.default_rng([seed, 0x0E17])
+        sigma = backtest.feed.vol * math.sqrt(OVERNIGHT_VARIANCE_DAYS / TRADING_DAYS_PER_YEAR)
+        return {symbol: float(price * math.exp(-0.5 * sigma * sigma + sigma * rng.standard_normal()))
+                for symbol, price in sorted(backtest.feed.close_prices.items())}
+
+    def result(self, wall_s: float) -> BacktestResult:
+        backtest = self.last
+        book = backtest.topology.book
+        trades = sorted(self.trades, key=lambda r: (r["time_ns"], r["client_order_id"]))
+        round_trips = sorted(self.round_trips, key=lambda r: (r["exit_time_ns"], r["position_id"]))
+        summary = _summary(self.config, backtest, wall_s, self.events, trades, round_trips)
+        if book is not None:
+            summary["pnl"] = _pnl_headline(book, self.daily)
+            summary["book"] = book.snapshot()
+        return BacktestResult(
+            summary, pd.DataFrame(self.fill_rows, columns=FILL_COLUMNS), pd.DataFrame(trades),
+            _positions_frame(book), pd.DataFrame(self.equity), pd.DataFrame(self.daily), _structures_frame(book),
+            _lines_frame(book), pd.DataFrame(round_trips, columns=BUTTERFLY_COLUMNS))
+
+
+RUN_PAST_CLOSE_NS = 5 * 60 * 1_000_000_000
+FILL_COLUMNS = ("day", "time_ns", "client_order_id", "owner", "side", "order_quantity", "net_price", "symbol",
+                "expiry", "strike", "right", "contracts", "price")
+
+
+def fill_rows(events: list, day: date) -> list[tuple]:
+    """One row per fill and leg from the ledger's events: signed contracts (bought > 0) at the leg's price per
+    share (the net price on the first leg when the venue gave no leg prices)."""
+    intents = {e.client_order_id: e.payload for e in events if e.kind == "intent"}
+    rows = []
+    for event in events:
+        intent = intents.get(event.client_order_id)
+        if event.kind != "filled" or intent is None:
+            continue
+        sign = 1 if intent["side"] == "BUY" else -1
+        leg_prices = event.payload.get("leg_prices") or ()
+        for position, (symbol, expiry, strike, right, ratio) in enumerate(intent["legs"]):
+            price = leg_prices[position] if len(leg_prices) == len(intent["legs"]) else (
+                event.payload["price"] if position == 0 else 0.0)
+            rows.append((day.isoformat(), event.time_ns, event.client_order_id, event.owner, intent["side"],
+                         event.payload["quantity"], event.payload["price"], symbol, expiry, float(strike), right,
+                         sign * ratio * event.payload["quantity"], float(price)))
+    return rows
+
+
+def _summary(config: SessionConfig, backtest: Backtest, wall_s: float, events: int, trades: list[dict],
+             round_trips: list[dict]) -> dict[str, Any]:
+    settings = config.backtest
+    summary = {"session": config.name, "config_id": config.config_id, "day": settings.first_day.isoformat(),
+               "end": (settings.end or settings.first_day).isoformat(), "seed": config.runtime.seed,
+               "wall_seconds": round(wall_s, 2), "events": events, "fills": len(trades),
+               "traders": {t.name: t.snapshot() for t in backtest.traders},
                "position_summary": backtest.balancer.snapshot(), "optimization": backtest.metrics.snapshot(),
                "exchange": backtest.exchange.snapshot(), "market": backtest.feed.snapshot(),
                "ledger": backtest.gateway.snapshot()}
-    round_trips = sorted((r for s in backtest.strategists or () for r in s.round_trips),
-                         key=lambda r: (r["exit_time_ns"], r["position_id"]))
     if backtest.strategists:
-        with (out_dir / "butterflies.csv").open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=BUTTERFLY_COLUMNS, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(round_trips)
         summary["butterflies"] = {"round_trips": len(round_trips), "closed": sum(r["closed"] for r in round_trips),
                                   "pnl_usd": round(sum(r["pnl_usd"] for r in round_trips), 2),
                                   "paths": {p: sum(r["path"] == p for r in round_trips)
                                             for p in sorted({r["path"] for r in round_trips})}}
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=1, default=str) + "\n")
-    (out_dir / "summary.md").write_text(_markdown(summary))
     return summary
 
 
+def _pnl_headline(book: BookComponent, daily: list[dict]) -> dict[str, Any]:
+    snapshot = book.snapshot()
+    total = snapshot["total"]
+    return {"total_usd": total["pnl_usd"], "realized_usd": total["realized_usd"],
+            "unrealized_usd": total["unrealized_usd"], "max_drawdown_usd": snapshot["max_drawdown_usd"],
+            "cash_flow_usd": snapshot["cash_flow_usd"], "open_contracts": total["open_contracts"],
+            "delta_usd": total["delta_usd"], "vega_usd_per_vol_point": total["vega_usd_per_vol_point"],
+            "theta_usd_per_day": total["theta_usd_per_day"],
+            "worst_case_loss_usd": round(sum(w["max_loss_usd"] for w in snapshot["worst_case"].values()), 2),
+            "model_marked_contracts": total["model_marked"], "unpriced_contracts": total["unpriced"],
+            "sessions": len(daily), "settlement_lines": snapshot["lines"]}
+
+
+def _positions_frame(book: BookComponent | None) -> pd.DataFrame:
+    if book is None or book.valuation is None:
+        return pd.DataFrame()
+    table = book.valuation.table
+    return pd.DataFrame({
+        "structure": [s for s, _ in table.keys], "symbol": [c.symbol for _, c in table.keys],
+        "expiry": [c.expiry for _, c in table.keys], "strike": table.strike, "right": [c.right for _, c in table.keys],
+        "contracts": table.quantity.astype(int), "avg_cost": table.avg_cost, "mark": table.mark,
+        "mark_flag": [MarkFlag(int(f)).name for f in table.flag], "market_value_usd": table.market_value_usd,
+        "liquidation_usd": table.liquidation_usd, "unrealized_usd": table.unrealized_usd,
+        "realized_usd": table.realized_usd, "delta_shares": table.delta_shares,
+        "vega_usd": table.vega_usd_per_vol_point,
+        "theta_usd_per_day": table.theta_usd_per_day})
+
+
+def _structures_frame(book: BookComponent | None) -> pd.DataFrame:
+    if book is None or book.valuation is None:
+        return pd.DataFrame()
+    totals = book.valuation.totals("structure")
+    return pd.DataFrame([{"structure": name, **values} for name, values in totals.items()])
+
+
+def _lines_frame(book: BookComponent | None) -> pd.DataFrame:
+    if book is None:
+        return pd.DataFrame()
+    return pd.DataFrame([{"time_ns": line.time_ns, "kind": line.kind, "structure": line.structure,
+                          "contract": " ".join(map(str, line.contract)), "contracts": line.contracts,
+                          "price_per_share": line.price_per_share, "cash_usd": round(line.cash_usd, 2),
+                          "realized_usd": round(line.realized_usd, 2), "detail": line.detail}
+                         for line in book.book.lines])
+
+
+def write_outputs(result: BacktestResult, out_dir: Path) -> None:
+    """trades.csv (fixed float format: the same profile and seed give the same bytes), fills.csv, equity.csv,
+    daily.csv, positions.csv, structures.csv, settlements.csv, butterflies.csv, summary.json and summary.md."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with (out_dir / "trades.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=TRADE_COLUMNS, lineterminator="\n", extrasaction="ignore")
+        writer.writeheader()
+        for row in result.trades.to_dict("records"):
+            writer.writerow({**row, "price": f"{row['price']:.4f}"})
+    frames = {"fills.csv": result.fills, "equity.csv": result.equity, "daily.csv": result.daily.drop(
+        columns=["close_prices"], errors="ignore"), "positions.csv": result.positions,
+        "structures.csv": result.structures, "settlements.csv": result.lines}
+    for name, frame in frames.items():
+        frame.to_csv(out_dir / name, index=False, float_format="%.4f", lineterminator="\n")
+    if "butterflies" in result.summary:
+        result.round_trips.to_csv(out_dir / "butterflies.csv", index=False, lineterminator="\n")
+    (out_dir / "summary.json").write_text(json.dumps(result.summary, indent=1, default=str) + "\n")
+    (out_dir / "summary.md").write_text(_markdown(result.summary))
+
+
 def _markdown(summary: dict[str, Any]) -> str:
-    lines = [f"# Backtest {summary['session']} on {summary['day']} (seed {summary['seed']})", "",
-             f"config id `{summary['config_id']}`; {summary['fills']} fills; {summary['events']:,} events in "
-             f"{summary['wall_seconds']} s", "", "| trader | attempts | fills | fill rate | contracts | net contracts |"
-             " net premium $ |", "|---|---:|---:|---:|---:|---:|---:|"]
+    span = summary["day"] if summary["end"] == summary["day"] else f"{summary['day']} to {summary['end']}"
+    lines = [f"# Backtest {summary['session']}, {span} (seed {summary['seed']})", ""]
+    pnl = summary.get("pnl")
+    if pnl is not None:
+        lines += [f"**P&L ${pnl['total_usd']:,.2f}** (realized ${pnl['realized_usd']:,.2f}, unrealized "
+                  f"${pnl['unrealized_usd']:,.2f} at the mid); max drawdown ${pnl['max_drawdown_usd']:,.2f}.", "",
+                  f"At the end: {pnl['open_contracts']:,} open contracts; delta ${pnl['delta_usd']:,.0f}; vega "
+                  f"${pnl['vega_usd_per_vol_point']:,.0f} per vol point; theta ${pnl['theta_usd_per_day']:,.0f} a day; "
+                  f"worst case at expiry -${pnl['worst_case_loss_usd']:,.2f}; {pnl['model_marked_contracts']} "
+                  f"contracts marked at model value, {pnl['unpriced_contracts']} not valued.", "",
+                  f"Settlement lines: {pnl['settlement_lines'] or 'none'}.", ""]
+    lines += [f"config id `{summary['config_id']}`; {summary['fills']} trader fills; {summary['events']:,} events "
+              f"in {summary['wall_seconds']} s", "",
+              "| trader | attempts | fills | fill rate | contracts | net contracts | net premium $ (cash flow) |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
     for name, t in summary["traders"].items():
         lines.append(f"| {name} | {t['session_attempts']} | {t['session_fills']} | {t['fill_rate']:.1%} | "
                      f"{t['current_contracts']} | {t['net_contracts']} | {t['net_premium']:.2f} |")
     position = summary["position_summary"]
-    lines += ["", f"Net premium ${position['net_premium']:.2f}; imbalance {position['total_imbalance']} contracts; "
-              f"balanced chains {position['balanced_chains']}/{position['chains']}."]
+    lines += ["", f"Net premium (cash flow, credit received - debit paid; not P&L) ${position['net_premium']:,.2f}; "
+              f"imbalance {position['total_imbalance']} contracts; balanced chains "
+              f"{position['balanced_chains']}/{position['chains']}."]
     return "\n".join(lines) + "\n"

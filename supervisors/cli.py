@@ -88,28 +88,51 @@ def _profile(args: argparse.Namespace, backtest: bool):
     return config
 
 
+def _iso_day(text: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
 def _backtest(args: argparse.Namespace) -> int:
     """Run the inline backtest day of a profile and say where its outputs are."""
+    from core.errors import InvalidFieldError
     from supervisors.backtest import run_backtest
 
     config = _profile(args, backtest=True)
     if config is None:
         return 2
     out_dir = Path(args.out) if args.out else Path("reports/out") / f"backtest-{config.config_id}"
-    print(
-        f"backtest {config.name}: {', '.join(config.symbols)} on {config.backtest.day} (seed {config.runtime.seed}) ..."
-    )
-    summary = run_backtest(config, out_dir)
+    first, last = args.start or config.backtest.first_day, args.end or config.backtest.end
+    span = f"{first}" if last is None or last == first else f"{first} to {last}"
+    print(f"backtest {config.name}: {', '.join(config.symbols)} on {span} (seed {config.runtime.seed}) ...")
+    try:
+        summary = run_backtest(config, out_dir, start=args.start, end=args.end, progress=True).summary
+    except InvalidFieldError as err:
+        print(f"backtest: {err}", file=sys.stderr)
+        return 2
+    print(f"done in {summary['wall_seconds']} s: {summary['fills']} trader fills from {len(summary['traders'])} "
+          f"traders, {summary['events']:,} events")
+    pnl = summary.get("pnl")
+    if pnl is not None:
+        print(f"P&L ${pnl['total_usd']:,.2f} (realized ${pnl['realized_usd']:,.2f}, unrealized "
+              f"${pnl['unrealized_usd']:,.2f}); max drawdown ${pnl['max_drawdown_usd']:,.2f}; "
+              f"{pnl['sessions']} session(s)")
+        print(f"at the end: {pnl['open_contracts']:,} open contracts, delta ${pnl['delta_usd']:,.0f}, vega "
+              f"${pnl['vega_usd_per_vol_point']:,.0f}/vol pt, worst case at expiry "
+              f"-${pnl['worst_case_loss_usd']:,.2f}; settlement lines {pnl['settlement_lines'] or 'none'}")
     position = summary["position_summary"]
-    print(f"done in {summary['wall_seconds']} s: {summary['fills']} fills from {len(summary['traders'])} traders, "
-          f"{summary['events']:,} events")
-    print(f"net premium ${position['net_premium']:.2f}; imbalance {position['total_imbalance']} contracts; "
-          f"balanced chains {position['balanced_chains']}/{position['chains']}")
+    print(f"net premium (cash flow, not P&L) ${position['net_premium']:,.2f}; imbalance {position['total_imbalance']} "
+          f"contracts; balanced chains {position['balanced_chains']}/{position['chains']}")
     if "butterflies" in summary:
         flies = summary["butterflies"]
         print(f"butterflies: {flies['round_trips']} round trips ({flies['closed']} closed as two verticals), "
               f"PnL ${flies['pnl_usd']:.2f}; paths {flies['paths']}")
-    outputs = ["trades.csv", *(["butterflies.csv"] if "butterflies" in summary else []), "summary.md", "summary.json"]
+    outputs = ["summary.md", "summary.json", "trades.csv", "fills.csv", "equity.csv", "positions.csv",
+               "settlements.csv", *(["butterflies.csv"] if "butterflies" in summary else [])]
     print("outputs: " + "\n         ".join(str(out_dir / name) for name in outputs))
     return 0
 
@@ -255,7 +278,11 @@ def build_parser() -> argparse.ArgumentParser:
     ping.add_argument("--seed", type=int, default=0)
     ping.add_argument("--address", default=None, help="Ray address; a local instance is started if omitted")
     ping.set_defaults(handler=_pingpong)
-    backtest = sub.add_parser("backtest", help="run a backtest day inline on the virtual clock")
+    backtest = sub.add_parser("backtest", help="run backtest sessions inline on the virtual clock")
+    backtest.add_argument("--start", type=_iso_day, default=None,
+                          help="first session, YYYY-MM-DD (default: the profile's backtest.day)")
+    backtest.add_argument("--end", type=_iso_day, default=None,
+                          help="last session, YYYY-MM-DD (default: the profile's backtest.end, or one day)")
     backtest.add_argument("--profile", default="backtest", help="profile name or YAML path")
     backtest.add_argument("--out", default=None, help="output folder (default reports/out/backtest-<config id>)")
     backtest.set_defaults(handler=_backtest)

@@ -24,7 +24,7 @@ from datetime import date
 from typing import Any, Callable, Protocol
 
 from actors import names
-from actors.book import BookComponent
+from actors.book import BookCarry, BookComponent
 from actors.broker_gateway import BrokerGateway
 from actors.butterfly_router import ButterflyExitRouter
 from actors.butterfly_strategist import ButterflyStrategist
@@ -219,12 +219,16 @@ def build_topology(
     session_start_ns: int = 0,
     credit_maximizer: CreditMaximizer | None = None,
     balancer: PositionBalancer | None = None,
+    book_carry: BookCarry | None = None,
+    held_expirations: dict[str, list[date]] | None = None,
 ) -> Topology:
     """Build and add every component of a trading topology to `runtime` (not started).
 
     `expirations`: symbol -> the expirations its traders trade. `ledger`: the gateway's store (default: the
     configured one). `session_start_ns`: flies the ledger shows opened before it belong to an earlier run.
     `credit_maximizer` / `balancer`: replacements every trader uses (the seed facade lets a user swap them).
+    `book_carry`: the book an earlier session ended with (a multi-day backtest); `held_expirations`: expirations
+    it still holds that no trader trades today, which the venue quotes for the book all the same.
     """
     settings = venue.trader_settings(config)
     traders = [_trader(symbol, expiry, settings, venue, credit_maximizer, balancer)
@@ -232,8 +236,10 @@ def build_topology(
     routes: Routes = {(t.symbol, t.expiration.isoformat()): (t.name,) for t in traders}
     flies = butterfly_components(config, expirations, routes, venue.market_hours(config), session_start_ns,
                                  venue.rate(config))
-    book = BookComponent(config.book, venue.rate(config)) if config.book.enabled else None
-    venue_components = venue.components(config, expirations, venue.book_routes(routes, book))
+    book = BookComponent(config.book, venue.rate(config), carry=book_carry) if config.book.enabled else None
+    quoted = {s: sorted(set(expirations.get(s, [])) | set((held_expirations or {}).get(s, [])))
+              for s in {*expirations, *(held_expirations or {})}}
+    venue_components = venue.components(config, quoted, venue.book_routes(routes, book))
     venue_name = venue_components[0].name
     balancer_component = BalancerComponent(config.balancer.max_imbalance, config.balancer.force_balance_at_close)
     if balancer is not None:

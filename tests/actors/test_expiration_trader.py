@@ -257,3 +257,20 @@ def test_spread_limits_are_on_the_chain_s_multi_leg_tick():
             break
     limits = [m.limit_price for _, m in port.sent if isinstance(m, SubmitOrder)]
     assert limits and all(abs(limit / 0.05 - round(limit / 0.05)) < 1e-9 for limit in limits), limits
+
+
+def test_a_fill_after_the_cancel_is_recorded_not_dropped():
+    """The venue sends a fill that was in flight after the order's cancel: it is still the trader's position."""
+    def policy(order, t):
+        if order.side == "BUY":
+            return [OrderAccepted(order.client_order_id, t), OrderCancelled(order.client_order_id, order.quantity - 1, t),
+                    OrderFilled(order.client_order_id, 1, order.limit_price, (0.0, 0.0), 1, 0, t)]
+        return [OrderAccepted(order.client_order_id, t),
+                OrderFilled(order.client_order_id, order.quantity, order.limit_price, (0.0, 0.0), order.quantity, 0, t)]
+
+    trader, exchange, metrics, balancer = run(policy, minutes=1)
+    debit = next(o for o in exchange.orders if o.side == "BUY")
+    late = [row for row in trader.trades if row["client_order_id"] == debit.client_order_id]
+    assert [row["quantity"] for row in late] == [1]
+    assert any(o.side == "SELL" and o.quantity == 1 for o in exchange.orders)      # its credit part went out
+    assert any(m.part == "debit" for m in balancer.messages)
