@@ -28,14 +28,18 @@ class StatusView:
 
     def get_status(self) -> dict[str, Any]:
         """{active, traders: {key: {symbol, expiration, fill_rate, session_attempts, session_fills,
-        current_contracts, ...}}, position_summary: {net_premium, total_imbalance, balanced_chains, chains}}"""
+        current_contracts, ...}}, position_summary: {net_premium, total_imbalance, balanced_chains, chains},
+        book: {total, by_symbol, by_chain: {pnl_usd, realized_usd, unrealized_usd, delta_usd, vega_usd_per_vol_point,
+        theta_usd_per_day, open_contracts, ...}, worst_case: {symbol: {max_loss_usd, at_price, ...}},
+        max_drawdown_usd, marked_ns, ...} as of the book's last mark ({} when the session runs no book)}"""
         snapshots = self._snapshots()
         traders = {f"{s['symbol']}_{s['expiration']}": dict(s)
                    for name, s in sorted(snapshots.items()) if names.is_trader(name)}
         balance = snapshots.get(names.BALANCER, {})
         position = {key: balance.get(key, 0) for key in ("net_premium", "total_imbalance", "balanced_chains", "chains",
                                                           "total_debit_paid", "total_credit_received")}
-        return {"active": self._is_active(), "traders": traders, "position_summary": position}
+        return {"active": self._is_active(), "traders": traders, "position_summary": position,
+                "book": dict(snapshots.get(names.BOOK, {}))}
 
     def optimize_parameters(self) -> dict[str, Any]:
         """The learned {optimal_contracts, optimal_hours, optimal_cancel_ms} (None where data is short)."""
@@ -58,8 +62,11 @@ class StatusView:
         status = self.get_status()
         metrics = self._snapshots().get(names.METRICS, {})
         position = status["position_summary"]
+        book_total = status["book"].get("total", {})
+        pnl = f"${book_total['pnl_usd']:,.2f}" if book_total else "not marked yet"
         lines = ["Arbitrage Executor Status:", "", f"Active Traders: {len(status['traders'])}",
-                 f"Total Net Premium: ${position['net_premium']:,.2f}",
+                 f"P&L (marked at mid): {pnl}",
+                 f"Total Net Premium (cash flow): ${position['net_premium']:,.2f}",
                  f"Position Imbalance: {position['total_imbalance']} contracts",
                  f"Balanced Chains: {position['balanced_chains']}/{position['chains']}", "",
                  "Performance by Contract Size:"]

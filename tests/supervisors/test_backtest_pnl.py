@@ -98,3 +98,28 @@ def test_a_multi_day_backtest_settles_assigns_and_carries_the_book(tmp_path):
     assert np.all(np.abs(first_of_day - last_of_day) < 0.5 * day_range)      # no jump to zero across a close
     assert result.summary["pnl"]["sessions"] == 3
     assert result.summary["pnl"]["total_usd"] == pytest.approx(result.daily.pnl_usd.iloc[-1])
+
+
+def test_status_metrics_and_report_show_the_same_pnl_and_exposure(tmp_path):
+    from actors.runtime.telemetry import PrometheusClientSink, Telemetry
+    from supervisors.status import StatusView
+
+    sink = PrometheusClientSink()
+    backtest = build_backtest(load_profile("backtest", env=SMALL), telemetry=Telemetry(sink))
+    backtest.runtime.run(until_ns=backtest.close_ns + 5 * 60 * 10**9)
+    backtest.topology.book.mark(backtest.runtime.now_ns)
+    status = StatusView(backtest.runtime.snapshots, lambda name, message: None).get_status()["book"]
+    gauges = {(s.labels["symbol"], s.labels["kind"]): s.value for m in sink.registry.collect()
+              if m.name == "spreadwright_book_pnl_usd" for s in m.samples}
+    deltas = {s.labels["symbol"]: s.value for m in sink.registry.collect()
+              if m.name == "spreadwright_book_delta_usd" for s in m.samples}
+    for symbol, totals in status["by_symbol"].items():
+        assert gauges[(symbol, "total")] == pytest.approx(totals["pnl_usd"])
+        assert gauges[(symbol, "realized")] == pytest.approx(totals["realized_usd"])
+        assert deltas[symbol] == pytest.approx(totals["delta_usd"])
+    assert sum(t["pnl_usd"] for t in status["by_symbol"].values()) == pytest.approx(status["total"]["pnl_usd"],
+                                                                                  abs=0.05)
+    report = run_backtest(load_profile("backtest", env=SMALL), tmp_path).summary
+    assert report["pnl"]["total_usd"] == pytest.approx(status["total"]["pnl_usd"])
+    assert report["pnl"]["delta_usd"] == pytest.approx(status["total"]["delta_usd"])
+    assert "P&L (marked at mid): $" in StatusView(backtest.runtime.snapshots, lambda n, m: None).get_llm_summary()
