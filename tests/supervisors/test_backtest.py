@@ -19,7 +19,7 @@ def small_config():
 
 
 def test_a_day_trades_balances_and_writes_outputs(small_config, tmp_path):
-    summary = run_backtest(small_config, tmp_path)
+    summary = run_backtest(small_config, tmp_path).summary
     assert (tmp_path / "trades.csv").is_file() and (tmp_path / "summary.md").is_file()
     assert summary["fills"] > 0 and len(summary["traders"]) == 4
     assert summary["position_summary"]["total_imbalance"] == 0          # forced flat by the close
@@ -127,7 +127,7 @@ def test_a_sqlite_ledger_can_back_the_backtest(tmp_path):
     config = load_profile("backtest", env={**SMALL, "SPREADWRIGHT__SYMBOLS": "[IWM]",
                                            "SPREADWRIGHT__LEDGER__KIND": "sqlite",
                                            "SPREADWRIGHT__LEDGER__PATH": str(tmp_path / "ledger.db")})
-    summary = run_backtest(config, tmp_path / "out")
+    summary = run_backtest(config, tmp_path / "out").summary
     from persistence.sqlite_ledger import SqliteLedgerStore
 
     events = SqliteLedgerStore(tmp_path / "ledger.db").events()
@@ -139,8 +139,8 @@ def test_every_message_of_the_topology_survives_pickling(tmp_path):
     """With check_serializable every message is pickled on send, as Ray would; the day must run the same."""
     env = {**SMALL, "SPREADWRIGHT__SYMBOLS": "[IWM]", "SPREADWRIGHT__BACKTEST__EXPIRATIONS_DTE": "[7]"}
     checked = run_backtest(load_profile("backtest", env={**env, "SPREADWRIGHT__RUNTIME__CHECK_SERIALIZABLE": "true"}),
-                           tmp_path / "checked")
-    plain = run_backtest(load_profile("backtest", env=env), tmp_path / "plain")
+                           tmp_path / "checked").summary
+    plain = run_backtest(load_profile("backtest", env=env), tmp_path / "plain").summary
     assert checked["fills"] == plain["fills"] > 0
     assert (tmp_path / "checked" / "trades.csv").read_bytes() == (tmp_path / "plain" / "trades.csv").read_bytes()
 
@@ -172,7 +172,7 @@ def test_add_symbol_while_the_day_runs(small_config):
 def test_butterflies_are_entered_and_exited_through_the_router_as_two_verticals(small_config, tmp_path):
     backtest = build_backtest(small_config)
     assert backtest.strategists and "router" in backtest.runtime.snapshots()
-    summary = run_backtest(small_config, tmp_path)
+    summary = run_backtest(small_config, tmp_path).summary
     flies = summary["butterflies"]
     assert flies["round_trips"] > 0 and flies["closed"] == flies["round_trips"]
     rows = (tmp_path / "butterflies.csv").read_text().splitlines()
