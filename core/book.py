@@ -337,10 +337,11 @@ class Book:
         mid = np.where(quoted, 0.5 * (bid + ask), np.nan)
         vols = implied_vol(mid, is_call, spot, strikes, t_years, self.rate, dividend).vol
         good = quoted & np.isfinite(vols)
-        chain_of = np.repeat(np.arange(len(batches)), sizes)
-        fallback = np.array([np.median(vols[(chain_of == c) & good]) if good[chain_of == c].any()
-                             else self.fallback_vol for c in range(len(batches))])
-        vols = np.where(good, vols, fallback[chain_of])
+        if not good.all():
+            chain_of = np.repeat(np.arange(len(batches)), sizes)
+            fallback = np.array([np.median(vols[(chain_of == c) & good]) if good[chain_of == c].any()
+                                 else self.fallback_vol for c in range(len(batches))])
+            vols = np.where(good, vols, fallback[chain_of])
         greeks = bsm_greeks(is_call, spot, strikes, t_years, self.rate, dividend, vols)
         mark = np.where(quoted, mid, greeks.price)
         offset = 0
@@ -445,7 +446,7 @@ def _lookup(chain: ChainQuotes, strikes: np.ndarray, is_call: np.ndarray):
     if sorted_keys.size == 0:
         nan = np.full(strikes.size, np.nan)
         return nan, nan, np.zeros(strikes.size, dtype=bool)
-    found = np.isclose(sorted_keys[at], wanted, rtol=0.0, atol=1e-9)
+    found = sorted_keys[at] == wanted          # strikes are the same floats the chain was quoted with
     source = order[at]
     return np.asarray(chain.bid, dtype=np.float64)[source], np.asarray(chain.ask, dtype=np.float64)[source], found
 
@@ -456,7 +457,19 @@ def _dividend_yield(symbol: str) -> float:
 
 
 def _check_fill(fill: BookFill) -> None:
-    """InvalidFieldError naming the first field of `fill` that cannot be booked (its legs apart)."""
+    """InvalidFieldError naming the first field of `fill` that cannot be booked (its legs apart). The common case
+    (an int quantity, float prices, all finite: x - x == 0 is false for NaN and infinities) is checked first,
+    in one expression: every fill of a session passes here."""
+    quantity, price, leg_prices = fill.quantity, fill.price, fill.leg_prices
+    if (type(quantity) is int and quantity > 0 and type(price) is float and price - price == 0.0
+            and fill.side in _SIDES and fill.legs
+            and (not leg_prices or (len(leg_prices) == len(fill.legs) and sum(leg_prices) - sum(leg_prices) == 0.0
+                                    and all(type(p) is float for p in leg_prices)))):
+        return
+    _explain_fill(fill)
+
+
+def _explain_fill(fill: BookFill) -> None:
     if fill.side not in _SIDES:
         raise InvalidFieldError("fill.side", f"must be BUY or SELL, got {fill.side!r} ({fill.client_order_id})")
     if isinstance(fill.quantity, bool) or not isinstance(fill.quantity, (int, np.integer)) or fill.quantity <= 0:
@@ -567,15 +580,20 @@ class BookValuation:
 
 
 def _worst_case(table: RowTable, rows: np.ndarray, spot: float, price_range: float, points: int) -> dict:
-    strikes, is_call = table.strike[rows], table.is_call[rows]
-    is_shares = table.multiplier[rows] == 1
+    """The payoff is linear in the positions, so rows are netted to their distinct payoffs first (a strike and
+    right, or shares: code -1) and the grid is evaluated once per payoff, not once per row."""
+    is_shares_row = table.multiplier[rows] == 1
+    codes = np.where(is_shares_row, -1.0, table.strike[rows] * 2 + table.is_call[rows])
+    payoffs, at = np.unique(codes, return_inverse=True)
+    units = np.bincount(at.ravel(), weights=table.quantity[rows] * table.multiplier[rows], minlength=payoffs.size)
+    is_shares, strikes, is_call = payoffs < 0, np.floor(payoffs / 2), (payoffs % 2) == 1
     low, high = spot * (1 - price_range), spot * (1 + price_range)
     inside = strikes[(strikes >= low) & (strikes <= high) & ~is_shares]
     grid = np.unique(np.concatenate([np.linspace(low, high, points), inside]))[:, None]
     intrinsic = np.where(is_call, np.maximum(grid - strikes, 0.0), np.maximum(strikes - grid, 0.0))
-    value = np.where(is_shares, grid, intrinsic) @ (table.quantity[rows] * table.multiplier[rows])
+    value = np.where(is_shares, grid, intrinsic) @ units
     pnl = value - table.market_value_usd[rows].sum()
     worst = int(np.argmin(pnl))
-    upward_contracts = (table.quantity[rows] * table.multiplier[rows] * (is_call | is_shares)).sum()
+    upward_contracts = (units * ((is_call & ~is_shares) | is_shares)).sum()
     return {"max_loss_usd": round(max(-float(pnl[worst]), 0.0), 2), "at_price": round(float(grid[worst, 0]), 2),
             "grid_low": round(low, 2), "grid_high": round(high, 2), "unbounded_above": bool(upward_contracts < 0)}
