@@ -10,7 +10,8 @@ from config.base import FrozenModel
 
 
 class BookConfig(FrozenModel):
-    """`enabled`: off, no book component runs (the benchmark of its cost). `mark_interval_s`: how often the book values itself (the equity curve's step, the metrics' refresh).
+    """`enabled`: off, no book component runs (the benchmark of its cost). `mark_interval_s`: how often the book
+    values itself (the equity curve's step, the metrics' refresh).
     `fallback_vol`: the model vol of a chain with no usable quote at all. `pin_distance_per_share`: a short
     strike this close to the settlement price gets a pin-risk line. `assigned_shares`: shares from an
     assignment or exercise are carried, or closed at the next session's open. `worst_case_range`: the price

@@ -263,7 +263,8 @@ def test_a_fill_after_the_cancel_is_recorded_not_dropped():
     """The venue sends a fill that was in flight after the order's cancel: it is still the trader's position."""
     def policy(order, t):
         if order.side == "BUY":
-            return [OrderAccepted(order.client_order_id, t), OrderCancelled(order.client_order_id, order.quantity - 1, t),
+            return [OrderAccepted(order.client_order_id, t),
+                    OrderCancelled(order.client_order_id, order.quantity - 1, t),
                     OrderFilled(order.client_order_id, 1, order.limit_price, (0.0, 0.0), 1, 0, t)]
         return [OrderAccepted(order.client_order_id, t),
                 OrderFilled(order.client_order_id, order.quantity, order.limit_price, (0.0, 0.0), order.quantity, 0, t)]
