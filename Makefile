@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install clean prometheus nautilus
+.PHONY: run test lint bench install clean prometheus chromium nautilus
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,11 +25,17 @@ prometheus:
 	@# Debian's package starts a system service; the tests start their own server on a free port.
 	@-command -v systemctl >/dev/null && systemctl stop prometheus prometheus-node-exporter 2>/dev/null; true
 
+# The report test renders report.html in a headless browser: Debian's chromium-headless-shell, installed when missing.
+chromium:
+	@command -v chromium-headless-shell >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium-headless-shell; }
+
 # Lint: pyflakes, pycodestyle, import order and a complexity cap (settings in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP) prometheus lint
+test: $(STAMP) prometheus chromium lint
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -25,6 +25,7 @@ class BacktestConfig(FrozenModel):
     expirations_dte: tuple[int, ...] = (0, 7, 30)     # the listed expiries nearest these DTEs
     n_strikes: int = Field(60, ge=10, le=400)
     rate: float = 0.04
+    capital_usd: float = Field(1_000_000.0, gt=0)      # the equity the report's returns and ratios are on
 
     @property
     def first_day(self) -> date:

@@ -37,6 +37,7 @@ from core.calendar import MarketCalendar
 from core.errors import InvalidFieldError
 from core.expirations import listed_expirations
 from core.units import TRADING_DAYS_PER_YEAR
+from reports.backtest_report import render_backtest_report
 from sim.exchange.simulated import SimulatedExchange
 from sim.market.day_feed import DayFeed
 from supervisors.kernel import SimulatedVenue, Topology, add_chain_traders, build_topology
@@ -309,6 +310,7 @@ def _summary(config: SessionConfig, backtest: Backtest, wall_s: float, events: i
     settings = config.backtest
     summary = {"session": config.name, "config_id": config.config_id, "day": settings.first_day.isoformat(),
                "end": (settings.end or settings.first_day).isoformat(), "seed": config.runtime.seed,
+               "capital_usd": settings.capital_usd,
                "wall_seconds": round(wall_s, 2), "events": events, "fills": len(trades),
                "traders": {t.name: t.snapshot() for t in backtest.traders},
                "position_summary": backtest.balancer.snapshot(), "optimization": backtest.metrics.snapshot(),
@@ -369,7 +371,8 @@ def _lines_frame(book: BookComponent | None) -> pd.DataFrame:
 
 def write_outputs(result: BacktestResult, out_dir: Path) -> None:
     """trades.csv (fixed float format: the same profile and seed give the same bytes), fills.csv, equity.csv,
-    daily.csv, positions.csv, structures.csv, settlements.csv, butterflies.csv, summary.json and summary.md."""
+    daily.csv, positions.csv, structures.csv, settlements.csv, butterflies.csv, summary.json, summary.md and
+    report.html."""
     out_dir.mkdir(parents=True, exist_ok=True)
     with (out_dir / "trades.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=TRADE_COLUMNS, lineterminator="\n", extrasaction="ignore")
@@ -385,6 +388,10 @@ def write_outputs(result: BacktestResult, out_dir: Path) -> None:
         result.round_trips.to_csv(out_dir / "butterflies.csv", index=False, lineterminator="\n")
     (out_dir / "summary.json").write_text(json.dumps(result.summary, indent=1, default=str) + "\n")
     (out_dir / "summary.md").write_text(_markdown(result.summary))
+    render_backtest_report(out_dir, result.summary, {"equity": result.equity, "daily": result.daily,
+                                                     "structures": result.structures, "positions": result.positions,
+                                                     "fills": result.fills, "lines": result.lines},
+                           result.summary["capital_usd"])
 
 
 def _markdown(summary: dict[str, Any]) -> str:
