@@ -85,8 +85,8 @@ class BookComponent(Component):
             self._on_fill(message)
         elif kind is UnderlyingClose:
             self.closes[message.symbol] = (message.time_ns, message.price)
-            if self.settle_due(now_ns):
-                self.mark(now_ns)
+            self.settle_due(now_ns)
+            self.mark(now_ns)                # the close: every run's curve has it, whatever settled
         else:
             raise TypeError(f"{self.name} cannot handle {kind.__name__}")
 

@@ -164,7 +164,7 @@ def run_backtest(profile_or_config: SessionConfig | str | Path, out_dir: Path | 
     config = _with_range(config, start, end)
     days = _sessions(config)
     started = time.perf_counter()
-    run = _Run(config)
+    run = SessionRun(config)
     for index, day in enumerate(tqdm(days, desc="sessions", disable=not progress or len(days) == 1)):
         run.session(index, day)
     result = run.result(time.perf_counter() - started)
@@ -205,8 +205,9 @@ OVERNIGHT_VARIANCE_DAYS = 0.25
 """The overnight move (close to next open) carries this many trading days' variance of the day's regime vol."""
 
 
-class _Run:
-    """Sessions run one after another: the book, prices and ledger rows carried from each close to the next."""
+class SessionRun:
+    """Sessions run one after another (`session(index, day)`): the book, prices and ledger rows carried from each
+    close to the next. `run_backtest` and each Monte Carlo path use it."""
 
     def __init__(self, config: SessionConfig) -> None:
         self.config = config
