@@ -11,6 +11,7 @@ field and the reason, logged as an error and counted, never dropped silently.
 from __future__ import annotations
 
 import math
+from datetime import date
 from typing import Any, Hashable, NamedTuple
 
 from actors import names
@@ -18,6 +19,7 @@ from actors.messages import UnderlyingClose
 from actors.runtime.component import Component
 from config.book import BookConfig
 from core.book import Book, BookFill, BookLine, BookValuation
+from core.calendar import expiry_close_ns
 from core.errors import InvalidFieldError
 from core.instruments import PRODUCTS, Settlement
 from core.quotes import ChainQuotes
@@ -75,7 +77,7 @@ class BookComponent(Component):
             self.shares_to_close.update(carry.shares_to_close)
         self.next_mark_chain_ns = 0
         self.mark_pending = False
-        self._pending_expiries: dict[str, set[int]] = {}      # symbol -> expiry instants its chains have not passed
+        self._soonest_expiry_ns = 0         # the earliest expiry instant of an open chain (0: look again)
 
     def on_message(self, message: Any, now_ns: int) -> None:
         kind = type(message)
@@ -91,11 +93,9 @@ class BookComponent(Component):
             raise TypeError(f"{self.name} cannot handle {kind.__name__}")
 
     def _on_chain(self, chain: ChainQuotes, now_ns: int) -> None:
-        key = (chain.symbol, chain.expiry)
-        if key not in self.chains:
-            self._pending_expiries.setdefault(chain.symbol, set()).add(chain.expiry_ns)
-        self.chains[key] = chain
-        self._expiries_passed(chain, now_ns)
+        self.chains[(chain.symbol, chain.expiry)] = chain
+        if chain.time_ns >= self._soonest_expiry_ns:
+            self._expiries_passed(chain, now_ns)
         settled_ns = self.shares_to_close.get(chain.symbol)
         if settled_ns is not None and chain.time_ns > settled_ns and math.isfinite(chain.underlying):
             del self.shares_to_close[chain.symbol]
@@ -106,18 +106,20 @@ class BookComponent(Component):
             self.port.schedule(MARK_GATHER_NS, ("mark",))
 
     def _expiries_passed(self, chain: ChainQuotes, now_ns: int) -> None:
-        """A quote at or after an expiry instant of its symbol gives that expiry a settlement price when the market
-        sent no official close (a paper session's market quotes around the clock)."""
-        pending = self._pending_expiries.get(chain.symbol)
-        if not pending or chain.time_ns < min(pending) or not math.isfinite(chain.underlying):
+        """A quote at or after the expiry instant of an open chain of its symbol is that expiry's settlement price
+        when the market sent no official close since (a paper session's market quotes around the clock; a replayed
+        file may miss the expiry day's session)."""
+        expiries = _open_expiries_ns(self.book)
+        self._soonest_expiry_ns = min(expiries.values(), default=2**63 - 1)
+        passed = [e for (symbol, _), e in expiries.items() if symbol == chain.symbol and e <= chain.time_ns]
+        if not passed or not math.isfinite(chain.underlying):
             return
-        passed = max(e for e in pending if e <= chain.time_ns)
-        pending.difference_update({e for e in pending if e <= chain.time_ns})
-        if self.closes.get(chain.symbol, (-1, 0.0))[0] < passed:
+        if self.closes.get(chain.symbol, (-1, 0.0))[0] < max(passed):
             self.closes[chain.symbol] = (chain.time_ns, float(chain.underlying))
         self.settle_due(now_ns)
 
     def _on_fill(self, fill: BookFill) -> None:
+        self._soonest_expiry_ns = 0                  # a fill may open a chain: look again at the next quote
         try:
             self.book.apply(fill)
         except InvalidFieldError as error:
@@ -132,13 +134,13 @@ class BookComponent(Component):
         self.mark(now_ns)
 
     def settle_due(self, now_ns: int) -> list[BookLine]:
-        """Settle every open chain whose expiry has passed and whose underlying has a closing price at or after
-        the expiry (a chain still waiting for its price stays open and is valued as before)."""
+        """Settle every open chain whose expiry instant (`core.calendar.expiry_close_ns`) has passed and whose
+        underlying has a closing price at or after it (a chain still waiting for its price stays open and is
+        valued as before)."""
         lines: list[BookLine] = []
-        for symbol, expiry in sorted(self.book.open_chains()):
-            chain = self.chains.get((symbol, expiry))
+        for (symbol, expiry), expiry_ns in sorted(_open_expiries_ns(self.book).items()):
             close = self.closes.get(symbol)
-            if chain is None or chain.expiry_ns > now_ns or close is None or close[0] < chain.expiry_ns:
+            if expiry_ns > now_ns or close is None or close[0] < expiry_ns:
                 continue
             physical = is_physical(symbol)
             lines += self.book.settle(symbol, expiry, close[1], close[0], physical,
@@ -146,6 +148,7 @@ class BookComponent(Component):
             if physical and self.settings.assigned_shares == "close_next_open":
                 self.shares_to_close[symbol] = close[0]
         self._log_lines(lines)
+        self._soonest_expiry_ns = 0
         return lines
 
     def _log_lines(self, lines: list[BookLine]) -> None:
@@ -203,6 +206,11 @@ class BookComponent(Component):
         out["by_chain"] = self.valuation.totals("chain")
         out["worst_case"] = self.valuation.worst_case(self.settings.worst_case_range)
         return out
+
+
+def _open_expiries_ns(book: Book) -> dict[tuple[str, str], int]:
+    """(symbol, expiry) of every open option chain -> its expiry instant."""
+    return {(symbol, expiry): expiry_close_ns(date.fromisoformat(expiry)) for symbol, expiry in book.open_chains()}
 
 
 def _count_kinds(lines: list[BookLine]) -> dict[str, int]:

@@ -26,6 +26,7 @@ class BacktestConfig(FrozenModel):
     n_strikes: int = Field(60, ge=10, le=400)
     rate: float = 0.04
     capital_usd: float = Field(1_000_000.0, gt=0)      # the equity the report's returns and ratios are on
+    market: Literal["simulated", "cboe_spx_2019"] = "simulated"     # cboe_spx_2019: the real SPX chain in data/
 
     @property
     def first_day(self) -> date:

@@ -58,6 +58,11 @@ def _headline(summary: dict[str, Any], capital_usd: float) -> str:
     pnl = summary.get("pnl", {})
     lines = [f"# Backtest {summary['session']}, {span}", "",
              f"Seed {summary['seed']}, config id `{summary['config_id']}`, capital ${capital_usd:,.0f}."]
+    if "replay" in summary:
+        replay = summary["replay"]
+        missing = ", ".join(replay["missing_sessions"]) or "none"
+        lines += ["", f"**Market: the real CBOE SPX chain of 2019, one snapshot a day.** What it cannot show: "
+                      f"{replay['limits']}. Sessions the file lacks: {missing}."]
     if pnl:
         lines += ["", f"**P&L ${pnl['total_usd']:,.2f}** (realized ${pnl['realized_usd']:,.2f}, unrealized "
                       f"${pnl['unrealized_usd']:,.2f}); max drawdown ${pnl['max_drawdown_usd']:,.2f}; at the end "

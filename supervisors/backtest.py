@@ -39,6 +39,7 @@ from core.expirations import listed_expirations
 from core.units import TRADING_DAYS_PER_YEAR
 from reports.backtest_report import render_backtest_report
 from sim.exchange.simulated import SimulatedExchange
+from sim.market.chain_file import REPLAY_LIMITS, REPLAY_SYMBOL, ChainFile, load_chain_file, pick_replay_expirations
 from sim.market.day_feed import DayFeed
 from supervisors.kernel import SimulatedVenue, Topology, add_chain_traders, build_topology
 
@@ -123,16 +124,35 @@ def build_backtest(config: SessionConfig, telemetry=None, book_carry: BookCarry 
     component's metrics. `book_carry` / `held_expirations`: what an earlier session left (`build_topology`)."""
     settings = config.backtest
     day = settings.first_day
-    venue = SimulatedVenue()
+    venue = SimulatedVenue(chain_file=_chain_file(config))
     calendar = venue.calendar()
     if not calendar.is_session(day):
         raise InvalidFieldError("backtest.day", f"{day} is not a trading session")
     open_ns, close_ns = calendar.open_close_ns(day)
     runtime = InlineRuntime(config.runtime, start_ns=open_ns - 60 * 1_000_000_000, telemetry=telemetry)
-    expirations = {s: pick_expirations(day, settings.expirations_dte, calendar) for s in config.symbols}
+    if venue.chain_file is not None:
+        expirations = {REPLAY_SYMBOL: pick_replay_expirations(venue.chain_file, day, settings.expirations_dte)}
+    else:
+        expirations = {s: pick_expirations(day, settings.expirations_dte, calendar) for s in config.symbols}
     topology = build_topology(config, runtime, venue, expirations, book_carry=book_carry,
                               held_expirations=held_expirations)
     return Backtest(topology, close_ns)
+
+
+def _chain_file(config: SessionConfig) -> ChainFile | None:
+    """The real chain a `cboe_spx_2019` backtest replays (None for the simulated market); refuses, naming the
+    field, a symbol or a day the file does not have."""
+    if config.backtest.market != "cboe_spx_2019":
+        return None
+    if config.symbols != (REPLAY_SYMBOL,):
+        raise InvalidFieldError("symbols", f"the cboe_spx_2019 market quotes only [{REPLAY_SYMBOL}], got "
+                                           f"{list(config.symbols)}")
+    chain_file = load_chain_file()
+    day = config.backtest.first_day
+    if day not in chain_file.days:
+        raise InvalidFieldError("backtest.day", f"{day} is not in the replayed file ({chain_file.days[0]} to "
+                                                f"{chain_file.days[-1]}, {len(chain_file.days)} sessions)")
+    return chain_file
 
 
 @dataclass
@@ -187,11 +207,14 @@ def _with_range(config: SessionConfig, start: date | None, end: date | None) -> 
 
 
 def _sessions(config: SessionConfig) -> list[date]:
+    """The NYSE sessions of the run; on the real chain, those the file has (it misses a few)."""
     first, last = config.backtest.first_day, config.backtest.end or config.backtest.first_day
     calendar = MarketCalendar()
     if not calendar.is_session(first):
         raise InvalidFieldError("backtest.day", f"{first} is not a trading session")
-    return calendar.sessions(first, last)
+    sessions = calendar.sessions(first, last)
+    chain_file = _chain_file(config)
+    return sessions if chain_file is None else [d for d in sessions if d in set(chain_file.days)]
 
 
 def session_seed(seed: int, index: int) -> int:
@@ -317,6 +340,11 @@ def _summary(config: SessionConfig, backtest: Backtest, wall_s: float, events: i
                "position_summary": backtest.balancer.snapshot(), "optimization": backtest.metrics.snapshot(),
                "exchange": backtest.exchange.snapshot(), "market": backtest.feed.snapshot(),
                "ledger": backtest.gateway.snapshot()}
+    if settings.market == "cboe_spx_2019":
+        calendar_days = MarketCalendar().sessions(settings.first_day, settings.end or settings.first_day)
+        replayed = set(_sessions(config))
+        summary["replay"] = {"market": settings.market, "limits": REPLAY_LIMITS,
+                             "missing_sessions": [d.isoformat() for d in calendar_days if d not in replayed]}
     if backtest.strategists:
         summary["butterflies"] = {"round_trips": len(round_trips), "closed": sum(r["closed"] for r in round_trips),
                                   "pnl_usd": round(sum(r["pnl_usd"] for r in round_trips), 2),
@@ -398,6 +426,11 @@ def write_outputs(result: BacktestResult, out_dir: Path) -> None:
 def _markdown(summary: dict[str, Any]) -> str:
     span = summary["day"] if summary["end"] == summary["day"] else f"{summary['day']} to {summary['end']}"
     lines = [f"# Backtest {summary['session']}, {span} (seed {summary['seed']})", ""]
+    if "replay" in summary:
+        replay = summary["replay"]
+        lines += [f"Market: the real CBOE SPX chain of 2019 replayed (`{replay['market']}`); "
+                  f"{replay['limits']}. Sessions the file lacks: {', '.join(replay['missing_sessions']) or 'none'}.",
+                  ""]
     pnl = summary.get("pnl")
     if pnl is not None:
         lines += [f"**P&L ${pnl['total_usd']:,.2f}** (realized ${pnl['realized_usd']:,.2f}, unrealized "

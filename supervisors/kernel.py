@@ -47,6 +47,7 @@ from core.instruments import product
 from core.ledger import LedgerStore, MemoryLedgerStore
 from core.quotes import ChainQuotes
 from sim.exchange.simulated import SimulatedExchange
+from sim.market.chain_file import ChainFile, ChainReplayFeed
 from sim.market.chain_sequence import ChainSequenceFeed
 from sim.market.day_feed import DayFeed
 from sim.market.live import MarketFeed, MarketSpec
@@ -92,7 +93,9 @@ class SimulatedVenue:
 
     market_calendar: MarketCalendar = field(default_factory=MarketCalendar)
     exchange: SimulatedExchange | None = None
-    feed: DayFeed | None = None
+    feed: DayFeed | ChainReplayFeed | None = None
+    chain_file: ChainFile | None = None
+    """The real chain to replay instead of the simulated market (`backtest.market: cboe_spx_2019`)."""
 
     def trader_settings(self, config: SessionConfig) -> TraderSettings:
         """Virtual-clock traders: decide on their own timer; quotes may be `exchange.max_quote_age_ms` old."""
@@ -110,16 +113,23 @@ class SimulatedVenue:
 
     def components(self, config: SessionConfig, expirations: dict[str, list[date]], routes: Routes) -> list[Component]:
         settings = config.backtest
+        book = names.BOOK if config.book.enabled else None
+        if self.chain_file is not None:
+            self.feed = ChainReplayFeed(self.chain_file, settings.first_day, expirations, routes,
+                                        settings.quote_interval_s, book=book, book_every_s=config.book.mark_interval_s)
+            return [self._exchange(config), self.feed]
         missing = [s for s in config.symbols if s not in settings.start_prices]
         if missing:
             raise ValueError(f"backtest.start_prices: no start price for {missing}")
         self.feed = DayFeed(settings.day, {s: settings.start_prices[s] for s in config.symbols}, expirations, routes,
                             settings.quote_interval_s, config.runtime.seed, settings.regime, settings.n_strikes,
-                            settings.rate, book=names.BOOK if config.book.enabled else None,
-                            book_every_s=config.book.mark_interval_s)
+                            settings.rate, book=book, book_every_s=config.book.mark_interval_s)
+        return [self._exchange(config), self.feed]
+
+    def _exchange(self, config: SessionConfig) -> SimulatedExchange:
         self.exchange = SimulatedExchange(config.exchange.model_copy(update={"seed": config.runtime.seed}),
                                           is_open=self.market_calendar.is_open)
-        return [self.exchange, self.feed]
+        return self.exchange
 
     def book_routes(self, routes: Routes, book: BookComponent | None) -> Routes:
         """The day's feed sends the book its chains itself, at the book's mark interval."""
