@@ -15,7 +15,8 @@ import pandas as pd
 
 from core.analytics import stats
 from core.analytics.stats import bootstrap_ci
-from reports.render import html_page, png
+from reports.html import page_from_markdown
+from reports.render import png
 from reports.render import table as _table
 
 BREAKDOWNS = ("symbol", "dte_bucket", "regime")
@@ -159,6 +160,40 @@ def _figures(rows: pd.DataFrame, sweep: pd.DataFrame | None) -> dict[str, bytes]
     return out
 
 
+def _interactive(rows: pd.DataFrame, sweep: pd.DataFrame | None) -> dict[str, Any]:
+    """The charts of `_figures` as plotly figures, for the HTML page (same names)."""
+    import plotly.graph_objects as go
+
+    colors = {"whole_fly": "#c0392b", "split_verticals": "#2471a3"}
+    charts: dict[str, Any] = {}
+    equity = go.Figure()
+    for method, group in rows.sort_values("trade_id").groupby("exit_method"):
+        equity.add_trace(go.Scatter(y=np.cumsum(group["pnl"].to_numpy()), name=method, line={"color": colors[method]}))
+    equity.update_layout(title="Equity curve per exit method", xaxis_title="trade", yaxis_title="cumulative PnL (USD)")
+    charts["equity_curves.png"] = equity
+    for name, column, scale, title, unit in (("pnl_distribution.png", "pnl", 1.0, "PnL per trade", "USD"),
+                                             ("slippage_distribution.png", "slippage_vs_mid", 100.0,
+                                              "Exit slippage vs mid per trade", "USD per fly")):
+        histogram = go.Figure()
+        for method, group in rows.groupby("exit_method"):
+            histogram.add_trace(go.Histogram(x=group[column] * scale, name=method, opacity=0.55, nbinsx=60,
+                                             marker_color=colors[method]))
+        histogram.update_layout(title=title, barmode="overlay", xaxis_title=unit, yaxis_title="trades")
+        charts[name] = histogram
+    if sweep is not None and len(sweep):
+        sensitivity = go.Figure()
+        for dim in dict.fromkeys(sweep["assumption"]):
+            part = sweep[sweep.assumption == dim]
+            sensitivity.add_trace(go.Scatter(
+                x=[f"{dim}={v:g}" for v in part["value"]], y=part["diff_mean"], mode="markers", name=dim,
+                error_y={"type": "data", "symmetric": False, "array": part["diff_ci_high"] - part["diff_mean"],
+                         "arrayminus": part["diff_mean"] - part["diff_ci_low"]}))
+        sensitivity.add_hline(y=0, line_color="grey")
+        sensitivity.update_layout(title="Split - whole fly, USD/trade, by assumption (95% CI)")
+        charts["sensitivity.png"] = sensitivity
+    return charts
+
+
 # ---------------------------------------------------------------------------------------------- files
 
 
@@ -209,7 +244,7 @@ def write_reports(rows: pd.DataFrame, summary: dict[str, Any], sweep: pd.DataFra
         head, charts = markdown.split("## Charts", 1)
         markdown = head + "\n".join(real_section(real, resamples, seed)) + "\n## Charts" + charts
     paths["markdown"].write_text(markdown)
-    paths["html"].write_text(html_page(markdown, figures, "Butterfly exit study"))
+    paths["html"].write_text(page_from_markdown("Butterfly exit study", markdown, _interactive(rows, sweep)))
     return paths
 
 

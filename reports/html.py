@@ -43,6 +43,23 @@ def page(title: str, sections: list[Section]) -> str:
     return "\n".join(parts)
 
 
+def page_from_markdown(title: str, markdown: str, charts: dict[str, Any]) -> str:
+    """A markdown report as the page: each `![alt](name)` line becomes the chart `charts[name]` (a plotly Figure,
+    drawn interactively, or PNG bytes), the rest markdown sections."""
+    sections, text = [], []
+    for line in markdown.splitlines():
+        name = line[line.index("(") + 1:-1] if line.startswith("![") and line.endswith(")") else None
+        if name is None or name not in charts:
+            text.append(line)
+            continue
+        sections.append(Section("markdown", "\n".join(text)))
+        text = []
+        chart = charts[name]
+        sections.append(Section("image", chart) if isinstance(chart, bytes) else Section("chart", chart))
+    sections.append(Section("markdown", "\n".join(text)))
+    return page(title, sections)
+
+
 def _render(section: Section, number: int) -> str:
     if section.kind == "markdown":
         return markdown_html(section.content)

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from core.analytics import stats
-from reports.render import html_page, png, table
+from reports.html import page_from_markdown
+from reports.render import png, table
 
 FAN_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 PATH_COLUMNS = ("scenario_id", "scenario", "path", "seed", "pnl_usd", "max_drawdown_usd", "fills")
@@ -64,7 +65,8 @@ def write_reports(config, scenarios: list, keys: dict[int, list[str]], trade_col
     figures = _figures(pnl_by_label, dd_by_label, fans)
     markdown = _markdown(config, frame, run, list(figures))
     (out_dir / "report.md").write_text(markdown)
-    (out_dir / "report.html").write_text(html_page(markdown, figures, "Monte Carlo backtests"))
+    (out_dir / "report.html").write_text(page_from_markdown("Monte Carlo backtests", markdown,
+                                                            _interactive(pnl_by_label, dd_by_label, fans)))
     return summary
 
 
@@ -168,6 +170,33 @@ def _figures(pnl: dict[str, np.ndarray], drawdown: dict[str, np.ndarray],
         ax.legend(fontsize=7)
         figures[f"equity_fan_{index}.png"] = png(fig)
     return figures
+
+
+def _interactive(pnl: dict[str, np.ndarray], drawdown: dict[str, np.ndarray],
+                 fans: dict[str, tuple[list[str], np.ndarray]]) -> dict[str, Any]:
+    """The charts of `_figures` as plotly figures, for the HTML page (same names)."""
+    import plotly.graph_objects as go
+
+    charts: dict[str, Any] = {}
+    for name, data, xlabel in (("pnl_distribution.png", pnl, "PnL per path (USD)"),
+                               ("drawdown_distribution.png", drawdown, "max drawdown per path (USD)")):
+        figure = go.Figure()
+        for label, values in data.items():
+            if values.size:
+                bins = min(60, max(10, values.size // 10))
+                figure.add_trace(go.Histogram(x=values, name=label, opacity=0.5, nbinsx=bins))
+        figure.update_layout(barmode="overlay", xaxis_title=xlabel, yaxis_title="paths")
+        charts[name] = figure
+    for index, (label, (marks, bands)) in enumerate(list(fans.items())[:8]):
+        figure = go.Figure()
+        figure.add_trace(go.Scatter(x=marks, y=bands[-1], line={"width": 0}, showlegend=False, hoverinfo="skip"))
+        figure.add_trace(go.Scatter(x=marks, y=bands[0], fill="tonexty", name="5-95%", line={"width": 0}))
+        figure.add_trace(go.Scatter(x=marks, y=bands[-2], line={"width": 0}, showlegend=False, hoverinfo="skip"))
+        figure.add_trace(go.Scatter(x=marks, y=bands[1], fill="tonexty", name="25-75%", line={"width": 0}))
+        figure.add_trace(go.Scatter(x=marks, y=bands[2], name="median", line={"color": "#1b4f72"}))
+        figure.update_layout(title=f"equity fan: {label}", yaxis_title="USD", xaxis_type="category")
+        charts[f"equity_fan_{index}.png"] = figure
+    return charts
 
 
 def _markdown(config, frame: pd.DataFrame, run: dict[str, Any], figures: list[str]) -> str:

@@ -30,6 +30,7 @@ from actors.expiration_trader import ExpirationTrader, TraderSettings
 from actors.optimization_metrics import MetricsComponent
 from actors.position_balancer import BalancerComponent
 from actors.runtime.inline import InlineRuntime
+from actors.runtime.logs import configure_logging
 from config.loader import load_profile, validate_config
 from config.session import SessionConfig
 from core.book import MarkFlag
@@ -177,10 +178,14 @@ class BacktestResult:
 
 
 def run_backtest(profile_or_config: SessionConfig | str | Path, out_dir: Path | None = None, *,
-                 start: date | None = None, end: date | None = None, progress: bool = False) -> BacktestResult:
+                 start: date | None = None, end: date | None = None, progress: bool = False,
+                 quiet: bool = True) -> BacktestResult:
     """Run the profile's sessions (`backtest.day`, or `start`, through `end`; one day by default) on the virtual
-    clock with the book carried across closes; write the outputs into `out_dir` when it is given."""
+    clock with the book carried across closes; write the outputs into `out_dir` when it is given. `quiet`: in a
+    process whose logging nobody configured, log errors only (the CLI configures the profile's level first)."""
     config = profile_or_config if isinstance(profile_or_config, SessionConfig) else load_profile(profile_or_config)
+    if quiet:
+        configure_logging(config.logging.model_copy(update={"level": "ERROR"}))
     config = _with_range(config, start, end)
     days = _sessions(config)
     started = time.perf_counter()

@@ -225,12 +225,18 @@ class PaperSession:
 
 
 def status_line(status: dict[str, Any]) -> str:
-    """The status in one line: traders, attempts and fills summed over them, net premium, imbalance."""
+    """The status in one line: the book's P&L and delta at its last mark, traders, attempts and fills summed over
+    them, net premium (a cash flow), imbalance."""
     position = status["position_summary"]
     attempts = sum(t["session_attempts"] for t in status["traders"].values())
     fills = sum(t["session_fills"] for t in status["traders"].values())
-    return (f"traders {len(status['traders'])}; attempts {attempts}, fills {fills}; "
-            f"net premium ${position['net_premium']:.2f}; imbalance {position['total_imbalance']}")
+    total = status.get("book", {}).get("total")
+    book = "P&L not marked yet; "
+    if total:
+        book = (f"P&L ${total['pnl_usd']:,.2f} (unrealized ${total['unrealized_usd']:,.2f}), "
+                f"delta ${total['delta_usd']:,.0f}; ")
+    return (f"{book}traders {len(status['traders'])}; attempts {attempts}, fills {fills}; "
+            f"net premium (cash flow) ${position['net_premium']:.2f}; imbalance {position['total_imbalance']}")
 
 
 def run_paper(config: SessionConfig, duration_s: float | None = None, address: str | None = None,

@@ -8,6 +8,8 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from actors import names
 from config import load_profile
 from core.ledger import fold
@@ -158,3 +160,34 @@ def test_killed_order_path_actor_mid_fly_exit_resumes_the_exit_and_leaves_no_leg
         session.stop()
         exchange.stop()
     assert_nothing_twice_nothing_working(ledger, orders, summary)
+
+
+def test_a_paper_session_s_book_holds_the_ledger_s_fills_and_shows_in_the_status(ray_cluster, tmp_path):
+    """The same book as a backtest's: every ledger fill folded, marked on the session's chains, in get_status."""
+    exchange = PaperExchangeProcess("127.0.0.1", 0, (7,), seed=5, quote_interval_ms=200)
+    env = {**kill_session_env(tmp_path, exchange.url, "[SPY]", "t-paper-book"),
+           "SPREADWRIGHT__BOOK__MARK_INTERVAL_S": "1"}
+    session = PaperSession(load_profile("paper", env=env))
+    try:
+        session.start()
+        runtime = session.runtime
+        assert wait_for(lambda: runtime.snapshot(names.BOOK).get("fills", 0) >= 4 and
+                        runtime.snapshot(names.BOOK).get("marked_ns", 0) > 0), runtime.snapshot(names.BOOK)
+        status = session.supervisor.get_status()["book"]
+        summary = session.stop()
+    finally:
+        session.stop()
+        exchange.stop()
+    assert set(status["total"]) >= {"pnl_usd", "realized_usd", "unrealized_usd", "delta_usd", "open_contracts"}
+    assert "SPY" in status["by_symbol"] and status["total"]["unpriced"] == 0
+    events = SqliteLedgerStore(tmp_path / "ledger.db").events()
+    intents = {e.client_order_id: e.payload for e in events if e.kind == "intent"}
+    cash = 0.0
+    fills = [e for e in events if e.kind == "filled"]
+    for event in fills:
+        sign = 1 if intents[event.client_order_id]["side"] == "BUY" else -1
+        for leg, price in zip(intents[event.client_order_id]["legs"], event.payload["leg_prices"]):
+            cash -= sign * leg[4] * event.payload["quantity"] * price * 100
+    book = summary["book"]
+    assert book["fills"] == len(fills) and book["refused_fills"] == 0
+    assert book["cash_flow_usd"] == pytest.approx(cash, abs=0.01)

@@ -28,7 +28,14 @@ def test_a_status_that_times_out_is_reported_and_the_session_goes_on(capsys):
     session.print_status()
     out = capsys.readouterr().out
     assert "status not available in time: Get timed out" in out and "status_unavailable" in out
-    assert "traders 1; attempts 4, fills 3; net premium $12.50; imbalance 0" in out
+    assert "P&L not marked yet; traders 1; attempts 4, fills 3; net premium (cash flow) $12.50; imbalance 0" in out
+
+
+def test_the_status_line_leads_with_the_book_s_pnl():
+    from supervisors.paper import status_line
+
+    book = {"total": {"pnl_usd": -1234.5, "unrealized_usd": -234.5, "delta_usd": 56789.0}}
+    assert status_line({**STATUS, "book": book}).startswith("P&L $-1,234.50 (unrealized $-234.50), delta $56,789; ")
 
 
 def test_the_cli_prints_the_status_taken_at_the_stop(monkeypatch, capsys):
@@ -40,7 +47,8 @@ def test_the_cli_prints_the_status_taken_at_the_stop(monkeypatch, capsys):
     monkeypatch.setattr(supervisors.paper, "run_paper", lambda *args, **kwargs: answers.pop(0))
     assert main(["paper", "--profile", "config/profiles/paper.yaml", "--duration-s", "1"]) == 0
     out = capsys.readouterr().out
-    assert "status as the stop began: traders 1; attempts 4, fills 3; net premium $12.50; imbalance 0" in out
+    assert ("status as the stop began: P&L not marked yet; traders 1; attempts 4, fills 3; net premium (cash flow) "
+            "$12.50; imbalance 0") in out
     assert "stopped: 14 orders sent, 0 left working" in out
     assert main(["paper", "--profile", "config/profiles/paper.yaml", "--duration-s", "1"]) == 0
     out = capsys.readouterr().out

@@ -73,7 +73,7 @@ def test_a_run_writes_every_output_and_a_rerun_comes_from_the_cache_byte_for_byt
     assert np.allclose(scenarios.mean_pnl_usd, paths.groupby("scenario_id", sort=False).pnl_usd.mean().to_numpy(),
                        atol=1e-3)
     html = (tmp_path / "report.html").read_text()
-    assert html.count("data:image/png;base64") >= 3            # PnL and drawdown distributions, fan charts
+    assert html.count('class="plotly-graph-div"') >= 3         # PnL and drawdown distributions, fan charts
     assert "SPY normal max_hold_s=5400" in (tmp_path / "report.md").read_text()
 
 
