@@ -131,7 +131,7 @@ def _backtest(args: argparse.Namespace) -> int:
         flies = summary["butterflies"]
         print(f"butterflies: {flies['round_trips']} round trips ({flies['closed']} closed as two verticals), "
               f"PnL ${flies['pnl_usd']:.2f}; paths {flies['paths']}")
-    outputs = ["summary.md", "summary.json", "trades.csv", "fills.csv", "equity.csv", "positions.csv",
+    outputs = ["report.html", "summary.md", "summary.json", "trades.csv", "fills.csv", "equity.csv", "positions.csv",
                "settlements.csv", *(["butterflies.csv"] if "butterflies" in summary else [])]
     print("outputs: " + "\n         ".join(str(out_dir / name) for name in outputs))
     return 0
