@@ -19,7 +19,7 @@ from actors.messages import UnderlyingClose
 from actors.runtime.component import Component
 from config.book import BookConfig
 from core.book import Book, BookFill, BookLine, BookValuation
-from core.calendar import expiry_close_ns
+from core.calendar import settlement_instant_ns
 from core.errors import InvalidFieldError
 from core.instruments import PRODUCTS, Settlement
 from core.quotes import ChainQuotes
@@ -134,7 +134,7 @@ class BookComponent(Component):
         self.mark(now_ns)
 
     def settle_due(self, now_ns: int) -> list[BookLine]:
-        """Settle every open chain whose expiry instant (`core.calendar.expiry_close_ns`) has passed and whose
+        """Settle every open chain whose settlement instant (`core.calendar.settlement_instant_ns`) has passed and whose
         underlying has a closing price at or after it (a chain still waiting for its price stays open and is
         valued as before)."""
         lines: list[BookLine] = []
@@ -209,8 +209,10 @@ class BookComponent(Component):
 
 
 def _open_expiries_ns(book: Book) -> dict[tuple[str, str], int]:
-    """(symbol, expiry) of every open option chain -> its expiry instant."""
-    return {(symbol, expiry): expiry_close_ns(date.fromisoformat(expiry)) for symbol, expiry in book.open_chains()}
+    """(symbol, expiry) of every open option chain -> its settlement instant (the close, or the open of an
+    AM-settled monthly's expiry day, whose first price is the opening print it settles at)."""
+    return {(symbol, expiry): settlement_instant_ns(symbol, date.fromisoformat(expiry))
+            for symbol, expiry in book.open_chains()}
 
 
 def _count_kinds(lines: list[BookLine]) -> dict[str, int]:

@@ -12,6 +12,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from core.instruments import is_am_settled
 from core.units import NEW_YORK
 
 NS_PER_MINUTE = 60_000_000_000
@@ -103,3 +104,15 @@ def expiry_close_ns(day: date) -> int:
     if calendar.is_session(day):
         return calendar.open_close_ns(day)[1]
     return int(datetime.combine(day, time(16), tzinfo=NEW_YORK).timestamp()) * 1_000_000_000
+
+
+def settlement_instant_ns(symbol: str, day: date) -> int:
+    """When `symbol`'s options expiring on `day` stop trading and settle: the open of `day` for an AM-settled
+    monthly (`core.instruments.is_am_settled`: it last traded at the previous close and settles at the opening
+    print), else the official close (`expiry_close_ns`)."""
+    if is_am_settled(symbol, day):
+        calendar = MarketCalendar()
+        if calendar.is_session(day):
+            return calendar.open_close_ns(day)[0]
+        return int(datetime.combine(day, time(9, 30), tzinfo=NEW_YORK).timestamp()) * 1_000_000_000
+    return expiry_close_ns(day)

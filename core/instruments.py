@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import date
 from enum import Enum
 
 from core.errors import InvalidFieldError
+from core.expirations import nominal_friday, third_friday
 
 US_EQUITY_MULTIPLIER = 100
 """Shares per contract of US equity and index options."""
@@ -61,13 +63,15 @@ class ProductSpec:
     multiplier: int = US_EQUITY_MULTIPLIER
     ticks: TickTable = field(default=PENNY)
     settlement: Settlement = Settlement.PHYSICAL
+    am_settled_monthlies: bool = False    # the standard monthly (third Friday) settles at the opening print (SPX)
 
 
 PRODUCTS = {
     "SPY": ProductSpec("SPY", "penny", 1.0, 0.013, 60.0),
     "QQQ": ProductSpec("QQQ", "penny", 1.0, 0.006, 45.0),
     "IWM": ProductSpec("IWM", "penny", 1.0, 0.012, 40.0),
-    "SPX": ProductSpec("SPX", "spx", 5.0, 0.014, 20.0, ticks=SPX_TICKS, settlement=Settlement.CASH),
+    "SPX": ProductSpec("SPX", "spx", 5.0, 0.014, 20.0, ticks=SPX_TICKS, settlement=Settlement.CASH,
+                       am_settled_monthlies=True),
 }
 
 
@@ -90,3 +94,12 @@ def round_to_tick(price: float, tick: float, up: bool) -> float:
     """`price` on a `tick` grid, rounded up or down (a hair of float error never moves it a whole tick)."""
     steps = price / tick
     return round((math.ceil(steps - 1e-9) if up else math.floor(steps + 1e-9)) * tick, 6)
+
+
+def is_am_settled(symbol: str, expiry: date) -> bool:
+    """Whether `symbol`'s options expiring on `expiry` settle at the opening print of that day (SPX's standard
+    monthly: the third Friday, or the Thursday before when that Friday is a holiday); the rest settle at the
+    close."""
+    spec = PRODUCTS.get(symbol)
+    return (spec is not None and spec.am_settled_monthlies
+            and nominal_friday(expiry) == third_friday(expiry.year, expiry.month) and expiry.weekday() in (3, 4))

@@ -25,7 +25,7 @@ import pandas as pd
 from actors import names
 from actors.messages import UnderlyingClose
 from actors.runtime.component import Component
-from core.calendar import MarketCalendar, expiry_close_ns
+from core.calendar import MarketCalendar, settlement_instant_ns
 from core.instruments import product
 from core.quotes import ChainQuotes
 
@@ -120,7 +120,8 @@ class ChainReplayFeed(Component):
             for expiry in days:
                 strikes, is_call, bid, ask = self.chain_file.chain(self.day, expiry)
                 size = np.full(strikes.size, int(spec.mean_quote_size))
-                self._chains.append((ChainQuotes(symbol, expiry.isoformat(), expiry_close_ns(expiry), 0, strikes,
+                self._chains.append((ChainQuotes(symbol, expiry.isoformat(), settlement_instant_ns(symbol, expiry), 0,
+                                                 strikes,
                                                  is_call, bid, ask, size, size, spec.ticks.below_per_share,
                                                  spec.ticks.from_per_share, spot),
                                      (self.exchange, *self.routes.get((symbol, expiry.isoformat()), ()))))

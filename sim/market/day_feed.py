@@ -21,11 +21,10 @@ import numpy as np
 from actors import names
 from actors.messages import AddSymbol, UnderlyingClose
 from actors.runtime.component import Component
-from core.calendar import MarketCalendar
+from core.calendar import MarketCalendar, settlement_instant_ns
 from core.quotes import ChainQuotes
 from core.units import TRADING_MINUTES_PER_DAY
 from sim.market.chain import PRODUCTS, ChainBatch, generate_chains, strike_grid
-from sim.market.live import expiry_ns
 from sim.market.paths import REGIMES, TRADING_DAYS_PER_YEAR, RegimeModel, gbm_paths
 from sim.market.spread_model import load_spread_models
 
@@ -73,7 +72,7 @@ class DayFeed(Component):
             return
         index = self.index = tag[1]
         if self._chains is None:
-            self._chains = [(symbol, expiry.isoformat(), expiry_ns(expiry),
+            self._chains = [(symbol, expiry.isoformat(), settlement_instant_ns(symbol, expiry),
                              (self.exchange, *self.routes.get((symbol, expiry.isoformat()), ())))
                             for symbol in sorted(self.expirations) for expiry in self.expirations[symbol]]
         to_book = self.book is not None and (index % self.book_every_ticks == 0 or index + 1 == len(self.times_ns))

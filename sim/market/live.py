@@ -16,7 +16,7 @@ import numpy as np
 
 from actors import names
 from actors.runtime.component import Component
-from core.calendar import expiry_close_ns
+from core.calendar import expiry_close_ns, settlement_instant_ns
 from core.quotes import ChainQuotes
 from core.units import DAYS_PER_YEAR, NS_PER_YEAR, TRADING_DAYS_PER_YEAR
 from sim.market.chain import PRODUCTS, generate_chains, strike_grid
@@ -79,7 +79,7 @@ class MarketFeed(Component):
             product = PRODUCTS[symbol]
             model = self.models[product.spread_class]
             for day in self.expiries:
-                closes_ns = expiry_ns(day)
+                closes_ns = settlement_instant_ns(symbol, day)
                 if closes_ns <= now_ns:
                     self.latest.pop((symbol, day.isoformat()), None)      # expired: no longer listed
                     continue

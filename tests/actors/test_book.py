@@ -125,3 +125,25 @@ def test_the_gateway_passes_the_book_every_fill_it_writes():
     assert [f.client_order_id for f in book.book.fills] == [e.client_order_id for e in store.events()
                                                              if e.kind == "filled"]
     assert book.book.positions()[0][:3] == ("SPY 2026-12-18 debit", Contract("SPY", EXPIRY, 600.0, "C"), 2)
+
+
+def test_an_am_settled_spx_monthly_settles_at_the_expiry_day_s_opening_print_not_the_close_before():
+    from actors.messages import UnderlyingClose
+    from core.calendar import settlement_instant_ns
+
+    monthly = datetime(2026, 12, 18).date()                  # the third Friday: SPX's AM-settled monthly
+    open_ns = settlement_instant_ns("SPX", monthly)
+    thursday_close_ns = expiry_close_ns(datetime(2026, 12, 17).date())
+    long_call = BookFill(NOON_NS, "m-1", "m-1", "BUY", (("SPX", EXPIRY, 6000.0, "C", 1),), 1, 40.0, (40.0,))
+    spx_chain = chain(open_ns, 6025.0, expiry="2027-01-15", expiry_ns=open_ns + 28 * 86_400 * 10**9)
+    spx_chain = spx_chain._replace(symbol="SPX")
+    start_ns = NOON_NS - 86_400 * 10**9
+    timed = [(start_ns, long_call), (thursday_close_ns, UnderlyingClose("SPX", thursday_close_ns, 6100.0)),
+             (open_ns, spx_chain)]
+    runtime = InlineRuntime(RuntimeConfig(check_serializable=True), start_ns=start_ns - 10**9)
+    book = runtime.add(BookComponent())
+    runtime.add(Script(timed))
+    runtime.run()
+    (line,) = book.book.lines
+    assert (line.kind, line.time_ns, line.price_per_share) == ("settled_cash", open_ns, 25.0)    # 6025, not 6100
+    assert open_ns < expiry_close_ns(monthly)

@@ -27,3 +27,13 @@ def test_an_unknown_product_is_refused_naming_the_field_and_its_multiplier_defau
     with pytest.raises(InvalidFieldError) as err:
         product("XYZ")
     assert err.value.field == "symbol" and multiplier_of("XYZ") == 100 == multiplier_of("SPY")
+
+
+def test_only_spx_standard_monthlies_are_am_settled():
+    from datetime import date
+
+    from core.instruments import is_am_settled
+
+    assert is_am_settled("SPX", date(2019, 5, 17)) and is_am_settled("SPX", date(2026, 12, 18))
+    assert not is_am_settled("SPX", date(2019, 5, 24)) and not is_am_settled("SPY", date(2019, 5, 17))
+    assert is_am_settled("SPX", date(2025, 4, 17))             # Good Friday 2025: the monthly moves to Thursday
