@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the book off/on day")
     parser.add_argument("--sessions", type=int, default=0, help="also run an N-session backtest (60: the figure)")
     args = parser.parse_args(argv if argv is not None else [])
-    print(f"pinned to {pin_one_core()}")
+    print(pin_one_core())
     valuation()
     book_on_off(args.rounds)
     if args.sessions:
