@@ -5,7 +5,9 @@ tick's chains have arrived; a settlement marks at once.
 
 It publishes what it holds: `snapshot()` (the status and the reports read it), the `spreadwright_book_*`
 metrics, and `history` (one point per mark: the equity curve). A fill it cannot fold is refused with the
-field and the reason, logged as an error and counted, never dropped silently.
+field and the reason, logged as an error and counted, never dropped silently. Fills are queued as they arrive
+and folded, in arrival order, whenever the book is read (a chain, a timer, a close, `book`, `snapshot()`): the
+fold then runs over a batch, which keeps a long backtest's fill path cheap.
 """
 
 from __future__ import annotations
@@ -64,12 +66,13 @@ class BookComponent(Component):
                  carry: BookCarry | None = None) -> None:
         super().__init__(name)
         self.settings = settings
-        self.book = carry.book if carry is not None else Book(rate, settings.fallback_vol)
+        self._book = carry.book if carry is not None else Book(rate, settings.fallback_vol)
+        self._pending: list[BookFill] = []                   # fills received, not yet folded
         self.chains: dict[tuple[str, str], ChainQuotes] = {}
         self.closes: dict[str, tuple[int, float]] = {}
         self.shares_to_close: dict[str, int] = {}            # symbol -> settlement time of its assigned shares
         self.history: list[dict[str, float]] = []
-        self.refused: list[tuple[str, str, str]] = []        # (client order id, field, reason)
+        self._refused: list[tuple[str, str, str]] = []       # (client order id, field, reason)
         self.valuation: BookValuation | None = None
         self.peak_pnl_usd = carry.peak_pnl_usd if carry is not None else 0.0
         self.max_drawdown_usd = carry.max_drawdown_usd if carry is not None else 0.0
@@ -81,10 +84,10 @@ class BookComponent(Component):
 
     def on_message(self, message: Any, now_ns: int) -> None:
         kind = type(message)
-        if kind is ChainQuotes:
+        if kind is BookFill:
+            self._pending.append(message)
+        elif kind is ChainQuotes:
             self._on_chain(message, now_ns)
-        elif kind is BookFill:
-            self._on_fill(message)
         elif kind is UnderlyingClose:
             self.closes[message.symbol] = (message.time_ns, message.price)
             self.settle_due(now_ns)
@@ -94,6 +97,8 @@ class BookComponent(Component):
 
     def _on_chain(self, chain: ChainQuotes, now_ns: int) -> None:
         self.chains[(chain.symbol, chain.expiry)] = chain
+        if self._pending:
+            self._fold()
         if chain.time_ns >= self._soonest_expiry_ns:
             self._expiries_passed(chain, now_ns)
         settled_ns = self.shares_to_close.get(chain.symbol)
@@ -118,15 +123,32 @@ class BookComponent(Component):
             self.closes[chain.symbol] = (chain.time_ns, float(chain.underlying))
         self.settle_due(now_ns)
 
-    def _on_fill(self, fill: BookFill) -> None:
+    @property
+    def book(self) -> Book:
+        """The book, every fill received so far folded in."""
+        if self._pending:
+            self._fold()
+        return self._book
+
+    @property
+    def refused(self) -> list[tuple[str, str, str]]:
+        """(client order id, field, reason) of every fill the book could not fold."""
+        if self._pending:
+            self._fold()
+        return self._refused
+
+    def _fold(self) -> None:
+        pending, self._pending = self._pending, []
         self._soonest_expiry_ns = 0                  # a fill may open a chain: look again at the next quote
-        try:
-            self.book.apply(fill)
-        except InvalidFieldError as error:
-            self.refused.append((fill.client_order_id, error.field, error.reason))
-            self.telemetry.count("spreadwright_book_fills_refused_total", field=error.field)
-            self.log.error("fill_refused_by_book", client_order_id=fill.client_order_id, field=error.field,
-                           reason=error.reason)
+        apply = self._book.apply
+        for fill in pending:
+            try:
+                apply(fill)
+            except InvalidFieldError as error:
+                self._refused.append((fill.client_order_id, error.field, error.reason))
+                self.telemetry.count("spreadwright_book_fills_refused_total", field=error.field)
+                self.log.error("fill_refused_by_book", client_order_id=fill.client_order_id, field=error.field,
+                               reason=error.reason)
 
     def on_timer(self, tag: Hashable, now_ns: int) -> None:
         self.mark_pending = False

@@ -7,7 +7,7 @@ cost) on the contracts closed; a fill that goes through zero closes the whole po
 at the fill price (counted in `flips`). Total P&L (realized + unrealized) does not depend on the lot method:
 it is always cash + the value of what is held, which `Book.cash_usd` lets a test check.
 
-Valuation (`Book.value`) is vectorized per chain: mark at the mid, liquidation at the natural (a long
+Valuation (`Book.value`) is vectorized over every chain at once: mark at the mid, liquidation at the natural (a long
 closes at the bid, a short at the ask), greeks from each contract's implied vol. A contract without a
 usable quote is marked at the model value (BSM at the chain's median implied vol) and flagged MODEL; a
 contract whose chain was never seen is flagged NO_MARKET and left out of the totals, which count it.
@@ -312,61 +312,75 @@ class Book:
         held = arrays.quantity != 0
         marks.flag[~held], marks.mark[~held], marks.liquidation[~held] = MarkFlag.CLOSED, 0.0, 0.0
         chain_of_row = np.array(self._rows.chain, dtype=np.int64)
-        batches = []
-        for (symbol, expiry), chain_id in self._rows.chains.items():
-            index = np.flatnonzero(held & (chain_of_row == chain_id))
-            if index.size == 0:
-                continue
-            if expiry == "":
-                _mark_shares(marks, index, spots.get(symbol, math.nan))
-            elif (symbol, expiry) in chains:
-                batches.append(_chain_batch(arrays, index, chains[(symbol, expiry)], now_ns))
-        if batches:
-            self._mark_options(marks, batches, arrays)
+        chain_keys = list(self._rows.chains)
+        shares_spot = np.array([spots.get(symbol, math.nan) if not expiry else math.nan
+                                for symbol, expiry in chain_keys])
+        if chain_keys:
+            _mark_shares(marks, np.flatnonzero(held & np.isfinite(shares_spot[chain_of_row])),
+                         shares_spot[chain_of_row])
+        listed = [chains.get(key) if key[1] else None for key in chain_keys]
+        with_chain = np.array([chain is not None for chain in listed] or [False], dtype=bool)
+        option_rows = np.flatnonzero(held & with_chain[chain_of_row]) if chain_keys else chain_of_row
+        if option_rows.size:
+            self._mark_options(marks, arrays, option_rows, chain_of_row[option_rows], listed, now_ns)
         self._last_marks = (marks.mark, marks.flag)
         return BookValuation(_row_table(list(self._rows.keys), arrays, marks, spots), now_ns, self._rows.groups())
 
-    def _mark_options(self, marks: _RowMarks, batches: list[_ChainBatch], arrays: _RowArrays) -> None:
-        """Marks and greeks of every chain's distinct contracts in one vectorized pass, then onto their rows: the
-        mid where quoted, else the model value at the chain's median implied vol (flagged MODEL)."""
-        sizes = [b.strikes.size for b in batches]
-        joined = lambda name: np.concatenate([getattr(b, name) for b in batches])      # noqa: E731
-        per_chain = lambda name: np.repeat([getattr(b, name) for b in batches], sizes)  # noqa: E731
-        strikes, is_call, bid, ask, quoted = (joined(n) for n in ("strikes", "is_call", "bid", "ask", "quoted"))
-        spot, t_years, dividend = (per_chain(n) for n in ("spot", "t_years", "dividend"))
+    def _mark_options(self, marks: _RowMarks, arrays: _RowArrays, rows: np.ndarray, row_chain: np.ndarray,
+                      listed: list[ChainQuotes | None], now_ns: int) -> None:
+        """Marks and greeks of the distinct contracts of option `rows` (over every chain at once), then onto
+        the rows: the mid where quoted, else the model value at its chain's median implied vol (flagged MODEL)."""
+        codes = (row_chain << _CHAIN_SHIFT) | contract_codes(arrays.strike[rows], arrays.is_call[rows])
+        distinct, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+        inverse = inverse.ravel()
+        chain_id, strikes, is_call = row_chain[first], arrays.strike[rows][first], arrays.is_call[rows][first]
+        bid, ask, found = _lookup(listed, distinct)
+        with np.errstate(invalid="ignore"):
+            quoted = found & np.isfinite(bid) & np.isfinite(ask) & (bid >= 0) & (ask >= bid) & (ask > 0)
+        scalars = _chain_scalars(listed, now_ns)
+        spot, t_years, dividend = scalars[0][chain_id], scalars[1][chain_id], scalars[2][chain_id]
         mid = np.where(quoted, 0.5 * (bid + ask), np.nan)
         vols = implied_vol(mid, is_call, spot, strikes, t_years, self.rate, dividend).vol
         good = quoted & np.isfinite(vols)
         if not good.all():
-            chain_of = np.repeat(np.arange(len(batches)), sizes)
-            fallback = np.array([np.median(vols[(chain_of == c) & good]) if good[chain_of == c].any()
-                                 else self.fallback_vol for c in range(len(batches))])
-            vols = np.where(good, vols, fallback[chain_of])
+            vols = np.where(good, vols, self._fallback_vols(vols, good, chain_id)[chain_id])
         greeks = bsm_greeks(is_call, spot, strikes, t_years, self.rate, dividend, vols)
         mark = np.where(quoted, mid, greeks.price)
-        offset = 0
-        for batch, size in zip(batches, sizes):
-            at, index = batch.row_of_unique + offset, batch.index
-            long_side = arrays.quantity[index] > 0
-            marks.mark[index] = mark[at]
-            marks.liquidation[index] = np.where(quoted[at], np.where(long_side, bid[at], ask[at]), mark[at])
-            marks.flag[index] = np.where(quoted[at], MarkFlag.QUOTE, MarkFlag.MODEL)
-            marks.vol[index], marks.spot[index] = vols[at], spot[at]
-            marks.delta[index], marks.gamma[index] = greeks.delta[at], greeks.gamma[at]
-            marks.vega[index], marks.theta[index] = greeks.vega[at], greeks.theta[at]
-            offset += size
+        long_side = arrays.quantity[rows] > 0
+        quoted_row = quoted[inverse]
+        marks.mark[rows] = mark[inverse]
+        marks.liquidation[rows] = np.where(quoted_row, np.where(long_side, bid[inverse], ask[inverse]), mark[inverse])
+        marks.flag[rows] = np.where(quoted_row, MarkFlag.QUOTE, MarkFlag.MODEL)
+        marks.vol[rows], marks.spot[rows] = vols[inverse], spot[inverse]
+        marks.delta[rows], marks.gamma[rows] = greeks.delta[inverse], greeks.gamma[inverse]
+        marks.vega[rows], marks.theta[rows] = greeks.vega[inverse], greeks.theta[inverse]
+
+    def _fallback_vols(self, vols: np.ndarray, good: np.ndarray, chain_id: np.ndarray) -> np.ndarray:
+        """Per chain id: the median implied vol of its well-quoted contracts, `fallback_vol` when it has none."""
+        fallback = np.full(int(chain_id.max()) + 1, self.fallback_vol)
+        for chain in np.unique(chain_id[~good]):
+            in_chain = (chain_id == chain) & good
+            if in_chain.any():
+                fallback[chain] = np.median(vols[in_chain])
+        return fallback
 
 
-def _chain_batch(arrays: _RowArrays, index: np.ndarray, chain: ChainQuotes, now_ns: int) -> _ChainBatch:
-    """The distinct contracts of rows `index` (one chain) with their quotes and pricing inputs."""
-    codes, row_of_unique = np.unique(arrays.strike[index] * 2 + arrays.is_call[index], return_inverse=True)
-    strikes, is_call = np.floor(codes / 2), (codes % 2) == 1
-    bid, ask, found = _lookup(chain, strikes, is_call)
-    with np.errstate(invalid="ignore"):
-        quoted = found & np.isfinite(bid) & np.isfinite(ask) & (bid >= 0) & (ask >= bid) & (ask > 0)
-    t_years = max(years_between_ns(now_ns, chain.expiry_ns), 0.0)
-    return _ChainBatch(index, row_of_unique.ravel(), strikes, is_call, bid, ask, quoted, float(chain.underlying),
-                       t_years, _dividend_yield(chain.symbol))
+_CHAIN_SHIFT = 44
+"""A contract code (`contract_codes`) fits in 44 bits (strikes to $8.7 billion); the chain's index goes above."""
+
+
+def contract_codes(strikes: np.ndarray, is_call: np.ndarray) -> np.ndarray:
+    """One exact int64 per (strike, right): the strike in thousandths of a dollar (the OSI symbol's precision),
+    times two, plus one for a call. Distinct for every listed strike, half-dollar and adjusted ones included."""
+    return np.rint(np.asarray(strikes, dtype=np.float64) * 1000.0).astype(np.int64) * 2 + np.asarray(is_call, bool)
+
+
+def _chain_scalars(listed: list[ChainQuotes | None], now_ns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per chain index: the underlying price, the years to expiry (>= 0) and the dividend yield."""
+    spot = np.array([c.underlying if c is not None else math.nan for c in listed], dtype=np.float64)
+    years = np.array([max(years_between_ns(now_ns, c.expiry_ns), 0.0) if c is not None else 0.0 for c in listed])
+    dividend = np.array([_dividend_yield(c.symbol) if c is not None else 0.0 for c in listed])
+    return spot, years, dividend
 
 
 def _row_table(keys: list, arrays: _RowArrays, marks: _RowMarks, spots: dict[str, float]) -> RowTable:
@@ -383,21 +397,6 @@ def _row_table(keys: list, arrays: _RowArrays, marks: _RowMarks, spots: dict[str
         delta_usd=delta_shares * np.nan_to_num(marks.spot), gamma_shares_per_usd=safe(qty * marks.gamma * mult),
         vega_usd_per_vol_point=safe(qty * marks.vega * mult / 100.0),
         theta_usd_per_day=safe(qty * marks.theta * mult / 365.0), spots=spots)
-
-
-class _ChainBatch(NamedTuple):
-    """One chain's distinct held contracts: `row_of_unique[k]` is the contract of the k-th row in `index`."""
-
-    index: np.ndarray
-    row_of_unique: np.ndarray
-    strikes: np.ndarray
-    is_call: np.ndarray
-    bid: np.ndarray
-    ask: np.ndarray
-    quoted: np.ndarray
-    spot: float
-    t_years: float
-    dividend: float
 
 
 @dataclass
@@ -419,10 +418,9 @@ class _RowMarks:
                    np.zeros(n), np.zeros(n), np.zeros(n))
 
 
-def _mark_shares(marks: _RowMarks, index: np.ndarray, spot: float) -> None:
-    if not math.isfinite(spot):
-        return
-    marks.mark[index] = marks.liquidation[index] = marks.spot[index] = spot
+def _mark_shares(marks: _RowMarks, index: np.ndarray, spot_of_row: np.ndarray) -> None:
+    """Shares rows `index` at their symbol's price (`spot_of_row`, one per row of the book)."""
+    marks.mark[index] = marks.liquidation[index] = marks.spot[index] = spot_of_row[index]
     marks.flag[index] = MarkFlag.SHARES
     marks.delta[index] = 1.0
 
@@ -436,19 +434,21 @@ def _spots(chains: Mapping[tuple[str, str], ChainQuotes], closes: Mapping[str, t
     return {symbol: price for symbol, (_, price) in latest.items()}
 
 
-def _lookup(chain: ChainQuotes, strikes: np.ndarray, is_call: np.ndarray):
-    """The chain's bid and ask of each (strike, right), and whether the chain lists it (vectorized)."""
-    chain_keys = np.asarray(chain.strikes, dtype=np.float64) * 2 + np.asarray(chain.is_call, dtype=bool)
-    order = np.argsort(chain_keys, kind="stable")
-    sorted_keys = chain_keys[order]
-    wanted = strikes * 2 + is_call
-    at = np.clip(np.searchsorted(sorted_keys, wanted), 0, max(sorted_keys.size - 1, 0))
-    if sorted_keys.size == 0:
-        nan = np.full(strikes.size, np.nan)
-        return nan, nan, np.zeros(strikes.size, dtype=bool)
-    found = sorted_keys[at] == wanted          # strikes are the same floats the chain was quoted with
+def _lookup(listed: list[ChainQuotes | None], wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The bid and ask of each `wanted` code (chain index << _CHAIN_SHIFT | contract code), and whether its chain
+    lists it: one sorted table over every chain, one search (vectorized)."""
+    parts = [(i, chain) for i, chain in enumerate(listed) if chain is not None and chain.strikes.size]
+    if not parts:
+        nan = np.full(wanted.size, np.nan)
+        return nan, nan, np.zeros(wanted.size, dtype=bool)
+    keys = np.concatenate([(i << _CHAIN_SHIFT) | contract_codes(c.strikes, c.is_call) for i, c in parts])
+    bid = np.concatenate([np.asarray(c.bid, dtype=np.float64) for _, c in parts])
+    ask = np.concatenate([np.asarray(c.ask, dtype=np.float64) for _, c in parts])
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    at = np.minimum(np.searchsorted(sorted_keys, wanted), sorted_keys.size - 1)
     source = order[at]
-    return np.asarray(chain.bid, dtype=np.float64)[source], np.asarray(chain.ask, dtype=np.float64)[source], found
+    return bid[source], ask[source], sorted_keys[at] == wanted
 
 
 def _dividend_yield(symbol: str) -> float:
@@ -580,13 +580,13 @@ class BookValuation:
 
 
 def _worst_case(table: RowTable, rows: np.ndarray, spot: float, price_range: float, points: int) -> dict:
-    """The payoff is linear in the positions, so rows are netted to their distinct payoffs first (a strike and
-    right, or shares: code -1) and the grid is evaluated once per payoff, not once per row."""
+    """The payoff is linear in the positions, so rows are netted to their distinct payoffs first (a contract
+    code, or shares: code -1) and the grid is evaluated once per payoff, not once per row."""
     is_shares_row = table.multiplier[rows] == 1
-    codes = np.where(is_shares_row, -1.0, table.strike[rows] * 2 + table.is_call[rows])
-    payoffs, at = np.unique(codes, return_inverse=True)
+    codes = np.where(is_shares_row, -1, contract_codes(table.strike[rows], table.is_call[rows]))
+    payoffs, first, at = np.unique(codes, return_index=True, return_inverse=True)
     units = np.bincount(at.ravel(), weights=table.quantity[rows] * table.multiplier[rows], minlength=payoffs.size)
-    is_shares, strikes, is_call = payoffs < 0, np.floor(payoffs / 2), (payoffs % 2) == 1
+    is_shares, strikes, is_call = payoffs < 0, table.strike[rows][first], table.is_call[rows][first]
     low, high = spot * (1 - price_range), spot * (1 + price_range)
     inside = strikes[(strikes >= low) & (strikes <= high) & ~is_shares]
     grid = np.unique(np.concatenate([np.linspace(low, high, points), inside]))[:, None]

@@ -119,6 +119,27 @@ def test_totals_by_structure_and_chain():
         valuation.totals("desk")
 
 
+def test_half_dollar_and_adjusted_strikes_get_their_own_quotes():
+    """A 522.5 call and a 523 put (and a 101.67 adjusted strike) are distinct contracts: each row reads its own
+    quote, over two chains valued in one pass, and the worst case nets them apart."""
+    strikes = np.array([101.67, 522.5, 523.0])
+    size = np.full(6, 10)
+    quotes = ChainQuotes("SPY", EXP, NOW + 28 * NS_PER_DAY, NOW, np.concatenate([strikes, strikes]),
+                         np.array([True] * 3 + [False] * 3), np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0]),
+                         np.array([1.2, 2.2, 3.2, 4.2, 5.2, 6.2]), size, size, 0.01, 0.01, 520.0)
+    book = Book()
+    book.apply(fill("BUY", [leg(522.5, "C")], 1, 2.1, (2.1,)))
+    book.apply(fill("BUY", [leg(523.0, "P")], 1, 6.1, (6.1,)))
+    book.apply(fill("BUY", [leg(101.67, "P")], 1, 4.1, (4.1,)))
+    book.apply(fill("BUY", [leg(600.0, expiry="2027-01-15")], 1, 7.5, (7.5,), structure="s2"))
+    valuation = book.value({("SPY", EXP): quotes, ("SPY", "2027-01-15"): chain(expiry="2027-01-15")}, NOW)
+    assert list(valuation.table.mark) == pytest.approx([2.1, 6.1, 4.1, 7.5])
+    assert list(valuation.table.flag) == [MarkFlag.QUOTE] * 4
+    worst = valuation.worst_case(0.9)["SPY"]
+    assert worst["max_loss_usd"] == pytest.approx((2.1 + 6.1 + 4.1 + 7.5) * 100 - 0.5 * 100)   # pays 0.5 at best
+    assert 522.5 <= worst["at_price"] <= 523.0
+
+
 def test_worst_case_of_a_short_put_spread_is_its_width_less_credit_at_the_low_strike():
     book = Book()
     book.apply(fill("SELL", [leg(600.0, "P"), leg(590.0, "P", -1)], 2, 3.2, (7.4, 4.2)))
