@@ -79,6 +79,7 @@ from core.orders import (
     OrderRejected,
     OrderReplaced,
     SubmitOrder,
+    intent_of,
 )
 from core.quotes import ChainQuotes
 
@@ -243,7 +244,8 @@ class ButterflyExitRouter(Component):
                      for right, strike, ratio in plan.legs)
         order = ex.orders[coid] = Order(coid, position.position_id, part, plan, quantity, limit)
         self.order_index[coid] = position.position_id
-        self.executor.place(SubmitOrder(coid, self.name, legs, plan.side, quantity, limit))
+        self.executor.place(SubmitOrder(coid, self.name, legs, plan.side, quantity, limit,
+                                        intent_of(plan.side, limit, plan.natural_per_share)))
         self.log.debug("exit_order_sent", position_id=position.position_id, client_order_id=coid, part=part,
                        side=plan.side, quantity=quantity, limit=limit, mid=plan.mid_per_share)
         if part in ("vertical_1", "vertical_2", "whole_fly"):

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from actors.butterfly_router_state import Exit, Order, OrderExecutor, exit_order_id
 from core.exits.butterfly import MarketData, VerticalExit, requote
 from core.exits.hedge import hedge_limit_per_share, hedge_shares, held_delta_shares, years_to_expiry
-from core.orders import UNDERLYING_RIGHT, OrderLeg, SubmitOrder, underlying_contract
+from core.orders import TAKE, UNDERLYING_RIGHT, OrderLeg, SubmitOrder, underlying_contract
 from core.units import NEW_YORK
 
 SHARE_RETRIES = 3
@@ -80,7 +80,7 @@ def send_shares(router: HedgingRouter, ex: Exit, part: str, shares: int, underly
     order = ex.orders[coid] = Order(coid, position.position_id, part, plan, abs(shares), limit)
     router.order_index[coid] = position.position_id
     router.executor.place(SubmitOrder(coid, router.name, (OrderLeg(underlying_contract(position.symbol), 1),), side,
-                                      abs(shares), limit))
+                                      abs(shares), limit, TAKE))          # a marketable limit
     return order
 
 

@@ -26,6 +26,7 @@ from core.exits.butterfly import ButterflyPosition, ExitResult, LegQuote, Market
 from core.instruments import multiplier_of, round_to_tick
 from core.legs import Leg, OptionType, Side
 from core.orders import (
+    TAKE,
     CancelOrder,
     Contract,
     OrderCancelled,
@@ -212,7 +213,8 @@ class ButterflyStrategist(Component):
         self.entering = {"coid": coid, "right": right, "strikes": strikes, "ratios": FLY_RATIOS,
                          "spot": self.chain.underlying, "filled": 0, "notional": 0.0}
         self.last_entry_ns = now_ns
-        self.port.send(self.gateway, SubmitOrder(coid, self.name, legs, "BUY", self.settings.quantity, limit))
+        self.port.send(self.gateway, SubmitOrder(coid, self.name, legs, "BUY", self.settings.quantity, limit,
+                                                 TAKE))                 # priced at the natural
         self.log.info("fly_entry_sent", client_order_id=coid, right=right, strikes=strikes, limit=limit)
 
     def _entered(self, fill: OrderFilled, now_ns: int) -> None:

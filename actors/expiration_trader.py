@@ -43,6 +43,7 @@ from core.execution.plan import TwoPartPlan, plan_two_part
 from core.expirations import ExpirationCategory, categorize, nominal_friday
 from core.instruments import multiplier_of, round_to_tick
 from core.orders import (
+    TAKE,
     CancelOrder,
     CancelRejected,
     Contract,
@@ -53,6 +54,7 @@ from core.orders import (
     OrderRejected,
     SubmitOrder,
     TradingHalted,
+    intent_of,
 )
 from core.quotes import ChainQuotes
 from core.units import NEW_YORK
@@ -82,13 +84,14 @@ class TraderSettings:
 
 class _Working:
     __slots__ = ("coid", "part", "quantity", "filled", "submitted_ns", "first_fill_ns", "delay_category", "hour",
-                 "credit_plan", "cancel_requested", "legs", "mid", "answered", "labels")
+                 "credit_plan", "cancel_requested", "legs", "mid", "answered", "labels", "intent")
 
-    def __init__(self, coid, part, quantity, submitted_ns, delay_category, hour, credit_plan, legs, mid) -> None:
+    def __init__(self, coid, part, quantity, submitted_ns, delay_category, hour, credit_plan, legs, mid,
+                 intent) -> None:
         self.coid, self.part, self.quantity, self.filled = coid, part, quantity, 0
         self.submitted_ns, self.first_fill_ns = submitted_ns, None
         self.delay_category, self.hour, self.credit_plan, self.legs = delay_category, hour, credit_plan, legs
-        self.cancel_requested, self.mid, self.answered = False, mid, False
+        self.cancel_requested, self.mid, self.answered, self.intent = False, mid, False, intent
         self.labels: dict[str, Any] = {}          # the order's metric labels, made once at submit
 
     @property
@@ -123,6 +126,7 @@ class ExpirationTrader(Component):
         self.working: dict[str, _Working] = {}
         self.session_attempts = self.session_fills = self.sequence = 0
         self.recent: list[bool] = []
+        self.takes = [0, 0]                      # [attempts, filled] of orders marketable when sent
         self.paused_until_ns = 0
         self.trades: list[dict[str, Any]] = []
         self.outcomes: dict[str, int] = {}
@@ -357,8 +361,9 @@ class ExpirationTrader(Component):
         legs = (self._leg(opportunity.long_leg, 1), self._leg(opportunity.short_leg, -1))
         mid = _mid(opportunity.long_leg) - _mid(opportunity.short_leg)
         target = mid + self.settings.price_aggressiveness * (opportunity.cost - mid)
-        limit = round_to_tick(target, self.complex_tick, up=True)
-        self._submit("debit", legs, "BUY", quantity, limit, credit, now_ns, mid)
+        limit = self._on_tick(target, buying=True)
+        self._submit("debit", legs, "BUY", quantity, limit, credit, now_ns, mid,
+                     intent_of("BUY", limit, opportunity.cost))
 
     def _send_credit(self, quantity: int, credit_plan, now_ns: int, marketable: bool = False) -> None:
         if credit_plan is None:
@@ -370,28 +375,36 @@ class ExpirationTrader(Component):
         legs = (self._leg(credit_short, 1), self._leg(credit_long, -1))       # selling this combo sells the short
         mid = _mid(credit_short) - _mid(credit_long)
         target = natural_credit if marketable else mid - self.settings.price_aggressiveness * (mid - natural_credit)
-        limit = max(round_to_tick(target, self.complex_tick, up=False), self.complex_tick)
-        self._submit("credit", legs, "SELL", quantity, limit, None, now_ns, mid)
+        limit = self._on_tick(target, buying=False, take=marketable)
+        self._submit("credit", legs, "SELL", quantity, limit, None, now_ns, mid,
+                     intent_of("SELL", limit, natural_credit))
+
+    def _on_tick(self, target: float, buying: bool, take: bool = False) -> float:
+        """`target` on the combo's tick grid (at least one tick): rounded away from crossing (a buy down, a sell
+        up), so rounding never turns a resting order into a take, unless the order is meant to take (`take`) or
+        `executor.limit_rounding` is `toward_natural`."""
+        toward = take or self.settings.executor.limit_rounding == "toward_natural"
+        return max(round_to_tick(target, self.complex_tick, up=buying if toward else not buying), self.complex_tick)
 
     def _submit(self, part: str, legs, side: str, quantity: int, limit: float, credit_plan, now_ns: int,
-                mid: float) -> None:
+                mid: float, intent: str) -> None:
         self.sequence += 1
         coid = f"{self._coid_prefix}{self.sequence}:{part[0].upper()}"
         hour = self._hour(now_ns)
         working = self.working[coid] = _Working(coid, part, quantity, now_ns, self._last_delay_category, hour,
-                                                credit_plan, legs, mid)
-        self.port.send(self.gateway, SubmitOrder(coid, self.name, legs, side, quantity, limit))
+                                                credit_plan, legs, mid, intent)
+        self.port.send(self.gateway, SubmitOrder(coid, self.name, legs, side, quantity, limit, intent))
         working.labels = self._order_labels(working)
         self.telemetry.count("spreadwright_orders_submitted_total", **working.labels)
         self.telemetry.observe("spreadwright_quote_to_order_seconds", max(now_ns - self.chain_time_ns, 0) / NS,
                                symbol=self.symbol)
         self.port.schedule(self.cancel_after_ns, ("cancel", coid))
         self.log.info("order_sent", client_order_id=coid, part=part, side=side, quantity=quantity, limit=limit,
-                      trigger=self._trigger, decided_ns=now_ns)
+                      intent=intent, trigger=self._trigger, decided_ns=now_ns)
 
     def _order_labels(self, working: _Working) -> dict[str, Any]:
         return {"symbol": self.symbol, "expiration": self._expiry_iso, "structure": working.structure,
-                "hour": working.hour, "size": size_bucket(working.quantity)}
+                "hour": working.hour, "size": size_bucket(working.quantity), "intent": working.intent}
 
     def _set_state(self, state: str) -> None:
         """The trading_state gauge: 1 for `state`, 0 for the others (emitted on change only)."""
@@ -434,7 +447,7 @@ class ExpirationTrader(Component):
         self.trades.append({"time_ns": now_ns, "trader": self.name, "symbol": self.symbol,
                             "expiration": self._expiry_iso, "part": working.part,
                             "client_order_id": working.coid, "quantity": fill.quantity, "price": fill.price,
-                            "legs": self._legs_text(working.legs)})
+                            "intent": working.intent, "legs": self._legs_text(working.legs)})
 
     def _legs_text(self, legs: tuple[OrderLeg, ...]) -> str:
         """The trade CSV's legs column ("+1x450C -1x455C"), formatted once per spread a trader trades."""
@@ -453,18 +466,27 @@ class ExpirationTrader(Component):
         self.telemetry.count("spreadwright_order_outcomes_total", outcome=OUTCOME_OF_STATUS[outcome],
                              **working.labels)
         if outcome != "REJECTED":
-            filled = working.filled > 0
-            self.session_attempts += 1
-            self.session_fills += filled
-            self.recent = (self.recent + [filled])[-_RECENT:]
-            fill_ms = (working.first_fill_ns - working.submitted_ns) / 1e6 if filled else None
-            self.port.send(self.metrics_name, AttemptRecorded(self.symbol, self._expiry_iso, working.quantity,
-                                                              working.hour, working.delay_category, filled, fill_ms,
-                                                              outcome))
-            self._adapt_size()
-            self._maybe_pause(now_ns)
+            self._learn(working, outcome, now_ns)
         if working.part == "debit" and working.filled > 0 and self._quotes_usable(now_ns):
             self._send_credit(working.filled, working.credit_plan, now_ns)
+
+    def _learn(self, working: _Working, outcome: str, now_ns: int) -> None:
+        """A finished attempt: a take (marketable when sent) is counted apart; a make feeds the fill rate, the
+        size, the pause rule and OptimizationMetrics, which learn what resting orders achieve."""
+        filled = working.filled > 0
+        fill_ms = (working.first_fill_ns - working.submitted_ns) / 1e6 if filled else None
+        self.port.send(self.metrics_name, AttemptRecorded(self.symbol, self._expiry_iso, working.quantity,
+                                                          working.hour, working.delay_category, filled, fill_ms,
+                                                          outcome, working.intent))
+        if working.intent == TAKE:
+            self.takes[0] += 1
+            self.takes[1] += filled
+            return
+        self.session_attempts += 1
+        self.session_fills += filled
+        self.recent = (self.recent + [filled])[-_RECENT:]
+        self._adapt_size()
+        self._maybe_pause(now_ns)
 
     def _adapt_size(self) -> None:
         if len(self.recent) < 5:
@@ -509,6 +531,7 @@ class ExpirationTrader(Component):
                 "session_attempts": self.session_attempts, "session_fills": self.session_fills,
                 "current_contracts": self.contracts, "net_contracts": balance.net_contracts,
                 "net_premium": round(balance.net_premium, 2), "outcomes": dict(self.outcomes),
+                "take_attempts": self.takes[0], "take_fills": self.takes[1],
                 "working": len(self.working), "trades": len(self.trades), "halted": self.halted_reason}
 
 

@@ -26,6 +26,7 @@ class AttemptRecorded(NamedTuple):
     filled: bool
     fill_time_ms: float | None
     outcome: str            # FILLED, PARTIAL, TIMEOUT, CANCELLED (REJECTED attempts are not recorded)
+    intent: str = ""        # core.orders.TAKE or MAKE ("" when the sender did not say)
 
 
 class ApplyOptimization(NamedTuple):

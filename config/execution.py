@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from config.base import FrozenModel, rule_error
@@ -66,6 +68,10 @@ class ExecutorConfig(FrozenModel):
 
     min_fill_rate: float = Field(0.25, ge=0, le=1)
     optimal_expiry_range: tuple[int, int] = (30, 180)
+    limit_rounding: Literal["passive", "toward_natural"] = "passive"
+    """How a limit goes onto the tick grid: `passive` rounds away from crossing (a buy down, a sell up), so
+    rounding never turns a resting order into a take; `toward_natural` (a buy up, a sell down) is the first
+    wave's rule, which put penny-wide 0DTE orders on the far touch; kept to measure the difference."""
 
     @model_validator(mode="after")
     def _range_ordered(self) -> ExecutorConfig:

@@ -33,8 +33,10 @@ class LedgerStore(Protocol):
 def intent_event(order: SubmitOrder, owner: str, time_ns: int) -> LedgerEvent:
     legs = [[leg.contract.symbol, leg.contract.expiry, leg.contract.strike, leg.contract.right, leg.ratio]
             for leg in order.legs]
-    return LedgerEvent(0, time_ns, "intent", order.client_order_id, owner,
-                       {"legs": legs, "side": order.side, "quantity": order.quantity, "limit_price": order.limit_price})
+    payload = {"legs": legs, "side": order.side, "quantity": order.quantity, "limit_price": order.limit_price}
+    if order.intent:
+        payload["intent"] = order.intent             # take or make, as the sender priced it
+    return LedgerEvent(0, time_ns, "intent", order.client_order_id, owner, payload)
 
 
 def order_event(event: Any, owner: str) -> LedgerEvent:

@@ -55,8 +55,22 @@ DONE_STATES = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.
 ACTIVE_STATES = frozenset({OrderStatus.PENDING_NEW, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
 
 
+TAKE, MAKE = "take", "make"
+"""An order's intent: `take` is marketable when sent (its limit reaches the natural: it crosses the spread),
+`make` rests inside the spread and waits for a counterparty. Fill rates mean different things for the two."""
+
+
+def intent_of(side: str, limit_per_share: float, natural_per_share: float) -> str:
+    """TAKE when a `side` order at `limit_per_share` reaches the natural (a buy at or above it, a sell at or
+    below it) when sent, else MAKE."""
+    if side == "BUY":
+        return TAKE if limit_per_share >= natural_per_share - 1e-9 else MAKE
+    return TAKE if limit_per_share <= natural_per_share + 1e-9 else MAKE
+
+
 class SubmitOrder(NamedTuple):
-    """A new order; `owner` is the component name that receives its events."""
+    """A new order; `owner` is the component name that receives its events; `intent` TAKE or MAKE as the sender
+    priced it ("" when the sender did not say)."""
 
     client_order_id: str
     owner: str
@@ -64,6 +78,7 @@ class SubmitOrder(NamedTuple):
     side: str
     quantity: int
     limit_price: float
+    intent: str = ""
 
 
 class CancelOrder(NamedTuple):

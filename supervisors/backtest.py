@@ -47,7 +47,8 @@ from supervisors.kernel import SimulatedVenue, Topology, add_chain_traders, buil
 BUTTERFLY_COLUMNS = ("position_id", "symbol", "expiration", "entry_time_ns", "exit_time_ns", "exit_signal",
                      "entry_debit", "exit_credit", "pnl_usd", "path", "closed", "slippage_vs_mid",
                      "partial_exposure_ms", "reason")
-TRADE_COLUMNS = ("time_ns", "trader", "symbol", "expiration", "part", "client_order_id", "quantity", "price", "legs")
+TRADE_COLUMNS = ("time_ns", "trader", "symbol", "expiration", "part", "client_order_id", "quantity", "price", "intent",
+                 "legs")
 
 
 @dataclass
@@ -246,6 +247,7 @@ class SessionRun:
         self.round_trips: list[dict] = []
         self.equity: list[dict] = []
         self.daily: list[dict] = []
+        self.attempts: list[dict] = []                   # per session and trader: attempts and fills by intent
         self.last: Backtest | None = None
         self.events = 0
 
@@ -273,6 +275,7 @@ class SessionRun:
 
     def _collect(self, index: int, day: date, backtest: Backtest) -> None:
         self.trades += [{**row, "day": day.isoformat()} for t in backtest.traders for row in t.trades]
+        self.attempts += [attempt_row(t.snapshot(), day) for t in backtest.traders]
         self.round_trips += [r for s in backtest.strategists or () for r in s.round_trips]
         self.fill_rows += fill_rows(backtest.gateway.store.events(), day)
         book = backtest.topology.book
@@ -300,6 +303,7 @@ class SessionRun:
         trades = sorted(self.trades, key=lambda r: (r["time_ns"], r["client_order_id"]))
         round_trips = sorted(self.round_trips, key=lambda r: (r["exit_time_ns"], r["position_id"]))
         summary = _summary(self.config, backtest, wall_s, self.events, trades, round_trips)
+        summary["fill_rates"] = fill_rate_table(self.attempts)
         if book is not None:
             summary["pnl"] = _pnl_headline(book, self.daily)
             summary["book"] = book.snapshot()
@@ -307,6 +311,31 @@ class SessionRun:
             summary, pd.DataFrame(self.fill_rows, columns=FILL_COLUMNS), pd.DataFrame(trades),
             _positions_frame(book), pd.DataFrame(self.equity), pd.DataFrame(self.daily), _structures_frame(book),
             _lines_frame(book), pd.DataFrame(round_trips, columns=BUTTERFLY_COLUMNS))
+
+
+DTE_BUCKETS = ((0, 0, "0DTE"), (1, 7, "1-7 DTE"), (8, 30, "8-30 DTE"), (31, 10**6, "31+ DTE"))
+
+
+def attempt_row(trader: dict, day: date) -> dict:
+    """One trader's session: days to expiry and its attempts and fills, resting (make) and marketable (take)."""
+    return {"day": day.isoformat(), "dte": (date.fromisoformat(trader["expiration"]) - day).days,
+            "make_attempts": trader["session_attempts"], "make_fills": trader["session_fills"],
+            "take_attempts": trader["take_attempts"], "take_fills": trader["take_fills"]}
+
+
+def fill_rate_table(rows: list[dict]) -> list[dict]:
+    """Fill rates per DTE bucket and intent over `attempt_row`s: a make's fill rate measures execution, a take's
+    only that it crossed the spread, so the two are never pooled."""
+    table = []
+    for low, high, bucket in DTE_BUCKETS:
+        chosen = [r for r in rows if low <= r["dte"] <= high]
+        for intent in ("make", "take"):
+            attempts = sum(r[f"{intent}_attempts"] for r in chosen)
+            fills = sum(r[f"{intent}_fills"] for r in chosen)
+            if attempts:
+                table.append({"dte": bucket, "intent": intent, "attempts": attempts, "fills": fills,
+                              "fill_rate": round(fills / attempts, 4)})
+    return table
 
 
 RUN_PAST_CLOSE_NS = 5 * 60 * 1_000_000_000
@@ -447,11 +476,19 @@ def _markdown(summary: dict[str, Any]) -> str:
                   f"Settlement lines: {pnl['settlement_lines'] or 'none'}.", ""]
     lines += [f"config id `{summary['config_id']}`; {summary['fills']} trader fills; {summary['events']:,} events "
               f"in {summary['wall_seconds']} s", "",
-              "| trader | attempts | fills | fill rate | contracts | net contracts | net premium $ (cash flow) |",
-              "|---|---:|---:|---:|---:|---:|---:|"]
+              "Orders are makes (resting inside the spread when sent) or takes (marketable when sent: they crossed "
+              "the spread); the fill rate is the makes'. The take column counts takes filled / sent.", "",
+              "| trader | make attempts | make fills | make fill rate | takes filled/sent | contracts | net contracts "
+              "| net premium $ (cash flow) |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, t in summary["traders"].items():
         lines.append(f"| {name} | {t['session_attempts']} | {t['session_fills']} | {t['fill_rate']:.1%} | "
-                     f"{t['current_contracts']} | {t['net_contracts']} | {t['net_premium']:.2f} |")
+                     f"{t['take_fills']}/{t['take_attempts']} | {t['current_contracts']} | {t['net_contracts']} | "
+                     f"{t['net_premium']:.2f} |")
+    if summary.get("fill_rates"):
+        lines += ["", "| days to expiry | intent | attempts | fills | fill rate |", "|---|---|---:|---:|---:|"]
+        lines += [f"| {r['dte']} | {r['intent']} | {r['attempts']} | {r['fills']} | {r['fill_rate']:.1%} |"
+                  for r in summary["fill_rates"]]
     position = summary["position_summary"]
     lines += ["", f"Net premium (cash flow, credit received - debit paid; not P&L) ${position['net_premium']:,.2f}; "
               f"imbalance {position['total_imbalance']} contracts; balanced chains "

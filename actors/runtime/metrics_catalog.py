@@ -31,7 +31,7 @@ class MetricSpec(NamedTuple):
     buckets: tuple[float, ...] = ()
 
 
-_ORDER = ("symbol", "expiration", "structure", "hour", "size")
+_ORDER = ("symbol", "expiration", "structure", "hour", "size", "intent")
 
 CATALOG: dict[str, MetricSpec] = {
     spec.name: spec
@@ -40,14 +40,14 @@ CATALOG: dict[str, MetricSpec] = {
             "spreadwright_orders_submitted_total",
             "counter",
             "Orders sent to the broker. hour: New York hour of day at submission; size: contracts bucket "
-            "(1, 2-5, 6-10, 11+).",
+            "(1, 2-5, 6-10, 11+); intent: take (marketable when sent) or make (resting inside the spread).",
             _ORDER,
         ),
         MetricSpec(
             "spreadwright_order_outcomes_total",
             "counter",
             "Orders that ended, by outcome (filled, partial, cancelled, timed_out, rejected). Fill rate = "
-            "outcome in filled|partial / submitted.",
+            "outcome in filled|partial / submitted, per intent: a take's fill rate says little.",
             (*_ORDER, "outcome"),
         ),
         MetricSpec(

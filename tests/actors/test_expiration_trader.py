@@ -5,6 +5,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pytest
 
 from actors import names
 from actors.expiration_trader import ExpirationTrader, TraderSettings
@@ -201,7 +202,7 @@ def test_events_are_dispatched_by_type_and_an_unknown_one_is_logged_not_acted_on
     trader.on_message(chain(NOON_NS), NOON_NS)
     assert trader.chain is not None and trader.spot == 100.0
     legs = (OrderLeg(Contract("SPY", EXPIRY.isoformat(), 95.0, "C"), 1),)
-    trader._submit("credit", legs, "SELL", 1, 1.0, None, NOON_NS, 1.0)
+    trader._submit("credit", legs, "SELL", 1, 1.0, None, NOON_NS, 1.0, "make")
     (coid,) = trader.working
     with structlog.testing.capture_logs() as logs:
         trader.on_message(Strange(coid), NOON_NS)
@@ -275,3 +276,40 @@ def test_a_fill_after_the_cancel_is_recorded_not_dropped():
     assert [row["quantity"] for row in late] == [1]
     assert any(o.side == "SELL" and o.quantity == 1 for o in exchange.orders)      # its credit part went out
     assert any(m.part == "debit" for m in balancer.messages)
+
+
+def penny_wide_chain(time_ns):
+    return chain(time_ns)._replace(ask=chain(time_ns).bid + 0.01)
+
+
+def first_debit(rounding):
+    from tests.kit.stubs import RecordingPort
+
+    settings = TraderSettings(executor=ExecutorConfig(optimal_expiry_range=(0, 180), limit_rounding=rounding))
+    trader = ExpirationTrader("SPY", EXPIRY, settings)
+    port = RecordingPort()
+    trader.bind(port)
+    trader.on_start(NOON_NS)
+    trader.on_message(ReplayedOrders((), ()), NOON_NS)
+    trader.on_message(penny_wide_chain(NOON_NS), NOON_NS)
+    trader._attempt(NOON_NS)
+    return trader, next(m for _, m in port.sent if isinstance(m, SubmitOrder))
+
+
+def test_a_passive_limit_rounds_away_from_the_far_touch_on_a_penny_wide_chain():
+    """Mid + 25% of the half-spread of a penny-wide vertical is a fraction of a cent above the mid: rounding it up
+    lands on the natural (a take); rounding a buy down keeps it resting at the mid (a make)."""
+    _, passive = first_debit("passive")
+    _, toward = first_debit("toward_natural")
+    assert passive.intent == "make" and toward.intent == "take"
+    assert toward.limit_price == pytest.approx(passive.limit_price + 0.01)     # the natural is one cent above
+
+
+def test_takes_are_counted_apart_from_the_fill_rate_the_trader_learns_from():
+    trader, order = first_debit("toward_natural")
+    trader.on_message(OrderFilled(order.client_order_id, order.quantity, order.limit_price, (), order.quantity, 0,
+                                  NOON_NS), NOON_NS)
+    snapshot = trader.snapshot()
+    assert (snapshot["take_attempts"], snapshot["take_fills"]) == (1, 1)
+    assert (snapshot["session_attempts"], snapshot["session_fills"]) == (0, 0)
+    assert trader.trades[0]["intent"] == "take"

@@ -28,7 +28,7 @@ def test_a_day_trades_balances_and_writes_outputs(small_config, tmp_path):
         assert trader["session_attempts"] >= trader["session_fills"] > 0
         assert trader["current_contracts"] in range(1, 11)
     header = (tmp_path / "trades.csv").read_text().splitlines()[0]
-    assert header == "time_ns,trader,symbol,expiration,part,client_order_id,quantity,price,legs"
+    assert header == "time_ns,trader,symbol,expiration,part,client_order_id,quantity,price,intent,legs"
 
 
 def test_same_profile_and_seed_same_bytes(small_config, tmp_path):
@@ -200,3 +200,21 @@ def test_a_day_makes_no_reference_cycles(small_config):
         gc.set_debug(0)
         gc.garbage.clear()
     assert cycles == 0
+
+
+def _zero_dte(rule: str) -> dict:
+    """The shipped day's 0DTE attempts by intent under the limit rounding `rule`."""
+    config = load_profile("backtest")
+    config = config.model_copy(update={"executor": config.executor.model_copy(update={"limit_rounding": rule})})
+    rows = run_backtest(config).summary["fill_rates"]
+    return {r["intent"]: r for r in rows if r["dte"] == "0DTE"}
+
+
+def test_penny_wide_0dte_orders_no_longer_fill_by_crossing_the_spread():
+    """Rounded toward the natural, nearly every 0DTE order on the shipped day's penny-wide chains is a take that
+    fills; rounded passively they rest as makes, fill far less often, and the few takes are counted apart."""
+    toward, passive = _zero_dte("toward_natural"), _zero_dte("passive")
+    assert toward["take"]["attempts"] > 0.9 * (toward["take"]["attempts"] + toward["make"]["attempts"])
+    assert toward["take"]["fill_rate"] > 0.95
+    assert passive["make"]["attempts"] > 10 * passive.get("take", {"attempts": 0})["attempts"]
+    assert passive["make"]["fill_rate"] < 0.5

@@ -29,14 +29,15 @@ def test_a_typo_in_a_name_or_a_label_is_refused_even_with_metrics_off():
 def test_the_prometheus_client_sink_exposes_catalog_names():
     sink = PrometheusClientSink()
     telemetry = Telemetry(sink)
-    labels = dict(symbol="SPY", expiration="2026-12-18", structure="debit_spread", hour=10, size=size_bucket(3))
+    labels = dict(symbol="SPY", expiration="2026-12-18", structure="debit_spread", hour=10, size=size_bucket(3),
+                  intent="make")
     telemetry.count("spreadwright_orders_submitted_total", **labels)
     telemetry.count("spreadwright_order_outcomes_total", outcome="filled", **labels)
     telemetry.observe("spreadwright_quote_to_order_seconds", 0.004, symbol="SPY")
     telemetry.gauge("spreadwright_net_premium_usd", -12.5, symbol="SPY", expiration="2026-12-18")
     text = generate_latest(sink.registry).decode()
-    assert ('spreadwright_orders_submitted_total{expiration="2026-12-18",hour="10",size="2-5",structure="debit_spread",'
-            'symbol="SPY"} 1.0') in text
+    assert ('spreadwright_orders_submitted_total{expiration="2026-12-18",hour="10",intent="make",size="2-5",'
+            'structure="debit_spread",symbol="SPY"} 1.0') in text
     assert 'spreadwright_quote_to_order_seconds_bucket{le="0.005",symbol="SPY"} 1.0' in text
     assert 'spreadwright_net_premium_usd{expiration="2026-12-18",symbol="SPY"} -12.5' in text
 
