@@ -9,7 +9,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import (  # noqa: E402
     bench_backtest,
+    bench_book,
     bench_exchange,
+    bench_fill_rates,
     bench_iv,
     bench_metrics_overhead,
     bench_montecarlo,
@@ -24,6 +26,7 @@ from bench import (  # noqa: E402
 
 if __name__ == "__main__":
     for module in (bench_pricing, bench_iv, bench_runtime, bench_exchange, bench_paper, bench_backtest, bench_recovery,
-                   bench_session_latency, bench_router_latency, bench_study, bench_montecarlo, bench_metrics_overhead):
+                   bench_session_latency, bench_router_latency, bench_study, bench_montecarlo, bench_metrics_overhead,
+                   bench_book, bench_fill_rates):
         module.main()
         print()
