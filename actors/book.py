@@ -12,6 +12,7 @@ fold then runs over a batch, which keeps a long backtest's fill path cheap.
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import date
 from typing import Any, Hashable, NamedTuple
@@ -233,8 +234,12 @@ class BookComponent(Component):
 def _open_expiries_ns(book: Book) -> dict[tuple[str, str], int]:
     """(symbol, expiry) of every open option chain -> its settlement instant (the close, or the open of an
     AM-settled monthly's expiry day, whose first price is the opening print it settles at)."""
-    return {(symbol, expiry): settlement_instant_ns(symbol, date.fromisoformat(expiry))
-            for symbol, expiry in book.open_chains()}
+    return {chain: _settlement_ns(*chain) for chain in book.open_chains()}
+
+
+@functools.lru_cache(maxsize=4096)
+def _settlement_ns(symbol: str, expiry: str) -> int:
+    return settlement_instant_ns(symbol, date.fromisoformat(expiry))
 
 
 def _count_kinds(lines: list[BookLine]) -> dict[str, int]:

@@ -146,6 +146,8 @@ class Book:
         self.allocated_leg_prices = 0
         self._last_marks: tuple[np.ndarray, np.ndarray] = (np.zeros(0), np.zeros(0))    # the last value()'s marks
         self._legs: dict[tuple, list[tuple[Contract, int]]] = {}     # a fill's legs, checked once per spread
+        self._open_rows_of_chain: list[int] = []                     # per chain index: rows with contracts held
+        self._open_chains: frozenset[tuple[str, str]] | None = None  # open_chains(), until a chain opens or closes
 
     # ------------------------------------------------------------------ folding fills
 
@@ -190,6 +192,8 @@ class Book:
         rows = self._rows
         held, multiplier = rows.quantity[row], rows.multiplier[row]
         self.cash_usd -= contracts * price_per_share * multiplier
+        if held == 0 or held + contracts == 0:
+            self._count_open(row, 1 if held == 0 else -1)
         if held == 0 or (held > 0) == (contracts > 0):
             rows.avg_cost[row] = (rows.avg_cost[row] * abs(held) + price_per_share * abs(contracts)) / abs(
                 held + contracts)
@@ -205,6 +209,16 @@ class Book:
             rows.avg_cost[row] = price_per_share
             self.flips += 1
         return realized
+
+    def _count_open(self, row: int, change: int) -> None:
+        """A row opened (+1) or closed (-1): its chain's count of open rows moves, and open_chains() is made
+        again when it next is asked for."""
+        counts, chain = self._open_rows_of_chain, self._rows.chain[row]
+        while len(counts) <= chain:
+            counts.append(0)
+        counts[chain] += change
+        if counts[chain] == 0 or (change > 0 and counts[chain] == 1):
+            self._open_chains = None
 
     # ------------------------------------------------------------------ reading positions
 
@@ -237,11 +251,13 @@ class Book:
     def realized_usd(self) -> float:
         return float(sum(self._rows.realized))
 
-    def open_chains(self) -> set[tuple[str, str]]:
+    def open_chains(self) -> frozenset[tuple[str, str]]:
         """(symbol, expiry) of every option chain with an open position."""
-        rows = self._rows
-        return {(c.symbol, c.expiry) for i, (_, c) in enumerate(rows.keys)
-                if rows.quantity[i] != 0 and c.right != UNDERLYING_RIGHT}
+        if self._open_chains is None:
+            counts = self._open_rows_of_chain
+            self._open_chains = frozenset(key for key, index in self._rows.chains.items()
+                                          if key[1] and index < len(counts) and counts[index] > 0)
+        return self._open_chains
 
     # ------------------------------------------------------------------ expiry
 
@@ -356,13 +372,20 @@ class Book:
         marks.vega[rows], marks.theta[rows] = greeks.vega[inverse], greeks.theta[inverse]
 
     def _fallback_vols(self, vols: np.ndarray, good: np.ndarray, chain_id: np.ndarray) -> np.ndarray:
-        """Per chain id: the median implied vol of its well-quoted contracts, `fallback_vol` when it has none."""
-        fallback = np.full(int(chain_id.max()) + 1, self.fallback_vol)
-        for chain in np.unique(chain_id[~good]):
-            in_chain = (chain_id == chain) & good
-            if in_chain.any():
-                fallback[chain] = np.median(vols[in_chain])
-        return fallback
+        """Per chain id: the median implied vol of its well-quoted contracts, `fallback_vol` when it has none
+        (one sort for every chain)."""
+        chains = int(chain_id.max()) + 1
+        good_chain, good_vol = chain_id[good], vols[good]
+        order = np.lexsort((good_vol, good_chain))
+        ranked = good_vol[order]
+        count = np.bincount(good_chain, minlength=chains)
+        start = np.cumsum(count) - count
+        has = count > 0
+        low = start + np.maximum(count - 1, 0) // 2
+        high = start + count // 2
+        median = np.full(chains, self.fallback_vol)
+        median[has] = 0.5 * (ranked[low[has]] + ranked[np.minimum(high[has], ranked.size - 1)])
+        return median
 
 
 _CHAIN_SHIFT = 44
@@ -533,6 +556,8 @@ class RowTable:
 
 SUMMED = ("realized_usd", "market_value_usd", "liquidation_usd", "unrealized_usd", "delta_shares", "delta_usd",
           "gamma_shares_per_usd", "vega_usd_per_vol_point", "theta_usd_per_day")
+_COUNTED = ("open_contracts", "model_marked", "unpriced")
+_TOTALLED = SUMMED + _COUNTED
 
 
 class BookValuation:
@@ -541,6 +566,18 @@ class BookValuation:
 
     def __init__(self, table: RowTable, time_ns: int, groups: RowGroups) -> None:
         self.table, self.time_ns, self.groups = table, time_ns, groups
+        self._summed: np.ndarray | None = None
+
+    def _columns(self) -> np.ndarray:
+        """Per row, the SUMMED columns then the _COUNTED contracts (made once per valuation)."""
+        if self._summed is None:
+            table = self.table
+            held = np.abs(table.quantity)
+            open_rows = (table.quantity != 0) & (table.multiplier > 1)
+            counted = (held * open_rows, held * ((table.flag == MarkFlag.MODEL) & open_rows),
+                       held * (table.flag == MarkFlag.NO_MARKET))
+            self._summed = np.column_stack([getattr(table, column) for column in SUMMED] + list(counted))
+        return self._summed
 
     def totals(self, by: str = "all") -> dict[str, dict[str, float]]:
         """Sums of SUMMED plus pnl_usd, open contracts and the contracts marked at model value (model_marked) or not
@@ -549,51 +586,61 @@ class BookValuation:
         if by not in self.groups.by:
             raise InvalidFieldError("by", f"must be chain, symbol, structure or all, got {by!r}")
         group, names = self.groups.by[by]
-        table = self.table
-        open_rows = (table.quantity != 0) & (table.multiplier > 1)
-        columns = {column: getattr(table, column) for column in SUMMED}
-        counts = {"open_contracts": np.abs(table.quantity) * open_rows,
-                  "model_marked": np.abs(table.quantity) * ((table.flag == MarkFlag.MODEL) & open_rows),
-                  "unpriced": np.abs(table.quantity) * (table.flag == MarkFlag.NO_MARKET)}
-        sums = {c: np.bincount(group, weights=v, minlength=len(names)) for c, v in {**columns, **counts}.items()}
+        sums = np.zeros((len(names), len(_TOTALLED)))
+        np.add.at(sums, group, self._columns())
         out = {}
         for g, name in enumerate(names):
-            totals = {c: round(float(sums[c][g]), 2) for c in columns}
-            totals.update({c: int(sums[c][g]) for c in counts})
+            row = sums[g].tolist()
+            totals = {c: round(v, 2) for c, v in zip(SUMMED, row)}
+            totals.update({c: int(v) for c, v in zip(_COUNTED, row[len(SUMMED):])})
             totals["pnl_usd"] = round(totals["realized_usd"] + totals["unrealized_usd"], 2)
             out[name] = totals
         return out
 
-    def worst_case(self, price_range: float = 0.5, points: int = 201) -> dict[str, dict[str, float]]:
+    def worst_case(self, price_range: float = 0.5) -> dict[str, dict[str, float]]:
         """Per symbol: the open book's loss at expiry (all options at intrinsic, shares at the price) against
-        its value now, over spot x [1 - range, 1 + range] and every strike inside; max loss (USD, >= 0), the
-        price where it happens, and whether the loss grows without bound above the grid (net short calls)."""
-        table, out = self.table, {}
+        its value now, for underlying prices in spot x [1 - range, 1 + range]; max loss (USD, >= 0), the price
+        where it happens (the lowest such price), and whether the loss grows without bound above the range (net
+        short calls). The payoff is piecewise linear with kinks at strikes only, so its minimum is at an end of
+        the range or at a strike inside it: exactly those points are evaluated, every symbol in one pass."""
+        table = self.table
         group, symbols = self.groups.by["symbol"]
-        for index, symbol in enumerate(symbols):
-            spot = table.spots.get(symbol, math.nan)
-            rows = (group == index) & (table.quantity != 0) & (table.flag != MarkFlag.NO_MARKET)
-            if not rows.any() or not math.isfinite(spot):
-                continue
-            out[symbol] = _worst_case(table, rows, spot, price_range, points)
-        return out
+        spot_of_symbol = np.array([table.spots.get(symbol, math.nan) for symbol in symbols] or [math.nan])
+        rows = (table.quantity != 0) & (table.flag != MarkFlag.NO_MARKET)
+        rows &= np.isfinite(spot_of_symbol[group]) if group.size else rows
+        if not rows.any():
+            return {}
+        return _worst_case(table, group[rows], rows, spot_of_symbol, symbols, price_range)
 
 
-def _worst_case(table: RowTable, rows: np.ndarray, spot: float, price_range: float, points: int) -> dict:
-    """The payoff is linear in the positions, so rows are netted to their distinct payoffs first (a contract
-    code, or shares: code -1) and the grid is evaluated once per payoff, not once per row."""
+def _worst_case(table: RowTable, symbol_of_row: np.ndarray, rows: np.ndarray, spot_of_symbol: np.ndarray,
+                symbols: list[str], price_range: float) -> dict[str, dict[str, float]]:
+    """Rows are netted to their distinct payoffs (symbol, contract code; shares: code 0) and the payoff matrix
+    (price points x payoffs, zero across symbols) is evaluated once."""
     is_shares_row = table.multiplier[rows] == 1
-    codes = np.where(is_shares_row, -1, contract_codes(table.strike[rows], table.is_call[rows]))
-    payoffs, first, at = np.unique(codes, return_index=True, return_inverse=True)
+    codes = np.where(is_shares_row, 0, contract_codes(table.strike[rows], table.is_call[rows]) + 1)
+    payoffs, first, at = np.unique((symbol_of_row << _CHAIN_SHIFT) | codes, return_index=True, return_inverse=True)
     units = np.bincount(at.ravel(), weights=table.quantity[rows] * table.multiplier[rows], minlength=payoffs.size)
-    is_shares, strikes, is_call = payoffs < 0, table.strike[rows][first], table.is_call[rows][first]
-    low, high = spot * (1 - price_range), spot * (1 + price_range)
-    inside = strikes[(strikes >= low) & (strikes <= high) & ~is_shares]
-    grid = np.unique(np.concatenate([np.linspace(low, high, points), inside]))[:, None]
-    intrinsic = np.where(is_call, np.maximum(grid - strikes, 0.0), np.maximum(strikes - grid, 0.0))
-    value = np.where(is_shares, grid, intrinsic) @ units
-    pnl = value - table.market_value_usd[rows].sum()
-    worst = int(np.argmin(pnl))
-    upward_contracts = (units * ((is_call & ~is_shares) | is_shares)).sum()
-    return {"max_loss_usd": round(max(-float(pnl[worst]), 0.0), 2), "at_price": round(float(grid[worst, 0]), 2),
-            "grid_low": round(low, 2), "grid_high": round(high, 2), "unbounded_above": bool(upward_contracts < 0)}
+    symbol, strike, is_call = symbol_of_row[first], table.strike[rows][first], table.is_call[rows][first]
+    is_shares = is_shares_row[first]
+    present = np.unique(symbol)
+    low, high = spot_of_symbol * (1 - price_range), spot_of_symbol * (1 + price_range)
+    inside = ~is_shares & (strike >= low[symbol]) & (strike <= high[symbol])
+    point_symbol = np.concatenate([present, present, symbol[inside]])
+    point_price = np.concatenate([low[present], high[present], strike[inside]])
+    order = np.lexsort((point_price, point_symbol))
+    point_symbol, point_price = point_symbol[order], point_price[order][:, None]
+    intrinsic = np.where(is_call, np.maximum(point_price - strike, 0.0), np.maximum(strike - point_price, 0.0))
+    payoff = np.where(is_shares, point_price, intrinsic) * (point_symbol[:, None] == symbol)
+    value_now = np.bincount(symbol_of_row, weights=table.market_value_usd[rows], minlength=len(symbols))
+    pnl = payoff @ units - value_now[point_symbol]
+    upward = np.bincount(symbol, weights=units * (is_call | is_shares), minlength=len(symbols))
+    out = {}
+    for index in present:
+        points = np.flatnonzero(point_symbol == index)
+        worst = points[int(np.argmin(pnl[points]))]
+        out[symbols[index]] = {"max_loss_usd": round(max(-float(pnl[worst]), 0.0), 2),
+                               "at_price": round(float(point_price[worst, 0]), 2),
+                               "grid_low": round(float(low[index]), 2), "grid_high": round(float(high[index]), 2),
+                               "unbounded_above": bool(upward[index] < 0)}
+    return out

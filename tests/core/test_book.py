@@ -202,3 +202,64 @@ def test_missing_leg_prices_are_allocated_around_the_last_marks_and_counted():
     book.apply(fill("BUY", [leg(600.0), leg(605.0, ratio=-1)], 1, 2.6, ()))
     assert book.allocated_leg_prices == 1
     assert book.cash_usd == pytest.approx(-750 - 260)
+
+
+def test_worst_case_is_the_exact_minimum_over_the_range_for_every_symbol_at_once():
+    """The payoff at expiry is piecewise linear, so the ends and the strikes find its minimum: a dense brute-force
+    grid, symbol by symbol, never finds a larger loss, and comes within a cent per contract of it."""
+    rng = np.random.default_rng(3)
+    book = Book()
+    chains = {}
+    for symbol, spot in (("SPY", 600.0), ("QQQ", 520.0)):
+        strikes = spot + np.arange(-10, 11) * 5.0
+        size = np.full(42, 10)
+        mid = np.concatenate([np.maximum(spot - strikes, 0), np.maximum(strikes - spot, 0)]) + 2.0
+        chains[(symbol, EXP)] = ChainQuotes(symbol, EXP, NOW + 28 * NS_PER_DAY, NOW, np.concatenate([strikes, strikes]),
+                                            np.array([True] * 21 + [False] * 21), mid - 0.05, mid + 0.05, size, size,
+                                            0.01, 0.01, spot)
+        for k in rng.choice(42, size=12, replace=False):
+            right = "C" if k < 21 else "P"
+            side = "BUY" if rng.random() < 0.5 else "SELL"
+            book.apply(fill(side, [leg(float(strikes[k % 21]), right, symbol=symbol)], int(rng.integers(1, 5)),
+                            float(mid[k]), (float(mid[k]),), structure=symbol))
+        book.apply(fill("SELL", [(symbol, "", 0.0, "S", 1)], 50, spot, (spot,), structure=f"{symbol} shares"))
+    valuation = book.value(chains, NOW)
+    worst = valuation.worst_case(0.2)
+    table = valuation.table
+    for symbol, spot in (("SPY", 600.0), ("QQQ", 520.0)):
+        mine = np.array([key[1].symbol == symbol and q != 0 for key, q in zip(table.keys, table.quantity)])
+        prices = np.linspace(spot * 0.8, spot * 1.2, 20001)[:, None]
+        strike, is_call, shares = table.strike[mine], table.is_call[mine], table.multiplier[mine] == 1
+        intrinsic = np.where(is_call, np.maximum(prices - strike, 0), np.maximum(strike - prices, 0))
+        units = table.quantity[mine] * table.multiplier[mine]
+        pnl = np.where(shares, prices, intrinsic) @ units - table.market_value_usd[mine].sum()
+        brute = max(-pnl.min(), 0.0)
+        assert brute > 0
+        assert brute - 0.01 <= worst[symbol]["max_loss_usd"] <= brute + 0.01 * np.abs(units).sum()
+
+
+def test_the_fallback_vol_of_each_chain_is_the_median_of_its_well_quoted_contracts():
+    book = Book(fallback_vol=0.3)
+    rng = np.random.default_rng(1)
+    for _ in range(100):
+        n = int(rng.integers(1, 30))
+        chain_id, vols, good = rng.integers(0, 5, n), rng.random(n), rng.random(n) < 0.6
+        medians = book._fallback_vols(vols, good, chain_id)
+        for c in range(int(chain_id.max()) + 1):
+            chosen = (chain_id == c) & good
+            assert medians[c] == pytest.approx(np.median(vols[chosen]) if chosen.any() else 0.3)
+
+
+def test_open_chains_follow_every_open_close_flip_and_settlement():
+    book = Book()
+    rng = np.random.default_rng(5)
+    expiries = ("2026-12-18", "2027-01-15")
+    for _ in range(300):
+        expiry = expiries[int(rng.integers(0, 2))]
+        strike = float(STRIKES[int(rng.integers(0, 5))])
+        book.apply(fill("BUY" if rng.random() < 0.5 else "SELL", [leg(strike, expiry=expiry)], int(rng.integers(1, 3)),
+                        1.0, (1.0,)))
+        brute = {("SPY", c.expiry) for _, c, held, _, _ in book.positions() if held and c.right != "S"}
+        assert book.open_chains() == brute
+    book.settle("SPY", expiries[0], 600.0, NOW, physical=False)
+    assert book.open_chains() <= {("SPY", expiries[1])}
