@@ -4,7 +4,8 @@
 Every call is async; order requests answer with an `OrderReport` read from the paper exchange's JSON record.
 `HttpBroker` retries 5xx answers, timeouts and dropped connections with exponential backoff;
 because client order ids are idempotent at the exchange, a retried submit never creates a
-second order (the retry gets the existing record back). A 4xx is never retried: it raises
+second order (the retry gets the existing record back). A 429 (the exchange's order-rate limit) is retried
+after its Retry-After (at most MAX_RETRY_AFTER_S). Any other 4xx is never retried: it raises
 `BrokerRequestError` carrying the server's message and fields.
 """
 
@@ -48,6 +49,10 @@ def chain_from_json(body: dict[str, Any]) -> ChainQuotes:
     )
 
 
+MAX_RETRY_AFTER_S = 5.0
+"""The longest a 429's Retry-After makes the client wait before its next try."""
+
+
 class HttpBroker:
     """Client of the paper exchange. Use as `async with HttpBroker(url) as broker:` or call `close()`."""
 
@@ -88,18 +93,23 @@ class HttpBroker:
         last_error: Exception | None = None
         for attempt in range(self.retries + 1):
             self.attempts += 1
+            wait_s = self.backoff_s * 2 ** attempt
             try:
                 async with self._client().request(method, self.base_url + path, json=body) as response:
                     payload = await response.json(content_type=None)
                     if response.status < 400:
                         return payload
-                    if response.status < 500:
+                    if response.status == 429:           # rate limited: retried (ids are idempotent) when told
+                        wait_s = min(float(response.headers.get("Retry-After", wait_s)), MAX_RETRY_AFTER_S)
+                        last_error = BrokerError(f"{method} {path}: 429 {payload}")
+                    elif response.status < 500:
                         raise BrokerRequestError(response.status, payload or {})
-                    last_error = BrokerError(f"{method} {path}: {response.status} {payload}")
+                    else:
+                        last_error = BrokerError(f"{method} {path}: {response.status} {payload}")
             except (aiohttp.ClientConnectionError, asyncio.TimeoutError, aiohttp.ClientPayloadError) as err:
                 last_error = err
             if attempt < self.retries:
-                await asyncio.sleep(self.backoff_s * 2 ** attempt)
+                await asyncio.sleep(wait_s)
         raise BrokerError(f"{method} {path} failed after {self.retries + 1} attempts: {last_error!r}")
 
     async def submit(self, order: SubmitOrder) -> OrderReport:

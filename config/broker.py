@@ -11,7 +11,8 @@ class BrokerConfig(FrozenModel):
     """The broker of a paper/live session.
 
     `url` None (paper only): the paper exchange is started for the user on `paper_host` and a
-    free port (or `paper_port`), with chains for `paper_expiry_days` from today. Quotes are
+    free port (or `paper_port`), with chains for the listed expiries (the simulator's calendar: no weekend or
+    holiday) nearest each of `paper_expiry_days` days from today. Quotes are
     fetched every `quote_poll_ms`; working orders are polled every `order_poll_ms`.
     `market_hours` False lets traders trade around the clock (the simulated paper market never
     closes); against a real broker keep it True.

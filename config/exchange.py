@@ -49,3 +49,18 @@ class ExchangeConfig(FrozenModel):
     underlying_half_spread_per_share: float = Field(0.01, ge=0)
     """The underlying's quote around the chain's underlying price (orders for shares:
     core.orders.underlying_contract)."""
+    limit_collar_per_share: float = Field(1.0, ge=0)
+    limit_collar_fraction: float = Field(0.5, ge=0)
+    """Limit-order price protection, as listed options exchanges have it: an option or spread order whose limit is
+    more than max(limit_collar_per_share, limit_collar_fraction x |far touch|) through the far touch (the natural)
+    is refused with code `price_collar`, at the ack and on a replace (a $99,999 bid for a $0.01 call never trades)."""
+    orders_per_s_per_client: float = Field(100.0, gt=0, le=100_000)
+    order_burst_per_client: int = Field(200, ge=1, le=1_000_000)
+    """The paper exchange's order-rate limit per HTTP client (its X-Client-Id header, else its address): order
+    submits, cancels and replaces beyond it get 429 with Retry-After (a token bucket: the burst at once, then
+    the rate)."""
+    max_finished_orders: int = Field(100_000, ge=10, le=10_000_000)
+    """Finished orders kept in memory: beyond it the oldest are forgotten (the exchange's order records and the
+    paper API's; their fills stay in the positions), so an order flood cannot grow the process without bound. The
+    paper API refuses a forgotten id's reuse while it is among the last 10 x max_finished_orders forgotten (GET
+    answers 410); the matching engine forgets the id itself (the gateway's ledger keeps ids unique)."""

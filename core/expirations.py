@@ -62,3 +62,16 @@ def listed_expirations(today: date, sessions: list[date], horizon_days: int = 12
         if keep:
             listed[day] = category
     return sorted(listed.items())
+
+
+def nearest_listed(today: date, wanted_dte: tuple[int, ...], sessions: list[date]) -> list[date]:
+    """The listed expiries (`listed_expirations`) nearest each wanted number of days to expiry, distinct and
+    sorted: a wanted 0 on a Saturday is Monday's daily, never a weekend date."""
+    listed = [d for d, _ in listed_expirations(today, sessions)]
+    chosen: list[date] = []
+    for dte in wanted_dte:
+        best = min((d for d in listed if d not in chosen), key=lambda d: abs((d - today).days - dte), default=None)
+        if best is not None:
+            chosen.append(best)
+    return sorted(chosen)
+

@@ -101,7 +101,8 @@ class OrderAccepted(NamedTuple):
 
 
 REJECT_CODES = ("market_closed", "unknown_contract", "expired_contract", "no_quote", "bad_quote", "off_tick",
-                "bad_price", "bad_quantity", "bad_side", "bad_legs", "duplicate", "other")
+                "bad_price", "price_collar", "bad_quantity", "bad_side", "bad_legs", "duplicate", "rate_limited",
+                "other")
 """The bounded reason codes of a refusal (a metric label: reason texts carry prices and contracts)."""
 
 

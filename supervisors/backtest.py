@@ -36,7 +36,7 @@ from config.session import SessionConfig
 from core.book import MarkFlag
 from core.calendar import MarketCalendar
 from core.errors import InvalidFieldError
-from core.expirations import listed_expirations
+from core.expirations import nearest_listed
 from core.units import TRADING_DAYS_PER_YEAR
 from reports.backtest_report import render_backtest_report
 from sim.exchange.simulated import SimulatedExchange
@@ -110,14 +110,8 @@ class Backtest:
 
 
 def pick_expirations(day: date, wanted_dte: tuple[int, ...], calendar: MarketCalendar) -> list[date]:
-    """The listed expiries nearest each wanted DTE (distinct)."""
-    listed = [d for d, _ in listed_expirations(day, calendar.sessions(day, day + timedelta(days=130)))]
-    chosen: list[date] = []
-    for dte in wanted_dte:
-        best = min((d for d in listed if d not in chosen), key=lambda d: abs((d - day).days - dte), default=None)
-        if best is not None:
-            chosen.append(best)
-    return sorted(chosen)
+    """The listed expiries nearest each wanted DTE (distinct; `core.expirations.nearest_listed`)."""
+    return nearest_listed(day, wanted_dte, calendar.sessions(day, day + timedelta(days=130)))
 
 
 def build_backtest(config: SessionConfig, telemetry=None, book_carry: BookCarry | None = None,

@@ -53,6 +53,17 @@ def _pingpong(args: argparse.Namespace) -> int:
     return 0
 
 
+def _day_offsets(text: str) -> tuple[int, ...]:
+    """'0,7,30' -> (0, 7, 30); argparse turns the ValueError into a usage error naming the option."""
+    try:
+        days = tuple(int(d) for d in text.split(",") if d.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"want whole days, comma-separated (e.g. 0,7,30), got {text!r}") from None
+    if not days or any(d < 0 for d in days):
+        raise argparse.ArgumentTypeError(f"want at least one day offset, none negative, got {text!r}")
+    return days
+
+
 def _exchange(args: argparse.Namespace) -> int:
     """Serve the paper exchange over HTTP until interrupted."""
     from sim.market.live import MarketSpec
@@ -60,7 +71,7 @@ def _exchange(args: argparse.Namespace) -> int:
     from supervisors.kernel import build_paper_exchange
 
     print(f"paper exchange on http://{args.host}:{args.port} (API: sim/paper/openapi.yaml); Ctrl-C stops it")
-    days = tuple(int(d) for d in args.expiry_days.split(",") if d.strip())
+    days = args.expiry_days
     run_server(
         build_paper_exchange,
         args.host,
@@ -292,7 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
     exchange.add_argument("--quote-interval-ms", type=int, default=1000)
     exchange.add_argument("--seed", type=int, default=0)
     exchange.add_argument(
-        "--expiry-days", default="0,7,30", help="listed expiries, in days from today (comma-separated)"
+        "--expiry-days", default=(0, 7, 30), type=_day_offsets,
+        help="the listed expiry nearest each of these days from today (comma-separated, default 0,7,30)"
     )
     exchange.set_defaults(handler=_exchange)
     paper = sub.add_parser("paper", help="run a paper session on Ray against the paper exchange (started for you)")

@@ -358,7 +358,7 @@ def build_paper_exchange(runtime: Runtime, market: MarketSpec, exchange: Exchang
     """The paper exchange's components: matching engine, live simulated market, and the order service its API
     reads."""
     return PaperExchange(runtime.add(SimulatedExchange(exchange)), runtime.add(MarketFeed(market)),
-                         runtime.add(PaperService()))
+                         runtime.add(PaperService(max_finished_orders=exchange.max_finished_orders)))
 
 
 def build_pingpong(runtime: Runtime, bursts: int = 100, per_burst: int = 50) -> list[Component]:

@@ -25,6 +25,7 @@ Takes `SubmitOrder`, `CancelOrder`, `ReplaceOrder` and `ChainQuotes`; sends orde
 from __future__ import annotations
 
 import math
+from collections import deque
 from typing import Any, Callable, Hashable
 
 import numpy as np
@@ -53,7 +54,7 @@ from core.orders import (
 from core.quotes import ChainQuotes, QuoteFlag
 from sim.exchange.book import Book, BookView, WorkingOrder, leg_prices, natural_view
 from sim.exchange.resting import RestingSingles
-from sim.exchange.rules import price_problem, quote_problem, validate_order
+from sim.exchange.rules import limit_problem, price_problem, quote_problem, validate_order
 from sim.exchange.underlying import UnderlyingQuotes
 
 _LIVE = frozenset({OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
@@ -93,7 +94,8 @@ class SimulatedExchange(Component):
             for kind, us in (("ack", latency.ack_median_us), ("fill", latency.fill_median_us),
                              ("cancel", latency.cancel_median_us)))
         self.counts = {"submitted": 0, "rejected": 0, "filled_events": 0, "cancelled": 0, "cancel_rejected": 0,
-                       "replaced": 0, "quote_updates": 0, "order_events": 0}
+                       "replaced": 0, "quote_updates": 0, "order_events": 0, "forgotten": 0}
+        self._finished: deque[str] = deque()                  # retired ids, oldest first (max_finished_orders)
 
     # ------------------------------------------------------------------ messages
 
@@ -144,6 +146,7 @@ class SimulatedExchange(Component):
         if isinstance(order_or_refusal, Refusal):
             self.port.schedule(self._ack_delay(), ("reject", request.client_order_id, request.owner, order_or_refusal))
             self.orders[request.client_order_id] = (_REJECTED.value, 0, 0.0, request.owner)   # the id stays taken
+            self._remember_finished(request.client_order_id)
             return
         self.orders[request.client_order_id] = order_or_refusal
         self.port.schedule(self._ack_delay(), ("ack", request.client_order_id))
@@ -225,8 +228,9 @@ class SimulatedExchange(Component):
         if current is not order.book:
             self._rebind(order, current, current.columns is order.book.columns)
         view = self._book_view(order, now_ns)               # the quotes at the ack, read once for every check below
-        if view.problem:
-            self._reject_at_ack(order, view.problem, now_ns)
+        problem = view.problem or limit_problem(order, order.limit, view, self.config)
+        if problem:
+            self._reject_at_ack(order, problem, now_ns)
             return
         order.status = _ACCEPTED
         self.port.send(order.request.owner, OrderAccepted(order.request.client_order_id, now_ns))
@@ -408,6 +412,8 @@ class SimulatedExchange(Component):
                     else [order.book.leg_quotes(column) for column in order.columns])    # read once, for both
             problem = quote_problem(order, now_ns, stale_at_ns, legs)
             natural = (math.nan, math.nan, None, 0) if problem else natural_view(order, legs)
+            if order.is_complex and not problem and abs(natural[0]) < 1e-9 and max(natural[2]) > 0:
+                natural = (order.sign * self.config.complex_price_tick, *natural[1:])   # never free: one tick
             view = order.view = BookView(order.book, order.columns, problem, *natural)
         return view
 
@@ -447,6 +453,11 @@ class SimulatedExchange(Component):
             return
         if replace is None:
             self._cancel_leaves(order, owner, now_ns)
+            return
+        view = self._live_view(order, now_ns)
+        problem = None if view is None else limit_problem(order, float(replace.limit_price), view, self.config)
+        if problem:
+            self._cancel_rejected(owner, coid, problem.reason, now_ns)
             return
         resting_complex = order.is_complex and coid in self.resting
         if resting_complex:
@@ -493,6 +504,17 @@ class SimulatedExchange(Component):
                 order.average_price,
                 request.owner,
             )
+            self._remember_finished(request.client_order_id)
+
+    def _remember_finished(self, coid: str) -> None:
+        """Keep the last `max_finished_orders` finished orders; forget the oldest beyond them."""
+        finished = self._finished
+        finished.append(coid)
+        if len(finished) > self.config.max_finished_orders:
+            oldest = finished.popleft()
+            if type(self.orders.get(oldest)) is tuple:
+                del self.orders[oldest]
+                self.counts["forgotten"] += 1
 
     def _cancel_rejected(self, owner: str, coid: str, reason: str, now_ns: int) -> None:
         self.counts["cancel_rejected"] += 1

@@ -9,16 +9,17 @@ Seeded: the same seed and the same tick times give the same quotes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any, Callable, Hashable
 
 import numpy as np
 
 from actors import names
 from actors.runtime.component import Component
-from core.calendar import expiry_close_ns, settlement_instant_ns
+from core.calendar import MarketCalendar, expiry_close_ns, settlement_instant_ns
+from core.expirations import nearest_listed
 from core.quotes import ChainQuotes
-from core.units import DAYS_PER_YEAR, NS_PER_YEAR, TRADING_DAYS_PER_YEAR
+from core.units import DAYS_PER_YEAR, NEW_YORK, NS_PER_YEAR, TRADING_DAYS_PER_YEAR
 from sim.market.chain import PRODUCTS, generate_chains, strike_grid
 from sim.market.spread_model import load_spread_models
 
@@ -56,8 +57,9 @@ class MarketFeed(Component):
         self.listeners: list[Callable[[ChainQuotes], None]] = []     # in-process observers (the paper server's stream)
 
     def on_start(self, now_ns: int) -> None:
-        today = datetime.fromtimestamp(now_ns / 1e9, tz=timezone.utc).date()
-        self.expiries = [today + timedelta(days=d) for d in self.spec.expiry_days]
+        today = datetime.fromtimestamp(now_ns / 1e9, tz=NEW_YORK).date()
+        sessions = MarketCalendar().sessions(today, today + timedelta(days=130))
+        self.expiries = nearest_listed(today, self.spec.expiry_days, sessions)     # the calendar's, as simulated
         self.last_ns = now_ns
         self.publish(now_ns)
         self.port.schedule(self.spec.interval_ms * 1_000_000, "tick")

@@ -24,11 +24,14 @@ from actors.runtime.logs import get_logger
 from actors.runtime.telemetry import PrometheusClientSink, Telemetry
 from config.exchange import ExchangeConfig
 from core.orders import Contract, OrderLeg, SubmitOrder
+from core.risk.throttle import Throttle
 from sim.market.live import MarketSpec
-from sim.paper.service import OrderConflictError, UnknownOrderError, public_record
+from sim.paper.service import ForgottenOrderError, OrderConflictError, UnknownOrderError, public_record
 
 _log = get_logger(component="paper-exchange")
 _ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,64}$"
+_ORDER_METHODS = frozenset({"POST", "DELETE", "PATCH"})
+MAX_PAGE = 1000
 STREAM_CHANNELS = frozenset({"orders", "quotes"})
 
 
@@ -105,6 +108,8 @@ async def _errors(request: web.Request, handler) -> web.StreamResponse:
         return _error(err.status, err.message, err.fields)
     except UnknownOrderError as err:
         return _error(404, f"unknown client_order_id {err.args[0]!r}")
+    except ForgottenOrderError as err:
+        return _error(410, f"order {err.args[0]!r} finished and is no longer kept (max_finished_orders)")
     except OrderConflictError as err:
         return _error(409, str(err))
     except web.HTTPException as err:
@@ -137,7 +142,8 @@ class PaperExchangeApp:
         """Each stream client's (channels, symbols or None for all)."""
         self.metrics_sink = PrometheusClientSink()
         self.telemetry = Telemetry(self.metrics_sink)
-        self.app = web.Application(middlewares=[self._measure, _errors])
+        self.throttle = Throttle(exchange.orders_per_s_per_client, exchange.order_burst_per_client)
+        self.app = web.Application(middlewares=[self._measure, _errors, self._rate_limit])
         self.app.on_startup.append(self._start)
         self.app.on_shutdown.append(self._stop)
         self.app.add_routes([
@@ -168,6 +174,22 @@ class PaperExchangeApp:
                                        route=route)
             self.telemetry.count("spreadwright_exchange_http_requests_total", route=route, method=request.method,
                                  status=status)
+
+    @web.middleware
+    async def _rate_limit(self, request: web.Request, handler) -> web.StreamResponse:
+        """Order submits, cancels and replaces per client (X-Client-Id, else the peer address): beyond
+        `orders_per_s_per_client` (with `order_burst_per_client` at once), 429 with Retry-After (whole seconds,
+        at least 1) and the exact wait in the body."""
+        if request.method in _ORDER_METHODS and request.path.startswith("/orders"):
+            client = request.headers.get("X-Client-Id") or request.remote or "unknown"
+            wait_s = self.throttle.take(client, time.monotonic_ns())
+            if wait_s > 0:
+                self.service.telemetry.count("spreadwright_exchange_rejects_total", reason="rate_limited")
+                response = _error(429, f"order rate limit: {self.exchange_config.orders_per_s_per_client:g}/s per "
+                                       f"client; retry after {wait_s:.3f} s")
+                response.headers["Retry-After"] = str(max(1, math.ceil(wait_s)))
+                return response
+        return await handler(request)
 
     async def _start(self, app: web.Application) -> None:
         self.runtime = AsyncioRuntime()
@@ -239,7 +261,14 @@ class PaperExchangeApp:
         return web.json_response(public_record(self.service.record(request.match_info["client_order_id"]), events=True))
 
     async def list_orders(self, request: web.Request) -> web.Response:
-        return web.json_response({"orders": [public_record(r) for r in self.service.records.values()]})
+        """?after=<seq>&limit=<1..1000, default 100>&status=working|done: one page, in submission order, and the
+        `next_after` to ask for the next (null on the last page)."""
+        after, limit = _page_query(request)
+        status = request.query.get("status")
+        if status not in (None, "working", "done"):
+            raise _BadRequest(422, "invalid request", [{"field": "status", "reason": "working or done"}])
+        records, next_after = self.service.page(after, limit, status)
+        return web.json_response({"orders": [public_record(r) for r in records], "next_after": next_after})
 
     async def cancel(self, request: web.Request) -> web.Response:
         record = self.service.cancel(request.match_info["client_order_id"])
@@ -254,7 +283,9 @@ class PaperExchangeApp:
         return web.json_response({"positions": self.service.position_list()})
 
     async def fills(self, request: web.Request) -> web.Response:
-        return web.json_response({"fills": self.service.fills})
+        after, limit = _page_query(request)
+        fills, next_after = self.service.fill_page(after, limit)
+        return web.json_response({"fills": fills, "next_after": next_after})
 
     async def metrics(self, request: web.Request) -> web.Response:
         """Prometheus text exposition of this process's metrics (prometheus-client)."""
@@ -285,6 +316,21 @@ class PaperExchangeApp:
         finally:
             self.sockets.pop(socket, None)
         return socket
+
+
+def _page_query(request: web.Request) -> tuple[int, int]:
+    """(after, limit) from the query: after >= 0 (default 0), 1 <= limit <= MAX_PAGE (default 100)."""
+    values = {}
+    for field, default, low, high in (("after", 0, 0, 2**62), ("limit", 100, 1, MAX_PAGE)):
+        raw = request.query.get(field, str(default))
+        try:
+            value = int(raw)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise _BadRequest(422, "invalid request", [{"field": field, "reason": f"an integer in [{low}, {high}]"}])
+        values[field] = value
+    return values["after"], values["limit"]
 
 
 def _chain_json(quotes) -> dict[str, Any]:

@@ -3,10 +3,16 @@ positions, and the event stream that the HTTP layer fans out to websocket client
 
 Client order ids are idempotent: the same id with the same order returns the existing record
 (a client retry never creates a second order); the same id with a different order is a conflict.
+
+Memory is bounded: beyond `max_finished_orders` finished orders the oldest are forgotten (their records;
+positions keep their fills), and an id forgotten stays refused for reuse while it is among the last
+10 x max_finished_orders forgotten; the fills list keeps the last 10 x max_finished_orders fills. Orders and
+fills carry a `seq` (increasing) that the API pages by.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any, Callable
 
 from actors import names
@@ -31,17 +37,22 @@ class UnknownOrderError(KeyError):
     """No order with that client order id."""
 
 
+class ForgottenOrderError(KeyError):
+    """An order that finished long ago and is no longer kept (`max_finished_orders`)."""
+
+
 def public_record(record: dict[str, Any], events: bool = False) -> dict[str, Any]:
     """An order record as the API shows it (events only when asked for)."""
     return {k: v for k, v in record.items() if events or k != "events"}
 
 
-def _record_json(state: OrderState, created_ns: int, events: list[dict]) -> dict[str, Any]:
+def _record_json(state: OrderState, created_ns: int, events: list[dict], seq: int) -> dict[str, Any]:
     """The API's view of an order's state (core.orders.OrderState), with its events."""
     record = {"client_order_id": state.client_order_id, "legs": state.legs, "side": state.side,
               "quantity": state.quantity, "limit_price": state.limit_price, "status": state.status.value,
               "filled_quantity": state.filled, "leaves_quantity": state.leaves, "average_price": state.average_price,
-              "reason": state.reason, "reject_code": state.reject_code, "created_ns": created_ns, "events": events}
+              "reason": state.reason, "reject_code": state.reject_code, "created_ns": created_ns, "seq": seq,
+              "events": events}
     if state.last_cancel_reject is not None:
         record["last_cancel_reject"] = state.last_cancel_reject
     return record
@@ -54,13 +65,19 @@ def _leg_json(leg) -> dict:
 
 
 class PaperService(Component):
-    def __init__(self, name: str = names.PAPER, exchange: str = names.EXCHANGE) -> None:
+    def __init__(self, name: str = names.PAPER, exchange: str = names.EXCHANGE,
+                 max_finished_orders: int = 100_000) -> None:
         super().__init__(name)
         self.exchange = exchange
-        self.orders: dict[str, OrderState] = {}
-        self.history: dict[str, tuple[int, list[dict]]] = {}          # client order id -> (created_ns, events)
+        self.max_finished_orders = max_finished_orders
+        self.orders: dict[str, OrderState] = {}                       # in submission (seq) order
+        self.history: dict[str, tuple[int, list[dict], int]] = {}     # client order id -> (created_ns, events, seq)
         self.requests: dict[str, SubmitOrder] = {}
-        self.fills: list[dict[str, Any]] = []
+        self.fills: deque[dict[str, Any]] = deque(maxlen=10 * max_finished_orders)
+        self.finished: deque[str] = deque()                           # finished ids, oldest first
+        self.forgotten: dict[str, None] = {}                          # ids forgotten, oldest first (bounded)
+        self.finished_set: set[str] = set()
+        self.order_seq = self.fill_seq = 0
         self.positions: dict[tuple, int] = {}
         self.listeners: list[Callable[[dict], None]] = []
         self.sent_to_exchange = 0
@@ -74,6 +91,9 @@ class PaperService(Component):
 
     def submit(self, order: SubmitOrder, now_ns: int) -> tuple[dict[str, Any], bool]:
         """(record, created): created is False when this id was already taken by the same order."""
+        if order.client_order_id in self.forgotten:
+            raise OrderConflictError(f"client_order_id {order.client_order_id!r} was used by an order that finished "
+                                     "and is no longer kept")
         existing = self.requests.get(order.client_order_id)
         if existing is not None:
             if existing != order:
@@ -83,7 +103,8 @@ class PaperService(Component):
         self.orders[order.client_order_id] = OrderState(order.client_order_id, order.owner,
                                                         [_leg_json(leg) for leg in order.legs], order.side,
                                                         order.quantity, order.limit_price)
-        self.history[order.client_order_id] = (now_ns, [])
+        self.order_seq += 1
+        self.history[order.client_order_id] = (now_ns, [], self.order_seq)
         self.sent_to_exchange += 1
         self.telemetry.count("spreadwright_exchange_orders_total", symbol=order.legs[0].contract.symbol,
                              kind="complex" if len(order.legs) > 1 else "single")
@@ -104,13 +125,35 @@ class PaperService(Component):
         """The API's record of an order (a fresh dict: its state and events now)."""
         state = self.orders.get(client_order_id)
         if state is None:
+            if client_order_id in self.forgotten:
+                raise ForgottenOrderError(client_order_id)
             raise UnknownOrderError(client_order_id)
         return _record_json(state, *self.history[client_order_id])
 
     @property
     def records(self) -> dict[str, dict[str, Any]]:
-        """Every order's API record, by client order id."""
+        """Every kept order's API record, by client order id."""
         return {coid: self.record(coid) for coid in self.orders}
+
+    def page(self, after_seq: int, limit: int, status: str | None = None) -> tuple[list[dict[str, Any]], int | None]:
+        """Up to `limit` records with seq > `after_seq` (and `status`: "working" or "done"), in seq order, and
+        the seq to ask after for the next page (None when this was the last)."""
+        out: list[dict[str, Any]] = []
+        for coid, (_, _, seq) in self.history.items():
+            if seq <= after_seq:
+                continue
+            done = self.orders[coid].done
+            if status is not None and done != (status == "done"):
+                continue
+            if len(out) == limit:
+                return out, out[-1]["seq"]
+            out.append(self.record(coid))
+        return out, None
+
+    def fill_page(self, after_seq: int, limit: int) -> tuple[list[dict[str, Any]], int | None]:
+        """Up to `limit` kept fills with seq > `after_seq`, and the seq for the next page (None: the last)."""
+        chosen = [f for f in self.fills if f["seq"] > after_seq]
+        return chosen[:limit], (chosen[limit - 1]["seq"] if len(chosen) > limit else None)
 
     # ------------------------------------------------------------------ events from the exchange
 
@@ -127,6 +170,8 @@ class PaperService(Component):
         if isinstance(event, OrderFilled):
             self._book_fill(event)
         self._count_event(state, event)
+        if state.done:
+            self._finished(event.client_order_id)
         for listener in list(self.listeners):
             listener({"channel": "orders", "client_order_id": event.client_order_id, "status": state.status.value,
                       "event": payload})
@@ -142,6 +187,22 @@ class PaperService(Component):
             self.telemetry.count("spreadwright_exchange_rejects_total", reason=event.code)
         self.telemetry.count("spreadwright_exchange_order_events_total", symbol=symbol, event=label)
 
+    def _finished(self, client_order_id: str) -> None:
+        """A finished order joins the kept ones; beyond `max_finished_orders` the oldest is forgotten."""
+        if client_order_id in self.finished_set:
+            return
+        self.finished.append(client_order_id)
+        self.finished_set.add(client_order_id)
+        if len(self.finished) <= self.max_finished_orders:
+            return
+        oldest = self.finished.popleft()
+        self.finished_set.discard(oldest)
+        for table in (self.orders, self.history, self.requests):
+            table.pop(oldest, None)
+        self.forgotten[oldest] = None
+        if len(self.forgotten) > 10 * self.max_finished_orders:
+            del self.forgotten[next(iter(self.forgotten))]
+
     def working_orders(self) -> int:
         return sum(not state.done for state in self.orders.values())
 
@@ -152,7 +213,8 @@ class PaperService(Component):
         for leg, price in zip(order.legs, event.leg_prices):
             key = tuple(leg.contract)
             self.positions[key] = self.positions.get(key, 0) + sign * leg.ratio * event.quantity
-            self.fills.append({"client_order_id": event.client_order_id, **_leg_json(leg),
+            self.fill_seq += 1
+            self.fills.append({"seq": self.fill_seq, "client_order_id": event.client_order_id, **_leg_json(leg),
                                "quantity": sign * leg.ratio * event.quantity, "price": price, "time_ns": event.time_ns})
 
     def position_list(self) -> list[dict[str, Any]]:
@@ -164,6 +226,6 @@ class PaperService(Component):
         for state in self.orders.values():
             statuses[state.status.value] = statuses.get(state.status.value, 0) + 1
         return {"orders": len(self.orders), "sent_to_exchange": self.sent_to_exchange, "statuses": statuses,
-                "fills": len(self.fills)}
+                "fills": self.fill_seq, "forgotten_orders": len(self.forgotten)}
 
 

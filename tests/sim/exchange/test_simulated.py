@@ -310,3 +310,44 @@ def test_an_order_refused_at_submit_answers_cancel_and_replace_as_rejected_not_u
     assert sorted((r.client_order_id, r.reason) for r in trader.of(CancelRejected)) == [
         ("never", "unknown order"), ("r", "too late: order is rejected"), ("r", "too late: order is rejected")]
     assert exchange.orders["r"] == ("REJECTED", 0, 0.0, "trader")
+
+
+def test_a_limit_far_through_the_far_touch_is_refused_by_the_price_collar():
+    """A $99,999 bid for a call offered at 0.44 is refused at the ack (code price_collar) and never fills; a
+    limit within the collar (max $1.00, 50% of the far touch) trades at the touch as before."""
+    trader, exchange = run([(1000, submit("fat", [leg(460.0)], "BUY", 5, 99_999.0)),
+                            (2000, submit("ok", [leg(460.0)], "BUY", 5, 1.44))], until_s=0.01)
+    (rejected,) = trader.of(OrderRejected)
+    assert (rejected.client_order_id, rejected.code) == ("fat", "price_collar")
+    assert [f.client_order_id for f in trader.of(OrderFilled)] == ["ok"]
+    assert trader.of(OrderFilled)[0].price == pytest.approx(0.44)
+
+
+def test_a_replace_through_the_collar_is_refused_and_the_order_keeps_its_limit():
+    trader, _ = run([(1000, submit("a", [leg(450.0)], "BUY", 5, 3.00)),
+                     (5_000_000, ReplaceOrder("a", "trader", 500.0))], until_s=0.05)
+    (refused,) = trader.of(CancelRejected)
+    assert "through the far touch" in refused.reason
+    assert not trader.of(OrderReplaced) and all(f.price <= 3.00 for f in trader.of(OrderFilled))
+
+
+def test_a_spread_never_fills_at_zero_while_its_legs_are_quoted_above_zero():
+    """Legs bid/ask 0.02/0.03 and 0.03/0.04: the call spread's natural is 0.03 - 0.03 = 0.00. A marketable buy
+    pays one tick, never 0.00, and a limit of 0.00 is refused."""
+    cheap = quotes(1, bid=[10.1, 6.2, 3.1, 0.02, 0.03], ask=[10.14, 6.24, 3.14, 0.03, 0.04])
+    spread = [leg(455.0, 1), leg(460.0, -1)]
+    trader, _ = run([(5, cheap), (1000, submit("buy", spread, "BUY", 2, 0.05)),
+                     (2000, submit("zero", spread, "BUY", 2, 0.0))], until_s=0.01)
+    (fill,) = trader.of(OrderFilled)
+    assert fill.client_order_id == "buy" and fill.price == pytest.approx(0.01)
+    (rejected,) = trader.of(OrderRejected)
+    assert rejected.client_order_id == "zero" and "0.00" in rejected.reason
+
+
+def test_finished_orders_beyond_the_cap_are_forgotten():
+    """An order flood leaves at most max_finished_orders finished records; the newest still answer."""
+    script = [(1000 + i, submit(f"u{i}", [leg(451.0)], "BUY", 1, 1.0)) for i in range(40)]     # unknown contract
+    trader, exchange = run(script, config=ExchangeConfig(seed=1, max_finished_orders=10), until_s=0.01)
+    assert len(trader.of(OrderRejected)) == 40
+    assert len(exchange.orders) == 10 and exchange.counts["forgotten"] == 30
+    assert set(exchange.orders) == {f"u{i}" for i in range(30, 40)}

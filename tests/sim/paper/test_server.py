@@ -374,3 +374,99 @@ def test_websocket_streams_quotes_of_the_symbols_asked_for():
         assert set(rest) == set(seen[-1]) - {"channel"}          # the same chain shape as the REST answer
         assert len(seen[-1]["bid"]) == len(seen[-1]["strikes"]) == len(seen[-1]["rights"]) > 0
     asyncio.run(scenario())
+
+
+@contextlib.asynccontextmanager
+async def serving_with(exchange):
+    paper = paper_exchange_app(FAST_MARKET, exchange)
+    runner = web.AppRunner(paper.app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield paper, f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
+def test_the_listed_expirations_are_the_calendar_s_sessions():
+    from datetime import date, timedelta
+
+    from core.calendar import MarketCalendar
+
+    async def scenario():
+        async with serving() as (paper, url), HttpBroker(url) as broker:
+            listed = [date.fromisoformat(e) for e in await broker.expirations("SPY")]
+            today = date.today()
+            sessions = set(MarketCalendar().sessions(today - timedelta(days=3), today + timedelta(days=140)))
+            assert listed and all(day in sessions for day in listed), listed
+    asyncio.run(scenario())
+
+
+def test_a_limit_through_the_collar_and_a_spread_at_zero_are_rejected_over_http():
+    async def scenario():
+        async with serving() as (paper, url), HttpBroker(url) as broker:
+            fat = await marketable_order(broker, "fat")
+            await broker.submit(fat._replace(limit_price=99_999.0))
+            record = await wait_status(broker, "fat", {"REJECTED", "FILLED"})
+            assert (record.status, record.reject_code) == ("REJECTED", "price_collar")
+            expiry = (await broker.expirations("SPY"))[0]
+            chain = await broker.chain("SPY", expiry)
+            calls = sorted(float(k) for k, c in zip(chain.strikes, chain.is_call) if c)
+            spread = (OrderLeg(Contract("SPY", expiry, calls[len(calls) // 2], "C"), 1),
+                      OrderLeg(Contract("SPY", expiry, calls[len(calls) // 2 + 1], "C"), -1))
+            await broker.submit(SubmitOrder("zero", "client", spread, "BUY", 1, 0.0))
+            record = await wait_status(broker, "zero", {"REJECTED", "FILLED", "ACCEPTED"})
+            assert record.status == "REJECTED" and "0.00" in record.reason
+    asyncio.run(scenario())
+
+
+def test_orders_beyond_the_client_rate_get_429_with_retry_after_and_other_clients_do_not():
+    from config.exchange import ExchangeConfig
+
+    async def scenario():
+        async with serving_with(ExchangeConfig(orders_per_s_per_client=0.5, order_burst_per_client=2)) as (_, url):
+            async with aiohttp.ClientSession() as http:
+                body = {"client_order_id": "r-0", "legs": [{"symbol": "SPY", "expiry": "2099-01-01", "strike": 1.0,
+                                                             "right": "C", "ratio": 1}],
+                        "side": "BUY", "quantity": 1, "limit_price": 1.0}
+                statuses = []
+                for i in range(3):
+                    async with http.post(url + "/orders", json={**body, "client_order_id": f"r-{i}"},
+                                         headers={"X-Client-Id": "flood"}) as response:
+                        statuses.append(response.status)
+                        retry_after = response.headers.get("Retry-After")
+                assert statuses == [201, 201, 429] and int(retry_after) >= 1
+                async with http.post(url + "/orders", json={**body, "client_order_id": "other-1"},
+                                     headers={"X-Client-Id": "calm"}) as response:
+                    assert response.status == 201
+    asyncio.run(scenario())
+
+
+def test_finished_orders_beyond_the_cap_are_forgotten_and_orders_are_paged():
+    from config.exchange import ExchangeConfig
+
+    async def scenario():
+        async with serving_with(ExchangeConfig(max_finished_orders=10)) as (paper, url), HttpBroker(url) as broker:
+            leg = OrderLeg(Contract("SPY", "2099-01-15", 1.0, "C"), 1)        # unknown contract: rejected at once
+            for i in range(25):
+                await broker.submit(SubmitOrder(f"f-{i}", "client", (leg,), "BUY", 1, 1.0))
+            await wait_status(broker, "f-24", {"REJECTED"})
+            assert len(paper.service.orders) == 10 and len(paper.service.forgotten) == 15
+            async with aiohttp.ClientSession() as http:
+                async with http.get(url + "/orders/f-0") as response:
+                    assert response.status == 410
+                async with http.post(url + "/orders", json={"client_order_id": "f-0", "legs": [
+                        {"symbol": "SPY", "expiry": "2099-01-15", "strike": 1.0, "right": "C", "ratio": 1}],
+                        "side": "BUY", "quantity": 1, "limit_price": 1.0}) as response:
+                    assert response.status == 409                  # a forgotten id is not reused
+                seen, after = [], 0
+                while after is not None:
+                    async with http.get(url + f"/orders?limit=4&after={after}") as response:
+                        page = await response.json()
+                    seen += [o["client_order_id"] for o in page["orders"]]
+                    after = page["next_after"]
+                assert seen == [f"f-{i}" for i in range(15, 25)]
+                async with http.get(url + "/orders?limit=0") as response:
+                    assert response.status == 422 and (await response.json())["fields"][0]["field"] == "limit"
+    asyncio.run(scenario())
