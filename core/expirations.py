@@ -67,11 +67,17 @@ def listed_expirations(today: date, sessions: list[date], horizon_days: int = 12
 def nearest_listed(today: date, wanted_dte: tuple[int, ...], sessions: list[date]) -> list[date]:
     """The listed expiries (`listed_expirations`) nearest each wanted number of days to expiry, distinct and
     sorted: a wanted 0 on a Saturday is Monday's daily, never a weekend date."""
+    return sorted(d for d in snap_to_listed(today, [today + timedelta(days=dte) for dte in wanted_dte], sessions)
+                  if d is not None)
+
+
+def snap_to_listed(today: date, wanted: list[date], sessions: list[date]) -> list[date | None]:
+    """Per wanted date, in order: itself when listed, else the nearest listed expiry not taken by an earlier one
+    (None when none is left). A user's 'today + 30 days' becomes the expiry a real exchange lists."""
     listed = [d for d, _ in listed_expirations(today, sessions)]
-    chosen: list[date] = []
-    for dte in wanted_dte:
-        best = min((d for d in listed if d not in chosen), key=lambda d: abs((d - today).days - dte), default=None)
-        if best is not None:
-            chosen.append(best)
-    return sorted(chosen)
+    chosen: list[date | None] = []
+    for day in wanted:
+        best = min((d for d in listed if d not in chosen), key=lambda d: abs((d - day).days), default=None)
+        chosen.append(best)
+    return chosen
 

@@ -412,8 +412,8 @@ class SimulatedExchange(Component):
                     else [order.book.leg_quotes(column) for column in order.columns])    # read once, for both
             problem = quote_problem(order, now_ns, stale_at_ns, legs)
             natural = (math.nan, math.nan, None, 0) if problem else natural_view(order, legs)
-            if order.is_complex and not problem and abs(natural[0]) < 1e-9 and max(natural[2]) > 0:
-                natural = (order.sign * self.config.complex_price_tick, *natural[1:])   # never free: one tick
+            if order.is_complex and order.sign > 0 and not problem and abs(natural[0]) < 1e-9 and max(natural[2]) > 0:
+                natural = (self.config.complex_price_tick, *natural[1:])      # never bought for free: one tick
             view = order.view = BookView(order.book, order.columns, problem, *natural)
         return view
 

@@ -30,6 +30,12 @@ def paper_exchange():
     exchange.stop()
 
 
+def listed_at(url, symbol):
+    """The expirations the paper exchange lists (the calendar's nearest to its expiry days, never a weekend)."""
+    with urllib.request.urlopen(f"{url}/chains/{symbol}", timeout=5) as response:
+        return json.load(response)["expirations"]
+
+
 def orders_at(url):
     with urllib.request.urlopen(url + "/orders", timeout=5) as response:
         return json.load(response)["orders"]
@@ -52,7 +58,7 @@ def test_advanced_configuration_trades_with_the_replaced_components(paper_exchan
     snippet = runpy.run_path(str(SNIPPETS / "advanced_config.py"))
     executor = snippet["executor"]
     assert executor.config.timing.random_delay_factor == 0.4 and executor.config.sizing.max_contracts == 20
-    days = [datetime.now() + timedelta(days=d) for d in (30, 60, 90)]
+    days = [datetime.fromisoformat(e) for e in listed_at(paper_exchange.url, "SPY")]   # what the exchange lists
     executor.add_symbol("SPY", days)
     executor.add_symbol("QQQ", [datetime.now() - timedelta(days=1)])          # expired: logged, skipped
     executor.start()

@@ -331,15 +331,17 @@ def test_a_replace_through_the_collar_is_refused_and_the_order_keeps_its_limit()
     assert not trader.of(OrderReplaced) and all(f.price <= 3.00 for f in trader.of(OrderFilled))
 
 
-def test_a_spread_never_fills_at_zero_while_its_legs_are_quoted_above_zero():
+def test_a_spread_is_never_bought_at_zero_while_its_legs_are_quoted_above_zero():
     """Legs bid/ask 0.02/0.03 and 0.03/0.04: the call spread's natural is 0.03 - 0.03 = 0.00. A marketable buy
-    pays one tick, never 0.00, and a limit of 0.00 is refused."""
+    pays one tick, never 0.00, and a buy limit of 0.00 is refused; an offer to sell it for 0.00 is accepted."""
     cheap = quotes(1, bid=[10.1, 6.2, 3.1, 0.02, 0.03], ask=[10.14, 6.24, 3.14, 0.03, 0.04])
     spread = [leg(455.0, 1), leg(460.0, -1)]
     trader, _ = run([(5, cheap), (1000, submit("buy", spread, "BUY", 2, 0.05)),
-                     (2000, submit("zero", spread, "BUY", 2, 0.0))], until_s=0.01)
-    (fill,) = trader.of(OrderFilled)
-    assert fill.client_order_id == "buy" and fill.price == pytest.approx(0.01)
+                     (2000, submit("zero", spread, "BUY", 2, 0.0)), (3000, submit("sell", spread, "SELL", 2, 0.0))],
+                    until_s=0.01)
+    fills = {f.client_order_id: f for f in trader.of(OrderFilled)}
+    assert fills["buy"].price == pytest.approx(0.01) and "zero" not in fills
+    assert "sell" in {e.client_order_id for e in trader.of(OrderAccepted)}
     (rejected,) = trader.of(OrderRejected)
     assert rejected.client_order_id == "zero" and "0.00" in rejected.reason
 
