@@ -58,9 +58,35 @@ def _corrections(model, moneyness_labels: tuple[str, ...], dte_labels: tuple[str
     return "Bucket corrections (multiplier on the smooth model's spread): " + "; ".join(listed) + "."
 
 
+_INTRADAY_TITLES = {"spx": "SPX/SPXW minute quote bars, January 2021 (0-11 DTE)",
+                    "penny": "SPY minute quote bars, 2023-08-03 (29 DTE)"}
+_SHORT_DTE = ("0", "1-3", "4-7")
+
+
+def _intraday_section(name: str, table: pd.DataFrame, min_quotes: int) -> list[str]:
+    """The minute bars checked against the model: 0-7 DTE buckets where the quotes suffice, or a plain statement
+    that they do not."""
+    short = table[table.dte_bucket.isin(_SHORT_DTE)]
+    checked = short[short.checked]
+    parts = [f"### Intraday: {_INTRADAY_TITLES.get(name, name)}", ""]
+    if checked.empty:
+        parts += [f"**No 0-7 DTE bucket of this class has {min_quotes} intraday quotes** (it has "
+                  f"{int(short.quotes.sum())} under 8 DTE). Its short-dated spreads are not fitted to data: the model "
+                  "holds the shortest DTE the data has flat below it, an extrapolation. The minute bars it does have "
+                  "are checked below.", ""]
+    else:
+        misses = checked[checked.relative_error.abs() > 0.25]
+        parts += [f"{len(checked)} buckets of 0-7 DTE with >= {min_quotes} quotes; worst |error| "
+                  f"{checked.relative_error.abs().max():.0%}; {len(misses)} outside +-25%. Each quote is priced at "
+                  "its own minute's time to expiry; these buckets' corrections come from the intraday quotes.", ""]
+    return parts + [_markdown_table(table, min_quotes), ""]
+
+
 def render_spread_report(report_dir: Path, tables: dict[str, pd.DataFrame], models, min_quotes: int,
-                         moneyness_labels: tuple[str, ...], dte_labels: tuple[str, ...]) -> Path:
-    """The calibration report (markdown and its chart); the labels name the moneyness and DTE buckets."""
+                         moneyness_labels: tuple[str, ...], dte_labels: tuple[str, ...],
+                         intraday_tables: dict[str, pd.DataFrame] | None = None) -> Path:
+    """The calibration report (markdown and its chart); the labels name the moneyness and DTE buckets;
+    `intraday_tables`: the minute quote bars' buckets per class (0-7 DTE)."""
     report_dir.mkdir(parents=True, exist_ok=True)
     _plot(report_dir / "spread_fit.png", tables)
     parts = ["# Bid/ask spread model: fit to real chains", "",
@@ -77,11 +103,18 @@ def render_spread_report(report_dir: Path, tables: dict[str, pd.DataFrame], mode
     for name, table in tables.items():
         checked = table[table.checked]
         misses = checked[checked.relative_error.abs() > 0.25]
+        intraday = None if intraday_tables is None else intraday_tables.get(name)
+        follows = intraday is not None and bool((intraday.checked & intraday.dte_bucket.isin(_SHORT_DTE)).any())
+        note = (" The 0-7 DTE buckets' corrections follow the intraday quotes where those suffice (below), so "
+                "their errors here measure how far the daily snapshot (time of day unknown) and the intraday "
+                "minute bars disagree." if follows else "")
         parts += [f"## {_TITLES.get(name, name)}", "",
                   f"Rounding threshold {models[name].rounding_threshold:.2f} ticks; {len(checked)} buckets with >= "
                   f"{min_quotes} quotes; worst |error| {checked.relative_error.abs().max():.0%}; "
-                  f"{len(misses)} outside +-25%.", "", _markdown_table(table, min_quotes), "",
+                  f"{len(misses)} outside +-25%.{note}", "", _markdown_table(table, min_quotes), "",
                   _corrections(models[name], moneyness_labels, dte_labels), ""]
+        if intraday_tables is not None and name in intraday_tables:
+            parts += _intraday_section(name, intraday_tables[name], min_quotes)
     path = report_dir / "spread_calibration.md"
     path.write_text("\n".join(parts))
     return path

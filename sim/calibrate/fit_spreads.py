@@ -5,6 +5,11 @@
 - 'spx' class ($0.05 below $3, $0.10 from $3): the CBOE 2019 SPX/SPXW chain (56 days, DTE 0-120).
 - 'penny' class ($0.01; SPY, QQQ, IWM): the 2021 SPY file (DTE 20-120, K/S 0.93-1.07); outside
   that range the model is held flat (the DTE knots are the data's own range).
+- Short-dated intraday quotes (`load_minute_quotes`): the Lean minute quote bars, SPX/SPXW in January 2021
+  (0-11 DTE; spx class) and SPY on 2023-08-03 (29 DTE only; penny class), each bar's closing bid/ask with the
+  time to its expiry instant to the minute. For the spx class a 0-7 DTE bucket whose intraday quotes suffice
+  takes its correction from them (a backtest trades intraday; the 2019 file's snapshot time is unknown); the
+  penny class has no quote under 20 DTE anywhere in the data, so its 0-7 DTE spreads are an extrapolation.
 Cleaning: quotes with bid <= 0 or ask <= bid are dropped, and so are AM-settled SPX monthlies on
 their expiry day (stale). Implied vols are recomputed from the mid with `core.pricing.implied_vol`
 (rates and dividend yields below), never taken from the vendor columns.
@@ -23,6 +28,9 @@ from sim.market.spread_model import SpreadModel, standardized_moneyness
 
 SPX_FILE = "spx_chain_cboe_delayed_2019-04-25_2019-07-22_dte0-120_m80-120.csv.gz"
 SPY_FILE = "spy_options_eod_2021_selected20perday_lambdaclass.csv"
+MINUTE_FILE = "spx_spxw_spy_option_minute_quotebars_lean.csv"
+RATE_2023, DIV_2023 = 0.053, 0.015      # SPY, August 2023
+SHORT_DTE_LABELS = ("0", "1-3", "4-7")
 RATE_2019, DIV_2019 = 0.022, 0.018      # ~3m T-bill and SPX dividend yield, spring 2019
 RATE_2021, DIV_2021 = 0.001, 0.013      # 2021
 MONEYNESS_EDGES = [-np.inf, -0.05, -0.015, 0.015, 0.05, 0.10, np.inf]
@@ -32,7 +40,7 @@ DTE_LABELS = ["0", "1-3", "4-7", "8-21", "22-45", "46-90", "91-120"]
 MIN_BUCKET_QUOTES = 200
 SMOOTHNESS = 1.0            # weight of the second-difference penalty on the surface and the mid slopes
 CORRECTION_TOLERANCE = 0.10 # a checked bucket the smooth model misses by more than this gets a log shift
-CORRECTION_SHIFTS = np.round(np.arange(-0.5, 0.501, 0.01), 2)
+CORRECTION_SHIFTS = np.round(np.arange(-1.5, 1.501, 0.01), 2)
 JITTER_SEED = 20190425
 
 
@@ -62,15 +70,42 @@ def load_spy_2021(data_dir: Path) -> pd.DataFrame:
     return _prepare(raw.assign(dte=dte), dte, RATE_2021, DIV_2021)
 
 
-def _prepare(raw: pd.DataFrame, dte: pd.Series, rate: float, div: float) -> pd.DataFrame:
-    """Tradable quotes with spread, mid, OTM-signed log moneyness, recomputed IV and z."""
+def load_minute_quotes(data_dir: Path) -> dict[str, pd.DataFrame]:
+    """Per class ('spx': SPX and SPXW, 'penny': SPY), the minute bars' closing quotes, prepared like the daily
+    files: `dte` in fractional days to the expiry instant (the close; the open of an AM-settled SPX monthly),
+    buckets by whole days of it (a quote less than a day before its expiry instant is in bucket "0")."""
+    from core.instruments import is_am_settled
+
+    raw = pd.read_csv(data_dir / MINUTE_FILE)
+    raw = raw.rename(columns={"bid_close": "bid", "ask_close": "ask", "underlying_close": "underlying_last"})
+    raw = raw[raw.underlying_last.notna()]
+    time = pd.to_datetime(raw.time_et)
+    expiry_day = pd.to_datetime(raw.expiration)
+    am = [root == "SPX" and is_am_settled("SPX", day.date()) for root, day in zip(raw.root, expiry_day)]
+    expiry_at = expiry_day + pd.to_timedelta(np.where(am, 9.5, 16.0), unit="h")
+    days = ((expiry_at - time).dt.total_seconds() / 86_400).clip(lower=1 / 1440)
+    whole_days = np.floor(days)          # the bucket, as the model looks its correction up (SpreadModel.bucket_shift)
+    out = {}
+    for name, roots, rate, div in (("spx", ("SPX", "SPXW"), RATE_2021, DIV_2021), ("penny", ("SPY",), RATE_2023,
+                                                                                      DIV_2023)):
+        chosen = raw.root.isin(roots)
+        out[name] = _prepare(raw[chosen].assign(dte=days[chosen]), days[chosen], rate, div,
+                             bucket_days=whole_days[chosen])
+    return out
+
+
+def _prepare(raw: pd.DataFrame, dte: pd.Series, rate: float, div: float,
+             bucket_days: pd.Series | None = None) -> pd.DataFrame:
+    """Tradable quotes with spread, mid, OTM-signed log moneyness, recomputed IV and z. `dte` (days) prices the
+    quote; `bucket_days` (default `dte`) puts it in its DTE bucket."""
     quotes = raw[(raw.bid > 0) & (raw.ask > raw.bid)].copy()
+    quotes["bucket_days"] = (dte if bucket_days is None else bucket_days).loc[quotes.index]
     quotes["spread"] = (quotes.ask - quotes.bid).round(6)    # 0.0199999 and 0.0200001 are one spread
     quotes["mid"] = 0.5 * (quotes.ask + quotes.bid)
     quotes["is_call"] = quotes["type"].str.lower().str.startswith("c")
     phi = np.where(quotes.is_call, 1.0, -1.0)
     quotes["otm_log_moneyness"] = phi * np.log(quotes.strike / quotes.underlying_last)
-    t_years = np.maximum(quotes.dte.to_numpy(), 0.5) / 365.0
+    t_years = (np.maximum(quotes.dte.to_numpy(), 0.5) if bucket_days is None else quotes.dte.to_numpy()) / 365.0
     iv = implied_vol(quotes.mid.to_numpy(), quotes.is_call.to_numpy(), quotes.underlying_last.to_numpy(),
                      quotes.strike.to_numpy(), t_years, rate, div)
     quotes["iv"] = iv.vol
@@ -78,7 +113,7 @@ def _prepare(raw: pd.DataFrame, dte: pd.Series, rate: float, div: float) -> pd.D
     quotes["z"] = standardized_moneyness(quotes.is_call.to_numpy(), quotes.strike.to_numpy(),
                                          quotes.underlying_last.to_numpy(), quotes.iv.to_numpy(), quotes.dte.to_numpy())
     quotes["moneyness_bucket"] = pd.cut(quotes.otm_log_moneyness, MONEYNESS_EDGES, labels=MONEYNESS_LABELS)
-    quotes["dte_bucket"] = pd.cut(quotes.dte, DTE_EDGES, labels=DTE_LABELS)
+    quotes["dte_bucket"] = pd.cut(quotes.bucket_days, DTE_EDGES, labels=DTE_LABELS)
     return quotes
 
 
@@ -129,9 +164,9 @@ def latent_log_spread(quotes: pd.DataFrame, tick_below_3: float, tick_from_3: fl
     return np.log(np.maximum(ticks + jitter, 0.5) * tick)
 
 
-def fit_class(spec: ClassSpec, quotes: pd.DataFrame) -> SpreadModel:
+def fit_class(spec: ClassSpec, quotes: pd.DataFrame, intraday: pd.DataFrame | None = None) -> SpreadModel:
     """Penalized median regression of the latent log spread, the rounding threshold that best matches
-    bucket medians, then the bucket corrections."""
+    bucket medians, then the bucket corrections (0-7 DTE ones from `intraday` quotes where they suffice)."""
     z_knots = np.array(spec.z_knots, dtype=float)
     dte_knots = np.log1p(np.array(spec.dte_knots_days, dtype=float))
     blank = SpreadModel.from_coefficients(spec.name, z_knots, dte_knots,
@@ -144,21 +179,28 @@ def fit_class(spec: ClassSpec, quotes: pd.DataFrame) -> SpreadModel:
     errors = {threshold: _worst_bucket_error(replace(model, rounding_threshold=threshold), quotes)
               for threshold in np.round(np.arange(0.20, 0.81, 0.05), 2)}
     best = min(errors, key=lambda threshold: (errors[threshold], abs(threshold - 0.5)))
-    return bucket_corrections(replace(model, rounding_threshold=float(best)), quotes)
+    return bucket_corrections(replace(model, rounding_threshold=float(best)), quotes, intraday)
 
 
-def bucket_corrections(model: SpreadModel, quotes: pd.DataFrame) -> SpreadModel:
+def bucket_corrections(model: SpreadModel, quotes: pd.DataFrame, intraday: pd.DataFrame | None = None) -> SpreadModel:
     """`model` with a log shift for each checked bucket whose median it misses by more than
     CORRECTION_TOLERANCE: the smallest shift that brings the bucket's median to the data's (or, if none
-    does, closest)."""
+    does, closest). A 0-7 DTE bucket with enough `intraday` quotes is matched to those instead."""
     m_edges, d_edges = tuple(MONEYNESS_EDGES[1:-1]), tuple(DTE_EDGES[1:-1])
     shifts = np.zeros((len(m_edges) + 1, len(d_edges) + 1))
-    table = bucket_table(model, quotes)
     rows = {label: i for i, label in enumerate(MONEYNESS_LABELS)}
     columns = {label: i for i, label in enumerate(DTE_LABELS)}
-    for bucket in table[table.checked & (table.relative_error.abs() > CORRECTION_TOLERANCE)].itertuples():
-        inside = quotes[(quotes.moneyness_bucket == bucket.moneyness_bucket) & (quotes.dte_bucket == bucket.dte_bucket)]
-        shifts[rows[bucket.moneyness_bucket], columns[bucket.dte_bucket]] = _best_shift(model, inside)
+    targets = {(b.moneyness_bucket, b.dte_bucket): (quotes, b) for b in bucket_table(model, quotes).itertuples()
+               if b.checked}
+    if intraday is not None and len(intraday):
+        targets.update({(b.moneyness_bucket, b.dte_bucket): (intraday, b)
+                        for b in bucket_table(model, intraday).itertuples()
+                        if b.checked and b.dte_bucket in SHORT_DTE_LABELS})
+    for (moneyness, dte), (source, bucket) in targets.items():
+        if abs(bucket.relative_error) <= CORRECTION_TOLERANCE:
+            continue
+        inside = source[(source.moneyness_bucket == moneyness) & (source.dte_bucket == dte)]
+        shifts[rows[moneyness], columns[dte]] = _best_shift(model, inside)
     return replace(model, moneyness_edges=m_edges, dte_edges=d_edges, bucket_log_shift=shifts)
 
 

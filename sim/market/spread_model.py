@@ -70,13 +70,15 @@ class SpreadModel:
     bucket_log_shift: np.ndarray | None = None  # (len(moneyness_edges) + 1, len(dte_edges) + 1)
 
     def bucket_shift(self, z, dte_days, vol) -> np.ndarray | float:
-        """Log shift of each quote's bucket (0.0 without corrections); log moneyness recovered from z."""
+        """Log shift of each quote's bucket (0.0 without corrections); log moneyness recovered from z. The DTE
+        bucket is by whole days to expiry (floor): an intraday 0DTE quote, 0.1 days out, is in bucket "0" as the
+        calibration report counts it, not in "1-3"."""
         if self.bucket_log_shift is None:
             return 0.0
         t_years = np.maximum(np.asarray(dte_days, dtype=np.float64), 0.5) / 365.0
         log_moneyness = np.asarray(z, dtype=np.float64) * vol * np.sqrt(t_years)
         row = np.searchsorted(np.asarray(self.moneyness_edges), log_moneyness, side="left")
-        column = np.searchsorted(np.asarray(self.dte_edges), dte_days, side="left")
+        column = np.searchsorted(np.asarray(self.dte_edges), np.floor(dte_days), side="left")
         return self.bucket_log_shift[row, column]
 
     def features(self, is_call, mid, z, dte_days, vol) -> np.ndarray:

@@ -16,6 +16,7 @@ from sim.calibrate.fit_spreads import (
     SPX_SPEC,
     bucket_table,
     fit_class,
+    load_minute_quotes,
     load_spx_2019,
     load_spy_2021,
 )
@@ -30,15 +31,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report-dir", type=Path, default=Path("reports/calibration"))
     args = parser.parse_args(argv)
     datasets = {"spx": (SPX_SPEC, load_spx_2019(args.data)), "penny": (PENNY_SPEC, load_spy_2021(args.data))}
-    models, tables = {}, {}
+    intraday = load_minute_quotes(args.data)
+    models, tables, intraday_tables = {}, {}, {}
     for name, (spec, quotes) in datasets.items():
-        models[name] = fit_class(spec, quotes)
+        models[name] = fit_class(spec, quotes, intraday[name])
         tables[name] = bucket_table(models[name], quotes)
+        intraday_tables[name] = bucket_table(models[name], intraday[name])
         checked = tables[name][tables[name].checked]
         print(f"{name}: {len(quotes):,} quotes, {len(checked)} buckets with >= {MIN_BUCKET_QUOTES} quotes, "
               f"worst |error| {checked.relative_error.abs().max():.1%}")
     args.params.write_text(json.dumps({n: m.to_json() for n, m in models.items()}, indent=1) + "\n")
-    report = render_spread_report(args.report_dir, tables, models, MIN_BUCKET_QUOTES, MONEYNESS_LABELS, DTE_LABELS)
+    report = render_spread_report(args.report_dir, tables, models, MIN_BUCKET_QUOTES, MONEYNESS_LABELS, DTE_LABELS,
+                                  intraday_tables)
     print(f"parameters: {args.params}\nreport: {report}")
     return 0
 

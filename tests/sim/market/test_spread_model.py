@@ -19,9 +19,31 @@ def _misses(model, quotes):
     return checked, {(str(m), str(d)): e for m, d, e in zip(bad.moneyness_bucket, bad.dte_bucket, bad.relative_error)}
 
 
-def test_spx_medians_within_25_percent(models, data_dir):
+@pytest.fixture(scope="module")
+def minute_quotes(data_dir):
+    return fit_spreads.load_minute_quotes(data_dir)
+
+
+def test_spx_medians_within_25_percent_of_the_source_each_bucket_follows(models, data_dir, minute_quotes):
+    """Every checked bucket of the 2019 daily chain is within 25%, except the 0-7 DTE ones the intraday minute
+    bars decide, which are within 25% of those."""
+    intraday_checked, intraday_misses = _misses(models["spx"], minute_quotes["spx"])
+    short = {(str(m), str(d)) for m, d in zip(intraday_checked.moneyness_bucket, intraday_checked.dte_bucket)
+             if str(d) in fit_spreads.SHORT_DTE_LABELS}
     checked, misses = _misses(models["spx"], fit_spreads.load_spx_2019(data_dir))
-    assert len(checked) >= 35 and not misses, misses
+    assert len(checked) >= 35 and len(short) >= 6
+    assert not {k: e for k, e in misses.items() if k not in short}
+    assert not {k: e for k, e in intraday_misses.items() if k in short}
+
+
+def test_intraday_quotes_are_priced_to_the_minute_and_bucketed_by_whole_days(minute_quotes, models):
+    """A quote less than a day before its expiry instant is in bucket "0", for the report and the model alike."""
+    spx = minute_quotes["spx"]
+    zero = spx[spx.dte_bucket == "0"]
+    assert len(zero) > 500 and (zero.dte > 0).all() and (zero.dte < 1).all()
+    model = models["spx"]
+    assert model.bucket_shift(np.array([0.0]), np.array([0.2]), np.array([0.2]))[0] == model.bucket_log_shift[2, 0]
+    assert not (minute_quotes["penny"].bucket_days < 8).any()       # no short-dated penny quotes in the data
 
 
 def test_penny_medians_within_25_percent(models, data_dir):
