@@ -16,12 +16,14 @@ class StudyAssumptions(FrozenModel):
 
     combo_rate_factor / combo_extra_width: how much thinner a 3-leg butterfly book is than a 2-leg
     vertical book (per extra leg: fill-rate factor, extra effective width as a fraction of the
-    legs' width). leg_latency_ms: median one-way latency router <-> exchange (log-normal).
-    spread_multiplier scales every quoted bid/ask width around its mid.
+    legs' width). combo_penalty_scale scales both at once (rate factor ** scale, width x scale): 0 removes the
+    fly's penalty (its book as thick as a vertical's), 1 is the baseline. leg_latency_ms: median one-way latency
+    router <-> exchange (log-normal). spread_multiplier scales every quoted bid/ask width around its mid.
     """
 
     combo_rate_factor: float = Field(0.5, gt=0, le=1)
     combo_extra_width: float = Field(0.25, ge=0)
+    combo_penalty_scale: float = Field(1.0, ge=0, le=10)
     leg_latency_ms: float = Field(1.0, gt=0, le=1000)
     spread_multiplier: float = Field(1.0, gt=0, le=10)
 
@@ -43,6 +45,8 @@ class StudyConfig(FrozenModel):
     risk: RouterRiskConfig = RouterRiskConfig()
     bootstrap_resamples: int = Field(2000, ge=100)
     sweep_trades: int = Field(1000, ge=0)
+    sweep_combo_penalty_scale: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0)
     sweep_combo_rate_factor: tuple[float, ...] = (1.0, 0.5, 0.25)
+    sweep_combo_extra_width: tuple[float, ...] = (0.0, 0.25, 0.5)
     sweep_leg_latency_ms: tuple[float, ...] = (1.0, 25.0, 150.0)
     sweep_spread_multiplier: tuple[float, ...] = (0.5, 1.0, 2.0)

@@ -248,11 +248,41 @@ def write_reports(rows: pd.DataFrame, summary: dict[str, Any], sweep: pd.DataFra
     return paths
 
 
+def break_even(values: list[float], diffs: list[float]) -> float | None:
+    """The swept value where the mean paired difference crosses zero (linear between the two sweep points that
+    straddle it; the first crossing in value order), or None when it keeps one sign over the range."""
+    points = sorted(zip(values, diffs))
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        if y0 == 0:
+            return float(x0)
+        if (y0 < 0) != (y1 < 0) or y1 == 0:
+            return float(x0 + (x1 - x0) * y0 / (y0 - y1))
+    return None
+
+
+def break_evens(sweep: pd.DataFrame | None) -> dict[str, float | None]:
+    """Per swept assumption, its break-even value (None: no sign change over the values swept)."""
+    if sweep is None or not len(sweep):
+        return {}
+    return {dim: break_even(list(part["value"]), list(part["diff_mean"]))
+            for dim, part in sweep.groupby("assumption", sort=False)}
+
+
+def rests_on(sweep: pd.DataFrame | None) -> str:
+    """The headline's second half: the assumptions whose sweep flips the answer, with break-even values."""
+    if sweep is None or not len(sweep):
+        return "no sensitivity sweep was run, so what the answer rests on is not measured"
+    flips = {dim: value for dim, value in break_evens(sweep).items() if value is not None}
+    if not flips:
+        return "no swept assumption changes its sign within the ranges swept"
+    return "it rests on " + ", ".join(f"{dim} (break-even {value:.3g})" for dim, value in flips.items())
+
+
 def conclusion(summary: dict[str, Any], sweep: pd.DataFrame | None) -> list[str]:
     overall = summary["overall"]
     text = [f"Over {overall['trades']:,} paired trades, split-vertical minus whole-fly PnL is "
             f"{overall['diff_mean']:+.2f} USD per trade (95% CI {overall['diff_ci_low']:+.2f} to "
-            f"{overall['diff_ci_high']:+.2f}): **{overall['verdict']}**."]
+            f"{overall['diff_ci_high']:+.2f}): **{overall['verdict']}**; {rests_on(sweep)}."]
     cells = summary["cells"]
     for label in ("split wins", "whole fly wins"):
         hits = cells[cells.verdict == label]
@@ -265,12 +295,14 @@ def conclusion(summary: dict[str, Any], sweep: pd.DataFrame | None) -> list[str]
     if sweep is not None and len(sweep):
         for dim, part in sweep.groupby("assumption", sort=False):
             verdicts = list(part["verdict"])
+            even = break_even(list(part["value"]), list(part["diff_mean"]))
+            at = f" Break-even (mean difference 0) at {dim} = {even:.3g}." if even is not None else ""
             if len(set(verdicts)) > 1:
                 text.append(f"Sweeping {dim}: " + "; ".join(f"{v:g} -> {w}" for v, w in zip(part["value"], verdicts))
-                            + " (the answer depends on it).")
+                            + f" (the answer depends on it).{at}")
             else:
                 text.append(
-                    f"Sweeping {dim} over {', '.join(f'{v:g}' for v in part['value'])}: {verdicts[0]} throughout."
+                    f"Sweeping {dim} over {', '.join(f'{v:g}' for v in part['value'])}: {verdicts[0]} throughout.{at}"
                 )
     return text
 

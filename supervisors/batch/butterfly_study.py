@@ -213,8 +213,9 @@ def simulate_exit(signal: Signal, config: StudyConfig, method: str, assumptions:
                                           route_latency={f"{names.ROUTER}->{names.EXCHANGE}": latency,
                                                          f"{names.EXCHANGE}->{names.ROUTER}": latency}),
                             start_ns=_T0)
-    fills = config.fills.model_copy(update={"extra_leg_rate_factor": assumptions.combo_rate_factor,
-                                            "extra_leg_width_fraction": assumptions.combo_extra_width})
+    scale = assumptions.combo_penalty_scale
+    fills = config.fills.model_copy(update={"extra_leg_rate_factor": assumptions.combo_rate_factor ** scale,
+                                            "extra_leg_width_fraction": assumptions.combo_extra_width * scale})
     exchange_config = ExchangeConfig(seed=config.seed * 1_000_003 + trade.trade_id, fills=fills,
                                      complex_price_tick=chains[0].tick_below_3)
     study = build_exit_study(runtime, exchange_config, chains, interval_ns,

@@ -100,7 +100,9 @@ def sweep(config: StudyConfig, fan_out: FanOut | int) -> pd.DataFrame:
     from reports.butterfly_report import bootstrap_ci, paired_differences, verdict
 
     base = config.assumptions
-    grid = [("combo_rate_factor", config.sweep_combo_rate_factor), ("leg_latency_ms", config.sweep_leg_latency_ms),
+    grid = [("combo_penalty_scale", config.sweep_combo_penalty_scale),
+            ("combo_rate_factor", config.sweep_combo_rate_factor),
+            ("combo_extra_width", config.sweep_combo_extra_width), ("leg_latency_ms", config.sweep_leg_latency_ms),
             ("spread_multiplier", config.sweep_spread_multiplier)]
     records = []
     for name, values in grid:

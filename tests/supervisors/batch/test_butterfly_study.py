@@ -42,3 +42,35 @@ def test_a_much_thinner_fly_book_makes_the_whole_fly_exit_worse_on_the_same_trad
     whole = {name: pd.DataFrame(run_trades(config, range(40), a)).query("exit_method == 'whole_fly'")
              for name, a in (("thin", thin), ("thick", thick))}
     assert whole["thin"].latency_ms.mean() > whole["thick"].latency_ms.mean()
+
+
+def _difference(scale: float, trades: int = 1000) -> tuple[float, str]:
+    from reports.butterfly_report import bootstrap_ci, paired_differences, verdict
+
+    config = StudyConfig(trades=trades, seed=11, sweep_trades=0)
+    rows = pd.DataFrame(run_trades(config, range(trades), StudyAssumptions(combo_penalty_scale=scale)))
+    mean, low, high = bootstrap_ci(paired_differences(rows)["pnl_diff"].to_numpy(), 2000, 11)
+    return mean, verdict(mean, low, high)
+
+
+def test_the_verdict_rests_on_the_combo_penalty_and_flips_without_it():
+    """The same 1,000 trades: with the fly's book as thick as a vertical's (penalty scale 0) the whole fly wins;
+    with a thin one (scale 4) the split comes out ahead, so the sweep has a break-even between."""
+    from reports.butterfly_report import break_even
+
+    without, verdict_without = _difference(0.0)
+    thin, _ = _difference(4.0)
+    assert verdict_without == "whole fly wins"
+    assert thin > 0
+    assert 0.0 < break_even([0.0, 4.0], [without, thin]) < 4.0
+
+
+def test_break_even_interpolates_the_first_sign_change_and_says_none_without_one():
+    from reports.butterfly_report import break_even, rests_on
+
+    assert break_even([0.0, 1.0, 2.0], [-1.0, -0.5, 0.5]) == 1.5
+    assert break_even([2.0, 0.0, 1.0], [0.5, -1.0, -0.5]) == 1.5        # sorted by value first
+    assert break_even([0.0, 1.0], [1.0, 2.0]) is None
+    sweep = pd.DataFrame({"assumption": ["combo_penalty_scale"] * 2 + ["leg_latency_ms"] * 2,
+                          "value": [0.0, 2.0, 1.0, 150.0], "diff_mean": [-1.0, 1.0, 0.2, 0.3]})
+    assert rests_on(sweep) == "it rests on combo_penalty_scale (break-even 1)"
