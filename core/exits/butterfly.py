@@ -220,9 +220,13 @@ def ladder_price(order: VerticalExit, step: int, risk: ExitRisk, used_slippage: 
 
 
 def price_giving(order: VerticalExit, give_per_share: float) -> float:
-    """Mid less `give_per_share` in our disfavour, rounded to the order's tick toward the mid."""
+    """Mid less `give_per_share` in our disfavour, rounded to the order's tick toward the mid; a buy of a package
+    offered above zero bids at least one tick (venues do not sell a package of value for 0.00)."""
     price = order.mid_per_share - give_per_share if order.side == "SELL" else order.mid_per_share + give_per_share
-    return to_tick(price, order, up=order.side == "SELL")
+    limit = to_tick(price, order, up=order.side == "SELL")
+    if order.side == "BUY" and order.natural_per_share > 0:
+        limit = max(limit, order.tick_below_3)
+    return limit
 
 
 def natural_price(order: VerticalExit) -> float:
