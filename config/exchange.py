@@ -38,6 +38,12 @@ class FillModel(FrozenModel):
     extra_leg_rate_factor: float = Field(1.0, gt=0, le=1)
     extra_leg_width_fraction: float = Field(0.0, ge=0)
     check_interval_ms: int = Field(100, ge=1)
+    displayed_refill_per_s: float | None = Field(0.2, gt=0, le=1000)
+    """Liquidity that runs out: the displayed size a marketable order takes is gone from its price level and
+    comes back at this fraction of the level's displayed size per second (linear; 0.2: a level taken whole is
+    back in 5 s, across quote snapshots). None is the neutral setting: every order sees the full displayed size
+    (the first wave's market). The data holds minute bars, which cannot show a refill: the default is an
+    assumption, stated in the calibration report."""
 
 
 class ExchangeConfig(FrozenModel):

@@ -58,6 +58,19 @@ def _corrections(model, moneyness_labels: tuple[str, ...], dte_labels: tuple[str
     return "Bucket corrections (multiplier on the smooth model's spread): " + "; ".join(listed) + "."
 
 
+LIQUIDITY_NOTE = """## The venue's liquidity (assumed, not fitted)
+
+Displayed size that a marketable order takes is gone from its level and comes back at
+`exchange.fills.displayed_refill_per_s` = 0.2 of the level's displayed size per second: a level taken whole is
+back in 5 s, i.e. within one snapshot of the shipped backtest's 10 s chains, and two takes in the same second
+share one displayed size instead of each finding it whole. The data in `data/` are daily snapshots and minute
+bars: none shows how fast a taken level refills, so 0.2/s is an assumption chosen to be less flattering than
+the first wave's market (every order saw the full size, the neutral setting `null`), and its effect is in
+`bench/RESULTS.md` (fill rates by intent on the shipped day). Queue position at the touch, adverse selection
+of resting fills, size impact and a mid that deviates from the model value are not modelled yet.
+"""
+"""The exchange's liquidity settings are not fitted here; the report states them and why (config/exchange.py)."""
+
 _INTRADAY_TITLES = {"spx": "SPX/SPXW minute quote bars, January 2021 (0-11 DTE)",
                     "penny": "SPY minute quote bars, 2023-08-03 (29 DTE)"}
 _SHORT_DTE = ("0", "1-3", "4-7")
@@ -115,6 +128,7 @@ def render_spread_report(report_dir: Path, tables: dict[str, pd.DataFrame], mode
                   _corrections(models[name], moneyness_labels, dte_labels), ""]
         if intraday_tables is not None and name in intraday_tables:
             parts += _intraday_section(name, intraday_tables[name], min_quotes)
+    parts += [LIQUIDITY_NOTE]
     path = report_dir / "spread_calibration.md"
     path.write_text("\n".join(parts))
     return path

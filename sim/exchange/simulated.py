@@ -271,11 +271,13 @@ class SimulatedExchange(Component):
         self._apply_queued_cancels(order, now_ns)
 
     def _match_marketable(self, order: WorkingOrder, now_ns: int, view: BookView | None = None) -> None:
-        natural, _, touch, units = natural_view(order) if view is None else view[3:]
+        natural, _, touch, units = natural_view(order) if view is None else view[3:7]
         if order.sign * (order.limit - natural) < -1e-9 or units <= 0:
             return
         prices = (natural,) if not order.is_complex else leg_prices(touch, order.ratios, natural)
-        self._commit_fill(order, min(order.leaves, units), natural, prices)
+        quantity = min(order.leaves, units)
+        self._commit_fill(order, quantity, natural, prices)
+        self._take(order, quantity, now_ns)
 
     def _rest(self, order: WorkingOrder, now_ns: int) -> None:
         order.hazard_left = self._exponential()
@@ -326,7 +328,11 @@ class SimulatedExchange(Component):
         flags = book.flags[columns]
         tradable = alive & ((flags == QuoteFlag.OK) | ((flags == QuoteFlag.ZERO_BID) & buying))
         natural = np.where(buying, ask, bid)
-        units = np.where(buying, quotes.ask_size[columns], quotes.bid_size[columns])
+        refill_per_s = fills.displayed_refill_per_s
+        if refill_per_s is not None:
+            book.refill(now_ns, refill_per_s)
+        bid_size, ask_size = book.sizes()
+        units = np.where(buying, ask_size[columns], bid_size[columns])
         marketable = tradable & (sign * (singles.limit - natural) >= -1e-9) & (units > 0)
         half_width = np.maximum(0.5 * (ask - bid), 1e-9)
         aggressiveness = np.minimum(sign * (singles.limit - 0.5 * (ask + bid)) / half_width, 1.0)
@@ -338,7 +344,10 @@ class SimulatedExchange(Component):
             if order.leaves <= 0:
                 continue
             lot = units[slot] if marketable[slot] else self.rng.geometric(1.0 / fills.mean_lot)
-            self._commit_fill(order, min(order.leaves, int(lot)), order.limit, (order.limit,))
+            quantity = min(order.leaves, int(lot))
+            self._commit_fill(order, quantity, order.limit, (order.limit,))
+            if marketable[slot]:
+                self._take(order, quantity, now_ns)
             singles.hazard[slot] = self._exponential()
 
     def _check_one(self, order: WorkingOrder, now_ns: int) -> None:
@@ -352,8 +361,9 @@ class SimulatedExchange(Component):
             order.rate_per_s, order.armed = 0.0, order.armed + 1      # nothing fills until the next quote
             return
         if order.sign * (order.limit - view.natural) >= -1e-9 and view.units > 0:
-            self._commit_fill(order, min(order.leaves, view.units), order.limit,
-                              leg_prices(view.touch, order.ratios, order.limit))
+            quantity = min(order.leaves, view.units)
+            self._commit_fill(order, quantity, order.limit, leg_prices(view.touch, order.ratios, order.limit))
+            self._take(order, quantity, now_ns)
             order.rate_per_s, order.armed = 0.0, order.armed + 1      # displayed size taken: wait for a quote
             return
         if order.hazard_left <= 1e-9:
@@ -403,10 +413,14 @@ class SimulatedExchange(Component):
             self.port.schedule(delay_ns, ("hazard", order.request.client_order_id, order.armed))
 
     def _book_view(self, order: WorkingOrder, now_ns: int) -> BookView:
-        """What the order's current book says for it, computed once per book: a resting order is
-        looked at on its hazard timers and replaces too, but its book changes only with a snapshot."""
-        view = order.view
-        if view is None or view.book is not order.book or view.columns is not order.columns:
+        """What the order's current book says for it, computed once per book and size change: a resting order
+        is looked at on its hazard timers and replaces too, but its book changes only with a snapshot or a take
+        (and the refill after one)."""
+        view, book = order.view, order.book
+        refill_per_s = self.config.fills.displayed_refill_per_s
+        if refill_per_s is not None and book is not None:
+            book.refill(now_ns, refill_per_s)
+        if view is None or view.book is not book or view.columns is not order.columns or view.version != book.version:
             stale_at_ns = self._stale_at_ns(order.book)
             legs = (None if order.columns is None or now_ns > stale_at_ns
                     else [order.book.leg_quotes(column) for column in order.columns])    # read once, for both
@@ -414,8 +428,14 @@ class SimulatedExchange(Component):
             natural = (math.nan, math.nan, None, 0) if problem else natural_view(order, legs)
             if order.is_complex and order.sign > 0 and not problem and abs(natural[0]) < 1e-9 and max(natural[2]) > 0:
                 natural = (self.config.complex_price_tick, *natural[1:])      # never bought for free: one tick
-            view = order.view = BookView(order.book, order.columns, problem, *natural)
+            view = order.view = BookView(order.book, order.columns, problem, *natural, book.version)
         return view
+
+    def _take(self, order: WorkingOrder, quantity: int, now_ns: int) -> None:
+        """A marketable fill of `quantity` units takes the legs' displayed size (FillModel.displayed_refill_per_s)."""
+        refill_per_s = self.config.fills.displayed_refill_per_s
+        if refill_per_s is not None and order.book is not None:
+            order.book.take(order.columns, order.ratios, order.sign, quantity, now_ns, refill_per_s)
 
     def _commit_fill(self, order: WorkingOrder, quantity: int, price: float, prices: tuple[float, ...]) -> None:
         """The fill is decided now and reported after the fill latency: a cancel arriving meanwhile loses."""

@@ -353,3 +353,24 @@ def test_finished_orders_beyond_the_cap_are_forgotten():
     assert len(trader.of(OrderRejected)) == 40
     assert len(exchange.orders) == 10 and exchange.counts["forgotten"] == 30
     assert set(exchange.orders) == {f"u{i}" for i in range(30, 40)}
+
+
+def _takes(refill_per_s, third_at_ns=2_000_000):
+    config = ExchangeConfig(seed=1, fills=FillModel(displayed_refill_per_s=refill_per_s, rate_at_mid_per_s=1e-9))
+    script = [(1000, submit("a", [leg(450.0)], "BUY", 15, 3.14)), (2000, submit("b", [leg(450.0)], "BUY", 5, 3.14)),
+              (third_at_ns - 1000, quotes(third_at_ns - 1000)),
+              (third_at_ns, submit("c", [leg(450.0)], "BUY", 20, 3.14))]
+    trader, _ = run(script, config=config, until_s=third_at_ns / 1e9 + 0.01)
+    first = {}
+    for fill in trader.of(OrderFilled):
+        first.setdefault(fill.client_order_id, fill.quantity)
+    return first
+
+
+def test_displayed_size_taken_is_gone_until_it_refills():
+    """20 offered: a takes 15 and b 5; c two milliseconds later (a new snapshot showing the same 20) finds
+    nothing left and rests; five seconds later (refill 0.2 of the size a second) c finds all 20 again. The
+    neutral setting gives every order the full 20."""
+    assert _takes(0.2) == {"a": 15, "b": 5}
+    assert _takes(0.2, third_at_ns=5_100_000_000) == {"a": 15, "b": 5, "c": 20}
+    assert _takes(None) == {"a": 15, "b": 5, "c": 20}
