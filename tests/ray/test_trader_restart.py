@@ -2,7 +2,7 @@
 
 import os
 import signal
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from actors.expiration_trader import ExpirationTrader, TraderSettings
 from actors.optimization_metrics import MetricsComponent
@@ -10,7 +10,10 @@ from actors.position_balancer import BalancerComponent
 from actors.runtime.ray_runtime import RayRuntime
 from config.execution import ExecutorConfig, TimingParameters
 from config.runtime import RuntimeConfig
+from core.calendar import MarketCalendar
+from core.expirations import nearest_listed
 from core.ledger import fold
+from core.units import NEW_YORK
 from persistence.sqlite_ledger import SqliteLedgerStore
 from sim.exchange.simulated import SimulatedExchange
 from sim.market.live import MarketFeed, MarketSpec
@@ -19,7 +22,8 @@ from tests.ray.waiting import wait_for
 
 
 def test_killed_trader_restarts_from_the_ledger_without_duplicate_orders(ray_cluster, tmp_path):
-    expiry = datetime.now(timezone.utc).date() + timedelta(days=7)
+    today = datetime.now(NEW_YORK).date()
+    expiry = nearest_listed(today, (7,), MarketCalendar().sessions(today, today + timedelta(days=130)))[0]
     settings = TraderSettings(timing=TimingParameters(cancel_after_seconds=0.5, min_delay_between_attempts=0.2,
                                                       max_delay_between_attempts=0.4),
                               executor=ExecutorConfig(min_fill_rate=0.0, optimal_expiry_range=(0, 180)),
