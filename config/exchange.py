@@ -41,7 +41,8 @@ class FillModel(FrozenModel):
     displayed_refill_per_s: float | None = Field(0.2, gt=0, le=1000)
     """Liquidity that runs out: the displayed size a marketable order takes is gone from its price level and
     comes back at this fraction of the level's displayed size per second (linear; 0.2: a level taken whole is
-    back in 5 s, across quote snapshots). None is the neutral setting: every order sees the full displayed size
+    back in 5 s, across quote snapshots; the refill is counted at each snapshot and each take). None is the
+    neutral setting: every order sees the full displayed size
     (the first wave's market). The data holds minute bars, which cannot show a refill: the default is an
     assumption, stated in the calibration report."""
 

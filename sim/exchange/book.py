@@ -28,7 +28,7 @@ class Book:
 
     __slots__ = ("quotes", "columns", "_flags", "_arrays", "taken", "taken_ns", "version")
 
-    def __init__(self, quotes: ChainQuotes, previous: Book | None = None) -> None:
+    def __init__(self, quotes: ChainQuotes, previous: Book | None = None, refill_per_s: float | None = None) -> None:
         self.quotes = quotes
         if previous is not None and same_grid(previous.quotes, quotes):
             self.columns = previous.columns
@@ -40,49 +40,49 @@ class Book:
         self._arrays = (np.asarray(quotes.bid, float), np.asarray(quotes.ask, float), np.asarray(quotes.bid_size),
                         np.asarray(quotes.ask_size))
         self.version = 0                  # moves whenever the size available changes (views made before are stale)
-        self.taken: tuple[np.ndarray, np.ndarray] | None = None    # contracts taken from (bid, ask), not refilled
+        self.taken: dict[tuple[int, bool], float] = {}   # (column, ask side) -> contracts taken, not yet refilled
         self.taken_ns = quotes.time_ns
-        if previous is not None and previous.taken is not None and previous.columns is self.columns:
-            self.taken, self.taken_ns = previous.taken, previous.taken_ns      # a level taken stays taken
+        if previous is not None and previous.taken and previous.columns is self.columns and refill_per_s:
+            self.taken, self.taken_ns = previous.taken, previous.taken_ns      # a level taken stays taken ...
+            self.refill(quotes.time_ns, refill_per_s)                         # ... less what came back since
 
     def refill(self, now_ns: int, refill_per_s: float) -> None:
-        """Bring back `refill_per_s` of each level's displayed size per second since the last update (the
-        version moves only when a whole contract comes back, so views stay valid in between)."""
-        if self.taken is None or now_ns <= self.taken_ns:
+        """Bring back `refill_per_s` of each taken level's displayed size per second since the last update."""
+        if not self.taken or now_ns <= self.taken_ns:
             return
         elapsed_s = (now_ns - self.taken_ns) / 1e9
         self.taken_ns = now_ns
-        bid_taken, ask_taken = self.taken
         _, _, bid_size, ask_size = self._arrays
-        refilled = (np.maximum(bid_taken - refill_per_s * elapsed_s * bid_size, 0.0),
-                    np.maximum(ask_taken - refill_per_s * elapsed_s * ask_size, 0.0))
-        whole_before = np.ceil(bid_taken - 1e-9).sum() + np.ceil(ask_taken - 1e-9).sum()
-        whole_after = np.ceil(refilled[0] - 1e-9).sum() + np.ceil(refilled[1] - 1e-9).sum()
-        self.taken = refilled if whole_after > 0 else None
-        if whole_after != whole_before:
-            self.version += 1
+        refilled = {}
+        for (column, ask_side), contracts in self.taken.items():
+            size = (ask_size if ask_side else bid_size).item(column)
+            left = contracts - refill_per_s * elapsed_s * size
+            if left > 1e-9:
+                refilled[(column, ask_side)] = left
+        self.taken = refilled
+        self.version += 1
 
     def take(self, columns: list[int], ratios: list[int], sign: int, quantity: int, now_ns: int,
              refill_per_s: float) -> None:
         """A marketable order took `quantity` units: each leg's contracts leave the side it traded against."""
         self.refill(now_ns, refill_per_s)
-        if self.taken is None:
-            size = self._arrays[2].size
-            self.taken, self.taken_ns = (np.zeros(size), np.zeros(size)), now_ns
-        bid_taken, ask_taken = (self.taken[0].copy(), self.taken[1].copy())
+        taken = dict(self.taken)
         for column, ratio in zip(columns, ratios):
-            side = ask_taken if ratio * sign > 0 else bid_taken
-            side[column] += quantity * abs(ratio)
-        self.taken = (bid_taken, ask_taken)
+            key = (column, ratio * sign > 0)
+            taken[key] = taken.get(key, 0.0) + quantity * abs(ratio)
+        self.taken, self.taken_ns = taken, max(self.taken_ns, now_ns)
         self.version += 1
 
     def sizes(self) -> tuple[np.ndarray, np.ndarray]:
         """Bid and ask size still available at each column (displayed less taken, whole contracts)."""
         _, _, bid_size, ask_size = self._arrays
-        if self.taken is None:
+        if not self.taken:
             return bid_size, ask_size
-        return (np.maximum(bid_size - np.ceil(self.taken[0] - 1e-9), 0).astype(np.int64),
-                np.maximum(ask_size - np.ceil(self.taken[1] - 1e-9), 0).astype(np.int64))
+        bid_left, ask_left = bid_size.copy(), ask_size.copy()
+        for (column, ask_side), contracts in self.taken.items():
+            side = ask_left if ask_side else bid_left
+            side[column] = max(side[column] - math.ceil(contracts - 1e-9), 0)
+        return bid_left, ask_left
 
     @property
     def flags(self) -> np.ndarray:
@@ -95,9 +95,9 @@ class Book:
         bids, asks, bid_sizes, ask_sizes = self._arrays
         bid, ask = bids.item(column), asks.item(column)
         bid_size, ask_size = int(bid_sizes.item(column)), int(ask_sizes.item(column))
-        if self.taken is not None:
-            bid_size = max(bid_size - math.ceil(self.taken[0].item(column) - 1e-9), 0)
-            ask_size = max(ask_size - math.ceil(self.taken[1].item(column) - 1e-9), 0)
+        if self.taken:
+            bid_size = max(bid_size - math.ceil(self.taken.get((column, False), 0.0) - 1e-9), 0)
+            ask_size = max(ask_size - math.ceil(self.taken.get((column, True), 0.0) - 1e-9), 0)
         return bid, ask, bid_size, ask_size, quote_flag(bid, ask)
 
 

@@ -112,7 +112,7 @@ class SimulatedExchange(Component):
         self.underlyings.update(quotes)
         key = (quotes.symbol, quotes.expiry)
         previous = self.books.get(key)
-        book = Book(quotes, previous)
+        book = Book(quotes, previous, self.config.fills.displayed_refill_per_s)
         same_grid = previous is not None and previous.columns is book.columns
         self.books[key] = book
         for order in self.resting.values():
@@ -328,9 +328,6 @@ class SimulatedExchange(Component):
         flags = book.flags[columns]
         tradable = alive & ((flags == QuoteFlag.OK) | ((flags == QuoteFlag.ZERO_BID) & buying))
         natural = np.where(buying, ask, bid)
-        refill_per_s = fills.displayed_refill_per_s
-        if refill_per_s is not None:
-            book.refill(now_ns, refill_per_s)
         bid_size, ask_size = book.sizes()
         units = np.where(buying, ask_size[columns], bid_size[columns])
         marketable = tradable & (sign * (singles.limit - natural) >= -1e-9) & (units > 0)
@@ -414,12 +411,9 @@ class SimulatedExchange(Component):
 
     def _book_view(self, order: WorkingOrder, now_ns: int) -> BookView:
         """What the order's current book says for it, computed once per book and size change: a resting order
-        is looked at on its hazard timers and replaces too, but its book changes only with a snapshot or a take
-        (and the refill after one)."""
+        is looked at on its hazard timers and replaces too, but its book changes only with a snapshot or a take.
+        Taken size refills as of the latest snapshot or take (read between them, it is slightly pessimistic)."""
         view, book = order.view, order.book
-        refill_per_s = self.config.fills.displayed_refill_per_s
-        if refill_per_s is not None and book is not None:
-            book.refill(now_ns, refill_per_s)
         if view is None or view.book is not book or view.columns is not order.columns or view.version != book.version:
             stale_at_ns = self._stale_at_ns(order.book)
             legs = (None if order.columns is None or now_ns > stale_at_ns
