@@ -199,6 +199,9 @@ class BookComponent(Component):
         return point
 
     def _publish(self, valuation: BookValuation, worst: dict, drawdown: float) -> None:
+        """The book's gauges; nothing to do where metrics go nowhere (a plain backtest)."""
+        if self.telemetry.sink is None:
+            return
         gauge = self.telemetry.gauge
         for symbol, totals in valuation.totals("symbol").items():
             for kind, column in (("realized", "realized_usd"), ("unrealized", "unrealized_usd"), ("total", "pnl_usd")):
