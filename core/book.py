@@ -615,8 +615,9 @@ class BookValuation:
 
 def _worst_case(table: RowTable, symbol_of_row: np.ndarray, rows: np.ndarray, spot_of_symbol: np.ndarray,
                 symbols: list[str], price_range: float) -> dict[str, dict[str, float]]:
-    """Rows are netted to their distinct payoffs (symbol, contract code; shares: code 0) and the payoff matrix
-    (price points x payoffs, zero across symbols) is evaluated once."""
+    """Rows are netted to their distinct payoffs (symbol, contract code; shares: code 0), sorted by symbol, and each
+    symbol's payoff matrix (its price points x its payoffs) is evaluated once: one small matrix per symbol, so a
+    book of many symbols does not build a dense all-symbols matrix."""
     is_shares_row = table.multiplier[rows] == 1
     codes = np.where(is_shares_row, 0, contract_codes(table.strike[rows], table.is_call[rows]) + 1)
     payoffs, first, at = np.unique((symbol_of_row << _CHAIN_SHIFT) | codes, return_index=True, return_inverse=True)
@@ -629,18 +630,20 @@ def _worst_case(table: RowTable, symbol_of_row: np.ndarray, rows: np.ndarray, sp
     point_symbol = np.concatenate([present, present, symbol[inside]])
     point_price = np.concatenate([low[present], high[present], strike[inside]])
     order = np.lexsort((point_price, point_symbol))
-    point_symbol, point_price = point_symbol[order], point_price[order][:, None]
-    intrinsic = np.where(is_call, np.maximum(point_price - strike, 0.0), np.maximum(strike - point_price, 0.0))
-    payoff = np.where(is_shares, point_price, intrinsic) * (point_symbol[:, None] == symbol)
+    point_symbol, point_price = point_symbol[order], point_price[order]
     value_now = np.bincount(symbol_of_row, weights=table.market_value_usd[rows], minlength=len(symbols))
-    pnl = payoff @ units - value_now[point_symbol]
     upward = np.bincount(symbol, weights=units * (is_call | is_shares), minlength=len(symbols))
+    pay_from, pay_to = np.searchsorted(symbol, present), np.searchsorted(symbol, present, side="right")
+    point_from, point_to = np.searchsorted(point_symbol, present), np.searchsorted(point_symbol, present, side="right")
     out = {}
-    for index in present:
-        points = np.flatnonzero(point_symbol == index)
-        worst = points[int(np.argmin(pnl[points]))]
+    for index, p0, p1, q0, q1 in zip(present.tolist(), pay_from, pay_to, point_from, point_to):
+        prices = point_price[q0:q1, None]
+        k, call = strike[p0:p1], is_call[p0:p1]
+        intrinsic = np.where(call, np.maximum(prices - k, 0.0), np.maximum(k - prices, 0.0))
+        pnl = np.where(is_shares[p0:p1], prices, intrinsic) @ units[p0:p1] - value_now[index]
+        worst = int(np.argmin(pnl))
         out[symbols[index]] = {"max_loss_usd": round(max(-float(pnl[worst]), 0.0), 2),
-                               "at_price": round(float(point_price[worst, 0]), 2),
+                               "at_price": round(float(prices[worst, 0]), 2),
                                "grid_low": round(float(low[index]), 2), "grid_high": round(float(high[index]), 2),
                                "unbounded_above": bool(upward[index] < 0)}
     return out

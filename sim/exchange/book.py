@@ -67,8 +67,9 @@ class Book:
         """A marketable order took `quantity` units: each leg's contracts leave the side it traded against."""
         self.refill(now_ns, refill_per_s)
         taken = dict(self.taken)
+        bids = self._arrays[0]
         for column, ratio in zip(columns, ratios):
-            key = (column, ratio * sign > 0)
+            key = (column, ratio * sign > 0 or bids.item(column) <= 0)    # a zero-bid leg goes at the ask's size
             taken[key] = taken.get(key, 0.0) + quantity * abs(ratio)
         self.taken, self.taken_ns = taken, max(self.taken_ns, now_ns)
         self.version += 1

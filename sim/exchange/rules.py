@@ -128,10 +128,10 @@ def quote_problem(order: WorkingOrder, now_ns: int, stale_at_ns: int,
 
 def limit_problem(order: WorkingOrder, limit_price: float, view, config) -> Refusal | None:
     """Why `limit_price` cannot trade against the order's quotes now (`view`: its BookView, free of problems),
-    or None: a spread bought at 0.00 while a leg is quoted above zero (no seller gives a package of value away;
+    or None: a spread bought at 0.00 while its natural is above zero (no seller gives a package of value away;
     selling one for nothing is the seller's choice), or a limit further through the far touch than the price
     collar (`ExchangeConfig.limit_collar_per_share` / `_fraction`)."""
-    if order.is_complex and order.sign > 0 and abs(limit_price) < 1e-9 and max(view.touch) > 0:
+    if order.is_complex and order.sign > 0 and abs(limit_price) < 1e-9 and view.natural > 0:
         return Refusal("bad_price", "a spread is not bought at 0.00 while its legs are quoted above zero")
     far_touch = view.natural
     collar = max(config.limit_collar_per_share, config.limit_collar_fraction * abs(far_touch))

@@ -156,7 +156,7 @@ class SimulatedExchange(Component):
         if order is None:
             self._cancel_rejected(request.owner, request.client_order_id, "unknown order", now_ns)
         else:
-            self.port.schedule(self._cancel_delay(), ("cancel", request.client_order_id, None))
+            self.port.schedule(self._cancel_delay(), ("cancel", request.client_order_id, None, request.owner))
 
     def _on_replace(self, request: ReplaceOrder, now_ns: int) -> None:
         order = self.orders.get(request.client_order_id)
@@ -166,7 +166,7 @@ class SimulatedExchange(Component):
             self._cancel_rejected(request.owner, request.client_order_id, "unknown order" if order is None
                                   else (refusal.reason if refusal else "quantity must be >= 0"), now_ns)
             return
-        self.port.schedule(self._cancel_delay(), ("cancel", request.client_order_id, request))
+        self.port.schedule(self._cancel_delay(), ("cancel", request.client_order_id, request, request.owner))
 
     def _on_status(self, request: OrderStatusRequest, now_ns: int) -> None:
         order = self.orders.get(request.client_order_id)
@@ -195,7 +195,7 @@ class SimulatedExchange(Component):
             self._deliver_fill(self.orders[tag[1]], tag[2], tag[3], tag[4], now_ns)
         elif kind == "cancel":
             self.counts["order_events"] += 1
-            self._apply_cancel(tag[1], tag[2], now_ns)
+            self._apply_cancel(tag[1], tag[2], now_ns, tag[3])
         elif kind == "hazard":
             order = self.resting.get(tag[1])
             if order is not None and order.armed == tag[2]:
@@ -336,14 +336,22 @@ class SimulatedExchange(Component):
         waiting = tradable & ~marketable
         singles.hazard -= np.where(waiting, fills.rate_at_mid_per_s * np.exp(fills.steepness * aggressiveness)
                                    * elapsed_s, 0.0)
+        left: dict[tuple[int, bool], int] = {}            # displayed size left per (column, buying) in this pass
         for slot in np.flatnonzero(marketable | (waiting & (singles.hazard <= 0))).tolist():
             order = singles.orders[slot]
             if order.leaves <= 0:
                 continue
-            lot = units[slot] if marketable[slot] else self.rng.geometric(1.0 / fills.mean_lot)
+            if marketable[slot]:
+                level = (int(columns[slot]), bool(buying[slot]))
+                lot = left.setdefault(level, int(units[slot]))
+                if lot <= 0:
+                    continue
+            else:
+                lot = self.rng.geometric(1.0 / fills.mean_lot)
             quantity = min(order.leaves, int(lot))
             self._commit_fill(order, quantity, order.limit, (order.limit,))
             if marketable[slot]:
+                left[level] -= quantity
                 self._take(order, quantity, now_ns)
             singles.hazard[slot] = self._exponential()
 
@@ -452,8 +460,11 @@ class SimulatedExchange(Component):
 
     # ------------------------------------------------------------------ cancel / replace
 
-    def _apply_cancel(self, coid: str, replace: ReplaceOrder | None, now_ns: int) -> None:
-        order = self.orders[coid]
+    def _apply_cancel(self, coid: str, replace: ReplaceOrder | None, now_ns: int, owner: str | None = None) -> None:
+        order = self.orders.get(coid)
+        if order is None:                         # finished and forgotten (max_finished_orders) while in flight
+            self._cancel_rejected(owner or (replace.owner if replace else ""), coid, "unknown order", now_ns)
+            return
         if type(order) is tuple:
             owner = replace.owner if replace else order[3]
             self._cancel_rejected(owner, coid, _TOO_LATE[order[0]], now_ns)

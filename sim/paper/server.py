@@ -31,6 +31,8 @@ from sim.paper.service import ForgottenOrderError, OrderConflictError, UnknownOr
 _log = get_logger(component="paper-exchange")
 _ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,64}$"
 _ORDER_METHODS = frozenset({"POST", "DELETE", "PATCH"})
+ADDRESS_CLIENTS = 10
+"""The order-rate budget of one peer address, in clients' worth (see PaperExchangeApp._rate_limit)."""
 MAX_PAGE = 1000
 STREAM_CHANNELS = frozenset({"orders", "quotes"})
 
@@ -143,6 +145,8 @@ class PaperExchangeApp:
         self.metrics_sink = PrometheusClientSink()
         self.telemetry = Telemetry(self.metrics_sink)
         self.throttle = Throttle(exchange.orders_per_s_per_client, exchange.order_burst_per_client)
+        self.address_throttle = Throttle(ADDRESS_CLIENTS * exchange.orders_per_s_per_client,
+                                         ADDRESS_CLIENTS * exchange.order_burst_per_client)
         self.app = web.Application(middlewares=[self._measure, _errors, self._rate_limit])
         self.app.on_startup.append(self._start)
         self.app.on_shutdown.append(self._stop)
@@ -177,12 +181,15 @@ class PaperExchangeApp:
 
     @web.middleware
     async def _rate_limit(self, request: web.Request, handler) -> web.StreamResponse:
-        """Order submits, cancels and replaces per client (X-Client-Id, else the peer address): beyond
+        """Order submits, cancels and replaces per client (X-Client-Id at its peer address): beyond
         `orders_per_s_per_client` (with `order_burst_per_client` at once), 429 with Retry-After (whole seconds,
-        at least 1) and the exact wait in the body."""
+        at least 1) and the exact wait in the body. An address as a whole gets ADDRESS_CLIENTS clients' worth,
+        so a new X-Client-Id per request does not buy a fresh burst, nor does one client spend another's."""
         if request.method in _ORDER_METHODS and request.path.startswith("/orders"):
-            client = request.headers.get("X-Client-Id") or request.remote or "unknown"
-            wait_s = self.throttle.take(client, time.monotonic_ns())
+            address = request.remote or "unknown"
+            client = f"{address}/{request.headers.get('X-Client-Id', '')}"
+            now_ns = time.monotonic_ns()
+            wait_s = max(self.address_throttle.take(address, now_ns), self.throttle.take(client, now_ns))
             if wait_s > 0:
                 self.service.telemetry.count("spreadwright_exchange_rejects_total", reason="rate_limited")
                 response = _error(429, f"order rate limit: {self.exchange_config.orders_per_s_per_client:g}/s per "

@@ -24,6 +24,7 @@ from core.orders import (
     OrderFilled,
     OrderSide,
     OrderState,
+    OrderStatus,
     ReplaceOrder,
     SubmitOrder,
 )
@@ -170,8 +171,8 @@ class PaperService(Component):
         if isinstance(event, OrderFilled):
             self._book_fill(event)
         self._count_event(state, event)
-        if state.done:
-            self._finished(event.client_order_id)
+        if state.done and (state.status is OrderStatus.REJECTED or state.filled >= state.quantity):
+            self._finished(event.client_order_id)          # settled: no fill decided before a cancel still to come
         for listener in list(self.listeners):
             listener({"channel": "orders", "client_order_id": event.client_order_id, "status": state.status.value,
                       "event": payload})

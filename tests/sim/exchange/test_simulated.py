@@ -374,3 +374,20 @@ def test_displayed_size_taken_is_gone_until_it_refills():
     assert _takes(0.2) == {"a": 15, "b": 5}
     assert _takes(0.2, third_at_ns=5_100_000_000) == {"a": 15, "b": 5, "c": 20}
     assert _takes(None) == {"a": 15, "b": 5, "c": 20}
+
+
+def test_a_cancel_of_an_order_forgotten_while_the_cancel_was_in_flight_is_answered_not_a_crash():
+    script = [(1000, submit("x", [leg(451.0)], "BUY", 1, 1.0)), (1001, CancelOrder("x", "trader"))]
+    script += [(2000 + i, submit(f"u{i}", [leg(451.0)], "BUY", 1, 1.0)) for i in range(12)]
+    trader, exchange = run(script, config=ExchangeConfig(seed=1, max_finished_orders=10), until_s=0.05)
+    (refused,) = trader.of(CancelRejected)
+    assert refused.client_order_id == "x" and "x" not in exchange.orders
+
+
+def test_resting_single_leg_orders_share_the_displayed_size_that_becomes_marketable():
+    """Two resting 15-lot bids at 3.10; a quote offers 20 at 3.10: they fill 20 between them, not 30."""
+    offered = quotes(50_000_000, bid=[10.1, 6.2, 3.0, 1.2, 0.4], ask=[10.14, 6.24, 3.10, 1.24, 0.44])
+    trader, _ = run([(1000, submit("p", [leg(450.0)], "BUY", 15, 3.10)),
+                     (2000, submit("q", [leg(450.0)], "BUY", 15, 3.10)), (50_000_000, offered)],
+                    config=ExchangeConfig(seed=1, fills=FillModel(rate_at_mid_per_s=1e-9)), until_s=0.06)
+    assert sum(f.quantity for f in trader.of(OrderFilled)) == 20

@@ -440,6 +440,12 @@ def test_orders_beyond_the_client_rate_get_429_with_retry_after_and_other_client
                 async with http.post(url + "/orders", json={**body, "client_order_id": "other-1"},
                                      headers={"X-Client-Id": "calm"}) as response:
                     assert response.status == 201
+                rotating = []                                  # a fresh id per request buys no fresh burst
+                for i in range(25):
+                    async with http.post(url + "/orders", json={**body, "client_order_id": f"rot-{i}"},
+                                         headers={"X-Client-Id": f"id-{i}"}) as response:
+                        rotating.append(response.status)
+                assert 429 in rotating and rotating.count(201) <= 20 - 3
     asyncio.run(scenario())
 
 
