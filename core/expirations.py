@@ -80,4 +80,3 @@ def snap_to_listed(today: date, wanted: list[date], sessions: list[date]) -> lis
         best = min((d for d in listed if d not in chosen), key=lambda d: abs((d - day).days), default=None)
         chosen.append(best)
     return chosen
-

@@ -3,7 +3,7 @@
 Split from `sim.exchange.simulated` (the matching): a new order is refused for a bad quantity, side or
 price, a price off the tick, legs on more than one book, an unknown or expired contract, a
 contract in two legs, or the market being closed; at the ack, for crossed, stale or missing
-quotes on a leg, a spread bought at 0.00 while its legs are quoted above zero, and a limit beyond the price
+quotes on a leg, a spread bought at 0.00 while its natural is above zero, and a limit beyond the price
 collar (`limit_problem`). Each check returns a `core.orders.Refusal` (a bounded code and the reason as
 text), or None (an order) when it passes.
 """
@@ -132,7 +132,7 @@ def limit_problem(order: WorkingOrder, limit_price: float, view, config) -> Refu
     selling one for nothing is the seller's choice), or a limit further through the far touch than the price
     collar (`ExchangeConfig.limit_collar_per_share` / `_fraction`)."""
     if order.is_complex and order.sign > 0 and abs(limit_price) < 1e-9 and view.natural > 0:
-        return Refusal("bad_price", "a spread is not bought at 0.00 while its legs are quoted above zero")
+        return Refusal("bad_price", "a spread is not bought at 0.00 while its natural is above zero")
     far_touch = view.natural
     collar = max(config.limit_collar_per_share, config.limit_collar_fraction * abs(far_touch))
     through = order.sign * (limit_price - far_touch)

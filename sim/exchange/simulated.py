@@ -271,7 +271,12 @@ class SimulatedExchange(Component):
         self._apply_queued_cancels(order, now_ns)
 
     def _match_marketable(self, order: WorkingOrder, now_ns: int, view: BookView | None = None) -> None:
-        natural, _, touch, units = natural_view(order) if view is None else view[3:7]
+        """Fill what the order's limit reaches at the natural now (its view of the book: quotes checked, a spread
+        never bought for nothing), up to the size left."""
+        view = view if view is not None else self._book_view(order, now_ns)
+        if view.problem:
+            return
+        natural, _, touch, units = view[3:7]
         if order.sign * (order.limit - natural) < -1e-9 or units <= 0:
             return
         prices = (natural,) if not order.is_complex else leg_prices(touch, order.ratios, natural)

@@ -75,9 +75,8 @@ class PaperService(Component):
         self.history: dict[str, tuple[int, list[dict], int]] = {}     # client order id -> (created_ns, events, seq)
         self.requests: dict[str, SubmitOrder] = {}
         self.fills: deque[dict[str, Any]] = deque(maxlen=10 * max_finished_orders)
-        self.finished: deque[str] = deque()                           # finished ids, oldest first
+        self.finished: dict[str, None] = {}                           # settled ids, oldest first
         self.forgotten: dict[str, None] = {}                          # ids forgotten, oldest first (bounded)
-        self.finished_set: set[str] = set()
         self.order_seq = self.fill_seq = 0
         self.positions: dict[tuple, int] = {}
         self.listeners: list[Callable[[dict], None]] = []
@@ -190,14 +189,13 @@ class PaperService(Component):
 
     def _finished(self, client_order_id: str) -> None:
         """A finished order joins the kept ones; beyond `max_finished_orders` the oldest is forgotten."""
-        if client_order_id in self.finished_set:
+        if client_order_id in self.finished:
             return
-        self.finished.append(client_order_id)
-        self.finished_set.add(client_order_id)
+        self.finished[client_order_id] = None
         if len(self.finished) <= self.max_finished_orders:
             return
-        oldest = self.finished.popleft()
-        self.finished_set.discard(oldest)
+        oldest = next(iter(self.finished))
+        del self.finished[oldest]
         for table in (self.orders, self.history, self.requests):
             table.pop(oldest, None)
         self.forgotten[oldest] = None

@@ -391,3 +391,15 @@ def test_resting_single_leg_orders_share_the_displayed_size_that_becomes_marketa
                      (2000, submit("q", [leg(450.0)], "BUY", 15, 3.10)), (50_000_000, offered)],
                     config=ExchangeConfig(seed=1, fills=FillModel(rate_at_mid_per_s=1e-9)), until_s=0.06)
     assert sum(f.quantity for f in trader.of(OrderFilled)) == 20
+
+
+def test_a_replace_that_makes_a_spread_marketable_pays_a_tick_not_zero():
+    """The replace path reads the same checked view as the ack: a spread whose natural nets to 0.00 is bought
+    at one tick, never for nothing."""
+    cheap = quotes(1, bid=[10.1, 6.2, 3.1, 0.02, 0.03], ask=[10.14, 6.24, 3.14, 0.03, 0.04])
+    spread = [leg(455.0, 1), leg(460.0, -1)]
+    trader, _ = run([(5, cheap), (1000, submit("r", spread, "BUY", 2, -0.05)),
+                     (5_000_000, ReplaceOrder("r", "trader", 0.05))],
+                    config=ExchangeConfig(seed=1, fills=FillModel(rate_at_mid_per_s=1e-9)), until_s=0.05)
+    fills = trader.of(OrderFilled)
+    assert fills and all(f.price == pytest.approx(0.01) for f in fills)
