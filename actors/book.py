@@ -18,11 +18,11 @@ from datetime import date
 from typing import Any, Hashable, NamedTuple
 
 from actors import names
-from actors.messages import UnderlyingClose
+from actors.messages import RiskView, UnderlyingClose
 from actors.runtime.component import Component
 from config.book import BookConfig
 from core.book import Book, BookFill, BookLine, BookValuation
-from core.calendar import settlement_instant_ns
+from core.calendar import new_york_day, settlement_instant_ns
 from core.errors import InvalidFieldError
 from core.instruments import PRODUCTS, Settlement
 from core.quotes import ChainQuotes
@@ -60,12 +60,16 @@ class BookCarry(NamedTuple):
     shares_to_close: dict
     peak_pnl_usd: float
     max_drawdown_usd: float
+    last_pnl_usd: float = 0.0
 
 
 class BookComponent(Component):
     def __init__(self, settings: BookConfig = BookConfig(), rate: float = 0.04, name: str = names.BOOK,
-                 carry: BookCarry | None = None) -> None:
+                 carry: BookCarry | None = None, risk: str | None = None) -> None:
+        """`risk`: the risk gate, sent a `RiskView` at every mark (its greeks caps, loss limit and drawdown
+        trigger read it)."""
         super().__init__(name)
+        self.risk = risk
         self.settings = settings
         self._book = carry.book if carry is not None else Book(rate, settings.fallback_vol)
         self._pending: list[BookFill] = []                   # fills received, not yet folded
@@ -79,6 +83,7 @@ class BookComponent(Component):
         self.max_drawdown_usd = carry.max_drawdown_usd if carry is not None else 0.0
         if carry is not None:
             self.shares_to_close.update(carry.shares_to_close)
+        self.day_start: tuple[date | None, float] = (None, carry.last_pnl_usd if carry is not None else 0.0)
         self.next_mark_chain_ns = 0
         self.mark_pending = False
         self._soonest_expiry_ns = 0         # the earliest expiry instant of an open chain (0: look again)
@@ -196,7 +201,29 @@ class BookComponent(Component):
                  "worst_case_loss_usd": round(sum(w["max_loss_usd"] for w in worst.values()), 2)}
         self.history.append(point)
         self._publish(valuation, worst, drawdown)
+        if self.risk is not None:
+            self._tell_risk(valuation, total, now_ns)
         return point
+
+    def day_pnl_usd(self, now_ns: int, pnl_usd: float) -> float:
+        """P&L since the New York day began: against the last mark of an earlier day (the carried P&L at the
+        first mark of a session)."""
+        day, baseline = self.day_start
+        today = new_york_day(now_ns)
+        if day != today:
+            if day is not None and len(self.history) >= 2:
+                baseline = self.history[-2]["pnl_usd"]
+            self.day_start = (today, baseline)
+        return pnl_usd - self.day_start[1]
+
+    def _tell_risk(self, valuation: BookValuation, total: dict, now_ns: int) -> None:
+        gamma_usd_per_pct = 0.0
+        for symbol, totals in valuation.totals("symbol").items():
+            spot = next((c.underlying for (s, _), c in self.chains.items() if s == symbol
+                         and math.isfinite(c.underlying)), 0.0)
+            gamma_usd_per_pct += totals["gamma_shares_per_usd"] * spot * spot / 100.0
+        self.port.send(self.risk, RiskView(now_ns, total["pnl_usd"], self.day_pnl_usd(now_ns, total["pnl_usd"]),
+                                           total["delta_usd"], total["vega_usd_per_vol_point"], gamma_usd_per_pct))
 
     def _publish(self, valuation: BookValuation, worst: dict, drawdown: float) -> None:
         """The book's gauges; nothing to do where metrics go nowhere (a plain backtest)."""
@@ -216,7 +243,8 @@ class BookComponent(Component):
 
     def carry(self) -> BookCarry:
         """The book to carry into the next session."""
-        return BookCarry(self.book, dict(self.shares_to_close), self.peak_pnl_usd, self.max_drawdown_usd)
+        last = self.history[-1]["pnl_usd"] if self.history else self.day_start[1]
+        return BookCarry(self.book, dict(self.shares_to_close), self.peak_pnl_usd, self.max_drawdown_usd, last)
 
     def snapshot(self) -> dict[str, Any]:
         """P&L, exposure and worst case in total, per symbol and per chain, as of the last mark."""

@@ -19,7 +19,7 @@ from typing import Any
 
 from actors import names
 from actors.book import structure_of
-from actors.messages import ReplayedOrders, ReplayRequest
+from actors.messages import Approved, RecordTradingState, ReplayedOrders, ReplayRequest, RiskState, RiskStateRequest
 from actors.runtime.component import Component
 from core.book import BookFill
 from core.ledger import LedgerEvent, LedgerStore, fold, intent_event, order_event
@@ -27,9 +27,11 @@ from core.orders import (
     ORDER_EVENTS,
     CancelOrder,
     CancelRejected,
+    OrderAccepted,
     OrderCancelled,
     OrderFilled,
     OrderRejected,
+    OrderReplaced,
     OrderState,
     OrderStatus,
     OrderStatusReport,
@@ -38,17 +40,23 @@ from core.orders import (
     SubmitOrder,
     TradingHalted,
 )
+from core.risk.states import STATE_EVENT_KIND, StateChange
 
 _EVENTS = frozenset(ORDER_EVENTS)
+_GATE_EVENTS = frozenset({OrderAccepted, OrderFilled, OrderCancelled, OrderRejected, OrderReplaced})
+"""The events the risk gate is copied: what changes working orders and positions, and the venue's answers."""
 
 
 class BrokerGateway(Component):
     def __init__(self, store: LedgerStore, venue: str = names.EXCHANGE, name: str = names.GATEWAY,
-                 book: str | None = None) -> None:
+                 book: str | None = None, gate: str | None = None) -> None:
+        """`gate`: the risk gate in front (the kernel's topologies always have one): submits and replaces are
+        taken only as it passes them (`Approved`), and it is copied the events that change what is working."""
         super().__init__(name)
         self.store = store
         self.venue = venue
         self.book = book                        # every fill, as written to the ledger, goes on to the book
+        self.gate = gate
         self.owners: dict[str, str] = {}
         self.orders: dict[str, tuple[str, tuple]] = {}      # client order id -> (side, legs as the intent has them)
         self.counts = {"intents": 0, "duplicates_refused": 0, "events": 0, "unknown_events": 0,
@@ -72,21 +80,48 @@ class BrokerGateway(Component):
         kind = type(message)
         if kind in _EVENTS:
             self._event(message)
-        elif kind is SubmitOrder:
-            self._submit(message, now_ns)
-        elif kind is CancelOrder or kind is ReplaceOrder:
+        elif kind is Approved:
+            request = message.request
+            if type(request) is SubmitOrder:
+                self._submit(request, now_ns)
+            else:
+                self._cancel_or_replace(request, now_ns)
+        elif kind is SubmitOrder or kind is ReplaceOrder:
+            if self.gate is None:
+                self._submit(message, now_ns) if kind is SubmitOrder else self._cancel_or_replace(message, now_ns)
+            else:
+                self._around_gate(message, now_ns)
+        elif kind is CancelOrder:
             self._cancel_or_replace(message, now_ns)
         elif kind is OrderStatusReport:
             self._reconcile(message, now_ns)
         elif kind is ReplayRequest:
             self._replay(message)
+        elif kind is RiskStateRequest:
+            self._risk_state(message)
+        elif kind is RecordTradingState:
+            change = message.change
+            self.store.append(LedgerEvent(0, change.time_ns, STATE_EVENT_KIND, "", change.scope,
+                                          {"state": change.state, "reason": change.reason, "trigger": change.trigger}))
         else:
             raise TypeError(f"{self.name} cannot handle {kind.__name__}")
+
+    def _around_gate(self, request: SubmitOrder | ReplaceOrder, now_ns: int) -> None:
+        """A submit or replace that did not come through the risk gate: refused, nothing written or sent."""
+        self.counts["around_gate"] = self.counts.get("around_gate", 0) + 1
+        reason = "orders reach the gateway through the risk gate only"
+        self.log.error("order_around_risk_gate", client_order_id=request.client_order_id, owner=request.owner)
+        if type(request) is SubmitOrder:
+            self.port.send(request.owner, OrderRejected(request.client_order_id, reason, now_ns, "other"))
+        else:
+            self.port.send(request.owner, CancelRejected(request.client_order_id, reason, now_ns))
 
     def _submit(self, order: SubmitOrder, now_ns: int) -> None:
         if order.client_order_id in self.owners or self.store.has_intent(order.client_order_id):
             self.counts["duplicates_refused"] += 1
             self.log.warning("duplicate_intent_not_sent", client_order_id=order.client_order_id, owner=order.owner)
+            if self.gate is not None:           # the gate counted it as working: it never will be
+                self.port.send(self.gate, OrderRejected(order.client_order_id, "duplicate", now_ns, "duplicate"))
             return
         intent = self.store.append(intent_event(order, order.owner, now_ns))       # written before the order leaves
         self.owners[order.client_order_id] = order.owner
@@ -112,6 +147,8 @@ class BrokerGateway(Component):
         kind = type(event)
         if kind is OrderCancelled or kind is OrderRejected or (kind is OrderFilled and event.leaves_quantity == 0):
             self.working.discard(event.client_order_id)
+        if self.gate is not None and kind in _GATE_EVENTS:
+            self.port.send(self.gate, event)
         if kind is OrderFilled and self.book is not None and event.client_order_id in self.orders:
             coid = event.client_order_id
             side, legs = self.orders[coid]
@@ -179,6 +216,18 @@ class BrokerGateway(Component):
             details = tuple((r.side, tuple((right, float(strike), int(ratio)) for _, _, strike, right, ratio in r.legs),
                              intent_ns.get(r.client_order_id, 0)) for r in records)
         self.port.send(request.owner, ReplayedOrders(orders, details))
+
+    def _risk_state(self, request: RiskStateRequest) -> None:
+        """What the ledger holds for a (re)starting gate: net positions, working orders, each scope's last state."""
+        events = self.store.events()
+        state = fold(events)
+        working = tuple((r.client_order_id, r.owner, r.side, tuple(tuple(leg) for leg in r.legs), r.leaves)
+                        for r in state.working())
+        changes = tuple(StateChange(e.owner, e.payload["state"], e.payload.get("reason", ""),
+                                    e.payload.get("trigger", ""), e.time_ns)
+                        for e in events if e.kind == STATE_EVENT_KIND)
+        last = {change.scope: tuple(change) for change in changes}
+        self.port.send(request.requester, RiskState(tuple(state.positions.items()), working, tuple(last.values())))
 
     def _halt(self, record: OrderState, reason: str, now_ns: int) -> None:
         self.counts["halts"] += 1

@@ -47,7 +47,7 @@ from actors.butterfly_router_state import (
     exit_order_id,
     plans_as_placed,
 )
-from actors.messages import REPLAY_RETRY_NS, ExitButterfly, ReplayedOrders, ReplayRequest
+from actors.messages import REPLAY_RETRY_NS, ExitButterfly, ReplayedOrders, ReplayRequest, TradingStateChanged
 from actors.runtime.component import Component
 from config.router import FallbackAction
 from core.exits.butterfly import (
@@ -74,6 +74,7 @@ from core.orders import (
     Contract,
     OrderAccepted,
     OrderCancelled,
+    OrderDenied,
     OrderFilled,
     OrderLeg,
     OrderRejected,
@@ -127,6 +128,8 @@ class ButterflyExitRouter(Component):
             self._receive(message, now_ns)
         elif isinstance(message, ReplayedOrders):
             self._replayed(message, now_ns)
+        elif isinstance(message, TradingStateChanged):
+            self.log.warning("gate_state", scope=message.scope, state=message.state, reason=message.reason)
         else:
             coid = message.client_order_id
             exit_id = self.order_index.get(coid)
@@ -447,7 +450,7 @@ class ButterflyExitRouter(Component):
                 self._finish(ex, now_ns, closed=False)
             else:
                 self._maybe_done(ex, now_ns)
-        elif isinstance(event, OrderRejected):
+        elif isinstance(event, (OrderRejected, OrderDenied)):
             order.done = True
             self.counts["refused"] += 1
             self.log.error("exit_order_rejected", position_id=ex.request.position.position_id,

@@ -20,6 +20,7 @@ from core.orders import (
     CancelOrder,
     CancelRejected,
     OrderCancelled,
+    OrderDenied,
     OrderFilled,
     OrderRejected,
     ReplaceOrder,
@@ -28,7 +29,7 @@ from core.orders import (
 )
 
 EXIT_PARTS = ("vertical_1", "vertical_2", "whole_fly", "short_leg", "long_leg", *HEDGE_PARTS)
-_SETTLING = (OrderCancelled, OrderRejected, CancelRejected, TradingHalted)
+_SETTLING = (OrderCancelled, OrderRejected, OrderDenied, CancelRejected, TradingHalted)
 """Events after which a replayed order can fill no more: a cancel is refused only for an order already done,
 and its last fill came before (events of one order arrive in order); a halt means the broker lost it."""
 

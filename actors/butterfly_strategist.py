@@ -18,7 +18,7 @@ import numpy as np
 
 from actors import names
 from actors.fly_replay import ENTRY_SUFFIX, FLY_RATIOS, entry_order_id, fly_closed, fly_replay
-from actors.messages import REPLAY_RETRY_NS, ExitButterfly, ReplayedOrders, ReplayRequest
+from actors.messages import REPLAY_RETRY_NS, ExitButterfly, ReplayedOrders, ReplayRequest, TradingStateChanged
 from actors.runtime.component import Component
 from config.butterfly import ButterflyStrategyConfig
 from config.router import RouterRiskConfig
@@ -30,6 +30,7 @@ from core.orders import (
     CancelOrder,
     Contract,
     OrderCancelled,
+    OrderDenied,
     OrderFilled,
     OrderLeg,
     OrderRejected,
@@ -67,6 +68,7 @@ class ButterflyStrategist(Component):
         self.exit_sent_ns = 0
         self.round_trips: list[dict[str, Any]] = []
         self.halted_reason: str | None = None     # no new fly once halted; an open fly still exits
+        self.gate_states: dict[str, str] = {}     # scope -> the risk gate's state: no new fly unless all ACTIVE
         self.session_start_ns = session_start_ns
         self.replayed = True                      # until on_start asks the ledger; then chains wait for its answer
 
@@ -100,12 +102,19 @@ class ButterflyStrategist(Component):
         elif isinstance(message, TradingHalted):
             self.halted_reason = message.reason
             self.log.warning("flies_halted", reason=message.reason, open_fly=self.position is not None)
-        elif isinstance(message, (OrderCancelled, OrderRejected)) and self.entering:
+        elif isinstance(message, TradingStateChanged):
+            self.gate_states[message.scope] = message.state
+            self.log.warning("gate_state", scope=message.scope, state=message.state, reason=message.reason)
+        elif isinstance(message, (OrderCancelled, OrderRejected, OrderDenied)) and self.entering:
             entering, self.entering = self.entering, None
             self.log.info("fly_entry_ended", client_order_id=message.client_order_id, filled=entering["filled"],
                           reason=getattr(message, "reason", "cancelled"))
             if entering["filled"]:
                 self._open(entering, entering.get("entry_ns", now_ns), now_ns)   # what filled is a fly to manage
+
+    @property
+    def _gate_paused(self) -> bool:
+        return any(state != "ACTIVE" for state in self.gate_states.values())
 
     def _resume(self, replay: ReplayedOrders, now_ns: int) -> None:
         """Take up where the ledger says this strategist was: next sequence, and its last fly if still open
@@ -146,7 +155,8 @@ class ButterflyStrategist(Component):
             if not self.exiting or self.exit_request is None:
                 self._check_exit(now_ns)
             return
-        if self.halted_reason or self.entering or now_ns - self.last_entry_ns < self.settings.entry_interval_s * NS:
+        paused = self.halted_reason or self._gate_paused
+        if paused or self.entering or now_ns - self.last_entry_ns < self.settings.entry_interval_s * NS:
             return
         if self.market_hours_ok is not None and not self.market_hours_ok(now_ns):
             return

@@ -7,7 +7,8 @@ delay scaled by the trading phase. Whatever the debit part fills, the credit par
 for; while the chain is imbalanced no new debit is sent, and a debit is cut to the contracts the
 balancer still allows. With force_balance_at_close, the close auction (15:45-16:00) opens no new
 debit and sells any imbalance at the natural price. Outcomes: FILLED, PARTIAL, TIMEOUT (our
-cancel), CANCELLED count toward the fill rate; REJECTED is logged and skipped. Below
+cancel), CANCELLED count toward the fill rate; REJECTED (by the venue) and DENIED (by the risk gate) are logged
+and skipped; while the gate holds the trader's scope REDUCING or HALTED it sends nothing. Below
 `min_fill_rate` (after 5 attempts) the trader pauses `low_fill_rate_pause_seconds`, then retries.
 """
 
@@ -29,6 +30,7 @@ from actors.messages import (
     ChainFill,
     ReplayedOrders,
     ReplayRequest,
+    TradingStateChanged,
 )
 from actors.runtime.component import Component
 from actors.runtime.metrics_catalog import OUTCOME_OF_STATUS, TRADING_STATES, size_bucket
@@ -49,6 +51,7 @@ from core.orders import (
     Contract,
     OrderAccepted,
     OrderCancelled,
+    OrderDenied,
     OrderFilled,
     OrderLeg,
     OrderRejected,
@@ -63,7 +66,7 @@ NS = 1_000_000_000
 _MIN_ATTEMPTS_FOR_PAUSE = 5
 _RECENT = 10
 _CLOSED_RECHECK_NS = 60 * NS
-_ANSWERS = frozenset({OrderAccepted, OrderFilled, OrderRejected})     # the events that answer a submit
+_ANSWERS = frozenset({OrderAccepted, OrderFilled, OrderRejected, OrderDenied})     # the events that answer a submit
 _DEBITS_TRIED = 5                   # the best debit verticals a plan tries to offset (scan_opportunities' limit)
 
 
@@ -137,6 +140,8 @@ class ExpirationTrader(Component):
         self._state = ""
         self.allowed_hours: frozenset[int] = frozenset()
         self.halted_reason: str | None = None
+        self.gate_states: dict[str, str] = {}     # scope -> the risk gate's state for it (TradingStateChanged)
+        self.gate_state = "ACTIVE"
         self.cancel_after_ns = int(settings.timing.cancel_after_seconds * NS)
         self.attempt_due = False
         self.resumed = False                     # the ledger's replay has been applied (trading may start)
@@ -224,6 +229,16 @@ class ExpirationTrader(Component):
             self._attempt(now_ns)
             self._trigger = "timer"
 
+    def _on_gate_state(self, message: TradingStateChanged, now_ns: int) -> None:
+        """The risk gate put this trader's scope (or the session) in a state: it sends nothing unless ACTIVE
+        (its orders open positions) and takes up its loop again when it is."""
+        was_active = self.gate_state == "ACTIVE"
+        self.gate_states[message.scope] = message.state
+        self.gate_state = "ACTIVE" if all(s == "ACTIVE" for s in self.gate_states.values()) else "PAUSED"
+        self.log.warning("gate_state", scope=message.scope, state=message.state, reason=message.reason)
+        if self.gate_state == "ACTIVE" and not was_active and self.resumed:
+            self._schedule_attempt(now_ns)
+
     def _on_halted(self, message: TradingHalted, now_ns: int) -> None:
         self.halted_reason = message.reason
         self._set_state("HALTED")
@@ -259,6 +274,9 @@ class ExpirationTrader(Component):
         elif kind is OrderRejected:
             self.log.warning("order_rejected", client_order_id=working.coid, reason=message.reason)
             self._finish(working, "REJECTED", now_ns)
+        elif kind is OrderDenied:
+            self.log.info("order_denied", client_order_id=working.coid, code=message.code, reason=message.reason)
+            self._finish(working, "DENIED", now_ns)
         elif kind is CancelRejected:
             self.log.debug("cancel_refused", client_order_id=working.coid, reason=message.reason)
         else:
@@ -291,7 +309,7 @@ class ExpirationTrader(Component):
                       cancel_after_ms=self.cancel_after_ns / 1e6)
 
     _CONTROL = {ChainQuotes: _on_chain, ApplyOptimization: lambda self, message, _now_ns: self._apply(message),
-                ReplayedOrders: _resume, TradingHalted: _on_halted}
+                ReplayedOrders: _resume, TradingHalted: _on_halted, TradingStateChanged: _on_gate_state}
     """The handlers of the messages that are not order events, by type (`on_message`)."""
 
     def _hour(self, now_ns: int) -> int:
@@ -314,6 +332,8 @@ class ExpirationTrader(Component):
     def _attempt(self, now_ns: int) -> None:
         if self.halted_reason:
             return                          # halted until a person or a supervisor clears it
+        if self.gate_state != "ACTIVE":
+            return                          # until the gate says ACTIVE again (TradingStateChanged)
         phase = self._phases.phase(now_ns) if self.settings.market_hours else TradingPhase.MIDDAY
         multiplier = delay_multiplier(phase, self.settings.timing.open_auction_delay_multiplier,
                                       self.settings.timing.close_auction_delay_multiplier)
@@ -465,7 +485,7 @@ class ExpirationTrader(Component):
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
         self.telemetry.count("spreadwright_order_outcomes_total", outcome=OUTCOME_OF_STATUS[outcome],
                              **working.labels)
-        if outcome != "REJECTED":
+        if outcome != "REJECTED" and outcome != "DENIED":
             self._learn(working, outcome, now_ns)
         if working.part == "debit" and working.filled > 0 and self._quotes_usable(now_ns):
             self._send_credit(working.filled, working.credit_plan, now_ns)

@@ -104,3 +104,71 @@ class UnderlyingClose(NamedTuple):
     symbol: str
     time_ns: int
     price: float
+
+
+class Approved(NamedTuple):
+    """A submit or replace the risk gate passed, on its way to the gateway (which takes no other, where a gate
+    stands in front of it)."""
+
+    request: object
+
+
+class RiskView(NamedTuple):
+    """The book's latest mark, for the risk gate: P&L in all and since the day's first mark, and the exposure
+    the greeks caps read (delta USD, vega USD per vol point, dollar gamma USD per 1% move)."""
+
+    time_ns: int
+    pnl_usd: float
+    day_pnl_usd: float
+    delta_usd: float
+    vega_usd_per_vol_point: float
+    gamma_usd_per_pct: float
+
+
+class SetTradingState(NamedTuple):
+    """Put a scope (core.risk.states.SESSION_SCOPE or a sender's name) into a state (ACTIVE, REDUCING, HALTED):
+    `spreadwright halt|resume`, a supervisor, a test."""
+
+    scope: str
+    state: str
+    reason: str
+    trigger: str = "manual"
+
+
+class TradingStateChanged(NamedTuple):
+    """The gate tells a sender its scope's new state (a trader stops sending while it is not ACTIVE)."""
+
+    scope: str
+    state: str
+    reason: str
+    time_ns: int
+
+
+class RiskStateRequest(NamedTuple):
+    """A (re)starting gate asks the gateway what the ledger holds: positions, working orders, trading states."""
+
+    requester: str
+
+
+class RiskState(NamedTuple):
+    """The gateway's answer: `positions` ((symbol, expiry, strike, right), net contracts); `working`
+    (client order id, owner, side, legs as ((symbol, expiry, strike, right, ratio), ...), leaves); `states`
+    the last core.risk.states.StateChange of each scope."""
+
+    positions: tuple
+    working: tuple
+    states: tuple
+
+
+class RecordTradingState(NamedTuple):
+    """The gate asks the gateway to write a state change (core.risk.states.StateChange) to the ledger."""
+
+    change: object
+
+
+class VenueStatus(NamedTuple):
+    """The venue is reachable (`up`) or not, as the broker bridge last found it."""
+
+    up: bool
+    time_ns: int
+    reason: str = ""

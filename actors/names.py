@@ -14,6 +14,9 @@ GATEWAY = "broker"
 EXCHANGE = "exchange"
 """The simulated exchange: the venue of a backtest, a study, and the paper exchange's matching engine."""
 
+RISK = "risk"
+"""The RiskGate: every order, replace and cancel passes it before the gateway; refusals come back as OrderDenied."""
+
 BRIDGE = "bridge"
 """The BrokerBridge: the venue of a paper or live session, a component in front of a broker adapter."""
 
@@ -45,8 +48,9 @@ TRADER_PREFIX = "trader-"
 STRATEGIST_PREFIX = "flies-"
 ORDER_PATH_PREFIXES = (TRADER_PREFIX, STRATEGIST_PREFIX, ROUTER)
 """Components that originate orders: a session stops them before it cancels at the venue."""
-ORDER_PATH_GROUP = ((GATEWAY, ROUTER, BRIDGE),)
-"""The Ray runtime's default co-host group: the order path in one actor (RuntimeConfig.co_host None)."""
+ORDER_PATH_GROUP = ((RISK, GATEWAY, ROUTER, BRIDGE),)
+"""The Ray runtime's default co-host group: the order path in one actor (RuntimeConfig.co_host None); the gate
+before the gateway, so the check costs no Ray call."""
 
 
 def trader_name(symbol: str, expiration: date) -> str:

@@ -15,6 +15,7 @@ from config.exchange import ExchangeConfig
 from config.execution import BalancerConfig, CreditMaximizerConfig, ExecutorConfig, SizingParameters, TimingParameters
 from config.ledger import LedgerConfig
 from config.montecarlo import MonteCarloConfig
+from config.risk import RiskConfig
 from config.router import RouterRiskConfig
 from config.runtime import LoggingConfig, MetricsConfig, RuntimeConfig
 
@@ -47,6 +48,7 @@ class SessionConfig(FrozenModel):
     ledger: LedgerConfig = LedgerConfig()
     book: BookConfig = BookConfig()
     broker: BrokerConfig = BrokerConfig()
+    risk: RiskConfig = RiskConfig()
     butterflies: ButterflyStrategyConfig = ButterflyStrategyConfig()
     montecarlo: MonteCarloConfig = MonteCarloConfig()
     metrics: MetricsConfig = MetricsConfig()
@@ -75,6 +77,9 @@ class SessionConfig(FrozenModel):
             raise rule_error("router.routing.allow_whole_fly_complex_order",
                              f"a whole-fly complex order is for simulation only; mode {self.mode.value} "
                              "must exit butterflies as two verticals")
+        if self.mode is not Mode.BACKTEST and not self.risk.enabled:
+            raise rule_error("risk.enabled", f"mode {self.mode.value} sends real orders: the risk gate stays on "
+                             "(turning it off is for measuring its cost in a backtest)")
         if self.mode is Mode.LIVE and self.broker.url is None:
             raise rule_error(
                 "broker.url", "a live session needs its broker's URL (only paper starts an exchange for you)"

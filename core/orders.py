@@ -120,6 +120,16 @@ class OrderRejected(NamedTuple):
     code: str = "other"          # one of REJECT_CODES, set where the refusal was decided
 
 
+class OrderDenied(NamedTuple):
+    """The risk gate refused the order before it reached the gateway: nothing was written or sent. `code` is
+    one of core.risk.checks.DENY_CODES; the fields are laid out as OrderRejected's."""
+
+    client_order_id: str
+    reason: str
+    time_ns: int
+    code: str = "other"
+
+
 class OrderFilled(NamedTuple):
     """A fill of `quantity` units at net `price`; `leg_prices` per leg in order; `leaves` still working."""
 

@@ -368,6 +368,8 @@ def _summary(config: SessionConfig, backtest: Backtest, wall_s: float, events: i
                "position_summary": backtest.balancer.snapshot(), "optimization": backtest.metrics.snapshot(),
                "exchange": backtest.exchange.snapshot(), "market": backtest.feed.snapshot(),
                "ledger": backtest.gateway.snapshot()}
+    if backtest.topology.gate is not None:
+        summary["risk"] = backtest.topology.gate.snapshot()
     if settings.market == "cboe_spx_2019":
         calendar_days = MarketCalendar().sessions(settings.first_day, settings.end or settings.first_day)
         replayed = set(_sessions(config))

@@ -33,6 +33,7 @@ from actors.expiration_trader import ExpirationTrader, TraderSettings
 from actors.messages import AddSymbol, ExitButterfly
 from actors.optimization_metrics import MetricsComponent
 from actors.position_balancer import BalancerComponent
+from actors.risk_gate import RiskGate
 from actors.runtime.component import Component
 from actors.runtime.pingpong import Counter, Quoter
 from actors.runtime.protocol import Runtime
@@ -143,7 +144,8 @@ class SimulatedVenue:
 
     def add_chains(self, symbol: str, traders: list[ExpirationTrader], now_ns: int,
                    start_price: float | None, also: tuple[str, ...] = ()) -> None:
-        routes = tuple((t.expiration.isoformat(), t.name) for t in traders)      # the feed sends the book its own
+        receivers = (*(name for name in also if name != names.BOOK),)           # the feed sends the book its own
+        routes = tuple((t.expiration.isoformat(), name) for t in traders for name in (t.name, *receivers))
         expiries = tuple(t.expiration.isoformat() for t in traders)
         self.feed.on_message(AddSymbol(symbol, start_price, expiries, routes), now_ns)
 
@@ -213,6 +215,13 @@ class Topology:
     """The user's replacement balancer: each trader checks against a copy of it (None: each trader's own)."""
     book: BookComponent | None = None
     """What the session holds, valued (None when `book.enabled` is off)."""
+    gate: RiskGate | None = None
+    """The risk gate every order passes (None only in a backtest with `risk.enabled` off)."""
+
+    @property
+    def order_entry(self) -> str:
+        """Where senders send orders: the gate, or the gateway when there is none."""
+        return self.gate.name if self.gate is not None else self.gateway.name
 
     @property
     def strategists(self) -> list[ButterflyStrategist]:
@@ -241,12 +250,20 @@ def build_topology(
     it still holds that no trader trades today, which the venue quotes for the book all the same.
     """
     settings = venue.trader_settings(config)
-    traders = [_trader(symbol, expiry, settings, venue, credit_maximizer, balancer)
+    entry = names.RISK if config.risk.enabled else names.GATEWAY
+    traders = [_trader(symbol, expiry, settings, venue, credit_maximizer, balancer, entry)
                for symbol, days in expirations.items() for expiry in days]
     routes: Routes = {(t.symbol, t.expiration.isoformat()): (t.name,) for t in traders}
     flies = butterfly_components(config, expirations, routes, venue.market_hours(config), session_start_ns,
-                                 venue.rate(config))
-    book = BookComponent(config.book, venue.rate(config), carry=book_carry) if config.book.enabled else None
+                                 venue.rate(config), entry)
+    gate = None
+    if config.risk.enabled:
+        gate = RiskGate(config.risk, is_open=venue.market_hours(config), rate=venue.rate(config),
+                        senders=tuple(c.name for c in (*traders, *flies)))
+        for key in routes:
+            routes[key] = (*routes[key], gate.name)
+    book = (BookComponent(config.book, venue.rate(config), carry=book_carry,
+                          risk=gate.name if gate is not None else None) if config.book.enabled else None)
     quoted = {s: sorted(set(expirations.get(s, [])) | set((held_expirations or {}).get(s, [])))
               for s in {*expirations, *(held_expirations or {})}}
     venue_components = venue.components(config, quoted, venue.book_routes(routes, book))
@@ -256,26 +273,27 @@ def build_topology(
         balancer_component.balancer = balancer
     metrics = MetricsComponent()
     gateway = BrokerGateway(ledger if ledger is not None else ledger_store(config), venue=venue_name,
-                            book=book.name if book is not None else None)
+                            book=book.name if book is not None else None, gate=gate.name if gate is not None else None)
     topology = Topology(config, runtime, venue, traders, gateway, balancer_component, metrics, flies, settings,
-                        venue_components, credit_maximizer, balancer, book)
-    for component in _in_start_order(venue_components, gateway, balancer_component, metrics, traders, flies):
+                        venue_components, credit_maximizer, balancer, book, gate)
+    for component in _in_start_order(venue_components, gateway, gate, balancer_component, metrics, traders, flies):
         runtime.add(component)
     if book is not None:
         runtime.add(book)
     return topology
 
 
-def _in_start_order(venue_components, gateway, balancer, metrics, traders, flies) -> list[Component]:
-    """The order components are added (and so started): the venue first, the gateway, the market, the shared
-    components, the traders, the flies. A seeded backtest depends on it."""
+def _in_start_order(venue_components, gateway, gate, balancer, metrics, traders, flies) -> list[Component]:
+    """The order components are added (and so started): the venue first, the gateway, the gate, the market, the
+    shared components, the traders, the flies. A seeded backtest depends on it."""
     venue, *market = venue_components
-    return [venue, gateway, *market, balancer, metrics, *traders, *flies]
+    return [venue, gateway, *([gate] if gate is not None else []), *market, balancer, metrics, *traders, *flies]
 
 
 def _trader(symbol: str, expiry: date, settings: TraderSettings, venue: Venue,
-            credit_maximizer: CreditMaximizer | None, balancer: PositionBalancer | None) -> ExpirationTrader:
-    trader = ExpirationTrader(symbol, expiry, settings, calendar=venue.calendar())
+            credit_maximizer: CreditMaximizer | None, balancer: PositionBalancer | None,
+            entry: str = names.GATEWAY) -> ExpirationTrader:
+    trader = ExpirationTrader(symbol, expiry, settings, gateway=entry, calendar=venue.calendar())
     if credit_maximizer is not None:
         trader.credit_maximizer = credit_maximizer
     if balancer is not None:
@@ -291,17 +309,20 @@ def add_chain_traders(topology: Topology, symbol: str, expirations: list[date], 
         raise ValueError(f"symbol: {symbol} is already traded on one of {[e.isoformat() for e in expirations]}")
     topology.venue.check_chain(symbol, start_price)              # before anything is added
     traders = [_trader(symbol, e, topology.settings, topology.venue, topology.credit_maximizer,
-                       topology.balancer_template) for e in sorted(set(expirations))]
+                       topology.balancer_template, topology.order_entry) for e in sorted(set(expirations))]
     for trader in traders:
         topology.runtime.add(trader)
     topology.traders.extend(traders)
-    topology.venue.add_chains(symbol, traders, now_ns, start_price,
-                              (topology.book.name,) if topology.book is not None else ())
+    also = tuple(c.name for c in (topology.book, topology.gate) if c is not None)
+    if topology.gate is not None:
+        topology.gate.senders.update(t.name for t in traders)
+    topology.venue.add_chains(symbol, traders, now_ns, start_price, also)
     return traders
 
 
 def butterfly_components(config: SessionConfig, expirations: dict[str, list[date]], routes: Routes,
-                         is_open: Callable[[int], bool] | None, session_start_ns: int, rate: float) -> list[Component]:
+                         is_open: Callable[[int], bool] | None, session_start_ns: int, rate: float,
+                         entry: str = names.GATEWAY) -> list[Component]:
     """The router and one strategist per chain when `butterflies.enabled`; extends `routes` in place so
     each strategist and the router get that chain's quotes. A fly the ledger shows opened before
     `session_start_ns` (an earlier run) is reported by its strategist, not managed."""
@@ -309,12 +330,12 @@ def butterfly_components(config: SessionConfig, expirations: dict[str, list[date
         return []
     strategists = [ButterflyStrategist(symbol, expiry, config.butterflies, config.router, session=config.name,
                                        seed=config.runtime.seed, market_hours_ok=is_open,
-                                       session_start_ns=session_start_ns, rate=rate)
+                                       session_start_ns=session_start_ns, rate=rate, gateway=entry)
                    for symbol, days in expirations.items() for expiry in days]
     for strategist in strategists:
         key = (strategist.symbol, strategist.expiration.isoformat())
         routes[key] = (*routes.get(key, ()), strategist.name, names.ROUTER)
-    return [ButterflyExitRouter(), *strategists]
+    return [ButterflyExitRouter(gateway=entry), *strategists]
 
 
 def ledger_store(config: SessionConfig) -> LedgerStore:

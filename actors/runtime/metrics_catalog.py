@@ -19,7 +19,8 @@ EXPOSURE_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 1
 TASK_BUCKETS_S = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 OUTCOME_OF_STATUS = {"FILLED": "filled", "PARTIAL": "partial", "CANCELLED": "cancelled", "TIMEOUT": "timed_out",
-                     "REJECTED": "rejected"}          # a trader's final order status -> the `outcome` label
+                     "REJECTED": "rejected", "DENIED": "denied"}
+"""A trader's final order status -> the `outcome` label."""
 TRADING_STATES = ("ACTIVE", "REDUCING", "HALTED")
 
 
@@ -46,8 +47,8 @@ CATALOG: dict[str, MetricSpec] = {
         MetricSpec(
             "spreadwright_order_outcomes_total",
             "counter",
-            "Orders that ended, by outcome (filled, partial, cancelled, timed_out, rejected). Fill rate = "
-            "outcome in filled|partial / submitted, per intent: a take's fill rate says little.",
+            "Orders that ended, by outcome (filled, partial, cancelled, timed_out, rejected, denied by the risk "
+            "gate). Fill rate = outcome in filled|partial / submitted, per intent: a take's fill rate says little.",
             (*_ORDER, "outcome"),
         ),
         MetricSpec(
@@ -152,6 +153,30 @@ CATALOG: dict[str, MetricSpec] = {
             "gauge",
             "Debit minus credit contracts of a chain (PositionBalancer).",
             ("symbol", "expiration"),
+        ),
+        MetricSpec(
+            "spreadwright_risk_denials_total",
+            "counter",
+            "Orders and replaces the risk gate refused before the gateway, by code (core.risk.checks.DENY_CODES).",
+            ("code",),
+        ),
+        MetricSpec(
+            "spreadwright_risk_state",
+            "gauge",
+            "The risk gate's trading state of a scope (the session or a sender): 0 ACTIVE, 1 REDUCING, 2 HALTED.",
+            ("scope",),
+        ),
+        MetricSpec(
+            "spreadwright_kill_switch_trips_total",
+            "counter",
+            "Kill-switch trips that halted the session, by trigger (drawdown, reject_rate, disconnect).",
+            ("trigger",),
+        ),
+        MetricSpec(
+            "spreadwright_risk_halt_cancel_overdue_total",
+            "counter",
+            "Checks that found a HALTED scope's orders still working after risk.halt_cancel_within_s.",
+            (),
         ),
         MetricSpec(
             "spreadwright_trading_state",

@@ -11,12 +11,14 @@ the price is the discounted forward intrinsic and gamma/vega are zero.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
 from scipy.special import ndtr
 
 _INV_SQRT_2PI = 0.3989422804014327
+_SQRT_2 = math.sqrt(2.0)
 
 
 class Greeks(NamedTuple):
@@ -129,3 +131,27 @@ def bsm_greeks(is_call, spot, strike, t_years, rate, div_yield, vol) -> Greeks:
     if _all_scalar(*inputs):
         return Greeks(*(float(g[0]) for g in greeks))
     return greeks
+
+
+def bsm_scalar(is_call: bool, spot: float, strike: float, t_years: float, rate: float, div_yield: float,
+               vol: float) -> tuple[float, float, float, float]:
+    """(price, delta, gamma, vega) of one option in plain floats: the same model as `bsm_greeks`, for a path that
+    values an order's few legs (numpy's per-call cost is most of the work at that size)."""
+    t = max(t_years, 0.0)
+    std_dev = vol * math.sqrt(t)
+    div_discount, rate_discount = math.exp(-div_yield * t), math.exp(-rate * t)
+    phi = 1.0 if is_call else -1.0
+    if std_dev <= 0.0 or spot <= 0.0 or strike <= 0.0:
+        forward_intrinsic = max(phi * (spot * div_discount - strike * rate_discount), 0.0)
+        in_money = phi * (spot * div_discount - strike * rate_discount) > 0.0
+        return forward_intrinsic, (phi * div_discount if in_money else 0.0), 0.0, 0.0
+    d1 = (math.log(spot / strike) + (rate - div_yield) * t) / std_dev + 0.5 * std_dev
+    d2 = d1 - std_dev
+    dq_nd1 = div_discount * _norm_cdf(phi * d1)
+    price = max(phi * (spot * dq_nd1 - strike * rate_discount * _norm_cdf(phi * d2)), 0.0)
+    spot_dq_pdf = spot * div_discount * _INV_SQRT_2PI * math.exp(-0.5 * d1 * d1)
+    return price, phi * dq_nd1, spot_dq_pdf / (spot * spot * std_dev), spot_dq_pdf * math.sqrt(t)
+
+
+def _norm_cdf(x: float) -> float:
+    return 0.5 * math.erfc(-x / _SQRT_2)

@@ -1,2 +1,4 @@
-"""Pre-trade risk checks (the risk engine's home): pure functions of an order and the book that return a reason
-string when the order must be refused, or None; the gateway's path turns a reason into a typed denial."""
+"""The risk engine's pure parts: pre-trade checks that return a refusal (a code and a reason) or None
+(`checks`), what the session holds and has working as the gate sees it (`exposure`), the trading states
+(`states`) and the kill switch's triggers (`killswitch`). The RiskGate component (actors.risk_gate) turns a
+refusal into an `OrderDenied` event."""

@@ -1,0 +1,486 @@
+"""RiskGate: the component in front of the BrokerGateway. Every submit and replace is checked here; what passes
+goes on to the gateway wrapped as `Approved` (the gateway takes no other), what does not comes back to the
+sender as an `OrderDenied` with a code (core.risk.checks.DENY_CODES) and a reason, a log line and a metric,
+and never reaches the gateway, the ledger or the venue. Cancels always pass.
+
+The gate keeps what the session holds and has working (`core.risk.exposure`) from the events the gateway
+copies to it, the latest chain of each (symbol, expiry) for the collars, and the book's latest mark for the
+greeks caps, the daily loss limit and the drawdown trigger. Trading states (ACTIVE / REDUCING / HALTED) per
+session and per sender are written to the ledger through the gateway and restored from it when the gate
+(re)starts; until then orders wait. A HALTED scope's working orders are cancelled at once and again after
+`halt_cancel_within_s` if any is still working. The kill switch trips on a drawdown slope, a reject rate or a
+venue unreachable past its grace time (`core.risk.killswitch`), and by hand (`SetTradingState`).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Any, Callable, Hashable
+
+from actors import names
+from actors.messages import (
+    Approved,
+    RecordTradingState,
+    RiskState,
+    RiskStateRequest,
+    RiskView,
+    SetTradingState,
+    TradingStateChanged,
+    VenueStatus,
+)
+from actors.runtime.component import Component
+from config.risk import RiskConfig
+from core.calendar import settlement_instant_ns
+from core.instruments import multiplier_of
+from core.orders import (
+    CancelOrder,
+    CancelRejected,
+    OrderAccepted,
+    OrderCancelled,
+    OrderDenied,
+    OrderFilled,
+    OrderRejected,
+    OrderReplaced,
+    Refusal,
+    ReplaceOrder,
+    SubmitOrder,
+)
+from core.pricing.bsm import bsm_scalar
+from core.pricing.implied_vol import implied_vol
+from core.quotes import ChainQuotes
+from core.risk import checks
+from core.risk.exposure import Exposure, contracts_per_unit, signed_legs
+from core.risk.killswitch import Disconnect, DrawdownSlope, RejectRate
+from core.risk.states import SESSION_SCOPE, StateChange, TradingState, effective_state, parse_state
+from core.risk.throttle import Throttle, TokenBucket
+from core.units import NS_PER_YEAR
+
+_NS = 1_000_000_000
+_VOL_REFRESH_NS = 300 * _NS
+"""How long a chain's model vol (implied from its at-the-money quotes) serves before it is implied again."""
+_MIN_T_YEARS = 1.0 / (365 * 24 * 60)
+_HANDLED_EVENTS = (OrderFilled, OrderCancelled, OrderRejected, OrderReplaced, OrderAccepted)
+
+
+class RiskGate(Component):
+    def __init__(self, config: RiskConfig = RiskConfig(), gateway: str = names.GATEWAY, name: str = names.RISK,
+                 is_open: Callable[[int], bool] | None = None, rate: float = 0.04,
+                 senders: tuple[str, ...] = ()) -> None:
+        super().__init__(name)
+        self.config, self.limits, self.gateway = config, config.limits, gateway
+        self.is_open, self.rate = is_open, rate
+        self.senders: set[str] = set(senders)       # told of every state change of their scope
+        self.exposure = Exposure()
+        self.states: dict[str, TradingState] = {}
+        self.reasons: dict[str, str] = {}
+        self.chains: dict[tuple[str, str], ChainQuotes] = {}
+        self._rows: dict[tuple[str, str], tuple[int, dict]] = {}        # chain -> (its time, (strike, right) -> row)
+        self._vols: dict[tuple[str, str], tuple[int, float]] = {}       # chain -> (implied at, vol)
+        self._expiry_ns: dict[tuple[str, str], int] = {}
+        self.view: RiskView | None = None
+        limits = self.limits
+        self.session_bucket = TokenBucket(limits.orders_per_s, max(1, int(limits.orders_per_s)))
+        per_owner = limits.orders_per_s_per_owner
+        self.owner_buckets = Throttle(per_owner, max(1, int(per_owner))) if per_owner else None
+        self.named_buckets = {owner: TokenBucket(rate, max(1, int(rate)))
+                              for owner, rate in limits.orders_per_s_by_owner.items()}
+        switch = config.kill_switch
+        self.drawdown = DrawdownSlope(switch.drawdown_window_s, switch.drawdown_usd)
+        self.reject_rate = RejectRate(switch.reject_window_s, switch.reject_min_orders, switch.reject_fraction)
+        self.disconnect = Disconnect(switch.disconnect_grace_s)
+        self.originals: dict[str, SubmitOrder] = {}      # working orders as submitted (a replace is checked as one)
+        self.restored = False
+        self.waiting: list[Any] = []
+        self.counts: dict[str, Any] = {"passed": 0, "denied": 0, "by_code": {}, "trips": 0}
+
+    # ------------------------------------------------------------------ lifecycle and dispatch
+
+    def on_start(self, now_ns: int) -> None:
+        self.restored = False
+        self.port.send(self.gateway, RiskStateRequest(self.name))
+
+    def on_message(self, message: Any, now_ns: int) -> None:
+        kind = type(message)
+        if kind is SubmitOrder or kind is ReplaceOrder:
+            if not self.restored:
+                self.waiting.append(message)
+            elif kind is SubmitOrder:
+                self._submit(message, now_ns)
+            else:
+                self._replace(message, now_ns)
+        elif kind is ChainQuotes:
+            self.chains[(message.symbol, message.expiry)] = message
+        elif kind in _HANDLED_EVENTS:
+            self._event(message, now_ns)
+        elif kind is RiskView:
+            self._view(message, now_ns)
+        elif kind is RiskState:
+            self._restore(message, now_ns)
+        elif kind is SetTradingState:
+            self._set_state(message.scope, parse_state(message.state), message.reason, message.trigger, now_ns)
+        elif kind is VenueStatus:
+            self._venue(message, now_ns)
+        else:                                     # cancels and requests for the gateway (a replay, a status)
+            self.port.send(self.gateway, message)
+
+    def on_timer(self, tag: Hashable, now_ns: int) -> None:
+        if tag[0] == "halt_check":
+            self._halt_check(tag[1], now_ns)
+        elif tag[0] == "disconnect":
+            reason = self.disconnect.check(now_ns)
+            if reason and self.config.kill_switch.enabled:
+                self._trip("disconnect", reason, now_ns)
+
+    # ------------------------------------------------------------------ orders
+
+    def _submit(self, order: SubmitOrder, now_ns: int) -> None:
+        refusal = self.check(order, now_ns)
+        if refusal is not None:
+            self._deny(order.client_order_id, order.owner, refusal, now_ns)
+            return
+        self.senders.add(order.owner)
+        self.originals[order.client_order_id] = order
+        self.exposure.add_working(order.client_order_id, order.owner, signed_legs(order.legs, order.side),
+                                  order.quantity)
+        self.counts["passed"] += 1
+        self.port.send(self.gateway, Approved(order))
+
+    def check(self, order: SubmitOrder, now_ns: int, replacing: bool = False) -> Refusal | None:
+        """The first refusal of `order` now, or None: the cheap checks first, the ones that read quotes last;
+        an order that only reduces exposure skips the limits on what it would add. `replacing`: the order is a
+        working one at a new price (its contracts are already counted as working)."""
+        refusal = checks.check_order_shape(order.quantity, order.limit_price, order.legs)
+        if refusal is not None:
+            return refusal
+        if not replacing and order.client_order_id in self.exposure.working:
+            return Refusal("bad_order", f"client order id {order.client_order_id} is already working")
+        legs = signed_legs(order.legs, order.side)
+        reduces = self.exposure.reduces(legs, order.quantity)
+        refusal = (self._state_refusal(order.owner, reduces) or self._throttle(order.owner, now_ns)
+                   or self._calendar_refusal(order, now_ns))
+        if refusal is not None:
+            return refusal
+        return self._priced_refusal(order, legs, reduces, now_ns, replacing)
+
+    def _priced_refusal(self, order: SubmitOrder, legs, reduces: bool, now_ns: int,
+                        replacing: bool) -> Refusal | None:
+        symbol = order.legs[0].contract.symbol
+        chain = self.chains.get((symbol, order.legs[0].contract.expiry))
+        spot = chain.underlying if chain is not None else math.nan
+        multiplier = multiplier_of(symbol)
+        contracts = order.quantity * contracts_per_unit(legs)
+        notional = contracts * multiplier * (spot if math.isfinite(spot) else
+                                             max(float(leg.contract.strike) for leg in order.legs))
+        refusal = (checks.check_size(contracts, abs(order.limit_price) * order.quantity * multiplier, notional,
+                                     self.limits)
+                   or checks.check_structure_bounds(order.limit_price, checks.payoff_bounds(order.legs)))
+        if refusal is not None:
+            return refusal
+        quotes = self._leg_quotes(order)
+        if isinstance(quotes, Refusal):
+            return quotes
+        natural = checks.natural_price(order.side, (leg.ratio for leg in order.legs), quotes[0], quotes[1])
+        refusal = checks.check_nbbo_collar(order.side, order.limit_price, natural, self.limits)
+        if refusal is not None:
+            return refusal
+        model = self._model(order, now_ns)
+        refusal = checks.check_model_collar(order.side, order.limit_price, model[0], model[1], self.limits)
+        if refusal is not None or reduces:
+            return refusal
+        return self._exposure_refusal(order, legs, 0 if replacing else contracts, model, multiplier, spot)
+
+    def _exposure_refusal(self, order: SubmitOrder, legs, adding: int, model, multiplier: int,
+                          spot: float) -> Refusal | None:
+        """`adding`: the contracts the order adds to those working (0 for a replace: they are counted)."""
+        exposure, key = self.exposure, order.legs[0].contract
+        refusal = ((checks.check_open_orders(len(exposure.working), self.limits) if adding else None)
+                   or checks.check_open_contracts(
+                       adding + exposure.working_contracts, (key.symbol, key.expiry),
+                       exposure.by_chain.get((key.symbol, key.expiry), 0), exposure.by_symbol.get(key.symbol, 0),
+                       exposure.total, self.limits)
+                   or checks.check_naked(exposure.uncovered_shorts(legs, order.quantity), self.limits))
+        if refusal is not None:
+            return refusal
+        view = self.view
+        if view is not None:
+            refusal = checks.check_daily_loss(view.day_pnl_usd, self.limits)
+            if refusal is not None:
+                return refusal
+        current = (0.0, 0.0, 0.0) if view is None else (view.delta_usd, view.vega_usd_per_vol_point,
+                                                         view.gamma_usd_per_pct)
+        units = order.quantity * multiplier * (1 if order.side == "BUY" else -1)
+        spot_usd = spot if math.isfinite(spot) else 0.0
+        _, _, delta, gamma, vega = model
+        change = (delta * units * spot_usd, vega * units / 100.0, gamma * units * spot_usd ** 2 / 100.0)
+        return checks.check_greek_caps(current, change, self.limits)
+
+    def _replace(self, request: ReplaceOrder, now_ns: int) -> None:
+        """A replace is a new price (and maybe size) for a working order: the state, the throttle, the collars
+        and the size limits apply as to a submit of its legs."""
+        working = self.exposure.working.get(request.client_order_id)
+        original = self.originals.get(request.client_order_id) if working is not None else None
+        if original is None:
+            self.port.send(self.gateway, Approved(request))        # unknown here: the gateway answers for it
+            return
+        quantity = request.quantity or working.leaves
+        refusal = self.check(original._replace(limit_price=request.limit_price, quantity=quantity), now_ns,
+                             replacing=True)
+        if refusal is not None:              # the order works on at its old price: refused as a venue refuses a replace
+            self._count_denial(request.client_order_id, request.owner, refusal, now_ns)
+            self.port.send(request.owner, CancelRejected(request.client_order_id, f"risk gate: {refusal.reason}",
+                                                         now_ns))
+            return
+        self.counts["passed"] += 1
+        self.port.send(self.gateway, Approved(request))
+
+    def _deny(self, coid: str, owner: str, refusal: Refusal, now_ns: int) -> None:
+        self._count_denial(coid, owner, refusal, now_ns)
+        self.port.send(owner, OrderDenied(coid, refusal.reason, now_ns, refusal.code))
+
+    def _count_denial(self, coid: str, owner: str, refusal: Refusal, now_ns: int) -> None:
+        by_code = self.counts["by_code"]
+        by_code[refusal.code] = by_code.get(refusal.code, 0) + 1
+        self.counts["denied"] += 1
+        self.log.warning("order_denied", client_order_id=coid, owner=owner, code=refusal.code, reason=refusal.reason)
+        self.telemetry.count("spreadwright_risk_denials_total", code=refusal.code)
+        self._answered(True, now_ns)
+
+    # ------------------------------------------------------------------ the checks that read state
+
+    def _state_refusal(self, owner: str, reduces: bool) -> Refusal | None:
+        state = effective_state(self.states, owner)
+        if state is TradingState.HALTED:
+            scope = SESSION_SCOPE if self.states.get(SESSION_SCOPE) is TradingState.HALTED else owner
+            return Refusal("trading_halted", f"{scope} is HALTED: {self.reasons.get(scope, '')}")
+        if state is TradingState.REDUCING and not reduces:
+            scope = SESSION_SCOPE if self.states.get(SESSION_SCOPE) is TradingState.REDUCING else owner
+            return Refusal("reducing_only", f"{scope} is REDUCING ({self.reasons.get(scope, '')}): only orders "
+                                            "that reduce exposure pass")
+        return None
+
+    def _throttle(self, owner: str, now_ns: int) -> Refusal | None:
+        bucket = self.named_buckets.get(owner)
+        if bucket is not None:
+            wait_s = bucket.take(now_ns)
+        else:
+            wait_s = self.owner_buckets.take(owner, now_ns) if self.owner_buckets is not None else 0.0
+        if wait_s:
+            return Refusal("rate_limited", f"{owner} is over its budget of orders a second; next in "
+                                           f"{wait_s * 1000:.0f} ms")
+        wait_s = self.session_bucket.take(now_ns)
+        if wait_s:
+            return Refusal("rate_limited", f"the session is over {self.limits.orders_per_s:g} orders/s; next in "
+                                           f"{wait_s * 1000:.0f} ms")
+        return None
+
+    def _calendar_refusal(self, order: SubmitOrder, now_ns: int) -> Refusal | None:
+        if self.is_open is not None and not self.is_open(now_ns):
+            return Refusal("market_closed", "the market is closed")
+        for leg in order.legs:
+            contract = leg.contract
+            if contract.right not in ("C", "P"):
+                continue
+            if now_ns >= self._expires_ns(contract.symbol, contract.expiry):
+                return Refusal("expired_contract", f"{contract.symbol} {contract.expiry} {contract.strike:g}"
+                                                   f"{contract.right} has expired")
+        return None
+
+    def _expires_ns(self, symbol: str, expiry: str) -> int:
+        chain = self.chains.get((symbol, expiry))
+        if chain is not None:
+            return chain.expiry_ns
+        key = (symbol, expiry)
+        if key not in self._expiry_ns:
+            self._expiry_ns[key] = settlement_instant_ns(symbol, date.fromisoformat(expiry))
+        return self._expiry_ns[key]
+
+    def _leg_quotes(self, order: SubmitOrder) -> tuple[list[float], list[float]] | Refusal:
+        bids, asks = [], []
+        for leg in order.legs:
+            contract = leg.contract
+            if contract.right not in ("C", "P"):
+                return Refusal("no_quote", f"{contract.symbol} shares are not quoted to the gate")
+            rows = self._chain_rows(contract.symbol, contract.expiry)
+            row = rows.get((float(contract.strike), contract.right)) if rows is not None else None
+            if row is None:
+                return Refusal("no_quote", f"no quote for {contract.symbol} {contract.expiry} "
+                                           f"{contract.strike:g}{contract.right}")
+            chain = self.chains[(contract.symbol, contract.expiry)]
+            bid, ask = float(chain.bid[row]), float(chain.ask[row])
+            if not (math.isfinite(bid) and math.isfinite(ask)) or bid < 0 or ask < bid:
+                return Refusal("no_quote", f"no usable quote for {contract.symbol} {contract.expiry} "
+                                           f"{contract.strike:g}{contract.right} (bid {bid}, ask {ask})")
+            bids.append(bid)
+            asks.append(ask)
+        return bids, asks
+
+    def _chain_rows(self, symbol: str, expiry: str) -> dict | None:
+        chain = self.chains.get((symbol, expiry))
+        if chain is None:
+            return None
+        cached = self._rows.get((symbol, expiry))
+        if cached is None or cached[0] != id(chain.strikes):
+            rights = ["C" if call else "P" for call in chain.is_call.tolist()]
+            rows = {(strike, right): row for row, (strike, right) in enumerate(zip(chain.strikes.tolist(), rights))}
+            cached = self._rows[(symbol, expiry)] = (id(chain.strikes), rows)
+        return cached[1]
+
+    def _model(self, order: SubmitOrder, now_ns: int) -> tuple[float, float, float, float, float]:
+        """Per share of one unit, at the chain's model vol: (value, summed |ratio| x leg value, delta, gamma,
+        vega); NaN value when the chain gives no vol."""
+        contract = order.legs[0].contract
+        chain = self.chains[(contract.symbol, contract.expiry)]
+        vol = self._vol(chain)
+        spot = chain.underlying
+        if not (math.isfinite(vol) and math.isfinite(spot)):
+            return math.nan, 0.0, 0.0, 0.0, 0.0
+        t_years = max((chain.expiry_ns - now_ns) / NS_PER_YEAR, _MIN_T_YEARS)
+        value = scale = delta = gamma = vega = 0.0
+        for leg in order.legs:
+            price, leg_delta, leg_gamma, leg_vega = bsm_scalar(leg.contract.right == "C", spot,
+                                                               float(leg.contract.strike), t_years, self.rate, 0.0, vol)
+            value += leg.ratio * price
+            scale += abs(leg.ratio) * price
+            delta += leg.ratio * leg_delta
+            gamma += leg.ratio * leg_gamma
+            vega += leg.ratio * leg_vega
+        return value, scale, delta, gamma, vega
+
+    def _vol(self, chain: ChainQuotes) -> float:
+        """The chain's at-the-money implied vol (the call and the put nearest the underlying, mean of those that
+        solve), implied again once it is `_VOL_REFRESH_NS` old."""
+        key = (chain.symbol, chain.expiry)
+        cached = self._vols.get(key)
+        if cached is not None and chain.time_ns - cached[0] < _VOL_REFRESH_NS:
+            return cached[1]
+        vol = _atm_vol(chain, self.rate)
+        self._vols[key] = (chain.time_ns, vol)
+        return vol
+
+    # ------------------------------------------------------------------ events, the book, the venue
+
+    def _event(self, event: Any, now_ns: int) -> None:
+        kind = type(event)
+        coid = event.client_order_id
+        if kind is OrderFilled:
+            self.exposure.filled(coid, event.quantity, event.leaves_quantity)
+        elif kind is OrderCancelled:
+            self.exposure.done(coid)
+        elif kind is OrderRejected:
+            self.exposure.done(coid)
+            if event.code != "duplicate":
+                self._answered(True, now_ns)
+        elif kind is OrderReplaced:
+            self.exposure.replaced(coid, event.leaves_quantity)
+        elif kind is OrderAccepted:
+            self._answered(False, now_ns)
+        if coid not in self.exposure.working:
+            self.originals.pop(coid, None)
+
+    def _answered(self, refused: bool, now_ns: int) -> None:
+        reason = self.reject_rate.observe(now_ns, refused)
+        if reason and self.config.kill_switch.enabled:
+            self._trip("reject_rate", reason, now_ns)
+
+    def _view(self, view: RiskView, now_ns: int) -> None:
+        self.view = view
+        reason = self.drawdown.observe(view.time_ns, view.pnl_usd)
+        if reason and self.config.kill_switch.enabled:
+            self._trip("drawdown", reason, now_ns)
+
+    def _venue(self, status: VenueStatus, now_ns: int) -> None:
+        was_down = self.disconnect.down_since_ns is not None
+        self.disconnect.update(status.up, status.time_ns, status.reason)
+        if not status.up and not was_down:
+            self.port.schedule(self.disconnect.grace_ns + 1, ("disconnect",))
+            self.log.warning("venue_unreachable", reason=status.reason)
+        elif status.up and was_down:
+            self.log.info("venue_reachable_again")
+
+    # ------------------------------------------------------------------ trading states
+
+    def _trip(self, trigger: str, reason: str, now_ns: int) -> None:
+        if self.states.get(SESSION_SCOPE) is TradingState.HALTED:
+            return
+        self.counts["trips"] += 1
+        self.telemetry.count("spreadwright_kill_switch_trips_total", trigger=trigger)
+        self._set_state(SESSION_SCOPE, TradingState.HALTED, reason, trigger, now_ns)
+
+    def _set_state(self, scope: str, state: TradingState, reason: str, trigger: str, now_ns: int,
+                   record: bool = True) -> None:
+        self.states[scope], self.reasons[scope] = state, reason
+        change = StateChange(scope, state.name, reason, trigger, now_ns)
+        if record:
+            self.port.send(self.gateway, RecordTradingState(change))
+        log = self.log.error if state is TradingState.HALTED else self.log.warning
+        log("trading_state", scope=scope, state=state.name, trigger=trigger, reason=reason)
+        self.telemetry.gauge("spreadwright_risk_state", float(state), scope=scope)
+        told = sorted(self.senders) if scope == SESSION_SCOPE else [scope]
+        for sender in told:
+            self.port.send(sender, TradingStateChanged(scope, state.name, reason, now_ns))
+        if state is TradingState.HALTED:
+            self._cancel_working(scope)
+            self.port.schedule(int(self.config.halt_cancel_within_s * _NS), ("halt_check", scope))
+
+    def _cancel_working(self, scope: str) -> list[str]:
+        orders = self.exposure.owners_working(None if scope == SESSION_SCOPE else scope)
+        for coid, owner in orders:
+            self.port.send(self.gateway, CancelOrder(coid, owner))
+        return [coid for coid, _ in orders]
+
+    def _halt_check(self, scope: str, now_ns: int) -> None:
+        if self.states.get(scope) is not TradingState.HALTED:
+            return
+        left = self._cancel_working(scope)
+        if left:
+            self.log.error("halt_cancel_overdue", scope=scope, working=left[:20], count=len(left),
+                           within_s=self.config.halt_cancel_within_s)
+            self.telemetry.count("spreadwright_risk_halt_cancel_overdue_total")
+            self.port.schedule(int(self.config.halt_cancel_within_s * _NS), ("halt_check", scope))
+
+    def _restore(self, state: RiskState, now_ns: int) -> None:
+        """Start from the ledger: positions, working orders and each scope's last state; then the orders that
+        waited for it, in order."""
+        working = []
+        for coid, owner, side, legs, leaves in state.working:
+            legs = tuple(((symbol, expiry, float(strike), right), (1 if side == "BUY" else -1) * int(ratio))
+                         for symbol, expiry, strike, right, ratio in legs)
+            working.append((coid, owner, legs, leaves))
+            self.senders.add(owner)
+        self.exposure.restore(dict(state.positions), working)
+        for change in state.states:
+            change = StateChange(*change)
+            if change.state != TradingState.ACTIVE.name:
+                self._set_state(change.scope, parse_state(change.state), change.reason, "restore", now_ns,
+                                record=False)
+        self.restored = True
+        self.log.info("risk_state_restored", positions=len(state.positions), working=len(working),
+                      states={scope: s.name for scope, s in self.states.items()})
+        waiting, self.waiting = self.waiting, []
+        for message in waiting:
+            self.on_message(message, now_ns)
+
+    def snapshot(self) -> dict[str, Any]:
+        exposure = self.exposure
+        return {**self.counts, "by_code": dict(self.counts["by_code"]), "working": len(exposure.working),
+                "open_contracts": exposure.total, "states": {scope: s.name for scope, s in self.states.items()},
+                "restored": self.restored}
+
+
+def _atm_vol(chain: ChainQuotes, rate: float) -> float:
+    spot = chain.underlying
+    if not math.isfinite(spot) or len(chain.strikes) == 0:
+        return math.nan
+    t_years = max((chain.expiry_ns - chain.time_ns) / NS_PER_YEAR, _MIN_T_YEARS)
+    distance = abs(chain.strikes - spot)
+    picks = []
+    for is_call in (True, False):
+        same = chain.is_call == is_call
+        if same.any():
+            rows = same.nonzero()[0]
+            picks.append(int(rows[distance[rows].argmin()]))
+    mids = 0.5 * (chain.bid[picks] + chain.ask[picks])
+    vols = implied_vol(mids, chain.is_call[picks], spot, chain.strikes[picks], t_years, rate, 0.0).vol
+    good = vols[vols == vols]
+    return float(good.mean()) if len(good) else math.nan

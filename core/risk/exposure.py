@@ -1,0 +1,145 @@
+"""What the session holds and has working, as the risk gate counts it (pure, incremental).
+
+A contract key is (symbol, expiry ISO, strike, right), as the ledger folds positions (`core.ledger.fold`). An
+order's legs are kept per unit with the side applied (`signed_legs`): +2 buys two contracts per unit of a
+bought order. Open contracts are sums of |net position|, per chain, per symbol and in all, kept up to date
+fill by fill; working orders count at what they may still fill.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, NamedTuple
+
+from core.orders import OrderLeg
+
+Key = tuple[str, str, float, str]
+SignedLegs = tuple[tuple[Key, int], ...]
+
+
+def signed_legs(legs: Iterable[OrderLeg], side: str) -> SignedLegs:
+    """Per unit of the order: (contract key, contracts bought (+) or sold (-))."""
+    sign = 1 if side == "BUY" else -1
+    return tuple(((leg.contract.symbol, leg.contract.expiry, float(leg.contract.strike), leg.contract.right),
+                  sign * leg.ratio) for leg in legs)
+
+
+def contracts_per_unit(legs: SignedLegs) -> int:
+    return sum(abs(ratio) for _, ratio in legs)
+
+
+class WorkingOrder(NamedTuple):
+    owner: str
+    legs: SignedLegs
+    leaves: int
+    reduces: bool
+
+
+class Exposure:
+    """Net positions per contract and the working orders, with open-contract totals by chain and symbol."""
+
+    def __init__(self) -> None:
+        self.positions: dict[Key, int] = {}
+        self.by_chain: dict[tuple[str, str], int] = {}
+        self.by_symbol: dict[str, int] = {}
+        self.total = 0
+        self.by_group: dict[tuple[str, str, str], list[int]] = {}      # (symbol, expiry, right) -> [long, short]
+        self.working: dict[str, WorkingOrder] = {}
+        self.working_contracts = 0            # leaves x contracts a unit, of the orders that add exposure
+
+    def restore(self, positions: dict[Key, int], working: Iterable[tuple[str, str, SignedLegs, int]]) -> None:
+        """Start from a folded ledger: net positions and (client order id, owner, legs, leaves) still working."""
+        self.__init__()
+        for key, contracts in positions.items():
+            self._move(key, contracts)
+        for coid, owner, legs, leaves in working:
+            self.add_working(coid, owner, legs, leaves)
+
+    def reduces(self, legs: SignedLegs, quantity: int) -> bool:
+        """True when every leg trades against a position at least its size (it only makes |positions| smaller)."""
+        positions = self.positions
+        for key, ratio in legs:
+            held = positions.get(key, 0)
+            change = ratio * quantity
+            if held == 0 or (held > 0) == (change > 0) or abs(change) > abs(held):
+                return False
+        return True
+
+    def add_working(self, coid: str, owner: str, legs: SignedLegs, quantity: int) -> None:
+        reduces = self.reduces(legs, quantity)
+        self.working[coid] = WorkingOrder(owner, legs, quantity, reduces)
+        if not reduces:
+            self.working_contracts += quantity * contracts_per_unit(legs)
+
+    def filled(self, coid: str, quantity: int, leaves: int) -> None:
+        """A fill of `quantity` units of a working order; `leaves` may still fill."""
+        order = self.working.get(coid)
+        if order is None:
+            return
+        for key, ratio in order.legs:
+            self._move(key, ratio * quantity)
+        self._set_leaves(coid, order, leaves)
+
+    def done(self, coid: str) -> None:
+        """The order was cancelled or rejected: nothing more fills."""
+        order = self.working.get(coid)
+        if order is not None:
+            self._set_leaves(coid, order, 0)
+
+    def replaced(self, coid: str, leaves: int) -> None:
+        order = self.working.get(coid)
+        if order is not None:
+            self._set_leaves(coid, order, leaves)
+
+    def _set_leaves(self, coid: str, order: WorkingOrder, leaves: int) -> None:
+        if not order.reduces:
+            self.working_contracts += (leaves - order.leaves) * contracts_per_unit(order.legs)
+        if leaves <= 0:
+            del self.working[coid]
+        else:
+            self.working[coid] = order._replace(leaves=leaves)
+
+    def _move(self, key: Key, change: int) -> None:
+        before = self.positions.get(key, 0)
+        after = before + change
+        if after:
+            self.positions[key] = after
+        else:
+            self.positions.pop(key, None)
+        totals = self.by_group.setdefault((key[0], key[1], key[3]), [0, 0])
+        _add_signed(totals, before, -1)
+        _add_signed(totals, after, 1)
+        grown = abs(after) - abs(before)
+        if grown:
+            chain = (key[0], key[1])
+            self.by_chain[chain] = self.by_chain.get(chain, 0) + grown
+            self.by_symbol[key[0]] = self.by_symbol.get(key[0], 0) + grown
+            self.total += grown
+
+    def owners_working(self, owner: str | None) -> list[tuple[str, str]]:
+        """(client order id, owner) of every working order of `owner` (None: all)."""
+        return [(coid, o.owner) for coid, o in self.working.items() if owner is None or o.owner == owner]
+
+    def uncovered_shorts(self, legs: SignedLegs, quantity: int) -> list[tuple[str, str, str, int]]:
+        """(symbol, expiry, right, contracts) short beyond the longs of the same symbol, expiry and right once
+        `legs` x `quantity` are added to the positions: the naked shorts the order would leave. A long of
+        any strike covers a short of the same right (the loss is bounded by the strikes' distance)."""
+        after: dict[tuple[str, str, str], list[int]] = {}
+        changes: dict[Key, int] = {}
+        for key, ratio in legs:
+            if key[3] == "C" or key[3] == "P":
+                changes[key] = changes.get(key, 0) + ratio * quantity
+        for key, change in changes.items():
+            group = (key[0], key[1], key[3])
+            totals = after.setdefault(group, list(self.by_group.get(group, (0, 0))))
+            before = self.positions.get(key, 0)
+            _add_signed(totals, before, -1)
+            _add_signed(totals, before + change, 1)
+        return [(*group, short - long) for group, (long, short) in after.items() if short > long]
+
+
+def _add_signed(totals: list[int], held: int, sign: int) -> None:
+    """Add (sign 1) or take away (-1) a position of `held` contracts to [long, short] totals."""
+    if held > 0:
+        totals[0] += sign * held
+    elif held < 0:
+        totals[1] -= sign * held
