@@ -60,6 +60,8 @@ _NS = 1_000_000_000
 _VOL_REFRESH_NS = 300 * _NS
 """How long a chain's model vol (implied from its at-the-money quotes) serves before it is implied again."""
 _MIN_T_YEARS = 1.0 / (365 * 24 * 60)
+_NOT_ERRORS = frozenset({"rate_limited", "trading_halted", "reducing_only"})
+"""Denials that follow from the throttle or a state, not from a bad order: the reject-rate trigger ignores them."""
 _HANDLED_EVENTS = (OrderFilled, OrderCancelled, OrderRejected, OrderReplaced, OrderAccepted)
 
 
@@ -92,7 +94,7 @@ class RiskGate(Component):
         self.originals: dict[str, SubmitOrder] = {}      # working orders as submitted (a replace is checked as one)
         self.restored = False
         self.waiting: list[Any] = []
-        self.counts: dict[str, Any] = {"passed": 0, "denied": 0, "by_code": {}, "trips": 0}
+        self.counts: dict[str, Any] = {"passed": 0, "replaces_passed": 0, "denied": 0, "by_code": {}, "trips": 0}
 
     # ------------------------------------------------------------------ lifecycle and dispatch
 
@@ -231,7 +233,7 @@ class RiskGate(Component):
             self.port.send(request.owner, CancelRejected(request.client_order_id, f"risk gate: {refusal.reason}",
                                                          now_ns))
             return
-        self.counts["passed"] += 1
+        self.counts["replaces_passed"] += 1
         self.port.send(self.gateway, Approved(request))
 
     def _deny(self, coid: str, owner: str, refusal: Refusal, now_ns: int) -> None:
@@ -244,7 +246,8 @@ class RiskGate(Component):
         self.counts["denied"] += 1
         self.log.warning("order_denied", client_order_id=coid, owner=owner, code=refusal.code, reason=refusal.reason)
         self.telemetry.count("spreadwright_risk_denials_total", code=refusal.code)
-        self._answered(True, now_ns)
+        if refusal.code not in _NOT_ERRORS:
+            self._answered(True, now_ns)
 
     # ------------------------------------------------------------------ the checks that read state
 

@@ -30,9 +30,9 @@ class TimingParameters(FrozenModel):
 class SizingParameters(FrozenModel):
     """Contracts per order, adapted to the fill rate between the two thresholds."""
 
-    min_contracts: int = Field(1, ge=1)
-    max_contracts: int = Field(10, ge=1)
-    current_contracts: int = Field(1, ge=1)
+    min_contracts: int = Field(1, ge=1, le=10_000)
+    max_contracts: int = Field(10, ge=1, le=10_000)
+    current_contracts: int = Field(1, ge=1, le=10_000)
     target_fill_rate: float = Field(0.5, gt=0, le=1)
     size_increase_threshold: float = Field(0.7, gt=0, le=1)
     size_decrease_threshold: float = Field(0.3, ge=0, lt=1)
@@ -51,7 +51,7 @@ class SizingParameters(FrozenModel):
 class BalancerConfig(FrozenModel):
     """PositionBalancer: largest allowed |debit - credit| contracts per chain."""
 
-    max_imbalance: int = Field(5, ge=0)
+    max_imbalance: int = Field(5, ge=0, le=100_000)
     force_balance_at_close: bool = True
 
 

@@ -38,7 +38,7 @@ class RiskLimits(FrozenModel):
     nbbo_collar_per_share: float = Field(0.10, ge=0, le=100)
     nbbo_collar_fraction: float = Field(0.10, ge=0, le=10)
     model_collar_per_share: float = Field(1.00, ge=0, le=1_000)
-    model_collar_fraction: float = Field(1.00, ge=0, le=100)
+    model_collar_fraction: float = Field(0.50, ge=0, le=100)
     max_delta_usd: float = Field(50_000_000.0, gt=0, le=10_000_000_000)
     max_vega_usd_per_vol_point: float = Field(2_000_000.0, gt=0, le=1_000_000_000)
     max_gamma_usd_per_pct: float = Field(20_000_000.0, gt=0, le=10_000_000_000)

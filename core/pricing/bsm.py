@@ -142,9 +142,9 @@ def bsm_scalar(is_call: bool, spot: float, strike: float, t_years: float, rate: 
     div_discount, rate_discount = math.exp(-div_yield * t), math.exp(-rate * t)
     phi = 1.0 if is_call else -1.0
     if std_dev <= 0.0 or spot <= 0.0 or strike <= 0.0:
-        forward_intrinsic = max(phi * (spot * div_discount - strike * rate_discount), 0.0)
-        in_money = phi * (spot * div_discount - strike * rate_discount) > 0.0
-        return forward_intrinsic, (phi * div_discount if in_money else 0.0), 0.0, 0.0
+        moneyness = phi * (spot * div_discount - strike * rate_discount)
+        share = 1.0 if moneyness > 0.0 else (0.5 if moneyness == 0.0 else 0.0)      # d1 = +inf, 0 or -inf
+        return max(moneyness, 0.0), phi * div_discount * share, 0.0, 0.0
     d1 = (math.log(spot / strike) + (rate - div_yield) * t) / std_dev + 0.5 * std_dev
     d2 = d1 - std_dev
     dq_nd1 = div_discount * _norm_cdf(phi * d1)

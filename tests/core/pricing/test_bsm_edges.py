@@ -36,3 +36,16 @@ def test_deep_itm_and_otm_stay_finite_and_bounded():
     assert all(np.all(np.isfinite(x)) for x in g)
     assert np.all(g.price >= 0) and np.all(g.price <= 100.0)
     assert g.delta[-1] == pytest.approx(0.0, abs=1e-12) and g.delta[0] == pytest.approx(1.0)
+
+
+def test_the_scalar_form_matches_the_vectorized_one():
+    import numpy as np
+
+    from core.pricing.bsm import bsm_greeks, bsm_scalar
+
+    for is_call in (True, False):
+        for strike in (80.0, 100.0, 125.0):
+            for t_years in (0.0, 1e-4, 0.5):
+                vector = bsm_greeks(is_call, 100.0, strike, t_years, 0.04, 0.01, 0.3)
+                assert np.allclose(bsm_scalar(is_call, 100.0, strike, t_years, 0.04, 0.01, 0.3),
+                                   (vector.price, vector.delta, vector.gamma, vector.vega), atol=1e-12)

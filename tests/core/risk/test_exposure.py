@@ -1,0 +1,42 @@
+"""The gate's count of positions and working orders: open contracts, reducing orders, naked shorts."""
+
+from core.orders import Contract, OrderLeg
+from core.risk.exposure import Exposure, signed_legs
+
+E = "2026-12-18"
+
+
+def vertical(low, high, right="C"):
+    return (OrderLeg(Contract("SPY", E, float(low), right), 1), OrderLeg(Contract("SPY", E, float(high), right), -1))
+
+
+def test_fills_move_positions_and_open_totals_and_working_counts_what_may_fill():
+    exposure = Exposure()
+    legs = signed_legs(vertical(600, 610), "BUY")
+    exposure.add_working("a", "trader", legs, 5)
+    assert exposure.working_contracts == 10 and exposure.total == 0
+    exposure.filled("a", 3, 2)
+    assert exposure.total == 6 and exposure.by_chain[("SPY", E)] == 6 and exposure.by_symbol["SPY"] == 6
+    assert exposure.working_contracts == 4
+    exposure.done("a")
+    assert exposure.working_contracts == 0 and "a" not in exposure.working
+
+
+def test_an_order_reduces_only_when_every_leg_trades_against_a_position_at_least_its_size():
+    exposure = Exposure()
+    exposure.restore({("SPY", E, 600.0, "C"): 5, ("SPY", E, 610.0, "C"): -5}, [])
+    closing = signed_legs(vertical(600, 610), "SELL")
+    assert exposure.reduces(closing, 5)
+    assert not exposure.reduces(closing, 6)                       # would flip
+    assert not exposure.reduces(signed_legs(vertical(600, 610), "BUY"), 1)
+    assert not exposure.reduces(signed_legs(vertical(600, 620), "SELL"), 1)      # 620 is not held
+
+
+def test_uncovered_shorts_count_longs_of_the_same_right_and_expiry():
+    exposure = Exposure()
+    assert exposure.uncovered_shorts(signed_legs(vertical(600, 610), "SELL"), 2) == []          # a credit spread
+    assert exposure.uncovered_shorts(signed_legs((vertical(600, 610)[0],), "SELL"), 2) == [("SPY", E, "C", 2)]
+    exposure.restore({("SPY", E, 590.0, "C"): 3}, [])
+    assert exposure.uncovered_shorts(signed_legs((vertical(600, 610)[0],), "SELL"), 3) == []    # covered by 590C
+    put = (OrderLeg(Contract("SPY", E, 590.0, "P"), 1),)
+    assert exposure.uncovered_shorts(signed_legs(put, "SELL"), 1) == [("SPY", E, "P", 1)]
