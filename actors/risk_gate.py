@@ -47,7 +47,7 @@ from core.orders import (
     SubmitOrder,
 )
 from core.pricing.bsm import bsm_scalar
-from core.pricing.implied_vol import implied_vol
+from core.pricing.implied_vol import implied_vol_scalar
 from core.quotes import ChainQuotes
 from core.risk import checks
 from core.risk.exposure import Exposure, contracts_per_unit, signed_legs
@@ -60,6 +60,7 @@ _NS = 1_000_000_000
 _VOL_REFRESH_NS = 300 * _NS
 """How long a chain's model vol (implied from its at-the-money quotes) serves before it is implied again."""
 _MIN_T_YEARS = 1.0 / (365 * 24 * 60)
+_UNSET = object()
 _NOT_ERRORS = frozenset({"rate_limited", "trading_halted", "reducing_only"})
 """Denials that follow from the throttle or a state, not from a bad order: the reject-rate trigger ignores them."""
 _HANDLED_EVENTS = (OrderFilled, OrderCancelled, OrderRejected, OrderReplaced, OrderAccepted)
@@ -77,7 +78,7 @@ class RiskGate(Component):
         self.states: dict[str, TradingState] = {}
         self.reasons: dict[str, str] = {}
         self.chains: dict[tuple[str, str], ChainQuotes] = {}
-        self._rows: dict[tuple[str, str], tuple[int, dict]] = {}        # chain -> (its time, (strike, right) -> row)
+        self._rows: dict[tuple[str, str], dict] = {}         # chain -> (strike, right) -> row of its grid
         self._vols: dict[tuple[str, str], tuple[int, float]] = {}       # chain -> (implied at, vol)
         self._expiry_ns: dict[tuple[str, str], int] = {}
         self.view: RiskView | None = None
@@ -91,6 +92,7 @@ class RiskGate(Component):
         self.drawdown = DrawdownSlope(switch.drawdown_window_s, switch.drawdown_usd)
         self.reject_rate = RejectRate(switch.reject_window_s, switch.reject_min_orders, switch.reject_fraction)
         self.disconnect = Disconnect(switch.disconnect_grace_s)
+        self._bounds_of: dict[tuple, tuple[float, float] | None] = {}
         self.originals: dict[str, SubmitOrder] = {}      # working orders as submitted (a replace is checked as one)
         self.restored = False
         self.waiting: list[Any] = []
@@ -137,7 +139,11 @@ class RiskGate(Component):
     # ------------------------------------------------------------------ orders
 
     def _submit(self, order: SubmitOrder, now_ns: int) -> None:
-        refusal = self.check(order, now_ns)
+        try:
+            refusal = self.check(order, now_ns)
+        except Exception as error:  # noqa: BLE001 - fails closed: the order is denied, the error logged in full
+            self.log.exception("risk_check_failed", client_order_id=order.client_order_id)
+            refusal = Refusal("internal_error", f"the risk gate could not check the order: {error!r}")
         if refusal is not None:
             self._deny(order.client_order_id, order.owner, refusal, now_ns)
             return
@@ -176,7 +182,7 @@ class RiskGate(Component):
                                              max(float(leg.contract.strike) for leg in order.legs))
         refusal = (checks.check_size(contracts, abs(order.limit_price) * order.quantity * multiplier, notional,
                                      self.limits)
-                   or checks.check_structure_bounds(order.limit_price, checks.payoff_bounds(order.legs)))
+                   or checks.check_structure_bounds(order.limit_price, self._bounds(order.legs)))
         if refusal is not None:
             return refusal
         quotes = self._leg_quotes(order)
@@ -298,18 +304,26 @@ class RiskGate(Component):
             self._expiry_ns[key] = settlement_instant_ns(symbol, date.fromisoformat(expiry))
         return self._expiry_ns[key]
 
+    def _bounds(self, legs) -> tuple[float, float] | None:
+        """`checks.payoff_bounds` of `legs`, kept per legs (a trader sends the same few spreads again and again)."""
+        bounds = self._bounds_of.get(legs, _UNSET)
+        if bounds is _UNSET:
+            if len(self._bounds_of) >= 10_000:
+                self._bounds_of.clear()
+            bounds = self._bounds_of[legs] = checks.payoff_bounds(legs)
+        return bounds
+
     def _leg_quotes(self, order: SubmitOrder) -> tuple[list[float], list[float]] | Refusal:
         bids, asks = [], []
         for leg in order.legs:
             contract = leg.contract
             if contract.right not in ("C", "P"):
                 return Refusal("no_quote", f"{contract.symbol} shares are not quoted to the gate")
-            rows = self._chain_rows(contract.symbol, contract.expiry)
-            row = rows.get((float(contract.strike), contract.right)) if rows is not None else None
+            chain = self.chains.get((contract.symbol, contract.expiry))
+            row = self._row(chain, float(contract.strike), contract.right) if chain is not None else None
             if row is None:
                 return Refusal("no_quote", f"no quote for {contract.symbol} {contract.expiry} "
                                            f"{contract.strike:g}{contract.right}")
-            chain = self.chains[(contract.symbol, contract.expiry)]
             bid, ask = float(chain.bid[row]), float(chain.ask[row])
             if not (math.isfinite(bid) and math.isfinite(ask)) or bid < 0 or ask < bid:
                 return Refusal("no_quote", f"no usable quote for {contract.symbol} {contract.expiry} "
@@ -318,16 +332,20 @@ class RiskGate(Component):
             asks.append(ask)
         return bids, asks
 
-    def _chain_rows(self, symbol: str, expiry: str) -> dict | None:
-        chain = self.chains.get((symbol, expiry))
-        if chain is None:
-            return None
-        cached = self._rows.get((symbol, expiry))
-        if cached is None or cached[0] != id(chain.strikes):
-            rights = ["C" if call else "P" for call in chain.is_call.tolist()]
-            rows = {(strike, right): row for row, (strike, right) in enumerate(zip(chain.strikes.tolist(), rights))}
-            cached = self._rows[(symbol, expiry)] = (id(chain.strikes), rows)
-        return cached[1]
+    def _row(self, chain: ChainQuotes, strike: float, right: str) -> int | None:
+        """The row of (strike, right) in the chain's arrays: from the index of the chain's grid, checked against
+        the snapshot's own arrays and made again when they differ (snapshots of one chain share a grid)."""
+        key = (chain.symbol, chain.expiry)
+        rows = self._rows.get(key)
+        for attempt in (0, 1):
+            if rows is None or attempt:
+                rights = ["C" if call else "P" for call in chain.is_call.tolist()]
+                rows = self._rows[key] = {k: row for row, k in enumerate(zip(chain.strikes.tolist(), rights))}
+            row = rows.get((strike, right))
+            if row is not None and row < len(chain.strikes) and chain.strikes[row] == strike \
+                    and bool(chain.is_call[row]) == (right == "C"):
+                return row
+        return None
 
     def _model(self, order: SubmitOrder, now_ns: int) -> tuple[float, float, float, float, float]:
         """Per share of one unit, at the chain's model vol: (value, summed |ratio| x leg value, delta, gamma,
@@ -472,18 +490,19 @@ class RiskGate(Component):
 
 
 def _atm_vol(chain: ChainQuotes, rate: float) -> float:
+    """The mean implied vol of the call and the put nearest the underlying (those that solve)."""
     spot = chain.underlying
     if not math.isfinite(spot) or len(chain.strikes) == 0:
         return math.nan
     t_years = max((chain.expiry_ns - chain.time_ns) / NS_PER_YEAR, _MIN_T_YEARS)
     distance = abs(chain.strikes - spot)
-    picks = []
+    vols = []
     for is_call in (True, False):
-        same = chain.is_call == is_call
-        if same.any():
-            rows = same.nonzero()[0]
-            picks.append(int(rows[distance[rows].argmin()]))
-    mids = 0.5 * (chain.bid[picks] + chain.ask[picks])
-    vols = implied_vol(mids, chain.is_call[picks], spot, chain.strikes[picks], t_years, rate, 0.0).vol
-    good = vols[vols == vols]
-    return float(good.mean()) if len(good) else math.nan
+        rows = (chain.is_call == is_call).nonzero()[0]
+        if len(rows):
+            row = int(rows[distance[rows].argmin()])
+            vol = implied_vol_scalar(0.5 * float(chain.bid[row] + chain.ask[row]), is_call, spot,
+                                     float(chain.strikes[row]), t_years, rate)
+            if math.isfinite(vol):
+                vols.append(vol)
+    return sum(vols) / len(vols) if vols else math.nan

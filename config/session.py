@@ -78,8 +78,8 @@ class SessionConfig(FrozenModel):
                              f"a whole-fly complex order is for simulation only; mode {self.mode.value} "
                              "must exit butterflies as two verticals")
         if self.sizing.max_contracts > self.risk.limits.max_contracts_per_order:
-            raise rule_error("sizing.max_contracts", f"{self.sizing.max_contracts} units a spread order would be refused "
-                             "by the risk gate: keep it <= risk.limits.max_contracts_per_order "
+            raise rule_error("sizing.max_contracts", f"{self.sizing.max_contracts} units a spread order would be "
+                             "refused by the risk gate: keep it <= risk.limits.max_contracts_per_order "
                              f"({self.risk.limits.max_contracts_per_order})")
         if self.mode is not Mode.BACKTEST and not self.risk.enabled:
             raise rule_error("risk.enabled", f"mode {self.mode.value} sends real orders: the risk gate stays on "

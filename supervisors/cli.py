@@ -158,6 +158,26 @@ def _paper(args: argparse.Namespace) -> int:
     return run_paper_job(config, args.duration_s, args.address, args.status_every_s)
 
 
+def _trading_state(args: argparse.Namespace) -> int:
+    """`halt` / `resume`: put a running session (or one sender) into a trading state through its risk gate."""
+    from actors import names
+    from actors.messages import SetTradingState
+    from actors.runtime.ray_runtime import deliver_to_running
+    from core.risk.states import SESSION_SCOPE
+    from supervisors.ray_session import ensure_ray
+
+    state = {"halt": "REDUCING" if getattr(args, "reducing", False) else "HALTED", "resume": "ACTIVE"}[args.command]
+    scope = args.trader or SESSION_SCOPE
+    try:
+        ensure_ray(args.address, namespace=args.namespace)
+        snapshot = deliver_to_running(names.RISK, SetTradingState(scope, state, args.reason), args.namespace)
+    except (ConnectionError, LookupError) as error:
+        print(f"spreadwright {args.command}: {error}", file=sys.stderr)
+        return 2
+    print(f"{scope}: {snapshot['states'].get(scope, 'ACTIVE')} (working orders: {snapshot['working']})")
+    return 0
+
+
 def _study(args: argparse.Namespace) -> int:
     """Whole-fly vs split-vertical butterfly exits: paired simulation, statistics and report files."""
     from config.study import StudyConfig
@@ -314,6 +334,18 @@ def build_parser() -> argparse.ArgumentParser:
     paper.add_argument("--address", default=None, help="Ray address (default: RAY_ADDRESS, or a local Ray)")
     paper.add_argument("--status-every-s", type=float, default=10.0)
     paper.set_defaults(handler=_paper)
+    for name, text in (("halt", "halt a running session or one sender: its working orders are cancelled and "
+                                "nothing new is sent until `resume` (--reducing: only exposure-reducing orders)"),
+                       ("resume", "let a halted or reducing session (or sender) trade again")):
+        command = sub.add_parser(name, help=text)
+        command.add_argument("--trader", default=None, help="a sender's name (trader-SPY-2026-12-18, "
+                             "flies-SPY-2026-12-18, router); default: the whole session")
+        command.add_argument("--reason", default=f"{name} by hand", help="written to the ledger and the log")
+        command.add_argument("--address", default="auto", help="the session's Ray address (default: auto)")
+        command.add_argument("--namespace", default="spreadwright", help="the session's runtime.ray_namespace")
+        if name == "halt":
+            command.add_argument("--reducing", action="store_true", help="REDUCING instead of HALTED")
+        command.set_defaults(handler=_trading_state)
     study = sub.add_parser("study", help="studies: butterfly-exits (whole fly vs split verticals)")
     study.add_argument("name", choices=("butterfly-exits",))
     study.add_argument("--trades", type=int, default=10_000)

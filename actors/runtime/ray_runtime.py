@@ -195,3 +195,16 @@ class RayRuntime:
             if not any(self._actor_of[n] == actor for n in self._handles):
                 ray.kill(handle, no_restart=True)
         return failures
+
+
+def deliver_to_running(component: str, message: Any, namespace: str, timeout_s: float = 10.0) -> dict[str, Any]:
+    """Deliver `message` to `component` of a session already running in `namespace` (found by its actor's name,
+    co-hosted or not), wait until it was handled, and return the component's snapshot. LookupError when no
+    actor there hosts it. Needs `ray.init` done (the CLI's `halt` and `resume`)."""
+    actors = ray.util.list_named_actors(all_namespaces=True)
+    hosts = [a["name"] for a in actors if a["namespace"] == namespace and component in a["name"].split("+")]
+    if not hosts:
+        raise LookupError(f"no running session in Ray namespace {namespace!r} has a {component!r} component")
+    handle = ray.get_actor(hosts[0], namespace=namespace)
+    ray.get(handle.deliver.remote(component, message), timeout=timeout_s)
+    return ray.get(handle.snapshot.remote(component), timeout=timeout_s)

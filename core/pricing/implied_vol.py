@@ -11,11 +11,14 @@ iterations even where vega is tiny. Only unconverged elements are iterated.
 
 from __future__ import annotations
 
+import math
 from enum import IntEnum
 from typing import NamedTuple
 
 import numpy as np
 from scipy.special import ndtr
+
+from core.pricing.bsm import bsm_scalar
 
 _INV_SQRT_2PI = 0.3989422804014327
 _MAX_STD_DEV = 20.0
@@ -144,3 +147,29 @@ def implied_vol(price, is_call, spot, strike, t_years, rate, div_yield) -> IVRes
     if shape == ():
         return IVResult(float(vol[0]), int(flag[0]))
     return IVResult(vol.reshape(shape), flag.reshape(shape))
+
+
+def implied_vol_scalar(price: float, is_call: bool, spot: float, strike: float, t_years: float, rate: float,
+                       div_yield: float = 0.0, tolerance: float = 1e-6, max_iterations: int = 50) -> float:
+    """The implied vol of one option in plain floats (NaN where none fits): Newton steps on `bsm_scalar` from the
+    Brenner-Subrahmanyam guess, bisection where a step leaves the bracket. For a path that needs one or two vols
+    (numpy's per-call cost is most of `implied_vol`'s work at that size); `implied_vol` is the one for chains."""
+    if not all(map(math.isfinite, (price, spot, strike, t_years))) or t_years <= 0 or spot <= 0 or strike <= 0:
+        return math.nan
+    low, high = 1e-4, 10.0
+    if not bsm_scalar(is_call, spot, strike, t_years, rate, div_yield, low)[0] < price < \
+            bsm_scalar(is_call, spot, strike, t_years, rate, div_yield, high)[0]:
+        return math.nan
+    vol = min(max(price / (0.4 * spot * math.sqrt(t_years)), low), high)
+    for _ in range(max_iterations):
+        value, _, _, vega = bsm_scalar(is_call, spot, strike, t_years, rate, div_yield, vol)
+        error = value - price
+        if abs(error) < tolerance:
+            return vol
+        if error > 0:
+            high = vol
+        else:
+            low = vol
+        step = vol - error / vega if vega > 1e-12 else math.nan
+        vol = step if low < step < high else 0.5 * (low + high)
+    return vol

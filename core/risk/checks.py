@@ -17,7 +17,7 @@ from core.orders import OrderLeg, Refusal
 DENY_CODES = ("trading_halted", "reducing_only", "max_contracts", "max_premium", "max_notional", "price_collar",
               "model_collar", "structure_bounds", "open_contracts", "open_orders", "rate_limited",
               "expired_contract", "market_closed", "delta_cap", "vega_cap", "gamma_cap", "naked_short",
-              "daily_loss", "no_quote", "bad_order")
+              "daily_loss", "no_quote", "bad_order", "internal_error")
 """The bounded codes of a risk refusal (a metric label)."""
 
 _EPS = 1e-9

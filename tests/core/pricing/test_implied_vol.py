@@ -47,3 +47,21 @@ def test_scalar_in_scalar_out():
     result = implied_vol(bsm_price(False, 100.0, 95.0, 0.25, 0.05, 0.0, 0.22), False, 100.0, 95.0, 0.25, 0.05, 0.0)
     assert isinstance(result.vol, float)
     assert result.vol == pytest.approx(0.22, abs=1e-10)
+
+
+def test_the_scalar_solver_agrees_with_the_vectorized_one():
+    import math
+
+    from core.pricing.bsm import bsm_scalar
+    from core.pricing.implied_vol import implied_vol_scalar
+
+    for is_call in (True, False):
+        for strike in (90.0, 100.0, 112.0):
+            for t_years in (1 / 365 / 24, 0.02, 1.0):
+                price = bsm_scalar(is_call, 100.0, strike, t_years, 0.04, 0.0, 0.37)[0]
+                intrinsic = max((100.0 - strike) if is_call else (strike - 100.0), 0.0)
+                if price - intrinsic > 1e-3:                     # some time value left to solve for
+                    assert implied_vol_scalar(price, is_call, 100.0, strike, t_years, 0.04) == \
+                        pytest.approx(0.37, abs=1e-4)
+    assert math.isnan(implied_vol_scalar(150.0, True, 100.0, 100.0, 0.5, 0.04))        # above any vol's price
+    assert math.isnan(implied_vol_scalar(math.nan, True, 100.0, 100.0, 0.5, 0.04))

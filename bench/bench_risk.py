@@ -1,0 +1,107 @@
+"""The risk gate's figures (printed; nothing here asserts on time).
+
+1. Cost per order: `RiskGate.check` on a two-leg spread against a 120-contract chain (every check, the model
+   value and greeks included), microseconds an order, median of repeats; and the same for an order the first
+   check refuses.
+2. The shipped day (`config/profiles/backtest.yaml`) with the gate off (`risk.enabled: false`, traders send to
+   the gateway) and on, rounds interleaved in one process on one pinned core (the order reversed every other
+   round), CPU time and orders sent: the gate's cost as a share of the day (goal: at most 5% slower). The
+   median of the per-round ratios is the figure. The two days are not the same day to the order (the gate's hop
+   has its own latency draws), so orders a CPU second are printed too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from actors.risk_gate import RiskGate  # noqa: E402
+from actors.runtime.logs import configure_logging  # noqa: E402
+from bench.common import pin_one_core  # noqa: E402
+from config import load_profile  # noqa: E402
+from config.risk import RiskConfig, RiskLimits  # noqa: E402
+from core.orders import Contract, OrderLeg, SubmitOrder  # noqa: E402
+from core.quotes import ChainQuotes  # noqa: E402
+from core.units import NS_PER_DAY  # noqa: E402
+from supervisors.backtest import build_backtest  # noqa: E402
+
+NOW_NS = 1_790_000_000 * 10**9
+EXPIRY = "2026-12-18"
+
+
+def _chain(n_strikes: int = 60) -> ChainQuotes:
+    strikes = 570.0 + np.arange(n_strikes, dtype=np.float64)
+    spot = 600.0
+    call_mid = np.maximum(spot - strikes, 0.0) + 6.0 * np.exp(-((strikes - spot) / 40.0) ** 2) + 0.05
+    put_mid = np.maximum(strikes - spot, 0.0) + 6.0 * np.exp(-((strikes - spot) / 40.0) ** 2) + 0.05
+    mid = np.concatenate([call_mid, put_mid])
+    size = np.full(2 * n_strikes, 50)
+    return ChainQuotes("SPY", EXPIRY, NOW_NS + 28 * NS_PER_DAY, NOW_NS, np.concatenate([strikes, strikes]),
+                       np.array([True] * n_strikes + [False] * n_strikes), mid - 0.02, mid + 0.02, size, size,
+                       0.01, 0.01, spot)
+
+
+def per_order(repeats: int = 20_000) -> None:
+    gate = RiskGate(RiskConfig(limits=RiskLimits(orders_per_s=10_000)))
+    gate.restored = True
+    chain = _chain()
+    gate.on_message(chain, NOW_NS)
+    legs = (OrderLeg(Contract("SPY", EXPIRY, 600.0, "C"), 1), OrderLeg(Contract("SPY", EXPIRY, 605.0, "C"), -1))
+    passing = SubmitOrder("o", "trader", legs, "BUY", 2, 0.10)
+    refused = passing._replace(quantity=1_000_000)
+    assert gate.check(passing, NOW_NS) is None, gate.check(passing, NOW_NS)
+    for name, order in (("passing", passing), ("refused at the first size check", refused)):
+        samples = []
+        for round_index in range(7):
+            started = time.perf_counter()
+            for i in range(repeats):
+                gate.check(order, NOW_NS + (round_index * repeats + i) * 1_000_000)     # 1 ms apart: no throttle
+            samples.append((time.perf_counter() - started) / repeats)
+        print(f"RiskGate.check, a two-leg spread, {name}: {statistics.median(samples) * 1e6:.1f} us an order "
+              f"(median of 7 x {repeats:,})")
+
+
+def gate_on_off(rounds: int) -> None:
+    config = load_profile("config/profiles/backtest.yaml")
+    configure_logging(config.logging, force=True)
+    variants = {"off": config.model_copy(update={"risk": config.risk.model_copy(update={"enabled": False})}),
+                "on": config}
+    cpu: dict[str, list[float]] = {name: [] for name in variants}
+    orders: dict[str, list[int]] = {name: [] for name in variants}
+    for round_index in range(rounds):
+        for name in (list(variants) if round_index % 2 == 0 else list(reversed(variants))):
+            backtest = build_backtest(variants[name])
+            started = time.process_time()
+            backtest.runtime.run(until_ns=backtest.close_ns + 5 * 60 * 10**9)
+            cpu[name].append(time.process_time() - started)
+            orders[name].append(backtest.topology.gateway.counts["intents"])
+    ratios = [on / off for on, off in zip(cpu["on"], cpu["off"])]
+    per_cpu = {name: statistics.median(o / c for o, c in zip(orders[name], cpu[name])) for name in variants}
+    print(f"shipped day, gate off vs on, {rounds} interleaved rounds, CPU s: off {_fmt(cpu['off'])}, on "
+          f"{_fmt(cpu['on'])}; orders off {orders['off'][0]:,}, on {orders['on'][0]:,}; per round "
+          f"{', '.join(f'{r:.3f}' for r in ratios)}; median on/off {statistics.median(ratios):.3f}, best-to-best "
+          f"{min(cpu['on']) / min(cpu['off']):.3f}; orders a CPU second off {per_cpu['off']:,.0f}, on "
+          f"{per_cpu['on']:,.0f}")
+
+
+def _fmt(values: list[float]) -> str:
+    return "[" + ", ".join(f"{v:.2f}" for v in values) + "]"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the gate off/on day")
+    args = parser.parse_args(argv if argv is not None else [])
+    print(pin_one_core())
+    per_order()
+    gate_on_off(args.rounds)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
