@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple
 
 from actors import names
+from actors.messages import VenueStatus
 from actors.runtime.component import Component
 from adapters.protocol import BrokerRequestError, OrderReport
 from core.orders import (
@@ -192,8 +193,12 @@ class _IoLoop:
 class BrokerBridge(Component):
     def __init__(self, adapter_factory: Callable[[], Any], routes: dict[tuple[str, str], tuple[str, ...]],
                  quote_poll_ms: int = 1000, order_poll_ms: int = 100, name: str = names.BRIDGE,
-                 stop_timeout_s: float = 5.0) -> None:
+                 stop_timeout_s: float = 5.0, risk: str | None = None) -> None:
+        """`risk`: told `VenueStatus` when the broker stops answering every quote request, and when it answers
+        again (the kill switch's disconnect trigger)."""
         super().__init__(name)
+        self.risk = risk
+        self._venue_up: bool | None = None
         self.adapter_factory = adapter_factory
         self.routes = dict(routes)
         self.quote_poll_s, self.order_poll_s = quote_poll_ms / 1000, order_poll_ms / 1000
@@ -407,10 +412,23 @@ class BrokerBridge(Component):
 
     async def _quote_loop(self) -> None:
         while True:
-            await asyncio.gather(*(self._publish(key, receivers) for key, receivers in list(self.routes.items())))
+            answered = await asyncio.gather(*(self._publish(key, receivers)
+                                              for key, receivers in list(self.routes.items())))
+            if answered:
+                self._tell_venue(any(answered))
             await asyncio.sleep(self.quote_poll_s)
 
-    async def _publish(self, key: tuple[str, str], receivers: tuple[str, ...]) -> None:
+    def _tell_venue(self, up: bool) -> None:
+        """The venue is up when any chain came back this round, down when none did: said to the gate on a change."""
+        if up == self._venue_up or self.risk is None:
+            self._venue_up = up
+            return
+        self._venue_up = up
+        reason = "" if up else "; ".join(sorted(set(self._failing.values())))[:500]
+        self.port.send(self.risk, VenueStatus(up, self.port.now_ns(), reason))
+
+    async def _publish(self, key: tuple[str, str], receivers: tuple[str, ...]) -> bool:
+        """Fetch one chain and send it to its receivers; False when the broker could not give it."""
         symbol, expiry = key
         try:
             chain, price = await asyncio.gather(self._adapter.chain(symbol, expiry), self._adapter.underlying(symbol))
@@ -420,7 +438,7 @@ class BrokerBridge(Component):
                 self._failing[key] = repr(err)
                 self.log.error("quotes_unavailable", symbol=symbol, expiry=expiry, error=repr(err),
                                receivers=list(receivers))
-            return
+            return False
         if key in self._failing:
             del self._failing[key]
             self.log.info("quotes_recovered", symbol=symbol, expiry=expiry)
@@ -428,6 +446,7 @@ class BrokerBridge(Component):
         self.counts["quotes"] += 1
         for receiver in receivers:
             self.port.send(receiver, quotes)
+        return True
 
     def snapshot(self) -> dict[str, Any]:
         working = sum(1 for order in self.orders.values() if not order.done)

@@ -8,6 +8,7 @@ import pytest
 import structlog
 import structlog.testing
 
+from actors.messages import VenueStatus
 from adapters.bridge import AddRoute, BrokerBridge, TrackedOrder, events_from_report
 from adapters.protocol import BrokerError, BrokerRequestError, report_from_record
 from core.orders import (
@@ -122,6 +123,9 @@ class QueuePort:
     def schedule(self, delay_ns, tag):
         pass
 
+    def now_ns(self):
+        return time.time_ns()
+
 
 def run_bridge(bridge, port, until, timeout_s=5.0):
     """Deliver the bridge's own mail on this thread until `until(received)` holds; returns what others got."""
@@ -138,8 +142,9 @@ def run_bridge(bridge, port, until, timeout_s=5.0):
     return received
 
 
-def make_bridge(broker, routes=None):
-    bridge = BrokerBridge(lambda: broker, routes or {}, quote_poll_ms=50, order_poll_ms=10, stop_timeout_s=2)
+def make_bridge(broker, routes=None, risk=None):
+    bridge = BrokerBridge(lambda: broker, routes or {}, quote_poll_ms=50, order_poll_ms=10, stop_timeout_s=2,
+                          risk=risk)
     port = QueuePort(bridge.name)
     bridge.bind(port)
     bridge.on_start(time.time_ns())
@@ -288,3 +293,25 @@ def test_the_exchange_stream_rings_the_doorbell_so_a_fill_arrives_before_the_nex
         exchange.stop()
     assert any(isinstance(m, OrderFilled) for _, m in got), got
     assert elapsed_s < 3.0 and bridge.counts["doorbells"] >= 1
+
+
+def test_the_gate_hears_when_the_broker_stops_answering_and_when_it_is_back():
+    broker = FakeBroker()
+    answer = broker.chain
+    broker.down = True
+
+    async def chain(symbol, expiry):
+        if broker.down:
+            raise BrokerError("connection refused")
+        return await answer(symbol, expiry)
+
+    broker.chain = chain
+    bridge, port = make_bridge(broker, {("SPY", "2026-12-18"): ("trader-a",)}, risk="risk")
+    try:
+        got = run_bridge(bridge, port, lambda r: any(isinstance(m, VenueStatus) for _, m in r))
+        broker.down = False
+        got += run_bridge(bridge, port, lambda r: any(isinstance(m, VenueStatus) for _, m in r))
+    finally:
+        bridge.on_stop(time.time_ns())
+    statuses = [m for receiver, m in got if receiver == "risk"]
+    assert [s.up for s in statuses] == [False, True] and "connection refused" in statuses[0].reason

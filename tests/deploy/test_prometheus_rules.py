@@ -26,7 +26,7 @@ def _promtool(*args):
 @needs_promtool
 def test_promtool_accepts_the_alert_rules_and_the_scrape_config():
     checked = _promtool("check", "rules", "alerts.yml")
-    assert checked.returncode == 0 and "6 rules found" in checked.stdout, checked.stdout + checked.stderr
+    assert checked.returncode == 0 and "8 rules found" in checked.stdout, checked.stdout + checked.stderr
     config = _promtool("check", "config", "prometheus.yml")
     assert config.returncode == 0, config.stdout + config.stderr
 
