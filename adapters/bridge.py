@@ -193,11 +193,11 @@ class _IoLoop:
 class BrokerBridge(Component):
     def __init__(self, adapter_factory: Callable[[], Any], routes: dict[tuple[str, str], tuple[str, ...]],
                  quote_poll_ms: int = 1000, order_poll_ms: int = 100, name: str = names.BRIDGE,
-                 stop_timeout_s: float = 5.0, risk: str | None = None) -> None:
+                 stop_timeout_s: float = 5.0, risk: str | None = None, dead_man_s: float = 0.0) -> None:
         """`risk`: told `VenueStatus` when the broker stops answering every quote request, and when it answers
         again (the kill switch's disconnect trigger)."""
         super().__init__(name)
-        self.risk = risk
+        self.risk, self.dead_man_s = risk, dead_man_s
         self._venue_up: bool | None = None
         self.adapter_factory = adapter_factory
         self.routes = dict(routes)
@@ -416,7 +416,20 @@ class BrokerBridge(Component):
                                               for key, receivers in list(self.routes.items())))
             if answered:
                 self._tell_venue(any(answered))
+            if self.dead_man_s > 0 and hasattr(self._adapter, "heartbeat"):
+                await self._heartbeat()
             await asyncio.sleep(self.quote_poll_s)
+
+    async def _heartbeat(self) -> None:
+        """Keep the broker's dead-man's switch armed: if this session dies, its working orders are cancelled."""
+        try:
+            await self._adapter.heartbeat(self.dead_man_s)
+        except Exception as err:  # noqa: BLE001 - said once per outage; the next poll tries again
+            if self.counts.get("heartbeat_errors", 0) == 0:
+                self.log.error("dead_man_heartbeat_failed", error=repr(err))
+            self.counts["heartbeat_errors"] = self.counts.get("heartbeat_errors", 0) + 1
+            return
+        self.counts["heartbeat_errors"] = 0
 
     def _tell_venue(self, up: bool) -> None:
         """The venue is up when any chain came back this round, down when none did: said to the gate on a change."""

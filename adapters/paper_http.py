@@ -59,10 +59,15 @@ class HttpBroker:
     reports_events = True          # GET /orders/{id} lists the order's events
 
     def __init__(self, base_url: str, timeout_s: float = 2.0, retries: int = 4, backoff_s: float = 0.05,
-                 session: aiohttp.ClientSession | None = None, api_key: str | None = None) -> None:
-        """`api_key`, when the broker wants one, goes in an Authorization header (never in a log line)."""
+                 session: aiohttp.ClientSession | None = None, api_key: str | None = None,
+                 client_id: str | None = None) -> None:
+        """`api_key`, when the broker wants one, goes in an Authorization header (never in a log line).
+        `client_id` (X-Client-Id): who the exchange's rate limit and dead-man's switch take this client for; a
+        session gives its name, so a restarted session is the same client."""
         self.base_url = base_url.rstrip("/")
-        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        if client_id:
+            self._headers["X-Client-Id"] = client_id
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self.retries, self.backoff_s = retries, backoff_s
         self._session = session
@@ -76,7 +81,7 @@ class HttpBroker:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self.timeout, headers=self._headers)
+            self._session = aiohttp.ClientSession(timeout=self.timeout, headers=self._headers or None)
         return self._session
 
     async def order_event_ids(self):
@@ -133,6 +138,11 @@ class HttpBroker:
 
     async def underlying(self, symbol: str) -> float:
         return float((await self._call("GET", f"/underlying/{symbol}"))["price"])
+
+    async def heartbeat(self, timeout_s: float) -> dict[str, Any]:
+        """Keep this client's dead-man's switch armed: `timeout_s` without a heartbeat and the exchange cancels
+        every order it has working (0 disarms)."""
+        return await self._call("POST", "/heartbeat", {"timeout_s": timeout_s})
 
     async def positions(self) -> list[dict[str, Any]]:
         return (await self._call("GET", "/positions"))["positions"]

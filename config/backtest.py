@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Literal
 
@@ -34,6 +35,12 @@ class BacktestConfig(FrozenModel):
 
     @model_validator(mode="after")
     def _range(self) -> BacktestConfig:
+        for symbol, price in self.start_prices.items():
+            if not (math.isfinite(price) and price > 0):
+                raise rule_error(f"start_prices.{symbol}", f"must be a finite price above 0, got {price}")
+        if not self.expirations_dte or any(not 0 <= dte <= 1000 for dte in self.expirations_dte):
+            raise rule_error("expirations_dte", f"need at least one days-to-expiry within 0..1000, got "
+                             f"{list(self.expirations_dte)}")
         if self.end is not None and self.end < self.first_day:
             raise rule_error("end", f"{self.end} is before the first session {self.first_day}")
         if self.end is not None and (self.end - self.first_day).days > MAX_SESSIONS * 7 // 5 + 10:

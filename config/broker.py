@@ -15,7 +15,9 @@ class BrokerConfig(FrozenModel):
     holiday) nearest each of `paper_expiry_days` days from today. Quotes are
     fetched every `quote_poll_ms`; working orders are polled every `order_poll_ms`.
     `market_hours` False lets traders trade around the clock (the simulated paper market never
-    closes); against a real broker keep it True.
+    closes); against a real broker keep it True. `dead_man_s`: the broker's dead-man's switch, where it has one
+    (the paper exchange's POST /heartbeat): the bridge keeps it armed with a heartbeat every quote poll, and if
+    the session dies, the broker cancels its working orders after this long (0: not armed).
     """
 
     url: str | None = None
@@ -28,12 +30,16 @@ class BrokerConfig(FrozenModel):
     request_timeout_s: float = Field(2.0, gt=0, le=60)
     market_hours: bool = True
     expirations_per_symbol: int = Field(3, ge=1, le=20)
+    dead_man_s: float = Field(10.0, ge=0, le=600)
     api_key: SecretStr | None = None          # from SPREADWRIGHT__BROKER__API_KEY; shown as ********** anywhere
 
     @model_validator(mode="after")
     def _url_shape(self) -> BrokerConfig:
         if self.url is not None and not self.url.startswith(("http://", "https://")):
             raise rule_error("url", f"must start with http:// or https://, got {self.url!r}")
+        if 0 < self.dead_man_s <= 2 * self.quote_poll_ms / 1000:
+            raise rule_error("dead_man_s", f"must be 0 (off) or above two quote polls ({2 * self.quote_poll_ms} ms): "
+                             "the heartbeat goes with each poll")
         if any(d < 0 for d in self.paper_expiry_days) or not self.paper_expiry_days:
             raise rule_error("paper_expiry_days", "need at least one day offset, none negative")
         return self

@@ -1,7 +1,9 @@
 """Load a SessionConfig from a YAML profile plus SPREADWRIGHT__* environment overrides.
 
 An override `SPREADWRIGHT__TIMING__CANCEL_AFTER_SECONDS=2.0` sets `timing.cancel_after_seconds`;
-its value is parsed as a YAML scalar (so `true`, `3`, `[30, 90]` keep their types).
+its value is parsed as a YAML scalar (so `true`, `3`, `[30, 90]` keep their types), except a secret
+(`SECRET_FIELDS`: `broker.api_key`), which is taken as the plain string it is and never printed. An error
+in a value that came from the environment names the variable.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from config.session import SessionConfig
 
 PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
 ENV_PREFIX = "SPREADWRIGHT__"
+SECRET_FIELDS = frozenset({"broker.api_key"})
 
 
 def profile_path(name_or_path: str | os.PathLike) -> Path:
@@ -37,13 +40,30 @@ def load_profile(name_or_path: str | os.PathLike, env: Mapping[str, str] | None 
     """Read, override from `env` (os.environ by default) and validate; raises ConfigError naming each field."""
     path = profile_path(name_or_path)
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as err:
+        raise ConfigError([("<file>", f"not UTF-8 text ({err.reason} at byte {err.start})")], str(path)) from None
+    except (yaml.YAMLError, ValueError) as err:          # ValueError: a date YAML reads that does not exist
         raise ConfigError([("<yaml>", str(err))], str(path)) from None
     if not isinstance(data, dict):
         raise ConfigError([("<root>", "a profile must be a mapping of settings")], str(path))
-    data = apply_env_overrides(data, os.environ if env is None else env)
-    return validate_config(data, str(path))
+    env = os.environ if env is None else env
+    data = apply_env_overrides(data, env)
+    try:
+        return validate_config(data, str(path))
+    except ConfigError as err:
+        raise _name_variables(err, env) from None
+
+
+def _name_variables(error: ConfigError, env: Mapping[str, str]) -> ConfigError:
+    """The same problems, each whose field an environment variable set saying which one."""
+    by_field = {".".join(part.lower() for part in key[len(ENV_PREFIX):].split("__")): key
+                for key in env if key.startswith(ENV_PREFIX)}
+    problems = []
+    for field, reason in error.problems:
+        variable = next((by_field[f] for f in by_field if field == f or field.startswith(f + ".")), None)
+        problems.append((field, f"{reason} (set by {variable})" if variable else reason))
+    return ConfigError(problems, error.source)
 
 
 def validate_config(data: Mapping[str, Any], source: str = "") -> SessionConfig:
@@ -67,5 +87,12 @@ def apply_env_overrides(data: dict[str, Any], env: Mapping[str, str]) -> dict[st
             if not isinstance(child, dict):
                 raise ConfigError([(".".join(path), f"override {key} goes below a value that is not a mapping")])
             node = child
-        node[path[-1]] = yaml.safe_load(raw) if raw.strip() else raw
+        if ".".join(path) in SECRET_FIELDS or not raw.strip():
+            node[path[-1]] = raw
+            continue
+        try:
+            node[path[-1]] = yaml.safe_load(raw)
+        except (yaml.YAMLError, ValueError) as err:
+            reason = str(err).splitlines()[0]
+            raise ConfigError([(".".join(path), f"{key} is not a YAML value: {reason}")]) from None
     return merged

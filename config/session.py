@@ -34,7 +34,7 @@ class SessionConfig(FrozenModel):
 
     name: str = Field("spreadwright", min_length=1)
     mode: Mode = Mode.BACKTEST
-    symbols: tuple[str, ...] = ("SPY", "QQQ", "IWM")
+    symbols: tuple[str, ...] = Field(("SPY", "QQQ", "IWM"), min_length=1)
     runtime: RuntimeConfig = RuntimeConfig()
     logging: LoggingConfig = LoggingConfig()
     timing: TimingParameters = TimingParameters()
@@ -69,6 +69,8 @@ class SessionConfig(FrozenModel):
         if self.runtime.kind != expected:
             raise rule_error("runtime.kind", f"mode {self.mode.value} runs on the {expected} runtime, not "
                              f"{self.runtime.kind} (set runtime.kind: {expected})")
+        if self.mode is Mode.BACKTEST:
+            _check_backtest_market(self.symbols, self.backtest)
         if self.mode is Mode.BACKTEST and self.exchange.max_quote_age_ms <= self.backtest.quote_interval_s * 1000:
             raise rule_error("exchange.max_quote_age_ms", f"quotes update every {self.backtest.quote_interval_s} s "
                              "in this backtest, so every quote would go stale between updates; set it above "
@@ -92,3 +94,31 @@ class SessionConfig(FrozenModel):
             raise rule_error("ledger.kind", f"mode {self.mode.value} needs a durable ledger: set ledger.kind: sqlite "
                              "and ledger.path")
         return self
+
+
+def _check_backtest_market(symbols: tuple[str, ...], backtest: BacktestConfig) -> None:
+    """What a backtest's market needs, checked at load: a first day that is a session of the calendar (naming
+    the next one), and on the simulated market, a product spec and a start price for every symbol."""
+    from core.calendar import FIRST_DAY, LAST_DAY, MarketCalendar
+    from core.instruments import PRODUCTS
+
+    first = backtest.first_day
+    field = "backtest.start" if backtest.start is not None else "backtest.day"
+    for name, day in ((field, first), ("backtest.end", backtest.end)):
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            raise rule_error(name, f"{day} is outside the calendar's years ({FIRST_DAY} to {LAST_DAY})")
+    calendar = MarketCalendar()
+    if not calendar.is_session(first):
+        kind = first.strftime("%A") if first.weekday() >= 5 else "a market holiday"
+        following = calendar.next_session(first)
+        hint = f"; the next session is {following}" if following else ""
+        raise rule_error(field, f"{first} is not a trading session ({kind}){hint}")
+    if backtest.market != "simulated":
+        return
+    unknown = [s for s in symbols if s not in PRODUCTS]
+    if unknown:
+        raise rule_error("symbols", f"{unknown} have no product spec for the simulated market (known: "
+                         f"{sorted(PRODUCTS)})")
+    missing = [s for s in symbols if s not in backtest.start_prices]
+    if missing:
+        raise rule_error("backtest.start_prices", f"no start price for {missing}: add one per symbol")

@@ -18,11 +18,15 @@ from core.units import NEW_YORK
 NS_PER_MINUTE = 60_000_000_000
 
 
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2030, 12, 31)
+"""The days the calendar knows (exchange_calendars' tables are built for this range)."""
+
+
 @lru_cache(maxsize=4)
 def _calendar(code: str):
     import exchange_calendars
 
-    return exchange_calendars.get_calendar(code, start="2000-01-01", end="2030-12-31")
+    return exchange_calendars.get_calendar(code, start=FIRST_DAY.isoformat(), end=LAST_DAY.isoformat())
 
 
 class MarketCalendar:
@@ -58,6 +62,11 @@ class MarketCalendar:
 
     def is_session(self, day: date) -> bool:
         return self._day(day)[0]
+
+    def next_session(self, day: date) -> date | None:
+        """The first session on or after `day` (None past the calendar's last day)."""
+        following = self.sessions(day, min(day + timedelta(days=14), LAST_DAY)) if day <= LAST_DAY else []
+        return following[0] if following else None
 
     def open_close_ns(self, day: date) -> tuple[int, int]:
         """Regular open and close of `day` (early closes included), UTC ns."""

@@ -70,14 +70,17 @@ def _exchange(args: argparse.Namespace) -> int:
     from sim.paper.server import run_server
     from supervisors.kernel import build_paper_exchange
 
-    print(f"paper exchange on http://{args.host}:{args.port} (API: sim/paper/openapi.yaml); Ctrl-C stops it")
-    days = args.expiry_days
-    run_server(
-        build_paper_exchange,
-        args.host,
-        args.port,
-        MarketSpec(interval_ms=args.quote_interval_ms, seed=args.seed, expiry_days=days),
-    )
+    def announce(port: int) -> None:
+        print(f"paper exchange on http://{args.host}:{port} (API: sim/paper/openapi.yaml); Ctrl-C stops it",
+              flush=True)
+
+    market = MarketSpec(interval_ms=args.quote_interval_ms, seed=args.seed, expiry_days=args.expiry_days)
+    try:
+        run_server(build_paper_exchange, args.host, args.port, market, announce, args.exit_with_parent)
+    except OSError as error:
+        print(f"spreadwright exchange: cannot listen on {args.host}:{args.port}: {error.strerror or error}",
+              file=sys.stderr)
+        return 2
     return 0
 
 
@@ -97,6 +100,32 @@ def _profile(args: argparse.Namespace, backtest: bool):
         return None
     configure_logging(config.logging, force=True)
     return config
+
+
+def _bounded(kind, low, high, what: str):
+    """An argparse type: `kind` (int or float) within [low, high] (None: unbounded), finite, else a usage error."""
+    import math
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"want {what}, got {text!r}") from None
+        if (kind is float and not math.isfinite(value)) or (low is not None and value < low) or \
+                (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"want {what}, got {text!r}")
+        return value
+
+    parse.__name__ = what
+    return parse
+
+
+_PORT = _bounded(int, 0, 65535, "a port 0..65535 (0: any free port)")
+_COUNT = _bounded(int, 1, 10_000_000, "a whole number >= 1")
+_COUNT0 = _bounded(int, 0, 10_000_000, "a whole number >= 0")
+_SEED = _bounded(int, 0, 2**32 - 1, "a seed 0..4294967295")
+_MS = _bounded(int, 1, 3_600_000, "milliseconds 1..3600000")
+_SECONDS = _bounded(float, 0.001, 366 * 86_400, "seconds > 0")
 
 
 def _iso_day(text: str):
@@ -305,8 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     ping = sub.add_parser("pingpong", help="run the two-component topology on the inline and/or Ray runtime")
     ping.add_argument("--runtime", choices=("inline", "ray", "both"), default="both")
-    ping.add_argument("--messages", type=int, default=10_000, help="messages exchanged in all (quotes + acks)")
-    ping.add_argument("--seed", type=int, default=0)
+    ping.add_argument("--messages", type=_COUNT, default=10_000, help="messages exchanged in all (quotes + acks)")
+    ping.add_argument("--seed", type=_SEED, default=0)
     ping.add_argument("--address", default=None, help="Ray address; a local instance is started if omitted")
     ping.set_defaults(handler=_pingpong)
     backtest = sub.add_parser("backtest", help="run backtest sessions inline on the virtual clock")
@@ -319,20 +348,22 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.set_defaults(handler=_backtest)
     exchange = sub.add_parser("exchange", help="serve the paper exchange (REST + websocket) on loopback")
     exchange.add_argument("--host", default="127.0.0.1")
-    exchange.add_argument("--port", type=int, default=8765)
-    exchange.add_argument("--quote-interval-ms", type=int, default=1000)
-    exchange.add_argument("--seed", type=int, default=0)
+    exchange.add_argument("--port", type=_PORT, default=8765, help="0: any free port (printed)")
+    exchange.add_argument("--quote-interval-ms", type=_MS, default=1000)
+    exchange.add_argument("--seed", type=_SEED, default=0)
     exchange.add_argument(
         "--expiry-days", default=(0, 7, 30), type=_day_offsets,
         help="the listed expiry nearest each of these days from today (comma-separated, default 0,7,30)"
     )
+    exchange.add_argument("--exit-with-parent", action="store_true", help="stop when the process that started "
+                          "this one is gone (how a session starts its exchange)")
     exchange.set_defaults(handler=_exchange)
     paper = sub.add_parser("paper", help="run a paper session on Ray against the paper exchange (started for you)")
     paper.add_argument("--profile", default="paper", help="profile name or YAML path")
-    paper.add_argument("--duration-s", type=float, default=None, help="stop after this many seconds (default: run "
+    paper.add_argument("--duration-s", type=_SECONDS, default=None, help="stop after this many seconds (default: run "
                        "until Ctrl-C)")
     paper.add_argument("--address", default=None, help="Ray address (default: RAY_ADDRESS, or a local Ray)")
-    paper.add_argument("--status-every-s", type=float, default=10.0)
+    paper.add_argument("--status-every-s", type=_SECONDS, default=10.0)
     paper.set_defaults(handler=_paper)
     for name, text in (("halt", "halt a running session or one sender: its working orders are cancelled and "
                                 "nothing new is sent until `resume` (--reducing: only exposure-reducing orders)"),
@@ -348,11 +379,11 @@ def build_parser() -> argparse.ArgumentParser:
         command.set_defaults(handler=_trading_state)
     study = sub.add_parser("study", help="studies: butterfly-exits (whole fly vs split verticals)")
     study.add_argument("name", choices=("butterfly-exits",))
-    study.add_argument("--trades", type=int, default=10_000)
-    study.add_argument("--seed", type=int, default=0)
+    study.add_argument("--trades", type=_COUNT, default=10_000)
+    study.add_argument("--seed", type=_SEED, default=0)
     study.add_argument("--out", default=None, help="output folder (default reports/out/butterfly-exits)")
-    study.add_argument("--workers", type=int, default=2, help="worker processes (results do not depend on it)")
-    study.add_argument("--sweep-trades", type=int, default=1000, help="trades per sensitivity point (0: no sweep)")
+    study.add_argument("--workers", type=_COUNT, default=2, help="worker processes (results do not depend on it)")
+    study.add_argument("--sweep-trades", type=_COUNT0, default=1000, help="trades per sensitivity point (0: no sweep)")
     study.add_argument("--real-data", default=None, help="folder with the CBOE 2019 SPX chain (default: the "
                        "repository's data/)")
     study.add_argument("--address", default=None, help="auto | ray://head:10001: chunks as Ray tasks on that cluster; "
@@ -361,11 +392,11 @@ def build_parser() -> argparse.ArgumentParser:
     study.set_defaults(handler=_study)
     carlo = sub.add_parser("montecarlo", help="Monte Carlo backtests: scenario grid x seeded paths, fanned out on Ray")
     carlo.add_argument("--profile", default="config/profiles/montecarlo.yaml")
-    carlo.add_argument("--paths", type=int, default=None, help="paths per scenario (default: the profile's)")
+    carlo.add_argument("--paths", type=_COUNT, default=None, help="paths per scenario (default: the profile's)")
     carlo.add_argument("--address", default=None, help="auto | ray://head:10001 (join a cluster) | http://head:8265 "
                        "(submit this run as a Ray job there); default: a local Ray")
     carlo.add_argument("--out", default=None, help="output folder, cache included (default: the profile's out_dir)")
-    carlo.add_argument("--workers", type=int, default=None, help="CPUs of the local Ray it starts (default: all)")
+    carlo.add_argument("--workers", type=_COUNT, default=None, help="CPUs of the local Ray it starts (default: all)")
     carlo.add_argument("--local", action="store_true", help="no Ray: run every path in this process (the reference)")
     carlo.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     carlo.set_defaults(handler=_montecarlo)

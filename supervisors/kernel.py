@@ -176,7 +176,7 @@ class BrokerVenue:
     def components(self, config: SessionConfig, expirations: dict[str, list[date]], routes: Routes) -> list[Component]:
         broker = config.broker
         self.bridge = BrokerBridge(self.adapter_factory, routes, broker.quote_poll_ms, broker.order_poll_ms,
-                                   risk=names.RISK if config.risk.enabled else None)
+                                   risk=names.RISK if config.risk.enabled else None, dead_man_s=broker.dead_man_s)
         return [self.bridge]
 
     def book_routes(self, routes: Routes, book: BookComponent | None) -> Routes:

@@ -21,10 +21,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
 from datetime import date, datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from actors import names
@@ -65,13 +67,18 @@ class PaperExchangeProcess:
     """`spreadwright exchange` as a child process, for sessions that were not given a broker URL."""
 
     def __init__(self, host: str, port: int, expiry_days: tuple[int, ...], seed: int,
-                 quote_interval_ms: int = 1000) -> None:
+                 quote_interval_ms: int = 1000, log_path: Path | None = None) -> None:
+        """The child logs to `log_path` (default: spreadwright-exchange-<port>.log in the temp folder), never to
+        a pipe no one reads, and stops by itself when this process is gone (`--exit-with-parent`)."""
         self.port = port or free_port(host)
         self.url = f"http://{host}:{self.port}"
+        self.log_path = log_path or Path(tempfile.gettempdir()) / f"spreadwright-exchange-{self.port}.log"
         command = [sys.executable, "-m", "supervisors.cli", "--log-format", "json", "exchange", "--host", host,
                    "--port", str(self.port), "--seed", str(seed), "--quote-interval-ms", str(quote_interval_ms),
-                   "--expiry-days", ",".join(str(d) for d in expiry_days)]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                   "--expiry-days", ",".join(str(d) for d in expiry_days), "--exit-with-parent"]
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
+        _log.info("paper_exchange_started", url=self.url, pid=self.process.pid, log=str(self.log_path))
         try:
             wait_http(self.url + "/health")
         except TimeoutError:
@@ -148,7 +155,8 @@ class PaperSession:
         self.runtime = RayRuntime(self.config.runtime, self.config.logging, self.config.name,
                                   metrics=self.config.metrics.enabled)
         adapter = functools.partial(HttpBroker, self.url, broker.request_timeout_s,
-                                    api_key=broker.api_key.get_secret_value() if broker.api_key else None)
+                                    api_key=broker.api_key.get_secret_value() if broker.api_key else None,
+                                    client_id=self.config.name)
         self.topology = build_topology(self.config, self.runtime, BrokerVenue(adapter), expirations,
                                        session_start_ns=time.time_ns())
         self.traders = self.topology.traders

@@ -230,6 +230,12 @@ CATALOG: dict[str, MetricSpec] = {
             ("symbol", "event"),
         ),
         MetricSpec(
+            "spreadwright_exchange_dead_man_cancels_total",
+            "counter",
+            "Orders the paper exchange cancelled because their client's heartbeat stopped (POST /heartbeat).",
+            (),
+        ),
+        MetricSpec(
             "spreadwright_exchange_rejects_total",
             "counter",
             "Orders the paper exchange rejected, by reason code (core.orders.REJECT_CODES, set by the check that "

@@ -79,6 +79,10 @@ class ReplaceIn(_Body):
     quantity: int = Field(0, ge=0, le=10_000)
 
 
+class HeartbeatIn(_Body):
+    timeout_s: float = Field(allow_inf_nan=False, ge=0, le=3600)
+
+
 def _error(status: int, message: str, fields: list[dict] | None = None) -> web.Response:
     body: dict[str, Any] = {"error": message}
     if fields:
@@ -156,7 +160,8 @@ class PaperExchangeApp:
             web.post("/orders", self.submit), web.get("/orders", self.list_orders),
             web.get("/orders/{client_order_id}", self.get_order), web.delete("/orders/{client_order_id}", self.cancel),
             web.patch("/orders/{client_order_id}", self.replace), web.get("/positions", self.positions),
-            web.get("/fills", self.fills), web.get("/stream", self.stream), web.get("/metrics", self.metrics)])
+            web.get("/fills", self.fills), web.get("/stream", self.stream), web.get("/metrics", self.metrics),
+            web.post("/heartbeat", self.heartbeat)])
 
     @web.middleware
     async def _measure(self, request: web.Request, handler) -> web.StreamResponse:
@@ -261,7 +266,7 @@ class PaperExchangeApp:
             raise _BadRequest(422, "invalid request", [{"field": "legs.ratio", "reason": "must not be 0"}])
         order = SubmitOrder(body.client_order_id, self.service.name, legs, body.side, body.quantity,
                             float(body.limit_price))
-        record, created = self.service.submit(order, time.time_ns())
+        record, created = self.service.submit(order, time.time_ns(), _client(request))
         return web.json_response(public_record(record), status=201 if created else 200)
 
     async def get_order(self, request: web.Request) -> web.Response:
@@ -285,6 +290,12 @@ class PaperExchangeApp:
         body = await _parse(request, ReplaceIn)
         record = self.service.replace(request.match_info["client_order_id"], float(body.limit_price), body.quantity)
         return web.json_response(public_record(record), status=202)
+
+    async def heartbeat(self, request: web.Request) -> web.Response:
+        """The client's dead-man's switch (X-Client-Id, else its address): every heartbeat keeps it armed for
+        `timeout_s`; silence that long cancels every order the client has working; `timeout_s` 0 disarms it."""
+        body = await _parse(request, HeartbeatIn)
+        return web.json_response(self.service.heartbeat(_client(request), body.timeout_s, time.time_ns()))
 
     async def positions(self, request: web.Request) -> web.Response:
         return web.json_response({"positions": self.service.position_list()})
@@ -323,6 +334,11 @@ class PaperExchangeApp:
         finally:
             self.sockets.pop(socket, None)
         return socket
+
+
+def _client(request: web.Request) -> str:
+    """Who sent a request: its X-Client-Id, else its peer address."""
+    return request.headers.get("X-Client-Id") or request.remote or "unknown"
 
 
 def _page_query(request: web.Request) -> tuple[int, int]:
@@ -368,7 +384,38 @@ def _json_default(value: Any) -> Any:
 
 
 def run_server(build: Callable[[AsyncioRuntime, MarketSpec, ExchangeConfig], Any], host: str = "127.0.0.1",
-               port: int = 8765, market: MarketSpec = MarketSpec()) -> None:
-    """Serve until interrupted (Ctrl-C stops cleanly); `build` as for `PaperExchangeApp`."""
-    _log.info("paper_exchange_listening", host=host, port=port)
-    web.run_app(PaperExchangeApp(build, market).app, host=host, port=port, print=None)
+               port: int = 8765, market: MarketSpec = MarketSpec(),
+               announce: Callable[[int], None] | None = None, exit_with_parent: bool = False) -> None:
+    """Serve until interrupted (Ctrl-C stops cleanly); `build` as for `PaperExchangeApp`. `announce` is told
+    the port bound (`port` 0 binds any free one). `exit_with_parent`: stop once the process that started this
+    one is gone (a session's child exchange never outlives its session, whatever killed the session)."""
+    try:
+        asyncio.run(_serve(PaperExchangeApp(build, market).app, host, port, announce, exit_with_parent))
+    except KeyboardInterrupt:
+        pass
+
+
+async def _serve(app: web.Application, host: str, port: int, announce: Callable[[int], None] | None,
+                 exit_with_parent: bool) -> None:
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound = runner.addresses[0][1]
+        _log.info("paper_exchange_listening", host=host, port=bound)
+        if announce is not None:
+            announce(bound)
+        await (_parent_gone() if exit_with_parent else asyncio.Event().wait())
+    finally:
+        await runner.cleanup()
+
+
+async def _parent_gone(every_s: float = 0.5) -> None:
+    """Returns once this process's parent has changed (it died and the process was adopted)."""
+    import os
+
+    parent = os.getppid()
+    while os.getppid() == parent:
+        await asyncio.sleep(every_s)
+    _log.warning("paper_exchange_parent_gone", parent_pid=parent)

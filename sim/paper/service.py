@@ -81,6 +81,9 @@ class PaperService(Component):
         self.positions: dict[tuple, int] = {}
         self.listeners: list[Callable[[dict], None]] = []
         self.sent_to_exchange = 0
+        self.client_of: dict[str, str] = {}                           # client order id -> the client that sent it
+        self.dead_man: dict[str, tuple[int, int]] = {}                # client -> (timeout ns, last heartbeat ns)
+        self.dead_man_cancels = 0
 
     def on_start(self, now_ns: int) -> None:
         """Every reject code starts at 0, so a rejects panel or alert has a series before the first reject."""
@@ -89,8 +92,9 @@ class PaperService(Component):
 
     # ------------------------------------------------------------------ requests from the HTTP layer
 
-    def submit(self, order: SubmitOrder, now_ns: int) -> tuple[dict[str, Any], bool]:
-        """(record, created): created is False when this id was already taken by the same order."""
+    def submit(self, order: SubmitOrder, now_ns: int, client: str = "") -> tuple[dict[str, Any], bool]:
+        """(record, created): created is False when this id was already taken by the same order. `client`: who
+        sent it (its dead-man's switch cancels it)."""
         if order.client_order_id in self.forgotten:
             raise OrderConflictError(f"client_order_id {order.client_order_id!r} was used by an order that finished "
                                      "and is no longer kept")
@@ -100,6 +104,7 @@ class PaperService(Component):
                 raise OrderConflictError(f"client_order_id {order.client_order_id!r} is already used by another order")
             return self.record(order.client_order_id), False
         self.requests[order.client_order_id] = order
+        self.client_of[order.client_order_id] = client
         self.orders[order.client_order_id] = OrderState(order.client_order_id, order.owner,
                                                         [_leg_json(leg) for leg in order.legs], order.side,
                                                         order.quantity, order.limit_price)
@@ -196,11 +201,44 @@ class PaperService(Component):
             return
         oldest = next(iter(self.finished))
         del self.finished[oldest]
-        for table in (self.orders, self.history, self.requests):
+        for table in (self.orders, self.history, self.requests, self.client_of):
             table.pop(oldest, None)
         self.forgotten[oldest] = None
         if len(self.forgotten) > 10 * self.max_finished_orders:
             del self.forgotten[next(iter(self.forgotten))]
+
+    # ------------------------------------------------------------------ dead-man's switch
+
+    def heartbeat(self, client: str, timeout_s: float, now_ns: int) -> dict[str, Any]:
+        """Arm (or keep armed) `client`'s dead-man's switch: no heartbeat for `timeout_s` and every order it has
+        working is cancelled. `timeout_s` 0 disarms it."""
+        if timeout_s <= 0:
+            self.dead_man.pop(client, None)
+            return {"client": client, "armed": False}
+        timeout_ns = int(timeout_s * 1_000_000_000)
+        armed_before = client in self.dead_man
+        self.dead_man[client] = (timeout_ns, now_ns)
+        if not armed_before:
+            self.log.info("dead_man_armed", client=client, timeout_s=timeout_s)
+        self.port.schedule(timeout_ns + 1, ("dead_man", client, now_ns))
+        working = sum(1 for coid, who in self.client_of.items() if who == client and not self.orders[coid].done)
+        return {"client": client, "armed": True, "timeout_s": timeout_s, "working": working}
+
+    def on_timer(self, tag, now_ns: int) -> None:
+        if tag[0] != "dead_man":
+            return
+        client, beat_ns = tag[1], tag[2]
+        armed = self.dead_man.get(client)
+        if armed is None or armed[1] != beat_ns:              # a later heartbeat came: its own timer checks it
+            return
+        del self.dead_man[client]
+        orders = [coid for coid, who in self.client_of.items() if who == client and not self.orders[coid].done]
+        for coid in orders:
+            self.port.send(self.exchange, CancelOrder(coid, self.name))
+        self.dead_man_cancels += len(orders)
+        self.telemetry.count("spreadwright_exchange_dead_man_cancels_total", len(orders))
+        self.log.warning("dead_man_tripped", client=client, cancelled=len(orders),
+                         silent_s=(now_ns - beat_ns) / 1e9)
 
     def working_orders(self) -> int:
         return sum(not state.done for state in self.orders.values())
@@ -225,6 +263,7 @@ class PaperService(Component):
         for state in self.orders.values():
             statuses[state.status.value] = statuses.get(state.status.value, 0) + 1
         return {"orders": len(self.orders), "sent_to_exchange": self.sent_to_exchange, "statuses": statuses,
-                "fills": self.fill_seq, "forgotten_orders": len(self.forgotten)}
+                "fills": self.fill_seq, "forgotten_orders": len(self.forgotten), "dead_man_armed": len(self.dead_man),
+                "dead_man_cancels": self.dead_man_cancels}
 
 

@@ -30,8 +30,9 @@ def test_bad_values_fail_at_load_with_field_path_and_reason():
             "SPREADWRIGHT__ROUTER__MAX_PARTIAL_EXPOSURE_MS": "900",
         })
     problems = dict(err.value.problems)
-    assert problems["timing.min_delay_between_attempts"] == "must be <= max_delay_between_attempts"
-    assert problems["sizing.bogus"] == "unknown field"
+    assert problems["timing.min_delay_between_attempts"] == ("must be <= max_delay_between_attempts (set by "
+                                                             "SPREADWRIGHT__TIMING__MIN_DELAY_BETWEEN_ATTEMPTS)")
+    assert problems["sizing.bogus"] == "unknown field (set by SPREADWRIGHT__SIZING__BOGUS)"
     assert "500" in problems["router.max_partial_exposure_ms"]
     assert "timing.min_delay_between_attempts: must be <= max_delay_between_attempts" in str(err.value)
 
@@ -81,3 +82,47 @@ def test_sessions_need_a_durable_ledger_and_live_needs_its_broker():
         load_profile("live.example", env={"SPREADWRIGHT__BROKER__URL": "null"})
     with pytest.raises(ConfigError, match=r"broker.url.*http"):
         load_profile("paper", env={"SPREADWRIGHT__BROKER__URL": "ftp://x"})
+
+
+BAD_INPUTS = [
+    ({"SPREADWRIGHT__BACKTEST__DAY": "2026-11-26"}, "backtest.day", "the next session is 2026-11-27"),
+    ({"SPREADWRIGHT__BACKTEST__DAY": "2026-11-21"}, "backtest.day", "Saturday"),
+    ({"SPREADWRIGHT__BACKTEST__START_PRICES": "{SPY: .nan, QQQ: 1, IWM: 1}"}, "backtest.start_prices.SPY", "finite"),
+    ({"SPREADWRIGHT__BACKTEST__START_PRICES": "{SPY: -5, QQQ: 1, IWM: 1}"}, "backtest.start_prices.SPY", "above 0"),
+    ({"SPREADWRIGHT__BACKTEST__START_PRICES": "{SPY: 600}"}, "backtest.start_prices", "no start price"),
+    ({"SPREADWRIGHT__SYMBOLS": "[SPY, TSLA]"}, "symbols", "no product spec"),
+    ({"SPREADWRIGHT__SYMBOLS": "[]"}, "symbols", "at least 1"),
+    ({"SPREADWRIGHT__BACKTEST__EXPIRATIONS_DTE": "[]"}, "backtest.expirations_dte", "at least one"),
+    ({"SPREADWRIGHT__BACKTEST__DAY": "1999-01-04"}, "backtest.day", "outside the calendar"),
+    ({"SPREADWRIGHT__BACKTEST__START": "2030-12-30", "SPREADWRIGHT__BACKTEST__END": "2031-01-02"}, "backtest.end",
+     "outside the calendar"),
+    ({"SPREADWRIGHT__TIMING__CANCEL_AFTER_SECONDS": "[1, "}, "timing.cancel_after_seconds",
+     "SPREADWRIGHT__TIMING__CANCEL_AFTER_SECONDS is not a YAML value"),
+    ({"SPREADWRIGHT__TIMING__CANCEL_AFTER_SECONDS": "-1"}, "timing.cancel_after_seconds",
+     "(set by SPREADWRIGHT__TIMING__CANCEL_AFTER_SECONDS)"),
+]
+
+
+@pytest.mark.parametrize("env, field, fragment", BAD_INPUTS)
+def test_a_config_that_cannot_run_fails_at_load_naming_the_field(env, field, fragment):
+    with pytest.raises(ConfigError) as error:
+        load_profile("backtest", env=env)
+    assert any(path == field and fragment in reason for path, reason in error.value.problems), error.value
+
+
+def test_a_secret_is_a_plain_string_never_parsed_nor_printed():
+    key = "a: [b, {c"                                       # would not parse as YAML
+    config = load_profile("backtest", env={"SPREADWRIGHT__BROKER__API_KEY": key})
+    assert config.broker.api_key.get_secret_value() == key
+    assert key not in repr(config) and key not in str(config.model_dump())
+
+
+def test_a_file_that_is_not_utf8_or_holds_an_impossible_date_is_refused(tmp_path):
+    not_text = tmp_path / "binary.yaml"
+    not_text.write_bytes(b"name: \xff\xfe\n")
+    bad_date = tmp_path / "date.yaml"
+    bad_date.write_text("mode: backtest\nbacktest: {day: 2026-02-30}\n")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_profile(not_text, env={})
+    with pytest.raises(ConfigError, match="out of range"):
+        load_profile(bad_date, env={})

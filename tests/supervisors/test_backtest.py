@@ -52,10 +52,9 @@ def test_traders_expose_the_seed_properties(small_config):
     assert zero_dte.scan_opportunities(zero_dte.chain, zero_dte.spot)
 
 
-def test_a_holiday_is_refused_with_the_field(tmp_path):
-    config = load_profile("backtest", env={**SMALL, "SPREADWRIGHT__BACKTEST__DAY": "2026-11-26"})
-    with pytest.raises(ValueError, match="backtest.day: 2026-11-26 is not a trading session"):
-        build_backtest(config)
+def test_a_holiday_is_refused_at_load_with_the_field_and_the_next_session(tmp_path):
+    with pytest.raises(ValueError, match="backtest.day: 2026-11-26 is not a trading session .*2026-11-27"):
+        load_profile("backtest", env={**SMALL, "SPREADWRIGHT__BACKTEST__DAY": "2026-11-26"})
 
 
 def test_cli_backtest_prints_where_outputs_are(tmp_path, capsys, monkeypatch):

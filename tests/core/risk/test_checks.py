@@ -66,7 +66,7 @@ def test_nbbo_collar_refuses_paying_through_the_ask_and_selling_through_the_bid(
 
 
 def test_model_collar_refuses_a_price_far_past_the_model_value():
-    assert code(checks.check_model_collar("SELL", 0.10, 2.5, 3.0, LIMITS)) is None          # collar 3.0
+    assert code(checks.check_model_collar("SELL", 0.10, 1.5, 3.0, LIMITS)) is None          # collar 1.5
     assert code(checks.check_model_collar("SELL", 0.10, 5.0, 3.0, LIMITS)) == "model_collar"
     assert code(checks.check_model_collar("BUY", 9.0, 5.0, 3.0, LIMITS)) == "model_collar"
     assert checks.check_model_collar("BUY", 9.0, math.nan, 3.0, LIMITS) is None

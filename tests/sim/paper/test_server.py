@@ -476,3 +476,27 @@ def test_finished_orders_beyond_the_cap_are_forgotten_and_orders_are_paged():
                 async with http.get(url + "/orders?limit=0") as response:
                     assert response.status == 422 and (await response.json())["fields"][0]["field"] == "limit"
     asyncio.run(scenario())
+
+
+def test_a_client_whose_heartbeat_stops_has_its_working_orders_cancelled_and_others_keep_theirs():
+    async def resting(broker, coid):
+        order = await marketable_order(broker, coid)
+        return order._replace(limit_price=0.05)             # far below the ask: it rests
+
+    async def scenario():
+        async with serving() as (paper, url):
+            async with HttpBroker(url, client_id="session-a") as silent, \
+                    HttpBroker(url, client_id="session-b") as alive:
+                armed = await silent.heartbeat(0.5)
+                assert armed["armed"] and armed["timeout_s"] == 0.5
+                await alive.heartbeat(0.5)
+                await silent.submit(await resting(silent, "a-1"))
+                await alive.submit(await resting(alive, "b-1"))
+                for _ in range(10):                           # b keeps beating, a falls silent
+                    await asyncio.sleep(0.1)
+                    await alive.heartbeat(0.5)
+                assert (await wait_status(silent, "a-1", {"CANCELLED"})).status == "CANCELLED"
+                assert (await alive.order("b-1")).status in ("ACCEPTED", "PENDING_NEW")
+                assert paper.service.snapshot()["dead_man_cancels"] == 1
+                assert (await alive.heartbeat(0))["armed"] is False
+    asyncio.run(scenario())

@@ -1,0 +1,44 @@
+"""The paper exchange a session starts never outlives the session and logs to a file, not to a pipe."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).parents[2]
+SCRIPT = ("from supervisors.paper import PaperExchangeProcess\n"
+          "import time\n"
+          "child = PaperExchangeProcess('127.0.0.1', 0, (7,), 1, quote_interval_ms=200)\n"
+          "print('CHILD', child.process.pid, child.log_path, flush=True)\n"
+          "time.sleep(120)\n")
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:                 # a zombie has exited
+        return stat.read().split(")")[1].split()[0] != "Z"
+
+
+def test_the_exchange_child_stops_when_its_session_is_killed_and_logged_to_a_file():
+    session = subprocess.Popen([sys.executable, "-c", SCRIPT], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        line = session.stdout.readline()
+        while not line.startswith("CHILD"):
+            line = session.stdout.readline()
+        _, pid_text, log_path = line.split()
+        child = int(pid_text)
+        assert _alive(child)
+        session.send_signal(signal.SIGKILL)
+        session.wait(timeout=30)
+        deadline = time.monotonic() + 60
+        while _alive(child) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _alive(child)
+        assert "paper_exchange_parent_gone" in Path(log_path).read_text()
+    finally:
+        session.kill()
