@@ -82,7 +82,7 @@ def test_killed_order_path_actor_comes_back_whole_and_nothing_is_duplicated(ray_
         session.start()
         runtime = session.runtime
         assert sorted(runtime.co_hosted_with("broker")) == sorted(
-            [names.GATEWAY, names.BRIDGE]
+            [names.RISK, names.GATEWAY, names.BRIDGE]
         )  # no router: flies are off
         assert wait_for(lambda: runtime.snapshot("broker")["intents"] >= 6), runtime.snapshots()
         sigkill_and_wait_for_restart(ray_cluster, runtime, "broker")
@@ -146,7 +146,8 @@ def test_killed_order_path_actor_mid_fly_exit_resumes_the_exit_and_leaves_no_leg
     try:
         session.start()
         runtime = session.runtime
-        assert sorted(runtime.co_hosted_with("router")) == sorted([names.GATEWAY, names.BRIDGE, names.ROUTER])
+        assert sorted(runtime.co_hosted_with("router")) == sorted([names.RISK, names.GATEWAY, names.BRIDGE,
+                                                                   names.ROUTER])
         assert wait_for(lambda: runtime.snapshot("router")["working"] >= 1, timeout_s=90), runtime.snapshots()
         cut_short = runtime.snapshot("router")["exiting"]
         sigkill_and_wait_for_restart(ray_cluster, runtime, "router")
@@ -191,3 +192,42 @@ def test_a_paper_session_s_book_holds_the_ledger_s_fills_and_shows_in_the_status
     book = summary["book"]
     assert book["fills"] == len(fills) and book["refused_fills"] == 0
     assert book["cash_flow_usd"] == pytest.approx(cash, abs=0.01)
+
+
+def test_spreadwright_halt_stops_a_running_session_and_resume_lets_it_trade_again(ray_cluster, tmp_path, capsys):
+    """`spreadwright halt` reaches the session's risk gate through Ray: working orders are cancelled, nothing new
+    leaves, the state is in the ledger; `resume` lets the traders send again."""
+    from supervisors.cli import main
+
+    exchange = PaperExchangeProcess("127.0.0.1", 0, (7,), seed=4, quote_interval_ms=200)
+    session = PaperSession(load_profile("paper", env=kill_session_env(tmp_path, exchange.url, "[SPY]", "t-halt")))
+    try:
+        session.start()
+        runtime = session.runtime
+        assert wait_for(lambda: runtime.snapshot("broker")["intents"] >= 2), runtime.snapshots()
+        assert main(["halt", "--namespace", "t-halt", "--reason", "test halt"]) == 0
+        assert "session: HALTED" in capsys.readouterr().out
+        assert wait_for(lambda: runtime.snapshot("broker")["working"] == 0), runtime.snapshot("broker")
+        halted_at = runtime.snapshot("broker")["intents"]
+        denied_before = runtime.snapshot("risk")["denied"]
+        import time
+
+        time.sleep(2.0)                                       # traders paused: nothing sent, nothing even tried
+        assert runtime.snapshot("broker")["intents"] == halted_at
+        assert runtime.snapshot("risk")["denied"] - denied_before <= 2
+        assert main(["resume", "--namespace", "t-halt"]) == 0
+        assert wait_for(lambda: runtime.snapshot("broker")["intents"] > halted_at), runtime.snapshots()
+        session.stop()
+    finally:
+        session.stop()
+        exchange.stop()
+    states = [(e.owner, e.payload["state"], e.payload["trigger"])
+              for e in SqliteLedgerStore(tmp_path / "ledger.db").events() if e.kind == "trading_state"]
+    assert states == [("session", "HALTED", "manual"), ("session", "ACTIVE", "manual")]
+
+
+def test_halt_without_a_session_says_so_without_a_traceback(ray_cluster, capsys):
+    from supervisors.cli import main
+
+    assert main(["resume", "--namespace", "no-such-session"]) == 2
+    assert "no running session" in capsys.readouterr().err
