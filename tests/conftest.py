@@ -1,4 +1,5 @@
-"""Unit tests never start Ray: `ray.init` raises unless the test is marked `ray` (tests/ray/ is)."""
+"""Unit tests never start Ray: `ray.init` raises unless the test is marked `ray` (tests/ray/ and tests/chaos/
+are)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def pytest_collection_modifyitems(config, items):
-    ray_dir = Path(__file__).resolve().parent / "ray"
+    here = Path(__file__).resolve().parent
+    ray_dirs = (here / "ray", here / "chaos")            # the chaos suite runs on the Ray tests' cluster
     for item in items:
-        if ray_dir in Path(str(item.fspath)).resolve().parents:
+        if any(d in Path(str(item.fspath)).resolve().parents for d in ray_dirs):
             item.add_marker(pytest.mark.ray)
 
 

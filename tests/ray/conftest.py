@@ -11,7 +11,10 @@ RAY_METRICS_EXPORT_PORT = free_port()
 def ray_cluster():
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, namespace="spreadwright-tests", log_to_driver=False,
-             _metrics_export_port=RAY_METRICS_EXPORT_PORT)
+    started = not ray.is_initialized()             # tests/chaos/ shares this cluster when run in one session
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False, namespace="spreadwright-tests", log_to_driver=False,
+                 _metrics_export_port=RAY_METRICS_EXPORT_PORT)
     yield ray
-    ray.shutdown()
+    if started:
+        ray.shutdown()
