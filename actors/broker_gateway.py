@@ -24,6 +24,7 @@ from actors.runtime.component import Component
 from core.book import BookFill
 from core.ledger import LedgerEvent, LedgerStore, fold, intent_event, order_event
 from core.orders import (
+    NOT_IN_LEDGER,
     ORDER_EVENTS,
     CancelOrder,
     CancelRejected,
@@ -132,7 +133,7 @@ class BrokerGateway(Component):
 
     def _cancel_or_replace(self, request: CancelOrder | ReplaceOrder, now_ns: int) -> None:
         if request.client_order_id not in self.owners:
-            self.port.send(request.owner, CancelRejected(request.client_order_id, "unknown order", now_ns))
+            self.port.send(request.owner, CancelRejected(request.client_order_id, NOT_IN_LEDGER, now_ns))
             return
         kind = "cancel_request" if isinstance(request, CancelOrder) else "replace_request"
         payload = {} if isinstance(request, CancelOrder) else {"limit_price": request.limit_price,

@@ -45,6 +45,7 @@ from core.execution.plan import TwoPartPlan, plan_two_part
 from core.expirations import ExpirationCategory, categorize, nominal_friday
 from core.instruments import multiplier_of, round_to_tick
 from core.orders import (
+    NOT_IN_LEDGER,
     TAKE,
     CancelOrder,
     CancelRejected,
@@ -277,6 +278,9 @@ class ExpirationTrader(Component):
         elif kind is OrderDenied:
             self.log.info("order_denied", client_order_id=working.coid, code=message.code, reason=message.reason)
             self._finish(working, "DENIED", now_ns)
+        elif kind is CancelRejected and message.reason == NOT_IN_LEDGER and not working.answered:
+            self.log.warning("order_lost_before_the_gateway", client_order_id=working.coid)
+            self._finish(working, "REJECTED", now_ns)          # never written, never sent: free to trade on
         elif kind is CancelRejected:
             self.log.debug("cancel_refused", client_order_id=working.coid, reason=message.reason)
         else:

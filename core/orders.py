@@ -148,6 +148,11 @@ class OrderCancelled(NamedTuple):
     time_ns: int
 
 
+NOT_IN_LEDGER = "unknown to the gateway: it never reached the ledger, so it was never sent"
+"""The gateway's CancelRejected reason for an id it has no intent of: an order lost on its way to the gateway
+(an actor restarting) is known by it, and its sender can forget it."""
+
+
 class CancelRejected(NamedTuple):
     client_order_id: str
     reason: str

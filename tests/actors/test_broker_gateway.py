@@ -6,6 +6,7 @@ from actors.runtime.inline import InlineRuntime
 from config.runtime import RuntimeConfig
 from core.ledger import MemoryLedgerStore, fold
 from core.orders import (
+    NOT_IN_LEDGER,
     CancelOrder,
     CancelRejected,
     Contract,
@@ -87,7 +88,7 @@ def test_restart_rebuilds_owners_so_late_events_still_arrive():
     gateway.on_message(OrderAccepted("o1", 99), 99)                 # a late event after the restart
     rt.run()
     assert any(isinstance(e, OrderAccepted) and e.time_ns == 99 for e in trader.events)
-    assert any(isinstance(e, CancelRejected) and e.reason == "unknown order" for e in trader.events)
+    assert any(isinstance(e, CancelRejected) and e.reason == NOT_IN_LEDGER for e in trader.events)
     assert fold(store.events()).orders["o1"].status is OrderStatus.FILLED
 
 

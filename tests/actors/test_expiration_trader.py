@@ -313,3 +313,48 @@ def test_takes_are_counted_apart_from_the_fill_rate_the_trader_learns_from():
     assert (snapshot["take_attempts"], snapshot["take_fills"]) == (1, 1)
     assert (snapshot["session_attempts"], snapshot["session_fills"]) == (0, 0)
     assert trader.trades[0]["intent"] == "take"
+
+
+def test_an_order_lost_before_the_gateway_is_forgotten_and_trading_goes_on():
+    """The order path restarted while the first submit was in flight: no answer ever comes, and its cancel is
+    refused as never in the ledger; the trader takes it as never sent instead of waiting forever."""
+    from core.orders import NOT_IN_LEDGER, CancelRejected
+
+    class LosesTheFirst(ScriptedExchange):
+        def on_message(self, message, now_ns):
+            if isinstance(message, SubmitOrder) and not self.orders:
+                self.orders.append(message)                 # lost: no event ever
+            elif isinstance(message, CancelOrder) and message.client_order_id == self.orders[0].client_order_id:
+                self.cancels.append(message.client_order_id)
+                self.port.send(message.owner, CancelRejected(message.client_order_id, NOT_IN_LEDGER, now_ns))
+            else:
+                super().on_message(message, now_ns)
+
+    settings = TraderSettings(timing=TimingParameters(min_delay_between_attempts=3.0, max_delay_between_attempts=6.0),
+                              executor=ExecutorConfig(min_fill_rate=0.0, optimal_expiry_range=(0, 180)))
+    rt = InlineRuntime(RuntimeConfig(check_serializable=True), start_ns=NOON_NS)
+    exchange = rt.add(LosesTheFirst(lambda o, t: [OrderAccepted(o.client_order_id, t)]))
+    trader = rt.add(ExpirationTrader("SPY", EXPIRY, settings))
+    rt.add(Sink("metrics")), rt.add(Sink("balancer"))
+    rt.run(until_ns=NOON_NS + 2 * 60 * 10**9)
+    assert len(exchange.orders) > 3 and trader.outcomes.get("REJECTED") == 1
+
+
+def test_the_gate_s_state_pauses_the_trader_and_active_resumes_it():
+    from actors.messages import TradingStateChanged
+
+    settings = TraderSettings(timing=TimingParameters(min_delay_between_attempts=3.0, max_delay_between_attempts=6.0),
+                              executor=ExecutorConfig(min_fill_rate=0.0, optimal_expiry_range=(0, 180)))
+    rt = InlineRuntime(RuntimeConfig(check_serializable=True), start_ns=NOON_NS)
+    exchange = rt.add(ScriptedExchange(lambda o, t: [OrderAccepted(o.client_order_id, t)]))
+    trader = rt.add(ExpirationTrader("SPY", EXPIRY, settings))
+    rt.add(Sink("metrics")), rt.add(Sink("balancer"))
+    rt.run(until_ns=NOON_NS + 30 * 10**9)
+    trader.on_message(TradingStateChanged("session", "HALTED", "test", rt.now_ns), rt.now_ns)
+    rt.run(until_ns=rt.now_ns + 10 * 10**9)                 # what was already scheduled settles
+    paused = len(exchange.orders)
+    rt.run(until_ns=rt.now_ns + 120 * 10**9)
+    assert len(exchange.orders) == paused
+    trader.on_message(TradingStateChanged("session", "ACTIVE", "resumed", rt.now_ns), rt.now_ns)
+    rt.run(until_ns=rt.now_ns + 60 * 10**9)
+    assert len(exchange.orders) > paused

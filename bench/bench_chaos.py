@@ -1,0 +1,157 @@
+"""Chaos figures: N randomized SIGKILLs in a paper session on Ray, and what they cost.
+
+A paper session (the paper exchange as a child process, traders and butterfly strategists on SPY, the order
+path in one actor) runs while the bench kills, at random moments, either a trader's actor or the order path's
+actor (risk gate, gateway, exit router, broker bridge). After each kill it waits until the exchange receives a
+new order (restart to trading). At the end it stops the session and reads the exchange and the SQLite ledger:
+
+- orders duplicated: a client order id sent twice, or an exchange order with no ledger intent (goal 0);
+- ledger rows lost: exchange fills the ledger does not hold (goal 0);
+- naked seconds: for each butterfly exit, the time from the first vertical's first fill to the second's, beyond
+  `router.max_partial_exposure_ms` (goal 0);
+- restart to trading, p50 and p99, by target (goal: p50 under 1.5 s).
+Nothing here asserts; the figures are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from actors import names  # noqa: E402
+from config import load_profile  # noqa: E402
+from persistence.sqlite_ledger import SqliteLedgerStore  # noqa: E402
+from supervisors.paper import PaperExchangeProcess, PaperSession  # noqa: E402
+
+
+def _get(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.load(response)
+
+
+def _all(url: str, path: str, key: str) -> list[dict]:
+    rows, after = [], 0
+    while after is not None:
+        page = _get(f"{url}{path}?after={after}&limit=1000")
+        rows += page[key]
+        after = page["next_after"]
+    return rows
+
+
+def _wait(predicate, timeout_s: float = 60.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return True
+        except Exception:  # noqa: BLE001 - the actor is restarting
+            pass
+        time.sleep(0.02)
+    return False
+
+
+def run(kills: int, seed: int) -> None:
+    rng = random.Random(seed)
+    folder = Path(tempfile.mkdtemp())
+    exchange = PaperExchangeProcess("127.0.0.1", 0, (7,), seed=seed, quote_interval_ms=200)
+    env = {"SPREADWRIGHT__BROKER__URL": exchange.url, "SPREADWRIGHT__SYMBOLS": "[SPY]",
+           "SPREADWRIGHT__LEDGER__PATH": str(folder / "ledger.db"), "SPREADWRIGHT__RUNTIME__RAY_NAMESPACE": "chaos",
+           "SPREADWRIGHT__TIMING__CANCEL_AFTER_SECONDS": "0.5",
+           "SPREADWRIGHT__TIMING__MIN_DELAY_BETWEEN_ATTEMPTS": "0.2",
+           "SPREADWRIGHT__TIMING__MAX_DELAY_BETWEEN_ATTEMPTS": "0.5", "SPREADWRIGHT__EXECUTOR__MIN_FILL_RATE": "0.0",
+           "SPREADWRIGHT__BROKER__QUOTE_POLL_MS": "200", "SPREADWRIGHT__BROKER__EXPIRATIONS_PER_SYMBOL": "1",
+           "SPREADWRIGHT__BROKER__PAPER_EXPIRY_DAYS": "[7]", "SPREADWRIGHT__BUTTERFLIES__ENTRY_INTERVAL_S": "2",
+           "SPREADWRIGHT__BUTTERFLIES__MAX_HOLD_S": "3"}
+    config = load_profile("paper", env=env)
+    session = PaperSession(config)
+    recoveries: dict[str, list[float]] = {"trader": [], "order path": []}
+    try:
+        session.start()
+        runtime = session.runtime
+        import ray
+
+        _wait(lambda: _get(exchange.url + "/health")["sent_to_exchange"] >= 5)
+        for _ in range(kills):
+            time.sleep(rng.uniform(0.5, 3.0))
+            target = rng.choice(["trader", "order path"])
+            name = session.traders[0].name if target == "trader" else names.GATEWAY
+            pid = ray.get(runtime.handle(name).pid.remote())
+            sent = _get(exchange.url + "/health")["sent_to_exchange"]
+            killed = time.monotonic()
+            os.kill(pid, signal.SIGKILL)
+            if _wait(lambda: _get(exchange.url + "/health")["sent_to_exchange"] > sent, timeout_s=60):
+                recoveries[target].append(time.monotonic() - killed)
+        time.sleep(3.0)
+        session.stop()
+        orders = _all(exchange.url, "/orders", "orders")
+        fills = _all(exchange.url, "/fills", "fills")
+    finally:
+        session.stop()
+        exchange.stop()
+    _report(kills, recoveries, orders, fills, folder / "ledger.db", config.router.max_partial_exposure_ms)
+
+
+def _report(kills, recoveries, orders, fills, ledger_path, max_partial_ms) -> None:
+    events = SqliteLedgerStore(ledger_path).events()
+    intents = [e.client_order_id for e in events if e.kind == "intent"]
+    sent = [o["client_order_id"] for o in orders]
+    duplicated = (len(intents) - len(set(intents))) + (len(sent) - len(set(sent))) + len(set(sent) - set(intents))
+    exchange_filled = {}
+    for fill in fills:
+        exchange_filled[fill["client_order_id"]] = exchange_filled.get(fill["client_order_id"], 0)
+    ledger_filled = {e.client_order_id for e in events if e.kind == "filled"}
+    lost = len(set(exchange_filled) - ledger_filled)
+    naked_s = _naked_seconds(events, max_partial_ms)
+    print(f"[chaos] {kills} randomized SIGKILLs in a paper session: {len(sent)} orders at the exchange, "
+          f"{len(fills)} fill legs")
+    print(f"  orders duplicated: {duplicated}; ledger rows lost (exchange fills missing from the ledger): {lost}; "
+          f"naked seconds beyond max_partial_exposure_ms ({max_partial_ms} ms): {naked_s:.3f}")
+    everything = [s for values in recoveries.values() for s in values]
+    for target, values in (*recoveries.items(), ("all", everything)):
+        if values:
+            ordered = sorted(values)
+            p99 = ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
+            print(f"  restart to trading, {target}: n {len(values)}, p50 {statistics.median(values):.2f} s, "
+                  f"p99 {p99:.2f} s, max {max(values):.2f} s")
+
+
+def _naked_seconds(events, max_partial_ms: float) -> float:
+    """Per butterfly exit (`<fly>:x<n>:<part>`): the first vertical's first fill -> the first fill of any other
+    part of that exit (the second vertical, or a leg closed singly), or the ledger's last event when none
+    filled, beyond the limit."""
+    fills: dict[str, dict[str, int]] = {}
+    for event in events:
+        parts = event.client_order_id.rsplit(":", 2)
+        if event.kind == "filled" and len(parts) == 3 and parts[1].startswith("x"):
+            fills.setdefault(f"{parts[0]}:{parts[1]}", {}).setdefault(parts[2], event.time_ns)
+    last_ns = max((e.time_ns for e in events), default=0)
+    total_ns = 0
+    for parts in fills.values():
+        start_ns = parts.get("vertical_1")
+        if start_ns is None:
+            continue
+        later = [t for part, t in parts.items() if part != "vertical_1" and t >= start_ns]
+        total_ns += max(0, min(later, default=last_ns) - start_ns - int(max_partial_ms * 1e6))
+    return total_ns / 1e9
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kills", type=int, default=6)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv if argv is not None else [])
+    run(args.kills, args.seed)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
