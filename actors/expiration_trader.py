@@ -67,6 +67,9 @@ NS = 1_000_000_000
 _MIN_ATTEMPTS_FOR_PAUSE = 5
 _RECENT = 10
 _CLOSED_RECHECK_NS = 60 * NS
+_CANCEL_AGAIN_NS = 1_000_000_000
+"""A cancel still unanswered is sent again after this long (or the cancel delay, if longer): a cancel sent while
+the order path restarts is lost, and a cancel is idempotent."""
 _ANSWERS = frozenset({OrderAccepted, OrderFilled, OrderRejected, OrderDenied})     # the events that answer a submit
 _DEBITS_TRIED = 5                   # the best debit verticals a plan tries to offset (scan_opportunities' limit)
 
@@ -300,6 +303,7 @@ class ExpirationTrader(Component):
         elif tag[0] == "cancel" and tag[1] in self.working:
             self.working[tag[1]].cancel_requested = True
             self.port.send(self.gateway, CancelOrder(tag[1], self.name))
+            self.port.schedule(max(self.cancel_after_ns, _CANCEL_AGAIN_NS), tag)   # a cancel lost in a restart
 
     def _apply(self, optimization: ApplyOptimization) -> None:
         sizing = self.settings.sizing
