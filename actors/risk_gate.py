@@ -122,7 +122,12 @@ class RiskGate(Component):
         elif kind is RiskState:
             self._restore(message, now_ns)
         elif kind is SetTradingState:
-            self._set_state(message.scope, parse_state(message.state), message.reason, message.trigger, now_ns)
+            try:
+                state = parse_state(message.state)
+            except ValueError as error:          # a bad request changes nothing and says why
+                self.log.error("trading_state_refused", scope=message.scope, error=str(error))
+                return
+            self._set_state(message.scope, state, message.reason, message.trigger, now_ns)
         elif kind is VenueStatus:
             self._venue(message, now_ns)
         else:                                     # cancels and requests for the gateway (a replay, a status)

@@ -34,8 +34,10 @@ NOW_NS = 1_790_000_000 * 10**9
 EXPIRY = "2026-12-18"
 
 
-def _chain(n_strikes: int = 200) -> ChainQuotes:
-    strikes = 500.0 + np.arange(n_strikes, dtype=np.float64)
+def _chain(n_strikes: int = 200, first_strike: float = 500.0) -> ChainQuotes:
+    """A synthetic SPY chain at spot 600, expiring in 28 days: `n_strikes` strikes from `first_strike`, calls and
+    puts, quoted two cents either side of a smooth mid (bench/bench_risk.py uses it too)."""
+    strikes = first_strike + np.arange(n_strikes, dtype=np.float64)
     spot = 600.0
     call_mid = np.maximum(spot - strikes, 0.0) + 6.0 * np.exp(-((strikes - spot) / 40.0) ** 2) + 0.05
     put_mid = np.maximum(strikes - spot, 0.0) + 6.0 * np.exp(-((strikes - spot) / 40.0) ** 2) + 0.05

@@ -18,39 +18,21 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from actors.risk_gate import RiskGate  # noqa: E402
 from actors.runtime.logs import configure_logging  # noqa: E402
+from bench.bench_book import EXPIRY, NOW_NS, _chain  # noqa: E402
 from bench.common import pin_one_core  # noqa: E402
 from config import load_profile  # noqa: E402
 from config.risk import RiskConfig, RiskLimits  # noqa: E402
 from core.orders import Contract, OrderLeg, SubmitOrder  # noqa: E402
-from core.quotes import ChainQuotes  # noqa: E402
-from core.units import NS_PER_DAY  # noqa: E402
 from supervisors.backtest import build_backtest  # noqa: E402
-
-NOW_NS = 1_790_000_000 * 10**9
-EXPIRY = "2026-12-18"
-
-
-def _chain(n_strikes: int = 60) -> ChainQuotes:
-    strikes = 570.0 + np.arange(n_strikes, dtype=np.float64)
-    spot = 600.0
-    call_mid = np.maximum(spot - strikes, 0.0) + 6.0 * np.exp(-((strikes - spot) / 40.0) ** 2) + 0.05
-    put_mid = np.maximum(strikes - spot, 0.0) + 6.0 * np.exp(-((strikes - spot) / 40.0) ** 2) + 0.05
-    mid = np.concatenate([call_mid, put_mid])
-    size = np.full(2 * n_strikes, 50)
-    return ChainQuotes("SPY", EXPIRY, NOW_NS + 28 * NS_PER_DAY, NOW_NS, np.concatenate([strikes, strikes]),
-                       np.array([True] * n_strikes + [False] * n_strikes), mid - 0.02, mid + 0.02, size, size,
-                       0.01, 0.01, spot)
 
 
 def per_order(repeats: int = 20_000) -> None:
     gate = RiskGate(RiskConfig(limits=RiskLimits(orders_per_s=10_000)))
     gate.restored = True
-    chain = _chain()
+    chain = _chain(60, first_strike=570.0)
     gate.on_message(chain, NOW_NS)
     legs = (OrderLeg(Contract("SPY", EXPIRY, 600.0, "C"), 1), OrderLeg(Contract("SPY", EXPIRY, 605.0, "C"), -1))
     passing = SubmitOrder("o", "trader", legs, "BUY", 2, 0.10)

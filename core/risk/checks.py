@@ -107,13 +107,7 @@ def check_nbbo_collar(side: str, limit_price: float, natural: float, limits) -> 
     """A limit further past the natural than the collar: a buy above natural + collar, a sell below
     natural - collar (the collar the larger of `nbbo_collar_per_share` and `nbbo_collar_fraction` x |natural|)."""
     collar = max(limits.nbbo_collar_per_share, limits.nbbo_collar_fraction * abs(natural))
-    if side == "BUY" and limit_price > natural + collar + _EPS:
-        return Refusal("price_collar", f"buy at {limit_price:.4f}, above the natural {natural:.4f} by more than "
-                                       f"the collar of {collar:.4f}")
-    if side == "SELL" and limit_price < natural - collar - _EPS:
-        return Refusal("price_collar", f"sell at {limit_price:.4f}, below the natural {natural:.4f} by more "
-                                       f"than the collar of {collar:.4f}")
-    return None
+    return _past_collar("price_collar", "the natural", side, limit_price, natural, collar)
 
 
 def check_model_collar(side: str, limit_price: float, model_value: float, model_scale: float,
@@ -124,12 +118,18 @@ def check_model_collar(side: str, limit_price: float, model_value: float, model_
     if not math.isfinite(model_value):
         return None
     collar = max(limits.model_collar_per_share, limits.model_collar_fraction * model_scale)
-    if side == "BUY" and limit_price > model_value + collar + _EPS:
-        return Refusal("model_collar", f"buy at {limit_price:.4f}, above the model value {model_value:.4f} by more "
-                                       f"than the collar of {collar:.4f}")
-    if side == "SELL" and limit_price < model_value - collar - _EPS:
-        return Refusal("model_collar", f"sell at {limit_price:.4f}, below the model value {model_value:.4f} by "
-                                       f"more than the collar of {collar:.4f}")
+    return _past_collar("model_collar", "the model value", side, limit_price, model_value, collar)
+
+
+def _past_collar(code: str, name: str, side: str, limit_price: float, reference: float,
+                 collar: float) -> Refusal | None:
+    """A buy above `reference` + `collar` or a sell below `reference` - `collar`, refused with `code`."""
+    if side == "BUY" and limit_price > reference + collar + _EPS:
+        return Refusal(code, f"buy at {limit_price:.4f}, above {name} {reference:.4f} by more than the collar of "
+                             f"{collar:.4f}")
+    if side == "SELL" and limit_price < reference - collar - _EPS:
+        return Refusal(code, f"sell at {limit_price:.4f}, below {name} {reference:.4f} by more than the collar "
+                             f"of {collar:.4f}")
     return None
 
 

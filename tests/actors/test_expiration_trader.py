@@ -330,12 +330,7 @@ def test_an_order_lost_before_the_gateway_is_forgotten_and_trading_goes_on():
             else:
                 super().on_message(message, now_ns)
 
-    settings = TraderSettings(timing=TimingParameters(min_delay_between_attempts=3.0, max_delay_between_attempts=6.0),
-                              executor=ExecutorConfig(min_fill_rate=0.0, optimal_expiry_range=(0, 180)))
-    rt = InlineRuntime(RuntimeConfig(check_serializable=True), start_ns=NOON_NS)
-    exchange = rt.add(LosesTheFirst(lambda o, t: [OrderAccepted(o.client_order_id, t)]))
-    trader = rt.add(ExpirationTrader("SPY", EXPIRY, settings))
-    rt.add(Sink("metrics")), rt.add(Sink("balancer"))
+    rt, exchange, trader = _accepting(LosesTheFirst)
     rt.run(until_ns=NOON_NS + 2 * 60 * 10**9)
     assert len(exchange.orders) > 3 and trader.outcomes.get("REJECTED") == 1
 
@@ -343,12 +338,7 @@ def test_an_order_lost_before_the_gateway_is_forgotten_and_trading_goes_on():
 def test_the_gate_s_state_pauses_the_trader_and_active_resumes_it():
     from actors.messages import TradingStateChanged
 
-    settings = TraderSettings(timing=TimingParameters(min_delay_between_attempts=3.0, max_delay_between_attempts=6.0),
-                              executor=ExecutorConfig(min_fill_rate=0.0, optimal_expiry_range=(0, 180)))
-    rt = InlineRuntime(RuntimeConfig(check_serializable=True), start_ns=NOON_NS)
-    exchange = rt.add(ScriptedExchange(lambda o, t: [OrderAccepted(o.client_order_id, t)]))
-    trader = rt.add(ExpirationTrader("SPY", EXPIRY, settings))
-    rt.add(Sink("metrics")), rt.add(Sink("balancer"))
+    rt, exchange, trader = _accepting(ScriptedExchange)
     rt.run(until_ns=NOON_NS + 30 * 10**9)
     trader.on_message(TradingStateChanged("session", "HALTED", "test", rt.now_ns), rt.now_ns)
     rt.run(until_ns=rt.now_ns + 10 * 10**9)                 # what was already scheduled settles
@@ -358,3 +348,15 @@ def test_the_gate_s_state_pauses_the_trader_and_active_resumes_it():
     trader.on_message(TradingStateChanged("session", "ACTIVE", "resumed", rt.now_ns), rt.now_ns)
     rt.run(until_ns=rt.now_ns + 60 * 10**9)
     assert len(exchange.orders) > paused
+
+
+def _accepting(exchange_class):
+    """An inline runtime with `exchange_class` accepting every order (never filling) and one trader that never
+    pauses for its fill rate, not yet run."""
+    settings = TraderSettings(timing=TimingParameters(min_delay_between_attempts=3.0, max_delay_between_attempts=6.0),
+                              executor=ExecutorConfig(min_fill_rate=0.0, optimal_expiry_range=(0, 180)))
+    rt = InlineRuntime(RuntimeConfig(check_serializable=True), start_ns=NOON_NS)
+    exchange = rt.add(exchange_class(lambda o, t: [OrderAccepted(o.client_order_id, t)]))
+    trader = rt.add(ExpirationTrader("SPY", EXPIRY, settings))
+    rt.add(Sink("metrics")), rt.add(Sink("balancer"))
+    return rt, exchange, trader

@@ -294,3 +294,11 @@ def test_a_check_that_fails_denies_the_order_instead_of_losing_it(monkeypatch):
     denied = sender.of(OrderDenied)
     assert [d.code for d in denied] == ["internal_error"] and "ZeroDivisionError" in denied[0].reason
     assert venue.received == []
+
+
+def test_a_state_the_gate_does_not_know_changes_nothing():
+    runtime, venue, gateway, gate, sender, store = build()
+    send(runtime, SetTradingState("session", "PAUSED", "typo"))
+    assert gate.states == {} and not [e for e in store.events() if e.kind == "trading_state"]
+    send(runtime, order("a"))
+    assert [m.client_order_id for m in venue.received] == ["a"]
