@@ -64,22 +64,40 @@ def _day_offsets(text: str) -> tuple[int, ...]:
     return days
 
 
+EXCHANGE_TOKEN_ENV = "SPREADWRIGHT_EXCHANGE_TOKEN"
+
+
 def _exchange(args: argparse.Namespace) -> int:
-    """Serve the paper exchange over HTTP until interrupted."""
+    """Serve the paper exchange over HTTP until interrupted. The bearer token comes from an environment variable
+    (`--token-env`, default SPREADWRIGHT_EXCHANGE_TOKEN), never from the command line, and is never printed."""
+    import os
+
     from sim.market.live import MarketSpec
     from sim.paper.server import run_server
     from supervisors.kernel import build_paper_exchange
 
+    variable = args.token_env or EXCHANGE_TOKEN_ENV
+    token = os.environ.get(variable) or None
+    if args.token_env and token is None:
+        print(f"spreadwright exchange: --token-env {variable}: that environment variable is not set", file=sys.stderr)
+        return 2
+
     def announce(port: int) -> None:
-        print(f"paper exchange on http://{args.host}:{port} (API: sim/paper/openapi.yaml); Ctrl-C stops it",
+        guard = f"bearer token from ${variable}" if token else "no token: loopback only"
+        print(f"paper exchange on http://{args.host}:{port} ({guard}; API: sim/paper/openapi.yaml); Ctrl-C stops it",
               flush=True)
 
     market = MarketSpec(interval_ms=args.quote_interval_ms, seed=args.seed, expiry_days=args.expiry_days)
     try:
-        run_server(build_paper_exchange, args.host, args.port, market, announce, args.exit_with_parent)
+        run_server(build_paper_exchange, args.host, args.port, market, announce, args.exit_with_parent,
+                   token=token, max_stream_clients=args.max_stream_clients)
     except OSError as error:
         print(f"spreadwright exchange: cannot listen on {args.host}:{args.port}: {error.strerror or error}",
               file=sys.stderr)
+        return 2
+    except ValueError as error:            # no token beyond loopback (BindRefusedError), or a token too weak
+        where = f" (${variable})" if str(error).startswith("token") else ""
+        print(f"spreadwright exchange: {error}{where}", file=sys.stderr)
         return 2
     return 0
 
@@ -357,6 +375,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     exchange.add_argument("--exit-with-parent", action="store_true", help="stop when the process that started "
                           "this one is gone (how a session starts its exchange)")
+    exchange.add_argument(
+        "--token-env", default=None, metavar="VAR",
+        help=f"environment variable holding the bearer token every request but GET /health must send (default: "
+             f"{EXCHANGE_TOKEN_ENV}, if set); without a token the exchange listens on loopback only"
+    )
+    exchange.add_argument("--max-stream-clients", type=_bounded(int, 0, 100_000, "a whole number >= 0"), default=64,
+                          help="websocket clients at once (one more gets 503)")
     exchange.set_defaults(handler=_exchange)
     paper = sub.add_parser("paper", help="run a paper session on Ray against the paper exchange (started for you)")
     paper.add_argument("--profile", default="paper", help="profile name or YAML path")

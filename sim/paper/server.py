@@ -4,19 +4,30 @@
 
 The simulated exchange, a live simulated market and the paper bookkeeping run as components
 on an AsyncioRuntime inside the server's event loop. The API is documented in
-`sim/paper/openapi.yaml`. Bad requests get a 4xx with a JSON body naming the field; an
-unexpected error gets a 500 JSON body and is logged; nothing stops the server.
+`sim/paper/openapi.yaml`. Bad requests get a 4xx with a JSON body naming the field (a body that is not
+UTF-8: 400; a charset other than UTF-8: 415); an unexpected error gets a 500 JSON body and is logged;
+nothing stops the server.
+
+With a bearer `token`, every request but GET /health (the websocket's upgrade included) must send
+`Authorization: Bearer <token>` (401 otherwise); without one, `run_server` binds loopback only. Websocket
+clients are capped (`max_stream_clients`; beyond it 503 before the upgrade), and a client that reads more
+slowly than the stream is written is closed (code 1008, "slow consumer") once `stream_buffer_bytes` wait for
+it, so a stalled reader cannot grow the server's memory.
 """
 
 from __future__ import annotations
 
 import asyncio
+import codecs
+import hmac
+import ipaddress
 import json
 import math
 import time
+from collections import deque
 from typing import Any, Callable, Literal
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from actors.runtime.asyncio_runtime import AsyncioRuntime
@@ -35,6 +46,40 @@ ADDRESS_CLIENTS = 10
 """The order-rate budget of one peer address, in clients' worth (see PaperExchangeApp._rate_limit)."""
 MAX_PAGE = 1000
 STREAM_CHANNELS = frozenset({"orders", "quotes"})
+MAX_STREAM_CLIENTS = 64
+"""Websocket clients at once, by default; one more gets 503 before the upgrade."""
+STREAM_BUFFER_BYTES = 4 * 2**20
+"""Stream messages waiting for one client, by default, beyond which it is dropped as a slow consumer (about
+a minute of every chain of three symbols' three expiries at one snapshot a second)."""
+SLOW_CLOSE_S = 2.0
+"""How long a dropped slow consumer is given to take its close frame before its connection is aborted."""
+MIN_TOKEN_CHARS = 16
+PUBLIC_PATHS = frozenset({"/health"})
+"""Paths served without the bearer token (GET /health then answers liveness only, no counts)."""
+
+
+class BindRefusedError(ValueError):
+    """The exchange was asked to listen beyond loopback without a bearer token."""
+
+
+def is_loopback(host: str) -> bool:
+    """`localhost` or a loopback address (127.0.0.0/8, ::1); a name other than localhost is not taken on trust."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_token(token: str | None) -> str | None:
+    """`token` as the exchange will require it (None: none); a ValueError names what is wrong with it."""
+    if token is None:
+        return None
+    if len(token) < MIN_TOKEN_CHARS or not token.isascii() or not token.isprintable() or " " in token:
+        raise ValueError(f"token: want at least {MIN_TOKEN_CHARS} printable ASCII characters, no spaces "
+                         f"(got {len(token)} characters)")
+    return token
 
 
 class _Body(BaseModel):
@@ -91,9 +136,26 @@ def _error(status: int, message: str, fields: list[dict] | None = None) -> web.R
 
 
 async def _parse(request: web.Request, model: type[_Body]) -> _Body:
+    """The JSON body as `model`: UTF-8 only (RFC 8259). A charset other than UTF-8 (or ASCII, a subset) is 415, a
+    body that does not decode is 400, a body that decodes but does not validate is 422; each names the field."""
+    charset = request.charset
+    if charset is not None:
+        try:
+            name = codecs.lookup(charset).name
+        except LookupError:
+            name = None
+        if name not in ("utf-8", "ascii"):
+            reason = "unknown charset" if name is None else "not UTF-8"
+            raise _BadRequest(415, f"charset {charset[:40]!r}: {reason}; the body must be UTF-8 JSON",
+                              [{"field": "Content-Type", "reason": "charset must be utf-8 (or left out)"}])
+    raw = await request.read()
     try:
-        raw = await request.text()
-        return model.model_validate_json(raw)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise _BadRequest(400, "the body is not UTF-8",
+                          [{"field": "<body>", "reason": f"invalid UTF-8 at byte {err.start}: {err.reason}"}]) from None
+    try:
+        return model.model_validate_json(text)
     except ValidationError as err:
         fields = [{"field": ".".join(str(p) for p in e["loc"]) or "<body>", "reason": e["msg"]}
                   for e in err.errors(include_url=False)]
@@ -120,7 +182,10 @@ async def _errors(request: web.Request, handler) -> web.StreamResponse:
         return _error(409, str(err))
     except web.HTTPException as err:
         if err.status >= 400 and err.content_type != "application/json":
-            return _error(err.status, err.reason)
+            response = _error(err.status, err.reason)
+            if "Allow" in err.headers:                       # a 405 still says which methods the path takes
+                response.headers["Allow"] = err.headers["Allow"]
+            return response
         raise
     except Exception as err:   # noqa: BLE001 - a server answers and logs; it does not die on one request
         _log.exception("request_failed", path=request.path, error=repr(err))
@@ -133,6 +198,21 @@ def _route_label(request: web.Request) -> str:
     return resource.canonical if resource is not None else "unmatched"
 
 
+class _StreamClient:
+    """One websocket client: what it subscribed to, and the messages waiting for it (at most the app's
+    `stream_buffer_bytes`; one task sends them in order, waiting while its connection is full)."""
+
+    __slots__ = ("socket", "request", "channels", "symbols", "queue", "queued_bytes", "ready", "sender")
+
+    def __init__(self, socket: web.WebSocketResponse, request: web.Request, channels: frozenset[str],
+                 symbols: frozenset[str] | None) -> None:
+        self.socket, self.request, self.channels, self.symbols = socket, request, channels, symbols
+        self.queue: deque[str] = deque()
+        self.queued_bytes = 0
+        self.ready = asyncio.Event()
+        self.sender: asyncio.Task | None = None
+
+
 class PaperExchangeApp:
     """Owns the runtime and components; `app` is the aiohttp application.
 
@@ -140,18 +220,27 @@ class PaperExchangeApp:
     """
 
     def __init__(self, build: Callable[[AsyncioRuntime, MarketSpec, ExchangeConfig], Any],
-                 market: MarketSpec = MarketSpec(), exchange: ExchangeConfig = ExchangeConfig()) -> None:
+                 market: MarketSpec = MarketSpec(), exchange: ExchangeConfig = ExchangeConfig(), *,
+                 token: str | None = None, max_stream_clients: int = MAX_STREAM_CLIENTS,
+                 stream_buffer_bytes: int = STREAM_BUFFER_BYTES) -> None:
         """`build(runtime, market, exchange)` adds the exchange's components and returns them with `.exchange`,
-        `.market` and `.service` (the kernel's `build_paper_exchange`)."""
+        `.market` and `.service` (the kernel's `build_paper_exchange`). `token`: the bearer token every request
+        but GET /health must send (None: none asked; see `check_token`)."""
+        if max_stream_clients < 0 or stream_buffer_bytes < 1:
+            raise ValueError("max_stream_clients must be >= 0 and stream_buffer_bytes >= 1")
         self.build, self.market_spec, self.exchange_config = build, market, exchange
-        self.sockets: dict[web.WebSocketResponse, tuple[frozenset[str], frozenset[str] | None]] = {}
-        """Each stream client's (channels, symbols or None for all)."""
+        self._token = None if check_token(token) is None else token.encode()
+        self.max_stream_clients, self.stream_buffer_bytes = max_stream_clients, stream_buffer_bytes
+        self.sockets: dict[web.WebSocketResponse, _StreamClient] = {}
+        """The open stream clients."""
+        self._upgrading = 0
+        self.slow_consumers_dropped = 0
         self.metrics_sink = PrometheusClientSink()
         self.telemetry = Telemetry(self.metrics_sink)
         self.throttle = Throttle(exchange.orders_per_s_per_client, exchange.order_burst_per_client)
         self.address_throttle = Throttle(ADDRESS_CLIENTS * exchange.orders_per_s_per_client,
                                          ADDRESS_CLIENTS * exchange.order_burst_per_client)
-        self.app = web.Application(middlewares=[self._measure, _errors, self._rate_limit])
+        self.app = web.Application(middlewares=[self._measure, _errors, self._auth, self._rate_limit])
         self.app.on_startup.append(self._start)
         self.app.on_shutdown.append(self._stop)
         self.app.add_routes([
@@ -162,6 +251,25 @@ class PaperExchangeApp:
             web.patch("/orders/{client_order_id}", self.replace), web.get("/positions", self.positions),
             web.get("/fills", self.fills), web.get("/stream", self.stream), web.get("/metrics", self.metrics),
             web.post("/heartbeat", self.heartbeat)])
+
+    def _authorized(self, request: web.Request) -> bool:
+        """No token configured, or the request's `Authorization: Bearer <token>` carries it (constant time)."""
+        if self._token is None:
+            return True
+        scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            presented.strip().encode("utf-8", "surrogateescape"), self._token)
+
+    @web.middleware
+    async def _auth(self, request: web.Request, handler) -> web.StreamResponse:
+        """With a token configured, 401 for any request without it (before the rate limit: a stranger spends no
+        client's budget), except PUBLIC_PATHS."""
+        if request.path in PUBLIC_PATHS or self._authorized(request):
+            return await handler(request)
+        response = _error(401, "missing or wrong bearer token",
+                          [{"field": "Authorization", "reason": "send 'Authorization: Bearer <token>'"}])
+        response.headers["WWW-Authenticate"] = 'Bearer realm="spreadwright-paper-exchange"'
+        return response
 
     @web.middleware
     async def _measure(self, request: web.Request, handler) -> web.StreamResponse:
@@ -213,27 +321,68 @@ class PaperExchangeApp:
         self.runtime.start()
 
     async def _stop(self, app: web.Application) -> None:
-        for socket in list(self.sockets):
-            await socket.close()
+        clients = list(self.sockets.values())
+        self.sockets.clear()
+        for client in clients:
+            if client.sender is not None:
+                client.sender.cancel()
+        await asyncio.gather(*(_close(c, WSCloseCode.GOING_AWAY, b"server shutdown") for c in clients))
         self.runtime.stop()
 
     def _broadcast(self, message: dict, symbol: str | None = None) -> None:
-        """Send `message` to every open stream client subscribed to its channel (and symbol); JSON made once."""
+        """Queue `message` for every open stream client subscribed to its channel (and symbol); JSON made once.
+        A client with `stream_buffer_bytes` already waiting is dropped instead (see `_drop_slow`)."""
         text = None
-        for socket, (channels, symbols) in list(self.sockets.items()):
-            if socket.closed or message["channel"] not in channels or (symbols is not None and symbol not in symbols):
+        for client in list(self.sockets.values()):
+            if (client.socket.closed or message["channel"] not in client.channels
+                    or (client.symbols is not None and symbol not in client.symbols)):
                 continue
             text = text or json.dumps(message, default=_json_default)
-            asyncio.ensure_future(socket.send_str(text))
+            if client.queued_bytes + len(text) > self.stream_buffer_bytes:
+                self._drop_slow(client)
+                continue
+            client.queue.append(text)
+            client.queued_bytes += len(text)
+            client.ready.set()
 
     def _broadcast_quotes(self, quotes) -> None:
-        if any("quotes" in channels for channels, _ in self.sockets.values()):
+        if any("quotes" in client.channels for client in self.sockets.values()):
             self._broadcast({"channel": "quotes", **_chain_json(quotes)}, quotes.symbol)
+
+    @staticmethod
+    async def _send_queued(client: _StreamClient) -> None:
+        """Sends `client`'s messages in order; each send waits while its connection is full (aiohttp's drain), so
+        what waits for a slow reader stays in its queue, where `_broadcast` counts it."""
+        while True:
+            await client.ready.wait()
+            client.ready.clear()
+            while client.queue:
+                text = client.queue[0]
+                try:
+                    await client.socket.send_str(text)
+                except ConnectionError:                 # the client went: the stream handler forgets it
+                    return
+                client.queue.popleft()
+                client.queued_bytes -= len(text)
+
+    def _drop_slow(self, client: _StreamClient) -> None:
+        """A reader that fell `stream_buffer_bytes` behind: forgotten now, its queue freed, closed with 1008."""
+        self.sockets.pop(client.socket, None)
+        self.slow_consumers_dropped += 1
+        _log.warning("stream_client_dropped", reason="slow_consumer", peer=client.request.remote,
+                     queued_bytes=client.queued_bytes)
+        if client.sender is not None:
+            client.sender.cancel()
+        client.queue.clear()
+        client.queued_bytes = 0
+        asyncio.ensure_future(_close(client, WSCloseCode.POLICY_VIOLATION, b"slow consumer"))
 
     # ------------------------------------------------------------------ market data
 
     async def health(self, request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok", "time_ns": time.time_ns(), **self.service.snapshot()})
+        """Liveness; with the token (or none configured), the bookkeeping's counts too."""
+        counts = self.service.snapshot() if self._authorized(request) else {}
+        return web.json_response({"status": "ok", "time_ns": time.time_ns(), **counts})
 
     async def underlying(self, request: web.Request) -> web.Response:
         symbol = request.match_info["symbol"]
@@ -314,8 +463,9 @@ class PaperExchangeApp:
         return web.Response(body=generate_latest(self.metrics_sink.registry),
                             headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-    async def stream(self, request: web.Request) -> web.WebSocketResponse:
-        """?channels=orders,quotes (default both); ?symbols=SPY,QQQ keeps quotes to those (default all)."""
+    async def stream(self, request: web.Request) -> web.StreamResponse:
+        """?channels=orders,quotes (default both); ?symbols=SPY,QQQ keeps quotes to those (default all).
+        Not a websocket upgrade: 426; `max_stream_clients` already open: 503, before the upgrade."""
         channels = frozenset(c for c in request.query.get("channels", "orders,quotes").split(",") if c)
         if not channels or not channels <= STREAM_CHANNELS:
             raise _BadRequest(
@@ -325,15 +475,43 @@ class PaperExchangeApp:
             )
         symbols = request.query.get("symbols")
         socket = web.WebSocketResponse(heartbeat=20)
-        await socket.prepare(request)
-        self.sockets[socket] = (channels, None if symbols is None else frozenset(symbols.split(",")))
+        if not socket.can_prepare(request).ok:
+            response = _error(426, "a websocket upgrade is needed",
+                              [{"field": "Upgrade", "reason": "connect with a websocket client (Upgrade: websocket)"}])
+            response.headers["Upgrade"] = "websocket"
+            return response
+        if len(self.sockets) + self._upgrading >= self.max_stream_clients:
+            _log.warning("stream_client_refused", reason="over_capacity", peer=request.remote)
+            return _error(503, f"stream client limit reached ({self.max_stream_clients}); try again later")
+        self._upgrading += 1
+        try:
+            await socket.prepare(request)
+        finally:
+            self._upgrading -= 1
+        client = _StreamClient(socket, request, channels, None if symbols is None else frozenset(symbols.split(",")))
+        self.sockets[socket] = client
+        client.sender = asyncio.ensure_future(self._send_queued(client))
         try:
             async for message in socket:
                 if message.type == WSMsgType.ERROR:
                     break
         finally:
-            self.sockets.pop(socket, None)
+            if self.sockets.get(socket) is client:
+                self.sockets.pop(socket)
+                client.sender.cancel()
         return socket
+
+
+async def _close(client: _StreamClient, code: int, message: bytes) -> None:
+    """Close frame `code`; a peer that does not answer it within SLOW_CLOSE_S (one that does not read) is cut off."""
+    try:
+        await asyncio.wait_for(client.socket.close(code=code, message=message, drain=False), SLOW_CLOSE_S)
+    except (asyncio.TimeoutError, ConnectionError):
+        pass
+    finally:
+        transport = client.request.transport
+        if transport is not None and not transport.is_closing():
+            transport.abort()
 
 
 def _client(request: web.Request) -> str:
@@ -385,12 +563,20 @@ def _json_default(value: Any) -> Any:
 
 def run_server(build: Callable[[AsyncioRuntime, MarketSpec, ExchangeConfig], Any], host: str = "127.0.0.1",
                port: int = 8765, market: MarketSpec = MarketSpec(),
-               announce: Callable[[int], None] | None = None, exit_with_parent: bool = False) -> None:
+               announce: Callable[[int], None] | None = None, exit_with_parent: bool = False, *,
+               token: str | None = None, max_stream_clients: int = MAX_STREAM_CLIENTS) -> None:
     """Serve until interrupted (Ctrl-C stops cleanly); `build` as for `PaperExchangeApp`. `announce` is told
     the port bound (`port` 0 binds any free one). `exit_with_parent`: stop once the process that started this
-    one is gone (a session's child exchange never outlives its session, whatever killed the session)."""
+    one is gone (a session's child exchange never outlives its session, whatever killed the session).
+    Without a `token`, a `host` that is not loopback raises BindRefusedError before anything listens; a bad
+    token raises ValueError."""
+    check_token(token)
+    if token is None and not is_loopback(host):
+        raise BindRefusedError(f"refusing to listen on {host!r} without a bearer token: beyond loopback anyone "
+                               "could trade; configure a token, or listen on 127.0.0.1")
+    paper = PaperExchangeApp(build, market, token=token, max_stream_clients=max_stream_clients)
     try:
-        asyncio.run(_serve(PaperExchangeApp(build, market).app, host, port, announce, exit_with_parent))
+        asyncio.run(_serve(paper.app, host, port, announce, exit_with_parent))
     except KeyboardInterrupt:
         pass
 
