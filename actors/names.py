@@ -48,6 +48,10 @@ TRADER_PREFIX = "trader-"
 STRATEGIST_PREFIX = "flies-"
 ORDER_PATH_PREFIXES = (TRADER_PREFIX, STRATEGIST_PREFIX, ROUTER)
 """Components that originate orders: a session stops them before it cancels at the venue."""
+FRONTS = {RISK: GATEWAY}
+"""A component that stands in front of another in the same actor (the gate before the gateway): in the inline
+runtime a message to or from it draws its delay from the stream of the one it fronts, so a backtest with the gate
+on sees the same delays as one without it, and the two exchange messages with no delay (a local call)."""
 ORDER_PATH_GROUP = ((RISK, GATEWAY, ROUTER, BRIDGE),)
 """The Ray runtime's default co-host group: the order path in one actor (RuntimeConfig.co_host None); the gate
 before the gateway, so the check costs no Ray call."""

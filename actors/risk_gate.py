@@ -14,9 +14,12 @@ venue unreachable past its grace time (`core.risk.killswitch`), and by hand (`Se
 
 from __future__ import annotations
 
+import bisect
 import math
 from datetime import date
-from typing import Any, Callable, Hashable
+from typing import Any, Callable, Hashable, NamedTuple
+
+import numpy as np
 
 from actors import names
 from actors.messages import (
@@ -40,6 +43,7 @@ from core.orders import (
     OrderCancelled,
     OrderDenied,
     OrderFilled,
+    OrderLeg,
     OrderRejected,
     OrderReplaced,
     Refusal,
@@ -50,7 +54,7 @@ from core.pricing.bsm import bsm_scalar
 from core.pricing.implied_vol import implied_vol_scalar
 from core.quotes import ChainQuotes
 from core.risk import checks
-from core.risk.exposure import Exposure, contracts_per_unit, signed_legs
+from core.risk.exposure import Exposure, SignedLegs, contracts_per_unit, signed_legs
 from core.risk.killswitch import Disconnect, DrawdownSlope, RejectRate
 from core.risk.states import SESSION_SCOPE, StateChange, TradingState, effective_state, parse_state
 from core.risk.throttle import Throttle, TokenBucket
@@ -60,7 +64,6 @@ _NS = 1_000_000_000
 _VOL_REFRESH_NS = 300 * _NS
 """How long a chain's model vol (implied from its at-the-money quotes) serves before it is implied again."""
 _MIN_T_YEARS = 1.0 / (365 * 24 * 60)
-_UNSET = object()
 _NOT_ERRORS = frozenset({"rate_limited", "trading_halted", "reducing_only"})
 """Denials that follow from the throttle or a state, not from a bad order: the reject-rate trigger ignores them."""
 _HANDLED_EVENTS = (OrderFilled, OrderCancelled, OrderRejected, OrderReplaced, OrderAccepted)
@@ -80,6 +83,7 @@ class RiskGate(Component):
         self.chains: dict[tuple[str, str], ChainQuotes] = {}
         self._rows: dict[tuple[str, str], dict] = {}         # chain -> (strike, right) -> row of its grid
         self._vols: dict[tuple[str, str], tuple[int, float]] = {}       # chain -> (implied at, vol)
+        self._atm_grids: dict[tuple[str, str], _AtmGrid] = {}
         self._expiry_ns: dict[tuple[str, str], int] = {}
         self.view: RiskView | None = None
         limits = self.limits
@@ -92,7 +96,7 @@ class RiskGate(Component):
         self.drawdown = DrawdownSlope(switch.drawdown_window_s, switch.drawdown_usd)
         self.reject_rate = RejectRate(switch.reject_window_s, switch.reject_min_orders, switch.reject_fraction)
         self.disconnect = Disconnect(switch.disconnect_grace_s)
-        self._bounds_of: dict[tuple, tuple[float, float] | None] = {}
+        self._plans: dict[tuple[OrderLeg, ...], _LegsPlan] = {}
         self.originals: dict[str, SubmitOrder] = {}      # working orders as submitted (a replace is checked as one)
         self.restored = False
         self.waiting: list[Any] = []
@@ -154,8 +158,9 @@ class RiskGate(Component):
             return
         self.senders.add(order.owner)
         self.originals[order.client_order_id] = order
-        self.exposure.add_working(order.client_order_id, order.owner, signed_legs(order.legs, order.side),
-                                  order.quantity)
+        plan = self._plan(order.legs)
+        self.exposure.add_working(order.client_order_id, order.owner,
+                                  plan.bought if order.side == "BUY" else plan.sold, order.quantity)
         self.counts["passed"] += 1
         self.port.send(self.gateway, Approved(order))
 
@@ -168,50 +173,46 @@ class RiskGate(Component):
             return refusal
         if not replacing and order.client_order_id in self.exposure.working:
             return Refusal("bad_order", f"client order id {order.client_order_id} is already working")
-        legs = signed_legs(order.legs, order.side)
+        plan = self._plan(order.legs)
+        legs = plan.bought if order.side == "BUY" else plan.sold
         reduces = self.exposure.reduces(legs, order.quantity)
         refusal = (self._state_refusal(order.owner, reduces) or self._throttle(order.owner, now_ns)
-                   or self._calendar_refusal(order, now_ns))
+                   or self._calendar_refusal(plan, now_ns))
         if refusal is not None:
             return refusal
-        return self._priced_refusal(order, legs, reduces, now_ns, replacing)
+        return self._priced_refusal(order, plan, legs, reduces, now_ns, replacing)
 
-    def _priced_refusal(self, order: SubmitOrder, legs, reduces: bool, now_ns: int,
+    def _priced_refusal(self, order: SubmitOrder, plan: _LegsPlan, legs: SignedLegs, reduces: bool, now_ns: int,
                         replacing: bool) -> Refusal | None:
-        symbol = order.legs[0].contract.symbol
-        chain = self.chains.get((symbol, order.legs[0].contract.expiry))
+        chain = self.chains.get(plan.chain)
         spot = chain.underlying if chain is not None else math.nan
-        multiplier = multiplier_of(symbol)
-        contracts = order.quantity * contracts_per_unit(legs)
-        notional = contracts * multiplier * (spot if math.isfinite(spot) else
-                                             max(float(leg.contract.strike) for leg in order.legs))
-        refusal = (checks.check_size(contracts, abs(order.limit_price) * order.quantity * multiplier, notional,
+        contracts = order.quantity * plan.per_unit
+        notional = contracts * plan.multiplier * (spot if math.isfinite(spot) else plan.max_strike)
+        refusal = (checks.check_size(contracts, abs(order.limit_price) * order.quantity * plan.multiplier, notional,
                                      self.limits)
-                   or checks.check_structure_bounds(order.limit_price, self._bounds(order.legs)))
+                   or checks.check_structure_bounds(order.limit_price, plan.bounds))
         if refusal is not None:
             return refusal
-        quotes = self._leg_quotes(order)
-        if isinstance(quotes, Refusal):
-            return quotes
-        natural = checks.natural_price(order.side, (leg.ratio for leg in order.legs), quotes[0], quotes[1])
+        natural = self._natural(order.side, plan)
+        if type(natural) is Refusal:
+            return natural
         refusal = checks.check_nbbo_collar(order.side, order.limit_price, natural, self.limits)
         if refusal is not None:
             return refusal
-        model = self._model(order, now_ns)
+        model = self._model(plan, chain, now_ns)
         refusal = checks.check_model_collar(order.side, order.limit_price, model[0], model[1], self.limits)
         if refusal is not None or reduces:
             return refusal
-        return self._exposure_refusal(order, legs, 0 if replacing else contracts, model, multiplier, spot)
+        return self._exposure_refusal(order, plan, legs, 0 if replacing else contracts, model, spot)
 
-    def _exposure_refusal(self, order: SubmitOrder, legs, adding: int, model, multiplier: int,
+    def _exposure_refusal(self, order: SubmitOrder, plan: _LegsPlan, legs: SignedLegs, adding: int, model,
                           spot: float) -> Refusal | None:
         """`adding`: the contracts the order adds to those working (0 for a replace: they are counted)."""
-        exposure, key = self.exposure, order.legs[0].contract
+        exposure, chain = self.exposure, plan.chain
         refusal = ((checks.check_open_orders(len(exposure.working), self.limits) if adding else None)
                    or checks.check_open_contracts(
-                       adding + exposure.working_contracts, (key.symbol, key.expiry),
-                       exposure.by_chain.get((key.symbol, key.expiry), 0), exposure.by_symbol.get(key.symbol, 0),
-                       exposure.total, self.limits)
+                       adding + exposure.working_contracts, chain, exposure.by_chain.get(chain, 0),
+                       exposure.by_symbol.get(chain[0], 0), exposure.total, self.limits)
                    or checks.check_naked(exposure.uncovered_shorts(legs, order.quantity), self.limits))
         if refusal is not None:
             return refusal
@@ -222,7 +223,7 @@ class RiskGate(Component):
                 return refusal
         current = (0.0, 0.0, 0.0) if view is None else (view.delta_usd, view.vega_usd_per_vol_point,
                                                          view.gamma_usd_per_pct)
-        units = order.quantity * multiplier * (1 if order.side == "BUY" else -1)
+        units = order.quantity * plan.multiplier * (1 if order.side == "BUY" else -1)
         spot_usd = spot if math.isfinite(spot) else 0.0
         _, _, delta, gamma, vega = model
         change = (delta * units * spot_usd, vega * units / 100.0, gamma * units * spot_usd ** 2 / 100.0)
@@ -288,16 +289,14 @@ class RiskGate(Component):
                                            f"{wait_s * 1000:.0f} ms")
         return None
 
-    def _calendar_refusal(self, order: SubmitOrder, now_ns: int) -> Refusal | None:
+    def _calendar_refusal(self, plan: _LegsPlan, now_ns: int) -> Refusal | None:
         if self.is_open is not None and not self.is_open(now_ns):
             return Refusal("market_closed", "the market is closed")
-        for leg in order.legs:
-            contract = leg.contract
-            if contract.right not in ("C", "P"):
-                continue
-            if now_ns >= self._expires_ns(contract.symbol, contract.expiry):
-                return Refusal("expired_contract", f"{contract.symbol} {contract.expiry} {contract.strike:g}"
-                                                   f"{contract.right} has expired")
+        for symbol, expiry in plan.option_chains:
+            if now_ns >= self._expires_ns(symbol, expiry):
+                leg = next(leg.contract for leg in plan.legs if (leg.contract.symbol, leg.contract.expiry)
+                           == (symbol, expiry))
+                return Refusal("expired_contract", f"{symbol} {expiry} {leg.strike:g}{leg.right} has expired")
         return None
 
     def _expires_ns(self, symbol: str, expiry: str) -> int:
@@ -309,18 +308,21 @@ class RiskGate(Component):
             self._expiry_ns[key] = settlement_instant_ns(symbol, date.fromisoformat(expiry))
         return self._expiry_ns[key]
 
-    def _bounds(self, legs) -> tuple[float, float] | None:
-        """`checks.payoff_bounds` of `legs`, kept per legs (a trader sends the same few spreads again and again)."""
-        bounds = self._bounds_of.get(legs, _UNSET)
-        if bounds is _UNSET:
-            if len(self._bounds_of) >= 10_000:
-                self._bounds_of.clear()
-            bounds = self._bounds_of[legs] = checks.payoff_bounds(legs)
-        return bounds
+    def _plan(self, legs: tuple[OrderLeg, ...]) -> _LegsPlan:
+        """What the checks read of an order's legs, kept per legs (a trader sends the same few spreads again and
+        again, so the bounds, signed legs and keys are worked out once)."""
+        plan = self._plans.get(legs)
+        if plan is None:
+            if len(self._plans) >= 10_000:
+                self._plans.clear()
+            plan = self._plans[legs] = _LegsPlan.of(legs)
+        return plan
 
-    def _leg_quotes(self, order: SubmitOrder) -> tuple[list[float], list[float]] | Refusal:
+    def _natural(self, side: str, plan: _LegsPlan) -> float | Refusal:
+        """What one unit trades at if it crosses now (`checks.natural_price`), or a refusal naming the leg without
+        a usable quote."""
         bids, asks = [], []
-        for leg in order.legs:
+        for leg in plan.legs:
             contract = leg.contract
             if contract.right not in ("C", "P"):
                 return Refusal("no_quote", f"{contract.symbol} shares are not quoted to the gate")
@@ -335,7 +337,7 @@ class RiskGate(Component):
                                            f"{contract.strike:g}{contract.right} (bid {bid}, ask {ask})")
             bids.append(bid)
             asks.append(ask)
-        return bids, asks
+        return checks.natural_price(side, plan.ratios, bids, asks)
 
     def _row(self, chain: ChainQuotes, strike: float, right: str) -> int | None:
         """The row of (strike, right) in the chain's arrays: from the index of the chain's grid, checked against
@@ -352,25 +354,23 @@ class RiskGate(Component):
                 return row
         return None
 
-    def _model(self, order: SubmitOrder, now_ns: int) -> tuple[float, float, float, float, float]:
+    def _model(self, plan: _LegsPlan, chain: ChainQuotes, now_ns: int) -> tuple[float, float, float, float, float]:
         """Per share of one unit, at the chain's model vol: (value, summed |ratio| x leg value, delta, gamma,
         vega); NaN value when the chain gives no vol."""
-        contract = order.legs[0].contract
-        chain = self.chains[(contract.symbol, contract.expiry)]
         vol = self._vol(chain)
         spot = chain.underlying
         if not (math.isfinite(vol) and math.isfinite(spot)):
             return math.nan, 0.0, 0.0, 0.0, 0.0
         t_years = max((chain.expiry_ns - now_ns) / NS_PER_YEAR, _MIN_T_YEARS)
         value = scale = delta = gamma = vega = 0.0
-        for leg in order.legs:
-            price, leg_delta, leg_gamma, leg_vega = bsm_scalar(leg.contract.right == "C", spot,
-                                                               float(leg.contract.strike), t_years, self.rate, 0.0, vol)
-            value += leg.ratio * price
-            scale += abs(leg.ratio) * price
-            delta += leg.ratio * leg_delta
-            gamma += leg.ratio * leg_gamma
-            vega += leg.ratio * leg_vega
+        rate = self.rate
+        for is_call, strike, ratio in plan.options:
+            price, leg_delta, leg_gamma, leg_vega = bsm_scalar(is_call, spot, strike, t_years, rate, 0.0, vol)
+            value += ratio * price
+            scale += abs(ratio) * price
+            delta += ratio * leg_delta
+            gamma += ratio * leg_gamma
+            vega += ratio * leg_vega
         return value, scale, delta, gamma, vega
 
     def _vol(self, chain: ChainQuotes) -> float:
@@ -380,7 +380,10 @@ class RiskGate(Component):
         cached = self._vols.get(key)
         if cached is not None and chain.time_ns - cached[0] < _VOL_REFRESH_NS:
             return cached[1]
-        vol = _atm_vol(chain, self.rate)
+        grid = self._atm_grids.get(key)
+        if grid is None or grid.strikes is not chain.strikes:
+            grid = self._atm_grids[key] = _AtmGrid.of(chain)
+        vol = _atm_vol(chain, self.rate, grid)
         self._vols[key] = (chain.time_ns, vol)
         return vol
 
@@ -494,20 +497,65 @@ class RiskGate(Component):
                 "restored": self.restored}
 
 
-def _atm_vol(chain: ChainQuotes, rate: float) -> float:
+class _LegsPlan(NamedTuple):
+    """What the checks read of one order's legs, worked out once per legs."""
+
+    legs: tuple[OrderLeg, ...]
+    chain: tuple[str, str]                 # (symbol, expiry) of the first leg: its quotes price the order
+    multiplier: int
+    bought: SignedLegs                     # the legs of a BUY, per unit (core.risk.exposure.signed_legs)
+    sold: SignedLegs
+    per_unit: int                          # contracts a unit
+    bounds: tuple[float, float] | None     # checks.payoff_bounds
+    option_chains: tuple[tuple[str, str], ...]
+    max_strike: float
+    ratios: tuple[int, ...]
+    options: tuple[tuple[bool, float, int], ...]      # (is call, strike, ratio) of each option leg
+
+    @classmethod
+    def of(cls, legs: tuple[OrderLeg, ...]) -> _LegsPlan:
+        first = legs[0].contract
+        bought = signed_legs(legs, "BUY")
+        options = [leg for leg in legs if leg.contract.right in ("C", "P")]
+        return cls(legs, (first.symbol, first.expiry), multiplier_of(first.symbol), bought,
+                   signed_legs(legs, "SELL"), contracts_per_unit(bought), checks.payoff_bounds(legs),
+                   tuple(dict.fromkeys((leg.contract.symbol, leg.contract.expiry) for leg in options)),
+                   max(float(leg.contract.strike) for leg in legs), tuple(leg.ratio for leg in legs),
+                   tuple((leg.contract.right == "C", float(leg.contract.strike), leg.ratio) for leg in options))
+
+
+def _atm_vol(chain: ChainQuotes, rate: float, grid: _AtmGrid) -> float:
     """The mean implied vol of the call and the put nearest the underlying (those that solve)."""
     spot = chain.underlying
     if not math.isfinite(spot) or len(chain.strikes) == 0:
         return math.nan
     t_years = max((chain.expiry_ns - chain.time_ns) / NS_PER_YEAR, _MIN_T_YEARS)
-    distance = abs(chain.strikes - spot)
     vols = []
-    for is_call in (True, False):
-        rows = (chain.is_call == is_call).nonzero()[0]
-        if len(rows):
-            row = int(rows[distance[rows].argmin()])
-            vol = implied_vol_scalar(0.5 * float(chain.bid[row] + chain.ask[row]), is_call, spot,
-                                     float(chain.strikes[row]), t_years, rate)
-            if math.isfinite(vol):
-                vols.append(vol)
+    for is_call, (strikes, rows) in ((True, grid.calls), (False, grid.puts)):
+        if not strikes:
+            continue
+        at = bisect.bisect_left(strikes, spot)
+        nearest = min((i for i in (at - 1, at) if 0 <= i < len(strikes)), key=lambda i: abs(strikes[i] - spot))
+        row = rows[nearest]
+        vol = implied_vol_scalar(0.5 * float(chain.bid[row] + chain.ask[row]), is_call, spot, strikes[nearest],
+                                 t_years, rate)
+        if math.isfinite(vol):
+            vols.append(vol)
     return sum(vols) / len(vols) if vols else math.nan
+
+
+class _AtmGrid(NamedTuple):
+    """A chain grid's calls and puts as (strikes ascending, their rows), to find the ones nearest the underlying
+    without a numpy call (kept while the snapshots share the grid's strikes array)."""
+
+    strikes: np.ndarray
+    calls: tuple[list[float], list[int]]
+    puts: tuple[list[float], list[int]]
+
+    @classmethod
+    def of(cls, chain: ChainQuotes) -> _AtmGrid:
+        by_right: dict[bool, list[tuple[float, int]]] = {True: [], False: []}
+        for row, (strike, is_call) in enumerate(zip(chain.strikes.tolist(), chain.is_call.tolist())):
+            by_right[bool(is_call)].append((strike, row))
+        sides = [sorted(by_right[right]) for right in (True, False)]
+        return cls(chain.strikes, *(([k for k, _ in side], [r for _, r in side]) for side in sides))

@@ -26,6 +26,7 @@ import pickle
 from collections import deque
 from typing import Any, Callable, Hashable
 
+from actors import names
 from actors.runtime.component import Component
 from actors.runtime.latency import make_sampler, route_spec
 from actors.runtime.protocol import HandlerFailure, hook_of, record_failure
@@ -127,8 +128,12 @@ class InlineRuntime:
         target = self._components.get(receiver)
         if target is None:
             raise UnknownComponentError(f"{sender} sent to {receiver!r}, which is not a component here")
-        route = f"{sender}->{receiver}"
-        return [target.on_message, make_sampler(route_spec(self.config, sender, receiver), self.config.seed, route), 0]
+        host_of_sender, host_of_receiver = names.FRONTS.get(sender, sender), names.FRONTS.get(receiver, receiver)
+        if host_of_sender == host_of_receiver and sender != receiver:
+            return [target.on_message, None, 0]                 # one actor: a local call
+        stream = f"{host_of_sender}->{host_of_receiver}"
+        spec = route_spec(self.config, sender, receiver)
+        return [target.on_message, make_sampler(spec, self.config.seed, stream), 0]
 
     def run(self, until_ns: int | None = None) -> int:
         """Deliver events in order; returns how many were delivered by this call."""

@@ -289,7 +289,7 @@ def test_a_replace_past_the_collar_is_refused_and_the_order_works_on():
 
 def test_a_check_that_fails_denies_the_order_instead_of_losing_it(monkeypatch):
     runtime, venue, gateway, gate, sender, store = build()
-    monkeypatch.setattr(gate, "_bounds", lambda legs: 1 / 0)
+    monkeypatch.setattr(gate, "_plan", lambda legs: 1 / 0)
     send(runtime, order("a"))
     denied = sender.of(OrderDenied)
     assert [d.code for d in denied] == ["internal_error"] and "ZeroDivisionError" in denied[0].reason
