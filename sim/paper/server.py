@@ -23,6 +23,7 @@ import hmac
 import ipaddress
 import json
 import math
+import re
 import time
 from collections import deque
 from typing import Any, Callable, Literal
@@ -41,6 +42,7 @@ from sim.paper.service import ForgottenOrderError, OrderConflictError, UnknownOr
 
 _log = get_logger(component="paper-exchange")
 _ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,64}$"
+_DECIMAL = re.compile(r"[0-9]{1,19}")
 _ORDER_METHODS = frozenset({"POST", "DELETE", "PATCH"})
 ADDRESS_CLIENTS = 10
 """The order-rate budget of one peer address, in clients' worth (see PaperExchangeApp._rate_limit)."""
@@ -54,6 +56,9 @@ a minute of every chain of three symbols' three expiries at one snapshot a secon
 SLOW_CLOSE_S = 2.0
 """How long a dropped slow consumer is given to take its close frame before its connection is aborted."""
 MIN_TOKEN_CHARS = 16
+QUERY_PARAMETERS = {("GET", "/orders"): ("after", "limit", "status"), ("GET", "/fills"): ("after", "limit"),
+                    ("GET", "/stream"): ("channels", "symbols")}
+"""The query parameters each operation takes (none where not listed): any other, or one given twice, is 422."""
 PUBLIC_PATHS = frozenset({"/health"})
 """Paths served without the bearer token (GET /health then answers liveness only, no counts)."""
 
@@ -90,7 +95,7 @@ class LegIn(_Body):
     """An option (right C/P, a date, a strike > 0) or the underlying's shares (right S, expiry "", strike 0)."""
 
     symbol: str = Field(min_length=1, max_length=10)
-    expiry: str = Field(pattern=r"^(\d{4}-\d{2}-\d{2})?$")
+    expiry: str = Field(pattern=r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")      # ASCII digits, as the OpenAPI file says
     strike: float = Field(ge=0, allow_inf_nan=False)
     right: Literal["C", "P", "S"]
     ratio: int = Field(ge=-10, le=10)
@@ -114,7 +119,7 @@ class OrderIn(_Body):
 
     @model_validator(mode="after")
     def _contracts_or_shares(self) -> OrderIn:
-        if self.legs[0].right != "S" and self.quantity > 10_000:
+        if any(leg.right != "S" for leg in self.legs) and self.quantity > 10_000:
             raise ValueError("quantity: at most 10,000 contracts (1,000,000 shares for the underlying)")
         return self
 
@@ -192,6 +197,25 @@ async def _errors(request: web.Request, handler) -> web.StreamResponse:
         return _error(500, "internal error")
 
 
+@web.middleware
+async def _query(request: web.Request, handler) -> web.StreamResponse:
+    """A query parameter the operation does not take, or one given more than once, is 422 naming it (as a body's
+    unknown field is): a typo such as ?limt=5 is not silently ignored."""
+    if request.query and request.match_info.route.resource is not None:
+        allowed = QUERY_PARAMETERS.get((request.method, _route_label(request)), ())
+        fields = []
+        for name in dict.fromkeys(request.query):
+            times = len(request.query.getall(name))
+            if name not in allowed:
+                fields.append({"field": name or "<empty name>",
+                               "reason": f"unknown query parameter; this operation takes {list(allowed) or 'none'}"})
+            elif times > 1:
+                fields.append({"field": name, "reason": f"given {times} times; at most once"})
+        if fields:
+            raise _BadRequest(422, "invalid request", fields)
+    return await handler(request)
+
+
 def _route_label(request: web.Request) -> str:
     """The matched route's template (/orders/{client_order_id}), never the path: ids stay out of labels."""
     resource = request.match_info.route.resource
@@ -240,7 +264,7 @@ class PaperExchangeApp:
         self.throttle = Throttle(exchange.orders_per_s_per_client, exchange.order_burst_per_client)
         self.address_throttle = Throttle(ADDRESS_CLIENTS * exchange.orders_per_s_per_client,
                                          ADDRESS_CLIENTS * exchange.order_burst_per_client)
-        self.app = web.Application(middlewares=[self._measure, _errors, self._auth, self._rate_limit])
+        self.app = web.Application(middlewares=[self._measure, _errors, self._auth, _query, self._rate_limit])
         self.app.on_startup.append(self._start)
         self.app.on_shutdown.append(self._stop)
         self.app.add_routes([
@@ -524,10 +548,7 @@ def _page_query(request: web.Request) -> tuple[int, int]:
     values = {}
     for field, default, low, high in (("after", 0, 0, 2**62), ("limit", 100, 1, MAX_PAGE)):
         raw = request.query.get(field, str(default))
-        try:
-            value = int(raw)
-        except ValueError:
-            value = low - 1
+        value = int(raw) if _DECIMAL.fullmatch(raw) else low - 1      # ASCII digits only (int() takes "+1", "1_0")
         if not low <= value <= high:
             raise _BadRequest(422, "invalid request", [{"field": field, "reason": f"an integer in [{low}, {high}]"}])
         values[field] = value

@@ -29,3 +29,36 @@ def test_the_documented_reject_codes_are_the_exchange_s():
 
     order = yaml.safe_load(SPEC.read_text())["components"]["schemas"]["Order"]["properties"]
     assert [code for code in order["reject_code"]["enum"] if code is not None] == list(REJECT_CODES)
+
+
+def _operations(spec):
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method in ("get", "post", "put", "patch", "delete"):
+                yield path, method, operation, item.get("parameters", [])
+
+
+def test_every_guarded_operation_documents_401_and_every_body_400_415_422():
+    spec = yaml.safe_load(SPEC.read_text())
+    scheme = spec["components"]["securitySchemes"]["bearerAuth"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    assert spec["security"] == [{"bearerAuth": []}]
+    for path, method, operation, _ in _operations(spec):
+        if path == "/health":
+            assert operation["security"] == [{}, {"bearerAuth": []}]      # open: liveness probes
+            continue
+        assert "401" in operation["responses"], (method, path)
+        if "requestBody" in operation:
+            assert {"400", "415", "422"} <= set(operation["responses"]), (method, path)
+
+
+def test_the_documented_query_parameters_are_exactly_those_served():
+    from sim.paper.server import QUERY_PARAMETERS
+
+    spec = yaml.safe_load(SPEC.read_text())
+    documented = {}
+    for path, method, operation, shared in _operations(spec):
+        names = tuple(p["name"] for p in [*shared, *operation.get("parameters", [])] if p.get("in") == "query")
+        if names:
+            documented[(method.upper(), path)] = names
+    assert documented == QUERY_PARAMETERS
