@@ -31,7 +31,9 @@ class BrokerConfig(FrozenModel):
     market_hours: bool = True
     expirations_per_symbol: int = Field(3, ge=1, le=20)
     dead_man_s: float = Field(10.0, ge=0, le=600)
-    api_key: SecretStr | None = None          # from SPREADWRIGHT__BROKER__API_KEY; shown as ********** anywhere
+    api_key: SecretStr | None = None
+    """From SPREADWRIGHT__BROKER__API_KEY; shown as ********** anywhere. Sent as `Authorization: Bearer <key>`: for
+    the paper exchange, its token (`spreadwright exchange` reads it from SPREADWRIGHT_EXCHANGE_TOKEN)."""
 
     @model_validator(mode="after")
     def _url_shape(self) -> BrokerConfig:
