@@ -208,11 +208,13 @@ class ExpirationTrader(Component):
                 record(self.symbol, self.expiration, filled, price)
             if still_working:
                 self.port.send(self.gateway, CancelOrder(coid, self.name))    # no stale orders after a restart
-        if replay.orders:
+        if replay.orders:                   # a restart: trade on the first chain, the loop's pause was the outage
             balance = self.balance.get_balance(self.symbol, self.expiration)
             self.log.info("resumed_from_ledger", orders=len(replay.orders), next_sequence=self.sequence + 1,
                           net_contracts=balance.net_contracts)
-        self._schedule_attempt(now_ns)
+            self.attempt_due = True
+        else:
+            self._schedule_attempt(now_ns)
 
     def on_message(self, message: Any, now_ns: int) -> None:
         self._tell_time(now_ns)

@@ -3,7 +3,8 @@
 A paper session (the paper exchange as a child process, traders and butterfly strategists on SPY, the order
 path in one actor) runs while the bench kills, at random moments, either a trader's actor or the order path's
 actor (risk gate, gateway, exit router, broker bridge). After each kill it waits until the exchange receives a
-new order (restart to trading). At the end it stops the session and reads the exchange and the SQLite ledger:
+new order from the killed trader, or from anyone after an order-path kill (restart to trading). At the end it
+stops the session and reads the exchange and the SQLite ledger:
 
 - orders duplicated: a client order id sent twice, or an exchange order with no ledger intent (goal 0);
 - ledger rows lost: exchange fills the ledger does not hold (goal 0);
@@ -87,10 +88,16 @@ def run(kills: int, seed: int) -> None:
             name = session.traders[0].name if target == "trader" else names.GATEWAY
             pid = ray.get(runtime.handle(name).pid.remote())
             sent = _get(exchange.url + "/health")["sent_to_exchange"]
-            killed = time.monotonic()
+            prefix = session.traders[0]._coid_prefix if target == "trader" else ""
+            killed, killed_at = time.monotonic(), time.strftime("%H:%M:%S", time.gmtime())
             os.kill(pid, signal.SIGKILL)
-            if _wait(lambda: _get(exchange.url + "/health")["sent_to_exchange"] > sent, timeout_s=60):
+            if _wait(lambda: _sent_since(exchange.url, sent, prefix), timeout_s=60):
                 recoveries[target].append(time.monotonic() - killed)
+                print(f"[chaos] kill {len(recoveries['trader']) + len(recoveries['order path'])} at "
+                      f"{killed_at}: {target} (pid {pid}), trading again after "
+                      f"{recoveries[target][-1]:.2f} s", flush=True)
+            else:
+                print(f"[chaos] kill: {target} (pid {pid}), nothing sent within 60 s", flush=True)
         time.sleep(3.0)
         session.stop()
         orders = _all(exchange.url, "/orders", "orders")
@@ -99,6 +106,12 @@ def run(kills: int, seed: int) -> None:
         session.stop()
         exchange.stop()
     _report(kills, recoveries, orders, fills, folder / "ledger.db", config.router.max_partial_exposure_ms)
+
+
+def _sent_since(url: str, seq: int, prefix: str) -> bool:
+    """An order reached the exchange after its `seq`-th, from the killed trader (`prefix` of its client order
+    ids) or, for the order path, from anyone."""
+    return any(o["client_order_id"].startswith(prefix) for o in _get(f"{url}/orders?after={seq}&limit=1000")["orders"])
 
 
 def _report(kills, recoveries, orders, fills, ledger_path, max_partial_ms) -> None:

@@ -187,10 +187,26 @@ class ComponentHost:
                 component.telemetry = telemetry
             component.bind(RayPort(self, component.name, namespace, placement))
         self.restarted = bool(context.was_current_actor_reconstructed)
+        self._held: list[tuple[str, Callable[[Component], None]]] | None = None
         if self.restarted:          # Ray rebuilt us after a crash: start again, rebuilding state from the ledger
             for component in components:
                 component.telemetry.count("spreadwright_actor_restarts_total", component=component.name)
-            self.start()
+            self._held = []
+            self._self_handle.start_after_restart.remote()
+
+    def start_after_restart(self) -> None:
+        """Start the components of a restarted actor, then deliver what came for them meanwhile, in order.
+
+        Not from the constructor: Ray fails a call to an actor whose constructor is still running (retries are
+        off on an order path), so answers to what a component asks at start (its ledger replay) were lost and
+        it waited for its retry; a call queued to ourselves runs once the actor is alive."""
+        started_s = time.monotonic()
+        self.start()
+        held, self._held = self._held or [], None
+        self._dispatch_all(held)
+        get_logger(component="+".join(self.components)).info(
+            "actor_restarted", process_age_s=round(_process_age_s(), 3), start_s=round(time.monotonic() - started_s, 3),
+            held_messages=len(held))
 
     # ------------------------------------------------------------------ delivery
 
@@ -208,7 +224,11 @@ class ComponentHost:
         self._dispatch(owner, lambda c: c.on_timer(tag, time.time_ns()))
 
     def _dispatch(self, name: str, call: Callable[[Component], None]) -> None:
-        """Run `call` on the component, then every co-hosted delivery it caused, in order."""
+        """Run `call` on the component, then every co-hosted delivery it caused, in order; held until a restarted
+        actor has started its components (`start_after_restart`)."""
+        if self._held is not None:
+            self._held.append((name, call))
+            return
         self._dispatch_all([(name, call)])
 
     def _dispatch_all(self, calls: list[tuple[str, Callable[[Component], None]]]) -> None:
@@ -280,3 +300,16 @@ class ComponentHost:
         if self._stopped >= self.components.keys():
             self.timers.stop()
         return failures
+
+
+def _process_age_s() -> float:
+    """Seconds since this worker process started (from /proc; NaN where there is none): how much of an actor's
+    restart was the process itself (imports, unpickling its components) before its constructor ran."""
+    try:
+        with open(f"/proc/{os.getpid()}/stat") as stat:
+            start_ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as uptime:
+            up_s = float(uptime.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+    return up_s - start_ticks / os.sysconf("SC_CLK_TCK")

@@ -238,6 +238,27 @@ def test_a_replay_that_never_comes_is_asked_for_again_and_applied_once():
     assert len(port.sent) == asked
 
 
+def test_a_restarted_trader_trades_on_its_first_chain_not_after_a_pause():
+    """A replay with orders in it means the trader restarted mid-session: the outage was its pause, so it prices
+    the first chain that comes; a trader starting fresh waits its drawn delay first."""
+    from tests.kit.stubs import RecordingPort
+
+    def started(replayed):
+        trader = ExpirationTrader("SPY", EXPIRY, TraderSettings(
+            executor=ExecutorConfig(min_fill_rate=0.0, optimal_expiry_range=(0, 180))))
+        port = RecordingPort()
+        trader.bind(port)
+        trader.on_start(NOON_NS)
+        trader.on_message(ReplayedOrders(replayed, ()), NOON_NS)
+        trader.on_message(chain(NOON_NS + 1), NOON_NS + 1)
+        return [m for _, m in port.sent if isinstance(m, SubmitOrder)], port
+
+    submitted, _ = started(((f"s:SPY:{EXPIRY.isoformat()}:4:D", 0, 1.5, False),))
+    assert len(submitted) == 1 and submitted[0].client_order_id.endswith(":5:D")
+    submitted, port = started(())
+    assert submitted == [] and any(tag == ("attempt",) for _, tag in port.scheduled)
+
+
 def test_spread_limits_are_on_the_chain_s_multi_leg_tick():
     """An SPX chain moves in $0.05 below $3: a trader's spread limits land on that grid, never on cents."""
     from core.orders import SubmitOrder
