@@ -10,7 +10,9 @@ broker, which is authoritative. What the broker explains is written to the ledge
 on: fills or a cancel that happened while we were down, or an intent that never reached the
 broker (closed as rejected; never resent). What it cannot explain - the broker does not know
 an order it had acknowledged, or shows fewer fills than the ledger - halts that trader
-(`TradingHalted` with the reason) and is logged as an error.
+(`TradingHalted` with the reason) and is logged as an error. A broker that says its book began after the
+order was sent (the paper exchange restarted: `OrderStatusReport.venue_since_ns`) explains the first: the
+order was lost with that book, and the ledger closes it as cancelled with that reason, without a halt.
 """
 
 from __future__ import annotations
@@ -63,13 +65,17 @@ class BrokerGateway(Component):
         self.counts = {"intents": 0, "duplicates_refused": 0, "events": 0, "unknown_events": 0,
                        "reconciled": 0, "halts": 0}
         self.reconciling: dict[str, OrderState] = {}
+        self.intent_ns: dict[str, int] = {}                 # when each order being reconciled was written
         self.working: set[str] = set()
 
     def on_start(self, now_ns: int) -> None:
-        state = fold(self.store.events())
+        events = self.store.events()
+        state = fold(events)
         self.owners = {coid: record.owner for coid, record in state.orders.items()}
         self.orders = {coid: (record.side, tuple(map(tuple, record.legs))) for coid, record in state.orders.items()}
         self.reconciling = {record.client_order_id: record for record in state.working()}
+        self.intent_ns = {e.client_order_id: e.time_ns for e in events
+                          if e.kind == "intent" and e.client_order_id in self.reconciling}
         self.working = set(self.reconciling)
         if state.orders:
             self.log.info("ledger_rebuilt", orders=len(state.orders), working=len(self.reconciling),
@@ -173,6 +179,12 @@ class BrokerGateway(Component):
                 self._event(
                     OrderRejected(record.client_order_id, "never reached the broker (found on restart)", now_ns)
                 )
+            elif report.venue_since_ns > self.intent_ns.get(record.client_order_id, report.venue_since_ns):
+                reason = (f"the broker's book began at {report.venue_since_ns} ns, after this order was sent: it "
+                          "restarted and lost the order, and nothing of it fills there now")
+                self.log.warning("order_lost_with_the_broker_s_book", client_order_id=record.client_order_id,
+                                 owner=record.owner, unfilled=record.quantity - record.filled)
+                self._event(OrderCancelled(record.client_order_id, record.quantity - record.filled, now_ns, reason))
             else:
                 self._halt(
                     record, f"the broker does not know order {record.client_order_id} it had acknowledged", now_ns

@@ -66,7 +66,7 @@ class BrokerRefused(NamedTuple):
     """The broker refused a request for this order (4xx), or said it does not have it."""
 
     client_order_id: str
-    request: str          # submit | cancel | replace | poll
+    request: str          # submit | cancel | replace | poll | lost (the broker restarted and lost its book)
     reason: str
 
 
@@ -81,6 +81,7 @@ class TrackedOrder:
     events_seen: int = 0
     notional: float = 0.0
     closed: bool = False
+    sent_ns: int = 0                  # when the bridge sent it (or took it over): a book that began later lost it
 
     @classmethod
     def new(cls, client_order_id: str, owner: str, quantity: int) -> TrackedOrder:
@@ -284,10 +285,12 @@ class BrokerBridge(Component):
             key = (message.symbol, message.expiry)
             self.routes[key] = tuple(dict.fromkeys((*self.routes.get(key, ()), *message.receivers)))
         elif isinstance(message, SubmitOrder):
+            sent_ns = time.time_ns()
             self.orders[message.client_order_id] = TrackedOrder.new(message.client_order_id, message.owner,
                                                                     message.quantity)
+            self.orders[message.client_order_id].sent_ns = sent_ns
             self.counts["submitted"] += 1
-            self.log.info("order_to_adapter", client_order_id=message.client_order_id, sent_ns=time.time_ns())
+            self.log.info("order_to_adapter", client_order_id=message.client_order_id, sent_ns=sent_ns)
             self._io.spawn(self._submit(message))
         elif isinstance(message, CancelOrder):
             self._io.spawn(
@@ -316,7 +319,11 @@ class BrokerBridge(Component):
         self.counts["refused"] += 1
         self.log.warning("broker_refused", client_order_id=refusal.client_order_id, request=refusal.request,
                          reason=refusal.reason)
-        if refusal.request in ("submit", "poll") and not order.done:
+        if refusal.request == "lost" and not order.done:
+            left = max(order.quantity - order.filled, 0)
+            self.port.send(order.owner, order.tell(OrderCancelled(refusal.client_order_id, left, now_ns,
+                                                                  refusal.reason)))
+        elif refusal.request in ("submit", "poll") and not order.done:
             self.port.send(order.owner, order.tell(OrderRejected(refusal.client_order_id, refusal.reason, now_ns)))
         elif refusal.request in ("cancel", "replace"):
             self.port.send(order.owner, CancelRejected(refusal.client_order_id, refusal.reason, now_ns))
@@ -356,7 +363,9 @@ class BrokerBridge(Component):
             if not isinstance(err, BrokerRequestError) or err.status != 404:
                 self.log.error("status_request_failed", client_order_id=request.client_order_id, error=repr(err))
                 return
-            self.port.send(request.owner, OrderStatusReport(request.client_order_id, False, "", 0, 0, 0.0, now_ns))
+            since_ns = await self._book_since_ns()
+            self.port.send(request.owner, OrderStatusReport(request.client_order_id, False, "", 0, 0, 0.0, now_ns,
+                                                            since_ns))
             return
         status = report.status
         self.port.send(request.owner, OrderStatusReport(
@@ -364,6 +373,26 @@ class BrokerBridge(Component):
             report.average_price or 0.0, now_ns))
         if status not in _DONE:
             self.port.send(self.name, _Adopt(request.client_order_id, request.owner, report))
+
+    async def _book_since_ns(self) -> int:
+        """When the broker's book began, where the adapter says (`book_since_ns`, the paper exchange's); 0 when
+        it does not or cannot say now."""
+        if not hasattr(self._adapter, "book_since_ns"):
+            return 0
+        try:
+            return int(await self._adapter.book_since_ns())
+        except Exception as err:  # noqa: BLE001 - unknown: the order is treated as the broker not knowing it
+            self.log.warning("book_since_unknown", error=repr(err))
+            return 0
+
+    async def _book_lost(self, sent_ns: int) -> str | None:
+        """The reason an order the broker no longer knows was lost with its book (it restarted after the order
+        was sent), or None when that is not why."""
+        since_ns = await self._book_since_ns()
+        if since_ns <= sent_ns:
+            return None
+        self.log.warning("broker_lost_its_book", book_since_ns=since_ns, sent_ns=sent_ns)
+        return f"the broker restarted after this order was sent and lost its book (book since {since_ns} ns)"
 
     async def _order_loop(self) -> None:
         while True:
@@ -377,6 +406,11 @@ class BrokerBridge(Component):
         except BrokerRequestError as err:
             if coid in self._polling:
                 self._polling.discard(coid)
+                order = self.orders.get(coid)
+                lost = await self._book_lost(order.sent_ns if order is not None else 0) if err.status == 404 else None
+                if lost:
+                    self.port.send(self.name, BrokerRefused(coid, "lost", lost))
+                    return
                 reason = "never reached the broker" if err.status == 404 else str(err)
                 self.port.send(self.name, BrokerRefused(coid, "poll", reason))
             return
@@ -468,6 +502,7 @@ class BrokerBridge(Component):
 
 def _adopt(bridge: BrokerBridge, message: _Adopt, now_ns: int) -> None:
     order = TrackedOrder.new(message.client_order_id, message.owner, message.report.quantity or 0)
+    order.sent_ns = time.time_ns()
     events_from_report(order, message.client_order_id, message.report, now_ns)   # already reported: not resent
     bridge.orders[message.client_order_id] = order
     bridge._io.call(bridge._polling.add, message.client_order_id)

@@ -144,6 +144,11 @@ class HttpBroker:
         every order it has working (0 disarms)."""
         return await self._call("POST", "/heartbeat", {"timeout_s": timeout_s})
 
+    async def book_since_ns(self) -> int:
+        """When the exchange's book began (it keeps no book across a restart): an order sent before it and unknown
+        to it now was lost with the old book."""
+        return int((await self._call("GET", "/health"))["book_since_ns"])
+
     async def positions(self) -> list[dict[str, Any]]:
         return (await self._call("GET", "/positions"))["positions"]
 

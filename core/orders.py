@@ -146,6 +146,7 @@ class OrderCancelled(NamedTuple):
     client_order_id: str
     cancelled_quantity: int
     time_ns: int
+    reason: str = ""            # why, when the owner did not ask for it (the venue lost its book); in the ledger
 
 
 NOT_IN_LEDGER = "unknown to the gateway: it never reached the ledger, so it was never sent"
@@ -259,6 +260,7 @@ class OrderStatusReport(NamedTuple):
     leaves_quantity: int
     average_price: float
     time_ns: int
+    venue_since_ns: int = 0     # when the broker's book began, where it says (0: not said); see BrokerGateway
 
 
 class TradingHalted(NamedTuple):

@@ -64,8 +64,6 @@ def _day_offsets(text: str) -> tuple[int, ...]:
     return days
 
 
-EXCHANGE_TOKEN_ENV = "SPREADWRIGHT_EXCHANGE_TOKEN"
-
 
 def _exchange(args: argparse.Namespace) -> int:
     """Serve the paper exchange over HTTP until interrupted. The bearer token comes from an environment variable
@@ -73,7 +71,7 @@ def _exchange(args: argparse.Namespace) -> int:
     import os
 
     from sim.market.live import MarketSpec
-    from sim.paper.server import run_server
+    from sim.paper.server import EXCHANGE_TOKEN_ENV, run_server
     from supervisors.kernel import build_paper_exchange
 
     variable = args.token_env or EXCHANGE_TOKEN_ENV
@@ -377,8 +375,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "this one is gone (how a session starts its exchange)")
     exchange.add_argument(
         "--token-env", default=None, metavar="VAR",
-        help=f"environment variable holding the bearer token every request but GET /health must send (default: "
-             f"{EXCHANGE_TOKEN_ENV}, if set); without a token the exchange listens on loopback only"
+        help="environment variable holding the bearer token every request but GET /health must send (default: "
+             "SPREADWRIGHT_EXCHANGE_TOKEN, if set); without a token the exchange listens on loopback only"
     )
     exchange.add_argument("--max-stream-clients", type=_bounded(int, 0, 100_000, "a whole number >= 0"), default=64,
                           help="websocket clients at once (one more gets 503)")

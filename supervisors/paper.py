@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import signal
 import socket
 import subprocess
@@ -27,7 +28,7 @@ import time
 import urllib.request
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from actors import names
 from actors.expiration_trader import ExpirationTrader
@@ -35,6 +36,7 @@ from actors.runtime.logs import get_logger
 from adapters.paper_http import HttpBroker
 from adapters.protocol import BrokerError
 from config.session import SessionConfig
+from sim.paper.server import EXCHANGE_TOKEN_ENV, check_token
 from supervisors.kernel import BrokerVenue, build_topology
 from supervisors.metrics_server import ProcessMetrics
 from supervisors.status import StatusView
@@ -48,10 +50,14 @@ def free_port(host: str = "127.0.0.1") -> int:
         return probe.getsockname()[1]
 
 
-def wait_http(url: str, timeout_s: float = 30.0) -> None:
-    """Wait until `url` answers 200, or raise TimeoutError saying what it last got."""
+def wait_http(url: str, timeout_s: float = 30.0, gone: Callable[[], str | None] | None = None) -> None:
+    """Wait until `url` answers 200, or raise TimeoutError saying what it last got; `gone()` says why the server
+    will never answer (it exited), raised at once as a BrokerError."""
     deadline, last = time.monotonic() + timeout_s, "no answer"
     while time.monotonic() < deadline:
+        reason = gone() if gone is not None else None
+        if reason:
+            raise BrokerError(reason)
         try:
             with urllib.request.urlopen(url, timeout=1.0) as response:
                 if response.status == 200:
@@ -67,9 +73,18 @@ class PaperExchangeProcess:
     """`spreadwright exchange` as a child process, for sessions that were not given a broker URL."""
 
     def __init__(self, host: str, port: int, expiry_days: tuple[int, ...], seed: int,
-                 quote_interval_ms: int = 1000, log_path: Path | None = None) -> None:
+                 quote_interval_ms: int = 1000, log_path: Path | None = None, token: str | None = None) -> None:
         """The child logs to `log_path` (default: spreadwright-exchange-<port>.log in the temp folder), never to
-        a pipe no one reads, and stops by itself when this process is gone (`--exit-with-parent`)."""
+        a pipe no one reads, and stops by itself when this process is gone (`--exit-with-parent`). `token`: the
+        bearer token it requires (the session's `broker.api_key`; None: none, and it listens on loopback only)."""
+        try:
+            check_token(token)
+        except ValueError as err:
+            raise BrokerError(f"broker.api_key: the paper exchange this session starts takes it as its bearer "
+                              f"token; {err}") from None
+        env = {k: v for k, v in os.environ.items() if k != EXCHANGE_TOKEN_ENV}
+        if token is not None:
+            env[EXCHANGE_TOKEN_ENV] = token
         self.port = port or free_port(host)
         self.url = f"http://{host}:{self.port}"
         self.log_path = log_path or Path(tempfile.gettempdir()) / f"spreadwright-exchange-{self.port}.log"
@@ -77,13 +92,17 @@ class PaperExchangeProcess:
                    "--port", str(self.port), "--seed", str(seed), "--quote-interval-ms", str(quote_interval_ms),
                    "--expiry-days", ",".join(str(d) for d in expiry_days), "--exit-with-parent"]
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
+            self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, env=env)
         _log.info("paper_exchange_started", url=self.url, pid=self.process.pid, log=str(self.log_path))
         try:
-            wait_http(self.url + "/health")
-        except TimeoutError:
+            wait_http(self.url + "/health", gone=self._exited)
+        except (TimeoutError, BrokerError):
             self.stop()
             raise
+
+    def _exited(self) -> str | None:
+        code = self.process.poll()
+        return None if code is None else f"the paper exchange exited with code {code} at start: see {self.log_path}"
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -140,8 +159,9 @@ class PaperSession:
 
         broker = self.config.broker
         if self.url is None:
+            key = broker.api_key.get_secret_value() if broker.api_key is not None else None
             self.exchange_process = PaperExchangeProcess(broker.paper_host, broker.paper_port, broker.paper_expiry_days,
-                                                         broker.paper_seed, broker.quote_poll_ms)
+                                                         broker.paper_seed, broker.quote_poll_ms, token=key)
             self.url = self.exchange_process.url
             _log.info("paper_exchange_started", url=self.url, pid=self.exchange_process.process.pid)
         today = datetime.now(timezone.utc).date()

@@ -56,6 +56,8 @@ a minute of every chain of three symbols' three expiries at one snapshot a secon
 SLOW_CLOSE_S = 2.0
 """How long a dropped slow consumer is given to take its close frame before its connection is aborted."""
 MIN_TOKEN_CHARS = 16
+EXCHANGE_TOKEN_ENV = "SPREADWRIGHT_EXCHANGE_TOKEN"
+"""Where `spreadwright exchange` reads its bearer token by default (a session passes its `broker.api_key`)."""
 QUERY_PARAMETERS = {("GET", "/orders"): ("after", "limit", "status"), ("GET", "/fills"): ("after", "limit"),
                     ("GET", "/stream"): ("channels", "symbols")}
 """The query parameters each operation takes (none where not listed): any other, or one given twice, is 422."""
@@ -259,6 +261,8 @@ class PaperExchangeApp:
         """The open stream clients."""
         self._upgrading = 0
         self.slow_consumers_dropped = 0
+        self.book_since_ns = time.time_ns()
+        """When this exchange's book began (set again when the app starts): GET /health says it."""
         self.metrics_sink = PrometheusClientSink()
         self.telemetry = Telemetry(self.metrics_sink)
         self.throttle = Throttle(exchange.orders_per_s_per_client, exchange.order_burst_per_client)
@@ -336,6 +340,7 @@ class PaperExchangeApp:
         return await handler(request)
 
     async def _start(self, app: web.Application) -> None:
+        self.book_since_ns = time.time_ns()          # the book is in memory: a restarted exchange starts a new one
         self.runtime = AsyncioRuntime()
         built = self.build(self.runtime, self.market_spec, self.exchange_config)
         self.exchange, self.market, self.service = built.exchange, built.market, built.service
@@ -406,7 +411,8 @@ class PaperExchangeApp:
     async def health(self, request: web.Request) -> web.Response:
         """Liveness; with the token (or none configured), the bookkeeping's counts too."""
         counts = self.service.snapshot() if self._authorized(request) else {}
-        return web.json_response({"status": "ok", "time_ns": time.time_ns(), **counts})
+        return web.json_response({"status": "ok", "time_ns": time.time_ns(), "book_since_ns": self.book_since_ns,
+                                  **counts})
 
     async def underlying(self, request: web.Request) -> web.Response:
         symbol = request.match_info["symbol"]

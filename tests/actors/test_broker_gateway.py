@@ -1,5 +1,7 @@
 """The gateway writes the intent before the order leaves, never resends an id, and rebuilds on restart."""
 
+import pytest
+
 from actors.broker_gateway import BrokerGateway
 from actors.runtime.component import Component
 from actors.runtime.inline import InlineRuntime
@@ -95,9 +97,9 @@ def test_restart_rebuilds_owners_so_late_events_still_arrive():
 class Broker(Component):
     """Answers status requests from a fixed table of reports."""
 
-    def __init__(self, reports):
+    def __init__(self, reports, book_since_ns=0):
         super().__init__("exchange")
-        self.reports, self.requests = reports, []
+        self.reports, self.requests, self.book_since_ns = reports, [], book_since_ns
 
     def on_message(self, message, now_ns):
         from core.orders import OrderStatusReport, OrderStatusRequest
@@ -106,7 +108,7 @@ class Broker(Component):
         self.requests.append(message.client_order_id)
         known, status, filled, leaves = self.reports[message.client_order_id]
         self.port.send(message.owner, OrderStatusReport(message.client_order_id, known, status, filled, leaves, 3.1,
-                                                        now_ns))
+                                                        now_ns, self.book_since_ns))
 
 
 def ledger_with_working_orders():
@@ -184,3 +186,29 @@ def test_a_message_of_no_known_type_raises_naming_it():
 
     with pytest.raises(TypeError, match="broker cannot handle object"):
         BrokerGateway(MemoryLedgerStore()).on_message(object(), 0)
+
+
+@pytest.mark.parametrize("book_since_ns, lost", [(5, True), (1, False)])
+def test_an_order_lost_with_a_restarted_broker_s_book_is_closed_with_the_reason_not_halted(book_since_ns, lost):
+    """The ledger wrote the intent at 1; a broker whose book began at 5 restarted after it and lost the order:
+    closed as cancelled with the reason, no halt. A book that began at 1 does not explain it: a halt."""
+    from core.orders import OrderCancelled, TradingHalted
+
+    store = ledger_with_working_orders()
+    reports = {"never-sent": (False, "", 0, 0), "missed-fill": (True, "FILLED", 4, 0),
+               "lost-by-broker": (False, "", 0, 0), "fewer-fills": (True, "PARTIALLY_FILLED", 2, 2),
+               "cancelled-while-down": (True, "CANCELLED", 0, 0)}
+    rt = InlineRuntime(RuntimeConfig(check_serializable=True))
+    rt.add(Broker(reports, book_since_ns=book_since_ns))
+    gateway = rt.add(BrokerGateway(store))
+    trader = rt.add(Trader([]))
+    rt.run()
+    mine = [e for e in trader.events if e.client_order_id == "lost-by-broker"]
+    record = fold(store.events()).orders["lost-by-broker"]
+    if lost:
+        assert [type(e) for e in mine] == [OrderCancelled] and "lost the order" in mine[0].reason
+        assert record.status is OrderStatus.CANCELLED and gateway.snapshot()["halts"] == 0
+        assert [e.payload["reason"] for e in store.events() if e.kind == "cancelled"
+                and e.client_order_id == "lost-by-broker"] == [mine[0].reason]
+    else:
+        assert [type(e) for e in mine] == [TradingHalted] and gateway.snapshot()["halts"] == 1

@@ -315,3 +315,42 @@ def test_the_gate_hears_when_the_broker_stops_answering_and_when_it_is_back():
         bridge.on_stop(time.time_ns())
     statuses = [m for receiver, m in got if receiver == "risk"]
     assert [s.up for s in statuses] == [False, True] and "connection refused" in statuses[0].reason
+
+
+class RestartingBroker(FakeBroker):
+    """Accepts orders, then restarts (`restart()`): an empty book that began after them."""
+
+    def __init__(self):
+        super().__init__()
+        self.since_ns = time.time_ns()
+
+    def restart(self):
+        self.orders, self.since_ns = {}, time.time_ns()
+
+    async def order(self, coid):
+        if coid in self.orders:
+            return report_from_record(self.orders[coid])          # stays working until the restart
+        raise BrokerRequestError(404, {"error": "unknown"})
+
+    async def book_since_ns(self):
+        return self.since_ns
+
+
+def test_an_order_lost_when_the_broker_restarts_is_cancelled_with_the_reason():
+    """A working order the restarted broker no longer knows: cancelled, saying the broker lost its book (not a
+    rejection of an order that was never sent); the status of an order sent after the restart is unknown."""
+    broker = RestartingBroker()
+    bridge, port = make_bridge(broker)
+    try:
+        bridge.on_message(SubmitOrder("s:9:D", "broker", LEGS, "BUY", 2, 1.5), time.time_ns())
+        got = run_bridge(bridge, port, lambda r: any(isinstance(m, OrderAccepted) for _, m in r))
+        broker.restart()
+        got += run_bridge(bridge, port, lambda r: any(isinstance(m, OrderCancelled) for _, m in r))
+        bridge.on_message(OrderStatusRequest("s:9:D", "broker"), time.time_ns())
+        report = run_bridge(bridge, port, lambda r: any(isinstance(m, OrderStatusReport) for _, m in r))
+    finally:
+        bridge.on_stop(time.time_ns())
+    cancelled = [m for _, m in got if isinstance(m, OrderCancelled)]
+    assert len(cancelled) == 1 and cancelled[0].cancelled_quantity == 2 and "lost its book" in cancelled[0].reason
+    assert not any(isinstance(m, OrderRejected) for _, m in got)
+    assert report[0][1].known is False and report[0][1].venue_since_ns == broker.since_ns

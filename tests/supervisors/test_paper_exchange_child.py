@@ -42,3 +42,31 @@ def test_the_exchange_child_stops_when_its_session_is_killed_and_logged_to_a_fil
         assert "paper_exchange_parent_gone" in Path(log_path).read_text()
     finally:
         session.kill()
+
+
+def test_the_exchange_a_session_starts_requires_the_session_s_api_key_and_says_when_it_cannot_start(monkeypatch):
+    import json
+    import urllib.error
+    import urllib.request
+
+    import pytest
+
+    from adapters.protocol import BrokerError
+    from supervisors.paper import PaperExchangeProcess
+
+    monkeypatch.setenv("SPREADWRIGHT_EXCHANGE_TOKEN", "not-this-one-but-the-session-s")
+    key = "paper-key-0123456789"
+    child = PaperExchangeProcess("127.0.0.1", 0, (7,), 1, quote_interval_ms=200, token=key)
+    try:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(child.url + "/orders", timeout=5)
+        assert refused.value.code == 401
+        request = urllib.request.Request(child.url + "/orders", headers={"Authorization": f"Bearer {key}"})
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            assert json.load(answer)["orders"] == []
+    finally:
+        child.stop()
+    with pytest.raises(BrokerError, match="broker.api_key"):
+        PaperExchangeProcess("127.0.0.1", 0, (7,), 1, token="short")
+    with pytest.raises(BrokerError, match="exited with code"):          # no token: loopback only, and it says so
+        PaperExchangeProcess("0.0.0.0", 0, (7,), 1)
