@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr, model_validator
 
 from config.base import FrozenModel, rule_error
@@ -17,7 +19,10 @@ class BrokerConfig(FrozenModel):
     `market_hours` False lets traders trade around the clock (the simulated paper market never
     closes); against a real broker keep it True. `dead_man_s`: the broker's dead-man's switch, where it has one
     (the paper exchange's POST /heartbeat): the bridge keeps it armed with a heartbeat every quote poll, and if
-    the session dies, the broker cancels its working orders after this long (0: not armed).
+    the session dies, the broker cancels its working orders after this long (0: not armed). `unknown_positions`:
+    what a session does at start when the broker holds positions its ledger does not show (another program
+    traded the account, or the ledger was lost): refuse to start, naming them (the default), or adopt them into
+    the ledger with the reason (orders of owner `adopted` filled at 0) so the risk gate counts them.
     """
 
     url: str | None = None
@@ -31,6 +36,7 @@ class BrokerConfig(FrozenModel):
     market_hours: bool = True
     expirations_per_symbol: int = Field(3, ge=1, le=20)
     dead_man_s: float = Field(10.0, ge=0, le=600)
+    unknown_positions: Literal["refuse", "adopt"] = "refuse"
     api_key: SecretStr | None = None
     """From SPREADWRIGHT__BROKER__API_KEY; shown as ********** anywhere. Sent as `Authorization: Bearer <key>`: for
     the paper exchange, its token (`spreadwright exchange` reads it from SPREADWRIGHT_EXCHANGE_TOKEN)."""

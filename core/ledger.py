@@ -10,7 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, NamedTuple, Protocol
 
-from core.orders import ACTIVE_STATES, EVENT_KIND, OrderSide, OrderState, SubmitOrder
+from core.orders import (
+    ACTIVE_STATES,
+    EVENT_KIND,
+    Contract,
+    OrderAccepted,
+    OrderFilled,
+    OrderLeg,
+    OrderSide,
+    OrderState,
+    SubmitOrder,
+)
 
 
 class LedgerEvent(NamedTuple):
@@ -107,3 +117,40 @@ class MemoryLedgerStore:
 
     def has_intent(self, client_order_id: str) -> bool:
         return client_order_id in self._intents
+
+
+ADOPTED_OWNER = "adopted"
+"""The owner of the orders that stand in the ledger for positions the broker held and the ledger did not."""
+
+
+def unknown_positions(state: LedgerState, broker_positions: dict[tuple, int]) -> dict[tuple, int]:
+    """Per contract (symbol, expiry, strike, right): what the broker holds beyond the ledger (broker - ledger),
+    where the two differ by more than the ledger's working orders could have filled meanwhile (those the
+    gateway reconciles with the broker once it starts)."""
+    could_fill: dict[tuple, list[int]] = {}                 # key -> [most sold, most bought] by working orders
+    for record in state.working():
+        left = record.quantity - record.filled
+        sign = 1 if record.side == OrderSide.BUY.value else -1
+        for symbol, expiry, strike, right, ratio in record.legs:
+            bounds = could_fill.setdefault((symbol, expiry, float(strike), right), [0, 0])
+            change = sign * ratio * left
+            bounds[change > 0] += change
+    keys = set(state.positions) | set(broker_positions)
+    differences = {key: broker_positions.get(key, 0) - state.positions.get(key, 0) for key in keys}
+    return {key: change for key, change in sorted(differences.items())
+            if change and not could_fill.get(key, [0, 0])[0] <= change <= could_fill.get(key, [0, 0])[1]}
+
+
+def adoption_events(differences: dict[tuple, int], time_ns: int, reason: str) -> list[LedgerEvent]:
+    """Ledger events that make the folded positions equal the broker's: per contract, an order of ADOPTED_OWNER
+    filled at 0 (the broker did not say what they cost) and a note with `reason`. Ids `adopted:<time>:<n>`."""
+    events: list[LedgerEvent] = []
+    for number, ((symbol, expiry, strike, right), change) in enumerate(differences.items(), start=1):
+        coid = f"{ADOPTED_OWNER}:{time_ns}:{number}"
+        order = SubmitOrder(coid, ADOPTED_OWNER, (OrderLeg(Contract(symbol, expiry, float(strike), right), 1),),
+                            "BUY" if change > 0 else "SELL", abs(change), 0.0)
+        events += [intent_event(order, ADOPTED_OWNER, time_ns),
+                   LedgerEvent(0, time_ns, "adopted", coid, ADOPTED_OWNER, {"reason": reason}),
+                   order_event(OrderAccepted(coid, time_ns), ADOPTED_OWNER),
+                   order_event(OrderFilled(coid, abs(change), 0.0, (0.0,), abs(change), 0, time_ns), ADOPTED_OWNER)]
+    return events

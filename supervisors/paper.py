@@ -35,9 +35,11 @@ from actors.expiration_trader import ExpirationTrader
 from actors.runtime.logs import get_logger
 from adapters.paper_http import HttpBroker
 from adapters.protocol import BrokerError
+from config.broker import BrokerConfig
 from config.session import SessionConfig
+from core.ledger import adoption_events, fold, unknown_positions
 from sim.paper.server import EXCHANGE_TOKEN_ENV, check_token
-from supervisors.kernel import BrokerVenue, build_topology
+from supervisors.kernel import BrokerVenue, build_topology, ledger_store
 from supervisors.metrics_server import ProcessMetrics
 from supervisors.status import StatusView
 
@@ -67,6 +69,43 @@ def wait_http(url: str, timeout_s: float = 30.0, gone: Callable[[], str | None] 
             last = repr(err)
         time.sleep(0.1)
     raise TimeoutError(f"{url} did not answer within {timeout_s} s: {last}")
+
+
+def broker_positions(url: str, broker: BrokerConfig) -> dict[tuple, int]:
+    """What the broker holds now, per contract (symbol, expiry, strike, right)."""
+
+    async def ask() -> list[dict[str, Any]]:
+        key = broker.api_key.get_secret_value() if broker.api_key is not None else None
+        async with HttpBroker(url, timeout_s=broker.request_timeout_s, retries=2, api_key=key) as client:
+            return await client.positions()
+
+    return {(p["symbol"], p["expiry"], float(p["strike"]), p["right"]): int(p["quantity"])
+            for p in asyncio.run(ask())}
+
+
+def check_positions(config: SessionConfig, held: dict[tuple, int]) -> dict[tuple, int]:
+    """Compare what the broker holds with what the ledger shows; where they differ, refuse to start (a
+    BrokerError naming the contracts) or, with `broker.unknown_positions: adopt`, write them into the ledger
+    (`core.ledger.adoption_events`). Returns the differences."""
+    store = ledger_store(config)
+    try:
+        differences = unknown_positions(fold(store.events()), held)
+        if not differences:
+            return differences
+        listed = ", ".join(f"{s} {e or 'shares'} {k:g}{r} {q:+d}" for (s, e, k, r), q in list(differences.items())[:10])
+        more = f" and {len(differences) - 10} more" if len(differences) > 10 else ""
+        if config.broker.unknown_positions == "refuse":
+            raise BrokerError(f"the broker holds positions the ledger does not show: {listed}{more}. Close them at "
+                              "the broker, or set broker.unknown_positions: adopt to take them over")
+        reason = "held at the broker at session start, not in the ledger: adopted (broker.unknown_positions)"
+        for event in adoption_events(differences, time.time_ns(), reason):
+            store.append(event)
+        _log.warning("positions_adopted", contracts=len(differences), positions=listed + more)
+        return differences
+    finally:
+        close = getattr(store, "close", None)
+        if close is not None:
+            close()
 
 
 class PaperExchangeProcess:
@@ -114,12 +153,12 @@ class PaperExchangeProcess:
 
 
 def listed_expirations(url: str, symbols: tuple[str, ...], per_symbol: int, today: date,
-                       timeout_s: float = 5.0) -> dict[str, list[date]]:
+                       timeout_s: float = 5.0, api_key: str | None = None) -> dict[str, list[date]]:
     """The first `per_symbol` unexpired expirations the broker lists for each symbol; unknown symbols are
     logged and left out (the session trades the others)."""
 
     async def ask() -> dict[str, Any]:
-        async with HttpBroker(url, timeout_s=timeout_s, retries=2) as broker:
+        async with HttpBroker(url, timeout_s=timeout_s, retries=2, api_key=api_key) as broker:
             answers = await asyncio.gather(*(broker.expirations(s) for s in symbols), return_exceptions=True)
         return dict(zip(symbols, answers))
 
@@ -158,17 +197,23 @@ class PaperSession:
         from supervisors.ray_session import ensure_ray
 
         broker = self.config.broker
+        key = broker.api_key.get_secret_value() if broker.api_key is not None else None
         if self.url is None:
-            key = broker.api_key.get_secret_value() if broker.api_key is not None else None
             self.exchange_process = PaperExchangeProcess(broker.paper_host, broker.paper_port, broker.paper_expiry_days,
                                                          broker.paper_seed, broker.quote_poll_ms, token=key)
             self.url = self.exchange_process.url
             _log.info("paper_exchange_started", url=self.url, pid=self.exchange_process.process.pid)
         today = datetime.now(timezone.utc).date()
-        expirations = listed_expirations(self.url, self.config.symbols, broker.expirations_per_symbol, today)
+        expirations = listed_expirations(self.url, self.config.symbols, broker.expirations_per_symbol, today,
+                                         api_key=key)
         if not expirations:
             self.stop()
             raise BrokerError(f"none of {list(self.config.symbols)} can be traded at {self.url} (see the log)")
+        try:
+            check_positions(self.config, broker_positions(self.url, broker))
+        except BrokerError:
+            self.stop()
+            raise
         ensure_ray(self.address, namespace=self.config.runtime.ray_namespace,
                    metrics_export_port=self.config.metrics.ray_export_port)
         self.metrics = ProcessMetrics(self.config.metrics)

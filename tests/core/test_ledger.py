@@ -42,3 +42,31 @@ def test_folding_in_two_steps_equals_folding_once():
     events = store.events()
     assert fold(events[2:], fold(events[:2])).positions == fold(events).positions
     assert isinstance(events[0], LedgerEvent) and [e.seq for e in events] == [1, 2, 3]
+
+
+def test_unknown_positions_are_what_the_broker_holds_beyond_the_ledger_and_its_working_orders():
+    from core.ledger import LedgerState, OrderState, unknown_positions
+
+    call, put = ("SPY", "2026-12-18", 600.0, "C"), ("SPY", "2026-12-18", 590.0, "P")
+    state = LedgerState(positions={call: 2})
+    working = OrderState("w", "trader", [["SPY", "2026-12-18", 590.0, "P", 1]], "SELL", 3, 1.0)
+    working.apply("accepted", {})
+    state.orders["w"] = working
+    assert unknown_positions(state, {call: 2}) == {}
+    assert unknown_positions(state, {call: 2, put: -3}) == {}             # the working sell may have filled
+    assert unknown_positions(state, {call: 2, put: -4}) == {put: -4}      # more than it could
+    assert unknown_positions(state, {call: 2, put: 1}) == {put: 1}        # the wrong way
+    assert unknown_positions(state, {}) == {call: -2}                     # the ledger holds what the broker does not
+
+
+def test_adopted_positions_fold_to_what_the_broker_holds_with_the_reason():
+    from core.ledger import ADOPTED_OWNER, MemoryLedgerStore, adoption_events, fold, unknown_positions
+
+    held = {("SPY", "2026-12-18", 600.0, "C"): 3, ("QQQ", "2026-12-18", 500.0, "P"): -2, ("SPY", "", 0.0, "S"): 100}
+    store = MemoryLedgerStore()
+    for event in adoption_events(unknown_positions(fold([]), held), 5, "held at start"):
+        store.append(event)
+    state = fold(store.events())
+    assert state.positions == held and not state.working()
+    assert {o.owner for o in state.orders.values()} == {ADOPTED_OWNER}
+    assert [e.payload["reason"] for e in store.events() if e.kind == "adopted"] == ["held at start"] * 3
