@@ -193,6 +193,8 @@ class BrokerGateway(Component):
         if report.filled_quantity < record.filled:
             self._halt(record, f"the broker shows {report.filled_quantity} filled, the ledger {record.filled}", now_ns)
             return
+        if never_sent and report.status != OrderStatus.REJECTED.value:
+            self._event(OrderAccepted(record.client_order_id, now_ns))     # acked before a crash lost the write
         missed = report.filled_quantity - record.filled
         if missed:
             self._event(OrderFilled(record.client_order_id, missed, report.average_price, (), report.filled_quantity,

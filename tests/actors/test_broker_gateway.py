@@ -212,3 +212,62 @@ def test_an_order_lost_with_a_restarted_broker_s_book_is_closed_with_the_reason_
                 and e.client_order_id == "lost-by-broker"] == [mine[0].reason]
     else:
         assert [type(e) for e in mine] == [TradingHalted] and gateway.snapshot()["halts"] == 1
+
+
+class CrashingStore(MemoryLedgerStore):
+    """Dies (raises) on writing the broker's ack: the process crashed between the ack and the ledger write."""
+
+    def append(self, event):
+        if event.kind == "accepted" and not getattr(self, "crashed", False):
+            self.crashed = True
+            raise OSError("killed between the broker's ack and the ledger write")
+        return super().append(event)
+
+
+class Venue(Component):
+    """Acks each order and keeps it working; reports its status; fills it when told."""
+
+    def __init__(self):
+        super().__init__("exchange")
+        self.submits, self.working = [], {}
+
+    def on_message(self, message, now_ns):
+        from core.orders import OrderStatusReport, OrderStatusRequest
+
+        if isinstance(message, SubmitOrder):
+            self.submits.append(message.client_order_id)
+            self.working[message.client_order_id] = message
+            self.port.send(message.owner, OrderAccepted(message.client_order_id, now_ns))
+        elif isinstance(message, OrderStatusRequest):
+            known = message.client_order_id in self.working
+            self.port.send(message.owner, OrderStatusReport(message.client_order_id, known, "ACCEPTED" if known
+                                                            else "", 0, 1 if known else 0, 0.0, now_ns))
+
+    def fill(self, coid, now_ns):
+        order = self.working.pop(coid)
+        self.port.send("broker", OrderFilled(coid, order.quantity, order.limit_price, (order.limit_price,),
+                                             order.quantity, 0, now_ns))
+
+
+def test_a_crash_between_the_broker_s_ack_and_the_ledger_write_loses_nothing_and_sends_nothing_twice():
+    """The gateway dies writing the ack; the one started over the same ledger asks the broker, writes the ack it
+    missed, and the order's later fill reaches the ledger and its owner; the order was sent once."""
+    store = CrashingStore()
+    rt = InlineRuntime(RuntimeConfig(check_serializable=True))
+    venue = rt.add(Venue())
+    rt.add(BrokerGateway(store))
+    rt.add(Trader([SubmitOrder("o1", "trader", LEG, "BUY", 1, 3.1)]))
+    with pytest.raises(OSError):
+        rt.run()
+    assert [e.kind for e in store.events()] == ["intent"]
+    restarted = InlineRuntime(RuntimeConfig(check_serializable=True))
+    restarted.add(venue)
+    gateway = restarted.add(BrokerGateway(store))
+    trader = restarted.add(Trader([SubmitOrder("o1", "trader", LEG, "BUY", 1, 3.1)]))      # a retry: refused
+    restarted.run()
+    venue.fill("o1", 10)
+    restarted.run()
+    assert venue.submits == ["o1"] and gateway.snapshot()["duplicates_refused"] == 1
+    assert [e.kind for e in store.events()] == ["intent", "accepted", "filled"]
+    assert fold(store.events()).orders["o1"].status is OrderStatus.FILLED
+    assert [type(e).__name__ for e in trader.events][-2:] == ["OrderAccepted", "OrderFilled"]
