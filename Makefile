@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install clean prometheus chromium nautilus
+.PHONY: run test lint bench chaos install clean prometheus chromium nautilus
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ lint: $(STAMP)
 
 test: $(STAMP) prometheus chromium lint
 	$(BIN)/python -m pytest -q
+
+# The chaos suite again (it is in `make test` too), then 30 randomized actor kills in a paper session (~5 min).
+chaos: $(STAMP)
+	$(BIN)/python -m pytest -q tests/chaos
+	$(BIN)/python bench/bench_chaos.py --kills 30
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e ".[dev,bench]"

@@ -14,6 +14,7 @@ import time
 from typing import Any, Callable
 
 import ray
+from ray.exceptions import GetTimeoutError
 
 from actors import names
 from actors.runtime.component import Component
@@ -163,10 +164,13 @@ class RayRuntime:
         """Poll snapshots until `predicate` holds or `timeout_s` passes; returns whether it held."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if predicate(self.snapshots()):
-                return True
+            try:
+                if predicate(self.snapshots(timeout_s=max(1.0, deadline - time.monotonic()))):
+                    return True
+            except GetTimeoutError:            # an actor too busy to answer yet: not done, ask again
+                continue
             time.sleep(poll_s)
-        return predicate(self.snapshots())
+        return False
 
     def stop(self, timeout_s: float = 10.0, names: list[str] | None = None) -> dict[str, str]:
         """Stop the named components (all by default); an actor is killed once all it hosts are stopped, so

@@ -7,6 +7,7 @@ from actors.runtime.ray_runtime import RayRuntime
 from config.runtime import RuntimeConfig
 from supervisors.component_supervisor import ComponentSupervisor
 from supervisors.health import Decision, Health, HealthPolicy, HealthSettings
+from tests.ray.waiting import SLACK
 
 
 def test_dead_actor_is_detected_restarted_and_healthy_again(ray_cluster):
@@ -17,7 +18,7 @@ def test_dead_actor_is_detected_restarted_and_healthy_again(ray_cluster):
     supervisor = ComponentSupervisor(runtime, HealthPolicy(HealthSettings(misses_to_unhealthy=2, base_backoff_s=0.1)),
                                   ping_timeout_s=0.5)
     try:
-        assert runtime.run_until(lambda s: s["quoter"]["done"], timeout_s=30)
+        assert runtime.run_until(lambda s: s["quoter"]["done"], timeout_s=30 * SLACK)
         assert {t.next for t in supervisor.reconcile(time.time_ns())} == {Health.HEALTHY}
         ray_cluster.kill(runtime.handle("counter"), no_restart=True)
         time.sleep(0.5)

@@ -147,7 +147,9 @@ def test_prometheus_fill_rate_matches_the_ledger_and_every_panel_returns_data(ra
         assert matched, json.dumps([_fill_rates(prometheus, workers), expected, prometheus.query("up"),
                          sorted({r["metric"]["__name__"] for r in prometheus.query('{__name__=~".*spreadwright.*"}')})])
         def exchange_orders() -> int:
-            with urllib.request.urlopen(session.url + "/health", timeout=5) as response:
+            token = ENV["SPREADWRIGHT__BROKER__API_KEY"]                    # the counts need the session's token
+            request = urllib.request.Request(session.url + "/health", headers={"Authorization": f"Bearer {token}"})
+            with urllib.request.urlopen(request, timeout=5) as response:
                 return json.load(response)["orders"]
 
         exchange_target = f'instance="127.0.0.1:{session.exchange_process.port}"'

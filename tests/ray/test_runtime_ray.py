@@ -7,6 +7,7 @@ from actors.runtime.pingpong import Counter, Quoter, pingpong_done
 from actors.runtime.ray_runtime import RayRuntime
 from config.runtime import RuntimeConfig
 from tests.kit.topologies import pingpong
+from tests.ray.waiting import SLACK
 
 
 def test_same_topology_same_final_state_on_both_runtimes(ray_cluster):
@@ -18,7 +19,7 @@ def test_same_topology_same_final_state_on_both_runtimes(ray_cluster):
     pingpong(remote, bursts=100, per_burst=50)
     remote.start()
     try:
-        assert remote.run_until(pingpong_done, timeout_s=120)
+        assert remote.run_until(pingpong_done, timeout_s=120 * SLACK)
         ray_state = remote.snapshots()
     finally:
         remote.stop()
@@ -32,7 +33,7 @@ def test_a_sigkilled_component_actor_is_restarted_by_ray(ray_cluster):
     remote.add(Counter())
     remote.start()
     try:
-        assert remote.run_until(pingpong_done, timeout_s=30)
+        assert remote.run_until(pingpong_done, timeout_s=30 * SLACK)
         assert remote.snapshot("counter")["count"] == 1
         old_pid = ray_cluster.get(remote.handle("counter").pid.remote())
         os.kill(old_pid, signal.SIGKILL)
@@ -59,7 +60,7 @@ def test_co_hosted_components_share_one_actor_and_still_match_the_inline_run(ray
     try:
         assert remote.handle("quoter") == remote.handle("counter")
         assert remote.co_hosted_with("counter") == ["quoter", "counter"]
-        assert remote.run_until(pingpong_done, timeout_s=60)
+        assert remote.run_until(pingpong_done, timeout_s=60 * SLACK)
         assert remote.snapshots() == inline.snapshots()
         assert remote.ping_all() == {"quoter": True, "counter": True}
         assert remote.stop(names=["quoter"]) == {}
@@ -74,10 +75,10 @@ def test_a_restarted_co_host_group_comes_back_whole(ray_cluster):
     pingpong(remote, bursts=1, per_burst=3)
     remote.start()
     try:
-        assert remote.run_until(pingpong_done, timeout_s=30)
+        assert remote.run_until(pingpong_done, timeout_s=30 * SLACK)
         assert sorted(remote.recreate("counter")) == ["counter", "quoter"]
         assert remote.ping_all(timeout_s=5) == {"quoter": True, "counter": True}
-        assert remote.run_until(pingpong_done, timeout_s=30)     # started again: the quoter's burst went round
+        assert remote.run_until(pingpong_done, timeout_s=30 * SLACK)     # started again: the quoter's burst went round
         assert remote.snapshot("counter")["count"] == 3           # counted from a fresh start, not 6
     finally:
         remote.stop()
