@@ -230,6 +230,13 @@ CATALOG: dict[str, MetricSpec] = {
             ("symbol", "event"),
         ),
         MetricSpec(
+            "spreadwright_exchange_stream_clients_shed_total",
+            "counter",
+            "Websocket clients the paper exchange turned away: over_capacity (503 before the upgrade, "
+            "max_stream_clients) or slow_consumer (dropped with 1008 once its send queue passed its bound).",
+            ("reason",),
+        ),
+        MetricSpec(
             "spreadwright_exchange_dead_man_cancels_total",
             "counter",
             "Orders the paper exchange cancelled because their client's heartbeat stopped (POST /heartbeat).",

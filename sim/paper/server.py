@@ -398,6 +398,7 @@ class PaperExchangeApp:
         """A reader that fell `stream_buffer_bytes` behind: forgotten now, its queue freed, closed with 1008."""
         self.sockets.pop(client.socket, None)
         self.slow_consumers_dropped += 1
+        self.telemetry.count("spreadwright_exchange_stream_clients_shed_total", reason="slow_consumer")
         _log.warning("stream_client_dropped", reason="slow_consumer", peer=client.request.remote,
                      queued_bytes=client.queued_bytes)
         if client.sender is not None:
@@ -512,6 +513,7 @@ class PaperExchangeApp:
             return response
         if len(self.sockets) + self._upgrading >= self.max_stream_clients:
             _log.warning("stream_client_refused", reason="over_capacity", peer=request.remote)
+            self.telemetry.count("spreadwright_exchange_stream_clients_shed_total", reason="over_capacity")
             return _error(503, f"stream client limit reached ({self.max_stream_clients}); try again later")
         self._upgrading += 1
         try:

@@ -163,6 +163,9 @@ def test_stream_clients_beyond_the_cap_get_503_before_the_upgrade():
                 assert answer.status == 503 and "limit" in (await answer.json())["error"]
             async with session.get(url + "/stream") as answer:          # not an upgrade at all
                 assert answer.status == 426 and (await answer.json())["fields"][0]["field"] == "Upgrade"
+            async with session.get(url + "/metrics") as answer:
+                shed = f'{SHED}{{reason="over_capacity"}} 2.0'
+                assert shed in await answer.text()
             await first.close()
             await until(lambda: len(paper.sockets) == 1)
             third = await session.ws_connect(url + "/stream")           # a slot freed is a slot taken
@@ -170,6 +173,9 @@ def test_stream_clients_beyond_the_cap_get_503_before_the_upgrade():
             await second.close()
             await third.close()
     asyncio.run(scenario())
+
+
+SHED = "spreadwright_exchange_stream_clients_shed_total"
 
 
 def _order_event(n: int, pad: int) -> dict:
@@ -205,6 +211,9 @@ def test_a_client_that_never_reads_is_dropped_and_its_queue_freed():
                 assert client.queued_bytes <= bound  # what waits for it never passes the bound
                 await asyncio.sleep(0)
             assert paper.slow_consumers_dropped == 1 and client.queued_bytes == 0 and not client.queue
+            async with session.get(url + "/metrics") as answer:
+                shed = f'{SHED}{{reason="slow_consumer"}} 1.0'
+                assert shed in await answer.text()
             last = None
             for _ in range(sent + 10):            # it gets what was sent before the drop, then the end
                 last = await stalled.receive(timeout=30)
