@@ -141,6 +141,7 @@ class ExpirationTrader(Component):
         self._plan_cache: tuple[int, Any] = (-1, None)
         self._legs_texts: dict[tuple[OrderLeg, ...], str] = {}
         self.finished: dict[str, _Working] = {}        # done orders: a fill can still arrive after the cancel
+        self.replayed_working: dict[str, int] = {}      # an earlier run's orders still working: coid -> filled
         self._state = ""
         self.allowed_hours: frozenset[int] = frozenset()
         self.halted_reason: str | None = None
@@ -208,6 +209,7 @@ class ExpirationTrader(Component):
                 record(self.symbol, self.expiration, filled, price)
             if still_working:
                 self.port.send(self.gateway, CancelOrder(coid, self.name))    # no stale orders after a restart
+                self.replayed_working[coid] = filled                       # nothing new until it is done
         if replay.orders:                   # a restart: trade on the first chain, the loop's pause was the outage
             balance = self.balance.get_balance(self.symbol, self.expiration)
             self.log.info("resumed_from_ledger", orders=len(replay.orders), next_sequence=self.sequence + 1,
@@ -245,6 +247,19 @@ class ExpirationTrader(Component):
         if self.gate_state == "ACTIVE" and not was_active and self.resumed:
             self._schedule_attempt(now_ns)
 
+    def _replayed_event(self, message: Any) -> None:
+        """An event for an earlier run's order this trader cancelled on restart: a fill counts in the balance;
+        once it is done the trader may trade again."""
+        coid, kind = message.client_order_id, type(message)
+        if kind is OrderFilled:
+            part = "debit" if coid.endswith(":D") else "credit"
+            record = self.balance.record_debit_fill if part == "debit" else self.balance.record_credit_fill
+            record(self.symbol, self.expiration, message.quantity, message.price)
+            self.replayed_working[coid] += message.quantity
+        if kind in (OrderCancelled, OrderRejected) or (kind is OrderFilled and message.leaves_quantity == 0):
+            filled = self.replayed_working.pop(coid)
+            self.log.info("earlier_order_done", client_order_id=coid, filled=filled, outcome=kind.__name__)
+
     def _on_halted(self, message: TradingHalted, now_ns: int) -> None:
         self.halted_reason = message.reason
         self._set_state("HALTED")
@@ -253,6 +268,9 @@ class ExpirationTrader(Component):
     def _on_order_event(self, message: Any, now_ns: int) -> None:
         """An exchange event (core.orders.ORDER_EVENTS) about one of this trader's orders."""
         working = self.working.get(message.client_order_id)
+        if working is None and message.client_order_id in self.replayed_working:
+            self._replayed_event(message)
+            return
         if working is None and type(message) is OrderFilled and message.client_order_id in self.finished:
             self._late_fill(self.finished[message.client_order_id], message, now_ns)
             return
@@ -357,7 +375,8 @@ class ExpirationTrader(Component):
             return
         self._set_state("ACTIVE")
         hour_allowed = not self.allowed_hours or self._hour(now_ns) in self.allowed_hours
-        if self._quotes_usable(now_ns) and not self.working and (hour_allowed or phase is TradingPhase.CLOSE_AUCTION):
+        idle = not self.working and not self.replayed_working
+        if self._quotes_usable(now_ns) and idle and (hour_allowed or phase is TradingPhase.CLOSE_AUCTION):
             imbalance = self.balance.get_balance(self.symbol, self.expiration).net_contracts
             closing = phase is TradingPhase.CLOSE_AUCTION
             if imbalance > 0:

@@ -200,13 +200,17 @@ class ComponentHost:
         Not from the constructor: Ray fails a call to an actor whose constructor is still running (retries are
         off on an order path), so answers to what a component asks at start (its ledger replay) were lost and
         it waited for its retry; a call queued to ourselves runs once the actor is alive."""
+        if self._held is None:
+            return                                   # already started (a stop came first and started it)
         started_s = time.monotonic()
-        self.start()
-        held, self._held = self._held or [], None
-        self._dispatch_all(held)
-        get_logger(component="+".join(self.components)).info(
-            "actor_restarted", process_age_s=round(_process_age_s(), 3), start_s=round(time.monotonic() - started_s, 3),
-            held_messages=len(held))
+        try:
+            self.start()                             # a component whose on_start fails is recorded and logged
+        finally:
+            held, self._held = self._held or [], None
+            get_logger(component="+".join(self.components)).info(
+                "actor_restarted", process_age_s=round(_process_age_s(), 3),
+                start_s=round(time.monotonic() - started_s, 3), held_messages=len(held))
+            self._dispatch_all(held)                 # never left holding: what came meanwhile is delivered
 
     # ------------------------------------------------------------------ delivery
 
@@ -289,6 +293,11 @@ class ComponentHost:
         """Stop the named components (all by default); returns {name: error} for an `on_stop` that raised
         (each is stopped all the same). The timer thread stops with the last component."""
         failures: dict[str, str] = {}
+        if self._held is not None:                   # restarted, not started yet: start first, so on_stop has work
+            try:
+                self.start_after_restart()
+            except Exception as err:  # noqa: BLE001 - recorded with the component; the stop goes on
+                failures["restart"] = f"{type(err).__name__}: {err}"
         for name in names if names is not None else list(self.components):
             if name in self._stopped:
                 continue

@@ -259,6 +259,28 @@ def test_a_restarted_trader_trades_on_its_first_chain_not_after_a_pause():
     assert submitted == [] and any(tag == ("attempt",) for _, tag in port.scheduled)
 
 
+def test_a_restarted_trader_sends_nothing_new_until_its_earlier_working_order_is_done():
+    """The ledger shows an order still working: the restarted trader cancels it and sends nothing new while it
+    may still fill; a fill of it counts in the balance, and once it is done the trader trades again."""
+    from tests.kit.stubs import RecordingPort
+
+    trader = ExpirationTrader("SPY", EXPIRY, TraderSettings(
+        executor=ExecutorConfig(min_fill_rate=0.0, optimal_expiry_range=(0, 180))))
+    port = RecordingPort()
+    trader.bind(port)
+    trader.on_start(NOON_NS)
+    old = f"s:SPY:{EXPIRY.isoformat()}:4:D"
+    trader.on_message(ReplayedOrders(((old, 0, 0.0, True),), ()), NOON_NS)
+    assert CancelOrder(old, trader.name) in [m for _, m in port.sent]
+    trader.on_message(chain(NOON_NS + 1), NOON_NS + 1)
+    assert not [m for _, m in port.sent if isinstance(m, SubmitOrder)]
+    trader.on_message(OrderFilled(old, 1, 1.5, (), 1, 1, NOON_NS + 2), NOON_NS + 2)
+    assert trader.balance.get_balance("SPY", EXPIRY).debit_contracts == 1
+    trader.on_message(OrderCancelled(old, 1, NOON_NS + 3), NOON_NS + 3)
+    trader._attempt(NOON_NS + 4)
+    assert [m for _, m in port.sent if isinstance(m, SubmitOrder)] and not trader.replayed_working
+
+
 def test_spread_limits_are_on_the_chain_s_multi_leg_tick():
     """An SPX chain moves in $0.05 below $3: a trader's spread limits land on that grid, never on cents."""
     from core.orders import SubmitOrder

@@ -37,7 +37,7 @@ ENV = {**FAST_SESSION_ENV,
 GRAFANA_VARIABLES = {"$symbol": ".*", "$__rate_interval": "1m", "$__range": "1h", "$__interval": "15s"}
 
 
-def _scrape_config(tmp_path: Path, driver_ports: list[int]) -> Path:
+def _scrape_config(tmp_path: Path, driver_ports: list[int], exchange_port: int, token: str) -> Path:
     """deploy/prometheus/prometheus.yml with this test's targets; its relabel rules and alerts kept as they are."""
     config = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
     config["global"].update(scrape_interval="1s", evaluation_interval="1s")
@@ -49,6 +49,10 @@ def _scrape_config(tmp_path: Path, driver_ports: list[int]) -> Path:
             job["static_configs"] = [{"targets": [f"127.0.0.1:{p}" for p in driver_ports]}]
         else:
             job["file_sd_configs"] = [{"files": [str(sd_file)], "refresh_interval": "1s"}]
+    exchange = {**next(j for j in config["scrape_configs"] if j["job_name"] == "spreadwright"),
+                "job_name": "spreadwright-exchange", "static_configs": [{"targets": [f"127.0.0.1:{exchange_port}"]}],
+                "authorization": {"type": "Bearer", "credentials": token}}     # it wants the session's token
+    config["scrape_configs"].append(exchange)
     path = tmp_path / "prometheus.yml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -109,8 +113,9 @@ def test_prometheus_fill_rate_matches_the_ledger_and_every_panel_returns_data(ra
     try:
         session.start()
         runner.start()
-        scraped = [session.metrics.port, monte_carlo.port, session.exchange_process.port]     # the exchange: /metrics
-        prometheus = _Prometheus(_scrape_config(tmp_path, scraped), tmp_path / "tsdb")
+        scraped = [session.metrics.port, monte_carlo.port]
+        prometheus = _Prometheus(_scrape_config(tmp_path, scraped, session.exchange_process.port,
+                                                ENV["SPREADWRIGHT__BROKER__API_KEY"]), tmp_path / "tsdb")
         runtime = session.runtime
         assert wait_for(lambda: runtime.snapshot("broker")["intents"] >= 10, timeout_s=60), runtime.snapshots()
         # a restart for the restarts panel; not a trader: Ray stops exporting a dead worker's series, so a killed
