@@ -83,20 +83,49 @@ def broker_positions(url: str, broker: BrokerConfig) -> dict[tuple, int]:
             for p in asyncio.run(ask())}
 
 
-def check_positions(config: SessionConfig, held: dict[tuple, int]) -> dict[tuple, int]:
-    """Compare what the broker holds with what the ledger shows; where they differ, refuse to start (a
-    BrokerError naming the contracts) or, with `broker.unknown_positions: adopt`, write them into the ledger
-    (`core.ledger.adoption_events`). Returns the differences."""
-    store = ledger_store(config)
+def broker_book_since_ns(url: str, broker: BrokerConfig) -> int:
+    """When the broker's book began (the paper exchange says; 0 where it cannot)."""
+
+    async def ask() -> int:
+        key = broker.api_key.get_secret_value() if broker.api_key is not None else None
+        async with HttpBroker(url, timeout_s=broker.request_timeout_s, retries=2, api_key=key) as client:
+            return await client.book_since_ns()
+
     try:
-        differences = unknown_positions(fold(store.events()), held)
+        return asyncio.run(ask())
+    except (BrokerError, KeyError, ValueError, OSError) as err:
+        _log.warning("book_since_unknown", error=repr(err))
+        return 0
+
+
+def check_positions(config: SessionConfig, held: dict[tuple, int], book_since_ns: int = 0,
+                    today: date | None = None) -> dict[tuple, int]:
+    """Compare what the broker holds with what the ledger shows (expired contracts aside); where they differ,
+    refuse to start (a BrokerError naming the contracts) or, with `broker.unknown_positions: adopt`, write them
+    into the ledger (`core.ledger.adoption_events`). A broker whose book began after the ledger's last event
+    (the paper exchange a session starts is new each time) lost what the ledger held: those positions are closed
+    in the ledger with that reason first. Returns the differences."""
+    store = ledger_store(config)
+    expired = (today or datetime.now(timezone.utc).date()).isoformat()
+    try:
+        events = store.events()
+        state = fold(events)
+        live = {key: q for key, q in state.positions.items() if not key[1] or key[1] >= expired}
+        if live and book_since_ns > max((e.time_ns for e in events), default=0):
+            reason = f"lost with the broker's book: it began at {book_since_ns} ns, after the ledger's last event"
+            for event in adoption_events({key: -q for key, q in live.items()}, time.time_ns(), reason):
+                store.append(event)
+            _log.warning("positions_lost_with_the_broker_s_book", contracts=len(live))
+            state = fold(store.events())
+        differences = {key: q for key, q in unknown_positions(state, held).items() if not key[1] or key[1] >= expired}
         if not differences:
             return differences
-        listed = ", ".join(f"{s} {e or 'shares'} {k:g}{r} {q:+d}" for (s, e, k, r), q in list(differences.items())[:10])
+        listed = ", ".join(f"{s} {e or 'shares'} {k:g}{r}: broker {held.get((s, e, k, r), 0):+d}, ledger "
+                           f"{state.positions.get((s, e, k, r), 0):+d}" for (s, e, k, r) in list(differences)[:10])
         more = f" and {len(differences) - 10} more" if len(differences) > 10 else ""
         if config.broker.unknown_positions == "refuse":
-            raise BrokerError(f"the broker holds positions the ledger does not show: {listed}{more}. Close them at "
-                              "the broker, or set broker.unknown_positions: adopt to take them over")
+            raise BrokerError(f"the broker's positions differ from the ledger's: {listed}{more}. Close them at "
+                              "the broker, or set broker.unknown_positions: adopt to take the broker's over")
         reason = "held at the broker at session start, not in the ledger: adopted (broker.unknown_positions)"
         for event in adoption_events(differences, time.time_ns(), reason):
             store.append(event)
@@ -210,8 +239,8 @@ class PaperSession:
             self.stop()
             raise BrokerError(f"none of {list(self.config.symbols)} can be traded at {self.url} (see the log)")
         try:
-            check_positions(self.config, broker_positions(self.url, broker))
-        except BrokerError:
+            check_positions(self.config, broker_positions(self.url, broker), broker_book_since_ns(self.url, broker))
+        except BaseException:
             self.stop()
             raise
         ensure_ray(self.address, namespace=self.config.runtime.ray_namespace,

@@ -42,7 +42,7 @@ def _config(tmp_path, url, policy):
 
 def test_a_session_refuses_to_start_on_positions_its_ledger_does_not_show(exchange_holding_shares, tmp_path):
     session = PaperSession(_config(tmp_path, exchange_holding_shares.url, "refuse"))
-    with pytest.raises(BrokerError, match=r"SPY shares 0S \+100.*unknown_positions: adopt"):
+    with pytest.raises(BrokerError, match=r"SPY shares 0S: broker \+100, ledger \+0.*unknown_positions: adopt"):
         session.start()
     assert session.runtime is None                               # refused before any actor was started
 
@@ -57,3 +57,24 @@ def test_adopted_positions_are_in_the_ledger_with_the_reason_and_adopted_once(ex
     assert [e.owner for e in events if e.kind == "adopted"] == [ADOPTED_OWNER]
     assert "not in the ledger" in [e.payload["reason"] for e in events if e.kind == "adopted"][0]
     assert check_positions(config, held) == {}                   # the next start finds them in the ledger
+
+
+def test_what_the_ledger_held_at_a_broker_that_since_started_a_new_book_is_closed_as_lost(tmp_path):
+    """The paper exchange a session starts is new each time: the ledger's positions from the last session are
+    closed with that reason (no refusal); an expired contract in the ledger is never a difference."""
+    from datetime import date
+
+    from core.ledger import adoption_events
+
+    config = _config(tmp_path, "http://127.0.0.1:1", "refuse")
+    store = SqliteLedgerStore(tmp_path / "ledger.db")
+    earlier = {("SPY", "2026-12-18", 600.0, "C"): 2, ("SPY", "2026-11-20", 590.0, "P"): -1}
+    for event in adoption_events(earlier, 1_000, "an earlier session's fills"):
+        store.append(event)
+    store.close()
+    with pytest.raises(BrokerError, match="2026-12-18 600C: broker \\+0, ledger \\+2"):
+        check_positions(config, {}, book_since_ns=500, today=date(2026, 12, 1))       # same book: refused
+    assert check_positions(config, {}, book_since_ns=2_000, today=date(2026, 12, 1)) == {}
+    events = SqliteLedgerStore(tmp_path / "ledger.db").events()
+    assert fold(events).positions == {("SPY", "2026-11-20", 590.0, "P"): -1}           # expired: left alone
+    assert any("lost with the broker's book" in e.payload.get("reason", "") for e in events if e.kind == "adopted")
