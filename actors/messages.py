@@ -81,6 +81,15 @@ class AddSymbol(NamedTuple):
     routes: tuple[tuple[str, str], ...]        # (expiration, receiver)
 
 
+class NextMids(NamedTuple):
+    """The simulated market's next snapshot, told to its exchange only (never to a trader): the mid per share of
+    each chain's contracts at `time_ns`, in the chain's column order, keyed by (symbol, ISO expiry). The exchange
+    uses it to select its resting fills adversely (`config.exchange.FillModel.adverse_selection`)."""
+
+    time_ns: int
+    mids: dict[tuple[str, str], object]        # (symbol, expiry) -> np.ndarray of mids
+
+
 class ExitButterfly(NamedTuple):
     """Ask the ButterflyExitRouter to close a butterfly; it answers the requester with a
     `core.exits.butterfly.ExitResult`.

@@ -25,6 +25,13 @@ class BacktestConfig(FrozenModel):
     regime: Literal["low", "normal", "high"] = "normal"
     expirations_dte: tuple[int, ...] = (0, 7, 30)     # the listed expiries nearest these DTEs
     n_strikes: int = Field(60, ge=10, le=400)
+    mid_noise_half_spreads: float = Field(0.5, ge=0, le=10)
+    """The simulated chain's mid is off the model value by a seeded AR(1) per contract with this standard deviation
+    in half-spreads, so quoting at the model's fair value is not free edge; 0 is the neutral setting (every mid is
+    the model value, the first wave's market). The calibration report says why 0.5."""
+    mid_noise_half_life_s: float = Field(30.0, gt=0, le=86_400)
+    """How long a mid's deviation from the model value takes to halve (the AR(1)'s persistence per snapshot is
+    0.5 ** (quote_interval_s / mid_noise_half_life_s))."""
     rate: float = 0.04
     capital_usd: float = Field(1_000_000.0, gt=0)      # the equity the report's returns and ratios are on
     market: Literal["simulated", "cboe_spx_2019"] = "simulated"     # cboe_spx_2019: the real SPX chain in data/

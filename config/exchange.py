@@ -45,6 +45,24 @@ class FillModel(FrozenModel):
     neutral setting: every order sees the full displayed size
     (the first wave's market). The data holds minute bars, which cannot show a refill: the default is an
     assumption, stated in the calibration report."""
+    queue_ahead_fraction: float = Field(1.0, ge=0, le=1)
+    """Queue position: an order resting at the displayed price of its own side (a buy at the bid, a spread at the
+    legs' combined bid) or behind it joins behind this fraction of the size displayed there; each hazard fill's
+    lot is spent on the queue ahead before the order gets any. The queue shrinks when a later snapshot shows less
+    size at that price, and is gone when the order's price becomes the best alone. 1.0: price-time priority with
+    the order last (a professional customer, as an engine sending thousands of orders a day is, has no priority
+    over the quotes); 0 is the neutral setting (always first in line)."""
+    adverse_selection: float = Field(0.5, ge=0, le=1)
+    """Resting fills are adversely selected: the hazard rate of a resting order until the next snapshot is
+    multiplied by 1 + adverse_selection x clip(m, -1, 1), m the move of the order's mid to the next snapshot
+    against the order, in half-spreads (a resting buy fills more often just before the mid moves down, less often
+    before it moves up; the mean rate is unchanged for symmetric moves). Needs a market that knows its next
+    snapshot (the backtest's day feed sends it; without it the factor is 1). 0 is the neutral setting."""
+    depth_levels: int = Field(2, ge=0, le=20)
+    """Size impact: behind the touch a marketable order finds this many more price levels, each one tick worse and
+    holding the touch's displayed size, and pays each level's price (a take of twice the touch's size pays half a
+    tick more a contract on average); taken contracts leave the top level first. 0 is the neutral setting (only
+    the touch trades; the rest of a large order rests)."""
 
 
 class ExchangeConfig(FrozenModel):

@@ -60,14 +60,44 @@ def _corrections(model, moneyness_labels: tuple[str, ...], dte_labels: tuple[str
 
 LIQUIDITY_NOTE = """## The venue's liquidity (assumed, not fitted)
 
-Displayed size that a marketable order takes is gone from its level and comes back at
-`exchange.fills.displayed_refill_per_s` = 0.2 of the level's displayed size per second: a level taken whole is
-back in 5 s, i.e. within one snapshot of the shipped backtest's 10 s chains, and two takes in the same second
-share one displayed size instead of each finding it whole. The data in `data/` are daily snapshots and minute
-bars: none shows how fast a taken level refills, so 0.2/s is an assumption chosen to be less flattering than
-the first wave's market (every order saw the full size, the neutral setting `null`), and its effect is in
-`bench/RESULTS.md` (fill rates by intent on the shipped day). Queue position at the touch, adverse selection
-of resting fills, size impact and a mid that deviates from the model value are not modelled yet.
+The data in `data/` are daily snapshots and minute quote bars: they show where the touch was, not who traded with
+whom, how fast a taken level refills, how deep the book is or where an order stood in line. So the liquidity model's
+five settings are assumptions, each with a neutral value that switches it off, chosen to be less flattering than
+the first wave's market; `bench/bench_fill_rates.py` prints what they do to the shipped day (fill rates by intent,
+P&L, and the markout of fills at the next snapshot), `--each` with one of them neutral at a time.
+
+- `exchange.fills.displayed_refill_per_s` = 0.2 (neutral `null`): displayed size a marketable order takes is gone
+  from its level and comes back at 0.2 of the level's size a second, so a level taken whole is back in 5 s (about
+  one snapshot of the shipped 10 s chains) and two takes in the same second share one displayed size.
+- `exchange.fills.queue_ahead_fraction` = 1.0 (neutral 0): an order resting at the displayed price of its side, or
+  behind it, waits behind all of the size displayed there; the queue shrinks when a snapshot shows less size and
+  is gone when the order's price is the best alone. An engine sending thousands of orders a day is a professional
+  customer under the exchanges' rules (more than 390 orders a day), which has no priority over the quotes already
+  at a price: last in line is the position of such an order on a price-time book.
+- `exchange.fills.adverse_selection` = 0.5 (neutral 0): a resting order's hazard of being filled until the next
+  snapshot is 1.5 times its rate when the mid is about to move a half-spread or more against it, and half its rate
+  when it is about to move for it. Fills of resting orders are known to be followed by adverse moves (the trader
+  on the other side chose to trade); half-way between none and the model's maximum is the assumption. Fills that
+  come from the market moving through a resting price are adverse by construction and unchanged by it.
+- `exchange.fills.depth_levels` = 2 (neutral 0): behind the touch a marketable order finds two more levels, a tick
+  apart, each holding the touch's displayed size, so size has impact: a take of twice the touch's size pays half a
+  tick a contract more than the touch, and the levels it takes refill like the touch.
+- `backtest.mid_noise_half_spreads` = 0.5 with `backtest.mid_noise_half_life_s` = 30 (neutral 0): the simulated
+  chain's mid is off the model value by a seeded AR(1) per contract with a standard deviation of half a half-spread,
+  so the model value stays inside the quote about 95% of the time but a quote is not centred on it, and pricing at
+  the model's fair value is no free edge. Market makers skew their quotes around any one model (inventory, their
+  own surface); the deviation's size and persistence are assumptions the minute bars cannot identify.
+
+On the shipped day these defaults leave the 0DTE make orders' fill rate near a quarter, about where the
+neutral market has it (`bench/RESULTS.md`): the two-part trader's spreads rest inside the legs' combined spread,
+where no queue stands (the day is the same with the queue neutral), and the adverse selection moves when resting
+fills come, not how many.
+What changes is what a fill is worth: most resting fills come from the hazard model, now tilted toward the moments
+before an adverse move, and their markout at the next snapshot (negative in every market, since a resting order
+also fills when the market moves through its price) roughly doubles. The fill rate itself rests on the hazard
+model's rate at the mid (`exchange.fills.rate_at_mid_per_s`, an assumption of the first wave) and the trader's
+2.5 s cancel time. The paper exchange keeps the queue, depth and refill settings; its live market does not say
+where it goes next, so the adverse selection factor is 1 there, and its chains carry no mid noise.
 """
 """The exchange's liquidity settings are not fitted here; the report states them and why (config/exchange.py)."""
 

@@ -124,7 +124,10 @@ class SimulatedVenue:
             raise ValueError(f"backtest.start_prices: no start price for {missing}")
         self.feed = DayFeed(settings.day, {s: settings.start_prices[s] for s in config.symbols}, expirations, routes,
                             settings.quote_interval_s, config.runtime.seed, settings.regime, settings.n_strikes,
-                            settings.rate, book=book, book_every_s=config.book.mark_interval_s)
+                            settings.rate, book=book, book_every_s=config.book.mark_interval_s,
+                            mid_noise_half_spreads=settings.mid_noise_half_spreads,
+                            mid_noise_half_life_s=settings.mid_noise_half_life_s,
+                            lookahead=config.exchange.fills.adverse_selection > 0)
         return [self._exchange(config), self.feed]
 
     def _exchange(self, config: SessionConfig) -> SimulatedExchange:

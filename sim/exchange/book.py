@@ -26,7 +26,7 @@ class Book:
     looks at them.
     """
 
-    __slots__ = ("quotes", "columns", "_flags", "_arrays", "taken", "taken_ns", "version")
+    __slots__ = ("quotes", "columns", "_flags", "_arrays", "taken", "taken_ns", "version", "next_mid")
 
     def __init__(self, quotes: ChainQuotes, previous: Book | None = None, refill_per_s: float | None = None) -> None:
         self.quotes = quotes
@@ -42,6 +42,7 @@ class Book:
         self.version = 0                  # moves whenever the size available changes (views made before are stale)
         self.taken: dict[tuple[int, bool], float] = {}   # (column, ask side) -> contracts taken, not yet refilled
         self.taken_ns = quotes.time_ns
+        self.next_mid: np.ndarray | None = None      # the market's next snapshot's mids, when it says (NextMids)
         if previous is not None and previous.taken and previous.columns is self.columns and refill_per_s:
             self.taken, self.taken_ns = previous.taken, previous.taken_ns      # a level taken stays taken ...
             self.refill(quotes.time_ns, refill_per_s)                         # ... less what came back since
@@ -73,6 +74,24 @@ class Book:
             taken[key] = taken.get(key, 0.0) + quantity * abs(ratio)
         self.taken, self.taken_ns = taken, max(self.taken_ns, now_ns)
         self.version += 1
+
+    def mid_move(self, columns: list[int], ratios: list[int]) -> float | None:
+        """How far the net mid of these legs (by ratio) moves to the market's next snapshot, per share; None when
+        the market did not say."""
+        if self.next_mid is None:
+            return None
+        bids, asks = self._arrays[0], self._arrays[1]
+        return sum(ratio * (self.next_mid.item(column) - 0.5 * (bids.item(column) + asks.item(column)))
+                   for column, ratio in zip(columns, ratios))
+
+    def ladder(self, column: int, ask_side: bool) -> tuple[int, float]:
+        """(displayed size, contracts taken and not yet refilled) of one side of one column: the depth model
+        (`FillModel.depth_levels`) stacks levels of the displayed size behind the touch and eats them top first."""
+        size = self._arrays[3 if ask_side else 2].item(column)
+        return int(size), self.taken.get((column, ask_side), 0.0)
+
+    def tick(self, price: float) -> float:
+        return self.quotes.tick_below_3 if price < 3.0 else self.quotes.tick_from_3
 
     def sizes(self) -> tuple[np.ndarray, np.ndarray]:
         """Bid and ask size still available at each column (displayed less taken, whole contracts)."""
@@ -133,6 +152,7 @@ class WorkingOrder:
         "view",
         "rate_per_s",
         "armed",
+        "ahead",
     )
 
     def __init__(self, request: SubmitOrder, book_key: tuple[str, str], contract_keys: list[tuple[float, str]],
@@ -158,6 +178,7 @@ class WorkingOrder:
         self.view: BookView | None = None    # complex orders: what the current book says for it
         self.rate_per_s = 0.0                # complex orders: the hazard rate in force since checked_ns
         self.armed = 0                       # complex orders: the hazard timer that is still valid
+        self.ahead = 0.0                     # complex orders: contracts queued ahead at its price (queue model)
 
     @property
     def average_price(self) -> float:
@@ -181,6 +202,8 @@ class BookView(NamedTuple):
     touch: Any
     units: int
     version: int = 0                 # the book's version the view was made at
+    own_price: float = math.nan      # the net price displayed on the order's own side (a buy: the legs' bid side)
+    own_units: int = 0               # units displayed there (the queue an order joining that price stands behind)
 
 
 def natural_view(order: WorkingOrder, legs: list[tuple] | None = None) -> tuple[float, float, tuple[float, ...], int]:
@@ -217,3 +240,18 @@ def leg_prices(touch: tuple[float, ...], ratios: list[int], net_price: float) ->
         units += abs(r)
     shift = (net_price - at_touch) / units
     return tuple([round(p + (shift if r > 0 else -shift), 6) for r, p in zip(ratios, touch)])
+
+
+def own_side(order: WorkingOrder, legs: list[tuple]) -> tuple[float, int]:
+    """(net price, units) displayed on the order's own side of the legs' markets: where a buy joins the bids (a
+    bought leg's bid, a sold leg's ask), the price level an order at that limit queues at."""
+    if not order.is_complex:
+        bid, ask, bid_size, ask_size, _ = legs[0]
+        return (bid, bid_size) if order.sign > 0 else (ask, ask_size)
+    price, units = 0.0, None
+    for (bid, ask, bid_size, ask_size, _), ratio in zip(legs, order.ratios):
+        buys_leg = ratio * order.sign > 0
+        price += ratio * (bid if buys_leg else ask)
+        lots = (bid_size if buys_leg else ask_size) // abs(ratio)
+        units = lots if units is None or lots < units else units
+    return price, int(units or 0)

@@ -1,7 +1,7 @@
 """Resting single-leg orders of one book as a structure of arrays.
 
 The exchange checks every resting order on each quote update and timer tick; holding their
-column, side, limit, remaining hazard and last-check time in numpy arrays makes that check a
+column, side, limit, remaining hazard, queue ahead and last-check time in numpy arrays makes that check a
 few vectorized operations, with Python touching only the orders that fill. Slots of removed
 orders are reused.
 """
@@ -22,6 +22,7 @@ class RestingSingles:
         self.sign = np.zeros(0)
         self.limit = np.zeros(0)
         self.hazard = np.zeros(0)
+        self.ahead = np.zeros(0)              # contracts queued ahead of the order at its price (queue model)
         self.checked_ns = np.zeros(0, np.int64)
         self.alive = np.zeros(0, bool)
         self._grow(_START_CAPACITY)
@@ -31,7 +32,7 @@ class RestingSingles:
 
     def _grow(self, capacity: int) -> None:
         old = self.alive.size
-        for name in ("column", "sign", "limit", "hazard", "checked_ns", "alive"):
+        for name in ("column", "sign", "limit", "hazard", "ahead", "checked_ns", "alive"):
             array = getattr(self, name)
             grown = np.zeros(capacity, array.dtype)
             grown[:old] = array
@@ -39,7 +40,8 @@ class RestingSingles:
         self.orders.extend([None] * (capacity - old))
         self.free.extend(range(capacity - 1, old - 1, -1))
 
-    def add(self, coid: str, order, column: int, sign: int, limit: float, hazard: float, now_ns: int) -> None:
+    def add(self, coid: str, order, column: int, sign: int, limit: float, hazard: float, now_ns: int,
+            ahead: float = 0.0) -> None:
         if not self.free:
             self._grow(self.alive.size * 2)
         slot = self.free.pop()
@@ -47,6 +49,7 @@ class RestingSingles:
         self.orders[slot] = order
         self.column[slot], self.sign[slot], self.limit[slot] = column, sign, limit
         self.hazard[slot], self.checked_ns[slot], self.alive[slot] = hazard, now_ns, True
+        self.ahead[slot] = ahead
 
     def remove(self, coid: str) -> None:
         slot = self.slot_of.pop(coid, None)
@@ -55,10 +58,12 @@ class RestingSingles:
             self.orders[slot] = None
             self.free.append(slot)
 
-    def set_limit(self, coid: str, limit: float) -> None:
+    def set_limit(self, coid: str, limit: float, ahead: float) -> None:
+        """A replace: the new price, and the queue it stands behind there (a new price loses its place)."""
         slot = self.slot_of.get(coid)
         if slot is not None:
             self.limit[slot] = limit
+            self.ahead[slot] = ahead
 
     def remap_columns(self, column_of) -> list[str]:
         """After a grid change: new columns via `column_of(order)`; returns ids whose contract vanished."""

@@ -6,9 +6,12 @@ Takes `SubmitOrder`, `CancelOrder`, `ReplaceOrder` and `ChainQuotes`; sends orde
 - latency: submit->ack, ack->fill and cancel delays drawn log-normally (ExchangeConfig.latency),
   each from its own seeded stream (the runtime's per-route samplers);
 - marketable orders fill at the touch (the legs' natural price for complex orders) up to the
-  displayed size; the rest rests (a partial fill);
+  displayed size, then one tick worse per level behind it up to `depth_levels` (size impact); the rest rests
+  (a partial fill);
 - resting orders fill by the hazard model of `config.exchange.FillModel`, in geometric lots
-  (partial fills): a complex order's hazard is spent in continuous time at the rate its limit and
+  (partial fills), after the queue ahead of them at their price is spent, and adversely selected (more often
+  just before the mid moves against them, when the market says where it goes next: `NextMids`); a complex
+  order's hazard is spent in continuous time at the rate its limit and
   the current quotes give, with a timer at the exact time it is used up (re-armed on every quote
   update and replace); single-leg orders are checked together every `check_interval_ms`;
 - complex orders fill against the legs' combined NBBO: at the legs' natural they trade at once
@@ -31,6 +34,7 @@ from typing import Any, Callable, Hashable
 import numpy as np
 
 from actors import names
+from actors.messages import NextMids
 from actors.runtime.component import Component
 from actors.runtime.latency import make_sampler
 from config.exchange import ExchangeConfig
@@ -52,7 +56,7 @@ from core.orders import (
     SubmitOrder,
 )
 from core.quotes import ChainQuotes, QuoteFlag
-from sim.exchange.book import Book, BookView, WorkingOrder, leg_prices, natural_view
+from sim.exchange.book import Book, BookView, WorkingOrder, leg_prices, natural_view, own_side
 from sim.exchange.resting import RestingSingles
 from sim.exchange.rules import limit_problem, price_problem, quote_problem, validate_order
 from sim.exchange.underlying import UnderlyingQuotes
@@ -94,14 +98,18 @@ class SimulatedExchange(Component):
             for kind, us in (("ack", latency.ack_median_us), ("fill", latency.fill_median_us),
                              ("cancel", latency.cancel_median_us)))
         self.counts = {"submitted": 0, "rejected": 0, "filled_events": 0, "cancelled": 0, "cancel_rejected": 0,
-                       "replaced": 0, "quote_updates": 0, "order_events": 0, "forgotten": 0}
+                       "replaced": 0, "quote_updates": 0, "order_events": 0, "forgotten": 0,
+                       "fills_on_arrival": 0, "fills_moved_through": 0, "fills_hazard": 0}
+        # fills_*: decided when an order arrived (or was replaced) marketable; while resting, because the quotes
+        # moved through its price; while resting, by the hazard model (what queue and adverse selection act on)
         self._finished: deque[str] = deque()                  # retired ids, oldest first (max_finished_orders)
+        self._next_mids: NextMids | None = None               # the market's latest word on its next snapshot
 
     # ------------------------------------------------------------------ messages
 
     def on_message(self, message: Any, now_ns: int) -> None:
         handler = self._HANDLERS.get(type(message))
-        if handler is not _ON_QUOTES:
+        if handler is not _ON_QUOTES and handler is not _ON_NEXT_MIDS:
             self.counts["order_events"] += 1
         if handler is None:
             raise TypeError(f"{self.name} cannot handle {type(message).__name__}")
@@ -113,6 +121,10 @@ class SimulatedExchange(Component):
         key = (quotes.symbol, quotes.expiry)
         previous = self.books.get(key)
         book = Book(quotes, previous, self.config.fills.displayed_refill_per_s)
+        next_mids = self._next_mids
+        if next_mids is not None and next_mids.time_ns > quotes.time_ns:
+            mids = next_mids.mids.get(key)
+            book.next_mid = mids if mids is not None and len(mids) == len(quotes.strikes) else None
         same_grid = previous is not None and previous.columns is book.columns
         self.books[key] = book
         for order in self.resting.values():
@@ -124,7 +136,12 @@ class SimulatedExchange(Component):
                 singles.remove(coid)
                 self._rebind(self.orders[coid], book, False)
                 self.resting[coid] = self.orders[coid]      # contract vanished: wait in the slow path
+        if singles is not None and len(singles) and self.config.fills.queue_ahead_fraction > 0:
+            self._requeue_singles(book, singles)
         self._check_resting(now_ns, key)
+
+    def _on_next_mids(self, message: NextMids, now_ns: int) -> None:
+        self._next_mids = message
 
     @staticmethod
     def _rebind(order: WorkingOrder, book: Book, same_grid: bool) -> None:
@@ -181,7 +198,7 @@ class SimulatedExchange(Component):
         self.port.send(request.owner, report)
 
     _HANDLERS = {ChainQuotes: _on_quotes, SubmitOrder: _on_submit, CancelOrder: _on_cancel,
-                 ReplaceOrder: _on_replace, OrderStatusRequest: _on_status}
+                 ReplaceOrder: _on_replace, OrderStatusRequest: _on_status, NextMids: _on_next_mids}
 
     # ------------------------------------------------------------------ timers
 
@@ -277,10 +294,19 @@ class SimulatedExchange(Component):
         if view.problem:
             return
         natural, _, touch, units = view[3:7]
+        if self.config.fills.depth_levels and order.leaves > units:
+            walked = walk_depth(order, touch, self.config.fills.depth_levels, self.config.complex_price_tick)
+            if walked is not None:
+                quantity, price, prices = walked
+                self.counts["fills_on_arrival"] += 1
+                self._commit_fill(order, quantity, price, prices)
+                self._take(order, quantity, now_ns)
+            return
         if order.sign * (order.limit - natural) < -1e-9 or units <= 0:
             return
         prices = (natural,) if not order.is_complex else leg_prices(touch, order.ratios, natural)
         quantity = min(order.leaves, units)
+        self.counts["fills_on_arrival"] += 1
         self._commit_fill(order, quantity, natural, prices)
         self._take(order, quantity, now_ns)
 
@@ -289,14 +315,43 @@ class SimulatedExchange(Component):
         order.checked_ns = now_ns
         coid = order.request.client_order_id
         if order.is_complex:
+            order.ahead = self._queue_on_join(order)
             self.resting[coid] = order
             self._arm(order, now_ns)
         else:
             singles = self.singles.get(order.book_key)
             if singles is None:
                 singles = self.singles[order.book_key] = RestingSingles()
-            singles.add(coid, order, order.single, order.sign, order.limit, order.hazard_left, now_ns)
+            singles.add(coid, order, order.single, order.sign, order.limit, order.hazard_left, now_ns,
+                        self._queue_on_join(order))
         self._ensure_ticking(now_ns)
+
+    def _queue_on_join(self, order: WorkingOrder) -> float:
+        """Contracts (units) ahead of an order that starts resting at its limit: `queue_ahead_fraction` of the size
+        displayed at its price when it joins the displayed price of its side or stands behind it; none when it
+        improves on it."""
+        fraction = self.config.fills.queue_ahead_fraction
+        if fraction <= 0 or order.columns is None or order.book is None:
+            return 0.0
+        view = order.view
+        if view is not None and view.book is order.book and view.columns is order.columns and not view.problem:
+            price, units = view.own_price, view.own_units        # a take since does not touch the order's own side
+        else:
+            price, units = own_side(order, [order.book.leg_quotes(column) for column in order.columns])
+        return fraction * units if order.sign * (order.limit - price) <= 1e-9 else 0.0
+
+    @staticmethod
+    def _requeue_singles(book: Book, singles: RestingSingles) -> None:
+        """A new snapshot: the queue ahead of each resting single-leg order shrinks to what is displayed at its
+        price (size cancelled ahead of it; new size joins behind) and is gone where its price is now the best."""
+        columns, sign, limit = singles.column, singles.sign, singles.limit
+        bid_size, ask_size = book.sizes()
+        buying = sign > 0
+        own_price = np.where(buying, book.quotes.bid[columns], book.quotes.ask[columns])
+        own_size = np.where(buying, bid_size[columns], ask_size[columns])
+        improves = sign * (limit - own_price) > 1e-9
+        at_price = np.abs(limit - own_price) <= 1e-9
+        singles.ahead = np.where(improves, 0.0, np.where(at_price, np.minimum(singles.ahead, own_size), singles.ahead))
 
     def _ensure_ticking(self, now_ns: int) -> None:
         if not self._ticking and any(len(s) for s in self.singles.values()):
@@ -339,8 +394,11 @@ class SimulatedExchange(Component):
         half_width = np.maximum(0.5 * (ask - bid), 1e-9)
         aggressiveness = np.minimum(sign * (singles.limit - 0.5 * (ask + bid)) / half_width, 1.0)
         waiting = tradable & ~marketable
-        singles.hazard -= np.where(waiting, fills.rate_at_mid_per_s * np.exp(fills.steepness * aggressiveness)
-                                   * elapsed_s, 0.0)
+        rate_per_s = fills.rate_at_mid_per_s * np.exp(fills.steepness * aggressiveness)
+        if fills.adverse_selection > 0 and book.next_mid is not None:
+            move_against = -sign * (book.next_mid[columns] - 0.5 * (ask + bid)) / half_width
+            rate_per_s = rate_per_s * (1.0 + fills.adverse_selection * np.clip(move_against, -1.0, 1.0))
+        singles.hazard -= np.where(waiting, rate_per_s * elapsed_s, 0.0)
         left: dict[tuple[int, bool], int] = {}            # displayed size left per (column, buying) in this pass
         for slot in np.flatnonzero(marketable | (waiting & (singles.hazard <= 0))).tolist():
             order = singles.orders[slot]
@@ -352,13 +410,26 @@ class SimulatedExchange(Component):
                 if lot <= 0:
                     continue
             else:
-                lot = self.rng.geometric(1.0 / fills.mean_lot)
+                lot = self._past_queue(singles.ahead, slot, self.rng.geometric(1.0 / fills.mean_lot))
+                if lot <= 0:
+                    singles.hazard[slot] = self._exponential()
+                    continue
             quantity = min(order.leaves, int(lot))
+            self.counts["fills_moved_through" if marketable[slot] else "fills_hazard"] += 1
             self._commit_fill(order, quantity, order.limit, (order.limit,))
             if marketable[slot]:
                 left[level] -= quantity
                 self._take(order, quantity, now_ns)
             singles.hazard[slot] = self._exponential()
+
+    @staticmethod
+    def _past_queue(ahead: np.ndarray, slot: int, lot: int) -> int:
+        """What of a hazard fill's `lot` reaches the order once the queue ahead of it (`ahead[slot]`) is served."""
+        queued = ahead.item(slot)
+        if queued <= 0:
+            return int(lot)
+        ahead[slot] = max(queued - lot, 0.0)
+        return int(max(lot - queued, 0.0) + 1e-9)
 
     def _check_one(self, order: WorkingOrder, now_ns: int) -> None:
         """The hazard model for one complex order against the legs' combined quotes, in continuous
@@ -372,15 +443,32 @@ class SimulatedExchange(Component):
             return
         if order.sign * (order.limit - view.natural) >= -1e-9 and view.units > 0:
             quantity = min(order.leaves, view.units)
+            self.counts["fills_moved_through"] += 1
             self._commit_fill(order, quantity, order.limit, leg_prices(view.touch, order.ratios, order.limit))
             self._take(order, quantity, now_ns)
             order.rate_per_s, order.armed = 0.0, order.armed + 1      # displayed size taken: wait for a quote
             return
+        if order.ahead > 0:
+            self._requeue_one(order, view)
         if order.hazard_left <= 1e-9:
-            lot = min(order.leaves, int(self.rng.geometric(1.0 / self.config.fills.mean_lot)))
-            self._commit_fill(order, lot, order.limit, leg_prices(view.touch, order.ratios, order.limit))
+            lot = int(self.rng.geometric(1.0 / self.config.fills.mean_lot))
+            if order.ahead > 0:
+                queued, order.ahead = order.ahead, max(order.ahead - lot, 0.0)
+                lot = int(max(lot - queued, 0.0) + 1e-9)
+            if lot > 0:
+                self.counts["fills_hazard"] += 1
+                self._commit_fill(order, min(order.leaves, lot), order.limit,
+                                  leg_prices(view.touch, order.ratios, order.limit))
             order.hazard_left = self._exponential()
         self._arm(order, now_ns, view)
+
+    @staticmethod
+    def _requeue_one(order: WorkingOrder, view: BookView) -> None:
+        """The queue ahead of a resting complex order, as `_requeue_singles` for the legs' combined own side."""
+        if order.sign * (order.limit - view.own_price) > 1e-9:
+            order.ahead = 0.0
+        elif abs(order.limit - view.own_price) <= 1e-9:
+            order.ahead = min(order.ahead, view.own_units)
 
     def _stale_at_ns(self, book: Book) -> int:
         """When a book's quotes become too old to trade on."""
@@ -416,6 +504,11 @@ class SimulatedExchange(Component):
         aggressiveness = order.sign * (order.limit - mid) / max(half_width * widening, 1e-9)
         order.rate_per_s = (fills.rate_at_mid_per_s * math.exp(fills.steepness * min(aggressiveness, 1.0))
                             * fills.complex_rate_scale * fills.extra_leg_rate_factor ** extra_legs)
+        if fills.adverse_selection > 0:
+            move = view.book.mid_move(order.columns, order.ratios)
+            if move is not None:
+                against = -order.sign * move / max(half_width, 1e-9)
+                order.rate_per_s *= 1.0 + fills.adverse_selection * min(max(against, -1.0), 1.0)
         if order.rate_per_s <= 0:
             return
         delay_ns = max(math.ceil(max(order.hazard_left, 0.0) / order.rate_per_s * 1e9), 1)
@@ -435,7 +528,8 @@ class SimulatedExchange(Component):
             natural = (math.nan, math.nan, None, 0) if problem else natural_view(order, legs)
             if order.is_complex and order.sign > 0 and not problem and abs(natural[0]) < 1e-9 and max(natural[2]) > 0:
                 natural = (self.config.complex_price_tick, *natural[1:])      # never bought for free: one tick
-            view = order.view = BookView(order.book, order.columns, problem, *natural, book.version)
+            own = (math.nan, 0) if problem else own_side(order, legs)
+            view = order.view = BookView(order.book, order.columns, problem, *natural, book.version, *own)
         return view
 
     def _take(self, order: WorkingOrder, quantity: int, now_ns: int) -> None:
@@ -492,10 +586,15 @@ class SimulatedExchange(Component):
         resting_complex = order.is_complex and coid in self.resting
         if resting_complex:
             self._spend_hazard(order, now_ns)
+        repriced = float(replace.limit_price) != order.limit
         order.limit = float(replace.limit_price)
+        ahead = self._queue_on_join(order) if repriced else order.ahead
+        if order.is_complex:
+            order.ahead = ahead
         singles = self.singles.get(order.book_key)
-        if singles is not None:
-            singles.set_limit(coid, order.limit)
+        if singles is not None and coid in singles.slot_of:
+            slot = singles.slot_of[coid]
+            singles.set_limit(coid, order.limit, ahead if repriced else singles.ahead.item(slot))
         if replace.quantity:
             order.quantity = max(order.filled + order.pending_fill, order.filled + replace.quantity)
         self.counts["replaced"] += 1
@@ -555,4 +654,49 @@ class SimulatedExchange(Component):
         return {**self.counts, "working": working, "books": len(self.books)}
 
 
+def walk_depth(order: WorkingOrder, touch: tuple[float, ...], depth_levels: int,
+               complex_tick: float) -> tuple[int, float, tuple[float, ...]] | None:
+    """A marketable order larger than the touch's size walks the book (`FillModel.depth_levels`): behind each leg's
+    touch stand `depth_levels` levels, each one tick worse and holding the touch's displayed size, eaten top first
+    (contracts already taken and not refilled are gone from the top). Returns (units, average net price, average
+    leg prices) of the units its limit reaches, or None when none. Walks in runs of units at one price (a few per
+    leg), not unit by unit."""
+    book, sign = order.book, order.sign
+    legs = []
+    for column, ratio, price in zip(order.columns, order.ratios, touch):
+        bid = book.quotes.bid.item(column)
+        buys_leg = ratio * sign > 0
+        displayed, taken = book.ladder(column, buys_leg or bid <= 0)
+        if displayed <= 0:
+            return None
+        step = book.tick(price) if buys_leg else (0.0 if bid <= 0 else -book.tick(price))   # a zero bid stays 0
+        legs.append((ratio, abs(ratio), price, step, displayed, taken))
+    filled, cost = 0, 0.0
+    leg_costs = [0.0] * len(legs)
+    free_floor = order.is_complex and sign > 0 and max(touch) > 0          # a spread is never bought for nothing
+    while filled < order.leaves:
+        net, run, prices = 0.0, order.leaves - filled, []
+        for ratio, size, price, step, displayed, taken in legs:
+            level = math.floor((taken + (filled + 1) * size - 1e-9) / displayed)
+            paid = price + step * level
+            if level > depth_levels or paid < 0:
+                run = 0
+                break
+            net += ratio * paid
+            prices.append(paid)
+            last_unit_at_level = math.floor(((level + 1) * displayed - taken) / size + 1e-9)
+            run = min(run, max(last_unit_at_level - filled, 1))
+        if free_floor:
+            net = max(net, complex_tick)
+        if run == 0 or sign * (order.limit - net) < -1e-9:
+            break
+        filled += run
+        cost += run * net
+        leg_costs = [total + run * paid for total, paid in zip(leg_costs, prices)]
+    if filled == 0:
+        return None
+    return filled, round(cost / filled, 6), tuple(round(total / filled, 6) for total in leg_costs)
+
+
 _ON_QUOTES = SimulatedExchange._on_quotes
+_ON_NEXT_MIDS = SimulatedExchange._on_next_mids

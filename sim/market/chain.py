@@ -63,13 +63,15 @@ def strike_grid(spec: ProductSpec, spot: float, n_strikes: int = 200) -> np.ndar
 def generate_chains(spec: ProductSpec, spread_model: SpreadModel, strikes: np.ndarray, expiry_ns: int,
                     times_ns: np.ndarray, spots: np.ndarray, vol_levels: np.ndarray, rate: float,
                     rng: np.random.Generator, surface: SurfaceParams = SurfaceParams(),
-                    high_regime: np.ndarray | bool = False, greeks: bool = True) -> ChainBatch:
+                    high_regime: np.ndarray | bool = False, greeks: bool = True,
+                    mid_offset_half_spreads: np.ndarray | None = None) -> ChainBatch:
     """Quotes of every contract at every time: theo from the surface, spread from the fitted model.
 
     With `greeks=False` delta, gamma, vega and theta are None (a feed that sends quotes only skips
     their cost, about a quarter of the generation's).
 
-    bid/ask are centred on the theo and snapped to the tick (bid down, ask = bid + spread, so a
+    bid/ask are centred on the theo (plus `mid_offset_half_spreads` x the half-spread, (n_times, n_contracts),
+    when given: a market whose mid is off the model value) and snapped to the tick (bid down, ask = bid + spread, so a
     quote is never crossed); a bid below one tick is quoted as 0 (not tradable to sell into).
     Sizes are geometric with a mean falling with |standardized moneyness|.
     """
@@ -92,7 +94,8 @@ def generate_chains(spec: ProductSpec, spread_model: SpreadModel, strikes: np.nd
     tick = spread_model.tick(price)
     theo = np.maximum(price, 1e-4)
     spread = spread_model.spread(is_call, theo, z, dte_days, vol)
-    bid = np.floor((theo - 0.5 * spread) / tick + 1e-9) * tick
+    centre = theo if mid_offset_half_spreads is None else theo + 0.5 * spread * mid_offset_half_spreads
+    bid = np.floor((centre - 0.5 * spread) / tick + 1e-9) * tick
     bid = np.where(bid >= tick, bid, 0.0)
     ask = np.maximum(bid + spread, tick)
     mean_size = np.maximum(spec.mean_quote_size * np.exp(-0.35 * np.abs(z)), 1.0)
@@ -103,3 +106,16 @@ def generate_chains(spec: ProductSpec, spread_model: SpreadModel, strikes: np.nd
                       np.round(bid, 4), np.round(ask, 4), price, vol,
                       *((sensitivities.delta, sensitivities.gamma, sensitivities.vega, sensitivities.theta) if greeks
                         else (None,) * 4), bid_size, ask_size)
+
+
+def mid_noise(rng: np.random.Generator, shape: tuple[int, int], half_spreads: float, persistence: float) -> np.ndarray:
+    """A seeded deviation of each contract's mid from the model value, in half-spreads: an AR(1) in time per
+    contract with standard deviation `half_spreads` and `persistence` from one row to the next, started in its
+    stationary law (so a block of rows needs nothing from the block before it)."""
+    shocks = rng.standard_normal(shape)
+    noise = np.empty(shape)
+    noise[0] = shocks[0]
+    innovation = np.sqrt(1.0 - persistence**2)
+    for row in range(1, shape[0]):                     # one step per snapshot, vectorized over the contracts
+        noise[row] = persistence * noise[row - 1] + innovation * shocks[row]
+    return half_spreads * noise

@@ -8,6 +8,11 @@ the day's ticks do not change) each underlying's closing price goes to the book:
 the day's expiring options. The book gets the chains only every `book_every_s` (its mark interval) and
 at the last tick: it values what it holds at those times, and a message per chain per tick would cost the
 backtest more than the book's own work.
+
+Two settings make the market less flattering (both neutral at 0 / False): `mid_noise_half_spreads` moves each
+contract's mid off the model value by a seeded AR(1) in half-spreads (`sim.market.chain.mid_noise`, persistence
+from `mid_noise_half_life_s`), and `lookahead` tells the exchange, before each tick's chains, every chain's
+mids at the next tick (`NextMids`, never sent to a trader), so its resting fills can be adversely selected.
 """
 
 from __future__ import annotations
@@ -19,12 +24,12 @@ from typing import Any, Hashable
 import numpy as np
 
 from actors import names
-from actors.messages import AddSymbol, UnderlyingClose
+from actors.messages import AddSymbol, NextMids, UnderlyingClose
 from actors.runtime.component import Component
 from core.calendar import MarketCalendar, settlement_instant_ns
 from core.quotes import ChainQuotes
 from core.units import TRADING_MINUTES_PER_DAY
-from sim.market.chain import PRODUCTS, ChainBatch, generate_chains, strike_grid
+from sim.market.chain import PRODUCTS, ChainBatch, generate_chains, mid_noise, strike_grid
 from sim.market.paths import REGIMES, TRADING_DAYS_PER_YEAR, RegimeModel, gbm_paths
 from sim.market.spread_model import load_spread_models
 
@@ -36,8 +41,13 @@ class DayFeed(Component):
     def __init__(self, day: date, start_prices: dict[str, float], expirations: dict[str, list[date]],
                  routes: dict[tuple[str, str], tuple[str, ...]], interval_s: float = 10.0, seed: int = 0,
                  regime: str = "normal", n_strikes: int = 60, rate: float = 0.04, exchange: str = names.EXCHANGE,
-                 name: str = names.MARKET, book: str | None = None, book_every_s: float = 300.0) -> None:
+                 name: str = names.MARKET, book: str | None = None, book_every_s: float = 300.0,
+                 mid_noise_half_spreads: float = 0.0, mid_noise_half_life_s: float = 10.0,
+                 lookahead: bool = False) -> None:
         super().__init__(name)
+        self.mid_noise_half_spreads = mid_noise_half_spreads
+        self.mid_noise_persistence = 0.5 ** (interval_s / mid_noise_half_life_s)
+        self.lookahead = lookahead
         self.book = book
         self.book_every_ticks = max(1, int(round(book_every_s / interval_s)))
         self.close_ns = 0
@@ -48,7 +58,7 @@ class DayFeed(Component):
         self.vol = RegimeModel().vols[REGIMES.index(regime)]
         self.times_ns = np.zeros(0, np.int64)
         self.paths: dict[str, np.ndarray] = {}
-        self.blocks: dict[tuple[str, str], tuple[int, ChainBatch]] = {}
+        self.blocks: dict[tuple[str, str], dict[int, ChainBatch]] = {}     # chain -> block start -> its rows
         self.published = 0
         self.models = None
         self.index = 0
@@ -76,6 +86,8 @@ class DayFeed(Component):
                              (self.exchange, *self.routes.get((symbol, expiry.isoformat()), ())))
                             for symbol in sorted(self.expirations) for expiry in self.expirations[symbol]]
         to_book = self.book is not None and (index % self.book_every_ticks == 0 or index + 1 == len(self.times_ns))
+        if self.lookahead and index + 1 < len(self.times_ns):
+            self._send_next_mids(index + 1)
         for symbol, expiry, closes_ns, receivers in self._chains:
             quotes = self._quotes(symbol, expiry, closes_ns, index)
             if quotes is None:
@@ -98,16 +110,35 @@ class DayFeed(Component):
             if self.book is not None:
                 self.port.send(self.book, UnderlyingClose(symbol, self.close_ns, price))
 
+    def _send_next_mids(self, index: int) -> None:
+        """Tell the exchange every chain's mids at tick `index` (the next one)."""
+        mids = {}
+        for symbol, expiry, closes_ns, _ in self._chains:
+            if int(self.times_ns[index]) < closes_ns:
+                batch, row = self._row(symbol, expiry, closes_ns, index)
+                mids[(symbol, expiry)] = 0.5 * (batch.bid[row] + batch.ask[row])
+        self.port.send(self.exchange, NextMids(int(self.times_ns[index]), mids))
+
+    def _row(self, symbol: str, expiry: str, closes_ns: int, index: int) -> tuple[ChainBatch, int]:
+        """The block holding tick `index` of a chain and the row in it; a block starts where the chain's previous
+        one ended (or at the chain's first tick) and is dropped once the feed has moved past it."""
+        blocks = self.blocks.setdefault((symbol, expiry), {})
+        for start, batch in blocks.items():
+            if start <= index < start + BLOCK:
+                return batch, index - start
+        start = max((s + BLOCK for s in blocks), default=index)
+        if not start <= index < start + BLOCK:
+            start = index
+        batch = blocks[start] = self._generate(symbol, closes_ns, start)
+        for old in [s for s in blocks if s + BLOCK <= self.index]:
+            del blocks[old]
+        return batch, index - start
+
     def _quotes(self, symbol: str, expiry: str, closes_ns: int, index: int) -> ChainQuotes | None:
         time_ns = int(self.times_ns[index])
         if time_ns >= closes_ns:
             return None
-        key = (symbol, expiry)
-        start, batch = self.blocks.get(key, (-BLOCK, None))
-        if not start <= index < start + BLOCK:
-            start, batch = index, self._generate(symbol, closes_ns, index)
-            self.blocks[key] = (start, batch)
-        row = index - start
+        batch, row = self._row(symbol, expiry, closes_ns, index)
         model = self.models[PRODUCTS[symbol].spread_class]
         return ChainQuotes(symbol, expiry, closes_ns, time_ns, batch.strikes, batch.is_call, batch.bid[row],
                            batch.ask[row], batch.bid_size[row], batch.ask_size[row], model.tick_below_3,
@@ -118,10 +149,15 @@ class DayFeed(Component):
         stop = min(index + BLOCK, len(self.times_ns))
         spots = self.paths[symbol][index:stop]
         strikes = strike_grid(product, float(self.paths[symbol][0]), self.n_strikes)
-        rng = np.random.default_rng([self.seed, index, sum(map(ord, symbol)), closes_ns % 1_000_003])
+        stream = [self.seed, index, sum(map(ord, symbol)), closes_ns % 1_000_003]
+        offsets = None
+        if self.mid_noise_half_spreads > 0:
+            offsets = mid_noise(np.random.default_rng([*stream, 1]), (spots.size, 2 * strikes.size),
+                                self.mid_noise_half_spreads, self.mid_noise_persistence)
         return generate_chains(product, self.models[product.spread_class], strikes, closes_ns,
-                               self.times_ns[index:stop], spots, np.full(spots.size, self.vol), self.rate, rng,
-                               high_regime=self.regime == "high", greeks=False)
+                               self.times_ns[index:stop], spots, np.full(spots.size, self.vol), self.rate,
+                               np.random.default_rng(stream), high_regime=self.regime == "high", greeks=False,
+                               mid_offset_half_spreads=offsets)
 
     def on_message(self, message: Any, now_ns: int) -> None:
         if not isinstance(message, AddSymbol):

@@ -116,7 +116,8 @@ def test_every_fill_is_in_the_ledger(small_config, tmp_path):
     state = fold(events)
     assert len(state.orders) == backtest.gateway.snapshot()["intents"]
     traders_orders = [o for o in state.orders.values() if o.owner.startswith("trader-")]
-    assert len(traders_orders) == sum(t.sequence for t in backtest.traders)
+    denied = backtest.topology.gate.snapshot()["denied"]          # refused before the ledger (risk checks)
+    assert len(traders_orders) + denied == sum(t.sequence for t in backtest.traders)
     assert all(o.owner.startswith(("trader-", "flies-", "router")) for o in state.orders.values())
     assert state.working() == []
     assert backtest.gateway.snapshot()["unknown_events"] == 0

@@ -25,6 +25,18 @@ from core.orders import (
 from core.quotes import ChainQuotes
 from sim.exchange.simulated import SimulatedExchange
 
+NEUTRAL_LIQUIDITY = {"queue_ahead_fraction": 0.0, "adverse_selection": 0.0, "depth_levels": 0}
+"""The liquidity model's settings at their neutral values: the tests of other behaviour run without them."""
+
+
+def fill_model(**settings):
+    return FillModel(**{**NEUTRAL_LIQUIDITY, **settings})
+
+
+def exchange_config(**settings):
+    return ExchangeConfig(**{"fills": fill_model(), **settings})
+
+
 EXPIRY = "2026-12-18"
 EXPIRY_NS = 10 * 86_400 * 10**9
 STRIKES = np.array([440.0, 445.0, 450.0, 455.0, 460.0])
@@ -65,7 +77,7 @@ class Trader(Component):
 
 def run(script, config=None, is_open=None, until_s=5.0):
     rt = InlineRuntime(RuntimeConfig(check_serializable=True))
-    exchange = rt.add(SimulatedExchange(config or ExchangeConfig(seed=1), is_open=is_open))
+    exchange = rt.add(SimulatedExchange(config or exchange_config(seed=1), is_open=is_open))
     trader = rt.add(Trader([(0, quotes())] + list(script)))
     rt.run(until_ns=int(until_s * 1e9))
     return trader, exchange
@@ -103,7 +115,7 @@ def test_stale_quotes_stop_resting_fills():
 def test_deeper_limits_fill_more_slowly():
     def first_fill_s(price, seed):
         trader, _ = run([(1000, submit("a", [leg(450.0)], "BUY", 1, price))] + refreshed_quotes(600),
-                        ExchangeConfig(seed=seed), until_s=600)
+                        exchange_config(seed=seed), until_s=600)
         fills = trader.of(OrderFilled)
         return fills[0].time_ns / 1e9 if fills else 600.0
 
@@ -116,13 +128,13 @@ def test_a_resting_complex_order_fills_at_its_hazard_rate_in_continuous_time():
     """A vertical resting at its mid fills after an Exp(rate) wait, rate = rate_at_mid x complex_rate_scale
     (0.25 x 0.35 /s: mean 11.4 s), whatever the quote refreshes in between (each re-arms the timer with
     the hazard left). 60 seeds: the mean first-fill time within 30% of 1/rate."""
-    fills = FillModel()
+    fills = fill_model()
     rate_per_s = fills.rate_at_mid_per_s * fills.complex_rate_scale
     waits_s = []
     for seed in range(60):
         mid = (3.10 + 3.14) / 2 - (1.20 + 1.24) / 2                   # 450/455 call vertical at mid: 1.90
         trader, _ = run([(1000, submit("v", [leg(450.0), leg(455.0, -1)], "BUY", 1, round(mid, 2)))]
-                        + refreshed_quotes(200), ExchangeConfig(seed=seed), until_s=200)
+                        + refreshed_quotes(200), exchange_config(seed=seed), until_s=200)
         (fill,) = trader.of(OrderFilled) or [None]
         waits_s.append(fill.time_ns / 1e9 if fill else 200.0)
     assert abs(np.mean(waits_s) * rate_per_s - 1.0) < 0.3, np.mean(waits_s)
@@ -131,9 +143,9 @@ def test_a_resting_complex_order_fills_at_its_hazard_rate_in_continuous_time():
 def test_a_replace_re_arms_the_hazard_at_the_new_price():
     deep = ReplaceOrder("v", "trader", 1.80, 0)
     trader, exchange = run([(1000, submit("v", [leg(450.0), leg(455.0, -1)], "BUY", 1, 1.90)), (2000, deep)]
-                           + refreshed_quotes(3), ExchangeConfig(seed=3), until_s=3)
+                           + refreshed_quotes(3), exchange_config(seed=3), until_s=3)
     order = exchange.resting["v"]
-    fills = FillModel()
+    fills = fill_model()
     half_width, widening = 0.04, 1 + 2 * fills.complex_extra_width_fraction
     expected = (fills.rate_at_mid_per_s * fills.complex_rate_scale
                 * np.exp(fills.steepness * (1.80 - 1.90) / (half_width * widening)))
@@ -216,9 +228,9 @@ def test_duplicate_client_order_id_is_refused():
 
 def test_same_seed_same_fills_bit_for_bit():
     script = [(1000 * i, submit(f"o{i}", [leg(450.0)], "BUY", 7, 3.11 + 0.01 * (i % 3))) for i in range(1, 20)]
-    first, _ = run(script, ExchangeConfig(seed=5), until_s=300)
-    second, _ = run(script, ExchangeConfig(seed=5), until_s=300)
-    other, _ = run(script, ExchangeConfig(seed=6), until_s=300)
+    first, _ = run(script, exchange_config(seed=5), until_s=300)
+    second, _ = run(script, exchange_config(seed=5), until_s=300)
+    other, _ = run(script, exchange_config(seed=6), until_s=300)
     assert first.events == second.events
     assert first.events != other.events
 
@@ -349,14 +361,14 @@ def test_a_spread_is_never_bought_at_zero_while_its_legs_are_quoted_above_zero()
 def test_finished_orders_beyond_the_cap_are_forgotten():
     """An order flood leaves at most max_finished_orders finished records; the newest still answer."""
     script = [(1000 + i, submit(f"u{i}", [leg(451.0)], "BUY", 1, 1.0)) for i in range(40)]     # unknown contract
-    trader, exchange = run(script, config=ExchangeConfig(seed=1, max_finished_orders=10), until_s=0.01)
+    trader, exchange = run(script, config=exchange_config(seed=1, max_finished_orders=10), until_s=0.01)
     assert len(trader.of(OrderRejected)) == 40
     assert len(exchange.orders) == 10 and exchange.counts["forgotten"] == 30
     assert set(exchange.orders) == {f"u{i}" for i in range(30, 40)}
 
 
 def _takes(refill_per_s, third_at_ns=2_000_000):
-    config = ExchangeConfig(seed=1, fills=FillModel(displayed_refill_per_s=refill_per_s, rate_at_mid_per_s=1e-9))
+    config = exchange_config(seed=1, fills=fill_model(displayed_refill_per_s=refill_per_s, rate_at_mid_per_s=1e-9))
     script = [(1000, submit("a", [leg(450.0)], "BUY", 15, 3.14)), (2000, submit("b", [leg(450.0)], "BUY", 5, 3.14)),
               (third_at_ns - 1000, quotes(third_at_ns - 1000)),
               (third_at_ns, submit("c", [leg(450.0)], "BUY", 20, 3.14))]
@@ -379,7 +391,7 @@ def test_displayed_size_taken_is_gone_until_it_refills():
 def test_a_cancel_of_an_order_forgotten_while_the_cancel_was_in_flight_is_answered_not_a_crash():
     script = [(1000, submit("x", [leg(451.0)], "BUY", 1, 1.0)), (1001, CancelOrder("x", "trader"))]
     script += [(2000 + i, submit(f"u{i}", [leg(451.0)], "BUY", 1, 1.0)) for i in range(12)]
-    trader, exchange = run(script, config=ExchangeConfig(seed=1, max_finished_orders=10), until_s=0.05)
+    trader, exchange = run(script, config=exchange_config(seed=1, max_finished_orders=10), until_s=0.05)
     (refused,) = trader.of(CancelRejected)
     assert refused.client_order_id == "x" and "x" not in exchange.orders
 
@@ -389,7 +401,7 @@ def test_resting_single_leg_orders_share_the_displayed_size_that_becomes_marketa
     offered = quotes(50_000_000, bid=[10.1, 6.2, 3.0, 1.2, 0.4], ask=[10.14, 6.24, 3.10, 1.24, 0.44])
     trader, _ = run([(1000, submit("p", [leg(450.0)], "BUY", 15, 3.10)),
                      (2000, submit("q", [leg(450.0)], "BUY", 15, 3.10)), (50_000_000, offered)],
-                    config=ExchangeConfig(seed=1, fills=FillModel(rate_at_mid_per_s=1e-9)), until_s=0.06)
+                    config=exchange_config(seed=1, fills=fill_model(rate_at_mid_per_s=1e-9)), until_s=0.06)
     assert sum(f.quantity for f in trader.of(OrderFilled)) == 20
 
 
@@ -400,6 +412,6 @@ def test_a_replace_that_makes_a_spread_marketable_pays_a_tick_not_zero():
     spread = [leg(455.0, 1), leg(460.0, -1)]
     trader, _ = run([(5, cheap), (1000, submit("r", spread, "BUY", 2, -0.05)),
                      (5_000_000, ReplaceOrder("r", "trader", 0.05))],
-                    config=ExchangeConfig(seed=1, fills=FillModel(rate_at_mid_per_s=1e-9)), until_s=0.05)
+                    config=exchange_config(seed=1, fills=fill_model(rate_at_mid_per_s=1e-9)), until_s=0.05)
     fills = trader.of(OrderFilled)
     assert fills and all(f.price == pytest.approx(0.01) for f in fills)

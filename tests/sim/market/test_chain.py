@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from core.quotes import QuoteFlag, quote_flags
-from sim.market.chain import PRODUCTS, generate_chains, strike_grid
+from sim.market.chain import PRODUCTS, generate_chains, mid_noise, strike_grid
 from sim.market.spread_model import load_spread_models
 from sim.market.surface import SurfaceParams, atm_vol, level_from_vix, surface_vol
 
@@ -74,3 +74,25 @@ def test_quotes_without_greeks_are_the_same_quotes():
         assert np.array_equal(getattr(full, field), getattr(lean, field)), field
     assert np.allclose(full.theo, lean.theo, rtol=0, atol=1e-9)
     assert lean.delta is None and lean.theta is None and full.delta is not None
+
+
+def test_a_mid_off_the_model_value_deviates_by_the_stated_half_spreads_and_persists():
+    """`mid_noise`: an AR(1) per contract with the stated deviation and persistence; a chain built with it has mids
+    off the theo by about that many half-spreads (less the tick snapping), and none without it."""
+    noise = mid_noise(np.random.default_rng(1), (4000, 50), 0.5, 0.8)
+    assert np.std(noise) == pytest.approx(0.5, rel=0.05)
+    lag_one = np.mean(noise[1:] * noise[:-1]) / np.var(noise)
+    assert lag_one == pytest.approx(0.8, abs=0.03)
+    spec = PRODUCTS["SPY"]
+    model = load_spread_models()[spec.spread_class]
+    times, spots = np.arange(200, dtype=np.int64) * 10**9, np.full(200, 450.0)
+
+    def off_theo_in_half_spreads(offsets):
+        batch = generate_chains(spec, model, strike_grid(spec, 450.0, 100), 30 * NS_PER_DAY, times, spots,
+                                np.full(200, 0.17), 0.04, np.random.default_rng(0), mid_offset_half_spreads=offsets)
+        live = (batch.bid > 0) & (batch.ask - batch.bid > 0.05)          # wide enough for the snapping to be small
+        return ((batch.mid - batch.theo) / (0.5 * (batch.ask - batch.bid)))[live]
+
+    offsets = mid_noise(np.random.default_rng(2), (200, 200), 0.5, 0.9)
+    assert np.std(off_theo_in_half_spreads(offsets)) == pytest.approx(0.5, abs=0.1)
+    assert np.std(off_theo_in_half_spreads(None)) < 0.2
