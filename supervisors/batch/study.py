@@ -136,6 +136,10 @@ def assumptions_text(config: StudyConfig) -> list[str]:
         f"{fills.complex_extra_width_fraction:.0%} for any complex order; per leg beyond two (the fly's third) rate x "
         f"{a.combo_rate_factor:g} and width + {a.combo_extra_width:.0%}. At the legs' natural every complex order "
         "trades at once (legging).",
+        f"Liquidity (config/exchange.py): taken displayed size refills at {fills.displayed_refill_per_s} of a level a "
+        f"second; an order at its side's displayed price waits behind {fills.queue_ahead_fraction:.0%} of the size "
+        f"there; a take larger than the touch walks {fills.depth_levels} more levels a tick apart; no adverse "
+        "selection (the exit's quote path does not tell the exchange its next mids).",
         f"Latency router <-> exchange: log-normal, median {a.leg_latency_ms:g} ms each way; exchange ack/fill/cancel "
         "latencies as configured.",
         f"Router: ladder {list(risk.routing.reprice_ladder_per_share)} every {risk.routing.reprice_interval_ms} ms, "
