@@ -18,6 +18,7 @@ from config.montecarlo import MonteCarloConfig
 from config.risk import RiskConfig
 from config.router import RouterRiskConfig
 from config.runtime import LoggingConfig, MetricsConfig, RuntimeConfig
+from config.strategist import StrategistConfig
 
 
 class Mode(str, Enum):
@@ -50,6 +51,7 @@ class SessionConfig(FrozenModel):
     broker: BrokerConfig = BrokerConfig()
     risk: RiskConfig = RiskConfig()
     butterflies: ButterflyStrategyConfig = ButterflyStrategyConfig()
+    strategist: StrategistConfig = StrategistConfig()
     montecarlo: MonteCarloConfig = MonteCarloConfig()
     metrics: MetricsConfig = MetricsConfig()
 

@@ -1,0 +1,77 @@
+"""The strategist's signal settings (seeds 002 and 003): indicator windows, the regime rule, the volatility gate.
+
+Each model turns into the pure layer's settings (`core.strategy`) with `.settings()`; every threshold of the
+regime rule and both seeds' volatility gates are here, none in code."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from config.base import FrozenModel, rule_error
+from core.strategy.indicators import IndicatorSettings
+from core.strategy.regimes import RegimeRule, VolSellingGate
+
+
+class IndicatorConfig(FrozenModel):
+    """Windows in bars of the series the indicators run on (daily bars: sessions)."""
+
+    rsi_period: int = Field(14, ge=2, le=500)
+    atr_period: int = Field(14, ge=1, le=500)
+    bollinger_period: int = Field(20, ge=2, le=500)
+    bollinger_std: float = Field(2.0, gt=0, le=10)
+    bbw_average_period: int = Field(50, ge=2, le=1000)
+    trend_period: int = Field(20, ge=2, le=500)
+    fast_ma: int = Field(20, ge=1, le=500)
+    slow_ma: int = Field(50, ge=2, le=1000)
+    realized_period: int = Field(20, ge=2, le=500)
+    iv_window: int = Field(252, ge=20, le=5000)
+
+    @model_validator(mode="after")
+    def _averages(self) -> IndicatorConfig:
+        if self.fast_ma >= self.slow_ma:
+            raise rule_error("fast_ma", f"must be shorter than slow_ma ({self.slow_ma}), got {self.fast_ma}")
+        return self
+
+    def settings(self) -> IndicatorSettings:
+        return IndicatorSettings(**self.model_dump())
+
+
+class RegimeConfig(FrozenModel):
+    """The regime rule (core/strategy/regimes.py): CAUTION, then TREND, then MEAN_REVERSION, else RANGE_BOUND."""
+
+    caution_vix: float = Field(30.0, gt=0, le=200)
+    caution_bbw_ratio: float = Field(1.8, gt=0, le=20)
+    trend_slope_per_bar: float = Field(0.0015, gt=0, le=1)
+    rsi_low: float = Field(30.0, ge=0, le=100)
+    rsi_high: float = Field(70.0, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _rsi_band(self) -> RegimeConfig:
+        if self.rsi_low >= self.rsi_high:
+            raise rule_error("rsi_low", f"must be below rsi_high ({self.rsi_high}), got {self.rsi_low}")
+        return self
+
+    def settings(self) -> RegimeRule:
+        return RegimeRule(**self.model_dump())
+
+
+class VolGateConfig(FrozenModel):
+    """When selling volatility is allowed: seed 002's `iv_rank_vix` (IV rank >= min_iv_rank and VIX <= max_vix) or
+    seed 003's `iv_percentile` (below max_iv_percentile; naked strangles below naked_max_iv_percentile)."""
+
+    kind: Literal["iv_rank_vix", "iv_percentile"] = "iv_rank_vix"
+    min_iv_rank: float = Field(20.0, ge=0, le=100)
+    max_vix: float = Field(25.0, gt=0, le=200)
+    max_iv_percentile: float = Field(35.0, ge=0, le=100)
+    naked_max_iv_percentile: float = Field(15.0, ge=0, le=100)
+
+    def settings(self) -> VolSellingGate:
+        return VolSellingGate(**self.model_dump())
+
+
+class StrategistConfig(FrozenModel):
+    indicators: IndicatorConfig = IndicatorConfig()
+    regime: RegimeConfig = RegimeConfig()
+    vol_gate: VolGateConfig = VolGateConfig()
