@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from config.base import FrozenModel, rule_error
+from core.strategy.confidence import FuzzySets
+from core.strategy.consensus import ConsensusSettings
 from core.strategy.indicators import IndicatorSettings
 from core.strategy.regimes import RegimeRule, VolSellingGate
 
@@ -71,7 +73,44 @@ class VolGateConfig(FrozenModel):
         return VolSellingGate(**self.model_dump())
 
 
+class ConfidenceConfig(FrozenModel):
+    """The fuzzy layer's outputs (core/strategy/confidence.py documents its sets and rules): the bias score beyond
+    which a bias is bullish or bearish, how much high volatility discounts confidence, how far the bias moves the
+    structures' deltas, and the size fraction at the lowest confidence."""
+
+    bias_threshold: float = Field(0.2, ge=0, lt=1)
+    high_vol_discount: float = Field(0.5, ge=0, le=1)
+    max_delta_skew: float = Field(0.05, ge=0, le=0.25)
+    size_floor: float = Field(0.25, ge=0, le=1)
+
+    def settings(self) -> FuzzySets:
+        return FuzzySets(bias_threshold=self.bias_threshold, high_vol_discount=self.high_vol_discount)
+
+
+class ConsensusConfig(FrozenModel):
+    """Multi-timeframe consensus (core/strategy/consensus.py): weights per timeframe (5m, 15m, 60m, 1d), the
+    share of agreeing weight needed, and when a timeframe's data counts as stale."""
+
+    weights: dict[Literal["5m", "15m", "60m", "1d"], float] = Field(
+        default_factory=lambda: {"5m": 1.0, "15m": 1.0, "60m": 1.0, "1d": 1.0})
+    threshold: float = Field(0.5, gt=0, le=1)
+    slope_period: int = Field(12, ge=2, le=500)
+    stale_after_bars: float = Field(3.0, gt=0, le=1000)
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> ConsensusConfig:
+        if not self.weights or any(w < 0 for w in self.weights.values()) or sum(self.weights.values()) <= 0:
+            raise rule_error("weights", f"need non-negative weights with a positive sum, got {self.weights}")
+        return self
+
+    def settings(self) -> ConsensusSettings:
+        return ConsensusSettings(weights=tuple(self.weights.items()), threshold=self.threshold,
+                                 slope_period=self.slope_period, stale_after_bars=self.stale_after_bars)
+
+
 class StrategistConfig(FrozenModel):
     indicators: IndicatorConfig = IndicatorConfig()
     regime: RegimeConfig = RegimeConfig()
     vol_gate: VolGateConfig = VolGateConfig()
+    confidence: ConfidenceConfig = ConfidenceConfig()
+    consensus: ConsensusConfig = ConsensusConfig()
