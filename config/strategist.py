@@ -13,6 +13,7 @@ from config.base import FrozenModel, rule_error
 from core.strategy.confidence import FuzzySets
 from core.strategy.consensus import ConsensusSettings
 from core.strategy.indicators import IndicatorSettings
+from core.strategy.liquidity import LiquidityRule
 from core.strategy.regimes import RegimeRule, VolSellingGate
 
 
@@ -108,9 +109,32 @@ class ConsensusConfig(FrozenModel):
                                  slope_period=self.slope_period, stale_after_bars=self.stale_after_bars)
 
 
+class LiquidityConfig(FrozenModel):
+    """The liquidity gate (core/strategy/liquidity.py): widest bid/ask as a share of mid at the target deltas, the
+    deltas that must be quoted (calls and puts) and how near, the fewest two-sided contracts, and volume and open
+    interest minimums where the data has them."""
+
+    max_width_fraction: float = Field(0.10, gt=0, le=2)
+    target_deltas: tuple[float, ...] = (0.16, 0.30)
+    delta_tolerance: float = Field(0.05, gt=0, le=0.5)
+    min_two_sided: int = Field(6, ge=1, le=10_000)
+    min_volume: int = Field(0, ge=0)
+    min_open_interest: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _deltas(self) -> LiquidityConfig:
+        if not self.target_deltas or any(not 0 < d < 1 for d in self.target_deltas):
+            raise rule_error("target_deltas", f"need deltas strictly between 0 and 1, got {list(self.target_deltas)}")
+        return self
+
+    def settings(self) -> LiquidityRule:
+        return LiquidityRule(**self.model_dump())
+
+
 class StrategistConfig(FrozenModel):
     indicators: IndicatorConfig = IndicatorConfig()
     regime: RegimeConfig = RegimeConfig()
     vol_gate: VolGateConfig = VolGateConfig()
     confidence: ConfidenceConfig = ConfidenceConfig()
     consensus: ConsensusConfig = ConsensusConfig()
+    liquidity: LiquidityConfig = LiquidityConfig()
