@@ -100,10 +100,10 @@ class Markouts:
         return f"{total / contracts:+.4f} over {contracts:,}" if contracts else "-"
 
 
-def main(argv: list[str]) -> None:
+def main(argv: list[str] | None = None) -> None:
     config = load_profile("config/profiles/backtest.yaml")
     results, markouts = {}, {}
-    chosen = one_at_a_time(config) if "--each" in argv else variants(config)
+    chosen = one_at_a_time(config) if "--each" in (argv or []) else variants(config)
     for name, variant in chosen.items():
         with Markouts() as markouts[name]:
             results[name] = run_backtest(variant).summary

@@ -22,12 +22,13 @@ from bench import (  # noqa: E402
     bench_router_latency,
     bench_runtime,
     bench_session_latency,
+    bench_strategist,
     bench_study,
 )
 
 if __name__ == "__main__":
     for module in (bench_pricing, bench_iv, bench_runtime, bench_exchange, bench_paper, bench_backtest, bench_recovery,
                    bench_session_latency, bench_router_latency, bench_study, bench_montecarlo, bench_metrics_overhead,
-                   bench_book, bench_fill_rates, bench_liquidity):
+                   bench_book, bench_fill_rates, bench_liquidity, bench_strategist):
         module.main()
         print()

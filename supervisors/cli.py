@@ -100,9 +100,9 @@ def _exchange(args: argparse.Namespace) -> int:
     return 0
 
 
-def _profile(args: argparse.Namespace, backtest: bool):
+def _profile(args: argparse.Namespace, backtest: bool | None):
     """The profile named by `--profile`, with logging configured from it; None (after saying why on stderr)
-    when it is invalid or not for this command."""
+    when it is invalid or not for this command (`backtest`: whether it must be a backtest profile; None: any)."""
     from config import ConfigError, load_profile
 
     try:
@@ -110,7 +110,7 @@ def _profile(args: argparse.Namespace, backtest: bool):
     except ConfigError as err:
         print(err, file=sys.stderr)
         return None
-    if (config.mode.value == "backtest") != backtest:
+    if backtest is not None and (config.mode.value == "backtest") != backtest:
         need = "backtest needs mode: backtest" if backtest else "use `spreadwright backtest` for it"
         print(f"profile {args.profile} is a {config.mode.value} profile; {need}", file=sys.stderr)
         return None
@@ -276,6 +276,23 @@ def _study_job_command(args: argparse.Namespace) -> list[str]:
     return command
 
 
+def _signals(args: argparse.Namespace) -> int:
+    """The strategist's verdict for every session of a real daily history, and the seeds' gates compared."""
+    from supervisors.batch.signals import run_signals
+
+    config = _profile(args, backtest=None)
+    if config is None:
+        return 2
+    out_dir = Path(args.out) if args.out else Path("reports/out") / f"signals-{args.symbol}"
+    result = run_signals(config, args.symbol, out_dir)
+    gates = result["gates"]
+    print(f"{args.symbol}: {result['sessions']:,} sessions; regimes {result['counts']['regime']}")
+    print(f"vol gates on real VIX: seed 002 allows {gates['first_share']:.1%}, seed 003 {gates['second_share']:.1%}, "
+          f"both {gates['both_share']:.1%} (overlap {gates['jaccard']:.1%} of either)")
+    print(f"report: {result['report']}\nverdicts: {result['verdicts']}")
+    return 0
+
+
 def _montecarlo(args: argparse.Namespace) -> int:
     """Monte Carlo backtests over the profile's scenario grid, on Ray (or in this process with --local)."""
     from config import ConfigError
@@ -413,6 +430,11 @@ def build_parser() -> argparse.ArgumentParser:
                        "http://head:8265: submit the whole study as a Ray job (default: local worker processes)")
     study.add_argument("--no-real-data", action="store_true", help="skip the real SPX butterflies section")
     study.set_defaults(handler=_study)
+    signals = sub.add_parser("signals", help="the strategist's daily verdicts over a real history, reasons counted")
+    signals.add_argument("--symbol", choices=("SPY", "QQQ", "IWM"), default="SPY")
+    signals.add_argument("--profile", default="backtest", help="profile name or YAML path (its strategist settings)")
+    signals.add_argument("--out", default=None, help="output folder (default reports/out/signals-<symbol>)")
+    signals.set_defaults(handler=_signals)
     carlo = sub.add_parser("montecarlo", help="Monte Carlo backtests: scenario grid x seeded paths, fanned out on Ray")
     carlo.add_argument("--profile", default="config/profiles/montecarlo.yaml")
     carlo.add_argument("--paths", type=_COUNT, default=None, help="paths per scenario (default: the profile's)")
