@@ -284,11 +284,14 @@ def _signals(args: argparse.Namespace) -> int:
     if config is None:
         return 2
     out_dir = Path(args.out) if args.out else Path("reports/out") / f"signals-{args.symbol}"
-    result = run_signals(config, args.symbol, out_dir)
+    result = run_signals(config, args.symbol, out_dir, args.score_paths, args.score_days, args.seed)
     gates = result["gates"]
     print(f"{args.symbol}: {result['sessions']:,} sessions; regimes {result['counts']['regime']}")
     print(f"vol gates on real VIX: seed 002 allows {gates['first_share']:.1%}, seed 003 {gates['second_share']:.1%}, "
           f"both {gates['both_share']:.1%} (overlap {gates['jaccard']:.1%} of either)")
+    if result["accuracy"] is not None:
+        print(f"detector accuracy on {args.score_paths} labelled paths x {args.score_days} sessions: "
+              f"{result['accuracy']:.1%}")
     print(f"report: {result['report']}\nverdicts: {result['verdicts']}")
     return 0
 
@@ -434,6 +437,10 @@ def build_parser() -> argparse.ArgumentParser:
     signals.add_argument("--symbol", choices=("SPY", "QQQ", "IWM"), default="SPY")
     signals.add_argument("--profile", default="backtest", help="profile name or YAML path (its strategist settings)")
     signals.add_argument("--out", default=None, help="output folder (default reports/out/signals-<symbol>)")
+    signals.add_argument("--score-paths", type=_COUNT0, default=200, help="labelled Monte Carlo paths the detector "
+                         "is scored on (0: none)")
+    signals.add_argument("--score-days", type=_COUNT, default=750, help="sessions a path")
+    signals.add_argument("--seed", type=_SEED, default=0)
     signals.set_defaults(handler=_signals)
     carlo = sub.add_parser("montecarlo", help="Monte Carlo backtests: scenario grid x seeded paths, fanned out on Ray")
     carlo.add_argument("--profile", default="config/profiles/montecarlo.yaml")

@@ -86,3 +86,85 @@ def _accumulate(s0: float, log_steps: np.ndarray) -> np.ndarray:
 def realized_vol(paths: np.ndarray, dt_years: float) -> np.ndarray:
     """Annualized standard deviation of log returns, per path."""
     return np.diff(np.log(paths), axis=1).std(axis=1, ddof=1) / np.sqrt(dt_years)
+
+
+@dataclass(frozen=True)
+class MarketRegimeModel:
+    """Daily bars whose dynamics switch between the strategist's four regimes, each bar labelled with the regime
+    that drew it (the truth the detector is scored against). Per regime (in `core.strategy.regimes.Regime` order:
+    RANGE_BOUND, MEAN_REVERSION, TREND, CAUTION): annualized vol, drift per day (its sign drawn per episode), and
+    the pull per day of the log price back to where the episode began (an Ornstein-Uhlenbeck term). Episodes last
+    a geometric number of days with mean `mean_duration_days`; the next regime is drawn uniformly among the
+    others. `substeps` intraday steps make each bar's high and low. The VIX the detector sees is derived from the
+    path alone (1.15 x an exponentially weighted realized vol with `vix_half_life_days`), never from the label."""
+
+    vols: tuple[float, float, float, float] = (0.10, 0.20, 0.15, 0.45)
+    drift_per_day: tuple[float, float, float, float] = (0.0, 0.0, 0.003, 0.0)
+    pull_per_day: tuple[float, float, float, float] = (0.05, 0.25, 0.0, 0.0)
+    mean_duration_days: tuple[float, float, float, float] = (60.0, 25.0, 60.0, 20.0)
+    substeps: int = 8
+    vix_half_life_days: float = 10.0
+
+
+def market_regime_bars(model: MarketRegimeModel, n_paths: int, n_days: int, rng: np.random.Generator,
+                       s0: float = 100.0) -> dict[str, np.ndarray]:
+    """Arrays (n_paths, n_days): open, high, low, close, vix (vol points) and label (regime index). Sequential in
+    time (the pull depends on the price), vectorized over paths."""
+    labels = _episode_labels(model, n_paths, n_days, rng)
+    vols, drifts, pulls = (np.asarray(x)[labels] for x in (model.vols, model.drift_per_day, model.pull_per_day))
+    signs = _episode_signs(labels, rng)
+    dt = 1.0 / model.substeps
+    shocks = rng.standard_normal((n_paths, n_days, model.substeps))
+    log_price = np.full(n_paths, np.log(s0))
+    anchor = log_price.copy()
+    bars = {name: np.empty((n_paths, n_days)) for name in ("open", "high", "low", "close")}
+    for day in range(n_days):
+        new_episode = (labels[:, day] != labels[:, day - 1]) if day else np.ones(n_paths, bool)
+        anchor = np.where(new_episode, log_price, anchor)
+        sigma_day = vols[:, day] / np.sqrt(TRADING_DAYS_PER_YEAR)
+        steps = np.empty((n_paths, model.substeps))
+        for k in range(model.substeps):
+            pull = -pulls[:, day] * (log_price - anchor) * dt
+            drift = signs[:, day] * drifts[:, day] * dt
+            log_price = log_price + drift + pull + sigma_day * np.sqrt(dt) * shocks[:, day, k]
+            steps[:, k] = log_price
+        prices = np.exp(steps)
+        bars["open"][:, day] = np.exp(steps[:, 0])
+        bars["high"][:, day], bars["low"][:, day] = prices.max(axis=1), prices.min(axis=1)
+        bars["close"][:, day] = prices[:, -1]
+    bars["vix"] = _vix_from_path(bars["close"], model.vix_half_life_days)
+    bars["label"] = labels
+    return bars
+
+
+def _episode_labels(model: MarketRegimeModel, n_paths: int, n_days: int, rng: np.random.Generator) -> np.ndarray:
+    n_regimes = len(model.vols)
+    leave = 1.0 / np.asarray(model.mean_duration_days)
+    labels = np.empty((n_paths, n_days), np.int8)
+    labels[:, 0] = rng.integers(0, n_regimes, n_paths)
+    switch_draws, next_draws = rng.random((n_paths, n_days)), rng.integers(1, n_regimes, (n_paths, n_days))
+    for day in range(1, n_days):
+        current = labels[:, day - 1]
+        switch = switch_draws[:, day] < leave[current]
+        labels[:, day] = np.where(switch, (current + next_draws[:, day]) % n_regimes, current)
+    return labels
+
+
+def _episode_signs(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """+1 or -1 per episode (a trend's direction), constant within it."""
+    starts = np.ones(labels.shape, bool)
+    starts[:, 1:] = labels[:, 1:] != labels[:, :-1]
+    episode = np.cumsum(starts, axis=1)
+    draws = rng.choice([-1.0, 1.0], size=(labels.shape[0], labels.shape[1] + 1))
+    return np.take_along_axis(draws, episode, axis=1)
+
+
+def _vix_from_path(close: np.ndarray, half_life_days: float) -> np.ndarray:
+    returns = np.diff(np.log(close), axis=1, prepend=np.log(close[:, :1]))
+    alpha = 1.0 - 0.5 ** (1.0 / half_life_days)
+    variance = np.empty_like(returns)
+    level = np.full(close.shape[0], 0.16 ** 2 / TRADING_DAYS_PER_YEAR)
+    for day in range(returns.shape[1]):
+        level = (1 - alpha) * level + alpha * returns[:, day] ** 2
+        variance[:, day] = level
+    return 100 * 1.15 * np.sqrt(variance * TRADING_DAYS_PER_YEAR)

@@ -42,3 +42,22 @@ def test_regimes_are_labelled_and_set_the_vol():
 def test_transition_matrix_rows_sum_to_one():
     matrix = RegimeModel().transition_matrix(MINUTE_YEARS)
     np.testing.assert_allclose(matrix.sum(axis=1), 1.0)
+
+
+def test_market_regime_bars_are_labelled_and_each_regime_moves_as_described():
+    """Trends drift, caution is wild, ranges stay near where they began; VIX comes from the path alone."""
+    from sim.market.paths import MarketRegimeModel, market_regime_bars
+
+    model = MarketRegimeModel()
+    bars = market_regime_bars(model, 60, 400, np.random.default_rng(2))
+    label, close = bars["label"], bars["close"]
+    assert label.shape == close.shape == (60, 400) and set(np.unique(label)) == {0, 1, 2, 3}
+    assert np.all(bars["high"] >= np.maximum(bars["open"], close) - 1e-12)
+    assert np.all(bars["low"] <= np.minimum(bars["open"], close) + 1e-12)
+    returns = np.diff(np.log(close), axis=1)
+    day_label = label[:, 1:]
+    daily_vol = {r: returns[day_label == r].std() * np.sqrt(252) for r in range(4)}
+    assert daily_vol[3] > 2 * daily_vol[0]
+    assert np.mean(bars["vix"][label == 3]) > np.mean(bars["vix"][label == 0]) + 10
+    same = market_regime_bars(model, 60, 400, np.random.default_rng(2))
+    assert np.array_equal(same["close"], close)
