@@ -181,3 +181,26 @@ class VenueStatus(NamedTuple):
     up: bool
     time_ns: int
     reason: str = ""
+
+
+class RegimeVerdict(NamedTuple):
+    """A RegimeStrategist's verdict on one symbol at `time_ns` (core/strategy: regimes, confidence, consensus,
+    liquidity, events). `tradable`: nothing stands in the way; else `no_trade` names the first reason."""
+
+    symbol: str
+    time_ns: int
+    regime: str                       # RANGE_BOUND, MEAN_REVERSION, TREND, CAUTION or NO_SIGNAL
+    regime_reason: str                # why NO_SIGNAL ("" otherwise)
+    confidence: float                 # 0..1
+    bias: int                         # +1 bullish, 0 neutral, -1 bearish
+    bias_score: float                 # -1..1
+    short_vol: bool                   # the volatility gate allows selling volatility
+    vol_gate_reason: str
+    consensus_score: float            # -1..1, the multi-timeframe weighted signal
+    consensus_reached: bool
+    consensus_reasons: tuple[str, ...]   # timeframes that counted 0, and why
+    liquidity_code: str               # "" when the nearest chain passes the liquidity gate
+    liquidity_reason: str
+    blackout: str                     # the event whose blackout window this is in ("" when none)
+    tradable: bool
+    no_trade: str                     # no_signal, consensus, liquidity, blackout ("" when tradable)

@@ -46,6 +46,7 @@ BOOK = "book"
 
 TRADER_PREFIX = "trader-"
 STRATEGIST_PREFIX = "flies-"
+REGIME_PREFIX = "regime-"
 ORDER_PATH_PREFIXES = (TRADER_PREFIX, STRATEGIST_PREFIX, ROUTER)
 """Components that originate orders: a session stops them before it cancels at the venue."""
 FRONTS = {RISK: GATEWAY}
@@ -65,6 +66,11 @@ def trader_name(symbol: str, expiration: date) -> str:
 def strategist_name(symbol: str, expiration: date) -> str:
     """The ButterflyStrategist of one (symbol, expiration)."""
     return f"{STRATEGIST_PREFIX}{symbol}-{expiration.isoformat()}"
+
+
+def regime_strategist_name(symbol: str) -> str:
+    """The RegimeStrategist of one symbol (its verdicts; it sends no orders)."""
+    return f"{REGIME_PREFIX}{symbol}"
 
 
 def is_trader(name: str) -> bool:

@@ -132,6 +132,18 @@ class LiquidityConfig(FrozenModel):
 
 
 class StrategistConfig(FrozenModel):
+    """`enabled`: a RegimeStrategist per symbol in every topology (it publishes verdicts; it sends no orders).
+    Every `evaluate_every_s` of market time it judges the symbol; the liquidity gate reads the chain whose expiry
+    is nearest `liquidity_dte_days` away; no new position within `blackout_before_s` before or `blackout_after_s`
+    after a scheduled CPI or FOMC release (data/us_macro_events.csv); its daily history is the last
+    `history_sessions` sessions before the first traded day."""
+
+    enabled: bool = False
+    evaluate_every_s: float = Field(300.0, gt=0, le=86_400)
+    liquidity_dte_days: float = Field(7.0, ge=0, le=3650)
+    blackout_before_s: float = Field(3600.0, ge=0, le=7 * 86_400)
+    blackout_after_s: float = Field(1800.0, ge=0, le=7 * 86_400)
+    history_sessions: int = Field(400, ge=60, le=20_000)
     indicators: IndicatorConfig = IndicatorConfig()
     regime: RegimeConfig = RegimeConfig()
     vol_gate: VolGateConfig = VolGateConfig()

@@ -370,6 +370,8 @@ def _summary(config: SessionConfig, backtest: Backtest, wall_s: float, events: i
                "ledger": backtest.gateway.snapshot()}
     if backtest.topology.gate is not None:
         summary["risk"] = backtest.topology.gate.snapshot()
+    if backtest.topology.regimes:
+        summary["strategists"] = {s.symbol: s.snapshot() for s in backtest.topology.regimes}
     if settings.market == "cboe_spx_2019":
         calendar_days = MarketCalendar().sessions(settings.first_day, settings.end or settings.first_day)
         replayed = set(_sessions(config))
@@ -453,6 +455,24 @@ def write_outputs(result: BacktestResult, out_dir: Path) -> None:
                            result.summary["capital_usd"])
 
 
+def _why_no_trade(strategists: dict[str, Any] | None) -> list[str]:
+    """The strategists' verdicts: the day's regime per symbol and every evaluation that would open nothing, by its
+    first reason (a run with no trades explains itself)."""
+    if not strategists:
+        return []
+    lines = ["", "## Strategist verdicts (why no trade)", "",
+             "| symbol | regime today | confidence | bias | short vol | evaluations | no signal | consensus | "
+             "liquidity | blackout |", "|---|---|---:|---:|---|---:|---:|---:|---:|---:|"]
+    for symbol, s in strategists.items():
+        day, no_trade = s["day"], s["no_trade"]
+        regime = day["regime"] + (f" ({day['regime_reason']})" if day["regime_reason"] else "")
+        short_vol = "yes" if day["short_vol"] else f"no: {day['vol_gate_reason']}"
+        lines.append(f"| {symbol} | {regime} | {day['confidence']:.2f} | {day['bias']:+d} | {short_vol} | "
+                     f"{s['evaluations']} | {no_trade['no_signal']} | {no_trade['consensus']} | "
+                     f"{no_trade['liquidity']} | {no_trade['blackout']} |")
+    return lines
+
+
 def _markdown(summary: dict[str, Any]) -> str:
     span = summary["day"] if summary["end"] == summary["day"] else f"{summary['day']} to {summary['end']}"
     lines = [f"# Backtest {summary['session']}, {span} (seed {summary['seed']})", ""]
@@ -485,6 +505,7 @@ def _markdown(summary: dict[str, Any]) -> str:
         lines += ["", "| days to expiry | intent | attempts | fills | fill rate |", "|---|---|---:|---:|---:|"]
         lines += [f"| {r['dte']} | {r['intent']} | {r['attempts']} | {r['fills']} | {r['fill_rate']:.1%} |"
                   for r in summary["fill_rates"]]
+    lines += _why_no_trade(summary.get("strategists"))
     position = summary["position_summary"]
     lines += ["", f"Net premium (cash flow, credit received - debit paid; not P&L) ${position['net_premium']:,.2f}; "
               f"imbalance {position['total_imbalance']} contracts; balanced chains "

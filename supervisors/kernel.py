@@ -33,6 +33,7 @@ from actors.expiration_trader import ExpirationTrader, TraderSettings
 from actors.messages import AddSymbol, ExitButterfly
 from actors.optimization_metrics import MetricsComponent
 from actors.position_balancer import BalancerComponent
+from actors.regime_strategist import RegimeStrategist
 from actors.risk_gate import RiskGate
 from actors.runtime.component import Component
 from actors.runtime.pingpong import Counter, Quoter
@@ -52,6 +53,7 @@ from sim.market.chain_file import ChainFile, ChainReplayFeed
 from sim.market.chain_sequence import ChainSequenceFeed
 from sim.market.day_feed import DayFeed
 from sim.market.live import MarketFeed, MarketSpec
+from sim.market.replay import history_before, load_events
 from sim.paper.service import PaperService
 
 Routes = dict[tuple[str, str], tuple[str, ...]]
@@ -221,6 +223,8 @@ class Topology:
     """What the session holds, valued (None when `book.enabled` is off)."""
     gate: RiskGate | None = None
     """The risk gate every order passes (None only in a backtest with `risk.enabled` off)."""
+    regimes: list[RegimeStrategist] = field(default_factory=list)
+    """One RegimeStrategist per symbol when `strategist.enabled` (verdicts only; no orders)."""
 
     @property
     def order_entry(self) -> str:
@@ -260,6 +264,7 @@ def build_topology(
     routes: Routes = {(t.symbol, t.expiration.isoformat()): (t.name,) for t in traders}
     flies = butterfly_components(config, expirations, routes, venue.market_hours(config), session_start_ns,
                                  venue.rate(config), entry)
+    regimes = regime_strategists(config, expirations, routes, venue.rate(config))
     gate = None
     if config.risk.enabled:
         gate = RiskGate(config.risk, is_open=venue.market_hours(config), rate=venue.rate(config),
@@ -279,8 +284,10 @@ def build_topology(
     gateway = BrokerGateway(ledger if ledger is not None else ledger_store(config), venue=venue_name,
                             book=book.name if book is not None else None, gate=gate.name if gate is not None else None)
     topology = Topology(config, runtime, venue, traders, gateway, balancer_component, metrics, flies, settings,
-                        venue_components, credit_maximizer, balancer, book, gate)
+                        venue_components, credit_maximizer, balancer, book, gate, regimes)
     for component in _in_start_order(venue_components, gateway, gate, balancer_component, metrics, traders, flies):
+        runtime.add(component)
+    for component in regimes:
         runtime.add(component)
     if book is not None:
         runtime.add(book)
@@ -322,6 +329,28 @@ def add_chain_traders(topology: Topology, symbol: str, expirations: list[date], 
         topology.gate.senders.update(t.name for t in traders)
     topology.venue.add_chains(symbol, traders, now_ns, start_price, also)
     return traders
+
+
+def regime_strategists(config: SessionConfig, expirations: dict[str, list[date]], routes: Routes,
+                       rate: float) -> list[RegimeStrategist]:
+    """One RegimeStrategist per symbol when `strategist.enabled`, given every chain of its symbol (extends `routes`
+    in place). Its daily history: `sim.market.replay.history_before` (the real file's last sessions re-dated to end
+    the session before the first traded day, scaled to a backtest's start price); its events: the shipped CPI and
+    FOMC calendar."""
+    if not config.strategist.enabled:
+        return []
+    day, prices = ((config.backtest.first_day, config.backtest.start_prices) if config.mode.value == "backtest"
+                   else (date.today(), {}))
+    events = load_events()
+    out = []
+    for symbol in expirations:
+        bars, vix = history_before(symbol, day, config.strategist.history_sessions, prices.get(symbol))
+        strategist = RegimeStrategist(symbol, config.strategist, bars, vix, rate=rate, events=events)
+        for expiry in expirations[symbol]:
+            key = (symbol, expiry.isoformat())
+            routes[key] = (*routes.get(key, ()), strategist.name)
+        out.append(strategist)
+    return out
 
 
 def butterfly_components(config: SessionConfig, expirations: dict[str, list[date]], routes: Routes,

@@ -137,6 +137,26 @@ CATALOG: dict[str, MetricSpec] = {
             (),
         ),
         MetricSpec(
+            "spreadwright_strategist_confidence_ratio",
+            "gauge",
+            "The strategist's latest confidence for a symbol, 0..1 (0: no signal).",
+            ("symbol",),
+        ),
+        MetricSpec(
+            "spreadwright_strategist_regime_state",
+            "gauge",
+            "1 for the strategist's latest regime of a symbol, 0 for the others (RANGE_BOUND, MEAN_REVERSION, TREND, "
+            "CAUTION, NO_SIGNAL).",
+            ("symbol", "regime"),
+        ),
+        MetricSpec(
+            "spreadwright_strategist_no_trade_total",
+            "counter",
+            "Strategist evaluations that would open nothing, by the first reason (no_signal, vol_gate, consensus, "
+            "liquidity, blackout).",
+            ("symbol", "reason"),
+        ),
+        MetricSpec(
             "spreadwright_book_model_marked_contracts",
             "gauge",
             "Open contracts of a symbol marked at model value (no usable quote) or not valued (no chain).",

@@ -94,3 +94,39 @@ def load_vix(data_dir: Path = DEFAULT_DATA) -> pd.Series:
     """VIX close by date, in vol points (divide by 100 for a decimal vol)."""
     vix = pd.read_csv(data_dir / VIX_FILE, parse_dates=["DATE"]).set_index("DATE").sort_index()
     return vix.CLOSE.rename("vix")
+
+
+def history_before(symbol: str, day, sessions: int, start_price: float | None = None,
+                   data_dir: Path = DEFAULT_DATA) -> tuple[pd.DataFrame | None, pd.Series | None]:
+    """A daily history for a strategist whose market has no past of its own (a simulated day, a paper session):
+    the last `sessions` real sessions of `symbol`'s daily file and of VIX, re-dated onto the exchange calendar's
+    sessions ending the session before `day`, prices scaled so the last close is `start_price` (when given).
+    (None, None) for a symbol without a daily file. An assumption, stated where it is used: the real history's
+    shape with today's dates."""
+    from core.calendar import MarketCalendar
+
+    if symbol not in DAILY_FILES:
+        return None, None
+    bars = load_daily(symbol, data_dir)[["open", "high", "low", "close"]].iloc[-sessions:]
+    vix = load_vix(data_dir).reindex(bars.index)
+    days = MarketCalendar().sessions(day - pd.Timedelta(days=2 * sessions + 10), day - pd.Timedelta(days=1))
+    dates = pd.DatetimeIndex([pd.Timestamp(d) for d in days[-len(bars):]], name="date")
+    scale = start_price / float(bars.close.iloc[-1]) if start_price else 1.0
+    bars = bars.set_axis(dates[-len(bars):]) * scale
+    return bars, vix.set_axis(dates[-len(bars):])
+
+
+EVENTS_FILE = "us_macro_events.csv"
+
+
+def load_events(data_dir: Path = DEFAULT_DATA):
+    """The scheduled CPI and FOMC releases in `data/us_macro_events.csv` (date, time_et, event, note, source) as an
+    `EventCalendar` of UTC instants; an empty calendar when the file is absent."""
+    from core.strategy.events import calendar
+
+    path = data_dir / EVENTS_FILE
+    if not path.exists():
+        return calendar([], [])
+    table = pd.read_csv(path, dtype=str)
+    local = pd.to_datetime(table.date + " " + table.time_et).dt.tz_localize(NEW_YORK)
+    return calendar(local.dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy(), table.event.to_numpy())

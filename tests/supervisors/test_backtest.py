@@ -218,3 +218,17 @@ def test_penny_wide_0dte_orders_no_longer_fill_by_crossing_the_spread():
     assert toward["take"]["fill_rate"] > 0.95
     assert passive["make"]["attempts"] > 10 * passive.get("take", {"attempts": 0})["attempts"]
     assert passive["make"]["fill_rate"] < 0.5
+
+
+def test_a_backtest_with_the_strategist_on_explains_its_verdicts(tmp_path):
+    """One RegimeStrategist per symbol on the kernel: its day's regime and every evaluation's no-trade reason in
+    summary.json and summary.md."""
+    config = load_profile("backtest", env={**SMALL, "SPREADWRIGHT__STRATEGIST__ENABLED": "true"})
+    summary = run_backtest(config, tmp_path).summary
+    strategists = summary["strategists"]
+    assert set(strategists) == {"SPY", "IWM"}
+    for snapshot in strategists.values():
+        assert snapshot["evaluations"] > 10 and snapshot["day"]["regime"] != "NO_SIGNAL"
+        assert sum(snapshot["no_trade"].values()) <= snapshot["evaluations"]
+    markdown = (tmp_path / "summary.md").read_text()
+    assert "## Strategist verdicts (why no trade)" in markdown and "| SPY | " in markdown

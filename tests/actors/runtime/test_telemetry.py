@@ -8,7 +8,8 @@ from actors.runtime.telemetry import MetricError, PrometheusClientSink, Telemetr
 
 
 def test_every_catalog_name_carries_its_unit_and_no_unbounded_label():
-    units = ("_total", "_seconds", "_usd", "_usd_per_contract", "_contracts", "_state", "_up", "_orders", "_clients")
+    units = ("_total", "_seconds", "_usd", "_usd_per_contract", "_contracts", "_state", "_up", "_orders", "_clients",
+             "_ratio")
     for spec in CATALOG.values():
         assert spec.name.startswith("spreadwright_") and spec.name.endswith(units), spec.name
         assert (spec.kind == "counter") == spec.name.endswith("_total"), spec.name

@@ -40,3 +40,15 @@ def test_minutes_are_regular_hours_new_york(data_dir):
 def test_vix_is_in_points(data_dir):
     vix = load_vix(data_dir)
     assert 5 < vix.median() < 40
+
+
+def test_the_shipped_event_calendar_is_in_utc_sorted_and_has_the_2020_emergency_cuts():
+    from sim.market.replay import load_events
+
+    events = load_events()
+    times = events.times_ns.astype("datetime64[ns]")
+    assert len(times) == 169 and (np.diff(events.times_ns) > 0).all()
+    assert set(events.kinds) == {"FOMC", "CPI"}
+    assert np.datetime64("2019-01-30T19:00", "ns") in times                     # 14:00 New York, winter
+    assert np.datetime64("2020-03-15T21:00", "ns") in times                     # Sunday 17:00 EDT, unscheduled
+    assert np.datetime64("2024-03-12T12:30", "ns") in times                     # CPI 08:30 EDT

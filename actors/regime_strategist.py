@@ -1,0 +1,157 @@
+"""RegimeStrategist: the signal half of seeds 002/003 for one symbol, on the kernel (it sends no orders).
+
+At start it takes the symbol's daily history (bars and VIX up to the session before today: no look-ahead) and
+computes the day's regime, confidence, bias and volatility gate (`core.strategy.verdict`). It builds minute bars
+from the chains' underlying price as they arrive, and every `evaluate_every_s` of market time it publishes a
+`RegimeVerdict`: the day's regime with the multi-timeframe consensus (5m/15m/60m from today's minutes, daily
+from the history), the liquidity gate on the chain nearest `liquidity_dte_days`, and the event blackout. The
+verdict goes to its subscribers (the structure generators of part 2), the log, the metrics, and the snapshot,
+which counts every evaluation that would open nothing by its first reason: a run with no trades explains itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from actors import names
+from actors.messages import RegimeVerdict
+from actors.runtime.component import Component
+from config.strategist import StrategistConfig
+from core.quotes import ChainQuotes
+from core.strategy.consensus import consensus, resample, timeframe_signals
+from core.strategy.events import EventCalendar, calendar, in_blackout
+from core.strategy.liquidity import check_liquidity
+from core.strategy.regimes import Regime
+from core.strategy.verdict import SignalSettings, daily_verdicts
+
+_MINUTE_NS = 60 * 10**9
+_REGIMES = [regime.name for regime in Regime]
+NO_TRADE_REASONS = ("no_signal", "consensus", "liquidity", "blackout")
+
+
+class RegimeStrategist(Component):
+    def __init__(self, symbol: str, config: StrategistConfig, daily_bars: pd.DataFrame | None,
+                 vix: pd.Series | None, *, rate: float, events: EventCalendar | None = None,
+                 subscribers: tuple[str, ...] = ()) -> None:
+        super().__init__(names.regime_strategist_name(symbol))
+        self.symbol, self.config, self.rate = symbol, config, rate
+        self.daily_bars, self.vix = daily_bars, vix
+        self.events = events if events is not None else calendar([], [])
+        self.subscribers = subscribers
+        self.settings = SignalSettings(config.indicators.settings(), config.regime.settings(),
+                                       config.vol_gate.settings(), config.confidence.settings())
+        self.day: dict[str, Any] = {}
+        self.daily_signal = None
+        self.minutes: dict[int, list[float]] = {}         # minute start (ns) -> [open, high, low, close]
+        self.chains: dict[str, ChainQuotes] = {}          # expiry -> its latest chain
+        self.next_evaluation_ns = 0
+        self.latest: RegimeVerdict | None = None
+        self.no_trade = {reason: 0 for reason in NO_TRADE_REASONS}
+        self.evaluations = 0
+
+    def on_start(self, now_ns: int) -> None:
+        self.day = self._day_verdict()
+        if self.daily_bars is not None and len(self.daily_bars):
+            self.daily_signal = timeframe_signals(self.daily_bars, "1d", self.config.consensus.settings())
+        self.log.info("strategist_day", symbol=self.symbol, **{k: v for k, v in self.day.items() if k != "notes"})
+
+    def _day_verdict(self) -> dict[str, Any]:
+        """Today's regime from the daily history (its last session's verdict), or NO_SIGNAL with the reason."""
+        if self.daily_bars is None or not len(self.daily_bars):
+            return {"regime": "NO_SIGNAL", "regime_reason": "no daily history", "confidence": 0.0, "bias": 0,
+                    "bias_score": 0.0, "short_vol": False, "vol_gate_reason": "no daily history", "notes": ()}
+        verdicts = daily_verdicts(self.daily_bars, self.vix, self.settings)
+        if verdicts.empty:
+            return {"regime": "NO_SIGNAL", "regime_reason": "no usable daily bars", "confidence": 0.0, "bias": 0,
+                    "bias_score": 0.0, "short_vol": False, "vol_gate_reason": "no usable daily bars",
+                    "notes": verdicts.attrs["notes"]}
+        last = verdicts.iloc[-1]
+        return {"regime": str(last.regime), "regime_reason": str(last.regime_reason),
+                "confidence": float(last.confidence), "bias": int(last.bias), "bias_score": float(last.bias_score),
+                "short_vol": bool(last.short_vol), "vol_gate_reason": str(last.vol_gate_reason),
+                "notes": verdicts.attrs["notes"]}
+
+    def on_message(self, message: Any, now_ns: int) -> None:
+        if not isinstance(message, ChainQuotes):
+            raise TypeError(f"{self.name} takes ChainQuotes, got {type(message).__name__}")
+        if message.symbol != self.symbol:
+            return
+        self.chains[message.expiry] = message
+        price = float(message.underlying)
+        if np.isfinite(price) and price > 0:
+            self._add_price(message.time_ns, price)
+        if now_ns >= self.next_evaluation_ns:
+            self.next_evaluation_ns = now_ns + int(self.config.evaluate_every_s * 1e9)
+            self._publish(self.evaluate(now_ns), now_ns)
+
+    def _add_price(self, time_ns: int, price: float) -> None:
+        minute = time_ns - time_ns % _MINUTE_NS
+        bar = self.minutes.get(minute)
+        if bar is None:
+            self.minutes[minute] = [price, price, price, price]
+        else:
+            bar[1], bar[2], bar[3] = max(bar[1], price), min(bar[2], price), price
+
+    def evaluate(self, now_ns: int) -> RegimeVerdict:
+        """The verdict now (see the module docstring)."""
+        day = self.day
+        agreed = consensus(self._signals(), [now_ns], self.config.consensus.settings())
+        reasons = tuple(str(r[0]) for r in agreed.reasons.values() if r[0])
+        chain = self._liquidity_chain(now_ns)
+        gate = (check_liquidity(chain, now_ns, self.rate, self.config.liquidity.settings()) if chain is not None
+                else None)
+        liquidity_code = "no_quotes" if gate is None else gate.code
+        liquidity_reason = "no chain yet" if gate is None else gate.reason
+        blackout = in_blackout(self.events, [now_ns], self.config.blackout_before_s, self.config.blackout_after_s)
+        event = str(blackout.event[0]) if blackout.active[0] else ""
+        no_trade = ("no_signal" if day["regime"] == "NO_SIGNAL" else "consensus" if not agreed.reached[0]
+                    else "liquidity" if liquidity_code else "blackout" if event else "")
+        return RegimeVerdict(self.symbol, now_ns, day["regime"], day["regime_reason"], day["confidence"], day["bias"],
+                             day["bias_score"], day["short_vol"], day["vol_gate_reason"], float(agreed.score[0]),
+                             bool(agreed.reached[0]), reasons, liquidity_code, liquidity_reason, event,
+                             no_trade == "", no_trade)
+
+    def _signals(self) -> dict:
+        """Each timeframe's signals: 5m/15m/60m from today's minutes, daily from the history."""
+        signals = {}
+        if self.minutes:
+            starts = np.fromiter(self.minutes, np.int64)
+            bars = pd.DataFrame(list(self.minutes.values()), columns=["open", "high", "low", "close"],
+                                index=pd.DatetimeIndex(starts, tz="UTC"))
+            settings = self.config.consensus.settings()
+            for timeframe in ("5m", "15m", "60m"):
+                signals[timeframe] = timeframe_signals(resample(bars, timeframe), timeframe, settings)
+        if self.daily_signal is not None:
+            signals["1d"] = self.daily_signal
+        return signals
+
+    def _liquidity_chain(self, now_ns: int) -> ChainQuotes | None:
+        if not self.chains:
+            return None
+        target_ns = now_ns + int(self.config.liquidity_dte_days * 86_400e9)
+        return min(self.chains.values(), key=lambda chain: abs(chain.expiry_ns - target_ns))
+
+    def _publish(self, verdict: RegimeVerdict, now_ns: int) -> None:
+        self.latest = verdict
+        self.evaluations += 1
+        if verdict.no_trade:
+            self.no_trade[verdict.no_trade] += 1
+            self.telemetry.count("spreadwright_strategist_no_trade_total", symbol=self.symbol,
+                                 reason=verdict.no_trade)
+        self.telemetry.gauge("spreadwright_strategist_confidence_ratio", verdict.confidence, symbol=self.symbol)
+        for regime in _REGIMES:
+            self.telemetry.gauge("spreadwright_strategist_regime_state", 1.0 if regime == verdict.regime else 0.0,
+                                 symbol=self.symbol, regime=regime)
+        self.log.info("regime_verdict", symbol=self.symbol, regime=verdict.regime, confidence=verdict.confidence,
+                      bias=verdict.bias, consensus=verdict.consensus_score, liquidity=verdict.liquidity_code,
+                      blackout=verdict.blackout, no_trade=verdict.no_trade)
+        for subscriber in self.subscribers:
+            self.port.send(subscriber, verdict)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"day": {k: v for k, v in self.day.items() if k != "notes"}, "notes": list(self.day.get("notes", ())),
+                "evaluations": self.evaluations, "no_trade": dict(self.no_trade),
+                "latest": self.latest._asdict() if self.latest is not None else None}

@@ -1,0 +1,102 @@
+"""RegimeStrategist on the inline runtime: verdicts from a daily history and the day's chains, every
+evaluation that would open nothing counted by its reason, event blackouts, and no history said plainly."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+
+from actors.messages import RegimeVerdict
+from actors.regime_strategist import RegimeStrategist
+from actors.runtime.component import Component
+from actors.runtime.inline import InlineRuntime
+from config.runtime import RuntimeConfig
+from config.strategist import StrategistConfig
+from core.calendar import MarketCalendar
+from core.quotes import ChainQuotes
+from core.strategy.events import calendar
+from sim.market.chain import PRODUCTS, generate_chains, strike_grid
+from sim.market.replay import history_before
+from sim.market.spread_model import load_spread_models
+
+DAY = date(2026, 11, 20)
+OPEN_NS, _ = MarketCalendar().open_close_ns(DAY)
+EXPIRY_NS = OPEN_NS + 7 * 86_400 * 10**9
+
+
+class Feed(Component):
+    """Sends the strategist a SPY chain every 10 s for `minutes`, the underlying drifting up."""
+
+    def __init__(self, minutes=120, drift_per_step=0.00002):
+        super().__init__("feed")
+        spec = PRODUCTS["SPY"]
+        n = minutes * 6
+        self.times = OPEN_NS + np.arange(n, dtype=np.int64) * 10 * 10**9
+        spots = 600 * np.exp(np.cumsum(np.full(n, drift_per_step)))
+        self.batch = generate_chains(spec, load_spread_models()[spec.spread_class], strike_grid(spec, 600.0, 160),
+                                     EXPIRY_NS, self.times, spots, np.full(n, 0.16), 0.04, np.random.default_rng(1),
+                                     greeks=False)
+
+    def on_start(self, now_ns):
+        for row, time_ns in enumerate(self.times):
+            self.port.schedule(int(time_ns - now_ns), row)
+
+    def on_timer(self, row, now_ns):
+        b = self.batch
+        self.port.send("regime-SPY", ChainQuotes("SPY", "2026-11-27", EXPIRY_NS, int(b.times_ns[row]), b.strikes,
+                                                 b.is_call, b.bid[row], b.ask[row], b.bid_size[row], b.ask_size[row],
+                                                 0.01, 0.01, float(b.underlying[row])))
+
+
+class Desk(Component):
+    def __init__(self):
+        super().__init__("desk")
+        self.verdicts = []
+
+    def on_message(self, message, now_ns):
+        self.verdicts.append(message)
+
+
+def run(config=StrategistConfig(), history=True, events=None, minutes=120):
+    bars, vix = history_before("SPY", DAY, 400, 600.0) if history else (None, None)
+    rt = InlineRuntime(RuntimeConfig(check_serializable=True), start_ns=OPEN_NS - 10**9)
+    strategist = rt.add(RegimeStrategist("SPY", config, bars, vix, rate=0.04, events=events, subscribers=("desk",)))
+    desk = rt.add(Desk())
+    rt.add(Feed(minutes))
+    rt.run(until_ns=OPEN_NS + minutes * 60 * 10**9)
+    return strategist, desk.verdicts
+
+
+def test_verdicts_every_interval_with_the_day_s_regime_and_every_no_trade_counted():
+    strategist, verdicts = run()
+    assert len(verdicts) == strategist.evaluations == 24 and all(isinstance(v, RegimeVerdict) for v in verdicts)
+    snapshot = strategist.snapshot()
+    assert snapshot["day"]["regime"] in ("RANGE_BOUND", "MEAN_REVERSION", "TREND", "CAUTION")
+    assert sum(snapshot["no_trade"].values()) == sum(not v.tradable for v in verdicts)
+    assert all(v.tradable == (v.no_trade == "") for v in verdicts)
+    assert verdicts[0].consensus_reasons and any("5m" in r for r in verdicts[0].consensus_reasons)   # too early
+    later = verdicts[-1]
+    assert not any(r.startswith("5m") for r in later.consensus_reasons)              # enough minutes by then
+    assert later.consensus_score > 0                                                 # the intraday rise shows
+    assert later.liquidity_code == "" and 0 <= later.confidence <= 1
+
+
+def test_without_a_daily_history_every_verdict_is_no_signal_with_the_reason():
+    strategist, verdicts = run(history=False, minutes=20)
+    assert verdicts and all(v.regime == "NO_SIGNAL" and v.no_trade == "no_signal" for v in verdicts)
+    assert verdicts[0].regime_reason == "no daily history"
+    assert strategist.snapshot()["no_trade"]["no_signal"] == len(verdicts)
+
+
+def test_a_release_s_blackout_window_is_named_in_the_verdicts_around_it():
+    release_ns = OPEN_NS + 60 * 60 * 10**9
+    events = calendar([release_ns], ["CPI"])
+    config = StrategistConfig(blackout_before_s=1200, blackout_after_s=600)
+    _, verdicts = run(config, events=events)
+    inside = [v for v in verdicts if release_ns - 1200e9 <= v.time_ns <= release_ns + 600e9]
+    outside = [v for v in verdicts if v not in inside]
+    assert inside and all(v.blackout.startswith("CPI") for v in inside)
+    assert all(v.blackout == "" for v in outside)
+    assert all(v.no_trade in ("no_signal", "consensus", "liquidity", "blackout") for v in inside if not v.tradable)
+    assert not any(v.tradable for v in inside)
