@@ -142,6 +142,7 @@ class ExpirationTrader(Component):
         self._legs_texts: dict[tuple[OrderLeg, ...], str] = {}
         self.finished: dict[str, _Working] = {}        # done orders: a fill can still arrive after the cancel
         self.replayed_working: dict[str, int] = {}      # an earlier run's orders still working: coid -> filled
+        self.replayed_closed: set[str] = set()          # ... the venue said were done (a fill may still come)
         self._state = ""
         self.allowed_hours: frozenset[int] = frozenset()
         self.halted_reason: str | None = None
@@ -210,6 +211,7 @@ class ExpirationTrader(Component):
             if still_working:
                 self.port.send(self.gateway, CancelOrder(coid, self.name))    # no stale orders after a restart
                 self.replayed_working[coid] = filled                       # nothing new until it is done
+                self.port.schedule(_CANCEL_AGAIN_NS, ("cancel_replayed", coid))
         if replay.orders:                   # a restart: trade on the first chain, the loop's pause was the outage
             balance = self.balance.get_balance(self.symbol, self.expiration)
             self.log.info("resumed_from_ledger", orders=len(replay.orders), next_sequence=self.sequence + 1,
@@ -249,14 +251,23 @@ class ExpirationTrader(Component):
 
     def _replayed_event(self, message: Any) -> None:
         """An event for an earlier run's order this trader cancelled on restart: a fill counts in the balance;
-        once it is done the trader may trade again."""
+        once it is done (cancelled, rejected, filled, or its cancel refused: the venue finished it and told the
+        earlier run) the trader may trade again."""
         coid, kind = message.client_order_id, type(message)
         if kind is OrderFilled:
             part = "debit" if coid.endswith(":D") else "credit"
             record = self.balance.record_debit_fill if part == "debit" else self.balance.record_credit_fill
             record(self.symbol, self.expiration, message.quantity, message.price)
+        if coid in self.replayed_closed:
+            return                                  # done already; a fill on its way is counted above
+        if kind is OrderFilled:
             self.replayed_working[coid] += message.quantity
-        if kind in (OrderCancelled, OrderRejected) or (kind is OrderFilled and message.leaves_quantity == 0):
+        if kind is CancelRejected:
+            filled = self.replayed_working.pop(coid)
+            self.replayed_closed.add(coid)          # done at the venue (its answer went to the earlier run)
+            self.log.info("earlier_order_done", client_order_id=coid, filled=filled, outcome=kind.__name__,
+                          reason=message.reason)
+        elif kind in (OrderCancelled, OrderRejected) or (kind is OrderFilled and message.leaves_quantity == 0):
             filled = self.replayed_working.pop(coid)
             self.log.info("earlier_order_done", client_order_id=coid, filled=filled, outcome=kind.__name__)
 
@@ -268,7 +279,8 @@ class ExpirationTrader(Component):
     def _on_order_event(self, message: Any, now_ns: int) -> None:
         """An exchange event (core.orders.ORDER_EVENTS) about one of this trader's orders."""
         working = self.working.get(message.client_order_id)
-        if working is None and message.client_order_id in self.replayed_working:
+        if working is None and (message.client_order_id in self.replayed_working
+                                or message.client_order_id in self.replayed_closed):
             self._replayed_event(message)
             return
         if working is None and type(message) is OrderFilled and message.client_order_id in self.finished:
@@ -320,6 +332,9 @@ class ExpirationTrader(Component):
             if not self.resumed:
                 self.log.warning("replay_unanswered", retry_after_s=REPLAY_RETRY_NS / NS)
                 self._ask_replay()
+        elif tag[0] == "cancel_replayed" and tag[1] in self.replayed_working:
+            self.port.send(self.gateway, CancelOrder(tag[1], self.name))       # its answer may be lost in a restart
+            self.port.schedule(_CANCEL_AGAIN_NS, tag)
         elif tag[0] == "cancel" and tag[1] in self.working:
             self.working[tag[1]].cancel_requested = True
             self.port.send(self.gateway, CancelOrder(tag[1], self.name))

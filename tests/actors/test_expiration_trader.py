@@ -281,6 +281,35 @@ def test_a_restarted_trader_sends_nothing_new_until_its_earlier_working_order_is
     assert [m for _, m in port.sent if isinstance(m, SubmitOrder)] and not trader.replayed_working
 
 
+def test_a_restarted_trader_whose_earlier_order_ended_while_it_was_down_trades_again():
+    """The earlier run's order was cancelled at the venue while the trader restarted (the answer went to the dead
+    actor): the restarted trader's cancel is refused "too late", which tells it the order is done; it re-sends the
+    cancel every second until it hears; a fill of that order still on its way counts in the balance."""
+    from core.orders import CancelRejected
+    from tests.kit.stubs import RecordingPort
+
+    trader = ExpirationTrader("SPY", EXPIRY, TraderSettings(
+        executor=ExecutorConfig(min_fill_rate=0.0, optimal_expiry_range=(0, 180))))
+    port = RecordingPort()
+    trader.bind(port)
+    trader.on_start(NOON_NS)
+    old = f"s:SPY:{EXPIRY.isoformat()}:4:D"
+    trader.on_message(ReplayedOrders(((old, 0, 0.0, True),), ()), NOON_NS)
+    trader.on_message(chain(NOON_NS + 1), NOON_NS + 1)
+    assert ("cancel_replayed", old) in [tag for _, tag in port.scheduled]
+    trader.on_timer(("cancel_replayed", old), NOON_NS + 10**9)               # unanswered: asked again
+    assert [m for _, m in port.sent if isinstance(m, CancelOrder)] == [CancelOrder(old, trader.name)] * 2
+    trader.on_message(CancelRejected(old, "too late: order is filled", NOON_NS + 2), NOON_NS + 2)
+    assert not trader.replayed_working
+    trader.on_message(OrderFilled(old, 2, 1.5, (), 2, 0, NOON_NS + 3), NOON_NS + 3)
+    assert trader.balance.get_balance("SPY", EXPIRY).debit_contracts == 2
+    sent = len(port.sent)
+    trader.on_timer(("cancel_replayed", old), NOON_NS + 2 * 10**9)           # done: no more cancels
+    trader._attempt(NOON_NS + 4)
+    new = port.sent[sent:]
+    assert not any(isinstance(m, CancelOrder) for _, m in new) and any(isinstance(m, SubmitOrder) for _, m in new)
+
+
 def test_spread_limits_are_on_the_chain_s_multi_leg_tick():
     """An SPX chain moves in $0.05 below $3: a trader's spread limits land on that grid, never on cents."""
     from core.orders import SubmitOrder
