@@ -669,16 +669,16 @@ def walk_depth(order: WorkingOrder, touch: tuple[float, ...], depth_levels: int,
         displayed, taken = book.ladder(column, buys_leg or bid <= 0)
         if displayed <= 0:
             return None
-        step = book.tick(price) if buys_leg else (0.0 if bid <= 0 else -book.tick(price))   # a zero bid stays 0
-        legs.append((ratio, abs(ratio), price, step, displayed, taken))
+        direction = 1.0 if buys_leg else (0.0 if bid <= 0 else -1.0)                       # a zero bid stays 0
+        legs.append((ratio, abs(ratio), price, direction, displayed, taken))
     filled, cost = 0, 0.0
     leg_costs = [0.0] * len(legs)
     free_floor = order.is_complex and sign > 0 and max(touch) > 0          # a spread is never bought for nothing
     while filled < order.leaves:
         net, run, prices = 0.0, order.leaves - filled, []
-        for ratio, size, price, step, displayed, taken in legs:
+        for ratio, size, price, direction, displayed, taken in legs:
             level = math.floor((taken + (filled + 1) * size - 1e-9) / displayed)
-            paid = price + step * level
+            paid = _levels_away(book, price, direction, level)
             if level > depth_levels or paid < 0:
                 run = 0
                 break
@@ -696,6 +696,14 @@ def walk_depth(order: WorkingOrder, touch: tuple[float, ...], depth_levels: int,
     if filled == 0:
         return None
     return filled, round(cost / filled, 6), tuple(round(total / filled, 6) for total in leg_costs)
+
+
+def _levels_away(book: Book, price: float, direction: float, levels: int) -> float:
+    """The price `levels` ticks worse than `price` (direction +1 up, -1 down, 0 stays), each tick the product's
+    tick at the price reached (across $3 the tick changes)."""
+    for _ in range(levels if direction else 0):
+        price = round(price + direction * book.tick(price + (0.0 if direction > 0 else -1e-9)), 6)
+    return price
 
 
 _ON_QUOTES = SimulatedExchange._on_quotes

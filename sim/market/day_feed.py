@@ -120,15 +120,13 @@ class DayFeed(Component):
         self.port.send(self.exchange, NextMids(int(self.times_ns[index]), mids))
 
     def _row(self, symbol: str, expiry: str, closes_ns: int, index: int) -> tuple[ChainBatch, int]:
-        """The block holding tick `index` of a chain and the row in it; a block starts where the chain's previous
-        one ended (or at the chain's first tick) and is dropped once the feed has moved past it."""
+        """The block holding tick `index` of a chain and the row in it; blocks start at multiples of BLOCK (the
+        same draws whatever is asked first) and are dropped once the feed has moved past them."""
         blocks = self.blocks.setdefault((symbol, expiry), {})
         for start, batch in blocks.items():
             if start <= index < start + BLOCK:
                 return batch, index - start
-        start = max((s + BLOCK for s in blocks), default=index)
-        if not start <= index < start + BLOCK:
-            start = index
+        start = index - index % BLOCK          # fixed boundaries: asking for a tick early never moves a block
         batch = blocks[start] = self._generate(symbol, closes_ns, start)
         for old in [s for s in blocks if s + BLOCK <= self.index]:
             del blocks[old]

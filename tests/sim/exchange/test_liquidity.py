@@ -144,3 +144,13 @@ def test_resting_fills_come_before_the_mid_moves_against_them(complex_order):
     assert down > 20 and up == 0
     down, up = _fills_before_moves(0.0, complex_order)
     assert up > 0.5 * down > 5
+
+
+def test_the_walk_changes_tick_where_the_product_does():
+    """SPX-style ticks (0.05 below $3, 0.10 from $3): an ask of 2.95 walks to 3.00 then 3.10, never 3.05."""
+    wide = quotes(bid=[10.0, 6.2, 2.90, 1.2, 0.4], ask=[10.1, 6.3, 2.95, 1.3, 0.5])._replace(tick_below_3=0.05,
+                                                                                        tick_from_3=0.10)
+    config = exchange_config(seed=1, fills=fill_model(depth_levels=2), complex_price_tick=0.05)
+    trader, _ = run([(10, wide), (1000, submit("a", [leg(450.0)], "BUY", 60, 3.20))], config, until_s=0.01)
+    fill = trader.of(OrderFilled)[0]
+    assert (fill.quantity, fill.price) == (60, pytest.approx((2.95 + 3.00 + 3.10) / 3))
