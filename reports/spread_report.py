@@ -94,8 +94,9 @@ where no queue stands (the day is the same with the queue neutral), and the adve
 fills come, not how many.
 What changes is what a fill is worth: most resting fills come from the hazard model, now tilted toward the moments
 before an adverse move, and their markout at the next snapshot (negative in every market, since a resting order
-also fills when the market moves through its price) grows by about three quarters. The fill rate itself rests on the hazard
-model's rate at the mid (`exchange.fills.rate_at_mid_per_s`, an assumption of the first wave) and the trader's
+also fills when the market moves through its price) grows by about three quarters.
+The fill rate itself rests on the hazard model's rate at the mid
+(`exchange.fills.rate_at_mid_per_s`, an assumption of the first wave) and the trader's
 2.5 s cancel time. The paper exchange keeps the queue, depth and refill settings; its live market does not say
 where it goes next, so the adverse selection factor is 1 there, and its chains carry no mid noise.
 """
