@@ -204,10 +204,8 @@ class ExpirationTrader(Component):
         self.resumed = True
         for coid, filled, price, still_working in replay.orders:
             self.sequence = max(self.sequence, int(coid.split(":")[-2]))
-            part = "debit" if coid.endswith(":D") else "credit"
             if filled:
-                record = self.balance.record_debit_fill if part == "debit" else self.balance.record_credit_fill
-                record(self.symbol, self.expiration, filled, price)
+                self._add_to_balance("debit" if coid.endswith(":D") else "credit", filled, price)
             if still_working:
                 self.port.send(self.gateway, CancelOrder(coid, self.name))    # no stale orders after a restart
                 self.replayed_working[coid] = filled                       # nothing new until it is done
@@ -255,9 +253,7 @@ class ExpirationTrader(Component):
         earlier run) the trader may trade again."""
         coid, kind = message.client_order_id, type(message)
         if kind is OrderFilled:
-            part = "debit" if coid.endswith(":D") else "credit"
-            record = self.balance.record_debit_fill if part == "debit" else self.balance.record_credit_fill
-            record(self.symbol, self.expiration, message.quantity, message.price)
+            self._add_to_balance("debit" if coid.endswith(":D") else "credit", message.quantity, message.price)
         if coid in self.replayed_closed:
             return                                  # done already; a fill on its way is counted above
         if kind is OrderFilled:
@@ -270,6 +266,11 @@ class ExpirationTrader(Component):
         elif kind in (OrderCancelled, OrderRejected) or (kind is OrderFilled and message.leaves_quantity == 0):
             filled = self.replayed_working.pop(coid)
             self.log.info("earlier_order_done", client_order_id=coid, filled=filled, outcome=kind.__name__)
+
+    def _add_to_balance(self, part: str, contracts: int, price_per_share: float) -> None:
+        """A fill of the chain's debit or credit part, in the balance."""
+        record = self.balance.record_debit_fill if part == "debit" else self.balance.record_credit_fill
+        record(self.symbol, self.expiration, contracts, price_per_share)
 
     def _on_halted(self, message: TradingHalted, now_ns: int) -> None:
         self.halted_reason = message.reason
@@ -504,8 +505,7 @@ class ExpirationTrader(Component):
         self.telemetry.observe("spreadwright_fill_slippage_usd_per_contract", abs(worse_per_share) * self.multiplier,
                                symbol=self.symbol, structure=working.structure,
                                direction="worse" if worse_per_share > 0 else "better")
-        record = self.balance.record_debit_fill if working.part == "debit" else self.balance.record_credit_fill
-        record(self.symbol, self.expiration, fill.quantity, abs(fill.price))
+        self._add_to_balance(working.part, fill.quantity, abs(fill.price))
         self.port.send(self.balancer_name, ChainFill(self.symbol, self._expiry_iso, working.part,
                                                      fill.quantity, abs(fill.price)))
         self.trades.append({"time_ns": now_ns, "trader": self.name, "symbol": self.symbol,

@@ -259,9 +259,8 @@ def test_a_restarted_trader_trades_on_its_first_chain_not_after_a_pause():
     assert submitted == [] and any(tag == ("attempt",) for _, tag in port.scheduled)
 
 
-def test_a_restarted_trader_sends_nothing_new_until_its_earlier_working_order_is_done():
-    """The ledger shows an order still working: the restarted trader cancels it and sends nothing new while it
-    may still fill; a fill of it counts in the balance, and once it is done the trader trades again."""
+def restarted_with(replayed):
+    """A trader started and resumed from `replayed` ledger orders, with a recording port."""
     from tests.kit.stubs import RecordingPort
 
     trader = ExpirationTrader("SPY", EXPIRY, TraderSettings(
@@ -269,8 +268,15 @@ def test_a_restarted_trader_sends_nothing_new_until_its_earlier_working_order_is
     port = RecordingPort()
     trader.bind(port)
     trader.on_start(NOON_NS)
+    trader.on_message(ReplayedOrders(replayed, ()), NOON_NS)
+    return trader, port
+
+
+def test_a_restarted_trader_sends_nothing_new_until_its_earlier_working_order_is_done():
+    """The ledger shows an order still working: the restarted trader cancels it and sends nothing new while it
+    may still fill; a fill of it counts in the balance, and once it is done the trader trades again."""
     old = f"s:SPY:{EXPIRY.isoformat()}:4:D"
-    trader.on_message(ReplayedOrders(((old, 0, 0.0, True),), ()), NOON_NS)
+    trader, port = restarted_with(((old, 0, 0.0, True),))
     assert CancelOrder(old, trader.name) in [m for _, m in port.sent]
     trader.on_message(chain(NOON_NS + 1), NOON_NS + 1)
     assert not [m for _, m in port.sent if isinstance(m, SubmitOrder)]
@@ -286,15 +292,9 @@ def test_a_restarted_trader_whose_earlier_order_ended_while_it_was_down_trades_a
     actor): the restarted trader's cancel is refused "too late", which tells it the order is done; it re-sends the
     cancel every second until it hears; a fill of that order still on its way counts in the balance."""
     from core.orders import CancelRejected
-    from tests.kit.stubs import RecordingPort
 
-    trader = ExpirationTrader("SPY", EXPIRY, TraderSettings(
-        executor=ExecutorConfig(min_fill_rate=0.0, optimal_expiry_range=(0, 180))))
-    port = RecordingPort()
-    trader.bind(port)
-    trader.on_start(NOON_NS)
     old = f"s:SPY:{EXPIRY.isoformat()}:4:D"
-    trader.on_message(ReplayedOrders(((old, 0, 0.0, True),), ()), NOON_NS)
+    trader, port = restarted_with(((old, 0, 0.0, True),))
     trader.on_message(chain(NOON_NS + 1), NOON_NS + 1)
     assert ("cancel_replayed", old) in [tag for _, tag in port.scheduled]
     trader.on_timer(("cancel_replayed", old), NOON_NS + 10**9)               # unanswered: asked again
