@@ -41,6 +41,7 @@ class RegimeStrategist(Component):
         self.daily_bars, self.vix = daily_bars, vix
         self.events = events if events is not None else calendar([], [])
         self.subscribers = subscribers
+        self.blackouts = config.blackouts_by_kind()
         self.settings = SignalSettings(config.indicators.settings(), config.regime.settings(),
                                        config.vol_gate.settings(), config.confidence.settings())
         self.day: dict[str, Any] = {}
@@ -105,7 +106,8 @@ class RegimeStrategist(Component):
                 else None)
         liquidity_code = "no_quotes" if gate is None else gate.code
         liquidity_reason = "no chain yet" if gate is None else gate.reason
-        blackout = in_blackout(self.events, [now_ns], self.config.blackout_before_s, self.config.blackout_after_s)
+        blackout = in_blackout(self.events, [now_ns], self.config.blackout_before_s, self.config.blackout_after_s,
+                               self.blackouts)
         event = str(blackout.event[0]) if blackout.active[0] else ""
         no_trade = ("no_signal" if day["regime"] == "NO_SIGNAL" else "consensus" if not agreed.reached[0]
                     else "liquidity" if liquidity_code else "blackout" if event else "")

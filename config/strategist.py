@@ -131,11 +131,26 @@ class LiquidityConfig(FrozenModel):
         return LiquidityRule(**self.model_dump())
 
 
+class BlackoutWindow(FrozenModel):
+    """A release kind's blackout: from `before_s` before the release to `after_s` after it."""
+
+    before_s: float = Field(ge=0, le=7 * 86_400)
+    after_s: float = Field(ge=0, le=7 * 86_400)
+
+
+def _default_blackouts() -> dict[str, BlackoutWindow]:
+    """CPI comes out at 08:30 New York, an hour before the open: its window covers the last 90 minutes of the
+    session before (18 h before) and the first 30 minutes after the open (90 min after). FOMC decisions (14:00)
+    take the plain window."""
+    return {"CPI": BlackoutWindow(before_s=18 * 3600, after_s=90 * 60)}
+
+
 class StrategistConfig(FrozenModel):
     """`enabled`: a RegimeStrategist per symbol in every topology (it publishes verdicts; it sends no orders).
     Every `evaluate_every_s` of market time it judges the symbol; the liquidity gate reads the chain whose expiry
     is nearest `liquidity_dte_days` away; no new position within `blackout_before_s` before or `blackout_after_s`
-    after a scheduled CPI or FOMC release (data/us_macro_events.csv); its daily history is the last
+    after a scheduled release (data/us_macro_events.csv), or in the window `blackouts` gives its kind (CPI by
+    default: see `_default_blackouts`); its daily history is the last
     `history_sessions` sessions before the first traded day."""
 
     enabled: bool = False
@@ -143,6 +158,7 @@ class StrategistConfig(FrozenModel):
     liquidity_dte_days: float = Field(7.0, ge=0, le=3650)
     blackout_before_s: float = Field(3600.0, ge=0, le=7 * 86_400)
     blackout_after_s: float = Field(1800.0, ge=0, le=7 * 86_400)
+    blackouts: dict[str, BlackoutWindow] = Field(default_factory=_default_blackouts)
     history_sessions: int = Field(400, ge=60, le=20_000)
     indicators: IndicatorConfig = IndicatorConfig()
     regime: RegimeConfig = RegimeConfig()
@@ -150,3 +166,7 @@ class StrategistConfig(FrozenModel):
     confidence: ConfidenceConfig = ConfidenceConfig()
     consensus: ConsensusConfig = ConsensusConfig()
     liquidity: LiquidityConfig = LiquidityConfig()
+
+    def blackouts_by_kind(self) -> dict[str, tuple[float, float]]:
+        """`blackouts` as the pure layer takes them: kind -> (before_s, after_s)."""
+        return {kind: (window.before_s, window.after_s) for kind, window in self.blackouts.items()}

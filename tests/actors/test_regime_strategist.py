@@ -92,7 +92,7 @@ def test_without_a_daily_history_every_verdict_is_no_signal_with_the_reason():
 def test_a_release_s_blackout_window_is_named_in_the_verdicts_around_it():
     release_ns = OPEN_NS + 60 * 60 * 10**9
     events = calendar([release_ns], ["CPI"])
-    config = StrategistConfig(blackout_before_s=1200, blackout_after_s=600)
+    config = StrategistConfig(blackout_before_s=1200, blackout_after_s=600, blackouts={})
     _, verdicts = run(config, events=events)
     inside = [v for v in verdicts if release_ns - 1200e9 <= v.time_ns <= release_ns + 600e9]
     outside = [v for v in verdicts if v not in inside]
@@ -100,3 +100,24 @@ def test_a_release_s_blackout_window_is_named_in_the_verdicts_around_it():
     assert all(v.blackout == "" for v in outside)
     assert all(v.no_trade in ("no_signal", "consensus", "liquidity", "blackout") for v in inside if not v.tradable)
     assert not any(v.tradable for v in inside)
+
+
+def test_with_the_shipped_calendar_every_cpi_morning_s_first_half_hour_and_the_afternoon_before_are_blacked_out():
+    from core.strategy.events import in_blackout
+    from sim.market.replay import load_events
+
+    events, config = load_events(), StrategistConfig()
+    cpi_ns = events.times_ns[events.kinds == "CPI"]
+    minute_ns = 60 * 10**9
+    opens_ns = cpi_ns + 60 * minute_ns                                               # 09:30, 08:30 + 1 h
+    probes = np.concatenate([opens_ns, opens_ns + 30 * minute_ns, cpi_ns - 18 * 60 * minute_ns,
+                             opens_ns + 31 * minute_ns])
+    got = in_blackout(events, probes, config.blackout_before_s, config.blackout_after_s, config.blackouts_by_kind())
+    inside = got.active[: 3 * cpi_ns.size]
+    assert inside.all()
+    assert not got.active[3 * cpi_ns.size:][~_near_fomc(events, opens_ns + 31 * minute_ns)].any()
+
+
+def _near_fomc(events, times_ns):
+    fomc = events.times_ns[events.kinds == "FOMC"]
+    return np.abs(times_ns[:, None] - fomc[None, :]).min(axis=1) < 86_400 * 10**9
