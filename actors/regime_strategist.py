@@ -7,11 +7,17 @@ from the chains' underlying price as they arrive, and every `evaluate_every_s` o
 from the history), the liquidity gate on the chain nearest `liquidity_dte_days`, and the event blackout. The
 verdict goes to its subscribers (the structure generators of part 2), the log, the metrics, and the snapshot,
 which counts every evaluation that would open nothing by its first reason: a run with no trades explains itself.
+
+Across the sessions of a multi-day run a `StrategistCarry` takes the history on: the sessions traded so far join
+the daily bars (with the day's implied vol as its VIX), and the last `slope_period + 2` hours of minutes stay, so
+the 60-minute timeframe, which one session (seven bars) never fills with `slope_period` bars, counts once two
+sessions are in (from the third session's first bar at the default 12); the shorter timeframes count from the
+open instead of after an hour.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -30,12 +36,22 @@ from core.strategy.verdict import SignalSettings, daily_verdicts
 _MINUTE_NS = 60 * 10**9
 _REGIMES = [regime.name for regime in Regime]
 NO_TRADE_REASONS = ("no_signal", "consensus", "liquidity", "blackout")
+_NEW_YORK = "America/New_York"
+
+
+class StrategistCarry(NamedTuple):
+    """What one session's strategist hands the next one's: the daily history with the session appended, and the
+    minute bars (start ns -> [open, high, low, close]) the longest timeframe still needs."""
+
+    daily_bars: pd.DataFrame | None
+    vix: pd.Series | None
+    minutes: dict[int, list[float]]
 
 
 class RegimeStrategist(Component):
     def __init__(self, symbol: str, config: StrategistConfig, daily_bars: pd.DataFrame | None,
                  vix: pd.Series | None, *, rate: float, events: EventCalendar | None = None,
-                 subscribers: tuple[str, ...] = ()) -> None:
+                 subscribers: tuple[str, ...] = (), earlier_minutes: dict[int, list[float]] | None = None) -> None:
         super().__init__(names.regime_strategist_name(symbol))
         self.symbol, self.config, self.rate = symbol, config, rate
         self.daily_bars, self.vix = daily_bars, vix
@@ -46,7 +62,8 @@ class RegimeStrategist(Component):
                                        config.vol_gate.settings(), config.confidence.settings())
         self.day: dict[str, Any] = {}
         self.daily_signal = None
-        self.minutes: dict[int, list[float]] = {}         # minute start (ns) -> [open, high, low, close]
+        self.earlier_minutes = dict(earlier_minutes or {})  # earlier sessions': minute start (ns) -> OHLC
+        self.minutes: dict[int, list[float]] = {}         # today's: minute start (ns) -> [open, high, low, close]
         self.chains: dict[str, ChainQuotes] = {}          # expiry -> its latest chain
         self.next_evaluation_ns = 0
         self.latest: RegimeVerdict | None = None
@@ -120,9 +137,7 @@ class RegimeStrategist(Component):
         """Each timeframe's signals: 5m/15m/60m from today's minutes, daily from the history."""
         signals = {}
         if self.minutes:
-            starts = np.fromiter(self.minutes, np.int64)
-            bars = pd.DataFrame(list(self.minutes.values()), columns=["open", "high", "low", "close"],
-                                index=pd.DatetimeIndex(starts, tz="UTC"))
+            bars = _minute_frame({**self.earlier_minutes, **self.minutes})
             settings = self.config.consensus.settings()
             for timeframe in ("5m", "15m", "60m"):
                 signals[timeframe] = timeframe_signals(resample(bars, timeframe), timeframe, settings)
@@ -153,7 +168,33 @@ class RegimeStrategist(Component):
         for subscriber in self.subscribers:
             self.port.send(subscriber, verdict)
 
+    def carry(self, vix_close: float) -> StrategistCarry:
+        """The history the next session's strategist starts from (module docstring); `vix_close`: the implied
+        vol, in VIX points, the session ended at."""
+        minutes = {**self.earlier_minutes, **self.minutes}
+        keep = (self.config.consensus.slope_period + 2) * 60
+        kept = dict(sorted(minutes.items())[-keep:])
+        if not self.minutes or self.daily_bars is None:
+            return StrategistCarry(self.daily_bars, self.vix, kept)
+        today = _minute_frame(self.minutes)
+        session = pd.Timestamp(today.index[-1].tz_convert(_NEW_YORK).date())
+        bar = pd.DataFrame({"open": [today.open.iloc[0]], "high": [today.high.max()], "low": [today.low.min()],
+                            "close": [today.close.iloc[-1]]}, index=pd.DatetimeIndex([session], name="date"))
+        daily = pd.concat([self.daily_bars, bar]).iloc[-self.config.history_sessions:]
+        vix = self.vix if self.vix is not None else pd.Series(np.nan, index=self.daily_bars.index)
+        vix = pd.concat([vix, pd.Series([vix_close], index=bar.index)]).iloc[-self.config.history_sessions:]
+        return StrategistCarry(daily, vix, kept)
+
     def snapshot(self) -> dict[str, Any]:
         return {"day": {k: v for k, v in self.day.items() if k != "notes"}, "notes": list(self.day.get("notes", ())),
                 "evaluations": self.evaluations, "no_trade": dict(self.no_trade),
                 "latest": self.latest._asdict() if self.latest is not None else None}
+
+
+def _minute_frame(minutes: dict[int, list[float]]) -> pd.DataFrame:
+    """Minute bars (start ns -> OHLC) as a frame on a UTC DatetimeIndex, in time order."""
+    starts = np.fromiter(minutes, np.int64)
+    order = np.argsort(starts, kind="stable")
+    values = np.asarray(list(minutes.values()), np.float64)[order]
+    return pd.DataFrame(values, columns=["open", "high", "low", "close"],
+                        index=pd.DatetimeIndex(starts[order], tz="UTC"))

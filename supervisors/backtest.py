@@ -15,6 +15,7 @@ import csv
 import json
 import math
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -29,6 +30,7 @@ from actors.broker_gateway import BrokerGateway
 from actors.expiration_trader import ExpirationTrader, TraderSettings
 from actors.optimization_metrics import MetricsComponent
 from actors.position_balancer import BalancerComponent
+from actors.regime_strategist import NO_TRADE_REASONS, StrategistCarry
 from actors.runtime.inline import InlineRuntime
 from actors.runtime.logs import configure_logging
 from config.loader import load_profile, validate_config
@@ -115,9 +117,11 @@ def pick_expirations(day: date, wanted_dte: tuple[int, ...], calendar: MarketCal
 
 
 def build_backtest(config: SessionConfig, telemetry=None, book_carry: BookCarry | None = None,
-                   held_expirations: dict[str, list[date]] | None = None) -> Backtest:
+                   held_expirations: dict[str, list[date]] | None = None,
+                   strategist_carry: dict[str, StrategistCarry] | None = None) -> Backtest:
     """The first session's topology on an InlineRuntime; `telemetry` (actors.runtime.telemetry) receives every
-    component's metrics. `book_carry` / `held_expirations`: what an earlier session left (`build_topology`)."""
+    component's metrics. `book_carry` / `held_expirations` / `strategist_carry`: what an earlier session left
+    (`build_topology`)."""
     settings = config.backtest
     day = settings.first_day
     venue = SimulatedVenue(chain_file=_chain_file(config))
@@ -131,7 +135,7 @@ def build_backtest(config: SessionConfig, telemetry=None, book_carry: BookCarry 
     else:
         expirations = {s: pick_expirations(day, settings.expirations_dte, calendar) for s in config.symbols}
     topology = build_topology(config, runtime, venue, expirations, book_carry=book_carry,
-                              held_expirations=held_expirations)
+                              held_expirations=held_expirations, strategist_carry=strategist_carry)
     return Backtest(topology, close_ns)
 
 
@@ -236,6 +240,8 @@ class SessionRun:
         self.config = config
         self.prices = dict(config.backtest.start_prices)
         self.carry: BookCarry | None = None
+        self.strategist_carry: dict[str, StrategistCarry] = {}
+        self.strategist_days: list[dict] = []            # per session and symbol: the day's verdict and counts
         self.fill_rows: list[tuple] = []
         self.trades: list[dict] = []
         self.round_trips: list[dict] = []
@@ -251,7 +257,8 @@ class SessionRun:
             "runtime": config.runtime.model_copy(update={"seed": session_seed(config.runtime.seed, index)}),
             "backtest": config.backtest.model_copy(update={"day": day, "start": None, "start_prices": self.prices})})
         held = self._held_expirations(day)
-        backtest = build_backtest(day_config, book_carry=self.carry, held_expirations=held)
+        backtest = build_backtest(day_config, book_carry=self.carry, held_expirations=held,
+                                  strategist_carry=self.strategist_carry)
         backtest.runtime.run(until_ns=backtest.close_ns + RUN_PAST_CLOSE_NS)
         self.events += backtest.runtime.delivered
         self._collect(index, day, backtest)
@@ -272,6 +279,7 @@ class SessionRun:
         self.attempts += [attempt_row(t.snapshot(), day) for t in backtest.traders]
         self.round_trips += [r for s in backtest.strategists or () for r in s.round_trips]
         self.fill_rows += fill_rows(backtest.gateway.store.events(), day)
+        self._collect_strategists(day, backtest)
         book = backtest.topology.book
         if book is None:
             return
@@ -283,6 +291,14 @@ class SessionRun:
                            "realized_usd": end["realized_usd"], "unrealized_usd": end["unrealized_usd"],
                            "open_contracts": end["open_contracts"], "close_prices": dict(backtest.feed.close_prices)})
         self.carry = book.carry()
+
+    def _collect_strategists(self, day: date, backtest: Backtest) -> None:
+        """Each strategist's day (its verdict and counts) and the history it hands the next session, with the
+        day's implied vol as its VIX close."""
+        for strategist in backtest.topology.regimes:
+            self.strategist_days.append({**strategist.snapshot(), "session": day.isoformat(),
+                                         "symbol": strategist.symbol})
+            self.strategist_carry[strategist.symbol] = strategist.carry(vix_close=100 * backtest.feed.vol)
 
     def _next_open_prices(self, backtest: Backtest, seed: int) -> dict[str, float]:
         """Each close moved overnight: a seeded log-normal step of OVERNIGHT_VARIANCE_DAYS of the regime's vol."""
@@ -298,6 +314,8 @@ class SessionRun:
         round_trips = sorted(self.round_trips, key=lambda r: (r["exit_time_ns"], r["position_id"]))
         summary = _summary(self.config, backtest, wall_s, self.events, trades, round_trips)
         summary["fill_rates"] = fill_rate_table(self.attempts)
+        if self.strategist_days:
+            summary["strategists"] = strategist_summary(self.strategist_days)
         if book is not None:
             summary["pnl"] = _pnl_headline(book, self.daily)
             summary["book"] = book.snapshot()
@@ -370,8 +388,6 @@ def _summary(config: SessionConfig, backtest: Backtest, wall_s: float, events: i
                "ledger": backtest.gateway.snapshot()}
     if backtest.topology.gate is not None:
         summary["risk"] = backtest.topology.gate.snapshot()
-    if backtest.topology.regimes:
-        summary["strategists"] = {s.symbol: s.snapshot() for s in backtest.topology.regimes}
     if settings.market == "cboe_spx_2019":
         calendar_days = MarketCalendar().sessions(settings.first_day, settings.end or settings.first_day)
         replayed = set(_sessions(config))
@@ -455,21 +471,39 @@ def write_outputs(result: BacktestResult, out_dir: Path) -> None:
                            result.summary["capital_usd"])
 
 
+def strategist_summary(days: list[dict]) -> dict[str, Any]:
+    """Per symbol over every session of the run: each session's regime (`days`), evaluations and no-trade
+    reasons summed, the last session's verdict as `day`."""
+    out: dict[str, Any] = {}
+    for row in days:
+        symbol = out.setdefault(row["symbol"], {"sessions": [], "evaluations": 0,
+                                                "no_trade": dict.fromkeys(NO_TRADE_REASONS, 0)})
+        symbol["sessions"].append({"session": row["session"], **row["day"]})
+        symbol["evaluations"] += row["evaluations"]
+        for reason, count in row["no_trade"].items():
+            symbol["no_trade"][reason] += count
+        symbol["day"], symbol["latest"] = row["day"], row["latest"]
+    return out
+
+
 def _why_no_trade(strategists: dict[str, Any] | None) -> list[str]:
-    """The strategists' verdicts: the day's regime per symbol and every evaluation that would open nothing, by its
-    first reason (a run with no trades explains itself)."""
+    """The strategists' verdicts per symbol over the run: the sessions by regime and every evaluation that would
+    open nothing, by its first reason (a run with no trades explains itself)."""
     if not strategists:
         return []
     lines = ["", "## Strategist verdicts (why no trade)", "",
-             "| symbol | regime today | confidence | bias | short vol | evaluations | no signal | consensus | "
-             "liquidity | blackout |", "|---|---|---:|---:|---|---:|---:|---:|---:|---:|"]
+             "| symbol | sessions by regime | last session | short vol (last) | evaluations | no signal | consensus | "
+             "liquidity | blackout |", "|---|---|---|---|---:|---:|---:|---:|---:|"]
     for symbol, s in strategists.items():
         day, no_trade = s["day"], s["no_trade"]
-        regime = day["regime"] + (f" ({day['regime_reason']})" if day["regime_reason"] else "")
+        regimes = Counter(session["regime"] for session in s["sessions"])
+        by_regime = ", ".join(f"{regime} {count}" for regime, count in regimes.most_common())
+        last = (f"{day['regime']} ({day['regime_reason']})" if day["regime_reason"] else day["regime"]) + \
+            f", confidence {day['confidence']:.2f}, bias {day['bias']:+d}"
         short_vol = "yes" if day["short_vol"] else f"no: {day['vol_gate_reason']}"
-        lines.append(f"| {symbol} | {regime} | {day['confidence']:.2f} | {day['bias']:+d} | {short_vol} | "
-                     f"{s['evaluations']} | {no_trade['no_signal']} | {no_trade['consensus']} | "
-                     f"{no_trade['liquidity']} | {no_trade['blackout']} |")
+        lines.append(f"| {symbol} | {by_regime} | {last} | {short_vol} | {s['evaluations']} | "
+                     f"{no_trade['no_signal']} | {no_trade['consensus']} | {no_trade['liquidity']} | "
+                     f"{no_trade['blackout']} |")
     return lines
 
 

@@ -33,7 +33,7 @@ from actors.expiration_trader import ExpirationTrader, TraderSettings
 from actors.messages import AddSymbol, ExitButterfly
 from actors.optimization_metrics import MetricsComponent
 from actors.position_balancer import BalancerComponent
-from actors.regime_strategist import RegimeStrategist
+from actors.regime_strategist import RegimeStrategist, StrategistCarry
 from actors.risk_gate import RiskGate
 from actors.runtime.component import Component
 from actors.runtime.pingpong import Counter, Quoter
@@ -248,6 +248,7 @@ def build_topology(
     balancer: PositionBalancer | None = None,
     book_carry: BookCarry | None = None,
     held_expirations: dict[str, list[date]] | None = None,
+    strategist_carry: dict[str, StrategistCarry] | None = None,
 ) -> Topology:
     """Build and add every component of a trading topology to `runtime` (not started).
 
@@ -256,6 +257,7 @@ def build_topology(
     `credit_maximizer` / `balancer`: replacements every trader uses (the seed facade lets a user swap them).
     `book_carry`: the book an earlier session ended with (a multi-day backtest); `held_expirations`: expirations
     it still holds that no trader trades today, which the venue quotes for the book all the same.
+    `strategist_carry`: per symbol, the history an earlier session's RegimeStrategist handed on.
     """
     settings = venue.trader_settings(config)
     entry = names.RISK if config.risk.enabled else names.GATEWAY
@@ -264,7 +266,7 @@ def build_topology(
     routes: Routes = {(t.symbol, t.expiration.isoformat()): (t.name,) for t in traders}
     flies = butterfly_components(config, expirations, routes, venue.market_hours(config), session_start_ns,
                                  venue.rate(config), entry)
-    regimes = regime_strategists(config, expirations, routes, venue.rate(config))
+    regimes = regime_strategists(config, expirations, routes, venue.rate(config), strategist_carry)
     gate = None
     if config.risk.enabled:
         gate = RiskGate(config.risk, is_open=venue.market_hours(config), rate=venue.rate(config),
@@ -332,11 +334,11 @@ def add_chain_traders(topology: Topology, symbol: str, expirations: list[date], 
 
 
 def regime_strategists(config: SessionConfig, expirations: dict[str, list[date]], routes: Routes,
-                       rate: float) -> list[RegimeStrategist]:
+                       rate: float, carry: dict[str, StrategistCarry] | None = None) -> list[RegimeStrategist]:
     """One RegimeStrategist per symbol when `strategist.enabled`, given every chain of its symbol (extends `routes`
     in place). Its daily history: `sim.market.replay.history_before` (the real file's last sessions re-dated to end
     the session before the first traded day, scaled to a backtest's start price); its events: the shipped CPI and
-    FOMC calendar."""
+    FOMC calendar. A symbol in `carry` starts from what the session before handed on instead."""
     if not config.strategist.enabled:
         return []
     day, prices = ((config.backtest.first_day, config.backtest.start_prices) if config.mode.value == "backtest"
@@ -344,8 +346,12 @@ def regime_strategists(config: SessionConfig, expirations: dict[str, list[date]]
     events = load_events()
     out = []
     for symbol in expirations:
-        bars, vix = history_before(symbol, day, config.strategist.history_sessions, prices.get(symbol))
-        strategist = RegimeStrategist(symbol, config.strategist, bars, vix, rate=rate, events=events)
+        earlier = (carry or {}).get(symbol)
+        if earlier is None:
+            bars, vix = history_before(symbol, day, config.strategist.history_sessions, prices.get(symbol))
+            earlier = StrategistCarry(bars, vix, {})
+        strategist = RegimeStrategist(symbol, config.strategist, earlier.daily_bars, earlier.vix, rate=rate,
+                                      events=events, earlier_minutes=earlier.minutes)
         for expiry in expirations[symbol]:
             key = (symbol, expiry.isoformat())
             routes[key] = (*routes.get(key, ()), strategist.name)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import numpy as np
+import pandas as pd
 
 from actors.messages import RegimeVerdict
 from actors.regime_strategist import RegimeStrategist
@@ -28,11 +29,11 @@ EXPIRY_NS = OPEN_NS + 7 * 86_400 * 10**9
 class Feed(Component):
     """Sends the strategist a SPY chain every 10 s for `minutes`, the underlying drifting up."""
 
-    def __init__(self, minutes=120, drift_per_step=0.00002):
+    def __init__(self, minutes=120, drift_per_step=0.00002, open_ns=OPEN_NS):
         super().__init__("feed")
         spec = PRODUCTS["SPY"]
         n = minutes * 6
-        self.times = OPEN_NS + np.arange(n, dtype=np.int64) * 10 * 10**9
+        self.times = open_ns + np.arange(n, dtype=np.int64) * 10 * 10**9
         spots = 600 * np.exp(np.cumsum(np.full(n, drift_per_step)))
         self.batch = generate_chains(spec, load_spread_models()[spec.spread_class], strike_grid(spec, 600.0, 160),
                                      EXPIRY_NS, self.times, spots, np.full(n, 0.16), 0.04, np.random.default_rng(1),
@@ -58,13 +59,16 @@ class Desk(Component):
         self.verdicts.append(message)
 
 
-def run(config=StrategistConfig(), history=True, events=None, minutes=120):
+def run(config=StrategistConfig(), history=True, events=None, minutes=120, open_ns=OPEN_NS, carry=None):
     bars, vix = history_before("SPY", DAY, 400, 600.0) if history else (None, None)
-    rt = InlineRuntime(RuntimeConfig(check_serializable=True), start_ns=OPEN_NS - 10**9)
-    strategist = rt.add(RegimeStrategist("SPY", config, bars, vix, rate=0.04, events=events, subscribers=("desk",)))
+    if carry is not None:
+        bars, vix = carry.daily_bars, carry.vix
+    rt = InlineRuntime(RuntimeConfig(check_serializable=True), start_ns=open_ns - 10**9)
+    strategist = rt.add(RegimeStrategist("SPY", config, bars, vix, rate=0.04, events=events, subscribers=("desk",),
+                                         earlier_minutes=carry.minutes if carry is not None else None))
     desk = rt.add(Desk())
-    rt.add(Feed(minutes))
-    rt.run(until_ns=OPEN_NS + minutes * 60 * 10**9)
+    rt.add(Feed(minutes, open_ns=open_ns))
+    rt.run(until_ns=open_ns + minutes * 60 * 10**9)
     return strategist, desk.verdicts
 
 
@@ -121,3 +125,23 @@ def test_with_the_shipped_calendar_every_cpi_morning_s_first_half_hour_and_the_a
 def _near_fomc(events, times_ns):
     fomc = events.times_ns[events.kinds == "FOMC"]
     return np.abs(times_ns[:, None] - fomc[None, :]).min(axis=1) < 86_400 * 10**9
+
+
+def test_the_next_sessions_start_from_the_carry_and_the_60_minute_timeframe_counts_once_two_sessions_are_in():
+    first, first_verdicts = run(minutes=390)
+    assert all(any(r.startswith("60m") for r in v.consensus_reasons) for v in first_verdicts)   # one session: never
+    carry = first.carry(vix_close=16.0)
+    assert carry.daily_bars.index[-1] == pd.Timestamp(DAY) and carry.vix.iloc[-1] == 16.0
+    assert len(carry.daily_bars) == 400 and len(carry.minutes) == 390          # all of it: under (12 + 2) * 60
+    assert carry.daily_bars.close.iloc[-1] > carry.daily_bars.open.iloc[-1]    # the day drifted up
+    second_open_ns, _ = MarketCalendar().open_close_ns(date(2026, 11, 23))
+    second, verdicts = run(minutes=390, open_ns=second_open_ns, carry=carry)
+    assert any(r.startswith("60m: stale") for r in verdicts[0].consensus_reasons)   # Friday's last bar at the open
+    assert not any(r.startswith("5m") for v in verdicts[1:3] for r in v.consensus_reasons)  # with Friday's
+    carry = second.carry(vix_close=16.0)
+    assert len(carry.minutes) == 2 * 390 and len(carry.daily_bars) == 400            # under 840: all kept
+    third_open_ns, _ = MarketCalendar().open_close_ns(date(2026, 11, 24))
+    third, verdicts = run(minutes=120, open_ns=third_open_ns, carry=carry)
+    after_first_bar = [v for v in verdicts if v.time_ns >= third_open_ns + 30 * 60 * 10**9]   # the 09:00 bar closed
+    assert after_first_bar and not any(r.startswith("60m") for v in after_first_bar for r in v.consensus_reasons)
+    assert len(third.carry(vix_close=16.0).minutes) == (12 + 2) * 60                  # the oldest minutes go

@@ -232,3 +232,20 @@ def test_a_backtest_with_the_strategist_on_explains_its_verdicts(tmp_path):
         assert sum(snapshot["no_trade"].values()) <= snapshot["evaluations"]
     markdown = (tmp_path / "summary.md").read_text()
     assert "## Strategist verdicts (why no trade)" in markdown and "| SPY | " in markdown
+
+
+def test_a_multi_day_backtest_s_strategist_summary_counts_every_session(tmp_path):
+    """Three sessions: the strategist's evaluations and no-trade reasons summed over all of them, each session's
+    regime listed, the last session's verdict as the summary's `day`."""
+    env = {**SMALL, "SPREADWRIGHT__SYMBOLS": "[SPY]", "SPREADWRIGHT__STRATEGIST__ENABLED": "true",
+           "SPREADWRIGHT__BACKTEST__DAY": "2026-11-18", "SPREADWRIGHT__BACKTEST__END": "2026-11-20"}
+    summary = run_backtest(load_profile("backtest", env=env), tmp_path).summary
+    spy = summary["strategists"]["SPY"]
+    assert [s["session"] for s in spy["sessions"]] == ["2026-11-18", "2026-11-19", "2026-11-20"]
+    one_day = run_backtest(load_profile("backtest", env={**env, "SPREADWRIGHT__BACKTEST__END": "2026-11-18"}),
+                           tmp_path / "one").summary["strategists"]["SPY"]
+    assert spy["evaluations"] > 2.5 * one_day["evaluations"]
+    assert sum(spy["no_trade"].values()) <= spy["evaluations"]
+    assert spy["day"]["regime"] == spy["sessions"][-1]["regime"]
+    row = next(line for line in (tmp_path / "summary.md").read_text().splitlines() if line.startswith("| SPY | "))
+    assert sum(int(part.split()[-1]) for part in row.split("|")[2].split(",")) == 3         # sessions by regime
