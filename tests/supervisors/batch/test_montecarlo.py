@@ -87,7 +87,7 @@ def test_aggregates_do_not_depend_on_task_size(tmp_path):
 class _FailingOnce(InProcessExecutor):
     def run(self, tasks):
         for task, outcome in super().run(tasks):
-            if task.first_path == 2 and "\"max_hold_s\":5400" in task.config_json and not getattr(self, "failed", False):
+            if task.first_path == 2 and '"max_hold_s":5400' in task.config_json and not getattr(self, "failed", False):
                 self.failed = True
                 yield task, RuntimeError("boom in path 2")
             else:
