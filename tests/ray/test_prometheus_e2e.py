@@ -1,5 +1,6 @@
 """A real Prometheus scraping a paper session on Ray (driver /metrics and Ray's metrics agent) and a Monte Carlo
-driver: the fill rate per symbol equals the ledger's, and every Grafana panel's query returns data."""
+driver: the fill rate per symbol equals the ledger's, the strategists publish verdicts on Ray, and every Grafana
+panel's query returns data (the strategist panels included)."""
 
 import json
 import os
@@ -33,7 +34,8 @@ ENV = {**FAST_SESSION_ENV,
        "SPREADWRIGHT__BUTTERFLIES__ENABLED": "true", "SPREADWRIGHT__BUTTERFLIES__ENTRY_INTERVAL_S": "2",
        "SPREADWRIGHT__BUTTERFLIES__MAX_HOLD_S": "1", "SPREADWRIGHT__BUTTERFLIES__MIN_DAYS_TO_EXPIRY": "0",
        "SPREADWRIGHT__METRICS__PORT": "0", "SPREADWRIGHT__RUNTIME__RAY_NAMESPACE": "t-prometheus",
-       "SPREADWRIGHT__LOGGING__LEVEL": "DEBUG", "SPREADWRIGHT__BROKER__API_KEY": "sk-live-NEVERLOGGED"}
+       "SPREADWRIGHT__LOGGING__LEVEL": "DEBUG", "SPREADWRIGHT__BROKER__API_KEY": "sk-live-NEVERLOGGED",
+       "SPREADWRIGHT__STRATEGIST__ENABLED": "true"}
 GRAFANA_VARIABLES = {"$symbol": ".*", "$__rate_interval": "1m", "$__range": "1h", "$__interval": "15s"}
 
 
@@ -118,6 +120,9 @@ def test_prometheus_fill_rate_matches_the_ledger_and_every_panel_returns_data(ra
                                                 ENV["SPREADWRIGHT__BROKER__API_KEY"]), tmp_path / "tsdb")
         runtime = session.runtime
         assert wait_for(lambda: runtime.snapshot("broker")["intents"] >= 10, timeout_s=60), runtime.snapshots()
+        strategists = [name for name in runtime.names() if name.startswith("regime-")]
+        assert strategists and wait_for(lambda: all(runtime.snapshot(name)["evaluations"] >= 1 for name in strategists),
+                                        timeout_s=60), {name: runtime.snapshot(name) for name in strategists}
         # a restart for the restarts panel; not a trader: Ray stops exporting a dead worker's series, so a killed
         # trader's counts before the kill would be missing from the fill rate compared below
         victim = "metrics"
