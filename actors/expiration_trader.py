@@ -135,6 +135,7 @@ class ExpirationTrader(Component):
         self.recent: list[bool] = []
         self.takes = [0, 0]                      # [attempts, filled] of orders marketable when sent
         self.paused_until_ns = 0
+        self.low_fill_pauses = 0           # pauses in a row with the fill rate below the minimum
         self.trades: list[dict[str, Any]] = []
         self.outcomes: dict[str, int] = {}
         self._last_delay_category = "medium"
@@ -562,13 +563,20 @@ class ExpirationTrader(Component):
             self.contracts = max(self.contracts - 1, sizing.min_contracts)
 
     def _maybe_pause(self, now_ns: int) -> None:
-        if (
-            self.session_attempts >= _MIN_ATTEMPTS_FOR_PAUSE
-            and self.get_fill_rate() < self.settings.executor.min_fill_rate
-        ):
-            self.paused_until_ns = now_ns + int(self.settings.timing.low_fill_rate_pause_seconds * NS)
-            self.log.warning("fill_rate_below_minimum", fill_rate=round(self.get_fill_rate(), 3),
-                             pause_s=self.settings.timing.low_fill_rate_pause_seconds)
+        """Pause while the fill rate is below the minimum. The first pause of a run of them is a warning, the
+        ones after it debug lines, and the recovery says how many pauses it took: one line per episode, not one
+        a minute per trader."""
+        rate = self.get_fill_rate()
+        if self.session_attempts < _MIN_ATTEMPTS_FOR_PAUSE or rate >= self.settings.executor.min_fill_rate:
+            if self.low_fill_pauses:
+                self.log.info("fill_rate_recovered", fill_rate=round(rate, 3), pauses=self.low_fill_pauses)
+                self.low_fill_pauses = 0
+            return
+        pause_s = self.settings.timing.low_fill_rate_pause_seconds
+        self.paused_until_ns = now_ns + int(pause_s * NS)
+        self.low_fill_pauses += 1
+        log = self.log.warning if self.low_fill_pauses == 1 else self.log.debug
+        log("fill_rate_below_minimum", fill_rate=round(rate, 3), pause_s=pause_s, pauses=self.low_fill_pauses)
 
     # ------------------------------------------------------------------ timing
 

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
+import structlog
 
 from actors import names
 from actors.expiration_trader import ExpirationTrader, TraderSettings
@@ -94,6 +95,25 @@ def test_unfilled_orders_time_out_and_count_then_the_trader_pauses():
     assert len(exchange.cancels) == len(exchange.orders)
     # a 60 s pause after the 5th timeout: attempts are spaced 3-6 s, so ten minutes allow far more than we see
     assert len(exchange.orders) < 10 * 60 / 6
+
+
+def test_a_run_of_low_fill_pauses_warns_once_then_logs_the_rest_at_debug():
+    with structlog.testing.capture_logs() as logs:
+        trader, _, _, _ = run(lambda o, t: [OrderAccepted(o.client_order_id, t)], minutes=30)
+    pauses = [entry for entry in logs if entry["event"] == "fill_rate_below_minimum"]
+    assert len(pauses) >= 3 and trader.low_fill_pauses == len(pauses)
+    assert [entry["log_level"] for entry in pauses] == ["warning"] + ["debug"] * (len(pauses) - 1)
+    assert [entry["pauses"] for entry in pauses] == list(range(1, len(pauses) + 1))
+
+
+def test_the_fill_rate_s_recovery_ends_the_run_of_pauses_with_one_info_line():
+    trader, *_ = run(lambda o, t: [OrderAccepted(o.client_order_id, t)], minutes=2)
+    trader.low_fill_pauses, trader.session_attempts = 4, 10
+    trader.session_fills = 10
+    with structlog.testing.capture_logs() as logs:
+        trader._maybe_pause(NOON_NS)
+    assert [(e["event"], e["log_level"], e["pauses"]) for e in logs] == [("fill_rate_recovered", "info", 4)]
+    assert trader.low_fill_pauses == 0
 
 
 def test_partial_debit_fill_sends_the_credit_for_what_filled():
@@ -187,8 +207,6 @@ def test_events_are_dispatched_by_type_and_an_unknown_one_is_logged_not_acted_on
     """Control messages by type, order events by their order: an accept answers and keeps the order
     working, a fill of all of it finishes it, a type the trader does not know is logged as unexpected."""
     from typing import NamedTuple
-
-    import structlog
 
     from core.orders import Contract, OrderLeg
 
