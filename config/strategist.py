@@ -158,7 +158,7 @@ class StrategistConfig(FrozenModel):
     liquidity_dte_days: float = Field(7.0, ge=0, le=3650)
     blackout_before_s: float = Field(3600.0, ge=0, le=7 * 86_400)
     blackout_after_s: float = Field(1800.0, ge=0, le=7 * 86_400)
-    blackouts: dict[str, BlackoutWindow] = Field(default_factory=_default_blackouts)
+    blackouts: dict[Literal["CPI", "FOMC"], BlackoutWindow] = Field(default_factory=_default_blackouts)
     history_sessions: int = Field(400, ge=60, le=20_000)
     indicators: IndicatorConfig = IndicatorConfig()
     regime: RegimeConfig = RegimeConfig()

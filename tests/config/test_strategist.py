@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from config import load_profile
 from config.base import ConfigError
@@ -26,3 +27,11 @@ def test_the_settings_reach_the_pure_layer():
                                               "consensus": {"weights": {"60m": 2, "1d": 1}}})
     assert config.regime.settings().caution_vix == 35 and config.vol_gate.settings().kind == "iv_percentile"
     assert config.consensus.settings().weights == (("60m", 2.0), ("1d", 1.0))
+
+
+def test_a_blackout_for_a_release_kind_the_calendar_does_not_have_fails_at_load_naming_it():
+    with pytest.raises(ValidationError) as error:
+        StrategistConfig(blackouts={"cpi": {"before_s": 60, "after_s": 60}})
+    assert "blackouts.cpi" in str(error.value)
+    assert StrategistConfig(blackouts={"FOMC": {"before_s": 60, "after_s": 60}}).blackouts_by_kind() == {
+        "FOMC": (60.0, 60.0)}
