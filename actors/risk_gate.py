@@ -14,7 +14,6 @@ venue unreachable past its grace time (`core.risk.killswitch`), and by hand (`Se
 
 from __future__ import annotations
 
-import bisect
 import math
 from datetime import date
 from typing import Any, Callable, Hashable, NamedTuple
@@ -50,7 +49,7 @@ from core.orders import (
     ReplaceOrder,
     SubmitOrder,
 )
-from core.pricing.bsm import bsm_scalar
+from core.pricing.bsm import legs_value
 from core.pricing.implied_vol import implied_vol_scalar
 from core.quotes import ChainQuotes
 from core.risk import checks
@@ -83,7 +82,6 @@ class RiskGate(Component):
         self.chains: dict[tuple[str, str], ChainQuotes] = {}
         self._rows: dict[tuple[str, str], dict] = {}         # chain -> (strike, right) -> row of its grid
         self._vols: dict[tuple[str, str], tuple[int, float]] = {}       # chain -> (implied at, vol)
-        self._atm_grids: dict[tuple[str, str], _AtmGrid] = {}
         self._expiry_ns: dict[tuple[str, str], int] = {}
         self.view: RiskView | None = None
         limits = self.limits
@@ -362,16 +360,8 @@ class RiskGate(Component):
         if not (math.isfinite(vol) and math.isfinite(spot)):
             return math.nan, 0.0, 0.0, 0.0, 0.0
         t_years = max((chain.expiry_ns - now_ns) / NS_PER_YEAR, _MIN_T_YEARS)
-        value = scale = delta = gamma = vega = 0.0
-        rate = self.rate
-        for is_call, strike, ratio in plan.options:
-            price, leg_delta, leg_gamma, leg_vega = bsm_scalar(is_call, spot, strike, t_years, rate, 0.0, vol)
-            value += ratio * price
-            scale += abs(ratio) * price
-            delta += ratio * leg_delta
-            gamma += ratio * leg_gamma
-            vega += ratio * leg_vega
-        return value, scale, delta, gamma, vega
+        return legs_value(plan.option_calls, plan.option_strikes, plan.option_ratios, spot, t_years, self.rate, 0.0,
+                          vol)
 
     def _vol(self, chain: ChainQuotes) -> float:
         """The chain's at-the-money implied vol (the call and the put nearest the underlying, mean of those that
@@ -380,10 +370,7 @@ class RiskGate(Component):
         cached = self._vols.get(key)
         if cached is not None and chain.time_ns - cached[0] < _VOL_REFRESH_NS:
             return cached[1]
-        grid = self._atm_grids.get(key)
-        if grid is None or grid.strikes is not chain.strikes:
-            grid = self._atm_grids[key] = _AtmGrid.of(chain)
-        vol = _atm_vol(chain, self.rate, grid)
+        vol = _atm_vol(chain, self.rate)
         self._vols[key] = (chain.time_ns, vol)
         return vol
 
@@ -510,7 +497,9 @@ class _LegsPlan(NamedTuple):
     option_chains: tuple[tuple[str, str], ...]
     max_strike: float
     ratios: tuple[int, ...]
-    options: tuple[tuple[bool, float, int], ...]      # (is call, strike, ratio) of each option leg
+    option_calls: np.ndarray               # per option leg (shares left out): is it a call, its strike, its ratio
+    option_strikes: np.ndarray
+    option_ratios: np.ndarray
 
     @classmethod
     def of(cls, legs: tuple[OrderLeg, ...]) -> _LegsPlan:
@@ -521,41 +510,26 @@ class _LegsPlan(NamedTuple):
                    signed_legs(legs, "SELL"), contracts_per_unit(bought), checks.payoff_bounds(legs),
                    tuple(dict.fromkeys((leg.contract.symbol, leg.contract.expiry) for leg in options)),
                    max(float(leg.contract.strike) for leg in legs), tuple(leg.ratio for leg in legs),
-                   tuple((leg.contract.right == "C", float(leg.contract.strike), leg.ratio) for leg in options))
+                   np.array([leg.contract.right == "C" for leg in options], dtype=np.bool_),
+                   np.array([float(leg.contract.strike) for leg in options], dtype=np.float64),
+                   np.array([float(leg.ratio) for leg in options], dtype=np.float64))
 
 
-def _atm_vol(chain: ChainQuotes, rate: float, grid: _AtmGrid) -> float:
+def _atm_vol(chain: ChainQuotes, rate: float) -> float:
     """The mean implied vol of the call and the put nearest the underlying (those that solve)."""
     spot = chain.underlying
     if not math.isfinite(spot) or len(chain.strikes) == 0:
         return math.nan
     t_years = max((chain.expiry_ns - chain.time_ns) / NS_PER_YEAR, _MIN_T_YEARS)
+    distance = np.abs(chain.strikes - spot)
     vols = []
-    for is_call, (strikes, rows) in ((True, grid.calls), (False, grid.puts)):
-        if not strikes:
+    for is_call in (True, False):
+        of_right = np.where(chain.is_call == is_call, distance, np.inf)
+        row = int(np.argmin(of_right))
+        if not math.isfinite(of_right[row]):
             continue
-        at = bisect.bisect_left(strikes, spot)
-        nearest = min((i for i in (at - 1, at) if 0 <= i < len(strikes)), key=lambda i: abs(strikes[i] - spot))
-        row = rows[nearest]
-        vol = implied_vol_scalar(0.5 * float(chain.bid[row] + chain.ask[row]), is_call, spot, strikes[nearest],
-                                 t_years, rate)
+        vol = implied_vol_scalar(0.5 * float(chain.bid[row] + chain.ask[row]), is_call, spot,
+                                 float(chain.strikes[row]), t_years, rate)
         if math.isfinite(vol):
             vols.append(vol)
     return sum(vols) / len(vols) if vols else math.nan
-
-
-class _AtmGrid(NamedTuple):
-    """A chain grid's calls and puts as (strikes ascending, their rows), to find the ones nearest the underlying
-    without a numpy call (kept while the snapshots share the grid's strikes array)."""
-
-    strikes: np.ndarray
-    calls: tuple[list[float], list[int]]
-    puts: tuple[list[float], list[int]]
-
-    @classmethod
-    def of(cls, chain: ChainQuotes) -> _AtmGrid:
-        by_right: dict[bool, list[tuple[float, int]]] = {True: [], False: []}
-        for row, (strike, is_call) in enumerate(zip(chain.strikes.tolist(), chain.is_call.tolist())):
-            by_right[bool(is_call)].append((strike, row))
-        sides = [sorted(by_right[right]) for right in (True, False)]
-        return cls(chain.strikes, *(([k for k, _ in side], [r for _, r in side]) for side in sides))

@@ -15,6 +15,7 @@ import math
 from typing import NamedTuple
 
 import numpy as np
+from numba import njit
 from scipy.special import ndtr
 
 _INV_SQRT_2PI = 0.3989422804014327
@@ -133,10 +134,12 @@ def bsm_greeks(is_call, spot, strike, t_years, rate, div_yield, vol) -> Greeks:
     return greeks
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
 def bsm_scalar(is_call: bool, spot: float, strike: float, t_years: float, rate: float, div_yield: float,
                vol: float) -> tuple[float, float, float, float]:
     """(price, delta, gamma, vega) of one option in plain floats: the same model as `bsm_greeks`, for a path that
-    values an order's few legs (numpy's per-call cost is most of the work at that size)."""
+    values an order's few legs (numpy's per-call cost is most of the work at that size). Compiled: a call from
+    Python costs about a tenth of the interpreted version."""
     t = max(t_years, 0.0)
     std_dev = vol * math.sqrt(t)
     div_discount, rate_discount = math.exp(-div_yield * t), math.exp(-rate * t)
@@ -153,5 +156,25 @@ def bsm_scalar(is_call: bool, spot: float, strike: float, t_years: float, rate: 
     return price, phi * dq_nd1, spot_dq_pdf / (spot * spot * std_dev), spot_dq_pdf * math.sqrt(t)
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def legs_value(is_call: np.ndarray, strikes: np.ndarray, ratios: np.ndarray, spot: float, t_years: float,
+               rate: float, div_yield: float, vol: float) -> tuple[float, float, float, float, float]:
+    """A structure of option legs at one vol, per share of one unit: (value, sum of |ratio| x leg value, delta,
+    gamma, vega), each the ratio-weighted sum over the legs (`ratios` > 0 bought). One compiled call per
+    structure: what a pre-trade check needs of an order's model value and greeks."""
+    value = scale = delta = gamma = vega = 0.0
+    for i in range(strikes.shape[0]):
+        price, leg_delta, leg_gamma, leg_vega = bsm_scalar(is_call[i], spot, strikes[i], t_years, rate, div_yield,
+                                                           vol)
+        ratio = ratios[i]
+        value += ratio * price
+        scale += abs(ratio) * price
+        delta += ratio * leg_delta
+        gamma += ratio * leg_gamma
+        vega += ratio * leg_vega
+    return value, scale, delta, gamma, vega
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _norm_cdf(x: float) -> float:
     return 0.5 * math.erfc(-x / _SQRT_2)

@@ -148,8 +148,18 @@ def implied_vol_scalar(price: float, is_call: bool, spot: float, strike: float, 
                        div_yield: float = 0.0, tolerance: float = 1e-6, max_iterations: int = 50) -> float:
     """The implied vol of one option in plain floats (NaN where none fits): Newton steps on `bsm_scalar` from the
     Brenner-Subrahmanyam guess, bisection where a step leaves the bracket. For a path that needs one or two vols
-    (numpy's per-call cost is most of `implied_vol`'s work at that size); `implied_vol` is the one for chains."""
-    if not all(map(math.isfinite, (price, spot, strike, t_years))) or t_years <= 0 or spot <= 0 or strike <= 0:
+    (numpy's per-call cost is most of `implied_vol`'s work at that size); `implied_vol` is the one for chains.
+    Compiled, as `bsm_scalar` is; every argument is passed on (numba's dispatch of omitted defaults costs fifty
+    times the solve)."""
+    return _implied_vol_scalar(float(price), bool(is_call), float(spot), float(strike), float(t_years), float(rate),
+                               float(div_yield), float(tolerance), int(max_iterations))
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _implied_vol_scalar(price: float, is_call: bool, spot: float, strike: float, t_years: float, rate: float,
+                        div_yield: float, tolerance: float, max_iterations: int) -> float:
+    if not (math.isfinite(price) and math.isfinite(spot) and math.isfinite(strike) and math.isfinite(t_years)) \
+            or t_years <= 0 or spot <= 0 or strike <= 0:
         return math.nan
     low, high = 1e-4, 10.0
     if not bsm_scalar(is_call, spot, strike, t_years, rate, div_yield, low)[0] < price < \
