@@ -12,6 +12,7 @@ from bench import (  # noqa: E402
     bench_book,
     bench_exchange,
     bench_fill_rates,
+    bench_generators,
     bench_iv,
     bench_liquidity,
     bench_metrics_overhead,
@@ -29,6 +30,6 @@ from bench import (  # noqa: E402
 if __name__ == "__main__":
     for module in (bench_pricing, bench_iv, bench_runtime, bench_exchange, bench_paper, bench_backtest, bench_recovery,
                    bench_session_latency, bench_router_latency, bench_study, bench_montecarlo, bench_metrics_overhead,
-                   bench_book, bench_fill_rates, bench_liquidity, bench_strategist):
+                   bench_book, bench_fill_rates, bench_liquidity, bench_strategist, bench_generators):
         module.main()
         print()
