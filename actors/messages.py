@@ -204,3 +204,31 @@ class RegimeVerdict(NamedTuple):
     blackout: str                     # the event whose blackout window this is in ("" when none)
     tradable: bool
     no_trade: str                     # no_signal, consensus, liquidity, blackout ("" when tradable)
+    rsi: float = float("nan")         # the day's RSI (routing's conditions)
+    naked_short_vol: bool = False     # the volatility gate allows naked short volatility (a strangle)
+
+
+class StructureProposal(NamedTuple):
+    """A RegimeStrategist's routed structure at `time_ns` (core/strategy/generators.py `Proposal`, in plain
+    types): the first route of the verdict that proposed, with what was skipped or refused before it. Legs are
+    (strike, right "C"/"P", signed contracts of one unit); prices per share (entry > 0 a debit, < 0 a credit);
+    max loss inf where unbounded; margin in USD for one unit."""
+
+    symbol: str
+    time_ns: int
+    expiry: str
+    structure: str                    # core.structures.StructureKind value
+    style: str                        # SHORT_VOL or DIRECTIONAL (seed 003: targets and trailing mode)
+    bullish: bool
+    size_fraction: float              # of the full size (the verdict's confidence)
+    legs: tuple[tuple[float, str, int], ...]
+    entry_cost_per_share: float
+    max_profit_per_share: float
+    max_loss_per_share: float
+    breakevens: tuple[float, ...]
+    margin_usd: float
+    width_per_share: float
+    delta: float
+    dte_days: float
+    regime: str
+    passed_over: tuple[str, ...]      # routes skipped or refused before this one, each with its reason

@@ -23,19 +23,23 @@ import numpy as np
 import pandas as pd
 
 from actors import names
-from actors.messages import RegimeVerdict
+from actors.messages import RegimeVerdict, StructureProposal
 from actors.runtime.component import Component
 from config.strategist import StrategistConfig
 from core.quotes import ChainQuotes
 from core.strategy.consensus import consensus, resample, timeframe_signals
 from core.strategy.events import EventCalendar, calendar, in_blackout
+from core.strategy.generators import ChainView, NoProposal, Proposal, StructureSpec, chain_view, propose
 from core.strategy.liquidity import check_liquidity
 from core.strategy.regimes import Regime
+from core.strategy.routing import Route, VerdictInputs, route
 from core.strategy.verdict import SignalSettings, daily_verdicts
 
 _MINUTE_NS = 60 * 10**9
 _REGIMES = [regime.name for regime in Regime]
-NO_TRADE_REASONS = ("no_signal", "consensus", "liquidity", "blackout")
+NO_TRADE_REASONS = ("no_signal", "consensus", "liquidity", "blackout", "no_route", "no_structure")
+"""An evaluation's first reason to open nothing: the verdict's four, then routing (no structure routed for the
+regime and bias) and the generators (none of the routed structures qualified on today's chains)."""
 _NEW_YORK = "America/New_York"
 
 
@@ -69,6 +73,12 @@ class RegimeStrategist(Component):
         self.latest: RegimeVerdict | None = None
         self.no_trade = {reason: 0 for reason in NO_TRADE_REASONS}
         self.evaluations = 0
+        self.routing_rule = config.routing_rule()
+        self.specs = config.structure_specs()
+        self.proposed: dict[str, int] = {}                 # structure -> evaluations it was the proposal
+        self.refused: dict[str, int] = {}                  # structure -> evaluations it was routed but refused
+        self.latest_proposal: StructureProposal | None = None
+        self.latest_passed_over: tuple[str, ...] = ()
 
     def on_start(self, now_ns: int) -> None:
         self.day = self._day_verdict()
@@ -80,17 +90,18 @@ class RegimeStrategist(Component):
         """Today's regime from the daily history (its last session's verdict), or NO_SIGNAL with the reason."""
         if self.daily_bars is None or not len(self.daily_bars):
             return {"regime": "NO_SIGNAL", "regime_reason": "no daily history", "confidence": 0.0, "bias": 0,
-                    "bias_score": 0.0, "short_vol": False, "vol_gate_reason": "no daily history", "notes": ()}
+                    "bias_score": 0.0, "short_vol": False, "vol_gate_reason": "no daily history", "notes": (),
+                    "rsi": float("nan"), "naked_short_vol": False}
         verdicts = daily_verdicts(self.daily_bars, self.vix, self.settings)
         if verdicts.empty:
             return {"regime": "NO_SIGNAL", "regime_reason": "no usable daily bars", "confidence": 0.0, "bias": 0,
                     "bias_score": 0.0, "short_vol": False, "vol_gate_reason": "no usable daily bars",
-                    "notes": verdicts.attrs["notes"]}
+                    "notes": verdicts.attrs["notes"], "rsi": float("nan"), "naked_short_vol": False}
         last = verdicts.iloc[-1]
         return {"regime": str(last.regime), "regime_reason": str(last.regime_reason),
                 "confidence": float(last.confidence), "bias": int(last.bias), "bias_score": float(last.bias_score),
                 "short_vol": bool(last.short_vol), "vol_gate_reason": str(last.vol_gate_reason),
-                "notes": verdicts.attrs["notes"]}
+                "notes": verdicts.attrs["notes"], "rsi": float(last.rsi), "naked_short_vol": bool(last.naked_short_vol)}
 
     def on_message(self, message: Any, now_ns: int) -> None:
         if not isinstance(message, ChainQuotes):
@@ -131,7 +142,7 @@ class RegimeStrategist(Component):
         return RegimeVerdict(self.symbol, now_ns, day["regime"], day["regime_reason"], day["confidence"], day["bias"],
                              day["bias_score"], day["short_vol"], day["vol_gate_reason"], float(agreed.score[0]),
                              bool(agreed.reached[0]), reasons, liquidity_code, liquidity_reason, event,
-                             no_trade == "", no_trade)
+                             no_trade == "", no_trade, day["rsi"], day["naked_short_vol"])
 
     def _signals(self) -> dict:
         """Each timeframe's signals: 5m/15m/60m from today's minutes, daily from the history."""
@@ -167,6 +178,74 @@ class RegimeStrategist(Component):
                       blackout=verdict.blackout, no_trade=verdict.no_trade)
         for subscriber in self.subscribers:
             self.port.send(subscriber, verdict)
+        if verdict.tradable:
+            self._propose(verdict, now_ns)
+
+    def _propose(self, verdict: RegimeVerdict, now_ns: int) -> None:
+        """Route the verdict (seed 003's table) and try each routed structure on the chain its DTE window picks,
+        in priority order; the first proposal goes to the subscribers, and what came before it says why not."""
+        routing = route(VerdictInputs(verdict.regime, verdict.rsi, verdict.bias, verdict.bias_score,
+                                      verdict.confidence, verdict.short_vol, verdict.naked_short_vol),
+                        self.routing_rule)
+        passed_over = list(routing.skipped)
+        if not routing.routes:
+            self._no_structure("no_route", passed_over)
+            return
+        views: dict[str, ChainView | str] = {}
+        for chosen in routing.routes:
+            result = self._try(chosen, views, now_ns)
+            if isinstance(result, Proposal):
+                self._publish_proposal(result, chosen, verdict, tuple(passed_over), now_ns)
+                return
+            name = chosen.structure.value
+            self.refused[name] = self.refused.get(name, 0) + 1
+            passed_over.append(f"{name}: {'; '.join(result.reasons)}")
+        self._no_structure("no_structure", passed_over)
+
+    def _try(self, chosen: Route, views: dict[str, ChainView | str], now_ns: int) -> Proposal | NoProposal:
+        spec = self.specs[chosen.structure]
+        chain = self._chain_in_window(spec, now_ns)
+        if chain is None:
+            return NoProposal(chosen.structure, (f"no expiry {spec.dte_min_days:g}-{spec.dte_max_days:g} days "
+                                                 "away is quoted",))
+        if chain.expiry not in views:
+            views[chain.expiry] = chain_view(chain, now_ns, self.rate)
+        return propose(chosen.structure, views[chain.expiry], spec, bullish=chosen.bullish, skew=chosen.skew)
+
+    def _chain_in_window(self, spec: StructureSpec, now_ns: int) -> ChainQuotes | None:
+        """The quoted chain whose days to expiry fall in the spec's window, nearest its middle."""
+        middle_days = 0.5 * (spec.dte_min_days + spec.dte_max_days)
+        best, best_gap = None, float("inf")
+        for chain in self.chains.values():
+            days = (chain.expiry_ns - now_ns) / 86_400e9
+            if spec.dte_min_days <= days <= spec.dte_max_days and abs(days - middle_days) < best_gap:
+                best, best_gap = chain, abs(days - middle_days)
+        return best
+
+    def _publish_proposal(self, proposal: Proposal, chosen: Route, verdict: RegimeVerdict,
+                          passed_over: tuple[str, ...], now_ns: int) -> None:
+        legs = tuple((leg.strike, "C" if leg.is_call else "P", leg.signed_quantity)
+                     for leg in proposal.structure.legs)
+        message = StructureProposal(
+            self.symbol, now_ns, proposal.structure.expiry.isoformat(), proposal.kind.value, chosen.style,
+            chosen.bullish, chosen.size_fraction, legs, proposal.entry_cost_per_share,
+            proposal.max_profit_per_share, proposal.max_loss_per_share, proposal.breakevens, proposal.margin_usd,
+            proposal.width_per_share, proposal.delta, proposal.dte_days, verdict.regime, passed_over)
+        self.latest_proposal, self.latest_passed_over = message, passed_over
+        self.proposed[message.structure] = self.proposed.get(message.structure, 0) + 1
+        self.telemetry.count("spreadwright_strategist_proposals_total", symbol=self.symbol,
+                             structure=message.structure)
+        self.log.info("structure_proposal", symbol=self.symbol, structure=message.structure, expiry=message.expiry,
+                      legs=legs, entry_per_share=round(message.entry_cost_per_share, 4),
+                      margin_usd=round(message.margin_usd, 2), passed_over=passed_over)
+        for subscriber in self.subscribers:
+            self.port.send(subscriber, message)
+
+    def _no_structure(self, reason: str, passed_over: list[str]) -> None:
+        self.no_trade[reason] += 1
+        self.latest_passed_over = tuple(passed_over)
+        self.telemetry.count("spreadwright_strategist_no_trade_total", symbol=self.symbol, reason=reason)
+        self.log.info("no_structure", symbol=self.symbol, reason=reason, passed_over=passed_over)
 
     def carry(self, vix_close: float) -> StrategistCarry:
         """The history the next session's strategist starts from (module docstring); `vix_close`: the implied
@@ -188,7 +267,10 @@ class RegimeStrategist(Component):
     def snapshot(self) -> dict[str, Any]:
         return {"day": {k: v for k, v in self.day.items() if k != "notes"}, "notes": list(self.day.get("notes", ())),
                 "evaluations": self.evaluations, "no_trade": dict(self.no_trade),
-                "latest": self.latest._asdict() if self.latest is not None else None}
+                "latest": self.latest._asdict() if self.latest is not None else None,
+                "proposed": dict(self.proposed), "refused": dict(self.refused),
+                "latest_proposal": self.latest_proposal._asdict() if self.latest_proposal is not None else None,
+                "latest_passed_over": list(self.latest_passed_over)}
 
 
 def _minute_frame(minutes: dict[int, list[float]]) -> pd.DataFrame:

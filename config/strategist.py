@@ -12,9 +12,16 @@ from pydantic import Field, model_validator
 from config.base import FrozenModel, rule_error
 from core.strategy.confidence import FuzzySets
 from core.strategy.consensus import ConsensusSettings
+from core.strategy.generators import DEFAULT_SPECS, StructureSpec
 from core.strategy.indicators import IndicatorSettings
 from core.strategy.liquidity import LiquidityRule
 from core.strategy.regimes import RegimeRule, VolSellingGate
+from core.strategy.routing import SEED_003_TABLE, RouteStep, RoutingRule
+from core.structures import StructureKind
+
+StructureName = Literal["iron_condor", "strangle", "butterfly", "broken_wing_butterfly", "risk_reversal",
+                        "jade_lizard"]
+RegimeName = Literal["RANGE_BOUND", "MEAN_REVERSION", "TREND", "CAUTION"]
 
 
 class IndicatorConfig(FrozenModel):
@@ -131,6 +138,77 @@ class LiquidityConfig(FrozenModel):
         return LiquidityRule(**self.model_dump())
 
 
+class RouteStepConfig(FrozenModel):
+    """One line of a regime's priority list: the structure, tried only when RSI is within `rsi_within` (low, high)
+    or outside `rsi_outside` (below low or above high), where given."""
+
+    structure: StructureName
+    rsi_within: tuple[float, float] | None = None
+    rsi_outside: tuple[float, float] | None = None
+
+    @model_validator(mode="after")
+    def _bands(self) -> RouteStepConfig:
+        for name in ("rsi_within", "rsi_outside"):
+            band = getattr(self, name)
+            if band is not None and not 0 <= band[0] < band[1] <= 100:
+                raise rule_error(name, f"need 0 <= low < high <= 100, got {list(band)}")
+        return self
+
+    def step(self) -> RouteStep:
+        return RouteStep(StructureKind(self.structure), self.rsi_within, self.rsi_outside)
+
+
+def _seed_table() -> dict[str, list[RouteStepConfig]]:
+    return {regime: [RouteStepConfig(structure=step.structure.value, rsi_within=step.rsi_within,
+                                     rsi_outside=step.rsi_outside) for step in steps]
+            for regime, steps in SEED_003_TABLE.items()}
+
+
+class RoutingConfig(FrozenModel):
+    """Seed 003's routing table (core/strategy/routing.py): per regime, the structures to try in order; which
+    structures may trade at all; the least confidence that routes. The verdict's bias skews the deltas by up to
+    `confidence.max_delta_skew` and its confidence scales the size from `confidence.size_floor`."""
+
+    table: dict[RegimeName, list[RouteStepConfig]] = Field(default_factory=_seed_table)
+    enabled: list[StructureName] = Field(default_factory=lambda: [kind.value for kind in DEFAULT_SPECS])
+    min_confidence: float = Field(0.0, ge=0, le=1)
+
+    def settings(self, confidence: ConfidenceConfig) -> RoutingRule:
+        return RoutingRule({regime: tuple(step.step() for step in steps) for regime, steps in self.table.items()},
+                           frozenset(StructureKind(name) for name in self.enabled), self.min_confidence,
+                           confidence.max_delta_skew, confidence.size_floor)
+
+
+class StructureConfig(FrozenModel):
+    """How one structure picks strikes and what it must be worth (core/strategy/generators.py `StructureSpec`):
+    deltas absolute, widths in percent of the underlying, prices per share; a field left out keeps the
+    structure's default (`DEFAULT_SPECS`)."""
+
+    dte_min_days: float | None = Field(None, ge=0, le=3650)
+    dte_max_days: float | None = Field(None, ge=0, le=3650)
+    short_delta: float | None = Field(None, gt=0, lt=1)
+    delta_min: float | None = Field(None, ge=0, lt=1)
+    delta_max: float | None = Field(None, gt=0, le=1)
+    long_delta: float | None = Field(None, gt=0, lt=1)
+    call_delta: float | None = Field(None, gt=0, lt=1)
+    wing_pct_of_spot: float | None = Field(None, gt=0, le=50)
+    broken_wing_ratio: float | None = Field(None, gt=1, le=10)
+    min_credit_to_width: float | None = Field(None, ge=0, le=1)
+    max_debit_to_width: float | None = Field(None, gt=0, le=1)
+    min_credit_per_share: float | None = Field(None, ge=0, le=10_000)
+    max_debit_per_share: float | None = Field(None, ge=0, le=10_000)
+    max_margin_usd: float | None = Field(None, gt=0, le=1e9)
+
+    def spec(self, kind: StructureKind) -> StructureSpec:
+        spec = DEFAULT_SPECS[kind]._replace(**self.model_dump(exclude_none=True))
+        if not spec.delta_min <= spec.short_delta <= spec.delta_max:
+            raise ValueError(f"short_delta {spec.short_delta:g} outside delta_min..delta_max "
+                             f"{spec.delta_min:g}..{spec.delta_max:g}")
+        if spec.dte_min_days > spec.dte_max_days:
+            raise ValueError(f"dte_min_days {spec.dte_min_days:g} above dte_max_days {spec.dte_max_days:g}")
+        return spec
+
+
 class BlackoutWindow(FrozenModel):
     """A release kind's blackout: from `before_s` before the release to `after_s` after it."""
 
@@ -166,6 +244,25 @@ class StrategistConfig(FrozenModel):
     confidence: ConfidenceConfig = ConfidenceConfig()
     consensus: ConsensusConfig = ConsensusConfig()
     liquidity: LiquidityConfig = LiquidityConfig()
+    routing: RoutingConfig = RoutingConfig()
+    structures: dict[StructureName, StructureConfig] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _structure_specs(self) -> StrategistConfig:
+        for name, structure in self.structures.items():
+            try:
+                structure.spec(StructureKind(name))
+            except ValueError as error:
+                raise rule_error(f"structures.{name}", str(error)) from None
+        return self
+
+    def structure_specs(self) -> dict[StructureKind, StructureSpec]:
+        """Every generated structure's spec: the defaults with `structures` laid over them."""
+        return {kind: (self.structures[kind.value].spec(kind) if kind.value in self.structures else spec)
+                for kind, spec in DEFAULT_SPECS.items()}
+
+    def routing_rule(self) -> RoutingRule:
+        return self.routing.settings(self.confidence)
 
     def blackouts_by_kind(self) -> dict[str, tuple[float, float]]:
         """`blackouts` as the pure layer takes them: kind -> (before_s, after_s)."""

@@ -477,11 +477,16 @@ def strategist_summary(days: list[dict]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for row in days:
         symbol = out.setdefault(row["symbol"], {"sessions": [], "evaluations": 0,
-                                                "no_trade": dict.fromkeys(NO_TRADE_REASONS, 0)})
+                                                "no_trade": dict.fromkeys(NO_TRADE_REASONS, 0), "proposed": {},
+                                                "refused": {}})
         symbol["sessions"].append({"session": row["session"], **row["day"]})
         symbol["evaluations"] += row["evaluations"]
         for reason, count in row["no_trade"].items():
             symbol["no_trade"][reason] += count
+        for key in ("proposed", "refused"):
+            for structure, count in row.get(key, {}).items():
+                symbol[key][structure] = symbol[key].get(structure, 0) + count
+        symbol["latest_passed_over"] = row.get("latest_passed_over", [])
         symbol["day"], symbol["latest"] = row["day"], row["latest"]
     return out
 
@@ -493,7 +498,8 @@ def _why_no_trade(strategists: dict[str, Any] | None) -> list[str]:
         return []
     lines = ["", "## Strategist verdicts (why no trade)", "",
              "| symbol | sessions by regime | last session | short vol (last) | evaluations | no signal | consensus | "
-             "liquidity | blackout |", "|---|---|---|---|---:|---:|---:|---:|---:|"]
+             "liquidity | blackout | no route | no structure | proposed |",
+             "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for symbol, s in strategists.items():
         day, no_trade = s["day"], s["no_trade"]
         regimes = Counter(session["regime"] for session in s["sessions"])
@@ -501,9 +507,15 @@ def _why_no_trade(strategists: dict[str, Any] | None) -> list[str]:
         last = (f"{day['regime']} ({day['regime_reason']})" if day["regime_reason"] else day["regime"]) + \
             f", confidence {day['confidence']:.2f}, bias {day['bias']:+d}"
         short_vol = "yes" if day["short_vol"] else f"no: {day['vol_gate_reason']}"
+        proposed = ", ".join(f"{k} {v}" for k, v in sorted(s.get("proposed", {}).items())) or "none"
         lines.append(f"| {symbol} | {by_regime} | {last} | {short_vol} | {s['evaluations']} | "
                      f"{no_trade['no_signal']} | {no_trade['consensus']} | {no_trade['liquidity']} | "
-                     f"{no_trade['blackout']} |")
+                     f"{no_trade['blackout']} | {no_trade['no_route']} | {no_trade['no_structure']} | {proposed} |")
+    passed_over = [(symbol, s["latest_passed_over"]) for symbol, s in strategists.items()
+                   if s.get("latest_passed_over")]
+    if passed_over:
+        lines += ["", "Structures passed over at the last evaluation, and why:", ""]
+        lines += [f"- {symbol}: {reason}" for symbol, reasons in passed_over for reason in reasons]
     return lines
 
 

@@ -152,9 +152,16 @@ CATALOG: dict[str, MetricSpec] = {
         MetricSpec(
             "spreadwright_strategist_no_trade_total",
             "counter",
-            "Strategist evaluations that would open nothing, by the first reason (no_signal, vol_gate, consensus, "
-            "liquidity, blackout).",
+            "Strategist evaluations that would open nothing, by the first reason (no_signal, consensus, liquidity, "
+            "blackout, no_route, no_structure).",
             ("symbol", "reason"),
+        ),
+        MetricSpec(
+            "spreadwright_strategist_proposals_total",
+            "counter",
+            "Structures the strategist proposed (the first routed structure that qualified on the chain), by "
+            "structure.",
+            ("symbol", "structure"),
         ),
         MetricSpec(
             "spreadwright_book_model_marked_contracts",

@@ -207,12 +207,13 @@ def _no_candidate(calls: bool, sold: bool, low: float, high: float) -> str:
 
 # ------------------------------------------------------------------ the six generators
 
-def iron_condor(view: ChainView, spec: StructureSpec) -> Proposal | NoProposal:
-    """A short put spread and a short call spread, the sold legs nearest `short_delta`; the credit per width of
-    the wider side at least `min_credit_to_width`."""
+def iron_condor(view: ChainView, spec: StructureSpec, skew: float = 0.0) -> Proposal | NoProposal:
+    """A short put spread and a short call spread, the sold legs nearest `short_delta` moved by the bias's `skew`
+    (`side_targets`); the credit per width of the wider side at least `min_credit_to_width`."""
     kind = StructureKind.IRON_CONDOR
     reasons = list(_window(view, spec))
-    sides = [_credit_spread(view, spec, calls) for calls in (False, True)]
+    targets = side_targets(spec, skew)
+    sides = [_credit_spread(view, spec, calls, target) for calls, target in zip((False, True), targets)]
     reasons += [side for side in sides if isinstance(side, str)]
     if reasons:
         return NoProposal(kind, tuple(reasons))
@@ -227,10 +228,11 @@ def iron_condor(view: ChainView, spec: StructureSpec) -> Proposal | NoProposal:
                   (put_long, put_short, call_short, call_long), width, margin_per_share=None)
 
 
-def _credit_spread(view: ChainView, spec: StructureSpec, calls: bool) -> tuple[int, int, float, float] | str:
-    """One side of a condor: (sold row, bought row, credit, width) of the candidate nearest the target delta
-    that has a wing and a positive credit, or why none has."""
-    shorts = _candidates(view, calls, view.sellable, spec.delta_min, spec.delta_max, spec.short_delta)
+def _credit_spread(view: ChainView, spec: StructureSpec, calls: bool, target: float
+                   ) -> tuple[int, int, float, float] | str:
+    """One side of a condor: (sold row, bought row, credit, width) of the candidate nearest `target` that has a
+    wing and a positive credit, or why none has."""
+    shorts = _candidates(view, calls, view.sellable, spec.delta_min, spec.delta_max, target)
     if shorts.size == 0:
         return _no_candidate(calls, True, spec.delta_min, spec.delta_max)
     longs = _beyond(view, calls, view.buyable, view.strikes[shorts], np.full(shorts.shape, _wing(view, spec)),
@@ -245,14 +247,14 @@ def _credit_spread(view: ChainView, spec: StructureSpec, calls: bool) -> tuple[i
     return short, long, float(credit[best]), abs(float(view.strikes[short] - view.strikes[long]))
 
 
-def short_strangle(view: ChainView, spec: StructureSpec) -> Proposal | NoProposal:
-    """A short put and a short call, each nearest `short_delta` within the band (seed 004: 0.10-0.15); the credit
-    at least `min_credit_per_share`; margin by the naked strangle rule."""
+def short_strangle(view: ChainView, spec: StructureSpec, skew: float = 0.0) -> Proposal | NoProposal:
+    """A short put and a short call, each nearest `short_delta` (moved by `skew`, `side_targets`) within the band
+    (seed 004: 0.10-0.15); the credit at least `min_credit_per_share`; margin by the naked strangle rule."""
     kind = StructureKind.STRANGLE
     reasons = list(_window(view, spec))
     picks = []
-    for calls in (False, True):
-        rows = _candidates(view, calls, view.sellable, spec.delta_min, spec.delta_max, spec.short_delta)
+    for calls, target in zip((False, True), side_targets(spec, skew)):
+        rows = _candidates(view, calls, view.sellable, spec.delta_min, spec.delta_max, target)
         if rows.size == 0:
             reasons.append(_no_candidate(calls, True, spec.delta_min, spec.delta_max))
         else:
@@ -403,6 +405,15 @@ def jade_lizard(view: ChainView, spec: StructureSpec) -> Proposal | NoProposal:
 
 # ------------------------------------------------------------------ shared
 
+def side_targets(spec: StructureSpec, skew: float) -> tuple[float, float]:
+    """(put, call) target deltas of a two-sided short structure moved by the bias's skew
+    (`core.strategy.confidence.delta_skew`: negative when bearish): bearish sells the call nearer the money and
+    the put further, bullish the reverse; kept within the spec's band."""
+    put = min(max(spec.short_delta + skew, spec.delta_min), spec.delta_max)
+    call = min(max(spec.short_delta - skew, spec.delta_min), spec.delta_max)
+    return put, call
+
+
 def _strikes(view: ChainView, *rows: int) -> list[float]:
     return [float(view.strikes[row]) for row in rows]
 
@@ -453,12 +464,13 @@ _GENERATORS: dict[StructureKind, Callable[..., Proposal | NoProposal]] = {
     StructureKind.JADE_LIZARD: jade_lizard,
 }
 _DIRECTIONAL = frozenset({StructureKind.BROKEN_WING_BUTTERFLY, StructureKind.RISK_REVERSAL})
+_SKEWED = frozenset({StructureKind.IRON_CONDOR, StructureKind.STRANGLE})
 
 
 def propose(kind: StructureKind, view: ChainView | str, spec: StructureSpec | None = None,
-            bullish: bool = True) -> Proposal | NoProposal:
+            bullish: bool = True, skew: float = 0.0) -> Proposal | NoProposal:
     """The `kind` generator on `view` (or the reason `chain_view` gave for none); `bullish` orients the
-    directional ones (broken-wing fly, risk reversal)."""
+    directional ones (broken-wing fly, risk reversal), `skew` moves the two-sided short ones' deltas."""
     kind = StructureKind(kind)
     if kind not in _GENERATORS:
         return NoProposal(kind, (f"no generator for {kind.value}",))
@@ -467,4 +479,6 @@ def propose(kind: StructureKind, view: ChainView | str, spec: StructureSpec | No
     spec = DEFAULT_SPECS[kind] if spec is None else spec
     if kind in _DIRECTIONAL:
         return _GENERATORS[kind](view, spec, bullish)
+    if kind in _SKEWED:
+        return _GENERATORS[kind](view, spec, skew)
     return _GENERATORS[kind](view, spec)

@@ -8,7 +8,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from actors.messages import RegimeVerdict
+from actors.messages import RegimeVerdict, StructureProposal
 from actors.regime_strategist import RegimeStrategist
 from actors.runtime.component import Component
 from actors.runtime.inline import InlineRuntime
@@ -53,13 +53,14 @@ class Feed(Component):
 class Desk(Component):
     def __init__(self):
         super().__init__("desk")
-        self.verdicts = []
+        self.verdicts, self.proposals = [], []
 
     def on_message(self, message, now_ns):
-        self.verdicts.append(message)
+        (self.proposals if isinstance(message, StructureProposal) else self.verdicts).append(message)
 
 
-def run(config=StrategistConfig(), history=True, events=None, minutes=120, open_ns=OPEN_NS, carry=None):
+def run(config=StrategistConfig(), history=True, events=None, minutes=120, open_ns=OPEN_NS, carry=None,
+        proposals=None):
     bars, vix = history_before("SPY", DAY, 400, 600.0) if history else (None, None)
     if carry is not None:
         bars, vix = carry.daily_bars, carry.vix
@@ -69,6 +70,8 @@ def run(config=StrategistConfig(), history=True, events=None, minutes=120, open_
     desk = rt.add(Desk())
     rt.add(Feed(minutes, open_ns=open_ns))
     rt.run(until_ns=open_ns + minutes * 60 * 10**9)
+    if proposals is not None:
+        proposals.extend(desk.proposals)
     return strategist, desk.verdicts
 
 
@@ -77,7 +80,10 @@ def test_verdicts_every_interval_with_the_day_s_regime_and_every_no_trade_counte
     assert len(verdicts) == strategist.evaluations == 24 and all(isinstance(v, RegimeVerdict) for v in verdicts)
     snapshot = strategist.snapshot()
     assert snapshot["day"]["regime"] in ("RANGE_BOUND", "MEAN_REVERSION", "TREND", "CAUTION")
-    assert sum(snapshot["no_trade"].values()) == sum(not v.tradable for v in verdicts)
+    verdict_level = ("no_signal", "consensus", "liquidity", "blackout")
+    assert sum(snapshot["no_trade"][r] for r in verdict_level) == sum(not v.tradable for v in verdicts)
+    assert snapshot["no_trade"]["no_route"] + snapshot["no_trade"]["no_structure"] + \
+        sum(snapshot["proposed"].values()) == sum(v.tradable for v in verdicts)
     assert all(v.tradable == (v.no_trade == "") for v in verdicts)
     assert verdicts[0].consensus_reasons and any("5m" in r for r in verdicts[0].consensus_reasons)   # too early
     later = verdicts[-1]
@@ -145,3 +151,32 @@ def test_the_next_sessions_start_from_the_carry_and_the_60_minute_timeframe_coun
     after_first_bar = [v for v in verdicts if v.time_ns >= third_open_ns + 30 * 60 * 10**9]   # the 09:00 bar closed
     assert after_first_bar and not any(r.startswith("60m") for v in after_first_bar for r in v.consensus_reasons)
     assert len(third.carry(vix_close=16.0).minutes) == (12 + 2) * 60                  # the oldest minutes go
+
+
+def test_a_tradable_verdict_routes_to_a_structure_proposed_on_the_day_s_chain():
+    every_regime = {regime: [{"structure": "broken_wing_butterfly"}, {"structure": "iron_condor"}]
+                    for regime in ("RANGE_BOUND", "MEAN_REVERSION", "TREND", "CAUTION")}
+    config = StrategistConfig.model_validate({"routing": {"table": every_regime}})
+    proposals = []
+    strategist, verdicts = run(config, proposals=proposals)
+    tradable = [v for v in verdicts if v.tradable]
+    assert tradable and len(proposals) == len(tradable) == strategist.snapshot()["proposed"]["broken_wing_butterfly"]
+    first = proposals[0]
+    assert first.structure == "broken_wing_butterfly" and first.expiry == "2026-11-27"
+    assert first.bullish == (tradable[0].bias >= 0) and first.style == "DIRECTIONAL"
+    rights = {right for _, right, _ in first.legs}
+    assert rights == ({"P"} if first.bullish else {"C"})
+    assert [q for _, _, q in first.legs] == [1, -2, 1] and first.margin_usd > 0
+    assert first.max_loss_per_share > 0 and 0 < first.size_fraction <= 1
+
+
+def test_a_structure_no_chain_can_carry_is_refused_with_the_reason_and_counted():
+    table = {regime: [{"structure": "iron_condor"}] for regime in ("RANGE_BOUND", "MEAN_REVERSION", "TREND", "CAUTION")}
+    config = StrategistConfig.model_validate({
+        "routing": {"table": table}, "vol_gate": {"min_iv_rank": 0, "max_vix": 200},
+        "structures": {"iron_condor": {"dte_min_days": 30, "dte_max_days": 60}}})
+    proposals = []
+    strategist, verdicts = run(config, proposals=proposals)
+    snapshot = strategist.snapshot()
+    assert not proposals and snapshot["no_trade"]["no_structure"] == sum(v.tradable for v in verdicts) > 0
+    assert snapshot["latest_passed_over"] == ["iron_condor: no expiry 30-60 days away is quoted"]

@@ -35,3 +35,32 @@ def test_a_blackout_for_a_release_kind_the_calendar_does_not_have_fails_at_load_
     assert "blackouts.cpi" in str(error.value)
     assert StrategistConfig(blackouts={"FOMC": {"before_s": 60, "after_s": 60}}).blackouts_by_kind() == {
         "FOMC": (60.0, 60.0)}
+
+
+@pytest.mark.parametrize("variable, value, field", [
+    ("SPREADWRIGHT__STRATEGIST__STRUCTURES", '{"strangle": {"short_delta": 0.5}}', "strategist.structures.strangle"),
+    ("SPREADWRIGHT__STRATEGIST__STRUCTURES", '{"strangel": {}}', "strategist.structures.strangel"),
+    ("SPREADWRIGHT__STRATEGIST__ROUTING__TABLE", '{"TREND": [{"structure": "condor"}]}',
+     "strategist.routing.table.TREND.0.structure"),
+    ("SPREADWRIGHT__STRATEGIST__ROUTING__TABLE", '{"TREND": [{"structure": "strangle", "rsi_within": [70, 30]}]}',
+     "strategist.routing.table.TREND.0.rsi_within"),
+    ("SPREADWRIGHT__STRATEGIST__ROUTING__ENABLED", '["iron_condor", "straddle"]', "strategist.routing.enabled"),
+])
+def test_a_bad_routing_or_structure_setting_names_its_field(variable, value, field):
+    with pytest.raises(ConfigError) as error:
+        load_profile("backtest", env={variable: value})
+    assert field in str(error.value) and variable in str(error.value)
+
+
+def test_routing_and_structure_settings_reach_the_pure_layer():
+    from core.structures import StructureKind
+    config = load_profile("backtest", env={
+        "SPREADWRIGHT__STRATEGIST__ROUTING__TABLE": '{"RANGE_BOUND": [{"structure": "iron_condor", '
+                                                    '"rsi_within": [40, 60]}]}',
+        "SPREADWRIGHT__STRATEGIST__STRUCTURES": '{"iron_condor": {"short_delta": 0.16, "wing_pct_of_spot": 1.5}}'})
+    rule = config.strategist.routing_rule()
+    assert rule.table == {"RANGE_BOUND": (rule.table["RANGE_BOUND"][0],)}
+    assert rule.table["RANGE_BOUND"][0].rsi_within == (40.0, 60.0)
+    spec = config.strategist.structure_specs()[StructureKind.IRON_CONDOR]
+    assert spec.short_delta == 0.16 and spec.wing_pct_of_spot == 1.5 and spec.delta_min == 0.10
+    assert StrategistConfig().routing_rule().table["CAUTION"][0].structure is StructureKind.JADE_LIZARD

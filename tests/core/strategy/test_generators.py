@@ -195,3 +195,13 @@ def test_a_missing_verdict_or_unknown_kind_is_a_reason():
     result = propose(StructureKind.VERTICAL, view_of(bs_chain()))
     assert isinstance(result, NoProposal) and "no generator" in result.reasons[0]
     assert propose(StructureKind.STRANGLE, "no chain today").reasons == ("no chain today",)
+
+
+def test_a_bearish_skew_sells_the_call_nearer_the_money_and_the_put_further():
+    view = view_of(bs_chain())
+    neutral = propose(StructureKind.IRON_CONDOR, view)
+    bearish = propose(StructureKind.IRON_CONDOR, view, skew=-0.05)
+    assert bearish.structure.legs[2].strike < neutral.structure.legs[2].strike       # short call nearer
+    assert bearish.structure.legs[1].strike < neutral.structure.legs[1].strike       # short put further
+    put_row, call_row = bearish.rows[1], bearish.rows[2]
+    assert view.abs_delta[call_row] > view.abs_delta[put_row]
