@@ -385,10 +385,14 @@ class ButterflyExitRouter(Component):
     def _send_singles(self, ex: Exit, plan: VerticalExit, quantities: dict[str, int], now_ns: int) -> None:
         """Close the vertical `plan`'s legs one by one at the natural (short leg first), `quantities` per part."""
         market = self.market_of(ex)
-        for part, (right, strike) in (("short_leg", plan.short_leg), ("long_leg", plan.long_leg)):
+        for part, leg in (("short_leg", plan.short_leg), ("long_leg", plan.long_leg)):
             quantity = quantities.get(part, 0)
             if quantity <= 0:
                 continue
+            if leg is None:                              # a single-leg part (a strangle's put): nothing to close here
+                ex.singles_filled[part] = ex.singles_filled.get(part, 0) + quantity
+                continue
+            right, strike = leg
             side = "BUY" if part == "short_leg" else "SELL"
             single = closing_order(part, ((right, strike, 1 if side == "SELL" else -1),), quantity, market)
             price = natural_price(single)

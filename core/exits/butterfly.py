@@ -22,7 +22,12 @@ from typing import NamedTuple, Protocol, Sequence
 
 from core.instruments import multiplier_of, round_to_tick
 from core.legs import Leg
-from core.structures import BUTTERFLY_KINDS, InvalidStructureError, Structure, decompose_butterfly
+from core.structures import BUTTERFLY_KINDS, InvalidStructureError, Structure, StructureKind, decompose_butterfly
+
+EXIT_KINDS = BUTTERFLY_KINDS | frozenset({StructureKind.IRON_CONDOR, StructureKind.STRANGLE,
+                                          StructureKind.RISK_REVERSAL, StructureKind.JADE_LIZARD})
+"""Structures the router closes in two parts (`exit_groups`): a butterfly or an iron condor as two verticals, a
+strangle or a risk reversal as two single legs, a jade lizard as its put and its call vertical."""
 
 
 class ExitRouting(Protocol):
@@ -128,9 +133,24 @@ def _validated(position: ButterflyPosition) -> Structure:
         structure = Structure.from_legs(list(position.legs))
     except InvalidStructureError as err:
         raise InvalidExitError("position.legs", f"not a butterfly: {err}") from None
-    if structure.kind not in BUTTERFLY_KINDS:
-        raise InvalidExitError("position.legs", f"not a butterfly: the legs form a {structure.kind.value}")
+    if structure.kind not in EXIT_KINDS:
+        raise InvalidExitError("position.legs", f"not a structure the router closes in two parts: the legs form a "
+                                                f"{structure.kind.value}")
     return structure
+
+
+def exit_groups(structure: Structure) -> tuple[tuple[Leg, ...], tuple[Leg, ...]]:
+    """The two leg groups an exit closes one after the other (`EXIT_KINDS`); their legs sum to the structure's."""
+    kind, legs = structure.kind, structure.legs
+    if kind in BUTTERFLY_KINDS:
+        return tuple(v.legs for v in decompose_butterfly(structure))       # type: ignore[return-value]
+    if kind is StructureKind.IRON_CONDOR:
+        return legs[:2], legs[2:]
+    if kind is StructureKind.JADE_LIZARD:
+        return legs[:1], legs[1:]
+    if kind in (StructureKind.STRANGLE, StructureKind.RISK_REVERSAL):
+        return legs[:1], legs[1:]
+    raise InvalidExitError("position.legs", f"a {kind.value} has no two-part exit")
 
 
 def leg_quote(market: MarketData, right: str, strike: float) -> LegQuote:
@@ -146,10 +166,10 @@ def leg_quote(market: MarketData, right: str, strike: float) -> LegQuote:
 
 
 def plan_exit(position: ButterflyPosition, market: MarketData) -> tuple[VerticalExit, VerticalExit]:
-    """The two closing orders, higher absolute value at mid first."""
+    """The two closing orders (`exit_groups`: verticals, or single legs), higher absolute value at mid first."""
     _check_underlying(market)
-    verticals = decompose_butterfly(butterfly_structure(position))
-    exits = [closing_order("", _unit_legs(v), abs(v.legs[0].signed_quantity), market) for v in verticals]
+    groups = exit_groups(butterfly_structure(position))
+    exits = [closing_order("", _unit_legs(group), abs(group[0].signed_quantity), market) for group in groups]
     exits.sort(key=lambda e: -abs(e.value_per_share))
     return exits[0]._replace(name="vertical_1"), exits[1]._replace(name="vertical_2")
 
@@ -158,7 +178,7 @@ def whole_fly_order(position: ButterflyPosition, market: MarketData) -> Vertical
     """The single complex order closing the whole fly (simulation only: the study's baseline)."""
     _check_underlying(market)
     structure = butterfly_structure(position)
-    return closing_order("whole_fly", _unit_legs(structure), fly_units(position), market)
+    return closing_order("whole_fly", _unit_legs(structure.legs), fly_units(position), market)
 
 
 def _check_underlying(market: MarketData) -> None:
@@ -166,9 +186,9 @@ def _check_underlying(market: MarketData) -> None:
         raise InvalidExitError("market_data.underlying", f"must be a finite price > 0, got {market.underlying!r}")
 
 
-def _unit_legs(structure: Structure) -> tuple[tuple[str, float, int], ...]:
-    unit = min(abs(leg.signed_quantity) for leg in structure.legs)
-    return tuple((leg.option_type.value, leg.strike, leg.signed_quantity // unit) for leg in structure.legs)
+def _unit_legs(legs: tuple[Leg, ...]) -> tuple[tuple[str, float, int], ...]:
+    unit = min(abs(leg.signed_quantity) for leg in legs)
+    return tuple((leg.option_type.value, leg.strike, leg.signed_quantity // unit) for leg in legs)
 
 
 def closing_order(name: str, held: tuple[tuple[str, float, int], ...], quantity: int,
