@@ -206,6 +206,9 @@ class RegimeVerdict(NamedTuple):
     no_trade: str                     # no_signal, consensus, liquidity, blackout ("" when tradable)
     rsi: float = float("nan")         # the day's RSI (routing's conditions)
     naked_short_vol: bool = False     # the volatility gate allows naked short volatility (a strangle)
+    atr: float = float("nan")         # the day's ATR, price units (the ATR trailing stop)
+    bbw_ratio: float = float("nan")   # the day's Bollinger width over its average (the BBW trailing lock)
+    iv_rank: float = float("nan")     # 0..100 (where the exits' target band sits)
 
 
 class StructureProposal(NamedTuple):

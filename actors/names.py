@@ -47,7 +47,8 @@ BOOK = "book"
 TRADER_PREFIX = "trader-"
 STRATEGIST_PREFIX = "flies-"
 REGIME_PREFIX = "regime-"
-ORDER_PATH_PREFIXES = (TRADER_PREFIX, STRATEGIST_PREFIX, ROUTER)
+DESK_PREFIX = "desk-"
+ORDER_PATH_PREFIXES = (TRADER_PREFIX, STRATEGIST_PREFIX, ROUTER, DESK_PREFIX)
 """Components that originate orders: a session stops them before it cancels at the venue."""
 FRONTS = {RISK: GATEWAY}
 """A component that stands in front of another in the same actor (the gate before the gateway): in the inline
@@ -71,6 +72,11 @@ def strategist_name(symbol: str, expiration: date) -> str:
 def regime_strategist_name(symbol: str) -> str:
     """The RegimeStrategist of one symbol (its verdicts; it sends no orders)."""
     return f"{REGIME_PREFIX}{symbol}"
+
+
+def structure_desk_name(symbol: str) -> str:
+    """The StructureDesk of one symbol (it trades the RegimeStrategist's proposals)."""
+    return f"{DESK_PREFIX}{symbol}"
 
 
 def is_trader(name: str) -> bool:

@@ -41,6 +41,7 @@ NO_TRADE_REASONS = ("no_signal", "consensus", "liquidity", "blackout", "no_route
 """An evaluation's first reason to open nothing: the verdict's four, then routing (no structure routed for the
 regime and bias) and the generators (none of the routed structures qualified on today's chains)."""
 _NEW_YORK = "America/New_York"
+_NO_MEASURES = {"atr": float("nan"), "bbw_ratio": float("nan"), "iv_rank": float("nan")}
 
 
 class StrategistCarry(NamedTuple):
@@ -91,17 +92,19 @@ class RegimeStrategist(Component):
         if self.daily_bars is None or not len(self.daily_bars):
             return {"regime": "NO_SIGNAL", "regime_reason": "no daily history", "confidence": 0.0, "bias": 0,
                     "bias_score": 0.0, "short_vol": False, "vol_gate_reason": "no daily history", "notes": (),
-                    "rsi": float("nan"), "naked_short_vol": False}
+                    "rsi": float("nan"), "naked_short_vol": False, **_NO_MEASURES}
         verdicts = daily_verdicts(self.daily_bars, self.vix, self.settings)
         if verdicts.empty:
             return {"regime": "NO_SIGNAL", "regime_reason": "no usable daily bars", "confidence": 0.0, "bias": 0,
                     "bias_score": 0.0, "short_vol": False, "vol_gate_reason": "no usable daily bars",
-                    "notes": verdicts.attrs["notes"], "rsi": float("nan"), "naked_short_vol": False}
+                    "notes": verdicts.attrs["notes"], "rsi": float("nan"), "naked_short_vol": False,
+                    **_NO_MEASURES}
         last = verdicts.iloc[-1]
         return {"regime": str(last.regime), "regime_reason": str(last.regime_reason),
                 "confidence": float(last.confidence), "bias": int(last.bias), "bias_score": float(last.bias_score),
                 "short_vol": bool(last.short_vol), "vol_gate_reason": str(last.vol_gate_reason),
-                "notes": verdicts.attrs["notes"], "rsi": float(last.rsi), "naked_short_vol": bool(last.naked_short_vol)}
+                "notes": verdicts.attrs["notes"], "rsi": float(last.rsi), "naked_short_vol": bool(last.naked_short_vol),
+                "atr": float(last.atr), "bbw_ratio": float(last.bbw_ratio), "iv_rank": float(last.iv_rank)}
 
     def on_message(self, message: Any, now_ns: int) -> None:
         if not isinstance(message, ChainQuotes):
@@ -142,7 +145,8 @@ class RegimeStrategist(Component):
         return RegimeVerdict(self.symbol, now_ns, day["regime"], day["regime_reason"], day["confidence"], day["bias"],
                              day["bias_score"], day["short_vol"], day["vol_gate_reason"], float(agreed.score[0]),
                              bool(agreed.reached[0]), reasons, liquidity_code, liquidity_reason, event,
-                             no_trade == "", no_trade, day["rsi"], day["naked_short_vol"])
+                             no_trade == "", no_trade, day["rsi"], day["naked_short_vol"], day["atr"],
+                             day["bbw_ratio"], day["iv_rank"])
 
     def _signals(self) -> dict:
         """Each timeframe's signals: 5m/15m/60m from today's minutes, daily from the history."""

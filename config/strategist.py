@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from config.base import FrozenModel, rule_error
+from core.exits.rules import SEED_003_RULES, ExitRule
 from core.strategy.confidence import FuzzySets
 from core.strategy.consensus import ConsensusSettings
 from core.strategy.generators import DEFAULT_SPECS, StructureSpec
@@ -17,6 +18,7 @@ from core.strategy.indicators import IndicatorSettings
 from core.strategy.liquidity import LiquidityRule
 from core.strategy.regimes import RegimeRule, VolSellingGate
 from core.strategy.routing import SEED_003_TABLE, RouteStep, RoutingRule
+from core.strategy.treasury import TreasuryRule
 from core.structures import StructureKind
 
 StructureName = Literal["iron_condor", "strangle", "butterfly", "broken_wing_butterfly", "risk_reversal",
@@ -209,6 +211,48 @@ class StructureConfig(FrozenModel):
         return spec
 
 
+class DeskConfig(FrozenModel):
+    """The StructureDesk (actors/structure_desk.py), one per symbol. `trade` off (the default): proposals are
+    published and counted, nothing is sent. On: each proposal is sized (core/strategy/treasury.py: the capital,
+    the margin in use, each structure's allocation, the confidence, volatility targeting to `target_vol`,
+    correlation `correlation` across the session's symbols, at most `max_units`), entered as one complex order at
+    the natural through the RiskGate (cancelled after `entry_timeout_s`), checked for an exit every
+    `exit_check_s` (core/exits/rules.py, seed 003's rules by style, a time exit at `time_exit_dte` days and every
+    position out `exit_before_expiry_s` before its expiry), and closed through the exit router."""
+
+    trade: bool = False
+    capital_usd: float = Field(1_000_000.0, gt=0, le=1e10)
+    max_margin_fraction: float = Field(0.5, gt=0, le=1)
+    allocation_by_structure: dict[StructureName, float] = Field(default_factory=dict)
+    default_allocation: float = Field(0.2, gt=0, le=1)
+    max_units: int = Field(10, ge=1, le=1000)
+    target_vol: float = Field(0.16, gt=0, le=5)
+    max_vol_scale: float = Field(1.5, gt=0, le=10)
+    correlation: float = Field(0.7, ge=0, le=1)
+    entry_timeout_s: float = Field(30.0, gt=0, le=3600)
+    min_entry_interval_s: float = Field(300.0, ge=0, le=86_400)
+    exit_check_s: float = Field(60.0, gt=0, le=3600)
+    exit_resend_s: float = Field(30.0, gt=0, le=3600)
+    time_exit_dte: float = Field(21.0, ge=0, le=3650)
+    exit_before_expiry_s: float = Field(900.0, ge=0, le=30 * 86_400)
+
+    @model_validator(mode="after")
+    def _allocations(self) -> DeskConfig:
+        bad = {k: v for k, v in self.allocation_by_structure.items() if not 0 < v <= 1}
+        if bad:
+            raise rule_error("allocation_by_structure", f"fractions of the capital in (0, 1], got {bad}")
+        return self
+
+    def treasury(self) -> TreasuryRule:
+        return TreasuryRule(self.capital_usd, self.max_margin_fraction, tuple(self.allocation_by_structure.items()),
+                            self.default_allocation, self.max_units, self.target_vol, self.max_vol_scale,
+                            self.correlation)
+
+    def exit_rules(self) -> dict[str, ExitRule]:
+        return {style: rule._replace(time_exit_dte=self.time_exit_dte, exit_before_expiry_s=self.exit_before_expiry_s)
+                for style, rule in SEED_003_RULES.items()}
+
+
 class BlackoutWindow(FrozenModel):
     """A release kind's blackout: from `before_s` before the release to `after_s` after it."""
 
@@ -246,6 +290,7 @@ class StrategistConfig(FrozenModel):
     liquidity: LiquidityConfig = LiquidityConfig()
     routing: RoutingConfig = RoutingConfig()
     structures: dict[StructureName, StructureConfig] = Field(default_factory=dict)
+    desk: DeskConfig = DeskConfig()
 
     @model_validator(mode="after")
     def _structure_specs(self) -> StrategistConfig:

@@ -38,6 +38,7 @@ from actors.risk_gate import RiskGate
 from actors.runtime.component import Component
 from actors.runtime.pingpong import Counter, Quoter
 from actors.runtime.protocol import Runtime
+from actors.structure_desk import StructureDesk
 from adapters.bridge import AddRoute, BrokerBridge
 from config.exchange import ExchangeConfig
 from config.session import SessionConfig
@@ -224,7 +225,9 @@ class Topology:
     gate: RiskGate | None = None
     """The risk gate every order passes (None only in a backtest with `risk.enabled` off)."""
     regimes: list[RegimeStrategist] = field(default_factory=list)
-    """One RegimeStrategist per symbol when `strategist.enabled` (verdicts only; no orders)."""
+    """One RegimeStrategist per symbol when `strategist.enabled` (verdicts and structure proposals; no orders)."""
+    desks: list[StructureDesk] = field(default_factory=list)
+    """One StructureDesk per symbol when `strategist.desk.trade`: it trades the proposals."""
 
     @property
     def order_entry(self) -> str:
@@ -267,10 +270,11 @@ def build_topology(
     flies = butterfly_components(config, expirations, routes, venue.market_hours(config), session_start_ns,
                                  venue.rate(config), entry)
     regimes = regime_strategists(config, expirations, routes, venue.rate(config), strategist_carry)
+    desks = structure_desks(config, regimes, expirations, routes, flies, venue.rate(config), entry)
     gate = None
     if config.risk.enabled:
         gate = RiskGate(config.risk, is_open=venue.market_hours(config), rate=venue.rate(config),
-                        senders=tuple(c.name for c in (*traders, *flies)))
+                        senders=tuple(c.name for c in (*traders, *flies, *desks)))
         for key in routes:
             routes[key] = (*routes[key], gate.name)
     book = (BookComponent(config.book, venue.rate(config), carry=book_carry,
@@ -286,10 +290,10 @@ def build_topology(
     gateway = BrokerGateway(ledger if ledger is not None else ledger_store(config), venue=venue_name,
                             book=book.name if book is not None else None, gate=gate.name if gate is not None else None)
     topology = Topology(config, runtime, venue, traders, gateway, balancer_component, metrics, flies, settings,
-                        venue_components, credit_maximizer, balancer, book, gate, regimes)
+                        venue_components, credit_maximizer, balancer, book, gate, regimes, desks)
     for component in _in_start_order(venue_components, gateway, gate, balancer_component, metrics, traders, flies):
         runtime.add(component)
-    for component in regimes:
+    for component in (*regimes, *desks):
         runtime.add(component)
     if book is not None:
         runtime.add(book)
@@ -357,6 +361,27 @@ def regime_strategists(config: SessionConfig, expirations: dict[str, list[date]]
             routes[key] = (*routes.get(key, ()), strategist.name)
         out.append(strategist)
     return out
+
+
+def structure_desks(config: SessionConfig, regimes: list[RegimeStrategist], expirations: dict[str, list[date]],
+                    routes: Routes, flies: list[Component], rate: float, entry: str) -> list[StructureDesk]:
+    """One StructureDesk per symbol when the strategist is on and `strategist.desk.trade`: subscribed to its
+    symbol's strategist and chains, with the exit router (added to `flies` when the butterflies did not bring
+    it) routed the same chains. Extends `routes` and `flies` in place."""
+    if not (config.strategist.enabled and config.strategist.desk.trade):
+        return []
+    if not any(isinstance(c, ButterflyExitRouter) for c in flies):
+        flies.insert(0, ButterflyExitRouter(gateway=entry))
+    desks = []
+    for strategist in regimes:
+        desk = StructureDesk(strategist.symbol, config.strategist.desk, config.router, rate=rate,
+                             session=config.name, gateway=entry, symbols_in_session=len(expirations))
+        strategist.subscribers = (*strategist.subscribers, desk.name)
+        for expiry in expirations[strategist.symbol]:
+            key = (strategist.symbol, expiry.isoformat())
+            routes[key] = tuple(dict.fromkeys((*routes.get(key, ()), desk.name, names.ROUTER)))
+        desks.append(desk)
+    return desks
 
 
 def butterfly_components(config: SessionConfig, expirations: dict[str, list[date]], routes: Routes,

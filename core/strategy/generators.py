@@ -240,7 +240,7 @@ def _credit_spread(view: ChainView, spec: StructureSpec, calls: bool, target: fl
     credit = view.bid[shorts] - view.ask[longs]
     fits = (longs >= 0) & (credit > 0)
     if not fits.any():
-        return (f"no {_side_name(calls)} spread {_wing(view, spec):g} wide with a credit (wings missing or priced "
+        return (f"no {_side_name(calls)} spread {_wing(view, spec):.2f} wide with a credit (wings missing or priced "
                 "above the sold leg)")
     best = int(np.argmax(fits))          # candidates are nearest the target delta first
     short, long = int(shorts[best]), int(longs[best])
@@ -295,7 +295,7 @@ def long_butterfly(view: ChainView, spec: StructureSpec) -> Proposal | NoProposa
             reasons.append(f"no call butterfly's debit within {spec.max_debit_to_width:.0%} of its width (least "
                            f"{least:.0%}; a debit of zero or less is a bad quote)")
         else:
-            reasons.append(f"no call body with both wings {_wing(view, spec):g} away quoted to buy")
+            reasons.append(f"no call body with both wings {_wing(view, spec):.2f} away quoted to buy")
         return NoProposal(kind, tuple(reasons))
     if reasons:
         return NoProposal(kind, tuple(reasons))
@@ -327,8 +327,8 @@ def broken_wing_butterfly(view: ChainView, spec: StructureSpec, bullish: bool = 
     fits = ((near_rows >= 0) & (far_rows >= 0) & (far_width > near_width + _EPS)
             & (entry <= spec.max_debit_to_width * near_width + _EPS))
     if not fits.any():
-        reasons.append(f"no {_side_name(calls)} broken-wing fly ({_wing(view, spec):g} / "
-                       f"{_wing(view, spec) * spec.broken_wing_ratio:g} wide) with a credit or a debit within "
+        reasons.append(f"no {_side_name(calls)} broken-wing fly ({_wing(view, spec):.2f} / "
+                       f"{_wing(view, spec) * spec.broken_wing_ratio:.2f} wide) with a credit or a debit within "
                        f"{spec.max_debit_to_width:.0%} of its near width")
     if reasons:
         return NoProposal(kind, tuple(reasons))
@@ -393,7 +393,7 @@ def jade_lizard(view: ChainView, spec: StructureSpec) -> Proposal | NoProposal:
     if not fits.any():
         best_credit = float(np.max(np.where(longs >= 0, credit, -np.inf))) if calls.size else math.nan
         return NoProposal(kind, (f"credit (best {best_credit:.2f}) below the call spread's width "
-                                 f"{_wing(view, spec):g}: the lizard would risk money above",))
+                                 f"{_wing(view, spec):.2f}: the lizard would risk money above",))
     best = int(np.argmax(fits))
     short_call, long_call = int(calls[best]), int(longs[best])
     requirement = margin.jade_lizard_requirement_per_share(k[put], view.spot, float(view.bid[put]),

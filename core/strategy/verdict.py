@@ -46,8 +46,9 @@ def clean_bars(bars: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
 def daily_verdicts(bars: pd.DataFrame, vix: pd.Series | None = None, settings: SignalSettings = SignalSettings()
                    ) -> pd.DataFrame:
     """One row per (cleaned) bar: regime (name) and the reason when NO_SIGNAL, confidence, bias (+1/0/-1) and its
-    score, RSI (routing reads it), whether short and naked short volatility are allowed and why not. `vix` in vol
-    points, by date (the IV used is VIX / 100); `.attrs['notes']` holds what cleaning changed."""
+    score, RSI (routing reads it), ATR, the Bollinger width ratio and IV rank (exits read them), whether short and
+    naked short volatility are allowed and why not. `vix` in vol points, by date (the IV used is VIX / 100);
+    `.attrs['notes']` holds what cleaning changed."""
     bars, notes = clean_bars(bars)
     values, vix_points = indicators_with_vix(bars, vix, settings.indicators)
     regimes = classify(values, settings.rule, vix_points)
@@ -57,6 +58,7 @@ def daily_verdicts(bars: pd.DataFrame, vix: pd.Series | None = None, settings: S
     frame = pd.DataFrame({
         "regime": [Regime(r).name for r in regimes.regime], "regime_reason": regimes.reason,
         "confidence": fuzzy.confidence, "bias": fuzzy.bias, "bias_score": fuzzy.bias_score, "rsi": values.rsi,
+        "atr": values.atr, "bbw_ratio": values.bbw_ratio, "iv_rank": values.iv_rank,
         "short_vol": allowed, "naked_short_vol": naked,
         "vol_gate_reason": _gate_reasons(values, vix_points, settings, allowed)}, index=bars.index)
     frame.attrs["notes"] = notes

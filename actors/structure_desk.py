@@ -1,0 +1,272 @@
+"""StructureDesk: trades the RegimeStrategist's proposals for one symbol (seed 003's structures, issue 27).
+
+With `strategist.desk.trade` on, a `StructureProposal` that arrives while the desk holds nothing is sized
+(`core.strategy.treasury`: margin budgets, the verdict's confidence, volatility targeting, correlation across the
+session's symbols) and entered as one complex order at the natural through the RiskGate (a debit structure
+bought, a credit one sold as its reverse), cancelled if it has not filled within `entry_timeout_s`. What filled
+is the open position. Every `exit_check_s` the desk marks it at the chain's mids and asks `core.exits.rules`
+whether it exits (target, stop, trailing by ATR or BBW, time, the expiry, an event blackout: the style's rules);
+an exit goes to the exit router, which closes it in two parts (`core.exits.butterfly.exit_groups`: verticals or
+single legs) with its guards and fallbacks. Each round trip is kept with its structure, regime, exit reason and
+P&L. A refused size, a denied entry and an exit the router missed are logged with the reason and counted.
+
+One position per symbol at a time; the desk's state is its own memory (a restarted desk starts flat: the book and
+the ledger hold what it had, the RiskGate's limits still apply).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from actors import names
+from actors.messages import ExitButterfly, RegimeVerdict, StructureProposal, TradingStateChanged
+from actors.runtime.component import Component
+from config.router import RouterRiskConfig
+from config.strategist import DeskConfig
+from core.exits.butterfly import ButterflyPosition, ExitResult, LegQuote, MarketData, chain_ticks
+from core.exits.rules import HOLD, Marks, TrailState, evaluate_exits, targets_usd
+from core.instruments import multiplier_of, round_to_tick
+from core.legs import Leg, OptionType, Side
+from core.orders import (
+    TAKE,
+    CancelOrder,
+    Contract,
+    OrderCancelled,
+    OrderDenied,
+    OrderFilled,
+    OrderLeg,
+    OrderRejected,
+    SubmitOrder,
+)
+from core.quotes import ChainQuotes
+from core.strategy.liquidity import atm_iv
+from core.strategy.treasury import size_units
+
+_NS = 1_000_000_000
+_NS_PER_DAY = 86_400 * _NS
+
+
+class StructureDesk(Component):
+    def __init__(self, symbol: str, config: DeskConfig, risk: RouterRiskConfig, *, rate: float,
+                 session: str = "session", gateway: str = names.GATEWAY, router: str = names.ROUTER,
+                 symbols_in_session: int = 1) -> None:
+        """`rate`: the annual risk-free rate of the implied vol that volatility targeting reads."""
+        super().__init__(names.structure_desk_name(symbol))
+        self.symbol, self.config, self.risk, self.rate = symbol, config, risk, rate
+        self.session, self.gateway, self.router = session, gateway, router
+        self.other_symbols = max(symbols_in_session - 1, 0)
+        self.treasury, self.rules = config.treasury(), config.exit_rules()
+        self.multiplier = multiplier_of(symbol)
+        self.chains: dict[str, ChainQuotes] = {}
+        self.verdict: RegimeVerdict | None = None
+        self.sequence = 0
+        self.last_entry_ns = -10**30
+        self.entering: dict[str, Any] | None = None
+        self.position: dict[str, Any] | None = None
+        self.exit_request: ExitButterfly | None = None
+        self.round_trips: list[dict[str, Any]] = []
+        self.skipped: dict[str, int] = {}
+        self.gate_states: dict[str, str] = {}
+
+    def log_context(self) -> dict[str, Any]:
+        return {**super().log_context(), "symbol": self.symbol}
+
+    # ------------------------------------------------------------------ dispatch
+
+    def on_message(self, message: Any, now_ns: int) -> None:
+        kind = type(message)
+        if kind is ChainQuotes:
+            if message.symbol == self.symbol:
+                self.chains[message.expiry] = message
+        elif kind is RegimeVerdict:
+            self.verdict = message
+        elif kind is StructureProposal:
+            self._proposal(message, now_ns)
+        elif kind is OrderFilled:
+            self._filled(message, now_ns)
+        elif kind in (OrderCancelled, OrderRejected, OrderDenied):
+            self._entry_ended(message, now_ns)
+        elif kind is ExitResult:
+            self._exited(message, now_ns)
+        elif kind is TradingStateChanged:
+            self.gate_states[message.scope] = message.state
+            self.log.warning("gate_state", scope=message.scope, state=message.state, reason=message.reason)
+
+    def on_timer(self, tag: Any, now_ns: int) -> None:
+        kind, key = tag
+        if kind == "entry_timeout" and self.entering is not None and self.entering["coid"] == key:
+            self.port.send(self.gateway, CancelOrder(key, self.name))
+        elif kind == "check" and self.position is not None and self.position["id"] == key:
+            self._check_exit(now_ns)
+            self.port.schedule(int(self.config.exit_check_s * _NS), tag)
+        elif kind == "exit_resend" and self.exit_request is not None and \
+                self.exit_request.position.position_id == key:
+            self.port.send(self.router, self.exit_request)
+            self.port.schedule(int(self.config.exit_resend_s * _NS), tag)
+
+    # ------------------------------------------------------------------ entry
+
+    def _skip(self, reason: str, detail: str = "") -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+        self.log.info("proposal_not_traded", reason=reason, detail=detail)
+
+    def _proposal(self, proposal: StructureProposal, now_ns: int) -> None:
+        if not self.config.trade or proposal.symbol != self.symbol:
+            return
+        if self.position is not None or self.entering is not None:
+            return self._skip("holding")
+        if now_ns - self.last_entry_ns < self.config.min_entry_interval_s * _NS:
+            return self._skip("interval")
+        if any(state != "ACTIVE" for state in self.gate_states.values()):
+            return self._skip("gate_state", str(self.gate_states))
+        chain = self.chains.get(proposal.expiry)
+        if chain is None:
+            return self._skip("no_chain", proposal.expiry)
+        vol = atm_iv(chain, now_ns, self.rate)
+        sizing = size_units(proposal.structure, proposal.margin_usd, proposal.size_fraction, 0.0, 0.0, vol,
+                            self.other_symbols, self.treasury)
+        if sizing.units == 0:
+            return self._skip("size", "; ".join(sizing.reasons))
+        self._enter(proposal, sizing.units, chain, now_ns)
+
+    def _enter(self, proposal: StructureProposal, units: int, chain: ChainQuotes, now_ns: int) -> None:
+        """One complex order at the natural: a debit bought as held, a credit sold as its reverse."""
+        debit = proposal.entry_cost_per_share >= 0
+        sign = 1 if debit else -1
+        legs = tuple(OrderLeg(Contract(self.symbol, proposal.expiry, strike, right), sign * quantity)
+                     for strike, right, quantity in proposal.legs)
+        limit = round_to_tick(abs(proposal.entry_cost_per_share), chain.tick_below_3, up=debit)
+        self.sequence += 1
+        coid = f"{self.session}:{self.name}:{self.sequence}:open"     # the book files its exits with it
+        self.entering = {"coid": coid, "proposal": proposal, "units": units, "filled": 0, "paid": 0.0, "sign": sign,
+                         "entry_ns": now_ns}
+        self.last_entry_ns = now_ns
+        self.port.send(self.gateway, SubmitOrder(coid, self.name, legs, "BUY" if debit else "SELL", units, limit,
+                                                 TAKE))
+        self.port.schedule(int(self.config.entry_timeout_s * _NS), ("entry_timeout", coid))
+        self.log.info("structure_entry_sent", client_order_id=coid, structure=proposal.structure, units=units,
+                      limit=limit, side="BUY" if debit else "SELL", legs=proposal.legs)
+
+    def _filled(self, fill: OrderFilled, now_ns: int) -> None:
+        entering = self.entering
+        if entering is None or fill.client_order_id != entering["coid"]:
+            return
+        entering["filled"] = fill.cumulative_quantity
+        entering["paid"] += entering["sign"] * fill.price * fill.quantity     # > 0 paid, < 0 received
+        if fill.leaves_quantity == 0:
+            self.entering = None
+            self._open(entering, now_ns)
+
+    def _entry_ended(self, event: Any, now_ns: int) -> None:
+        entering = self.entering
+        if entering is None or event.client_order_id != entering["coid"]:
+            return
+        self.entering = None
+        reason = getattr(event, "reason", "cancelled")
+        self.log.info("structure_entry_ended", client_order_id=event.client_order_id, filled=entering["filled"],
+                      reason=reason, code=getattr(event, "code", ""))
+        if entering["filled"]:
+            self._open(entering, now_ns)
+        else:
+            self._skip("denied" if type(event) is OrderDenied else "unfilled", reason)
+
+    def _open(self, entering: dict[str, Any], now_ns: int) -> None:
+        proposal, units = entering["proposal"], entering["filled"]
+        expiry = date.fromisoformat(proposal.expiry)
+        legs = tuple(Leg(OptionType(right), float(strike), expiry, Side.LONG if q > 0 else Side.SHORT, units * abs(q),
+                         self.multiplier) for strike, right, q in proposal.legs)
+        entry_per_share = entering["paid"] / units
+        position_id = entering["coid"].removesuffix(":open")
+        per_unit_usd = self.multiplier * units
+        max_profit = proposal.max_profit_per_share * per_unit_usd
+        max_loss = proposal.max_loss_per_share * per_unit_usd
+        rank = self.verdict.iv_rank if self.verdict is not None else math.nan
+        target, stop = targets_usd([max_profit], [max_loss], [proposal.margin_usd * units], [rank],
+                                   self.rules[proposal.style])
+        self.position = {"id": position_id, "held": ButterflyPosition(position_id, self.symbol, legs, entry_per_share,
+                                                                      now_ns),
+                         "proposal": proposal, "units": units, "target_usd": float(target[0]),
+                         "stop_usd": float(stop[0]), "trail": TrailState.empty(1), "entry_ns": now_ns,
+                         "entry_dte": proposal.dte_days, "exit_reason": "", "pnl_usd": 0.0}
+        self.log.info("structure_opened", position_id=position_id, structure=proposal.structure, units=units,
+                      entry_per_share=round(entry_per_share, 4), target_usd=round(float(target[0]), 2),
+                      stop_usd=round(float(stop[0]), 2))
+        self.port.schedule(int(self.config.exit_check_s * _NS), ("check", position_id))
+
+    # ------------------------------------------------------------------ exit
+
+    def _check_exit(self, now_ns: int) -> None:
+        position = self.position
+        if position is None or self.exit_request is not None:
+            return
+        proposal = position["proposal"]
+        chain = self.chains.get(proposal.expiry)
+        quotes = _leg_quotes(chain, proposal.legs) if chain is not None else None
+        if quotes is None:
+            return
+        value = sum(q * quote.mid for (_, _, q), quote in zip(proposal.legs, quotes.values()))
+        pnl = (value - position["held"].net_debit_per_share) * self.multiplier * position["units"]
+        position["pnl_usd"] = pnl
+        verdict = self.verdict
+        marks = Marks(np.array([pnl]), np.array([position["target_usd"]]), np.array([position["stop_usd"]]),
+                      np.array([proposal.bullish]), np.array([chain.underlying]),
+                      np.array([verdict.atr if verdict is not None else math.nan]),
+                      np.array([verdict.bbw_ratio if verdict is not None else math.nan]),
+                      np.array([(chain.expiry_ns - now_ns) / _NS_PER_DAY]), np.array([position["entry_dte"]]),
+                      np.array([(chain.expiry_ns - now_ns) / _NS]),
+                      np.array([verdict is not None and verdict.blackout != ""]))
+        position["trail"], reasons = evaluate_exits(position["trail"], marks, self.rules[proposal.style])
+        reason = str(reasons[0])
+        if reason == HOLD:
+            return
+        position["exit_reason"] = reason
+        market = MarketData(quotes, float(chain.underlying), **chain_ticks(chain.tick_below_3, chain.tick_from_3))
+        self.exit_request = ExitButterfly(position["held"], market, self.risk, self.name)
+        self.log.info("structure_exit_signal", position_id=position["id"], reason=reason, pnl_usd=round(pnl, 2))
+        self.port.send(self.router, self.exit_request)
+        self.port.schedule(int(self.config.exit_resend_s * _NS), ("exit_resend", position["id"]))
+
+    def _exited(self, result: ExitResult, now_ns: int) -> None:
+        position = self.position
+        if position is None or result.position_id != position["id"]:
+            return
+        self.exit_request = None
+        if result.path == "missed":                # nothing closed: the position is as it was; check again later
+            self.log.warning("structure_exit_missed", position_id=position["id"], reason=result.reason)
+            return
+        proposal = position["proposal"]
+        self.round_trips.append({
+            "position_id": position["id"], "symbol": self.symbol, "structure": proposal.structure,
+            "style": proposal.style, "regime": proposal.regime, "expiry": proposal.expiry, "units": position["units"],
+            "entry_time_ns": position["entry_ns"], "exit_time_ns": now_ns, "exit_reason": position["exit_reason"],
+            "entry_per_share": position["held"].net_debit_per_share, "exit_per_share": result.exit_credit_per_share,
+            "pnl_usd": result.realized_pnl_usd, "margin_usd": proposal.margin_usd * position["units"],
+            "path": result.path, "closed": result.closed, "reason": result.reason})
+        if not result.closed:
+            self.log.error("structure_not_fully_closed", position_id=position["id"], reason=result.reason)
+        self.log.info("structure_closed", position_id=position["id"], pnl_usd=result.realized_pnl_usd,
+                      exit_reason=position["exit_reason"])
+        self.position = None
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"trade": self.config.trade, "open": self.position is not None, "round_trips": len(self.round_trips),
+                "pnl_usd": round(sum(r["pnl_usd"] for r in self.round_trips), 2), "skipped": dict(self.skipped)}
+
+
+def _leg_quotes(chain: ChainQuotes, legs: tuple[tuple[float, str, int], ...]
+                ) -> dict[tuple[str, float], LegQuote] | None:
+    """Each leg's quote by (right, strike), or None when one has no usable two-sided quote."""
+    out = {}
+    for strike, right, _ in legs:
+        rows = np.flatnonzero((chain.strikes == strike) & (chain.is_call == (right == "C")))
+        if rows.size == 0:
+            return None
+        bid, ask = float(chain.bid[rows[0]]), float(chain.ask[rows[0]])
+        if not (math.isfinite(bid) and math.isfinite(ask)) or bid < 0 or ask <= 0 or bid > ask:
+            return None
+        out[(right, float(strike))] = LegQuote(bid, ask)
+    return out
