@@ -192,7 +192,22 @@ class ComponentHost:
             for component in components:
                 component.telemetry.count("spreadwright_actor_restarts_total", component=component.name)
             self._held = []
-            self._self_handle.start_after_restart.remote()
+            threading.Thread(target=self._start_once_alive, name="spreadwright-restart", daemon=True).start()
+
+    def _start_once_alive(self) -> None:
+        """Ask this actor to `start_after_restart` until it has started. One call is not enough: Ray may push it
+        while the constructor still runs (its own handle told RESTARTING at the new address) and fail it with
+        ACTOR_UNAVAILABLE "The actor is restarting", never retried (no task retries here). Then nothing started the
+        components and every message was held for ever: a restarted trader never traded again (seen under load)."""
+        delay_s = 0.2
+        while self._held is not None:
+            try:
+                ray.get(self._self_handle.start_after_restart.remote(), timeout=60.0)
+            except Exception as err:  # noqa: BLE001 - failed by Ray before it ran, or timed out: ask again
+                get_logger(component="+".join(self.components)).warning("restart_start_call_failed",
+                                                                        error=f"{type(err).__name__}: {err}"[:300])
+                time.sleep(delay_s)
+                delay_s = min(delay_s * 2, 2.0)
 
     def start_after_restart(self) -> None:
         """Start the components of a restarted actor, then deliver what came for them meanwhile, in order.
@@ -232,6 +247,7 @@ class ComponentHost:
         actor has started its components (`start_after_restart`)."""
         if self._held is not None:
             self._held.append((name, call))
+            self.start_after_restart()      # a call runs, so the constructor has returned: start now, deliver in order
             return
         self._dispatch_all([(name, call)])
 
