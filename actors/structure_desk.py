@@ -10,15 +10,17 @@ an exit goes to the exit router, which closes it in two parts (`core.exits.butte
 single legs) with its guards and fallbacks. Each round trip is kept with its structure, regime, exit reason and
 P&L. A refused size, a denied entry and an exit the router missed are logged with the reason and counted.
 
-One position per symbol at a time; the desk's state is its own memory (a restarted desk starts flat: the book and
-the ledger hold what it had, the RiskGate's limits still apply).
+One position per symbol at a time. Across the sessions of a multi-day backtest a `DeskCarry` hands the open
+position (with its targets and trailing state) and the order sequence to the next session's desk. The desk's
+state is its own memory otherwise: a desk restarted in a live session starts flat (the book and the ledger hold
+what it had; the RiskGate's limits still apply).
 """
 
 from __future__ import annotations
 
 import math
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -50,10 +52,19 @@ _NS = 1_000_000_000
 _NS_PER_DAY = 86_400 * _NS
 
 
+class DeskCarry(NamedTuple):
+    """What one session's desk hands the next: its open position (None when flat) and where its order ids and
+    entry spacing stand."""
+
+    position: dict[str, Any] | None
+    sequence: int
+    last_entry_ns: int
+
+
 class StructureDesk(Component):
     def __init__(self, symbol: str, config: DeskConfig, risk: RouterRiskConfig, *, rate: float,
                  session: str = "session", gateway: str = names.GATEWAY, router: str = names.ROUTER,
-                 symbols_in_session: int = 1) -> None:
+                 symbols_in_session: int = 1, carry: DeskCarry | None = None) -> None:
         """`rate`: the annual risk-free rate of the implied vol that volatility targeting reads."""
         super().__init__(names.structure_desk_name(symbol))
         self.symbol, self.config, self.risk, self.rate = symbol, config, risk, rate
@@ -71,6 +82,21 @@ class StructureDesk(Component):
         self.round_trips: list[dict[str, Any]] = []
         self.skipped: dict[str, int] = {}
         self.gate_states: dict[str, str] = {}
+        if carry is not None:
+            self.position, self.sequence, self.last_entry_ns = carry.position, carry.sequence, carry.last_entry_ns
+
+    def on_start(self, now_ns: int) -> None:
+        if self.position is not None:               # carried from the session before: keep checking its exits
+            self.port.schedule(int(self.config.exit_check_s * _NS), ("check", self.position["id"]))
+
+    def carry(self) -> DeskCarry:
+        """The open position for the next session's desk (an entry still working is not carried: the venue ends
+        the day's orders)."""
+        return DeskCarry(self.position, self.sequence, self.last_entry_ns)
+
+    @property
+    def held_expiry(self) -> str | None:
+        return self.position["proposal"].expiry if self.position is not None else None
 
     def log_context(self) -> dict[str, Any]:
         return {**super().log_context(), "symbol": self.symbol}

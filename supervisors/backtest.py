@@ -16,7 +16,7 @@ import json
 import math
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,8 +33,10 @@ from actors.position_balancer import BalancerComponent
 from actors.regime_strategist import NO_TRADE_REASONS, StrategistCarry
 from actors.runtime.inline import InlineRuntime
 from actors.runtime.logs import configure_logging
+from actors.structure_desk import DeskCarry
 from config.loader import load_profile, validate_config
 from config.session import SessionConfig
+from core.analytics.trades import stats_by, trade_stats
 from core.book import MarkFlag
 from core.calendar import MarketCalendar
 from core.errors import InvalidFieldError
@@ -44,6 +46,7 @@ from reports.backtest_report import render_backtest_report
 from sim.exchange.simulated import SimulatedExchange
 from sim.market.chain_file import REPLAY_LIMITS, REPLAY_SYMBOL, ChainFile, load_chain_file, pick_replay_expirations
 from sim.market.day_feed import DayFeed
+from sim.market.replay import load_vix
 from supervisors.kernel import SimulatedVenue, Topology, add_chain_traders, build_topology
 
 BUTTERFLY_COLUMNS = ("position_id", "symbol", "expiration", "entry_time_ns", "exit_time_ns", "exit_signal",
@@ -118,7 +121,8 @@ def pick_expirations(day: date, wanted_dte: tuple[int, ...], calendar: MarketCal
 
 def build_backtest(config: SessionConfig, telemetry=None, book_carry: BookCarry | None = None,
                    held_expirations: dict[str, list[date]] | None = None,
-                   strategist_carry: dict[str, StrategistCarry] | None = None) -> Backtest:
+                   strategist_carry: dict[str, StrategistCarry] | None = None,
+                   desk_carry: dict[str, DeskCarry] | None = None) -> Backtest:
     """The first session's topology on an InlineRuntime; `telemetry` (actors.runtime.telemetry) receives every
     component's metrics. `book_carry` / `held_expirations` / `strategist_carry`: what an earlier session left
     (`build_topology`)."""
@@ -135,7 +139,8 @@ def build_backtest(config: SessionConfig, telemetry=None, book_carry: BookCarry 
     else:
         expirations = {s: pick_expirations(day, settings.expirations_dte, calendar) for s in config.symbols}
     topology = build_topology(config, runtime, venue, expirations, book_carry=book_carry,
-                              held_expirations=held_expirations, strategist_carry=strategist_carry)
+                              held_expirations=held_expirations, strategist_carry=strategist_carry,
+                              desk_carry=desk_carry)
     return Backtest(topology, close_ns)
 
 
@@ -162,7 +167,8 @@ class BacktestResult:
     `fills`: one row per fill and leg, from the ledger (signed contracts, price per share). `trades`: the
     two-part traders' fills (trades.csv). `positions`: every (structure, contract) at the end, valued.
     `equity`: one row per mark (P&L, drawdown, exposure). `daily`: one row per session. `structures`: P&L per
-    structure. `lines`: settlements, exercises, assignments, pin-risk warnings. `round_trips`: butterflies."""
+    structure. `lines`: settlements, exercises, assignments, pin-risk warnings. `round_trips`: butterflies.
+    `structure_trips`: the StructureDesks' round trips (seed 003's structures)."""
 
     summary: dict[str, Any]
     fills: pd.DataFrame
@@ -173,6 +179,7 @@ class BacktestResult:
     structures: pd.DataFrame
     lines: pd.DataFrame
     round_trips: pd.DataFrame
+    structure_trips: pd.DataFrame = field(default_factory=pd.DataFrame)
     out_dir: Path | None = None
 
 
@@ -242,6 +249,9 @@ class SessionRun:
         self.carry: BookCarry | None = None
         self.strategist_carry: dict[str, StrategistCarry] = {}
         self.strategist_days: list[dict] = []            # per session and symbol: the day's verdict and counts
+        self.desk_carry: dict[str, DeskCarry] = {}
+        self.structure_trips: list[dict] = []            # the StructureDesks' round trips
+        self.desk_skipped: dict[str, int] = {}           # proposals the desks did not trade, by reason
         self.fill_rows: list[tuple] = []
         self.trades: list[dict] = []
         self.round_trips: list[dict] = []
@@ -258,7 +268,7 @@ class SessionRun:
             "backtest": config.backtest.model_copy(update={"day": day, "start": None, "start_prices": self.prices})})
         held = self._held_expirations(day)
         backtest = build_backtest(day_config, book_carry=self.carry, held_expirations=held,
-                                  strategist_carry=self.strategist_carry)
+                                  strategist_carry=self.strategist_carry, desk_carry=self.desk_carry)
         backtest.runtime.run(until_ns=backtest.close_ns + RUN_PAST_CLOSE_NS)
         self.events += backtest.runtime.delivered
         self._collect(index, day, backtest)
@@ -280,6 +290,11 @@ class SessionRun:
         self.round_trips += [r for s in backtest.strategists or () for r in s.round_trips]
         self.fill_rows += fill_rows(backtest.gateway.store.events(), day)
         self._collect_strategists(day, backtest)
+        for desk in backtest.topology.desks:
+            self.structure_trips += [{**trip, "session": day.isoformat()} for trip in desk.round_trips]
+            self.desk_carry[desk.symbol] = desk.carry()
+            for reason, count in desk.skipped.items():
+                self.desk_skipped[reason] = self.desk_skipped.get(reason, 0) + count
         book = backtest.topology.book
         if book is None:
             return
@@ -294,11 +309,15 @@ class SessionRun:
 
     def _collect_strategists(self, day: date, backtest: Backtest) -> None:
         """Each strategist's day (its verdict and counts) and the history it hands the next session, with the
-        day's implied vol as its VIX close."""
+        day's VIX close: the real one for the replayed chain of 2019, the simulated day's implied vol otherwise."""
+        if backtest.topology.config.backtest.market == "cboe_spx_2019":
+            vix = load_vix().get(pd.Timestamp(day), float("nan"))
+        else:
+            vix = 100 * backtest.feed.vol
         for strategist in backtest.topology.regimes:
             self.strategist_days.append({**strategist.snapshot(), "session": day.isoformat(),
                                          "symbol": strategist.symbol})
-            self.strategist_carry[strategist.symbol] = strategist.carry(vix_close=100 * backtest.feed.vol)
+            self.strategist_carry[strategist.symbol] = strategist.carry(vix_close=float(vix))
 
     def _next_open_prices(self, backtest: Backtest, seed: int) -> dict[str, float]:
         """Each close moved overnight: a seeded log-normal step of OVERNIGHT_VARIANCE_DAYS of the regime's vol."""
@@ -316,13 +335,17 @@ class SessionRun:
         summary["fill_rates"] = fill_rate_table(self.attempts)
         if self.strategist_days:
             summary["strategists"] = strategist_summary(self.strategist_days)
+        if self.config.strategist.enabled and self.config.strategist.desk.trade:
+            summary["structure_trades"] = structure_trade_summary(self.structure_trips, self.desk_carry,
+                                                                  self.desk_skipped)
         if book is not None:
             summary["pnl"] = _pnl_headline(book, self.daily)
             summary["book"] = book.snapshot()
         return BacktestResult(
             summary, pd.DataFrame(self.fill_rows, columns=FILL_COLUMNS), pd.DataFrame(trades),
             _positions_frame(book), pd.DataFrame(self.equity), pd.DataFrame(self.daily), _structures_frame(book),
-            _lines_frame(book), pd.DataFrame(round_trips, columns=BUTTERFLY_COLUMNS))
+            _lines_frame(book), pd.DataFrame(round_trips, columns=BUTTERFLY_COLUMNS),
+            pd.DataFrame(self.structure_trips))
 
 
 DTE_BUCKETS = ((0, 0, "0DTE"), (1, 7, "1-7 DTE"), (8, 30, "8-30 DTE"), (31, 10**6, "31+ DTE"))
@@ -463,12 +486,26 @@ def write_outputs(result: BacktestResult, out_dir: Path) -> None:
         frame.to_csv(out_dir / name, index=False, float_format="%.4f", lineterminator="\n")
     if "butterflies" in result.summary:
         result.round_trips.to_csv(out_dir / "butterflies.csv", index=False, lineterminator="\n")
+    if "structure_trades" in result.summary:
+        result.structure_trips.to_csv(out_dir / "structure_trips.csv", index=False, lineterminator="\n")
     (out_dir / "summary.json").write_text(json.dumps(result.summary, indent=1, default=str) + "\n")
     (out_dir / "summary.md").write_text(_markdown(result.summary))
     render_backtest_report(out_dir, result.summary, {"equity": result.equity, "daily": result.daily,
                                                      "structures": result.structures, "positions": result.positions,
                                                      "fills": result.fills, "lines": result.lines},
                            result.summary["capital_usd"])
+
+
+def structure_trade_summary(trips: list[dict], carry: dict[str, DeskCarry], skipped: dict[str, int]
+                            ) -> dict[str, Any]:
+    """The StructureDesks' closed round trips: statistics in all, per structure and per regime
+    (`core.analytics.trades`), what was still open at the end, and the proposals not traded by reason."""
+    return {"all": trade_stats(t["pnl_usd"] for t in trips), "by_structure": stats_by(trips, "structure"),
+            "by_regime": stats_by(trips, "regime"),
+            "by_exit": {reason: sum(t["exit_reason"] == reason for t in trips)
+                        for reason in sorted({t["exit_reason"] for t in trips})},
+            "open_at_end": sorted(c.position["id"] for c in carry.values() if c.position is not None),
+            "not_traded": dict(sorted(skipped.items()))}
 
 
 def strategist_summary(days: list[dict]) -> dict[str, Any]:
@@ -489,6 +526,25 @@ def strategist_summary(days: list[dict]) -> dict[str, Any]:
         symbol["latest_passed_over"] = row.get("latest_passed_over", [])
         symbol["day"], symbol["latest"] = row["day"], row["latest"]
     return out
+
+
+def _structure_trades(trades: dict[str, Any] | None) -> list[str]:
+    """The StructureDesks' round trips: in all, per structure and per regime, and the exits by reason."""
+    if trades is None:
+        return []
+    lines = ["", "## Structures traded (closed round trips)", "",
+             "| group | trades | P&L USD | win rate | profit factor | max drawdown USD | expectancy USD |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    groups = [("all", trades["all"]), *((f"structure {k}", v) for k, v in trades["by_structure"].items()),
+              *((f"regime {k}", v) for k, v in trades["by_regime"].items())]
+    for name, row in groups:
+        lines.append(f"| {name} | {row['trades']} | {row['pnl_usd']:,.2f} | {row['win_rate']:.1%} | "
+                     f"{row['profit_factor']:.2f} | {row['max_drawdown_usd']:,.2f} | {row['expectancy_usd']:,.2f} |")
+    exits = ", ".join(f"{k} {v}" for k, v in trades["by_exit"].items()) or "none"
+    not_traded = ", ".join(f"{k} {v}" for k, v in trades["not_traded"].items()) or "none"
+    lines += ["", f"Exits by reason: {exits}. Open at the end: {', '.join(trades['open_at_end']) or 'none'}. "
+                  f"Proposals not traded, by reason: {not_traded} (holding: one structure a symbol at a time)."]
+    return lines
 
 
 def _why_no_trade(strategists: dict[str, Any] | None) -> list[str]:
@@ -552,6 +608,7 @@ def _markdown(summary: dict[str, Any]) -> str:
         lines += [f"| {r['dte']} | {r['intent']} | {r['attempts']} | {r['fills']} | {r['fill_rate']:.1%} |"
                   for r in summary["fill_rates"]]
     lines += _why_no_trade(summary.get("strategists"))
+    lines += _structure_trades(summary.get("structure_trades"))
     position = summary["position_summary"]
     lines += ["", f"Net premium (cash flow, credit received - debit paid; not P&L) ${position['net_premium']:,.2f}; "
               f"imbalance {position['total_imbalance']} contracts; balanced chains "

@@ -38,7 +38,7 @@ from actors.risk_gate import RiskGate
 from actors.runtime.component import Component
 from actors.runtime.pingpong import Counter, Quoter
 from actors.runtime.protocol import Runtime
-from actors.structure_desk import StructureDesk
+from actors.structure_desk import DeskCarry, StructureDesk
 from adapters.bridge import AddRoute, BrokerBridge
 from config.exchange import ExchangeConfig
 from config.session import SessionConfig
@@ -54,7 +54,7 @@ from sim.market.chain_file import ChainFile, ChainReplayFeed
 from sim.market.chain_sequence import ChainSequenceFeed
 from sim.market.day_feed import DayFeed
 from sim.market.live import MarketFeed, MarketSpec
-from sim.market.replay import history_before, load_events
+from sim.market.replay import history_before, load_events, real_history_before
 from sim.paper.service import PaperService
 
 Routes = dict[tuple[str, str], tuple[str, ...]]
@@ -252,6 +252,7 @@ def build_topology(
     book_carry: BookCarry | None = None,
     held_expirations: dict[str, list[date]] | None = None,
     strategist_carry: dict[str, StrategistCarry] | None = None,
+    desk_carry: dict[str, DeskCarry] | None = None,
 ) -> Topology:
     """Build and add every component of a trading topology to `runtime` (not started).
 
@@ -260,7 +261,8 @@ def build_topology(
     `credit_maximizer` / `balancer`: replacements every trader uses (the seed facade lets a user swap them).
     `book_carry`: the book an earlier session ended with (a multi-day backtest); `held_expirations`: expirations
     it still holds that no trader trades today, which the venue quotes for the book all the same.
-    `strategist_carry`: per symbol, the history an earlier session's RegimeStrategist handed on.
+    `strategist_carry`: per symbol, the history an earlier session's RegimeStrategist handed on; `desk_carry`: per
+    symbol, the open structure an earlier session's StructureDesk handed on.
     """
     settings = venue.trader_settings(config)
     entry = names.RISK if config.risk.enabled else names.GATEWAY
@@ -270,7 +272,7 @@ def build_topology(
     flies = butterfly_components(config, expirations, routes, venue.market_hours(config), session_start_ns,
                                  venue.rate(config), entry)
     regimes = regime_strategists(config, expirations, routes, venue.rate(config), strategist_carry)
-    desks = structure_desks(config, regimes, expirations, routes, flies, venue.rate(config), entry)
+    desks = structure_desks(config, regimes, expirations, routes, flies, venue.rate(config), entry, desk_carry)
     gate = None
     if config.risk.enabled:
         gate = RiskGate(config.risk, is_open=venue.market_hours(config), rate=venue.rate(config),
@@ -352,7 +354,7 @@ def regime_strategists(config: SessionConfig, expirations: dict[str, list[date]]
     for symbol in expirations:
         earlier = (carry or {}).get(symbol)
         if earlier is None:
-            bars, vix = history_before(symbol, day, config.strategist.history_sessions, prices.get(symbol))
+            bars, vix = _daily_history(config, symbol, day, prices.get(symbol))
             earlier = StrategistCarry(bars, vix, {})
         strategist = RegimeStrategist(symbol, config.strategist, earlier.daily_bars, earlier.vix, rate=rate,
                                       events=events, earlier_minutes=earlier.minutes)
@@ -364,10 +366,12 @@ def regime_strategists(config: SessionConfig, expirations: dict[str, list[date]]
 
 
 def structure_desks(config: SessionConfig, regimes: list[RegimeStrategist], expirations: dict[str, list[date]],
-                    routes: Routes, flies: list[Component], rate: float, entry: str) -> list[StructureDesk]:
+                    routes: Routes, flies: list[Component], rate: float, entry: str,
+                    carry: dict[str, DeskCarry] | None = None) -> list[StructureDesk]:
     """One StructureDesk per symbol when the strategist is on and `strategist.desk.trade`: subscribed to its
-    symbol's strategist and chains, with the exit router (added to `flies` when the butterflies did not bring
-    it) routed the same chains. Extends `routes` and `flies` in place."""
+    symbol's strategist and chains (and the chain of a position carried from the session before, which the venue
+    quotes as a held expiration), with the exit router (added to `flies` when the butterflies did not bring it)
+    routed the same chains. Extends `routes` and `flies` in place."""
     if not (config.strategist.enabled and config.strategist.desk.trade):
         return []
     if not any(isinstance(c, ButterflyExitRouter) for c in flies):
@@ -375,13 +379,28 @@ def structure_desks(config: SessionConfig, regimes: list[RegimeStrategist], expi
     desks = []
     for strategist in regimes:
         desk = StructureDesk(strategist.symbol, config.strategist.desk, config.router, rate=rate,
-                             session=config.name, gateway=entry, symbols_in_session=len(expirations))
+                             session=config.name, gateway=entry, symbols_in_session=len(expirations),
+                             carry=(carry or {}).get(strategist.symbol))
         strategist.subscribers = (*strategist.subscribers, desk.name)
-        for expiry in expirations[strategist.symbol]:
-            key = (strategist.symbol, expiry.isoformat())
+        keys = [(strategist.symbol, expiry.isoformat()) for expiry in expirations[strategist.symbol]]
+        if desk.held_expiry is not None:
+            keys.append((strategist.symbol, desk.held_expiry))
+        for key in keys:
             routes[key] = tuple(dict.fromkeys((*routes.get(key, ()), desk.name, names.ROUTER)))
         desks.append(desk)
     return desks
+
+
+def _daily_history(config: SessionConfig, symbol: str, day: date, price: float | None):
+    """The strategist's daily history: for the replayed SPX chain of 2019, the real sessions before the day (SPY's,
+    scaled to SPX's price that day: the data has no SPX daily file); otherwise the file's last sessions re-dated
+    to end before the day (`history_before`)."""
+    sessions = config.strategist.history_sessions
+    if config.mode.value == "backtest" and config.backtest.market == "cboe_spx_2019":
+        from sim.market.chain_file import load_chain_file
+
+        return real_history_before("SPY", day, sessions, scale_to=load_chain_file().underlying(day))
+    return history_before(symbol, day, sessions, price)
 
 
 def butterfly_components(config: SessionConfig, expirations: dict[str, list[date]], routes: Routes,

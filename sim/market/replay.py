@@ -116,6 +116,23 @@ def history_before(symbol: str, day, sessions: int, start_price: float | None = 
     return bars, vix.set_axis(dates[-len(bars):])
 
 
+def real_history_before(symbol: str, day, sessions: int, scale_to: float | None = None,
+                        data_dir: Path = DEFAULT_DATA) -> tuple[pd.DataFrame | None, pd.Series | None]:
+    """A replay of a real past day's history: the last `sessions` real sessions of `symbol`'s daily file before
+    `day` (its own dates: no look-ahead) and VIX on those dates, prices scaled so the last close is `scale_to`
+    (when given: the SPX replay reads SPY's history at SPX's price, since the data has no SPX daily file; RSI,
+    the trend slope and the Bollinger ratio do not change with the scale, the ATR scales with the price). (None,
+    None) for a symbol without a daily file or without sessions before `day`."""
+    if symbol not in DAILY_FILES:
+        return None, None
+    bars = load_daily(symbol, data_dir)[["open", "high", "low", "close"]]
+    bars = bars[bars.index < pd.Timestamp(day)].iloc[-sessions:]
+    if bars.empty:
+        return None, None
+    scale = scale_to / float(bars.close.iloc[-1]) if scale_to else 1.0
+    return bars * scale, load_vix(data_dir).reindex(bars.index)
+
+
 EVENTS_FILE = "us_macro_events.csv"
 
 
