@@ -49,6 +49,8 @@ class RuntimeConfig(FrozenModel):
     ray_namespace: str = "spreadwright"
     max_restarts: int = Field(-1, ge=-1)
     co_host: tuple[tuple[str, ...], ...] | None = None
+    start_timeout_s: float = Field(300.0, gt=0, le=3600)
+    """How long a Ray session waits for its actors to be created and to answer (a busy machine takes minutes)."""
 
     @field_validator("co_host")
     @classmethod

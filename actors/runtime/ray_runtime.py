@@ -64,8 +64,10 @@ class RayRuntime:
         self._pending.append(component)
         return component
 
-    def start(self, timeout_s: float = 60.0) -> None:
-        """Create every queued actor, wait until all answer, then start them together."""
+    def start(self, timeout_s: float | None = None) -> None:
+        """Create every queued actor, wait until all answer (`RuntimeConfig.start_timeout_s` unless given), then
+        start them together."""
+        timeout_s = self.config.start_timeout_s if timeout_s is None else timeout_s
         actor_names = []
         for members in self._groups(self._pending):
             actor_name = "+".join(c.name for c in members)
