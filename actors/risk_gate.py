@@ -164,8 +164,10 @@ class RiskGate(Component):
 
     def check(self, order: SubmitOrder, now_ns: int, replacing: bool = False) -> Refusal | None:
         """The first refusal of `order` now, or None: the cheap checks first, the ones that read quotes last;
-        an order that only reduces exposure skips the limits on what it would add. `replacing`: the order is a
-        working one at a new price (its contracts are already counted as working)."""
+        an order that only reduces exposure skips the limits on what it would add, and the model collar: the
+        model values every strike at the at-the-money vol, so in a skewed market (the real SPX chain's wings) it
+        refused exits at the natural and held a short leg open to expiry; exits keep the NBBO collar.
+        `replacing`: the order is a working one at a new price (its contracts are already counted as working)."""
         refusal = checks.check_order_shape(order.quantity, order.limit_price, order.legs)
         if refusal is not None:
             return refusal
@@ -195,11 +197,11 @@ class RiskGate(Component):
         if type(natural) is Refusal:
             return natural
         refusal = checks.check_nbbo_collar(order.side, order.limit_price, natural, self.limits)
-        if refusal is not None:
-            return refusal
+        if refusal is not None or reduces:
+            return refusal               # an exit is held to the quotes only (see the model collar's note below)
         model = self._model(plan, chain, now_ns)
         refusal = checks.check_model_collar(order.side, order.limit_price, model[0], model[1], self.limits)
-        if refusal is not None or reduces:
+        if refusal is not None:
             return refusal
         return self._exposure_refusal(order, plan, legs, 0 if replacing else contracts, model, spot)
 

@@ -29,6 +29,7 @@ from actors.messages import ExitButterfly, RegimeVerdict, StructureProposal, Tra
 from actors.runtime.component import Component
 from config.router import RouterRiskConfig
 from config.strategist import DeskConfig
+from core.calendar import settlement_instant_ns
 from core.exits.butterfly import ButterflyPosition, ExitResult, LegQuote, MarketData, chain_ticks
 from core.exits.rules import HOLD, Marks, TrailState, evaluate_exits, targets_usd
 from core.instruments import multiplier_of, round_to_tick
@@ -143,6 +144,8 @@ class StructureDesk(Component):
     def _proposal(self, proposal: StructureProposal, now_ns: int) -> None:
         if not self.config.trade or proposal.symbol != self.symbol:
             return
+        if self.position is not None and now_ns >= self.position["expires_ns"]:
+            self._settled(now_ns)
         if self.position is not None or self.entering is not None:
             return self._skip("holding")
         if now_ns - self.last_entry_ns < self.config.min_entry_interval_s * _NS:
@@ -217,7 +220,10 @@ class StructureDesk(Component):
                                                                       now_ns),
                          "proposal": proposal, "units": units, "target_usd": float(target[0]),
                          "stop_usd": float(stop[0]), "trail": TrailState.empty(1), "entry_ns": now_ns,
-                         "entry_dte": proposal.dte_days, "exit_reason": "", "pnl_usd": 0.0}
+                         "entry_dte": proposal.dte_days, "exit_reason": "", "pnl_usd": 0.0,
+                         "expires_ns": settlement_instant_ns(self.symbol, expiry),
+                         "last_spot": self.chains[proposal.expiry].underlying if proposal.expiry in self.chains
+                         else math.nan}
         self.log.info("structure_opened", position_id=position_id, structure=proposal.structure, units=units,
                       entry_per_share=round(entry_per_share, 4), target_usd=round(float(target[0]), 2),
                       stop_usd=round(float(stop[0]), 2))
@@ -227,7 +233,12 @@ class StructureDesk(Component):
 
     def _check_exit(self, now_ns: int) -> None:
         position = self.position
-        if position is None or self.exit_request is not None:
+        if position is None:
+            return
+        if now_ns >= position["expires_ns"]:
+            self._settled(now_ns)
+            return
+        if self.exit_request is not None:
             return
         proposal = position["proposal"]
         chain = self.chains.get(proposal.expiry)
@@ -236,7 +247,7 @@ class StructureDesk(Component):
             return
         value = sum(q * quote.mid for (_, _, q), quote in zip(proposal.legs, quotes.values()))
         pnl = (value - position["held"].net_debit_per_share) * self.multiplier * position["units"]
-        position["pnl_usd"] = pnl
+        position["pnl_usd"], position["last_spot"] = pnl, float(chain.underlying)
         verdict = self.verdict
         marks = Marks(np.array([pnl]), np.array([position["target_usd"]]), np.array([position["stop_usd"]]),
                       np.array([proposal.bullish]), np.array([chain.underlying]),
@@ -256,6 +267,32 @@ class StructureDesk(Component):
         self.port.send(self.router, self.exit_request)
         self.port.schedule(int(self.config.exit_resend_s * _NS), ("exit_resend", position["id"]))
 
+    def _settled(self, now_ns: int) -> None:
+        """The position reached its expiry unclosed (every exit missed): the book settles it; the round trip is
+        kept with its value at intrinsic at the last underlying price the desk saw (an estimate: the book's
+        settlement lines hold the real one), flagged `path` "settled"."""
+        position = self.position
+        proposal, spot = position["proposal"], position.get("last_spot", math.nan)
+        intrinsic = sum(q * (max(spot - k, 0.0) if right == "C" else max(k - spot, 0.0))
+                        for k, right, q in proposal.legs)
+        pnl = (intrinsic - position["held"].net_debit_per_share) * self.multiplier * position["units"]
+        self.log.warning("structure_expired_unclosed", position_id=position["id"], pnl_estimate_usd=round(pnl, 2))
+        position["exit_reason"] = "expired"
+        self._record(position, now_ns, pnl, "settled", False, "reached its expiry unclosed: settled by the book",
+                     intrinsic)
+        self.position, self.exit_request = None, None
+
+    def _record(self, position: dict[str, Any], now_ns: int, pnl_usd: float, path: str, closed: bool,
+                reason: str | None, exit_per_share: float) -> None:
+        proposal = position["proposal"]
+        self.round_trips.append({
+            "position_id": position["id"], "symbol": self.symbol, "structure": proposal.structure,
+            "style": proposal.style, "regime": proposal.regime, "expiry": proposal.expiry, "units": position["units"],
+            "entry_time_ns": position["entry_ns"], "exit_time_ns": now_ns, "exit_reason": position["exit_reason"],
+            "entry_per_share": position["held"].net_debit_per_share, "exit_per_share": exit_per_share,
+            "pnl_usd": round(pnl_usd, 4), "margin_usd": proposal.margin_usd * position["units"], "path": path,
+            "closed": closed, "reason": reason})
+
     def _exited(self, result: ExitResult, now_ns: int) -> None:
         position = self.position
         if position is None or result.position_id != position["id"]:
@@ -264,14 +301,8 @@ class StructureDesk(Component):
         if result.path == "missed":                # nothing closed: the position is as it was; check again later
             self.log.warning("structure_exit_missed", position_id=position["id"], reason=result.reason)
             return
-        proposal = position["proposal"]
-        self.round_trips.append({
-            "position_id": position["id"], "symbol": self.symbol, "structure": proposal.structure,
-            "style": proposal.style, "regime": proposal.regime, "expiry": proposal.expiry, "units": position["units"],
-            "entry_time_ns": position["entry_ns"], "exit_time_ns": now_ns, "exit_reason": position["exit_reason"],
-            "entry_per_share": position["held"].net_debit_per_share, "exit_per_share": result.exit_credit_per_share,
-            "pnl_usd": result.realized_pnl_usd, "margin_usd": proposal.margin_usd * position["units"],
-            "path": result.path, "closed": result.closed, "reason": result.reason})
+        self._record(position, now_ns, result.realized_pnl_usd, result.path, result.closed, result.reason,
+                     result.exit_credit_per_share)
         if not result.closed:
             self.log.error("structure_not_fully_closed", position_id=position["id"], reason=result.reason)
         self.log.info("structure_closed", position_id=position["id"], pnl_usd=result.realized_pnl_usd,

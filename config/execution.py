@@ -64,8 +64,11 @@ class CreditMaximizerConfig(FrozenModel):
 
 
 class ExecutorConfig(FrozenModel):
-    """Executor-wide rules: the fill-rate floor and the DTE window that counts as optimal."""
+    """Executor-wide rules: the fill-rate floor and the DTE window that counts as optimal. `two_part`: the
+    ExpirationTraders run (seeds 000/001's two-part credit spreads); off, a session trades only what the other
+    strategies send (the strategist's structures, the butterflies), with the same market, gate and book."""
 
+    two_part: bool = True
     min_fill_rate: float = Field(0.25, ge=0, le=1)
     optimal_expiry_range: tuple[int, int] = (30, 180)
     limit_rounding: Literal["passive", "toward_natural"] = "passive"

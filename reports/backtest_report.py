@@ -42,6 +42,7 @@ def render_backtest_report(out_dir: Path, summary: dict[str, Any], tables: dict[
                      Section("markdown", "## Daily P&L"), Section("chart", _daily_chart(daily)),
                      Section("markdown", "## Exposure over time"), Section("chart", _exposure_chart(equity))]
     sections += _breakdowns(tables)
+    sections += _structure_trades(summary.get("structure_trades"))
     sections += [Section("markdown", "## Performance"),
                  Section("table", _performance_table(daily, capital_usd),
                          "Definitions from empyrical-reloaded (core/analytics/performance.py); a ratio needs at "
@@ -123,6 +124,21 @@ def _breakdowns(tables: dict[str, pd.DataFrame]) -> list[Section]:
         sections += [Section("markdown", f"## P&L by structure ({len(top)} largest of {len(structures)})"),
                      Section("chart", _bar(top.structure, top.pnl_usd))]
     return sections
+
+
+def _structure_trades(trades: dict[str, Any] | None) -> list[Section]:
+    """The strategist's structures: closed round trips per structure and per regime (report.pdf has them too)."""
+    if trades is None:
+        return []
+    rows = [{"group": "all", **trades["all"]}]
+    rows += [{"group": f"structure {k}", **v} for k, v in trades["by_structure"].items()]
+    rows += [{"group": f"regime {k}", **v} for k, v in trades["by_regime"].items()]
+    exits = ", ".join(f"{k} {v}" for k, v in trades["by_exit"].items()) or "none"
+    not_traded = ", ".join(f"{k} {v}" for k, v in trades["not_traded"].items()) or "none"
+    return [Section("markdown", "## Structures traded (closed round trips)"),
+            Section("table", pd.DataFrame(rows), f"Exits by reason: {exits}. Proposals not traded: {not_traded}. "
+                                                 "Each round trip is in structure_trips.csv; report.pdf has the "
+                                                 "methodology, the why-no-trade section and the risk figures.")]
 
 
 def _bar(labels, values) -> go.Figure:

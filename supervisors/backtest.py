@@ -43,6 +43,7 @@ from core.errors import InvalidFieldError
 from core.expirations import nearest_listed
 from core.units import TRADING_DAYS_PER_YEAR
 from reports.backtest_report import render_backtest_report
+from reports.strategy_pdf import write_strategy_pdf
 from sim.exchange.simulated import SimulatedExchange
 from sim.market.chain_file import REPLAY_LIMITS, REPLAY_SYMBOL, ChainFile, load_chain_file, pick_replay_expirations
 from sim.market.day_feed import DayFeed
@@ -488,6 +489,8 @@ def write_outputs(result: BacktestResult, out_dir: Path) -> None:
         result.round_trips.to_csv(out_dir / "butterflies.csv", index=False, lineterminator="\n")
     if "structure_trades" in result.summary:
         result.structure_trips.to_csv(out_dir / "structure_trips.csv", index=False, lineterminator="\n")
+        write_strategy_pdf(out_dir / "report.pdf", result.summary, result.equity, result.daily, result.structure_trips,
+                           seed=int(result.summary.get("seed", 0)))
     (out_dir / "summary.json").write_text(json.dumps(result.summary, indent=1, default=str) + "\n")
     (out_dir / "summary.md").write_text(_markdown(result.summary))
     render_backtest_report(out_dir, result.summary, {"equity": result.equity, "daily": result.daily,

@@ -267,7 +267,7 @@ def build_topology(
     settings = venue.trader_settings(config)
     entry = names.RISK if config.risk.enabled else names.GATEWAY
     traders = [_trader(symbol, expiry, settings, venue, credit_maximizer, balancer, entry)
-               for symbol, days in expirations.items() for expiry in days]
+               for symbol, days in expirations.items() for expiry in days] if config.executor.two_part else []
     routes: Routes = {(t.symbol, t.expiration.isoformat()): (t.name,) for t in traders}
     flies = butterfly_components(config, expirations, routes, venue.market_hours(config), session_start_ns,
                                  venue.rate(config), entry)

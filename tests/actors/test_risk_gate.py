@@ -145,6 +145,19 @@ def test_a_price_far_from_the_model_value_is_refused_even_where_the_quote_agrees
     assert [d.code for d in sender.of(OrderDenied)] == ["model_collar"]
 
 
+def test_an_exit_is_held_to_the_quotes_not_to_the_model_value():
+    runtime, venue, gateway, gate, sender, store = build()
+    quotes = chain()
+    quotes.bid[1], quotes.ask[1] = 0.05, 0.10                 # the 600 call quoted at a dime, model ~7
+    gate.on_message(quotes, runtime.now_ns)
+    gate._vols[("SPY", EXPIRY)] = (quotes.time_ns, 0.2)
+    gate.exposure.restore({("SPY", EXPIRY, 600.0, "C"): -1}, [])          # short one: buying it back reduces
+    send(runtime, order("buy-back", side="BUY", legs=((600.0, "C", 1),), price=0.10))
+    assert sender.of(OrderDenied) == [] and len(venue.received) == 1
+    send(runtime, order("more", side="SELL", legs=((600.0, "C", 1),), price=0.05))   # adding: the model collar
+    assert [d.code for d in sender.of(OrderDenied)] == ["model_collar"]
+
+
 def test_an_order_sent_around_the_gate_is_refused_by_the_gateway():
     runtime, venue, gateway, gate, sender, store = build()
     send(runtime, order("sneak"), to="broker")
