@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench chaos install clean prometheus chromium nautilus
+.PHONY: run test lint bench chaos install clean prometheus chromium nautilus strategy
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/spreadwright backtest --profile config/profiles/backtest.yaml
+
+# The strategist's structures on the real SPX chain of 2019: report.html and report.pdf (about a minute).
+strategy: $(STAMP)
+	$(BIN)/spreadwright backtest --profile config/profiles/strategy.yaml
 
 # The tests run a real Prometheus (and promtool): Debian's package, installed when missing.
 prometheus:
