@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench chaos install clean prometheus chromium nautilus strategy
+.PHONY: run test lint bench chaos install clean prometheus chromium nautilus strategy strategies
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ run: $(STAMP)
 # The strategist's structures on the real SPX chain of 2019: report.html and report.pdf (about a minute).
 strategy: $(STAMP)
 	$(BIN)/spreadwright backtest --profile config/profiles/strategy.yaml
+
+# Each of the six structures alone against the routed strategy, same market (seven backtests, a few minutes).
+strategies: $(STAMP)
+	$(BIN)/spreadwright strategies --profile config/profiles/strategy.yaml --workers 2
 
 # The tests run a real Prometheus (and promtool): Debian's package, installed when missing.
 prometheus:

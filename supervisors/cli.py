@@ -296,6 +296,23 @@ def _signals(args: argparse.Namespace) -> int:
     return 0
 
 
+def _strategies(args: argparse.Namespace) -> int:
+    """Each structure alone against the routed strategy on the profile's market."""
+    from supervisors.batch.strategies import compare_structures
+
+    config = _profile(args, backtest=True)
+    if config is None:
+        return 2
+    out_dir = Path(args.out) if args.out else Path("reports/out") / f"strategies-{config.config_id}"
+    print(f"strategies {config.name}: routed and each of six structures, {args.workers} worker(s) ...", flush=True)
+    table = compare_structures(config, out_dir, args.workers)
+    for row in table.to_dict("records"):
+        print(f"  {row['variant']:<22} trades {row['trades']:>4}  round-trip P&L ${row['pnl_usd']:>12,.2f}  "
+              f"book P&L ${row['book_pnl_usd']:>12,.2f}")
+    print(f"comparison: {out_dir / 'comparison.md'}")
+    return 0
+
+
 def _montecarlo(args: argparse.Namespace) -> int:
     """Monte Carlo backtests over the profile's scenario grid, on Ray (or in this process with --local)."""
     from config import ConfigError
@@ -442,6 +459,11 @@ def build_parser() -> argparse.ArgumentParser:
     signals.add_argument("--score-days", type=_COUNT, default=750, help="sessions a path")
     signals.add_argument("--seed", type=_SEED, default=0)
     signals.set_defaults(handler=_signals)
+    strategies = sub.add_parser("strategies", help="each structure alone against the routed strategy (backtests)")
+    strategies.add_argument("--profile", default="config/profiles/strategy.yaml", help="profile name or YAML path")
+    strategies.add_argument("--out", default=None, help="output folder (default reports/out/strategies-<config id>)")
+    strategies.add_argument("--workers", type=_COUNT, default=2, help="worker processes (results do not depend on it)")
+    strategies.set_defaults(handler=_strategies)
     carlo = sub.add_parser("montecarlo", help="Monte Carlo backtests: scenario grid x seeded paths, fanned out on Ray")
     carlo.add_argument("--profile", default="config/profiles/montecarlo.yaml")
     carlo.add_argument("--paths", type=_COUNT, default=None, help="paths per scenario (default: the profile's)")
