@@ -44,7 +44,11 @@ class ComponentSupervisor:
                           next=transition.next.value, decision=transition.decision.value, reason=transition.reason)
             if transition.decision is Decision.RESTART and transition.component not in restarted:
                 self.telemetry.count("spreadwright_actor_restarts_total", component=transition.component)
-                together = self.runtime.recreate(transition.component)
+                try:
+                    together = self.runtime.recreate(transition.component)
+                except Exception as err:  # noqa: BLE001 - a failed replacement is retried next round, never fatal
+                    _log.error("restart_failed", target=transition.component, error=f"{type(err).__name__}: {err}")
+                    continue
                 restarted.update(together)
                 if len(together) > 1:
                     _log.info("co_hosted_restarted", target=transition.component, with_it=together)

@@ -46,7 +46,10 @@ class Transition(NamedTuple):
 class HealthSettings:
     period_s: float = 2.0
     jitter_fraction: float = 0.2
-    misses_to_unhealthy: int = 3
+    misses_to_unhealthy: int = 10
+    """Pings missed in a row (about 30 s at the period and the 1 s ping) before a stuck actor is replaced: a crashed
+    one Ray restarts by itself; three misses (~9 s) replaced healthy actors on a busy machine (a cold start, two
+    CPU-bound neighbours) and killed the order path mid-flight."""
     base_backoff_s: float = 0.5
     max_backoff_s: float = 30.0
     max_restarts: int = 5

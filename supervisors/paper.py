@@ -341,17 +341,25 @@ def status_line(status: dict[str, Any]) -> str:
             f"net premium (cash flow) ${position['net_premium']:.2f}; imbalance {position['total_imbalance']}")
 
 
+class SessionFailed(RuntimeError):
+    """A session that could not start, or stopped on an error while it ran (after its ordered stop)."""
+
+
 def run_paper(config: SessionConfig, duration_s: float | None = None, address: str | None = None,
               status_every_s: float = 10.0) -> dict[str, Any]:
     """Start, supervise until stopped or `duration_s`, stop cleanly; SIGINT/SIGTERM request the stop."""
     session = PaperSession(config, address)
+    started = False
     previous = {}
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
             previous[signum] = signal.signal(signum, session.request_stop)
     try:
         session.start()
+        started = True
         session.run(duration_s, status_every_s)
+    except (BrokerError, TimeoutError) as err:
+        raise SessionFailed(f"session {'ended on an error' if started else 'could not start'}: {err}") from err
     finally:
         summary = session.stop()
         for signum, handler in previous.items():
@@ -368,8 +376,8 @@ def run_paper_job(config: SessionConfig, duration_s: float | None = None, addres
           "Ctrl-C stops it (working orders are cancelled first)", flush=True)
     try:
         summary = run_paper(config, duration_s, address, status_every_s)
-    except (BrokerError, TimeoutError) as err:
-        print(f"session could not start: {err}", file=sys.stderr)
+    except SessionFailed as err:
+        print(err, file=sys.stderr)
         return 1
     ledger = summary.get("ledger", {})
     if "traders" in summary:                   # taken as the stop began, before cancels (absent when it did not come)

@@ -100,9 +100,11 @@ def test_cli_paper_session_starts_its_exchange_and_stops_cleanly_on_ctrl_c(ray_c
     address = ray_cluster.get_runtime_context().gcs_address
     env = {**os.environ, **FAST_SESSION_ENV, "SPREADWRIGHT__LEDGER__PATH": str(tmp_path / "ledger.db"),
            "SPREADWRIGHT__RUNTIME__RAY_NAMESPACE": "t-paper-cli", "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen([sys.executable, "-m", "supervisors.cli", "paper", "--profile", "paper",
-                                "--address", address, "--status-every-s", "1"], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    stderr_path = tmp_path / "stderr.log"
+    with stderr_path.open("w") as stderr:
+        process = subprocess.Popen([sys.executable, "-m", "supervisors.cli", "paper", "--profile", "paper",
+                                    "--address", address, "--status-every-s", "1"], cwd=ROOT, env=env,
+                                   stdout=subprocess.PIPE, stderr=stderr, text=True)
     lines = []
     try:
         for line in process.stdout:
@@ -115,7 +117,8 @@ def test_cli_paper_session_starts_its_exchange_and_stops_cleanly_on_ctrl_c(ray_c
         if process.poll() is None:
             process.kill()
     lines.append(out)
-    assert process.returncode == 0, "".join(lines)
+    assert process.returncode == 0, "".join(lines) + "\nstderr (last 3000 characters):\n" + \
+        stderr_path.read_text()[-3000:]
     assert "0 left working" in out
     store = SqliteLedgerStore(tmp_path / "ledger.db")
     assert fold(store.events()).orders and not fold(store.events()).working()
