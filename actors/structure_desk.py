@@ -139,6 +139,7 @@ class StructureDesk(Component):
 
     def _skip(self, reason: str, detail: str = "") -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
+        self.telemetry.count("spreadwright_structure_not_traded_total", symbol=self.symbol, reason=reason)
         self.log.info("proposal_not_traded", reason=reason, detail=detail)
 
     def _proposal(self, proposal: StructureProposal, now_ns: int) -> None:
@@ -292,6 +293,10 @@ class StructureDesk(Component):
             "entry_per_share": position["held"].net_debit_per_share, "exit_per_share": exit_per_share,
             "pnl_usd": round(pnl_usd, 4), "margin_usd": proposal.margin_usd * position["units"], "path": path,
             "closed": closed, "reason": reason})
+        self.telemetry.count("spreadwright_structure_round_trips_total", symbol=self.symbol,
+                             structure=proposal.structure, exit_reason=position["exit_reason"])
+        self.telemetry.gauge("spreadwright_structure_realized_pnl_usd",
+                             sum(trip["pnl_usd"] for trip in self.round_trips), symbol=self.symbol)
 
     def _exited(self, result: ExitResult, now_ns: int) -> None:
         position = self.position

@@ -157,6 +157,26 @@ CATALOG: dict[str, MetricSpec] = {
             ("symbol", "reason"),
         ),
         MetricSpec(
+            "spreadwright_structure_round_trips_total",
+            "counter",
+            "The StructureDesk's round trips, by structure and exit reason (target, stop, trailing_atr, trailing_bbw, "
+            "time, expiry, event, expired).",
+            ("symbol", "structure", "exit_reason"),
+        ),
+        MetricSpec(
+            "spreadwright_structure_realized_pnl_usd",
+            "gauge",
+            "The StructureDesk's realized P&L over its round trips this session, USD.",
+            ("symbol",),
+        ),
+        MetricSpec(
+            "spreadwright_structure_not_traded_total",
+            "counter",
+            "Proposals the StructureDesk did not trade, by reason (holding, interval, gate_state, no_chain, size, "
+            "denied, unfilled).",
+            ("symbol", "reason"),
+        ),
+        MetricSpec(
             "spreadwright_strategist_proposals_total",
             "counter",
             "Structures the strategist proposed (the first routed structure that qualified on the chain), by "
