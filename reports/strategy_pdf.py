@@ -55,7 +55,8 @@ def _text_page(figure, title: str, paragraphs: list[str]) -> None:
 
 def _methodology(figure, summary, equity, daily, trips, seed) -> None:
     span = summary["day"] if summary.get("end") in (None, summary["day"]) else f"{summary['day']} to {summary['end']}"
-    market = summary.get("replay", {}).get("market") or "simulated market (seeded paths, the calibrated spread model)"
+    replay = summary.get("replay") or {}
+    market = replay["market"] if "market" in replay else "simulated market (seeded paths, the calibrated spread model)"
     _text_page(figure, "Strategy backtest: methodology and assumptions", [
         f"Run: {summary.get('session', '')}, {span}, seed {summary.get('seed')}. Market: {market}.",
         "Signals: each symbol's RegimeStrategist reads the daily history before each session (no look-ahead) for "
