@@ -34,15 +34,19 @@ MARK_GATHER_NS = _NS
 
 def structure_of(client_order_id: str) -> str:
     """The structure an order opened or closed, from its client order id: a two-part trader's order belongs to
-    its chain's debit or credit part ("SPY 2026-11-20 debit"); a butterfly's entry (`<fly>:open`) and exits
-    (`<fly>:x<n>:<part>`) to the fly; any other order is its own structure."""
+    its chain's debit or credit part ("SPY 2026-11-20 debit"); a butterfly's or a StructureDesk's entry
+    (`<id>:open`) and exits (`<id>:x<n>:<part>`, or `<id>:e<k>:x<n>:<part>` for the desk's k-th exit attempt) to
+    it; any other order is its own structure."""
     parts = client_order_id.split(":")
     if len(parts) >= 5 and parts[-1] in ("D", "C") and parts[-2].isdigit():
         return f"{parts[-4]} {parts[-3]} {'debit' if parts[-1] == 'D' else 'credit'}"
     if parts[-1] == "open" and len(parts) > 1:
         return ":".join(parts[:-1])
     if len(parts) >= 3 and parts[-2].startswith("x") and parts[-2][1:].isdigit():
-        return ":".join(parts[:-2])
+        base = parts[:-2]
+        if len(base) >= 2 and base[-1].startswith("e") and base[-1][1:].isdigit():
+            base = base[:-1]
+        return ":".join(base)
     return client_order_id
 
 

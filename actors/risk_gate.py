@@ -526,7 +526,7 @@ def _atm_vol(chain: ChainQuotes, rate: float) -> float:
     distance = np.abs(chain.strikes - spot)
     vols = []
     for is_call in (True, False):
-        of_right = np.where(chain.is_call == is_call, distance, np.inf)
+        of_right = np.where((chain.is_call == is_call) & np.isfinite(distance), distance, np.inf)
         row = int(np.argmin(of_right))
         if not math.isfinite(of_right[row]):
             continue

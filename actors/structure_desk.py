@@ -18,6 +18,7 @@ what it had; the RiskGate's limits still apply).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import date
 from typing import Any, NamedTuple
@@ -126,7 +127,8 @@ class StructureDesk(Component):
     def on_timer(self, tag: Any, now_ns: int) -> None:
         kind, key = tag
         if kind == "entry_timeout" and self.entering is not None and self.entering["coid"] == key:
-            self.port.send(self.gateway, CancelOrder(key, self.name))
+            self.port.send(self.gateway, CancelOrder(key, self.name))       # again until a final event comes
+            self.port.schedule(int(self.config.entry_timeout_s * _NS), tag)
         elif kind == "check" and self.position is not None and self.position["id"] == key:
             self._check_exit(now_ns)
             self.port.schedule(int(self.config.exit_check_s * _NS), tag)
@@ -262,11 +264,14 @@ class StructureDesk(Component):
         if reason == HOLD:
             return
         position["exit_reason"] = reason
+        position["attempts"] = position.get("attempts", 0) + 1
         market = MarketData(quotes, float(chain.underlying), **chain_ticks(chain.tick_below_3, chain.tick_from_3))
-        self.exit_request = ExitButterfly(position["held"], market, self.risk, self.name)
-        self.log.info("structure_exit_signal", position_id=position["id"], reason=reason, pnl_usd=round(pnl, 2))
+        attempt = dataclasses.replace(position["held"], position_id=f"{position['id']}:e{position['attempts']}")
+        self.exit_request = ExitButterfly(attempt, market, self.risk, self.name)   # the router answers each once
+        self.log.info("structure_exit_signal", position_id=position["id"], reason=reason, pnl_usd=round(pnl, 2),
+                      attempt=position["attempts"])
         self.port.send(self.router, self.exit_request)
-        self.port.schedule(int(self.config.exit_resend_s * _NS), ("exit_resend", position["id"]))
+        self.port.schedule(int(self.config.exit_resend_s * _NS), ("exit_resend", attempt.position_id))
 
     def _settled(self, now_ns: int) -> None:
         """The position reached its expiry unclosed (every exit missed): the book settles it; the round trip is
@@ -299,8 +304,8 @@ class StructureDesk(Component):
                              sum(trip["pnl_usd"] for trip in self.round_trips), symbol=self.symbol)
 
     def _exited(self, result: ExitResult, now_ns: int) -> None:
-        position = self.position
-        if position is None or result.position_id != position["id"]:
+        position, request = self.position, self.exit_request
+        if position is None or request is None or result.position_id != request.position.position_id:
             return
         self.exit_request = None
         if result.path == "missed":                # nothing closed: the position is as it was; check again later

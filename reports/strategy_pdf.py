@@ -73,9 +73,11 @@ def _methodology(figure, summary, equity, daily, trips, seed) -> None:
         "Exits (seed 003 by style): profit target, stop, ATR trailing on the underlying's price, BBW lock on the "
         "P&L, a time exit, every position out before its expiry, and an event exit inside a blackout; each closed "
         "in two parts by the exit router (verticals or single legs) with its slippage guards and fallbacks.",
-        "P&L: the book's, marked and settled (not a cash flow); each round trip's realized P&L is the exit "
-        "router's and matches the book's fold of its fills. A one-snapshot-a-day replay trades at that snapshot's "
-        "quotes all day: intraday exits there see no intraday prices.",
+        "P&L: the book's, marked and settled (not a cash flow). The round-trip tables count the trips that closed "
+        "every leg: their P&L is the exit router's and matches the book's fold of their fills (a test holds it). "
+        "A trip that did not close every leg (settled at expiry, or an exit the router could not finish) is listed "
+        "apart with an estimate; the book holds its real outcome. A one-snapshot-a-day replay trades at that "
+        "snapshot's quotes all day: intraday exits there see no intraday prices.",
     ])
 
 
@@ -108,8 +110,10 @@ def _tables(figure, summary, equity, daily, trips, seed) -> None:
                             f"${pnl.get('max_drawdown_usd', 0):,.2f}; sessions {pnl.get('sessions', '')}.",
                 fontsize=9, va="top", parse_math=False)
     groups = {"all": trades["all"]} if trades["all"] else {}
+    unclosed = trades.get("not_closed", {"trips": 0, "pnl_estimate_usd": 0.0})
     _table(figure.add_axes([0.07, 0.62, 0.86, 0.24]), _stat_rows(groups), _STAT_COLUMNS,
-           "Closed round trips (every trader's and structure's P&L is in the book's headline above)")
+           f"Round trips that closed every leg ({unclosed['trips']} more did not: estimate "
+           f"{unclosed['pnl_estimate_usd']:,.0f} USD)")
     _table(figure.add_axes([0.07, 0.34, 0.86, 0.24]), _stat_rows(trades["by_structure"]), _STAT_COLUMNS,
            "Per structure")
     _table(figure.add_axes([0.07, 0.06, 0.86, 0.24]), _stat_rows(trades["by_regime"]), _STAT_COLUMNS,

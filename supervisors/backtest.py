@@ -501,10 +501,17 @@ def write_outputs(result: BacktestResult, out_dir: Path) -> None:
 
 def structure_trade_summary(trips: list[dict], carry: dict[str, DeskCarry], skipped: dict[str, int]
                             ) -> dict[str, Any]:
-    """The StructureDesks' closed round trips: statistics in all, per structure and per regime
-    (`core.analytics.trades`), what was still open at the end, and the proposals not traded by reason."""
-    return {"all": trade_stats(t["pnl_usd"] for t in trips), "by_structure": stats_by(trips, "structure"),
-            "by_regime": stats_by(trips, "regime"),
+    """The StructureDesks' round trips that closed every leg: statistics in all, per structure and per regime
+    (`core.analytics.trades`, in exit order); apart, the trips that did not close every leg (an exit the router
+    could not finish, a position settled at expiry: their P&L is an estimate, the book holds the real one), what
+    was still open at the end, and the proposals not traded by reason."""
+    trips = sorted(trips, key=lambda t: (t["exit_time_ns"], t["position_id"]))
+    closed = [t for t in trips if t["closed"]]
+    unclosed = [t for t in trips if not t["closed"]]
+    return {"all": trade_stats(t["pnl_usd"] for t in closed), "by_structure": stats_by(closed, "structure"),
+            "by_regime": stats_by(closed, "regime"),
+            "not_closed": {"trips": len(unclosed), "ids": [t["position_id"] for t in unclosed],
+                           "pnl_estimate_usd": round(sum(t["pnl_usd"] for t in unclosed), 2)},
             "by_exit": {reason: sum(t["exit_reason"] == reason for t in trips)
                         for reason in sorted({t["exit_reason"] for t in trips})},
             "open_at_end": sorted(c.position["id"] for c in carry.values() if c.position is not None),
@@ -545,8 +552,12 @@ def _structure_trades(trades: dict[str, Any] | None) -> list[str]:
                      f"{row['profit_factor']:.2f} | {row['max_drawdown_usd']:,.2f} | {row['expectancy_usd']:,.2f} |")
     exits = ", ".join(f"{k} {v}" for k, v in trades["by_exit"].items()) or "none"
     not_traded = ", ".join(f"{k} {v}" for k, v in trades["not_traded"].items()) or "none"
+    unclosed = trades["not_closed"]
     lines += ["", f"Exits by reason: {exits}. Open at the end: {', '.join(trades['open_at_end']) or 'none'}. "
-                  f"Proposals not traded, by reason: {not_traded} (holding: one structure a symbol at a time)."]
+                  f"Proposals not traded, by reason: {not_traded} (holding: one structure a symbol at a time). "
+                  f"Not in the table: {unclosed['trips']} round trip(s) that did not close every leg (settled at "
+                  f"expiry or an exit left unfinished), estimated ${unclosed['pnl_estimate_usd']:,.2f}; the book's "
+                  "P&L holds their real outcome."]
     return lines
 
 

@@ -10,8 +10,9 @@ branch locked a profit but never exited; here each rule compares like with like:
   margin where the max profit is unbounded), the band's point set by the volatility (its high end at IV rank 0,
   its low end at 100: more in quiet markets, conservative in busy ones); a structure with unbounded max profit
   takes the band's point alone;
-- **stop**: `stop_fraction` of the max loss (SHORT_VOL 35%, DIRECTIONAL 50%), of the margin where the max loss is
-  unbounded (a naked strangle);
+- **stop**: `stop_fraction` of the max loss (SHORT_VOL 35%, DIRECTIONAL 50%), or of the margin where that is less
+  (a naked strangle's unbounded loss; a risk reversal whose max loss, the put's strike, would set a stop that never
+  fires);
 - **trailing** activates once the P&L reaches `trailing_threshold` (50%) of the target, then:
   - ATR (DIRECTIONAL): a stop on the underlying's price `atr_multiple` (0.5) x ATR behind its best price since
     activation (below it for a bullish position, above for a bearish one), ratcheting only in the position's
@@ -72,7 +73,7 @@ def targets_usd(max_profit_usd, max_loss_usd, margin_usd, iv_rank, rule: ExitRul
     floor = band * base
     target = np.where(finite_profit, np.maximum(rule.target_fraction * np.where(finite_profit, max_profit, 0.0),
                                                 floor), floor)
-    stop = rule.stop_fraction * np.where(np.isfinite(max_loss), max_loss, margin)
+    stop = rule.stop_fraction * np.minimum(np.where(np.isfinite(max_loss), max_loss, margin), margin)
     return target, stop
 
 

@@ -7,7 +7,7 @@ the standard broker formula). The units are the largest whole number whose margi
   structure's own allocation cap (`allocation_by_structure`, a fraction of the capital);
 - the verdict's confidence (`size_fraction`, part 1's `size_multiplier`);
 - volatility targeting: x `target_vol / current_vol` (capped at `max_vol_scale`; no scaling when the vol is
-  unknown), so a busy market trades smaller;
+  unknown), so a busy market trades smaller; the scaled budget never exceeds what the budgets leave;
 - correlation across symbols: / sqrt(1 + rho x n) with n the other symbols holding a structure (n symbols
   with pairwise correlation rho carry about sqrt(1 + rho n) times one symbol's risk);
 - at most `max_units`.
@@ -54,7 +54,8 @@ def size_units(structure: str, margin_per_unit_usd: float, size_fraction: float,
                  if math.isfinite(current_vol) and current_vol > 0 else 1.0)
     correlation_scale = 1.0 / math.sqrt(1.0 + rule.correlation * max(other_symbols_open, 0))
     scale = max(size_fraction, 0.0) * vol_scale * correlation_scale
-    budget = max(min(total_left, own_left), 0.0) * scale
+    left = max(min(total_left, own_left), 0.0)
+    budget = min(left, left * scale)             # scales down, never past what the budgets leave
     units = min(int(budget // margin_per_unit_usd), rule.max_units)
     if units > 0:
         return Sizing(units, (), budget, scale)

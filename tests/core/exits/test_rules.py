@@ -68,6 +68,8 @@ def test_targets_and_stops_by_style_in_usd():
     assert target[0] == pytest.approx(25.0) and stop[0] == pytest.approx(0.35 * 950.0)
     target, stop = targets_usd([math.inf], [math.inf], [2_000.0], [0.0], DIRECTIONAL)   # unbounded both ways
     assert target[0] == pytest.approx(0.022 * 2_000.0) and stop[0] == pytest.approx(0.5 * 2_000.0)
+    _, stop = targets_usd([math.inf], [290_000.0], [40_000.0], [50.0], DIRECTIONAL)   # a risk reversal: put at 2,900
+    assert stop[0] == pytest.approx(0.5 * 40_000.0)                                    # from the margin, the lesser
     quiet, _ = targets_usd([1.0], [99.0], [10_000.0], [0.0], SHORT_VOL)       # the band's floor wins, quiet: high end
     busy, _ = targets_usd([1.0], [99.0], [10_000.0], [100.0], SHORT_VOL)
     assert quiet[0] == pytest.approx(180.0) and busy[0] == pytest.approx(140.0)

@@ -20,7 +20,8 @@ def test_the_structures_allocation_binds_first():
 def test_confidence_volatility_and_correlation_scale_the_budget():
     assert size_units("iron_condor", 1_000.0, 0.5, 0.0, 0.0, 0.16, 0, RULE).units == 10
     assert size_units("iron_condor", 1_000.0, 1.0, 0.0, 0.0, 0.32, 0, RULE).units == 10      # vol twice the target
-    assert size_units("iron_condor", 1_000.0, 1.0, 0.0, 0.0, 0.01, 0, RULE).units == 30      # capped at 1.5x
+    assert size_units("iron_condor", 1_000.0, 1.0, 0.0, 0.0, 0.01, 0, RULE).units == 20      # never past the budget
+    assert size_units("iron_condor", 1_000.0, 0.5, 0.0, 0.0, 0.08, 0, RULE).units == 15      # 0.5 x 2 capped 1.5
     assert size_units("iron_condor", 1_000.0, 1.0, 0.0, 0.0, math.nan, 0, RULE).units == 20  # unknown vol
     three = size_units("iron_condor", 1_000.0, 1.0, 0.0, 0.0, 0.16, 2, RULE)
     assert three.units == int(20_000 / math.sqrt(1 + 0.7 * 2) // 1_000)
