@@ -71,8 +71,11 @@ _HANDLED_EVENTS = (OrderFilled, OrderCancelled, OrderRejected, OrderReplaced, Or
 class RiskGate(Component):
     def __init__(self, config: RiskConfig = RiskConfig(), gateway: str = names.GATEWAY, name: str = names.RISK,
                  is_open: Callable[[int], bool] | None = None, rate: float = 0.04,
-                 senders: tuple[str, ...] = ()) -> None:
+                 senders: tuple[str, ...] = (), carried: dict | None = None) -> None:
+        """`carried`: positions an earlier session of a multi-day backtest left (contract key -> signed
+        contracts), added to what this session's ledger holds: its exits then count as reducing."""
         super().__init__(name)
+        self.carried = dict(carried or {})
         self.config, self.limits, self.gateway = config, config.limits, gateway
         self.is_open, self.rate = is_open, rate
         self.senders: set[str] = set(senders)       # told of every state change of their scope
@@ -466,7 +469,10 @@ class RiskGate(Component):
                          for symbol, expiry, strike, right, ratio in legs)
             working.append((coid, owner, legs, leaves))
             self.senders.add(owner)
-        self.exposure.restore(dict(state.positions), working)
+        positions = dict(self.carried)
+        for key, contracts in state.positions:
+            positions[key] = positions.get(key, 0) + contracts
+        self.exposure.restore({key: q for key, q in positions.items() if q}, working)
         for change in state.states:
             change = StateChange(*change)
             if change.state != TradingState.ACTIVE.name:

@@ -276,7 +276,7 @@ def build_topology(
     gate = None
     if config.risk.enabled:
         gate = RiskGate(config.risk, is_open=venue.market_hours(config), rate=venue.rate(config),
-                        senders=tuple(c.name for c in (*traders, *flies, *desks)))
+                        senders=tuple(c.name for c in (*traders, *flies, *desks)), carried=_carried(book_carry))
         for key in routes:
             routes[key] = (*routes[key], gate.name)
     book = (BookComponent(config.book, venue.rate(config), carry=book_carry,
@@ -363,6 +363,14 @@ def regime_strategists(config: SessionConfig, expirations: dict[str, list[date]]
             routes[key] = (*routes.get(key, ()), strategist.name)
         out.append(strategist)
     return out
+
+
+def _carried(book_carry: BookCarry | None) -> dict:
+    """The option positions an earlier session's book handed on, keyed as the risk gate counts them."""
+    if book_carry is None:
+        return {}
+    return {(c.symbol, c.expiry, float(c.strike), c.right): q for c, q in book_carry.book.net_contracts().items()
+            if c.right in ("C", "P")}
 
 
 def structure_desks(config: SessionConfig, regimes: list[RegimeStrategist], expirations: dict[str, list[date]],

@@ -315,3 +315,14 @@ def test_a_state_the_gate_does_not_know_changes_nothing():
     assert gate.states == {} and not [e for e in store.events() if e.kind == "trading_state"]
     send(runtime, order("a"))
     assert [m.client_order_id for m in venue.received] == ["a"]
+
+
+def test_positions_an_earlier_session_left_count_so_their_exits_reduce():
+    from actors.messages import RiskState
+    from actors.risk_gate import RiskGate
+
+    key = ("SPY", EXPIRY, 600.0, "C")
+    gate = RiskGate(carried={key: -2})
+    gate._restore(RiskState(((key, 1),), (), ()), 0)                   # this session's ledger: bought one back
+    assert gate.exposure.positions == {key: -1}
+    assert gate.exposure.reduces(((key, 1),), 1) and not gate.exposure.reduces(((key, 1),), 2)
