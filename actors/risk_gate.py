@@ -178,7 +178,7 @@ class RiskGate(Component):
             return Refusal("bad_order", f"client order id {order.client_order_id} is already working")
         plan = self._plan(order.legs)
         legs = plan.bought if order.side == "BUY" else plan.sold
-        reduces = self.exposure.reduces(legs, order.quantity)
+        reduces = self.exposure.reduces(legs, order.quantity, order.client_order_id if replacing else None)
         refusal = (self._state_refusal(order.owner, reduces) or self._throttle(order.owner, now_ns)
                    or self._calendar_refusal(plan, now_ns))
         if refusal is not None:

@@ -45,6 +45,7 @@ class Exposure:
         self.by_group: dict[tuple[str, str, str], list[int]] = {}      # (symbol, expiry, right) -> [long, short]
         self.working: dict[str, WorkingOrder] = {}
         self.working_contracts = 0            # leaves x contracts a unit, of the orders that add exposure
+        self.reducing: dict[Key, int] = {}    # what working reducing orders may still trade, signed, per contract
 
     def restore(self, positions: dict[Key, int], working: Iterable[tuple[str, str, SignedLegs, int]]) -> None:
         """Start from a folded ledger: net positions and (client order id, owner, legs, leaves) still working."""
@@ -54,11 +55,16 @@ class Exposure:
         for coid, owner, legs, leaves in working:
             self.add_working(coid, owner, legs, leaves)
 
-    def reduces(self, legs: SignedLegs, quantity: int) -> bool:
-        """True when every leg trades against a position at least its size (it only makes |positions| smaller)."""
-        positions = self.positions
+    def reduces(self, legs: SignedLegs, quantity: int, exclude: str | None = None) -> bool:
+        """True when every leg trades against a position at least its size once the working reducing orders have
+        traded (it only makes |positions| smaller: two closes of one position cannot both pass as reducing and
+        flip it together). `exclude`: a working order's own client order id (a replace of it)."""
+        positions, reducing = self.positions, self.reducing
+        own = self.working.get(exclude) if exclude is not None else None
         for key, ratio in legs:
-            held = positions.get(key, 0)
+            held = positions.get(key, 0) + reducing.get(key, 0)
+            if own is not None and own.reduces:
+                held -= sum(r for k, r in own.legs if k == key) * own.leaves
             change = ratio * quantity
             if held == 0 or (held > 0) == (change > 0) or abs(change) > abs(held):
                 return False
@@ -67,8 +73,19 @@ class Exposure:
     def add_working(self, coid: str, owner: str, legs: SignedLegs, quantity: int) -> None:
         reduces = self.reduces(legs, quantity)
         self.working[coid] = WorkingOrder(owner, legs, quantity, reduces)
-        if not reduces:
+        if reduces:
+            self._pending(legs, quantity)
+        else:
             self.working_contracts += quantity * contracts_per_unit(legs)
+
+    def _pending(self, legs: SignedLegs, units: int) -> None:
+        reducing = self.reducing
+        for key, ratio in legs:
+            left = reducing.get(key, 0) + ratio * units
+            if left:
+                reducing[key] = left
+            else:
+                reducing.pop(key, None)
 
     def filled(self, coid: str, quantity: int, leaves: int) -> None:
         """A fill of `quantity` units of a working order; `leaves` may still fill."""
@@ -91,7 +108,9 @@ class Exposure:
             self._set_leaves(coid, order, leaves)
 
     def _set_leaves(self, coid: str, order: WorkingOrder, leaves: int) -> None:
-        if not order.reduces:
+        if order.reduces:
+            self._pending(order.legs, max(leaves, 0) - order.leaves)
+        else:
             self.working_contracts += (leaves - order.leaves) * contracts_per_unit(order.legs)
         if leaves <= 0:
             del self.working[coid]

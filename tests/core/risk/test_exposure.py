@@ -40,3 +40,21 @@ def test_uncovered_shorts_count_longs_of_the_same_right_and_expiry():
     assert exposure.uncovered_shorts(signed_legs((vertical(600, 610)[0],), "SELL"), 3) == []    # covered by 590C
     put = (OrderLeg(Contract("SPY", E, 590.0, "P"), 1),)
     assert exposure.uncovered_shorts(signed_legs(put, "SELL"), 1) == [("SPY", E, "P", 1)]
+
+
+def test_two_closes_of_one_position_cannot_both_pass_as_reducing():
+    from core.risk.exposure import Exposure
+
+    key = ("SPY", "2026-12-18", 600.0, "C")
+    exposure = Exposure()
+    exposure.restore({key: -3}, [])
+    buy = ((key, 1),)
+    assert exposure.reduces(buy, 2)
+    exposure.add_working("close-1", "router", buy, 2)                   # buys back 2 of the 3
+    assert exposure.reduces(buy, 1) and not exposure.reduces(buy, 2)    # only 1 is left to reduce
+    assert exposure.reduces(buy, 3, exclude="close-1")                  # a replace of close-1 itself: all 3
+    exposure.filled("close-1", 1, 1)                                    # one filled: held -2, one still working
+    assert exposure.positions[key] == -2 and exposure.reducing[key] == 1
+    assert exposure.reduces(buy, 1) and not exposure.reduces(buy, 2)
+    exposure.done("close-1")                                            # the other cancelled
+    assert exposure.reducing == {} and exposure.reduces(buy, 2)
