@@ -46,6 +46,7 @@ from core.orders import (
     OrderRejected,
     SubmitOrder,
 )
+from core.payoff import legs_expiry_value_per_share
 from core.quotes import ChainQuotes
 from core.strategy.liquidity import atm_iv
 from core.strategy.treasury import size_units
@@ -279,8 +280,8 @@ class StructureDesk(Component):
         settlement lines hold the real one), flagged `path` "settled"."""
         position = self.position
         proposal, spot = position["proposal"], position.get("last_spot", math.nan)
-        intrinsic = sum(q * (max(spot - k, 0.0) if right == "C" else max(k - spot, 0.0))
-                        for k, right, q in proposal.legs)
+        strikes, rights, per_unit = zip(*proposal.legs)
+        intrinsic = float(legs_expiry_value_per_share(strikes, per_unit, [r == "C" for r in rights], spot))
         pnl = (intrinsic - position["held"].net_debit_per_share) * self.multiplier * position["units"]
         self.log.warning("structure_expired_unclosed", position_id=position["id"], pnl_estimate_usd=round(pnl, 2))
         position["exit_reason"] = "expired"

@@ -32,9 +32,16 @@ def _leg_arrays(structure: Structure) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 def expiry_value_per_share(structure: Structure, underlying_prices) -> np.ndarray:
     """Intrinsic value of the whole structure at expiry for each underlying price."""
-    strikes, signed_qty, is_call = _leg_arrays(structure)
+    return legs_expiry_value_per_share(*_leg_arrays(structure), underlying_prices)
+
+
+def legs_expiry_value_per_share(strikes, signed_qty, is_call, underlying_prices) -> np.ndarray:
+    """Intrinsic value at expiry of legs given as arrays (strike, signed contracts, call or not), for each
+    underlying price: what `expiry_value_per_share` computes, for legs not (yet) validated as a Structure."""
+    strikes, signed_qty = np.asarray(strikes, np.float64), np.asarray(signed_qty, np.float64)
     prices = np.asarray(underlying_prices, dtype=np.float64)[..., None]
-    intrinsic = np.where(is_call, np.maximum(prices - strikes, 0.0), np.maximum(strikes - prices, 0.0))
+    calls = np.asarray(is_call, bool)
+    intrinsic = np.where(calls, np.maximum(prices - strikes, 0.0), np.maximum(strikes - prices, 0.0))
     return intrinsic @ signed_qty
 
 

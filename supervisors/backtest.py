@@ -47,6 +47,7 @@ from reports.strategy_pdf import write_strategy_pdf
 from sim.exchange.simulated import SimulatedExchange
 from sim.market.chain_file import REPLAY_LIMITS, REPLAY_SYMBOL, ChainFile, load_chain_file, pick_replay_expirations
 from sim.market.day_feed import DayFeed
+from sim.market.labelled import DayBar, LabelledPath
 from sim.market.replay import load_vix
 from supervisors.kernel import SimulatedVenue, Topology, add_chain_traders, build_topology
 
@@ -123,13 +124,13 @@ def pick_expirations(day: date, wanted_dte: tuple[int, ...], calendar: MarketCal
 def build_backtest(config: SessionConfig, telemetry=None, book_carry: BookCarry | None = None,
                    held_expirations: dict[str, list[date]] | None = None,
                    strategist_carry: dict[str, StrategistCarry] | None = None,
-                   desk_carry: dict[str, DeskCarry] | None = None) -> Backtest:
+                   desk_carry: dict[str, DeskCarry] | None = None, day_bar: DayBar | None = None) -> Backtest:
     """The first session's topology on an InlineRuntime; `telemetry` (actors.runtime.telemetry) receives every
     component's metrics. `book_carry` / `held_expirations` / `strategist_carry`: what an earlier session left
-    (`build_topology`)."""
+    (`build_topology`); `day_bar`: the day a labelled path sets (the simulated market only)."""
     settings = config.backtest
     day = settings.first_day
-    venue = SimulatedVenue(chain_file=_chain_file(config))
+    venue = SimulatedVenue(chain_file=_chain_file(config), day_bar=day_bar)
     calendar = venue.calendar()
     if not calendar.is_session(day):
         raise InvalidFieldError("backtest.day", f"{day} is not a trading session")
@@ -229,6 +230,15 @@ def _sessions(config: SessionConfig) -> list[date]:
     return sessions if chain_file is None else [d for d in sessions if d in set(chain_file.days)]
 
 
+def _checked_path(config: SessionConfig, path: LabelledPath | None) -> LabelledPath | None:
+    if path is not None and (len(config.symbols) != 1 or config.backtest.market != "simulated"):
+        raise ValueError(f"a labelled path drives one symbol on the simulated market, got {list(config.symbols)} on "
+                         f"{config.backtest.market}")
+    if path is not None and path.first_day != config.backtest.first_day:
+        raise ValueError(f"the labelled path starts on {path.first_day}, the run on {config.backtest.first_day}")
+    return path
+
+
 def session_seed(seed: int, index: int) -> int:
     """The seed of session `index` of a run: the profile's own for the first, so one day is unchanged."""
     if index == 0:
@@ -242,13 +252,20 @@ OVERNIGHT_VARIANCE_DAYS = 0.25
 
 class SessionRun:
     """Sessions run one after another (`session(index, day)`): the book, prices and ledger rows carried from each
-    close to the next. `run_backtest` and each Monte Carlo path use it."""
+    close to the next. `run_backtest` and each Monte Carlo path use it.
 
-    def __init__(self, config: SessionConfig) -> None:
+    With a labelled path (`sim.market.labelled`, one symbol on the simulated market) session `index` is the path's
+    bar `index`: it opens at the bar's open and closes at its close, at the bar's vols, and the strategist starts
+    from the path's warm-up history."""
+
+    def __init__(self, config: SessionConfig, path: LabelledPath | None = None) -> None:
         self.config = config
+        self.path = _checked_path(config, path)
         self.prices = dict(config.backtest.start_prices)
         self.carry: BookCarry | None = None
         self.strategist_carry: dict[str, StrategistCarry] = {}
+        if path is not None:
+            self.strategist_carry = {config.symbols[0]: StrategistCarry(path.history, path.vix, {})}
         self.strategist_days: list[dict] = []            # per session and symbol: the day's verdict and counts
         self.desk_carry: dict[str, DeskCarry] = {}
         self.structure_trips: list[dict] = []            # the StructureDesks' round trips
@@ -264,12 +281,15 @@ class SessionRun:
 
     def session(self, index: int, day: date) -> None:
         config = self.config
+        bar = None if self.path is None else self.path.day(index)
+        if bar is not None:
+            self.prices = {config.symbols[0]: bar.open}
         day_config = config.model_copy(update={
             "runtime": config.runtime.model_copy(update={"seed": session_seed(config.runtime.seed, index)}),
             "backtest": config.backtest.model_copy(update={"day": day, "start": None, "start_prices": self.prices})})
         held = self._held_expirations(day)
         backtest = build_backtest(day_config, book_carry=self.carry, held_expirations=held,
-                                  strategist_carry=self.strategist_carry, desk_carry=self.desk_carry)
+                                  strategist_carry=self.strategist_carry, desk_carry=self.desk_carry, day_bar=bar)
         backtest.runtime.run(until_ns=backtest.close_ns + RUN_PAST_CLOSE_NS)
         self.events += backtest.runtime.delivered
         self._collect(index, day, backtest)
@@ -314,7 +334,7 @@ class SessionRun:
         if backtest.topology.config.backtest.market == "cboe_spx_2019":
             vix = load_vix().get(pd.Timestamp(day), float("nan"))
         else:
-            vix = 100 * backtest.feed.vol
+            vix = 100 * backtest.feed.implied_vol
         for strategist in backtest.topology.regimes:
             self.strategist_days.append({**strategist.snapshot(), "session": day.isoformat(),
                                          "symbol": strategist.symbol})

@@ -297,12 +297,18 @@ def _signals(args: argparse.Namespace) -> int:
 
 
 def _strategies(args: argparse.Namespace) -> int:
-    """Each structure alone against the routed strategy on the profile's market."""
+    """Each structure alone against the routed strategy on the profile's market (or, with --montecarlo, on
+    labelled regime paths)."""
     from supervisors.batch.strategies import compare_structures
 
+    if args.profile is None:
+        args.profile = ("config/profiles/strategy_montecarlo.yaml" if args.montecarlo
+                        else "config/profiles/strategy.yaml")
     config = _profile(args, backtest=True)
     if config is None:
         return 2
+    if args.montecarlo:
+        return _strategies_montecarlo(args, config)
     out_dir = Path(args.out) if args.out else Path("reports/out") / f"strategies-{config.config_id}"
     print(f"strategies {config.name}: routed and each of six structures, {args.workers} worker(s) ...", flush=True)
     table = compare_structures(config, out_dir, args.workers)
@@ -310,6 +316,41 @@ def _strategies(args: argparse.Namespace) -> int:
         print(f"  {row['variant']:<22} trades {row['trades']:>4}  round-trip P&L ${row['pnl_usd']:>12,.2f}  "
               f"book P&L ${row['book_pnl_usd']:>12,.2f}")
     print(f"comparison: {out_dir / 'comparison.md'}")
+    return 0
+
+
+def _strategies_montecarlo(args: argparse.Namespace, config) -> int:
+    from supervisors.batch.strategy_montecarlo import ProcessJobs, run_strategy_montecarlo
+
+    if config.backtest.market != "simulated" or len(config.symbols) != 1:
+        print(f"error: --montecarlo runs one symbol on the simulated market; {args.profile} has "
+              f"{list(config.symbols)} on backtest.market={config.backtest.market}", file=sys.stderr)
+        return 2
+    executor = ProcessJobs(args.workers)
+    where = f"{args.workers} worker process(es)"
+    if args.address:
+        from supervisors.batch.montecarlo_ray import RayExecutor
+        from supervisors.batch.strategy_montecarlo import run_path_job
+        from supervisors.ray_session import ensure_ray
+
+        ensure_ray(args.address)
+        executor = RayExecutor(chunk_function=run_path_job)
+        where = f"Ray tasks on {executor.workers} CPUs"
+    out_dir = Path(args.out) if args.out else Path("reports/out") / f"strategies-mc-{config.config_id}"
+    print(f"strategy Monte Carlo {config.name}: routed and six structures x {args.paths} labelled paths x "
+          f"{args.days} sessions, {where} ...", flush=True)
+    summary = run_strategy_montecarlo(config, out_dir, paths=args.paths, days=args.days, warmup_days=args.warmup,
+                                      root_seed=args.seed, executor=executor, progress=True)
+    for variant, row in summary["variants"].items():
+        versus = summary["routed_minus"].get(variant)
+        note = (f"  routed - it {versus['mean_usd']:>+10,.0f} [{versus['ci_low_usd']:,.0f}, "
+                f"{versus['ci_high_usd']:,.0f}] {versus['verdict']}") if versus else ""
+        print(f"  {variant:<22} mean P&L/path ${row['mean_pnl_usd']:>10,.0f} [{row['ci_low_usd']:,.0f}, "
+              f"{row['ci_high_usd']:,.0f}]  trades/path {row['trades_per_path']:.2f}{note}")
+    print(f"report: {out_dir / 'strategy_montecarlo.md'}")
+    if summary["failed"]:
+        print(f"error: {len(summary['failed'])} job(s) failed (listed in the report)", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -460,9 +501,19 @@ def build_parser() -> argparse.ArgumentParser:
     signals.add_argument("--seed", type=_SEED, default=0)
     signals.set_defaults(handler=_signals)
     strategies = sub.add_parser("strategies", help="each structure alone against the routed strategy (backtests)")
-    strategies.add_argument("--profile", default="config/profiles/strategy.yaml", help="profile name or YAML path")
+    strategies.add_argument("--profile", default=None, help="profile name or YAML path (default "
+                            "config/profiles/strategy.yaml, or strategy_montecarlo.yaml with --montecarlo)")
     strategies.add_argument("--out", default=None, help="output folder (default reports/out/strategies-<config id>)")
     strategies.add_argument("--workers", type=_COUNT, default=2, help="worker processes (results do not depend on it)")
+    strategies.add_argument("--montecarlo", action="store_true", help="on labelled regime paths (paired, with CIs)")
+    strategies.add_argument("--paths", type=_bounded(int, 2, 100_000, "a whole number >= 2"), default=20,
+                            help="labelled paths (--montecarlo)")
+    strategies.add_argument("--days", type=_bounded(int, 1, 2_000, "a whole number from 1 to 2000"), default=40,
+                            help="sessions per path (--montecarlo)")
+    strategies.add_argument("--warmup", type=_bounded(int, 1, 5_000, "a whole number from 1 to 5000"), default=300,
+                            help="warm-up sessions of history per path (the IV rank needs 252)")
+    strategies.add_argument("--seed", type=_SEED, default=1, help="root seed of the paths (--montecarlo)")
+    strategies.add_argument("--address", default=None, help="auto | ray://head:10001: jobs as Ray tasks (--montecarlo)")
     strategies.set_defaults(handler=_strategies)
     carlo = sub.add_parser("montecarlo", help="Monte Carlo backtests: scenario grid x seeded paths, fanned out on Ray")
     carlo.add_argument("--profile", default="config/profiles/montecarlo.yaml")

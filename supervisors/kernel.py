@@ -53,6 +53,7 @@ from sim.exchange.simulated import SimulatedExchange
 from sim.market.chain_file import ChainFile, ChainReplayFeed
 from sim.market.chain_sequence import ChainSequenceFeed
 from sim.market.day_feed import DayFeed
+from sim.market.labelled import DayBar
 from sim.market.live import MarketFeed, MarketSpec
 from sim.market.replay import history_before, load_events, real_history_before
 from sim.paper.service import PaperService
@@ -100,6 +101,8 @@ class SimulatedVenue:
     feed: DayFeed | ChainReplayFeed | None = None
     chain_file: ChainFile | None = None
     """The real chain to replay instead of the simulated market (`backtest.market: cboe_spx_2019`)."""
+    day_bar: DayBar | None = None
+    """The day a labelled path sets (`sim.market.labelled`, one symbol): its vols, its close, its label."""
 
     def trader_settings(self, config: SessionConfig) -> TraderSettings:
         """Virtual-clock traders: decide on their own timer; quotes may be `exchange.max_quote_age_ms` old."""
@@ -125,12 +128,16 @@ class SimulatedVenue:
         missing = [s for s in config.symbols if s not in settings.start_prices]
         if missing:
             raise ValueError(f"backtest.start_prices: no start price for {missing}")
+        bar = self.day_bar
+        regime = "high" if bar is not None and bar.label == "CAUTION" else settings.regime
         self.feed = DayFeed(settings.day, {s: settings.start_prices[s] for s in config.symbols}, expirations, routes,
-                            settings.quote_interval_s, config.runtime.seed, settings.regime, settings.n_strikes,
+                            settings.quote_interval_s, config.runtime.seed, regime, settings.n_strikes,
                             settings.rate, book=book, book_every_s=config.book.mark_interval_s,
                             mid_noise_half_spreads=settings.mid_noise_half_spreads,
                             mid_noise_half_life_s=settings.mid_noise_half_life_s,
-                            lookahead=config.exchange.fills.adverse_selection > 0)
+                            lookahead=config.exchange.fills.adverse_selection > 0,
+                            vol=None if bar is None else bar.vol, implied_vol=None if bar is None else bar.implied_vol,
+                            close_targets=None if bar is None else {s: bar.close for s in config.symbols})
         return [self._exchange(config), self.feed]
 
     def _exchange(self, config: SessionConfig) -> SimulatedExchange:

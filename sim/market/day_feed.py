@@ -13,6 +13,10 @@ Two settings make the market less flattering (both neutral at 0 / False): `mid_n
 contract's mid off the model value by a seeded AR(1) in half-spreads (`sim.market.chain.mid_noise`, persistence
 from `mid_noise_half_life_s`), and `lookahead` tells the exchange, before each tick's chains, every chain's
 mids at the next tick (`NextMids`, never sent to a trader), so its resting fills can be adversely selected.
+
+A labelled path (`sim.market.paths.LabelledPath`, the strategy Monte Carlo) sets the day instead of the regime:
+`vol` (the path's vol), `implied_vol` (the chains'; `vol` by default) and `close_targets` (the day's closing price
+per symbol: the intraday path is bridged onto it and the official close is exactly it).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from core.calendar import MarketCalendar, settlement_instant_ns
 from core.quotes import ChainQuotes
 from core.units import TRADING_MINUTES_PER_DAY
 from sim.market.chain import PRODUCTS, ChainBatch, generate_chains, mid_noise, strike_grid
-from sim.market.paths import REGIMES, TRADING_DAYS_PER_YEAR, RegimeModel, gbm_paths
+from sim.market.paths import REGIMES, TRADING_DAYS_PER_YEAR, RegimeModel, bridge_to, gbm_paths
 from sim.market.spread_model import load_spread_models
 
 BLOCK = 60
@@ -43,7 +47,8 @@ class DayFeed(Component):
                  regime: str = "normal", n_strikes: int = 60, rate: float = 0.04, exchange: str = names.EXCHANGE,
                  name: str = names.MARKET, book: str | None = None, book_every_s: float = 300.0,
                  mid_noise_half_spreads: float = 0.0, mid_noise_half_life_s: float = 10.0,
-                 lookahead: bool = False) -> None:
+                 lookahead: bool = False, vol: float | None = None,
+                 implied_vol: float | None = None, close_targets: dict[str, float] | None = None) -> None:
         super().__init__(name)
         self.mid_noise_half_spreads = mid_noise_half_spreads
         self.mid_noise_persistence = 0.5 ** (interval_s / mid_noise_half_life_s)
@@ -55,7 +60,9 @@ class DayFeed(Component):
         self.day, self.start_prices, self.expirations, self.routes = day, start_prices, expirations, routes
         self.interval_s, self.seed, self.regime, self.n_strikes, self.rate = interval_s, seed, regime, n_strikes, rate
         self.exchange = exchange
-        self.vol = RegimeModel().vols[REGIMES.index(regime)]
+        self.vol = RegimeModel().vols[REGIMES.index(regime)] if vol is None else vol
+        self.implied_vol = self.vol if implied_vol is None else implied_vol
+        self.close_targets = dict(close_targets or {})
         self.times_ns = np.zeros(0, np.int64)
         self.paths: dict[str, np.ndarray] = {}
         self.blocks: dict[tuple[str, str], dict[int, ChainBatch]] = {}     # chain -> block start -> its rows
@@ -72,7 +79,9 @@ class DayFeed(Component):
         rng = np.random.default_rng(self.seed)
         dt_years = self.interval_s / (_SESSION_SECONDS * TRADING_DAYS_PER_YEAR)
         for symbol, price in sorted(self.start_prices.items()):
-            self.paths[symbol] = gbm_paths(price, 0.0, self.vol, 1, len(self.times_ns) - 1, dt_years, rng)[0]
+            path = gbm_paths(price, 0.0, self.vol, 1, len(self.times_ns) - 1, dt_years, rng)[0]
+            target = self.close_targets.get(symbol)
+            self.paths[symbol] = path if target is None else bridge_to(path, target)
         self.port.schedule(max(int(self.times_ns[0] - now_ns), 0), ("tick", 0))
         self.port.schedule(max(close_ns - now_ns, 0), ("close",))
 
@@ -106,6 +115,7 @@ class DayFeed(Component):
         for symbol, path in sorted(self.paths.items()):
             rng = np.random.default_rng([self.seed, zlib.crc32(f"close:{symbol}".encode())])
             price = float(gbm_paths(float(path[-1]), 0.0, self.vol, 1, 1, dt_years, rng)[0, -1])
+            price = self.close_targets.get(symbol, price)
             self.close_prices[symbol] = price
             if self.book is not None:
                 self.port.send(self.book, UnderlyingClose(symbol, self.close_ns, price))
@@ -153,7 +163,7 @@ class DayFeed(Component):
             offsets = mid_noise(np.random.default_rng([*stream, 1]), (spots.size, 2 * strikes.size),
                                 self.mid_noise_half_spreads, self.mid_noise_persistence)
         return generate_chains(product, self.models[product.spread_class], strikes, closes_ns,
-                               self.times_ns[index:stop], spots, np.full(spots.size, self.vol), self.rate,
+                               self.times_ns[index:stop], spots, np.full(spots.size, self.implied_vol), self.rate,
                                np.random.default_rng(stream), high_regime=self.regime == "high", greeks=False,
                                mid_offset_half_spreads=offsets)
 

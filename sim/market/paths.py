@@ -74,6 +74,13 @@ def regime_switching_paths(s0: float, mu: float, model: RegimeModel, n_paths: in
     return _accumulate(s0, log_steps), regimes
 
 
+def bridge_to(path: np.ndarray, target: float) -> np.ndarray:
+    """`path` (one path, its first value kept) bent in log space so its last value is `target`: each step's
+    share of the correction grows linearly with time (a Brownian bridge's pinning of a drawn path)."""
+    weights = np.linspace(0.0, 1.0, path.size)
+    return path * np.exp(weights * (np.log(target) - np.log(path[-1])))
+
+
 def _accumulate(s0: float, log_steps: np.ndarray) -> np.ndarray:
     paths = np.empty((log_steps.shape[0], log_steps.shape[1] + 1))
     paths[:, 0] = 0.0

@@ -71,3 +71,24 @@ def test_a_size_the_treasury_refuses_is_counted_with_its_reason():
     backtest = run("iron_condor", SPREADWRIGHT__STRATEGIST__DESK__CAPITAL_USD="100")
     desk = backtest.topology.desks[0]
     assert desk.round_trips == [] and desk.skipped.get("size", 0) > 0
+
+
+def test_a_position_reaching_its_expiry_unclosed_is_settled_at_the_payoff_module_s_intrinsic():
+    from core.payoff import expiry_value_per_share
+    from core.structures import Structure
+
+    # no exit before expiry, no target or stop reachable: the position is still held at the close
+    backtest = run("iron_condor", SPREADWRIGHT__STRATEGIST__DESK__EXIT_BEFORE_EXPIRY_S="0",
+                   SPREADWRIGHT__STRATEGIST__DESK__MIN_ENTRY_INTERVAL_S="1800")
+    desk = backtest.topology.desks[0]
+    position = desk.position
+    assert position is not None, (desk.snapshot(), desk.round_trips)
+    held = position["held"]
+    spot = position["last_spot"]
+    desk._settled(position["expires_ns"])
+    trip = desk.round_trips[-1]
+    assert desk.position is None and trip["path"] == "settled" and not trip["closed"]
+    per_unit = Structure.from_legs(held.legs)
+    value = float(expiry_value_per_share(per_unit, spot)) / position["units"]
+    assert trip["exit_per_share"] == pytest.approx(value)
+    assert trip["pnl_usd"] == pytest.approx((value - held.net_debit_per_share) * 100 * position["units"])

@@ -249,3 +249,37 @@ def test_a_multi_day_backtest_s_strategist_summary_counts_every_session(tmp_path
     assert spy["day"]["regime"] == spy["sessions"][-1]["regime"]
     row = next(line for line in (tmp_path / "summary.md").read_text().splitlines() if line.startswith("| SPY | "))
     assert sum(int(part.split()[-1]) for part in row.split("|")[2].split(",")) == 3         # sessions by regime
+
+
+def test_a_labelled_path_sets_each_session_s_open_close_vols_and_the_strategist_s_history():
+    from sim.market.labelled import labelled_path
+    from supervisors.backtest import SessionRun
+    from supervisors.batch.strategy_montecarlo import sessions_from
+
+    config = load_profile("config/profiles/strategy_montecarlo.yaml", env={
+        "SPREADWRIGHT__BACKTEST__QUOTE_INTERVAL_S": "600", "SPREADWRIGHT__BACKTEST__N_STRIKES": "40",
+        "SPREADWRIGHT__EXCHANGE__MAX_QUOTE_AGE_MS": "1200000"})
+    days = sessions_from(config.backtest.first_day, 2)
+    path = labelled_path(5, days[0], 2, 60, s0=300.0)
+    run = SessionRun(config, path)
+    for index, day in enumerate(days):
+        run.session(index, day)
+        feed = run.last.feed
+        bar = path.day(index)
+        assert feed.paths["SPY"][0] == pytest.approx(bar.open) and feed.close_prices["SPY"] == bar.close
+        assert (feed.vol, feed.implied_vol) == (bar.vol, bar.implied_vol)
+    history = run.strategist_carry["SPY"].daily_bars
+    assert len(history) == 62 and history.index[59] == path.history.index[-1]
+    assert history.close.iloc[-1] == pytest.approx(path.bars[-1].close)
+
+
+def test_a_labelled_path_is_refused_on_the_replayed_chain_or_with_two_symbols():
+    from sim.market.labelled import labelled_path
+    from supervisors.backtest import SessionRun
+
+    config = load_profile("config/profiles/strategy.yaml")
+    with pytest.raises(ValueError, match="one symbol on the simulated market"):
+        SessionRun(config, labelled_path(1, config.backtest.first_day, 2, 10))
+    simulated = load_profile("config/profiles/strategy_montecarlo.yaml")
+    with pytest.raises(ValueError, match="starts on"):
+        SessionRun(simulated, labelled_path(1, simulated.backtest.first_day.replace(day=23), 2, 10))

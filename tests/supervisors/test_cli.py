@@ -17,3 +17,20 @@ def test_study_butterfly_exits_writes_its_reports(tmp_path, capsys):
     for name in ("butterfly_exit_comparison.csv", "butterfly_exit_aggregate.csv", "butterfly_exit_report.md",
                  "butterfly_exit_report.html", "sensitivity.png", "equity_curves.png"):
         assert (tmp_path / name).stat().st_size > 0
+
+
+def test_strategies_montecarlo_runs_paired_paths_and_refuses_what_it_cannot_run(tmp_path, capsys, monkeypatch):
+    import pytest
+
+    monkeypatch.setenv("SPREADWRIGHT__BACKTEST__QUOTE_INTERVAL_S", "600")
+    monkeypatch.setenv("SPREADWRIGHT__EXCHANGE__MAX_QUOTE_AGE_MS", "1200000")
+    assert main(["--log-level", "ERROR", "strategies", "--montecarlo", "--paths", "2", "--days", "2", "--warmup",
+                 "30", "--workers", "1", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "2 labelled paths x 2 sessions" in out and "routed - it" in out
+    assert (tmp_path / "strategy_montecarlo.md").is_file()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["strategies", "--montecarlo", "--paths", "1"])
+    assert exit_info.value.code == 2 and "want a whole number >= 2" in capsys.readouterr().err
+    assert main(["strategies", "--montecarlo", "--profile", "config/profiles/strategy.yaml", "--paths", "2"]) == 2
+    assert "runs one symbol on the simulated market" in capsys.readouterr().err

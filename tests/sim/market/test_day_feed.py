@@ -54,3 +54,27 @@ def test_mid_noise_moves_the_quotes_and_is_seeded():
     again = [q for q in run_feed(mid_noise_half_spreads=1.0)[1] if isinstance(q, ChainQuotes)]
     assert any(not np.array_equal(a.bid, b.bid) for a, b in zip(plain, noisy))
     assert all(np.array_equal(a.bid, b.bid) for a, b in zip(noisy, again))
+
+
+def test_a_labelled_day_bridges_the_path_onto_its_close_at_its_own_vols():
+    rt = InlineRuntime(RuntimeConfig())
+    expiry = date(2026, 11, 27)
+    book = rt.add(Recorder("book"))
+    feed = rt.add(DayFeed(DAY, {"SPY": 600.0}, {"SPY": [expiry]}, {}, interval_s=300.0, seed=4, n_strikes=20,
+                          book="book", vol=0.45, implied_vol=0.30, close_targets={"SPY": 612.5}))
+    rt.add(Recorder("exchange"))
+    _, close_ns = MarketCalendar().open_close_ns(DAY)
+    rt.run(until_ns=close_ns + 1)
+    assert feed.paths["SPY"][0] == 600.0 and abs(feed.paths["SPY"][-1] - 612.5) < 1e-9
+    assert feed.close_prices["SPY"] == 612.5
+    assert [m.price for m in book.messages if type(m).__name__ == "UnderlyingClose"] == [612.5]
+    assert (feed.vol, feed.implied_vol) == (0.45, 0.30)
+    calm = DayFeed(DAY, {"SPY": 600.0}, {}, {}, vol=0.45, implied_vol=0.10)
+    wild = DayFeed(DAY, {"SPY": 600.0}, {}, {}, vol=0.45, implied_vol=0.60)
+    for f in (calm, wild):
+        f.models = feed.models
+        f.times_ns, f.paths = feed.times_ns, {"SPY": np.full(feed.times_ns.size, 600.0)}
+    from core.calendar import settlement_instant_ns
+    closes = settlement_instant_ns("SPY", expiry)
+    mids = [f._generate("SPY", closes, 0) for f in (calm, wild)]
+    assert (mids[1].ask[0] > mids[0].ask[0]).all()          # the chains are priced at the implied vol, not the path's
