@@ -34,7 +34,10 @@ class BacktestConfig(FrozenModel):
     0.5 ** (quote_interval_s / mid_noise_half_life_s))."""
     rate: float = 0.04
     capital_usd: float = Field(1_000_000.0, gt=0)      # the equity the report's returns and ratios are on
-    market: Literal["simulated", "cboe_spx_2019"] = "simulated"     # cboe_spx_2019: the real SPX chain in data/
+    market: Literal["simulated", "cboe_spx_2019", "spy_2021"] = "simulated"
+    """simulated, or a real chain file in data/ replayed one snapshot a day (`sim.market.chain_file`):
+    cboe_spx_2019 (the CBOE SPX chain, 2019-04-25 to 2019-07-22) or spy_2021 (SPY's end-of-day file of 2021,
+    20 contracts a day)."""
 
     @property
     def first_day(self) -> date:

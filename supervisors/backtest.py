@@ -45,7 +45,7 @@ from core.units import TRADING_DAYS_PER_YEAR
 from reports.backtest_report import render_backtest_report
 from reports.strategy_pdf import write_strategy_pdf
 from sim.exchange.simulated import SimulatedExchange
-from sim.market.chain_file import REPLAY_LIMITS, REPLAY_SYMBOL, ChainFile, load_chain_file, pick_replay_expirations
+from sim.market.chain_file import REPLAY_MARKETS, ChainFile, load_chain_file, pick_replay_expirations
 from sim.market.day_feed import DayFeed
 from sim.market.labelled import DayBar, LabelledPath
 from sim.market.replay import load_vix
@@ -137,7 +137,8 @@ def build_backtest(config: SessionConfig, telemetry=None, book_carry: BookCarry 
     open_ns, close_ns = calendar.open_close_ns(day)
     runtime = InlineRuntime(config.runtime, start_ns=open_ns - 60 * 1_000_000_000, telemetry=telemetry)
     if venue.chain_file is not None:
-        expirations = {REPLAY_SYMBOL: pick_replay_expirations(venue.chain_file, day, settings.expirations_dte)}
+        expirations = {venue.chain_file.symbol: pick_replay_expirations(venue.chain_file, day,
+                                                                        settings.expirations_dte)}
     else:
         expirations = {s: pick_expirations(day, settings.expirations_dte, calendar) for s in config.symbols}
     topology = build_topology(config, runtime, venue, expirations, book_carry=book_carry,
@@ -147,14 +148,15 @@ def build_backtest(config: SessionConfig, telemetry=None, book_carry: BookCarry 
 
 
 def _chain_file(config: SessionConfig) -> ChainFile | None:
-    """The real chain a `cboe_spx_2019` backtest replays (None for the simulated market); refuses, naming the
-    field, a symbol or a day the file does not have."""
-    if config.backtest.market != "cboe_spx_2019":
+    """The real chain a replayed market (`REPLAY_MARKETS`) backtests on (None for the simulated market); refuses,
+    naming the field, a symbol or a day the file does not have."""
+    market = config.backtest.market
+    if market == "simulated":
         return None
-    if config.symbols != (REPLAY_SYMBOL,):
-        raise InvalidFieldError("symbols", f"the cboe_spx_2019 market quotes only [{REPLAY_SYMBOL}], got "
-                                           f"{list(config.symbols)}")
-    chain_file = load_chain_file()
+    symbol = REPLAY_MARKETS[market].symbol
+    if config.symbols != (symbol,):
+        raise InvalidFieldError("symbols", f"the {market} market quotes only [{symbol}], got {list(config.symbols)}")
+    chain_file = load_chain_file(market=market)
     day = config.backtest.first_day
     if day not in chain_file.days:
         raise InvalidFieldError("backtest.day", f"{day} is not in the replayed file ({chain_file.days[0]} to "
@@ -330,8 +332,8 @@ class SessionRun:
 
     def _collect_strategists(self, day: date, backtest: Backtest) -> None:
         """Each strategist's day (its verdict and counts) and the history it hands the next session, with the
-        day's VIX close: the real one for the replayed chain of 2019, the simulated day's implied vol otherwise."""
-        if backtest.topology.config.backtest.market == "cboe_spx_2019":
+        day's VIX close: the real one for a replayed chain, the simulated day's implied vol otherwise."""
+        if backtest.topology.config.backtest.market != "simulated":
             vix = load_vix().get(pd.Timestamp(day), float("nan"))
         else:
             vix = 100 * backtest.feed.implied_vol
@@ -432,10 +434,10 @@ def _summary(config: SessionConfig, backtest: Backtest, wall_s: float, events: i
                "ledger": backtest.gateway.snapshot()}
     if backtest.topology.gate is not None:
         summary["risk"] = backtest.topology.gate.snapshot()
-    if settings.market == "cboe_spx_2019":
+    if settings.market != "simulated":
         calendar_days = MarketCalendar().sessions(settings.first_day, settings.end or settings.first_day)
         replayed = set(_sessions(config))
-        summary["replay"] = {"market": settings.market, "limits": REPLAY_LIMITS,
+        summary["replay"] = {"market": settings.market, "limits": REPLAY_MARKETS[settings.market].limits,
                              "missing_sessions": [d.isoformat() for d in calendar_days if d not in replayed]}
     if backtest.strategists:
         summary["butterflies"] = {"round_trips": len(round_trips), "closed": sum(r["closed"] for r in round_trips),

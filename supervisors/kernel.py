@@ -100,7 +100,7 @@ class SimulatedVenue:
     exchange: SimulatedExchange | None = None
     feed: DayFeed | ChainReplayFeed | None = None
     chain_file: ChainFile | None = None
-    """The real chain to replay instead of the simulated market (`backtest.market: cboe_spx_2019`)."""
+    """The real chain to replay instead of the simulated market (`backtest.market` other than simulated)."""
     day_bar: DayBar | None = None
     """The day a labelled path sets (`sim.market.labelled`, one symbol): its vols, its close, its label."""
 
@@ -407,14 +407,16 @@ def structure_desks(config: SessionConfig, regimes: list[RegimeStrategist], expi
 
 
 def _daily_history(config: SessionConfig, symbol: str, day: date, price: float | None):
-    """The strategist's daily history: for the replayed SPX chain of 2019, the real sessions before the day (SPY's,
+    """The strategist's daily history: for a replayed chain, the real sessions before the day (SPY's; for SPX
     scaled to SPX's price that day: the data has no SPX daily file); otherwise the file's last sessions re-dated
     to end before the day (`history_before`)."""
     sessions = config.strategist.history_sessions
-    if config.mode.value == "backtest" and config.backtest.market == "cboe_spx_2019":
+    if config.mode.value == "backtest" and config.backtest.market != "simulated":
         from sim.market.chain_file import load_chain_file
 
-        return real_history_before("SPY", day, sessions, scale_to=load_chain_file().underlying(day))
+        chain_file = load_chain_file(market=config.backtest.market)
+        scale = chain_file.underlying(day) if chain_file.symbol != "SPY" else None
+        return real_history_before("SPY", day, sessions, scale_to=scale)
     return history_before(symbol, day, sessions, price)
 
 

@@ -1,5 +1,10 @@
-"""Replay of the real CBOE SPX chain in data/ (2019-04-25 to 2019-07-22, one snapshot a trading day, DTE 0-120,
-strikes within 80-120% of the index): the market of a `backtest.market: cboe_spx_2019` backtest.
+"""Replay of a real option chain file in data/, one snapshot a trading day: the market of a backtest whose
+`backtest.market` is one of `REPLAY_MARKETS`:
+
+- `cboe_spx_2019`: the CBOE SPX chain (2019-04-25 to 2019-07-22, DTE 0-120, strikes within 80-120% of the index);
+- `spy_2021`: the SPY end-of-day file of 2021, which holds only 20 contracts a day, chosen afresh each day: a
+  structure needs its strikes among the day's contracts, and a position whose contracts the next days do not
+  list cannot be marked or closed there (it is held, and settles at expiry).
 
 `ChainFile` loads the file once per process and answers, per day: which expirations are listed, each
 expiration's chain (strikes, calls and puts, bid and ask) and the index level (`underlying_last`; the file
@@ -17,7 +22,7 @@ from __future__ import annotations
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Hashable
+from typing import Any, Hashable, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -30,6 +35,7 @@ from core.instruments import product
 from core.quotes import ChainQuotes
 
 SPX_CHAIN_FILE = "spx_chain_cboe_delayed_2019-04-25_2019-07-22_dte0-120_m80-120.csv.gz"
+SPY_2021_FILE = "spy_options_eod_2021_selected20perday_lambdaclass.csv"
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "data"
 REPLAY_SYMBOL = "SPX"
 REPLAY_LIMITS = ("a daily snapshot shows no intraday path: quotes stand still from the open to the close, so "
@@ -38,11 +44,26 @@ REPLAY_LIMITS = ("a daily snapshot shows no intraday path: quotes stand still fr
                  "expiration is traded on its expiry day, which would settle at the level it was priced against")
 
 
-class ChainFile:
-    """The real chain, by day and expiration."""
+class ReplayMarket(NamedTuple):
+    symbol: str
+    file: str
+    limits: str
 
-    def __init__(self, frame: pd.DataFrame) -> None:
-        self.frame = frame
+
+REPLAY_MARKETS = {
+    "cboe_spx_2019": ReplayMarket(REPLAY_SYMBOL, SPX_CHAIN_FILE, REPLAY_LIMITS),
+    "spy_2021": ReplayMarket("SPY", SPY_2021_FILE, REPLAY_LIMITS + "; the file lists 20 contracts a day, chosen "
+                             "afresh each day, so a structure needs its strikes among them and a held contract the "
+                             "file stops listing cannot be marked or closed (it is held to expiry and settled)"),
+}
+"""`backtest.market` -> the symbol it quotes, its file in data/, and what a replay of it cannot show."""
+
+
+class ChainFile:
+    """The real chain, by day and expiration, of `symbol` (from `source`, a file in data/)."""
+
+    def __init__(self, frame: pd.DataFrame, symbol: str = REPLAY_SYMBOL, source: str = SPX_CHAIN_FILE) -> None:
+        self.frame, self.symbol, self.source = frame, symbol, source
         self._days = sorted(frame.quotedate.unique())
         self._by_day = {day: part for day, part in frame.groupby("quotedate")}
 
@@ -65,8 +86,13 @@ class ChainFile:
                 rows.ask.to_numpy(np.float64))
 
 
-@lru_cache(maxsize=2)
-def load_chain_file(data_dir: Path = DEFAULT_DATA) -> ChainFile:
+@lru_cache(maxsize=4)
+def load_chain_file(data_dir: Path = DEFAULT_DATA, market: str = "cboe_spx_2019") -> ChainFile:
+    """The chain file of `market` (a key of REPLAY_MARKETS), loaded once per process."""
+    if market == "spy_2021":
+        return _load_spy_2021(data_dir)
+    if market != "cboe_spx_2019":
+        raise ValueError(f"market: no replayed chain {market!r}; have {sorted(REPLAY_MARKETS)}")
     frame = pd.read_csv(data_dir / SPX_CHAIN_FILE, usecols=["quotedate", "underlying_last", "root", "type",
                                                             "expiration", "strike", "bid", "ask"])
     frame["quotedate"] = pd.to_datetime(frame.quotedate).dt.date
@@ -79,6 +105,19 @@ def load_chain_file(data_dir: Path = DEFAULT_DATA) -> ChainFile:
     frame = pd.concat([weekly, monthly]).assign(is_call=lambda f: f["type"] == "call")
     frame = frame.drop_duplicates(["quotedate", "expiration", "is_call", "strike"])
     return ChainFile(frame.sort_values(["quotedate", "expiration", "is_call", "strike"]).reset_index(drop=True))
+
+
+def _load_spy_2021(data_dir: Path) -> ChainFile:
+    frame = pd.read_csv(data_dir / SPY_2021_FILE, usecols=["quotedate", "underlying_last", "type", "expiration",
+                                                           "strike", "bid", "ask"])
+    frame["quotedate"] = pd.to_datetime(frame.quotedate).dt.date
+    frame["expiration"] = pd.to_datetime(frame.expiration).dt.date
+    frame = frame[(frame.bid >= 0) & (frame.ask > 0) & (frame.ask >= frame.bid) & (frame.expiration > frame.quotedate)]
+    frame = frame.assign(is_call=lambda f: f["type"] == "call")
+    frame = frame.drop_duplicates(["quotedate", "expiration", "is_call", "strike"])
+    market = REPLAY_MARKETS["spy_2021"]
+    return ChainFile(frame.sort_values(["quotedate", "expiration", "is_call", "strike"]).reset_index(drop=True),
+                     market.symbol, market.file)
 
 
 def pick_replay_expirations(chain_file: ChainFile, day: date, wanted_dte: tuple[int, ...]) -> list[date]:
@@ -114,7 +153,7 @@ class ChainReplayFeed(Component):
     def on_start(self, now_ns: int) -> None:
         open_ns, self.close_ns = MarketCalendar().open_close_ns(self.day)
         self.times_ns = np.arange(open_ns, self.close_ns, int(self.interval_s * 1e9), dtype=np.int64)
-        spec = product(REPLAY_SYMBOL)
+        spec = product(self.chain_file.symbol)
         spot = self.chain_file.underlying(self.day)
         for symbol, days in sorted(self.expirations.items()):
             for expiry in days:
@@ -130,9 +169,10 @@ class ChainReplayFeed(Component):
 
     def on_timer(self, tag: Hashable, now_ns: int) -> None:
         if tag[0] == "close":
-            self.close_prices[REPLAY_SYMBOL] = price = self.chain_file.underlying(self.day)
+            symbol = self.chain_file.symbol
+            self.close_prices[symbol] = price = self.chain_file.underlying(self.day)
             if self.book is not None:
-                self.port.send(self.book, UnderlyingClose(REPLAY_SYMBOL, self.close_ns, price))
+                self.port.send(self.book, UnderlyingClose(symbol, self.close_ns, price))
             return
         index = tag[1]
         time_ns = int(self.times_ns[index])
@@ -153,5 +193,5 @@ class ChainReplayFeed(Component):
         raise TypeError(f"{self.name} replays a file and takes no messages, got {type(message).__name__}")
 
     def snapshot(self) -> dict[str, Any]:
-        return {"ticks": len(self.times_ns), "published": self.published, "source": SPX_CHAIN_FILE,
+        return {"ticks": len(self.times_ns), "published": self.published, "source": self.chain_file.source,
                 "close_prices": dict(self.close_prices)}

@@ -19,6 +19,8 @@ from core.units import NEW_YORK
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "data"
 DAILY_FILES = {"SPY": "spy_daily_raw_unadjusted_lean.csv", "QQQ": "qqq_daily_raw_unadjusted_lean.csv",
                "IWM": "iwm_daily_raw_unadjusted_lean.csv"}
+DAILY_EXTENSIONS = {"SPY": "spy_daily_2021_tiingo_format_lambdaclass.csv"}
+"""Raw daily bars that continue a symbol's file past its last day (SPY's Lean file ends 2021-03-31)."""
 MINUTE_FILE = "spx_spy_underlying_minute_bars_lean.csv"
 VIX_FILE = "vix_daily_cboe_via_datasets_finance-vix.csv"
 _SPLIT_TOLERANCE = 0.04
@@ -66,11 +68,22 @@ def load_daily(symbol: str, data_dir: Path = DEFAULT_DATA) -> pd.DataFrame:
     if symbol not in DAILY_FILES:
         raise UnknownSymbolError(f"no daily replay file for {symbol!r}; have {sorted(DAILY_FILES)}")
     raw = pd.read_csv(data_dir / DAILY_FILES[symbol], parse_dates=["date"]).set_index("date").sort_index()
+    raw = _extended(raw, symbol, data_dir)
     splits = detect_splits(raw)
     adjusted = split_adjust(raw, splits)
     adjusted["after_gap"] = adjusted.index.to_series().diff().dt.days.gt(MAX_GAP_DAYS).to_numpy()
     adjusted.attrs["splits"] = splits
     return adjusted
+
+
+def _extended(raw: pd.DataFrame, symbol: str, data_dir: Path) -> pd.DataFrame:
+    """`raw` with the extension file's days after its last one (the raw open/high/low/close/volume columns)."""
+    name = DAILY_EXTENSIONS.get(symbol)
+    if name is None or not (data_dir / name).is_file():
+        return raw
+    more = pd.read_csv(data_dir / name, parse_dates=["date"]).set_index("date").sort_index()
+    more = more.loc[more.index > raw.index[-1], list(raw.columns)]
+    return pd.concat([raw, more])
 
 
 def daily_log_returns(bars: pd.DataFrame) -> pd.Series:

@@ -43,3 +43,28 @@ def test_a_symbol_or_a_day_the_file_lacks_is_refused_with_the_field():
         run_backtest(load_profile("backtest", env={**REPLAY, "SPREADWRIGHT__SYMBOLS": "[SPY]"}))
     with pytest.raises(InvalidFieldError, match="backtest.day"):
         run_backtest(load_profile("backtest", env={**REPLAY, "SPREADWRIGHT__BACKTEST__DAY": "2019-05-10"}))
+
+
+def test_the_spy_2021_file_is_a_market_of_twenty_contracts_a_day():
+    chain_file = load_chain_file(market="spy_2021")
+    assert chain_file.symbol == "SPY" and len(chain_file.days) == 252
+    day = date(2021, 3, 1)
+    total = sum(chain_file.chain(day, e)[0].size for e in chain_file.expirations(day))
+    assert total == 20 and chain_file.underlying(day) == pytest.approx(389.58, abs=0.05)
+    assert all(e > day for e in chain_file.expirations(day))
+
+
+def test_a_spy_2021_strategy_backtest_reads_the_real_history_up_to_each_day_and_names_the_file_s_limits(tmp_path):
+    from sim.market.replay import load_daily
+
+    config = load_profile("config/profiles/strategy_spy2021.yaml", env={
+        "SPREADWRIGHT__BACKTEST__DAY": "2021-06-01", "SPREADWRIGHT__BACKTEST__END": "2021-06-03",
+        "SPREADWRIGHT__BACKTEST__QUOTE_INTERVAL_S": "600"})
+    result = run_backtest(config, tmp_path)
+    assert list(result.daily.day) == ["2021-06-01", "2021-06-02", "2021-06-03"]
+    assert "20 contracts a day" in result.summary["replay"]["limits"]
+    history = load_daily("SPY")
+    assert history.index[-1] == np.datetime64("2021-12-31") and history.index.is_monotonic_increasing
+    assert history.loc["2021-05-28", "close"] == pytest.approx(420.04, abs=0.01)       # past the Lean file's end
+    with pytest.raises(InvalidFieldError, match="the spy_2021 market quotes only"):
+        run_backtest(load_profile("config/profiles/strategy_spy2021.yaml", env={"SPREADWRIGHT__SYMBOLS": "[SPX]"}))
