@@ -35,9 +35,11 @@ MARK_GATHER_NS = _NS
 def structure_of(client_order_id: str) -> str:
     """The structure an order opened or closed, from its client order id: a two-part trader's order belongs to
     its chain's debit or credit part ("SPY 2026-11-20 debit"); a butterfly's or a StructureDesk's entry
-    (`<id>:open`) and exits (`<id>:x<n>:<part>`, or `<id>:e<k>:x<n>:<part>` for the desk's k-th exit attempt) to
-    it; any other order is its own structure."""
+    (`<id>:open`, or `<id>:open:<part>` for a legged entry's orders) and exits (`<id>:x<n>:<part>`, or
+    `<id>:e<k>:x<n>:<part>` for the desk's k-th exit attempt) to it; any other order is its own structure."""
     parts = client_order_id.split(":")
+    if len(parts) > 2 and parts[-2] == "open":
+        return ":".join(parts[:-2])
     if len(parts) >= 5 and parts[-1] in ("D", "C") and parts[-2].isdigit():
         return f"{parts[-4]} {parts[-3]} {'debit' if parts[-1] == 'D' else 'credit'}"
     if parts[-1] == "open" and len(parts) > 1:

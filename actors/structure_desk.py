@@ -48,6 +48,7 @@ from core.orders import (
 )
 from core.payoff import legs_expiry_value_per_share
 from core.quotes import ChainQuotes
+from core.strategy.legging import GroupOrder, legging_plan, unwind_order
 from core.strategy.liquidity import atm_iv
 from core.strategy.treasury import size_units
 
@@ -130,6 +131,11 @@ class StructureDesk(Component):
         if kind == "entry_timeout" and self.entering is not None and self.entering["coid"] == key:
             self.port.send(self.gateway, CancelOrder(key, self.name))       # again until a final event comes
             self.port.schedule(int(self.config.entry_timeout_s * _NS), tag)
+        elif kind == "unwind_timeout" and self.entering is not None and "legged" in self.entering:
+            order = _order_named(self.entering, key)
+            if order is not None and order.name not in self.entering["unwind_done"]:
+                self.port.send(self.gateway, CancelOrder(key, self.name))
+                self.port.schedule(int(self.config.entry_timeout_s * _NS), tag)
         elif kind == "check" and self.position is not None and self.position["id"] == key:
             self._check_exit(now_ns)
             self.port.schedule(int(self.config.exit_check_s * _NS), tag)
@@ -164,6 +170,8 @@ class StructureDesk(Component):
                             self.other_symbols, self.treasury)
         if sizing.units == 0:
             return self._skip("size", "; ".join(sizing.reasons))
+        if self.config.entry == "legged":
+            return self._enter_legged(proposal, sizing.units, chain, now_ns)
         self._enter(proposal, sizing.units, chain, now_ns)
 
     def _enter(self, proposal: StructureProposal, units: int, chain: ChainQuotes, now_ns: int) -> None:
@@ -186,6 +194,8 @@ class StructureDesk(Component):
 
     def _filled(self, fill: OrderFilled, now_ns: int) -> None:
         entering = self.entering
+        if entering is not None and "legged" in entering:
+            return self._legged_fill(fill, now_ns)
         if entering is None or fill.client_order_id != entering["coid"]:
             return
         entering["filled"] = fill.cumulative_quantity
@@ -196,6 +206,8 @@ class StructureDesk(Component):
 
     def _entry_ended(self, event: Any, now_ns: int) -> None:
         entering = self.entering
+        if entering is not None and "legged" in entering:
+            return self._legged_ended(event, now_ns)
         if entering is None or event.client_order_id != entering["coid"]:
             return
         self.entering = None
@@ -206,6 +218,136 @@ class StructureDesk(Component):
             self._open(entering, now_ns)
         else:
             self._skip("denied" if type(event) is OrderDenied else "unfilled", reason)
+
+    # ------------------------------------------------------------------ legged entry
+
+    def _enter_legged(self, proposal: StructureProposal, units: int, chain: ChainQuotes, now_ns: int) -> None:
+        """The two groups one after the other (core/strategy/legging.py); `entering["legged"]` holds the plan,
+        which order is working (`coid`), the units each order filled and the cash so far (> 0 paid)."""
+        quotes = _leg_quotes(chain, proposal.legs)
+        plan = "no two-sided quote for a leg" if quotes is None else legging_plan(
+            proposal.structure, proposal.legs, date.fromisoformat(proposal.expiry), quotes, chain.tick_below_3)
+        if isinstance(plan, str):
+            return self._skip("legging", plan)
+        self.sequence += 1
+        base = f"{self.session}:{self.name}:{self.sequence}"
+        self.entering = {"coid": "", "base": base, "proposal": proposal, "units": units, "filled": 0, "paid": 0.0,
+                         "entry_ns": now_ns, "legged": plan, "stage": 0, "leg_filled": [0, 0], "unwind_left": {},
+                         "unwind_done": set()}
+        self.last_entry_ns = now_ns
+        self._send_leg(0, units)
+
+    def _send_leg(self, stage: int, units: int) -> None:
+        entering = self.entering
+        order = entering["legged"][stage]
+        coid = entering["coid"] = f"{entering['base']}:open:{order.name}"
+        entering["stage"] = stage
+        self._submit_group(coid, order, units)
+        if stage == 0:
+            self.port.schedule(int(self.config.entry_timeout_s * _NS), ("entry_timeout", coid))
+        else:
+            self.port.schedule(int(self.risk.max_partial_exposure_ms * 1_000_000), ("entry_timeout", coid))
+
+    def _submit_group(self, coid: str, order: GroupOrder, units: int) -> None:
+        proposal = self.entering["proposal"]
+        legs = tuple(OrderLeg(Contract(self.symbol, proposal.expiry, strike, right), order.leg_sign * quantity)
+                     for strike, right, quantity in order.legs)
+        self.port.send(self.gateway, SubmitOrder(coid, self.name, legs, order.side, units, order.limit_per_share,
+                                                 TAKE))
+        self.log.info("structure_leg_sent", client_order_id=coid, side=order.side, units=units,
+                      limit=order.limit_per_share, legs=order.legs)
+
+    def _legged_fill(self, fill: OrderFilled, now_ns: int) -> None:
+        entering = self.entering
+        order = _order_named(entering, fill.client_order_id)
+        if order is None:
+            return
+        if order.name in entering["unwind_left"]:
+            entering["paid"] += (1 if order.side == "BUY" else -1) * fill.price * fill.quantity
+            entering["unwind_left"][order.name] -= fill.quantity
+            if fill.leaves_quantity == 0:
+                self._unwind_ended(order.name, now_ns)
+            return
+        if fill.client_order_id != entering["coid"]:
+            return
+        entering["paid"] += (1 if order.side == "BUY" else -1) * fill.price * fill.quantity
+        stage = 0 if order.name == "leg_1" else 1
+        entering["leg_filled"][stage] = fill.cumulative_quantity
+        if fill.leaves_quantity:
+            return
+        if stage == 0:
+            self._send_leg(1, fill.cumulative_quantity)
+        else:
+            self._legged_opened(now_ns)
+
+    def _legged_ended(self, event: Any, now_ns: int) -> None:
+        entering = self.entering
+        order = _order_named(entering, event.client_order_id)
+        if order is None:
+            return
+        if order.name in entering["unwind_left"]:
+            return self._unwind_ended(order.name, now_ns)
+        if event.client_order_id != entering["coid"]:            # a late event of an order already ended
+            return
+        entering["coid"] = ""
+        filled = entering["leg_filled"]
+        reason = getattr(event, "reason", "cancelled")
+        if order.name == "leg_1" and filled[0]:
+            return self._send_leg(1, filled[0])
+        if order.name == "leg_1":
+            self.entering = None
+            return self._skip("denied" if type(event) is OrderDenied else "unfilled", reason)
+        if filled[1] == filled[0]:
+            return self._legged_opened(now_ns)
+        self.log.warning("structure_legging_unwind", base=entering["base"], filled=filled, reason=reason)
+        self._unwind(now_ns)
+
+    def _legged_opened(self, now_ns: int) -> None:
+        entering = self.entering
+        self.entering = None
+        self._open({**entering, "coid": f"{entering['base']}:open", "filled": entering["leg_filled"][0]}, now_ns)
+
+    def _unwind(self, now_ns: int) -> None:
+        """Close whatever either group filled, each at its natural; the round trip is recorded when both end."""
+        entering = self.entering
+        chain = self.chains.get(entering["proposal"].expiry)
+        quotes = _leg_quotes(chain, entering["proposal"].legs) if chain is not None else None
+        for index, (order, units) in enumerate(zip(entering["legged"], entering["leg_filled"])):
+            if units == 0 or quotes is None:
+                continue
+            unwind = unwind_order(f"unwind_{index + 1}", order.legs, quotes, chain.tick_below_3)
+            entering["legged"] = (*entering["legged"], unwind)
+            entering["unwind_left"][unwind.name] = units
+            coid = f"{entering['base']}:open:{unwind.name}"
+            self._submit_group(coid, unwind, units)
+            self.port.schedule(int(self.config.entry_timeout_s * _NS), ("unwind_timeout", coid))
+        if not entering["unwind_left"]:
+            self._legged_unwound(now_ns)
+
+    def _unwind_ended(self, name: str, now_ns: int) -> None:
+        entering = self.entering
+        entering["unwind_done"].add(name)
+        if entering["unwind_done"] >= set(entering["unwind_left"]):
+            self._legged_unwound(now_ns)
+
+    def _legged_unwound(self, now_ns: int) -> None:
+        entering = self.entering
+        self.entering = None
+        left = {name: remaining for name, remaining in entering["unwind_left"].items() if remaining}
+        closed = not left and all(entering["leg_filled"][i] == 0 or f"unwind_{i + 1}" in entering["unwind_left"]
+                                  for i in range(2))
+        proposal = entering["proposal"]
+        pnl = -entering["paid"] * self.multiplier
+        self.round_trips.append({
+            "position_id": entering["base"], "symbol": self.symbol, "structure": proposal.structure,
+            "style": proposal.style, "regime": proposal.regime, "expiry": proposal.expiry,
+            "units": max(entering["leg_filled"]), "entry_time_ns": entering["entry_ns"], "exit_time_ns": now_ns,
+            "exit_reason": "legging", "entry_per_share": math.nan, "exit_per_share": math.nan,
+            "pnl_usd": round(pnl, 4), "margin_usd": 0.0, "path": "unwound", "closed": closed,
+            "reason": None if closed else f"unwind left contracts open: {left}"})
+        self._skip("legging_unwound", f"legs filled {entering['leg_filled']}, unwind left {left}")
+        if not closed:
+            self.log.error("structure_unwind_incomplete", base=entering["base"], left=left)
 
     def _open(self, entering: dict[str, Any], now_ns: int) -> None:
         proposal, units = entering["proposal"], entering["filled"]
@@ -323,6 +465,15 @@ class StructureDesk(Component):
     def snapshot(self) -> dict[str, Any]:
         return {"trade": self.config.trade, "open": self.position is not None, "round_trips": len(self.round_trips),
                 "pnl_usd": round(sum(r["pnl_usd"] for r in self.round_trips), 2), "skipped": dict(self.skipped)}
+
+
+def _order_named(entering: dict[str, Any], client_order_id: str) -> GroupOrder | None:
+    """The legged entry's order (leg_1, leg_2, unwind_k) this client order id is, if it is one of them."""
+    prefix = f"{entering['base']}:open:"
+    if not client_order_id.startswith(prefix):
+        return None
+    name = client_order_id[len(prefix):]
+    return next((order for order in entering["legged"] if order.name == name), None)
 
 
 def _leg_quotes(chain: ChainQuotes, legs: tuple[tuple[float, str, int], ...]

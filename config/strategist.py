@@ -235,6 +235,10 @@ class DeskConfig(FrozenModel):
     exit_resend_s: float = Field(30.0, gt=0, le=3600)
     time_exit_dte: float = Field(21.0, ge=0, le=3650)
     exit_before_expiry_s: float = Field(900.0, ge=0, le=30 * 86_400)
+    entry: Literal["complex", "legged"] = "complex"
+    """complex: one order of every leg at the natural. legged: the two groups the exit router closes, the higher
+    value first, each at its natural; the second within `router.max_partial_exposure_ms` of the first's fill,
+    or both unwound at the natural (core/strategy/legging.py)."""
 
     @model_validator(mode="after")
     def _allocations(self) -> DeskConfig:

@@ -65,6 +65,8 @@ def test_structures_are_read_from_client_order_ids():
     assert structure_of("sess:SPY:2026-12-18:17:D") == "SPY 2026-12-18 debit"
     assert structure_of("sess:desk-SPX:3:open") == "sess:desk-SPX:3"                  # a desk's entry
     assert structure_of("sess:desk-SPX:3:e2:x1:vertical_1") == "sess:desk-SPX:3"      # its second exit attempt
+    assert structure_of("sess:desk-SPX:3:open:leg_2") == "sess:desk-SPX:3"            # a legged entry's order
+    assert structure_of("sess:desk-SPX:3:open:unwind_1") == "sess:desk-SPX:3"
     assert structure_of("sess:flies-SPY-2026-12-18:3:open") == "sess:flies-SPY-2026-12-18:3"
     assert structure_of("sess:flies-SPY-2026-12-18:3:x2:vertical_1") == "sess:flies-SPY-2026-12-18:3"
     assert structure_of("manual-order-7") == "manual-order-7"

@@ -29,10 +29,12 @@ def run(structure: str, **extra: str):
 
 
 NAKED = {"SPREADWRIGHT__RISK__LIMITS__ALLOW_NAKED_SHORT": "true"}
+LEGGED = {"SPREADWRIGHT__STRATEGIST__DESK__ENTRY": "legged"}
 
 
 @pytest.mark.parametrize("structure, extra", [("iron_condor", {}), ("broken_wing_butterfly", {}),
-                                              ("strangle", NAKED)])
+                                              ("strangle", NAKED), ("iron_condor", LEGGED),
+                                              ("strangle", {**NAKED, **LEGGED})])
 def test_a_proposal_is_entered_through_the_gate_exited_by_the_router_and_the_book_agrees(structure, extra):
     # every position is inside `exit_before_expiry_s` from the start: each exits at its first check
     backtest = run(structure, SPREADWRIGHT__STRATEGIST__DESK__EXIT_BEFORE_EXPIRY_S=str(30 * 86_400),
@@ -46,8 +48,12 @@ def test_a_proposal_is_entered_through_the_gate_exited_by_the_router_and_the_boo
         held = by_structure.setdefault(structure_id, [0, 0.0])
         held[0] += abs(contracts)
         held[1] += realized
+    legged = extra.get("SPREADWRIGHT__STRATEGIST__DESK__ENTRY") == "legged"
+    # legged: a second group left partly filled at its bound unwinds both (exit_reason "legging", its own trip)
+    assert any(trip["exit_reason"] == "expiry" for trip in desk.round_trips)
     for trip in desk.round_trips:
-        assert trip["structure"] == structure and trip["exit_reason"] == "expiry"
+        assert trip["structure"] == structure
+        assert trip["exit_reason"] == "expiry" or (legged and trip["exit_reason"] == "legging")
         if trip["closed"]:
             contracts, realized = by_structure[trip["position_id"]]
             assert contracts == 0                                        # nothing of it left in the book
@@ -92,3 +98,94 @@ def test_a_position_reaching_its_expiry_unclosed_is_settled_at_the_payoff_module
     value = float(expiry_value_per_share(per_unit, spot)) / position["units"]
     assert trip["exit_per_share"] == pytest.approx(value)
     assert trip["pnl_usd"] == pytest.approx((value - held.net_debit_per_share) * 100 * position["units"])
+
+
+def _legged_desk():
+    from datetime import date
+
+    import numpy as np
+
+    from actors.messages import StructureProposal
+    from actors.structure_desk import StructureDesk
+    from config.router import RouterRiskConfig
+    from config.strategist import DeskConfig
+    from core.calendar import settlement_instant_ns
+    from core.quotes import ChainQuotes
+    from tests.kit.stubs import RecordingPort
+
+    expiry = "2026-12-18"
+    strikes = np.array([90.0, 95.0, 100.0, 105.0, 110.0] * 2)
+    is_call = np.array([False] * 5 + [True] * 5)
+    bid = np.array([0.40, 1.10, 2.40, 4.90, 9.80, 10.10, 5.20, 2.50, 0.90, 0.20])
+    ask = bid + np.array([0.04, 0.06, 0.10, 0.10, 0.20, 0.20, 0.10, 0.10, 0.05, 0.04])
+    size = np.full(10, 100)
+    t0 = settlement_instant_ns("SPY", date(2026, 11, 20)) - 3 * 3600 * 10**9
+    chain = ChainQuotes("SPY", expiry, settlement_instant_ns("SPY", date(2026, 12, 18)), t0, strikes, is_call, bid,
+                        ask, size, size, 0.01, 0.01, 100.0)
+    proposal = StructureProposal("SPY", t0, expiry, "iron_condor", "SHORT_VOL", True, 1.0,
+                                 ((90.0, "P", 1), (95.0, "P", -1), (105.0, "C", -1), (110.0, "C", 1)), -1.32, 1.32,
+                                 3.68, (93.68, 106.32), 368.0, 5.0, 0.0, 28.0, "RANGE_BOUND", ())
+    desk = StructureDesk("SPY", DeskConfig(trade=True, entry="legged", max_units=2, min_entry_interval_s=0),
+                         RouterRiskConfig(), rate=0.04, session="s")
+    port = RecordingPort()
+    desk.bind(port)
+    desk.on_start(t0)
+    desk.on_message(chain, t0)
+    desk.on_message(proposal, t0)
+    return desk, port, t0
+
+
+def _orders(port):
+    from core.orders import SubmitOrder
+
+    return [m for _, m in port.sent if type(m) is SubmitOrder]
+
+
+def test_a_legged_entry_sends_the_richer_vertical_first_then_the_other_and_opens_the_whole():
+    from core.orders import OrderFilled
+
+    desk, port, t0 = _legged_desk()
+    (first,) = _orders(port)
+    assert first.client_order_id == "s:desk-SPY:1:open:leg_1" and first.side == "SELL"
+    assert {(leg.contract.right, leg.contract.strike) for leg in first.legs} == {("P", 90.0), ("P", 95.0)}
+    units = first.quantity
+    desk.on_message(OrderFilled(first.client_order_id, units, 0.66, (), units, 0, t0 + 1), t0 + 1)
+    second = _orders(port)[1]
+    assert second.client_order_id == "s:desk-SPY:1:open:leg_2" and second.quantity == units
+    assert (250 * 1_000_000, ("entry_timeout", second.client_order_id)) in port.scheduled   # the exposure bound
+    desk.on_message(OrderFilled(second.client_order_id, units, 0.66, (), units, 0, t0 + 2), t0 + 2)
+    assert desk.entering is None and desk.position["id"] == "s:desk-SPY:1"
+    assert desk.position["held"].net_debit_per_share == pytest.approx(-1.32) and desk.position["units"] == units
+
+
+def test_a_second_leg_that_misses_its_bound_is_cancelled_and_the_first_unwound_at_the_natural():
+    from core.orders import CancelOrder, OrderCancelled, OrderFilled
+
+    desk, port, t0 = _legged_desk()
+    first = _orders(port)[0]
+    units = first.quantity
+    desk.on_message(OrderFilled(first.client_order_id, units, 0.66, (), units, 0, t0 + 1), t0 + 1)
+    second = _orders(port)[1]
+    desk.on_timer(("entry_timeout", second.client_order_id), t0 + 300_000_000)
+    assert CancelOrder(second.client_order_id, desk.name) in [m for _, m in port.sent]
+    desk.on_message(OrderCancelled(second.client_order_id, units, t0 + 300_000_001), t0 + 300_000_001)
+    unwind = _orders(port)[2]
+    assert unwind.client_order_id == "s:desk-SPY:1:open:unwind_1" and unwind.side == "BUY"
+    assert unwind.limit_price == pytest.approx(1.16 - 0.40)                   # the put vertical bought back
+    desk.on_message(OrderCancelled(second.client_order_id, units, t0 + 300_000_002), t0 + 300_000_002)  # late
+    assert len(_orders(port)) == 3
+    desk.on_message(OrderFilled(unwind.client_order_id, units, 0.76, (), units, 0, t0 + 400_000_000), t0 + 4 * 10**8)
+    trip = desk.round_trips[-1]
+    assert desk.entering is None and desk.position is None and desk.skipped == {"legging_unwound": 1}
+    assert trip["path"] == "unwound" and trip["closed"]
+    assert trip["pnl_usd"] == pytest.approx(-(0.76 - 0.66) * 100 * units)
+
+
+def test_a_legged_entry_whose_first_leg_never_fills_opens_nothing():
+    from core.orders import OrderDenied
+
+    desk, port, t0 = _legged_desk()
+    first = _orders(port)[0]
+    desk.on_message(OrderDenied(first.client_order_id, "naked short", t0 + 1, "naked_short"), t0 + 1)
+    assert desk.entering is None and desk.position is None and desk.skipped == {"denied": 1}
+    assert len(_orders(port)) == 1
