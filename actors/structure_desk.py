@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from datetime import date
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -68,11 +68,13 @@ class DeskCarry(NamedTuple):
 class StructureDesk(Component):
     def __init__(self, symbol: str, config: DeskConfig, risk: RouterRiskConfig, *, rate: float,
                  session: str = "session", gateway: str = names.GATEWAY, router: str = names.ROUTER,
-                 symbols_in_session: int = 1, carry: DeskCarry | None = None) -> None:
-        """`rate`: the annual risk-free rate of the implied vol that volatility targeting reads."""
+                 symbols_in_session: int = 1, carry: DeskCarry | None = None,
+                 is_open: Callable[[int], bool] | None = None) -> None:
+        """`rate`: the annual risk-free rate of the implied vol that volatility targeting reads; `is_open`: the
+        venue's trading hours (no exit is signalled while it is closed: the venue would refuse it)."""
         super().__init__(names.structure_desk_name(symbol))
         self.symbol, self.config, self.risk, self.rate = symbol, config, risk, rate
-        self.session, self.gateway, self.router = session, gateway, router
+        self.session, self.gateway, self.router, self.is_open = session, gateway, router, is_open
         self.other_symbols = max(symbols_in_session - 1, 0)
         self.treasury, self.rules = config.treasury(), config.exit_rules()
         self.multiplier = multiplier_of(symbol)
@@ -384,7 +386,7 @@ class StructureDesk(Component):
         if now_ns >= position["expires_ns"]:
             self._settled(now_ns)
             return
-        if self.exit_request is not None:
+        if self.exit_request is not None or (self.is_open is not None and not self.is_open(now_ns)):
             return
         proposal = position["proposal"]
         chain = self.chains.get(proposal.expiry)

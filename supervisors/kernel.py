@@ -279,7 +279,8 @@ def build_topology(
     flies = butterfly_components(config, expirations, routes, venue.market_hours(config), session_start_ns,
                                  venue.rate(config), entry)
     regimes = regime_strategists(config, expirations, routes, venue.rate(config), strategist_carry)
-    desks = structure_desks(config, regimes, expirations, routes, flies, venue.rate(config), entry, desk_carry)
+    desks = structure_desks(config, regimes, expirations, routes, flies, venue.rate(config), entry, desk_carry,
+                            venue.market_hours(config))
     gate = None
     if config.risk.enabled:
         gate = RiskGate(config.risk, is_open=venue.market_hours(config), rate=venue.rate(config),
@@ -382,7 +383,8 @@ def _carried(book_carry: BookCarry | None) -> dict:
 
 def structure_desks(config: SessionConfig, regimes: list[RegimeStrategist], expirations: dict[str, list[date]],
                     routes: Routes, flies: list[Component], rate: float, entry: str,
-                    carry: dict[str, DeskCarry] | None = None) -> list[StructureDesk]:
+                    carry: dict[str, DeskCarry] | None = None,
+                    is_open: Callable[[int], bool] | None = None) -> list[StructureDesk]:
     """One StructureDesk per symbol when the strategist is on and `strategist.desk.trade`: subscribed to its
     symbol's strategist and chains (and the chain of a position carried from the session before, which the venue
     quotes as a held expiration), with the exit router (added to `flies` when the butterflies did not bring it)
@@ -395,7 +397,7 @@ def structure_desks(config: SessionConfig, regimes: list[RegimeStrategist], expi
     for strategist in regimes:
         desk = StructureDesk(strategist.symbol, config.strategist.desk, config.router, rate=rate,
                              session=config.name, gateway=entry, symbols_in_session=len(expirations),
-                             carry=(carry or {}).get(strategist.symbol))
+                             carry=(carry or {}).get(strategist.symbol), is_open=is_open)
         strategist.subscribers = (*strategist.subscribers, desk.name)
         keys = [(strategist.symbol, expiry.isoformat()) for expiry in expirations[strategist.symbol]]
         if desk.held_expiry is not None:

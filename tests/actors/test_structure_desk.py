@@ -100,7 +100,7 @@ def test_a_position_reaching_its_expiry_unclosed_is_settled_at_the_payoff_module
     assert trip["pnl_usd"] == pytest.approx((value - held.net_debit_per_share) * 100 * position["units"])
 
 
-def _legged_desk():
+def _legged_desk(**settings):
     from datetime import date
 
     import numpy as np
@@ -125,7 +125,8 @@ def _legged_desk():
     proposal = StructureProposal("SPY", t0, expiry, "iron_condor", "SHORT_VOL", True, 1.0,
                                  ((90.0, "P", 1), (95.0, "P", -1), (105.0, "C", -1), (110.0, "C", 1)), -1.32, 1.32,
                                  3.68, (93.68, 106.32), 368.0, 5.0, 0.0, 28.0, "RANGE_BOUND", ())
-    desk = StructureDesk("SPY", DeskConfig(trade=True, entry="legged", max_units=2, min_entry_interval_s=0),
+    desk = StructureDesk("SPY", DeskConfig(trade=True, entry="legged", max_units=2, min_entry_interval_s=0,
+                                           **settings),
                          RouterRiskConfig(), rate=0.04, session="s")
     port = RecordingPort()
     desk.bind(port)
@@ -189,3 +190,21 @@ def test_a_legged_entry_whose_first_leg_never_fills_opens_nothing():
     desk.on_message(OrderDenied(first.client_order_id, "naked short", t0 + 1, "naked_short"), t0 + 1)
     assert desk.entering is None and desk.position is None and desk.skipped == {"denied": 1}
     assert len(_orders(port)) == 1
+
+
+def test_no_exit_is_signalled_while_the_venue_is_closed():
+    from actors.messages import ExitButterfly
+    from core.orders import OrderFilled
+
+    desk, port, t0 = _legged_desk(exit_before_expiry_s=30 * 86_400)     # inside the expiry window at once
+    for order in _orders(port)[:1]:
+        desk.on_message(OrderFilled(order.client_order_id, order.quantity, 0.66, (), order.quantity, 0, t0), t0)
+    second = _orders(port)[1]
+    desk.on_message(OrderFilled(second.client_order_id, second.quantity, 0.66, (), second.quantity, 0, t0), t0)
+    assert desk.position is not None
+    desk.is_open = lambda now_ns: False
+    desk._check_exit(t0 + 60 * 10**9)
+    assert not [m for _, m in port.sent if type(m) is ExitButterfly]
+    desk.is_open = lambda now_ns: True
+    desk._check_exit(t0 + 120 * 10**9)
+    assert [m for _, m in port.sent if type(m) is ExitButterfly]
