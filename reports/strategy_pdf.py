@@ -23,7 +23,7 @@ from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 
 from core.analytics.stats import conditional_value_at_risk_usd, max_drawdown_usd, value_at_risk_usd  # noqa: E402
 
-_PAGE = (8.27, 11.69)          # A4 portrait, inches
+PAGE_INCHES = (8.27, 11.69)    # A4 portrait
 _BOOTSTRAP_PATHS = 10_000
 
 
@@ -33,7 +33,7 @@ def write_strategy_pdf(path: Path, summary: dict[str, Any], equity: pd.DataFrame
     path.parent.mkdir(parents=True, exist_ok=True)
     with PdfPages(path) as pdf:
         for page in (_methodology, _tables, _equity, _groups, _why_no_trade, _risk):
-            figure = plt.figure(figsize=_PAGE)
+            figure = plt.figure(figsize=PAGE_INCHES)
             page(figure, summary, equity, daily, trips, seed)
             pdf.savefig(figure)
             plt.close(figure)
@@ -42,9 +42,11 @@ def write_strategy_pdf(path: Path, summary: dict[str, Any], equity: pd.DataFrame
     return path
 
 
-def _text_page(figure, title: str, paragraphs: list[str]) -> None:
-    figure.text(0.07, 0.95, title, fontsize=16, weight="bold", va="top")
-    y = 0.90
+def text_page(figure, title: str, paragraphs: list[str], top: float = 0.95) -> None:
+    """`paragraphs` wrapped on the page under `title` (none when empty), from `top` (a share of the height)."""
+    if title:
+        figure.text(0.07, top, title, fontsize=16, weight="bold", va="top")
+    y = top - 0.05 if title else top
     for paragraph in paragraphs:
         lines = textwrap.wrap(paragraph, 95) or [""]
         for line in lines:
@@ -57,7 +59,7 @@ def _methodology(figure, summary, equity, daily, trips, seed) -> None:
     span = summary["day"] if summary.get("end") in (None, summary["day"]) else f"{summary['day']} to {summary['end']}"
     replay = summary.get("replay") or {}
     market = replay["market"] if "market" in replay else "simulated market (seeded paths, the calibrated spread model)"
-    _text_page(figure, "Strategy backtest: methodology and assumptions", [
+    text_page(figure, "Strategy backtest: methodology and assumptions", [
         f"Run: {summary.get('session', '')}, {span}, seed {summary.get('seed')}. Market: {market}.",
         "Signals: each symbol's RegimeStrategist reads the daily history before each session (no look-ahead) for "
         "the regime, RSI, ATR, Bollinger width, IV rank, confidence and bias (seeds 002/003), with a multi-timeframe "
@@ -67,9 +69,10 @@ def _methodology(figure, summary, equity, daily, trips, seed) -> None:
         "bought at the ask) and check credit/width or debit/width and margin. Margin: a defined-risk structure's "
         "largest loss; a naked short option by the standard broker formula (premium plus the larger of 20% of the "
         "underlying less the out-of-the-money amount and 10% of the underlying or strike).",
-        "Orders: one complex order at the natural through the RiskGate (collars, sizes, notional, exposure, "
-        "greeks caps); the simulated exchange fills against the legs' quotes with its liquidity model. Size: the "
-        "treasury's margin budgets scaled by confidence, volatility and correlation.",
+        "Orders: through the RiskGate (collars, sizes, notional, exposure, greeks caps), one complex order at the "
+        "natural; with desk.entry: legged, the exit's two groups one after the other, the second within the "
+        "partial-exposure bound or both unwound. The simulated exchange fills against the legs' quotes with its "
+        "liquidity model. Size: the treasury's margin budgets scaled by confidence, volatility and correlation.",
         "Exits (seed 003 by style): profit target, stop, ATR trailing on the underlying's price, BBW lock on the "
         "P&L, a time exit, every position out before its expiry, and an event exit inside a blackout; each closed "
         "in two parts by the exit router (verticals or single legs) with its slippage guards and fallbacks.",
@@ -81,7 +84,8 @@ def _methodology(figure, summary, equity, daily, trips, seed) -> None:
     ])
 
 
-def _table(ax, rows: list[list[str]], columns: list[str], title: str) -> None:
+def table_on(ax, rows: list[list[str]], columns: list[str], title: str) -> None:
+    """A table of `rows` on `ax` (axes hidden) under `title`; "none" when there are no rows."""
     ax.axis("off")
     ax.set_title(title, fontsize=11, loc="left")
     if not rows:
@@ -111,12 +115,12 @@ def _tables(figure, summary, equity, daily, trips, seed) -> None:
                 fontsize=9, va="top", parse_math=False)
     groups = {"all": trades["all"]} if trades["all"] else {}
     unclosed = trades.get("not_closed", {"trips": 0, "pnl_estimate_usd": 0.0})
-    _table(figure.add_axes([0.07, 0.62, 0.86, 0.24]), _stat_rows(groups), _STAT_COLUMNS,
+    table_on(figure.add_axes([0.07, 0.62, 0.86, 0.24]), _stat_rows(groups), _STAT_COLUMNS,
            f"Round trips that closed every leg ({unclosed['trips']} more did not: estimate "
            f"{unclosed['pnl_estimate_usd']:,.0f} USD)")
-    _table(figure.add_axes([0.07, 0.34, 0.86, 0.24]), _stat_rows(trades["by_structure"]), _STAT_COLUMNS,
+    table_on(figure.add_axes([0.07, 0.34, 0.86, 0.24]), _stat_rows(trades["by_structure"]), _STAT_COLUMNS,
            "Per structure")
-    _table(figure.add_axes([0.07, 0.06, 0.86, 0.24]), _stat_rows(trades["by_regime"]), _STAT_COLUMNS,
+    table_on(figure.add_axes([0.07, 0.06, 0.86, 0.24]), _stat_rows(trades["by_regime"]), _STAT_COLUMNS,
            "Per regime at entry")
 
 
@@ -174,7 +178,7 @@ def _why_no_trade(figure, summary, equity, daily, trips, seed) -> None:
         paragraphs.append(f"Proposals the desks did not trade, by reason: {not_traded}. Exits by reason: "
                           f"{', '.join(f'{k} {v}' for k, v in trades['by_exit'].items()) or 'none'}. Open at the "
                           f"end: {', '.join(trades['open_at_end']) or 'none'}.")
-    _text_page(figure, "Why no trade", paragraphs or ["The strategist was off: no verdicts to explain."])
+    text_page(figure, "Why no trade", paragraphs or ["The strategist was off: no verdicts to explain."])
 
 
 def _risk(figure, summary, equity, daily, trips, seed) -> None:
@@ -200,7 +204,7 @@ def _risk(figure, summary, equity, daily, trips, seed) -> None:
         ax.legend()
     else:
         lines.append("No daily P&L (the book was off): no risk figures.")
-    _text_page(figure, "Risk", lines)
+    text_page(figure, "Risk", lines)
 
 
 def _pct(value: float) -> str:

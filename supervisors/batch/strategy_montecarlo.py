@@ -7,11 +7,11 @@ same seeds, the same fills model, so the comparison is paired. A job is one vari
 backtest (`SessionRun` with the path), run in worker processes or as Ray tasks; its result is the book's P&L
 (marked and settled: the headline), its drawdown, and its round trips with the true label of their entry day.
 
-The report (`strategy_montecarlo.md`, `.csv`) gives per variant: the mean P&L per path with a bootstrap 95% CI,
-the chance of a loss, VaR/CVaR 95% of the path P&L, trades per path; the routed strategy minus each fixed
-structure, path by path, with its CI (the routing table's value, measured); and the round trips' P&L by the true
-regime at entry. A job that fails is reported with its error and the run exits non-zero; nothing is averaged over
-a missing path.
+The report (`strategy_montecarlo.md` and `.pdf`, `.csv`) gives per variant: the mean P&L per path with a
+bootstrap 95% CI, the chance of a loss, VaR/CVaR 95% of the path P&L, trades per path; the routed strategy minus
+each fixed structure, path by path, with its CI (the routing table's value, measured); and the round trips' P&L by
+the true regime at entry. A job that fails is reported with its error and the run exits non-zero; nothing is
+averaged over a missing path.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from actors.runtime.logs import configure_logging
 from config.session import SessionConfig
 from core.analytics import stats
 from core.calendar import MarketCalendar, new_york_day
+from reports.strategy_montecarlo_pdf import write_strategy_montecarlo_pdf
 from sim.market.labelled import LABELS
 from supervisors.batch.montecarlo_paths import path_seed
 from supervisors.batch.strategies import VARIANTS
@@ -187,6 +188,7 @@ def run_strategy_montecarlo(config: SessionConfig, out_dir: Path, *, paths: int,
     trip_table.to_csv(out_dir / "strategy_montecarlo_trips.csv", index=False, lineterminator="\n")
     (out_dir / "strategy_montecarlo.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     (out_dir / "strategy_montecarlo.md").write_text(markdown(summary))
+    write_strategy_montecarlo_pdf(out_dir / "strategy_montecarlo.pdf", summary, table)
     return summary
 
 

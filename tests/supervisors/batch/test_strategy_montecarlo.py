@@ -7,10 +7,12 @@ import json
 
 import numpy as np
 import pandas as pd
+import pypdfium2 as pdfium
 import pytest
 
 from config import load_profile
 from supervisors.batch.strategy_montecarlo import ProcessJobs, jobs_for, run_path_job, run_strategy_montecarlo
+from tests.reports.test_strategy_pdf import ink
 
 QUICK = {"SPREADWRIGHT__BACKTEST__QUOTE_INTERVAL_S": "600", "SPREADWRIGHT__BACKTEST__N_STRIKES": "60",
          "SPREADWRIGHT__EXCHANGE__MAX_QUOTE_AGE_MS": "1200000"}
@@ -55,6 +57,11 @@ def test_the_report_agrees_with_its_csv_and_drops_a_failed_path_from_every_pair(
     text = (tmp_path / "strategy_montecarlo.md").read_text()
     assert "strangle path 1: RuntimeError: worker lost" in text and "Why not more trades" in text
     assert json.loads((tmp_path / "strategy_montecarlo.json").read_text())["paired_paths"] == 2
+    pdf = pdfium.PdfDocument(str(tmp_path / "strategy_montecarlo.pdf"))
+    assert len(pdf) == 4 and all(ink(pdf[i]) > 0.003 for i in range(len(pdf)))
+    texts = [pdf[i].get_textpage().get_text_range() for i in range(len(pdf))]
+    assert "methodology" in texts[0] and "VaR(95%)" in texts[1] and "routed minus it" in texts[1]
+    assert "Why not more trades" in texts[3]
 
 
 def test_a_path_job_s_p_and_l_is_its_book_s_and_its_trips_carry_the_true_label(config):
