@@ -97,7 +97,11 @@ class StructureDesk(Component):
 
     def carry(self) -> DeskCarry:
         """The open position for the next session's desk (an entry still working is not carried: the venue ends
-        the day's orders)."""
+        the day's orders; a legged entry still unwinding is recorded as an unclosed round trip, its contracts
+        left to the book)."""
+        if self.entering is not None and self.entering.get("to_close"):
+            last_ns = max((chain.time_ns for chain in self.chains.values()), default=self.entering["entry_ns"])
+            self._legged_unwound(last_ns, closed=False)
         return DeskCarry(self.position, self.sequence, self.last_entry_ns)
 
     @property
@@ -135,9 +139,11 @@ class StructureDesk(Component):
             self.port.schedule(int(self.config.entry_timeout_s * _NS), tag)
         elif kind == "unwind_timeout" and self.entering is not None and "legged" in self.entering:
             order = _order_named(self.entering, key)
-            if order is not None and order.name not in self.entering["unwind_done"]:
+            if order is not None and order.name in self.entering["unwinding"]:
                 self.port.send(self.gateway, CancelOrder(key, self.name))
                 self.port.schedule(int(self.config.entry_timeout_s * _NS), tag)
+        elif kind == "unwind_retry" and self.entering is not None and self.entering.get("base") == key:
+            self._unwind(now_ns)
         elif kind == "check" and self.position is not None and self.position["id"] == key:
             self._check_exit(now_ns)
             self.port.schedule(int(self.config.exit_check_s * _NS), tag)
@@ -224,8 +230,13 @@ class StructureDesk(Component):
     # ------------------------------------------------------------------ legged entry
 
     def _enter_legged(self, proposal: StructureProposal, units: int, chain: ChainQuotes, now_ns: int) -> None:
-        """The two groups one after the other (core/strategy/legging.py); `entering["legged"]` holds the plan,
-        which order is working (`coid`), the units each order filled and the cash so far (> 0 paid)."""
+        """The two groups one after the other (core/strategy/legging.py); `entering["legged"]` holds every order
+        sent (leg_1, leg_2, the unwinds), `coid` the leg working now, `leg_filled` what each leg filled, `paid` the
+        cash so far (> 0 paid), and, once unwinding, `to_close` (contracts per leg still to close) and
+        `unwinding` (working unwind order name -> its leg)."""
+        room_ns = int(3 * self.config.entry_timeout_s * _NS)
+        if self.is_open is not None and not self.is_open(now_ns + room_ns):
+            return self._skip("legging", "too near the close to unwind a missed second leg")
         quotes = _leg_quotes(chain, proposal.legs)
         plan = "no two-sided quote for a leg" if quotes is None else legging_plan(
             proposal.structure, proposal.legs, date.fromisoformat(proposal.expiry), quotes, chain.tick_below_3)
@@ -234,21 +245,22 @@ class StructureDesk(Component):
         self.sequence += 1
         base = f"{self.session}:{self.name}:{self.sequence}"
         self.entering = {"coid": "", "base": base, "proposal": proposal, "units": units, "filled": 0, "paid": 0.0,
-                         "entry_ns": now_ns, "legged": plan, "stage": 0, "leg_filled": [0, 0], "unwind_left": {},
-                         "unwind_done": set()}
+                         "entry_ns": now_ns, "legged": plan, "leg_filled": [0, 0], "to_close": {}, "unwinding": {},
+                         "unwinds_sent": 0}
         self.last_entry_ns = now_ns
         self._send_leg(0, units)
 
     def _send_leg(self, stage: int, units: int) -> None:
+        """Leg 1 rests until `entry_timeout_s` (or the exposure bound from its first fill); leg 2 until the bound."""
         entering = self.entering
         order = entering["legged"][stage]
         coid = entering["coid"] = f"{entering['base']}:open:{order.name}"
-        entering["stage"] = stage
         self._submit_group(coid, order, units)
-        if stage == 0:
-            self.port.schedule(int(self.config.entry_timeout_s * _NS), ("entry_timeout", coid))
-        else:
-            self.port.schedule(int(self.risk.max_partial_exposure_ms * 1_000_000), ("entry_timeout", coid))
+        wait_ns = int(self.config.entry_timeout_s * _NS) if stage == 0 else self._exposure_ns()
+        self.port.schedule(wait_ns, ("entry_timeout", coid))
+
+    def _exposure_ns(self) -> int:
+        return int(self.risk.max_partial_exposure_ms * 1_000_000)
 
     def _submit_group(self, coid: str, order: GroupOrder, units: int) -> None:
         proposal = self.entering["proposal"]
@@ -264,18 +276,17 @@ class StructureDesk(Component):
         order = _order_named(entering, fill.client_order_id)
         if order is None:
             return
-        if order.name in entering["unwind_left"]:
-            entering["paid"] += (1 if order.side == "BUY" else -1) * fill.price * fill.quantity
-            entering["unwind_left"][order.name] -= fill.quantity
-            if fill.leaves_quantity == 0:
-                self._unwind_ended(order.name, now_ns)
-            return
+        if order.name in entering["unwinding"]:
+            return self._unwind_fill(order, fill, now_ns)
         if fill.client_order_id != entering["coid"]:
             return
         entering["paid"] += (1 if order.side == "BUY" else -1) * fill.price * fill.quantity
         stage = 0 if order.name == "leg_1" else 1
+        first_fill = entering["leg_filled"][stage] == 0
         entering["leg_filled"][stage] = fill.cumulative_quantity
         if fill.leaves_quantity:
+            if stage == 0 and first_fill:            # one-legged from now: the rest has the exposure bound
+                self.port.schedule(self._exposure_ns(), ("entry_timeout", fill.client_order_id))
             return
         if stage == 0:
             self._send_leg(1, fill.cumulative_quantity)
@@ -287,8 +298,8 @@ class StructureDesk(Component):
         order = _order_named(entering, event.client_order_id)
         if order is None:
             return
-        if order.name in entering["unwind_left"]:
-            return self._unwind_ended(order.name, now_ns)
+        if order.name in entering["unwinding"]:
+            return self._unwind_order_ended(order.name, now_ns)
         if event.client_order_id != entering["coid"]:            # a late event of an order already ended
             return
         entering["coid"] = ""
@@ -302,6 +313,7 @@ class StructureDesk(Component):
         if filled[1] == filled[0]:
             return self._legged_opened(now_ns)
         self.log.warning("structure_legging_unwind", base=entering["base"], filled=filled, reason=reason)
+        entering["to_close"] = {stage: units for stage, units in enumerate(filled) if units}
         self._unwind(now_ns)
 
     def _legged_opened(self, now_ns: int) -> None:
@@ -310,44 +322,59 @@ class StructureDesk(Component):
         self._open({**entering, "coid": f"{entering['base']}:open", "filled": entering["leg_filled"][0]}, now_ns)
 
     def _unwind(self, now_ns: int) -> None:
-        """Close whatever either group filled, each at its natural; the round trip is recorded when both end."""
+        """Close what each leg still holds at its natural (a leg without a usable quote, or whose unwind ended
+        short, is tried again after `entry_timeout_s`, until flat); the round trip is recorded when flat."""
         entering = self.entering
+        if not any(entering["to_close"].values()):
+            return self._legged_unwound(now_ns, closed=True)
         chain = self.chains.get(entering["proposal"].expiry)
-        quotes = _leg_quotes(chain, entering["proposal"].legs) if chain is not None else None
-        for index, (order, units) in enumerate(zip(entering["legged"], entering["leg_filled"])):
-            if units == 0 or quotes is None:
+        working = set(entering["unwinding"].values())
+        for stage, units in entering["to_close"].items():
+            held = entering["legged"][stage].legs
+            quotes = _leg_quotes(chain, held) if chain is not None else None
+            if units == 0 or stage in working or quotes is None:
                 continue
-            unwind = unwind_order(f"unwind_{index + 1}", order.legs, quotes, chain.tick_below_3)
+            entering["unwinds_sent"] += 1
+            unwind = unwind_order(f"unwind_{entering['unwinds_sent']}", held, quotes, chain.tick_below_3)
             entering["legged"] = (*entering["legged"], unwind)
-            entering["unwind_left"][unwind.name] = units
+            entering["unwinding"][unwind.name] = stage
             coid = f"{entering['base']}:open:{unwind.name}"
             self._submit_group(coid, unwind, units)
             self.port.schedule(int(self.config.entry_timeout_s * _NS), ("unwind_timeout", coid))
-        if not entering["unwind_left"]:
-            self._legged_unwound(now_ns)
+        if not entering["unwinding"]:
+            self.port.schedule(int(self.config.entry_timeout_s * _NS), ("unwind_retry", entering["base"]))
 
-    def _unwind_ended(self, name: str, now_ns: int) -> None:
+    def _unwind_fill(self, order: GroupOrder, fill: OrderFilled, now_ns: int) -> None:
         entering = self.entering
-        entering["unwind_done"].add(name)
-        if entering["unwind_done"] >= set(entering["unwind_left"]):
-            self._legged_unwound(now_ns)
+        entering["paid"] += (1 if order.side == "BUY" else -1) * fill.price * fill.quantity
+        entering["to_close"][entering["unwinding"][order.name]] -= fill.quantity
+        if fill.leaves_quantity == 0:
+            self._unwind_order_ended(order.name, now_ns)
 
-    def _legged_unwound(self, now_ns: int) -> None:
+    def _unwind_order_ended(self, name: str, now_ns: int) -> None:
+        entering = self.entering
+        stage = entering["unwinding"].pop(name)
+        if not any(entering["to_close"].values()):
+            return self._legged_unwound(now_ns, closed=True)
+        if entering["to_close"][stage] and not entering["unwinding"]:
+            self.log.warning("structure_unwind_retry", base=entering["base"], left=entering["to_close"])
+            self.port.schedule(int(self.config.entry_timeout_s * _NS), ("unwind_retry", entering["base"]))
+
+    def _legged_unwound(self, now_ns: int, closed: bool) -> None:
+        """The unwound entry as its own round trip (exit reason `legging`); `closed` False when contracts were
+        left open (the session ended first): the book holds them and settles them at expiry."""
         entering = self.entering
         self.entering = None
-        left = {name: remaining for name, remaining in entering["unwind_left"].items() if remaining}
-        closed = not left and all(entering["leg_filled"][i] == 0 or f"unwind_{i + 1}" in entering["unwind_left"]
-                                  for i in range(2))
         proposal = entering["proposal"]
-        pnl = -entering["paid"] * self.multiplier
+        left = {f"leg_{stage + 1}": units for stage, units in entering["to_close"].items() if units}
         self.round_trips.append({
             "position_id": entering["base"], "symbol": self.symbol, "structure": proposal.structure,
             "style": proposal.style, "regime": proposal.regime, "expiry": proposal.expiry,
             "units": max(entering["leg_filled"]), "entry_time_ns": entering["entry_ns"], "exit_time_ns": now_ns,
             "exit_reason": "legging", "entry_per_share": math.nan, "exit_per_share": math.nan,
-            "pnl_usd": round(pnl, 4), "margin_usd": 0.0, "path": "unwound", "closed": closed,
-            "reason": None if closed else f"unwind left contracts open: {left}"})
-        self._skip("legging_unwound", f"legs filled {entering['leg_filled']}, unwind left {left}")
+            "pnl_usd": round(-entering["paid"] * self.multiplier, 4), "margin_usd": 0.0, "path": "unwound",
+            "closed": closed, "reason": None if closed else f"unwind unfinished, left open: {left}"})
+        self._skip("legging_unwound", f"legs filled {entering['leg_filled']}, left open {left}")
         if not closed:
             self.log.error("structure_unwind_incomplete", base=entering["base"], left=left)
 

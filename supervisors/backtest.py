@@ -314,8 +314,8 @@ class SessionRun:
         self.fill_rows += fill_rows(backtest.gateway.store.events(), day)
         self._collect_strategists(day, backtest)
         for desk in backtest.topology.desks:
+            self.desk_carry[desk.symbol] = desk.carry()          # first: it records an unwind left unfinished
             self.structure_trips += [{**trip, "session": day.isoformat()} for trip in desk.round_trips]
-            self.desk_carry[desk.symbol] = desk.carry()
             for reason, count in desk.skipped.items():
                 self.desk_skipped[reason] = self.desk_skipped.get(reason, 0) + count
         book = backtest.topology.book

@@ -58,6 +58,8 @@ def legging_plan(kind: str, legs: tuple[UnitLeg, ...], expiry: date, quotes: dic
         return f"no quote for {', '.join(missing)}"
     orders = [natural_order("", tuple(_unit(leg) for leg in group), quotes, tick_per_share) for group in groups]
     orders.sort(key=lambda order: -abs(order.mid_value_per_share))
+    if any(order.limit_per_share <= 0 for order in orders):
+        return "a group prices at 0 at the natural (nothing to sell, or a venue would refuse the price)"
     return orders[0]._replace(name="leg_1"), orders[1]._replace(name="leg_2")
 
 

@@ -31,7 +31,7 @@ class DayBar(NamedTuple):
     open: float
     close: float
     vol: float
-    implied_vol: float
+    implied_vol: float             # the VIX known at the open (the day before's), / 100
     label: str
 
 
@@ -52,8 +52,9 @@ def labelled_path(seed: int, first_day: date, days: int, warmup_days: int = 300,
                   model: MarketRegimeModel = MarketRegimeModel()) -> LabelledPath:
     """Path `seed` of `model`: `warmup_days` sessions of history ending the session before `first_day`, then `days`
     traded sessions, scaled so the first traded session opens at `s0` (a listed chain's strikes are centred on the
-    traded days, not on where the warm-up began). The same seed gives the same path to every variant of a Monte
-    Carlo (paired comparison)."""
+    traded days, not on where the warm-up began). A day's chains are priced at the VIX of the day before (the
+    model's VIX includes its day's own close, which the open cannot know). The same seed gives the same path to
+    every variant of a Monte Carlo (paired comparison)."""
     if days < 1 or warmup_days < 1:
         raise ValueError(f"days and warmup_days must be at least 1, got {days} and {warmup_days}")
     bars = market_regime_bars(model, 1, warmup_days + days, np.random.default_rng(seed))
@@ -65,9 +66,10 @@ def labelled_path(seed: int, first_day: date, days: int, warmup_days: int = 300,
                            index=pd.DatetimeIndex(dates, name="date"))
     vix = pd.Series(bars["vix"][0, :warmup_days], index=history.index, name="vix")
     traded = slice(warmup_days, warmup_days + days)
+    known_before = slice(warmup_days - 1, warmup_days + days - 1)      # a day's VIX includes its own close
     vols = np.asarray(model.vols)[bars["label"][0, traded]]
     day_bars = tuple(DayBar(float(o), float(c), float(v), float(x) / 100.0, LABELS[int(k)]) for o, c, v, x, k in
-                     zip(bars["open"][0, traded], bars["close"][0, traded], vols, bars["vix"][0, traded],
+                     zip(bars["open"][0, traded], bars["close"][0, traded], vols, bars["vix"][0, known_before],
                          bars["label"][0, traded]))
     return LabelledPath(first_day, history, vix, day_bars)
 

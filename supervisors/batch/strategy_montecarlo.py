@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -60,6 +61,9 @@ def run_path_job(job: PathJob) -> dict[str, Any]:
     from supervisors.batch.strategies import variant_config
 
     config = variant_config(SessionConfig.model_validate_json(job.config_json), job.variant)
+    # the path's own seed drives its sessions' intraday shocks and fills: the same in every variant of the path
+    # (pairs), independent across paths (the CIs assume independent paths)
+    config = config.model_copy(update={"runtime": config.runtime.model_copy(update={"seed": job.seed})})
     configure_logging(config.logging.model_copy(update={"level": "ERROR"}), force=True)
     symbol = config.symbols[0]
     days = sessions_from(config.backtest.first_day, job.days)
@@ -132,8 +136,13 @@ class ProcessJobs:
             pending = iter(jobs)
             running: dict[Future, PathJob] = {}
             while True:
-                while len(running) < 2 * self.workers and (job := next(pending, None)) is not None:
-                    running[pool.submit(run_path_job, job)] = job
+                try:
+                    while len(running) < 2 * self.workers and (job := next(pending, None)) is not None:
+                        running[pool.submit(run_path_job, job)] = job
+                except BrokenProcessPool as broken:          # a worker died: every job not done is reported
+                    for job in [*running.values(), *pending]:
+                        yield job, broken
+                    return
                 if not running:
                     return
                 done, _ = wait(running, return_when=FIRST_COMPLETED)

@@ -100,7 +100,7 @@ def test_a_position_reaching_its_expiry_unclosed_is_settled_at_the_payoff_module
     assert trip["pnl_usd"] == pytest.approx((value - held.net_debit_per_share) * 100 * position["units"])
 
 
-def _legged_desk(**settings):
+def _legged_desk(is_open=None, **settings):
     from datetime import date
 
     import numpy as np
@@ -127,7 +127,7 @@ def _legged_desk(**settings):
                                  3.68, (93.68, 106.32), 368.0, 5.0, 0.0, 28.0, "RANGE_BOUND", ())
     desk = StructureDesk("SPY", DeskConfig(trade=True, entry="legged", max_units=2, min_entry_interval_s=0,
                                            **settings),
-                         RouterRiskConfig(), rate=0.04, session="s")
+                         RouterRiskConfig(), rate=0.04, session="s", is_open=is_open)
     port = RecordingPort()
     desk.bind(port)
     desk.on_start(t0)
@@ -208,3 +208,56 @@ def test_no_exit_is_signalled_while_the_venue_is_closed():
     desk.is_open = lambda now_ns: True
     desk._check_exit(t0 + 120 * 10**9)
     assert [m for _, m in port.sent if type(m) is ExitButterfly]
+
+
+def _to_unwinding(desk, port, t0):
+    """Leg 1 filled, leg 2 missed its bound: the desk is unwinding leg 1."""
+    from core.orders import OrderCancelled, OrderFilled
+
+    first = _orders(port)[0]
+    desk.on_message(OrderFilled(first.client_order_id, first.quantity, 0.66, (), first.quantity, 0, t0 + 1), t0 + 1)
+    second = _orders(port)[1]
+    desk.on_message(OrderCancelled(second.client_order_id, second.quantity, t0 + 2), t0 + 2)
+    return first.quantity, _orders(port)[2]
+
+
+def test_an_unwind_that_ends_short_is_sent_again_at_a_fresh_natural_until_flat():
+    from core.orders import OrderCancelled, OrderFilled
+
+    desk, port, t0 = _legged_desk()
+    units, unwind = _to_unwinding(desk, port, t0)
+    assert units == 2
+    desk.on_message(OrderFilled(unwind.client_order_id, 1, 0.76, (), 1, 1, t0 + 3), t0 + 3)
+    desk.on_message(OrderCancelled(unwind.client_order_id, 1, t0 + 4), t0 + 4)
+    assert desk.entering is not None and not desk.round_trips                 # one contract still held
+    assert (30 * 10**9, ("unwind_retry", "s:desk-SPY:1")) in port.scheduled
+    desk.on_timer(("unwind_retry", "s:desk-SPY:1"), t0 + 30 * 10**9)
+    again = _orders(port)[3]
+    assert again.client_order_id == "s:desk-SPY:1:open:unwind_2" and again.quantity == 1
+    desk.on_message(OrderFilled(again.client_order_id, 1, 0.80, (), 1, 0, t0 + 31 * 10**9), t0 + 31 * 10**9)
+    trip = desk.round_trips[-1]
+    assert desk.entering is None and trip["closed"]
+    assert trip["pnl_usd"] == pytest.approx((2 * 0.66 - 0.76 - 0.80) * 100)
+
+
+def test_an_unwind_unfinished_at_the_session_s_end_is_an_unclosed_round_trip():
+    desk, port, t0 = _legged_desk()
+    _to_unwinding(desk, port, t0)
+    carried = desk.carry()
+    trip = desk.round_trips[-1]
+    assert carried.position is None and desk.entering is None
+    assert not trip["closed"] and "left open: {'leg_1': 2}" in trip["reason"]
+
+
+def test_a_partly_filled_first_leg_gets_the_exposure_bound_from_its_first_fill():
+    from core.orders import OrderFilled
+
+    desk, port, t0 = _legged_desk()
+    first = _orders(port)[0]
+    desk.on_message(OrderFilled(first.client_order_id, 1, 0.66, (), 1, 1, t0 + 1), t0 + 1)
+    assert (250 * 1_000_000, ("entry_timeout", first.client_order_id)) in port.scheduled
+
+
+def test_no_legged_entry_starts_too_near_the_close_to_unwind():
+    desk, port, t0 = _legged_desk(is_open=lambda now_ns: False)
+    assert not _orders(port) and desk.skipped == {"legging": 1}

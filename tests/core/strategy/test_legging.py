@@ -47,3 +47,9 @@ def test_an_unwind_closes_the_group_at_its_natural():
     assert (bought.side, bought.limit_per_share) == ("BUY", 2.60)
     sold_back = unwind_order("unwind_1", bought.legs, QUOTES, 0.01)
     assert sold_back.legs == ((100.0, "C", -1),) and (sold_back.side, sold_back.limit_per_share) == ("SELL", 2.50)
+
+
+def test_a_group_worth_nothing_at_the_natural_is_not_legged():
+    quotes = {**QUOTES, ("C", 105.0): LegQuote(0.0, 0.05)}                   # the short call bids nothing
+    reason = legging_plan("strangle", ((95.0, "P", -1), (105.0, "C", -1)), EXPIRY, quotes, 0.01)
+    assert isinstance(reason, str) and "prices at 0" in reason

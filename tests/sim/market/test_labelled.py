@@ -51,3 +51,13 @@ def test_a_bridged_path_keeps_its_start_and_lands_on_the_target():
     bent = bridge_to(path, 105.0)
     assert bent[0] == 100.0 and bent[-1] == pytest.approx(105.0)
     np.testing.assert_allclose(np.diff(np.log(bent)) - np.diff(np.log(path)), np.log(105.0 / 98.0) / 3)
+
+
+def test_a_day_s_chains_are_priced_at_the_vix_known_at_its_open():
+    from sim.market.paths import market_regime_bars
+
+    path = labelled_path(13, FIRST, 5, 40, s0=100.0)
+    bars = market_regime_bars(MarketRegimeModel(), 1, 45, np.random.default_rng(13))
+    assert path.bars[0].implied_vol == pytest.approx(bars["vix"][0, 39] / 100)       # the last warm-up day's
+    assert path.vix.iloc[-1] == pytest.approx(bars["vix"][0, 39])
+    assert [b.implied_vol for b in path.bars[1:]] == pytest.approx(list(bars["vix"][0, 40:44] / 100))

@@ -86,3 +86,44 @@ def test_bad_requests_are_refused_before_any_work(config, tmp_path):
     replay = load_profile("config/profiles/strategy.yaml")
     with pytest.raises(ValueError, match="simulated"):
         run_strategy_montecarlo(replay, tmp_path, paths=2, days=2)
+
+
+class _NoSession:
+    """SessionRun's stand-in: records the seed each path job runs on, trades nothing."""
+
+    seeds: list[int] = []
+
+    def __init__(self, config, path):
+        _NoSession.seeds.append(config.runtime.seed)
+        self.daily, self.structure_trips, self.strategist_days = [{"pnl_usd": 0.0}], [], []
+        self.desk_skipped, self.desk_carry = {}, {}
+
+    def session(self, index, day):
+        pass
+
+
+def test_each_path_runs_on_its_own_seed_and_each_variant_of_a_path_on_the_same(config, monkeypatch):
+    import supervisors.backtest
+
+    monkeypatch.setattr(supervisors.backtest, "SessionRun", _NoSession)
+    _NoSession.seeds = []
+    for job in jobs_for(config, paths=2, days=1, warmup_days=5, root_seed=3, variants=("routed", "strangle")):
+        run_path_job(job)
+    first, first_again, second, second_again = _NoSession.seeds
+    assert first == first_again and second == second_again and first != second
+
+
+def _die(job):
+    import os
+
+    os._exit(3)
+
+
+def test_a_worker_that_dies_fails_the_jobs_left_instead_of_ending_the_run(config, monkeypatch, tmp_path):
+    import supervisors.batch.strategy_montecarlo as mc
+
+    monkeypatch.setattr(mc, "run_path_job", _die)
+    summary = run_strategy_montecarlo(config, tmp_path, paths=2, days=1, warmup_days=5, executor=ProcessJobs(2),
+                                      variants=("routed", "strangle"))
+    assert len(summary["failed"]) == 4 and summary["paired_paths"] == 0
+    assert all("BrokenProcessPool" in f["error"] or "terminated abruptly" in f["error"] for f in summary["failed"])
