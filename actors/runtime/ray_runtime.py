@@ -132,9 +132,12 @@ class RayRuntime:
                 running[actor] = ()
         return {name: name in running[self._actor_of[name]] for name in self._handles}
 
-    def recreate(self, name: str, timeout_s: float = 30.0) -> list[str]:
+    def recreate(self, name: str, timeout_s: float | None = None) -> list[str]:
         """Replace the dead or stuck actor hosting `name` with a new one built from the original components,
-        then start it; returns the names it hosts (all restarted together)."""
+        then start it; returns the names it hosts (all restarted together). It waits as long as a start does
+        (`RuntimeConfig.start_timeout_s` unless given): on a loaded machine a new worker process can take more
+        than 30 s to import and answer, and a shorter wait killed each replacement before it came up."""
+        timeout_s = self.config.start_timeout_s if timeout_s is None else timeout_s
         actor_name = self._actor_of[name]
         try:
             ray.kill(self._handles[name], no_restart=True)
