@@ -4,7 +4,8 @@ Runs the profile's backtest once with seed 003's routing and once per structure 
 regime to that structure alone (the verdict's gates and bias rules still apply, so a structure the verdicts never
 allow says so). Each run is a whole backtest in its own folder (report.html, report.pdf, structure_trips.csv);
 the comparison (comparison.csv and comparison.md) gives each variant's closed round trips (trades, P&L, win
-rate, profit factor, max drawdown, expectancy), its book P&L and its proposals not traded. Runs go to worker
+rate, profit factor, max drawdown, expectancy), the trips that did not close every leg, its book P&L and its
+proposals not traded. Runs go to worker
 processes (`workers`); the results do not depend on how many.
 """
 
@@ -51,6 +52,7 @@ def _run(args: tuple[str, str, str]) -> dict[str, Any]:
                                    "expectancy_usd")},
            "book_pnl_usd": pnl.get("total_usd", math.nan), "book_max_drawdown_usd": pnl.get("max_drawdown_usd"),
            "open_at_end": len(trades.get("open_at_end", [])),
+           "not_closed": trades.get("not_closed", {}).get("trips", 0),
            "not_traded": json.dumps(trades.get("not_traded", {})),
            "structures": json.dumps({k: v["trades"] for k, v in trades.get("by_structure", {}).items()}),
            "out": out_dir}
@@ -79,12 +81,16 @@ def _markdown(config: SessionConfig, table: pd.DataFrame) -> str:
              "Each row is a whole backtest of the same market: `routed` uses seed 003's table; every other row "
              "routes every regime to that structure alone (the verdict's gates and bias rules still apply).", "",
              "| variant | trades | round-trip P&L USD | win rate | profit factor | max drawdown USD | expectancy USD "
-             "| book P&L USD | open at end | not traded |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "| book P&L USD | not closed | open at end | not traded |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for row in table.to_dict("records"):
         lines.append(f"| {row['variant']} | {row['trades']} | {_f(row['pnl_usd'])} | {_pct(row['win_rate'])} | "
                      f"{_f(row['profit_factor'])} | {_f(row['max_drawdown_usd'])} | {_f(row['expectancy_usd'])} | "
-                     f"{_f(row['book_pnl_usd'])} | {row['open_at_end']} | {row['not_traded']} |")
-    lines += ["", "Each variant's folder holds its report.html, report.pdf and structure_trips.csv."]
+                     f"{_f(row['book_pnl_usd'])} | {row['not_closed']} | {row['open_at_end']} | {row['not_traded']} |")
+    lines += ["", "`trades` and the round-trip columns count the trips that closed every leg; `not closed` counts "
+              "those settled at expiry or left by an exit the router could not finish (their P&L is in the book's, "
+              "as an estimate in structure_trips.csv). Each variant's folder holds its report.html, report.pdf and "
+              "structure_trips.csv."]
     return "\n".join(lines) + "\n"
 
 

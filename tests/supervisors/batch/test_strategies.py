@@ -31,6 +31,7 @@ def test_the_comparison_runs_each_variant_and_agrees_with_its_summary(tmp_path):
         summary = json.loads((tmp_path / row["variant"] / "summary.json").read_text())
         assert row["trades"] == summary["structure_trades"]["all"]["trades"]
         assert row["book_pnl_usd"] == summary["pnl"]["total_usd"]
+        assert row["not_closed"] == summary["structure_trades"]["not_closed"]["trips"]
         trips = tmp_path / row["variant"] / "structure_trips.csv"
         if row["trades"]:
             structures = set(pd.read_csv(trips).structure)
