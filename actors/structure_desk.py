@@ -271,16 +271,22 @@ class StructureDesk(Component):
         self.log.info("structure_leg_sent", client_order_id=coid, side=order.side, units=units,
                       limit=order.limit_per_share, legs=order.legs)
 
+    def _legged_order(self, client_order_id: str) -> tuple[GroupOrder | None, bool]:
+        """The legged entry's order an event is about (None when it is none of them, or a leg no longer
+        working), and whether it is an unwind."""
+        order = _order_named(self.entering, client_order_id)
+        if order is not None and order.name in self.entering["unwinding"]:
+            return order, True
+        return (order if client_order_id == self.entering["coid"] else None), False
+
     def _legged_fill(self, fill: OrderFilled, now_ns: int) -> None:
         entering = self.entering
-        order = _order_named(entering, fill.client_order_id)
+        order, unwinding = self._legged_order(fill.client_order_id)
+        if unwinding:
+            return self._unwind_fill(order, fill, now_ns)
         if order is None:
             return
-        if order.name in entering["unwinding"]:
-            return self._unwind_fill(order, fill, now_ns)
-        if fill.client_order_id != entering["coid"]:
-            return
-        entering["paid"] += (1 if order.side == "BUY" else -1) * fill.price * fill.quantity
+        entering["paid"] += order.leg_sign * fill.price * fill.quantity
         stage = 0 if order.name == "leg_1" else 1
         first_fill = entering["leg_filled"][stage] == 0
         entering["leg_filled"][stage] = fill.cumulative_quantity
@@ -295,12 +301,10 @@ class StructureDesk(Component):
 
     def _legged_ended(self, event: Any, now_ns: int) -> None:
         entering = self.entering
-        order = _order_named(entering, event.client_order_id)
-        if order is None:
-            return
-        if order.name in entering["unwinding"]:
+        order, unwinding = self._legged_order(event.client_order_id)
+        if unwinding:
             return self._unwind_order_ended(order.name, now_ns)
-        if event.client_order_id != entering["coid"]:            # a late event of an order already ended
+        if order is None:                                          # not ours, or a late event of an ended leg
             return
         entering["coid"] = ""
         filled = entering["leg_filled"]
@@ -346,7 +350,7 @@ class StructureDesk(Component):
 
     def _unwind_fill(self, order: GroupOrder, fill: OrderFilled, now_ns: int) -> None:
         entering = self.entering
-        entering["paid"] += (1 if order.side == "BUY" else -1) * fill.price * fill.quantity
+        entering["paid"] += order.leg_sign * fill.price * fill.quantity
         entering["to_close"][entering["unwinding"][order.name]] -= fill.quantity
         if fill.leaves_quantity == 0:
             self._unwind_order_ended(order.name, now_ns)

@@ -15,9 +15,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 
+from core.strategy.regimes import Regime  # noqa: E402
 from reports.strategy_pdf import PAGE_INCHES, table_on, text_page  # noqa: E402
 
-LABELS = ("RANGE_BOUND", "MEAN_REVERSION", "TREND", "CAUTION")
+LABELS = tuple(regime.name for regime in Regime if regime >= 0)
 
 
 def write_strategy_montecarlo_pdf(path: Path, summary: dict[str, Any], paths: pd.DataFrame) -> Path:

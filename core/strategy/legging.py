@@ -33,6 +33,7 @@ class GroupOrder(NamedTuple):
 
     @property
     def leg_sign(self) -> int:
+        """+1 for a buy, -1 for a sell: the order's legs as held times this, and its cash per fill (> 0 paid)."""
         return 1 if self.side == "BUY" else -1
 
 

@@ -19,10 +19,11 @@ import numpy as np
 import pandas as pd
 
 from core.calendar import MarketCalendar
+from core.strategy.regimes import Regime
 from sim.market.paths import MarketRegimeModel, market_regime_bars
 
-LABELS = ("RANGE_BOUND", "MEAN_REVERSION", "TREND", "CAUTION")
-"""`MarketRegimeModel`'s regimes in label order (`core.strategy.regimes.Regime` names)."""
+LABELS = tuple(regime.name for regime in Regime if regime >= 0)
+"""`MarketRegimeModel`'s regimes in label order: `core.strategy.regimes.Regime`'s names (RANGE_BOUND, ...)."""
 
 
 class DayBar(NamedTuple):

@@ -70,7 +70,7 @@ def run_path(config: SessionConfig, seed: int, days: int, mark_every_s: float) -
         "runtime": config.runtime.model_copy(update={"seed": seed}),
         "book": config.book.model_copy(update={"enabled": True, "mark_interval_s": mark_every_s})})
     run = SessionRun(path_config)
-    for index, day in enumerate(_sessions(config.backtest.first_day, days)):
+    for index, day in enumerate(sessions_from(config.backtest.first_day, days)):
         run.session(index, day)
     days_seen = {day: index for index, day in enumerate(dict.fromkeys(p["day"] for p in run.equity))}
     labels = [f"d{days_seen[p['day']] + 1}+{_minutes_from_open(p['time_ns'], p['day'])}m" for p in run.equity]
@@ -94,7 +94,8 @@ def _trade_rows(rows: list[tuple], day_index: dict[str, int]) -> list[tuple]:
     return [(*row[:-1], " ".join(row[-1])) for row in fills.values()]
 
 
-def _sessions(first_day: date, days: int) -> list[date]:
+def sessions_from(first_day: date, days: int) -> list[date]:
+    """The first `days` sessions from `first_day` (which must be one)."""
     sessions = MarketCalendar().sessions(first_day, first_day + timedelta(days=2 * days + 10))
     if len(sessions) < days or sessions[0] != first_day:
         raise ValueError(f"backtest.day: {first_day} must be a trading session with {days} sessions from it")

@@ -21,8 +21,9 @@ import pandas as pd
 
 from config.session import SessionConfig
 from core.strategy.generators import GENERATED_KINDS
+from core.strategy.regimes import Regime
 
-REGIMES = ("RANGE_BOUND", "MEAN_REVERSION", "TREND", "CAUTION")
+REGIMES = tuple(regime.name for regime in Regime if regime >= 0)
 VARIANTS = ("routed", *(kind.value for kind in GENERATED_KINDS))
 
 

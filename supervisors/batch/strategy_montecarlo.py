@@ -21,7 +21,6 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -32,10 +31,10 @@ from tqdm import tqdm
 from actors.runtime.logs import configure_logging
 from config.session import SessionConfig
 from core.analytics import stats
-from core.calendar import MarketCalendar, new_york_day
+from core.calendar import new_york_day
 from reports.strategy_montecarlo_pdf import write_strategy_montecarlo_pdf
 from sim.market.labelled import LABELS
-from supervisors.batch.montecarlo_paths import path_seed
+from supervisors.batch.montecarlo_paths import path_seed, sessions_from
 from supervisors.batch.strategies import VARIANTS
 
 LEVEL = 0.95
@@ -104,13 +103,6 @@ def _why_not(days: list[dict], desk_skipped: dict[str, int]) -> dict[str, int]:
     for reason, count in desk_skipped.items():
         add(f"desk skipped: {reason}", count)
     return counts
-
-
-def sessions_from(first_day, count: int) -> list:
-    sessions = MarketCalendar().sessions(first_day, first_day + timedelta(days=2 * count + 10))
-    if len(sessions) < count or sessions[0] != first_day:
-        raise ValueError(f"backtest.day: {first_day} must be a trading session with {count} sessions from it")
-    return sessions[:count]
 
 
 def jobs_for(config: SessionConfig, paths: int, days: int, warmup_days: int, root_seed: int,

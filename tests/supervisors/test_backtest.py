@@ -254,7 +254,7 @@ def test_a_multi_day_backtest_s_strategist_summary_counts_every_session(tmp_path
 def test_a_labelled_path_sets_each_session_s_open_close_vols_and_the_strategist_s_history():
     from sim.market.labelled import labelled_path
     from supervisors.backtest import SessionRun
-    from supervisors.batch.strategy_montecarlo import sessions_from
+    from supervisors.batch.montecarlo_paths import sessions_from
 
     config = load_profile("config/profiles/strategy_montecarlo.yaml", env={
         "SPREADWRIGHT__BACKTEST__QUOTE_INTERVAL_S": "600", "SPREADWRIGHT__BACKTEST__N_STRIKES": "40",

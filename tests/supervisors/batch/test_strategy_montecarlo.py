@@ -68,7 +68,7 @@ def test_a_path_job_s_p_and_l_is_its_book_s_and_its_trips_carry_the_true_label(c
     job = jobs_for(config, paths=1, days=4, warmup_days=300, root_seed=9, variants=("risk_reversal",))[0]
     result = run_path_job(job)
     from sim.market.labelled import labelled_path
-    from supervisors.batch.strategy_montecarlo import sessions_from
+    from supervisors.batch.montecarlo_paths import sessions_from
 
     days = sessions_from(config.backtest.first_day, 4)
     path = labelled_path(job.seed, days[0], 4, 300, s0=300.0)
