@@ -210,6 +210,9 @@ class _Muted:
     def send(self, receiver: str, message: Any) -> None:
         return None
 
+    def send_all(self, receiver: str, messages: tuple[Any, ...]) -> None:
+        return None
+
     def schedule(self, delay_ns: int, tag: Any) -> None:
         return None
 

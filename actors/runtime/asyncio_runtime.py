@@ -32,6 +32,10 @@ class AsyncioPort:
             message = pickle.loads(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
         self._runtime.loop.call_soon_threadsafe(self._runtime._deliver, target.on_message, message)
 
+    def send_all(self, receiver: str, messages: tuple[Any, ...]) -> None:
+        for message in messages:
+            self.send(receiver, message)
+
     def schedule(self, delay_ns: int, tag: Hashable) -> None:
         if delay_ns < 0:
             raise ValueError(f"delay_ns must be >= 0, got {delay_ns}")

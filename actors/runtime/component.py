@@ -19,6 +19,10 @@ class Port(Protocol):
     def send(self, receiver: str, message: Any) -> None:
         """Deliver `message` to the component named `receiver`, later (fire and forget)."""
 
+    def send_all(self, receiver: str, messages: tuple[Any, ...]) -> None:
+        """Deliver `messages`, sent at one instant, to `receiver` in order: as `send` of each, except that a
+        runtime with simulated delays delivers them together after one delay (one tick's chains, one packet)."""
+
     def schedule(self, delay_ns: int, tag: Hashable) -> None:
         """Call this component's `on_timer(tag, now_ns)` after `delay_ns` nanoseconds."""
 

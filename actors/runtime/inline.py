@@ -58,7 +58,7 @@ class InlinePort:
             route = self._routes[receiver] = runtime._route(self._sender, receiver)
         if runtime.check_serializable:
             message = pickle.loads(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
-        handler, sampler, last_due = route
+        handler, sampler, last_due, _ = route
         if sampler is None:
             runtime._ready.append((handler, message))
             return
@@ -67,6 +67,33 @@ class InlinePort:
             due = last_due                 # FIFO per route: never overtake the previous message
         route[2] = due
         heapq.heappush(runtime._heap, (due, next(runtime._seq), handler, message))
+
+    def send_all(self, receiver: str, messages: tuple[Any, ...]) -> None:
+        """`messages` to one receiver in one delivery: one delay drawn and one event, not one each (a tick's
+        chains to the exchange or the risk gate are most of a backtest's messages); handled in order, and one
+        that raises is recorded without stopping the rest."""
+        if len(messages) == 1:
+            self.send(receiver, messages[0])
+            return
+        if not messages:
+            return
+        route = self._routes.get(receiver)
+        runtime = self._runtime
+        if route is None:
+            route = self._routes[receiver] = runtime._route(self._sender, receiver)
+        if runtime.check_serializable:
+            messages = pickle.loads(pickle.dumps(messages, protocol=pickle.HIGHEST_PROTOCOL))
+        handler, sampler, last_due, deliver_all = route
+        if deliver_all is None:
+            deliver_all = route[3] = runtime._deliver_all(receiver, handler)
+        if sampler is None:
+            runtime._ready.append((deliver_all, messages))
+            return
+        due = runtime.now_ns + sampler()
+        if due < last_due:
+            due = last_due
+        route[2] = due
+        heapq.heappush(runtime._heap, (due, next(runtime._seq), deliver_all, messages))
 
     def schedule(self, delay_ns: int, tag: Hashable) -> None:
         runtime = self._runtime
@@ -124,16 +151,30 @@ class InlineRuntime:
                 record_failure(self.errors, component.name, "on_start", err)
 
     def _route(self, sender: str, receiver: str) -> list:
-        """[the receiver's handler, its delay sampler (None: no delay), the last delivery time on this route]."""
+        """[the receiver's handler, its delay sampler (None: no delay), the last delivery time on this route, the
+        handler of several messages at once (made on first use)]."""
         target = self._components.get(receiver)
         if target is None:
             raise UnknownComponentError(f"{sender} sent to {receiver!r}, which is not a component here")
         host_of_sender, host_of_receiver = names.FRONTS.get(sender, sender), names.FRONTS.get(receiver, receiver)
         if host_of_sender == host_of_receiver and sender != receiver:
-            return [target.on_message, None, 0]                 # one actor: a local call
+            return [target.on_message, None, 0, None]           # one actor: a local call
         stream = f"{host_of_sender}->{host_of_receiver}"
         spec = route_spec(self.config, sender, receiver)
-        return [target.on_message, make_sampler(spec, self.config.seed, stream), 0]
+        return [target.on_message, make_sampler(spec, self.config.seed, stream), 0, None]
+
+    def _deliver_all(self, receiver: str, handler: Callable) -> Callable:
+        """A handler of a tuple of messages for `receiver`: each in order; one that raises is recorded (as
+        `_deliver` records a single message) and the rest are still delivered."""
+        errors = self.errors
+
+        def deliver_all(messages: tuple, now_ns: int) -> None:
+            for message in messages:
+                try:
+                    handler(message, now_ns)
+                except Exception as err:  # noqa: BLE001 - recorded, logged, and re-raised by run()
+                    record_failure(errors, receiver, "on_message", err)
+        return deliver_all
 
     def run(self, until_ns: int | None = None) -> int:
         """Deliver events in order; returns how many were delivered by this call."""

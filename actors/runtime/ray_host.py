@@ -95,6 +95,10 @@ class RayPort:
                 return
         handle.deliver.remote(receiver, message)
 
+    def send_all(self, receiver: str, messages: tuple[Any, ...]) -> None:
+        for message in messages:
+            self.send(receiver, message)
+
     def schedule(self, delay_ns: int, tag: Hashable) -> None:
         if delay_ns < 0:
             raise ValueError(f"delay_ns must be >= 0, got {delay_ns}")

@@ -2,7 +2,8 @@
 
 Underlying paths are drawn for the whole session at start (regime volatility, seeded); chains
 are generated lazily in vectorized blocks of `BLOCK` ticks (so memory stays small) and each
-tick's `ChainQuotes` go to the exchange and to the components routed to that chain. At the official
+tick's `ChainQuotes` go to the exchange and to the components routed to that chain, a receiver's chains of one
+tick in one delivery (`Port.send_all`: one delay, as one packet). At the official
 close (16:00 New York, 13:00 on an early close; one step past the last tick, drawn from its own stream so
 the day's ticks do not change) each underlying's closing price goes to the book: the settlement price of
 the day's expiring options. The book gets the chains only every `book_every_s` (its mark interval) and
@@ -97,15 +98,18 @@ class DayFeed(Component):
         to_book = self.book is not None and (index % self.book_every_ticks == 0 or index + 1 == len(self.times_ns))
         if self.lookahead and index + 1 < len(self.times_ns):
             self._send_next_mids(index + 1)
+        outbox: dict[str, list[ChainQuotes]] = {}
         for symbol, expiry, closes_ns, receivers in self._chains:
             quotes = self._quotes(symbol, expiry, closes_ns, index)
             if quotes is None:
                 continue
             for receiver in receivers:
-                self.port.send(receiver, quotes)
+                outbox.setdefault(receiver, []).append(quotes)
             if to_book:
-                self.port.send(self.book, quotes)
+                outbox.setdefault(self.book, []).append(quotes)
             self.published += 1
+        for receiver, chains in outbox.items():
+            self.port.send_all(receiver, tuple(chains))
         if index + 1 < len(self.times_ns):
             self.port.schedule(int(self.times_ns[index + 1] - now_ns), ("tick", index + 1))
 

@@ -15,5 +15,8 @@ class RecordingPort:
     def send(self, receiver: str, message: Any) -> None:
         self.sent.append((receiver, message))
 
+    def send_all(self, receiver: str, messages: tuple[Any, ...]) -> None:
+        self.sent.extend((receiver, message) for message in messages)
+
     def schedule(self, delay_ns: int, tag: Hashable) -> None:
         self.scheduled.append((delay_ns, tag))
