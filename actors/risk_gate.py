@@ -50,7 +50,7 @@ from core.orders import (
     SubmitOrder,
 )
 from core.pricing.bsm import legs_value
-from core.pricing.implied_vol import implied_vol_scalar
+from core.pricing.implied_vol import atm_implied_vol
 from core.quotes import ChainQuotes
 from core.risk import checks
 from core.risk.exposure import Exposure, SignedLegs, contracts_per_unit, signed_legs
@@ -179,8 +179,8 @@ class RiskGate(Component):
         plan = self._plan(order.legs)
         legs = plan.bought if order.side == "BUY" else plan.sold
         reduces = self.exposure.reduces(legs, order.quantity, order.client_order_id if replacing else None)
-        refusal = (self._state_refusal(order.owner, reduces) or self._throttle(order.owner, now_ns)
-                   or self._calendar_refusal(plan, now_ns))
+        refusal = ((self._state_refusal(order.owner, reduces) if self.states else None)
+                   or self._throttle(order.owner, now_ns) or self._calendar_refusal(plan, now_ns))
         if refusal is not None:
             return refusal
         return self._priced_refusal(order, plan, legs, reduces, now_ns, replacing)
@@ -323,7 +323,32 @@ class RiskGate(Component):
 
     def _natural(self, side: str, plan: _LegsPlan) -> float | Refusal:
         """What one unit trades at if it crosses now (`checks.natural_price`), or a refusal naming the leg without
-        a usable quote."""
+        a usable quote. Legs of one chain read the snapshot at rows kept per plan and chain grid (snapshots of a
+        chain share their strike arrays); anything else, and every leg without a usable quote, leg by leg."""
+        chain = self.chains.get(plan.chain) if plan.one_chain else None
+        if chain is not None:
+            rows = plan.rows.get(plan.chain)
+            if rows is None or rows[0] is not chain.strikes or rows[1] is not chain.is_call:
+                rows = self._plan_rows(plan, chain)
+            if rows is not None:
+                natural = checks.natural_at_rows(side, plan.ratios, rows[2], chain.bid, chain.ask)
+                if natural == natural:
+                    return natural
+        return self._natural_by_leg(side, plan)
+
+    def _plan_rows(self, plan: _LegsPlan, chain: ChainQuotes) -> tuple | None:
+        """(the chain's strikes array, its is_call array, each leg's row in them), kept in the plan; None when a
+        leg is not in the chain."""
+        rows = []
+        for leg in plan.legs:
+            row = self._row(chain, float(leg.contract.strike), leg.contract.right)
+            if row is None:
+                return None
+            rows.append(row)
+        entry = plan.rows[plan.chain] = (chain.strikes, chain.is_call, tuple(rows))
+        return entry
+
+    def _natural_by_leg(self, side: str, plan: _LegsPlan) -> float | Refusal:
         bids, asks = [], []
         for leg in plan.legs:
             contract = leg.contract
@@ -508,6 +533,8 @@ class _LegsPlan(NamedTuple):
     option_calls: np.ndarray               # per option leg (shares left out): is it a call, its strike, its ratio
     option_strikes: np.ndarray
     option_ratios: np.ndarray
+    one_chain: bool                        # every leg an option of `chain`
+    rows: dict                             # chain -> (strikes array, is_call array, the legs' rows): see _natural
 
     @classmethod
     def of(cls, legs: tuple[OrderLeg, ...]) -> _LegsPlan:
@@ -520,7 +547,10 @@ class _LegsPlan(NamedTuple):
                    max(float(leg.contract.strike) for leg in legs), tuple(leg.ratio for leg in legs),
                    np.array([leg.contract.right == "C" for leg in options], dtype=np.bool_),
                    np.array([float(leg.contract.strike) for leg in options], dtype=np.float64),
-                   np.array([float(leg.ratio) for leg in options], dtype=np.float64))
+                   np.array([float(leg.ratio) for leg in options], dtype=np.float64),
+                   len(options) == len(legs) and all((leg.contract.symbol, leg.contract.expiry) == (first.symbol,
+                                                                                                    first.expiry)
+                                                     for leg in legs), {})
 
 
 def _atm_vol(chain: ChainQuotes, rate: float) -> float:
@@ -529,15 +559,4 @@ def _atm_vol(chain: ChainQuotes, rate: float) -> float:
     if not math.isfinite(spot) or len(chain.strikes) == 0:
         return math.nan
     t_years = max((chain.expiry_ns - chain.time_ns) / NS_PER_YEAR, _MIN_T_YEARS)
-    distance = np.abs(chain.strikes - spot)
-    vols = []
-    for is_call in (True, False):
-        of_right = np.where((chain.is_call == is_call) & np.isfinite(distance), distance, np.inf)
-        row = int(np.argmin(of_right))
-        if not math.isfinite(of_right[row]):
-            continue
-        vol = implied_vol_scalar(0.5 * float(chain.bid[row] + chain.ask[row]), is_call, spot,
-                                 float(chain.strikes[row]), t_years, rate)
-        if math.isfinite(vol):
-            vols.append(vol)
-    return sum(vols) / len(vols) if vols else math.nan
+    return atm_implied_vol(chain.strikes, chain.is_call, chain.bid, chain.ask, spot, t_years, rate)

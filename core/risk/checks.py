@@ -103,6 +103,19 @@ def natural_price(side: str, ratios: Iterable[int], bids: Iterable[float], asks:
     return total
 
 
+def natural_at_rows(side: str, ratios: tuple[int, ...], rows: tuple[int, ...], bid, ask) -> float:
+    """`natural_price` of legs quoted at `rows` of one chain's `bid` and `ask` arrays, or NaN when a leg's quote
+    is not usable (not finite, a negative bid, a crossed market): the caller then names the leg."""
+    total = 0.0
+    buying = side == "BUY"
+    for ratio, row in zip(ratios, rows):
+        leg_bid, leg_ask = bid.item(row), ask.item(row)
+        if not (leg_bid >= 0.0 and leg_bid <= leg_ask < math.inf):
+            return math.nan
+        total += ratio * ((leg_ask if ratio > 0 else leg_bid) if buying else (leg_bid if ratio > 0 else leg_ask))
+    return total
+
+
 def check_nbbo_collar(side: str, limit_price: float, natural: float, limits) -> Refusal | None:
     """A limit further past the natural than the collar: a buy above natural + collar, a sell below
     natural - collar (the collar the larger of `nbbo_collar_per_share` and `nbbo_collar_fraction` x |natural|)."""
@@ -136,13 +149,18 @@ def _past_collar(code: str, name: str, side: str, limit_price: float, reference:
 def check_open_contracts(adding: int, chain: tuple[str, str], chain_open: int, symbol_open: int, session_open: int,
                          limits) -> Refusal | None:
     """Open contracts (held, plus what working orders may add) after `adding` more, per chain, symbol and session."""
-    for scope, held, limit in ((f"chain {chain[0]} {chain[1]}", chain_open, limits.max_open_contracts_per_chain),
-                               (f"symbol {chain[0]}", symbol_open, limits.max_open_contracts_per_symbol),
-                               ("session", session_open, limits.max_open_contracts)):
-        if held + adding > limit:
-            return Refusal("open_contracts", f"{held} open contracts in {scope} and {adding} more would pass the "
-                                             f"limit of {limit}")
+    if chain_open + adding > limits.max_open_contracts_per_chain:
+        return _open_refusal(f"chain {chain[0]} {chain[1]}", chain_open, adding, limits.max_open_contracts_per_chain)
+    if symbol_open + adding > limits.max_open_contracts_per_symbol:
+        return _open_refusal(f"symbol {chain[0]}", symbol_open, adding, limits.max_open_contracts_per_symbol)
+    if session_open + adding > limits.max_open_contracts:
+        return _open_refusal("session", session_open, adding, limits.max_open_contracts)
     return None
+
+
+def _open_refusal(scope: str, held: int, adding: int, limit: int) -> Refusal:
+    return Refusal("open_contracts", f"{held} open contracts in {scope} and {adding} more would pass the limit of "
+                                     f"{limit}")
 
 
 def check_open_orders(working: int, limits) -> Refusal | None:
@@ -165,12 +183,17 @@ def check_greek_caps(current: tuple[float, float, float], change: tuple[float, f
                      limits) -> Refusal | None:
     """(delta USD, vega USD per vol point, dollar gamma per 1%) of the book now and the order's change: refused
     when the result passes a cap and is further from zero than now."""
-    caps = (("delta_cap", "delta", limits.max_delta_usd), ("vega_cap", "vega", limits.max_vega_usd_per_vol_point),
-            ("gamma_cap", "dollar gamma", limits.max_gamma_usd_per_pct))
-    for (code, name, cap), now, more in zip(caps, current, change):
-        after = now + more
-        if abs(after) > cap and abs(after) > abs(now):
-            return Refusal(code, f"{name} would be {after:,.0f} USD, past the cap of {cap:,.0f} (now {now:,.0f})")
+    delta_now, vega_now, gamma_now = current
+    delta_change, vega_change, gamma_change = change
+    return (_past_cap("delta_cap", "delta", delta_now, delta_now + delta_change, limits.max_delta_usd)
+            or _past_cap("vega_cap", "vega", vega_now, vega_now + vega_change, limits.max_vega_usd_per_vol_point)
+            or _past_cap("gamma_cap", "dollar gamma", gamma_now, gamma_now + gamma_change,
+                         limits.max_gamma_usd_per_pct))
+
+
+def _past_cap(code: str, name: str, now: float, after: float, cap: float) -> Refusal | None:
+    if abs(after) > cap and abs(after) > abs(now):
+        return Refusal(code, f"{name} would be {after:,.0f} USD, past the cap of {cap:,.0f} (now {now:,.0f})")
     return None
 
 

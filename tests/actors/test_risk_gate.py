@@ -326,3 +326,15 @@ def test_positions_an_earlier_session_left_count_so_their_exits_reduce():
     gate._restore(RiskState(((key, 1),), (), ()), 0)                   # this session's ledger: bought one back
     assert gate.exposure.positions == {key: -1}
     assert gate.exposure.reduces(((key, 1),), 1) and not gate.exposure.reduces(((key, 1),), 2)
+
+
+def test_the_natural_follows_a_chain_whose_grid_changed_order():
+    runtime, venue, gateway, gate, sender, store = build()
+    send(runtime, order("first", price=6.0))                   # rows of the 600/610 call spread kept for the plan
+    snapshot = chain()
+    reversed_grid = snapshot._replace(**{field: getattr(snapshot, field)[::-1]
+                                         for field in ("strikes", "is_call", "bid", "ask", "bid_size", "ask_size")})
+    gate.on_message(reversed_grid, runtime.now_ns)
+    send(runtime, order("second", price=6.5))                  # natural 7.10 - 1.00: inside the 0.61 collar
+    assert not sender.of(OrderDenied)
+    assert [m.client_order_id for m in venue.received] == ["first", "second"]

@@ -65,3 +65,20 @@ def test_the_scalar_solver_agrees_with_the_vectorized_one():
                         pytest.approx(0.37, abs=1e-4)
     assert math.isnan(implied_vol_scalar(150.0, True, 100.0, 100.0, 0.5, 0.04))        # above any vol's price
     assert math.isnan(implied_vol_scalar(math.nan, True, 100.0, 100.0, 0.5, 0.04))
+
+
+def test_atm_implied_vol_averages_the_call_and_put_nearest_spot():
+    from core.pricing.implied_vol import atm_implied_vol
+
+    strikes = np.array([90.0, 95.0, 100.0, 105.0, np.nan, 90.0, 95.0, 100.0, 105.0])
+    is_call = np.array([True] * 5 + [False] * 4)
+    vols = np.where(is_call, 0.30, 0.20)
+    mids = bsm_price(is_call, 101.0, np.nan_to_num(strikes, nan=100.0), 0.25, 0.03, 0.0, vols)
+    bid, ask = mids - 0.05, mids + 0.05
+    assert atm_implied_vol(strikes, is_call, bid, ask, 101.0, 0.25, 0.03) == pytest.approx(0.25, abs=1e-5)
+    puts = ~is_call
+    ask[puts] = bid[puts] = 500.0                   # puts priced past any vol: the call's vol alone
+    assert atm_implied_vol(strikes, is_call, bid, ask, 101.0, 0.25, 0.03) == pytest.approx(0.30, abs=1e-5)
+    ask[:] = bid[:] = 500.0
+    assert np.isnan(atm_implied_vol(strikes, is_call, bid, ask, 101.0, 0.25, 0.03))
+    assert np.isnan(atm_implied_vol(strikes[:0], is_call[:0], bid[:0], ask[:0], 101.0, 0.25, 0.03))

@@ -107,3 +107,15 @@ def test_daily_loss_limit():
 def test_every_code_a_check_returns_is_declared():
     assert {"trading_halted", "reducing_only", "rate_limited", "expired_contract", "market_closed",
             "no_quote"} <= set(checks.DENY_CODES)
+
+
+def test_natural_at_rows_reads_the_legs_rows_and_is_nan_without_a_usable_quote():
+    import numpy as np
+
+    bid, ask = np.array([2.00, 9.0, 1.00]), np.array([2.10, 9.5, 1.05])
+    assert checks.natural_at_rows("BUY", (1, -1), (0, 2), bid, ask) == pytest.approx(2.10 - 1.00)
+    assert checks.natural_at_rows("SELL", (1, -1), (0, 2), bid, ask) == \
+        checks.natural_price("SELL", (1, -1), (2.00, 1.00), (2.10, 1.05))
+    for bad_bid, bad_ask in ((math.nan, 1.05), (-0.01, 1.05), (1.10, 1.05), (1.00, math.inf)):
+        bid[2], ask[2] = bad_bid, bad_ask
+        assert math.isnan(checks.natural_at_rows("BUY", (1, -1), (0, 2), bid, ask))
