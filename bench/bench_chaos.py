@@ -9,7 +9,7 @@ stops the session and reads the exchange and the SQLite ledger:
 - orders duplicated: a client order id sent twice, or an exchange order with no ledger intent (goal 0);
 - ledger rows lost: exchange fills the ledger does not hold (goal 0);
 - naked seconds: for each butterfly exit, the time from the first vertical's first fill to the second's, beyond
-  `router.max_partial_exposure_ms` (goal 0);
+  `router.max_partial_exposure_ms` (goal 0), and the exits left with one vertical closed and nothing else;
 - restart to trading, p50 and p99, by target (goal: p50 under 1.5 s).
 Nothing here asserts; the figures are printed.
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import signal
@@ -71,7 +72,8 @@ def run(kills: int, seed: int) -> None:
            "SPREADWRIGHT__TIMING__MIN_DELAY_BETWEEN_ATTEMPTS": "0.2",
            "SPREADWRIGHT__TIMING__MAX_DELAY_BETWEEN_ATTEMPTS": "0.5", "SPREADWRIGHT__EXECUTOR__MIN_FILL_RATE": "0.0",
            "SPREADWRIGHT__BROKER__QUOTE_POLL_MS": "200", "SPREADWRIGHT__BROKER__EXPIRATIONS_PER_SYMBOL": "1",
-           "SPREADWRIGHT__BROKER__PAPER_EXPIRY_DAYS": "[7]", "SPREADWRIGHT__BUTTERFLIES__ENTRY_INTERVAL_S": "2",
+           "SPREADWRIGHT__BROKER__PAPER_EXPIRY_DAYS": "[7]", "SPREADWRIGHT__BUTTERFLIES__ENABLED": "true",
+           "SPREADWRIGHT__BUTTERFLIES__ENTRY_INTERVAL_S": "2",
            "SPREADWRIGHT__BUTTERFLIES__MAX_HOLD_S": "3"}
     config = load_profile("paper", env=env)
     session = PaperSession(config)
@@ -115,20 +117,14 @@ def _sent_since(url: str, seq: int, prefix: str) -> bool:
 
 
 def _report(kills, recoveries, orders, fills, ledger_path, max_partial_ms) -> None:
-    events = SqliteLedgerStore(ledger_path).events()
-    intents = [e.client_order_id for e in events if e.kind == "intent"]
-    sent = [o["client_order_id"] for o in orders]
-    duplicated = (len(intents) - len(set(intents))) + (len(sent) - len(set(sent))) + len(set(sent) - set(intents))
-    exchange_filled = {}
-    for fill in fills:
-        exchange_filled[fill["client_order_id"]] = exchange_filled.get(fill["client_order_id"], 0)
-    ledger_filled = {e.client_order_id for e in events if e.kind == "filled"}
-    lost = len(set(exchange_filled) - ledger_filled)
-    naked_s = _naked_seconds(events, max_partial_ms)
-    print(f"[chaos] {kills} randomized SIGKILLs in a paper session: {len(sent)} orders at the exchange, "
+    figures = chaos_figures([o["client_order_id"] for o in orders], fills, SqliteLedgerStore(ledger_path).events(),
+                            max_partial_ms)
+    print(f"[chaos] {kills} randomized SIGKILLs in a paper session: {len(orders)} orders at the exchange, "
           f"{len(fills)} fill legs")
-    print(f"  orders duplicated: {duplicated}; ledger rows lost (exchange fills missing from the ledger): {lost}; "
-          f"naked seconds beyond max_partial_exposure_ms ({max_partial_ms} ms): {naked_s:.3f}")
+    print(f"  orders duplicated: {figures['duplicated']}; ledger rows lost (exchange fills missing from the ledger): "
+          f"{figures['lost']}; naked seconds beyond max_partial_exposure_ms ({max_partial_ms} ms): "
+          f"{figures['naked_s']:.3f}; butterfly exits {figures['exits']}, left with a leg naked "
+          f"{len(figures['left_naked'])}")
     everything = [s for values in recoveries.values() for s in values]
     for target, values in (*recoveries.items(), ("all", everything)):
         if values:
@@ -138,24 +134,40 @@ def _report(kills, recoveries, orders, fills, ledger_path, max_partial_ms) -> No
                   f"p99 {p99:.2f} s, max {max(values):.2f} s")
 
 
-def _naked_seconds(events, max_partial_ms: float) -> float:
-    """Per butterfly exit (`<fly>:x<n>:<part>`): the first vertical's first fill -> the first fill of any other
-    part of that exit (the second vertical, or a leg closed singly), or the ledger's last event when none
-    filled, beyond the limit."""
-    fills: dict[str, dict[str, int]] = {}
-    for event in events:
-        parts = event.client_order_id.rsplit(":", 2)
-        if event.kind == "filled" and len(parts) == 3 and parts[1].startswith("x"):
-            fills.setdefault(f"{parts[0]}:{parts[1]}", {}).setdefault(parts[2], event.time_ns)
-    last_ns = max((e.time_ns for e in events), default=0)
-    total_ns = 0
-    for parts in fills.values():
-        start_ns = parts.get("vertical_1")
+def chaos_figures(sent: list[str], fills: list[dict], events, max_partial_ms: float) -> dict:
+    """What a fault cost, from the exchange (the client order ids of its orders, its fill legs as `/fills` lists
+    them) and the ledger's events: orders duplicated (an id sent twice, an intent written twice, an order the
+    ledger never intended), ledger rows lost (ids the exchange filled with no fill in the ledger), each butterfly
+    exit's naked time beyond `max_partial_ms` at the exchange (`naked_s`, summed: the venue's fill times, since a
+    ledger learns of a fill late when its writer was down) and the flies whose exit closed one vertical and
+    nothing else."""
+    intents = [e.client_order_id for e in events if e.kind == "intent"]
+    duplicated = (len(intents) - len(set(intents))) + (len(sent) - len(set(sent))) + len(set(sent) - set(intents))
+    lost = len({f["client_order_id"] for f in fills} - {e.client_order_id for e in events if e.kind == "filled"})
+    naked = naked_by_fly([(f["client_order_id"], f["time_ns"]) for f in fills], max_partial_ms)
+    return {"duplicated": duplicated, "lost": lost, "naked_s": sum(naked.values()), "exits": len(naked),
+            "left_naked": sorted(fly for fly, seconds in naked.items() if seconds == math.inf)}
+
+
+def naked_by_fly(fills: list[tuple[str, int]], max_partial_ms: float) -> dict[str, float]:
+    """Per butterfly whose exit closed its first vertical (ids `<fly>:x<n>:<part>`; each order of an exit has its
+    own `x<n>`, so parts are grouped by fly), from (client order id, time) of fills: seconds from the first
+    vertical's first fill to the first fill of any other part (the second vertical, or a leg closed singly) beyond
+    the limit; inf when nothing else filled."""
+    by_fly: dict[str, dict[str, int]] = {}
+    for coid, time_ns in fills:
+        parts = coid.rsplit(":", 2)
+        if len(parts) == 3 and parts[1].startswith("x"):
+            first = by_fly.setdefault(parts[0], {})
+            first[parts[2]] = min(first.get(parts[2], time_ns), time_ns)
+    naked: dict[str, float] = {}
+    for fly, first in by_fly.items():
+        start_ns = first.get("vertical_1")
         if start_ns is None:
             continue
-        later = [t for part, t in parts.items() if part != "vertical_1" and t >= start_ns]
-        total_ns += max(0, min(later, default=last_ns) - start_ns - int(max_partial_ms * 1e6))
-    return total_ns / 1e9
+        later = [t for part, t in first.items() if part != "vertical_1" and t >= start_ns]
+        naked[fly] = max(0, min(later) - start_ns - int(max_partial_ms * 1e6)) / 1e9 if later else math.inf
+    return naked
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -38,6 +38,10 @@ class RuntimeConfig(FrozenModel):
     router and the broker bridge (`actors.names.ORDER_PATH_GROUP`), so a fly's second vertical reaches the
     broker adapter without waiting in two mailboxes behind every trader's traffic
     (bench/bench_router_latency.py). `[]` gives every component an actor of its own.
+    `actor_resources` (Ray only): custom Ray resources the actor hosting a component needs, by component name
+    ("*": every actor), e.g. `{"*": {"trading": 0.01}}` with `ray start --resources '{"trading": 100}'` on the
+    nodes that may host the session: actors then run (and restart, after a node dies) only on those nodes, never
+    on a head node without them.
     """
 
     kind: Literal["inline", "ray"] = "inline"
@@ -51,6 +55,17 @@ class RuntimeConfig(FrozenModel):
     co_host: tuple[tuple[str, ...], ...] | None = None
     start_timeout_s: float = Field(300.0, gt=0, le=3600)
     """How long a Ray session waits for its actors to be created and to answer (a busy machine takes minutes)."""
+    actor_resources: dict[str, dict[str, float]] = Field(default_factory=dict)
+
+    @field_validator("actor_resources")
+    @classmethod
+    def _resources_positive(cls, by_name: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for name, resources in by_name.items():
+            for resource, amount in resources.items():
+                if not resource.strip() or not (0 < amount <= 1e6):
+                    raise ValueError(f"actor_resources[{name!r}][{resource!r}] = {amount}: a resource needs a name and "
+                                     "an amount above 0 (at most 1e6)")
+        return by_name
 
     @field_validator("co_host")
     @classmethod

@@ -294,6 +294,10 @@ class ComponentHost:
         """The worker process id, so fault tests can SIGKILL it."""
         return os.getpid()
 
+    def node_id(self) -> str:
+        """Ray's id of the node this actor runs on, so fault tests can kill that node."""
+        return ray.get_runtime_context().get_node_id()
+
     def worker_id(self) -> str:
         """Ray's id of this worker: the `WorkerId` label on the metrics this actor exports."""
         return ray.get_runtime_context().get_worker_id()

@@ -25,14 +25,22 @@ from config.runtime import LoggingConfig, RuntimeConfig
 __all__ = ["RayRuntime", "RayMetricsSink", "actor_options"]
 
 
-def actor_options(config: RuntimeConfig, name: str) -> dict[str, Any]:
-    """The one place Ray actor options are decided.
+def actor_options(config: RuntimeConfig, name: str, members: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The one place Ray actor options are decided, for the actor `name` hosting the components `members`.
 
     max_task_retries=0: a retried method may already have reached a broker (a duplicate
     order); restarts rebuild state instead. max_concurrency=1 keeps per-sender ordering.
+    resources: the most of each custom resource its members ask for (`RuntimeConfig.actor_resources`).
     """
-    return {"name": name, "namespace": config.ray_namespace, "max_restarts": config.max_restarts,
-            "max_task_retries": 0, "max_concurrency": 1, "num_cpus": 0, "get_if_exists": False}
+    options = {"name": name, "namespace": config.ray_namespace, "max_restarts": config.max_restarts,
+               "max_task_retries": 0, "max_concurrency": 1, "num_cpus": 0, "get_if_exists": False}
+    resources: dict[str, float] = {}
+    for member in ("*", *(members or (name,))):
+        for resource, amount in config.actor_resources.get(member, {}).items():
+            resources[resource] = max(amount, resources.get(resource, 0.0))
+    if resources:
+        options["resources"] = resources
+    return options
 
 
 _RemoteHost = ray.remote(ComponentHost)
@@ -96,7 +104,8 @@ class RayRuntime:
     def _create(self, actor_name: str) -> Any:
         members = [self._components[name] for name in self._members[actor_name]]
         placement = {name: actor for name, actor in self._actor_of.items() if actor != name}     # the co-hosted
-        handle = _RemoteHost.options(**actor_options(self.config, actor_name)).remote(
+        options = actor_options(self.config, actor_name, tuple(self._members[actor_name]))
+        handle = _RemoteHost.options(**options).remote(
             members, self.config.ray_namespace, placement, self.logging, self.session, self.metrics)
         for name in self._members[actor_name]:
             self._handles[name] = handle
