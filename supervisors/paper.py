@@ -204,6 +204,10 @@ def listed_expirations(url: str, symbols: tuple[str, ...], per_symbol: int, toda
     return chosen
 
 
+_EXIT_DRAIN_S = 10.0
+"""How long a stop waits for butterfly exits under way (a first vertical crosses after 2 s, a second after 0.5 s)."""
+
+
 class PaperSession:
     def __init__(self, config: SessionConfig, address: str | None = None) -> None:
         if config.mode.value == "backtest":
@@ -294,12 +298,18 @@ class PaperSession:
     # ------------------------------------------------------------------ stop
 
     def stop(self, timeout_s: float = 20.0) -> dict[str, Any]:
-        """Ordered stop: traders, bridge (cancels working orders), gateway (ledger closed), the rest."""
+        """Ordered stop: what originates orders (traders, strategists, desks), the exit router once the exits
+        under way have finished (`_drain_exits`), the bridge (cancels working orders), the gateway (ledger
+        closed), the rest."""
         self.stopping.set()
         summary: dict[str, Any] = {}
         if self.runtime is not None:
             summary = self._final_status()
-            self.runtime.stop(names=[n for n in self.runtime.names() if n.startswith(names.ORDER_PATH_PREFIXES)])
+            originators = [n for n in self.runtime.names() if n.startswith(names.ORDER_PATH_PREFIXES)]
+            self.runtime.stop(names=[n for n in originators if n != names.ROUTER])
+            if names.ROUTER in originators:
+                summary["exits_left_working"] = self._drain_exits(min(timeout_s, _EXIT_DRAIN_S))
+                self.runtime.stop(names=[names.ROUTER])
             bridge_failures = self.runtime.stop(timeout_s=timeout_s, names=[names.BRIDGE])
             deadline = time.monotonic() + 5.0
             while time.monotonic() < deadline and self.runtime.snapshot(names.GATEWAY)["working"]:
@@ -317,6 +327,26 @@ class PaperSession:
             self.metrics.close()
         _log.info("paper_session_stopped", **{k: v for k, v in summary.items() if k != "traders"})
         return summary
+
+    def _drain_exits(self, timeout_s: float) -> list[str]:
+        """Wait until the exit router has no butterfly exit under way (at most `timeout_s`): the strategists are
+        stopped, so none starts, and the bridge's stop cancels what works at the venue, which would leave a fly
+        with its first vertical closed and its second cancelled. Returns the flies still exiting (logged)."""
+        deadline = time.monotonic() + timeout_s
+        exiting: list[str] = []
+        while True:
+            try:
+                exiting = self.runtime.snapshot(names.ROUTER)["exiting"]
+            except Exception as err:  # noqa: BLE001 - a router that cannot answer has nothing to wait for
+                _log.error("exit_drain_failed", error=repr(err))
+                return []
+            if not exiting or time.monotonic() >= deadline:
+                break
+            time.sleep(0.05)
+        if exiting:
+            _log.error("exits_left_working", flies=exiting, waited_s=timeout_s,
+                       hint="their working orders are cancelled now: check those flies' legs at the broker")
+        return exiting
 
     def _final_status(self) -> dict[str, Any]:
         try:
