@@ -332,7 +332,7 @@ class RiskGate(Component):
                 rows = self._plan_rows(plan, chain)
             if rows is not None:
                 natural = checks.natural_at_rows(side, plan.ratios, rows[2], chain.bid, chain.ask)
-                if natural == natural:
+                if not math.isnan(natural):
                     return natural
         return self._natural_by_leg(side, plan)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -70,6 +69,25 @@ def _every(period_s: float, call):
     return maybe
 
 
+def _kill_mid_exit(cluster, victim, runtime, url: str, second_vertical: str, reconcile) -> dict:
+    """SIGKILL the order path's node (`victim`) now; wait until the order path answers from another node and the
+    fly whose `second_vertical` works at the exchange has filled a part other than its first vertical."""
+    node_before = victim.node_id
+    killed = time.monotonic()
+    cluster.remove_node(victim, allow_graceful=False)
+    fly = second_vertical.rsplit(":", 2)[0]
+    report = {"exit_in_flight": fly}
+    report["order_path_answered"] = _wait(
+        lambda: ray.get(runtime.handle(names.GATEWAY).node_id.remote(), timeout=2) != node_before, 120, reconcile)
+    report["order_path_back_s"] = time.monotonic() - killed
+    report["order_path_node_after"] = ray.get(runtime.handle(names.GATEWAY).node_id.remote(), timeout=60)
+    report["exit_finished"] = _wait(lambda: any(
+        f["client_order_id"].startswith(f"{fly}:x") and not f["client_order_id"].endswith(":vertical_1")
+        for f in _all(url, "/fills", "fills")), 120, reconcile)
+    report["exit_finished_s"] = time.monotonic() - killed
+    return report
+
+
 def main(folder: Path, gcs_port: int) -> None:
     cluster = Cluster(initialize_head=True, head_node_args={
         "num_cpus": 1, "gcs_server_port": gcs_port, "include_dashboard": False, "object_store_memory": 80 * 2**20,
@@ -110,17 +128,8 @@ def main(folder: Path, gcs_port: int) -> None:
             return bool(second_vertical)
 
         report["exit_seen"] = _wait(second_vertical_working, 240, reconcile)
-        killed = time.monotonic()
-        cluster.remove_node(victim, allow_graceful=False)
-        fly = report["exit_in_flight"] = second_vertical[0].rsplit(":", 2)[0] if second_vertical else None
-        report["order_path_answered"] = _wait(
-            lambda: ray.get(runtime.handle(names.GATEWAY).node_id.remote(), timeout=2) != node_before, 120, reconcile)
-        report["order_path_back_s"] = time.monotonic() - killed
-        report["order_path_node_after"] = ray.get(runtime.handle(names.GATEWAY).node_id.remote(), timeout=60)
-        report["exit_finished"] = _wait(lambda: any(
-            f["client_order_id"].startswith(f"{fly}:x") and not f["client_order_id"].endswith(":vertical_1")
-            for f in _all(exchange.url, "/fills", "fills")), 120, reconcile)
-        report["exit_finished_s"] = time.monotonic() - killed
+        if report["exit_seen"]:
+            report.update(_kill_mid_exit(cluster, victim, runtime, exchange.url, second_vertical[0], reconcile))
         _wait(lambda: False, 3, reconcile)
         session.stop()
         report["orders"] = [o["client_order_id"] for o in _all(exchange.url, "/orders", "orders")]
@@ -135,9 +144,11 @@ def main(folder: Path, gcs_port: int) -> None:
     report.update(chaos_figures(report.pop("orders"), fills, SqliteLedgerStore(folder / "ledger.db").events(),
                                 config.router.max_partial_exposure_ms))
     report["killed_fly_naked_s"] = naked_by_fly([(f["client_order_id"], f["time_ns"]) for f in fills],
-                                                config.router.max_partial_exposure_ms).get(report["exit_in_flight"])
+                                                config.router.max_partial_exposure_ms).get(report.get("exit_in_flight"))
     print(json.dumps(report, default=str))
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp()), int(sys.argv[2]))
+    if len(sys.argv) != 3:
+        raise SystemExit("usage: worker_node_kill.py LEDGER_FOLDER GCS_PORT")
+    main(Path(sys.argv[1]), int(sys.argv[2]))
