@@ -83,8 +83,12 @@ from core.orders import (
     intent_of,
 )
 from core.quotes import ChainQuotes
+from core.risk.checks import TRANSIENT_CODES
 
 _SINGLE_RETRIES = 3
+_DENIAL_RETRIES = 120
+"""How often a part closing exposure is sent again after a transient denial (core.risk.checks.TRANSIENT_CODES),
+one `max_partial_exposure_ms` apart (at most 60 s at the 500 ms cap), before the exit reports the exposure left."""
 _ANSWERS_KEPT = 10_000
 
 
@@ -289,6 +293,8 @@ class ButterflyExitRouter(Component):
             self._exposure_deadline(key, now_ns)
         elif kind == "last_check":
             self._last_check(key, now_ns)
+        elif kind == "resend":
+            self._resend(key, now_ns)
 
     def _order(self, coid: str) -> tuple[Exit, Order] | None:
         exit_id = self.order_index.get(coid)
@@ -455,25 +461,58 @@ class ButterflyExitRouter(Component):
             else:
                 self._maybe_done(ex, now_ns)
         elif isinstance(event, (OrderRejected, OrderDenied)):
-            order.done = True
-            self.counts["refused"] += 1
-            self.log.error("exit_order_rejected", position_id=ex.request.position.position_id,
-                           client_order_id=order.coid, part=order.part, reason=event.reason)
-            if order.part in HEDGE_PARTS:
-                ex.add_reason(f"{order.part} rejected: {event.reason}")
-                self._maybe_done(ex, now_ns)
-            elif order.part in ("vertical_1", "whole_fly") and not _closed_any(ex):
-                ex.path, ex.reason = "missed", f"{order.part} rejected: {event.reason}"
-                self._finish(ex, now_ns, closed=False)
-            elif order.part == "vertical_2":
-                order.crossed = True
-                self._close_singly(ex, order, now_ns)
-            elif order.part == "short_leg":
-                self._diagnose(ex, order, f"buying back the short leg was rejected: {event.reason}")
-            else:
-                self._maybe_done(ex, now_ns)
+            self._refused(ex, order, event, now_ns)
         elif isinstance(event, (OrderAccepted, OrderReplaced, CancelRejected)):
             return
+
+    def _refused(self, ex: Exit, order: Order, event: OrderRejected | OrderDenied, now_ns: int) -> None:
+        """The venue rejected or the gate denied one of the exit's orders: sent again later, or the exit goes on
+        without it (missed, closed singly, or the exposure reported)."""
+        order.done = True
+        self.counts["refused"] += 1
+        self.log.error("exit_order_rejected", position_id=ex.request.position.position_id,
+                       client_order_id=order.coid, part=order.part, reason=event.reason)
+        if self._retry_later(ex, order, event):
+            return
+        if order.part in HEDGE_PARTS:
+            ex.add_reason(f"{order.part} rejected: {event.reason}")
+            self._maybe_done(ex, now_ns)
+        elif order.part in ("vertical_1", "whole_fly") and not _closed_any(ex):
+            ex.path, ex.reason = "missed", f"{order.part} rejected: {event.reason}"
+            self._finish(ex, now_ns, closed=False)
+        elif order.part == "vertical_2":
+            order.crossed = True
+            self._close_singly(ex, order, now_ns)
+        elif order.part == "short_leg":
+            self._diagnose(ex, order, f"buying back the short leg was rejected: {event.reason}")
+        else:
+            self._maybe_done(ex, now_ns)
+
+    def _retry_later(self, ex: Exit, order: Order, event: OrderRejected | OrderDenied) -> bool:
+        """A part that closes exposure (the second vertical, a leg closed singly) denied for a passing reason is
+        sent again after `max_partial_exposure_ms` instead of given up: giving up leaves a leg naked, and after
+        an order-path restart the gate denies `no_quote` until its first chain comes."""
+        if not (type(event) is OrderDenied and event.code in TRANSIENT_CODES and _closes_exposure(order.part)
+                and ex.denial_retries < _DENIAL_RETRIES):
+            return False
+        ex.denial_retries += 1
+        self.port.schedule(ex.request.risk.max_partial_exposure_ms * 1_000_000, ("resend", order.coid))
+        return True
+
+    def _resend(self, coid: str, now_ns: int) -> None:
+        """Send a denied part again (see `_retry_later`) for what it has left, at the current quotes."""
+        found = self._order(coid)
+        if found is None:
+            return
+        ex, order = found
+        quantity = order.quantity - order.filled
+        if order.part == "vertical_2":
+            self._send_second(ex, quantity, now_ns)
+            return
+        plan = requote(order.plan, self.market_of(ex))
+        self._send(ex, order.part, plan, quantity, natural_price(plan), now_ns)
+        self.port.schedule(ex.request.risk.max_partial_exposure_ms * 1_000_000,
+                           ("last_check", ex.request.position.position_id))
 
     def _fill(self, ex: Exit, order: Order, fill: OrderFilled, now_ns: int) -> None:
         order.filled = fill.cumulative_quantity
@@ -549,6 +588,11 @@ class ButterflyExitRouter(Component):
     def snapshot(self) -> dict[str, Any]:
         return {**self.counts, "working": len(self.exits), "exiting": sorted(self.exits)}
 
+
+
+def _closes_exposure(part: str) -> bool:
+    """The parts sent once the first vertical has closed: until they fill, a leg of the fly is naked."""
+    return part in ("vertical_2", "short_leg", "long_leg")
 
 
 def _closed_any(ex: Exit) -> bool:

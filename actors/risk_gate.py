@@ -150,7 +150,7 @@ class RiskGate(Component):
 
     def _submit(self, order: SubmitOrder, now_ns: int) -> None:
         try:
-            refusal = self.check(order, now_ns)
+            refusal, legs, reduces = self._checked(order, now_ns, False)
         except Exception as error:  # noqa: BLE001 - fails closed: the order is denied, the error logged in full
             self.log.exception("risk_check_failed", client_order_id=order.client_order_id)
             refusal = Refusal("internal_error", f"the risk gate could not check the order: {error!r}")
@@ -159,9 +159,7 @@ class RiskGate(Component):
             return
         self.senders.add(order.owner)
         self.originals[order.client_order_id] = order
-        plan = self._plan(order.legs)
-        self.exposure.add_working(order.client_order_id, order.owner,
-                                  plan.bought if order.side == "BUY" else plan.sold, order.quantity)
+        self.exposure.add_working(order.client_order_id, order.owner, legs, order.quantity, reduces)
         self.counts["passed"] += 1
         self.port.send(self.gateway, Approved(order))
 
@@ -171,19 +169,23 @@ class RiskGate(Component):
         model values every strike at the at-the-money vol, so in a skewed market (the real SPX chain's wings) it
         refused exits at the natural and held a short leg open to expiry; exits keep the NBBO collar.
         `replacing`: the order is a working one at a new price (its contracts are already counted as working)."""
+        return self._checked(order, now_ns, replacing)[0]
+
+    def _checked(self, order: SubmitOrder, now_ns: int, replacing: bool) -> tuple[Refusal | None, SignedLegs, bool]:
+        """`check`'s refusal, with the order's signed legs and whether it reduces exposure (a submit that passes
+        is counted as working with them)."""
         refusal = checks.check_order_shape(order.quantity, order.limit_price, order.legs)
         if refusal is not None:
-            return refusal
+            return refusal, (), False
         if not replacing and order.client_order_id in self.exposure.working:
-            return Refusal("bad_order", f"client order id {order.client_order_id} is already working")
+            return Refusal("bad_order", f"client order id {order.client_order_id} is already working"), (), False
         plan = self._plan(order.legs)
         legs = plan.bought if order.side == "BUY" else plan.sold
         reduces = self.exposure.reduces(legs, order.quantity, order.client_order_id if replacing else None)
         refusal = ((self._state_refusal(order.owner, reduces) if self.states else None)
-                   or self._throttle(order.owner, now_ns) or self._calendar_refusal(plan, now_ns))
-        if refusal is not None:
-            return refusal
-        return self._priced_refusal(order, plan, legs, reduces, now_ns, replacing)
+                   or self._throttle(order.owner, now_ns) or self._calendar_refusal(plan, now_ns)
+                   or self._priced_refusal(order, plan, legs, reduces, now_ns, replacing))
+        return refusal, legs, reduces
 
     def _priced_refusal(self, order: SubmitOrder, plan: _LegsPlan, legs: SignedLegs, reduces: bool, now_ns: int,
                         replacing: bool) -> Refusal | None:

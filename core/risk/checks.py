@@ -19,6 +19,9 @@ DENY_CODES = ("trading_halted", "reducing_only", "max_contracts", "max_premium",
               "expired_contract", "market_closed", "delta_cap", "vega_cap", "gamma_cap", "naked_short",
               "daily_loss", "no_quote", "bad_order", "internal_error")
 """The bounded codes of a risk refusal (a metric label)."""
+TRANSIENT_CODES = frozenset({"rate_limited", "no_quote"})
+"""Refusals the same order may pass if sent again shortly: the throttle's next token, the first quote of a chain
+(after a restart the gate has none until the feed's next snapshot). An order closing exposure retries these."""
 
 _EPS = 1e-9
 

@@ -70,8 +70,10 @@ class Exposure:
                 return False
         return True
 
-    def add_working(self, coid: str, owner: str, legs: SignedLegs, quantity: int) -> None:
-        reduces = self.reduces(legs, quantity)
+    def add_working(self, coid: str, owner: str, legs: SignedLegs, quantity: int, reduces: bool | None = None) -> None:
+        """A new working order; `reduces`: `self.reduces(legs, quantity)` when the caller has just asked it."""
+        if reduces is None:
+            reduces = self.reduces(legs, quantity)
         self.working[coid] = WorkingOrder(owner, legs, quantity, reduces)
         if reduces:
             self._pending(legs, quantity)

@@ -277,3 +277,47 @@ def test_orders_are_priced_on_the_chain_ticks():
     cheap = closing_order("long_leg", (("C", 105.0, 1),), 1, market)        # sell a 0.95 x 1.05 call
     assert price_giving(cheap, 0.07) == 0.95 and natural_price(cheap) == 0.95   # 0.93 toward the mid, 0.05 grid
     assert natural_price(plan_exit(fly(), MarketData(QUOTES, 100.0))[0]) * 100 % 1 == 0     # penny class: cents
+
+
+class DenyingGate(Component):
+    """In front of the exchange: denies the first `times` orders of `part` with `code`, passes everything else."""
+
+    def __init__(self, part, code, times):
+        super().__init__("gate")
+        self.part, self.code, self.times, self.denied = part, code, times, []
+
+    def on_message(self, message, now_ns):
+        from core.orders import OrderDenied, SubmitOrder
+
+        if type(message) is SubmitOrder and message.client_order_id.endswith(self.part) and self.times > 0:
+            self.times -= 1
+            self.denied.append(message.client_order_id)
+            self.port.send(message.owner, OrderDenied(message.client_order_id, "denied here", now_ns, self.code))
+            return
+        self.port.send("exchange", message)
+
+
+def run_exit_behind(gate, position, risk):
+    runtime = InlineRuntime(RuntimeConfig(seed=1), start_ns=T0)
+    desk = Requester(ExitButterfly(position, MarketData(dict(QUOTES), 100.0), risk, "desk", "split_verticals", 0.0))
+    for component in (SimulatedExchange(ExchangeConfig(seed=1)), Feed(), gate,
+                      ButterflyExitRouter(gateway="gate", allow_whole_fly=True, recover=False), desk):
+        runtime.add(component)
+    runtime.run(until_ns=T0 + 20 * 10**9)
+    assert len(desk.results) == 1
+    return desk.results[0]
+
+
+def test_a_second_vertical_denied_for_a_passing_reason_is_sent_again_not_given_up():
+    gate = DenyingGate("vertical_2", "no_quote", times=2)          # the gate just restarted: no chain yet
+    result = run_exit_behind(gate, fly(), RouterRiskConfig(max_partial_exposure_ms=100))
+    assert len(gate.denied) == 2 and result.closed
+    assert sum(f.quantity for f in result.fills if f.part == "vertical_2") == 2
+    assert not [f for f in result.fills if f.part in ("short_leg", "long_leg")]
+
+
+def test_a_second_vertical_denied_for_good_is_closed_leg_by_leg():
+    gate = DenyingGate("vertical_2", "price_collar", times=1)
+    result = run_exit_behind(gate, fly(), RouterRiskConfig(max_partial_exposure_ms=100))
+    assert len(gate.denied) == 1
+    assert sum(f.quantity for f in result.fills if f.part == "short_leg") == 2

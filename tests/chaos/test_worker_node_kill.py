@@ -15,11 +15,11 @@ ROOT = Path(__file__).parents[2]
 def test_a_killed_worker_node_leaves_no_leg_naked_and_nothing_duplicated_or_lost(tmp_path):
     # its own process and cluster: the tests' local cluster owns this process's ray.init
     done = subprocess.run([sys.executable, str(ROOT / "tests" / "chaos" / "worker_node_kill.py"), str(tmp_path),
-                           str(free_port())], cwd=ROOT, capture_output=True, text=True, timeout=540)
+                           str(free_port())], cwd=ROOT, capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["exit_seen"], "no butterfly exit's second vertical was seen working"
-    assert report["order_path_answered"]
+    assert report["order_path_answered"], report
     assert report["order_path_node_before"] != report["order_path_node_after"]
     assert report["order_path_node_after"] in report["worker_nodes"]
     assert report["exit_finished"], report

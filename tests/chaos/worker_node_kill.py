@@ -24,6 +24,7 @@ from bench.bench_chaos import chaos_figures, naked_by_fly  # noqa: E402
 from config import load_profile  # noqa: E402
 from persistence.sqlite_ledger import SqliteLedgerStore  # noqa: E402
 from supervisors.paper import PaperExchangeProcess, PaperSession  # noqa: E402
+from tests.ray.waiting import SLACK  # noqa: E402
 
 FAST_HEALTH_CHECKS = {"health_check_initial_delay_ms": 0, "health_check_period_ms": 500,
                       "health_check_failure_threshold": 4}
@@ -45,8 +46,9 @@ def _all(url: str, path: str, key: str) -> list[dict]:
 
 
 def _wait(predicate, timeout_s: float, tick=lambda: None) -> bool:
-    """Poll `predicate` (an exception counts as not yet: the actor may be restarting), calling `tick` between."""
-    deadline = time.monotonic() + timeout_s
+    """Poll `predicate` for SLACK x `timeout_s` (an exception counts as not yet: the actor may be restarting),
+    calling `tick` between."""
+    deadline = time.monotonic() + SLACK * timeout_s
     while time.monotonic() < deadline:
         try:
             if predicate():
@@ -80,6 +82,7 @@ def _kill_mid_exit(cluster, victim, runtime, url: str, second_vertical: str, rec
     report["order_path_answered"] = _wait(
         lambda: ray.get(runtime.handle(names.GATEWAY).node_id.remote(), timeout=2) != node_before, 120, reconcile)
     report["order_path_back_s"] = time.monotonic() - killed
+    report["alive_nodes"] = [node["NodeID"] for node in ray.nodes() if node["Alive"]]
     report["order_path_node_after"] = ray.get(runtime.handle(names.GATEWAY).node_id.remote(), timeout=60)
     report["exit_finished"] = _wait(lambda: any(
         f["client_order_id"].startswith(f"{fly}:x") and not f["client_order_id"].endswith(":vertical_1")
@@ -130,7 +133,7 @@ def main(folder: Path, gcs_port: int) -> None:
         report["exit_seen"] = _wait(second_vertical_working, 240, reconcile)
         if report["exit_seen"]:
             report.update(_kill_mid_exit(cluster, victim, runtime, exchange.url, second_vertical[0], reconcile))
-        _wait(lambda: False, 3, reconcile)
+        _wait(lambda: False, 3 / SLACK, reconcile)                      # three more seconds of trading
         session.stop()
         report["orders"] = [o["client_order_id"] for o in _all(exchange.url, "/orders", "orders")]
         report["fills"] = _all(exchange.url, "/fills", "fills")
