@@ -64,7 +64,7 @@ def gate_on_off(rounds: int) -> None:
         for name in names[round_index % 3:] + names[:round_index % 3]:
             backtest = build_backtest(variants[name])
             if name == "unchecked":
-                backtest.topology.gate.check = lambda order, now_ns, replacing=False: None
+                _skip_checks(backtest.topology.gate)
             started = time.process_time()
             backtest.runtime.run(until_ns=backtest.close_ns + 5 * 60 * 10**9)
             cpu[name].append(time.process_time() - started)
@@ -85,9 +85,9 @@ def in_the_day() -> None:
     configure_logging(config.logging, force=True)
     backtest = build_backtest(config)
     gate, spent_s = backtest.topology.gate, [0.0, 0]
-    unwrapped = gate.check
+    unwrapped = gate._checked                      # what a submit and a replace call (`check` is its public face)
 
-    def timed_check(order, now_ns, replacing=False):
+    def timed_check(order, now_ns, replacing):
         started = time.perf_counter()
         try:
             return unwrapped(order, now_ns, replacing)
@@ -95,12 +95,21 @@ def in_the_day() -> None:
             spent_s[0] += time.perf_counter() - started
             spent_s[1] += 1
 
-    gate.check = timed_check
+    gate._checked = timed_check
     started = time.process_time()
     backtest.runtime.run(until_ns=backtest.close_ns + 5 * 60 * 10**9)
     day_s = time.process_time() - started
     print(f"RiskGate.check in the shipped day: {spent_s[1]:,} checks, {spent_s[0] / spent_s[1] * 1e6:.1f} us a check, "
           f"{spent_s[0] / day_s:.1%} of the day's {day_s:.2f} CPU s")
+
+
+def _skip_checks(gate) -> None:
+    """Every order passes the gate unchecked (its messages and bookkeeping stay): what the checks alone cost."""
+    def passes(order, now_ns, replacing):
+        plan = gate._plan(order.legs)
+        return None, plan.bought if order.side == "BUY" else plan.sold, None
+
+    gate._checked = passes
 
 
 def _fmt(values: list[float]) -> str:
