@@ -36,15 +36,15 @@ from persistence.sqlite_ledger import SqliteLedgerStore  # noqa: E402
 from supervisors.paper import PaperExchangeProcess, PaperSession  # noqa: E402
 
 
-def _get(url: str) -> dict:
+def get_json(url: str) -> dict:
     with urllib.request.urlopen(url, timeout=5) as response:
         return json.load(response)
 
 
-def _all(url: str, path: str, key: str) -> list[dict]:
+def all_rows(url: str, path: str, key: str) -> list[dict]:
     rows, after = [], 0
     while after is not None:
-        page = _get(f"{url}{path}?after={after}&limit=1000")
+        page = get_json(f"{url}{path}?after={after}&limit=1000")
         rows += page[key]
         after = page["next_after"]
     return rows
@@ -83,13 +83,13 @@ def run(kills: int, seed: int) -> None:
         runtime = session.runtime
         import ray
 
-        _wait(lambda: _get(exchange.url + "/health")["sent_to_exchange"] >= 5)
+        _wait(lambda: get_json(exchange.url + "/health")["sent_to_exchange"] >= 5)
         for _ in range(kills):
             time.sleep(rng.uniform(0.5, 3.0))
             target = rng.choice(["trader", "order path"])
             name = session.traders[0].name if target == "trader" else names.GATEWAY
             pid = ray.get(runtime.handle(name).pid.remote())
-            sent = _get(exchange.url + "/health")["sent_to_exchange"]
+            sent = get_json(exchange.url + "/health")["sent_to_exchange"]
             prefix = session.traders[0]._coid_prefix if target == "trader" else ""
             killed, killed_at = time.monotonic(), time.strftime("%H:%M:%S", time.gmtime())
             os.kill(pid, signal.SIGKILL)
@@ -102,8 +102,8 @@ def run(kills: int, seed: int) -> None:
                 print(f"[chaos] kill: {target} (pid {pid}), nothing sent within 60 s", flush=True)
         time.sleep(3.0)
         session.stop()
-        orders = _all(exchange.url, "/orders", "orders")
-        fills = _all(exchange.url, "/fills", "fills")
+        orders = all_rows(exchange.url, "/orders", "orders")
+        fills = all_rows(exchange.url, "/fills", "fills")
     finally:
         session.stop()
         exchange.stop()
@@ -113,7 +113,8 @@ def run(kills: int, seed: int) -> None:
 def _sent_since(url: str, seq: int, prefix: str) -> bool:
     """An order reached the exchange after its `seq`-th, from the killed trader (`prefix` of its client order
     ids) or, for the order path, from anyone."""
-    return any(o["client_order_id"].startswith(prefix) for o in _get(f"{url}/orders?after={seq}&limit=1000")["orders"])
+    orders = get_json(f"{url}/orders?after={seq}&limit=1000")["orders"]
+    return any(o["client_order_id"].startswith(prefix) for o in orders)
 
 
 def _report(kills, recoveries, orders, fills, ledger_path, max_partial_ms) -> None:

@@ -76,11 +76,14 @@ class Requester(Component):
 
 
 def run_exit(position, risk=RouterRiskConfig(), method="split_verticals", fills=FillModel(), haircut=0.0, seed=1,
-             quotes=QUOTES, sizes=50):
+             quotes=QUOTES, sizes=50, gate=None):
+    """The exit's result; `gate`: a component named "gate" between the router and the exchange."""
     runtime = InlineRuntime(RuntimeConfig(seed=seed), start_ns=T0)
     desk = Requester(ExitButterfly(position, MarketData(dict(quotes), 100.0), risk, "desk", method, haircut))
-    for component in (SimulatedExchange(ExchangeConfig(seed=seed, fills=fills)), Feed(quotes, sizes),
-                      ButterflyExitRouter(gateway="exchange", allow_whole_fly=True, recover=False), desk):
+    router = ButterflyExitRouter(gateway="exchange" if gate is None else gate.name, allow_whole_fly=True,
+                                 recover=False)
+    for component in (SimulatedExchange(ExchangeConfig(seed=seed, fills=fills)), Feed(quotes, sizes), router, desk,
+                      *((gate,) if gate is not None else ())):
         runtime.add(component)
     runtime.run(until_ns=T0 + 20 * 10**9)
     assert len(desk.results) == 1
@@ -297,20 +300,9 @@ class DenyingGate(Component):
         self.port.send("exchange", message)
 
 
-def run_exit_behind(gate, position, risk):
-    runtime = InlineRuntime(RuntimeConfig(seed=1), start_ns=T0)
-    desk = Requester(ExitButterfly(position, MarketData(dict(QUOTES), 100.0), risk, "desk", "split_verticals", 0.0))
-    for component in (SimulatedExchange(ExchangeConfig(seed=1)), Feed(), gate,
-                      ButterflyExitRouter(gateway="gate", allow_whole_fly=True, recover=False), desk):
-        runtime.add(component)
-    runtime.run(until_ns=T0 + 20 * 10**9)
-    assert len(desk.results) == 1
-    return desk.results[0]
-
-
 def test_a_second_vertical_denied_for_a_passing_reason_is_sent_again_not_given_up():
     gate = DenyingGate("vertical_2", "no_quote", times=2)          # the gate just restarted: no chain yet
-    result = run_exit_behind(gate, fly(), RouterRiskConfig(max_partial_exposure_ms=100))
+    result = run_exit(fly(), RouterRiskConfig(max_partial_exposure_ms=100), gate=gate)
     assert len(gate.denied) == 2 and result.closed
     assert sum(f.quantity for f in result.fills if f.part == "vertical_2") == 2
     assert not [f for f in result.fills if f.part in ("short_leg", "long_leg")]
@@ -318,6 +310,6 @@ def test_a_second_vertical_denied_for_a_passing_reason_is_sent_again_not_given_u
 
 def test_a_second_vertical_denied_for_good_is_closed_leg_by_leg():
     gate = DenyingGate("vertical_2", "price_collar", times=1)
-    result = run_exit_behind(gate, fly(), RouterRiskConfig(max_partial_exposure_ms=100))
+    result = run_exit(fly(), RouterRiskConfig(max_partial_exposure_ms=100), gate=gate)
     assert len(gate.denied) == 1
     assert sum(f.quantity for f in result.fills if f.part == "short_leg") == 2

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import ray
@@ -20,7 +19,7 @@ from ray.cluster_utils import Cluster
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from actors import names  # noqa: E402
-from bench.bench_chaos import chaos_figures, naked_by_fly  # noqa: E402
+from bench.bench_chaos import all_rows, chaos_figures, get_json, naked_by_fly  # noqa: E402
 from config import load_profile  # noqa: E402
 from persistence.sqlite_ledger import SqliteLedgerStore  # noqa: E402
 from supervisors.paper import PaperExchangeProcess, PaperSession  # noqa: E402
@@ -29,20 +28,6 @@ from tests.ray.waiting import SLACK  # noqa: E402
 FAST_HEALTH_CHECKS = {"health_check_initial_delay_ms": 0, "health_check_period_ms": 500,
                       "health_check_failure_threshold": 4}
 """The GCS declares a silent node dead after ~2 s instead of Ray's default ~15 s, so the test waits less."""
-
-
-def _get(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return json.load(response)
-
-
-def _all(url: str, path: str, key: str) -> list[dict]:
-    rows, after = [], 0
-    while after is not None:
-        page = _get(f"{url}{path}?after={after}&limit=1000")
-        rows += page[key]
-        after = page["next_after"]
-    return rows
 
 
 def _wait(predicate, timeout_s: float, tick=lambda: None) -> bool:
@@ -86,7 +71,7 @@ def _kill_mid_exit(cluster, victim, runtime, url: str, second_vertical: str, rec
     report["order_path_node_after"] = ray.get(runtime.handle(names.GATEWAY).node_id.remote(), timeout=60)
     report["exit_finished"] = _wait(lambda: any(
         f["client_order_id"].startswith(f"{fly}:x") and not f["client_order_id"].endswith(":vertical_1")
-        for f in _all(url, "/fills", "fills")), 120, reconcile)
+        for f in all_rows(url, "/fills", "fills")), 120, reconcile)
     report["exit_finished_s"] = time.monotonic() - killed
     return report
 
@@ -125,7 +110,7 @@ def main(folder: Path, gcs_port: int) -> None:
         second_vertical: list[str] = []
 
         def second_vertical_working() -> bool:
-            working = _get(f"{exchange.url}/orders?status=working&limit=1000")["orders"]
+            working = get_json(f"{exchange.url}/orders?status=working&limit=1000")["orders"]
             second_vertical[:] = [o["client_order_id"] for o in working
                                   if o["client_order_id"].endswith(":vertical_2")]
             return bool(second_vertical)
@@ -135,8 +120,8 @@ def main(folder: Path, gcs_port: int) -> None:
             report.update(_kill_mid_exit(cluster, victim, runtime, exchange.url, second_vertical[0], reconcile))
         _wait(lambda: False, 3 / SLACK, reconcile)                      # three more seconds of trading
         session.stop()
-        report["orders"] = [o["client_order_id"] for o in _all(exchange.url, "/orders", "orders")]
-        report["fills"] = _all(exchange.url, "/fills", "fills")
+        report["orders"] = [o["client_order_id"] for o in all_rows(exchange.url, "/orders", "orders")]
+        report["fills"] = all_rows(exchange.url, "/fills", "fills")
     finally:
         session.stop()
         exchange.stop()
