@@ -46,8 +46,9 @@ from core.orders import (
 from core.risk.states import STATE_EVENT_KIND, StateChange
 
 _EVENTS = frozenset(ORDER_EVENTS)
-_GATE_EVENTS = frozenset({OrderAccepted, OrderFilled, OrderCancelled, OrderRejected, OrderReplaced})
-"""The events the risk gate is copied: what changes working orders and positions, and the venue's answers."""
+_GATE_EVENTS = frozenset({OrderFilled, OrderCancelled, OrderRejected, OrderReplaced})
+"""The events the risk gate is copied: what changes working orders and positions (an acceptance changes
+neither, and the gate counts an order answered when it passes it: one message less an order)."""
 
 
 class BrokerGateway(Component):

@@ -161,6 +161,7 @@ class RiskGate(Component):
         self.originals[order.client_order_id] = order
         self.exposure.add_working(order.client_order_id, order.owner, legs, order.quantity, reduces)
         self.counts["passed"] += 1
+        self._answered(False, now_ns)
         self.port.send(self.gateway, Approved(order))
 
     def check(self, order: SubmitOrder, now_ns: int, replacing: bool = False) -> Refusal | None:
@@ -418,16 +419,16 @@ class RiskGate(Component):
         elif kind is OrderRejected:
             self.exposure.done(coid)
             if event.code != "duplicate":
-                self._answered(True, now_ns)
+                self._answered(True, now_ns, new_order=False)        # counted as answered when it passed
         elif kind is OrderReplaced:
             self.exposure.replaced(coid, event.leaves_quantity)
-        elif kind is OrderAccepted:
-            self._answered(False, now_ns)
         if coid not in self.exposure.working:
             self.originals.pop(coid, None)
 
-    def _answered(self, refused: bool, now_ns: int) -> None:
-        reason = self.reject_rate.observe(now_ns, refused)
+    def _answered(self, refused: bool, now_ns: int, new_order: bool = True) -> None:
+        """An order passed or refused here, or refused at the venue after it passed (`new_order` False): the
+        reject-rate trigger's input."""
+        reason = self.reject_rate.observe(now_ns, refused, new_order)
         if reason and self.config.kill_switch.enabled:
             self._trip("reject_rate", reason, now_ns)
 

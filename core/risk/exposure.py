@@ -42,7 +42,7 @@ class Exposure:
         self.by_chain: dict[tuple[str, str], int] = {}
         self.by_symbol: dict[str, int] = {}
         self.total = 0
-        self.by_group: dict[tuple[str, str, str], list[int]] = {}      # (symbol, expiry, right) -> [long, short]
+        self.net_by_group: dict[tuple[str, str, str], int] = {}       # (symbol, expiry, right) -> net contracts
         self.working: dict[str, WorkingOrder] = {}
         self.working_contracts = 0            # leaves x contracts a unit, of the orders that add exposure
         self.reducing: dict[Key, int] = {}    # what working reducing orders may still trade, signed, per contract
@@ -126,9 +126,8 @@ class Exposure:
             self.positions[key] = after
         else:
             self.positions.pop(key, None)
-        totals = self.by_group.setdefault((key[0], key[1], key[3]), [0, 0])
-        _add_signed(totals, before, -1)
-        _add_signed(totals, after, 1)
+        group = (key[0], key[1], key[3])
+        self.net_by_group[group] = self.net_by_group.get(group, 0) + change
         grown = abs(after) - abs(before)
         if grown:
             chain = (key[0], key[1])
@@ -143,24 +142,14 @@ class Exposure:
     def uncovered_shorts(self, legs: SignedLegs, quantity: int) -> list[tuple[str, str, str, int]]:
         """(symbol, expiry, right, contracts) short beyond the longs of the same symbol, expiry and right once
         `legs` x `quantity` are added to the positions: the naked shorts the order would leave. A long of
-        any strike covers a short of the same right (the loss is bounded by the strikes' distance)."""
-        after: dict[tuple[str, str, str], list[int]] = {}
-        changes: dict[Key, int] = {}
+        any strike covers a short of the same right (the loss is bounded by the strikes' distance). The shorts
+        beyond the longs of a group are minus its net position, so a group's net is all this reads."""
+        after: dict[tuple[str, str, str], int] = {}
+        net_by_group = self.net_by_group
         for key, ratio in legs:
-            if key[3] == "C" or key[3] == "P":
-                changes[key] = changes.get(key, 0) + ratio * quantity
-        for key, change in changes.items():
-            group = (key[0], key[1], key[3])
-            totals = after.setdefault(group, list(self.by_group.get(group, (0, 0))))
-            before = self.positions.get(key, 0)
-            _add_signed(totals, before, -1)
-            _add_signed(totals, before + change, 1)
-        return [(*group, short - long) for group, (long, short) in after.items() if short > long]
-
-
-def _add_signed(totals: list[int], held: int, sign: int) -> None:
-    """Add (sign 1) or take away (-1) a position of `held` contracts to [long, short] totals."""
-    if held > 0:
-        totals[0] += sign * held
-    elif held < 0:
-        totals[1] -= sign * held
+            right = key[3]
+            if right == "C" or right == "P":
+                group = (key[0], key[1], right)
+                net = after.get(group)
+                after[group] = (net_by_group.get(group, 0) if net is None else net) + ratio * quantity
+        return [(*group, -net) for group, net in after.items() if net < 0]

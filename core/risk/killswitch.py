@@ -42,17 +42,23 @@ class RejectRate:
 
     def __init__(self, window_s: float, min_orders: int, fraction: float) -> None:
         self.window_ns, self.min_orders, self.fraction = int(window_s * _NS), min_orders, fraction
-        self.answers: deque[tuple[int, bool]] = deque()
+        self.answers: deque[tuple[int, int, bool]] = deque()       # (time, orders it adds: 0 or 1, refused)
+        self.orders = 0
         self.refused = 0
 
-    def observe(self, time_ns: int, refused: bool) -> str | None:
-        self.answers.append((time_ns, refused))
+    def observe(self, time_ns: int, refused: bool, new_order: bool = True) -> str | None:
+        """An order answered: passed or refused. `new_order` False: a refusal of an order already counted as
+        answered (the venue rejects what the gate passed), so the share is of orders, not of answers."""
+        self.answers.append((time_ns, int(new_order), refused))
+        self.orders += new_order
         self.refused += refused
-        while self.answers[0][0] < time_ns - self.window_ns:
-            self.refused -= self.answers.popleft()[1]
-        answered = len(self.answers)
-        if answered >= self.min_orders and self.refused >= self.fraction * answered:
-            return (f"{self.refused} of {answered} orders refused in the last {self.window_ns / _NS:,.0f} s "
+        answers = self.answers
+        while answers[0][0] < time_ns - self.window_ns:
+            _, orders, was_refused = answers.popleft()
+            self.orders -= orders
+            self.refused -= was_refused
+        if self.orders >= self.min_orders and self.refused >= self.fraction * self.orders:
+            return (f"{self.refused} of {self.orders} orders refused in the last {self.window_ns / _NS:,.0f} s "
                     f"(trips at {self.fraction:.0%})")
         return None
 

@@ -1,5 +1,7 @@
 """The gate's count of positions and working orders: open contracts, reducing orders, naked shorts."""
 
+import random
+
 from core.orders import Contract, OrderLeg
 from core.risk.exposure import Exposure, signed_legs
 
@@ -58,3 +60,30 @@ def test_two_closes_of_one_position_cannot_both_pass_as_reducing():
     assert exposure.reduces(buy, 1) and not exposure.reduces(buy, 2)
     exposure.done("close-1")                                            # the other cancelled
     assert exposure.reducing == {} and exposure.reduces(buy, 2)
+
+
+def test_uncovered_shorts_match_longs_and_shorts_counted_position_by_position():
+    """Against the definition: per group, the contracts short (summed over strikes) beyond those long."""
+    rng = random.Random(7)
+    strikes, rights = (590.0, 600.0, 610.0), ("C", "P")
+    for _ in range(300):
+        exposure = Exposure()
+        held = {("SPY", E, rng.choice(strikes), rng.choice(rights)): rng.randint(-4, 4) for _ in range(4)}
+        exposure.restore({k: q for k, q in held.items() if q}, [])
+        key, fill = ("SPY", E, rng.choice(strikes), rng.choice(rights)), rng.choice((-3, -1, 2))
+        exposure.add_working("f", "trader", ((key, fill),), 1)      # a fill on top of the restored positions
+        exposure.filled("f", 1, 0)
+        held[key] = held.get(key, 0) + fill
+        legs = tuple(OrderLeg(Contract("SPY", E, rng.choice(strikes), rng.choice(rights)), rng.choice((1, -1, 2)))
+                     for _ in range(rng.randint(1, 3)))
+        side, quantity = rng.choice(("BUY", "SELL")), rng.randint(1, 3)
+        after = dict(held)
+        for key, ratio in signed_legs(legs, side):
+            after[key] = after.get(key, 0) + ratio * quantity
+        expected = []
+        for right in rights:
+            long = sum(q for k, q in after.items() if k[3] == right and q > 0)
+            short = -sum(q for k, q in after.items() if k[3] == right and q < 0)
+            if short > long and any(leg.contract.right == right for leg in legs):
+                expected.append(("SPY", E, right, short - long))
+        assert sorted(exposure.uncovered_shorts(signed_legs(legs, side), quantity)) == sorted(expected)

@@ -36,3 +36,11 @@ def test_disconnect_trips_after_the_grace_time_and_not_once_back():
     assert "connection refused" in switch.check(31 * S)
     switch.update(True, 32 * S)
     assert switch.check(100 * S) is None
+
+
+def test_reject_rate_counts_a_venue_reject_of_a_passed_order_once():
+    rate = RejectRate(window_s=60, min_orders=10, fraction=0.95)
+    for i in range(10):
+        assert rate.observe(i * S, False) is None                    # the gate passed it
+        reason = rate.observe(i * S, True, new_order=False)          # the venue rejected it
+    assert reason is not None and "10 of 10" in reason
