@@ -13,11 +13,11 @@ import pickle
 import time
 from typing import Any, Hashable
 
-from actors.runtime.component import Component
+from actors.runtime.component import Component, Port
 from actors.runtime.protocol import HandlerFailure, hook_of, record_failure
 
 
-class AsyncioPort:
+class AsyncioPort(Port):
     __slots__ = ("_runtime", "_component")
 
     def __init__(self, runtime: AsyncioRuntime, component: Component) -> None:
@@ -31,10 +31,6 @@ class AsyncioPort:
         if self._runtime.check_serializable:
             message = pickle.loads(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
         self._runtime.loop.call_soon_threadsafe(self._runtime._deliver, target.on_message, message)
-
-    def send_all(self, receiver: str, messages: tuple[Any, ...]) -> None:
-        for message in messages:
-            self.send(receiver, message)
 
     def schedule(self, delay_ns: int, tag: Hashable) -> None:
         if delay_ns < 0:

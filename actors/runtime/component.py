@@ -20,8 +20,11 @@ class Port(Protocol):
         """Deliver `message` to the component named `receiver`, later (fire and forget)."""
 
     def send_all(self, receiver: str, messages: tuple[Any, ...]) -> None:
-        """Deliver `messages`, sent at one instant, to `receiver` in order: as `send` of each, except that a
-        runtime with simulated delays delivers them together after one delay (one tick's chains, one packet)."""
+        """Deliver `messages`, sent at one instant, to `receiver` in order: as `send` of each (this default, for
+        ports that subclass `Port`), except that a runtime with simulated delays delivers them together after one
+        delay (one tick's chains, one packet)."""
+        for message in messages:
+            self.send(receiver, message)
 
     def schedule(self, delay_ns: int, tag: Hashable) -> None:
         """Call this component's `on_timer(tag, now_ns)` after `delay_ns` nanoseconds."""

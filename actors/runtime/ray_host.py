@@ -27,7 +27,7 @@ from typing import Any, Callable, Hashable
 
 import ray
 
-from actors.runtime.component import Component
+from actors.runtime.component import Component, Port
 from actors.runtime.logs import bind_session, configure_logging, get_logger
 from actors.runtime.protocol import HandlerFailure, record_failure
 from actors.runtime.telemetry import Telemetry
@@ -66,7 +66,7 @@ class _TimerThread:
             self._fire(owner, tag)
 
 
-class RayPort:
+class RayPort(Port):
     """A component's port inside its host: co-hosted receivers get a local delivery, others a Ray call
     to the actor that hosts them (`placement` names it when it is not the receiver's own name)."""
 
@@ -94,10 +94,6 @@ class RayPort:
                                                         message=type(message).__name__, error=str(err))
                 return
         handle.deliver.remote(receiver, message)
-
-    def send_all(self, receiver: str, messages: tuple[Any, ...]) -> None:
-        for message in messages:
-            self.send(receiver, message)
 
     def schedule(self, delay_ns: int, tag: Hashable) -> None:
         if delay_ns < 0:

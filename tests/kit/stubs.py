@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Hashable
 
+from actors.runtime.component import Port
 
-class RecordingPort:
+
+class RecordingPort(Port):
     """A component's port that records what it sends and schedules; nothing is delivered."""
 
     def __init__(self) -> None:
@@ -14,9 +16,6 @@ class RecordingPort:
 
     def send(self, receiver: str, message: Any) -> None:
         self.sent.append((receiver, message))
-
-    def send_all(self, receiver: str, messages: tuple[Any, ...]) -> None:
-        self.sent.extend((receiver, message) for message in messages)
 
     def schedule(self, delay_ns: int, tag: Hashable) -> None:
         self.scheduled.append((delay_ns, tag))

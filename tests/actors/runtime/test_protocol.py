@@ -112,3 +112,33 @@ def test_the_asyncio_runtime_starts_the_others_then_raises_a_failed_start():
 
     runtime, starts = asyncio.run(scenario())
     assert starts.started and [(f.component, f.hook) for f in runtime.errors] == [("broken", "on_start")]
+
+
+class BatchSender(Component):
+    def __init__(self) -> None:
+        super().__init__("sender")
+
+    def on_start(self, now_ns: int) -> None:
+        self.port.send_all("fragile", (0, 1, 2, 3))
+        self.port.send_all("steady", (0, 1, 2, 3))
+
+
+def test_a_batch_is_delivered_in_order_and_a_failing_message_does_not_stop_it_in_either_runtime():
+    async def scenario() -> tuple:
+        runtime = AsyncioRuntime()
+        fragile, steady = Fragile(), Steady()
+        for component in (BatchSender(), fragile, steady):
+            runtime.add(component)
+        runtime.start()
+        for _ in range(20):
+            await asyncio.sleep(0)
+        return runtime, fragile, steady
+
+    _check(*asyncio.run(scenario()))
+    inline = InlineRuntime()
+    fragile, steady = Fragile(), Steady()
+    for component in (BatchSender(), fragile, steady):
+        inline.add(component)
+    with pytest.raises(ValueError, match="cannot take 1"):
+        inline.run()
+    _check(inline, fragile, steady)
