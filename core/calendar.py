@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
-import pandas as pd
 
 from core.instruments import is_am_settled
 from core.units import NEW_YORK
@@ -22,39 +22,65 @@ FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2030, 12, 31)
 """The days the calendar knows (exchange_calendars' tables are built for this range)."""
 
 
+class SessionTable(NamedTuple):
+    """Every session of one exchange in [FIRST_DAY, LAST_DAY]: its day and its regular open and close (early
+    closes included), UTC ns. Numpy only, so a calendar unpickled in a restarted actor needs neither pandas nor
+    exchange_calendars (importing them and building the tables took a restarted trader some 0.4 s)."""
+
+    days: np.ndarray          # datetime64[D], ascending
+    open_ns: np.ndarray       # int64
+    close_ns: np.ndarray      # int64
+
+
 @lru_cache(maxsize=4)
-def _calendar(code: str):
+def session_table(code: str) -> SessionTable:
+    """The sessions of `code` as exchange_calendars (its maintainers keep holidays and early closes) lists them."""
     import exchange_calendars
 
-    return exchange_calendars.get_calendar(code, start=FIRST_DAY.isoformat(), end=LAST_DAY.isoformat())
+    calendar = exchange_calendars.get_calendar(code, start=FIRST_DAY.isoformat(), end=LAST_DAY.isoformat())
+    return SessionTable(calendar.sessions.values.astype("datetime64[D]"), _utc_ns(calendar.opens),
+                        _utc_ns(calendar.closes))
+
+
+def _utc_ns(stamps) -> np.ndarray:
+    """A pandas Series of timestamps (UTC when naive) as int64 UTC ns."""
+    if stamps.dt.tz is not None:
+        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    return stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64)
 
 
 class MarketCalendar:
     """Sessions of one exchange (default XNYS, which US equity options follow)."""
 
-    def __init__(self, code: str = "XNYS") -> None:
+    def __init__(self, code: str = "XNYS", table: SessionTable | None = None) -> None:
         self.code = code
-        self._cal = _calendar(code)
+        self._table = table if table is not None else session_table(code)
         self._day_cache: dict[date, tuple[bool, int, int]] = {}
         self._last_day: tuple[int, int, bool, int, int] = (0, 0, False, 0, 0)   # is_open's: the day asked last
 
     def __getstate__(self) -> dict:
-        return {"code": self.code}        # the calendar tables are rebuilt, not pickled
+        return {"code": self.code, "table": self._table}       # arrays (~160 KB): nothing to rebuild on load
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["code"])
+        self.__init__(state["code"], state.get("table"))
 
     def sessions(self, start: date, end: date) -> list[date]:
         """Trading days in [start, end]."""
-        return [ts.date() for ts in self._cal.sessions_in_range(pd.Timestamp(start), pd.Timestamp(end))]
+        days = self._table.days
+        first = np.searchsorted(days, np.datetime64(start, "D"), side="left")
+        last = np.searchsorted(days, np.datetime64(end, "D"), side="right")
+        return days[first:last].tolist()
 
     def _day(self, day: date) -> tuple[bool, int, int]:
         """(is a session, open ns, close ns), looked up once per day: callers ask on every attempt."""
         cached = self._day_cache.get(day)
         if cached is None:
-            ts = pd.Timestamp(day)
-            if self._cal.is_session(ts):
-                cached = (True, self._cal.session_open(ts).value, self._cal.session_close(ts).value)
+            if not FIRST_DAY <= day <= LAST_DAY:
+                raise ValueError(f"{day} is outside the {self.code} calendar's days ({FIRST_DAY} to {LAST_DAY})")
+            table = self._table
+            row = int(np.searchsorted(table.days, np.datetime64(day, "D")))
+            if row < len(table.days) and table.days[row] == np.datetime64(day, "D"):
+                cached = (True, int(table.open_ns[row]), int(table.close_ns[row]))
             else:
                 cached = (False, 0, 0)
             self._day_cache[day] = cached

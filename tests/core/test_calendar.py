@@ -1,6 +1,8 @@
 """MarketCalendar.is_open and the New York day helpers agree with pandas' time-zone conversion,
 across midnights, opens, closes and both DST changes, in any order of asking."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -39,3 +41,41 @@ def test_half_day_closes_early_and_dst_days_have_their_own_length():
     assert not calendar.is_open(pd.Timestamp("2026-11-27 18:00", tz="UTC").value)      # 13:00 ET early close
     start_ns, end_ns = new_york_day_bounds_ns(pd.Timestamp("2026-03-08").date())
     assert end_ns - start_ns == 23 * 3600 * 10**9
+
+
+def test_the_session_table_is_exchange_calendars_own_to_the_nanosecond():
+    import exchange_calendars
+
+    from core.calendar import FIRST_DAY, LAST_DAY
+
+    reference = exchange_calendars.get_calendar("XNYS", start=FIRST_DAY.isoformat(), end=LAST_DAY.isoformat())
+    calendar = MarketCalendar()
+    days = pd.date_range(FIRST_DAY, LAST_DAY, freq="D")
+    sessions = set(reference.sessions)
+    assert calendar.sessions(FIRST_DAY, LAST_DAY) == [ts.date() for ts in reference.sessions]
+    for ts in days[::3].append(pd.DatetimeIndex(["2026-11-27", "2026-12-24", "2026-07-03", "2026-11-26"])):
+        expected = ts in sessions
+        assert calendar.is_session(ts.date()) == expected, ts
+        if expected:
+            assert calendar.open_close_ns(ts.date()) == (reference.session_open(ts).value,
+                                                          reference.session_close(ts).value), ts
+
+
+def test_a_calendar_travels_as_arrays_and_a_day_outside_its_range_says_so():
+    import pickle
+    import subprocess
+    import sys
+
+    import pytest
+
+    from core.calendar import FIRST_DAY
+
+    blob = pickle.dumps(MarketCalendar())
+    code = ("import pickle, sys; calendar = pickle.loads(sys.stdin.buffer.read()); "
+            "import datetime; assert calendar.is_session(datetime.date(2026, 12, 4)); "
+            "print(sorted(m for m in ('pandas', 'exchange_calendars') if m in sys.modules))")
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", code], input=blob, capture_output=True, check=True, cwd=root)
+    assert result.stdout.strip() == b"[]"
+    with pytest.raises(ValueError, match="outside the XNYS calendar"):
+        MarketCalendar().is_session(FIRST_DAY.replace(year=1999))
