@@ -21,6 +21,7 @@ import json
 import math
 import os
 import random
+import re
 import signal
 import statistics
 import sys
@@ -101,6 +102,7 @@ def run(kills: int, seed: int) -> None:
             else:
                 print(f"[chaos] kill: {target} (pid {pid}), nothing sent within 60 s", flush=True)
         time.sleep(3.0)
+        restarts = restart_breakdown(Path(ray._private.worker._global_node.get_logs_dir_path()))
         session.stop()
         orders = all_rows(exchange.url, "/orders", "orders")
         fills = all_rows(exchange.url, "/fills", "fills")
@@ -108,6 +110,25 @@ def run(kills: int, seed: int) -> None:
         session.stop()
         exchange.stop()
     _report(kills, recoveries, orders, fills, folder / "ledger.db", config.router.max_partial_exposure_ms)
+    if restarts["process_age_s"]:
+        print(f"  of which in the restarted actor's process (its imports, unpickling, constructor and start), p50 "
+              f"{statistics.median(restarts['process_age_s']):.2f} s; its components' start (warm-up, replay "
+              f"request) p50 {statistics.median(restarts['start_s']):.2f} s; n {len(restarts['start_s'])}")
+
+
+def restart_breakdown(logs_dir: Path) -> dict[str, list[float]]:
+    """From the Ray workers' logs, each restarted actor's `actor_restarted` line (actors.runtime.ray_host): how old
+    its process was once its components had started, and how long their start took."""
+    found: dict[str, list[float]] = {"process_age_s": [], "start_s": []}
+    for path in sorted(logs_dir.glob("worker-*")):
+        for line in path.read_text(errors="replace").splitlines():
+            if "actor_restarted" not in line:
+                continue
+            for key, values in found.items():
+                match = re.search(rf'"{key}": ([0-9.]+)', line)
+                if match:
+                    values.append(float(match.group(1)))
+    return found
 
 
 def _sent_since(url: str, seq: int, prefix: str) -> bool:

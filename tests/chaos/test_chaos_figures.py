@@ -3,7 +3,7 @@
 import math
 from types import SimpleNamespace
 
-from bench.bench_chaos import chaos_figures, naked_by_fly
+from bench.bench_chaos import chaos_figures, naked_by_fly, restart_breakdown
 
 MS = 1_000_000
 
@@ -31,3 +31,13 @@ def test_duplicates_and_lost_rows_are_counted_from_the_exchange_and_the_ledger()
     clean = chaos_figures(["a"], [{"client_order_id": "a", "time_ns": 0}], [event("intent", "a"),
                                                                             event("filled", "a")], 250)
     assert (clean["duplicated"], clean["lost"], clean["naked_s"], clean["left_naked"]) == (0, 0, 0.0, [])
+
+
+def test_the_restart_breakdown_reads_each_restarted_actors_line_from_the_worker_logs(tmp_path):
+    line = ('{"component": "trader-SPY", "event": "actor_restarted", "held_messages": 0, "process_age_s": 2.73, '
+            '"start_s": 0.419}')
+    (tmp_path / "worker-a.out").write_text(f'{{"event": "chain"}}\n{line}\n')
+    (tmp_path / "worker-b.err").write_text(line.replace("2.73", "1.5"))
+    (tmp_path / "raylet.out").write_text(line)                       # not a worker's log
+    found = restart_breakdown(tmp_path)
+    assert found == {"process_age_s": [2.73, 1.5], "start_s": [0.419, 0.419]}
