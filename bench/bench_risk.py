@@ -7,8 +7,10 @@
    the gateway), on, and on with its checks skipped (every order passes unchecked: what the gate's messages
    alone cost), rounds interleaved in one process on one pinned core (the order rotated each round), CPU time
    and orders sent: the gate's cost as a share of the day (goal: at most 5% slower). The median of the
-   per-round ratios is the figure. The days are the same day to the order: the gate's hop draws the gateway's
-   delays (`actors.names.FRONTS`).
+   per-round ratios is the figure. A fourth variant, "bare", keeps only the gate's hop: it passes each order on
+   and drops every chain and event it is sent, no bookkeeping: what the messages through a separate component
+   cost by themselves, the floor under any faster check. The days are the same day to the order: the gate's hop
+   draws the gateway's delays (`actors.names.FRONTS`).
 3. `RiskGate.check` in the shipped day: its calls timed where they happen (a wrapper around the method), the
    microseconds a check takes amid the day's other work, against the warm figure of 1.
 """
@@ -22,13 +24,15 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from actors.risk_gate import RiskGate  # noqa: E402
+from actors.messages import Approved, RiskState, RiskView  # noqa: E402
+from actors.risk_gate import _HANDLED_EVENTS, RiskGate  # noqa: E402
 from actors.runtime.logs import configure_logging  # noqa: E402
 from bench.bench_book import EXPIRY, NOW_NS, _chain  # noqa: E402
 from bench.common import pin_one_core  # noqa: E402
 from config import load_profile  # noqa: E402
 from config.risk import RiskConfig, RiskLimits  # noqa: E402
-from core.orders import Contract, OrderLeg, SubmitOrder  # noqa: E402
+from core.orders import Contract, OrderLeg, ReplaceOrder, SubmitOrder  # noqa: E402
+from core.quotes import ChainQuotes  # noqa: E402
 from supervisors.backtest import build_backtest  # noqa: E402
 
 
@@ -56,28 +60,31 @@ def gate_on_off(rounds: int) -> None:
     config = load_profile("config/profiles/backtest.yaml")
     configure_logging(config.logging, force=True)
     variants = {"off": config.model_copy(update={"risk": config.risk.model_copy(update={"enabled": False})}),
-                "on": config, "unchecked": config}
+                "on": config, "unchecked": config, "bare": config}
     cpu: dict[str, list[float]] = {name: [] for name in variants}
     orders: dict[str, list[int]] = {name: [] for name in variants}
     for round_index in range(rounds):
         names = list(variants)
-        for name in names[round_index % 3:] + names[:round_index % 3]:
+        for name in names[round_index % len(names):] + names[:round_index % len(names)]:
             backtest = build_backtest(variants[name])
             if name == "unchecked":
                 _skip_checks(backtest.topology.gate)
+            elif name == "bare":
+                _bare(backtest.topology.gate)
             started = time.process_time()
             backtest.runtime.run(until_ns=backtest.close_ns + 5 * 60 * 10**9)
             cpu[name].append(time.process_time() - started)
             orders[name].append(backtest.topology.gateway.counts["intents"])
     ratios = [on / off for on, off in zip(cpu["on"], cpu["off"])]
     unchecked = [u / off for u, off in zip(cpu["unchecked"], cpu["off"])]
+    bare = [b / off for b, off in zip(cpu["bare"], cpu["off"])]
     per_cpu = {name: statistics.median(o / c for o, c in zip(orders[name], cpu[name])) for name in variants}
     print(f"shipped day, gate off vs on, {rounds} interleaved rounds, CPU s: off {_fmt(cpu['off'])}, on "
           f"{_fmt(cpu['on'])}; orders off {orders['off'][0]:,}, on {orders['on'][0]:,}; per round "
           f"{', '.join(f'{r:.3f}' for r in ratios)}; median on/off {statistics.median(ratios):.3f}, best-to-best "
           f"{min(cpu['on']) / min(cpu['off']):.3f}; orders a CPU second off {per_cpu['off']:,.0f}, on "
           f"{per_cpu['on']:,.0f}; the gate's messages alone (checks skipped) median "
-          f"{statistics.median(unchecked):.3f}")
+          f"{statistics.median(unchecked):.3f}; its hop alone (bare) median {statistics.median(bare):.3f}")
 
 
 def in_the_day() -> None:
@@ -110,6 +117,20 @@ def _skip_checks(gate) -> None:
         return None, plan.bought if order.side == "BUY" else plan.sold, None
 
     gate._checked = passes
+
+
+def _bare(gate) -> None:
+    """The gate as a bare hop: orders, cancels and replaces on to the gateway, chains and events dropped."""
+    gateway, dropped = gate.gateway, (ChainQuotes, RiskView, RiskState, *_HANDLED_EVENTS)
+
+    def hop(message, now_ns):
+        kind = type(message)
+        if kind is SubmitOrder or kind is ReplaceOrder:
+            gate.port.send(gateway, Approved(message))
+        elif kind not in dropped:
+            gate.port.send(gateway, message)
+
+    gate.on_message = hop
 
 
 def _fmt(values: list[float]) -> str:
