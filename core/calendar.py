@@ -6,6 +6,7 @@ nanoseconds since the Unix epoch, UTC, like every clock in this project.
 
 from __future__ import annotations
 
+import zlib
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import NamedTuple
@@ -49,6 +50,30 @@ def _utc_ns(stamps) -> np.ndarray:
     return stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64)
 
 
+_NS_PER_DAY = 86_400 * 1_000_000_000
+
+
+def pack_sessions(table: SessionTable) -> bytes:
+    """The table in about 700 bytes (zlib of the gaps between sessions and each open and close as seconds after
+    the day's UTC midnight): a calendar travels inside a Ray actor's arguments, and arguments over Ray's inline
+    limit (100 KiB) go to the object store, where a restarted actor found them deleted and could not start."""
+    days = table.days.astype(np.int64)
+    first = days[:1] if len(days) else np.zeros(1, dtype=np.int64)
+    midnight_ns = days * _NS_PER_DAY
+    columns = (np.diff(days, prepend=first), (table.open_ns - midnight_ns) // 1_000_000_000,
+               (table.close_ns - midnight_ns) // 1_000_000_000)
+    return zlib.compress(np.concatenate([first, *columns]).astype(np.int64).tobytes(), 9)
+
+
+def unpack_sessions(packed: bytes) -> SessionTable:
+    values = np.frombuffer(zlib.decompress(packed), dtype=np.int64)
+    count = (len(values) - 1) // 3
+    days = values[0] + np.cumsum(values[1:1 + count])
+    midnight_ns = days * _NS_PER_DAY
+    return SessionTable(days.astype("datetime64[D]"), midnight_ns + values[1 + count:1 + 2 * count] * 1_000_000_000,
+                        midnight_ns + values[1 + 2 * count:] * 1_000_000_000)
+
+
 class MarketCalendar:
     """Sessions of one exchange (default XNYS, which US equity options follow)."""
 
@@ -59,10 +84,10 @@ class MarketCalendar:
         self._last_day: tuple[int, int, bool, int, int] = (0, 0, False, 0, 0)   # is_open's: the day asked last
 
     def __getstate__(self) -> dict:
-        return {"code": self.code, "table": self._table}       # arrays (~160 KB): nothing to rebuild on load
+        return {"code": self.code, "packed": pack_sessions(self._table)}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["code"], state.get("table"))
+        self.__init__(state["code"], unpack_sessions(state["packed"]))
 
     def sessions(self, start: date, end: date) -> list[date]:
         """Trading days in [start, end]."""

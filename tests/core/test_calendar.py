@@ -70,7 +70,10 @@ def test_a_calendar_travels_as_arrays_and_a_day_outside_its_range_says_so():
 
     from core.calendar import FIRST_DAY
 
-    blob = pickle.dumps(MarketCalendar())
+    calendar = MarketCalendar()
+    blob = pickle.dumps(calendar)
+    assert len(blob) < 4096       # inside a Ray actor's arguments, well under Ray's inline limit (see pack_sessions)
+    assert all(np.array_equal(a, b) for a, b in zip(pickle.loads(blob)._table, calendar._table))
     code = ("import pickle, sys; calendar = pickle.loads(sys.stdin.buffer.read()); "
             "import datetime; assert calendar.is_session(datetime.date(2026, 12, 4)); "
             "print(sorted(m for m in ('pandas', 'exchange_calendars') if m in sys.modules))")

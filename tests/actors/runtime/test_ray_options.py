@@ -25,3 +25,36 @@ def test_a_resource_amount_must_be_positive():
 
     with pytest.raises(ValidationError, match="actor_resources"):
         RuntimeConfig(kind="ray", actor_resources={"*": {"trading": 0}})
+
+
+def test_an_actor_ray_could_not_restart_is_refused_before_it_starts_and_the_shipped_ones_fit(tmp_path):
+    from datetime import date, timedelta
+
+    import numpy as np
+    import pytest
+
+    from actors.runtime.component import Component
+    from actors.runtime.ray_runtime import INLINE_ARGS_LIMIT_BYTES, ActorArgumentsTooLargeError, check_restartable
+    from config import load_profile
+    from supervisors.kernel import BrokerVenue, build_topology
+
+    heavy = Component("heavy")
+    heavy.table = np.zeros(INLINE_ARGS_LIMIT_BYTES // 8 + 1)
+    with pytest.raises(ActorArgumentsTooLargeError, match="actor trader-X: .*heavy"):
+        check_restartable("trader-X", [Component("light"), heavy])
+
+    class Collect:
+        def __init__(self):
+            self.components = []
+
+        def add(self, component):
+            self.components.append(component)
+            return component
+
+    config = load_profile("paper", env={"SPREADWRIGHT__BROKER__URL": "http://127.0.0.1:1",
+                                        "SPREADWRIGHT__BUTTERFLIES__ENABLED": "true",
+                                        "SPREADWRIGHT__LEDGER__PATH": str(tmp_path / "ledger.db")})
+    runtime = Collect()
+    build_topology(config, runtime, BrokerVenue(lambda: None), {"SPY": [date.today() + timedelta(days=7)]})
+    assert len(runtime.components) >= 8
+    check_restartable("everything", runtime.components)          # every component of a paper session in one
