@@ -186,10 +186,8 @@ class ExpirationTrader(Component):
     def on_start(self, now_ns: int) -> None:
         """Ask the gateway for this trader's orders in the ledger; trading starts once they are replayed.
         The kernels are warmed here too: on Ray a trader is built in the driver and starts in its actor's
-        process (also after a restart), which must not compile them on its first quote. There its chains come
-        from another process as read-only arrays, so that kind only (the writable kind was warmed where the
-        trader was built; in one process both are warm already): a restart loads half as much."""
-        kernels.warm_up(writable=(False,))
+        process (also after a restart), which must not compile them on its first quote."""
+        kernels.warm_up()
         self._tell_time(now_ns)
         self.resumed = False
         self._ask_replay()

@@ -164,14 +164,13 @@ def _quoted(bid, ask):
     return math.isfinite(bid) and math.isfinite(ask) and ask >= bid
 
 
-def warm_up(writable: tuple[bool, ...] = (True, False)) -> None:
+def warm_up() -> None:
     """Compile (or load from the on-disk cache) every kernel for the array types a chain has, so
     that the first plan of a session does not wait for it: measured here 5.2-7.1 s per process with no
     cache (five kernels, both kinds of arrays), 0.35-0.6 s with one (plus 0.3-0.7 s to import numba).
     Each kernel is warmed for writable chain arrays (a backtest's) and for read-only ones: Ray hands
-    an actor every numpy array of a message read-only, and numba compiles each kind apart. `writable`:
-    the kinds to warm (an actor's process needs the read-only kind only: half the load on its restart)."""
-    for writable in writable:
+    an actor every numpy array of a message read-only, and numba compiles each kind apart."""
+    for writable in (True, False):
         strikes = np.array([99.0, 100.0, 101.0, 99.0, 100.0, 101.0])
         is_call = np.array([True, True, True, False, False, False])
         bid, ask = np.full(6, 1.0), np.full(6, 1.1)

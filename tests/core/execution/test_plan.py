@@ -109,18 +109,3 @@ def test_the_warm_up_covers_the_read_only_arrays_ray_delivers():
     from core.execution.opportunities import scan_opportunities
     assert scan_opportunities(chain, 100.0, max_distance_fraction=0.06)
     assert {name: len(getattr(kernels, name).signatures) for name in compiled} == compiled
-
-
-def test_an_actor_process_warms_the_read_only_kind_alone():
-    """What a trader's on_start asks in its actor's process: every kernel for read-only arrays, nothing else."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    code = ("from core.execution import kernels; kernels.warm_up(writable=(False,)); "
-            "print(sorted({len(getattr(kernels, n).signatures) for n in ('debit_ratios', 'paying_credit_pairs', "
-            "'pick_credit', 'plan_spread', 'best_credit')}), "
-            "all(s[0].mutable is False for s in kernels.plan_spread.signatures))")
-    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[3],
-                            capture_output=True, text=True, check=True)
-    assert result.stdout.split() == ["[1]", "True"]
