@@ -161,8 +161,8 @@ class RiskGate(Component):
         self.originals[order.client_order_id] = order
         self.exposure.add_working(order.client_order_id, order.owner, legs, order.quantity, reduces)
         self.counts["passed"] += 1
-        self._answered(False, now_ns)
         self.port.send(self.gateway, Approved(order))
+        self._answered(False, now_ns)         # after the send: a trip's cancel must follow the order, not precede it
 
     def check(self, order: SubmitOrder, now_ns: int, replacing: bool = False) -> Refusal | None:
         """The first refusal of `order` now, or None: the cheap checks first, the ones that read quotes last;
@@ -418,8 +418,8 @@ class RiskGate(Component):
             self.exposure.done(coid)
         elif kind is OrderRejected:
             self.exposure.done(coid)
-            if event.code != "duplicate":
-                self._answered(True, now_ns, new_order=False)        # counted as answered when it passed
+            if event.code != "duplicate":         # counted as an order when it passed here, if it did
+                self._answered(True, now_ns, new_order=coid not in self.originals)
         elif kind is OrderReplaced:
             self.exposure.replaced(coid, event.leaves_quantity)
         if coid not in self.exposure.working:

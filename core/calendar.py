@@ -51,6 +51,7 @@ def _utc_ns(stamps) -> np.ndarray:
 
 
 _NS_PER_DAY = 86_400 * 1_000_000_000
+_FIRST, _LAST = np.datetime64(FIRST_DAY, "D"), np.datetime64(LAST_DAY, "D")
 
 
 def pack_sessions(table: SessionTable) -> bytes:
@@ -90,18 +91,20 @@ class MarketCalendar:
         self.__init__(state["code"], unpack_sessions(state["packed"]))
 
     def sessions(self, start: date, end: date) -> list[date]:
-        """Trading days in [start, end]."""
+        """Trading days in [start, end] (both within the calendar's days)."""
+        start_day, end_day = np.datetime64(start, "D"), np.datetime64(end, "D")     # also from a pandas Timestamp
+        for bound in (start_day, end_day):
+            self._check_known(bound)
         days = self._table.days
-        first = np.searchsorted(days, np.datetime64(start, "D"), side="left")
-        last = np.searchsorted(days, np.datetime64(end, "D"), side="right")
+        first = np.searchsorted(days, start_day, side="left")
+        last = np.searchsorted(days, end_day, side="right")
         return days[first:last].tolist()
 
     def _day(self, day: date) -> tuple[bool, int, int]:
         """(is a session, open ns, close ns), looked up once per day: callers ask on every attempt."""
         cached = self._day_cache.get(day)
         if cached is None:
-            if not FIRST_DAY <= day <= LAST_DAY:
-                raise ValueError(f"{day} is outside the {self.code} calendar's days ({FIRST_DAY} to {LAST_DAY})")
+            self._check_known(np.datetime64(day, "D"))
             table = self._table
             row = int(np.searchsorted(table.days, np.datetime64(day, "D")))
             if row < len(table.days) and table.days[row] == np.datetime64(day, "D"):
@@ -110,6 +113,10 @@ class MarketCalendar:
                 cached = (False, 0, 0)
             self._day_cache[day] = cached
         return cached
+
+    def _check_known(self, day: np.datetime64) -> None:
+        if not _FIRST <= day <= _LAST:
+            raise ValueError(f"{day} is outside the {self.code} calendar's days ({FIRST_DAY} to {LAST_DAY})")
 
     def is_session(self, day: date) -> bool:
         return self._day(day)[0]

@@ -14,10 +14,14 @@ from actors.runtime.telemetry import NULL_TELEMETRY
 
 
 class Port(Protocol):
-    """What a component may ask of its runtime."""
+    """What a component may ask of its runtime. A port may subclass it for `send_all`'s default; the other
+    methods it must write (they raise here, so a missing one fails loudly)."""
+
+    __slots__ = ()
 
     def send(self, receiver: str, message: Any) -> None:
         """Deliver `message` to the component named `receiver`, later (fire and forget)."""
+        raise NotImplementedError
 
     def send_all(self, receiver: str, messages: tuple[Any, ...]) -> None:
         """Deliver `messages`, sent at one instant, to `receiver` in order: as `send` of each (this default, for
@@ -28,9 +32,11 @@ class Port(Protocol):
 
     def schedule(self, delay_ns: int, tag: Hashable) -> None:
         """Call this component's `on_timer(tag, now_ns)` after `delay_ns` nanoseconds."""
+        raise NotImplementedError
 
     def now_ns(self) -> int:
         """The runtime's clock, in nanoseconds since the Unix epoch (virtual in backtests)."""
+        raise NotImplementedError
 
 
 class Component:

@@ -45,10 +45,11 @@ def actor_options(config: RuntimeConfig, name: str, members: tuple[str, ...] = (
 
 _RemoteHost = ray.remote(ComponentHost)
 
-INLINE_ARGS_LIMIT_BYTES = 100 * 1024
-"""Ray's default `max_direct_call_object_size`: larger arguments of an actor's constructor go to the object store,
-and a restarted actor found them deleted there ("The object has already been deleted by the reference counting
-protocol") and never started again: a trader whose calendar travelled as 190 KB of arrays did so."""
+INLINE_ARGS_LIMIT_BYTES = 90 * 1024
+"""Ray's default `max_direct_call_object_size` (100 KiB) less room for its own framing: larger arguments of an
+actor's constructor go to the object store, and a restarted actor found them deleted there ("The object has
+already been deleted by the reference counting protocol") and never started again: a trader whose calendar
+travelled as 190 KB of arrays did so."""
 
 
 class ActorArgumentsTooLargeError(ValueError):
@@ -61,9 +62,10 @@ def check_restartable(actor_name: str, components: list[Component]) -> None:
     if size > INLINE_ARGS_LIMIT_BYTES:
         each = ", ".join(f"{c.name} {len(ray.cloudpickle.dumps(c)):,} B" for c in components)
         raise ActorArgumentsTooLargeError(
-            f"actor {actor_name}: its components pickle to {size:,} bytes ({each}), above Ray's inline limit of "
-            f"{INLINE_ARGS_LIMIT_BYTES:,}: after a crash Ray could not give them back to restart it; keep large "
-            "tables out of a component's pickled state (rebuild them, or pack them as core.calendar does)")
+            f"actor {actor_name}: its components pickle to {size:,} bytes ({each}), above {INLINE_ARGS_LIMIT_BYTES:,} "
+            "(Ray's inline limit of 100 KiB less a margin): after a crash Ray could not give them back to restart "
+            "it; keep large tables out of a component's pickled state (rebuild them, or pack them as core.calendar "
+            "does)")
 
 
 class RayRuntime:
@@ -125,7 +127,8 @@ class RayRuntime:
         members = [self._components[name] for name in self._members[actor_name]]
         placement = {name: actor for name, actor in self._actor_of.items() if actor != name}     # the co-hosted
         options = actor_options(self.config, actor_name, tuple(self._members[actor_name]))
-        check_restartable(actor_name, members)
+        if options.get("max_restarts", 0) != 0:
+            check_restartable(actor_name, members)
         handle = _RemoteHost.options(**options).remote(
             members, self.config.ray_namespace, placement, self.logging, self.session, self.metrics)
         for name in self._members[actor_name]:

@@ -280,6 +280,22 @@ def test_kill_switch_trips_on_the_reject_rate():
     assert [e.payload["trigger"] for e in store.events() if e.kind == "trading_state"] == ["reject_rate"]
 
 
+def test_an_order_whose_pass_trips_the_reject_rate_is_cancelled_at_once_not_left_to_the_overdue_check():
+    """The pass that makes the share of refusals trip the switch: the order goes to the gateway before the
+    halt's cancel, so the cancel finds it (sent after it, the cancel was refused as unknown and the order worked
+    at the venue until the overdue check, halt_cancel_within_s later)."""
+    config = RiskConfig(kill_switch=KillSwitchConfig(reject_min_orders=10, reject_fraction=0.9))
+    runtime, venue, gateway, gate, sender, store = build(config)
+    for i in range(9):
+        runtime.component("trader").port.send("risk", order(f"bad{i}", qty=1_000_000))
+    runtime.component("trader").port.send("risk", order("ok"))
+    runtime.run(until_ns=runtime.now_ns + S)                     # well before the overdue check (5 s)
+    assert gate.states["session"].name == "HALTED"
+    assert [m.client_order_id for m in venue.received if isinstance(m, SubmitOrder)] == ["ok"]
+    assert venue.working == {} and not sender.of(CancelRejected)
+    assert [e.client_order_id for e in sender.of(OrderCancelled)] == ["ok"]
+
+
 def test_kill_switch_trips_when_the_venue_stays_unreachable_past_its_grace():
     config = RiskConfig(kill_switch=KillSwitchConfig(disconnect_grace_s=5))
     runtime, venue, gateway, gate, sender, store = build(config)
