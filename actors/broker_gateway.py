@@ -26,6 +26,7 @@ from actors.runtime.component import Component
 from core.book import BookFill
 from core.ledger import LedgerEvent, LedgerStore, fold, intent_event, order_event
 from core.orders import (
+    EXPOSURE_EVENTS,
     NOT_IN_LEDGER,
     ORDER_EVENTS,
     CancelOrder,
@@ -34,7 +35,6 @@ from core.orders import (
     OrderCancelled,
     OrderFilled,
     OrderRejected,
-    OrderReplaced,
     OrderState,
     OrderStatus,
     OrderStatusReport,
@@ -46,9 +46,8 @@ from core.orders import (
 from core.risk.states import STATE_EVENT_KIND, StateChange
 
 _EVENTS = frozenset(ORDER_EVENTS)
-_GATE_EVENTS = frozenset({OrderFilled, OrderCancelled, OrderRejected, OrderReplaced})
-"""The events the risk gate is copied: what changes working orders and positions (an acceptance changes
-neither, and the gate counts an order answered when it passes it: one message less an order)."""
+_GATE_EVENTS = frozenset(EXPOSURE_EVENTS)
+"""The events the risk gate is copied (not an acceptance: the gate counts an order answered when it passes it)."""
 
 
 class BrokerGateway(Component):

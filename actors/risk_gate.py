@@ -36,9 +36,9 @@ from config.risk import RiskConfig
 from core.calendar import settlement_instant_ns
 from core.instruments import multiplier_of
 from core.orders import (
+    EXPOSURE_EVENTS,
     CancelOrder,
     CancelRejected,
-    OrderAccepted,
     OrderCancelled,
     OrderDenied,
     OrderFilled,
@@ -65,7 +65,7 @@ _VOL_REFRESH_NS = 300 * _NS
 _MIN_T_YEARS = 1.0 / (365 * 24 * 60)
 _NOT_ERRORS = frozenset({"rate_limited", "trading_halted", "reducing_only"})
 """Denials that follow from the throttle or a state, not from a bad order: the reject-rate trigger ignores them."""
-_HANDLED_EVENTS = (OrderFilled, OrderCancelled, OrderRejected, OrderReplaced, OrderAccepted)
+_EXPOSURE_EVENTS = frozenset(EXPOSURE_EVENTS)
 
 
 class RiskGate(Component):
@@ -120,7 +120,7 @@ class RiskGate(Component):
                 self._replace(message, now_ns)
         elif kind is ChainQuotes:
             self.chains[(message.symbol, message.expiry)] = message
-        elif kind in _HANDLED_EVENTS:
+        elif kind in _EXPOSURE_EVENTS:
             self._event(message, now_ns)
         elif kind is RiskView:
             self._view(message, now_ns)

@@ -25,13 +25,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from actors.messages import Approved, RiskState, RiskView  # noqa: E402
-from actors.risk_gate import _HANDLED_EVENTS, RiskGate  # noqa: E402
+from actors.risk_gate import RiskGate  # noqa: E402
 from actors.runtime.logs import configure_logging  # noqa: E402
 from bench.bench_book import EXPIRY, NOW_NS, _chain  # noqa: E402
 from bench.common import pin_one_core  # noqa: E402
 from config import load_profile  # noqa: E402
 from config.risk import RiskConfig, RiskLimits  # noqa: E402
-from core.orders import Contract, OrderLeg, ReplaceOrder, SubmitOrder  # noqa: E402
+from core.orders import EXPOSURE_EVENTS, Contract, OrderLeg, ReplaceOrder, SubmitOrder  # noqa: E402
 from core.quotes import ChainQuotes  # noqa: E402
 from supervisors.backtest import build_backtest  # noqa: E402
 
@@ -121,7 +121,7 @@ def _skip_checks(gate) -> None:
 
 def _bare(gate) -> None:
     """The gate as a bare hop: orders, cancels and replaces on to the gateway, chains and events dropped."""
-    gateway, dropped = gate.gateway, (ChainQuotes, RiskView, RiskState, *_HANDLED_EVENTS)
+    gateway, dropped = gate.gateway, (ChainQuotes, RiskView, RiskState, *EXPOSURE_EVENTS)
 
     def hop(message, now_ns):
         kind = type(message)

@@ -168,6 +168,9 @@ class OrderReplaced(NamedTuple):
 
 
 ORDER_EVENTS = (OrderAccepted, OrderRejected, OrderFilled, OrderCancelled, CancelRejected, OrderReplaced)
+EXPOSURE_EVENTS = (OrderFilled, OrderCancelled, OrderRejected, OrderReplaced)
+"""The order events that change working orders or positions (an acceptance or a refused cancel changes neither):
+what the gateway copies to the risk gate."""
 
 
 EVENT_KIND = {OrderAccepted: "accepted", OrderFilled: "filled", OrderCancelled: "cancelled",

@@ -55,10 +55,13 @@ class Venue(Component):
     def __init__(self, fill=False):
         super().__init__("exchange")
         self.fill, self.received, self.working = fill, [], {}
+        self.reject = False
 
     def on_message(self, message, now_ns):
         self.received.append(message)
-        if isinstance(message, SubmitOrder):
+        if isinstance(message, SubmitOrder) and self.reject:
+            self.port.send(message.owner, OrderRejected(message.client_order_id, "venue says no", now_ns))
+        elif isinstance(message, SubmitOrder):
             self.port.send(message.owner, OrderAccepted(message.client_order_id, now_ns))
             if self.fill:
                 self.port.send(message.owner, OrderFilled(message.client_order_id, message.quantity,
@@ -278,6 +281,19 @@ def test_kill_switch_trips_on_the_reject_rate():
     send(runtime, *(order(f"bad{i}", qty=1_000_000) for i in range(10)))
     assert gate.states["session"].name == "HALTED"
     assert [e.payload["trigger"] for e in store.events() if e.kind == "trading_state"] == ["reject_rate"]
+
+
+def test_a_venue_reject_of_an_order_the_gate_passed_counts_as_a_refusal_of_that_same_order():
+    """Orders passed by the gate and rejected by the venue count once each: nine rejected of nine, then the
+    tenth's pass makes 9 of 10, over a 60% trigger (counted as answers, 9 of 19 would never trip it)."""
+    config = RiskConfig(kill_switch=KillSwitchConfig(reject_min_orders=10, reject_fraction=0.6))
+    runtime, venue, gateway, gate, sender, store = build(config)
+    venue.reject = True
+    send(runtime, *(order(f"r{i}") for i in range(9)))
+    assert "session" not in gate.states and gate.reject_rate.orders == 9 and gate.reject_rate.refused == 9
+    send(runtime, order("r9"))
+    assert gate.states["session"].name == "HALTED"
+    assert "9 of 10 orders refused" in gate.reasons["session"]
 
 
 def test_an_order_whose_pass_trips_the_reject_rate_is_cancelled_at_once_not_left_to_the_overdue_check():
