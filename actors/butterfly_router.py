@@ -87,8 +87,9 @@ from core.risk.checks import TRANSIENT_CODES
 
 _SINGLE_RETRIES = 3
 _DENIAL_RETRIES = 120
-"""How often a part closing exposure is sent again after a transient denial (core.risk.checks.TRANSIENT_CODES),
-one `max_partial_exposure_ms` apart (at most 60 s at the 500 ms cap), before the exit reports the exposure left."""
+"""How often an exit's parts are sent again after transient denials (core.risk.checks.TRANSIENT_CODES), one
+`max_partial_exposure_ms` apart (at most 60 s at the 500 ms cap), before the exit gives up on them."""
+_FIRST_PARTS = ("vertical_1", "whole_fly")
 _ANSWERS_KEPT = 10_000
 
 
@@ -205,12 +206,12 @@ class ButterflyExitRouter(Component):
         """The first order (first vertical, or the whole fly) for `quantity` units, and its timeout."""
         request = ex.request
         first_part = "whole_fly" if request.method == "whole_fly" else "vertical_1"
-        plan = requote(ex.plans[first_part], self.market_of(ex)) if ex.resumed_from else ex.plans[first_part]
+        again = ex.resumed_from or any(o.part == first_part for o in ex.orders.values())
+        plan = requote(ex.plans[first_part], self.market_of(ex)) if again else ex.plans[first_part]
         offset = request.whole_fly_haircut_per_share if first_part == "whole_fly" else 0.0
         limit = ladder_price(plan, 0, request.risk) if not offset else price_giving(plan, offset)
-        self._send(ex, first_part, plan, quantity, limit, now_ns)
-        self.port.schedule(request.risk.routing.first_order_timeout_ms * 1_000_000,
-                           ("first_timeout", request.position.position_id))
+        order = self._send(ex, first_part, plan, quantity, limit, now_ns)
+        self.port.schedule(request.risk.routing.first_order_timeout_ms * 1_000_000, ("first_timeout", order.coid))
 
     def _resume(self, request: ExitButterfly, now_ns: int) -> None:
         """Go on with an exit a restart cut short: count what its replayed orders closed, close the rest."""
@@ -337,17 +338,17 @@ class ButterflyExitRouter(Component):
                          part=order.part, natural=order.limit, mid=order.plan.mid_per_share, reason=why)
         self.executor.replace(order.coid, order.limit, order.quantity - order.filled)
 
-    def _first_timeout(self, exit_id: str, now_ns: int) -> None:
-        ex = self.exits.get(exit_id)
-        if ex is None or ex.finished:
+    def _first_timeout(self, coid: str, now_ns: int) -> None:
+        found = self._order(coid)
+        if found is None:
             return
-        first = [o for o in ex.orders.values() if o.part in ("vertical_1", "whole_fly")][-1]
+        ex, first = found
         if first.done or first.filled >= first.quantity:
             return
         timeout_ms = ex.request.risk.routing.first_order_timeout_ms
         if not first.crossed:
             self._cross(ex, first, f"{first.part} not filled within the slippage guardrail in {timeout_ms} ms")
-            self.port.schedule(timeout_ms * 1_000_000, ("first_timeout", exit_id))
+            self.port.schedule(timeout_ms * 1_000_000, ("first_timeout", coid))
             return
         self.executor.cancel(first.coid)          # even the natural did not fill: give up; the outcome decides
         ex.reason = f"{first.part} not filled even at the natural within {2 * timeout_ms} ms"
@@ -489,13 +490,16 @@ class ButterflyExitRouter(Component):
             self._maybe_done(ex, now_ns)
 
     def _retry_later(self, ex: Exit, order: Order, event: OrderRejected | OrderDenied) -> bool:
-        """A part that closes exposure (the second vertical, a leg closed singly) denied for a passing reason is
-        sent again after `max_partial_exposure_ms` instead of given up: giving up leaves a leg naked, and after
-        an order-path restart the gate denies `no_quote` until its first chain comes."""
-        if not (type(event) is OrderDenied and event.code in TRANSIENT_CODES and _closes_exposure(order.part)
+        """A part denied by the gate for a passing reason (the throttle; no quote yet, as after an order-path
+        restart until the gate's first chain comes) is sent again after `max_partial_exposure_ms` instead of
+        given up: giving up a part that closes exposure (the second vertical, a leg closed singly) leaves a leg
+        naked, and giving up the first leaves the fly open with no exit working ("missed")."""
+        if not (type(event) is OrderDenied and event.code in TRANSIENT_CODES
+                and (_closes_exposure(order.part) or order.part in _FIRST_PARTS)
                 and ex.denial_retries < _DENIAL_RETRIES):
             return False
         ex.denial_retries += 1
+        ex.resends_due += 1
         self.port.schedule(ex.request.risk.max_partial_exposure_ms * 1_000_000, ("resend", order.coid))
         return True
 
@@ -505,7 +509,11 @@ class ButterflyExitRouter(Component):
         if found is None:
             return
         ex, order = found
+        ex.resends_due -= 1
         quantity = order.quantity - order.filled
+        if order.part in _FIRST_PARTS:
+            self._send_first(ex, quantity, now_ns)
+            return
         if order.part == "vertical_2":
             self._send_second(ex, quantity, now_ns)
             return
@@ -542,6 +550,8 @@ class ButterflyExitRouter(Component):
         self.port.schedule(ex.request.risk.max_partial_exposure_ms * 1_000_000, ("exposure", sent.coid))
 
     def _maybe_done(self, ex: Exit, now_ns: int) -> None:
+        if ex.resends_due:
+            return                                  # a denied part goes again: not done until it has
         units = next(iter(ex.plans.values())).quantity
         if "whole_fly" in ex.plans:
             if ex.orders and all(o.done for o in ex.orders.values()):

@@ -135,6 +135,7 @@ class Exit:
     fallback_index: int = 0
     single_retries: int = 0
     denial_retries: int = 0            # parts sent again after a transient denial (router `_retry_later`)
+    resends_due: int = 0               # of those, still to be sent: the exit is not done before they are
     used_slippage: float = 0.0
     finished: bool = False
     resumed_from: int = 0              # orders replayed from before a restart (0: a fresh exit)

@@ -33,6 +33,9 @@ from actors.runtime.protocol import HandlerFailure, record_failure
 from actors.runtime.telemetry import Telemetry
 from config.runtime import LoggingConfig
 
+_FIRST_CALL_WAIT_S = 2.0
+"""How long a restarted actor waits for a first call before it asks itself to start (see `_start_once_alive`)."""
+
 
 class _TimerThread:
     """One daemon thread per host: waits for the earliest deadline, then posts the timer to the actor."""
@@ -188,6 +191,7 @@ class ComponentHost:
             component.bind(RayPort(self, component.name, namespace, placement))
         self.restarted = bool(context.was_current_actor_reconstructed)
         self._held: list[tuple[str, Callable[[Component], None]]] | None = None
+        self._started = threading.Event()            # a restarted actor's components have started
         if self.restarted:          # Ray rebuilt us after a crash: start again, rebuilding state from the ledger
             for component in components:
                 component.telemetry.count("spreadwright_actor_restarts_total", component=component.name)
@@ -195,10 +199,17 @@ class ComponentHost:
             threading.Thread(target=self._start_once_alive, name="spreadwright-restart", daemon=True).start()
 
     def _start_once_alive(self) -> None:
-        """Ask this actor to `start_after_restart` until it has started. One call is not enough: Ray may push it
-        while the constructor still runs (its own handle told RESTARTING at the new address) and fail it with
-        ACTOR_UNAVAILABLE "The actor is restarting", never retried (no task retries here). Then nothing started the
-        components and every message was held for ever: a restarted trader never traded again (seen under load)."""
+        """Start a restarted actor that no call reaches (any call starts it: `_dispatch`): after
+        `_FIRST_CALL_WAIT_S` without one, ask this actor to `start_after_restart` until it has started.
+
+        Not at once: a call to itself made before Ray has told this process that the actor is alive again fails
+        ("The actor is restarting"), and then Ray holds every later call this process makes to the actor (a
+        co-hosted bridge's chains and broker records, every timer) until it stops waiting for the failed one
+        (`actor_scheduling_queue_max_reorder_wait_seconds`): the gate of a restarted order path had no quotes for
+        20 s under load and denied a fly's resumed exit. Retried: one failed call would leave the components
+        unstarted and every message held for ever."""
+        if self._started.wait(_FIRST_CALL_WAIT_S):
+            return
         delay_s = 0.2
         while self._held is not None:
             try:
@@ -222,6 +233,7 @@ class ComponentHost:
             self.start()                             # a component whose on_start fails is recorded and logged
         finally:
             held, self._held = self._held or [], None
+            self._started.set()
             get_logger(component="+".join(self.components)).info(
                 "actor_restarted", process_age_s=round(_process_age_s(), 3),
                 start_s=round(time.monotonic() - started_s, 3), held_messages=len(held))

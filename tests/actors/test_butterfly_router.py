@@ -308,6 +308,22 @@ def test_a_second_vertical_denied_for_a_passing_reason_is_sent_again_not_given_u
     assert not [f for f in result.fills if f.part in ("short_leg", "long_leg")]
 
 
+@pytest.mark.parametrize("part, method", [("vertical_1", "split_verticals"), ("whole_fly", "whole_fly")])
+def test_a_first_order_denied_for_a_passing_reason_is_sent_again_and_the_fly_closes(part, method):
+    """Given up, the exit would be "missed" and the fly left open with no exit working (an order-path restart:
+    the gate denied `no_quote` until its first chain came)."""
+    gate = DenyingGate(part, "no_quote", times=3)
+    result = run_exit(fly(), RouterRiskConfig(max_partial_exposure_ms=100), method=method, gate=gate)
+    assert len(gate.denied) == 3 and result.closed and result.path != "missed"
+    assert sum(f.quantity for f in result.fills if f.part == part) == 2
+
+
+def test_a_first_order_denied_for_good_misses_the_exit_at_once():
+    gate = DenyingGate("vertical_1", "price_collar", times=1)
+    result = run_exit(fly(), RouterRiskConfig(max_partial_exposure_ms=100), gate=gate)
+    assert len(gate.denied) == 1 and result.path == "missed" and not result.fills
+
+
 def test_a_second_vertical_denied_for_good_is_closed_leg_by_leg():
     gate = DenyingGate("vertical_2", "price_collar", times=1)
     result = run_exit(fly(), RouterRiskConfig(max_partial_exposure_ms=100), gate=gate)
