@@ -22,7 +22,8 @@
    those still working and keeps what each fly had closed (`actors.butterfly_router_state`);
    when the requester re-sends the exit, it resumes from there: the second vertical for what the
    first closed (or the single legs, if the fallback had begun), then the first for what is
-   left. A repeated request for an exit already answered gets the same ExitResult again.
+   left. A repeated request for an exit already answered gets the same ExitResult again; a later attempt
+   (`ExitButterfly.attempt`) after an exit that closed nothing ("missed") starts anew.
 
 Orders go through an `OrderExecutor` (the gateway, by messages), so the same router runs in a
 backtest and in a Ray session. The router follows the quotes it is routed (ChainQuotes) to
@@ -34,7 +35,7 @@ A whole-fly complex order is accepted only when the router was built with `allow
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Hashable
+from typing import Any, Hashable, NamedTuple
 
 from actors import butterfly_router_hedge as hedging
 from actors import names
@@ -53,6 +54,7 @@ from config.router import FallbackAction
 from core.exits.butterfly import (
     HEDGE_PARTS,
     ExitFill,
+    ExitResult,
     InvalidExitError,
     LegQuote,
     MarketData,
@@ -90,6 +92,18 @@ _DENIAL_RETRIES = 120
 """How often an exit's parts are sent again after transient denials (core.risk.checks.TRANSIENT_CODES), one
 `max_partial_exposure_ms` apart (at most 60 s at the 500 ms cap), before the exit gives up on them."""
 _FIRST_PARTS = ("vertical_1", "whole_fly")
+
+
+class _Answer(NamedTuple):
+    """A fly's last exit as answered: its result, the request's attempt and the last order sequence it used."""
+
+    result: ExitResult
+    attempt: int
+    last_sequence: int
+
+    def superseded_by(self, request: ExitButterfly) -> bool:
+        """A later attempt after an exit that closed nothing starts anew; anything else is a repeat."""
+        return self.result.path == "missed" and request.attempt > self.attempt
 _ANSWERS_KEPT = 10_000
 
 
@@ -106,7 +120,7 @@ class ButterflyExitRouter(Component):
         self.books: dict[tuple[str, str], ChainQuotes] = {}
         self.counts = {"exits": 0, "closed": 0, "fallbacks": 0, "missed": 0, "refused": 0, "resumed": 0}
         self.executor: OrderExecutor | None = None
-        self.answered: OrderedDict[str, Any] = OrderedDict()      # position id -> its ExitResult (re-sent on a repeat)
+        self.answered: OrderedDict[str, _Answer] = OrderedDict()      # position id -> its last exit's answer
         self.recovery = Recovery(replayed=not recover)
 
     def on_start(self, now_ns: int) -> None:
@@ -152,8 +166,10 @@ class ButterflyExitRouter(Component):
         position_id = request.position.position_id
         if position_id in self.exits:
             self.log.debug("duplicate_exit_ignored", position_id=position_id)
+        elif position_id in self.answered and not self.answered[position_id].superseded_by(request):
+            self.port.send(request.requester, self.answered[position_id].result)
         elif position_id in self.answered:
-            self.port.send(request.requester, self.answered[position_id])
+            self._start(request, now_ns, after_sequence=self.answered.pop(position_id).last_sequence)
         elif not self.recovery.replayed:
             self.recovery.held.append(request)
         elif position_id in self.recovery.past:
@@ -198,8 +214,10 @@ class ButterflyExitRouter(Component):
         ex = self.exits[position.position_id] = Exit(request, now_ns, mid, theo, plans)
         return ex
 
-    def _start(self, request: ExitButterfly, now_ns: int) -> None:
+    def _start(self, request: ExitButterfly, now_ns: int, after_sequence: int = 0) -> None:
+        """A new exit; `after_sequence`: the last order sequence an earlier exit of this fly used."""
         ex = self._new_exit(request, now_ns)
+        ex.sequence = after_sequence
         self._send_first(ex, next(iter(ex.plans.values())).quantity, now_ns)
 
     def _send_first(self, ex: Exit, quantity: int, now_ns: int) -> None:
@@ -591,7 +609,7 @@ class ButterflyExitRouter(Component):
         self.port.send(ex.request.requester, result)
         position_id = ex.request.position.position_id
         del self.exits[position_id]
-        self.answered[position_id] = result
+        self.answered[position_id] = _Answer(result, ex.request.attempt, ex.sequence)
         if len(self.answered) > _ANSWERS_KEPT:
             self.answered.popitem(last=False)
 

@@ -42,6 +42,8 @@ from core.quotes import ChainQuotes
 from core.units import NS_PER_YEAR, TRADING_DAYS_PER_YEAR
 
 NS = 1_000_000_000
+_MISSED_RETRY_CAP_S = 60.0
+"""The longest wait between exits of a fly after misses (each miss doubles the wait, from `exit_resend_s`)."""
 
 
 class ButterflyStrategist(Component):
@@ -66,6 +68,8 @@ class ButterflyStrategist(Component):
         self.exiting = False
         self.exit_request: ExitButterfly | None = None
         self.exit_sent_ns = 0
+        self.exit_attempt = 0                     # exits asked of the router for the open fly
+        self.next_exit_ns = 0                     # after a missed exit: no new attempt before this
         self.round_trips: list[dict[str, Any]] = []
         self.halted_reason: str | None = None     # no new fly once halted; an open fly still exits
         self.gate_states: dict[str, str] = {}     # scope -> the risk gate's state: no new fly unless all ACTIVE
@@ -247,6 +251,7 @@ class ButterflyStrategist(Component):
         debit = entering["notional"] / units
         position_id = entering["coid"].removesuffix(ENTRY_SUFFIX)
         self.position = ButterflyPosition(position_id, self.symbol, legs, float(debit), entry_ns)
+        self.exit_attempt, self.next_exit_ns = 0, 0
         self.entry = {} if entering["spot"] is None else self._entry_marks(entering["spot"], now_ns)
         self.log.info("fly_opened", position_id=position_id, debit=round(debit, 4), units=units,
                       strikes=entering["strikes"])
@@ -285,7 +290,7 @@ class ButterflyStrategist(Component):
             > abs(self.entry["spot"] - center) + self.settings.atr_exit_multiple * self.entry["atr"]
         ):
             reason = "atr_stop"
-        if reason is None:
+        if reason is None or now_ns < self.next_exit_ns:
             return
         market = MarketData(
             {(right, leg.strike): q for leg, q in zip(position.legs, quotes)},
@@ -295,7 +300,8 @@ class ButterflyStrategist(Component):
         self.exiting, self.exit_sent_ns = True, now_ns
         self.entry["exit_signal"] = reason
         self.log.info("fly_exit_signal", position_id=position.position_id, reason=reason, mid=round(mid, 4))
-        self.exit_request = ExitButterfly(position, market, self.risk, self.name)
+        self.exit_attempt += 1
+        self.exit_request = ExitButterfly(position, market, self.risk, self.name, attempt=self.exit_attempt)
         self.port.send(self.router, self.exit_request)
         self.port.schedule(int(self.settings.exit_resend_s * NS), ("exit_resend", position.position_id))
 
@@ -317,6 +323,13 @@ class ButterflyStrategist(Component):
     def _exited(self, result: ExitResult, now_ns: int) -> None:
         position = self.position
         if position is None or result.position_id != position.position_id:
+            return
+        if result.path == "missed":             # nothing closed: the fly is as it was, watched and tried again
+            retry_s = min(self.settings.exit_resend_s * 2 ** (self.exit_attempt - 1), _MISSED_RETRY_CAP_S)
+            self.next_exit_ns = now_ns + int(retry_s * NS)
+            self.exiting, self.exit_request = False, None
+            self.log.warning("fly_exit_missed", position_id=position.position_id, reason=result.reason,
+                             attempt=self.exit_attempt, retry_after_s=retry_s)
             return
         self.round_trips.append({"position_id": position.position_id, "symbol": self.symbol,
                                  "expiration": self.expiration.isoformat(), "entry_time_ns": position.entry_time_ns,

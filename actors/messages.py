@@ -95,7 +95,9 @@ class ExitButterfly(NamedTuple):
     `core.exits.butterfly.ExitResult`.
 
     `method` "split_verticals" (always allowed) or "whole_fly" (simulation only: the study's baseline).
-    `risk` is a `config.router.RouterRiskConfig`; `whole_fly_haircut_per_share` prices the whole-fly order."""
+    `risk` is a `config.router.RouterRiskConfig`; `whole_fly_haircut_per_share` prices the whole-fly order.
+    `attempt`: the requester's count of exits of this position; the router answers a repeat of an attempt it has
+    answered with the same result, and starts a later attempt anew when the earlier one closed nothing ("missed")."""
 
     position: object
     market: object
@@ -103,6 +105,7 @@ class ExitButterfly(NamedTuple):
     requester: str
     method: str = "split_verticals"
     whole_fly_haircut_per_share: float = 0.0
+    attempt: int = 1
 
 
 

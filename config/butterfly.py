@@ -16,7 +16,10 @@ class ButterflyStrategyConfig(FrozenModel):
     (1 + profit_target_fraction) x the debit; `max_hold_s` has passed; or spot has moved
     `atr_exit_multiple` daily ATRs (1.6 x IV x spot / sqrt(252)) further from the centre than at entry.
     An exit the router has not answered is sent again every `exit_resend_s` (the router ignores a repeat
-    of an exit it is running; after its restart the repeat is how it learns which flies to resume).
+    of an exit it is running; after its restart the repeat is how it learns which flies to resume). An exit that
+    closed nothing ("missed": the first vertical refused, or not filled even at the natural) leaves the fly
+    open and watched: its exit is tried again when a signal fires after `exit_resend_s`, doubled after each
+    miss up to 60 s.
     """
 
     enabled: bool = False

@@ -21,6 +21,7 @@ from core.exits.butterfly import (
     plan_exit,
 )
 from core.legs import Leg
+from core.orders import SubmitOrder
 from core.quotes import ChainQuotes
 from sim.exchange.simulated import SimulatedExchange
 
@@ -322,6 +323,37 @@ def test_a_first_order_denied_for_good_misses_the_exit_at_once():
     gate = DenyingGate("vertical_1", "price_collar", times=1)
     result = run_exit(fly(), RouterRiskConfig(max_partial_exposure_ms=100), gate=gate)
     assert len(gate.denied) == 1 and result.path == "missed" and not result.fills
+
+
+class Retrier(Requester):
+    """Sends attempt 1; after each answer, a repeat of it and then the next attempt, up to `attempts`."""
+
+    def __init__(self, request, attempts):
+        super().__init__(request)
+        self.attempts = attempts
+
+    def on_message(self, message, now_ns):
+        self.results.append(message)
+        if message.path == "missed" and self.request.attempt < self.attempts:
+            self.port.send("router", self.request)                                  # a late repeat
+            self.request = self.request._replace(attempt=self.request.attempt + 1)
+            self.port.schedule(1_000_000, "go")
+
+
+def test_a_later_attempt_after_a_missed_exit_starts_anew_with_new_order_ids_and_a_repeat_gets_the_answer():
+    gate = DenyingGate("vertical_1", "price_collar", times=1)
+    sent = []
+    gate.on_message = lambda message, now_ns, pass_on=gate.on_message: (
+        sent.append(message.client_order_id) if type(message) is SubmitOrder else None, pass_on(message, now_ns))
+    runtime = InlineRuntime(RuntimeConfig(seed=1), start_ns=T0)
+    desk = Retrier(ExitButterfly(fly(), MarketData(dict(QUOTES), 100.0), RouterRiskConfig(), "desk"), attempts=2)
+    router = ButterflyExitRouter(gateway=gate.name, recover=False)
+    for component in (SimulatedExchange(ExchangeConfig(seed=1)), Feed(QUOTES, 50), router, desk, gate):
+        runtime.add(component)
+    runtime.run(until_ns=T0 + 20 * 10**9)
+    assert [r.path for r in desk.results][:2] == ["missed", "missed"] and len(desk.results) == 3      # the repeat
+    assert desk.results[1] == desk.results[0] and desk.results[2].closed and desk.results[2].path != "missed"
+    assert len(sent) == len(set(sent)) and sent[0].endswith(":x1:vertical_1") and sent[1].endswith(":x2:vertical_1")
 
 
 def test_a_second_vertical_denied_for_good_is_closed_leg_by_leg():

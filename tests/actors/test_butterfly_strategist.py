@@ -86,3 +86,38 @@ def test_an_entry_cancelled_part_filled_leaves_a_fly_of_what_filled():
     assert [leg.quantity for leg in position.legs] == [2, 4, 2] and [leg.side for leg in position.legs] == [
         "long", "short", "long"]
     assert abs(position.net_debit_per_share - 0.45) < 1e-12
+
+
+def test_a_missed_exit_keeps_the_fly_and_tries_again_later_as_a_new_attempt():
+    """Nothing closed ("missed"): the fly is still open, so it is not written off as a round trip; its exit is
+    tried again once a signal fires after `exit_resend_s` (doubled after each miss), as attempt 2, 3..."""
+    from actors.messages import ExitButterfly
+    from core.exits.butterfly import exit_result
+    from core.orders import OrderFilled
+
+    chain, port = _chain(), RecordingPort()
+    strategist = ButterflyStrategist("SPY", date(2026, 11, 27), ButterflyStrategyConfig(
+        enabled=True, min_days_to_expiry=0, max_hold_s=60, exit_resend_s=2), RouterRiskConfig(), rate=RATE)
+    strategist.bind(port)
+    strategist.on_message(chain, NOW_NS)
+    entry = next(m for _, m in port.sent if isinstance(m, SubmitOrder))
+    strategist.on_message(OrderFilled(entry.client_order_id, 1, entry.limit_price, (), 1, 0, NOW_NS), NOW_NS)
+    exits = lambda: [m for _, m in port.sent if isinstance(m, ExitButterfly)]       # noqa: E731
+    t = NOW_NS + 61 * 10**9
+    strategist.on_message(chain._replace(time_ns=t), t)
+    position = exits()[0].position
+    missed = exit_result(position, "split_verticals", "missed", [], False, 0.5, 0.5, t, 0.0, "vertical_1 rejected")
+    strategist.on_message(missed, t + 10**9)
+    assert strategist.position is not None and strategist.snapshot()["round_trips"] == 0
+    strategist.on_message(chain._replace(time_ns=t + 2 * 10**9), t + 2 * 10**9)       # 1 s after the miss: waits
+    assert [e.attempt for e in exits()] == [1]
+    strategist.on_message(chain._replace(time_ns=t + 4 * 10**9), t + 4 * 10**9)
+    assert [e.attempt for e in exits()] == [1, 2] and exits()[1].position == position
+    strategist.on_message(missed, t + 5 * 10**9)                                      # missed again: waits 4 s
+    strategist.on_message(chain._replace(time_ns=t + 8 * 10**9), t + 8 * 10**9)
+    assert [e.attempt for e in exits()] == [1, 2]
+    strategist.on_message(chain._replace(time_ns=t + 10 * 10**9), t + 10 * 10**9)
+    assert [e.attempt for e in exits()] == [1, 2, 3]
+    closed = exit_result(position, "split_verticals", "normal", [], True, 0.5, 0.5, t, 0.0, None)
+    strategist.on_message(closed, t + 11 * 10**9)
+    assert strategist.position is None and strategist.snapshot()["round_trips"] == 1
