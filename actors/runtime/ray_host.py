@@ -33,8 +33,10 @@ from actors.runtime.protocol import HandlerFailure, record_failure
 from actors.runtime.telemetry import Telemetry
 from config.runtime import LoggingConfig
 
-_FIRST_CALL_WAIT_S = 2.0
-"""How long a restarted actor waits for a first call before it asks itself to start (see `_start_once_alive`)."""
+_FIRST_CALL_WAIT_S = 0.5
+"""How long a restarted actor waits for a first call before it asks itself to start (see `_start_once_alive`):
+Ray told a restarted process that its actor was alive ~20 ms after the constructor returned, on a loaded machine;
+an order path that no trader calls (they wait for its bridge's chains) starts this much later."""
 
 
 class _TimerThread:
