@@ -92,6 +92,7 @@ _DENIAL_RETRIES = 120
 """How often an exit's parts are sent again after transient denials (core.risk.checks.TRANSIENT_CODES), one
 `max_partial_exposure_ms` apart (at most 60 s at the 500 ms cap), before the exit gives up on them."""
 _FIRST_PARTS = ("vertical_1", "whole_fly")
+_ANSWERS_KEPT = 10_000
 
 
 class _Answer(NamedTuple):
@@ -104,7 +105,6 @@ class _Answer(NamedTuple):
     def superseded_by(self, request: ExitButterfly) -> bool:
         """A later attempt after an exit that closed nothing starts anew; anything else is a repeat."""
         return self.result.path == "missed" and request.attempt > self.attempt
-_ANSWERS_KEPT = 10_000
 
 
 class ButterflyExitRouter(Component):
