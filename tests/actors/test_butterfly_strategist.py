@@ -31,6 +31,20 @@ def _strategist(port: RecordingPort) -> ButterflyStrategist:
     return strategist
 
 
+def _holding_a_fly():
+    """A strategist whose fly entered and filled at NOW_NS (held at most 60 s, exits re-sent every 2 s)."""
+    from core.orders import OrderFilled
+
+    chain, port = _chain(), RecordingPort()
+    strategist = ButterflyStrategist("SPY", date(2026, 11, 27), ButterflyStrategyConfig(
+        enabled=True, min_days_to_expiry=0, max_hold_s=60, exit_resend_s=2), RouterRiskConfig(), rate=RATE)
+    strategist.bind(port)
+    strategist.on_message(chain, NOW_NS)
+    entry = next(m for _, m in port.sent if isinstance(m, SubmitOrder))
+    strategist.on_message(OrderFilled(entry.client_order_id, 1, entry.limit_price, (), 1, 0, NOW_NS), NOW_NS)
+    return chain, port, strategist
+
+
 def test_a_halted_strategist_opens_no_fly():
     chain = _chain()
     active_port, halted_port = RecordingPort(), RecordingPort()
@@ -46,15 +60,8 @@ def test_a_halted_strategist_opens_no_fly():
 def test_an_unanswered_exit_is_re_sent_unchanged_until_the_router_answers():
     from actors.messages import ExitButterfly
     from core.exits.butterfly import exit_result
-    from core.orders import OrderFilled
 
-    chain, port = _chain(), RecordingPort()
-    strategist = ButterflyStrategist("SPY", date(2026, 11, 27), ButterflyStrategyConfig(
-        enabled=True, min_days_to_expiry=0, max_hold_s=60, exit_resend_s=2), RouterRiskConfig(), rate=RATE)
-    strategist.bind(port)
-    strategist.on_message(chain, NOW_NS)
-    entry = next(m for _, m in port.sent if isinstance(m, SubmitOrder))
-    strategist.on_message(OrderFilled(entry.client_order_id, 1, entry.limit_price, (), 1, 0, NOW_NS), NOW_NS)
+    chain, port, strategist = _holding_a_fly()
     later = NOW_NS + 61 * 10**9
     strategist.on_message(chain._replace(time_ns=later), later)          # held past max_hold_s: the time exit
     exits = [m for r, m in port.sent if isinstance(m, ExitButterfly)]
@@ -93,15 +100,8 @@ def test_a_missed_exit_keeps_the_fly_and_tries_again_later_as_a_new_attempt():
     tried again once a signal fires after `exit_resend_s` (doubled after each miss), as attempt 2, 3..."""
     from actors.messages import ExitButterfly
     from core.exits.butterfly import exit_result
-    from core.orders import OrderFilled
 
-    chain, port = _chain(), RecordingPort()
-    strategist = ButterflyStrategist("SPY", date(2026, 11, 27), ButterflyStrategyConfig(
-        enabled=True, min_days_to_expiry=0, max_hold_s=60, exit_resend_s=2), RouterRiskConfig(), rate=RATE)
-    strategist.bind(port)
-    strategist.on_message(chain, NOW_NS)
-    entry = next(m for _, m in port.sent if isinstance(m, SubmitOrder))
-    strategist.on_message(OrderFilled(entry.client_order_id, 1, entry.limit_price, (), 1, 0, NOW_NS), NOW_NS)
+    chain, port, strategist = _holding_a_fly()
     exits = lambda: [m for _, m in port.sent if isinstance(m, ExitButterfly)]       # noqa: E731
     t = NOW_NS + 61 * 10**9
     strategist.on_message(chain._replace(time_ns=t), t)
