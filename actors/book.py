@@ -265,6 +265,7 @@ class BookComponent(Component):
         out["by_symbol"] = self.valuation.totals("symbol")
         out["by_chain"] = self.valuation.totals("chain")
         out["worst_case"] = self.valuation.worst_case(self.settings.worst_case_range)
+        out["positions"] = self.valuation.open_positions()
         return out
 
 

@@ -211,6 +211,21 @@ class StructureConfig(FrozenModel):
         return spec
 
 
+class ExitRuleConfig(FrozenModel):
+    """One exit style's rule laid over seed 003's (`core.exits.rules.SEED_003_RULES`): profit target and stop as
+    fractions, and the trailing section (activates at `trailing_threshold` of the target; ATR stop
+    `atr_multiple` x ATR behind the best price, or a lock of `bbw_lock_fraction` of the P&L once the Bollinger
+    width reaches `bbw_trigger_ratio` x its average); a field left out keeps seed 003's value."""
+
+    target_fraction: float | None = Field(None, gt=0, le=1)
+    stop_fraction: float | None = Field(None, gt=0, le=5)
+    trailing_mode: Literal["bbw", "atr", "none"] | None = None
+    trailing_threshold: float | None = Field(None, gt=0, le=1)
+    atr_multiple: float | None = Field(None, gt=0, le=10)
+    bbw_trigger_ratio: float | None = Field(None, gt=1, le=10)
+    bbw_lock_fraction: float | None = Field(None, gt=0, le=1)
+
+
 class DeskConfig(FrozenModel):
     """The StructureDesk (actors/structure_desk.py), one per symbol. `trade` off (the default): proposals are
     published and counted, nothing is sent. On: each proposal is sized (core/strategy/treasury.py: the capital,
@@ -235,6 +250,8 @@ class DeskConfig(FrozenModel):
     exit_resend_s: float = Field(30.0, gt=0, le=3600)
     time_exit_dte: float = Field(21.0, ge=0, le=3650)
     exit_before_expiry_s: float = Field(900.0, ge=0, le=30 * 86_400)
+    exit_rules_by_style: dict[Literal["SHORT_VOL", "DIRECTIONAL"], ExitRuleConfig] = Field(default_factory=dict)
+    """Per exit style, the targets, stops and trailing rules over seed 003's (see ExitRuleConfig)."""
     entry: Literal["complex", "legged"] = "complex"
     """complex: one order of every leg at the natural. legged: the two groups the exit router closes, the higher
     value first, each at its natural; the second within `router.max_partial_exposure_ms` of the first's fill,
@@ -253,8 +270,14 @@ class DeskConfig(FrozenModel):
                             self.correlation)
 
     def exit_rules(self) -> dict[str, ExitRule]:
-        return {style: rule._replace(time_exit_dte=self.time_exit_dte, exit_before_expiry_s=self.exit_before_expiry_s)
-                for style, rule in SEED_003_RULES.items()}
+        """Seed 003's rule per style with `exit_rules_by_style` laid over it and this desk's time exits."""
+        rules = {}
+        for style, rule in SEED_003_RULES.items():
+            override = self.exit_rules_by_style.get(style)
+            changes = override.model_dump(exclude_none=True) if override is not None else {}
+            rules[style] = rule._replace(**changes, time_exit_dte=self.time_exit_dte,
+                                         exit_before_expiry_s=self.exit_before_expiry_s)
+        return rules
 
 
 class BlackoutWindow(FrozenModel):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Mapping, NamedTuple
+from typing import Any, Mapping, NamedTuple
 
 import numpy as np
 
@@ -557,7 +557,17 @@ class RowTable:
 SUMMED = ("realized_usd", "market_value_usd", "liquidation_usd", "unrealized_usd", "delta_shares", "delta_usd",
           "gamma_shares_per_usd", "vega_usd_per_vol_point", "theta_usd_per_day")
 _COUNTED = ("open_contracts", "model_marked", "unpriced")
+_POSITION_SUMS = ("unrealized_usd", "delta_shares", "gamma_shares_per_usd", "vega_usd_per_vol_point",
+                  "theta_usd_per_day")
 _TOTALLED = SUMMED + _COUNTED
+
+
+_MARKED = {MarkFlag.QUOTE: "market", MarkFlag.MODEL: "model", MarkFlag.NO_MARKET: "none", MarkFlag.SHARES: "market",
+           MarkFlag.CLOSED: "none"}
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
 
 
 class BookValuation:
@@ -596,6 +606,28 @@ class BookValuation:
             totals["pnl_usd"] = round(totals["realized_usd"] + totals["unrealized_usd"], 2)
             out[name] = totals
         return out
+
+    def open_positions(self) -> list[dict[str, Any]]:
+        """Each contract held (rows of every structure netted), with its per-share mark and its money and greeks:
+        [{symbol, expiry, strike, right, quantity, mark_per_share, unrealized_usd, delta_shares,
+        gamma_shares_per_usd, vega_usd_per_vol_point, theta_usd_per_day, marked}] ordered by contract; `marked` is
+        "market", "model" or "none" (no mark: its money and greeks count as 0)."""
+        table = self.table
+        held: dict[Any, dict[str, Any]] = {}
+        for row in np.flatnonzero(table.quantity != 0).tolist():
+            contract = table.keys[row][1]
+            line = held.setdefault(contract, {
+                "symbol": contract.symbol, "expiry": contract.expiry, "strike": float(contract.strike),
+                "right": contract.right, "quantity": 0, "mark_per_share": _finite(table.mark[row]),
+                "marked": _MARKED[int(table.flag[row])], **{column: 0.0 for column in _POSITION_SUMS}})
+            line["quantity"] += int(table.quantity[row])
+            for column in _POSITION_SUMS:
+                line[column] += float(getattr(table, column)[row])
+        lines = [line for line in held.values() if line["quantity"] != 0]
+        for line in lines:
+            for column in _POSITION_SUMS:
+                line[column] = round(line[column], 2)
+        return sorted(lines, key=lambda line: (line["symbol"], line["expiry"], line["strike"], line["right"]))
 
     def worst_case(self, price_range: float = 0.5) -> dict[str, dict[str, float]]:
         """Per symbol: the open book's loss at expiry (all options at intrinsic, shares at the price) against

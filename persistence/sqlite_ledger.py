@@ -57,6 +57,12 @@ class SqliteLedgerStore:
             LedgerEvent(seq, t, kind, coid, owner, json.loads(payload)) for seq, t, kind, coid, owner, payload in rows
         ]
 
+    def events_after(self, seq: int) -> list[LedgerEvent]:
+        """The events appended after `seq`, in order (a reader following a live ledger)."""
+        rows = self._db.execute("SELECT seq, time_ns, kind, client_order_id, owner, payload FROM events WHERE seq > ? "
+                                "ORDER BY seq", (seq,))
+        return [LedgerEvent(s, t, kind, coid, owner, json.loads(payload)) for s, t, kind, coid, owner, payload in rows]
+
     def has_intent(self, client_order_id: str) -> bool:
         row = self._db.execute("SELECT 1 FROM events WHERE client_order_id = ? AND kind = 'intent' LIMIT 1",
                                (client_order_id,)).fetchone()

@@ -204,6 +204,54 @@ def listed_expirations(url: str, symbols: tuple[str, ...], per_symbol: int, toda
     return chosen
 
 
+_COMMAND_POLL_S = 0.2
+"""How often a session run with a channel looks for commands (a halt from the control plane)."""
+
+
+class SessionChannel:
+    """How a supervising process (the control plane) watches and steers a session it started as a child: the
+    session writes `status.json` (atomically: a new file renamed over the old) with the time, its pid, its state
+    and its whole status; the supervisor drops commands as JSON files into `commands/`, and their answers come
+    back in the status. Files, not a pipe: a session never blocks on a reader, and survives its supervisor."""
+
+    def __init__(self, folder: str | os.PathLike) -> None:
+        self.folder = Path(folder)
+        self.status_path = self.folder / "status.json"
+        self.commands = self.folder / "commands"
+        self.commands.mkdir(parents=True, exist_ok=True)
+        self.answers: dict[str, dict[str, Any]] = {}
+
+    def write_status(self, state: str, status: dict[str, Any] | None) -> None:
+        import json
+
+        body = {"time_ns": time.time_ns(), "pid": os.getpid(), "state": state, "status": status,
+                "answers": self.answers}
+        partial = self.status_path.with_suffix(".tmp")
+        partial.write_text(json.dumps(body, default=str), encoding="utf-8")
+        os.replace(partial, self.status_path)
+
+    def take_commands(self) -> list[dict[str, Any]]:
+        """The commands waiting, oldest first, each removed as it is read (an unreadable one is answered as such)."""
+        import json
+
+        taken = []
+        for path in sorted(self.commands.glob("*.json")):
+            try:
+                command = json.loads(path.read_text(encoding="utf-8"))
+                if not isinstance(command, dict):
+                    raise ValueError("not a JSON object")
+                taken.append(command)
+            except (OSError, ValueError) as err:
+                self.answers[path.stem] = {"ok": False, "error": f"unreadable command: {err}"}
+            path.unlink(missing_ok=True)
+        return taken
+
+    def answer(self, command_id: str, answer: dict[str, Any]) -> None:
+        self.answers[command_id] = answer
+        while len(self.answers) > 100:
+            self.answers.pop(next(iter(self.answers)))
+
+
 _EXIT_DRAIN_S = 10.0
 """How long a stop waits for butterfly exits under way (a first vertical crosses after 2 s, a second after 0.5 s)."""
 
@@ -267,33 +315,65 @@ class PaperSession:
     # ------------------------------------------------------------------ run
 
     def run(
-        self, duration_s: float | None = None, status_every_s: float = 10.0, reconcile_every_s: float = 2.0
+        self, duration_s: float | None = None, status_every_s: float = 10.0, reconcile_every_s: float = 2.0,
+        channel: SessionChannel | None = None,
     ) -> None:
-        """Supervise until `duration_s` passes or `request_stop()` (Ctrl-C/SIGTERM in the CLI)."""
+        """Supervise until `duration_s` passes or `request_stop()` (Ctrl-C/SIGTERM in the CLI); with a `channel`,
+        write the status there every `status_every_s` and carry out the commands found in it."""
         started = time.monotonic()
-        next_status = started + status_every_s
+        next_status = next_reconcile = started
         while not self.stopping.is_set():
-            if duration_s is not None and time.monotonic() - started >= duration_s:
+            now = time.monotonic()
+            if duration_s is not None and now - started >= duration_s:
                 break
-            self.health.reconcile(time.time_ns())
-            if time.monotonic() >= next_status:
-                next_status += status_every_s
-                self.print_status()
-            self.stopping.wait(reconcile_every_s)
+            if now >= next_reconcile:
+                next_reconcile = now + reconcile_every_s
+                self.health.reconcile(time.time_ns())
+            if now >= next_status:
+                next_status = now + status_every_s
+                self.report_status(channel)
+            if channel is not None:
+                self.carry_out(channel)
+            self.stopping.wait(min(_COMMAND_POLL_S if channel else reconcile_every_s, reconcile_every_s))
+
+    def report_status(self, channel: SessionChannel | None) -> None:
+        """The status line on stdout, and the whole status in the channel (a heartbeat for whoever watches)."""
+        status = self.print_status()
+        if channel is not None:
+            channel.write_status("running", status)
+
+    def carry_out(self, channel: SessionChannel) -> None:
+        """Halt, reduce or resume the session (or one sender) as the channel's commands say; each answer (the
+        state now, or why not) goes back in the next status."""
+        from actors.messages import SetTradingState
+        from actors.runtime.ray_runtime import deliver_to_running
+        from core.risk.states import SESSION_SCOPE
+
+        for command in channel.take_commands():
+            scope = command.get("scope") or SESSION_SCOPE
+            try:
+                snapshot = deliver_to_running(names.RISK, SetTradingState(scope, command["state"], command["reason"]),
+                                              self.config.runtime.ray_namespace)
+                answer = {"ok": True, "state": snapshot["states"].get(scope, "ACTIVE"), "working": snapshot["working"]}
+            except (KeyError, LookupError, TimeoutError, ValueError) as err:
+                answer = {"ok": False, "error": f"{type(err).__name__}: {err}"}
+            _log.info("session_command", command=command, answer=answer)
+            channel.answer(command.get("id", ""), answer)
 
     def request_stop(self, *_: Any) -> None:
         self.stopping.set()
 
-    def print_status(self) -> None:
-        """One status line; a status that does not come in time is logged and skipped: a slow
+    def print_status(self) -> dict[str, Any] | None:
+        """One status line (and the status); a status that does not come in time is logged and skipped: a slow
         snapshot (an actor busy, a loaded machine) must not end a session that is trading."""
         try:
             status = self.supervisor.get_status()
         except TimeoutError as err:
             _log.warning("status_unavailable", error=repr(err))
             print(f"[{datetime.now(timezone.utc):%H:%M:%S}] status not available in time: {err}", flush=True)
-            return
+            return None
         print(f"[{datetime.now(timezone.utc):%H:%M:%S}] {status_line(status)}", flush=True)
+        return status
 
     # ------------------------------------------------------------------ stop
 
@@ -376,22 +456,32 @@ class SessionFailed(RuntimeError):
 
 
 def run_paper(config: SessionConfig, duration_s: float | None = None, address: str | None = None,
-              status_every_s: float = 10.0) -> dict[str, Any]:
+              status_every_s: float = 10.0, channel: SessionChannel | None = None) -> dict[str, Any]:
     """Start, supervise until stopped or `duration_s`, stop cleanly; SIGINT/SIGTERM request the stop."""
     session = PaperSession(config, address)
-    started = False
+    started, failure = False, ""
     previous = {}
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
             previous[signum] = signal.signal(signum, session.request_stop)
     try:
+        if channel is not None:
+            channel.write_status("starting", None)
         session.start()
         started = True
-        session.run(duration_s, status_every_s)
+        if previous:                       # ray.init replaced them (its SIGTERM handler exits the process at once)
+            for signum in previous:
+                signal.signal(signum, session.request_stop)
+        session.run(duration_s, status_every_s, channel=channel)
     except (BrokerError, TimeoutError) as err:
-        raise SessionFailed(f"session {'ended on an error' if started else 'could not start'}: {err}") from err
+        failure = f"session {'ended on an error' if started else 'could not start'}: {err}"
+        raise SessionFailed(failure) from err
     finally:
+        if channel is not None:
+            channel.write_status("stopping", None)
         summary = session.stop()
+        if channel is not None:
+            channel.write_status("failed" if failure else "stopped", {**summary, "error": failure})
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     return summary
@@ -399,13 +489,13 @@ def run_paper(config: SessionConfig, duration_s: float | None = None, address: s
 
 
 def run_paper_job(config: SessionConfig, duration_s: float | None = None, address: str | None = None,
-                  status_every_s: float = 10.0) -> int:
+                  status_every_s: float = 10.0, channel: SessionChannel | None = None) -> int:
     """A session with its console lines (start, the status as the stop began, the stop); the exit code:
     0, or 1 when it could not start or left orders working."""
     print(f"{config.mode.value} session {config.name}: {', '.join(config.symbols)}; ledger {config.ledger.path}; "
           "Ctrl-C stops it (working orders are cancelled first)", flush=True)
     try:
-        summary = run_paper(config, duration_s, address, status_every_s)
+        summary = run_paper(config, duration_s, address, status_every_s, channel)
     except SessionFailed as err:
         print(err, file=sys.stderr)
         return 1

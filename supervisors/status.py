@@ -31,7 +31,8 @@ class StatusView:
         current_contracts, ...}}, position_summary: {net_premium, total_imbalance, balanced_chains, chains},
         book: {total, by_symbol, by_chain: {pnl_usd, realized_usd, unrealized_usd, delta_usd, vega_usd_per_vol_point,
         theta_usd_per_day, open_contracts, ...}, worst_case: {symbol: {max_loss_usd, at_price, ...}},
-        max_drawdown_usd, marked_ns, ...} as of the book's last mark ({} when the session runs no book)}"""
+        max_drawdown_usd, marked_ns, positions: [...], ...} as of the book's last mark ({} when the session runs no
+        book), risk: the risk gate's snapshot {states: {scope: ACTIVE|REDUCING|HALTED}, working, by_code, ...}}"""
         snapshots = self._snapshots()
         traders = {f"{s['symbol']}_{s['expiration']}": dict(s)
                    for name, s in sorted(snapshots.items()) if names.is_trader(name)}
@@ -39,7 +40,7 @@ class StatusView:
         position = {key: balance.get(key, 0) for key in ("net_premium", "total_imbalance", "balanced_chains", "chains",
                                                           "total_debit_paid", "total_credit_received")}
         return {"active": self._is_active(), "traders": traders, "position_summary": position,
-                "book": dict(snapshots.get(names.BOOK, {}))}
+                "book": dict(snapshots.get(names.BOOK, {})), "risk": dict(snapshots.get(names.RISK, {}))}
 
     def optimize_parameters(self) -> dict[str, Any]:
         """The learned {optimal_contracts, optimal_hours, optimal_cancel_ms} (None where data is short)."""

@@ -64,3 +64,17 @@ def test_routing_and_structure_settings_reach_the_pure_layer():
     spec = config.strategist.structure_specs()[StructureKind.IRON_CONDOR]
     assert spec.short_delta == 0.16 and spec.wing_pct_of_spot == 1.5 and spec.delta_min == 0.10
     assert StrategistConfig().routing_rule().table["CAUTION"][0].structure is StructureKind.JADE_LIZARD
+
+
+def test_exit_and_trailing_rules_are_laid_over_seed_003s_per_style():
+    from config.strategist import DeskConfig
+    from core.exits.rules import SEED_003_RULES
+
+    desk = DeskConfig.model_validate_json('{"exit_rules_by_style": {"SHORT_VOL": {"trailing_threshold": 0.3, '
+                                          '"bbw_lock_fraction": 0.8}}, "time_exit_dte": 10}')
+    rules = desk.exit_rules()
+    assert rules["SHORT_VOL"] == SEED_003_RULES["SHORT_VOL"]._replace(trailing_threshold=0.3, bbw_lock_fraction=0.8,
+                                                                      time_exit_dte=10.0)
+    assert rules["DIRECTIONAL"] == SEED_003_RULES["DIRECTIONAL"]._replace(time_exit_dte=10.0)
+    with pytest.raises(ValidationError, match="trailing_threshold"):
+        DeskConfig.model_validate_json('{"exit_rules_by_style": {"SHORT_VOL": {"trailing_threshold": 1.5}}}')

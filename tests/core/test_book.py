@@ -263,3 +263,21 @@ def test_open_chains_follow_every_open_close_flip_and_settlement():
         assert book.open_chains() == brute
     book.settle("SPY", expiries[0], 600.0, NOW, physical=False)
     assert book.open_chains() <= {("SPY", expiries[1])}
+
+
+def test_open_positions_net_each_contract_over_structures_and_sum_to_the_totals():
+    book = Book()
+    book.apply(fill("BUY", [leg(600.0), leg(605.0, ratio=-1)], 2, 2.6, (7.6, 5.0), structure="debit"))
+    book.apply(fill("SELL", [leg(605.0), leg(610.0, ratio=-1)], 1, 1.8, (5.0, 3.2), structure="credit", coid="o2"))
+    book.apply(fill("BUY", [leg(610.0, expiry="2027-01-15")], 1, 3.0, (3.0,), structure="far", coid="o3"))
+    valuation = book.value({("SPY", EXP): chain()}, NOW)
+    positions = valuation.open_positions()
+    assert [(p["expiry"], p["strike"], p["right"], p["quantity"]) for p in positions] == [
+        (EXP, 600.0, "C", 2), (EXP, 605.0, "C", -3), (EXP, 610.0, "C", 1), ("2027-01-15", 610.0, "C", 1)]
+    assert [p["marked"] for p in positions] == ["market", "market", "market", "none"]
+    assert positions[0]["mark_per_share"] == pytest.approx(7.5) and positions[3]["mark_per_share"] is None
+    total = valuation.totals()["all"]
+    for column in ("unrealized_usd", "delta_shares", "vega_usd_per_vol_point", "theta_usd_per_day"):
+        assert sum(p[column] for p in positions) == pytest.approx(total[column], abs=0.05)
+    book.apply(fill("SELL", [leg(610.0, expiry="2027-01-15")], 1, 3.0, (3.0,), structure="far", coid="o4"))
+    assert len(book.value({("SPY", EXP): chain()}, NOW).open_positions()) == 3
