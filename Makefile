@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench chaos install clean prometheus chromium nautilus strategy strategies strategies-mc
+.PHONY: run test lint bench chaos install clean prometheus chromium postgresql serve nautilus strategy strategies strategies-mc
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,11 +44,23 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium-headless-shell; }
 
+# The control plane's tests run against a real PostgreSQL too: Debian's server package, installed when missing (the
+# tests start a private server on a free port and a temp data directory; the system service is stopped).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends postgresql; }
+	@-command -v systemctl >/dev/null && systemctl stop postgresql 2>/dev/null; true
+
+# The control plane and web command center on http://127.0.0.1:8780/ (token in var/control/token).
+serve: $(STAMP)
+	$(BIN)/spreadwright serve
+
 # Lint: pyflakes, pycodestyle, import order and a complexity cap (settings in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP) prometheus chromium lint
+test: $(STAMP) prometheus chromium postgresql lint
 	$(BIN)/python -m pytest -q
 
 # The chaos suite again (it is in `make test` too), then 30 randomized actor kills in a paper session (~5 min).

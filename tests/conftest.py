@@ -38,3 +38,29 @@ def data_dir() -> Path:
     if not DATA.is_dir():
         pytest.fail(f"data folder not found at {DATA}")
     return DATA
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A private PostgreSQL server for the session (tests/kit/postgres.py); skipped where the binaries are missing,
+    except in CI, which installs them (`make postgresql`)."""
+    import os
+
+    from tests.kit.postgres import PrivatePostgres, postgres_bin
+
+    if postgres_bin() is None:
+        message = "PostgreSQL server binaries missing: `make postgresql` installs them"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    server = PrivatePostgres()
+    yield server
+    server.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def control_db_url(request, tmp_path) -> str:
+    """The control store's database, once as SQLite (a file) and once as a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'control.db'}"
+    return request.getfixturevalue("postgres").new_database()
