@@ -17,11 +17,13 @@ import yaml
 from pydantic import ValidationError
 
 from config.base import ConfigError
+from config.control import ControlConfig
 from config.session import SessionConfig
 
 PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
 ENV_PREFIX = "SPREADWRIGHT__"
 SECRET_FIELDS = frozenset({"broker.api_key"})
+CONTROL_ENV_PREFIX = "SPREADWRIGHT_CONTROL__"
 
 
 def profile_path(name_or_path: str | os.PathLike) -> Path:
@@ -55,15 +57,39 @@ def load_profile(name_or_path: str | os.PathLike, env: Mapping[str, str] | None 
         raise _name_variables(err, env) from None
 
 
-def _name_variables(error: ConfigError, env: Mapping[str, str]) -> ConfigError:
+def _name_variables(error: ConfigError, env: Mapping[str, str], prefix: str = ENV_PREFIX) -> ConfigError:
     """The same problems, each whose field an environment variable set saying which one."""
-    by_field = {".".join(part.lower() for part in key[len(ENV_PREFIX):].split("__")): key
-                for key in env if key.startswith(ENV_PREFIX)}
+    by_field = {".".join(part.lower() for part in key[len(prefix):].split("__")): key
+                for key in env if key.startswith(prefix)}
     problems = []
     for field, reason in error.problems:
         variable = next((by_field[f] for f in by_field if field == f or field.startswith(f + ".")), None)
         problems.append((field, f"{reason} (set by {variable})" if variable else reason))
     return ConfigError(problems, error.source)
+
+
+def load_control_config(path: str | os.PathLike | None = None, env: Mapping[str, str] | None = None) -> ControlConfig:
+    """The control plane's settings: a YAML file (optional) with SPREADWRIGHT_CONTROL__* overrides; the token
+    (SPREADWRIGHT_CONTROL__TOKEN) is a plain string, never YAML-parsed or printed."""
+    data: Any = {}
+    source = str(path) if path is not None else "(defaults)"
+    if path is not None:
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except OSError as err:
+            raise ConfigError([("<file>", f"cannot read it: {err.strerror}")], source) from None
+        except UnicodeDecodeError as err:
+            raise ConfigError([("<file>", f"not UTF-8 text ({err.reason} at byte {err.start})")], source) from None
+        except (yaml.YAMLError, ValueError) as err:
+            raise ConfigError([("<yaml>", str(err))], source) from None
+        if not isinstance(data, dict):
+            raise ConfigError([("<root>", "control settings must be a mapping")], source)
+    env = os.environ if env is None else env
+    data = apply_env_overrides(data, env, CONTROL_ENV_PREFIX, frozenset({"token"}))
+    try:
+        return ControlConfig.model_validate_json(json.dumps(data, default=str))
+    except ValidationError as err:
+        raise _name_variables(ConfigError.from_validation(err, source), env, CONTROL_ENV_PREFIX) from None
 
 
 def validate_config(data: Mapping[str, Any], source: str = "") -> SessionConfig:
@@ -74,20 +100,22 @@ def validate_config(data: Mapping[str, Any], source: str = "") -> SessionConfig:
         raise ConfigError.from_validation(err, source) from None
 
 
-def apply_env_overrides(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
-    """A copy of `data` with every SPREADWRIGHT__A__B=value applied as data[a][b] = value."""
+def apply_env_overrides(data: dict[str, Any], env: Mapping[str, str], prefix: str = ENV_PREFIX,
+                        secrets: frozenset[str] = SECRET_FIELDS) -> dict[str, Any]:
+    """A copy of `data` with every SPREADWRIGHT__A__B=value (`prefix`A__B) applied as data[a][b] = value; the
+    fields in `secrets` are taken as plain strings."""
     merged = json.loads(json.dumps(data, default=str))
     for key, raw in sorted(env.items()):
-        if not key.startswith(ENV_PREFIX):
+        if not key.startswith(prefix):
             continue
-        path = [part.lower() for part in key[len(ENV_PREFIX):].split("__")]
+        path = [part.lower() for part in key[len(prefix):].split("__")]
         node = merged
         for part in path[:-1]:
             child = node.setdefault(part, {})
             if not isinstance(child, dict):
                 raise ConfigError([(".".join(path), f"override {key} goes below a value that is not a mapping")])
             node = child
-        if ".".join(path) in SECRET_FIELDS or not raw.strip():
+        if ".".join(path) in secrets or not raw.strip():
             node[path[-1]] = raw
             continue
         try:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
+
+from pydantic import ValidationError
 
 from actors.runtime.logs import bind_session, configure_logging, get_logger
 from config.runtime import LoggingConfig, RuntimeConfig
@@ -200,7 +203,59 @@ def _paper(args: argparse.Namespace) -> int:
     config = _profile(args, backtest=False)
     if config is None:
         return 2
-    return run_paper_job(config, args.duration_s, args.address, args.status_every_s)
+    channel = None
+    if args.channel:
+        from supervisors.paper import SessionChannel
+
+        channel = SessionChannel(args.channel)
+    return run_paper_job(config, args.duration_s, args.address, args.status_every_s, channel)
+
+
+def _control_config(args: argparse.Namespace):
+    """The control plane's settings from --config and SPREADWRIGHT_CONTROL__* with the command line's overrides;
+    None (after saying why) when they are invalid."""
+    from config.base import ConfigError
+    from config.control import ControlConfig
+    from config.loader import load_control_config
+
+    try:
+        config = load_control_config(args.config)
+        overrides = {k: v for k, v in (("host", args.host), ("port", args.port), ("database_url", args.database),
+                                        ("state_dir", args.state_dir)) if v is not None}
+        if overrides:
+            data = {**config.model_dump(mode="json"), **overrides}
+            data["token"] = config.token.get_secret_value() if config.token else None
+            config = ControlConfig.model_validate_json(json.dumps(data))
+        return config
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+    except ValidationError as err:
+        print(ConfigError.from_validation(err, "(command line)"), file=sys.stderr)
+    return None
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """The control plane and command center until Ctrl-C or SIGTERM (a session it runs is stopped first)."""
+    from control.server import serve
+
+    config = _control_config(args)
+    return 2 if config is None else serve(config, lambda line: print(line, flush=True))
+
+
+def _check(args: argparse.Namespace) -> int:
+    """Settings valid, database reachable, token usable, and the profile's broker reachable; 0 when all are."""
+    from control.server import check
+
+    config = _control_config(args)
+    if config is None:
+        return 2
+    profile = _profile(args, backtest=False) if args.profile else None
+    if args.profile and profile is None:
+        return 2
+    results = check(config, profile)
+    for what, ok, detail in results:
+        print(f"{'ok  ' if ok else 'FAIL'} {what}: {detail}")
+    return 0 if all(ok for _, ok, _ in results) else 1
 
 
 def _trading_state(args: argparse.Namespace) -> int:
@@ -421,8 +476,18 @@ def _montecarlo_executor(args: argparse.Namespace, settings):
     return RayExecutor(settings.max_in_flight, settings.max_retries)
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("spreadwright")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spreadwright", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"spreadwright {_version()}")
     parser.add_argument("--log-format", choices=("auto", "json", "console"), default="auto")
     parser.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), default="INFO")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -465,6 +530,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "until Ctrl-C)")
     paper.add_argument("--address", default=None, help="Ray address (default: RAY_ADDRESS, or a local Ray)")
     paper.add_argument("--status-every-s", type=_SECONDS, default=10.0)
+    paper.add_argument("--channel", default=None, metavar="DIR", help="write the status to DIR/status.json and take "
+                       "halt/resume commands from DIR/commands/ (how `spreadwright serve` runs a session)")
     paper.set_defaults(handler=_paper)
     for name, text in (("halt", "halt a running session or one sender: its working orders are cancelled and "
                                 "nothing new is sent until `resume` (--reducing: only exposure-reducing orders)"),
@@ -478,6 +545,19 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "halt":
             command.add_argument("--reducing", action="store_true", help="REDUCING instead of HALTED")
         command.set_defaults(handler=_trading_state)
+    for name, text in (("serve", "the control plane: API, database and web command center (loopback, token)"),
+                       ("check", "check the control settings, database and token (and a profile's broker)")):
+        command = sub.add_parser(name, help=text)
+        command.add_argument("--config", default=None, help="control settings YAML (default: built-in defaults; "
+                             "SPREADWRIGHT_CONTROL__* variables override either)")
+        command.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
+        command.add_argument("--port", type=_PORT, default=None, help="default 8780; 0: any free port (printed)")
+        command.add_argument("--database", default=None, metavar="URL", help="sqlite+aiosqlite:///path or "
+                             "postgresql+asyncpg://user@host/db (default: SQLite in the state folder)")
+        command.add_argument("--state-dir", default=None, help="database, token and sessions (default var/control)")
+        if name == "check":
+            command.add_argument("--profile", default=None, help="also check this session profile and its broker")
+        command.set_defaults(handler=_serve if name == "serve" else _check)
     study = sub.add_parser("study", help="studies: butterfly-exits (whole fly vs split verticals)")
     study.add_argument("name", choices=("butterfly-exits",))
     study.add_argument("--trades", type=_COUNT, default=10_000)

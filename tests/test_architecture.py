@@ -9,7 +9,7 @@ from pathlib import Path
 import grimp
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("core", "config", "actors", "sim", "adapters", "persistence", "supervisors", "reports")
+PACKAGES = ("core", "config", "actors", "sim", "adapters", "persistence", "supervisors", "reports", "control")
 
 
 def _graph() -> grimp.ImportGraph:

@@ -1,0 +1,182 @@
+"""/api/trading, /api/analytics, /api/risk and /api/stream: session control, what sessions did, and live news."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from datetime import datetime
+
+from aiohttp import web
+
+from control.api import ApiError, Call, Route
+from control.schemas import (
+    CommandOut,
+    ControlIn,
+    Dashboard,
+    Heartbeat,
+    OrderOut,
+    PnlPoint,
+    PositionOut,
+    RiskOut,
+    SessionOut,
+    SessionQuery,
+    SessionsQuery,
+    TradingStateIn,
+)
+from control.sessions import SessionManager
+from persistence.control.store import ControlStore
+from persistence.control.tables import StrategySession
+
+_ANSWER_WAIT_S = 10.0
+"""How long a halt or resume request waits for the session's answer before it returns without one."""
+_STREAM_WRITE_S = 10.0
+"""A stream client that does not take an event within this long is dropped."""
+
+
+class TradingRoutes:
+    def __init__(self, store: ControlStore, sessions: SessionManager, now: Callable[[], datetime],
+                 clock_s: Callable[[], float]) -> None:
+        self.store, self.sessions, self.now, self.clock_s = store, sessions, now, clock_s
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("POST", "/api/trading/control", self.control, "Start, stop or restart the session of the active "
+                  "profile (paper unless the server allows live)", "trading", SessionOut, body=ControlIn,
+                  status=202, errors=(409,)),
+            Route("GET", "/api/trading/heartbeat", self.heartbeat, "The session's status and last heartbeat",
+                  "trading", Heartbeat),
+            Route("GET", "/api/trading/sessions", self.list_sessions, "Sessions, newest first", "trading",
+                  list[SessionOut], query=SessionsQuery),
+            Route("GET", "/api/trading/orders", self.orders, "A session's orders from its ledger, newest first",
+                  "trading", list[OrderOut], query=SessionQuery, errors=(404,)),
+            Route("GET", "/api/trading/positions", self.positions, "A session's positions with marks, P&L and "
+                  "greeks from its book", "trading", list[PositionOut], query=SessionQuery, errors=(404,)),
+            Route("GET", "/api/analytics/dashboard", self.dashboard, "KPI tiles and the P&L series", "analytics",
+                  Dashboard, query=SessionQuery, errors=(404,)),
+            Route("GET", "/api/risk", self.risk, "The risk gate's trading states and counts", "risk", RiskOut),
+            Route("POST", "/api/risk/halt", self.halt, "Halt the session (or one sender): working orders are "
+                  "cancelled, nothing new is sent until resumed (the kill switch)", "risk", CommandOut,
+                  body=TradingStateIn, errors=(409,)),
+            Route("POST", "/api/risk/resume", self.resume, "Let a halted or reducing session (or sender) trade "
+                  "again", "risk", CommandOut, body=TradingStateIn, errors=(409,)),
+            Route("GET", "/api/stream", self.stream, "Server-sent events: heartbeat, fill and session news",
+                  "stream", None, status=200, extra_responses={200: "text/event-stream"}, errors=(503,)),
+        ]
+
+    async def control(self, call: Call) -> SessionOut:
+        body: ControlIn = call.body
+        if body.action == "start":
+            row = await self.sessions.start(call.actor)
+        elif body.action == "stop":
+            row = await self.sessions.stop(call.actor, body.reason)
+        else:
+            row = await self.sessions.restart(call.actor, body.reason, self.sessions.config.stop_timeout_s)
+        return SessionOut.model_validate(row)
+
+    async def heartbeat(self, call: Call) -> Heartbeat:
+        row = await self.store.active_session() or next(iter(await self.store.sessions(1)), None)
+        active = await self.store.active_configuration()
+        age = (self.now() - row.heartbeat_at).total_seconds() if row and row.heartbeat_at else None
+        running = row is not None and row.status in ("starting", "running", "stopping")
+        status = self.sessions.followed.status if self.sessions.followed else None
+        risk = ((status.status or {}).get("risk") or {}) if status else {}
+        return Heartbeat(session=SessionOut.model_validate(row) if row else None, running=running,
+                         answering=running and age is not None and age <= self.sessions.config.heartbeat_stale_s,
+                         heartbeat_age_s=age, trading_states=risk.get("states", {}),
+                         active_configuration_id=active.id if active else None,
+                         active_differs=bool(running and active and row.content_hash != active.content_hash),
+                         server_time=self.now())
+
+    async def list_sessions(self, call: Call) -> list[SessionOut]:
+        return [SessionOut.model_validate(row) for row in await self.store.sessions(call.query.limit)]
+
+    async def _session(self, query: SessionQuery) -> StrategySession | None:
+        if query.session_id:
+            return await self.store.session(query.session_id)
+        return await self.store.active_session() or next(iter(await self.store.sessions(1)), None)
+
+    async def orders(self, call: Call) -> list[OrderOut]:
+        row = await self._session(call.query)
+        rows = await self.store.orders(row.id, call.query.limit) if row else []
+        return [OrderOut.model_validate(order) for order in rows]
+
+    async def positions(self, call: Call) -> list[PositionOut]:
+        row = await self._session(call.query)
+        return [PositionOut.model_validate(p) for p in await self.store.positions(row.id)] if row else []
+
+    async def dashboard(self, call: Call) -> Dashboard:
+        row = await self._session(call.query)
+        snapshots = await self.store.snapshots(row.id, call.query.limit) if row else []
+        orders = await self.store.orders(row.id, 100_000) if row else []
+        return dashboard(row.id if row else None, snapshots, orders)
+
+    async def risk(self, call: Call) -> RiskOut:
+        followed = self.sessions.followed
+        status = followed.status if followed else None
+        risk = ((status.status or {}).get("risk") or {}) if status else {}
+        return RiskOut(session_id=followed.session_id if followed else None, trading_states=risk.get("states", {}),
+                       working_orders=risk.get("working"), open_contracts=risk.get("open_contracts"),
+                       denials_by_code={str(k): int(v) for k, v in (risk.get("by_code") or {}).items()})
+
+    async def halt(self, call: Call) -> CommandOut:
+        return await self._state(call, "REDUCING" if call.body.reducing else "HALTED")
+
+    async def resume(self, call: Call) -> CommandOut:
+        return await self._state(call, "ACTIVE")
+
+    async def _state(self, call: Call, state: str) -> CommandOut:
+        body: TradingStateIn = call.body
+        sent = await self.sessions.command(call.actor, state, body.scope, body.reason)
+        deadline = self.clock_s() + _ANSWER_WAIT_S
+        answer = None
+        while answer is None and self.clock_s() < deadline:
+            await asyncio.sleep(0.1)
+            await self.sessions.watch_once()
+            answer = self.sessions.answer(sent["id"])
+        return CommandOut(id=sent["id"], state=state, scope=body.scope, reason=body.reason, answer=answer)
+
+    async def stream(self, call: Call) -> web.StreamResponse:
+        hub = self.sessions.hub
+        queue = hub.subscribe()
+        if queue is None:
+            raise ApiError(503, "too_many_streams", f"at most {hub.max_clients} stream clients at once")
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        try:
+            await response.prepare(call.request)
+            await response.write(b": connected\n\n")
+            while queue in hub.queues:
+                try:
+                    item = await asyncio.wait_for(queue.get(), timeout=15.0)
+                except asyncio.TimeoutError:
+                    item = ("ping", json.dumps({"at": self.now().isoformat()}))
+                if item is None:
+                    break
+                kind, data = item
+                await asyncio.wait_for(response.write(f"event: {kind}\ndata: {data}\n\n".encode()), _STREAM_WRITE_S)
+        except (ConnectionResetError, asyncio.TimeoutError):
+            pass
+        finally:
+            hub.unsubscribe(queue)
+        return response
+
+
+def dashboard(session_id: str | None, snapshots: list, orders: list) -> Dashboard:
+    """The tiles from the last snapshot and the ledger's orders; the series and its drawdown from all
+    snapshots."""
+    series = [PnlPoint(at=s.at, realized_usd=s.realized_usd, unrealized_usd=s.unrealized_usd,
+                       pnl_usd=round(s.realized_usd + s.unrealized_usd, 2)) for s in snapshots]
+    last = snapshots[-1] if snapshots else None
+    filled = sum(1 for o in orders if o.filled_quantity > 0)
+    peak, drawdown = float("-inf"), 0.0
+    for point in series:
+        peak = max(peak, point.pnl_usd)
+        drawdown = max(drawdown, peak - point.pnl_usd)
+    realized = last.realized_usd if last else 0.0
+    unrealized = last.unrealized_usd if last else 0.0
+    return Dashboard(session_id=session_id, pnl_usd=round(realized + unrealized, 2), realized_usd=realized,
+                     unrealized_usd=unrealized, orders=len(orders), fills=last.fills if last else 0,
+                     filled_orders=filled, fill_rate=round(filled / len(orders), 4) if orders else None,
+                     open_contracts=last.open_contracts if last else 0, max_drawdown_usd=round(drawdown, 2),
+                     series=series)
+

@@ -1,0 +1,160 @@
+"""/api/trading and /api/risk with a stand-in session process (tests/control/fake_session.py): start, heartbeat,
+orders and positions mirrored, dashboard, halt and resume through the channel, stop, restart, failures, and the
+409s of start-while-running and stop-while-stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from config.control import ControlConfig
+from control.app import SESSIONS_KEY
+from tests.control.kit import AUTH, client, run, template
+
+FAKE = Path(__file__).with_name("fake_session.py")
+ROOT = Path(__file__).resolve().parents[2]
+SLACK_S = 120.0
+
+
+def fake_launcher(env: dict[str, str] | None = None):
+    def launch(folder: Path, profile: Path, heartbeat_s: float) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, str(FAKE), str(folder), str(profile), str(heartbeat_s)],
+                                cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+                                start_new_session=True)
+    return launch
+
+
+def config_in(tmp_path: Path) -> ControlConfig:
+    return ControlConfig(state_dir=str(tmp_path / "state"), heartbeat_s=0.2, stop_timeout_s=60)
+
+
+async def until(c, path: str, condition, what: str):
+    """GET `path` until condition(json) holds (a generous limit: never a timing)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SLACK_S
+    while loop.time() < deadline:
+        body = await (await c.get(path, headers=AUTH)).json()
+        if condition(body):
+            return body
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"never: {what} (last {path}: {body})")
+
+
+async def active_profile(c) -> int:
+    created = await (await c.post("/api/configs", json=await template(c), headers=AUTH)).json()
+    await c.post(f"/api/configs/{created['id']}/activate", headers=AUTH)
+    return created["id"]
+
+
+def test_start_follow_halt_resume_and_stop_a_session(control_db_url, tmp_path):
+    async def check():
+        async with client(control_db_url, config=config_in(tmp_path), launcher=fake_launcher()) as c:
+            no_profile = await c.post("/api/trading/control", json={"action": "start"}, headers=AUTH)
+            await active_profile(c)
+            started = await c.post("/api/trading/control", json={"action": "start"}, headers=AUTH)
+            again = await c.post("/api/trading/control", json={"action": "start"}, headers=AUTH)
+            beat = await until(c, "/api/trading/heartbeat", lambda b: b["session"]["status"] == "running"
+                               and b["answering"], "a running heartbeat")
+            orders = await until(c, "/api/trading/orders", lambda b: len(b) == 2, "both orders mirrored")
+            positions = await until(c, "/api/trading/positions", lambda b: len(b) == 2, "positions")
+            board = await until(c, "/api/analytics/dashboard", lambda b: len(b["series"]) >= 2, "a P&L series")
+            halted = await (await c.post("/api/risk/halt", json={"reason": "test"}, headers=AUTH)).json()
+            risk = await until(c, "/api/risk", lambda b: b["trading_states"].get("session") == "HALTED", "halted")
+            resumed = await (await c.post("/api/risk/resume", json={}, headers=AUTH)).json()
+            stopping = await c.post("/api/trading/control", json={"action": "stop", "reason": "end of test"},
+                                    headers=AUTH)
+            ended = await until(c, "/api/trading/heartbeat", lambda b: b["session"]["status"] == "stopped",
+                                "stopped")
+            orders_after = await (await c.get(f"/api/trading/orders?session_id={ended['session']['id']}",
+                                              headers=AUTH)).json()
+            stop_again = await c.post("/api/trading/control", json={"action": "stop"}, headers=AUTH)
+            audit = [a["action"] for a in await (await c.get("/api/audit", headers=AUTH)).json()]
+            return (no_profile.status, started.status, await started.json(), again.status, beat, orders, positions,
+                    board, halted, risk, resumed, stopping.status, ended, orders_after, stop_again.status, audit)
+
+    (no_profile, started, session, again, beat, orders, positions, board, halted, risk, resumed, stopping, ended,
+     orders_after, stop_again, audit) = run(check())
+    assert no_profile == 409
+    assert started == 202 and session["status"] == "starting" and session["mode"] == "paper"
+    assert again == 409
+    assert beat["heartbeat_age_s"] is not None and not beat["active_differs"]
+    by_id = {o["client_order_id"]: o for o in orders}
+    assert by_id["fake-1"]["status"] == "FILLED" and by_id["fake-1"]["filled_quantity"] == 2
+    assert by_id["fake-2"]["status"] == "ACCEPTED"
+    assert [(p["strike"], p["quantity"], p["mark_per_share"]) for p in positions] == [(600.0, -2, 7.6),
+                                                                                       (605.0, 2, 6.2)]
+    assert board["pnl_usd"] == -30.0 and board["orders"] == 2 and board["filled_orders"] == 1
+    assert board["fill_rate"] == 0.5 and board["open_contracts"] == 4
+    assert halted["state"] == "HALTED" and halted["answer"] == {"ok": True, "state": "HALTED", "working": 1}
+    assert risk["denials_by_code"] == {"price_collar": 2}
+    assert resumed["answer"]["state"] == "ACTIVE"
+    assert stopping == 202
+    assert ended["session"]["stop_reason"] == "end of test" and not ended["running"]
+    assert {o["client_order_id"]: o["status"] for o in orders_after} == {"fake-1": "FILLED", "fake-2": "CANCELLED"}
+    assert stop_again == 409
+    assert audit[:5] == ["stop", "active", "halted", "start", "activate"]
+
+
+def test_a_session_that_fails_at_start_is_closed_with_its_reason(control_db_url, tmp_path):
+    async def check():
+        async with client(control_db_url, config=config_in(tmp_path),
+                          launcher=fake_launcher({"FAKE_SESSION_FAIL": "1"})) as c:
+            await active_profile(c)
+            await c.post("/api/trading/control", json={"action": "start"}, headers=AUTH)
+            beat = await until(c, "/api/trading/heartbeat", lambda b: b["session"]["status"] == "failed", "failed")
+            sessions = await (await c.get("/api/trading/sessions", headers=AUTH)).json()
+            halt = await c.post("/api/risk/halt", json={}, headers=AUTH)
+            return beat, sessions, halt.status
+
+    beat, sessions, halt = run(check())
+    assert "the broker refused the key" in beat["session"]["stop_reason"]
+    assert [s["status"] for s in sessions] == ["failed"] and halt == 409
+
+
+def test_restart_stops_the_session_and_starts_the_active_profile(control_db_url, tmp_path):
+    async def check():
+        async with client(control_db_url, config=config_in(tmp_path), launcher=fake_launcher()) as c:
+            await active_profile(c)
+            first = await (await c.post("/api/trading/control", json={"action": "start"}, headers=AUTH)).json()
+            await until(c, "/api/trading/heartbeat", lambda b: b["session"]["status"] == "running", "running")
+            second = await (await c.post("/api/trading/control", json={"action": "restart"}, headers=AUTH)).json()
+            await until(c, "/api/trading/heartbeat", lambda b: b["session"]["status"] == "running", "running again")
+            sessions = await (await c.get("/api/trading/sessions", headers=AUTH)).json()
+            await c.post("/api/trading/control", json={"action": "stop"}, headers=AUTH)
+            await until(c, "/api/trading/heartbeat", lambda b: not b["running"], "stopped")
+            return first, second, sessions
+
+    first, second, sessions = run(check())
+    assert first["id"] != second["id"]
+    assert {s["id"]: s["status"] for s in sessions} == {first["id"]: "stopped", second["id"]: "running"}
+
+
+def test_the_heartbeat_says_when_the_active_profile_is_not_the_running_one(control_db_url, tmp_path):
+    async def check():
+        async with client(control_db_url, config=config_in(tmp_path), launcher=fake_launcher()) as c:
+            profile = await active_profile(c)
+            await c.post("/api/trading/control", json={"action": "start"}, headers=AUTH)
+            await until(c, "/api/trading/heartbeat", lambda b: b["session"]["status"] == "running", "running")
+            await c.put(f"/api/configs/{profile}", json=await template(c, symbols=["SPY"]), headers=AUTH)
+            beat = await until(c, "/api/trading/heartbeat", lambda b: b["active_differs"], "differs")
+            await c.post("/api/trading/control", json={"action": "stop"}, headers=AUTH)
+            await until(c, "/api/trading/heartbeat", lambda b: not b["running"], "stopped")
+            return beat
+
+    assert run(check())["active_differs"] is True
+
+
+def test_the_server_going_away_tells_the_session_to_stop(control_db_url, tmp_path):
+    async def check():
+        async with client(control_db_url, config=config_in(tmp_path), launcher=fake_launcher()) as c:
+            await active_profile(c)
+            await c.post("/api/trading/control", json={"action": "start"}, headers=AUTH)
+            await until(c, "/api/trading/heartbeat", lambda b: b["session"]["status"] == "running", "running")
+            child = c.server.app[SESSIONS_KEY].followed.child
+        return child
+
+    child = run(check())
+    assert child.wait(timeout=SLACK_S) == 0

@@ -1,0 +1,75 @@
+"""The control plane drives a real paper session (the CLI's, as a child process, on the tests' Ray cluster, against
+the paper exchange it starts): profile, activate, start, heartbeat, a fill in the orders, positions with marks,
+halt through the risk gate, stop with nothing left working; figures checked against the session's own ledger."""
+
+from __future__ import annotations
+
+import asyncio
+
+from config.control import ControlConfig
+from core.ledger import fold
+from persistence.sqlite_ledger import SqliteLedgerStore
+from tests.control.kit import AUTH, client, run, template
+
+SLACK_S = 240.0
+
+
+async def until(c, path: str, condition, what: str):
+    loop = asyncio.get_running_loop()
+    deadline, body = loop.time() + SLACK_S, None
+    while loop.time() < deadline:
+        body = await (await c.get(path, headers=AUTH)).json()
+        if condition(body):
+            return body
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"never: {what} (last {path}: {body})")
+
+
+def test_the_control_plane_runs_a_paper_session_end_to_end(ray_cluster, tmp_path, monkeypatch):
+    monkeypatch.setenv("RAY_ADDRESS", ray_cluster.get_runtime_context().gcs_address)
+    ledger = tmp_path / "ledger.db"
+    config = ControlConfig(state_dir=str(tmp_path / "state"), heartbeat_s=0.5, heartbeat_stale_s=30)
+
+    async def check():
+        async with client(f"sqlite+aiosqlite:///{tmp_path / 'control.db'}", config=config) as c:
+            profile = await template(c, "e2e", symbols=["SPY"])
+            settings = profile["settings"]
+            settings["timing"].update(cancel_after_seconds=0.5, min_delay_between_attempts=0.2,
+                                      max_delay_between_attempts=0.5)
+            settings["executor"]["min_fill_rate"] = 0.0
+            settings["broker"].update(quote_poll_ms=200, expirations_per_symbol=1, paper_expiry_days=[7])
+            settings["book"]["mark_interval_s"] = 1
+            settings["ledger"]["path"] = str(ledger)
+            settings["runtime"]["ray_namespace"] = "t-control-e2e"
+            created = await c.post("/api/configs", json=profile, headers=AUTH)
+            assert created.status == 201, await created.text()
+            await c.post(f"/api/configs/{(await created.json())['id']}/activate", headers=AUTH)
+            started = await c.post("/api/trading/control", json={"action": "start"}, headers=AUTH)
+            assert started.status == 202, await started.text()
+            await until(c, "/api/trading/heartbeat", lambda b: b["session"]["status"] == "running", "running")
+            orders = await until(c, "/api/trading/orders", lambda b: any(o["filled_quantity"] for o in b), "a fill")
+            positions = await until(c, "/api/trading/positions",
+                                    lambda b: b and all(p["mark_per_share"] is not None for p in b), "marks")
+            halted = await (await c.post("/api/risk/halt", json={"reason": "e2e"}, headers=AUTH)).json()
+            stop = await c.post("/api/trading/control", json={"action": "stop"}, headers=AUTH)
+            ended = await until(c, "/api/trading/heartbeat", lambda b: not b["running"], "stopped")
+            final_orders = await (await c.get(f"/api/trading/orders?session_id={ended['session']['id']}&limit=5000",
+                                              headers=AUTH)).json()
+            board = await (await c.get(f"/api/analytics/dashboard?session_id={ended['session']['id']}",
+                                       headers=AUTH)).json()
+            return orders, positions, halted, stop.status, ended, final_orders, board
+
+    orders, positions, halted, stop, ended, final_orders, board = run(check())
+    assert positions and any(o["status"] in ("FILLED", "PARTIALLY_FILLED", "CANCELLED") for o in orders)
+    assert halted["answer"] is not None and halted["answer"]["ok"], halted
+    assert halted["answer"]["state"] == "HALTED"
+    assert stop == 202
+    assert ended["session"]["status"] == "stopped", ended
+    store = SqliteLedgerStore(ledger)
+    state = fold(store.events())
+    store.close()
+    assert not state.working()
+    mirrored = {o["client_order_id"]: (o["status"], o["filled_quantity"]) for o in final_orders}
+    assert mirrored == {coid: (o.status.value, o.filled) for coid, o in state.orders.items()}
+    assert board["orders"] == len(state.orders)
+    assert board["filled_orders"] == sum(1 for o in state.orders.values() if o.filled)
