@@ -34,6 +34,7 @@ from persistence.control.store import ControlStore
 from persistence.control.tables import StrategySession, TradeAnalyticsSnapshot
 
 _log = get_logger(component="control-sessions")
+_BROKER_KEY_ENV = "SPREADWRIGHT__BROKER__API_KEY"
 
 
 class Child(Protocol):
@@ -141,6 +142,9 @@ class SessionManager:
         config = validate_config(profile.body, f"profile {profile.name}")
         if config.mode.value == "live" and not self.config.allow_live:
             raise ConflictError("the active profile is live and this server does not allow live sessions")
+        if config.mode.value == "live" and not os.environ.get(_BROKER_KEY_ENV):
+            raise ConflictError(f"a live session needs the broker's credentials: set {_BROKER_KEY_ENV} in the "
+                                "server's environment")
         session_id = f"{self.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         folder = self.root / session_id
         row = StrategySession(id=session_id, configuration_id=profile.id, content_hash=profile.content_hash,

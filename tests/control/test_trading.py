@@ -158,3 +158,76 @@ def test_the_server_going_away_tells_the_session_to_stop(control_db_url, tmp_pat
 
     child = run(check())
     assert child.wait(timeout=SLACK_S) == 0
+
+
+def test_a_database_that_goes_away_mid_session_gets_503s_and_the_session_trades_on(postgres, tmp_path):
+    url = postgres.new_database()
+
+    async def check():
+        async with client(url, config=config_in(tmp_path), launcher=fake_launcher()) as c:
+            await active_profile(c)
+            await c.post("/api/trading/control", json={"action": "start"}, headers=AUTH)
+            await until(c, "/api/trading/heartbeat", lambda b: b["session"]["status"] == "running", "running")
+            child = c.server.app[SESSIONS_KEY].followed.child
+            postgres.stop()
+            try:
+                away = [await c.get(p, headers=AUTH) for p in ("/api/trading/heartbeat", "/api/configs")]
+                away_bodies = [await a.json() for a in away]
+                health = await (await c.get("/api/health")).json()
+                await asyncio.sleep(3 * config_in(tmp_path).heartbeat_s)
+                alive = child.poll() is None
+            finally:
+                postgres.start_again()
+            back = await until(c, "/api/trading/orders", lambda b: len(b) == 2, "orders after the database")
+            await c.post("/api/trading/control", json={"action": "stop"}, headers=AUTH)
+            await until(c, "/api/trading/heartbeat", lambda b: not b["running"], "stopped")
+            return [a.status for a in away], away_bodies, health, alive, back
+
+    statuses, bodies, health, alive, back = run(check())
+    assert statuses == [503, 503] and {b["error"] for b in bodies} == {"database_unavailable"}
+    assert health == {"status": "degraded", "database": "unavailable", "version": health["version"]}
+    assert alive and len(back) == 2
+
+
+def test_live_needs_the_servers_permission_and_the_brokers_credentials(control_db_url, tmp_path, monkeypatch):
+    monkeypatch.delenv("SPREADWRIGHT__BROKER__API_KEY", raising=False)
+    live = {"mode": "live", "broker": {"url": "https://broker.example.com/api"}}
+
+    async def check():
+        refused = {}
+        async with client(control_db_url, config=config_in(tmp_path), launcher=fake_launcher()) as c:
+            refused["create"] = (await c.post("/api/configs", json=await template(c, **live), headers=AUTH)).status
+        allowed = config_in(tmp_path).model_copy(update={"allow_live": True})
+        async with client(control_db_url, config=allowed, launcher=fake_launcher()) as c:
+            created = await (await c.post("/api/configs", json=await template(c, "live", **live), headers=AUTH)).json()
+            await c.post(f"/api/configs/{created['id']}/activate", headers=AUTH)
+            start = await c.post("/api/trading/control", json={"action": "start"}, headers=AUTH)
+            refused["start"] = (start.status, (await start.json())["detail"])
+            refused["sessions"] = await (await c.get("/api/trading/sessions", headers=AUTH)).json()
+        return refused
+
+    refused = run(check())
+    assert refused["create"] == 422
+    assert refused["start"][0] == 409 and "SPREADWRIGHT__BROKER__API_KEY" in refused["start"][1]
+    assert refused["sessions"] == []
+
+
+def test_a_session_left_active_by_a_server_that_died_is_closed_at_start(control_db_url, tmp_path):
+    from datetime import datetime, timezone
+
+    from persistence.control.store import ControlStore
+    from persistence.control.tables import StrategySession
+
+    async def check():
+        store = await ControlStore(control_db_url).open()
+        await store.create_session(StrategySession(
+            id="orphan", configuration_id=None, content_hash="h", mode="paper", status="running",
+            started_at=datetime.now(timezone.utc), stop_reason="", ledger_path="", detail={}), "token")
+        await store.close()
+        async with client(control_db_url, config=config_in(tmp_path)) as c:
+            beat = await until(c, "/api/trading/heartbeat", lambda b: not b["running"], "the orphan closed")
+        return beat["session"]
+
+    session = run(check())
+    assert session["id"] == "orphan" and session["status"] == "failed"
+    assert "control plane restarted" in session["stop_reason"]
