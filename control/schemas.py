@@ -157,11 +157,13 @@ class PositionOut(_Out):
     updated_at: datetime
 
 
-class PnlPoint(_Out):
-    at: datetime
-    realized_usd: float
-    unrealized_usd: float
-    pnl_usd: float
+class PnlSeries(_Out):
+    """The P&L over time as columns (one entry per snapshot, oldest first)."""
+
+    at: list[datetime]
+    realized_usd: list[float]
+    unrealized_usd: list[float]
+    pnl_usd: list[float]
 
 
 class Dashboard(_Out):
@@ -179,7 +181,7 @@ class Dashboard(_Out):
     open_contracts: int
     max_drawdown_usd: float
     """Largest fall of the P&L series from its running peak."""
-    series: list[PnlPoint]
+    series: PnlSeries
 
 
 class RiskOut(_Out):

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 
+import numpy as np
 from aiohttp import web
 
 from control.api import ApiError, Call, Route
@@ -16,7 +17,7 @@ from control.schemas import (
     Dashboard,
     Heartbeat,
     OrderOut,
-    PnlPoint,
+    PnlSeries,
     PositionOut,
     RiskOut,
     SessionOut,
@@ -107,9 +108,10 @@ class TradingRoutes:
 
     async def dashboard(self, call: Call) -> Dashboard:
         row = await self._session(call.query)
-        snapshots = await self.store.snapshots(row.id, call.query.limit) if row else []
-        orders = await self.store.orders(row.id, 100_000) if row else []
-        return dashboard(row.id if row else None, snapshots, orders)
+        if row is None:
+            return dashboard(None, [], 0, 0)
+        rows = await self.store.pnl_series(row.id, call.query.limit)
+        return dashboard(row.id, rows, *await self.store.order_counts(row.id))
 
     async def risk(self, call: Call) -> RiskOut:
         followed = self.sessions.followed
@@ -161,22 +163,19 @@ class TradingRoutes:
         return response
 
 
-def dashboard(session_id: str | None, snapshots: list, orders: list) -> Dashboard:
-    """The tiles from the last snapshot and the ledger's orders; the series and its drawdown from all
-    snapshots."""
-    series = [PnlPoint(at=s.at, realized_usd=s.realized_usd, unrealized_usd=s.unrealized_usd,
-                       pnl_usd=round(s.realized_usd + s.unrealized_usd, 2)) for s in snapshots]
-    last = snapshots[-1] if snapshots else None
-    filled = sum(1 for o in orders if o.filled_quantity > 0)
-    peak, drawdown = float("-inf"), 0.0
-    for point in series:
-        peak = max(peak, point.pnl_usd)
-        drawdown = max(drawdown, peak - point.pnl_usd)
-    realized = last.realized_usd if last else 0.0
-    unrealized = last.unrealized_usd if last else 0.0
-    return Dashboard(session_id=session_id, pnl_usd=round(realized + unrealized, 2), realized_usd=realized,
-                     unrealized_usd=unrealized, orders=len(orders), fills=last.fills if last else 0,
-                     filled_orders=filled, fill_rate=round(filled / len(orders), 4) if orders else None,
-                     open_contracts=last.open_contracts if last else 0, max_drawdown_usd=round(drawdown, 2),
-                     series=series)
-
+def dashboard(session_id: str | None, rows: list[tuple], orders: int, filled: int) -> Dashboard:
+    """The tiles from the last snapshot and the ledger's order counts; the series and its drawdown (the largest fall
+    of the P&L from its running peak) from the snapshots `rows` (at, realized, unrealized, fills, open)."""
+    realized = np.array([r[1] for r in rows], dtype=np.float64)
+    unrealized = np.array([r[2] for r in rows], dtype=np.float64)
+    pnl = np.round(realized + unrealized, 2)
+    drawdown = float(np.max(np.maximum.accumulate(pnl) - pnl)) if pnl.size else 0.0
+    last = rows[-1] if rows else None
+    series = PnlSeries.model_construct(at=[r[0] for r in rows], realized_usd=realized.tolist(),
+                                       unrealized_usd=unrealized.tolist(), pnl_usd=pnl.tolist())  # typed already
+    return Dashboard(session_id=session_id, pnl_usd=float(pnl[-1]) if pnl.size else 0.0,
+                     realized_usd=float(realized[-1]) if pnl.size else 0.0,
+                     unrealized_usd=float(unrealized[-1]) if pnl.size else 0.0, orders=orders,
+                     fills=int(last[3]) if last else 0, filled_orders=filled,
+                     fill_rate=round(filled / orders, 4) if orders else None,
+                     open_contracts=int(last[4]) if last else 0, max_drawdown_usd=round(drawdown, 2), series=series)

@@ -35,7 +35,7 @@ DOCUMENTS = ["README.md", *sorted(f"docs/{p.name}" for p in (README.parent / "do
 def test_every_path_a_document_names_exists(document):
     root = README.parent
     text = (root / document).read_text()
-    folders = "core|config|actors|sim|adapters|persistence|supervisors|reports|deploy|data|docs|bench|tests"
+    folders = "core|config|actors|sim|adapters|persistence|supervisors|control|reports|deploy|data|docs|bench|tests"
     named = set(re.findall(rf"`((?:{folders})/[\w./-]*)`", text))
     named |= set(re.findall(r"\]\(((?:docs|bench)/[\w./-]+)\)", text))
     missing = [p for p in sorted(named) if "<" not in p and "*" not in p and not p.startswith("reports/out")

@@ -144,12 +144,11 @@ async function refreshDashboard() {
 
 function drawChart(series) {
   if (!window.Plotly) return;
-  const x = series.map((p) => p.at);
   const traces = [["pnl_usd", "P&L"], ["realized_usd", "realized"], ["unrealized_usd", "unrealized"]]
-    .map(([key, name]) => ({ x, y: series.map((p) => p[key]), name, mode: "lines", type: "scatter" }));
+    .map(([key, name]) => ({ x: series.at, y: series[key], name, mode: "lines", type: "scatter" }));
   Plotly.react("pnl-chart", traces, { margin: { t: 10, r: 10, b: 40, l: 60 }, yaxis: { title: "USD" },
     legend: { orientation: "h" } }, { displayModeBar: false, responsive: true });
-  $("pnl-chart").dataset.points = String(series.length);
+  $("pnl-chart").dataset.points = String(series.at.length);
 }
 
 function fillRows(tableId, rows) {

@@ -277,6 +277,23 @@ class ControlStore:
                      .order_by(TradeAnalyticsSnapshot.at.desc()).limit(limit))
             return list(reversed((await session.scalars(query)).all()))
 
+    async def pnl_series(self, session_id: str, limit: int = 2000) -> list[tuple]:
+        """(at, realized_usd, unrealized_usd, fills, open_contracts) of the newest `limit` snapshots, oldest first:
+        plain rows, no objects (the dashboard reads thousands per request)."""
+        async with self._transaction() as session:
+            t = TradeAnalyticsSnapshot
+            query = (select(t.at, t.realized_usd, t.unrealized_usd, t.fills, t.open_contracts)
+                     .where(t.session_id == session_id).order_by(t.at.desc()).limit(limit))
+            return list(reversed((await session.execute(query)).all()))
+
+    async def order_counts(self, session_id: str) -> tuple[int, int]:
+        """(orders, orders with any fill) of a session, counted by the database."""
+        async with self._transaction() as session:
+            o = OrderLedgerRow
+            query = select(func.count(), func.count().filter(o.filled_quantity > 0)).where(o.session_id == session_id)
+            orders, filled = (await session.execute(query)).one()
+            return int(orders), int(filled)
+
     async def count(self, table: type) -> int:
         async with self._transaction() as session:
             return int(await session.scalar(select(func.count()).select_from(table)))

@@ -2,7 +2,8 @@
 
 It speaks the same channel (status.json, commands/) and writes a real SQLite ledger at the profile's ledger path:
 one order that fills, then one that rests. SIGTERM stops it in order (stopping, then stopped). FAKE_SESSION_FAIL
-in the environment makes it fail at start (exit 1, status failed with the reason)."""
+in the environment makes it fail at start (exit 1, status failed with the reason); FAKE_SESSION_FILL_EVERY_S=S adds
+an order that fills every S seconds, stamped with the time it was written (bench/bench_control.py's fill delay)."""
 
 from __future__ import annotations
 
@@ -42,7 +43,18 @@ def main() -> int:
             ("accepted", "fake-2", {})):
         ledger.append(LedgerEvent(0, now, kind, coid, "trader-SPY-2026-12-18", payload))
     states = {"session": "ACTIVE"}
+    fill_every_s = float(os.environ.get("FAKE_SESSION_FILL_EVERY_S", "0"))
+    next_fill_s, fills = time.monotonic() + fill_every_s, 0
     while not stopping.is_set():
+        if fill_every_s and time.monotonic() >= next_fill_s:
+            fills += 1
+            next_fill_s += fill_every_s
+            coid = f"more-{fills}"
+            ledger.append(LedgerEvent(0, time.time_ns(), "intent", coid, "trader-SPY-2026-12-18", {
+                "legs": legs, "side": "BUY", "quantity": 1, "limit_price": 1.0}))
+            ledger.append(LedgerEvent(0, time.time_ns(), "filled", coid, "trader-SPY-2026-12-18", {
+                "quantity": 1, "price": 1.0, "leg_prices": [7.0, 6.0], "cumulative_quantity": 1,
+                "leaves_quantity": 0}))
         for command in channel.take_commands():
             states[command.get("scope") or "session"] = command["state"]
             channel.answer(command["id"], {"ok": True, "state": command["state"], "working": 1})
@@ -59,7 +71,7 @@ def main() -> int:
                                 "vega_usd_per_vol_point": 130.0, "theta_usd_per_day": -31.0, "marked": "market"}]},
                   "risk": {"states": dict(states), "working": 1, "open_contracts": 4, "by_code": {"price_collar": 2}}}
         channel.write_status("running", status)
-        stopping.wait(heartbeat_s)
+        stopping.wait(min(heartbeat_s, fill_every_s or heartbeat_s))
     channel.write_status("stopping", None)
     ledger.append(LedgerEvent(0, time.time_ns(), "cancelled", "fake-2", "trader-SPY-2026-12-18",
                               {"cancelled_quantity": 1, "reason": "session stop"}))

@@ -49,6 +49,16 @@ def page(tmp_path):
         browser.close()
 
 
+def until(page, condition, what: str) -> None:
+    """Poll `condition()` from here (a predicate evaluated in the page would need eval, which the page's content
+    security policy forbids, as it should)."""
+    for _ in range(WAIT_MS // 100):
+        if condition():
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"never: {what}")
+
+
 def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
@@ -68,7 +78,7 @@ def test_a_user_drives_a_session_from_the_command_center(page, tmp_path):
         page.wait_for_selector("#app:not([hidden])")
         shot(page, "1-logged-in")
 
-        page.wait_for_function("document.querySelector('#config-name').value !== ''")
+        until(page, lambda: page.input_value("#config-name") != "", "the template loaded")
         page.fill("#config-name", "browser profile")
         page.fill("#field-sizing-max_contracts", "1000000")
         page.click("#config-save")
@@ -88,7 +98,7 @@ def test_a_user_drives_a_session_from_the_command_center(page, tmp_path):
         page.wait_for_selector("#status-heartbeat:has-text('answering')")
         page.wait_for_selector("#fills li.fill")
         page.wait_for_selector("#positions tbody tr")
-        page.wait_for_function("Number(document.querySelector('#pnl-chart').dataset.points || 0) >= 2")
+        until(page, lambda: int(page.get_attribute("#pnl-chart", "data-points") or 0) >= 2, "a P&L series drawn")
         assert page.inner_text("#kpi-orders") == "2"
         assert page.inner_text("#kpi-pnl") == "-$30.00"
         assert "fake-1" in page.inner_text("#fills")

@@ -60,7 +60,7 @@ def test_start_follow_halt_resume_and_stop_a_session(control_db_url, tmp_path):
                                and b["answering"], "a running heartbeat")
             orders = await until(c, "/api/trading/orders", lambda b: len(b) == 2, "both orders mirrored")
             positions = await until(c, "/api/trading/positions", lambda b: len(b) == 2, "positions")
-            board = await until(c, "/api/analytics/dashboard", lambda b: len(b["series"]) >= 2, "a P&L series")
+            board = await until(c, "/api/analytics/dashboard", lambda b: len(b["series"]["at"]) >= 2, "a P&L series")
             halted = await (await c.post("/api/risk/halt", json={"reason": "test"}, headers=AUTH)).json()
             risk = await until(c, "/api/risk", lambda b: b["trading_states"].get("session") == "HALTED", "halted")
             resumed = await (await c.post("/api/risk/resume", json={}, headers=AUTH)).json()
@@ -231,3 +231,20 @@ def test_a_session_left_active_by_a_server_that_died_is_closed_at_start(control_
     session = run(check())
     assert session["id"] == "orphan" and session["status"] == "failed"
     assert "control plane restarted" in session["stop_reason"]
+
+
+def test_the_dashboard_figures_are_the_snapshots_recomputed():
+    from datetime import datetime, timedelta, timezone
+
+    from control.trading import dashboard
+
+    t0 = datetime(2026, 12, 7, tzinfo=timezone.utc)
+    pnl = [0.0, 120.0, 80.0, 150.0, -40.0, 10.0]
+    rows = [(t0 + timedelta(seconds=i), 10.0 * i, p - 10.0 * i, i, 2 * i) for i, p in enumerate(pnl)]
+    board = dashboard("s", rows, orders=8, filled=3)
+    assert board.series.pnl_usd == pnl
+    assert board.max_drawdown_usd == 190.0                   # from the peak 150 to -40
+    assert (board.pnl_usd, board.realized_usd, board.unrealized_usd) == (10.0, 50.0, -40.0)
+    assert (board.fills, board.open_contracts, board.fill_rate) == (5, 10, 0.375)
+    empty = dashboard(None, [], 0, 0)
+    assert (empty.pnl_usd, empty.max_drawdown_usd, empty.fill_rate, empty.series.at) == (0.0, 0.0, None, [])
