@@ -33,6 +33,8 @@ class ControlConfig(FrozenModel):
     allow_live: bool = False
     heartbeat_s: float = Field(1.0, gt=0, le=60)
     """How often a running session is asked for its status (the heartbeat, orders, positions, P&L)."""
+    snapshot_every_s: float = Field(10.0, gt=0, le=3600)
+    """How often a P&L snapshot is kept for the dashboard's series (2,000 points: five and a half hours at 10 s)."""
     heartbeat_stale_s: float = Field(10.0, gt=0, le=600)
     """A heartbeat older than this shows the session as not answering."""
     stop_timeout_s: float = Field(120.0, gt=0, le=3600)

@@ -75,6 +75,7 @@ class Followed:
     follower: LedgerFollower
     stop_requested_at: float | None = None
     last_status_ns: int = 0
+    last_snapshot_ns: int = 0
     status: SessionStatus | None = None
     commands: int = 0
     answered: set[str] = field(default_factory=set)
@@ -294,9 +295,12 @@ class SessionManager:
             values["status"] = "running"
         await self.store.update_session(followed.session_id, **values)
         book = (status.status or {}).get("book") or {}
+        due = status.time_ns - followed.last_snapshot_ns >= self.config.snapshot_every_s * 1e9
         if status.state == "running" and status.status is not None:
             await self.store.replace_positions(followed.session_id,
                                                position_rows(status.status, followed.follower.state, at))
+        if status.state == "running" and status.status is not None and due:
+            followed.last_snapshot_ns = status.time_ns
             total = book.get("total") or {}
             ledger = followed.follower.state
             await self.store.add_snapshot(TradeAnalyticsSnapshot(

@@ -66,7 +66,7 @@ def shot(page, name: str) -> None:
 
 def test_a_user_drives_a_session_from_the_command_center(page, tmp_path):
     page, errors = page
-    config = ControlConfig(state_dir=str(tmp_path / "state"), heartbeat_s=0.3)
+    config = ControlConfig(state_dir=str(tmp_path / "state"), heartbeat_s=0.3, snapshot_every_s=0.3)
     served = Served(config, launcher=fake_launcher())
     try:
         page.goto(served.url + "/")

@@ -28,7 +28,7 @@ def fake_launcher(env: dict[str, str] | None = None):
 
 
 def config_in(tmp_path: Path) -> ControlConfig:
-    return ControlConfig(state_dir=str(tmp_path / "state"), heartbeat_s=0.2, stop_timeout_s=60)
+    return ControlConfig(state_dir=str(tmp_path / "state"), heartbeat_s=0.2, snapshot_every_s=0.2, stop_timeout_s=60)
 
 
 async def until(c, path: str, condition, what: str):
