@@ -236,13 +236,24 @@ class SessionManager:
         self._task = asyncio.get_running_loop().create_task(self._watch_forever(), name="control-watch")
 
     async def stop_watching(self) -> None:
-        """Stop following; a session still running is told to stop (its ordered stop), as when this server dies."""
+        """The server is stopping: a running session is stopped in order (its working orders cancelled) and its end
+        recorded, waiting at most `stop_timeout_s`; then following stops."""
+        followed = self.followed
+        if followed is not None and followed.child is not None and followed.child.poll() is None:
+            _log.warning("session_stopped_with_the_server", session=followed.session_id)
+            try:
+                if followed.stop_requested_at is None:
+                    await self._stop("server", "the control plane stopped")
+                deadline = self.clock_s() + self.config.stop_timeout_s
+                while self.followed is not None and self.clock_s() < deadline:
+                    await self.watch_once()
+                    await asyncio.sleep(0.1)
+            except (ConflictError, DatabaseUnavailableError) as err:
+                _log.error("session_stop_with_the_server_failed", error=str(err))
+                self._signal(signal.SIGTERM)
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        if self.followed is not None and self.followed.child is not None and self.followed.child.poll() is None:
-            self._signal(signal.SIGTERM)
-            _log.warning("session_told_to_stop_with_the_server", session=self.followed.session_id)
 
     async def _watch_forever(self) -> None:
         await self.adopt_or_close_leftovers()

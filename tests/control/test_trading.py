@@ -147,17 +147,23 @@ def test_the_heartbeat_says_when_the_active_profile_is_not_the_running_one(contr
     assert run(check())["active_differs"] is True
 
 
-def test_the_server_going_away_tells_the_session_to_stop(control_db_url, tmp_path):
+def test_a_server_that_stops_stops_its_session_in_order_and_records_it(control_db_url, tmp_path):
+    from persistence.control.store import ControlStore
+
     async def check():
         async with client(control_db_url, config=config_in(tmp_path), launcher=fake_launcher()) as c:
             await active_profile(c)
             await c.post("/api/trading/control", json={"action": "start"}, headers=AUTH)
             await until(c, "/api/trading/heartbeat", lambda b: b["session"]["status"] == "running", "running")
             child = c.server.app[SESSIONS_KEY].followed.child
-        return child
+        store = await ControlStore(control_db_url).open()
+        [session] = await store.sessions()
+        await store.close()
+        return child, session
 
-    child = run(check())
-    assert child.wait(timeout=SLACK_S) == 0
+    child, session = run(check())
+    assert child.poll() == 0
+    assert (session.status, session.stop_reason) == ("stopped", "the control plane stopped")
 
 
 def test_a_database_that_goes_away_mid_session_gets_503s_and_the_session_trades_on(postgres, tmp_path):
