@@ -64,3 +64,23 @@ def control_db_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'control.db'}"
     return request.getfixturevalue("postgres").new_database()
+
+
+@pytest.fixture
+def browser_page():
+    """A page in Debian's headless chromium (tests/control/browser_kit.py) and the list of its script errors."""
+    from tests.control.browser_kit import WAIT_MS, browser_or_skip
+
+    executable = browser_or_skip()
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="the dev extra installs playwright")
+    with playwright_api.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        context = browser.new_context(viewport={"width": 1280, "height": 1400})
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda message: errors.append(message.text)
+                if message.type == "error" and not message.text.startswith("Failed to load resource") else None)
+        yield page, errors
+        browser.close()

@@ -5,67 +5,15 @@ Screenshots of each step are kept in reports/out/browser/."""
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
-
-import pytest
-
 from config.control import ControlConfig
+from tests.control.browser_kit import shot, until
 from tests.control.kit import TOKEN
 from tests.control.served import Served
 from tests.control.test_trading import fake_launcher
 
-CHROMIUM = shutil.which("chromium-headless-shell") or shutil.which("chromium")
-SHOTS = Path(__file__).resolve().parents[2] / "reports" / "out" / "browser"
-WAIT_MS = 120_000
-"""Generous limits on what the page must show (conditions, never a timing)."""
 
-playwright_api = pytest.importorskip("playwright.sync_api", reason="the dev extra installs playwright")
-
-
-def browser_or_skip() -> str:
-    if CHROMIUM is None:
-        message = "no headless browser: `make chromium` installs Debian's chromium-headless-shell"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return CHROMIUM
-
-
-@pytest.fixture
-def page(tmp_path):
-    executable = browser_or_skip()
-    with playwright_api.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        context = browser.new_context(viewport={"width": 1280, "height": 1400})
-        page = context.new_page()
-        page.set_default_timeout(WAIT_MS)
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.on("console", lambda message: errors.append(message.text)
-                if message.type == "error" and not message.text.startswith("Failed to load resource") else None)
-        yield page, errors
-        browser.close()
-
-
-def until(page, condition, what: str) -> None:
-    """Poll `condition()` from here (a predicate evaluated in the page would need eval, which the page's content
-    security policy forbids, as it should)."""
-    for _ in range(WAIT_MS // 100):
-        if condition():
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError(f"never: {what}")
-
-
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def test_a_user_drives_a_session_from_the_command_center(page, tmp_path):
-    page, errors = page
+def test_a_user_drives_a_session_from_the_command_center(browser_page, tmp_path):
+    page, errors = browser_page
     config = ControlConfig(state_dir=str(tmp_path / "state"), heartbeat_s=0.3, snapshot_every_s=0.3)
     served = Served(config, launcher=fake_launcher())
     try:
