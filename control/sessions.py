@@ -126,6 +126,12 @@ class SessionManager:
         self._control = asyncio.Lock()
         self._task: asyncio.Task | None = None
         self.database_ok = True
+        self.versions: dict[str, int] = {}
+        """Per session, a number that grows whenever its orders or snapshots are written (cached answers built
+        from them are good while it has not moved)."""
+
+    def changed(self, session_id: str) -> None:
+        self.versions[session_id] = self.versions.get(session_id, 0) + 1
 
     # ---- control ------------------------------------------------------------------------------------------
 
@@ -286,6 +292,7 @@ class SessionManager:
         news = await asyncio.to_thread(followed.follower.read)
         if news.orders:
             await self.store.save_orders(followed.session_id, news.orders)
+            self.changed(followed.session_id)
         for fill in news.fills:
             self.hub.publish("fill", {"session": followed.session_id, **fill})
         if status is not None and status.time_ns != followed.last_status_ns:
@@ -318,6 +325,7 @@ class SessionManager:
                 session_id=followed.session_id, at=at, realized_usd=float(total.get("realized_usd", 0.0)),
                 unrealized_usd=float(total.get("unrealized_usd", 0.0)), orders=len(ledger.orders),
                 fills=followed.follower.fills, open_contracts=int(sum(abs(q) for q in ledger.positions.values()))))
+            self.changed(followed.session_id)
         risk = (status.status or {}).get("risk") or {}
         self.hub.publish("heartbeat", {"session": followed.session_id, "state": status.state, "at": at.isoformat(),
                                        "pnl_usd": (book.get("total") or {}).get("pnl_usd"),

@@ -31,6 +31,8 @@ from persistence.control.tables import StrategySession
 
 _ANSWER_WAIT_S = 10.0
 """How long a halt or resume request waits for the session's answer before it returns without one."""
+_DASHBOARDS_KEPT = 64
+"""Dashboards answered from memory (per session and series length)."""
 _STREAM_WRITE_S = 10.0
 """A stream client that does not take an event within this long is dropped."""
 
@@ -39,6 +41,8 @@ class TradingRoutes:
     def __init__(self, store: ControlStore, sessions: SessionManager, now: Callable[[], datetime],
                  clock_s: Callable[[], float]) -> None:
         self.store, self.sessions, self.now, self.clock_s = store, sessions, now, clock_s
+        self._dashboards: dict[tuple[str, int], tuple[int, bytes]] = {}
+        self._building: dict[tuple[str, int], asyncio.Lock] = {}
 
     def routes(self) -> list[Route]:
         return [
@@ -106,12 +110,26 @@ class TradingRoutes:
         row = await self._session(call.query)
         return [PositionOut.model_validate(p) for p in await self.store.positions(row.id)] if row else []
 
-    async def dashboard(self, call: Call) -> Dashboard:
+    async def dashboard(self, call: Call) -> web.Response:
+        """Built from the database once per change of the session's data (`SessionManager.versions`: only this
+        server writes it), then answered from memory: a dashboard polled by many clients costs one query."""
         row = await self._session(call.query)
         if row is None:
-            return dashboard(None, [], 0, 0)
-        rows = await self.store.pnl_series(row.id, call.query.limit)
-        return dashboard(row.id, rows, *await self.store.order_counts(row.id))
+            board = dashboard(None, [], 0, 0)
+            return web.json_response(board.model_dump(mode="json"))
+        key, version = (row.id, call.query.limit), self.sessions.versions.get(row.id, 0)
+        cached = self._dashboards.get(key)
+        if cached is None or cached[0] != version:
+            async with self._building.setdefault(key, asyncio.Lock()):     # one builds, the others wait for it
+                cached = self._dashboards.get(key)
+                if cached is None or cached[0] != version:
+                    rows = await self.store.pnl_series(row.id, call.query.limit)
+                    board = dashboard(row.id, rows, *await self.store.order_counts(row.id))
+                    cached = self._dashboards[key] = (version, json.dumps(board.model_dump(mode="json")).encode())
+            while len(self._dashboards) > _DASHBOARDS_KEPT:
+                self._building.pop(next(iter(self._dashboards)), None)
+                self._dashboards.pop(next(iter(self._dashboards)))
+        return web.Response(body=cached[1], content_type="application/json")
 
     async def risk(self, call: Call) -> RiskOut:
         followed = self.sessions.followed
