@@ -2,9 +2,9 @@
 
 Safe by default: loopback only, CORS closed (no origin allowed), a bearer token on every /api route (generated on
 first start into `token_file` with 0600 permissions unless `token` is given, e.g. by
-SPREADWRIGHT_CONTROL__TOKEN), paper sessions only (`allow_live` must be set, and the profile must carry the broker's
-credentials, for a live one). A host other than loopback needs `allow_remote: true`, since the API then answers
-anyone who can reach the port and holds the token."""
+SPREADWRIGHT_CONTROL__TOKEN), paper sessions only (a live one needs `allow_live` and the broker's key in the
+server's environment, SPREADWRIGHT__BROKER__API_KEY; profiles never carry secrets). A host other than loopback needs
+`allow_remote: true`, since the API then answers anyone who can reach the port and holds the token."""
 
 from __future__ import annotations
 

@@ -16,8 +16,11 @@ from aiohttp import web
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from pydantic.json_schema import models_json_schema
 
+from actors.runtime.logs import get_logger
 from config.base import ConfigError
-from persistence.control.errors import ConflictError, DatabaseUnavailableError, NotFoundError
+from persistence.control.errors import ConflictError, DatabaseUnavailableError, NotFoundError, SessionStartError
+
+_log = get_logger(component="control-api")
 
 ACTOR_KEY = web.RequestKey("actor", str)
 """Who is calling (set by the auth middleware): "token" or "ui"."""
@@ -109,7 +112,7 @@ def _path_values(route: Route, request: web.Request) -> dict[str, Any]:
     values: dict[str, Any] = dict(request.match_info)
     for name in route.path_ints:
         text = values[name]
-        if not text.isdigit() or not 0 < int(text) < 2**31:
+        if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 2**31:
             raise ApiError(404, "not_found", f"{name} {text!r} is not a row id (a whole number from 1)")
         values[name] = int(text)
     return values
@@ -157,11 +160,16 @@ async def problem_middleware(request: web.Request, handler: Callable) -> web.Str
         return problem_response(409, "conflict", str(err))
     except DatabaseUnavailableError as err:
         return problem_response(503, "database_unavailable", str(err), headers={"Retry-After": "5"})
+    except SessionStartError as err:
+        return problem_response(503, "session_not_started", str(err))
     except web.HTTPException as err:
         if err.status < 400 or not request.path.startswith("/api/"):
             raise
         return problem_response(err.status, err.reason.lower().replace(" ", "_"), err.text or err.reason,
                                 headers={k: v for k, v in err.headers.items() if k in ("Allow",)})
+    except Exception:  # noqa: BLE001 - answered as JSON and logged with its traceback, never shown to the client
+        _log.exception("request_failed", method=request.method, path=request.path)
+        return problem_response(500, "internal", "the server failed on this request; its log has the details")
 
 
 def openapi_document(routes: list[Route], title: str, version: str, description: str) -> dict[str, Any]:
@@ -232,7 +240,7 @@ def _responses(route: Route, refs: dict) -> dict[str, Any]:
     for status, content_type in route.extra_responses.items():
         responses[str(status)] = {"description": _STATUS_TEXT.get(status, "OK"),
                                   "content": {content_type: {"schema": {"type": "string"}}}}
-    errors = set(route.errors) | {405, 503}
+    errors = set(route.errors) | {405, 500, 503}
     if route.auth:
         errors |= {401, 403}
     if route.body is not None:

@@ -20,9 +20,10 @@ TEMPLATE_PROFILE = "paper"
 """The built-in profile a new profile starts from in the command center."""
 
 
-def checked_settings(settings: dict[str, Any], allow_live: bool) -> SessionConfig:
+def checked_settings(settings: dict[str, Any], allow_live: bool, state_dir: str) -> SessionConfig:
     """The settings validated by the session's own models (errors name `settings.<field>`), for a paper session,
-    or a live one where the server allows it; secrets are refused (they come from the server's environment)."""
+    or a live one where the server allows it; secrets are refused (they come from the server's environment); the
+    ledger must live in the server's state folder (a path the API takes is a file the server writes)."""
     for secret in sorted(SECRET_FIELDS):
         if _holds(settings, secret.split(".")):
             variable = ENV_PREFIX + secret.upper().replace(".", "__")
@@ -39,6 +40,10 @@ def checked_settings(settings: dict[str, Any], allow_live: bool) -> SessionConfi
     if config.mode is Mode.LIVE and not allow_live:
         raise ApiError(422, "invalid", "settings.mode: live sessions are off on this server (allow_live: false)",
                        [("settings.mode", "live is off on this server (control allow_live: false)")])
+    folder = Path(state_dir).resolve()
+    if not Path(config.ledger.path).resolve().is_relative_to(folder):
+        reason = f"must be a file in the server's state folder {folder} (e.g. {folder / 'ledger.db'})"
+        raise ApiError(422, "invalid", f"settings.ledger.path: {reason}", [("settings.ledger.path", reason)])
     return config
 
 
@@ -93,13 +98,13 @@ class ConfigRoutes:
         return ConfigOut.model_validate(await self.store.configuration(call.path["config_id"]))
 
     async def create_config(self, call: Call) -> ConfigOut:
-        config = checked_settings(call.body.settings, self.allow_live)
+        config = checked_settings(call.body.settings, self.allow_live, self.state_dir)
         row = await self.store.create_configuration(call.body.name, call.body.description, stored_body(config),
                                                     config.config_id, call.actor, self.now())
         return ConfigOut.model_validate(row)
 
     async def update_config(self, call: Call) -> ConfigChangeOut:
-        config = checked_settings(call.body.settings, self.allow_live)
+        config = checked_settings(call.body.settings, self.allow_live, self.state_dir)
         row, diff = await self.store.update_configuration(call.path["config_id"], call.body.name,
                                                           call.body.description, stored_body(config),
                                                           config.config_id, call.actor, self.now())

@@ -14,6 +14,7 @@ import ctypes
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import uuid
@@ -27,14 +28,16 @@ import yaml
 
 from actors.runtime.logs import get_logger
 from config.control import ControlConfig
-from config.loader import validate_config
+from config.loader import CONTROL_ENV_PREFIX, ENV_PREFIX, SECRET_FIELDS, validate_config
 from control.follower import LedgerFollower, SessionStatus, position_rows, read_status, utc
-from persistence.control.errors import ConflictError, DatabaseUnavailableError
+from persistence.control.errors import ConflictError, DatabaseUnavailableError, SessionStartError
 from persistence.control.store import ControlStore
 from persistence.control.tables import StrategySession, TradeAnalyticsSnapshot
 
 _log = get_logger(component="control-sessions")
 _BROKER_KEY_ENV = "SPREADWRIGHT__BROKER__API_KEY"
+SERVER = f"{socket.gethostname()}:{os.getpid()}"
+"""This server process, recorded on the sessions it starts (another server leaves them alone)."""
 
 
 class Child(Protocol):
@@ -48,13 +51,31 @@ Launcher = Callable[[Path, Path, float], Child]
 """(session folder, profile file, heartbeat seconds) -> the started session process."""
 
 
-def _die_with_parent() -> None:
-    """In the child: SIGTERM when the server that started it dies (Linux prctl PR_SET_PDEATHSIG), so a session is
-    never left trading with no one watching; its SIGTERM handler stops it in order."""
+def _prctl() -> Callable[..., int] | None:
     try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
-    except OSError:
-        pass
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _prctl()
+"""Looked up here, never between fork and exec (a lookup there can deadlock in a threaded server)."""
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when the server that started it dies (Linux PR_SET_PDEATHSIG), so a session is never
+    left trading with no one watching; its SIGTERM handler stops it in order."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def session_environment(environ: dict[str, str]) -> dict[str, str]:
+    """The server's environment for a session, less its own settings (the control token among them) and less
+    profile overrides other than secrets: the stored profile, whose hash the session row records, is what runs."""
+    kept = {f"{ENV_PREFIX}{field.upper().replace('.', '__')}" for field in SECRET_FIELDS}
+    return {key: value for key, value in environ.items()
+            if not key.startswith(CONTROL_ENV_PREFIX) and (not key.startswith(ENV_PREFIX) or key in kept)}
 
 
 def launch_paper_session(folder: Path, profile: Path, heartbeat_s: float) -> subprocess.Popen:
@@ -62,7 +83,8 @@ def launch_paper_session(folder: Path, profile: Path, heartbeat_s: float) -> sub
                "--channel", str(folder), "--status-every-s", str(heartbeat_s)]
     with open(folder / "session.log", "ab") as log:
         return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True, preexec_fn=_die_with_parent)
+                                env=session_environment(dict(os.environ)), start_new_session=True,
+                                preexec_fn=_die_with_parent)
 
 
 @dataclass
@@ -78,7 +100,8 @@ class Followed:
     last_snapshot_ns: int = 0
     status: SessionStatus | None = None
     commands: int = 0
-    answered: set[str] = field(default_factory=set)
+    unsaved: dict[str, Any] = field(default_factory=dict)
+    """Orders read from the ledger and not yet written to the database (by client order id)."""
 
 
 class Hub:
@@ -116,6 +139,16 @@ class Hub:
                 self.dropped += 1
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return pid != os.getpid()
+
+
 class SessionManager:
     def __init__(self, store: ControlStore, config: ControlConfig, now: Callable[[], datetime],
                  clock_s: Callable[[], float], launcher: Launcher = launch_paper_session) -> None:
@@ -124,6 +157,7 @@ class SessionManager:
         self.followed: Followed | None = None
         self.hub = Hub(config.max_stream_clients)
         self._control = asyncio.Lock()
+        self._watching = asyncio.Lock()
         self._task: asyncio.Task | None = None
         self.database_ok = True
         self.versions: dict[str, int] = {}
@@ -159,18 +193,19 @@ class SessionManager:
                               ledger_path=str(config.ledger.path), detail={"profile": profile.name,
                                                                              "version": profile.version})
         await self.store.create_session(row, actor)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "profile.yaml").write_text(yaml.safe_dump(profile.body, sort_keys=False), encoding="utf-8")
         try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "profile.yaml").write_text(yaml.safe_dump(profile.body, sort_keys=False), encoding="utf-8")
             child = self.launcher(folder, folder / "profile.yaml", self.config.heartbeat_s)
-        except OSError as err:
-            await self.store.update_session(session_id, status="failed", stopped_at=self.now(),
-                                            stop_reason=f"could not start the session process: {err}")
-            raise
+        except (OSError, subprocess.SubprocessError) as err:
+            reason = f"could not start the session process: {err}"
+            await self.store.update_session(session_id, status="failed", stopped_at=self.now(), stop_reason=reason)
+            _log.error("session_not_started", session=session_id, error=repr(err))
+            raise SessionStartError(reason) from None
         since_ns = int(row.started_at.timestamp() * 1e9)
         self.followed = Followed(session_id, folder, child, LedgerFollower(Path(config.ledger.path), since_ns))
         row = await self.store.update_session(session_id, detail={**row.detail, "pid": child.pid,
-                                                                  "folder": str(folder)})
+                                                                  "folder": str(folder), "server": SERVER})
         _log.info("session_started", session=session_id, pid=child.pid, profile=profile.name)
         self.hub.publish("session", {"id": session_id, "status": "starting"})
         return row
@@ -190,10 +225,13 @@ class SessionManager:
             return active
         self.followed.stop_requested_at = self.clock_s()
         self._signal(signal.SIGTERM)
-        await self.store.record(actor, "stop", f"session:{active.id}", {"reason": reason}, self.now())
-        row = await self.store.update_session(active.id, status="stopping", stop_reason=reason)
         self.hub.publish("session", {"id": active.id, "status": "stopping"})
-        return row
+        try:
+            await self.store.record(actor, "stop", f"session:{active.id}", {"reason": reason}, self.now())
+            return await self.store.update_session(active.id, status="stopping", stop_reason=reason)
+        except DatabaseUnavailableError as err:
+            raise DatabaseUnavailableError(f"the session was told to stop; its end is recorded when the database "
+                                           f"is back ({err})") from None
 
     async def restart(self, actor: str, reason: str, wait_s: float) -> StrategySession:
         """Stop the running session, wait until it has ended (at most `wait_s`), start a new one."""
@@ -223,18 +261,29 @@ class SessionManager:
         partial.parent.mkdir(parents=True, exist_ok=True)
         partial.write_text(json.dumps(body), encoding="utf-8")
         os.replace(partial, partial.with_suffix(".json"))
-        await self.store.record(actor, state.lower(), f"session:{followed.session_id}",
-                                {"scope": scope or "session", "reason": reason, "command": command_id}, self.now())
+        detail = {"scope": scope or "session", "reason": reason, "command": command_id}
+        try:
+            await self.store.record(actor, state.lower(), f"session:{followed.session_id}", detail, self.now())
+        except DatabaseUnavailableError as err:       # the command is on its way: its audit row must not stop it
+            _log.error("audit_not_written", action=state.lower(), detail=detail, error=str(err))
         return body
 
     def answer(self, command_id: str) -> dict[str, Any] | None:
         status = self.followed.status if self.followed else None
         return status.answers.get(command_id) if status else None
 
-    def _signal(self, signum: int) -> None:
+    def _signal(self, signum: int, group: bool = False) -> None:
+        """To the session's process; `group`: to its whole process group (a kill leaves nothing it started)."""
         child = self.followed.child if self.followed else None
-        if child is not None and child.poll() is None:
-            child.send_signal(signum)
+        if child is None or child.poll() is not None:
+            return
+        if group:
+            try:
+                os.killpg(child.pid, signum)
+                return
+            except (ProcessLookupError, PermissionError):
+                pass
+        child.send_signal(signum)
 
     # ---- watching -----------------------------------------------------------------------------------------
 
@@ -262,39 +311,64 @@ class SessionManager:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def _watch_forever(self) -> None:
-        await self.adopt_or_close_leftovers()
+        """Follow until cancelled; an error is logged with its traceback and the next round tries again (a
+        watcher that died would leave a session unwatched, its end unrecorded, its stop timeout not enforced)."""
+        leftovers_checked = False
         while True:
             try:
+                if not leftovers_checked:
+                    await self.adopt_or_close_leftovers()
+                    leftovers_checked = True
                 await self.watch_once()
+                if not self.database_ok:
+                    _log.info("control_database_back")
                 self.database_ok = True
             except DatabaseUnavailableError as err:
                 if self.database_ok:
                     _log.error("control_database_unavailable", error=str(err), hint="the session keeps trading "
                                "under its own risk rules; its rows are written when the database is back")
                 self.database_ok = False
+            except Exception:  # noqa: BLE001 - logged; following must go on (see the docstring)
+                _log.exception("session_watch_failed")
             await asyncio.sleep(self.config.heartbeat_s)
 
     async def adopt_or_close_leftovers(self) -> None:
-        """At start: a session this database shows as active but no process of ours runs is closed with the
-        reason (its ledger keeps its orders; the next session reconciles with the broker)."""
+        """At start: a session the database shows as active that this server's host ran and whose server process
+        is gone (or that names no server) is closed with the reason; its ledger keeps its orders, and the next
+        session reconciles with the broker. A session another live server runs is left to it."""
         active = await self.store.active_session()
         if active is None or self.followed is not None:
+            return
+        host, _, pid = str(active.detail.get("server", "")).rpartition(":")
+        if host and host != socket.gethostname():
+            _log.warning("session_of_another_server", session=active.id, server=active.detail["server"])
+            return
+        if pid.isdigit() and _alive(int(pid)):
+            _log.warning("session_of_another_server", session=active.id, server=active.detail["server"])
             return
         await self.store.update_session(active.id, status="failed", stopped_at=self.now(),
                                         stop_reason="the control plane restarted while this session ran; the "
                                                     "session was told to stop when it went away")
 
     async def watch_once(self) -> None:
-        followed = self.followed
-        if followed is None:
-            return
+        """One round of following (callers other than the watcher, a restart or a halt waiting for its answer,
+        take turns with it: two rounds at once would fold the same ledger events twice)."""
+        async with self._watching:
+            followed = self.followed
+            if followed is not None:
+                await self._follow(followed)
+
+    async def _follow(self, followed: Followed) -> None:
         status = read_status(followed.folder / "status.json")
         news = await asyncio.to_thread(followed.follower.read)
-        if news.orders:
-            await self.store.save_orders(followed.session_id, news.orders)
-            self.changed(followed.session_id)
         for fill in news.fills:
             self.hub.publish("fill", {"session": followed.session_id, **fill})
+        for order in news.orders:                    # kept until written: a database away loses none
+            followed.unsaved[order.client_order_id] = order
+        if followed.unsaved:
+            await self.store.save_orders(followed.session_id, list(followed.unsaved.values()))
+            followed.unsaved.clear()
+            self.changed(followed.session_id)
         if status is not None and status.time_ns != followed.last_status_ns:
             followed.last_status_ns, followed.status = status.time_ns, status
             await self._heartbeat(followed, status)
@@ -304,7 +378,7 @@ class SessionManager:
         elif followed.stop_requested_at is not None and \
                 self.clock_s() - followed.stop_requested_at > self.config.stop_timeout_s:
             _log.error("session_killed_after_stop_timeout", session=followed.session_id)
-            self._signal(signal.SIGKILL)
+            self._signal(signal.SIGKILL, group=True)
 
     async def _heartbeat(self, followed: Followed, status: SessionStatus) -> None:
         at = utc(status.time_ns)
@@ -346,6 +420,7 @@ class SessionManager:
             values["stop_reason"] = reason
         await self.store.update_session(followed.session_id, **values)
         followed.follower.close()
-        self.followed = None
+        if self.followed is followed:
+            self.followed = None
         _log.info("session_ended", session=followed.session_id, outcome=outcome, code=code, reason=reason)
         self.hub.publish("session", {"id": followed.session_id, "status": outcome, "reason": reason})

@@ -221,14 +221,21 @@ class SessionChannel:
         self.commands.mkdir(parents=True, exist_ok=True)
         self.answers: dict[str, dict[str, Any]] = {}
 
-    def write_status(self, state: str, status: dict[str, Any] | None) -> None:
+    def write_status(self, state: str, status: dict[str, Any] | None) -> bool:
+        """Best effort: a status that cannot be written (a full disk) is logged and the session goes on (its
+        watcher sees the heartbeat age grow); returns whether it was written."""
         import json
 
         body = {"time_ns": time.time_ns(), "pid": os.getpid(), "state": state, "status": status,
                 "answers": self.answers}
         partial = self.status_path.with_suffix(".tmp")
-        partial.write_text(json.dumps(body, default=str), encoding="utf-8")
-        os.replace(partial, self.status_path)
+        try:
+            partial.write_text(json.dumps(body, default=str), encoding="utf-8")
+            os.replace(partial, self.status_path)
+        except OSError as err:
+            _log.error("status_not_written", path=str(self.status_path), error=repr(err))
+            return False
+        return True
 
     def take_commands(self) -> list[dict[str, Any]]:
         """The commands waiting, oldest first, each removed as it is read (an unreadable one is answered as such)."""
@@ -243,7 +250,11 @@ class SessionChannel:
                 taken.append(command)
             except (OSError, ValueError) as err:
                 self.answers[path.stem] = {"ok": False, "error": f"unreadable command: {err}"}
-            path.unlink(missing_ok=True)
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as err:             # it would be carried out again: say so, and take no more now
+                _log.error("command_not_removed", path=str(path), error=repr(err))
+                break
         return taken
 
     def answer(self, command_id: str, answer: dict[str, Any]) -> None:
@@ -476,10 +487,11 @@ def run_paper(config: SessionConfig, duration_s: float | None = None, address: s
     except (BrokerError, TimeoutError) as err:
         failure = f"session {'ended on an error' if started else 'could not start'}: {err}"
         raise SessionFailed(failure) from err
+    except BaseException as err:
+        failure = f"session {'ended on' if started else 'could not start:'} {type(err).__name__}: {err}"
+        raise
     finally:
-        if channel is not None:
-            channel.write_status("stopping", None)
-        summary = session.stop()
+        summary = session.stop()                 # first: nothing (a status write) may keep it from running
         if channel is not None:
             channel.write_status("failed" if failure else "stopped", {**summary, "error": failure})
         for signum, handler in previous.items():

@@ -17,3 +17,7 @@ class ConflictError(StoreError):
 
 class DatabaseUnavailableError(StoreError):
     """The database cannot be reached; nothing was written (503)."""
+
+
+class SessionStartError(StoreError):
+    """A session's process could not be started (its row is closed as failed with the reason): 503."""

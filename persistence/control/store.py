@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, event, func, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SqlAlchemyTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
 
@@ -97,7 +98,7 @@ class ControlStore:
             yield
         except IntegrityError as err:
             raise ConflictError(f"the change collides with another: {err.orig}") from None
-        except (DBAPIError, OSError) as err:
+        except (OperationalError, InterfaceError, SqlAlchemyTimeout, OSError) as err:
             raise DatabaseUnavailableError(f"the database cannot be reached: {type(err).__name__}") from None
 
     @contextlib.asynccontextmanager
@@ -194,12 +195,14 @@ class ControlStore:
     # ---- sessions ---------------------------------------------------------------------------------------------
 
     async def create_session(self, row: StrategySession, actor: str) -> StrategySession:
-        """A new session row, refused (ConflictError) while another session is starting, running or stopping."""
+        """A new session row, refused (ConflictError) while another session is starting, running or stopping (the
+        check names it; the unique `active_slot` holds it when two servers race)."""
         async with self._transaction() as session:
             busy = await session.scalar(select(StrategySession.id)
                                         .where(StrategySession.status.in_(ACTIVE_SESSION_STATES)))
             if busy:
                 raise ConflictError(f"session {busy} is still active: stop it first")
+            row.active_slot = 1 if row.status in ACTIVE_SESSION_STATES else None
             session.add(row)
             session.add(AuditEntry(at=row.started_at, actor=actor, action="start", subject=f"session:{row.id}",
                                    detail={"configuration_id": row.configuration_id, "mode": row.mode,
@@ -213,6 +216,7 @@ class ControlStore:
                 raise NotFoundError(f"no session {session_id!r}")
             for key, value in values.items():
                 setattr(row, key, value)
+            row.active_slot = 1 if row.status in ACTIVE_SESSION_STATES else None
             return row
 
     async def sessions(self, limit: int = 100) -> list[StrategySession]:

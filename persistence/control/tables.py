@@ -100,6 +100,9 @@ class StrategySession(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     ledger_path: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    active_slot: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """1 while the session is starting, running or stopping, NULL after: its unique index allows one active."""
+    __table_args__ = (Index("one_active_session", "active_slot", unique=True),)
 
 
 class OrderLedgerRow(Base):

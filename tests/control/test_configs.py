@@ -133,3 +133,15 @@ def test_malformed_bodies_get_a_json_problem(control_db_url):
                             (422, "application/json", "invalid"), (415, "application/json", "unsupported_media_type"),
                             (415, "application/json", "unsupported_media_type"),
                             (405, "application/json", "method_not_allowed")]
+
+
+def test_a_ledger_outside_the_servers_state_folder_is_refused(control_db_url):
+    async def check():
+        async with client(control_db_url) as c:
+            body = await template(c)
+            body["settings"]["ledger"]["path"] = "/etc/spreadwright-ledger.db"
+            answer = await c.post("/api/configs", json=body, headers=AUTH)
+            return answer.status, await answer.json()
+
+    status, body = run(check())
+    assert status == 422 and [p["field"] for p in body["problems"]] == ["settings.ledger.path"]

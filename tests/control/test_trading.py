@@ -254,3 +254,91 @@ def test_the_dashboard_figures_are_the_snapshots_recomputed():
     assert (board.fills, board.open_contracts, board.fill_rate) == (5, 10, 0.375)
     empty = dashboard(None, [], 0, 0)
     assert (empty.pnl_usd, empty.max_drawdown_usd, empty.fill_rate, empty.series.at) == (0.0, 0.0, None, [])
+
+
+def test_a_session_that_cannot_be_started_is_closed_and_the_next_start_works(control_db_url, tmp_path):
+    def broken(folder, profile, heartbeat_s):
+        raise OSError(8, "Exec format error")
+
+    async def check():
+        async with client(control_db_url, config=config_in(tmp_path), launcher=broken) as c:
+            await active_profile(c)
+            failed = await c.post("/api/trading/control", json={"action": "start"}, headers=AUTH)
+            body = await failed.json()
+            sessions = await (await c.get("/api/trading/sessions", headers=AUTH)).json()
+            manager = c.server.app[SESSIONS_KEY]
+            manager.launcher = fake_launcher()
+            again = await c.post("/api/trading/control", json={"action": "start"}, headers=AUTH)
+            await until(c, "/api/trading/heartbeat", lambda b: b["session"]["status"] == "running", "running")
+            await c.post("/api/trading/control", json={"action": "stop"}, headers=AUTH)
+            await until(c, "/api/trading/heartbeat", lambda b: not b["running"], "stopped")
+            return failed.status, body, sessions, again.status
+
+    status, body, sessions, again = run(check())
+    assert status == 503 and body["error"] == "session_not_started" and "Exec format error" in body["detail"]
+    assert [(s["status"], "Exec format error" in s["stop_reason"]) for s in sessions] == [("failed", True)]
+    assert again == 202
+
+
+def test_the_watcher_survives_an_error_and_goes_on_following(control_db_url, tmp_path):
+    async def check():
+        async with client(control_db_url, config=config_in(tmp_path), launcher=fake_launcher()) as c:
+            store = c.server.app[SESSIONS_KEY].store
+            original, failures = store.replace_positions, []
+
+            async def failing_once(*args, **kwargs):
+                if not failures:
+                    failures.append(1)
+                    raise RuntimeError("a bug in one round")
+                return await original(*args, **kwargs)
+
+            store.replace_positions = failing_once
+            await active_profile(c)
+            await c.post("/api/trading/control", json={"action": "start"}, headers=AUTH)
+            positions = await until(c, "/api/trading/positions", lambda b: len(b) == 2, "positions after the error")
+            await c.post("/api/trading/control", json={"action": "stop"}, headers=AUTH)
+            beat = await until(c, "/api/trading/heartbeat", lambda b: not b["running"], "stopped")
+            return failures, positions, beat["session"]["status"]
+
+    failures, positions, status = run(check())
+    assert failures == [1] and len(positions) == 2 and status == "stopped"
+
+
+def test_a_session_gets_the_servers_environment_less_its_settings_and_profile_overrides():
+    from control.sessions import session_environment
+
+    environment = session_environment({"PATH": "/bin", "RAY_ADDRESS": "10.0.0.1:6379",
+                                       "SPREADWRIGHT_CONTROL__TOKEN": "control-token-0123456789",
+                                       "SPREADWRIGHT__BROKER__API_KEY": "broker-key",
+                                       "SPREADWRIGHT__SIZING__MAX_CONTRACTS": "50"})
+    assert environment == {"PATH": "/bin", "RAY_ADDRESS": "10.0.0.1:6379",
+                           "SPREADWRIGHT__BROKER__API_KEY": "broker-key"}
+
+
+def test_orders_written_while_the_database_was_away_reach_it_when_it_is_back(postgres, tmp_path):
+    from core.ledger import fold
+    from persistence.sqlite_ledger import SqliteLedgerStore
+
+    url = postgres.new_database()
+
+    async def check():
+        launcher = fake_launcher({"FAKE_SESSION_FILL_EVERY_S": "0.2"})
+        async with client(url, config=config_in(tmp_path), launcher=launcher) as c:
+            await active_profile(c)
+            await c.post("/api/trading/control", json={"action": "start"}, headers=AUTH)
+            await until(c, "/api/trading/orders", lambda b: len(b) >= 3, "orders")
+            postgres.stop()
+            try:
+                await asyncio.sleep(2.0)                       # the session writes orders meanwhile
+            finally:
+                postgres.start_again()
+            await c.post("/api/trading/control", json={"action": "stop"}, headers=AUTH)
+            ended = await until(c, "/api/trading/heartbeat", lambda b: not b["running"], "stopped")
+            return await (await c.get(f"/api/trading/orders?session_id={ended['session']['id']}&limit=5000",
+                                      headers=AUTH)).json()
+
+    orders = run(check())
+    ledger = SqliteLedgerStore(tmp_path / "state" / "ledger.db")
+    in_ledger = fold(ledger.events()).orders
+    ledger.close()
+    assert {o["client_order_id"] for o in orders} == set(in_ledger) and len(in_ledger) >= 8

@@ -30,7 +30,7 @@ def test_a_user_runs_a_paper_session_from_the_command_center(ray_cluster, browse
         settings["executor"]["min_fill_rate"] = 0.0
         settings["broker"].update(quote_poll_ms=200, expirations_per_symbol=1, paper_expiry_days=[7])
         settings["book"]["mark_interval_s"] = 1
-        settings["ledger"]["path"] = str(tmp_path / "ledger.db")
+        settings["ledger"]["path"] = str(tmp_path / "state" / "ledger.db")
         settings["runtime"]["ray_namespace"] = "t-control-browser"
         page.fill("#config-json", json.dumps(settings))
         page.click("#config-save")

@@ -27,7 +27,7 @@ async def until(c, path: str, condition, what: str):
 
 def test_the_control_plane_runs_a_paper_session_end_to_end(ray_cluster, tmp_path, monkeypatch):
     monkeypatch.setenv("RAY_ADDRESS", ray_cluster.get_runtime_context().gcs_address)
-    ledger = tmp_path / "ledger.db"
+    ledger = tmp_path / "state" / "ledger.db"
     config = ControlConfig(state_dir=str(tmp_path / "state"), heartbeat_s=0.5, heartbeat_stale_s=30)
 
     async def check():

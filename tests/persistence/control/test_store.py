@@ -189,3 +189,25 @@ def test_a_database_that_goes_away_raises_unavailable_and_is_found_again(postgre
 
     names, audit = run(check())
     assert names == ["a"] and audit == ["create"]
+
+
+def test_the_database_itself_refuses_a_second_active_session(control_db_url):
+    def session(name: str) -> StrategySession:
+        return StrategySession(id=name, configuration_id=None, content_hash="h", mode="paper", status="running",
+                               started_at=T0, stop_reason="", ledger_path="", detail={})
+
+    async def check():
+        store = await _opened(control_db_url)
+        await store.create_session(session("s1"), "me")
+        with pytest.raises(ConflictError):
+            async with store._transaction() as transaction:           # past the check, as a racing server would be
+                row = session("s2")
+                row.active_slot = 1
+                transaction.add(row)
+        await store.update_session("s1", status="stopped")
+        await store.create_session(session("s3"), "me")
+        rows = {s.id: (s.status, s.active_slot) for s in await store.sessions()}
+        await store.close()
+        return rows
+
+    assert run(check()) == {"s1": ("stopped", None), "s3": ("running", 1)}
