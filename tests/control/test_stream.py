@@ -11,15 +11,17 @@ from tests.control.kit import AUTH, client, run
 from tests.control.test_trading import active_profile, config_in, fake_launcher
 
 
-async def events(response, wanted: str, limit: int = 500) -> dict:
-    """The data of the first `wanted` event on the stream."""
+async def events(response, wanted: str, limit: int = 5000, where=lambda data: True) -> dict:
+    """The data of the first `wanted` event on the stream for which `where(data)` holds."""
     kind = None
     for _ in range(limit):
         line = (await asyncio.wait_for(response.content.readline(), 120)).decode().strip()
         if line.startswith("event: "):
             kind = line[len("event: "):]
         elif line.startswith("data: ") and kind == wanted:
-            return json.loads(line[len("data: "):])
+            data = json.loads(line[len("data: "):])
+            if where(data):
+                return data
     raise AssertionError(f"no {wanted} event in {limit} lines")
 
 
@@ -31,7 +33,7 @@ def test_a_fill_and_heartbeats_reach_a_stream_client(tmp_path):
             stream = await c.get("/api/stream", headers=AUTH)
             await c.post("/api/trading/control", json={"action": "start"}, headers=AUTH)
             fill = await events(stream, "fill")
-            beat = await events(stream, "heartbeat")
+            beat = await events(stream, "heartbeat", where=lambda b: b["state"] == "running")   # after "starting"
             await c.post("/api/trading/control", json={"action": "stop"}, headers=AUTH)
             session = await events(stream, "session")
             stream.close()
