@@ -48,5 +48,17 @@ async def template(test_client: TestClient, name: str = "p1", **settings: Any) -
     return body
 
 
+async def until(c: TestClient, path: str, condition, what: str, slack_s: float = 120.0) -> Any:
+    """GET `path` until condition(json) holds; a generous limit on a condition, never a timing."""
+    loop = asyncio.get_running_loop()
+    deadline, body = loop.time() + slack_s, None
+    while loop.time() < deadline:
+        body = await (await c.get(path, headers=AUTH)).json()
+        if condition(body):
+            return body
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"never: {what} (last {path}: {body})")
+
+
 def run(coroutine):
     return asyncio.run(coroutine)

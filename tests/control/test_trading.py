@@ -12,11 +12,12 @@ from pathlib import Path
 
 from config.control import ControlConfig
 from control.app import SESSIONS_KEY
-from tests.control.kit import AUTH, client, run, template
+from tests.control.kit import AUTH, client, run, template, until
 
 FAKE = Path(__file__).with_name("fake_session.py")
 ROOT = Path(__file__).resolve().parents[2]
 SLACK_S = 120.0
+"""How long a stand-in session's process may take to end (a generous limit, never a timing)."""
 
 
 def fake_launcher(env: dict[str, str] | None = None):
@@ -29,18 +30,6 @@ def fake_launcher(env: dict[str, str] | None = None):
 
 def config_in(tmp_path: Path) -> ControlConfig:
     return ControlConfig(state_dir=str(tmp_path / "state"), heartbeat_s=0.2, snapshot_every_s=0.2, stop_timeout_s=60)
-
-
-async def until(c, path: str, condition, what: str):
-    """GET `path` until condition(json) holds (a generous limit: never a timing)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + SLACK_S
-    while loop.time() < deadline:
-        body = await (await c.get(path, headers=AUTH)).json()
-        if condition(body):
-            return body
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"never: {what} (last {path}: {body})")
 
 
 async def active_profile(c) -> int:

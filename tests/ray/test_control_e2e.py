@@ -4,25 +4,16 @@ halt through the risk gate, stop with nothing left working; figures checked agai
 
 from __future__ import annotations
 
-import asyncio
+from functools import partial
 
 from config.control import ControlConfig
 from core.ledger import fold
 from persistence.sqlite_ledger import SqliteLedgerStore
+from tests.control import kit
 from tests.control.kit import AUTH, client, run, template
 
 SLACK_S = 240.0
-
-
-async def until(c, path: str, condition, what: str):
-    loop = asyncio.get_running_loop()
-    deadline, body = loop.time() + SLACK_S, None
-    while loop.time() < deadline:
-        body = await (await c.get(path, headers=AUTH)).json()
-        if condition(body):
-            return body
-        await asyncio.sleep(0.25)
-    raise AssertionError(f"never: {what} (last {path}: {body})")
+until = partial(kit.until, slack_s=SLACK_S)
 
 
 def test_the_control_plane_runs_a_paper_session_end_to_end(ray_cluster, tmp_path, monkeypatch):
