@@ -1,4 +1,5 @@
-"""Exchange sessions and market minutes (US equity options: NYSE calendar, America/New_York hours).
+"""Exchange sessions and market minutes: US equity options on the NYSE calendar (America/New_York hours), crypto
+options around the clock (`AlwaysOpenCalendar`).
 
 Wraps `exchange_calendars` (holidays and early closes kept by its maintainers). Times are
 nanoseconds since the Unix epoch, UTC, like every clock in this project.
@@ -13,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from core.instruments import is_am_settled
+from core.instruments import ALWAYS_OPEN, is_am_settled
 from core.units import NEW_YORK
 
 NS_PER_MINUTE = 60_000_000_000
@@ -149,6 +150,44 @@ class MarketCalendar:
             open_ns, close_ns = self.open_close_ns(day)
             pieces.append(np.arange(open_ns, close_ns, NS_PER_MINUTE, dtype=np.int64))
         return np.concatenate(pieces) if pieces else np.empty(0, dtype=np.int64)
+
+
+class AlwaysOpenCalendar:
+    """Crypto options' calendar: every UTC day is a session from midnight to midnight, every minute is open. The
+    same methods as `MarketCalendar`, so whatever asks a calendar works on either."""
+
+    code = ALWAYS_OPEN
+
+    def sessions(self, start: date, end: date) -> list[date]:
+        """Every day in [start, end]."""
+        return [start + timedelta(days=n) for n in range((end - start).days + 1)]
+
+    def is_session(self, day: date) -> bool:
+        return True
+
+    def next_session(self, day: date) -> date:
+        return day
+
+    def open_close_ns(self, day: date) -> tuple[int, int]:
+        """The UTC day's midnight and the next one, ns."""
+        start_ns = (day - _EPOCH).days * _NS_PER_DAY
+        return start_ns, start_ns + _NS_PER_DAY
+
+    def is_open(self, time_ns: int) -> bool:
+        return True
+
+    def minute_grid_ns(self, days: list[date]) -> np.ndarray:
+        """Every minute's start of the given UTC days (1,440 a day), ascending."""
+        starts = np.array([self.open_close_ns(day)[0] for day in days], dtype=np.int64)
+        return (starts[:, None] + np.arange(0, _NS_PER_DAY, NS_PER_MINUTE, dtype=np.int64)[None, :]).ravel()
+
+
+_EPOCH = date(1970, 1, 1)
+
+
+def calendar_for(code: str) -> MarketCalendar | AlwaysOpenCalendar:
+    """The calendar a product names (`core.instruments.ProductSpec.calendar_code`)."""
+    return AlwaysOpenCalendar() if code == ALWAYS_OPEN else MarketCalendar(code)
 
 
 def new_york_day(time_ns: int) -> date:

@@ -1,13 +1,17 @@
-"""Listed expirations of US equity and index options, and their categories.
+"""Listed expirations of US equity, index and crypto options, and their categories.
 
-Monthlies expire on the third Friday, weeklies on other Fridays, dailies on every other
+US: monthlies expire on the third Friday, weeklies on other Fridays, dailies on every other
 session (SPY, QQQ, IWM and SPXW list all five weekdays). An expiry that falls on a holiday
 moves to the session before. Pure date arithmetic: the sessions come from `core.calendar`.
+
+Crypto (Deribit's schedule, `crypto_expirations`): every expiry at 08:00 UTC, any day of the week; dailies for
+the next few days, weeklies on Fridays, monthlies on the month's last Friday, quarterlies on the last Friday of
+March, June, September and December.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from enum import Enum
 
 
@@ -80,3 +84,46 @@ def snap_to_listed(today: date, wanted: list[date], sessions: list[date]) -> lis
         best = min((d for d in listed if d not in chosen), key=lambda d: abs((d - day).days), default=None)
         chosen.append(best)
     return chosen
+
+
+def last_friday(year: int, month: int) -> date:
+    """The month's last Friday (crypto monthlies and quarterlies)."""
+    following = date(year + month // 12, month % 12 + 1, 1)
+    last_day = following - timedelta(days=1)
+    return last_day - timedelta(days=(last_day.weekday() - 4) % 7)
+
+
+def crypto_category(expiry: date) -> ExpirationCategory:
+    """A crypto expiry's category by its day alone (Deribit's schedule has no holidays)."""
+    if expiry.weekday() != 4:
+        return ExpirationCategory.DAILY
+    if expiry != last_friday(expiry.year, expiry.month):
+        return ExpirationCategory.WEEKLY
+    return ExpirationCategory.QUARTERLY if expiry.month in (3, 6, 9, 12) else ExpirationCategory.MONTHLY
+
+
+def expiry_instant_ns(expiry: date, at_utc: time) -> int:
+    """The moment an expiry on `expiry` at `at_utc` (UTC) expires, ns since the epoch."""
+    return int(datetime.combine(expiry, at_utc, tzinfo=timezone.utc).timestamp()) * 1_000_000_000
+
+
+def crypto_expirations(now_ns: int, at_utc: time = time(8), dailies: int = 4, weeklies: int = 3, monthlies: int = 3,
+                       quarterlies: int = 4) -> list[tuple[date, ExpirationCategory]]:
+    """The expiries a Deribit-style venue lists at `now_ns`, sorted: the next `dailies` days, `weeklies` Fridays,
+    `monthlies` month-ends and `quarterlies` quarter-ends, each expiring at `at_utc`; one that expired already
+    today is gone."""
+    now = datetime.fromtimestamp(now_ns / 1e9, tz=timezone.utc)
+    first = now.date() if now.time() < at_utc else now.date() + timedelta(days=1)
+    days = {first + timedelta(days=n) for n in range(dailies)}
+    friday = first + timedelta(days=(4 - first.weekday()) % 7)
+    days.update(friday + timedelta(weeks=n) for n in range(weeklies))
+    month_ends = []
+    year, month = first.year, first.month
+    while len(month_ends) < max(monthlies, 3 * quarterlies + 3):
+        end = last_friday(year, month)
+        if end >= first:
+            month_ends.append(end)
+        year, month = year + month // 12, month % 12 + 1
+    days.update(month_ends[:monthlies])
+    days.update([d for d in month_ends if d.month in (3, 6, 9, 12)][:quarterlies])
+    return [(day, crypto_category(day)) for day in sorted(days)]

@@ -1,16 +1,23 @@
-"""Listed products: contract multiplier, strike spacing, tick table and settlement; and the one tick rounding.
+"""Listed products: contract multiplier, strike spacing, tick table, settlement, premium currency and calendar;
+and the one tick rounding.
 
-Premiums are per share; `ProductSpec.multiplier` turns them into money. A product's options quote in
-`ticks.below_per_share` under `ticks.threshold_per_share` and in `ticks.from_per_share` at or above it
-(CBOE: SPX $0.05 / $0.10 around $3.00; SPY, QQQ, IWM are penny classes); a multi-leg order's net price moves
-in the below-threshold tick. Every price a component sends is put on this table by `round_to_tick`.
+Premiums are per unit of the underlying (a share; a coin); `ProductSpec.multiplier` (units per contract) turns
+them into money in the product's `premium_currency`. A product's options quote in `ticks.below_per_share` under
+`ticks.threshold_per_share` and in `ticks.from_per_share` at or above it (CBOE: SPX $0.05 / $0.10 around $3.00;
+SPY, QQQ, IWM are penny classes; Deribit's coin options 0.0001 / 0.0005 coin around 0.005 coin); a multi-leg
+order's net price moves in the below-threshold tick. Every price a component sends is put on this table by
+`round_to_tick`.
+
+US equity and index options (`PRODUCTS`) quote in USD and trade on the NYSE calendar. Crypto options
+(`CRYPTO_PRODUCTS`, Deribit's conventions) trade around the clock (`ALWAYS_OPEN`), expire at 08:00 UTC and are
+inverse: premium and settlement in the coin itself, so a premium is worth `premium_usd` at the index.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time
 from enum import Enum
 
 from core.errors import InvalidFieldError
@@ -18,6 +25,11 @@ from core.expirations import nominal_friday, third_friday
 
 US_EQUITY_MULTIPLIER = 100
 """Shares per contract of US equity and index options."""
+
+NYSE = "XNYS"
+"""The calendar code of US equity and index options (exchange_calendars')."""
+ALWAYS_OPEN = "24/7"
+"""The calendar code of crypto options: every minute of every day, UTC."""
 
 
 class Settlement(str, Enum):
@@ -47,6 +59,8 @@ class TickTable:
 
 PENNY = TickTable(0.01, 0.01)
 SPX_TICKS = TickTable(0.05, 0.10)
+DERIBIT_COIN_TICKS = TickTable(0.0001, 0.0005, 0.005)
+"""Deribit's BTC and ETH options, premium in the coin: 0.0001 under 0.005, 0.0005 from it."""
 
 
 @dataclass(frozen=True)
@@ -55,15 +69,30 @@ class ProductSpec:
     contract multiplier, ticks and settlement."""
 
     symbol: str
-    spread_class: str                 # 'penny' ($0.01) or 'spx' ($0.05 / $0.10): the spread model's class
+    spread_class: str                 # 'penny' ($0.01), 'spx' ($0.05 / $0.10) or 'crypto': the spread model's class
     strike_step: float
     dividend_yield: float
     mean_quote_size: float            # contracts displayed at the touch at the money
     dailies: bool = True
-    multiplier: int = US_EQUITY_MULTIPLIER
+    multiplier: float = US_EQUITY_MULTIPLIER
+    """Units of the underlying per contract (100 shares; 0.1 BTC, Deribit's smallest BTC option amount)."""
     ticks: TickTable = field(default=PENNY)
     settlement: Settlement = Settlement.PHYSICAL
     am_settled_monthlies: bool = False    # the standard monthly (third Friday) settles at the opening print (SPX)
+    premium_currency: str = "USD"
+    """What a premium is paid and settled in: USD, or the coin itself for an inverse option (Deribit's)."""
+    calendar_code: str = NYSE
+    expiry_time_utc: time | None = None
+    """When its options expire, UTC (Deribit: 08:00); None: at the NYSE close of the expiry day."""
+
+    @property
+    def inverse(self) -> bool:
+        """Whether premiums are in the underlying coin (a long call's payoff in coin is (S - K)+ / S)."""
+        return self.premium_currency != "USD"
+
+    def premium_usd(self, premium, underlying_usd):
+        """A premium per unit of the underlying in USD: itself, or the coin amount times the coin's price."""
+        return premium * underlying_usd if self.inverse else premium
 
 
 PRODUCTS = {
@@ -75,18 +104,31 @@ PRODUCTS = {
 }
 
 
+CRYPTO_PRODUCTS = {
+    "BTC": ProductSpec("BTC", "crypto", 1000.0, 0.0, 25.0, multiplier=0.1, ticks=DERIBIT_COIN_TICKS,
+                       settlement=Settlement.CASH, premium_currency="BTC", calendar_code=ALWAYS_OPEN,
+                       expiry_time_utc=time(8)),
+    "ETH": ProductSpec("ETH", "crypto", 50.0, 0.0, 150.0, multiplier=1.0, ticks=DERIBIT_COIN_TICKS,
+                       settlement=Settlement.CASH, premium_currency="ETH", calendar_code=ALWAYS_OPEN,
+                       expiry_time_utc=time(8)),
+}
+"""Deribit's BTC and ETH options: cash-settled in the coin against the 30-minute average of the index before
+08:00 UTC, premium in the coin, one contract here the smallest amount Deribit trades (0.1 BTC, 1 ETH)."""
+
+
 def product(symbol: str) -> ProductSpec:
-    """The listed product `symbol`, or InvalidFieldError naming the symbol and what is listed."""
-    spec = PRODUCTS.get(symbol)
+    """The listed product `symbol` (US or crypto), or InvalidFieldError naming the symbol and what is listed."""
+    spec = PRODUCTS.get(symbol) or CRYPTO_PRODUCTS.get(symbol)
     if spec is None:
-        raise InvalidFieldError("symbol", f"{symbol!r} has no product spec (listed: {sorted(PRODUCTS)})")
+        listed = sorted((*PRODUCTS, *CRYPTO_PRODUCTS))
+        raise InvalidFieldError("symbol", f"{symbol!r} has no product spec (listed: {listed})")
     return spec
 
 
-def multiplier_of(symbol: str) -> int:
-    """Shares per contract of `symbol`'s options: its product's, or the US equity option's 100 for a symbol
-    without a product spec (a broker session may trade any listed US equity)."""
-    spec = PRODUCTS.get(symbol)
+def multiplier_of(symbol: str) -> float:
+    """Units of the underlying per contract of `symbol`'s options: its product's, or the US equity option's 100
+    for a symbol without a product spec (a broker session may trade any listed US equity)."""
+    spec = PRODUCTS.get(symbol) or CRYPTO_PRODUCTS.get(symbol)
     return US_EQUITY_MULTIPLIER if spec is None else spec.multiplier
 
 

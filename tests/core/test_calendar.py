@@ -1,12 +1,14 @@
 """MarketCalendar.is_open and the New York day helpers agree with pandas' time-zone conversion,
 across midnights, opens, closes and both DST changes, in any order of asking."""
 
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from core.calendar import MarketCalendar, new_york_day, new_york_day_bounds_ns
+from core.calendar import AlwaysOpenCalendar, MarketCalendar, calendar_for, new_york_day, new_york_day_bounds_ns
+from core.instruments import ALWAYS_OPEN
 
 
 def _pandas_day(time_ns: int):
@@ -82,3 +84,17 @@ def test_a_calendar_travels_as_arrays_and_a_day_outside_its_range_says_so():
     assert result.stdout.strip() == b"[]"
     with pytest.raises(ValueError, match="outside the XNYS calendar"):
         MarketCalendar().is_session(FIRST_DAY.replace(year=1999))
+
+
+def test_the_always_open_calendar_has_every_minute_of_every_utc_day():
+    calendar = calendar_for(ALWAYS_OPEN)
+    assert isinstance(calendar, AlwaysOpenCalendar)
+    days = calendar.sessions(date(2026, 12, 24), date(2026, 12, 27))
+    assert days == [date(2026, 12, 24), date(2026, 12, 25), date(2026, 12, 26), date(2026, 12, 27)]
+    open_ns, close_ns = calendar.open_close_ns(date(2026, 12, 25))
+    assert open_ns == pd.Timestamp("2026-12-25", tz="UTC").value and close_ns - open_ns == 86_400 * 10**9
+    grid = calendar.minute_grid_ns(days)
+    assert len(grid) == 4 * 1440 and np.all(np.diff(grid) == 60 * 10**9)
+    assert calendar.is_open(int(pd.Timestamp("2026-12-25 03:17", tz="UTC").value))
+    assert calendar.is_session(date(2026, 12, 25)) and calendar.next_session(date(2026, 12, 26)) == date(2026, 12, 26)
+    assert isinstance(calendar_for("XNYS"), MarketCalendar)

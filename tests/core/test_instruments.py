@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 import pytest
 
 from core.errors import InvalidFieldError
-from core.instruments import PRODUCTS, multiplier_of, product, round_to_tick
+from core.instruments import ALWAYS_OPEN, CRYPTO_PRODUCTS, PRODUCTS, multiplier_of, product, round_to_tick
 from sim.market.spread_model import load_spread_models
 
 
@@ -37,3 +39,16 @@ def test_only_spx_standard_monthlies_are_am_settled():
     assert is_am_settled("SPX", date(2019, 5, 17)) and is_am_settled("SPX", date(2026, 12, 18))
     assert not is_am_settled("SPX", date(2019, 5, 24)) and not is_am_settled("SPY", date(2019, 5, 17))
     assert is_am_settled("SPX", date(2025, 4, 17))             # Good Friday 2025: the monthly moves to Thursday
+
+
+def test_crypto_products_are_inverse_with_deribit_ticks_and_an_0800_expiry():
+    btc = product("BTC")
+    assert btc is CRYPTO_PRODUCTS["BTC"] and btc.inverse and btc.premium_currency == "BTC"
+    assert btc.calendar_code == ALWAYS_OPEN and btc.expiry_time_utc == time(8)
+    assert btc.ticks.tick(0.0049) == 0.0001 and btc.ticks.tick(0.005) == 0.0005
+    assert btc.premium_usd(0.01, 90_000.0) == 900.0
+    assert not product("SPY").inverse and product("SPY").premium_usd(1.25, 500.0) == 1.25
+
+
+def test_multiplier_of_a_crypto_symbol_is_its_contract_size():
+    assert multiplier_of("BTC") == 0.1 and multiplier_of("ETH") == 1.0 and multiplier_of("SPY") == 100
