@@ -60,7 +60,10 @@ def quote_flag(bid: float, ask: float) -> int:
 
 
 class ChainQuotes(NamedTuple):
-    """One expiry's quotes at `time_ns`: arrays per contract (puts and calls mixed, any order)."""
+    """One expiry's quotes at `time_ns`: arrays per contract (puts and calls mixed, any order). Prices per unit of
+    the underlying in the product's premium currency; a single leg moves in `tick_below_3` under
+    `tick_threshold` (US: $3.00) and in `tick_from_3` from it. `delta` and `iv` are the venue's, where it quotes
+    greeks (crypto venues do), else None."""
 
     symbol: str
     expiry: str                 # ISO date
@@ -75,3 +78,10 @@ class ChainQuotes(NamedTuple):
     tick_below_3: float
     tick_from_3: float
     underlying: float = float("nan")     # the underlying's price when the chain was quoted
+    tick_threshold: float = 3.0
+    delta: np.ndarray | None = None
+    iv: np.ndarray | None = None
+
+    def tick(self, price: float) -> float:
+        """The increment a single leg priced `price` moves in."""
+        return self.tick_below_3 if abs(price) < self.tick_threshold else self.tick_from_3

@@ -91,7 +91,7 @@ class Book:
         return int(size), self.taken.get((column, ask_side), 0.0)
 
     def tick(self, price: float) -> float:
-        return self.quotes.tick_below_3 if price < 3.0 else self.quotes.tick_from_3
+        return self.quotes.tick(price)
 
     def sizes(self) -> tuple[np.ndarray, np.ndarray]:
         """Bid and ask size still available at each column (displayed less taken, whole contracts)."""

@@ -94,8 +94,7 @@ def price_problem(order: WorkingOrder, limit_price: float, complex_tick: float) 
     elif order.is_complex:
         tick = complex_tick
     else:
-        quotes = order.book.quotes
-        tick = quotes.tick_below_3 if abs(limit_price) < 3.0 else quotes.tick_from_3
+        tick = order.book.quotes.tick(limit_price)
     steps = limit_price / tick
     if abs(steps - round(steps)) > 1e-6:
         return Refusal("off_tick", f"price {limit_price} is off the {tick} tick")
