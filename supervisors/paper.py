@@ -372,7 +372,10 @@ class PaperSession:
             channel.answer(command.get("id", ""), answer)
 
     def request_stop(self, *_: Any) -> None:
-        self.stopping.set()
+        """Stop the session (the CLI's SIGINT/SIGTERM handler). The event is set from a new thread: a signal
+        handler runs on the main thread between two bytecodes, perhaps while `run`'s `stopping.wait` holds the
+        event's lock, and setting it there would wait on that lock for ever (seen: a session that never stopped)."""
+        threading.Thread(target=self.stopping.set, name="request-stop", daemon=True).start()
 
     def print_status(self) -> dict[str, Any] | None:
         """One status line (and the status); a status that does not come in time is logged and skipped: a slow

@@ -26,7 +26,7 @@ def main() -> int:
     settings = yaml.safe_load(profile.read_text())
     channel = SessionChannel(folder)
     stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=stopping.set, daemon=True).start())  # see paper.py
     channel.write_status("starting", None)
     if os.environ.get("FAKE_SESSION_FAIL"):
         channel.write_status("failed", {"error": "session could not start: the broker refused the key"})

@@ -3,6 +3,8 @@ a butterfly exit under way finishes before the bridge cancels at the venue."""
 
 from __future__ import annotations
 
+import threading
+
 from actors import names
 from config import load_profile
 from supervisors.paper import PaperSession
@@ -47,3 +49,16 @@ def test_an_exit_that_does_not_finish_in_time_is_reported_and_the_stop_goes_on()
     summary = session.stop(timeout_s=0.2)
     assert summary["exits_left_working"] == ["fly-1"]
     assert [names.BRIDGE] in runtime.stops and not runtime.running
+
+
+def test_a_stop_signal_that_arrives_while_the_wait_holds_its_lock_does_not_block():
+    """A SIGTERM handler runs on the main thread between bytecodes, perhaps just as `run`'s `stopping.wait` has
+    taken the event's lock back: `request_stop` must return without that lock (it once waited for ever)."""
+    session = PaperSession(load_profile("paper"))
+    done = threading.Event()
+    with session.stopping._cond:                       # what the handler finds: the event's lock held
+        caller = threading.Thread(target=lambda: (session.request_stop(), done.set()), daemon=True)
+        caller.start()
+        returned = done.wait(30)
+    assert returned, "request_stop waited on the stop event's lock"
+    assert session.stopping.wait(30)
