@@ -48,7 +48,8 @@ TRADER_PREFIX = "trader-"
 STRATEGIST_PREFIX = "flies-"
 REGIME_PREFIX = "regime-"
 DESK_PREFIX = "desk-"
-ORDER_PATH_PREFIXES = (TRADER_PREFIX, STRATEGIST_PREFIX, ROUTER, DESK_PREFIX)
+STRANGLE_PREFIX = "strangle-"
+ORDER_PATH_PREFIXES = (TRADER_PREFIX, STRATEGIST_PREFIX, ROUTER, DESK_PREFIX, STRANGLE_PREFIX)
 """Components that originate orders: a session stops them before it cancels at the venue."""
 FRONTS = {RISK: GATEWAY}
 """A component that stands in front of another in the same actor (the gate before the gateway): in the inline
@@ -77,6 +78,11 @@ def regime_strategist_name(symbol: str) -> str:
 def structure_desk_name(symbol: str) -> str:
     """The StructureDesk of one symbol (it trades the RegimeStrategist's proposals)."""
     return f"{DESK_PREFIX}{symbol}"
+
+
+def strangle_name(symbol: str) -> str:
+    """The crypto short strangle trading `symbol` (actors.strangle_trader)."""
+    return f"{STRANGLE_PREFIX}{symbol}"
 
 
 def is_trader(name: str) -> bool:

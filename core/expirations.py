@@ -107,7 +107,7 @@ def expiry_instant_ns(expiry: date, at_utc: time) -> int:
     return int(datetime.combine(expiry, at_utc, tzinfo=timezone.utc).timestamp()) * 1_000_000_000
 
 
-def crypto_expirations(now_ns: int, at_utc: time = time(8), dailies: int = 4, weeklies: int = 3, monthlies: int = 3,
+def crypto_expirations(now_ns: int, at_utc: time = time(8), dailies: int = 2, weeklies: int = 3, monthlies: int = 3,
                        quarterlies: int = 4) -> list[tuple[date, ExpirationCategory]]:
     """The expiries a Deribit-style venue lists at `now_ns`, sorted: the next `dailies` days, `weeklies` Fridays,
     `monthlies` month-ends and `quarterlies` quarter-ends, each expiring at `at_utc`; one that expired already

@@ -156,6 +156,34 @@ def _iso_day(text: str):
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
+def _crypto_backtest(args: argparse.Namespace) -> int:
+    """Run the crypto strangle backtest of a profile and print its headline."""
+    from config.base import ConfigError
+    from config.crypto import load_crypto_profile
+    from supervisors.crypto_backtest import run_crypto_backtest
+
+    try:
+        config = load_crypto_profile(args.profile)
+        updates = {k: v for k, v in (("days", args.days), ("seed", args.seed)) if v is not None}
+        if updates:
+            config = config.model_copy(update={"backtest": config.backtest.model_copy(update=updates)})
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 2
+    out_dir = Path(args.out) if args.out else Path("reports/out") / f"crypto-{config.config_id}"
+    strangle, run = config.strangle, config.backtest
+    print(f"crypto backtest {config.name}: {strangle.symbol} short strangle, |delta| {strangle.delta_band[0]:.2f}-"
+          f"{strangle.delta_band[1]:.2f}, {run.days} days from {run.start} (seed {run.seed}) ...")
+    summary = run_crypto_backtest(config, out_dir, progress=True).summary
+    pnl = "not marked (no quote for an open leg)" if summary["pnl_usd"] is None else f"${summary['pnl_usd']:,.2f}"
+    print(f"done in {summary['wall_seconds']} s: {summary['strangles']} strangles ({summary['wins']} won), exits "
+          f"{summary['exits'] or 'none'}")
+    print(f"P&L {pnl} (realized ${summary['realized_usd']:,.2f}, open {summary['open_usd']}); "
+          f"{summary['pnl_coin']:+.6f} {strangle.symbol} realized; max drawdown ${summary['max_drawdown_usd']:,.2f}")
+    print(f"trades and summary in {out_dir}/ (trades.csv, summary.json)")
+    return 0
+
+
 def _backtest(args: argparse.Namespace) -> int:
     """Run the inline backtest day of a profile and say where its outputs are."""
     from core.errors import InvalidFieldError
@@ -505,6 +533,13 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--profile", default="backtest", help="profile name or YAML path")
     backtest.add_argument("--out", default=None, help="output folder (default reports/out/backtest-<config id>)")
     backtest.set_defaults(handler=_backtest)
+    crypto = sub.add_parser("crypto-backtest", help="backtest the BTC/ETH short strangle (seed 004) on the simulated "
+                                                    "crypto market, 24/7 on the virtual clock")
+    crypto.add_argument("--profile", default="strangle", help="crypto profile name or YAML path")
+    crypto.add_argument("--days", type=_COUNT, default=None, help="days to run (default: the profile's)")
+    crypto.add_argument("--seed", type=_SEED, default=None, help="market seed (default: the profile's)")
+    crypto.add_argument("--out", default=None, help="output folder (default reports/out/crypto-<config id>)")
+    crypto.set_defaults(handler=_crypto_backtest)
     exchange = sub.add_parser("exchange", help="serve the paper exchange (REST + websocket) on loopback")
     exchange.add_argument("--host", default="127.0.0.1")
     exchange.add_argument("--port", type=_PORT, default=8765, help="0: any free port (printed)")

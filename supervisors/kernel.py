@@ -38,11 +38,13 @@ from actors.risk_gate import RiskGate
 from actors.runtime.component import Component
 from actors.runtime.pingpong import Counter, Quoter
 from actors.runtime.protocol import Runtime
+from actors.strangle_trader import StrangleTrader
 from actors.structure_desk import DeskCarry, StructureDesk
 from adapters.bridge import AddRoute, BrokerBridge
+from config.crypto import CryptoSessionConfig
 from config.exchange import ExchangeConfig
 from config.session import SessionConfig
-from core.calendar import MarketCalendar
+from core.calendar import AlwaysOpenCalendar, MarketCalendar
 from core.errors import InvalidFieldError
 from core.execution.balancer import PositionBalancer
 from core.execution.credit import CreditMaximizer
@@ -52,6 +54,8 @@ from core.quotes import ChainQuotes
 from sim.exchange.simulated import SimulatedExchange
 from sim.market.chain_file import ChainFile, ChainReplayFeed
 from sim.market.chain_sequence import ChainSequenceFeed
+from sim.market.crypto import market_params
+from sim.market.crypto_feed import CryptoFeed
 from sim.market.day_feed import DayFeed
 from sim.market.labelled import DayBar
 from sim.market.live import MarketFeed, MarketSpec
@@ -440,7 +444,7 @@ def butterfly_components(config: SessionConfig, expirations: dict[str, list[date
     return [ButterflyExitRouter(gateway=entry), *strategists]
 
 
-def ledger_store(config: SessionConfig) -> LedgerStore:
+def ledger_store(config: SessionConfig | CryptoSessionConfig) -> LedgerStore:
     """The configured ledger store (memory, or SQLite in WAL mode)."""
     if config.ledger.kind == "sqlite":
         from persistence.sqlite_ledger import SqliteLedgerStore
@@ -450,6 +454,35 @@ def ledger_store(config: SessionConfig) -> LedgerStore:
 
 
 # ---------------------------------------------------------------------------------------------- other topologies
+
+
+@dataclass
+class CryptoTopology:
+    """A crypto strangle backtest: the simulated crypto market, the matching engine, the gateway and its ledger,
+    the strangle."""
+
+    feed: CryptoFeed
+    exchange: SimulatedExchange
+    gateway: BrokerGateway
+    trader: StrangleTrader
+
+
+def build_crypto_backtest(config: CryptoSessionConfig, runtime: Runtime, start_ns: int, end_ns: int,
+                          ledger: LedgerStore | None = None) -> CryptoTopology:
+    """The strangle of `config` on its simulated coin market from `start_ns` to `end_ns` (virtual clock): the
+    exchange never closes (24/7 calendar) and matches in the venue's premium unit."""
+    strangle = config.strangle
+    trader = StrangleTrader(strangle, gateway=names.GATEWAY, session=config.name)
+    feed = CryptoFeed(product(strangle.symbol), market_params(strangle.symbol, config.market.model_dump()), start_ns,
+                      end_ns, config.backtest.quote_interval_s, config.backtest.seed, (trader.name,),
+                      max_expiry_days=strangle.max_expiry_days)
+    exchange = SimulatedExchange(config.exchange.model_copy(update={"seed": config.backtest.seed}),
+                                 is_open=AlwaysOpenCalendar().is_open)
+    store = ledger if ledger is not None else ledger_store(config)
+    gateway = BrokerGateway(store, venue=exchange.name)
+    for component in (exchange, gateway, feed, trader):
+        runtime.add(component)
+    return CryptoTopology(feed, exchange, gateway, trader)
 
 
 @dataclass

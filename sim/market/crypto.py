@@ -27,7 +27,7 @@ field of `CryptoMarketParams`; a user sets them in `crypto.market` (config/crypt
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -66,6 +66,12 @@ class CryptoMarketParams:
 
 BTC_MARKET = CryptoMarketParams()
 ETH_MARKET = CryptoMarketParams(start_price_usd=3_200.0, dvol_start=62.0, dvol_mean=65.0, jump_std=0.035)
+MARKETS = {"BTC": BTC_MARKET, "ETH": ETH_MARKET}
+
+
+def market_params(symbol: str, overrides: dict[str, float | None]) -> CryptoMarketParams:
+    """The coin's default market with every override that is set (a config's `crypto.market` as a dict)."""
+    return replace(MARKETS[symbol], **{k: v for k, v in overrides.items() if v is not None})
 
 
 class CryptoPaths(NamedTuple):

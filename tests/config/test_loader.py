@@ -1,6 +1,7 @@
 import pytest
 
 from config import ConfigError, Mode, load_profile
+from config.crypto import CRYPTO_PROFILES_DIR, load_crypto_profile
 from config.loader import PROFILES_DIR
 
 
@@ -126,3 +127,18 @@ def test_a_file_that_is_not_utf8_or_holds_an_impossible_date_is_refused(tmp_path
         load_profile(not_text, env={})
     with pytest.raises(ConfigError, match="out of range"):
         load_profile(bad_date, env={})
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in CRYPTO_PROFILES_DIR.glob("*.yaml")))
+def test_every_shipped_crypto_profile_loads(name):
+    assert load_crypto_profile(name).mode == "backtest"
+
+
+def test_a_bad_crypto_profile_names_its_fields(tmp_path):
+    profile = tmp_path / "bad.yaml"
+    profile.write_text("strangle: {delta_band: [0.3, 0.2], entry_start_ist: '25:00', contract_size: 1.0}\n"
+                       "mode: live\n")
+    with pytest.raises(ConfigError) as raised:
+        load_crypto_profile(profile)
+    fields = {path for path, _ in raised.value.problems}
+    assert {"strangle.delta_band", "strangle.entry_start_ist"} <= fields

@@ -50,9 +50,11 @@ def _utc_ns(text: str) -> int:
 
 
 def test_crypto_expirations_follow_deribits_schedule_at_0800_utc():
+    """Deribit normally lists 2 dailies, 3 weeklies, 3 monthlies and 4 quarterlies
+    (https://support.deribit.com/hc/en-us/articles/25944617523357-Instrument-Listing-Policy)."""
     listed = crypto_expirations(_utc_ns("2026-12-07T09:00"))       # a Monday, after that day's 08:00 expiry
     days = [d for d, _ in listed]
-    assert days[:4] == [date(2026, 12, 8), date(2026, 12, 9), date(2026, 12, 10), date(2026, 12, 11)]
+    assert days[:4] == [date(2026, 12, 8), date(2026, 12, 9), date(2026, 12, 11), date(2026, 12, 18)]  # 2 dailies
     assert (date(2026, 12, 18), C.WEEKLY) in listed
     assert (date(2026, 12, 25), C.QUARTERLY) in listed and (date(2027, 1, 29), C.MONTHLY) in listed
     assert [d for d, c in listed if c is C.QUARTERLY] == [date(2026, 12, 25), date(2027, 3, 26), date(2027, 6, 25),

@@ -1,0 +1,384 @@
+"""StrangleTrader: seed 004's delta-targeted short strangle on one coin, as a component.
+
+Every `decide_every_s` it looks at the chains it is routed (one per listed expiry) and acts by phase:
+
+- **flat**: inside the IST entry window and under the day's entry count, it picks the nearest expiry past the
+  buffer (`core.strategy.strangle.choose_expiry`), the call and put in the delta band (`pick_strikes`), and sells
+  `quantity` of each;
+- **opening** / **closing**: each leg works a limit on a ladder from the mid to the touch (sells from the mid down
+  to the bid, buys from the mid up to the ask; each step rounded away from the far touch, `reprice_after_s`
+  apart), then at the touch until filled. A leg that cannot be sold leaves the other bought back: the entry is
+  abandoned (`entry_failed`) rather than left with one naked leg;
+- **held**: the P&L in USD (premium received, each fill at the index when it filled, less the cost to buy both
+  legs back at the asks now) goes through `exit_reason`: max loss, max profit, trailing level, expiry buffer, exit
+  window.
+
+An option still held at its expiry settles at its intrinsic value against the settlement price the market sends
+(`UnderlyingClose`). Each finished strangle is a trade (`trades`): strikes, credit and debit per unit, P&L in coin
+and in USD, the reason it closed. Prices are the venue's (coin for an inverse product).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any, Hashable
+
+import numpy as np
+
+from actors import names
+from actors.messages import UnderlyingClose
+from actors.runtime.component import Component
+from config.crypto import StrangleConfig, clock_time
+from core.instruments import product, round_to_tick
+from core.orders import (
+    CancelOrder,
+    Contract,
+    OrderAccepted,
+    OrderCancelled,
+    OrderDenied,
+    OrderFilled,
+    OrderLeg,
+    OrderRejected,
+    OrderSide,
+    SubmitOrder,
+)
+from core.quotes import ChainQuotes
+from core.strategy.strangle import INDIA, choose_expiry, exit_reason, in_window, pick_strikes
+from core.units import NS_PER_SECOND
+
+FLAT, OPENING, HELD, CLOSING = "flat", "opening", "held", "closing"
+
+
+@dataclass
+class LegState:
+    """One leg of the strangle: what was sold and bought back, and the order working now."""
+
+    contract: Contract
+    sold: int = 0
+    bought: int = 0
+    sold_coin: float = 0.0          # premium x contracts, in the venue's premium unit per unit of underlying
+    bought_coin: float = 0.0
+    sold_usd: float = 0.0           # the same, each fill at the index when it filled
+    bought_usd: float = 0.0
+    working: str | None = None
+    working_since_ns: int = 0
+    step: int = 0
+    failed: bool = False
+
+    @property
+    def open_contracts(self) -> int:
+        return self.sold - self.bought
+
+
+@dataclass
+class Strangle:
+    expiry: str
+    expiry_ns: int
+    opened_ns: int
+    legs: dict[str, LegState] = field(default_factory=dict)
+    peak_pnl_usd: float = 0.0
+    reason: str = ""
+
+
+class StrangleTrader(Component):
+    def __init__(self, config: StrangleConfig, gateway: str = names.GATEWAY, session: str = "") -> None:
+        super().__init__(names.strangle_name(config.symbol))
+        self.config = config
+        self.spec = product(config.symbol)
+        self.gateway = gateway
+        self.session = session
+        self.limits = config.exit_limits()
+        self.entry_window = (clock_time(config.entry_start_ist), clock_time(config.entry_end_ist))
+        self.chains: dict[str, ChainQuotes] = {}
+        self.phase = FLAT
+        self.current: Strangle | None = None
+        self.entries: dict[date, int] = {}
+        self.trades: list[dict[str, Any]] = []
+        self.owners: dict[str, str] = {}            # client order id -> 'C' or 'P'
+        self.sides: dict[str, str] = {}             # client order id -> BUY or SELL
+        self.sequence = 0
+        self.counts = {"orders": 0, "fills": 0, "rejects": 0, "cancels": 0, "waits": 0}
+        self.last_wait = ""
+        self.index_usd = float("nan")
+
+    def log_context(self) -> dict[str, Any]:
+        return {"session": self.session, "symbol": self.config.symbol}
+
+    # ------------------------------------------------------------------ messages
+
+    def on_start(self, now_ns: int) -> None:
+        self.port.schedule(int(self.config.decide_every_s * NS_PER_SECOND), ("decide",))
+
+    def on_message(self, message: Any, now_ns: int) -> None:
+        kind = type(message)
+        if kind is ChainQuotes:
+            self.chains[message.expiry] = message
+            self.index_usd = message.underlying
+            stale = [e for e, c in self.chains.items() if c.expiry_ns <= now_ns]
+            for expiry in stale:
+                del self.chains[expiry]
+        elif kind is OrderFilled:
+            self._on_fill(message, now_ns)
+        elif kind is OrderCancelled:
+            self._order_done(message.client_order_id, now_ns)
+        elif kind in (OrderRejected, OrderDenied):
+            self.counts["rejects"] += 1
+            self.log.warning("strangle_order_refused", client_order_id=message.client_order_id,
+                             reason=message.reason, code=message.code)
+            self._order_done(message.client_order_id, now_ns, failed=True)
+        elif kind is UnderlyingClose:
+            self._settle(message, now_ns)
+        elif kind is not OrderAccepted:
+            raise TypeError(f"{self.name} cannot handle {kind.__name__}")
+
+    def on_timer(self, tag: Hashable, now_ns: int) -> None:
+        self.port.schedule(int(self.config.decide_every_s * NS_PER_SECOND), ("decide",))
+        if self.phase == FLAT:
+            self._maybe_enter(now_ns)
+        elif self.phase == HELD:
+            self._maybe_exit(now_ns)
+        else:
+            self._work_legs(now_ns)
+
+    # ------------------------------------------------------------------ entry
+
+    def _maybe_enter(self, now_ns: int) -> None:
+        day = _ist_day(now_ns)
+        if self.entries.get(day, 0) >= self.config.max_entries_per_day:
+            return
+        if not in_window(now_ns, *self.entry_window, INDIA):
+            return
+        chain = self._entry_chain(now_ns)
+        if isinstance(chain, str):
+            self._wait(chain)
+            return
+        if chain.delta is None:
+            self._wait(f"the {chain.expiry} chain has no deltas")
+            return
+        pick = pick_strikes(chain.strikes, chain.is_call, chain.delta, chain.bid, self.config.delta_band)
+        if isinstance(pick, str):
+            self._wait(f"{chain.expiry}: {pick}")
+            return
+        self.entries[day] = self.entries.get(day, 0) + 1
+        self.current = Strangle(chain.expiry, chain.expiry_ns, now_ns, {
+            "C": LegState(Contract(self.config.symbol, chain.expiry, pick.call_strike, "C")),
+            "P": LegState(Contract(self.config.symbol, chain.expiry, pick.put_strike, "P"))})
+        self.phase = OPENING
+        self.log.info("strangle_entry", expiry=chain.expiry, call=pick.call_strike, put=pick.put_strike,
+                      call_delta=round(pick.call_delta, 3), put_delta=round(pick.put_delta, 3),
+                      credit_per_unit=pick.credit)
+        self._work_legs(now_ns)
+
+    def _entry_chain(self, now_ns: int) -> ChainQuotes | str:
+        if not self.chains:
+            return "no chain yet"
+        chains = list(self.chains.values())
+        chosen = choose_expiry(np.array([c.expiry_ns for c in chains]), now_ns, self.limits.expiry_buffer_s,
+                               self.config.max_expiry_days)
+        if chosen is None:
+            return f"no expiry between the buffer and {self.config.max_expiry_days} days"
+        return chains[chosen]
+
+    def _wait(self, reason: str) -> None:
+        self.counts["waits"] += 1
+        if reason != self.last_wait:
+            self.log.info("strangle_waits", reason=reason)
+            self.last_wait = reason
+
+    # ------------------------------------------------------------------ exits
+
+    def _maybe_exit(self, now_ns: int) -> None:
+        strangle = self.current
+        pnl_usd = self.pnl_usd()
+        if pnl_usd is None:
+            return
+        strangle.peak_pnl_usd = max(strangle.peak_pnl_usd, pnl_usd)
+        reason = exit_reason(pnl_usd, strangle.peak_pnl_usd, now_ns, strangle.expiry_ns, self.limits, INDIA)
+        if reason is not None:
+            self._start_closing(reason, now_ns)
+
+    def _start_closing(self, reason: str, now_ns: int) -> None:
+        self.current.reason = reason
+        self.phase = CLOSING
+        for leg in self.current.legs.values():
+            leg.step, leg.failed = 0, False
+        self.log.info("strangle_exit", reason=reason, pnl_usd=self.pnl_usd())
+        self._work_legs(now_ns)
+
+    def pnl_usd(self) -> float | None:
+        """The held strangle's P&L in USD: premium received less premium paid (each at its fill's index) less the
+        cost of buying back what is open at the asks now, at the index now; None without a quote for a leg."""
+        if self.current is None:
+            return 0.0
+        chain = self.chains.get(self.current.expiry)
+        units = self.spec.multiplier
+        total = 0.0
+        for leg in self.current.legs.values():
+            total += (leg.sold_usd - leg.bought_usd) * units
+            if leg.open_contracts:
+                row = _row(chain, leg.contract)
+                if row is None or chain.ask[row] <= 0:
+                    return None
+                ask_usd = self.spec.premium_usd(float(chain.ask[row]), chain.underlying)
+                total -= leg.open_contracts * ask_usd * units
+        return total
+
+    # ------------------------------------------------------------------ orders
+
+    def _work_legs(self, now_ns: int) -> None:
+        """Send, reprice or give up each leg's order; move on when every leg is done."""
+        strangle = self.current
+        chain = self.chains.get(strangle.expiry)
+        selling = self.phase == OPENING
+        for right, leg in strangle.legs.items():
+            wanted = (self.config.quantity - leg.sold) if selling else leg.open_contracts
+            if wanted <= 0 or chain is None:
+                continue
+            if leg.working is not None:
+                if now_ns - leg.working_since_ns >= self.config.reprice_after_s * NS_PER_SECOND:
+                    self.port.send(self.gateway, CancelOrder(leg.working, self.name))
+                    self.counts["cancels"] += 1
+                continue
+            if selling and leg.failed:
+                continue
+            self._send(right, leg, chain, wanted, selling, now_ns)
+        self._advance(now_ns)
+
+    def _send(self, right: str, leg: LegState, chain: ChainQuotes, quantity: int, selling: bool, now_ns: int) -> None:
+        row = _row(chain, leg.contract)
+        if row is None:
+            return
+        bid, ask = float(chain.bid[row]), float(chain.ask[row])
+        if selling and leg.step > self.config.max_reprices:
+            leg.failed = True               # sold at the bid for a whole step and still unsold: give the entry up
+            return
+        price = _ladder_price(bid, ask, leg.step, self.config.max_reprices, selling, chain)
+        if price is None:
+            return
+        self.sequence += 1
+        coid = f"{self.name}-{now_ns // NS_PER_SECOND}-{self.sequence}"
+        side = OrderSide.SELL.value if selling else OrderSide.BUY.value
+        self.owners[coid], self.sides[coid] = right, side
+        leg.working, leg.working_since_ns = coid, now_ns
+        leg.step = min(leg.step + 1, self.config.max_reprices + 1)
+        self.counts["orders"] += 1
+        self.port.send(self.gateway, SubmitOrder(coid, self.name, (OrderLeg(leg.contract, 1),), side, quantity, price))
+
+    def _advance(self, now_ns: int) -> None:
+        strangle = self.current
+        legs = strangle.legs.values()
+        if any(leg.working for leg in legs):
+            return
+        if self.phase == OPENING:
+            if all(leg.sold == self.config.quantity for leg in legs):
+                self.phase = HELD
+                self.log.info("strangle_opened", expiry=strangle.expiry, credit_usd=self._credit_usd())
+            elif any(leg.failed for leg in legs):
+                self._start_closing("entry_failed", now_ns)
+        elif self.phase == CLOSING and all(leg.open_contracts == 0 for leg in legs):
+            self._record_trade(now_ns)
+
+    def _on_fill(self, fill: OrderFilled, now_ns: int) -> None:
+        right = self.owners.get(fill.client_order_id)
+        if right is None or self.current is None:
+            self.log.error("strangle_unknown_fill", client_order_id=fill.client_order_id)
+            return
+        leg = self.current.legs[right]
+        chain = self.chains.get(self.current.expiry)
+        index = chain.underlying if chain is not None else self.index_usd
+        usd = self.spec.premium_usd(fill.price, index) * fill.quantity
+        self.counts["fills"] += 1
+        if self._is_sell(fill.client_order_id):
+            leg.sold += fill.quantity
+            leg.sold_coin += fill.price * fill.quantity
+            leg.sold_usd += usd
+        else:
+            leg.bought += fill.quantity
+            leg.bought_coin += fill.price * fill.quantity
+            leg.bought_usd += usd
+        if fill.leaves_quantity == 0:
+            self._order_done(fill.client_order_id, now_ns)
+
+    def _is_sell(self, coid: str) -> bool:
+        return self.sides[coid] == OrderSide.SELL.value
+
+    def _order_done(self, coid: str, now_ns: int, failed: bool = False) -> None:
+        right = self.owners.get(coid)
+        if right is None or self.current is None:
+            return
+        leg = self.current.legs[right]
+        if leg.working == coid:
+            leg.working = None
+            if failed and self.phase == OPENING:
+                leg.failed = True
+        self._advance(now_ns)
+
+    # ------------------------------------------------------------------ results
+
+    def _credit_usd(self) -> float:
+        return sum(leg.sold_usd for leg in self.current.legs.values()) * self.spec.multiplier
+
+    def _record_trade(self, now_ns: int) -> None:
+        strangle, units = self.current, self.spec.multiplier
+        legs = strangle.legs
+        trade = {"expiry": strangle.expiry, "opened_ns": strangle.opened_ns, "closed_ns": now_ns,
+                 "call_strike": legs["C"].contract.strike, "put_strike": legs["P"].contract.strike,
+                 "contracts": self.config.quantity, "reason": strangle.reason,
+                 "pnl_coin": sum(leg.sold_coin - leg.bought_coin for leg in legs.values()) * units,
+                 "pnl_usd": sum(leg.sold_usd - leg.bought_usd for leg in legs.values()) * units}
+        self.trades.append(trade)
+        self.log.info("strangle_closed", **{k: v for k, v in trade.items() if not k.endswith("_ns")})
+        self.current, self.phase = None, FLAT
+
+    def _settle(self, close: UnderlyingClose, now_ns: int) -> None:
+        """The options of the expiry that settles now are bought back at their intrinsic value (in the premium
+        unit: over the settlement price for an inverse product), whatever was working on them is gone."""
+        strangle = self.current
+        if strangle is None or strangle.expiry_ns != close.time_ns:
+            return
+        for leg in strangle.legs.values():
+            if leg.working is not None:
+                self.port.send(self.gateway, CancelOrder(leg.working, self.name))
+                leg.working = None
+            if leg.open_contracts:
+                strike = leg.contract.strike
+                intrinsic_usd = max(close.price - strike, 0.0) if leg.contract.right == "C" else max(
+                    strike - close.price, 0.0)
+                premium = intrinsic_usd / close.price if self.spec.inverse else intrinsic_usd
+                leg.bought_coin += premium * leg.open_contracts
+                leg.bought_usd += intrinsic_usd * leg.open_contracts
+                leg.bought = leg.sold
+        strangle.reason = strangle.reason or "expired"
+        self._record_trade(now_ns)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"phase": self.phase, "trades": list(self.trades), "counts": dict(self.counts),
+                "pnl_usd_open": self.pnl_usd() if self.current is not None else 0.0,
+                "expiries_quoted": sorted(self.chains)}
+
+
+def _row(chain: ChainQuotes | None, contract: Contract) -> int | None:
+    """The contract's row in the chain, or None when the chain does not quote it."""
+    if chain is None:
+        return None
+    rows = np.flatnonzero((chain.strikes == contract.strike) & (chain.is_call == (contract.right == "C")))
+    return int(rows[0]) if rows.size else None
+
+
+def _ist_day(now_ns: int) -> date:
+    return datetime.fromtimestamp(now_ns / NS_PER_SECOND, tz=timezone.utc).astimezone(INDIA).date()
+
+
+def _ladder_price(bid: float, ask: float, step: int, steps: int, selling: bool, chain: ChainQuotes) -> float | None:
+    """Step `step` of `steps` + 1 from the mid to the touch (the bid for a sell, the ask for a buy), on the tick
+    grid rounded away from the touch being approached (never below one tick); the touch itself from the last step
+    on. None when the touch it needs is missing (no bid to sell into)."""
+    touch = bid if selling else ask
+    if touch <= 0:
+        return None
+    mid = 0.5 * (bid + ask)
+    fraction = min(step / max(steps, 1), 1.0)
+    price = mid + (touch - mid) * fraction
+    price = max(round_to_tick(price, chain.tick(price), up=selling), chain.tick_below_3)    # a price is >= one tick
+    return max(price, touch) if selling else min(price, touch)

@@ -1,0 +1,173 @@
+"""Settings of a crypto options session: the short strangle of seed 004, the simulated crypto market, and how a
+backtest runs. Times of day are India Standard Time as the seed has them ("HH:MM" strings: YAML would read an
+unquoted 14:00 as the number 840); a window whose end is before its start runs across midnight."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, time
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from config.base import ConfigError, FrozenModel, rule_error
+from config.exchange import ExchangeConfig
+from config.ledger import LedgerConfig
+from config.runtime import RuntimeConfig
+from core.instruments import CRYPTO_PRODUCTS
+from core.strategy.strangle import ExitLimits, TrailingLevel
+
+
+def clock_time(text: str) -> time:
+    """"HH:MM" as a time of day."""
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+CRYPTO_PROFILES_DIR = Path(__file__).resolve().parent / "profiles" / "crypto"
+
+
+def crypto_config(data: dict, source: str = "") -> CryptoSessionConfig:
+    """A crypto session's settings from plain data (YAML, JSON); ConfigError naming each field otherwise."""
+    try:
+        return CryptoSessionConfig.model_validate_json(json.dumps(data, default=str))
+    except ValidationError as err:
+        raise ConfigError.from_validation(err, source) from None
+
+
+def load_crypto_profile(path: str | Path) -> CryptoSessionConfig:
+    """A crypto profile: a YAML file, or a name under config/profiles/crypto (`strangle`)."""
+    file = Path(path)
+    if not file.suffix:
+        file = CRYPTO_PROFILES_DIR / f"{path}.yaml"
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    except OSError as err:
+        raise ConfigError([("<file>", f"cannot read it: {err.strerror}")], str(file)) from None
+    except yaml.YAMLError as err:
+        raise ConfigError([("<yaml>", str(err))], str(file)) from None
+    if not isinstance(data, dict):
+        raise ConfigError([("<root>", "a profile must be a mapping of settings")], str(file))
+    return crypto_config(data, str(file))
+
+
+class TrailingLevelConfig(FrozenModel):
+    """Once the strangle's P&L reaches `reach_usd`, it closes if it falls back to `lock_usd`."""
+
+    reach_usd: float = Field(gt=0)
+    lock_usd: float
+
+    @model_validator(mode="after")
+    def _lock_below_reach(self) -> TrailingLevelConfig:
+        if self.lock_usd >= self.reach_usd:
+            raise rule_error("lock_usd", f"must be below reach_usd ({self.reach_usd})")
+        return self
+
+
+class StrangleConfig(FrozenModel):
+    """The delta-targeted short strangle: sell a call and a put whose |delta| is in `delta_band`, once per entry
+    window, on the nearest expiry at least `expiry_buffer_minutes` (and at most `max_expiry_days`) away; close on
+    max loss, max profit, a trailing level, the expiry buffer or the exit window."""
+
+    symbol: Literal["BTC", "ETH"] = "BTC"
+    delta_band: tuple[float, float] = (0.10, 0.15)
+    entry_start_ist: str = Field("14:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    entry_end_ist: str = Field("20:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    exit_start_ist: str = Field("12:45", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    exit_end_ist: str = Field("13:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    """The exit window (Deribit's 08:00 UTC expiry is 13:30 IST); equal start and end: no exit window."""
+    expiry_buffer_minutes: float = Field(45.0, ge=0)
+    max_expiry_days: float = Field(3.0, gt=0)
+    max_entries_per_day: int = Field(1, ge=1, le=24)
+    """Entries per IST day: 1 sells one strangle a day (a stopped-out one is not re-entered that day)."""
+    quantity: int = Field(10, ge=1, le=10_000)
+    """Contracts per leg (Deribit-style BTC: 0.1 BTC each)."""
+    contract_size: float | None = Field(None, gt=0)
+    """Coins per contract; None takes the venue's. Set, it must be the venue's (a check, not a conversion)."""
+    max_loss_usd: float = Field(600.0, gt=0)
+    max_profit_usd: float = Field(300.0, gt=0)
+    trailing: tuple[TrailingLevelConfig, ...] = (TrailingLevelConfig(reach_usd=150.0, lock_usd=50.0),
+                                                 TrailingLevelConfig(reach_usd=250.0, lock_usd=150.0))
+    decide_every_s: float = Field(60.0, gt=0, le=3600)
+    reprice_after_s: float = Field(120.0, gt=0)
+    max_reprices: int = Field(4, ge=0, le=50)
+    """Passive steps toward the bid (or ask) before an order crosses the spread."""
+
+    @field_validator("delta_band")
+    @classmethod
+    def _band(cls, band: tuple[float, float]) -> tuple[float, float]:
+        low, high = band
+        if not 0.0 < low <= high < 0.5:
+            raise ValueError(f"must be 0 < low <= high < 0.5 (out-of-the-money deltas), got {band}")
+        return band
+
+    @model_validator(mode="after")
+    def _contract_size_is_the_venues(self) -> StrangleConfig:
+        venue = CRYPTO_PRODUCTS[self.symbol].multiplier
+        if self.contract_size is not None and abs(self.contract_size - venue) > 1e-12:
+            raise rule_error("contract_size", f"{self.symbol} options are {venue} {self.symbol} a contract here")
+        if self.entry_start_ist == self.entry_end_ist:
+            raise rule_error("entry_end_ist", "an empty entry window (start equals end)")
+        return self
+
+    def exit_limits(self) -> ExitLimits:
+        """The exit rules as core.strategy.strangle takes them."""
+        levels = tuple(TrailingLevel(level.reach_usd, level.lock_usd) for level in self.trailing)
+        return ExitLimits(self.max_loss_usd, self.max_profit_usd, levels, self.expiry_buffer_minutes * 60.0,
+                          clock_time(self.exit_start_ist), clock_time(self.exit_end_ist))
+
+
+class CryptoMarketConfig(FrozenModel):
+    """The simulated coin market (sim.market.crypto.CryptoMarketParams, whose docstring gives the sources); None
+    takes that coin's default."""
+
+    start_price_usd: float | None = Field(None, gt=0)
+    dvol_start: float | None = Field(None, gt=0, le=400)
+    dvol_mean: float | None = Field(None, gt=0, le=400)
+    dvol_half_life_days: float | None = Field(None, gt=0)
+    dvol_vol_of_vol: float | None = Field(None, ge=0, le=10)
+    spot_vol_correlation: float | None = Field(None, ge=-1, le=1)
+    realized_to_implied: float | None = Field(None, gt=0, le=3)
+    jumps_per_year: float | None = Field(None, ge=0, le=10_000)
+    jump_mean: float | None = Field(None, ge=-1, le=1)
+    jump_std: float | None = Field(None, ge=0, le=1)
+    half_spread_fraction: float | None = Field(None, ge=0, le=1)
+    half_spread_vol_points: float | None = Field(None, ge=0, le=20)
+
+
+class CryptoBacktestConfig(FrozenModel):
+    start: date = date(2026, 11, 2)
+    days: int = Field(14, ge=1, le=366)
+    quote_interval_s: float = Field(60.0, ge=1, le=3600)
+    seed: int = 0
+
+
+class CryptoSessionConfig(FrozenModel):
+    """A crypto strangle session. Only backtests run yet; `live` needs `allow_live` as well (paper by default)."""
+
+    name: str = Field("crypto-strangle", min_length=1)
+    mode: Literal["backtest", "paper", "live"] = "backtest"
+    allow_live: bool = False
+    strangle: StrangleConfig = StrangleConfig()
+    market: CryptoMarketConfig = CryptoMarketConfig()
+    backtest: CryptoBacktestConfig = CryptoBacktestConfig()
+    exchange: ExchangeConfig = ExchangeConfig(limit_collar_per_share=0.001, max_quote_age_ms=120_000)
+    """The simulated venue: its collar in coin, and quotes that may be as old as two of the market's updates."""
+    ledger: LedgerConfig = LedgerConfig()
+    runtime: RuntimeConfig = RuntimeConfig()
+
+    @model_validator(mode="after")
+    def _live_only_when_allowed(self) -> CryptoSessionConfig:
+        if self.mode == "live" and not self.allow_live:
+            raise rule_error("mode", "live trading needs allow_live: true as well (the default is paper)")
+        return self
+
+    @model_validator(mode="after")
+    def _quotes_live_long_enough(self) -> CryptoSessionConfig:
+        if self.exchange.max_quote_age_ms < 1000 * self.backtest.quote_interval_s:
+            raise rule_error("exchange", f"max_quote_age_ms ({self.exchange.max_quote_age_ms}) is shorter than the "
+                                         f"market's quote interval ({self.backtest.quote_interval_s} s): every "
+                                         f"order would meet a stale quote")
+        return self

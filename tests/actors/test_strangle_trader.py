@@ -1,0 +1,141 @@
+"""The StrangleTrader alone (a recording port, chains made by the crypto market): entry in the IST window on the
+band's strikes, a ladder that never starts at the touch, an entry given up without a naked leg, exits by the
+rules, and a strangle held to expiry settled at its intrinsic value."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import numpy as np
+import pytest
+
+from actors.messages import UnderlyingClose
+from actors.strangle_trader import CLOSING, FLAT, HELD, OPENING, StrangleTrader
+from config.crypto import StrangleConfig
+from core.instruments import CRYPTO_PRODUCTS, round_to_tick
+from core.orders import CancelOrder, OrderAccepted, OrderFilled, OrderRejected, SubmitOrder
+from sim.market.crypto import BTC_MARKET, crypto_chain, crypto_strikes
+from tests.kit.stubs import RecordingPort
+
+BTC = CRYPTO_PRODUCTS["BTC"]
+
+
+def utc_ns(text: str) -> int:
+    return int(datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()) * 10**9
+
+
+ENTRY_NS = utc_ns("2026-11-02T09:00")             # 14:30 IST
+EXPIRY_NS = utc_ns("2026-11-03T08:00")
+
+
+def chain(now_ns: int = ENTRY_NS, index: float = 90_000.0, seed: int = 1):
+    strikes = crypto_strikes(BTC, 90_000.0, 1 / 365, 0.5)
+    return crypto_chain(BTC, BTC_MARKET, "2026-11-03", EXPIRY_NS, now_ns, index, 50.0, strikes,
+                        np.random.default_rng(seed))
+
+
+def trader(**settings) -> tuple[StrangleTrader, RecordingPort]:
+    component = StrangleTrader(StrangleConfig(**settings))
+    port = RecordingPort()
+    component.bind(port)
+    return component, port
+
+
+def orders(port: RecordingPort) -> list[SubmitOrder]:
+    return [m for _, m in port.sent if isinstance(m, SubmitOrder)]
+
+
+def opened(component: StrangleTrader, port: RecordingPort, quotes) -> list[SubmitOrder]:
+    component.on_message(quotes, ENTRY_NS)
+    component.on_timer(("decide",), ENTRY_NS)
+    return orders(port)
+
+
+def fill(component: StrangleTrader, order: SubmitOrder, price: float, at_ns: int) -> None:
+    component.on_message(OrderAccepted(order.client_order_id, at_ns), at_ns)
+    component.on_message(OrderFilled(order.client_order_id, order.quantity, price, (price,), order.quantity, 0, at_ns),
+                         at_ns)
+
+
+def test_it_sells_the_band_strikes_passively_inside_the_entry_window():
+    component, port = trader()
+    quotes = chain()
+    sells = opened(component, port, quotes)
+    assert component.phase == OPENING and len(sells) == 2 and {o.side for o in sells} == {"SELL"}
+    for order in sells:
+        contract = order.legs[0].contract
+        row = np.flatnonzero((quotes.strikes == contract.strike) & (quotes.is_call == (contract.right == "C")))[0]
+        assert 0.10 <= abs(quotes.delta[row]) <= 0.15
+        assert order.limit_price == round_to_tick(order.limit_price, quotes.tick(order.limit_price), up=True)
+        if quotes.ask[row] - quotes.bid[row] > quotes.tick(quotes.bid[row]) + 1e-12:
+            assert order.limit_price > quotes.bid[row]          # the ladder starts at the mid, not the touch
+        assert order.quantity == 10
+
+
+def test_no_entry_outside_the_window_nor_twice_a_day():
+    component, port = trader(entry_start_ist="15:00", entry_end_ist="16:00")
+    assert opened(component, port, chain()) == []
+    component, port = trader(max_entries_per_day=1)
+    sells = opened(component, port, chain())
+    for order in sells:
+        fill(component, order, 0.003, ENTRY_NS)
+    component.phase, component.current = FLAT, None           # as if it had closed
+    component.on_timer(("decide",), ENTRY_NS + 60 * 10**9)
+    assert len(orders(port)) == 2
+
+
+def test_a_chain_without_deltas_is_waited_on():
+    component, port = trader()
+    assert opened(component, port, chain()._replace(delta=None)) == []
+    assert component.last_wait == "the 2026-11-03 chain has no deltas"
+
+
+def test_a_leg_that_cannot_be_sold_leaves_no_naked_leg():
+    component, port = trader()
+    call, put = opened(component, port, chain())
+    fill(component, call, call.limit_price, ENTRY_NS)
+    component.on_message(OrderRejected(put.client_order_id, "no margin", ENTRY_NS, "other"), ENTRY_NS)
+    assert component.phase == CLOSING
+    buy = orders(port)[-1]
+    assert buy.side == "BUY" and buy.legs[0].contract == call.legs[0].contract and buy.quantity == 10
+    fill(component, buy, buy.limit_price, ENTRY_NS + 10**9)
+    assert component.phase == FLAT and component.trades[-1]["reason"] == "entry_failed"
+    assert component.trades[-1]["pnl_coin"] == pytest.approx((call.limit_price - buy.limit_price) * 10 * 0.1)
+
+
+def test_an_order_left_unfilled_is_cancelled_and_repriced_toward_the_touch():
+    component, port = trader(reprice_after_s=60.0)
+    quotes = chain()
+    call, _ = opened(component, port, quotes)
+    component.on_timer(("decide",), ENTRY_NS + 61 * 10**9)
+    assert (component.gateway, CancelOrder(call.client_order_id, component.name)) in port.sent
+
+
+def held(component, port, credit=0.003):
+    for order in opened(component, port, chain()):
+        fill(component, order, credit, ENTRY_NS)
+    assert component.phase == HELD
+
+
+def test_a_loss_beyond_max_loss_closes_it():
+    component, port = trader(max_loss_usd=100.0)
+    held(component, port)
+    later = ENTRY_NS + 3600 * 10**9
+    component.on_message(chain(later, index=99_000.0), later)             # the call is deep in the money
+    component.on_timer(("decide",), later)
+    assert component.phase == CLOSING and component.current.reason == "max_loss"
+    assert {o.side for o in orders(port)[2:]} == {"BUY"}
+
+
+def test_held_to_expiry_it_settles_at_intrinsic_value_in_coin():
+    component, port = trader(expiry_buffer_minutes=0, exit_start_ist="00:00", exit_end_ist="00:00",
+                             max_loss_usd=1e9, max_profit_usd=1e9, trailing=())
+    held(component, port, credit=0.003)
+    call = component.current.legs["C"].contract
+    settlement = call.strike + 1_000.0
+    component.on_message(UnderlyingClose("BTC", EXPIRY_NS, settlement), EXPIRY_NS)
+    trade = component.trades[-1]
+    assert trade["reason"] == "expired" and component.phase == FLAT
+    expected_coin = (2 * 0.003 - 1_000.0 / settlement) * 10 * 0.1
+    assert trade["pnl_coin"] == pytest.approx(expected_coin)
+    assert trade["pnl_usd"] == pytest.approx((2 * 0.003 * 90_000.0 - 1_000.0) * 10 * 0.1)
