@@ -1,6 +1,5 @@
 """BrokerBridge: the broker's records become the same order events the simulated exchange sends."""
 
-import queue
 import time
 
 import numpy as np
@@ -24,6 +23,7 @@ from core.orders import (
     SubmitOrder,
 )
 from core.quotes import ChainQuotes
+from tests.adapters.bridge_kit import QueuePort, make_bridge, run_bridge
 
 
 def _events(order, coid, record, now_ns):
@@ -109,46 +109,6 @@ class FakeBroker:
 
     async def close(self):
         return None
-
-
-class QueuePort:
-    """Sends to the bridge itself are queued for the test thread; others are recorded."""
-
-    def __init__(self, name):
-        self.name, self.mailbox, self.sent = name, queue.Queue(), queue.Queue()
-
-    def send(self, receiver, message):
-        (self.mailbox if receiver == self.name else self.sent).put((receiver, message))
-
-    def schedule(self, delay_ns, tag):
-        pass
-
-    def now_ns(self):
-        return time.time_ns()
-
-
-def run_bridge(bridge, port, until, timeout_s=5.0):
-    """Deliver the bridge's own mail on this thread until `until(received)` holds; returns what others got."""
-    received = []
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and not until(received):
-        try:
-            _, message = port.mailbox.get(timeout=0.02)
-            bridge.on_message(message, time.time_ns())
-        except queue.Empty:
-            pass
-        while not port.sent.empty():
-            received.append(port.sent.get())
-    return received
-
-
-def make_bridge(broker, routes=None, risk=None):
-    bridge = BrokerBridge(lambda: broker, routes or {}, quote_poll_ms=50, order_poll_ms=10, stop_timeout_s=2,
-                          risk=risk)
-    port = QueuePort(bridge.name)
-    bridge.bind(port)
-    bridge.on_start(time.time_ns())
-    return bridge, port
 
 
 def test_submitted_order_is_followed_to_its_fill_by_polling():

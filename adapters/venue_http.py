@@ -1,0 +1,81 @@
+"""What every real venue's adapter shares: typed venue errors, and one HTTP call with retries.
+
+`call_with_retries` sends a request and retries what is worth retrying: a dropped connection, a timeout, a 5xx,
+and a rate-limit answer (HTTP 429, or a venue's own "too many requests" code in a 4xx or 200 body), each after an
+exponential backoff (a 429's Retry-After when it gives one, at most `max_backoff_s`). Everything else is the
+caller's to read. An order request that timed out is not resent blindly by the adapters: they look the order up
+by its client order id first (`adapters/deribit.py`, `delta_exchange.py`, `tradier.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, Awaitable, Callable, NamedTuple
+
+import aiohttp
+
+from adapters.protocol import BrokerError, BrokerRequestError
+
+
+class VenueError(BrokerRequestError):
+    """A venue refused a request: `venue`, its own error `code` and `message` (what the venue said), the HTTP
+    `status`. Never retried by the bridge."""
+
+    def __init__(self, venue: str, status: int, code: str, message: str, body: dict[str, Any] | None = None) -> None:
+        super().__init__(status, {"error": f"{venue} {code}: {message}", **({"venue_body": body} if body else {})})
+        self.venue, self.code, self.message = venue, str(code), message
+
+
+class VenueDataError(BrokerError):
+    """A venue's answer lacks what the engine needs (a ticker without greeks, an unknown instrument, an expiry
+    that has passed): the request is not retried, the caller logs it and goes on."""
+
+
+class Answer(NamedTuple):
+    status: int
+    headers: Any
+    body: Any
+
+
+class RetryPolicy(NamedTuple):
+    retries: int = 4
+    backoff_s: float = 0.2
+    max_backoff_s: float = 5.0
+    timeout_s: float = 5.0
+
+
+async def call_with_retries(send: Callable[[], Awaitable[Answer]], policy: RetryPolicy, what: str,
+                            rate_limited: Callable[[Answer], bool] = lambda answer: answer.status == 429,
+                            sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> Answer:
+    """`send()` until it answers something other than a rate limit, a 5xx, a timeout or a dropped connection;
+    BrokerError when every try failed (the bridge polls the order's state instead of resending it)."""
+    last: Exception | str = ""
+    for attempt in range(policy.retries + 1):
+        wait_s = min(policy.backoff_s * 2 ** attempt, policy.max_backoff_s)
+        try:
+            answer = await send()
+        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, asyncio.TimeoutError) as err:
+            last = err
+        else:
+            if rate_limited(answer):
+                retry_after = answer.headers.get("Retry-After") if answer.headers is not None else None
+                wait_s = min(float(retry_after), policy.max_backoff_s) if retry_after else wait_s
+                last = f"rate limited: {answer.status} {answer.body}"
+            elif answer.status >= 500:
+                last = f"{answer.status} {answer.body}"
+            else:
+                return answer
+        if attempt < policy.retries:
+            await sleep(wait_s)
+    raise BrokerError(f"{what} failed after {policy.retries + 1} attempts: {last!r}")
+
+
+async def read_answer(response: aiohttp.ClientResponse) -> Answer:
+    """The response's status, headers and JSON body (text when it is not JSON)."""
+    text = await response.text()
+    try:
+        body = json.loads(text) if text else None
+    except ValueError:
+        body = text
+    return Answer(response.status, response.headers, body)

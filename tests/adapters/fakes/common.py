@@ -1,0 +1,52 @@
+"""Serving a fake venue (any object with `app()` returning an aiohttp application) on a free loopback port: in the
+test's own event loop (`serving`), or in a thread of its own for code that runs its own loop (`served_in_thread`,
+the BrokerBridge)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+from aiohttp import web
+
+
+@asynccontextmanager
+async def serving(fake: Any):
+    """Yields the fake's base URL while it is served in this event loop."""
+    runner = web.AppRunner(fake.app())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@contextmanager
+def served_in_thread(fake: Any, limit_s: float = 60.0):
+    """Yields the fake's base URL while a thread serves it in an event loop of its own."""
+    loop = asyncio.new_event_loop()
+    ready: dict[str, Any] = {}
+    stop = asyncio.Event()
+
+    async def main() -> None:
+        async with serving(fake) as url:
+            ready["url"] = url
+            started.set()
+            await stop.wait()
+
+    started = threading.Event()
+    thread = threading.Thread(target=lambda: loop.run_until_complete(main()), daemon=True, name="fake-venue")
+    thread.start()
+    if not started.wait(limit_s):
+        raise RuntimeError("the fake venue did not start")
+    try:
+        yield ready["url"]
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(limit_s)
+        loop.close()
