@@ -2,7 +2,8 @@
 
 `call_with_retries` sends a request and retries what is worth retrying: a dropped connection, a timeout, a 5xx,
 and a rate-limit answer (HTTP 429, or a venue's own "too many requests" code in a 4xx or 200 body), each after an
-exponential backoff (a 429's Retry-After when it gives one, at most `max_backoff_s`). Everything else is the
+exponential backoff (the wait a 429 asks for when it says, Retry-After or X-RATE-LIMIT-RESET; at most
+`max_backoff_s`). Everything else is the
 caller's to read. An order request that timed out is not resent blindly by the adapters: they look the order up
 by its client order id first (`adapters/deribit.py`, `delta_exchange.py`, `tradier.py`).
 """
@@ -59,8 +60,7 @@ async def call_with_retries(send: Callable[[], Awaitable[Answer]], policy: Retry
             last = err
         else:
             if rate_limited(answer):
-                retry_after = answer.headers.get("Retry-After") if answer.headers is not None else None
-                wait_s = min(float(retry_after), policy.max_backoff_s) if retry_after else wait_s
+                wait_s = min(_retry_after_s(answer.headers) or wait_s, policy.max_backoff_s)
                 last = f"rate limited: {answer.status} {answer.body}"
             elif answer.status >= 500:
                 last = f"{answer.status} {answer.body}"
@@ -69,6 +69,18 @@ async def call_with_retries(send: Callable[[], Awaitable[Answer]], policy: Retry
         if attempt < policy.retries:
             await sleep(wait_s)
     raise BrokerError(f"{what} failed after {policy.retries + 1} attempts: {last!r}")
+
+
+def _retry_after_s(headers: Any) -> float | None:
+    """How long a rate-limit answer asks to wait: Retry-After (seconds), or Delta Exchange's X-RATE-LIMIT-RESET
+    (milliseconds)."""
+    if headers is None:
+        return None
+    if headers.get("Retry-After"):
+        return float(headers["Retry-After"])
+    if headers.get("X-RATE-LIMIT-RESET"):
+        return float(headers["X-RATE-LIMIT-RESET"]) / 1000.0
+    return None
 
 
 async def read_answer(response: aiohttp.ClientResponse) -> Answer:

@@ -10,11 +10,14 @@ import time
 
 import pytest
 
+from adapters.delta_exchange import DeltaExchangeAdapter
 from adapters.deribit import DeribitAdapter
 from adapters.venue_http import RetryPolicy
 from core.orders import Contract, OrderFilled, OrderLeg, OrderStatusReport, OrderStatusRequest, SubmitOrder
 from tests.adapters.bridge_kit import make_bridge, run_bridge
 from tests.adapters.fakes.common import served_in_thread
+from tests.adapters.fakes.delta_exchange import EXPIRY as DELTA_EXPIRY
+from tests.adapters.fakes.delta_exchange import FakeDeltaExchange
 from tests.adapters.fakes.deribit import EXPIRIES, FakeDeribit
 
 FAST = RetryPolicy(retries=3, backoff_s=0.01, max_backoff_s=0.05, timeout_s=5.0)
@@ -27,7 +30,14 @@ def deribit_case():
     return fake, (lambda url: DeribitAdapter(url, "id", "secret", policy=FAST)), order
 
 
-@pytest.mark.parametrize("case", [deribit_case], ids=["deribit"])
+def delta_case():
+    fake = FakeDeltaExchange()
+    order = SubmitOrder("strangle-BTC-1793608240-99999", "strangle-BTC",        # longer than Delta's 32 characters
+                        (OrderLeg(Contract("BTC", DELTA_EXPIRY, 95_000.0, "C"), 1),), "SELL", 2, 500.0)
+    return fake, (lambda url: DeltaExchangeAdapter(url, "key", "secret", policy=FAST)), order
+
+
+@pytest.mark.parametrize("case", [deribit_case, delta_case], ids=["deribit", "delta_exchange"])
 def test_a_restart_reconciles_open_orders_and_follows_them_to_their_fill(case):
     fake, adapter_for, order = case()
     with served_in_thread(fake) as url:
@@ -51,4 +61,4 @@ def test_a_restart_reconciles_open_orders_and_follows_them_to_their_fill(case):
     assert by_id[order.client_order_id].known and by_id[order.client_order_id].status == "ACCEPTED"
     assert not by_id["forgotten-1"].known
     filled = [m for _, m in fills if isinstance(m, OrderFilled)]
-    assert filled and filled[0].quantity == 2 and filled[0].price == pytest.approx(0.05)
+    assert filled and filled[0].quantity == 2 and filled[0].price == pytest.approx(order.limit_price)
