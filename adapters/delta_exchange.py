@@ -36,7 +36,15 @@ import numpy as np
 from yarl import URL
 
 from adapters.protocol import OrderReport
-from adapters.venue_http import Answer, RetryPolicy, VenueDataError, VenueError, call_with_retries, read_answer
+from adapters.venue_http import (
+    Answer,
+    RetryPolicy,
+    VenueDataError,
+    VenueError,
+    call_with_retries,
+    read_answer,
+    submit_idempotently,
+)
 from core.orders import OrderStatus, SubmitOrder
 from core.quotes import ChainQuotes
 
@@ -88,13 +96,13 @@ class DeltaExchangeAdapter:
         return self._session
 
     async def _call(self, method: str, path: str, params: dict[str, Any] | None = None,
-                    body: dict[str, Any] | None = None, signed: bool = False) -> Any:
+                    body: dict[str, Any] | None = None, signed: bool = False, retry_unsure: bool = True) -> Any:
         """The `result` of a request; VenueError with Delta's code otherwise."""
         query = "?" + urlencode(params, safe=",") if params else ""
         payload = json.dumps(body, separators=(",", ":")) if body is not None else ""
         for attempt in (1, 2):
             answer = await call_with_retries(lambda: self._send(method, path, query, payload, signed), self.policy,
-                                             f"{VENUE} {method} {path}")
+                                             f"{VENUE} {method} {path}", retry_unsure=retry_unsure)
             if isinstance(answer.body, dict) and answer.body.get("success") and answer.status < 400:
                 return answer.body.get("result")
             if _signature_expired(answer) and attempt == 1 and self._learn_clock(answer):
@@ -194,11 +202,18 @@ class DeltaExchangeAdapter:
             if existing is not None:
                 return self._report(existing)
         self._tried.add(client_id)
-        result = await self._call("POST", "/v2/orders", body={
-            "product_id": product["id"], "size": order.quantity, "side": order.side.lower(),
-            "order_type": "limit_order", "limit_price": f"{order.limit_price:g}", "time_in_force": "gtc",
-            "post_only": False, "client_order_id": client_id}, signed=True)
-        return self._report(result)
+        body = {"product_id": product["id"], "size": order.quantity, "side": order.side.lower(),
+                "order_type": "limit_order", "limit_price": f"{order.limit_price:g}", "time_in_force": "gtc",
+                "post_only": False, "client_order_id": client_id}
+
+        async def place() -> OrderReport:
+            return self._report(await self._call("POST", "/v2/orders", body=body, signed=True, retry_unsure=False))
+
+        async def look_up() -> OrderReport | None:
+            found = await self._by_client_id(client_id)
+            return None if found is None else self._report(found)
+
+        return await submit_idempotently(place, look_up, self.policy, f"{VENUE} POST /v2/orders {client_id}")
 
     async def _product_of(self, order: SubmitOrder) -> dict[str, Any]:
         if len(order.legs) != 1 or order.legs[0].ratio != 1:

@@ -1,9 +1,9 @@
 """Deribit (API v2, JSON-RPC over HTTP) as a broker adapter (adapters.protocol.BrokerAdapter).
 
-Follows https://docs.deribit.com/ (v2): `public/auth` with client credentials (the token sent as
-`Authorization: Bearer`, renewed before `expires_in` runs out and once more when the venue answers 13009
-unauthorized), `public/get_instruments`, `public/ticker` (best bid/ask and amounts, mark IV, greeks),
-`public/get_index_price`, `private/buy`, `private/sell`, `private/edit`, `private/cancel`,
+Follows https://docs.deribit.com/ (v2), every request a JSON-RPC body by HTTP POST: `public/auth` with client
+credentials (the token sent as `Authorization: Bearer`, renewed before `expires_in` runs out and once more when
+the venue answers 13009 unauthorized), `public/get_instruments`, `public/ticker` (best bid/ask and amounts, mark
+IV, greeks), `public/get_index_price`, `private/buy`, `private/sell`, `private/edit`, `private/cancel`,
 `private/get_order_state`, `private/get_order_state_by_label`, `private/get_open_orders_by_currency`,
 `private/get_positions` and `private/enable_cancel_on_disconnect`.
 
@@ -35,7 +35,15 @@ import aiohttp
 import numpy as np
 
 from adapters.protocol import BrokerError, OrderReport
-from adapters.venue_http import Answer, RetryPolicy, VenueDataError, VenueError, call_with_retries, read_answer
+from adapters.venue_http import (
+    Answer,
+    RetryPolicy,
+    VenueDataError,
+    VenueError,
+    call_with_retries,
+    read_answer,
+    submit_idempotently,
+)
 from core.instruments import CRYPTO_PRODUCTS
 from core.orders import OrderStatus, SubmitOrder
 from core.quotes import ChainQuotes
@@ -89,12 +97,12 @@ class DeribitAdapter:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.policy.timeout_s))
         return self._session
 
-    async def _rpc(self, method: str, params: dict[str, Any], private: bool = False) -> Any:
+    async def _rpc(self, method: str, params: dict[str, Any], private: bool = False, retry_unsure: bool = True) -> Any:
         """`method`'s result; VenueError with Deribit's code and message when it answers an error."""
         for attempt in (1, 2):
             headers = {"Authorization": f"Bearer {await self._access_token()}"} if private else {}
-            answer = await call_with_retries(lambda: self._get(method, params, headers), self.policy,
-                                             f"{VENUE} {method}", _rate_limited)
+            answer = await call_with_retries(lambda: self._post(method, params, headers), self.policy,
+                                             f"{VENUE} {method}", _rate_limited, retry_unsure=retry_unsure)
             error = answer.body.get("error") if isinstance(answer.body, dict) else None
             if error is None and answer.status < 400 and isinstance(answer.body, dict):
                 return answer.body.get("result")
@@ -107,10 +115,12 @@ class DeribitAdapter:
                              error if isinstance(error, dict) else None)
         raise BrokerError(f"{VENUE} {method}: unreachable")
 
-    async def _get(self, method: str, params: dict[str, Any], headers: dict[str, str]) -> Answer:
+    async def _post(self, method: str, params: dict[str, Any], headers: dict[str, str]) -> Answer:
+        """One JSON-RPC request by HTTP POST (never GET: an HTTP client may resend a GET on its own when a kept-alive
+        connection drops, and a resent private/sell is a second order)."""
         self.requests += 1
-        query = {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in params.items()}
-        async with self._client().get(self.base_url + method, params=query, headers=headers) as response:
+        body = {"jsonrpc": "2.0", "id": self.requests, "method": method, "params": params}
+        async with self._client().post(self.base_url + method, json=body, headers=headers) as response:
             return await read_answer(response)
 
     async def _access_token(self) -> str:
@@ -199,11 +209,18 @@ class DeribitAdapter:
                 return self._report(existing)
         self._tried.add(label)
         method = "private/buy" if order.side == "BUY" else "private/sell"
-        amount = round(order.quantity * self.contract_coin, 8)
-        result = await self._rpc(method, {"instrument_name": name, "amount": amount, "type": "limit",
-                                          "price": order.limit_price, "label": label, "post_only": False,
-                                          "time_in_force": "good_til_cancelled"}, private=True)
-        return self._report(result["order"])
+        params = {"instrument_name": name, "amount": round(order.quantity * self.contract_coin, 8), "type": "limit",
+                  "price": order.limit_price, "label": label, "post_only": False,
+                  "time_in_force": "good_til_cancelled"}
+
+        async def place() -> OrderReport:
+            return self._report((await self._rpc(method, params, private=True, retry_unsure=False))["order"])
+
+        async def look_up() -> OrderReport | None:
+            found = await self._by_label(label)
+            return None if found is None else self._report(found)
+
+        return await submit_idempotently(place, look_up, self.policy, f"{VENUE} {method} {label}")
 
     def _order_instrument(self, order: SubmitOrder) -> str:
         if len(order.legs) != 1 or order.legs[0].ratio != 1:

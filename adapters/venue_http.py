@@ -4,15 +4,15 @@
 and a rate-limit answer (HTTP 429, or a venue's own "too many requests" code in a 4xx or 200 body), each after an
 exponential backoff (the wait a 429 asks for when it says, Retry-After or X-RATE-LIMIT-RESET; at most
 `max_backoff_s`). Everything else is the
-caller's to read. An order request that timed out is not resent blindly by the adapters: they look the order up
-by its client order id first (`adapters/deribit.py`, `delta_exchange.py`, `tradier.py`).
+caller's to read. An order is never resent blindly: `submit_idempotently` looks it up by its client order id
+after an answer that was lost (`adapters/deribit.py`, `delta_exchange.py`, `tradier.py` submit through it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Awaitable, Callable, NamedTuple
+from typing import Any, Awaitable, Callable, NamedTuple, TypeVar
 
 import aiohttp
 
@@ -48,9 +48,13 @@ class RetryPolicy(NamedTuple):
 
 async def call_with_retries(send: Callable[[], Awaitable[Answer]], policy: RetryPolicy, what: str,
                             rate_limited: Callable[[Answer], bool] = lambda answer: answer.status == 429,
-                            sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> Answer:
+                            sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                            retry_unsure: bool = True) -> Answer:
     """`send()` until it answers something other than a rate limit, a 5xx, a timeout or a dropped connection;
-    BrokerError when every try failed (the bridge polls the order's state instead of resending it)."""
+    BrokerError when every try failed (the bridge polls the order's state instead of resending it). With
+    `retry_unsure` False only rate limits are retried (the venue refused: nothing happened); a dropped
+    connection, a timeout or a 5xx raises at once, since the request may have been carried out
+    (`submit_idempotently` looks the order up before sending it again)."""
     last: Exception | str = ""
     for attempt in range(policy.retries + 1):
         wait_s = min(policy.backoff_s * 2 ** attempt, policy.max_backoff_s)
@@ -58,17 +62,49 @@ async def call_with_retries(send: Callable[[], Awaitable[Answer]], policy: Retry
             answer = await send()
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, asyncio.TimeoutError) as err:
             last = err
+            if not retry_unsure:
+                raise UnsureError(f"{what}: {err!r}") from err
         else:
             if rate_limited(answer):
                 wait_s = min(_retry_after_s(answer.headers) or wait_s, policy.max_backoff_s)
                 last = f"rate limited: {answer.status} {answer.body}"
             elif answer.status >= 500:
                 last = f"{answer.status} {answer.body}"
+                if not retry_unsure:
+                    raise UnsureError(f"{what}: {last}")
             else:
                 return answer
         if attempt < policy.retries:
             await sleep(wait_s)
     raise BrokerError(f"{what} failed after {policy.retries + 1} attempts: {last!r}")
+
+
+class UnsureError(BrokerError):
+    """A request whose outcome is unknown: the connection dropped, it timed out, or the venue failed (5xx)."""
+
+
+T = TypeVar("T")
+
+
+async def submit_idempotently(place: Callable[[], Awaitable[T]], look_up: Callable[[], Awaitable[T | None]],
+                              policy: RetryPolicy, what: str,
+                              sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> T:
+    """Place an order so that a lost answer never makes a second one: `place()` tries once (rate limits aside);
+    when its outcome is unknown, the order is looked up by its client order id (`look_up()`), and sent again only
+    when the venue does not have it. A lookup that cannot reach the venue raises BrokerError: the outcome stays
+    unknown and the bridge polls the order instead of resending it."""
+    last: Exception | None = None
+    for attempt in range(policy.retries + 1):
+        if attempt:
+            await sleep(min(policy.backoff_s * 2 ** attempt, policy.max_backoff_s))
+            found = await look_up()
+            if found is not None:
+                return found
+        try:
+            return await place()
+        except UnsureError as err:
+            last = err
+    raise BrokerError(f"{what}: outcome unknown after {policy.retries + 1} attempts: {last!r}")
 
 
 def _retry_after_s(headers: Any) -> float | None:

@@ -90,7 +90,7 @@ def test_partial_fill_then_fill_and_positions():
 
 def test_a_resent_submit_after_a_dropped_answer_places_one_order():
     async def check(venue, fake):
-        fake.fail.append("drop")
+        fake.lose_answers.append("POST /v2/orders")
         first = await venue.submit(order("d-2", 95_000.0, 500.0))
         again = await venue.submit(order("d-2", 95_000.0, 500.0))
         return first, again, sum(1 for o in fake.orders.values() if o["client_order_id"] == "d-2")

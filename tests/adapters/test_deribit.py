@@ -92,13 +92,17 @@ def test_an_order_fills_up_to_the_displayed_amount_then_rests():
 
 def test_a_resent_submit_returns_the_same_order():
     async def check(venue, fake, url):
-        fake.fail.append("drop")                     # the first try never answers: was it placed? ask by label
+        fake.lose_answers.append("private/sell")     # placed, but the answer is lost: it is found by its label
         first = await venue.submit(sell("s-2", 95_000.0, price=0.05))
         again = await venue.submit(sell("s-2", 95_000.0, price=0.05))
-        return first, again, len(fake._labelled("s-2"))
+        fake.fail.append("drop")                     # dropped before the venue saw it: sent again, once
+        other = await venue.submit(sell("s-2b", 95_000.0, price=0.05))
+        return first, again, other, len(fake._labelled("s-2")), len(fake._labelled("s-2b")), fake.calls
 
-    first, again, placed = run(check)
-    assert placed == 1 and first.client_order_id == again.client_order_id == "s-2"
+    first, again, other, placed, placed_other, calls = run(check)
+    assert placed == 1 and first.client_order_id == again.client_order_id == "s-2" and first.status == "ACCEPTED"
+    assert placed_other == 1 and other.status == "ACCEPTED"
+    assert calls.count("private/sell") == 3
 
 
 def test_rejects_carry_the_venues_code_and_message():

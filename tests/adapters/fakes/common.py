@@ -12,10 +12,28 @@ from typing import Any
 from aiohttp import web
 
 
+def losing_answers(fake: Any):
+    """Middleware: a request whose "METHOD path" contains one of `fake.lose_answers` (each used once) is carried
+    out, then its connection is closed unanswered: the client cannot know whether its order was placed."""
+    @web.middleware
+    async def middleware(request: web.Request, handler):
+        response = await handler(request)
+        wanted = f"{request.method} {request.path_qs}"
+        lost = next((key for key in getattr(fake, "lose_answers", []) if key in wanted), None)
+        if lost is not None:
+            fake.lose_answers.remove(lost)
+            request.transport.close()
+            raise asyncio.CancelledError
+        return response
+    return middleware
+
+
 @asynccontextmanager
 async def serving(fake: Any):
     """Yields the fake's base URL while it is served in this event loop."""
-    runner = web.AppRunner(fake.app())
+    app = fake.app()
+    app.middlewares.append(losing_answers(fake))
+    runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

@@ -40,6 +40,7 @@ class FakeDeltaExchange:
         self.clock_skew_s = 0.0
         self.date_header_skew_s: float | None = None       # a Date header that lies about the venue's clock
         self.fail: list[str] = []
+        self.lose_answers: list[str] = []       # tests.adapters.fakes.common.losing_answers
         self.calls: list[str] = []
         self.orders: dict[int, dict[str, Any]] = {}
         self.positions: dict[str, int] = {}

@@ -1,4 +1,4 @@
-"""A local fake of Deribit's API v2 over HTTP GET, as documented at https://docs.deribit.com/ (v2):
+"""A local fake of Deribit's API v2 (JSON-RPC bodies by HTTP POST), as documented at https://docs.deribit.com/ (v2):
 the JSON-RPC envelope (`{"jsonrpc", "id", "result"}` or `{"error": {"code", "message"}}`), `public/auth`
 (client_credentials; expires_in), `public/get_instruments`, `public/ticker` (best bid/ask, amounts, mark_iv in
 percent, greeks), `public/get_index_price`, `private/buy|sell` ({order, trades}), `private/edit`, `private/cancel`,
@@ -36,6 +36,7 @@ class FakeDeribit:
         self.token_ttl_s = 3600
         self.tokens: dict[str, float] = {}
         self.fail: list[str] = []
+        self.lose_answers: list[str] = []       # tests.adapters.fakes.common.losing_answers
         self.calls: list[str] = []
         self.orders: dict[str, dict[str, Any]] = {}
         self.positions: dict[str, float] = {}
@@ -92,7 +93,7 @@ class FakeDeribit:
 
     def app(self) -> web.Application:
         app = web.Application()
-        app.router.add_get("/api/v2/{scope}/{method}", self._handle)
+        app.router.add_post("/api/v2/{scope}/{method}", self._handle)
         return app
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
@@ -107,7 +108,8 @@ class FakeDeribit:
                 return _error(10028, "too_many_requests", 429)
             if failure == "server_error":
                 return _error(13028, "temporarily_unavailable", 503)
-        params = dict(request.query)
+        envelope = await request.json()
+        params = {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in envelope["params"].items()}
         if method.startswith("private/") and not self._authorized(request):
             return _error(13009, "unauthorized")
         handler = getattr(self, "_" + method.replace("/", "_"), None)
