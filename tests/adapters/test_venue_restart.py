@@ -12,6 +12,7 @@ import pytest
 
 from adapters.delta_exchange import DeltaExchangeAdapter
 from adapters.deribit import DeribitAdapter
+from adapters.tradier import TradierAdapter
 from adapters.venue_http import RetryPolicy
 from core.orders import Contract, OrderFilled, OrderLeg, OrderStatusReport, OrderStatusRequest, SubmitOrder
 from tests.adapters.bridge_kit import make_bridge, run_bridge
@@ -19,6 +20,8 @@ from tests.adapters.fakes.common import served_in_thread
 from tests.adapters.fakes.delta_exchange import EXPIRY as DELTA_EXPIRY
 from tests.adapters.fakes.delta_exchange import FakeDeltaExchange
 from tests.adapters.fakes.deribit import EXPIRIES, FakeDeribit
+from tests.adapters.fakes.tradier import EXPIRY as TRADIER_EXPIRY
+from tests.adapters.fakes.tradier import FakeTradier
 
 FAST = RetryPolicy(retries=3, backoff_s=0.01, max_backoff_s=0.05, timeout_s=5.0)
 
@@ -37,7 +40,15 @@ def delta_case():
     return fake, (lambda url: DeltaExchangeAdapter(url, "key", "secret", policy=FAST)), order
 
 
-@pytest.mark.parametrize("case", [deribit_case, delta_case], ids=["deribit", "delta_exchange"])
+def tradier_case():
+    fake = FakeTradier()
+    order = SubmitOrder("trader-SPY-2026-12-18:7:D", "trader-SPY-2026-12-18",        # ':' is no tag character
+                        (OrderLeg(Contract("SPY", TRADIER_EXPIRY, 600.0, "C"), 1),
+                         OrderLeg(Contract("SPY", TRADIER_EXPIRY, 605.0, "C"), -1)), "SELL", 2, 1.05)
+    return fake, (lambda url: TradierAdapter(url, "token", "VA000001", policy=FAST)), order
+
+
+@pytest.mark.parametrize("case", [deribit_case, delta_case, tradier_case], ids=["deribit", "delta_exchange", "tradier"])
 def test_a_restart_reconciles_open_orders_and_follows_them_to_their_fill(case):
     fake, adapter_for, order = case()
     with served_in_thread(fake) as url:

@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.tradier import occ_symbol
+from adapters.tradier import occ_symbol, tag_of
 
 EXPIRY = "2026-12-18"
 STRIKES = (590.0, 595.0, 600.0, 605.0, 610.0)
@@ -54,7 +54,8 @@ class FakeTradier:
         del self.orders[self.by_tag(tag)["id"]]
 
     def by_tag(self, tag: str) -> dict[str, Any]:
-        return [o for o in self.orders.values() if o["tag"] == tag][-1]
+        """The order a test names by its client order id (sent as its tag, or a digest of it)."""
+        return [o for o in self.orders.values() if o["tag"] == tag_of(tag)][-1]
 
     # ------------------------------------------------------------------ HTTP
 
