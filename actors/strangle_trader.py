@@ -101,6 +101,7 @@ class StrangleTrader(Component):
         self.counts = {"orders": 0, "fills": 0, "rejects": 0, "cancels": 0, "waits": 0}
         self.last_wait = ""
         self.index_usd = float("nan")
+        self.stopped = False
 
     def log_context(self) -> dict[str, Any]:
         return {"session": self.session, "symbol": self.config.symbol}
@@ -132,7 +133,13 @@ class StrangleTrader(Component):
         elif kind is not OrderAccepted:
             raise TypeError(f"{self.name} cannot handle {kind.__name__}")
 
+    def on_stop(self, now_ns: int) -> None:
+        """Decide no more: a stopping session cancels what works at the venue after this."""
+        self.stopped = True
+
     def on_timer(self, tag: Hashable, now_ns: int) -> None:
+        if self.stopped:
+            return
         self.port.schedule(int(self.config.decide_every_s * NS_PER_SECOND), ("decide",))
         if self.phase == FLAT:
             self._maybe_enter(now_ns)
@@ -247,7 +254,7 @@ class StrangleTrader(Component):
 
     def _send(self, right: str, leg: LegState, chain: ChainQuotes, quantity: int, selling: bool, now_ns: int) -> None:
         row = _row(chain, leg.contract)
-        if row is None:
+        if row is None or self.stopped:
             return
         bid, ask = float(chain.bid[row]), float(chain.ask[row])
         if selling and leg.step > self.config.max_reprices:

@@ -46,6 +46,9 @@ def chain_from_json(body: dict[str, Any]) -> ChainQuotes:
         body["tick_below_3"],
         body["tick_from_3"],
         float("nan") if body.get("underlying") is None else float(body["underlying"]),
+        float(body.get("tick_threshold", 3.0)),
+        None if body.get("delta") is None else np.array(body["delta"]),
+        None if body.get("iv") is None else np.array(body["iv"]),
     )
 
 

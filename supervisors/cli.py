@@ -68,6 +68,26 @@ def _day_offsets(text: str) -> tuple[int, ...]:
 
 
 
+_PAPER_START_PRICES = {"SPY": 450.0, "QQQ": 380.0, "IWM": 190.0, "SPX": 4500.0}
+
+
+def _market_symbols(text: str) -> dict[str, float]:
+    """`--symbols SPY,BTC` as the paper market's start prices (crypto from sim.market.crypto's defaults)."""
+    from sim.market.crypto import MARKETS
+
+    prices = {}
+    for symbol in (part.strip().upper() for part in text.split(",") if part.strip()):
+        if symbol in MARKETS:
+            prices[symbol] = MARKETS[symbol].start_price_usd
+        elif symbol in _PAPER_START_PRICES:
+            prices[symbol] = _PAPER_START_PRICES[symbol]
+        else:
+            raise argparse.ArgumentTypeError(f"{symbol!r} is not one of {sorted({*_PAPER_START_PRICES, *MARKETS})}")
+    if not prices:
+        raise argparse.ArgumentTypeError("name at least one symbol")
+    return prices
+
+
 def _exchange(args: argparse.Namespace) -> int:
     """Serve the paper exchange over HTTP until interrupted. The bearer token comes from an environment variable
     (`--token-env`, default SPREADWRIGHT_EXCHANGE_TOKEN), never from the command line, and is never printed."""
@@ -88,7 +108,9 @@ def _exchange(args: argparse.Namespace) -> int:
         print(f"paper exchange on http://{args.host}:{port} ({guard}; API: sim/paper/openapi.yaml); Ctrl-C stops it",
               flush=True)
 
-    market = MarketSpec(interval_ms=args.quote_interval_ms, seed=args.seed, expiry_days=args.expiry_days)
+    market = MarketSpec(interval_ms=args.quote_interval_ms, seed=args.seed, expiry_days=args.expiry_days,
+                        crypto_expiry_days=args.crypto_expiry_days,
+                        **({"symbols": args.symbols} if args.symbols else {}))
     try:
         run_server(build_paper_exchange, args.host, args.port, market, announce, args.exit_with_parent,
                    token=token, max_stream_clients=args.max_stream_clients)
@@ -154,6 +176,39 @@ def _iso_day(text: str):
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _crypto_paper(args: argparse.Namespace) -> int:
+    """Run the crypto strangle as a paper session until its duration or Ctrl-C, then stop it in order."""
+    import signal
+
+    from config.base import ConfigError
+    from config.crypto import load_crypto_profile
+    from supervisors.crypto_paper import CryptoPaperSession
+
+    try:
+        config = load_crypto_profile(args.profile)
+        session = CryptoPaperSession(config, url=args.url)
+    except (ConfigError, ValueError) as err:
+        print(err, file=sys.stderr)
+        return 2
+    strangle = config.strangle
+    print(f"crypto paper session {config.name}: {strangle.symbol} short strangle, |delta| {strangle.delta_band[0]:.2f}-"
+          f"{strangle.delta_band[1]:.2f}, entry {strangle.entry_start_ist}-{strangle.entry_end_ist} IST; "
+          f"Ctrl-C stops it in order", flush=True)
+    previous = {s: signal.signal(s, session.request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        session.start()
+        print(f"paper exchange {session.url}; ledger {config.ledger.path or 'in memory'}", flush=True)
+        session.run(args.duration_s, status_every_s=args.status_every_s)
+    finally:
+        summary = session.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    realized = sum(t["pnl_usd"] for t in summary.get("trades", []))
+    print(f"stopped: {len(summary.get('trades', []))} strangles closed, realized ${realized:,.2f}, "
+          f"{summary.get('working_at_stop', 0)} orders left working, phase at stop {summary.get('phase')}")
+    return 0
 
 
 def _crypto_backtest(args: argparse.Namespace) -> int:
@@ -540,6 +595,15 @@ def build_parser() -> argparse.ArgumentParser:
     crypto.add_argument("--seed", type=_SEED, default=None, help="market seed (default: the profile's)")
     crypto.add_argument("--out", default=None, help="output folder (default reports/out/crypto-<config id>)")
     crypto.set_defaults(handler=_crypto_backtest)
+    crypto_paper = sub.add_parser("crypto-paper", help="run the crypto short strangle as a paper session against the "
+                                                       "paper exchange quoting the simulated crypto market")
+    crypto_paper.add_argument("--profile", default="strangle_paper", help="crypto profile name or YAML path")
+    crypto_paper.add_argument("--duration-s", type=_SECONDS, default=None,
+                              help="stop after this many seconds (default: run until Ctrl-C)")
+    crypto_paper.add_argument("--status-every-s", type=_SECONDS, default=10.0)
+    crypto_paper.add_argument("--url", default=None, help="a running paper exchange quoting the coin (default: start "
+                                                          "one)")
+    crypto_paper.set_defaults(handler=_crypto_paper)
     exchange = sub.add_parser("exchange", help="serve the paper exchange (REST + websocket) on loopback")
     exchange.add_argument("--host", default="127.0.0.1")
     exchange.add_argument("--port", type=_PORT, default=8765, help="0: any free port (printed)")
@@ -549,6 +613,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--expiry-days", default=(0, 7, 30), type=_day_offsets,
         help="the listed expiry nearest each of these days from today (comma-separated, default 0,7,30)"
     )
+    exchange.add_argument("--symbols", type=_market_symbols, default=None,
+                          help="underlyings to quote, comma-separated, from SPY, QQQ, IWM, SPX, BTC, ETH (default "
+                               "SPY,QQQ,IWM); BTC and ETH quote Deribit-style chains around the clock")
+    exchange.add_argument("--crypto-expiry-days", type=_bounded(float, 0.1, 400, "days > 0"), default=3.0,
+                          help="crypto expiries listed within this many days (default 3)")
     exchange.add_argument("--exit-with-parent", action="store_true", help="stop when the process that started "
                           "this one is gone (how a session starts its exchange)")
     exchange.add_argument(

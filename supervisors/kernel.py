@@ -444,6 +444,30 @@ def butterfly_components(config: SessionConfig, expirations: dict[str, list[date
     return [ButterflyExitRouter(gateway=entry), *strategists]
 
 
+@dataclass
+class CryptoSession:
+    """A crypto strangle paper or live session: the strangle, the gateway and its ledger, the bridge to a venue."""
+
+    bridge: BrokerBridge
+    gateway: BrokerGateway
+    trader: StrangleTrader
+
+
+def build_crypto_session(config: CryptoSessionConfig, runtime: Runtime, adapter_factory: Callable[[], Any],
+                         expiries: list[str], ledger: LedgerStore | None = None,
+                         quote_poll_ms: int = 1000, order_poll_ms: int = 250) -> CryptoSession:
+    """The strangle of `config` against a venue reached through `adapter_factory()` (the paper exchange, Deribit,
+    Delta Exchange): chains of `expiries` (more are routed as they are listed: `AddRoute` to the bridge)."""
+    strangle = config.strangle
+    trader = StrangleTrader(strangle, gateway=names.GATEWAY, session=config.name)
+    routes = {(strangle.symbol, expiry): (trader.name,) for expiry in expiries}
+    bridge = BrokerBridge(adapter_factory, routes, quote_poll_ms, order_poll_ms)
+    gateway = BrokerGateway(ledger if ledger is not None else ledger_store(config), venue=bridge.name)
+    for component in (bridge, gateway, trader):
+        runtime.add(component)
+    return CryptoSession(bridge, gateway, trader)
+
+
 def ledger_store(config: SessionConfig | CryptoSessionConfig) -> LedgerStore:
     """The configured ledger store (memory, or SQLite in WAL mode)."""
     if config.ledger.kind == "sqlite":

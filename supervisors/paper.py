@@ -141,10 +141,12 @@ class PaperExchangeProcess:
     """`spreadwright exchange` as a child process, for sessions that were not given a broker URL."""
 
     def __init__(self, host: str, port: int, expiry_days: tuple[int, ...], seed: int,
-                 quote_interval_ms: int = 1000, log_path: Path | None = None, token: str | None = None) -> None:
+                 quote_interval_ms: int = 1000, log_path: Path | None = None, token: str | None = None,
+                 symbols: tuple[str, ...] = ()) -> None:
         """The child logs to `log_path` (default: spreadwright-exchange-<port>.log in the temp folder), never to
         a pipe no one reads, and stops by itself when this process is gone (`--exit-with-parent`). `token`: the
-        bearer token it requires (the session's `broker.api_key`; None: none, and it listens on loopback only)."""
+        bearer token it requires (the session's `broker.api_key`; None: none, and it listens on loopback only).
+        `symbols`: what it quotes (default: its own, the US symbols); BTC or ETH quote the crypto market."""
         try:
             check_token(token)
         except ValueError as err:
@@ -159,6 +161,8 @@ class PaperExchangeProcess:
         command = [sys.executable, "-m", "supervisors.cli", "--log-format", "json", "exchange", "--host", host,
                    "--port", str(self.port), "--seed", str(seed), "--quote-interval-ms", str(quote_interval_ms),
                    "--expiry-days", ",".join(str(d) for d in expiry_days), "--exit-with-parent"]
+        if symbols:
+            command += ["--symbols", ",".join(symbols)]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, env=env)
         _log.info("paper_exchange_started", url=self.url, pid=self.process.pid, log=str(self.log_path))

@@ -70,6 +70,11 @@ class AsyncioRuntime:
         if len(self.errors) > failed_before:
             raise self.errors[failed_before].error
 
+    def tell(self, receiver: str, message: Any) -> None:
+        """Deliver `message` to `receiver` from any thread (a supervisor outside the loop), like a send."""
+        target = self.components[receiver]
+        self.loop.call_soon_threadsafe(self._deliver, target.on_message, message)
+
     def _deliver(self, handler, payload) -> None:
         try:
             handler(payload, time.time_ns())

@@ -1,14 +1,17 @@
-"""A live simulated market: underlyings stepped by GBM on the clock, chains published to the exchange.
+"""A live simulated market: underlyings stepped on the clock, chains published to the exchange.
 
 Every `interval_ms` the feed advances each underlying by the time elapsed, regenerates the
-chain of each listed expiry (fitted spreads, surface vols) and sends `ChainQuotes` to the
-exchange and to the components routed to that chain (no component gets chains it does not trade).
+chain of each listed expiry and sends `ChainQuotes` to the exchange and to the components routed to that chain
+(no component gets chains it does not trade). US symbols: GBM over market minutes, fitted spreads, surface vols,
+the NYSE calendar's expiries nearest `expiry_days`. Crypto symbols (BTC, ETH: `core.instruments.CRYPTO_PRODUCTS`):
+the crypto market of `sim.market.crypto` (jumps and a DVOL-like index, every minute of the day), chains in the
+coin for every Deribit-style expiry within `crypto_expiry_days`, listed and delisted as the clock moves.
 Seeded: the same seed and the same tick times give the same quotes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Hashable
 
@@ -17,10 +20,12 @@ import numpy as np
 from actors import names
 from actors.runtime.component import Component
 from core.calendar import MarketCalendar, expiry_close_ns, settlement_instant_ns
-from core.expirations import nearest_listed
+from core.expirations import crypto_expirations, expiry_instant_ns, nearest_listed
+from core.instruments import CRYPTO_PRODUCTS
 from core.quotes import ChainQuotes
-from core.units import DAYS_PER_YEAR, NEW_YORK, NS_PER_YEAR, TRADING_DAYS_PER_YEAR
+from core.units import DAYS_PER_YEAR, NEW_YORK, NS_PER_DAY, NS_PER_YEAR, TRADING_DAYS_PER_YEAR
 from sim.market.chain import PRODUCTS, generate_chains, strike_grid
+from sim.market.crypto import MARKETS, crypto_chain, crypto_paths, crypto_strikes
 from sim.market.spread_model import load_spread_models
 
 
@@ -28,6 +33,7 @@ from sim.market.spread_model import load_spread_models
 class MarketSpec:
     symbols: dict[str, float] = field(default_factory=lambda: {"SPY": 450.0, "QQQ": 380.0, "IWM": 190.0})
     expiry_days: tuple[int, ...] = (0, 7, 30)
+    crypto_expiry_days: float = 3.0
     n_strikes: int = 80
     vol_level: float = 0.17
     rate: float = 0.04
@@ -50,7 +56,10 @@ class MarketFeed(Component):
         self.rng = np.random.default_rng(spec.seed)
         self.models = load_spread_models()
         self.prices = dict(spec.symbols)
-        self.strikes = {s: strike_grid(PRODUCTS[s], p, spec.n_strikes) for s, p in spec.symbols.items()}
+        self.strikes = {s: strike_grid(PRODUCTS[s], p, spec.n_strikes) for s, p in spec.symbols.items()
+                        if s not in CRYPTO_PRODUCTS}
+        self.crypto = CryptoListing({s: p for s, p in spec.symbols.items() if s in CRYPTO_PRODUCTS},
+                                    spec.crypto_expiry_days)
         self.latest: dict[tuple[str, str], ChainQuotes] = {}
         self.expiries: list[date] = []
         self.last_ns = 0
@@ -65,9 +74,11 @@ class MarketFeed(Component):
         self.port.schedule(self.spec.interval_ms * 1_000_000, "tick")
 
     def on_timer(self, tag: Hashable, now_ns: int) -> None:
-        elapsed_years = max(now_ns - self.last_ns, 0) / NS_PER_YEAR * (DAYS_PER_YEAR / TRADING_DAYS_PER_YEAR)
+        calendar_years = max(now_ns - self.last_ns, 0) / NS_PER_YEAR
+        elapsed_years = calendar_years * (DAYS_PER_YEAR / TRADING_DAYS_PER_YEAR)
         self.last_ns = now_ns
-        for symbol in self.prices:
+        self.prices.update(self.crypto.step(calendar_years, self.rng))
+        for symbol in self.strikes:
             shock = self.rng.standard_normal()
             sigma = self.spec.vol_level
             self.prices[symbol] *= float(
@@ -77,7 +88,10 @@ class MarketFeed(Component):
         self.port.schedule(self.spec.interval_ms * 1_000_000, "tick")
 
     def publish(self, now_ns: int) -> None:
-        for symbol, price in self.prices.items():
+        for quotes in self.crypto.chains(now_ns, self.rng, self.latest):
+            self._send(quotes)
+        for symbol in self.strikes:
+            price = self.prices[symbol]
             product = PRODUCTS[symbol]
             model = self.models[product.spread_class]
             for day in self.expiries:
@@ -90,14 +104,61 @@ class MarketFeed(Component):
                 quotes = ChainQuotes(symbol, day.isoformat(), closes_ns, now_ns, batch.strikes, batch.is_call,
                                      batch.bid[0], batch.ask[0], batch.bid_size[0], batch.ask_size[0],
                                      model.tick_below_3, model.tick_from_3, float(price))
-                self.latest[(symbol, day.isoformat())] = quotes
-                for receiver in (self.exchange, *self.routes.get((symbol, day.isoformat()), ())):
-                    self.port.send(receiver, quotes)
-                for listener in self.listeners:
-                    listener(quotes)
+                self._send(quotes)
+
+    def _send(self, quotes: ChainQuotes) -> None:
+        self.latest[(quotes.symbol, quotes.expiry)] = quotes
+        for receiver in (self.exchange, *self.routes.get((quotes.symbol, quotes.expiry), ())):
+            self.port.send(receiver, quotes)
+        for listener in self.listeners:
+            listener(quotes)
 
     def on_message(self, message: Any, now_ns: int) -> None:
         raise TypeError(f"{self.name} takes no messages")
 
     def snapshot(self) -> dict[str, Any]:
         return {"prices": dict(self.prices), "chains": len(self.latest)}
+
+
+class CryptoListing:
+    """The crypto symbols of a live market: each coin's price and volatility index stepped by `crypto_paths` over
+    the calendar time elapsed, and its chains for the expiries listed within `max_days`."""
+
+    def __init__(self, prices: dict[str, float], max_days: float) -> None:
+        self.params = {s: replace(MARKETS[s], start_price_usd=p) for s, p in prices.items()}
+        self.dvol = {s: p.dvol_start for s, p in self.params.items()}
+        self.prices = dict(prices)
+        self.max_ns = int(max_days * NS_PER_DAY) + NS_PER_DAY
+        self.strikes: dict[tuple[str, str], np.ndarray] = {}
+
+    def step(self, years: float, rng: np.random.Generator) -> dict[str, float]:
+        for symbol, params in self.params.items():
+            if years <= 0:
+                break
+            now = replace(params, start_price_usd=self.prices[symbol], dvol_start=self.dvol[symbol])
+            paths = crypto_paths(now, 1, 1, rng, dt_years=years)
+            self.prices[symbol], self.dvol[symbol] = float(paths.price_usd[0, -1]), float(paths.dvol[0, -1])
+        return dict(self.prices)
+
+    def chains(self, now_ns: int, rng: np.random.Generator, latest: dict) -> list[ChainQuotes]:
+        """Every listed expiry's chain now; an expired one leaves `latest` (no longer listed)."""
+        out = []
+        for symbol, params in self.params.items():
+            spec = CRYPTO_PRODUCTS[symbol]
+            for key in [k for k in latest if k[0] == symbol and latest[k].expiry_ns <= now_ns]:
+                del latest[key]
+            for expiry, _ in crypto_expirations(now_ns, spec.expiry_time_utc):
+                expiry_ns = expiry_instant_ns(expiry, spec.expiry_time_utc)
+                if expiry_ns - now_ns > self.max_ns:
+                    continue
+                out.append(self._chain(symbol, params, expiry.isoformat(), expiry_ns, now_ns, rng))
+        return out
+
+    def _chain(self, symbol: str, params, expiry: str, expiry_ns: int, now_ns: int,
+               rng: np.random.Generator) -> ChainQuotes:
+        spec, price, dvol = CRYPTO_PRODUCTS[symbol], self.prices[symbol], self.dvol[symbol]
+        strikes = self.strikes.get((symbol, expiry))
+        if strikes is None or not strikes[0] < price < strikes[-1]:         # listed once, extended, never delisted
+            listed = crypto_strikes(spec, price, (expiry_ns - now_ns) / NS_PER_YEAR, dvol / 100.0)
+            strikes = self.strikes[(symbol, expiry)] = listed if strikes is None else np.union1d(strikes, listed)
+        return crypto_chain(spec, params, expiry, expiry_ns, now_ns, price, dvol, strikes, rng)

@@ -578,7 +578,10 @@ def _chain_json(quotes) -> dict[str, Any]:
         "ask_size": quotes.ask_size.tolist(),
         "tick_below_3": quotes.tick_below_3,
         "tick_from_3": quotes.tick_from_3,
+        "tick_threshold": quotes.tick_threshold,
         "underlying": quotes.underlying if math.isfinite(quotes.underlying) else None,
+        "delta": None if quotes.delta is None else quotes.delta.tolist(),
+        "iv": None if quotes.iv is None else quotes.iv.tolist(),
     }
 
 
