@@ -179,6 +179,12 @@ class DeltaExchangeAdapter:
             tick, tick, float(tickers[0].get("spot_price") or "nan"), tick_threshold=float("inf"),
             delta=number(t["greeks"]["delta"] for t in tickers), iv=number(q.get("mark_iv") for q in quotes))
 
+    async def expirations(self, symbol: str) -> list[str]:
+        """The coin's listed option expiries (ISO dates), from the live products."""
+        self._check_symbol(symbol)
+        products = await self.products(refresh=True)
+        return sorted({parsed[1] for parsed in map(parse_option_symbol, products) if parsed is not None})
+
     async def underlying(self, symbol: str) -> float:
         self._check_symbol(symbol)
         tickers = await self._call("GET", "/v2/tickers", {"contract_types": "call_options",

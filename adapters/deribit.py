@@ -187,6 +187,11 @@ class DeribitAdapter:
             delta=np.array([float(t["greeks"]["delta"]) for t in tickers]),
             iv=column("mark_iv") / 100.0)
 
+    async def expirations(self, symbol: str) -> list[str]:
+        """The coin's listed option expiries (ISO dates), from the instruments."""
+        self._check_symbol(symbol)
+        return sorted({_expiry_of(item) for item in (await self.instruments(refresh=True)).values()})
+
     async def underlying(self, symbol: str) -> float:
         self._check_symbol(symbol)
         result = await self._rpc("public/get_index_price", {"index_name": f"{self.coin.lower()}_usd"})

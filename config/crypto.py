@@ -144,8 +144,34 @@ class CryptoBacktestConfig(FrozenModel):
     seed: int = 0
 
 
+CREDENTIALS = {"deribit": ("SPREADWRIGHT_DERIBIT_CLIENT_ID", "SPREADWRIGHT_DERIBIT_CLIENT_SECRET"),
+               "delta_exchange": ("SPREADWRIGHT_DELTA_API_KEY", "SPREADWRIGHT_DELTA_API_SECRET")}
+"""The environment variables holding each real venue's credentials (never a profile's field)."""
+
+
+class CryptoVenueConfig(FrozenModel):
+    """Where a paper or live session trades: `paper`, the paper exchange quoting the simulated crypto market
+    (started for the session unless `url` names a running one), or a real venue (`deribit`, `delta_exchange`) at
+    `url` (its production or test host), which is live trading: it needs `mode: live`, `allow_live: true` and the
+    venue's credentials in the environment (`CREDENTIALS`)."""
+
+    kind: Literal["paper", "deribit", "delta_exchange"] = "paper"
+    url: str | None = None
+    quote_poll_ms: int = Field(1000, ge=100, le=60_000)
+    order_poll_ms: int = Field(250, ge=10, le=10_000)
+
+    @model_validator(mode="after")
+    def _url(self) -> CryptoVenueConfig:
+        if self.url is not None and not self.url.startswith(("http://", "https://")):
+            raise rule_error("url", f"must start with http:// or https://, got {self.url!r}")
+        if self.kind != "paper" and self.url is None:
+            raise rule_error("url", f"a {self.kind} session needs the venue's URL (production or test host)")
+        return self
+
+
 class CryptoSessionConfig(FrozenModel):
-    """A crypto strangle session. Only backtests run yet; `live` needs `allow_live` as well (paper by default)."""
+    """A crypto strangle session: a backtest, a paper session (the paper exchange), or live at a real venue
+    (`venue`; `mode: live` and `allow_live: true` both, and credentials in the environment)."""
 
     name: str = Field("crypto-strangle", min_length=1)
     mode: Literal["backtest", "paper", "live"] = "backtest"
@@ -157,11 +183,17 @@ class CryptoSessionConfig(FrozenModel):
     """The simulated venue: its collar in coin, and quotes that may be as old as two of the market's updates."""
     ledger: LedgerConfig = LedgerConfig()
     runtime: RuntimeConfig = RuntimeConfig()
+    venue: CryptoVenueConfig = CryptoVenueConfig()
 
     @model_validator(mode="after")
     def _live_only_when_allowed(self) -> CryptoSessionConfig:
         if self.mode == "live" and not self.allow_live:
             raise rule_error("mode", "live trading needs allow_live: true as well (the default is paper)")
+        if self.mode == "live" and self.venue.kind == "paper":
+            raise rule_error("venue", "a live session trades at a real venue: set venue.kind and venue.url")
+        if self.venue.kind != "paper" and self.mode != "live":
+            raise rule_error("venue", f"{self.venue.kind} is a real venue: trading there is mode: live "
+                                      f"(with allow_live: true)")
         return self
 
     @model_validator(mode="after")

@@ -178,28 +178,30 @@ def _iso_day(text: str):
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
-def _crypto_paper(args: argparse.Namespace) -> int:
-    """Run the crypto strangle as a paper session until its duration or Ctrl-C, then stop it in order."""
+def _crypto_session(args: argparse.Namespace) -> int:
+    """Run the crypto strangle as a paper or live session until its duration or Ctrl-C, then stop it in order."""
     import signal
 
     from config.base import ConfigError
     from config.crypto import load_crypto_profile
-    from supervisors.crypto_paper import CryptoPaperSession
+    from supervisors.crypto_session import CryptoSessionRunner
 
     try:
         config = load_crypto_profile(args.profile)
-        session = CryptoPaperSession(config, url=args.url)
+        session = CryptoSessionRunner(config)
     except (ConfigError, ValueError) as err:
         print(err, file=sys.stderr)
         return 2
     strangle = config.strangle
-    print(f"crypto paper session {config.name}: {strangle.symbol} short strangle, |delta| {strangle.delta_band[0]:.2f}-"
+    where = "paper exchange" if config.venue.kind == "paper" else f"LIVE at {config.venue.kind} {config.venue.url}"
+    print(f"crypto {config.mode} session {config.name} ({where}): {strangle.symbol} short strangle, |delta| "
+          f"{strangle.delta_band[0]:.2f}-"
           f"{strangle.delta_band[1]:.2f}, entry {strangle.entry_start_ist}-{strangle.entry_end_ist} IST; "
           f"Ctrl-C stops it in order", flush=True)
     previous = {s: signal.signal(s, session.request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         session.start()
-        print(f"paper exchange {session.url}; ledger {config.ledger.path or 'in memory'}", flush=True)
+        print(f"venue {session.url}; ledger {config.ledger.path or 'in memory'}", flush=True)
         session.run(args.duration_s, status_every_s=args.status_every_s)
     finally:
         summary = session.stop()
@@ -595,15 +597,14 @@ def build_parser() -> argparse.ArgumentParser:
     crypto.add_argument("--seed", type=_SEED, default=None, help="market seed (default: the profile's)")
     crypto.add_argument("--out", default=None, help="output folder (default reports/out/crypto-<config id>)")
     crypto.set_defaults(handler=_crypto_backtest)
-    crypto_paper = sub.add_parser("crypto-paper", help="run the crypto short strangle as a paper session against the "
-                                                       "paper exchange quoting the simulated crypto market")
-    crypto_paper.add_argument("--profile", default="strangle_paper", help="crypto profile name or YAML path")
-    crypto_paper.add_argument("--duration-s", type=_SECONDS, default=None,
-                              help="stop after this many seconds (default: run until Ctrl-C)")
-    crypto_paper.add_argument("--status-every-s", type=_SECONDS, default=10.0)
-    crypto_paper.add_argument("--url", default=None, help="a running paper exchange quoting the coin (default: start "
-                                                          "one)")
-    crypto_paper.set_defaults(handler=_crypto_paper)
+    crypto_session = sub.add_parser("crypto-session", help="run the crypto short strangle as a paper session (the "
+                                                           "paper exchange quoting the simulated crypto market) or "
+                                                           "live at Deribit or Delta Exchange, as the profile says")
+    crypto_session.add_argument("--profile", default="strangle_paper", help="crypto profile name or YAML path")
+    crypto_session.add_argument("--duration-s", type=_SECONDS, default=None,
+                                help="stop after this many seconds (default: run until Ctrl-C)")
+    crypto_session.add_argument("--status-every-s", type=_SECONDS, default=10.0)
+    crypto_session.set_defaults(handler=_crypto_session)
     exchange = sub.add_parser("exchange", help="serve the paper exchange (REST + websocket) on loopback")
     exchange.add_argument("--host", default="127.0.0.1")
     exchange.add_argument("--port", type=_PORT, default=8765, help="0: any free port (printed)")

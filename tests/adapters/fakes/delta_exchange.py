@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.utils import formatdate
 from typing import Any
 
@@ -34,7 +34,13 @@ TICK_USD = 0.1
 
 
 class FakeDeltaExchange:
-    def __init__(self, api_key: str = "key", api_secret: str = "secret", spot_usd: float = 90_000.0) -> None:
+    def __init__(self, api_key: str = "key", api_secret: str = "secret", spot_usd: float = 90_000.0,
+                 now_ns: int = NOW_NS) -> None:
+        """`now_ns`: the fake's market time (its one expiry is the next day's, 12:00 UTC); a session on the wall
+        clock passes time.time_ns()."""
+        self.now_ns = now_ns
+        day = datetime.fromtimestamp(now_ns / 1e9, tz=timezone.utc).date()
+        self.expiry = EXPIRY if now_ns == NOW_NS else (day + timedelta(days=1)).isoformat()
         self.keys = {api_key: api_secret}
         self.spot_usd = spot_usd
         self.clock_skew_s = 0.0
@@ -50,18 +56,18 @@ class FakeDeltaExchange:
 
     def _listing(self) -> tuple[dict[str, dict], dict[str, dict]]:
         spec = CRYPTO_PRODUCTS["BTC"]
-        expiry_ns = int(datetime(2026, 11, 3, 12, tzinfo=timezone.utc).timestamp()) * 10**9
-        strikes = crypto_strikes(spec, self.spot_usd, (expiry_ns - NOW_NS) / (365 * 86400e9), 0.5)
-        chain = crypto_chain(spec, BTC_MARKET, EXPIRY, expiry_ns, NOW_NS, self.spot_usd, 50.0, strikes,
+        expiry_ns = int(datetime.fromisoformat(f"{self.expiry}T12:00:00+00:00").timestamp()) * 10**9
+        strikes = crypto_strikes(spec, self.spot_usd, (expiry_ns - self.now_ns) / (365 * 86400e9), 0.5)
+        chain = crypto_chain(spec, BTC_MARKET, self.expiry, expiry_ns, self.now_ns, self.spot_usd, 50.0, strikes,
                              np.random.default_rng(5))
         products, quotes = {}, {}
         for row, strike in enumerate(chain.strikes):
             right = "C" if chain.is_call[row] else "P"
-            symbol = option_symbol("BTC", EXPIRY, float(strike), right)
+            symbol = option_symbol("BTC", self.expiry, float(strike), right)
             products[symbol] = {"id": 100 + row, "symbol": symbol, "strike_price": f"{strike:g}",
                                 "contract_type": "call_options" if right == "C" else "put_options",
                                 "contract_value": "0.001", "tick_size": f"{TICK_USD}", "state": "live",
-                                "settlement_time": "2026-11-03T12:00:00Z", "underlying_asset": {"symbol": "BTC"},
+                                "settlement_time": f"{self.expiry}T12:00:00Z", "underlying_asset": {"symbol": "BTC"},
                                 "quoting_asset": {"symbol": "USD"}, "settling_asset": {"symbol": "USD"}}
             bid_usd = round(float(chain.bid[row]) * self.spot_usd, 1)
             ask_usd = round(max(float(chain.ask[row]) * self.spot_usd, bid_usd + TICK_USD), 1)
@@ -160,7 +166,7 @@ class FakeDeltaExchange:
 
     def _tickers(self, params: dict[str, str]) -> list[dict[str, Any]]:
         wanted = params.get("expiry_date")
-        if wanted is not None and wanted != datetime.fromisoformat(EXPIRY).strftime("%d-%m-%Y"):
+        if wanted is not None and wanted != datetime.fromisoformat(self.expiry).strftime("%d-%m-%Y"):
             return []
         kinds = set(params.get("contract_types", "call_options,put_options").split(","))
         out = []
@@ -170,7 +176,7 @@ class FakeDeltaExchange:
             quote = self.quotes[symbol]
             ticker = {"symbol": symbol, "product_id": product["id"], "contract_type": product["contract_type"],
                       "strike_price": product["strike_price"], "spot_price": f"{self.spot_usd}",
-                      "timestamp": NOW_NS // 1000,
+                      "timestamp": self.now_ns // 1000,
                       "quotes": {"best_bid": f"{quote['bid']}" if quote["bid"] else None,
                                  "best_ask": f"{quote['ask']}", "bid_size": f"{quote['bid_size']}",
                                  "ask_size": f"{quote['ask_size']}", "mark_iv": f"{quote['iv']:.4f}"}}

@@ -15,7 +15,7 @@ whole fill of a resting order), `forget` (the venue loses an order), `strip_gree
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, time, timezone
+from datetime import datetime, time, timedelta, timezone
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,14 @@ EXPIRIES = ("2026-11-03", "2026-11-06")
 
 
 class FakeDeribit:
-    def __init__(self, client_id: str = "id", client_secret: str = "secret", index_usd: float = 90_000.0) -> None:
+    def __init__(self, client_id: str = "id", client_secret: str = "secret", index_usd: float = 90_000.0,
+                 now_ns: int = NOW_NS) -> None:
+        """`now_ns`: the fake's market time (its expiries are the next day's and the next Friday-ish: one and four
+        days later); a session on the wall clock passes time.time_ns()."""
+        self.now_ns = now_ns
+        day = datetime.fromtimestamp(now_ns / 1e9, tz=timezone.utc).date()
+        self.expiries = EXPIRIES if now_ns == NOW_NS else tuple(
+            (day + timedelta(days=n)).isoformat() for n in (1, 4))
         self.credentials = (client_id, client_secret)
         self.index_usd = index_usd
         self.token_ttl_s = 3600
@@ -48,11 +55,11 @@ class FakeDeribit:
     def _listing(self) -> tuple[dict[str, dict], dict[str, dict]]:
         spec = CRYPTO_PRODUCTS["BTC"]
         instruments, quotes = {}, {}
-        for seed, expiry in enumerate(EXPIRIES):
+        for seed, expiry in enumerate(self.expiries):
             expiry_ns = int(datetime.combine(datetime.fromisoformat(expiry).date(), time(8),
                                              tzinfo=timezone.utc).timestamp()) * 10**9
-            strikes = crypto_strikes(spec, self.index_usd, (expiry_ns - NOW_NS) / (365 * 86400e9), 0.5)
-            chain = crypto_chain(spec, BTC_MARKET, expiry, expiry_ns, NOW_NS, self.index_usd, 50.0, strikes,
+            strikes = crypto_strikes(spec, self.index_usd, (expiry_ns - self.now_ns) / (365 * 86400e9), 0.5)
+            chain = crypto_chain(spec, BTC_MARKET, expiry, expiry_ns, self.now_ns, self.index_usd, 50.0, strikes,
                                  np.random.default_rng(seed))
             for row, strike in enumerate(chain.strikes):
                 right = "C" if chain.is_call[row] else "P"
@@ -144,7 +151,7 @@ class FakeDeribit:
         quote = self.quotes.get(name)
         if quote is None:
             raise _RpcError(10020, "instrument_not_found")
-        ticker = {"instrument_name": name, "timestamp": NOW_NS // 10**6, "state": "open",
+        ticker = {"instrument_name": name, "timestamp": self.now_ns // 10**6, "state": "open",
                   "best_bid_price": quote["bid"], "best_bid_amount": quote["bid_amount"] if quote["bid"] else 0.0,
                   "best_ask_price": quote["ask"], "best_ask_amount": quote["ask_amount"],
                   "mark_iv": round(quote["iv"] * 100, 2), "underlying_price": self.index_usd,

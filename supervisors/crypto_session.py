@@ -1,47 +1,73 @@
-"""The crypto strangle as a paper session, on the wall clock.
+"""The crypto strangle as a paper or live session, on the wall clock.
 
-The paper exchange quotes the simulated crypto market (`spreadwright exchange --symbols BTC`, started for the user
-unless a URL is given) and matches orders as the backtest's exchange does; the kernel's crypto session (the
-strangle, the gateway and its ledger, the bridge with the paper exchange's HTTP client) runs on the asyncio
+Paper (`venue.kind: paper`, the default): the paper exchange quotes the simulated crypto market (`spreadwright
+exchange --symbols BTC`, started for the user unless `venue.url` names one) and matches orders as the backtest's
+exchange does. Live (`mode: live`, `allow_live: true`, `venue.kind` deribit or delta_exchange at `venue.url`, the
+credentials in the environment: `config.crypto.CREDENTIALS`): the venue's adapter. Either way the kernel's crypto
+session (the strangle, the gateway and its ledger, the bridge with the venue's adapter) runs on the asyncio
 runtime in a thread of its own. Every `status_every_s` a status line; every `route_every_s` the expiries the
 exchange lists are routed to the strangle (crypto expiries come and go every day). The stop is ordered: the
 strangle first (nothing new is sent), then the bridge (it cancels what still works at the exchange), then the
 gateway (its ledger closed), then the exchange.
-
-A live session against Deribit or Delta Exchange uses the same topology with their adapters; it needs
-`mode: live`, `allow_live: true` and the venue's credentials in the environment, and is not wired to the
-command line yet (docs/crypto.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Callable, Mapping
 
 from actors.runtime.asyncio_runtime import AsyncioRuntime
 from actors.runtime.logs import get_logger
 from adapters.bridge import AddRoute
+from adapters.delta_exchange import DeltaExchangeAdapter
+from adapters.deribit import DeribitAdapter
 from adapters.paper_http import HttpBroker
-from config.crypto import CryptoSessionConfig
+from config.crypto import CREDENTIALS, CryptoSessionConfig
 from supervisors.kernel import CryptoSession, build_crypto_session, ledger_store
 from supervisors.paper import PaperExchangeProcess
 
-_log = get_logger(component="crypto_paper")
+_log = get_logger(component="crypto_session")
 _CALL_TIMEOUT_S = 30.0
 
 
-class CryptoPaperSession:
-    def __init__(self, config: CryptoSessionConfig, url: str | None = None, quote_interval_ms: int = 1000,
-                 out: Callable[[str], None] = print) -> None:
-        if config.mode == "live":
-            raise ValueError("mode: live crypto sessions are not wired to this command yet (paper only)")
-        self.config, self.url, self.quote_interval_ms, self.out = config, url, quote_interval_ms, out
+class CredentialsError(ValueError):
+    """A live session without its venue's credentials in the environment (names the variables)."""
+
+
+def venue_adapter_factory(config: CryptoSessionConfig, url: str,
+                          env: Mapping[str, str] = os.environ) -> Callable[[], Any]:
+    """The adapter a session's bridge drives: the paper exchange's HTTP client, or a real venue's with the
+    credentials from the environment (CredentialsError naming what is missing)."""
+    venue, coin = config.venue, config.strangle.symbol
+    if venue.kind == "paper":
+        return lambda: HttpBroker(url, retries=2)
+    variables = CREDENTIALS[venue.kind]
+    missing = [v for v in variables if not env.get(v)]
+    if missing:
+        raise CredentialsError(f"venue: {venue.kind} needs {' and '.join(missing)} in the environment "
+                               f"(credentials never go in a profile)")
+    key, secret = (env[v] for v in variables)
+    if venue.kind == "deribit":
+        return lambda: DeribitAdapter(url, key, secret, coin=coin)
+    return lambda: DeltaExchangeAdapter(url, key, secret, coin=coin)
+
+
+class CryptoSessionRunner:
+    def __init__(self, config: CryptoSessionConfig, quote_interval_ms: int | None = None,
+                 out: Callable[[str], None] = print, env: Mapping[str, str] = os.environ) -> None:
+        if config.mode == "backtest":
+            raise ValueError("mode: a backtest profile runs with spreadwright crypto-backtest")
+        self.config, self.url, self.out = config, config.venue.url, out
+        self.quote_interval_ms = quote_interval_ms or config.venue.quote_poll_ms
+        if config.venue.kind != "paper":
+            self.adapter_factory = venue_adapter_factory(config, self.url, env)        # refuses before anything starts
         self.exchange: PaperExchangeProcess | None = None
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="crypto-paper", daemon=True)
+        self.thread = threading.Thread(target=self.loop.run_forever, name="crypto-session", daemon=True)
         self.runtime: AsyncioRuntime | None = None
         self.session: CryptoSession | None = None
         self.routed: set[str] = set()
@@ -56,25 +82,31 @@ class CryptoPaperSession:
             self.exchange = PaperExchangeProcess("127.0.0.1", 0, (0,), self.config.backtest.seed,
                                                  quote_interval_ms=self.quote_interval_ms, symbols=(symbol,))
             self.url = self.exchange.url
+        if self.config.venue.kind == "paper":
+            self.adapter_factory = venue_adapter_factory(self.config, self.url)
         expiries = self.listed_expiries()
         self.thread.start()
         self._on_loop(self._build, expiries)
         self.routed.update(expiries)
-        _log.info("crypto_paper_started", url=self.url, symbol=symbol, expiries=expiries)
+        _log.info("crypto_session_started", url=self.url, symbol=symbol, expiries=expiries)
 
     def _build(self, expiries: list[str]) -> None:
         self.runtime = AsyncioRuntime(self.loop)
-        url = self.url
-        self.session = build_crypto_session(self.config, self.runtime, lambda: HttpBroker(url, retries=2), expiries,
-                                            ledger=self.store, quote_poll_ms=self.quote_interval_ms)
+        self.session = build_crypto_session(self.config, self.runtime, self.adapter_factory, expiries,
+                                            ledger=self.store, quote_poll_ms=self.quote_interval_ms,
+                                            order_poll_ms=self.config.venue.order_poll_ms)
         self.runtime.start()
 
     def listed_expiries(self) -> list[str]:
-        """What the exchange lists for the strangle's coin now."""
+        """What the venue lists for the strangle's coin now, within the strangle's reach (max_expiry_days)."""
         async def ask() -> list[str]:
-            async with HttpBroker(self.url, retries=2) as broker:
-                return await broker.expirations(self.config.strangle.symbol)
-        return asyncio.run(ask())
+            adapter = self.adapter_factory()
+            try:
+                return await adapter.expirations(self.config.strangle.symbol)
+            finally:
+                await adapter.close()
+        horizon = datetime.now(timezone.utc).date() + timedelta(days=self.config.strangle.max_expiry_days + 1)
+        return [e for e in asyncio.run(ask()) if date.fromisoformat(e) <= horizon]
 
     def run(self, duration_s: float | None = None, status_every_s: float = 10.0, route_every_s: float = 30.0) -> None:
         """Supervise until `duration_s` passes or `request_stop()`; a status line every `status_every_s`."""
@@ -122,7 +154,7 @@ class CryptoPaperSession:
             self.thread.join(_CALL_TIMEOUT_S)
         if self.exchange is not None:
             self.exchange.stop()
-        _log.info("crypto_paper_stopped", **{k: v for k, v in summary.items() if k != "trades"})
+        _log.info("crypto_session_stopped", **{k: v for k, v in summary.items() if k != "trades"})
         return summary
 
     def _stop_orders(self) -> dict[str, Any]:

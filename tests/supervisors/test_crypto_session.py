@@ -1,0 +1,93 @@
+"""The crypto strangle as a paper session against the paper exchange quoting the simulated crypto market (a real
+child process over HTTP): it sells both legs through the bridge and the gateway's ledger, says so in its status
+line, and stops in order with nothing left working at the exchange. Live at a real venue (here its local fake)
+only with mode live, allow_live and the credentials in the environment."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from config.base import ConfigError
+from config.crypto import crypto_config, load_crypto_profile
+from core.ledger import fold
+from persistence.sqlite_ledger import SqliteLedgerStore
+from supervisors.crypto_session import CredentialsError, CryptoSessionRunner
+from tests.adapters.fakes.common import served_in_thread
+from tests.adapters.fakes.delta_exchange import FakeDeltaExchange
+from tests.adapters.fakes.deribit import FakeDeribit
+
+LIMIT_S = 180.0
+
+
+def test_a_paper_session_sells_the_strangle_and_stops_with_nothing_working(tmp_path):
+    shipped = load_crypto_profile("strangle_paper").model_dump(mode="json")
+    shipped["strangle"].update(decide_every_s=1, reprice_after_s=3, max_reprices=2)
+    shipped["ledger"]["path"] = str(tmp_path / "ledger.db")
+    lines: list[str] = []
+    session = CryptoSessionRunner(crypto_config(shipped), quote_interval_ms=500, out=lines.append)
+    try:
+        session.start()
+        deadline = time.monotonic() + LIMIT_S
+        while time.monotonic() < deadline and session.snapshot()["trader"]["counts"]["fills"] < 2:
+            session.run(duration_s=1.0, status_every_s=0.5, route_every_s=0.5)
+        counts = session.snapshot()["trader"]["counts"]
+    finally:
+        summary = session.stop()
+    assert counts["orders"] >= 2 and counts["fills"] >= 2, (counts, lines[-3:])
+    assert summary["working_at_stop"] == 0
+    assert any("BTC $" in line and "orders" in line for line in lines)
+    store = SqliteLedgerStore(tmp_path / "ledger.db")
+    state = fold(store.events())
+    store.close()
+    assert not state.working()
+    assert {key[0] for key in state.positions} <= {"BTC"} and state.orders
+    assert all(order.legs[0][0] == "BTC" and order.limit_price > 0 for order in state.orders.values())
+
+
+def test_a_real_venue_is_live_and_live_needs_allow_live_and_credentials():
+    with pytest.raises(ConfigError) as paper_at_deribit:
+        crypto_config({"mode": "paper", "venue": {"kind": "deribit", "url": "https://test.deribit.com"}})
+    with pytest.raises(ConfigError) as not_allowed:
+        crypto_config({"mode": "live", "venue": {"kind": "deribit", "url": "https://test.deribit.com"}})
+    with pytest.raises(ConfigError) as live_on_paper:
+        crypto_config({"mode": "live", "allow_live": True})
+    assert [p for p, _ in paper_at_deribit.value.problems] == ["venue"]
+    assert [p for p, _ in not_allowed.value.problems] == ["mode"]
+    assert [p for p, _ in live_on_paper.value.problems] == ["venue"]
+    live = crypto_config({"mode": "live", "allow_live": True,
+                          "venue": {"kind": "deribit", "url": "https://test.deribit.com"}})
+    with pytest.raises(CredentialsError) as missing:
+        CryptoSessionRunner(live, env={"SPREADWRIGHT_DERIBIT_CLIENT_ID": "id"})
+    assert "SPREADWRIGHT_DERIBIT_CLIENT_SECRET" in str(missing.value)
+    assert "SPREADWRIGHT_DERIBIT_CLIENT_ID " not in str(missing.value)
+
+
+@pytest.mark.parametrize("venue", ["deribit", "delta_exchange"])
+def test_a_live_session_trades_the_strangle_at_a_venues_fake(venue, tmp_path):
+    fake = FakeDeribit(now_ns=time.time_ns()) if venue == "deribit" else FakeDeltaExchange(now_ns=time.time_ns())
+    env = {"SPREADWRIGHT_DERIBIT_CLIENT_ID": "id", "SPREADWRIGHT_DERIBIT_CLIENT_SECRET": "secret",
+           "SPREADWRIGHT_DELTA_API_KEY": "key", "SPREADWRIGHT_DELTA_API_SECRET": "secret"}
+    with served_in_thread(fake) as url:
+        config = crypto_config({
+            "mode": "live", "allow_live": True, "venue": {"kind": venue, "url": url, "quote_poll_ms": 200},
+            "strangle": {"entry_start_ist": "00:00", "entry_end_ist": "23:59", "decide_every_s": 0.5,
+                         "expiry_buffer_minutes": 0, "max_expiry_days": 400, "exit_start_ist": "00:00",
+                         "exit_end_ist": "00:00"},
+            "ledger": {"kind": "sqlite", "path": str(tmp_path / "ledger.db")}})
+        session = CryptoSessionRunner(config, out=lambda line: None, env=env)
+        try:
+            session.start()
+            deadline = time.monotonic() + LIMIT_S
+            while time.monotonic() < deadline and session.snapshot()["trader"]["counts"]["orders"] < 2:
+                assert not session.runtime.errors, session.runtime.errors
+                session.run(duration_s=0.5, status_every_s=10, route_every_s=10)
+            counts = session.snapshot()["trader"]["counts"]
+        finally:
+            summary = session.stop()
+    assert counts["orders"] >= 2 and summary["working_at_stop"] == 0
+    placed = fake.orders.values()
+    assert len(placed) >= 2
+    assert all((o.get("order_state") or o.get("state")) in ("cancelled", "filled", "closed") for o in placed)
+
