@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench chaos install clean prometheus chromium postgresql serve nautilus strategy strategies strategies-mc crypto-backtest
+.PHONY: run test lint bench chaos install clean prometheus chromium postgresql serve nautilus strategy strategies strategies-mc crypto-backtest crypto-paper
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ strategy: $(STAMP)
 # Seed 004's BTC short strangle on the simulated crypto market, 14 days 24/7 (about 20 s).
 crypto-backtest: $(STAMP)
 	$(BIN)/spreadwright --log-level WARNING crypto-backtest --profile strangle
+
+# The same strangle as a paper session against the paper exchange quoting the simulated crypto market, 2 minutes.
+crypto-paper: $(STAMP)
+	$(BIN)/spreadwright --log-level WARNING crypto-session --profile strangle_paper --duration-s 120
 
 # Each of the six structures alone against the routed strategy, same market (seven backtests, a few minutes).
 strategies: $(STAMP)
