@@ -30,7 +30,7 @@ from actors import names
 from actors.messages import UnderlyingClose
 from actors.runtime.component import Component
 from config.crypto import StrangleConfig, clock_time
-from core.instruments import product, round_to_tick
+from core.instruments import ProductSpec, product, round_to_tick
 from core.orders import (
     CancelOrder,
     Contract,
@@ -82,10 +82,13 @@ class Strangle:
 
 
 class StrangleTrader(Component):
-    def __init__(self, config: StrangleConfig, gateway: str = names.GATEWAY, session: str = "") -> None:
+    def __init__(self, config: StrangleConfig, gateway: str = names.GATEWAY, session: str = "",
+                 spec: ProductSpec | None = None) -> None:
+        """`spec`: the product as the venue lists it (`core.instruments.venue_product`; default Deribit's, which the
+        simulated market and the paper exchange quote): its contract size and premium currency value the P&L."""
         super().__init__(names.strangle_name(config.symbol))
         self.config = config
-        self.spec = product(config.symbol)
+        self.spec = spec if spec is not None else product(config.symbol)
         self.gateway = gateway
         self.session = session
         self.limits = config.exit_limits()

@@ -16,7 +16,7 @@ from config.base import ConfigError, FrozenModel, rule_error
 from config.exchange import ExchangeConfig
 from config.ledger import LedgerConfig
 from config.runtime import RuntimeConfig
-from core.instruments import CRYPTO_PRODUCTS
+from core.instruments import VENUE_PRODUCTS
 from core.strategy.strangle import ExitLimits, TrailingLevel
 
 
@@ -104,10 +104,7 @@ class StrangleConfig(FrozenModel):
         return band
 
     @model_validator(mode="after")
-    def _contract_size_is_the_venues(self) -> StrangleConfig:
-        venue = CRYPTO_PRODUCTS[self.symbol].multiplier
-        if self.contract_size is not None and abs(self.contract_size - venue) > 1e-12:
-            raise rule_error("contract_size", f"{self.symbol} options are {venue} {self.symbol} a contract here")
+    def _entry_window(self) -> StrangleConfig:
         if self.entry_start_ist == self.entry_end_ist:
             raise rule_error("entry_end_ist", "an empty entry window (start equals end)")
         return self
@@ -194,6 +191,15 @@ class CryptoSessionConfig(FrozenModel):
         if self.venue.kind != "paper" and self.mode != "live":
             raise rule_error("venue", f"{self.venue.kind} is a real venue: trading there is mode: live "
                                       f"(with allow_live: true)")
+        return self
+
+    @model_validator(mode="after")
+    def _contract_size_is_the_venues(self) -> CryptoSessionConfig:
+        symbol, size = self.strangle.symbol, self.strangle.contract_size
+        venue = VENUE_PRODUCTS[self.venue.kind][symbol].multiplier
+        if size is not None and abs(size - venue) > 1e-12:
+            raise rule_error("strangle", f"contract_size: {self.venue.kind}'s {symbol} options are {venue} {symbol} "
+                                         f"a contract, not {size}")
         return self
 
     @model_validator(mode="after")

@@ -116,6 +116,31 @@ CRYPTO_PRODUCTS = {
 08:00 UTC, premium in the coin, one contract here the smallest amount Deribit trades (0.1 BTC, 1 ETH)."""
 
 
+DELTA_EXCHANGE_PRODUCTS = {
+    "BTC": ProductSpec("BTC", "crypto", 500.0, 0.0, 2500.0, multiplier=0.001, ticks=TickTable(0.1, 0.1),
+                       settlement=Settlement.CASH, premium_currency="USD", calendar_code=ALWAYS_OPEN,
+                       expiry_time_utc=time(12)),
+    "ETH": ProductSpec("ETH", "crypto", 20.0, 0.0, 2500.0, multiplier=0.01, ticks=TickTable(0.1, 0.1),
+                       settlement=Settlement.CASH, premium_currency="USD", calendar_code=ALWAYS_OPEN,
+                       expiry_time_utc=time(12)),
+}
+"""Delta Exchange's options: linear, premium in USD per coin, cash-settled at 12:00 UTC (17:30 IST); one contract
+0.001 BTC or 0.01 ETH (its products' `contract_value`; ETH's is not confirmed by its documentation). Its adapter
+reads the tick from the products (`tick_size`)."""
+
+VENUE_PRODUCTS = {"paper": CRYPTO_PRODUCTS, "deribit": CRYPTO_PRODUCTS, "delta_exchange": DELTA_EXCHANGE_PRODUCTS}
+"""Crypto products by venue: the paper exchange quotes Deribit's."""
+
+
+def venue_product(venue: str, symbol: str) -> ProductSpec:
+    """`symbol`'s options as `venue` lists them, or InvalidFieldError naming what is listed."""
+    listed = VENUE_PRODUCTS.get(venue)
+    if listed is None or symbol not in listed:
+        known = {v: sorted(p) for v, p in VENUE_PRODUCTS.items()}
+        raise InvalidFieldError("symbol", f"{venue} has no {symbol!r} options here (listed: {known})")
+    return listed[symbol]
+
+
 def product(symbol: str) -> ProductSpec:
     """The listed product `symbol` (US or crypto), or InvalidFieldError naming the symbol and what is listed."""
     spec = PRODUCTS.get(symbol) or CRYPTO_PRODUCTS.get(symbol)

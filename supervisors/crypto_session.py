@@ -84,6 +84,8 @@ class CryptoSessionRunner:
             self.url = self.exchange.url
         if self.config.venue.kind == "paper":
             self.adapter_factory = venue_adapter_factory(self.config, self.url)
+        if self.config.venue.kind == "deribit":
+            self._arm_cancel_on_disconnect()
         expiries = self.listed_expiries()
         self.thread.start()
         self._on_loop(self._build, expiries)
@@ -96,6 +98,16 @@ class CryptoSessionRunner:
                                             ledger=self.store, quote_poll_ms=self.quote_interval_ms,
                                             order_poll_ms=self.config.venue.order_poll_ms)
         self.runtime.start()
+
+    def _arm_cancel_on_disconnect(self) -> None:
+        """Deribit cancels the account's orders when a connection of the session drops (adapters/deribit.py)."""
+        async def arm() -> None:
+            adapter = self.adapter_factory()
+            try:
+                await adapter.arm_cancel_on_disconnect()
+            finally:
+                await adapter.close()
+        asyncio.run(arm())
 
     def listed_expiries(self) -> list[str]:
         """What the venue lists for the strangle's coin now, within the strangle's reach (max_expiry_days)."""

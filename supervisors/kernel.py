@@ -48,7 +48,7 @@ from core.calendar import AlwaysOpenCalendar, MarketCalendar
 from core.errors import InvalidFieldError
 from core.execution.balancer import PositionBalancer
 from core.execution.credit import CreditMaximizer
-from core.instruments import product
+from core.instruments import product, venue_product
 from core.ledger import LedgerStore, MemoryLedgerStore
 from core.quotes import ChainQuotes
 from sim.exchange.simulated import SimulatedExchange
@@ -459,7 +459,8 @@ def build_crypto_session(config: CryptoSessionConfig, runtime: Runtime, adapter_
     """The strangle of `config` against a venue reached through `adapter_factory()` (the paper exchange, Deribit,
     Delta Exchange): chains of `expiries` (more are routed as they are listed: `AddRoute` to the bridge)."""
     strangle = config.strangle
-    trader = StrangleTrader(strangle, gateway=names.GATEWAY, session=config.name)
+    trader = StrangleTrader(strangle, gateway=names.GATEWAY, session=config.name,
+                            spec=venue_product(config.venue.kind, strangle.symbol))
     routes = {(strangle.symbol, expiry): (trader.name,) for expiry in expiries}
     bridge = BrokerBridge(adapter_factory, routes, quote_poll_ms, order_poll_ms)
     gateway = BrokerGateway(ledger if ledger is not None else ledger_store(config), venue=bridge.name)

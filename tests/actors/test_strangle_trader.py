@@ -139,3 +139,22 @@ def test_held_to_expiry_it_settles_at_intrinsic_value_in_coin():
     expected_coin = (2 * 0.003 - 1_000.0 / settlement) * 10 * 0.1
     assert trade["pnl_coin"] == pytest.approx(expected_coin)
     assert trade["pnl_usd"] == pytest.approx((2 * 0.003 * 90_000.0 - 1_000.0) * 10 * 0.1)
+
+
+def test_a_linear_usd_contract_values_its_pnl_without_the_index():
+    """Delta Exchange's BTC option: premium in USD per coin, 0.001 BTC a contract."""
+    from core.instruments import venue_product
+
+    spec = venue_product("delta_exchange", "BTC")
+    coin = chain()
+    usd = coin._replace(bid=np.round(coin.bid * 90_000.0, 1), ask=np.round(coin.ask * 90_000.0 + 0.1, 1),
+                        tick_below_3=0.1, tick_from_3=0.1, tick_threshold=float("inf"))
+    component = StrangleTrader(StrangleConfig(), spec=spec)
+    port = RecordingPort()
+    component.bind(port)
+    for order in opened(component, port, usd):
+        fill(component, order, 150.0, ENTRY_NS)
+    assert component.phase == HELD
+    asks = sum(float(usd.ask[(usd.strikes == leg.contract.strike) & (usd.is_call == (leg.contract.right == "C"))][0])
+               for leg in component.current.legs.values())
+    assert component.pnl_usd() == pytest.approx((2 * 150.0 - asks) * 10 * 0.001)

@@ -52,3 +52,13 @@ def test_crypto_products_are_inverse_with_deribit_ticks_and_an_0800_expiry():
 
 def test_multiplier_of_a_crypto_symbol_is_its_contract_size():
     assert multiplier_of("BTC") == 0.1 and multiplier_of("ETH") == 1.0 and multiplier_of("SPY") == 100
+
+
+def test_each_venue_lists_its_own_crypto_contract():
+    from core.instruments import venue_product
+
+    delta = venue_product("delta_exchange", "BTC")
+    assert not delta.inverse and delta.multiplier == 0.001 and delta.expiry_time_utc == time(12)
+    assert venue_product("paper", "BTC") is venue_product("deribit", "BTC") is CRYPTO_PRODUCTS["BTC"]
+    with pytest.raises(InvalidFieldError, match="delta_exchange has no 'SOL'"):
+        venue_product("delta_exchange", "SOL")

@@ -89,5 +89,14 @@ def test_a_live_session_trades_the_strangle_at_a_venues_fake(venue, tmp_path):
     assert counts["orders"] >= 2 and summary["working_at_stop"] == 0
     placed = fake.orders.values()
     assert len(placed) >= 2
+    assert venue != "deribit" or fake.cancel_on_disconnect == "account"
     assert all((o.get("order_state") or o.get("state")) in ("cancelled", "filled", "closed") for o in placed)
 
+
+
+def test_a_contract_size_that_is_not_the_venues_is_refused():
+    with pytest.raises(ConfigError) as raised:
+        crypto_config({"mode": "live", "allow_live": True, "strangle": {"contract_size": 0.1},
+                       "venue": {"kind": "delta_exchange", "url": "https://api.delta.exchange"}})
+    assert "delta_exchange's BTC options are 0.001 BTC a contract" in str(raised.value)
+    assert crypto_config({"strangle": {"contract_size": 0.1}}).strangle.contract_size == 0.1     # paper: Deribit's
