@@ -226,11 +226,12 @@ class BrokerGateway(Component):
         records = [r for coid, r in state.orders.items() if coid in mine]
         orders = tuple((r.client_order_id, r.filled, round(notional.get(r.client_order_id, 0.0) / r.filled, 6)
                         if r.filled else 0.0, r.client_order_id in working) for r in records)
-        details = ()
+        details, expiries = (), ()
         if request.with_legs:
             details = tuple((r.side, tuple((right, float(strike), int(ratio)) for _, _, strike, right, ratio in r.legs),
                              intent_ns.get(r.client_order_id, 0)) for r in records)
-        self.port.send(request.owner, ReplayedOrders(orders, details))
+            expiries = tuple(str(r.legs[0][1]) if r.legs else "" for r in records)
+        self.port.send(request.owner, ReplayedOrders(orders, details, expiries))
 
     def _risk_state(self, request: RiskStateRequest) -> None:
         """What the ledger holds for a (re)starting gate: net positions, working orders, each scope's last state."""

@@ -64,6 +64,8 @@ class ReplayedOrders(NamedTuple):
 
     orders: tuple[tuple[str, int, float, bool], ...]
     details: tuple[tuple[str, tuple[tuple[str, float, int], ...], int], ...] = ()
+    expiries: tuple[str, ...] = ()
+    """With the details: each order's (first leg's) expiry, ISO date."""
 
     def rows(self):
         """Each order with its details: (coid, filled, average price, working, side, legs, intent ns); side

@@ -14,8 +14,11 @@ Every `decide_every_s` it looks at the chains it is routed (one per listed expir
   window.
 
 An option still held at its expiry settles at its intrinsic value against the settlement price the market sends
-(`UnderlyingClose`). Each finished strangle is a trade (`trades`): strikes, credit and debit per unit, P&L in coin
-and in USD, the reason it closed. Prices are the venue's (coin for an inverse product).
+(`UnderlyingClose`). A (re)started trader first asks the gateway for its orders in the ledger (`ReplayRequest`) and
+resumes what they hold: an even strangle is held again, an uneven one (a leg alone, or one working order) is
+closed; fills from before the restart are valued in USD at the first index it sees (the ledger keeps premiums,
+not the index at each fill). Each finished strangle is a trade (`trades`): strikes, credit and debit per unit, P&L
+in coin and in USD, the reason it closed. Prices are the venue's (coin for an inverse product).
 """
 
 from __future__ import annotations
@@ -27,9 +30,10 @@ from typing import Any, Hashable
 import numpy as np
 
 from actors import names
-from actors.messages import UnderlyingClose
+from actors.messages import REPLAY_RETRY_NS, ReplayedOrders, ReplayRequest, UnderlyingClose
 from actors.runtime.component import Component
 from config.crypto import StrangleConfig, clock_time
+from core.expirations import expiry_instant_ns
 from core.instruments import ProductSpec, product, round_to_tick
 from core.orders import (
     CancelOrder,
@@ -105,6 +109,8 @@ class StrangleTrader(Component):
         self.last_wait = ""
         self.index_usd = float("nan")
         self.stopped = False
+        self.replaying = False
+        self.revalue_at_next_quote = False
 
     def log_context(self) -> dict[str, Any]:
         return {"session": self.session, "symbol": self.config.symbol}
@@ -112,6 +118,9 @@ class StrangleTrader(Component):
     # ------------------------------------------------------------------ messages
 
     def on_start(self, now_ns: int) -> None:
+        self.replaying = True
+        self.port.send(self.gateway, ReplayRequest(self.name, with_legs=True))
+        self.port.schedule(REPLAY_RETRY_NS, ("replay",))
         self.port.schedule(int(self.config.decide_every_s * NS_PER_SECOND), ("decide",))
 
     def on_message(self, message: Any, now_ns: int) -> None:
@@ -119,6 +128,8 @@ class StrangleTrader(Component):
         if kind is ChainQuotes:
             self.chains[message.expiry] = message
             self.index_usd = message.underlying
+            if self.revalue_at_next_quote:
+                self._revalue(message.underlying)
             stale = [e for e, c in self.chains.items() if c.expiry_ns <= now_ns]
             for expiry in stale:
                 del self.chains[expiry]
@@ -133,6 +144,9 @@ class StrangleTrader(Component):
             self._order_done(message.client_order_id, now_ns, failed=True)
         elif kind is UnderlyingClose:
             self._settle(message, now_ns)
+        elif kind is ReplayedOrders:
+            if self.replaying:
+                self._resume(message, now_ns)
         elif kind is not OrderAccepted:
             raise TypeError(f"{self.name} cannot handle {kind.__name__}")
 
@@ -143,7 +157,14 @@ class StrangleTrader(Component):
     def on_timer(self, tag: Hashable, now_ns: int) -> None:
         if self.stopped:
             return
+        if tag[0] == "replay":
+            if self.replaying:                            # the answer was lost (a restarting actor): ask again
+                self.port.send(self.gateway, ReplayRequest(self.name, with_legs=True))
+                self.port.schedule(REPLAY_RETRY_NS, ("replay",))
+            return
         self.port.schedule(int(self.config.decide_every_s * NS_PER_SECOND), ("decide",))
+        if self.replaying:
+            return
         if self.phase == FLAT:
             self._maybe_enter(now_ns)
         elif self.phase == HELD:
@@ -324,6 +345,68 @@ class StrangleTrader(Component):
                 leg.failed = True
         self._advance(now_ns)
 
+    # ------------------------------------------------------------------ restart
+
+    def _resume(self, replayed: ReplayedOrders, now_ns: int) -> None:
+        """Rebuild the strangle the ledger shows open (see the module's docstring)."""
+        self.replaying = False
+        legs: dict[tuple[str, float, str], LegState] = {}
+        opened_ns: dict[str, int] = {}
+        expiries = replayed.expiries or ("",) * len(replayed.orders)
+        for (coid, filled, price, working, side, order_legs, intent_ns), expiry in zip(replayed.rows(), expiries):
+            self.sequence = max(self.sequence, _sequence_of(coid))
+            if not order_legs or not expiry:
+                continue
+            right, strike, _ = order_legs[0]
+            contract = Contract(self.config.symbol, expiry, strike, right)
+            leg = legs.setdefault((expiry, strike, right), LegState(contract))
+            self.owners[coid], self.sides[coid] = right, side
+            _replay_fill(leg, side, filled, price)
+            if working:
+                leg.working, leg.working_since_ns = coid, now_ns
+            if side == OrderSide.SELL.value:
+                opened_ns[expiry] = min(opened_ns.get(expiry, intent_ns), intent_ns)
+                day = _ist_day(intent_ns)
+                self.entries[day] = len({e for e, t in opened_ns.items() if _ist_day(t) == day})
+        live = [leg for leg in legs.values() if (leg.open_contracts or leg.working) and self._expiry_ns(
+            leg.contract.expiry) > now_ns]
+        if not live:
+            self.log.info("strangle_resumed", phase=FLAT, orders=len(replayed.orders))
+            return
+        self._resume_strangle(live, opened_ns, now_ns)
+
+    def _resume_strangle(self, live: list[LegState], opened_ns: dict[str, int], now_ns: int) -> None:
+        expiry = max(leg.contract.expiry for leg in live)
+        by_right = {leg.contract.right: leg for leg in live if leg.contract.expiry == expiry}
+        for right in ("C", "P"):
+            by_right.setdefault(right, LegState(Contract(self.config.symbol, expiry, 0.0, right)))
+        self.current = Strangle(expiry, self._expiry_ns(expiry), opened_ns.get(expiry, now_ns), by_right)
+        even = (all(leg.open_contracts == self.config.quantity for leg in by_right.values())
+                and not any(leg.working for leg in by_right.values()))
+        self.revalue_at_next_quote = True
+        if even:
+            self.phase = HELD
+        else:
+            self.phase, self.current.reason = CLOSING, "resumed_uneven"
+        self.log.warning("strangle_resumed", phase=self.phase, expiry=expiry,
+                         open={r: leg.open_contracts for r, leg in by_right.items()},
+                         working=[leg.working for leg in by_right.values() if leg.working],
+                         hint="fills before the restart are valued at the first index seen after it")
+
+    def _revalue(self, index_usd: float) -> None:
+        self.revalue_at_next_quote = False
+        if self.current is None:
+            return
+        for leg in self.current.legs.values():
+            leg.sold_usd = self.spec.premium_usd(leg.sold_coin, index_usd)
+            leg.bought_usd = self.spec.premium_usd(leg.bought_coin, index_usd)
+
+    def _expiry_ns(self, expiry: str) -> int:
+        chain = self.chains.get(expiry)
+        if chain is not None:
+            return chain.expiry_ns
+        return expiry_instant_ns(date.fromisoformat(expiry), self.spec.expiry_time_utc or datetime.min.time())
+
     # ------------------------------------------------------------------ results
 
     def _credit_usd(self) -> float:
@@ -366,6 +449,20 @@ class StrangleTrader(Component):
         return {"phase": self.phase, "trades": list(self.trades), "counts": dict(self.counts),
                 "pnl_usd_open": self.pnl_usd() if self.current is not None else 0.0,
                 "expiries_quoted": sorted(self.chains)}
+
+
+def _sequence_of(coid: str) -> int:
+    tail = coid.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+def _replay_fill(leg: LegState, side: str, filled: int, price: float) -> None:
+    if side == OrderSide.SELL.value:
+        leg.sold += filled
+        leg.sold_coin += price * filled
+    else:
+        leg.bought += filled
+        leg.bought_coin += price * filled
 
 
 def _row(chain: ChainQuotes | None, contract: Contract) -> int | None:

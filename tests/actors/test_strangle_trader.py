@@ -158,3 +158,48 @@ def test_a_linear_usd_contract_values_its_pnl_without_the_index():
     asks = sum(float(usd.ask[(usd.strikes == leg.contract.strike) & (usd.is_call == (leg.contract.right == "C"))][0])
                for leg in component.current.legs.values())
     assert component.pnl_usd() == pytest.approx((2 * 150.0 - asks) * 10 * 0.001)
+
+
+def replayed(*orders):
+    """ReplayedOrders of (coid, filled, price, working, side, strike, right)."""
+    from actors.messages import ReplayedOrders
+
+    return ReplayedOrders(tuple((c, f, p, w) for c, f, p, w, _, _, _ in orders),
+                          tuple((side, ((right, strike, 1),), ENTRY_NS) for _, _, _, _, side, strike, right in orders),
+                          tuple("2026-11-03" for _ in orders))
+
+
+def test_a_restart_resumes_an_even_strangle_from_the_ledger():
+    component, port = trader(max_profit_usd=1e6, trailing=())
+    component.on_start(ENTRY_NS)
+    assert component.replaying and any(type(m).__name__ == "ReplayRequest" for _, m in port.sent)
+    component.on_message(replayed(("strangle-BTC-1-7", 10, 0.003, False, "SELL", 95_000.0, "C"),
+                                  ("strangle-BTC-1-8", 10, 0.002, False, "SELL", 85_000.0, "P")), ENTRY_NS)
+    assert component.phase == HELD and component.sequence == 8
+    assert component.current.legs["C"].open_contracts == 10 and component.current.legs["P"].sold_coin == 0.02
+    component.on_message(chain(), ENTRY_NS)                             # values the old fills at this index
+    assert component.current.legs["C"].sold_usd == pytest.approx(0.03 * 90_000.0)
+    component.on_timer(("decide",), ENTRY_NS)                           # held: no exit due, no second entry
+    assert not [m for _, m in port.sent if isinstance(m, SubmitOrder)] and component.phase == HELD
+    assert component.entries == {datetime.fromtimestamp(ENTRY_NS / 1e9, tz=timezone.utc).date(): 1}
+
+
+def test_a_restart_with_a_leg_alone_buys_it_back():
+    component, port = trader()
+    component.on_start(ENTRY_NS)
+    component.on_message(replayed(("strangle-BTC-1-1", 10, 0.003, False, "SELL", 95_000.0, "C"),
+                                  ("strangle-BTC-1-2", 0, 0.0, False, "SELL", 85_000.0, "P")), ENTRY_NS)
+    assert component.phase == CLOSING and component.current.reason == "resumed_uneven"
+    component.on_message(chain(), ENTRY_NS)
+    component.on_timer(("decide",), ENTRY_NS)
+    buys = [m for _, m in port.sent if isinstance(m, SubmitOrder)]
+    assert [(o.side, o.legs[0].contract.strike, o.quantity) for o in buys] == [("BUY", 95_000.0, 10)]
+
+
+def test_an_empty_ledger_starts_flat_and_a_lost_replay_is_asked_again():
+    component, port = trader()
+    component.on_start(ENTRY_NS)
+    component.on_timer(("replay",), ENTRY_NS + 5 * 10**9)
+    assert sum(type(m).__name__ == "ReplayRequest" for _, m in port.sent) == 2
+    component.on_message(replayed(), ENTRY_NS)
+    assert component.phase == FLAT and not component.replaying

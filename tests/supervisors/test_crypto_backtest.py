@@ -116,3 +116,32 @@ def test_prices_are_those_of_the_path():
     run = run_crypto_backtest(config(days=1))
     feed = run.topology.feed
     assert np.all(feed.price_at(feed.times_ns) == feed.price_usd)
+
+
+def test_a_restarted_strangle_resumes_from_the_ledger_and_closes_it():
+    """The first run stops while a strangle is held; a new topology on the same ledger (a restart) resumes it
+    and closes it by its rules; the ledger ends with nothing open but what settled."""
+    from actors.runtime.inline import InlineRuntime
+    from core.ledger import MemoryLedgerStore
+    from supervisors.kernel import build_crypto_backtest
+
+    cfg = config(days=2)
+    start_ns = 1_793_577_600 * 10**9                               # 2026-11-02 00:00 UTC
+    store = MemoryLedgerStore()
+    first = InlineRuntime(cfg.runtime, start_ns=start_ns)
+    before = build_crypto_backtest(cfg, first, start_ns, start_ns + 2 * 86_400 * 10**9, store)
+    stop_ns = start_ns
+    while before.trader.phase != "held" and stop_ns < start_ns + 86_400 * 10**9:
+        stop_ns += 600 * 10**9
+        first.run(until_ns=stop_ns)
+    assert before.trader.phase == "held"
+    held = {r: leg.open_contracts for r, leg in before.trader.current.legs.items()}
+    second = InlineRuntime(cfg.runtime, start_ns=stop_ns)
+    after = build_crypto_backtest(cfg, second, stop_ns, start_ns + 2 * 86_400 * 10**9, store)
+    second.run(until_ns=stop_ns + 120 * 10**9)
+    assert after.trader.phase == "held"
+    assert {r: leg.open_contracts for r, leg in after.trader.current.legs.items()} == held
+    second.run(until_ns=start_ns + 2 * 86_400 * 10**9 + 60 * 10**9)
+    assert after.trader.trades and after.trader.trades[0]["expiry"] == before.trader.current.expiry
+    state = fold(store.events())
+    assert not state.working()
