@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from datetime import date
-from typing import Any, Callable, Hashable, NamedTuple
+from typing import Any, Callable, Hashable, Mapping, NamedTuple
 
 import numpy as np
 
@@ -34,7 +34,7 @@ from actors.messages import (
 from actors.runtime.component import Component
 from config.risk import RiskConfig
 from core.calendar import settlement_instant_ns
-from core.instruments import multiplier_of
+from core.instruments import ProductSpec, multiplier_of
 from core.orders import (
     EXPOSURE_EVENTS,
     CancelOrder,
@@ -71,10 +71,15 @@ _EXPOSURE_EVENTS = frozenset(EXPOSURE_EVENTS)
 class RiskGate(Component):
     def __init__(self, config: RiskConfig = RiskConfig(), gateway: str = names.GATEWAY, name: str = names.RISK,
                  is_open: Callable[[int], bool] | None = None, rate: float = 0.04,
-                 senders: tuple[str, ...] = (), carried: dict | None = None) -> None:
+                 senders: tuple[str, ...] = (), carried: dict | None = None,
+                 products: Mapping[str, ProductSpec] | None = None) -> None:
         """`carried`: positions an earlier session of a multi-day backtest left (contract key -> signed
-        contracts), added to what this session's ledger holds: its exits then count as reducing."""
+        contracts), added to what this session's ledger holds: its exits then count as reducing. `products`: the
+        venue's products by symbol where they differ from `core.instruments`' (a crypto venue's contract size and
+        premium currency: an inverse product's coin premiums are valued at the chain's index, and the model's USD
+        value is put in coin for the model collar)."""
         super().__init__(name)
+        self.products = dict(products or {})
         self.carried = dict(carried or {})
         self.config, self.limits, self.gateway = config, config.limits, gateway
         self.is_open, self.rate = is_open, rate
@@ -193,10 +198,11 @@ class RiskGate(Component):
         chain = self.chains.get(plan.chain)
         spot = chain.underlying if chain is not None else math.nan
         contracts = order.quantity * plan.per_unit
-        notional = contracts * plan.multiplier * (spot if math.isfinite(spot) else plan.max_strike)
-        refusal = (checks.check_size(contracts, abs(order.limit_price) * order.quantity * plan.multiplier, notional,
-                                     self.limits)
-                   or checks.check_structure_bounds(order.limit_price, plan.bounds))
+        reference_usd = spot if math.isfinite(spot) else plan.max_strike
+        notional = contracts * plan.multiplier * reference_usd
+        premium_usd = abs(order.limit_price) * order.quantity * plan.multiplier * (reference_usd if plan.inverse else 1)
+        refusal = (checks.check_size(contracts, premium_usd, notional, self.limits)
+                   or (None if plan.inverse else checks.check_structure_bounds(order.limit_price, plan.bounds)))
         if refusal is not None:
             return refusal
         natural = self._natural(order.side, plan)
@@ -206,7 +212,9 @@ class RiskGate(Component):
         if refusal is not None or reduces:
             return refusal               # an exit is held to the quotes only (see the model collar's note below)
         model = self._model(plan, chain, now_ns)
-        refusal = checks.check_model_collar(order.side, order.limit_price, model[0], model[1], self.limits)
+        to_premium = 1.0 / spot if plan.inverse and math.isfinite(spot) else 1.0       # USD per unit -> coin
+        refusal = checks.check_model_collar(order.side, order.limit_price, model[0] * to_premium,
+                                            model[1] * to_premium, self.limits)
         if refusal is not None:
             return refusal
         return self._exposure_refusal(order, plan, legs, 0 if replacing else contracts, model, spot)
@@ -321,7 +329,7 @@ class RiskGate(Component):
         if plan is None:
             if len(self._plans) >= 10_000:
                 self._plans.clear()
-            plan = self._plans[legs] = _LegsPlan.of(legs)
+            plan = self._plans[legs] = _LegsPlan.of(legs, self.products)
         return plan
 
     def _natural(self, side: str, plan: _LegsPlan) -> float | Refusal:
@@ -525,7 +533,7 @@ class _LegsPlan(NamedTuple):
 
     legs: tuple[OrderLeg, ...]
     chain: tuple[str, str]                 # (symbol, expiry) of the first leg: its quotes price the order
-    multiplier: int
+    multiplier: float
     bought: SignedLegs                     # the legs of a BUY, per unit (core.risk.exposure.signed_legs)
     sold: SignedLegs
     per_unit: int                          # contracts a unit
@@ -538,13 +546,16 @@ class _LegsPlan(NamedTuple):
     option_ratios: np.ndarray
     one_chain: bool                        # every leg an option of `chain`
     rows: dict                             # chain -> (strikes array, is_call array, the legs' rows): see _natural
+    inverse: bool = False                  # premiums in the coin (valued at the index)
 
     @classmethod
-    def of(cls, legs: tuple[OrderLeg, ...]) -> _LegsPlan:
+    def of(cls, legs: tuple[OrderLeg, ...], products: Mapping[str, ProductSpec] | None = None) -> _LegsPlan:
         first = legs[0].contract
         bought = signed_legs(legs, "BUY")
         options = [leg for leg in legs if leg.contract.right in ("C", "P")]
-        return cls(legs, (first.symbol, first.expiry), multiplier_of(first.symbol), bought,
+        spec = (products or {}).get(first.symbol)
+        multiplier = spec.multiplier if spec is not None else multiplier_of(first.symbol)
+        return cls(legs, (first.symbol, first.expiry), multiplier, bought,
                    signed_legs(legs, "SELL"), contracts_per_unit(bought), checks.payoff_bounds(legs),
                    tuple(dict.fromkeys((leg.contract.symbol, leg.contract.expiry) for leg in options)),
                    max(float(leg.contract.strike) for leg in legs), tuple(leg.ratio for leg in legs),
@@ -553,13 +564,19 @@ class _LegsPlan(NamedTuple):
                    np.array([float(leg.ratio) for leg in options], dtype=np.float64),
                    len(options) == len(legs) and all((leg.contract.symbol, leg.contract.expiry) == (first.symbol,
                                                                                                     first.expiry)
-                                                     for leg in legs), {})
+                                                     for leg in legs), {}, spec is not None and spec.inverse)
 
 
 def _atm_vol(chain: ChainQuotes, rate: float) -> float:
-    """The mean implied vol of the call and the put nearest the underlying (those that solve)."""
+    """The mean implied vol of the call and the put nearest the underlying (those that solve); the venue's own
+    IV there when the chain carries one (crypto venues do, and their coin premiums are not USD prices)."""
     spot = chain.underlying
     if not math.isfinite(spot) or len(chain.strikes) == 0:
         return math.nan
+    if chain.iv is not None:
+        nearest = np.abs(chain.strikes - spot)
+        rows = [int(np.argmin(np.where(chain.is_call == right, nearest, np.inf))) for right in (True, False)]
+        values = [float(chain.iv[row]) for row in rows if math.isfinite(chain.iv[row]) and chain.iv[row] > 0]
+        return sum(values) / len(values) if values else math.nan
     t_years = max((chain.expiry_ns - chain.time_ns) / NS_PER_YEAR, _MIN_T_YEARS)
     return atm_implied_vol(chain.strikes, chain.is_call, chain.bid, chain.ask, spot, t_years, rate)

@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from config.base import ConfigError, FrozenModel, rule_error
 from config.exchange import ExchangeConfig
 from config.ledger import LedgerConfig
+from config.risk import RiskConfig, RiskLimits
 from config.runtime import RuntimeConfig
 from core.instruments import VENUE_PRODUCTS
 from core.strategy.strangle import ExitLimits, TrailingLevel
@@ -181,6 +182,12 @@ class CryptoSessionConfig(FrozenModel):
     ledger: LedgerConfig = LedgerConfig()
     runtime: RuntimeConfig = RuntimeConfig()
     venue: CryptoVenueConfig = CryptoVenueConfig()
+    risk: RiskConfig = RiskConfig(limits=RiskLimits(nbbo_collar_per_share=0.0005, model_collar_per_share=0.002,
+                                                    max_premium_per_order_usd=50_000.0, allow_naked_short=True))
+    """The risk gate every order passes: its `*_per_share` collars are in the venue's premium unit (coin for
+    Deribit: 0.0005 BTC, 0.002 BTC), its `*_usd` limits in USD (coin premiums valued at the index). A short
+    strangle sells uncovered options, so naked shorts are allowed here (the gate's own default refuses them),
+    bounded by the open-contract limits and the strangle's max loss."""
 
     @model_validator(mode="after")
     def _live_only_when_allowed(self) -> CryptoSessionConfig:

@@ -144,7 +144,7 @@ class CryptoSessionRunner:
             return
         for expiry in sorted(set(listed) - self.routed):
             self.runtime.tell(self.session.bridge.name, AddRoute(self.config.strangle.symbol, expiry,
-                                                                 (self.session.trader.name,)))
+                                                                 (self.session.trader.name, self.session.gate.name)))
             self.routed.add(expiry)
 
     def request_stop(self, *_: Any) -> None:

@@ -451,6 +451,7 @@ class CryptoSession:
     bridge: BrokerBridge
     gateway: BrokerGateway
     trader: StrangleTrader
+    gate: RiskGate
 
 
 def build_crypto_session(config: CryptoSessionConfig, runtime: Runtime, adapter_factory: Callable[[], Any],
@@ -459,14 +460,16 @@ def build_crypto_session(config: CryptoSessionConfig, runtime: Runtime, adapter_
     """The strangle of `config` against a venue reached through `adapter_factory()` (the paper exchange, Deribit,
     Delta Exchange): chains of `expiries` (more are routed as they are listed: `AddRoute` to the bridge)."""
     strangle = config.strangle
-    trader = StrangleTrader(strangle, gateway=names.GATEWAY, session=config.name,
-                            spec=venue_product(config.venue.kind, strangle.symbol))
-    routes = {(strangle.symbol, expiry): (trader.name,) for expiry in expiries}
-    bridge = BrokerBridge(adapter_factory, routes, quote_poll_ms, order_poll_ms)
-    gateway = BrokerGateway(ledger if ledger is not None else ledger_store(config), venue=bridge.name)
-    for component in (bridge, gateway, trader):
+    spec = venue_product(config.venue.kind, strangle.symbol)
+    trader = StrangleTrader(strangle, gateway=names.RISK, session=config.name, spec=spec)
+    gate = _crypto_gate(config, trader, spec)
+    routes = {(strangle.symbol, expiry): (trader.name, gate.name) for expiry in expiries}
+    bridge = BrokerBridge(adapter_factory, routes, quote_poll_ms, order_poll_ms, risk=gate.name)
+    gateway = BrokerGateway(ledger if ledger is not None else ledger_store(config), venue=bridge.name,
+                            gate=gate.name)
+    for component in (bridge, gateway, gate, trader):
         runtime.add(component)
-    return CryptoSession(bridge, gateway, trader)
+    return CryptoSession(bridge, gateway, trader, gate)
 
 
 def ledger_store(config: SessionConfig | CryptoSessionConfig) -> LedgerStore:
@@ -490,6 +493,7 @@ class CryptoTopology:
     exchange: SimulatedExchange
     gateway: BrokerGateway
     trader: StrangleTrader
+    gate: RiskGate
 
 
 def build_crypto_backtest(config: CryptoSessionConfig, runtime: Runtime, start_ns: int, end_ns: int,
@@ -497,17 +501,25 @@ def build_crypto_backtest(config: CryptoSessionConfig, runtime: Runtime, start_n
     """The strangle of `config` on its simulated coin market from `start_ns` to `end_ns` (virtual clock): the
     exchange never closes (24/7 calendar) and matches in the venue's premium unit."""
     strangle = config.strangle
-    trader = StrangleTrader(strangle, gateway=names.GATEWAY, session=config.name)
-    feed = CryptoFeed(product(strangle.symbol), market_params(strangle.symbol, config.market.model_dump()), start_ns,
-                      end_ns, config.backtest.quote_interval_s, config.backtest.seed, (trader.name,),
-                      max_expiry_days=strangle.max_expiry_days)
+    spec = product(strangle.symbol)
+    trader = StrangleTrader(strangle, gateway=names.RISK, session=config.name, spec=spec)
+    gate = _crypto_gate(config, trader, spec)
+    feed = CryptoFeed(spec, market_params(strangle.symbol, config.market.model_dump()), start_ns,
+                      end_ns, config.backtest.quote_interval_s, config.backtest.seed, (trader.name, gate.name),
+                      max_expiry_days=strangle.max_expiry_days, settles=(trader.name,))
     exchange = SimulatedExchange(config.exchange.model_copy(update={"seed": config.backtest.seed}),
                                  is_open=AlwaysOpenCalendar().is_open)
     store = ledger if ledger is not None else ledger_store(config)
-    gateway = BrokerGateway(store, venue=exchange.name)
-    for component in (exchange, gateway, feed, trader):
+    gateway = BrokerGateway(store, venue=exchange.name, gate=gate.name)
+    for component in (exchange, gateway, gate, feed, trader):
         runtime.add(component)
-    return CryptoTopology(feed, exchange, gateway, trader)
+    return CryptoTopology(feed, exchange, gateway, trader, gate)
+
+
+def _crypto_gate(config: CryptoSessionConfig, trader: StrangleTrader, spec) -> RiskGate:
+    """The risk gate in front of the strangle's orders: never closed (24/7), the venue's product for units."""
+    return RiskGate(config.risk, is_open=AlwaysOpenCalendar().is_open, rate=0.0, senders=(trader.name,),
+                    products={spec.symbol: spec})
 
 
 @dataclass

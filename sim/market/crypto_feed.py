@@ -29,8 +29,10 @@ SETTLEMENT_WINDOW_NS = 30 * NS_PER_MINUTE
 class CryptoFeed(Component):
     def __init__(self, spec: ProductSpec, params: CryptoMarketParams, start_ns: int, end_ns: int, interval_s: float,
                  seed: int, receivers: tuple[str, ...], max_expiry_days: float = 3.0, exchange: str = names.EXCHANGE,
-                 name: str = names.MARKET) -> None:
+                 name: str = names.MARKET, settles: tuple[str, ...] | None = None) -> None:
+        """`receivers` get every chain; `settles` (default: the receivers) each expiry's settlement price."""
         super().__init__(name)
+        self.settles = receivers if settles is None else settles
         self.spec, self.params = spec, params
         self.start_ns, self.end_ns, self.interval_ns = start_ns, end_ns, int(interval_s * 1e9)
         self.seed, self.receivers, self.exchange = seed, receivers, exchange
@@ -88,7 +90,7 @@ class CryptoFeed(Component):
             window = (self.times_ns > expiry_ns - SETTLEMENT_WINDOW_NS) & (self.times_ns <= expiry_ns)
             price = float(np.mean(self.price_usd[window])) if window.any() else float(self.price_usd[index])
             self.settled[key] = price
-            for receiver in self.receivers:
+            for receiver in self.settles:
                 self.port.send(receiver, UnderlyingClose(self.spec.symbol, expiry_ns, price))
 
     def price_at(self, time_ns) -> np.ndarray:

@@ -370,3 +370,35 @@ def test_the_natural_follows_a_chain_whose_grid_changed_order():
     send(runtime, order("second", price=6.5))                  # natural 7.10 - 1.00: inside the 0.61 collar
     assert not sender.of(OrderDenied)
     assert [m.client_order_id for m in venue.received] == ["first", "second"]
+
+
+def test_coin_premiums_are_valued_at_the_index_and_collared_in_coin():
+    """An inverse product (Deribit's BTC: 0.1 BTC a contract, premium in BTC): the premium limit sees USD, the
+    model collar compares coin with coin (the venue's IV, the model's USD value over the index)."""
+    from core.instruments import CRYPTO_PRODUCTS
+    from sim.market.crypto import BTC_MARKET, crypto_chain, crypto_strikes
+
+    btc = CRYPTO_PRODUCTS["BTC"]
+    expiry_ns = T0 + 86_400 * S
+    quotes = crypto_chain(btc, BTC_MARKET, "2026-11-19", expiry_ns, T0, 90_000.0, 50.0,
+                          crypto_strikes(btc, 90_000.0, 1 / 365, 0.5), np.random.default_rng(3))
+    row = int(np.flatnonzero(quotes.is_call & (quotes.strikes == 91_000.0))[0])
+    fair = float(quotes.bid[row])
+    limits = RiskLimits(nbbo_collar_per_share=0.0005, model_collar_per_share=0.0005, allow_naked_short=True,
+                        max_premium_per_order_usd=1_000.0)
+    runtime = InlineRuntime(RuntimeConfig(check_serializable=True), start_ns=T0)
+    runtime.add(Venue())
+    runtime.add(BrokerGateway(MemoryLedgerStore(), gate="risk"))
+    gate = runtime.add(RiskGate(RiskConfig(limits=limits), senders=("trader",), products={"BTC": btc}))
+    sender = runtime.add(Sender())
+    runtime.run()
+    gate.on_message(quotes, runtime.now_ns)
+
+    def sell(coid, price, quantity=1):
+        return SubmitOrder(coid, "trader", (OrderLeg(Contract("BTC", "2026-11-19", 91_000.0, "C"), 1),), "SELL",
+                           quantity, price)
+
+    send(runtime, sell("fair", fair), sell("cheap", 0.0001), sell("big", fair, quantity=50))
+    denied = {e.client_order_id: e.code for e in sender.of(OrderDenied)}
+    assert "fair" not in denied and denied["cheap"] == "price_collar" and denied["big"] == "max_premium"
+    assert fair * 50 * 0.1 * 90_000.0 > 1_000.0 > fair * 0.1 * 90_000.0         # the premium limit in USD
