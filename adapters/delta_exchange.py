@@ -39,6 +39,7 @@ from adapters.protocol import OrderReport
 from adapters.venue_http import (
     Answer,
     RetryPolicy,
+    VenueClient,
     VenueDataError,
     VenueError,
     call_with_retries,
@@ -65,7 +66,7 @@ def sign(secret: str, method: str, timestamp: str, path: str, query: str, body: 
     return hmac.new(secret.encode(), (method + timestamp + path + query + body).encode(), hashlib.sha256).hexdigest()
 
 
-class DeltaExchangeAdapter:
+class DeltaExchangeAdapter(VenueClient):
     """One account's options on one underlying coin. `async with DeltaExchangeAdapter(url, key, secret):`."""
 
     reports_events = False
@@ -75,25 +76,16 @@ class DeltaExchangeAdapter:
                  clock: Callable[[], float] = time.time) -> None:
         self.base_url = base_url.rstrip("/")
         self._key, self._secret = api_key, api_secret
-        self.coin, self.policy, self.clock = coin, policy, clock
+        super().__init__(policy, session)
+        self.coin, self.clock = coin, clock
         self.clock_offset_s = 0.0
-        self._session = session
         self._products: dict[str, dict[str, Any]] = {}
         self._tried: set[str] = set()
         self._client_ids: dict[str, str] = {}          # Delta's client_order_id -> ours
 
-    async def __aenter__(self) -> DeltaExchangeAdapter:
-        return self
-
-    async def __aexit__(self, *exc) -> None:
-        await self.close()
 
     # ------------------------------------------------------------------ transport
 
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.policy.timeout_s))
-        return self._session
 
     async def _call(self, method: str, path: str, params: dict[str, Any] | None = None,
                     body: dict[str, Any] | None = None, signed: bool = False, retry_unsure: bool = True) -> Any:
@@ -310,9 +302,6 @@ class DeltaExchangeAdapter:
                         "quantity": int(item["size"])})
         return out
 
-    async def close(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
 
 
 def option_symbol(coin: str, expiry: str, strike: float, right: str) -> str:

@@ -38,6 +38,7 @@ from adapters.protocol import BrokerError, OrderReport
 from adapters.venue_http import (
     Answer,
     RetryPolicy,
+    VenueClient,
     VenueDataError,
     VenueError,
     call_with_retries,
@@ -63,7 +64,7 @@ def instrument_name(coin: str, expiry: str, strike: float, right: str) -> str:
     return f"{coin}-{day.day}{_MONTHS[day.month - 1]}{day.year % 100:02d}-{strike_text}-{right}"
 
 
-class DeribitAdapter:
+class DeribitAdapter(VenueClient):
     """One account on one coin's options. `async with DeribitAdapter(url, id, secret) as venue:`."""
 
     reports_events = False
@@ -76,26 +77,17 @@ class DeribitAdapter:
         self.base_url = base_url.rstrip("/") + "/api/v2/"
         self._credentials = (client_id, client_secret)
         self.coin, self.contract_coin = coin, CRYPTO_PRODUCTS[coin].multiplier
-        self.policy, self.clock = policy, clock
-        self._session, self._semaphore = session, asyncio.Semaphore(ticker_concurrency)
+        super().__init__(policy, session)
+        self.clock, self._semaphore = clock, asyncio.Semaphore(ticker_concurrency)
         self._token, self._token_expires_s = "", 0.0
         self._order_ids: dict[str, str] = {}          # label (client order id) -> Deribit order id
         self._tried: set[str] = set()                 # labels whose submit was sent at least once
         self._instruments: dict[str, dict[str, Any]] = {}
         self.requests = 0
 
-    async def __aenter__(self) -> DeribitAdapter:
-        return self
-
-    async def __aexit__(self, *exc) -> None:
-        await self.close()
 
     # ------------------------------------------------------------------ transport
 
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.policy.timeout_s))
-        return self._session
 
     async def _rpc(self, method: str, params: dict[str, Any], private: bool = False, retry_unsure: bool = True) -> Any:
         """`method`'s result; VenueError with Deribit's code and message when it answers an error."""
@@ -324,9 +316,6 @@ class DeribitAdapter:
                         "quantity": int(round(size / self.contract_coin))})
         return out
 
-    async def close(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
 
 
 def _expiry_of(instrument: dict[str, Any]) -> str:

@@ -34,6 +34,7 @@ from adapters.protocol import OrderReport
 from adapters.venue_http import (
     Answer,
     RetryPolicy,
+    VenueClient,
     VenueDataError,
     VenueError,
     call_with_retries,
@@ -82,7 +83,7 @@ def listed(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-class TradierAdapter:
+class TradierAdapter(VenueClient):
     """One Tradier account. `async with TradierAdapter(url, token, account_id) as broker:`."""
 
     reports_events = False
@@ -90,26 +91,15 @@ class TradierAdapter:
     def __init__(self, base_url: str, token: str, account_id: str, policy: RetryPolicy = RetryPolicy(),
                  session: aiohttp.ClientSession | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        self.account_id, self.policy = account_id, policy
-        self._session = session
+        super().__init__(policy, session, {"Authorization": f"Bearer {token}", "Accept": "application/json"})
+        self.account_id = account_id
         self._order_ids: dict[str, int] = {}         # tag -> Tradier's order id
         self._tags: dict[str, str] = {}              # tag -> our client order id
         self._tried: set[str] = set()
 
-    async def __aenter__(self) -> TradierAdapter:
-        return self
-
-    async def __aexit__(self, *exc) -> None:
-        await self.close()
 
     # ------------------------------------------------------------------ transport
 
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.policy.timeout_s),
-                                                  headers=self._headers)
-        return self._session
 
     async def _call(self, method: str, path: str, params: dict[str, Any] | None = None,
                     form: list[tuple[str, str]] | None = None, retry_unsure: bool = True) -> dict[str, Any]:
@@ -286,9 +276,6 @@ class TradierAdapter:
                             "quantity": int(float(item["quantity"]))})
         return out
 
-    async def close(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
 
 
 def _rate_limited(answer: Answer) -> bool:

@@ -46,6 +46,32 @@ class RetryPolicy(NamedTuple):
     timeout_s: float = 5.0
 
 
+class VenueClient:
+    """What the venues' adapters share: one aiohttp session (opened on first use, with the policy's timeout and
+    any fixed headers), closed by `close()` or by leaving `async with`."""
+
+    def __init__(self, policy: RetryPolicy, session: aiohttp.ClientSession | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        self.policy = policy
+        self._session, self._headers = session, headers
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.policy.timeout_s),
+                                                  headers=self._headers)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+
 async def call_with_retries(send: Callable[[], Awaitable[Answer]], policy: RetryPolicy, what: str,
                             rate_limited: Callable[[Answer], bool] = lambda answer: answer.status == 429,
                             sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
