@@ -4,8 +4,8 @@ Follows https://documentation.tradier.com/brokerage-api/: `POST /v1/accounts/{id
 `class=multileg` with `type=debit|credit|even`, `option_symbol[i]`, `side[i]` (buy/sell _to_open/_to_close),
 `quantity[i]`, up to 4 legs; `class=option` for one leg), `GET|PUT|DELETE /v1/accounts/{id}/orders/{order_id}`,
 `GET /v1/accounts/{id}/orders?includeTags=true`, `GET /v1/accounts/{id}/positions`,
-`GET /v1/markets/options/chains?greeks=true`, `GET /v1/markets/quotes`. Authorization: Bearer; JSON asked for
-with `Accept` (the default is XML).
+`GET /v1/markets/options/chains?greeks=true`, `GET /v1/markets/options/expirations`, `GET /v1/markets/quotes`.
+Authorization: Bearer; JSON asked for with `Accept` (the default is XML).
 
 - **Idempotency.** Tradier has no client order id; the `tag` (letters, digits and '-', at most 255) carries ours
   (or a stable digest of it when it has other characters). A submit tried before, and any order this process
@@ -139,6 +139,12 @@ class TradierAdapter(VenueClient):
             np.array([int(o.get("bidsize") or 0) for o in options], dtype=np.int32),
             np.array([int(o.get("asksize") or 0) for o in options], dtype=np.int32),
             below, above, underlying, delta=delta, iv=iv)
+
+    async def expirations(self, symbol: str) -> list[str]:
+        """The symbol's listed option expiries (ISO dates)."""
+        body = await self._call("GET", "/v1/markets/options/expirations", {"symbol": symbol})
+        expirations = body.get("expirations")
+        return sorted(listed(expirations.get("date") if isinstance(expirations, dict) else None))
 
     async def underlying(self, symbol: str) -> float:
         body = await self._call("GET", "/v1/markets/quotes", {"symbols": symbol})

@@ -25,6 +25,11 @@ class BrokerConfig(FrozenModel):
     the ledger with the reason (orders of owner `adopted` filled at 0) so the risk gate counts them.
     """
 
+    kind: Literal["paper", "tradier"] = "paper"
+    """Which API the broker speaks: the paper exchange's (the paper exchange, or a broker behind that API), or
+    Tradier's Brokerage API (`adapters/tradier.py`: `url` https://api.tradier.com or https://sandbox.tradier.com,
+    `account_id`, the access token in `api_key`), which is live trading (`mode: live`)."""
+    account_id: str | None = None
     url: str | None = None
     paper_host: str = "127.0.0.1"
     paper_port: int = Field(0, ge=0, le=65535)
@@ -48,6 +53,8 @@ class BrokerConfig(FrozenModel):
         if 0 < self.dead_man_s <= 2 * self.quote_poll_ms / 1000:
             raise rule_error("dead_man_s", f"must be 0 (off) or above two quote polls ({2 * self.quote_poll_ms} ms): "
                              "the heartbeat goes with each poll")
+        if self.kind == "tradier" and (self.url is None or not self.account_id):
+            raise rule_error("kind", "a tradier broker needs url and account_id (and its token in api_key)")
         if any(d < 0 for d in self.paper_expiry_days) or not self.paper_expiry_days:
             raise rule_error("paper_expiry_days", "need at least one day offset, none negative")
         return self

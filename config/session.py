@@ -92,6 +92,8 @@ class SessionConfig(FrozenModel):
             raise rule_error(
                 "broker.url", "a live session needs its broker's URL (only paper starts an exchange for you)"
             )
+        if self.broker.kind != "paper" and self.mode is not Mode.LIVE:
+            raise rule_error("broker.kind", f"{self.broker.kind} is a real broker: trading there is mode: live")
         if self.mode is not Mode.BACKTEST and self.ledger.kind != "sqlite":
             raise rule_error("ledger.kind", f"mode {self.mode.value} needs a durable ledger: set ledger.kind: sqlite "
                              "and ledger.path")

@@ -71,31 +71,52 @@ def wait_http(url: str, timeout_s: float = 30.0, gone: Callable[[], str | None] 
     raise TimeoutError(f"{url} did not answer within {timeout_s} s: {last}")
 
 
+def broker_adapter(url: str, broker: BrokerConfig, client_id: str | None = None) -> Callable[[], Any]:
+    """The adapter a session's bridge drives (a new one each call): the paper exchange's HTTP client (the paper
+    exchange, or a broker behind its API), or Tradier's. BrokerError naming the setting when Tradier has no token."""
+    key = broker.api_key.get_secret_value() if broker.api_key is not None else None
+    if broker.kind == "tradier":
+        from adapters.tradier import TradierAdapter
+        from adapters.venue_http import RetryPolicy
+
+        if not key:
+            raise BrokerError("broker.api_key: a Tradier session needs its access token "
+                              "(SPREADWRIGHT__BROKER__API_KEY)")
+        return functools.partial(TradierAdapter, url, key, broker.account_id,
+                                 RetryPolicy(retries=2, timeout_s=broker.request_timeout_s))
+    return functools.partial(HttpBroker, url, broker.request_timeout_s, api_key=key, client_id=client_id)
+
+
+def _ask(adapter_factory: Callable[[], Any], call: Callable[[Any], Any]) -> Any:
+    """`call(adapter)` on a new adapter, closed afterwards, from synchronous code."""
+    async def ask() -> Any:
+        adapter = adapter_factory()
+        try:
+            return await call(adapter)
+        finally:
+            await adapter.close()
+    return asyncio.run(ask())
+
+
 def broker_positions(url: str, broker: BrokerConfig) -> dict[tuple, int]:
     """What the broker holds now, per contract (symbol, expiry, strike, right)."""
-
-    async def ask() -> list[dict[str, Any]]:
-        key = broker.api_key.get_secret_value() if broker.api_key is not None else None
-        async with HttpBroker(url, timeout_s=broker.request_timeout_s, retries=2, api_key=key) as client:
-            return await client.positions()
-
-    return {(p["symbol"], p["expiry"], float(p["strike"]), p["right"]): int(p["quantity"])
-            for p in asyncio.run(ask())}
+    held = _ask(broker_adapter(url, broker), lambda adapter: adapter.positions())
+    return {(p["symbol"], p["expiry"], float(p["strike"]), p["right"]): int(p["quantity"]) for p in held}
 
 
 def broker_book_since_ns(url: str, broker: BrokerConfig) -> int:
-    """When the broker's book began (the paper exchange says; 0 where it cannot)."""
-
-    async def ask() -> int:
-        key = broker.api_key.get_secret_value() if broker.api_key is not None else None
-        async with HttpBroker(url, timeout_s=broker.request_timeout_s, retries=2, api_key=key) as client:
-            return await client.book_since_ns()
-
+    """When the broker's book began (the paper exchange says; 0 where it cannot, or a broker does not say)."""
+    factory = broker_adapter(url, broker)
     try:
-        return asyncio.run(ask())
+        return _ask(factory, lambda adapter: adapter.book_since_ns() if hasattr(adapter, "book_since_ns")
+                    else _zero())
     except (BrokerError, KeyError, ValueError, OSError) as err:
         _log.warning("book_since_unknown", error=repr(err))
         return 0
+
+
+async def _zero() -> int:
+    return 0
 
 
 def check_positions(config: SessionConfig, held: dict[tuple, int], book_since_ns: int = 0,
@@ -185,18 +206,17 @@ class PaperExchangeProcess:
                 self.process.kill()
 
 
-def listed_expirations(url: str, symbols: tuple[str, ...], per_symbol: int, today: date,
-                       timeout_s: float = 5.0, api_key: str | None = None) -> dict[str, list[date]]:
+def listed_expirations(adapter_factory: Callable[[], Any], symbols: tuple[str, ...], per_symbol: int,
+                       today: date) -> dict[str, list[date]]:
     """The first `per_symbol` unexpired expirations the broker lists for each symbol; unknown symbols are
     logged and left out (the session trades the others)."""
 
-    async def ask() -> dict[str, Any]:
-        async with HttpBroker(url, timeout_s=timeout_s, retries=2, api_key=api_key) as broker:
-            answers = await asyncio.gather(*(broker.expirations(s) for s in symbols), return_exceptions=True)
+    async def ask(broker) -> dict[str, Any]:
+        answers = await asyncio.gather(*(broker.expirations(s) for s in symbols), return_exceptions=True)
         return dict(zip(symbols, answers))
 
     chosen: dict[str, list[date]] = {}
-    for symbol, answer in asyncio.run(ask()).items():
+    for symbol, answer in _ask(adapter_factory, ask).items():
         if isinstance(answer, BaseException):
             _log.error("symbol_not_tradeable", symbol=symbol, error=str(answer))
             continue
@@ -300,8 +320,8 @@ class PaperSession:
             self.url = self.exchange_process.url
             _log.info("paper_exchange_started", url=self.url, pid=self.exchange_process.process.pid)
         today = datetime.now(timezone.utc).date()
-        expirations = listed_expirations(self.url, self.config.symbols, broker.expirations_per_symbol, today,
-                                         api_key=key)
+        adapter = broker_adapter(self.url, broker, client_id=self.config.name)
+        expirations = listed_expirations(adapter, self.config.symbols, broker.expirations_per_symbol, today)
         if not expirations:
             self.stop()
             raise BrokerError(f"none of {list(self.config.symbols)} can be traded at {self.url} (see the log)")
@@ -315,9 +335,6 @@ class PaperSession:
         self.metrics = ProcessMetrics(self.config.metrics)
         self.runtime = RayRuntime(self.config.runtime, self.config.logging, self.config.name,
                                   metrics=self.config.metrics.enabled)
-        adapter = functools.partial(HttpBroker, self.url, broker.request_timeout_s,
-                                    api_key=broker.api_key.get_secret_value() if broker.api_key else None,
-                                    client_id=self.config.name)
         self.topology = build_topology(self.config, self.runtime, BrokerVenue(adapter), expirations,
                                        session_start_ns=time.time_ns())
         self.traders = self.topology.traders

@@ -1,6 +1,7 @@
 """A local fake of Tradier's Brokerage API v1 as documented at https://documentation.tradier.com/brokerage-api/
 (trading/place-multileg-order, trading/change-order, accounts/get-account-order(s), accounts/get-positions,
-markets/get-options-chains, markets/get-quotes, overview/errors, overview/rate-limiting): form-encoded orders
+markets/get-options-chains, markets/get-options-expirations, markets/get-quotes, overview/errors,
+overview/rate-limiting): form-encoded orders
 (`class=option|multileg`, `option_symbol[i]`, `side[i]`, `quantity[i]`, `type=limit|debit|credit`, `tag`),
 `{"order": {"id", "status": "ok"}}` on placement, order records with `status`, `exec_quantity`,
 `avg_fill_price`, `remaining_quantity`, `tag` (with `includeTags=true`), the one-object and "null" collection
@@ -70,6 +71,7 @@ class FakeTradier:
         app.router.add_get(base + "/positions", self._positions)
         app.router.add_get("/v1/markets/options/chains", self._chain)
         app.router.add_get("/v1/markets/quotes", self._quotes)
+        app.router.add_get("/v1/markets/options/expirations", self._expirations)
         return app
 
     async def _gate(self, request: web.Request) -> web.Response | None:
@@ -188,6 +190,14 @@ class FakeTradier:
                                 "asksize": 12, "contract_size": 100,
                                 "greeks": {"delta": sign * 0.5, "mid_iv": 0.18}})
         return web.json_response({"options": {"option": options}})
+
+    async def _expirations(self, request: web.Request) -> web.Response:
+        refused = await self._gate(request)
+        if refused is not None:
+            return refused
+        if request.query.get("symbol") != "SPY":
+            return web.json_response({"expirations": None})
+        return web.json_response({"expirations": {"date": EXPIRY}})             # one date: an object, not a list
 
     async def _quotes(self, request: web.Request) -> web.Response:
         refused = await self._gate(request)
