@@ -23,6 +23,7 @@ in coin and in USD, the reason it closed. Prices are the venue's (coin for an in
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Hashable
@@ -30,13 +31,14 @@ from typing import Any, Hashable
 import numpy as np
 
 from actors import names
-from actors.messages import REPLAY_RETRY_NS, ReplayedOrders, ReplayRequest, UnderlyingClose
+from actors.messages import REPLAY_RETRY_NS, ReplayedOrders, ReplayRequest, TradingStateChanged, UnderlyingClose
 from actors.runtime.component import Component
 from config.crypto import StrangleConfig, clock_time
 from core.expirations import expiry_instant_ns
 from core.instruments import ProductSpec, product, round_to_tick
 from core.orders import (
     CancelOrder,
+    CancelRejected,
     Contract,
     OrderAccepted,
     OrderCancelled,
@@ -46,12 +48,17 @@ from core.orders import (
     OrderRejected,
     OrderSide,
     SubmitOrder,
+    TradingHalted,
 )
 from core.quotes import ChainQuotes
-from core.strategy.strangle import INDIA, choose_expiry, exit_reason, in_window, pick_strikes
+from core.risk.states import SESSION_SCOPE
+from core.strategy.strangle import INDIA, ExitLimits, choose_expiry, exit_reason, in_window, pick_strikes
 from core.units import NS_PER_SECOND
 
 FLAT, OPENING, HELD, CLOSING = "flat", "opening", "held", "closing"
+SETTLEMENT_GRACE_NS = 15 * 60 * NS_PER_SECOND
+"""How long after its expiry a strangle still held waits for the settlement price before it is settled at the
+last index seen (a live venue settles without telling the trader)."""
 
 
 @dataclass
@@ -67,6 +74,7 @@ class LegState:
     bought_usd: float = 0.0
     working: str | None = None
     working_since_ns: int = 0
+    cancel_sent_ns: int = -1
     step: int = 0
     failed: bool = False
 
@@ -83,6 +91,7 @@ class Strangle:
     legs: dict[str, LegState] = field(default_factory=dict)
     peak_pnl_usd: float = 0.0
     reason: str = ""
+    orders: set = field(default_factory=set)        # the client order ids of this strangle's orders
 
 
 class StrangleTrader(Component):
@@ -109,6 +118,7 @@ class StrangleTrader(Component):
         self.last_wait = ""
         self.index_usd = float("nan")
         self.stopped = False
+        self.trading_state = "ACTIVE"           # the risk gate's word for this trader (or the session)
         self.replaying = False
         self.revalue_at_next_quote = False
 
@@ -124,31 +134,48 @@ class StrangleTrader(Component):
         self.port.schedule(int(self.config.decide_every_s * NS_PER_SECOND), ("decide",))
 
     def on_message(self, message: Any, now_ns: int) -> None:
-        kind = type(message)
-        if kind is ChainQuotes:
-            self.chains[message.expiry] = message
-            self.index_usd = message.underlying
-            if self.revalue_at_next_quote:
-                self._revalue(message.underlying)
-            stale = [e for e, c in self.chains.items() if c.expiry_ns <= now_ns]
-            for expiry in stale:
-                del self.chains[expiry]
-        elif kind is OrderFilled:
-            self._on_fill(message, now_ns)
-        elif kind is OrderCancelled:
-            self._order_done(message.client_order_id, now_ns)
-        elif kind in (OrderRejected, OrderDenied):
-            self.counts["rejects"] += 1
-            self.log.warning("strangle_order_refused", client_order_id=message.client_order_id,
-                             reason=message.reason, code=message.code)
-            self._order_done(message.client_order_id, now_ns, failed=True)
-        elif kind is UnderlyingClose:
-            self._settle(message, now_ns)
-        elif kind is ReplayedOrders:
-            if self.replaying:
-                self._resume(message, now_ns)
-        elif kind is not OrderAccepted:
-            raise TypeError(f"{self.name} cannot handle {kind.__name__}")
+        handler = self._HANDLERS.get(type(message))
+        if handler is None:
+            raise TypeError(f"{self.name} cannot handle {type(message).__name__}")
+        handler(self, message, now_ns)
+
+    def _on_quotes(self, chain: ChainQuotes, now_ns: int) -> None:
+        self.chains[chain.expiry] = chain
+        self.index_usd = chain.underlying
+        if self.revalue_at_next_quote:
+            self._revalue(chain.underlying)
+        for expiry in [e for e, c in self.chains.items() if c.expiry_ns <= now_ns]:
+            del self.chains[expiry]
+
+    def _on_cancelled(self, event: OrderCancelled, now_ns: int) -> None:
+        self._order_done(event.client_order_id, now_ns)
+
+    def _on_refused(self, event: OrderRejected | OrderDenied, now_ns: int) -> None:
+        self.counts["rejects"] += 1
+        self.log.warning("strangle_order_refused", client_order_id=event.client_order_id, reason=event.reason,
+                         code=event.code)
+        self._order_done(event.client_order_id, now_ns, failed=True)
+
+    def _on_replayed(self, replayed: ReplayedOrders, now_ns: int) -> None:
+        if self.replaying:
+            self._resume(replayed, now_ns)
+
+    def _on_state(self, change: TradingStateChanged, now_ns: int) -> None:
+        """HALTED: no order at all; REDUCING: exits only; ACTIVE: all (the risk gate says, for the session or for
+        this trader)."""
+        if change.scope in (SESSION_SCOPE, self.name):
+            self.trading_state = change.state
+            self.log.warning("strangle_trading_state", state=change.state, reason=change.reason)
+
+    def _on_halted(self, halted: TradingHalted, now_ns: int) -> None:
+        self.trading_state = "HALTED"
+        self.log.error("strangle_halted_by_gateway", reason=halted.reason)
+
+    def _on_cancel_refused(self, refused: CancelRejected, now_ns: int) -> None:
+        self.log.warning("strangle_cancel_refused", client_order_id=refused.client_order_id, reason=refused.reason)
+
+    def _ignore(self, message: Any, now_ns: int) -> None:
+        return None
 
     def on_stop(self, now_ns: int) -> None:
         """Decide no more: a stopping session cancels what works at the venue after this."""
@@ -165,8 +192,14 @@ class StrangleTrader(Component):
         self.port.schedule(int(self.config.decide_every_s * NS_PER_SECOND), ("decide",))
         if self.replaying:
             return
+        if self.current is not None and now_ns >= self.current.expiry_ns + SETTLEMENT_GRACE_NS:
+            self._expired_unconfirmed(now_ns)
+            return
+        if self.trading_state == "HALTED":
+            return
         if self.phase == FLAT:
-            self._maybe_enter(now_ns)
+            if self.trading_state == "ACTIVE":
+                self._maybe_enter(now_ns)
         elif self.phase == HELD:
             self._maybe_exit(now_ns)
         else:
@@ -220,12 +253,15 @@ class StrangleTrader(Component):
     # ------------------------------------------------------------------ exits
 
     def _maybe_exit(self, now_ns: int) -> None:
+        """The exit rules; without a mark for a leg (no ask) the time rules still apply: the P&L ones wait."""
         strangle = self.current
         pnl_usd = self.pnl_usd()
         if pnl_usd is None:
-            return
-        strangle.peak_pnl_usd = max(strangle.peak_pnl_usd, pnl_usd)
-        reason = exit_reason(pnl_usd, strangle.peak_pnl_usd, now_ns, strangle.expiry_ns, self.limits, INDIA)
+            neutral = ExitLimits(float("inf"), float("inf"), (), *self.limits[3:])
+            reason = exit_reason(0.0, 0.0, now_ns, strangle.expiry_ns, neutral, INDIA)
+        else:
+            strangle.peak_pnl_usd = max(strangle.peak_pnl_usd, pnl_usd)
+            reason = exit_reason(pnl_usd, strangle.peak_pnl_usd, now_ns, strangle.expiry_ns, self.limits, INDIA)
         if reason is not None:
             self._start_closing(reason, now_ns)
 
@@ -258,39 +294,64 @@ class StrangleTrader(Component):
     # ------------------------------------------------------------------ orders
 
     def _work_legs(self, now_ns: int) -> None:
-        """Send, reprice or give up each leg's order; move on when every leg is done."""
+        """Send, reprice or give up each leg's order; move on when every leg is done. Opening stops at once when a
+        leg fails or the expiry comes within the buffer (every working sell cancelled: no leg sold alone any longer
+        than a cancel takes); closing cancels any sell still working (a restart can find one)."""
         strangle = self.current
         chain = self.chains.get(strangle.expiry)
         selling = self.phase == OPENING
+        if selling and (any(leg.failed for leg in strangle.legs.values())
+                        or (strangle.expiry_ns - now_ns) / NS_PER_SECOND < self.limits.expiry_buffer_s):
+            for leg in strangle.legs.values():
+                leg.failed = True
+            selling = False
         for right, leg in strangle.legs.items():
-            wanted = (self.config.quantity - leg.sold) if selling else leg.open_contracts
-            if wanted <= 0 or chain is None:
-                continue
             if leg.working is not None:
-                if now_ns - leg.working_since_ns >= self.config.reprice_after_s * NS_PER_SECOND:
+                if self._working_is_stale(leg, now_ns, selling):
                     self.port.send(self.gateway, CancelOrder(leg.working, self.name))
                     self.counts["cancels"] += 1
                 continue
-            if selling and leg.failed:
+            if self.phase != OPENING and self.phase != CLOSING or chain is None:
                 continue
-            self._send(right, leg, chain, wanted, selling, now_ns)
+            if selling:
+                self._send(right, leg, chain, self.config.quantity - leg.sold, True, now_ns)
+            elif self.phase == CLOSING and leg.open_contracts > 0:
+                self._send(right, leg, chain, leg.open_contracts, False, now_ns)
         self._advance(now_ns)
 
+    def _working_is_stale(self, leg: LegState, now_ns: int, selling: bool) -> bool:
+        """Whether a working order is to be cancelled now: a sell once opening has stopped, else after
+        `reprice_after_s` (a cancel already sent is not sent again until the next period)."""
+        is_sell = self.sides.get(leg.working) == OrderSide.SELL.value
+        if is_sell and not selling:
+            due = leg.working_since_ns
+        else:
+            due = leg.working_since_ns + int(self.config.reprice_after_s * NS_PER_SECOND)
+        if now_ns < due or leg.cancel_sent_ns >= due:
+            return False
+        leg.cancel_sent_ns = now_ns
+        return True
+
     def _send(self, right: str, leg: LegState, chain: ChainQuotes, quantity: int, selling: bool, now_ns: int) -> None:
-        row = _row(chain, leg.contract)
-        if row is None or self.stopped:
+        if quantity <= 0 or self.stopped:
             return
-        bid, ask = float(chain.bid[row]), float(chain.ask[row])
         if selling and leg.step > self.config.max_reprices:
             leg.failed = True               # sold at the bid for a whole step and still unsold: give the entry up
             return
-        price = _ladder_price(bid, ask, leg.step, self.config.max_reprices, selling, chain)
-        if price is None:
+        row = _row(chain, leg.contract)
+        price = None
+        if row is not None:
+            price = _ladder_price(float(chain.bid[row]), float(chain.ask[row]), leg.step, self.config.max_reprices,
+                                  selling, chain)
+        if price is None:                   # no quote to price it on: a step goes by all the same
+            if selling:
+                leg.step += 1
             return
         self.sequence += 1
         coid = f"{self.name}-{now_ns // NS_PER_SECOND}-{self.sequence}"
         side = OrderSide.SELL.value if selling else OrderSide.BUY.value
         self.owners[coid], self.sides[coid] = right, side
+        self.current.orders.add(coid)
         leg.working, leg.working_since_ns = coid, now_ns
         leg.step = min(leg.step + 1, self.config.max_reprices + 1)
         self.counts["orders"] += 1
@@ -307,13 +368,20 @@ class StrangleTrader(Component):
                 self.log.info("strangle_opened", expiry=strangle.expiry, credit_usd=self._credit_usd())
             elif any(leg.failed for leg in legs):
                 self._start_closing("entry_failed", now_ns)
-        elif self.phase == CLOSING and all(leg.open_contracts == 0 for leg in legs):
+        elif self.phase == CLOSING and all(leg.open_contracts <= 0 for leg in legs):
+            if any(leg.open_contracts < 0 for leg in legs):
+                self.log.error("strangle_bought_back_too_much", open={r: g.open_contracts for r, g in
+                                                                      strangle.legs.items()},
+                               hint="a long option is left: close it by hand or let it expire")
             self._record_trade(now_ns)
 
     def _on_fill(self, fill: OrderFilled, now_ns: int) -> None:
         right = self.owners.get(fill.client_order_id)
-        if right is None or self.current is None:
-            self.log.error("strangle_unknown_fill", client_order_id=fill.client_order_id)
+        if right is None or self.current is None or fill.client_order_id not in self.current.orders:
+            self.log.error("strangle_fill_outside_a_strangle", client_order_id=fill.client_order_id,
+                           quantity=fill.quantity, price=fill.price,
+                           hint="a fill for a strangle already closed or settled: check the position at the venue")
+            self.counts["stray_fills"] = self.counts.get("stray_fills", 0) + 1
             return
         leg = self.current.legs[right]
         chain = self.chains.get(self.current.expiry)
@@ -343,7 +411,10 @@ class StrangleTrader(Component):
             leg.working = None
             if failed and self.phase == OPENING:
                 leg.failed = True
-        self._advance(now_ns)
+        if self.phase in (OPENING, CLOSING) and not self.stopped and self.trading_state != "HALTED":
+            self._work_legs(now_ns)              # at once: the next step, or the other leg's sell cancelled
+        else:
+            self._advance(now_ns)
 
     # ------------------------------------------------------------------ restart
 
@@ -424,7 +495,17 @@ class StrangleTrader(Component):
         self.log.info("strangle_closed", **{k: v for k, v in trade.items() if not k.endswith("_ns")})
         self.current, self.phase = None, FLAT
 
-    def _settle(self, close: UnderlyingClose, now_ns: int) -> None:
+    def _expired_unconfirmed(self, now_ns: int) -> None:
+        """The strangle's expiry passed `SETTLEMENT_GRACE_NS` ago and no settlement price came (a live venue
+        settles on its own): settle it at the last index seen, and say so."""
+        if not math.isfinite(self.index_usd):
+            return                                  # nothing to value it at yet: the next decision tries again
+        self.log.error("strangle_settled_without_a_settlement_price", expiry=self.current.expiry,
+                       index_usd=self.index_usd, hint="check the venue's settlement of this expiry")
+        self._settle(UnderlyingClose(self.config.symbol, self.current.expiry_ns, self.index_usd), now_ns,
+                     reason="expired_unconfirmed")
+
+    def _settle(self, close: UnderlyingClose, now_ns: int, reason: str = "expired") -> None:
         """The options of the expiry that settles now are bought back at their intrinsic value (in the premium
         unit: over the settlement price for an inverse product), whatever was working on them is gone."""
         strangle = self.current
@@ -442,13 +523,19 @@ class StrangleTrader(Component):
                 leg.bought_coin += premium * leg.open_contracts
                 leg.bought_usd += intrinsic_usd * leg.open_contracts
                 leg.bought = leg.sold
-        strangle.reason = strangle.reason or "expired"
+        strangle.reason = strangle.reason or reason
         self._record_trade(now_ns)
 
     def snapshot(self) -> dict[str, Any]:
         return {"phase": self.phase, "trades": list(self.trades), "counts": dict(self.counts),
                 "pnl_usd_open": self.pnl_usd() if self.current is not None else 0.0,
-                "expiries_quoted": sorted(self.chains)}
+                "expiries_quoted": sorted(self.chains), "trading_state": self.trading_state}
+
+    _HANDLERS = {ChainQuotes: _on_quotes, OrderFilled: lambda self, m, t: self._on_fill(m, t),
+                 OrderCancelled: _on_cancelled, OrderRejected: _on_refused, OrderDenied: _on_refused,
+                 UnderlyingClose: lambda self, m, t: self._settle(m, t), ReplayedOrders: _on_replayed,
+                 TradingStateChanged: _on_state, TradingHalted: _on_halted, CancelRejected: _on_cancel_refused,
+                 OrderAccepted: _ignore}
 
 
 def _sequence_of(coid: str) -> int:

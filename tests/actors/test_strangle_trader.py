@@ -13,7 +13,7 @@ from actors.messages import UnderlyingClose
 from actors.strangle_trader import CLOSING, FLAT, HELD, OPENING, StrangleTrader
 from config.crypto import StrangleConfig
 from core.instruments import CRYPTO_PRODUCTS, round_to_tick
-from core.orders import CancelOrder, OrderAccepted, OrderFilled, OrderRejected, SubmitOrder
+from core.orders import CancelOrder, OrderAccepted, OrderCancelled, OrderFilled, OrderRejected, SubmitOrder
 from sim.market.crypto import BTC_MARKET, crypto_chain, crypto_strikes
 from tests.kit.stubs import RecordingPort
 
@@ -203,3 +203,72 @@ def test_an_empty_ledger_starts_flat_and_a_lost_replay_is_asked_again():
     assert sum(type(m).__name__ == "ReplayRequest" for _, m in port.sent) == 2
     component.on_message(replayed(), ENTRY_NS)
     assert component.phase == FLAT and not component.replaying
+
+
+def cancels(port):
+    return [m.client_order_id for _, m in port.sent if isinstance(m, CancelOrder)]
+
+
+def test_when_one_leg_fails_the_others_working_sell_is_cancelled_at_once():
+    component, port = trader(reprice_after_s=600.0)
+    call, put = opened(component, port, chain())
+    component.on_message(OrderRejected(call.client_order_id, "no", ENTRY_NS, "other"), ENTRY_NS)   # put still works
+    assert put.client_order_id in cancels(port)                          # now, not after 600 s
+    component.on_message(OrderCancelled(put.client_order_id, 10, ENTRY_NS), ENTRY_NS)
+    assert component.phase == FLAT and component.trades[-1]["reason"] == "entry_failed"   # nothing was sold
+
+
+def test_a_leg_without_a_quote_runs_out_of_steps_and_the_entry_is_given_up():
+    component, port = trader(max_reprices=2)
+    call, put = opened(component, port, chain())
+    fill(component, call, call.limit_price, ENTRY_NS)
+    no_put = chain()
+    no_put = no_put._replace(bid=np.where(no_put.is_call, no_put.bid, 0.0))          # puts have no bid now
+    component.on_message(no_put, ENTRY_NS)
+    component.on_message(OrderCancelled(put.client_order_id, 10, ENTRY_NS), ENTRY_NS)   # and the put's sell is gone
+    for second in range(1, 6):
+        component.on_timer(("decide",), ENTRY_NS + second * 10**9)
+    assert component.phase == CLOSING and component.current.reason == "entry_failed"
+    assert [o.side for o in orders(port)][-1] == "BUY"
+
+
+def test_a_resumed_working_sell_is_cancelled_when_closing():
+    component, port = trader()
+    component.on_start(ENTRY_NS)
+    component.on_message(replayed(("strangle-BTC-1-1", 10, 0.003, False, "SELL", 95_000.0, "C"),
+                                  ("strangle-BTC-1-2", 0, 0.0, True, "SELL", 85_000.0, "P")), ENTRY_NS)
+    assert component.phase == CLOSING
+    component.on_message(chain(), ENTRY_NS)
+    component.on_timer(("decide",), ENTRY_NS)
+    assert "strangle-BTC-1-2" in cancels(port)
+
+
+def test_time_exits_fire_without_a_mark_and_an_unsettled_expiry_settles_at_the_last_index():
+    component, port = trader(max_profit_usd=1e6, trailing=())
+    held(component, port)
+    near = EXPIRY_NS - 30 * 60 * 10**9                                   # inside the 45-minute buffer
+    no_asks = chain(near)._replace(ask=np.zeros(len(chain().ask)))
+    component.on_message(no_asks, near)
+    assert component.pnl_usd() is None
+    component.on_timer(("decide",), near)
+    assert component.phase == CLOSING and component.current.reason == "expiry_buffer"
+    late = EXPIRY_NS + 16 * 60 * 10**9                                  # past the grace, no settlement price came
+    component.on_timer(("decide",), late)
+    assert component.phase == FLAT and component.trades[-1]["reason"] == "expiry_buffer"
+
+
+def test_halted_trades_nothing_and_reducing_only_exits():
+    from actors.messages import TradingStateChanged
+
+    component, port = trader()
+    component.on_message(chain(), ENTRY_NS)
+    component.on_message(TradingStateChanged("session", "REDUCING", "risk", ENTRY_NS), ENTRY_NS)
+    component.on_timer(("decide",), ENTRY_NS)
+    assert orders(port) == []                                           # no entry while reducing
+    component.on_message(TradingStateChanged("session", "ACTIVE", "ok", ENTRY_NS), ENTRY_NS)
+    held(component, port)
+    component.on_message(TradingStateChanged("session", "HALTED", "kill switch", ENTRY_NS), ENTRY_NS)
+    before = len(port.sent)
+    component.on_message(chain(ENTRY_NS, index=99_000.0), ENTRY_NS)
+    component.on_timer(("decide",), ENTRY_NS + 10**9)
+    assert len([m for _, m in port.sent[before:] if isinstance(m, SubmitOrder)]) == 0
