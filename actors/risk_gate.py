@@ -411,7 +411,7 @@ class RiskGate(Component):
         cached = self._vols.get(key)
         if cached is not None and chain.time_ns - cached[0] < _VOL_REFRESH_NS:
             return cached[1]
-        vol = _atm_vol(chain, self.rate)
+        vol = _atm_vol(chain, self.rate, venue_iv=chain.symbol in self.products)
         self._vols[key] = (chain.time_ns, vol)
         return vol
 
@@ -567,13 +567,14 @@ class _LegsPlan(NamedTuple):
                                                      for leg in legs), {}, spec is not None and spec.inverse)
 
 
-def _atm_vol(chain: ChainQuotes, rate: float) -> float:
-    """The mean implied vol of the call and the put nearest the underlying (those that solve); the venue's own
-    IV there when the chain carries one (crypto venues do, and their coin premiums are not USD prices)."""
+def _atm_vol(chain: ChainQuotes, rate: float, venue_iv: bool = False) -> float:
+    """The mean implied vol of the call and the put nearest the underlying (those that solve); with `venue_iv`
+    (a product the gate was given: a crypto venue's, whose coin premiums are not USD prices) the venue's own IV
+    there. A US broker's IV (Tradier's, an hour old) is not used: the quotes are."""
     spot = chain.underlying
     if not math.isfinite(spot) or len(chain.strikes) == 0:
         return math.nan
-    if chain.iv is not None:
+    if venue_iv and chain.iv is not None:
         nearest = np.abs(chain.strikes - spot)
         rows = [int(np.argmin(np.where(chain.is_call == right, nearest, np.inf))) for right in (True, False)]
         values = [float(chain.iv[row]) for row in rows if math.isfinite(chain.iv[row]) and chain.iv[row] > 0]

@@ -96,9 +96,13 @@ class Strangle:
 
 class StrangleTrader(Component):
     def __init__(self, config: StrangleConfig, gateway: str = names.GATEWAY, session: str = "",
-                 spec: ProductSpec | None = None) -> None:
+                 spec: ProductSpec | None = None, held: dict[tuple, int] | None = None) -> None:
         """`spec`: the product as the venue lists it (`core.instruments.venue_product`; default Deribit's, which the
-        simulated market and the paper exchange quote): its contract size and premium currency value the P&L."""
+        simulated market and the paper exchange quote): its contract size and premium currency value the P&L.
+        `held`: the ledger's net positions at start ((symbol, expiry, strike, right) -> contracts), reconciled with
+        the venue: a restart resumes no more than they hold (a paper exchange started anew has lost the old
+        book)."""
+        self.held = held
         super().__init__(names.strangle_name(config.symbol))
         self.config = config
         self.spec = spec if spec is not None else product(config.symbol)
@@ -439,12 +443,24 @@ class StrangleTrader(Component):
                 opened_ns[expiry] = min(opened_ns.get(expiry, intent_ns), intent_ns)
                 day = _ist_day(intent_ns)
                 self.entries[day] = len({e for e, t in opened_ns.items() if _ist_day(t) == day})
+        if self.held is not None:
+            for leg in legs.values():
+                self._match_ledger(leg)
         live = [leg for leg in legs.values() if (leg.open_contracts or leg.working) and self._expiry_ns(
             leg.contract.expiry) > now_ns]
         if not live:
             self.log.info("strangle_resumed", phase=FLAT, orders=len(replayed.orders))
             return
         self._resume_strangle(live, opened_ns, now_ns)
+
+    def _match_ledger(self, leg: LegState) -> None:
+        """Open no more of `leg` than the ledger's reconciled positions hold (the rest was closed without it)."""
+        contract = leg.contract
+        short = -self.held.get((contract.symbol, contract.expiry, float(contract.strike), contract.right), 0)
+        if leg.open_contracts != short:
+            self.log.warning("strangle_leg_not_held", contract=f"{contract.expiry} {contract.strike:g}{contract.right}",
+                             orders_say=leg.open_contracts, ledger_holds=short)
+            leg.bought = leg.sold - max(short, 0)
 
     def _resume_strangle(self, live: list[LegState], opened_ns: dict[str, int], now_ns: int) -> None:
         expiry = max(leg.contract.expiry for leg in live)
@@ -572,7 +588,7 @@ def _ladder_price(bid: float, ask: float, step: int, steps: int, selling: bool, 
     if touch <= 0:
         return None
     mid = 0.5 * (bid + ask)
-    fraction = min(step / max(steps, 1), 1.0)
+    fraction = 1.0 if steps == 0 else min(step / steps, 1.0)
     price = mid + (touch - mid) * fraction
     price = max(round_to_tick(price, chain.tick(price), up=selling), chain.tick_below_3)    # a price is >= one tick
     return max(price, touch) if selling else min(price, touch)

@@ -43,6 +43,7 @@ from adapters.venue_http import (
     VenueDataError,
     VenueError,
     call_with_retries,
+    polled_read,
     read_answer,
     submit_idempotently,
 )
@@ -201,7 +202,7 @@ class DeltaExchangeAdapter(VenueClient):
                 return self._report(existing)
         self._tried.add(client_id)
         body = {"product_id": product["id"], "size": order.quantity, "side": order.side.lower(),
-                "order_type": "limit_order", "limit_price": f"{order.limit_price:g}", "time_in_force": "gtc",
+                "order_type": "limit_order", "limit_price": _price(order.limit_price), "time_in_force": "gtc",
                 "post_only": False, "client_order_id": client_id}
 
         async def place() -> OrderReport:
@@ -240,11 +241,14 @@ class DeltaExchangeAdapter(VenueClient):
     async def replace(self, client_order_id: str, limit_price: float, quantity: int = 0) -> OrderReport:
         current = await self._known(client_order_id)
         result = await self._call("PUT", "/v2/orders", body={
-            "id": current["id"], "product_id": current["product_id"], "limit_price": f"{limit_price:g}",
+            "id": current["id"], "product_id": current["product_id"], "limit_price": _price(limit_price),
             "size": quantity or int(current["size"])}, signed=True)
         return self._report(result)
 
     async def order(self, client_order_id: str) -> OrderReport:
+        return await polled_read(lambda: self._known_report(client_order_id))
+
+    async def _known_report(self, client_order_id: str) -> OrderReport:
         return self._report(await self._known(client_order_id))
 
     async def open_orders(self) -> list[OrderReport]:
@@ -317,6 +321,11 @@ def parse_option_symbol(symbol: str) -> tuple[str, str, float, str] | None:
         return None
     right, coin, strike, day = parts
     return coin, datetime.strptime(day, "%d%m%y").date().isoformat(), float(strike), right
+
+
+def _price(value: float) -> str:
+    """A price as Delta takes it (a decimal string, no float noise, no 6-digit rounding)."""
+    return f"{round(value, 8):.8f}".rstrip("0").rstrip(".")
 
 
 def _signature_expired(answer: Answer) -> bool:

@@ -18,8 +18,10 @@ IV, greeks), `public/get_index_price`, `private/buy`, `private/sell`, `private/e
   know answer 404 (the bridge's "the venue does not know it"); 11044 not_open_order on a cancel answers the
   order's state (it filled or was cancelled first). A ticker without greeks, an unknown or expired instrument is
   a `VenueDataError`.
-- **Cancel on disconnect** needs a websocket for `scope=connection`; over HTTP the adapter arms it with
-  `scope=account` (`arm_cancel_on_disconnect`): every new connection of the account starts with it on.
+- **Cancel on disconnect** (`private/enable_cancel_on_disconnect`) is a websocket-only method: over HTTP
+  Deribit answers an error, which `arm_cancel_on_disconnect` raises as it comes. This adapter speaks HTTP, so a
+  session does not arm it: its ordered stop cancels what works, and the next start reconciles what a crash left
+  (a websocket transport, where the switch works, is not built).
 - **Live trading** is the profile's decision (`allow_live`); the adapter itself talks to whatever URL it is
   given: testnet `https://test.deribit.com`, production `https://www.deribit.com`.
 """
@@ -42,6 +44,7 @@ from adapters.venue_http import (
     VenueDataError,
     VenueError,
     call_with_retries,
+    polled_read,
     read_answer,
     submit_idempotently,
 )
@@ -243,6 +246,9 @@ class DeribitAdapter(VenueClient):
         return self._report((await self._rpc("private/edit", params, private=True))["order"])
 
     async def order(self, client_order_id: str) -> OrderReport:
+        return await polled_read(lambda: self._order(client_order_id))
+
+    async def _order(self, client_order_id: str) -> OrderReport:
         order_id = self._order_ids.get(client_order_id)
         if order_id is not None:
             return self._report(await self._rpc("private/get_order_state", {"order_id": order_id}, private=True))
@@ -257,9 +263,11 @@ class DeribitAdapter(VenueClient):
                                  private=True)
         return [self._report(item) for item in listed]
 
-    async def arm_cancel_on_disconnect(self) -> None:
-        """Ask the venue to cancel the account's orders when a connection drops (scope=account: see the module)."""
-        await self._rpc("private/enable_cancel_on_disconnect", {"scope": "account"}, private=True)
+    async def arm_cancel_on_disconnect(self, scope: str = "connection") -> None:
+        """Ask the venue to cancel this connection's (or the account's) orders when it drops. Deribit takes this
+        over its websocket only: over HTTP it answers an error (a VenueError here), so an HTTP session relies on
+        its own ordered stop and on reconciliation at the next start (see the module)."""
+        await self._rpc("private/enable_cancel_on_disconnect", {"scope": scope}, private=True)
 
     async def _order_id(self, label: str) -> str:
         order_id = self._order_ids.get(label)

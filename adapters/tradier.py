@@ -38,10 +38,11 @@ from adapters.venue_http import (
     VenueDataError,
     VenueError,
     call_with_retries,
+    polled_read,
     read_answer,
     submit_idempotently,
 )
-from core.instruments import PRODUCTS, SPX_TICKS
+from core.instruments import PRODUCTS, SPX_TICKS, is_am_settled
 from core.orders import OrderStatus, SubmitOrder
 from core.quotes import ChainQuotes
 from core.units import NEW_YORK
@@ -59,6 +60,18 @@ _STATES = {"open": OrderStatus.ACCEPTED.value, "partially_filled": OrderStatus.P
 def occ_symbol(root: str, expiry: str, strike: float, right: str) -> str:
     """The OCC option symbol as Tradier writes it: SPY261218C00600000 (root, YYMMDD, C/P, strike x 1000, 8 digits)."""
     return f"{root}{date.fromisoformat(expiry):%y%m%d}{right}{int(round(strike * 1000)):08d}"
+
+
+def option_root(symbol: str, expiry: str) -> str:
+    """The OCC root of `symbol`'s options expiring on `expiry`: SPX's AM-settled monthlies are SPX, its other
+    expiries SPXW; every other symbol is its own root."""
+    if symbol == "SPX" and not is_am_settled(symbol, date.fromisoformat(expiry)):
+        return "SPXW"
+    return symbol
+
+
+ROOT_SYMBOLS = {"SPXW": "SPX"}
+"""OCC roots that belong to another underlying symbol."""
 
 
 def parse_occ(symbol: str) -> tuple[str, str, float, str] | None:
@@ -168,7 +181,8 @@ class TradierAdapter(VenueClient):
         async def place() -> OrderReport:
             body = await self._call("POST", f"/v1/accounts/{self.account_id}/orders", form=form, retry_unsure=False)
             self._order_ids[tag] = int(body["order"]["id"])
-            return await self.order(order.client_order_id)
+            return OrderReport(OrderStatus.PENDING_NEW.value, 0, None, order.quantity, order.quantity, None, None,
+                               None, order.client_order_id)           # its state comes with the bridge's poll
 
         async def look_up() -> OrderReport | None:
             found = await self._by_tag(tag)
@@ -188,8 +202,8 @@ class TradierAdapter(VenueClient):
             position = held.get((contract.symbol, contract.expiry, float(contract.strike), contract.right), 0)
             closes = position < 0 if buys else position > 0
             side = ("buy" if buys else "sell") + ("_to_close" if closes else "_to_open")
-            legs.append((occ_symbol(contract.symbol, contract.expiry, contract.strike, contract.right), side,
-                         str(abs(leg.ratio) * order.quantity)))
+            legs.append((occ_symbol(option_root(contract.symbol, contract.expiry), contract.expiry, contract.strike,
+                                    contract.right), side, str(abs(leg.ratio) * order.quantity)))
         price = f"{order.limit_price:.2f}"
         if len(legs) == 1:
             symbol, side, quantity = legs[0]
@@ -222,6 +236,9 @@ class TradierAdapter(VenueClient):
         return await self.order(client_order_id)
 
     async def order(self, client_order_id: str) -> OrderReport:
+        return await polled_read(lambda: self._current(client_order_id))
+
+    async def _current(self, client_order_id: str) -> OrderReport:
         return self._report(await self._order_body(await self._order_id(client_order_id)))
 
     async def open_orders(self) -> list[OrderReport]:
@@ -278,7 +295,7 @@ class TradierAdapter(VenueClient):
             parsed = parse_occ(item["symbol"])
             if parsed is not None and float(item.get("quantity") or 0):
                 root, expiry, strike, right = parsed
-                out.append({"symbol": root, "expiry": expiry, "strike": strike, "right": right,
+                out.append({"symbol": ROOT_SYMBOLS.get(root, root), "expiry": expiry, "strike": strike, "right": right,
                             "quantity": int(float(item["quantity"]))})
         return out
 

@@ -112,6 +112,18 @@ class UnsureError(BrokerError):
 T = TypeVar("T")
 
 
+async def polled_read(read: Callable[[], Awaitable[T]]) -> T:
+    """An order's state for the bridge's poll: a venue's "not found" stays a 404 VenueError (the bridge takes it
+    as the venue not knowing the order), any other refusal becomes a BrokerError (polled again: the order may
+    well be working; a VenueError there would turn it into a rejection)."""
+    try:
+        return await read()
+    except VenueError as err:
+        if err.status == 404:
+            raise
+        raise BrokerError(f"{err.venue} could not say the order's state now: {err}") from err
+
+
 async def submit_idempotently(place: Callable[[], Awaitable[T]], look_up: Callable[[], Awaitable[T | None]],
                               policy: RetryPolicy, what: str,
                               sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> T:
@@ -123,7 +135,10 @@ async def submit_idempotently(place: Callable[[], Awaitable[T]], look_up: Callab
     for attempt in range(policy.retries + 1):
         if attempt:
             await sleep(min(policy.backoff_s * 2 ** attempt, policy.max_backoff_s))
-            found = await look_up()
+            try:
+                found = await look_up()
+            except VenueError as err:            # the venue refused the lookup: the order may still be there
+                raise BrokerError(f"{what}: outcome unknown, the lookup was refused: {err}") from err
             if found is not None:
                 return found
         try:

@@ -201,6 +201,17 @@ class CryptoSessionConfig(FrozenModel):
         return self
 
     @model_validator(mode="after")
+    def _sessions_are_durable_and_sized_for_the_gate(self) -> CryptoSessionConfig:
+        if self.mode != "backtest" and self.ledger.kind != "sqlite":
+            raise rule_error("ledger", f"mode {self.mode} sends real orders: set ledger.kind: sqlite and a path (a "
+                                       f"restart rebuilds the strangle from it)")
+        limit = self.risk.limits.max_contracts_per_order
+        if self.strangle.quantity > limit:
+            raise rule_error("strangle", f"quantity {self.strangle.quantity}: every order would be refused by the "
+                                         f"risk gate (risk.limits.max_contracts_per_order {limit})")
+        return self
+
+    @model_validator(mode="after")
     def _contract_size_is_the_venues(self) -> CryptoSessionConfig:
         symbol, size = self.strangle.symbol, self.strangle.contract_size
         venue = VENUE_PRODUCTS[self.venue.kind][symbol].multiplier

@@ -28,7 +28,7 @@ from adapters.deribit import DeribitAdapter
 from adapters.paper_http import HttpBroker
 from config.crypto import CREDENTIALS, CryptoSessionConfig
 from supervisors.kernel import CryptoSession, build_crypto_session, ledger_store
-from supervisors.paper import PaperExchangeProcess
+from supervisors.paper import PaperExchangeProcess, ask_adapter, check_positions
 
 _log = get_logger(component="crypto_session")
 _CALL_TIMEOUT_S = 30.0
@@ -84,8 +84,7 @@ class CryptoSessionRunner:
             self.url = self.exchange.url
         if self.config.venue.kind == "paper":
             self.adapter_factory = venue_adapter_factory(self.config, self.url)
-        if self.config.venue.kind == "deribit":
-            self._arm_cancel_on_disconnect()
+        self._check_positions()
         expiries = self.listed_expiries()
         self.thread.start()
         self._on_loop(self._build, expiries)
@@ -99,15 +98,15 @@ class CryptoSessionRunner:
                                             order_poll_ms=self.config.venue.order_poll_ms)
         self.runtime.start()
 
-    def _arm_cancel_on_disconnect(self) -> None:
-        """Deribit cancels the account's orders when a connection of the session drops (adapters/deribit.py)."""
-        async def arm() -> None:
-            adapter = self.adapter_factory()
-            try:
-                await adapter.arm_cancel_on_disconnect()
-            finally:
-                await adapter.close()
-        asyncio.run(arm())
+    def _check_positions(self) -> None:
+        """The venue's positions in the coin must be the ledger's (a BrokerError naming them otherwise): a restart
+        resumes what the ledger holds, and nothing the venue holds may go unmanaged."""
+        coin = self.config.strangle.symbol
+        held = ask_adapter(self.adapter_factory, lambda adapter: adapter.positions())
+        book = {(p["symbol"], p["expiry"], float(p["strike"]), p["right"]): int(p["quantity"]) for p in held
+                if p["symbol"] == coin}
+        since = ask_adapter(self.adapter_factory, _book_since_ns)
+        check_positions(self.config, book, since, policy="refuse")
 
     def listed_expiries(self) -> list[str]:
         """What the venue lists for the strangle's coin now, within the strangle's reach (max_expiry_days)."""
@@ -210,3 +209,8 @@ class CryptoSessionRunner:
         async def call() -> Any:
             return function(*args)
         return asyncio.run_coroutine_threadsafe(call(), self.loop).result(_CALL_TIMEOUT_S)
+
+
+async def _book_since_ns(adapter: Any) -> int:
+    """When the venue's book began, where it says (the paper exchange, new each session); 0 elsewhere."""
+    return await adapter.book_since_ns() if hasattr(adapter, "book_since_ns") else 0

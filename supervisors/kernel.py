@@ -49,7 +49,7 @@ from core.errors import InvalidFieldError
 from core.execution.balancer import PositionBalancer
 from core.execution.credit import CreditMaximizer
 from core.instruments import product, venue_product
-from core.ledger import LedgerStore, MemoryLedgerStore
+from core.ledger import LedgerStore, MemoryLedgerStore, fold
 from core.quotes import ChainQuotes
 from sim.exchange.simulated import SimulatedExchange
 from sim.market.chain_file import ChainFile, ChainReplayFeed
@@ -461,12 +461,13 @@ def build_crypto_session(config: CryptoSessionConfig, runtime: Runtime, adapter_
     Delta Exchange): chains of `expiries` (more are routed as they are listed: `AddRoute` to the bridge)."""
     strangle = config.strangle
     spec = venue_product(config.venue.kind, strangle.symbol)
-    trader = StrangleTrader(strangle, gateway=names.RISK, session=config.name, spec=spec)
+    store = ledger if ledger is not None else ledger_store(config)
+    held = {key: q for key, q in fold(store.events()).positions.items() if key[0] == strangle.symbol}
+    trader = StrangleTrader(strangle, gateway=names.RISK, session=config.name, spec=spec, held=held)
     gate = _crypto_gate(config, trader, spec)
     routes = {(strangle.symbol, expiry): (trader.name, gate.name) for expiry in expiries}
     bridge = BrokerBridge(adapter_factory, routes, quote_poll_ms, order_poll_ms, risk=gate.name)
-    gateway = BrokerGateway(ledger if ledger is not None else ledger_store(config), venue=bridge.name,
-                            gate=gate.name)
+    gateway = BrokerGateway(store, venue=bridge.name, gate=gate.name)
     for component in (bridge, gateway, gate, trader):
         runtime.add(component)
     return CryptoSession(bridge, gateway, trader, gate)

@@ -36,6 +36,7 @@ from actors.runtime.logs import get_logger
 from adapters.paper_http import HttpBroker
 from adapters.protocol import BrokerError
 from config.broker import BrokerConfig
+from config.crypto import CryptoSessionConfig
 from config.session import SessionConfig
 from core.ledger import adoption_events, fold, unknown_positions
 from sim.paper.server import EXCHANGE_TOKEN_ENV, check_token
@@ -87,7 +88,7 @@ def broker_adapter(url: str, broker: BrokerConfig, client_id: str | None = None)
     return functools.partial(HttpBroker, url, broker.request_timeout_s, api_key=key, client_id=client_id)
 
 
-def _ask(adapter_factory: Callable[[], Any], call: Callable[[Any], Any]) -> Any:
+def ask_adapter(adapter_factory: Callable[[], Any], call: Callable[[Any], Any]) -> Any:
     """`call(adapter)` on a new adapter, closed afterwards, from synchronous code."""
     async def ask() -> Any:
         adapter = adapter_factory()
@@ -100,7 +101,7 @@ def _ask(adapter_factory: Callable[[], Any], call: Callable[[Any], Any]) -> Any:
 
 def broker_positions(url: str, broker: BrokerConfig) -> dict[tuple, int]:
     """What the broker holds now, per contract (symbol, expiry, strike, right)."""
-    held = _ask(broker_adapter(url, broker), lambda adapter: adapter.positions())
+    held = ask_adapter(broker_adapter(url, broker), lambda adapter: adapter.positions())
     return {(p["symbol"], p["expiry"], float(p["strike"]), p["right"]): int(p["quantity"]) for p in held}
 
 
@@ -108,7 +109,7 @@ def broker_book_since_ns(url: str, broker: BrokerConfig) -> int:
     """When the broker's book began (the paper exchange says; 0 where it cannot, or a broker does not say)."""
     factory = broker_adapter(url, broker)
     try:
-        return _ask(factory, lambda adapter: adapter.book_since_ns() if hasattr(adapter, "book_since_ns")
+        return ask_adapter(factory, lambda adapter: adapter.book_since_ns() if hasattr(adapter, "book_since_ns")
                     else _zero())
     except (BrokerError, KeyError, ValueError, OSError) as err:
         _log.warning("book_since_unknown", error=repr(err))
@@ -119,11 +120,12 @@ async def _zero() -> int:
     return 0
 
 
-def check_positions(config: SessionConfig, held: dict[tuple, int], book_since_ns: int = 0,
-                    today: date | None = None) -> dict[tuple, int]:
+def check_positions(config: SessionConfig | CryptoSessionConfig, held: dict[tuple, int], book_since_ns: int = 0,
+                    today: date | None = None, policy: str | None = None) -> dict[tuple, int]:
     """Compare what the broker holds with what the ledger shows (expired contracts aside); where they differ,
     refuse to start (a BrokerError naming the contracts) or, with `broker.unknown_positions: adopt`, write them
-    into the ledger (`core.ledger.adoption_events`). A broker whose book began after the ledger's last event
+    into the ledger (`core.ledger.adoption_events`; `policy` overrides the setting: a crypto session
+    always refuses). A broker whose book began after the ledger's last event
     (the paper exchange a session starts is new each time) lost what the ledger held: those positions are closed
     in the ledger with that reason first. Returns the differences."""
     store = ledger_store(config)
@@ -144,7 +146,7 @@ def check_positions(config: SessionConfig, held: dict[tuple, int], book_since_ns
         listed = ", ".join(f"{s} {e or 'shares'} {k:g}{r}: broker {held.get((s, e, k, r), 0):+d}, ledger "
                            f"{state.positions.get((s, e, k, r), 0):+d}" for (s, e, k, r) in list(differences)[:10])
         more = f" and {len(differences) - 10} more" if len(differences) > 10 else ""
-        if config.broker.unknown_positions == "refuse":
+        if (policy or config.broker.unknown_positions) == "refuse":
             raise BrokerError(f"the broker's positions differ from the ledger's: {listed}{more}. Close them at "
                               "the broker, or set broker.unknown_positions: adopt to take the broker's over")
         reason = "held at the broker at session start, not in the ledger: adopted (broker.unknown_positions)"
@@ -216,7 +218,7 @@ def listed_expirations(adapter_factory: Callable[[], Any], symbols: tuple[str, .
         return dict(zip(symbols, answers))
 
     chosen: dict[str, list[date]] = {}
-    for symbol, answer in _ask(adapter_factory, ask).items():
+    for symbol, answer in ask_adapter(adapter_factory, ask).items():
         if isinstance(answer, BaseException):
             _log.error("symbol_not_tradeable", symbol=symbol, error=str(answer))
             continue

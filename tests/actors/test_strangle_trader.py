@@ -272,3 +272,22 @@ def test_halted_trades_nothing_and_reducing_only_exits():
     component.on_message(chain(ENTRY_NS, index=99_000.0), ENTRY_NS)
     component.on_timer(("decide",), ENTRY_NS + 10**9)
     assert len([m for _, m in port.sent[before:] if isinstance(m, SubmitOrder)]) == 0
+
+
+def test_a_restart_resumes_no_more_than_the_reconciled_ledger_holds():
+    """The paper exchange a session starts anew lost the old book: the ledger closed those positions at start, so
+    the strangle its orders describe is not resumed."""
+    component = StrangleTrader(StrangleConfig(), held={})
+    port = RecordingPort()
+    component.bind(port)
+    component.on_start(ENTRY_NS)
+    component.on_message(replayed(("strangle-BTC-1-7", 10, 0.003, False, "SELL", 95_000.0, "C"),
+                                  ("strangle-BTC-1-8", 10, 0.002, False, "SELL", 85_000.0, "P")), ENTRY_NS)
+    assert component.phase == FLAT and component.current is None
+    kept = StrangleTrader(StrangleConfig(), held={("BTC", "2026-11-03", 95_000.0, "C"): -10,
+                                                  ("BTC", "2026-11-03", 85_000.0, "P"): -10})
+    kept.bind(RecordingPort())
+    kept.on_start(ENTRY_NS)
+    kept.on_message(replayed(("strangle-BTC-1-7", 10, 0.003, False, "SELL", 95_000.0, "C"),
+                             ("strangle-BTC-1-8", 10, 0.002, False, "SELL", 85_000.0, "P")), ENTRY_NS)
+    assert kept.phase == HELD

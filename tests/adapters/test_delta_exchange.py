@@ -109,7 +109,10 @@ def test_a_clock_that_differs_from_the_venues_is_learned_and_a_lying_one_is_name
         fake.date_header_skew_s = -60.0                    # the Date header no longer tells the truth
         venue.clock_offset_s = 0.0
         with pytest.raises(VenueError) as refused:
+            await venue.open_orders()
+        with pytest.raises(BrokerError) as polled:               # an order's poll: not its end, polled again
             await venue.order("d-3")
+        assert not isinstance(polled.value, VenueError)
         return placed, learned, refused.value, fake
 
     placed, learned, refused, fake = run(check, fake)

@@ -182,16 +182,30 @@ def test_a_forgotten_order_answers_404_and_a_restart_finds_open_orders_by_label(
             async with DeribitAdapter(url, "id", "secret", policy=FAST) as before:
                 await before.submit(sell("s-8", 95_000.0, price=0.05))
                 await before.submit(sell("s-9", 96_000.0, price=0.05))
-                await before.arm_cancel_on_disconnect()
+                with pytest.raises(VenueError) as websocket_only:
+                    await before.arm_cancel_on_disconnect()
             async with DeribitAdapter(url, "id", "secret", policy=FAST) as after:      # a new process
                 found = await after.order("s-8")
                 open_orders = await after.open_orders()
                 fake.forget("s-9")
                 with pytest.raises(VenueError) as forgotten:
                     await after.order("s-9")
-                return found, open_orders, forgotten.value
-    found, open_orders, forgotten = asyncio.run(main())
+                return found, open_orders, forgotten.value, websocket_only.value
+    found, open_orders, forgotten, websocket_only = asyncio.run(main())
     assert found.status == "ACCEPTED" and found.client_order_id == "s-8"
     assert {r.client_order_id for r in open_orders} == {"s-8", "s-9"}
     assert forgotten.status == 404
-    assert fake.cancel_on_disconnect == "account"
+    assert websocket_only.code == "11050"                    # Deribit takes it over its websocket only
+
+
+def test_a_refusal_while_polling_an_order_is_not_taken_for_its_end():
+    async def check(venue, fake, url):
+        await venue.submit(sell("s-10", 95_000.0, price=0.05))
+        fake.fail.append("retry")
+        with pytest.raises(BrokerError) as busy:
+            await venue.order("s-10")
+        return busy.value, await venue.order("s-10")
+
+    busy, later = run(check)
+    assert not isinstance(busy, VenueError) and "10040" in str(busy)
+    assert later.status == "ACCEPTED"

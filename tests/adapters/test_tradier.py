@@ -10,7 +10,7 @@ import asyncio
 import numpy as np
 import pytest
 
-from adapters.tradier import TradierAdapter, listed, occ_symbol, parse_occ, tag_of
+from adapters.tradier import TradierAdapter, listed, occ_symbol, option_root, parse_occ, tag_of
 from adapters.venue_http import RetryPolicy, VenueDataError, VenueError
 from core.orders import Contract, OrderLeg, SubmitOrder
 from tests.adapters.fakes.common import serving
@@ -38,6 +38,8 @@ def vertical(coid: str, side: str = "SELL", quantity: int = 2, price: float = 1.
 
 def test_occ_symbols_tags_and_collections():
     assert occ_symbol("SPY", "2019-06-05", 282.0, "C") == "SPY190605C00282000"
+    assert option_root("SPX", "2026-12-18") == "SPX" and option_root("SPX", "2026-12-11") == "SPXW"
+    assert option_root("SPY", "2026-12-11") == "SPY"
     assert parse_occ("SPY190605P00282500") == ("SPY", "2019-06-05", 282.5, "P") and parse_occ("AAPL") is None
     assert tag_of("strat-42-a1b2") == "strat-42-a1b2"
     assert tag_of("s:1:D").startswith("x-") and tag_of("s:1:D") == tag_of("s:1:D")
@@ -49,7 +51,7 @@ def test_a_credit_vertical_goes_as_multileg_with_open_sides():
         return await broker.submit(vertical("v-1")), fake.forms[-1]
 
     report, form = run(check)
-    assert report.status == "ACCEPTED" and report.quantity == 2 and report.client_order_id == "v-1"
+    assert report.status == "PENDING_NEW" and report.quantity == 2 and report.client_order_id == "v-1"
     assert (form["class"], form["type"], form["price"], form["tag"]) == ("multileg", "credit", "1.05", "v-1")
     assert form["option_symbol[0]"] == "SPY261218C00600000" and form["side[0]"] == "sell_to_open"
     assert form["option_symbol[1]"] == "SPY261218C00605000" and form["side[1]"] == "buy_to_open"

@@ -8,7 +8,8 @@ percent, greeks), `public/get_index_price`, `private/buy|sell` ({order, trades})
 The HTTP status of an error is not documented; the fake answers 400 (429 for too_many_requests).
 
 Its quotes are the simulated crypto market's (sim.market.crypto) for the expiries it lists. Test hooks: `fail`
-(the next answers: "drop" closes the connection unanswered, "rate_limit", "server_error"), `fill` (a partial or
+(the next answers: "drop" closes the connection unanswered, "rate_limit", "server_error", "retry" (10040
+in a 400)), `fill` (a partial or
 whole fill of a resting order), `forget` (the venue loses an order), `strip_greeks`, `token_ttl_s`.
 """
 
@@ -48,7 +49,6 @@ class FakeDeribit:
         self.orders: dict[str, dict[str, Any]] = {}
         self.positions: dict[str, float] = {}
         self.no_greeks: set[str] = set()
-        self.cancel_on_disconnect = ""
         self.instruments, self.quotes = self._listing()
         self._sequence = 0
 
@@ -115,6 +115,8 @@ class FakeDeribit:
                 return _error(10028, "too_many_requests", 429)
             if failure == "server_error":
                 return _error(13028, "temporarily_unavailable", 503)
+            if failure == "retry":
+                return _error(10040, "retry")
         envelope = await request.json()
         params = {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in envelope["params"].items()}
         if method.startswith("private/") and not self._authorized(request):
@@ -242,8 +244,8 @@ class FakeDeribit:
                  "direction": "buy" if size > 0 else "sell"} for name, size in self.positions.items() if size]
 
     def _private_enable_cancel_on_disconnect(self, params: dict[str, str]) -> str:
-        self.cancel_on_disconnect = params.get("scope", "connection")
-        return "ok"
+        """WebSocket only, the docs say: over HTTP an error."""
+        raise _RpcError(11050, "bad_request: websocket only")
 
 
 class _RpcError(Exception):
