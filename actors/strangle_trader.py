@@ -465,6 +465,11 @@ class StrangleTrader(Component):
     def _resume_strangle(self, live: list[LegState], opened_ns: dict[str, int], now_ns: int) -> None:
         expiry = max(leg.contract.expiry for leg in live)
         by_right = {leg.contract.right: leg for leg in live if leg.contract.expiry == expiry}
+        others = [leg for leg in live if leg.contract.expiry != expiry or by_right[leg.contract.right] is not leg]
+        if others:
+            self.log.error("strangle_legs_not_resumed", legs=[f"{g.contract.expiry} {g.contract.strike:g}"
+                                                               f"{g.contract.right}: {g.open_contracts}" for g in others],
+                           hint="the ledger holds more than one strangle: close these at the venue")
         for right in ("C", "P"):
             by_right.setdefault(right, LegState(Contract(self.config.symbol, expiry, 0.0, right)))
         self.current = Strangle(expiry, self._expiry_ns(expiry), opened_ns.get(expiry, now_ns), by_right)
