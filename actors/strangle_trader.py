@@ -467,8 +467,8 @@ class StrangleTrader(Component):
         by_right = {leg.contract.right: leg for leg in live if leg.contract.expiry == expiry}
         others = [leg for leg in live if leg.contract.expiry != expiry or by_right[leg.contract.right] is not leg]
         if others:
-            self.log.error("strangle_legs_not_resumed", legs=[f"{g.contract.expiry} {g.contract.strike:g}"
-                                                               f"{g.contract.right}: {g.open_contracts}" for g in others],
+            named = [f"{g.contract.expiry} {g.contract.strike:g}{g.contract.right}: {g.open_contracts}" for g in others]
+            self.log.error("strangle_legs_not_resumed", legs=named,
                            hint="the ledger holds more than one strangle: close these at the venue")
         for right in ("C", "P"):
             by_right.setdefault(right, LegState(Contract(self.config.symbol, expiry, 0.0, right)))
