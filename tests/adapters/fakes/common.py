@@ -7,9 +7,36 @@ from __future__ import annotations
 import asyncio
 import threading
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from typing import Any, Callable
 
+import numpy as np
 from aiohttp import web
+
+from core.instruments import CRYPTO_PRODUCTS
+from core.quotes import ChainQuotes
+from core.units import NS_PER_YEAR
+from sim.market.crypto import BTC_MARKET, crypto_chain, crypto_strikes
+
+
+def btc_chain(expiry: str, expiry_ns: int, now_ns: int, index_usd: float, seed: int) -> ChainQuotes:
+    """The simulated market's BTC chain for a fake venue's quotes (coin premiums, DVOL 50)."""
+    spec = CRYPTO_PRODUCTS["BTC"]
+    strikes = crypto_strikes(spec, index_usd, (expiry_ns - now_ns) / NS_PER_YEAR, 0.5)
+    return crypto_chain(spec, BTC_MARKET, expiry, expiry_ns, now_ns, index_usd, 50.0, strikes,
+                        np.random.default_rng(seed))
+
+
+def injected_failure(fake: Any, request: web.Request,
+                     answers: dict[str, Callable[[], web.Response]]) -> web.Response | None:
+    """The next failure a test queued in `fake.fail`, if any: "drop" closes the connection unanswered, any other
+    is the venue's own answer from `answers` (its rate limit, its 5xx, ...)."""
+    if not fake.fail:
+        return None
+    failure = fake.fail.pop(0)
+    if failure == "drop":
+        request.transport.close()
+        raise asyncio.CancelledError
+    return answers[failure]()
 
 
 def losing_answers(fake: Any):

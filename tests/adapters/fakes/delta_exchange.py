@@ -14,19 +14,16 @@ says it, unless `date_header_skew_s` says otherwise), `fill`, `forget`, `strip_g
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from datetime import datetime, timedelta, timezone
 from email.utils import formatdate
 from typing import Any
 
-import numpy as np
 from aiohttp import web
 
 from adapters.delta_exchange import option_symbol, sign, venue_order_id
-from core.instruments import CRYPTO_PRODUCTS
-from sim.market.crypto import BTC_MARKET, crypto_chain, crypto_strikes
+from tests.adapters.fakes.common import btc_chain, injected_failure
 
 EXPIRY = "2026-11-03"
 NOW_NS = int(datetime(2026, 11, 2, 9, tzinfo=timezone.utc).timestamp()) * 10**9
@@ -55,11 +52,8 @@ class FakeDeltaExchange:
         self._next_id = 1000
 
     def _listing(self) -> tuple[dict[str, dict], dict[str, dict]]:
-        spec = CRYPTO_PRODUCTS["BTC"]
         expiry_ns = int(datetime.fromisoformat(f"{self.expiry}T12:00:00+00:00").timestamp()) * 10**9
-        strikes = crypto_strikes(spec, self.spot_usd, (expiry_ns - self.now_ns) / (365 * 86400e9), 0.5)
-        chain = crypto_chain(spec, BTC_MARKET, self.expiry, expiry_ns, self.now_ns, self.spot_usd, 50.0, strikes,
-                             np.random.default_rng(5))
+        chain = btc_chain(self.expiry, expiry_ns, self.now_ns, self.spot_usd, 5)
         products, quotes = {}, {}
         for row, strike in enumerate(chain.strikes):
             right = "C" if chain.is_call[row] else "P"
@@ -107,16 +101,12 @@ class FakeDeltaExchange:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         self.calls.append(f"{request.method} {path}")
-        if self.fail:
-            failure = self.fail.pop(0)
-            if failure == "drop":
-                request.transport.close()
-                raise asyncio.CancelledError
-            if failure == "rate_limit":
-                return self._json({"success": False, "error": {"code": "rate_limit_exceeded"}}, 429,
-                                  {"X-RATE-LIMIT-RESET": "20"})
-            if failure == "server_error":
-                return self._json({"success": False, "error": {"code": "unavailable"}}, 503)
+        failed = injected_failure(self, request, {
+            "rate_limit": lambda: self._json({"success": False, "error": {"code": "rate_limit_exceeded"}}, 429,
+                                             {"X-RATE-LIMIT-RESET": "20"}),
+            "server_error": lambda: self._json({"success": False, "error": {"code": "unavailable"}}, 503)})
+        if failed is not None:
+            return failed
         if not request.headers.get("User-Agent"):
             return web.Response(status=403, text="Request blocked by CDN")
         body = await request.text()

@@ -15,16 +15,14 @@ whole fill of a resting order), `forget` (the venue loses an order), `strip_gree
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, time, timedelta, timezone
 from typing import Any
 
-import numpy as np
 from aiohttp import web
 
 from adapters.deribit import instrument_name
-from core.instruments import CRYPTO_PRODUCTS, round_to_tick
-from sim.market.crypto import BTC_MARKET, crypto_chain, crypto_strikes
+from core.instruments import round_to_tick
+from tests.adapters.fakes.common import btc_chain, injected_failure
 
 NOW_NS = int(datetime(2026, 11, 2, 9, tzinfo=timezone.utc).timestamp()) * 10**9
 EXPIRIES = ("2026-11-03", "2026-11-06")
@@ -53,14 +51,11 @@ class FakeDeribit:
         self._sequence = 0
 
     def _listing(self) -> tuple[dict[str, dict], dict[str, dict]]:
-        spec = CRYPTO_PRODUCTS["BTC"]
         instruments, quotes = {}, {}
         for seed, expiry in enumerate(self.expiries):
             expiry_ns = int(datetime.combine(datetime.fromisoformat(expiry).date(), time(8),
                                              tzinfo=timezone.utc).timestamp()) * 10**9
-            strikes = crypto_strikes(spec, self.index_usd, (expiry_ns - self.now_ns) / (365 * 86400e9), 0.5)
-            chain = crypto_chain(spec, BTC_MARKET, expiry, expiry_ns, self.now_ns, self.index_usd, 50.0, strikes,
-                                 np.random.default_rng(seed))
+            chain = btc_chain(expiry, expiry_ns, self.now_ns, self.index_usd, seed)
             for row, strike in enumerate(chain.strikes):
                 right = "C" if chain.is_call[row] else "P"
                 name = instrument_name("BTC", expiry, float(strike), right)
@@ -106,17 +101,12 @@ class FakeDeribit:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         method = f"{request.match_info['scope']}/{request.match_info['method']}"
         self.calls.append(method)
-        if self.fail:
-            failure = self.fail.pop(0)
-            if failure == "drop":
-                request.transport.close()
-                raise asyncio.CancelledError
-            if failure == "rate_limit":
-                return _error(10028, "too_many_requests", 429)
-            if failure == "server_error":
-                return _error(13028, "temporarily_unavailable", 503)
-            if failure == "retry":
-                return _error(10040, "retry")
+        failed = injected_failure(self, request, {
+            "rate_limit": lambda: _error(10028, "too_many_requests", 429),
+            "server_error": lambda: _error(13028, "temporarily_unavailable", 503),
+            "retry": lambda: _error(10040, "retry")})
+        if failed is not None:
+            return failed
         envelope = await request.json()
         params = {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in envelope["params"].items()}
         if method.startswith("private/") and not self._authorized(request):

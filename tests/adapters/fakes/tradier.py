@@ -13,13 +13,13 @@ Test hooks: `fail` ("drop", "rate_limit" (429), "quota" (400 Quota Violation), "
 
 from __future__ import annotations
 
-import asyncio
 from math import gcd
 from typing import Any
 
 from aiohttp import web
 
 from adapters.tradier import occ_symbol, tag_of
+from tests.adapters.fakes.common import injected_failure
 
 EXPIRY = "2026-12-18"
 STRIKES = (590.0, 595.0, 600.0, 605.0, 610.0)
@@ -76,17 +76,12 @@ class FakeTradier:
 
     async def _gate(self, request: web.Request) -> web.Response | None:
         self.calls.append(f"{request.method} {request.path}")
-        if self.fail:
-            failure = self.fail.pop(0)
-            if failure == "drop":
-                request.transport.close()
-                raise asyncio.CancelledError
-            if failure == "rate_limit":
-                return web.json_response({"errors": {"error": "Rate limit exceeded"}}, status=429)
-            if failure == "quota":
-                return web.json_response({"errors": {"error": "Quota Violation"}}, status=400)
-            if failure == "server_error":
-                return web.json_response({"fault": {"faultstring": "Datastore Error"}}, status=500)
+        failed = injected_failure(self, request, {
+            "rate_limit": lambda: web.json_response({"errors": {"error": "Rate limit exceeded"}}, status=429),
+            "quota": lambda: web.json_response({"errors": {"error": "Quota Violation"}}, status=400),
+            "server_error": lambda: web.json_response({"fault": {"faultstring": "Datastore Error"}}, status=500)})
+        if failed is not None:
+            return failed
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return web.json_response({"fault": {"faultstring": "Invalid Access Token", "detail": {
                 "errorcode": "keymanagement.service.invalid_access_token"}}}, status=401)
