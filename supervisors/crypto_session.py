@@ -110,14 +110,9 @@ class CryptoSessionRunner:
 
     def listed_expiries(self) -> list[str]:
         """What the venue lists for the strangle's coin now, within the strangle's reach (max_expiry_days)."""
-        async def ask() -> list[str]:
-            adapter = self.adapter_factory()
-            try:
-                return await adapter.expirations(self.config.strangle.symbol)
-            finally:
-                await adapter.close()
+        listed = ask_adapter(self.adapter_factory, lambda adapter: adapter.expirations(self.config.strangle.symbol))
         horizon = datetime.now(timezone.utc).date() + timedelta(days=self.config.strangle.max_expiry_days + 1)
-        return [e for e in asyncio.run(ask()) if date.fromisoformat(e) <= horizon]
+        return [e for e in listed if date.fromisoformat(e) <= horizon]
 
     def run(self, duration_s: float | None = None, status_every_s: float = 10.0, route_every_s: float = 30.0) -> None:
         """Supervise until `duration_s` passes or `request_stop()`; a status line every `status_every_s`."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from types import SimpleNamespace
 
 import aiohttp
 import pytest
@@ -16,6 +17,7 @@ from adapters.paper_http import HttpBroker
 from adapters.protocol import BrokerRequestError
 from core.orders import Contract, OrderFilled, OrderLeg, SubmitOrder
 from sim.market.live import MarketSpec
+from tests.adapters.fakes.common import serving as serving_app
 from tests.kit.topologies import paper_exchange_app
 
 FAST_MARKET = MarketSpec(interval_ms=50, n_strikes=40, expiry_days=(7, 30))
@@ -290,17 +292,10 @@ def test_the_broker_api_key_goes_in_an_authorization_header():
 
         app = web.Application()
         app.router.add_get("/orders", handler)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        try:
+        async with serving_app(SimpleNamespace(app=lambda: app)) as url:
             for key in ("sk-test-1", None):
-                async with HttpBroker(f"http://127.0.0.1:{port}", api_key=key) as broker:
+                async with HttpBroker(url, api_key=key) as broker:
                     await broker._call("GET", "/orders")
-        finally:
-            await runner.cleanup()
 
     asyncio.run(scenario())
     assert seen == ["Bearer sk-test-1", None]
