@@ -182,6 +182,7 @@ def _crypto_session(args: argparse.Namespace) -> int:
     """Run the crypto strangle as a paper or live session until its duration or Ctrl-C, then stop it in order."""
     import signal
 
+    from adapters.protocol import BrokerError
     from config.base import ConfigError
     from config.crypto import load_crypto_profile
     from supervisors.crypto_session import CryptoSessionRunner
@@ -203,6 +204,9 @@ def _crypto_session(args: argparse.Namespace) -> int:
         session.start()
         print(f"venue {session.url}; ledger {config.ledger.path or 'in memory'}", flush=True)
         session.run(args.duration_s, status_every_s=args.status_every_s)
+    except (BrokerError, TimeoutError, OSError) as err:        # the venue refused or never answered at start
+        print(f"crypto-session: could not start: {err}", file=sys.stderr)
+        return 1
     finally:
         summary = session.stop()
         for signum, handler in previous.items():

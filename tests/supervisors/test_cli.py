@@ -34,3 +34,19 @@ def test_strategies_montecarlo_runs_paired_paths_and_refuses_what_it_cannot_run(
     assert exit_info.value.code == 2 and "want a whole number >= 2" in capsys.readouterr().err
     assert main(["strategies", "--montecarlo", "--profile", "config/profiles/strategy.yaml", "--paths", "2"]) == 2
     assert "runs one symbol on the simulated market" in capsys.readouterr().err
+
+
+def test_crypto_session_refusals_are_messages_not_tracebacks(tmp_path, capsys, monkeypatch):
+    profile = tmp_path / "live.yaml"
+    profile.write_text("mode: live\nallow_live: true\nvenue: {kind: deribit, url: 'http://127.0.0.1:9'}\n"
+                       f"ledger: {{kind: sqlite, path: '{tmp_path / 'ledger.db'}'}}\n")
+    monkeypatch.delenv("SPREADWRIGHT_DERIBIT_CLIENT_ID", raising=False)
+    assert main(["crypto-session", "--profile", str(profile)]) == 2
+    assert "SPREADWRIGHT_DERIBIT_CLIENT_ID" in capsys.readouterr().err
+    monkeypatch.setenv("SPREADWRIGHT_DERIBIT_CLIENT_ID", "id")
+    monkeypatch.setenv("SPREADWRIGHT_DERIBIT_CLIENT_SECRET", "secret")
+    assert main(["crypto-session", "--profile", str(profile)]) == 1            # nothing listens on port 9
+    err = capsys.readouterr().err
+    assert "could not start" in err and "Traceback" not in err
+    assert main(["crypto-backtest", "--profile", str(tmp_path / "missing.yaml")]) == 2
+    assert "cannot read it" in capsys.readouterr().err
