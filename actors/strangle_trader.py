@@ -547,10 +547,47 @@ class StrangleTrader(Component):
         strangle.reason = strangle.reason or reason
         self._record_trade(now_ns)
 
+    def positions(self) -> list[dict[str, Any]]:
+        """The open legs as the book shows positions: contracts (negative: short), the mark (the ask, what buying
+        back costs) in USD per unit of underlying, the open contracts' unrealized P&L against their average sale
+        in USD, and their delta in units of the coin (the venue's delta; None without a quote)."""
+        if self.current is None:
+            return []
+        chain = self.chains.get(self.current.expiry)
+        return [self._position(leg, chain) for leg in self.current.legs.values() if leg.open_contracts]
+
+    def _position(self, leg: LegState, chain: ChainQuotes | None) -> dict[str, Any]:
+        units, quantity = self.spec.multiplier, -leg.open_contracts
+        row = _row(chain, leg.contract)
+        mark_usd = unrealized_usd = delta_coin = None
+        if row is not None and chain.ask[row] > 0:
+            mark_usd = self.spec.premium_usd(float(chain.ask[row]), chain.underlying)
+            average_sale_usd = leg.sold_usd / leg.sold if leg.sold else 0.0
+            unrealized_usd = leg.open_contracts * (average_sale_usd - mark_usd) * units
+            if chain.delta is not None:
+                delta_coin = float(chain.delta[row]) * quantity * units
+        contract = leg.contract
+        return {"symbol": contract.symbol, "expiry": contract.expiry, "strike": contract.strike,
+                "right": contract.right, "quantity": quantity, "mark_per_share": mark_usd,
+                "unrealized_usd": unrealized_usd, "delta_shares": delta_coin, "gamma_shares_per_usd": None,
+                "vega_usd_per_vol_point": None, "theta_usd_per_day": None}
+
+    def book(self) -> dict[str, Any]:
+        """The strangle's book in the shape of the session book's status (positions and a total in USD): realized
+        is the strangles closed, unrealized the one held (its whole P&L, as `pnl_usd`); no total while a held
+        leg has no quote (an unmarked P&L is not shown as zero)."""
+        realized_usd = sum(trade["pnl_usd"] for trade in self.trades)
+        open_usd = self.pnl_usd()
+        book: dict[str, Any] = {"positions": self.positions()}
+        if open_usd is not None:
+            book["total"] = {"realized_usd": realized_usd, "unrealized_usd": open_usd,
+                             "pnl_usd": realized_usd + open_usd}
+        return book
+
     def snapshot(self) -> dict[str, Any]:
         return {"phase": self.phase, "trades": list(self.trades), "counts": dict(self.counts),
                 "pnl_usd_open": self.pnl_usd() if self.current is not None else 0.0,
-                "expiries_quoted": sorted(self.chains), "trading_state": self.trading_state}
+                "expiries_quoted": sorted(self.chains), "trading_state": self.trading_state, "book": self.book()}
 
     _HANDLERS = {ChainQuotes: _on_quotes, OrderFilled: lambda self, m, t: self._on_fill(m, t),
                  OrderCancelled: _on_cancelled, OrderRejected: _on_refused, OrderDenied: _on_refused,

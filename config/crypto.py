@@ -17,6 +17,7 @@ from config.exchange import ExchangeConfig
 from config.ledger import LedgerConfig
 from config.risk import RiskConfig, RiskLimits
 from config.runtime import RuntimeConfig
+from config.session import Mode
 from core.instruments import VENUE_PRODUCTS
 from core.strategy.strangle import ExitLimits, TrailingLevel
 
@@ -36,6 +37,12 @@ def crypto_config(data: dict, source: str = "") -> CryptoSessionConfig:
         return CryptoSessionConfig.model_validate_json(json.dumps(data, default=str))
     except ValidationError as err:
         raise ConfigError.from_validation(err, source) from None
+
+
+def is_crypto_profile(data: object) -> bool:
+    """Whether a profile's settings are a crypto strangle session's (they have a `strangle` section) rather than
+    the listed-options spreads session's (`config.session.SessionConfig`)."""
+    return isinstance(data, dict) and "strangle" in data
 
 
 def load_crypto_profile(path: str | Path) -> CryptoSessionConfig:
@@ -172,7 +179,7 @@ class CryptoSessionConfig(FrozenModel):
     (`venue`; `mode: live` and `allow_live: true` both, and credentials in the environment)."""
 
     name: str = Field("crypto-strangle", min_length=1)
-    mode: Literal["backtest", "paper", "live"] = "backtest"
+    mode: Mode = Mode.BACKTEST
     allow_live: bool = False
     strangle: StrangleConfig = StrangleConfig()
     market: CryptoMarketConfig = CryptoMarketConfig()
@@ -191,20 +198,20 @@ class CryptoSessionConfig(FrozenModel):
 
     @model_validator(mode="after")
     def _live_only_when_allowed(self) -> CryptoSessionConfig:
-        if self.mode == "live" and not self.allow_live:
+        if self.mode is Mode.LIVE and not self.allow_live:
             raise rule_error("mode", "live trading needs allow_live: true as well (the default is paper)")
-        if self.mode == "live" and self.venue.kind == "paper":
+        if self.mode is Mode.LIVE and self.venue.kind == "paper":
             raise rule_error("venue", "a live session trades at a real venue: set venue.kind and venue.url")
-        if self.venue.kind != "paper" and self.mode != "live":
+        if self.venue.kind != "paper" and self.mode is not Mode.LIVE:
             raise rule_error("venue", f"{self.venue.kind} is a real venue: trading there is mode: live "
                                       f"(with allow_live: true)")
         return self
 
     @model_validator(mode="after")
     def _sessions_are_durable_and_sized_for_the_gate(self) -> CryptoSessionConfig:
-        if self.mode != "backtest" and self.ledger.kind != "sqlite":
-            raise rule_error("ledger", f"mode {self.mode} sends real orders: set ledger.kind: sqlite and a path (a "
-                                       f"restart rebuilds the strangle from it)")
+        if self.mode is not Mode.BACKTEST and self.ledger.kind != "sqlite":
+            raise rule_error("ledger", f"mode {self.mode.value} sends real orders: set ledger.kind: sqlite and a "
+                                       f"path (a restart rebuilds the strangle from it)")
         limit = self.risk.limits.max_contracts_per_order
         if self.strangle.quantity > limit:
             raise rule_error("strangle", f"quantity {self.strangle.quantity}: every order would be refused by the "

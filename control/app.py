@@ -18,7 +18,7 @@ from control.api import ApiError, Call, Route, openapi_document, problem_middlew
 from control.auth import SESSION_COOKIE, Authenticator, auth_middleware
 from control.configs import ConfigRoutes
 from control.schemas import Health, LoginIn, LoginOut
-from control.sessions import Launcher, SessionManager, launch_paper_session
+from control.sessions import Launcher, SessionManager, launch_session
 from control.trading import TradingRoutes
 from persistence.control.errors import DatabaseUnavailableError
 from persistence.control.store import ControlStore
@@ -86,7 +86,7 @@ class _AuthRoutes:
 
 def build_app(config: ControlConfig, store: ControlStore, token: str,
               now: Callable[[], datetime] = utc_now, clock_s: Callable[[], float] = time.monotonic,
-              launcher: Launcher = launch_paper_session, watch: bool = True) -> web.Application:
+              launcher: Launcher = launch_session, watch: bool = True) -> web.Application:
     """The whole API over `store`; `launcher` starts a session process; `watch`: follow sessions in the
     background (tests that drive `watch_once` themselves turn it off)."""
     authenticator = Authenticator(token, config.login_ttl_s, clock_s)

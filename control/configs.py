@@ -9,18 +9,39 @@ from pathlib import Path
 from typing import Any
 
 from config.base import ConfigError
+from config.crypto import CryptoSessionConfig, crypto_config, is_crypto_profile, load_crypto_profile
 from config.loader import ENV_PREFIX, SECRET_FIELDS, load_profile, validate_config
 from config.session import Mode, SessionConfig
 from control.api import ApiError, Call, Route
-from control.schemas import AuditOut, AuditQuery, ConfigChangeOut, ConfigIn, ConfigOut, ConfigVersionOut
+from control.schemas import (
+    AuditOut,
+    AuditQuery,
+    ConfigChangeOut,
+    ConfigIn,
+    ConfigOut,
+    ConfigVersionOut,
+    TemplateQuery,
+)
 from persistence.control.errors import ConflictError
 from persistence.control.store import ControlStore
 
 TEMPLATE_PROFILE = "paper"
 """The built-in profile a new profile starts from in the command center."""
+CRYPTO_TEMPLATE_PROFILE = "strangle_paper"
+"""The built-in crypto profile a new crypto strangle profile starts from."""
 
 
-def checked_settings(settings: dict[str, Any], allow_live: bool, state_dir: str) -> SessionConfig:
+Profile = SessionConfig | CryptoSessionConfig
+"""A session profile the command center runs: listed-options spreads, or the crypto strangle (settings with a
+`strangle` section: `config.crypto.is_crypto_profile`)."""
+
+
+def profile_config(settings: dict[str, Any], source: str) -> Profile:
+    """The settings validated by the models of their kind of session (ConfigError naming each field)."""
+    return crypto_config(settings, source) if is_crypto_profile(settings) else validate_config(settings, source)
+
+
+def checked_settings(settings: dict[str, Any], allow_live: bool, state_dir: str) -> Profile:
     """The settings validated by the session's own models (errors name `settings.<field>`), for a paper session,
     or a live one where the server allows it; secrets are refused (they come from the server's environment); the
     ledger must live in the server's state folder (a path the API takes is a file the server writes)."""
@@ -30,18 +51,19 @@ def checked_settings(settings: dict[str, Any], allow_live: bool, state_dir: str)
             reason = f"secrets are not stored: set {variable} in the server's environment"
             raise ApiError(422, "invalid", f"settings.{secret}: {reason}", [(f"settings.{secret}", reason)])
     try:
-        config = validate_config(settings, "settings")
+        config = profile_config(settings, "settings")
     except ConfigError as err:
         problems = [(f"settings.{f}", r) for f, r in err.problems]
         raise ApiError(422, "invalid", "; ".join(f"{f}: {r}" for f, r in problems), problems) from None
     if config.mode is Mode.BACKTEST:
+        command = "crypto-backtest" if isinstance(config, CryptoSessionConfig) else "backtest"
         raise ApiError(422, "invalid", "settings.mode: the command center runs paper (or live) sessions; run "
-                       "backtests with `spreadwright backtest`", [("settings.mode", "must be paper or live")])
+                       f"backtests with `spreadwright {command}`", [("settings.mode", "must be paper or live")])
     if config.mode is Mode.LIVE and not allow_live:
         raise ApiError(422, "invalid", "settings.mode: live sessions are off on this server (allow_live: false)",
                        [("settings.mode", "live is off on this server (control allow_live: false)")])
     folder = Path(state_dir).resolve()
-    if not Path(config.ledger.path).resolve().is_relative_to(folder):
+    if config.ledger.path is None or not Path(config.ledger.path).resolve().is_relative_to(folder):
         reason = f"must be a file in the server's state folder {folder} (e.g. {folder / 'ledger.db'})"
         raise ApiError(422, "invalid", f"settings.ledger.path: {reason}", [("settings.ledger.path", reason)])
     return config
@@ -55,7 +77,9 @@ def _holds(settings: Any, path: list[str]) -> bool:
     return True
 
 
-def stored_body(config: SessionConfig) -> dict[str, Any]:
+def stored_body(config: Profile) -> dict[str, Any]:
+    if isinstance(config, CryptoSessionConfig):                  # its credentials are never fields
+        return config.model_dump(mode="json")
     return config.model_dump(mode="json", exclude={"broker": {"api_key"}})
 
 
@@ -70,8 +94,9 @@ class ConfigRoutes:
             Route("GET", "/api/configs", self.list_configs, "List trading profiles", tag, list[ConfigOut], ),
             Route("POST", "/api/configs", self.create_config, "Create a trading profile", tag, ConfigOut,
                   body=ConfigIn, status=201, errors=(409,)),
-            Route("GET", "/api/configs/template", self.template, "Settings of the built-in paper profile, to start "
-                  "a new one from", tag, ConfigIn),
+            Route("GET", "/api/configs/template", self.template, "Settings of a built-in paper profile (spreads, "
+                  "or kind=crypto: the BTC short strangle), to start a new one from", tag, ConfigIn,
+                  query=TemplateQuery),
             Route("GET", "/api/configs/{config_id}", self.get_config, "One trading profile", tag, ConfigOut,
                   path_ints=("config_id",)),
             Route("PUT", "/api/configs/{config_id}", self.update_config, "Update a trading profile (a new version "
@@ -89,7 +114,13 @@ class ConfigRoutes:
         return [ConfigOut.model_validate(row) for row in await self.store.list_configurations()]
 
     async def template(self, call: Call) -> ConfigIn:
-        """The built-in paper profile, its ledger in this server's state folder."""
+        """A built-in paper profile (`kind`: spreads, or the crypto strangle), its ledger in this server's state
+        folder."""
+        if call.query.kind == "crypto":
+            settings = stored_body(load_crypto_profile(CRYPTO_TEMPLATE_PROFILE))
+            settings["ledger"]["path"] = str(Path(self.state_dir) / "crypto-ledger.db")
+            return ConfigIn(name=settings["name"], description="the built-in crypto strangle paper profile",
+                            settings=settings)
         settings = stored_body(load_profile(TEMPLATE_PROFILE, env={}))
         settings["ledger"]["path"] = str(Path(self.state_dir) / "ledger.db")
         return ConfigIn(name=settings["name"], description="the built-in paper profile", settings=settings)

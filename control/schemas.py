@@ -33,7 +33,8 @@ class LoginOut(_Out):
 
 class ConfigIn(_In):
     """A trading profile: a name and the session settings (the same fields as a YAML profile: `symbols`, `sizing`,
-    `risk`, `strategist`, ...; see docs/configuration.md). Secrets (`broker.api_key`) are not accepted here."""
+    `risk`, `strategist`, ...; see docs/configuration.md; or a crypto strangle profile's, with its `strangle`
+    section: docs/crypto.md). Secrets (`broker.api_key`, venue credentials) are not accepted here."""
 
     name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.\-]*$")
     description: str = Field("", max_length=2000)
@@ -82,6 +83,11 @@ class AuditOut(_Out):
 class AuditQuery(_In):
     model_config = ConfigDict(extra="forbid", strict=False)
     limit: int = Field(100, ge=1, le=1000)
+
+
+class TemplateQuery(_In):
+    model_config = ConfigDict(extra="forbid", strict=False)
+    kind: Literal["spreads", "crypto"] = "spreads"
 
 
 class ControlIn(_In):

@@ -1,6 +1,7 @@
 """Sessions the control plane starts, watches and stops.
 
-A session runs as a child process (`spreadwright paper --channel DIR`, the same session as the CLI's) in its own
+A session runs as a child process (`spreadwright paper --channel DIR`, or `spreadwright crypto-session --channel
+DIR` for a crypto strangle profile: the same sessions as the CLI's) in its own
 process group, told to stop (SIGTERM: its ordered stop cancels every working order) when this server goes away.
 `watch` runs every `heartbeat_s`: it reads the session's channel (heartbeat, book, risk state) and its ledger
 (orders, fills), writes them to the control database and tells stream subscribers; when the process has ended it
@@ -28,7 +29,10 @@ import yaml
 
 from actors.runtime.logs import get_logger
 from config.control import ControlConfig
-from config.loader import CONTROL_ENV_PREFIX, ENV_PREFIX, SECRET_FIELDS, validate_config
+from config.crypto import CREDENTIALS, CryptoSessionConfig, is_crypto_profile
+from config.loader import CONTROL_ENV_PREFIX, ENV_PREFIX, SECRET_FIELDS
+from config.session import Mode
+from control.configs import Profile, profile_config
 from control.follower import LedgerFollower, SessionStatus, position_rows, read_status, utc
 from persistence.control.errors import ConflictError, DatabaseUnavailableError, SessionStartError
 from persistence.control.store import ControlStore
@@ -78,8 +82,25 @@ def session_environment(environ: dict[str, str]) -> dict[str, str]:
             if not key.startswith(CONTROL_ENV_PREFIX) and (not key.startswith(ENV_PREFIX) or key in kept)}
 
 
-def launch_paper_session(folder: Path, profile: Path, heartbeat_s: float) -> subprocess.Popen:
-    command = [sys.executable, "-m", "supervisors.cli", "--log-format", "json", "paper", "--profile", str(profile),
+def live_credentials(config: Profile) -> tuple[str, ...]:
+    """The environment variables a session of this profile needs (a live one: its broker's or venue's)."""
+    if config.mode is not Mode.LIVE:
+        return ()
+    if isinstance(config, CryptoSessionConfig):
+        return CREDENTIALS[config.venue.kind]
+    return (_BROKER_KEY_ENV,)
+
+
+def profile_kind(config: Profile) -> str:
+    return "crypto" if isinstance(config, CryptoSessionConfig) else "spreads"
+
+
+def launch_session(folder: Path, profile: Path, heartbeat_s: float) -> subprocess.Popen:
+    """The session of the profile's kind (`spreadwright paper`, or `crypto-session` for a crypto strangle profile)
+    as a child process following `folder` as its channel, its output in `folder/session.log`."""
+    crypto = is_crypto_profile(yaml.safe_load(profile.read_text(encoding="utf-8")))
+    command = [sys.executable, "-m", "supervisors.cli", "--log-format", "json",
+               "crypto-session" if crypto else "paper", "--profile", str(profile),
                "--channel", str(folder), "--status-every-s", str(heartbeat_s)]
     with open(folder / "session.log", "ab") as log:
         return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -151,7 +172,7 @@ def _alive(pid: int) -> bool:
 
 class SessionManager:
     def __init__(self, store: ControlStore, config: ControlConfig, now: Callable[[], datetime],
-                 clock_s: Callable[[], float], launcher: Launcher = launch_paper_session) -> None:
+                 clock_s: Callable[[], float], launcher: Launcher = launch_session) -> None:
         self.store, self.config, self.now, self.clock_s, self.launcher = store, config, now, clock_s, launcher
         self.root = Path(config.state_dir) / "sessions"
         self.followed: Followed | None = None
@@ -180,18 +201,20 @@ class SessionManager:
         profile = await self.store.active_configuration()
         if profile is None:
             raise ConflictError("no active trading profile: activate one first")
-        config = validate_config(profile.body, f"profile {profile.name}")
-        if config.mode.value == "live" and not self.config.allow_live:
+        config = profile_config(profile.body, f"profile {profile.name}")
+        if config.mode is Mode.LIVE and not self.config.allow_live:
             raise ConflictError("the active profile is live and this server does not allow live sessions")
-        if config.mode.value == "live" and not os.environ.get(_BROKER_KEY_ENV):
-            raise ConflictError(f"a live session needs the broker's credentials: set {_BROKER_KEY_ENV} in the "
-                                "server's environment")
+        missing = [v for v in live_credentials(config) if not os.environ.get(v)]
+        if missing:
+            raise ConflictError(f"a live session needs the venue's credentials: set {' and '.join(missing)} in "
+                                "the server's environment")
         session_id = f"{self.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         folder = self.root / session_id
         row = StrategySession(id=session_id, configuration_id=profile.id, content_hash=profile.content_hash,
                               mode=config.mode.value, status="starting", started_at=self.now(), stop_reason="",
                               ledger_path=str(config.ledger.path), detail={"profile": profile.name,
-                                                                             "version": profile.version})
+                                                                             "version": profile.version,
+                                                                             "kind": profile_kind(config)})
         await self.store.create_session(row, actor)
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -391,9 +414,9 @@ class SessionManager:
         if status.state == "running" and status.status is not None:
             await self.store.replace_positions(followed.session_id,
                                                position_rows(status.status, followed.follower.state, at))
-        if status.state == "running" and status.status is not None and due:
+        total = book.get("total")
+        if status.state == "running" and total and due:          # an unmarked book is no P&L point, not a zero
             followed.last_snapshot_ns = status.time_ns
-            total = book.get("total") or {}
             ledger = followed.follower.state
             await self.store.add_snapshot(TradeAnalyticsSnapshot(
                 session_id=followed.session_id, at=at, realized_usd=float(total.get("realized_usd", 0.0)),

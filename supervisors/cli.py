@@ -186,35 +186,48 @@ def _crypto_session(args: argparse.Namespace) -> int:
     from config.base import ConfigError
     from config.crypto import load_crypto_profile
     from supervisors.crypto_session import CryptoSessionRunner
+    from supervisors.paper import SessionChannel
 
+    channel = SessionChannel(args.channel) if args.channel else None
     try:
         config = load_crypto_profile(args.profile)
         session = CryptoSessionRunner(config)
     except (ConfigError, ValueError) as err:
+        if channel is not None:
+            channel.write_status("failed", {"error": f"session could not start: {err}"})
         print(err, file=sys.stderr)
         return 2
     strangle = config.strangle
     where = "paper exchange" if config.venue.kind == "paper" else f"LIVE at {config.venue.kind} {config.venue.url}"
-    print(f"crypto {config.mode} session {config.name} ({where}): {strangle.symbol} short strangle, |delta| "
+    print(f"crypto {config.mode.value} session {config.name} ({where}): {strangle.symbol} short strangle, |delta| "
           f"{strangle.delta_band[0]:.2f}-"
           f"{strangle.delta_band[1]:.2f}, entry {strangle.entry_start_ist}-{strangle.entry_end_ist} IST; "
           f"Ctrl-C stops it in order", flush=True)
     previous = {s: signal.signal(s, session.request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    failure = ""
     try:
+        if channel is not None:
+            channel.write_status("starting", None)
         session.start()
         print(f"venue {session.url}; ledger {config.ledger.path or 'in memory'}", flush=True)
-        session.run(args.duration_s, status_every_s=args.status_every_s)
+        session.run(args.duration_s, status_every_s=args.status_every_s, channel=channel)
     except (BrokerError, TimeoutError, OSError) as err:        # the venue refused or never answered at start
-        print(f"crypto-session: could not start: {err}", file=sys.stderr)
+        failure = f"crypto-session: could not start: {err}"
+        print(failure, file=sys.stderr)
         return 1
+    except BaseException as err:
+        failure = f"session ended on {type(err).__name__}: {err}"
+        raise
     finally:
         summary = session.stop()
+        if channel is not None:
+            channel.write_status("failed" if failure else "stopped", {**summary, "error": failure})
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     realized = sum(t["pnl_usd"] for t in summary.get("trades", []))
     print(f"stopped: {len(summary.get('trades', []))} strangles closed, realized ${realized:,.2f}, "
           f"{summary.get('working_at_stop', 0)} orders left working, phase at stop {summary.get('phase')}")
-    return 0
+    return 0 if not summary.get("working_at_stop") else 1
 
 
 def _crypto_backtest(args: argparse.Namespace) -> int:
@@ -608,6 +621,9 @@ def build_parser() -> argparse.ArgumentParser:
     crypto_session.add_argument("--duration-s", type=_SECONDS, default=None,
                                 help="stop after this many seconds (default: run until Ctrl-C)")
     crypto_session.add_argument("--status-every-s", type=_SECONDS, default=10.0)
+    crypto_session.add_argument("--channel", default=None, metavar="DIR", help="write the status to DIR/status.json "
+                                "and take halt/resume commands from DIR/commands (how the control plane follows "
+                                "a session it started)")
     crypto_session.set_defaults(handler=_crypto_session)
     exchange = sub.add_parser("exchange", help="serve the paper exchange (REST + websocket) on loopback")
     exchange.add_argument("--host", default="127.0.0.1")

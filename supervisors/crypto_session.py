@@ -20,6 +20,7 @@ import time
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 
+from actors.messages import SetTradingState
 from actors.runtime.asyncio_runtime import AsyncioRuntime
 from actors.runtime.logs import get_logger
 from adapters.bridge import AddRoute
@@ -27,8 +28,10 @@ from adapters.delta_exchange import DeltaExchangeAdapter
 from adapters.deribit import DeribitAdapter
 from adapters.paper_http import HttpBroker
 from config.crypto import CREDENTIALS, CryptoSessionConfig
+from config.session import Mode
+from core.risk.states import SESSION_SCOPE, parse_state
 from supervisors.kernel import CryptoSession, build_crypto_session, ledger_store
-from supervisors.paper import PaperExchangeProcess, ask_adapter, check_positions
+from supervisors.paper import PaperExchangeProcess, SessionChannel, ask_adapter, check_positions
 
 _log = get_logger(component="crypto_session")
 _CALL_TIMEOUT_S = 30.0
@@ -59,7 +62,7 @@ def venue_adapter_factory(config: CryptoSessionConfig, url: str,
 class CryptoSessionRunner:
     def __init__(self, config: CryptoSessionConfig, quote_interval_ms: int | None = None,
                  out: Callable[[str], None] = print, env: Mapping[str, str] = os.environ) -> None:
-        if config.mode == "backtest":
+        if config.mode is Mode.BACKTEST:
             raise ValueError("mode: a backtest profile runs with spreadwright crypto-backtest")
         self.config, self.url, self.out = config, config.venue.url, out
         self.quote_interval_ms = quote_interval_ms or config.venue.quote_poll_ms
@@ -114,8 +117,10 @@ class CryptoSessionRunner:
         horizon = datetime.now(timezone.utc).date() + timedelta(days=self.config.strangle.max_expiry_days + 1)
         return [e for e in listed if date.fromisoformat(e) <= horizon]
 
-    def run(self, duration_s: float | None = None, status_every_s: float = 10.0, route_every_s: float = 30.0) -> None:
-        """Supervise until `duration_s` passes or `request_stop()`; a status line every `status_every_s`."""
+    def run(self, duration_s: float | None = None, status_every_s: float = 10.0, route_every_s: float = 30.0,
+            channel: SessionChannel | None = None) -> None:
+        """Supervise until `duration_s` passes or `request_stop()`; a status line every `status_every_s` (and the
+        whole status in `channel`, whose commands are carried out as they come)."""
         started = time.monotonic()
         next_status = next_route = started
         while not self.stopping.is_set():
@@ -127,8 +132,31 @@ class CryptoSessionRunner:
                 self.route_new_expiries()
             if now >= next_status:
                 next_status = now + status_every_s
-                self.out(self.status_line())
+                self.report_status(channel)
+            if channel is not None:
+                self.carry_out(channel)
             self.stopping.wait(0.2)
+
+    def report_status(self, channel: SessionChannel | None) -> None:
+        status = self.status()
+        self.out(self.status_line(status))
+        if channel is not None:
+            channel.write_status("running", status)
+
+    def carry_out(self, channel: SessionChannel) -> None:
+        """Halt, reduce or resume the session (or the strangle) as the channel's commands say, at the risk gate;
+        each answer (the state now, or why not) goes back in the next status."""
+        for command in channel.take_commands():
+            scope = command.get("scope") or SESSION_SCOPE
+            try:
+                state = parse_state(str(command["state"])).name
+                self.runtime.tell(self.session.gate.name, SetTradingState(scope, state, str(command["reason"])))
+                gate = self._on_loop(self.session.gate.snapshot)
+                answer = {"ok": True, "state": gate["states"].get(scope, "ACTIVE"), "working": gate["working"]}
+            except (KeyError, ValueError, TimeoutError) as err:
+                answer = {"ok": False, "error": f"{type(err).__name__}: {err}"}
+            _log.info("session_command", command=command, answer=answer)
+            channel.answer(command.get("id", ""), answer)
 
     def route_new_expiries(self) -> None:
         try:
@@ -186,9 +214,18 @@ class CryptoSessionRunner:
                                       "index_usd": self.session.trader.index_usd,
                                       "gateway": self.session.gateway.snapshot()})
 
-    def status_line(self) -> str:
-        state = self.snapshot()
-        trader = state["trader"]
+    def status(self) -> dict[str, Any]:
+        """The whole status as the control plane reads it from a session's channel: the strangle's book
+        (positions, total P&L in USD), the risk gate's trading states, the gateway's counts, the strangle."""
+        def read() -> dict[str, Any]:
+            trader = self.session.trader.snapshot()
+            return {"book": trader.pop("book"), "risk": self.session.gate.snapshot(), "strangle": trader,
+                    "index_usd": self.session.trader.index_usd, "ledger": self.session.gateway.snapshot()}
+        return self._on_loop(read)
+
+    def status_line(self, status: dict[str, Any] | None = None) -> str:
+        state = status or self.status()
+        trader = state["strangle"]
         realized = sum(t["pnl_usd"] for t in trader["trades"])
         open_pnl = trader["pnl_usd_open"]
         open_text = "not marked" if open_pnl is None else f"${open_pnl:,.2f}"

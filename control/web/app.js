@@ -242,12 +242,27 @@ function setPath(tree, path, value) {
   else node[keys[keys.length - 1]] = value;
 }
 
+const CRYPTO_FIELDS = [
+  ["Strangle", [["strangle.symbol", "coin (BTC, ETH)", "string"], ["strangle.delta_band", "|delta| band (from,to)", "floats"],
+    ["strangle.quantity", "contracts per leg", "int"], ["strangle.max_expiry_days", "days to expiry at most", "int"],
+    ["strangle.expiry_buffer_minutes", "expiry buffer (min)", "int"]]],
+  ["Windows (IST)", [["strangle.entry_start_ist", "entry from", "string"], ["strangle.entry_end_ist", "entry to", "string"],
+    ["strangle.exit_start_ist", "exit from", "string"], ["strangle.exit_end_ist", "exit to", "string"]]],
+  ["Exits", [["strangle.max_loss_usd", "max loss ($)", "float"], ["strangle.max_profit_usd", "max profit ($)", "float"]]],
+  ["Risk limits", [["risk.limits.max_contracts_per_order", "contracts / order", "int"],
+    ["risk.limits.max_open_orders", "open orders", "int"], ["risk.limits.max_daily_loss_usd", "daily loss ($)", "float"],
+    ["risk.kill_switch.drawdown_usd", "kill on drawdown ($)", "float"]]],
+];
+
+/** The form's fields for a profile's kind: a crypto strangle profile has a `strangle` section. */
+const fieldsOf = (settings) => (settings && settings.strangle ? CRYPTO_FIELDS : FIELDS);
+
 function fieldId(path) { return `field-${path.replaceAll(".", "-")}`; }
 
 function renderFields(settings) {
   const box = $("config-fields");
   box.replaceChildren();
-  for (const [title, fields] of FIELDS) {
+  for (const [title, fields] of fieldsOf(settings)) {
     const set = document.createElement("fieldset");
     const legend = document.createElement("legend");
     legend.textContent = title;
@@ -276,6 +291,7 @@ function readField(input) {
   const text = input.value.trim();
   if (text === "") return undefined;
   const parts = text.split(",").map((part) => part.trim()).filter(Boolean);
+  if (kind === "string") return text;
   if (kind === "strings") return parts.map((part) => part.toUpperCase());
   if (kind === "ints") return parts.map((part) => Number.parseInt(part, 10));
   if (kind === "floats") return parts.map(Number);
@@ -317,8 +333,8 @@ async function loadConfigs(selectId) {
   if (chosen) { select.value = chosen.id; showProfile(chosen); } else { await newProfile(); }
 }
 
-async function newProfile() {
-  const template = await api("GET", "/api/configs/template");
+async function newProfile(kind = "spreads") {
+  const template = await api("GET", `/api/configs/template?kind=${kind}`);
   showProfile({ id: null, name: `profile-${state.configs.length + 1}`, description: template.description,
     settings: template.settings, is_active: false });
 }
@@ -374,7 +390,8 @@ document.addEventListener("DOMContentLoaded", () => {
     const chosen = state.configs.find((c) => String(c.id) === $("config-select").value);
     if (chosen) showProfile(chosen);
   });
-  $("config-new").addEventListener("click", () => guarded(newProfile));
+  $("config-new").addEventListener("click", () => guarded(() => newProfile("spreads")));
+  $("config-new-crypto").addEventListener("click", () => guarded(() => newProfile("crypto")));
   $("config-activate").addEventListener("click", activateProfile);
   $("config-form").addEventListener("submit", saveProfile);
   api("GET", "/api/trading/heartbeat").then(enter).catch(showLogin);

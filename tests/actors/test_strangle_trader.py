@@ -291,3 +291,24 @@ def test_a_restart_resumes_no_more_than_the_reconciled_ledger_holds():
     kept.on_message(replayed(("strangle-BTC-1-7", 10, 0.003, False, "SELL", 95_000.0, "C"),
                              ("strangle-BTC-1-8", 10, 0.002, False, "SELL", 85_000.0, "P")), ENTRY_NS)
     assert kept.phase == HELD
+
+
+def test_its_book_shows_the_short_legs_at_the_asks_and_no_total_without_a_quote():
+    component, port = trader()
+    assert component.book() == {"positions": [], "total": {"realized_usd": 0.0, "unrealized_usd": 0.0,
+                                                           "pnl_usd": 0.0}}
+    held(component, port, credit=0.003)
+    quotes = component.chains["2026-11-03"]
+    positions = component.book()["positions"]
+    assert {p["right"]: p["quantity"] for p in positions} == {"C": -10, "P": -10}
+    for p in positions:
+        row = (quotes.strikes == p["strike"]) & (quotes.is_call == (p["right"] == "C"))
+        ask_usd = float(quotes.ask[row][0]) * 90_000.0
+        assert p["mark_per_share"] == pytest.approx(ask_usd)
+        assert p["unrealized_usd"] == pytest.approx(10 * (0.003 * 90_000.0 - ask_usd) * 0.1)
+        assert p["delta_shares"] == pytest.approx(float(quotes.delta[row][0]) * -10 * 0.1)
+    total = component.book()["total"]
+    assert total["unrealized_usd"] == pytest.approx(sum(p["unrealized_usd"] for p in positions))
+    assert total["pnl_usd"] == pytest.approx(component.pnl_usd())
+    component.chains.clear()                                     # no quote for the held legs: not marked
+    assert "total" not in component.book() and component.book()["positions"][0]["mark_per_share"] is None

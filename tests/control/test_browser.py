@@ -1,7 +1,8 @@
 """The command center in a real browser (Debian's chromium-headless-shell driven by Playwright; no browser download):
-log in, create and activate a profile, start a session, see the heartbeat and a fill arrive, halt, stop. The session
-is the stand-in process (tests/control/fake_session.py); tests/ray/test_control_e2e.py drives a real paper session.
-Screenshots of each step are kept in reports/out/browser/."""
+log in, create and activate a profile, create a crypto strangle profile, start a session, see the heartbeat and a
+fill arrive, halt, stop. The session is the stand-in process (tests/control/fake_session.py);
+tests/ray/test_control_e2e.py drives a real paper session. Screenshots of each step are kept in
+reports/out/browser/."""
 
 from __future__ import annotations
 
@@ -40,6 +41,18 @@ def test_a_user_drives_a_session_from_the_command_center(browser_page, tmp_path)
         page.click("#config-activate")
         page.wait_for_selector("#config-select option:has-text('(active)')", state="attached")
         shot(page, "3-profile-active")
+
+        page.click("#config-new-crypto")                     # a crypto strangle profile has its own fields
+        page.wait_for_selector("#field-strangle-delta_band")
+        assert page.input_value("#field-strangle-symbol") == "BTC"
+        page.fill("#config-name", "btc strangle")
+        page.fill("#field-strangle-delta_band", "0.3, 0.2")
+        page.click("#config-save")
+        page.wait_for_selector("#config-errors li:has-text('settings.strangle.delta_band')")
+        page.fill("#field-strangle-delta_band", "0.1, 0.15")
+        page.click("#config-save")
+        page.wait_for_selector("#message:has-text('profile btc strangle saved (version 1)')")
+        shot(page, "3b-crypto-profile-saved")
 
         page.click("#start")
         page.wait_for_selector("#session-badge.running")
