@@ -96,13 +96,15 @@ class Strangle:
 
 class StrangleTrader(Component):
     def __init__(self, config: StrangleConfig, gateway: str = names.GATEWAY, session: str = "",
-                 spec: ProductSpec | None = None, held: dict[tuple, int] | None = None) -> None:
+                 spec: ProductSpec | None = None, held: dict[tuple, int] | None = None,
+                 held_at_ns: int | None = None) -> None:
         """`spec`: the product as the venue lists it (`core.instruments.venue_product`; default Deribit's, which the
         simulated market and the paper exchange quote): its contract size and premium currency value the P&L.
-        `held`: the ledger's net positions at start ((symbol, expiry, strike, right) -> contracts), reconciled with
-        the venue: a restart resumes no more than they hold (a paper exchange started anew has lost the old
-        book)."""
-        self.held = held
+        `held`: the ledger's net positions when the session started (`held_at_ns`; (symbol, expiry, strike, right)
+        -> contracts), reconciled with the venue: a restart resumes no more than they hold (a paper exchange
+        started anew has lost the old book), plus what this session's own orders (sent from `held_at_ns` on)
+        filled since, so a component restarted mid-session (a Ray actor) resumes all it traded."""
+        self.held, self.held_at_ns = held, held_at_ns
         super().__init__(names.strangle_name(config.symbol))
         self.config = config
         self.spec = spec if spec is not None else product(config.symbol)
@@ -426,6 +428,7 @@ class StrangleTrader(Component):
         """Rebuild the strangle the ledger shows open (see the module's docstring)."""
         self.replaying = False
         legs: dict[tuple[str, float, str], LegState] = {}
+        since_start: dict[tuple[str, float, str], int] = {}          # contracts sold less bought by this session
         opened_ns: dict[str, int] = {}
         expiries = replayed.expiries or ("",) * len(replayed.orders)
         for (coid, filled, price, working, side, order_legs, intent_ns), expiry in zip(replayed.rows(), expiries):
@@ -437,6 +440,9 @@ class StrangleTrader(Component):
             leg = legs.setdefault((expiry, strike, right), LegState(contract))
             self.owners[coid], self.sides[coid] = right, side
             _replay_fill(leg, side, filled, price)
+            if self.held_at_ns is not None and intent_ns >= self.held_at_ns:
+                sold = filled if side == OrderSide.SELL.value else -filled
+                since_start[(expiry, strike, right)] = since_start.get((expiry, strike, right), 0) + sold
             if working:
                 leg.working, leg.working_since_ns = coid, now_ns
             if side == OrderSide.SELL.value:
@@ -444,8 +450,8 @@ class StrangleTrader(Component):
                 day = _ist_day(intent_ns)
                 self.entries[day] = len({e for e, t in opened_ns.items() if _ist_day(t) == day})
         if self.held is not None:
-            for leg in legs.values():
-                self._match_ledger(leg)
+            for key, leg in legs.items():
+                self._match_ledger(leg, since_start.get(key, 0))
         live = [leg for leg in legs.values() if (leg.open_contracts or leg.working) and self._expiry_ns(
             leg.contract.expiry) > now_ns]
         if not live:
@@ -453,10 +459,12 @@ class StrangleTrader(Component):
             return
         self._resume_strangle(live, opened_ns, now_ns)
 
-    def _match_ledger(self, leg: LegState) -> None:
-        """Open no more of `leg` than the ledger's reconciled positions hold (the rest was closed without it)."""
+    def _match_ledger(self, leg: LegState, sold_since_start: int) -> None:
+        """Open no more of `leg` than the ledger's reconciled positions at the session's start hold, plus what
+        this session sold less bought since (the rest was closed without it)."""
         contract = leg.contract
-        short = -self.held.get((contract.symbol, contract.expiry, float(contract.strike), contract.right), 0)
+        at_start = -self.held.get((contract.symbol, contract.expiry, float(contract.strike), contract.right), 0)
+        short = at_start + sold_since_start
         if leg.open_contracts != short:
             self.log.warning("strangle_leg_not_held", contract=f"{contract.expiry} {contract.strike:g}{contract.right}",
                              orders_say=leg.open_contracts, ledger_holds=short)
@@ -587,7 +595,8 @@ class StrangleTrader(Component):
     def snapshot(self) -> dict[str, Any]:
         return {"phase": self.phase, "trades": list(self.trades), "counts": dict(self.counts),
                 "pnl_usd_open": self.pnl_usd() if self.current is not None else 0.0,
-                "expiries_quoted": sorted(self.chains), "trading_state": self.trading_state, "book": self.book()}
+                "expiries_quoted": sorted(self.chains), "trading_state": self.trading_state, "book": self.book(),
+                "index_usd": self.index_usd}
 
     _HANDLERS = {ChainQuotes: _on_quotes, OrderFilled: lambda self, m, t: self._on_fill(m, t),
                  OrderCancelled: _on_cancelled, OrderRejected: _on_refused, OrderDenied: _on_refused,

@@ -34,9 +34,18 @@ CRYPTO_PROFILES_DIR = Path(__file__).resolve().parent / "profiles" / "crypto"
 def crypto_config(data: dict, source: str = "") -> CryptoSessionConfig:
     """A crypto session's settings from plain data (YAML, JSON); ConfigError naming each field otherwise."""
     try:
-        return CryptoSessionConfig.model_validate_json(json.dumps(data, default=str))
+        return CryptoSessionConfig.model_validate_json(json.dumps(_with_session_runtime(data), default=str))
     except ValidationError as err:
         raise ConfigError.from_validation(err, source) from None
+
+
+def _with_session_runtime(data: dict) -> dict:
+    """A paper or live session runs on Ray unless its profile names a runtime kind (a backtest inline)."""
+    if isinstance(data, dict) and data.get("mode") in (Mode.PAPER, Mode.LIVE):
+        runtime = data.get("runtime") or {}
+        if isinstance(runtime, dict) and "kind" not in runtime:
+            return {**data, "runtime": {**runtime, "kind": "ray"}}
+    return data
 
 
 def is_crypto_profile(data: object) -> bool:
@@ -188,6 +197,8 @@ class CryptoSessionConfig(FrozenModel):
     """The simulated venue: its collar in coin, and quotes that may be as old as two of the market's updates."""
     ledger: LedgerConfig = LedgerConfig()
     runtime: RuntimeConfig = RuntimeConfig()
+    """Backtests run inline; paper and live sessions on Ray actors (`kind: ray`, the default for them) or, with
+    `kind: asyncio`, in one process without a cluster."""
     venue: CryptoVenueConfig = CryptoVenueConfig()
     risk: RiskConfig = RiskConfig(limits=RiskLimits(nbbo_collar_per_share=0.0005, model_collar_per_share=0.002,
                                                     max_premium_per_order_usd=50_000.0, allow_naked_short=True))
@@ -195,6 +206,16 @@ class CryptoSessionConfig(FrozenModel):
     Deribit: 0.0005 BTC, 0.002 BTC), its `*_usd` limits in USD (coin premiums valued at the index). A short
     strangle sells uncovered options, so naked shorts are allowed here (the gate's own default refuses them),
     bounded by the open-contract limits and the strangle's max loss."""
+
+    @model_validator(mode="after")
+    def _runtime_fits_the_mode(self) -> CryptoSessionConfig:
+        kind = self.runtime.kind
+        if self.mode is Mode.BACKTEST and kind != "inline":
+            raise rule_error("runtime", f"kind {kind}: a backtest runs inline, on the virtual clock")
+        if self.mode is not Mode.BACKTEST and kind == "inline":
+            raise rule_error("runtime", f"kind inline: mode {self.mode.value} runs on the wall clock: ray (Ray "
+                                        f"actors, the default) or asyncio (one process)")
+        return self
 
     @model_validator(mode="after")
     def _live_only_when_allowed(self) -> CryptoSessionConfig:

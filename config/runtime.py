@@ -44,7 +44,9 @@ class RuntimeConfig(FrozenModel):
     on a head node without them.
     """
 
-    kind: Literal["inline", "ray"] = "inline"
+    kind: Literal["inline", "ray", "asyncio"] = "inline"
+    """inline: one process on a virtual clock (backtests); ray: Ray actors on the wall clock (sessions); asyncio:
+    one process on the wall clock (a crypto session that needs no cluster)."""
     seed: int = 0
     check_serializable: bool = True
     default_latency: LatencySpec = LatencySpec()

@@ -209,7 +209,10 @@ def _crypto_session(args: argparse.Namespace) -> int:
         if channel is not None:
             channel.write_status("starting", None)
         session.start()
-        print(f"venue {session.url}; ledger {config.ledger.path or 'in memory'}", flush=True)
+        for signum in previous:                 # ray.init replaced them (its SIGTERM handler exits at once)
+            signal.signal(signum, session.request_stop)
+        print(f"venue {session.url}; ledger {config.ledger.path or 'in memory'}; runtime {config.runtime.kind}",
+              flush=True)
         session.run(args.duration_s, status_every_s=args.status_every_s, channel=channel)
     except (BrokerError, TimeoutError, OSError) as err:        # the venue refused or never answered at start
         failure = f"crypto-session: could not start: {err}"

@@ -30,7 +30,7 @@ from adapters.paper_http import HttpBroker
 from config.crypto import CREDENTIALS, CryptoSessionConfig
 from config.session import Mode
 from core.risk.states import SESSION_SCOPE, parse_state
-from supervisors.kernel import CryptoSession, build_crypto_session, ledger_store
+from supervisors.kernel import CryptoSession, Runtime, build_crypto_session, ledger_store
 from supervisors.paper import PaperExchangeProcess, SessionChannel, ask_adapter, check_positions
 
 _log = get_logger(component="crypto_session")
@@ -59,6 +59,105 @@ def venue_adapter_factory(config: CryptoSessionConfig, url: str,
     return lambda: DeltaExchangeAdapter(url, key, secret, coin=coin)
 
 
+class _LoopHost:
+    """The session's components on the asyncio runtime, in a thread of this process (`runtime.kind: asyncio`)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="crypto-session", daemon=True)
+        self.runtime: AsyncioRuntime | None = None
+        self.stopped: set[str] = set()
+
+    def build(self, make: Callable[[Runtime], CryptoSession]) -> CryptoSession:
+        self.thread.start()
+
+        def build_and_start() -> CryptoSession:
+            self.runtime = AsyncioRuntime(self.loop)
+            session = make(self.runtime)
+            self.runtime.start()
+            return session
+        return self._on_loop(build_and_start)
+
+    def snapshot(self, name: str) -> dict[str, Any]:
+        return self._on_loop(self.runtime.components[name].snapshot)
+
+    def send(self, name: str, message: Any) -> None:
+        self.runtime.tell(name, message)
+
+    def deliver(self, name: str, message: Any) -> dict[str, Any]:
+        """`message` handled by `name` (its snapshot after): the loop runs calls in the order they were made."""
+        self.send(name, message)
+        return self.snapshot(name)
+
+    def stop(self, names: list[str]) -> None:
+        def stop_each() -> None:
+            for name in names:
+                self.runtime.components[name].on_stop(time.time_ns())
+        self._on_loop(stop_each)
+        self.stopped.update(names)
+
+    def reconcile(self) -> None:
+        """Nothing to restart: a component's failure is logged by the runtime and the session goes on."""
+
+    def close(self) -> None:
+        if self.runtime is not None:
+            self.stop([n for n in self.runtime.components if n not in self.stopped])
+        if self.thread.is_alive():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(_CALL_TIMEOUT_S)
+
+    def _on_loop(self, function: Callable[[], Any]) -> Any:
+        """Run `function` on the loop (components are touched by that thread only) and return its result."""
+        async def call() -> Any:
+            return function()
+        return asyncio.run_coroutine_threadsafe(call(), self.loop).result(_CALL_TIMEOUT_S)
+
+
+class _RayHost:
+    """The session's components on Ray actors (`runtime.kind: ray`): the order path (gate, gateway, bridge) in one
+    actor, the strangle in another; a component supervisor restarts an actor that dies, and the strangle rebuilds
+    itself from the ledger."""
+
+    def __init__(self, config: CryptoSessionConfig) -> None:
+        from actors.runtime.ray_runtime import RayRuntime
+        from supervisors.ray_session import ensure_ray
+
+        self.namespace = config.runtime.ray_namespace
+        ensure_ray(config.runtime.ray_address, namespace=self.namespace)
+        self.runtime = RayRuntime(config.runtime, None, config.name)
+        self.health = None
+
+    def build(self, make: Callable[[Runtime], CryptoSession]) -> CryptoSession:
+        from supervisors.component_supervisor import ComponentSupervisor
+
+        session = make(self.runtime)
+        self.runtime.start()
+        session.gateway.store.close()           # the driver's connection: the gateway's actor opened its own
+        self.health = ComponentSupervisor(self.runtime)
+        return session
+
+    def snapshot(self, name: str) -> dict[str, Any]:
+        return self.runtime.snapshot(name)
+
+    def send(self, name: str, message: Any) -> None:
+        self.runtime.send(name, message)
+
+    def deliver(self, name: str, message: Any) -> dict[str, Any]:
+        from actors.runtime.ray_runtime import deliver_to_running
+
+        return deliver_to_running(name, message, self.namespace)
+
+    def stop(self, names: list[str]) -> None:
+        self.runtime.stop(names=names)
+
+    def reconcile(self) -> None:
+        if self.health is not None:
+            self.health.reconcile(time.time_ns())
+
+    def close(self) -> None:
+        self.runtime.stop()
+
+
 class CryptoSessionRunner:
     def __init__(self, config: CryptoSessionConfig, quote_interval_ms: int | None = None,
                  out: Callable[[str], None] = print, env: Mapping[str, str] = os.environ) -> None:
@@ -69,13 +168,10 @@ class CryptoSessionRunner:
         if config.venue.kind != "paper":
             self.adapter_factory = venue_adapter_factory(config, self.url, env)        # refuses before anything starts
         self.exchange: PaperExchangeProcess | None = None
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="crypto-session", daemon=True)
-        self.runtime: AsyncioRuntime | None = None
+        self.host: _LoopHost | _RayHost | None = None
         self.session: CryptoSession | None = None
         self.routed: set[str] = set()
         self.stopping = threading.Event()
-        self.store = ledger_store(config)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -89,17 +185,15 @@ class CryptoSessionRunner:
             self.adapter_factory = venue_adapter_factory(self.config, self.url)
         self._check_positions()
         expiries = self.listed_expiries()
-        self.thread.start()
-        self._on_loop(self._build, expiries)
+        self.host = _RayHost(self.config) if self.config.runtime.kind == "ray" else _LoopHost()
+        started_ns = time.time_ns()
+        self.session = self.host.build(lambda runtime: build_crypto_session(
+            self.config, runtime, self.adapter_factory, expiries, ledger=ledger_store(self.config),
+            quote_poll_ms=self.quote_interval_ms, order_poll_ms=self.config.venue.order_poll_ms,
+            session_start_ns=started_ns))
         self.routed.update(expiries)
-        _log.info("crypto_session_started", url=self.url, symbol=symbol, expiries=expiries)
-
-    def _build(self, expiries: list[str]) -> None:
-        self.runtime = AsyncioRuntime(self.loop)
-        self.session = build_crypto_session(self.config, self.runtime, self.adapter_factory, expiries,
-                                            ledger=self.store, quote_poll_ms=self.quote_interval_ms,
-                                            order_poll_ms=self.config.venue.order_poll_ms)
-        self.runtime.start()
+        _log.info("crypto_session_started", url=self.url, symbol=symbol, expiries=expiries,
+                  runtime=self.config.runtime.kind)
 
     def _check_positions(self) -> None:
         """The venue's positions in the coin must be the ledger's (a BrokerError naming them otherwise): a restart
@@ -118,15 +212,18 @@ class CryptoSessionRunner:
         return [e for e in listed if date.fromisoformat(e) <= horizon]
 
     def run(self, duration_s: float | None = None, status_every_s: float = 10.0, route_every_s: float = 30.0,
-            channel: SessionChannel | None = None) -> None:
+            channel: SessionChannel | None = None, reconcile_every_s: float = 2.0) -> None:
         """Supervise until `duration_s` passes or `request_stop()`; a status line every `status_every_s` (and the
         whole status in `channel`, whose commands are carried out as they come)."""
         started = time.monotonic()
-        next_status = next_route = started
+        next_status = next_route = next_reconcile = started
         while not self.stopping.is_set():
             now = time.monotonic()
             if duration_s is not None and now - started >= duration_s:
                 break
+            if now >= next_reconcile:
+                next_reconcile = now + reconcile_every_s
+                self.host.reconcile()
             if now >= next_route:
                 next_route = now + route_every_s
                 self.route_new_expiries()
@@ -138,7 +235,14 @@ class CryptoSessionRunner:
             self.stopping.wait(0.2)
 
     def report_status(self, channel: SessionChannel | None) -> None:
-        status = self.status()
+        """The status line, and the whole status in the channel; a status that does not come in time (an actor
+        busy, a loaded machine) is logged and skipped, never the end of a session that is trading."""
+        try:
+            status = self.status()
+        except TimeoutError as err:
+            _log.warning("status_unavailable", error=repr(err))
+            self.out(f"[{datetime.now(timezone.utc):%H:%M:%S}] status not available in time: {err}")
+            return
         self.out(self.status_line(status))
         if channel is not None:
             channel.write_status("running", status)
@@ -150,10 +254,10 @@ class CryptoSessionRunner:
             scope = command.get("scope") or SESSION_SCOPE
             try:
                 state = parse_state(str(command["state"])).name
-                self.runtime.tell(self.session.gate.name, SetTradingState(scope, state, str(command["reason"])))
-                gate = self._on_loop(self.session.gate.snapshot)
+                gate = self.host.deliver(self.session.gate.name, SetTradingState(scope, state,
+                                                                                 str(command["reason"])))
                 answer = {"ok": True, "state": gate["states"].get(scope, "ACTIVE"), "working": gate["working"]}
-            except (KeyError, ValueError, TimeoutError) as err:
+            except (KeyError, LookupError, ValueError, TimeoutError) as err:
                 answer = {"ok": False, "error": f"{type(err).__name__}: {err}"}
             _log.info("session_command", command=command, answer=answer)
             channel.answer(command.get("id", ""), answer)
@@ -165,8 +269,8 @@ class CryptoSessionRunner:
             _log.warning("expiries_unavailable", error=repr(err))
             return
         for expiry in sorted(set(listed) - self.routed):
-            self.runtime.tell(self.session.bridge.name, AddRoute(self.config.strangle.symbol, expiry,
-                                                                 (self.session.trader.name, self.session.gate.name)))
+            self.host.send(self.session.bridge.name, AddRoute(self.config.strangle.symbol, expiry,
+                                                              (self.session.trader.name, self.session.gate.name)))
             self.routed.add(expiry)
 
     def request_stop(self, *_: Any) -> None:
@@ -174,54 +278,56 @@ class CryptoSessionRunner:
         threading.Thread(target=self.stopping.set, name="request-stop", daemon=True).start()
 
     def stop(self) -> dict[str, Any]:
-        """The ordered stop; returns the strangle's last snapshot and the ledger's working orders."""
+        """The ordered stop: the strangle decides no more, the bridge cancels what works at the venue, the gateway
+        closes its ledger once those cancels are in it; returns the strangle's last snapshot and the number of
+        orders the ledger still shows working."""
         self.stopping.set()
         summary: dict[str, Any] = {}
         if self.session is not None:
-            summary = self._on_loop(self._stop_orders)
-            deadline = time.monotonic() + 5.0                  # the cancels the bridge forwarded reach the ledger
-            while time.monotonic() < deadline and self._on_loop(lambda: self.session.gateway.snapshot()["working"]):
-                time.sleep(0.05)
-            summary["working_at_stop"] = self._on_loop(self._stop_gateway)
-        if self.thread.is_alive():
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(_CALL_TIMEOUT_S)
+            summary = self._final_snapshot()
+            self.host.stop([self.session.trader.name])
+            self.host.stop([self.session.bridge.name])
+            summary["working_at_stop"] = self._working_after_cancels(deadline_s=5.0)
+        if self.host is not None:
+            self.host.close()
         if self.exchange is not None:
             self.exchange.stop()
-        _log.info("crypto_session_stopped", **{k: v for k, v in summary.items() if k != "trades"})
+        _log.info("crypto_session_stopped", **{k: v for k, v in summary.items() if k not in ("trades", "book")})
         return summary
 
-    def _stop_orders(self) -> dict[str, Any]:
-        """The strangle stops deciding, then the bridge cancels what works at the exchange."""
-        now_ns = time.time_ns()
-        self.session.trader.on_stop(now_ns)
-        summary = self.session.trader.snapshot()
-        self.session.bridge.on_stop(now_ns)
-        return summary
+    def _final_snapshot(self) -> dict[str, Any]:
+        try:
+            return self.host.snapshot(self.session.trader.name)
+        except Exception as err:  # noqa: BLE001 - a status failure must not stop the stop
+            _log.error("final_status_failed", error=repr(err))
+            return {}
 
-    def _stop_gateway(self) -> int:
-        working = self.session.gateway.snapshot()["working"]
+    def _working_after_cancels(self, deadline_s: float) -> int:
+        """Wait (at most `deadline_s`) until the cancels the bridge forwarded reach the ledger; what still works
+        is logged (the gateway reconciles it with the venue on the next start)."""
+        deadline = time.monotonic() + deadline_s
+        working = self.host.snapshot(self.session.gateway.name)["working"]
+        while working and time.monotonic() < deadline:
+            time.sleep(0.05)
+            working = self.host.snapshot(self.session.gateway.name)["working"]
         if working:
             _log.error("orders_left_working", working=working,
                        hint="the gateway reconciles them with the exchange on the next start")
-        self.session.gateway.on_stop(time.time_ns())
         return working
 
     # ------------------------------------------------------------------ status
 
     def snapshot(self) -> dict[str, Any]:
-        return self._on_loop(lambda: {"trader": self.session.trader.snapshot(),
-                                      "index_usd": self.session.trader.index_usd,
-                                      "gateway": self.session.gateway.snapshot()})
+        trader = self.host.snapshot(self.session.trader.name)
+        return {"trader": trader, "index_usd": trader["index_usd"],
+                "gateway": self.host.snapshot(self.session.gateway.name)}
 
     def status(self) -> dict[str, Any]:
         """The whole status as the control plane reads it from a session's channel: the strangle's book
         (positions, total P&L in USD), the risk gate's trading states, the gateway's counts, the strangle."""
-        def read() -> dict[str, Any]:
-            trader = self.session.trader.snapshot()
-            return {"book": trader.pop("book"), "risk": self.session.gate.snapshot(), "strangle": trader,
-                    "index_usd": self.session.trader.index_usd, "ledger": self.session.gateway.snapshot()}
-        return self._on_loop(read)
+        trader = self.host.snapshot(self.session.trader.name)
+        return {"book": trader.pop("book"), "risk": self.host.snapshot(self.session.gate.name), "strangle": trader,
+                "index_usd": trader["index_usd"], "ledger": self.host.snapshot(self.session.gateway.name)}
 
     def status_line(self, status: dict[str, Any] | None = None) -> str:
         state = status or self.status()
@@ -234,13 +340,6 @@ class CryptoSessionRunner:
                 f"{trader['phase']}, {len(trader['trades'])} strangles closed, realized ${realized:,.2f}, open "
                 f"{open_text}; orders {counts['orders']}, fills {counts['fills']}, rejects {counts['rejects']}; "
                 f"expiries quoted {', '.join(trader['expiries_quoted']) or 'none yet'}")
-
-    def _on_loop(self, function: Callable[..., Any], *args: Any) -> Any:
-        """Run `function` on the session's loop (components are touched by that thread only) and return its
-        result."""
-        async def call() -> Any:
-            return function(*args)
-        return asyncio.run_coroutine_threadsafe(call(), self.loop).result(_CALL_TIMEOUT_S)
 
 
 async def _book_since_ns(adapter: Any) -> int:

@@ -456,14 +456,18 @@ class CryptoSession:
 
 def build_crypto_session(config: CryptoSessionConfig, runtime: Runtime, adapter_factory: Callable[[], Any],
                          expiries: list[str], ledger: LedgerStore | None = None,
-                         quote_poll_ms: int = 1000, order_poll_ms: int = 250) -> CryptoSession:
+                         quote_poll_ms: int = 1000, order_poll_ms: int = 250,
+                         session_start_ns: int | None = None) -> CryptoSession:
     """The strangle of `config` against a venue reached through `adapter_factory()` (the paper exchange, Deribit,
-    Delta Exchange): chains of `expiries` (more are routed as they are listed: `AddRoute` to the bridge)."""
+    Delta Exchange): chains of `expiries` (more are routed as they are listed: `AddRoute` to the bridge). The
+    ledger's positions now (`session_start_ns`) bound what a restarted strangle resumes, with what it trades
+    after."""
     strangle = config.strangle
     spec = venue_product(config.venue.kind, strangle.symbol)
     store = ledger if ledger is not None else ledger_store(config)
     held = {key: q for key, q in fold(store.events()).positions.items() if key[0] == strangle.symbol}
-    trader = StrangleTrader(strangle, gateway=names.RISK, session=config.name, spec=spec, held=held)
+    trader = StrangleTrader(strangle, gateway=names.RISK, session=config.name, spec=spec, held=held,
+                            held_at_ns=session_start_ns)
     gate = _crypto_gate(config, trader, spec)
     routes = {(strangle.symbol, expiry): (trader.name, gate.name) for expiry in expiries}
     bridge = BrokerBridge(adapter_factory, routes, quote_poll_ms, order_poll_ms, risk=gate.name)

@@ -291,6 +291,12 @@ def test_a_restart_resumes_no_more_than_the_reconciled_ledger_holds():
     kept.on_message(replayed(("strangle-BTC-1-7", 10, 0.003, False, "SELL", 95_000.0, "C"),
                              ("strangle-BTC-1-8", 10, 0.002, False, "SELL", 85_000.0, "P")), ENTRY_NS)
     assert kept.phase == HELD
+    restarted = StrangleTrader(StrangleConfig(), held={}, held_at_ns=ENTRY_NS - 1)   # sold by this session
+    restarted.bind(RecordingPort())
+    restarted.on_start(ENTRY_NS)
+    restarted.on_message(replayed(("strangle-BTC-1-7", 10, 0.003, False, "SELL", 95_000.0, "C"),
+                                  ("strangle-BTC-1-8", 10, 0.002, False, "SELL", 85_000.0, "P")), ENTRY_NS)
+    assert restarted.phase == HELD
 
 
 def test_its_book_shows_the_short_legs_at_the_asks_and_no_total_without_a_quote():

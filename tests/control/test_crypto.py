@@ -36,7 +36,8 @@ def test_crypto_profiles_are_checked_by_their_own_models(control_db_url, tmp_pat
             band = await c.post("/api/configs", json=await crypto_template(c, "band", strangle={"delta_band": [0.3,
                                                                                                          0.2]}),
                                 headers=AUTH)
-            backtest = await c.post("/api/configs", json=await crypto_template(c, "bt", mode="backtest"),
+            backtest = await c.post("/api/configs", json=await crypto_template(c, "bt", mode="backtest",
+                                                                runtime={"kind": "inline"}),
                                     headers=AUTH)
             live_row = await (await c.post("/api/configs", json=await crypto_template(c, "live", **live),
                                            headers=AUTH)).json()
@@ -62,8 +63,8 @@ def test_a_crypto_strangle_session_is_started_followed_halted_and_stopped(postgr
 
     async def check():
         async with client(control_db_url, config=config) as c:
-            created = await (await c.post("/api/configs", json=await crypto_template(c, strangle=FAST),
-                                          headers=AUTH)).json()
+            body = await crypto_template(c, strangle=FAST, runtime={"kind": "asyncio"})   # no Ray in a child here
+            created = await (await c.post("/api/configs", json=body, headers=AUTH)).json()
             await c.post(f"/api/configs/{created['id']}/activate", headers=AUTH)
             started = await (await c.post("/api/trading/control", json={"action": "start"}, headers=AUTH)).json()
             await until(c, "/api/trading/heartbeat", lambda b: b["session"]["status"] == "running", "running",

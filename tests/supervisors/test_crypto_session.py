@@ -27,6 +27,7 @@ def test_a_paper_session_sells_the_strangle_and_stops_with_nothing_working(tmp_p
     shipped = load_crypto_profile("strangle_paper").model_dump(mode="json")
     shipped["strangle"].update(decide_every_s=1, reprice_after_s=3, max_reprices=2)
     shipped["ledger"]["path"] = str(tmp_path / "ledger.db")
+    shipped["runtime"]["kind"] = "asyncio"                            # on Ray: tests/ray/test_crypto_session_ray.py
     lines: list[str] = []
     session = CryptoSessionRunner(crypto_config(shipped), quote_interval_ms=500, out=lines.append)
     try:
@@ -74,6 +75,7 @@ def test_a_live_session_trades_the_strangle_at_a_venues_fake(venue, tmp_path):
     with served_in_thread(fake) as url:
         config = crypto_config({
             "mode": "live", "allow_live": True, "venue": {"kind": venue, "url": url, "quote_poll_ms": 200},
+            "runtime": {"kind": "asyncio"},
             "strangle": {"entry_start_ist": "00:00", "entry_end_ist": "23:59", "decide_every_s": 0.5,
                          "expiry_buffer_minutes": 0, "max_expiry_days": 400, "exit_start_ist": "00:00",
                          "exit_end_ist": "00:00"},
@@ -83,7 +85,7 @@ def test_a_live_session_trades_the_strangle_at_a_venues_fake(venue, tmp_path):
             session.start()
             deadline = time.monotonic() + LIMIT_S
             while time.monotonic() < deadline and session.snapshot()["trader"]["counts"]["orders"] < 2:
-                assert not session.runtime.errors, session.runtime.errors
+                assert not session.host.runtime.errors, session.host.runtime.errors
                 session.run(duration_s=0.5, status_every_s=10, route_every_s=10)
             counts = session.snapshot()["trader"]["counts"]
         finally:
@@ -112,12 +114,25 @@ def test_a_session_needs_a_durable_ledger_and_a_quantity_the_gate_takes():
     assert "max_contracts_per_order" in str(too_many.value)
 
 
+def test_sessions_run_on_ray_unless_the_profile_says_asyncio_and_backtests_inline():
+    assert crypto_config({"mode": "paper", "ledger": DURABLE}).runtime.kind == "ray"
+    assert crypto_config({"mode": "paper", "ledger": DURABLE, "runtime": {"kind": "asyncio"}}).runtime.kind == "asyncio"
+    assert crypto_config({}).runtime.kind == "inline"
+    with pytest.raises(ConfigError) as inline_session:
+        crypto_config({"mode": "paper", "ledger": DURABLE, "runtime": {"kind": "inline"}})
+    with pytest.raises(ConfigError) as ray_backtest:
+        crypto_config({"runtime": {"kind": "ray"}})
+    assert [p for p, _ in inline_session.value.problems] == ["runtime"]
+    assert "virtual clock" in str(ray_backtest.value)
+
+
 def test_a_live_session_refuses_to_start_when_the_venue_holds_what_the_ledger_does_not(tmp_path):
     fake = FakeDeribit(now_ns=time.time_ns())
     fake.positions[next(iter(fake.instruments))] = -0.5                 # 5 contracts short, unknown to the ledger
     env = {"SPREADWRIGHT_DERIBIT_CLIENT_ID": "id", "SPREADWRIGHT_DERIBIT_CLIENT_SECRET": "secret"}
     with served_in_thread(fake) as url:
         config = crypto_config({"mode": "live", "allow_live": True, "venue": {"kind": "deribit", "url": url},
+                                "runtime": {"kind": "asyncio"},
                                 "ledger": {"kind": "sqlite", "path": str(tmp_path / "ledger.db")}})
         session = CryptoSessionRunner(config, out=lambda line: None, env=env)
         with pytest.raises(BrokerError, match="positions differ from the ledger's"):

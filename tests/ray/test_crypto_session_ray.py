@@ -1,0 +1,45 @@
+"""The crypto strangle as a paper session on Ray actors (the default for a session): it sells both legs, and its
+strangle actor, SIGKILLed while the strangle is held, restarts and holds the same strangle again from the ledger
+(not bought back, not sold twice); the ordered stop leaves nothing working."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from config.crypto import crypto_config, load_crypto_profile
+from core.ledger import fold
+from persistence.sqlite_ledger import SqliteLedgerStore
+from supervisors.crypto_session import CryptoSessionRunner
+from tests.ray.waiting import wait_for
+
+
+def test_a_crypto_session_on_ray_survives_its_strangle_actor_killed_while_held(ray_cluster, tmp_path):
+    shipped = load_crypto_profile("strangle_paper").model_dump(mode="json")
+    shipped["strangle"].update(decide_every_s=1, reprice_after_s=2, max_reprices=2, max_profit_usd=1e9,
+                               max_loss_usd=1e9, trailing=[])
+    shipped["ledger"]["path"] = str(tmp_path / "ledger.db")
+    shipped["runtime"].update(kind="ray", ray_namespace="t-crypto-ray")
+    session = CryptoSessionRunner(crypto_config(shipped), quote_interval_ms=500, out=lambda line: None)
+    try:
+        session.start()
+        trader = session.session.trader.name
+        assert wait_for(lambda: session.snapshot()["trader"]["phase"] == "held", 180), session.snapshot()
+        before = session.snapshot()["trader"]["book"]["positions"]
+        handle = session.host.runtime.handle(trader)
+        old_pid = ray_cluster.get(handle.pid.remote())
+        os.kill(old_pid, signal.SIGKILL)
+        assert wait_for(lambda: ray_cluster.get(handle.pid.remote(), timeout=2) != old_pid, 120), "never came back"
+        assert wait_for(lambda: session.snapshot()["trader"]["phase"] == "held", 120), session.snapshot()
+        after = session.snapshot()["trader"]["book"]["positions"]
+    finally:
+        summary = session.stop()
+    key = ("expiry", "strike", "right", "quantity")
+    assert sorted(tuple(p[k] for k in key) for p in after) == sorted(tuple(p[k] for k in key) for p in before)
+    assert summary["working_at_stop"] == 0
+    store = SqliteLedgerStore(tmp_path / "ledger.db")
+    events = store.events()
+    store.close()
+    intents = [e.client_order_id for e in events if e.kind == "intent"]
+    assert len(intents) == len(set(intents)) and not fold(events).working()
+    assert sorted(-q for q in fold(events).positions.values() if q) == [10, 10]      # still short both legs
