@@ -20,12 +20,14 @@ def test_a_crypto_session_on_ray_survives_its_strangle_actor_killed_while_held(r
                                max_loss_usd=1e9, trailing=[])
     shipped["ledger"]["path"] = str(tmp_path / "ledger.db")
     shipped["runtime"].update(kind="ray", ray_namespace="t-crypto-ray")
-    session = CryptoSessionRunner(crypto_config(shipped), quote_interval_ms=500, out=lambda line: None)
+    lines: list[str] = []
+    session = CryptoSessionRunner(crypto_config(shipped), quote_interval_ms=500, out=lines.append)
     try:
         session.start()
         trader = session.session.trader.name
         assert wait_for(lambda: session.snapshot()["trader"]["phase"] == "held", 180), session.snapshot()
         before = session.snapshot()["trader"]["book"]["positions"]
+        session.report_status(None)
         handle = session.host.runtime.handle(trader)
         old_pid = ray_cluster.get(handle.pid.remote())
         os.kill(old_pid, signal.SIGKILL)
@@ -34,6 +36,7 @@ def test_a_crypto_session_on_ray_survives_its_strangle_actor_killed_while_held(r
         after = session.snapshot()["trader"]["book"]["positions"]
     finally:
         summary = session.stop()
+    assert "BTC $" in lines[-1] and "held" in lines[-1] and "fills" in lines[-1], lines
     key = ("expiry", "strike", "right", "quantity")
     assert sorted(tuple(p[k] for k in key) for p in after) == sorted(tuple(p[k] for k in key) for p in before)
     assert summary["working_at_stop"] == 0

@@ -1,6 +1,6 @@
 """The cluster path end to end: `ray start --head`, then `ray job submit ... python -m supervisors.paper`, then
-`spreadwright montecarlo --address http://head:8265` and `spreadwright study butterfly-exits --address http://...`
-(each submitted as a job there)."""
+`spreadwright montecarlo --address http://head:8265` (submitted as a job there; `study --address http://...` goes
+through the same helper: its job command is checked in tests/supervisors/test_cli.py)."""
 
 import os
 import shutil
@@ -94,13 +94,6 @@ def test_paper_session_runs_as_a_ray_job_on_a_head_started_with_ray_start():
             [str(Path(sys.executable).parent / "spreadwright"), "montecarlo", "--address", address, "--paths", "1",
              "--out", str(mc_out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
         mc_paths = (mc_out / "paths.csv").read_text() if (mc_out / "paths.csv").exists() else ""
-        study_out = Path(temp_dir) / "study-out"
-        study = subprocess.run(
-            [str(Path(sys.executable).parent / "spreadwright"), "study", "butterfly-exits", "--address", address,
-             "--trades", "8", "--sweep-trades", "0", "--no-real-data", "--out", str(study_out)],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-        study_csv = study_out / "butterfly_exit_comparison.csv"
-        study_rows = study_csv.read_text().splitlines() if study_csv.exists() else []
         listed = subprocess.run([RAY, "job", "list", "--address", address], cwd=ROOT, env=env, capture_output=True,
                                 text=True, timeout=60)
     finally:
@@ -116,9 +109,6 @@ def test_paper_session_runs_as_a_ray_job_on_a_head_started_with_ray_start():
     mc_output = montecarlo.stdout + montecarlo.stderr
     assert montecarlo.returncode == 0, mc_output[-4000:]
     assert "4 paths computed" in mc_output and len(mc_paths.splitlines()) == 1 + 4, mc_output[-4000:]
-    study_output = study.stdout + study.stderr
-    assert study.returncode == 0 and "Ray tasks on 2 CPUs" in study_output, study_output[-4000:]
-    assert len(study_rows) == 1 + 2 * 8, study_output[-4000:]
-    assert listed.stdout.count("status=<JobStatus.SUCCEEDED") == 3, listed.stdout + listed.stderr
+    assert listed.stdout.count("status=<JobStatus.SUCCEEDED") == 2, listed.stdout + listed.stderr
     assert not Path("/tmp/ray/ray_current_cluster").exists() or time.time() - Path(
         "/tmp/ray/ray_current_cluster").stat().st_mtime > 300       # the test's head did not become the default

@@ -50,3 +50,17 @@ def test_crypto_session_refusals_are_messages_not_tracebacks(tmp_path, capsys, m
     assert "could not start" in err and "Traceback" not in err
     assert main(["crypto-backtest", "--profile", str(tmp_path / "missing.yaml")]) == 2
     assert "cannot read it" in capsys.readouterr().err
+
+
+def test_a_study_sent_to_a_cluster_runs_there_as_the_same_study_joining_that_cluster():
+    """`study --address http://head:8265` submits this command as a Ray job (the submission itself is shown for
+    `montecarlo`, through the same helper, in tests/ray/test_job_submit.py)."""
+    from supervisors.cli import _study_job_command, build_parser
+
+    args = build_parser().parse_args(["study", "butterfly-exits", "--address", "http://head:8265", "--trades", "8",
+                                      "--sweep-trades", "0", "--no-real-data", "--out", "/tmp/study-out"])
+    command = _study_job_command(args)
+    assert command[:5] == ["python", "-m", "supervisors.cli", "study", "butterfly-exits"]
+    assert command[command.index("--address") + 1] == "auto"
+    assert command[command.index("--trades") + 1] == "8" and command[command.index("--sweep-trades") + 1] == "0"
+    assert "--no-real-data" in command and command[command.index("--out") + 1] == "/tmp/study-out"
