@@ -2,10 +2,12 @@
 
 Follows https://docs.deribit.com/ (v2), every request a JSON-RPC body by HTTP POST: `public/auth` with client
 credentials (the token sent as `Authorization: Bearer`, renewed before `expires_in` runs out and once more when
-the venue answers 13009 unauthorized), `public/get_instruments`, `public/ticker` (best bid/ask and amounts, mark
-IV, greeks), `public/get_index_price`, `private/buy`, `private/sell`, `private/edit`, `private/cancel`,
-`private/get_order_state`, `private/get_order_state_by_label`, `private/get_open_orders_by_currency`,
-`private/get_positions` and `private/enable_cancel_on_disconnect`.
+the venue answers 13009 unauthorized), `public/get_instruments`, `public/get_book_summary_by_currency` (every
+option's best bid/ask, mark IV and underlying price in one request: a session's chains), `public/ticker` (best
+bid/ask and amounts, mark IV, greeks: the chains with `chain_source="tickers"`), `public/get_index_price`,
+`private/buy`, `private/sell`, `private/edit`, `private/cancel`, `private/get_order_state`,
+`private/get_order_state_by_label`, `private/get_open_orders_by_currency`, `private/get_positions` and
+`private/enable_cancel_on_disconnect`.
 
 - **Units.** Option premiums are in the coin (inverse); an order's `amount` is in the coin: our contract is
   `core.instruments.CRYPTO_PRODUCTS[coin].multiplier` coin (0.1 BTC, 1 ETH, Deribit's smallest amounts).
@@ -50,9 +52,12 @@ from adapters.venue_http import (
 )
 from core.instruments import CRYPTO_PRODUCTS
 from core.orders import OrderStatus, SubmitOrder
+from core.pricing.bsm import bsm_price_delta
 from core.quotes import ChainQuotes
+from core.units import years_between_ns
 
 VENUE = "deribit"
+CHAIN_SOURCES = ("book_summary", "tickers")
 TOO_MANY_REQUESTS, UNAUTHORIZED, ORDER_NOT_FOUND, NOT_OPEN_ORDER = 10028, 13009, 10004, 11044
 MAX_LABEL = 64
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
@@ -74,7 +79,12 @@ class DeribitAdapter(VenueClient):
 
     def __init__(self, base_url: str, client_id: str, client_secret: str, coin: str = "BTC",
                  policy: RetryPolicy = RetryPolicy(), session: aiohttp.ClientSession | None = None,
-                 ticker_concurrency: int = 8, clock: Callable[[], float] = time.time) -> None:
+                 ticker_concurrency: int = 8, clock: Callable[[], float] = time.time,
+                 chain_source: str = "book_summary", summary_ttl_s: float = 0.5) -> None:
+        """`chain_source`: "book_summary" (one request a poll for every expiry of the coin, delta from the mark IV)
+        or "tickers" (one request per option, the venue's own greeks and the amounts at the touch)."""
+        if chain_source not in CHAIN_SOURCES:
+            raise VenueDataError(f"chain_source: {chain_source!r} is not one of {CHAIN_SOURCES}")
         if coin not in CRYPTO_PRODUCTS:
             raise VenueDataError(f"coin: {coin!r} is not one of {sorted(CRYPTO_PRODUCTS)}")
         self.base_url = base_url.rstrip("/") + "/api/v2/"
@@ -86,6 +96,10 @@ class DeribitAdapter(VenueClient):
         self._order_ids: dict[str, str] = {}          # label (client order id) -> Deribit order id
         self._tried: set[str] = set()                 # labels whose submit was sent at least once
         self._instruments: dict[str, dict[str, Any]] = {}
+        self.chain_source, self.summary_ttl_s = chain_source, summary_ttl_s
+        self._summary: dict[str, dict[str, Any]] = {}
+        self._summary_at_s = float("-inf")
+        self._summary_lock = asyncio.Lock()
         self.requests = 0
 
 
@@ -139,10 +153,19 @@ class DeribitAdapter(VenueClient):
         return self._instruments
 
     async def chain(self, symbol: str, expiry: str) -> ChainQuotes:
-        """Every option of `expiry` from its ticker: best bid/ask (0 is no quote), amounts in contracts, delta and
-        mark IV (Deribit's, in percent, as a fraction here). VenueDataError when the expiry is not listed (or has
-        passed) or a ticker has no greeks."""
+        """Every option of `expiry`: best bid/ask (0 is no quote) and mark IV (Deribit's, in percent, as a fraction
+        here), and either (book summary, the default) the delta of Black's model at the mark IV on the expiry's
+        underlying price, as of the summary's time, with no amounts (0: the summary has none; nothing in a session
+        reads them), or (tickers) the venue's own delta and the amounts in contracts. VenueDataError when the
+        expiry is not listed (or has passed), or an option has no mark IV (summary) or no greeks (ticker)."""
         self._check_symbol(symbol)
+        if self.chain_source == "book_summary":
+            return await self._summary_chain(expiry)
+        listed, names = await self._listed(expiry)
+        tickers = await asyncio.gather(*(self._ticker(name) for name in names))
+        return self._chain(expiry, [listed[n] for n in names], tickers)
+
+    async def _listed(self, expiry: str) -> tuple[dict[str, dict[str, Any]], list[str]]:
         listed = await self.instruments()
         names = sorted(n for n in listed if _expiry_of(listed[n]) == expiry)
         if not names:
@@ -150,8 +173,45 @@ class DeribitAdapter(VenueClient):
             names = sorted(n for n in listed if _expiry_of(listed[n]) == expiry)
         if not names:
             raise VenueDataError(f"{VENUE}: no {self.coin} options listed for {expiry} (unknown or expired)")
-        tickers = await asyncio.gather(*(self._ticker(name) for name in names))
-        return self._chain(expiry, [listed[n] for n in names], tickers)
+        return listed, names
+
+    async def book_summary(self) -> dict[str, dict[str, Any]]:
+        """`public/get_book_summary_by_currency` for the coin's options, by name; one request serves every expiry
+        polled within `summary_ttl_s` (the bridge asks for each expiry in turn)."""
+        async with self._summary_lock:
+            if time.monotonic() - self._summary_at_s >= self.summary_ttl_s:
+                rows = await self._rpc("public/get_book_summary_by_currency", {"currency": self.coin,
+                                                                               "kind": "option"})
+                self._summary = {row["instrument_name"]: row for row in rows}
+                self._summary_at_s = time.monotonic()
+            return self._summary
+
+    async def _summary_chain(self, expiry: str) -> ChainQuotes:
+        listed, names = await self._listed(expiry)
+        summary = await self.book_summary()
+        names = [n for n in names if n in summary]                 # listed since the summary: the next poll has it
+        if not names:
+            raise VenueDataError(f"{VENUE}: the book summary has no {self.coin} option of {expiry}")
+        rows = [summary[n] for n in names]
+        if any(not row.get("mark_iv") or not row.get("underlying_price") for row in rows):
+            bad = next(n for n, row in zip(names, rows) if not row.get("mark_iv") or not row.get("underlying_price"))
+            raise VenueDataError(f"{VENUE}: the book summary of {bad} has no mark IV or underlying price")
+        instruments = [listed[n] for n in names]
+        time_ms = max(int(row.get("creation_timestamp", 0)) for row in rows)
+        expiry_ms = int(instruments[0]["expiration_timestamp"])
+        is_call = np.array([i["option_type"] == "call" for i in instruments])
+        strikes = np.array([float(i["strike"]) for i in instruments])
+        iv = np.array([float(row["mark_iv"]) for row in rows]) / 100.0
+        forward = np.array([float(row["underlying_price"]) for row in rows])
+        t_years = max(years_between_ns(time_ms * 1_000_000, expiry_ms * 1_000_000), 1e-9)
+        _, delta = bsm_price_delta(is_call, forward, strikes, t_years, 0.0, 0.0, iv)
+
+        def column(key: str) -> np.ndarray:
+            return np.array([float(row.get(key) or 0.0) for row in rows])
+
+        none = np.zeros(len(rows), dtype=np.int32)
+        return self._quotes(expiry, instruments, time_ms, strikes, is_call, column("bid_price"), column("ask_price"),
+                            (none, none), float(forward[0]), delta, iv)
 
     async def _ticker(self, name: str) -> dict[str, Any]:
         async with self._semaphore:
@@ -161,26 +221,30 @@ class DeribitAdapter(VenueClient):
         return ticker
 
     def _chain(self, expiry: str, instruments: list[dict[str, Any]], tickers: list[dict[str, Any]]) -> ChainQuotes:
-        first = instruments[0]
-        steps = first.get("tick_size_steps") or [{"above_price": float("inf"), "tick_size": first["tick_size"]}]
         to_contracts = 1.0 / self.contract_coin
 
         def column(key: str) -> np.ndarray:
             return np.array([float(t.get(key) or 0.0) for t in tickers])
 
-        return ChainQuotes(
-            self.coin, expiry, int(first["expiration_timestamp"]) * 1_000_000,
-            int(max(t.get("timestamp", 0) for t in tickers)) * 1_000_000,
-            np.array([float(i["strike"]) for i in instruments]),
-            np.array([i["option_type"] == "call" for i in instruments]),
-            column("best_bid_price"), column("best_ask_price"),
-            np.floor(column("best_bid_amount") * to_contracts + 1e-9).astype(np.int32),
-            np.floor(column("best_ask_amount") * to_contracts + 1e-9).astype(np.int32),
-            float(first["tick_size"]), float(steps[0]["tick_size"]), float(tickers[0].get("underlying_price") or
-                                                                          tickers[0].get("index_price")),
-            tick_threshold=float(steps[0]["above_price"]),
-            delta=np.array([float(t["greeks"]["delta"]) for t in tickers]),
-            iv=column("mark_iv") / 100.0)
+        sizes = (np.floor(column("best_bid_amount") * to_contracts + 1e-9).astype(np.int32),
+                 np.floor(column("best_ask_amount") * to_contracts + 1e-9).astype(np.int32))
+        return self._quotes(expiry, instruments, int(max(t.get("timestamp", 0) for t in tickers)),
+                            np.array([float(i["strike"]) for i in instruments]),
+                            np.array([i["option_type"] == "call" for i in instruments]),
+                            column("best_bid_price"), column("best_ask_price"), sizes,
+                            float(tickers[0].get("underlying_price") or tickers[0].get("index_price")),
+                            np.array([float(t["greeks"]["delta"]) for t in tickers]), column("mark_iv") / 100.0)
+
+    def _quotes(self, expiry: str, instruments: list[dict[str, Any]], time_ms: int, strikes: np.ndarray,
+                is_call: np.ndarray, bid: np.ndarray, ask: np.ndarray, sizes: tuple[np.ndarray, np.ndarray],
+                underlying: float, delta: np.ndarray, iv: np.ndarray) -> ChainQuotes:
+        """The chain with the instruments' tick table (Deribit's steps: 0.0001 below 0.005, 0.0005 from it)."""
+        first = instruments[0]
+        steps = first.get("tick_size_steps") or [{"above_price": float("inf"), "tick_size": first["tick_size"]}]
+        return ChainQuotes(self.coin, expiry, int(first["expiration_timestamp"]) * 1_000_000, time_ms * 1_000_000,
+                           strikes, is_call, bid, ask, sizes[0], sizes[1], float(first["tick_size"]),
+                           float(steps[0]["tick_size"]), underlying, tick_threshold=float(steps[0]["above_price"]),
+                           delta=delta, iv=iv)
 
     async def expirations(self, symbol: str) -> list[str]:
         """The coin's listed option expiries (ISO dates), from the instruments."""

@@ -5,7 +5,9 @@
 2. quote to order of the short strangle (Deribit and Delta Exchange): a fresh StrangleTrader inside its entry
    window gets the chain the adapter just fetched and decides; the clock runs from the chain in hand to the
    venue's answer to both legs' orders (picking strikes, pricing the ladder, signing, the round trips). p50/p99
-   over `--rounds`.
+   over `--rounds`;
+3. Deribit's chain of one expiry read from the book summary (a session's default: one request for every expiry)
+   and from a ticker per option: p50/p99 of a read and the requests it takes.
 
 The fakes answer from memory, so these are the adapters' and the loopback's costs, not a venue's.
 
@@ -95,6 +97,23 @@ async def quote_to_order(adapter, symbol: str, expiry: str, rounds: int) -> np.n
     return np.array(delays) * 1000
 
 
+async def chain_reads(url: str, rounds: int) -> dict[str, tuple[np.ndarray, float]]:
+    """Deribit's chain of one expiry read `rounds` times from the book summary (no cache: a request each read)
+    and from the tickers: the read's p50/p99 ms and requests per read."""
+    found = {}
+    for source in ("book_summary", "tickers"):
+        async with DeribitAdapter(url, "id", "secret", policy=POLICY, chain_source=source,
+                                  summary_ttl_s=0.0) as adapter:
+            await adapter.chain("BTC", deribit.EXPIRIES[0])                   # the instruments, cached after
+            before, delays = adapter.requests, []
+            for _ in range(rounds):
+                began = time.perf_counter()
+                await adapter.chain("BTC", deribit.EXPIRIES[0])
+                delays.append(time.perf_counter() - began)
+            found[source] = (np.array(delays) * 1000, (adapter.requests - before) / rounds)
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=300)
@@ -121,6 +140,11 @@ def main() -> None:
         print(f"{name} | {serial_rate:,.0f} ({np.percentile(serial_ms, 50):.1f} / {np.percentile(serial_ms, 99):.1f})"
               f" | {rate:,.0f} ({np.percentile(concurrent_ms, 50):.1f} / {np.percentile(concurrent_ms, 99):.1f}) | "
               f"{quote}")
+    with served_in_thread(deribit.FakeDeribit()) as url:
+        reads = asyncio.run(chain_reads(url, args.rounds))
+    for source, (ms, requests) in reads.items():
+        print(f"deribit chain read from the {source.replace('_', ' ')}: p50 {np.percentile(ms, 50):.1f} ms, "
+              f"p99 {np.percentile(ms, 99):.1f} ms, {requests:.0f} requests a read (one expiry)")
 
 
 if __name__ == "__main__":

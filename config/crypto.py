@@ -173,6 +173,9 @@ class CryptoVenueConfig(FrozenModel):
     url: str | None = None
     quote_poll_ms: int = Field(1000, ge=100, le=60_000)
     order_poll_ms: int = Field(250, ge=10, le=10_000)
+    deribit_chain: Literal["book_summary", "tickers"] = "book_summary"
+    """How a Deribit session reads its chains: the book summary (one request a poll for every expiry; delta from
+    the mark IV) or a ticker per option (the venue's own greeks; hundreds of requests a poll, for slow polls)."""
 
     @model_validator(mode="after")
     def _url(self) -> CryptoVenueConfig:

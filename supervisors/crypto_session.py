@@ -55,7 +55,7 @@ def venue_adapter_factory(config: CryptoSessionConfig, url: str,
                                f"(credentials never go in a profile)")
     key, secret = (env[v] for v in variables)
     if venue.kind == "deribit":
-        return lambda: DeribitAdapter(url, key, secret, coin=coin)
+        return lambda: DeribitAdapter(url, key, secret, coin=coin, chain_source=venue.deribit_chain)
     return lambda: DeltaExchangeAdapter(url, key, secret, coin=coin)
 
 

@@ -19,12 +19,12 @@ from tests.adapters.fakes.deribit import EXPIRIES, FakeDeribit
 FAST = RetryPolicy(retries=3, backoff_s=0.01, max_backoff_s=0.05, timeout_s=5.0)
 
 
-def run(check, fake: FakeDeribit | None = None):
+def run(check, fake: FakeDeribit | None = None, **adapter):
     fake = fake or FakeDeribit()
 
     async def main():
         async with serving(fake) as url:
-            async with DeribitAdapter(url, "id", "secret", policy=FAST) as venue:
+            async with DeribitAdapter(url, "id", "secret", policy=FAST, **adapter) as venue:
                 return await check(venue, fake, url)
     return asyncio.run(main())
 
@@ -44,12 +44,31 @@ def test_a_chain_has_the_tickers_quotes_deltas_and_ticks():
     async def check(venue, fake, url):
         return await venue.chain("BTC", EXPIRIES[0]), await venue.underlying("BTC")
 
-    chain, index = run(check)
+    chain, index = run(check, chain_source="tickers")
     assert index == 90_000.0 and chain.underlying == 90_000.0
     assert chain.tick_below_3 == 0.0001 and chain.tick_from_3 == 0.0005 and chain.tick_threshold == 0.005
     assert np.all(chain.delta[chain.is_call] > 0) and np.all(chain.delta[~chain.is_call] < 0)
     assert np.all((chain.iv > 0.3) & (chain.iv < 1.5))                 # mark_iv in percent, as a fraction here
     assert np.all(chain.ask >= chain.bid) and chain.expiry_ns > chain.time_ns
+    assert chain.bid_size.sum() > 0
+
+
+def test_a_chain_from_the_book_summary_is_one_request_for_every_expiry_and_its_deltas_are_the_venues():
+    """Delta from Black's model at the mark IV on the underlying price: the venue's own (the tickers') to 0.01."""
+    async def check(venue, fake, url):
+        first, second = await asyncio.gather(venue.chain("BTC", EXPIRIES[0]), venue.chain("BTC", EXPIRIES[1]))
+        calls = list(fake.calls)
+        venue.chain_source = "tickers"
+        return first, second, calls, await venue.chain("BTC", EXPIRIES[0])
+
+    first, second, calls, tickers = run(check)
+    assert calls.count("public/get_book_summary_by_currency") == 1 and "public/ticker" not in calls
+    assert first.expiry == EXPIRIES[0] and second.expiry == EXPIRIES[1] and first.expiry_ns < second.expiry_ns
+    assert np.array_equal(first.strikes, tickers.strikes) and np.array_equal(first.is_call, tickers.is_call)
+    assert np.array_equal(first.bid, tickers.bid) and np.array_equal(first.ask, tickers.ask)
+    assert np.allclose(first.iv, tickers.iv) and first.underlying == tickers.underlying
+    assert np.max(np.abs(first.delta - tickers.delta)) < 0.01
+    assert first.time_ns == tickers.time_ns and not first.bid_size.any()     # the summary has no amounts
 
 
 def test_a_ticker_without_greeks_an_unknown_expiry_and_another_coin_are_typed_errors():
@@ -63,10 +82,16 @@ def test_a_ticker_without_greeks_an_unknown_expiry_and_another_coin_are_typed_er
             with pytest.raises(VenueDataError) as raised:
                 await call
             errors.append(str(raised.value))
-        return errors
+        venue.chain_source = "book_summary"
+        with pytest.raises(VenueDataError) as raised:
+            await venue.chain("BTC", EXPIRIES[0])
+        return errors + [str(raised.value)]
 
-    no_greeks, expired, other = run(check, fake)
+    no_greeks, expired, other, no_mark_iv = run(check, fake, chain_source="tickers")
     assert "has no greeks" in no_greeks and "unknown or expired" in expired and "not 'ETH'" in other
+    assert "BTC-3NOV26-90000-C has no mark IV" in no_mark_iv
+    with pytest.raises(VenueDataError, match="chain_source"):
+        DeribitAdapter("http://127.0.0.1:1", "id", "secret", chain_source="websocket")
 
 
 def test_an_order_fills_up_to_the_displayed_amount_then_rests():

@@ -1,7 +1,8 @@
 """A local fake of Deribit's API v2 (JSON-RPC bodies by HTTP POST), as documented at https://docs.deribit.com/ (v2):
 the JSON-RPC envelope (`{"jsonrpc", "id", "result"}` or `{"error": {"code", "message"}}`), `public/auth`
-(client_credentials; expires_in), `public/get_instruments`, `public/ticker` (best bid/ask, amounts, mark_iv in
-percent, greeks), `public/get_index_price`, `private/buy|sell` ({order, trades}), `private/edit`, `private/cancel`,
+(client_credentials; expires_in), `public/get_instruments`, `public/get_book_summary_by_currency` (no amounts),
+`public/ticker` (best bid/ask, amounts, mark_iv in percent, greeks), `public/get_index_price`, `private/buy|sell`
+({order, trades}), `private/edit`, `private/cancel`,
 `private/get_order_state`, `private/get_order_state_by_label`, `private/get_open_orders_by_currency`,
 `private/get_positions`, `private/enable_cancel_on_disconnect`. Error codes from the docs' complete RPC table:
 10004 order_not_found, 10028 too_many_requests, 10043 price_wrong_tick, 11044 not_open_order, 13009 unauthorized.
@@ -10,7 +11,8 @@ The HTTP status of an error is not documented; the fake answers 400 (429 for too
 Its quotes are the simulated crypto market's (sim.market.crypto) for the expiries it lists. Test hooks: `fail`
 (the next answers: "drop" closes the connection unanswered, "rate_limit", "server_error", "retry" (10040
 in a 400)), `fill` (a partial or
-whole fill of a resting order), `forget` (the venue loses an order), `strip_greeks`, `token_ttl_s`.
+whole fill of a resting order), `forget` (the venue loses an order), `strip_greeks` (no greeks in its ticker, no
+mark IV in the book summary), `token_ttl_s`.
 """
 
 from __future__ import annotations
@@ -151,6 +153,24 @@ class FakeDeribit:
         if name not in self.no_greeks:
             ticker["greeks"] = {"delta": quote["delta"], "gamma": 0.0, "vega": 0.0, "theta": 0.0, "rho": 0.0}
         return ticker
+
+    def _public_get_book_summary_by_currency(self, params: dict[str, str]) -> list[dict[str, Any]]:
+        """https://docs.deribit.com/api-reference/market-data/public-get_book_summary_by_currency: per instrument
+        its best bid/ask (null when none), mid, mark price, mark IV in percent, the underlying price and index, the
+        interest rate, creation_timestamp in ms; no amounts at the touch."""
+        if params.get("currency") != "BTC" or params.get("kind", "option") != "option":
+            return []
+        rows = []
+        for name, quote in self.quotes.items():
+            bid, ask = quote["bid"] or None, quote["ask"] or None
+            rows.append({"instrument_name": name, "base_currency": "BTC", "quote_currency": "BTC",
+                         "bid_price": bid, "ask_price": ask, "mid_price": (bid + ask) / 2 if bid and ask else None,
+                         "mark_price": quote["ask"], "mark_iv": None if name in self.no_greeks else round(
+                             quote["iv"] * 100, 2), "underlying_price": self.index_usd,
+                         "underlying_index": "index_price", "interest_rate": 0, "volume": 0.0,
+                         "open_interest": 0.0, "estimated_delivery_price": self.index_usd,
+                         "creation_timestamp": self.now_ns // 10**6})
+        return rows
 
     def _public_get_index_price(self, params: dict[str, str]) -> dict[str, Any]:
         return {"index_price": self.index_usd, "estimated_delivery_price": self.index_usd}
