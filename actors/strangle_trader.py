@@ -77,6 +77,7 @@ class LegState:
     cancel_sent_ns: int = -1
     step: int = 0
     failed: bool = False
+    replayed_orders: set = field(default_factory=set)      # at a restart: the client order ids the ledger had
 
     @property
     def open_contracts(self) -> int:
@@ -439,6 +440,7 @@ class StrangleTrader(Component):
             contract = Contract(self.config.symbol, expiry, strike, right)
             leg = legs.setdefault((expiry, strike, right), LegState(contract))
             self.owners[coid], self.sides[coid] = right, side
+            leg.replayed_orders.add(coid)
             _replay_fill(leg, side, filled, price)
             if self.held_at_ns is not None and intent_ns >= self.held_at_ns:
                 sold = filled if side == OrderSide.SELL.value else -filled
@@ -461,14 +463,15 @@ class StrangleTrader(Component):
 
     def _match_ledger(self, leg: LegState, sold_since_start: int) -> None:
         """Open no more of `leg` than the ledger's reconciled positions at the session's start hold, plus what
-        this session sold less bought since (the rest was closed without it)."""
+        this session sold less bought since (the rest was closed without it), and never more than its orders say
+        (an order sent before the start that filled after it is in the orders, not in `held`)."""
         contract = leg.contract
         at_start = -self.held.get((contract.symbol, contract.expiry, float(contract.strike), contract.right), 0)
         short = at_start + sold_since_start
         if leg.open_contracts != short:
             self.log.warning("strangle_leg_not_held", contract=f"{contract.expiry} {contract.strike:g}{contract.right}",
                              orders_say=leg.open_contracts, ledger_holds=short)
-            leg.bought = leg.sold - max(short, 0)
+            leg.bought = leg.sold - min(max(short, 0), max(leg.open_contracts, 0))      # trims, never adds
 
     def _resume_strangle(self, live: list[LegState], opened_ns: dict[str, int], now_ns: int) -> None:
         expiry = max(leg.contract.expiry for leg in live)
@@ -481,6 +484,7 @@ class StrangleTrader(Component):
         for right in ("C", "P"):
             by_right.setdefault(right, LegState(Contract(self.config.symbol, expiry, 0.0, right)))
         self.current = Strangle(expiry, self._expiry_ns(expiry), opened_ns.get(expiry, now_ns), by_right)
+        self.current.orders = set().union(*(leg.replayed_orders for leg in by_right.values()))   # their fills count
         even = (all(leg.open_contracts == self.config.quantity for leg in by_right.values())
                 and not any(leg.working for leg in by_right.values()))
         self.revalue_at_next_quote = True

@@ -91,13 +91,16 @@ def read_status(path: Path) -> SessionStatus | None:
 
 
 def position_rows(status: dict[str, Any] | None, ledger: LedgerState, at: datetime) -> list[PositionLedgerRow]:
-    """The positions with the book's marks and greeks where the status has them, else the ledger's quantities."""
+    """The positions with the book's marks and greeks where the status has them, and the ledger's quantities for
+    the positions the book does not show (a crypto strangle shows only the legs it manages: a leg it could not
+    resume is still held, and shown)."""
     book = (status or {}).get("book") or {}
-    if "positions" in book:
-        return [PositionLedgerRow(symbol=p["symbol"], expiry=p["expiry"] or "", strike=float(p["strike"]),
-                                  right=p["right"], quantity=int(p["quantity"]), mark_per_share=p["mark_per_share"],
-                                  unrealized_usd=p["unrealized_usd"], delta_shares=p["delta_shares"],
-                                  gamma_shares=p["gamma_shares_per_usd"], vega_usd=p["vega_usd_per_vol_point"],
-                                  theta_usd=p["theta_usd_per_day"], updated_at=at) for p in book["positions"]]
-    return [PositionLedgerRow(symbol=s, expiry=e or "", strike=float(k), right=r, quantity=q, updated_at=at)
-            for (s, e, k, r), q in sorted(ledger.positions.items())]
+    rows = [PositionLedgerRow(symbol=p["symbol"], expiry=p["expiry"] or "", strike=float(p["strike"]),
+                              right=p["right"], quantity=int(p["quantity"]), mark_per_share=p["mark_per_share"],
+                              unrealized_usd=p["unrealized_usd"], delta_shares=p["delta_shares"],
+                              gamma_shares=p["gamma_shares_per_usd"], vega_usd=p["vega_usd_per_vol_point"],
+                              theta_usd=p["theta_usd_per_day"], updated_at=at) for p in book.get("positions", [])]
+    shown = {(r.symbol, r.expiry, r.strike, r.right) for r in rows}
+    return rows + [PositionLedgerRow(symbol=s, expiry=e or "", strike=float(k), right=r, quantity=q, updated_at=at)
+                   for (s, e, k, r), q in sorted(ledger.positions.items())
+                   if q and (s, e or "", float(k), r) not in shown]

@@ -223,14 +223,18 @@ def _crypto_session(args: argparse.Namespace) -> int:
         raise
     finally:
         summary = session.stop()
+        if summary.get("stop_error") and not failure:
+            failure = f"the ordered stop failed: {summary['stop_error']} (see the log; check the venue's orders)"
         if channel is not None:
             channel.write_status("failed" if failure else "stopped", {**summary, "error": failure})
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     realized = sum(t["pnl_usd"] for t in summary.get("trades", []))
     print(f"stopped: {len(summary.get('trades', []))} strangles closed, realized ${realized:,.2f}, "
-          f"{summary.get('working_at_stop', 0)} orders left working, phase at stop {summary.get('phase')}")
-    return 0 if not summary.get("working_at_stop") else 1
+          f"{summary.get('working_at_stop', 'unknown')} orders left working, phase at stop {summary.get('phase')}")
+    if failure:
+        print(f"crypto-session: {failure}", file=sys.stderr)
+    return 0 if not failure and summary.get("working_at_stop") == 0 else 1
 
 
 def _crypto_backtest(args: argparse.Namespace) -> int:

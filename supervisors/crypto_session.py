@@ -4,21 +4,24 @@ Paper (`venue.kind: paper`, the default): the paper exchange quotes the simulate
 exchange --symbols BTC`, started for the user unless `venue.url` names one) and matches orders as the backtest's
 exchange does. Live (`mode: live`, `allow_live: true`, `venue.kind` deribit or delta_exchange at `venue.url`, the
 credentials in the environment: `config.crypto.CREDENTIALS`): the venue's adapter. Either way the kernel's crypto
-session (the strangle, the gateway and its ledger, the bridge with the venue's adapter) runs on the asyncio
-runtime in a thread of its own. Every `status_every_s` a status line; every `route_every_s` the expiries the
-exchange lists are routed to the strangle (crypto expiries come and go every day). The stop is ordered: the
-strangle first (nothing new is sent), then the bridge (it cancels what still works at the exchange), then the
-gateway (its ledger closed), then the exchange.
+session (the strangle, the risk gate, the gateway and its ledger, the bridge with the venue's adapter) runs on Ray
+actors (`runtime.kind: ray`, supervised: an actor that dies is restarted and rebuilds from the ledger) or on the
+asyncio runtime in a thread of this process (`runtime.kind: asyncio`). Every `status_every_s` a status line (and,
+with a channel, the status for the control plane, whose commands are carried out); every `route_every_s` the
+expiries the exchange lists are routed to the strangle (crypto expiries come and go every day). The stop is
+ordered: the strangle first (nothing new is sent), then the bridge (it cancels what still works at the exchange),
+then the gateway (its ledger closed), then the exchange.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 import time
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from actors.messages import SetTradingState
 from actors.runtime.asyncio_runtime import AsyncioRuntime
@@ -137,15 +140,18 @@ class _RayHost:
         return session
 
     def snapshot(self, name: str) -> dict[str, Any]:
-        return self.runtime.snapshot(name)
+        with _unavailable_as_timeout(name):
+            return self.runtime.snapshot(name)
 
     def send(self, name: str, message: Any) -> None:
-        self.runtime.send(name, message)
+        with _unavailable_as_timeout(name):
+            self.runtime.send(name, message)
 
     def deliver(self, name: str, message: Any) -> dict[str, Any]:
         from actors.runtime.ray_runtime import deliver_to_running
 
-        return deliver_to_running(name, message, self.namespace)
+        with _unavailable_as_timeout(name):
+            return deliver_to_running(name, message, self.namespace)
 
     def stop(self, names: list[str]) -> None:
         self.runtime.stop(names=names)
@@ -156,6 +162,21 @@ class _RayHost:
 
     def close(self) -> None:
         self.runtime.stop()
+
+
+class ComponentUnavailableError(TimeoutError):
+    """A component's actor did not answer: it died and is being restarted (its supervisor brings it back), or it
+    is too busy; the caller tries again later, as after a timeout."""
+
+
+@contextlib.contextmanager
+def _unavailable_as_timeout(name: str) -> Iterator[None]:
+    import ray.exceptions
+
+    try:
+        yield
+    except ray.exceptions.RayError as err:
+        raise ComponentUnavailableError(f"{name} did not answer: {type(err).__name__}") from err
 
 
 class CryptoSessionRunner:
@@ -268,10 +289,12 @@ class CryptoSessionRunner:
         except Exception as err:  # noqa: BLE001 - logged; the next round asks again
             _log.warning("expiries_unavailable", error=repr(err))
             return
-        for expiry in sorted(set(listed) - self.routed):
+        for expiry in sorted(listed):             # every round: a restarted bridge knows only its first routes
             self.host.send(self.session.bridge.name, AddRoute(self.config.strangle.symbol, expiry,
                                                               (self.session.trader.name, self.session.gate.name)))
-            self.routed.add(expiry)
+        if set(listed) - self.routed:
+            _log.info("expiries_routed", new=sorted(set(listed) - self.routed))
+        self.routed.update(listed)
 
     def request_stop(self, *_: Any) -> None:
         """The CLI's signal handler: set from a new thread (see supervisors.paper.PaperSession.request_stop)."""
@@ -283,15 +306,22 @@ class CryptoSessionRunner:
         orders the ledger still shows working."""
         self.stopping.set()
         summary: dict[str, Any] = {}
-        if self.session is not None:
-            summary = self._final_snapshot()
-            self.host.stop([self.session.trader.name])
-            self.host.stop([self.session.bridge.name])
-            summary["working_at_stop"] = self._working_after_cancels(deadline_s=5.0)
-        if self.host is not None:
-            self.host.close()
-        if self.exchange is not None:
-            self.exchange.stop()
+        try:
+            if self.session is not None:
+                summary = self._final_snapshot()
+                self.host.stop([self.session.trader.name])
+                self.host.stop([self.session.bridge.name])
+                summary["working_at_stop"] = self._working_after_cancels(deadline_s=5.0)
+        except Exception as err:  # noqa: BLE001 - logged and reported; the rest of the stop must still run
+            _log.exception("crypto_session_stop_failed")
+            summary["stop_error"] = f"{type(err).__name__}: {err}"
+        finally:
+            try:
+                if self.host is not None:
+                    self.host.close()
+            finally:
+                if self.exchange is not None:
+                    self.exchange.stop()
         _log.info("crypto_session_stopped", **{k: v for k, v in summary.items() if k not in ("trades", "book")})
         return summary
 

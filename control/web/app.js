@@ -244,8 +244,8 @@ function setPath(tree, path, value) {
 
 const CRYPTO_FIELDS = [
   ["Strangle", [["strangle.symbol", "coin (BTC, ETH)", "string"], ["strangle.delta_band", "|delta| band (from,to)", "floats"],
-    ["strangle.quantity", "contracts per leg", "int"], ["strangle.max_expiry_days", "days to expiry at most", "int"],
-    ["strangle.expiry_buffer_minutes", "expiry buffer (min)", "int"]]],
+    ["strangle.quantity", "contracts per leg", "int"], ["strangle.max_expiry_days", "days to expiry at most", "float"],
+    ["strangle.expiry_buffer_minutes", "expiry buffer (min)", "float"]]],
   ["Windows (IST)", [["strangle.entry_start_ist", "entry from", "string"], ["strangle.entry_end_ist", "entry to", "string"],
     ["strangle.exit_start_ist", "exit from", "string"], ["strangle.exit_end_ist", "exit to", "string"]]],
   ["Exits", [["strangle.max_loss_usd", "max loss ($)", "float"], ["strangle.max_profit_usd", "max profit ($)", "float"]]],

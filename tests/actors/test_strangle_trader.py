@@ -297,6 +297,26 @@ def test_a_restart_resumes_no_more_than_the_reconciled_ledger_holds():
     restarted.on_message(replayed(("strangle-BTC-1-7", 10, 0.003, False, "SELL", 95_000.0, "C"),
                                   ("strangle-BTC-1-8", 10, 0.002, False, "SELL", 85_000.0, "P")), ENTRY_NS)
     assert restarted.phase == HELD
+    bought_back = StrangleTrader(StrangleConfig(), held={("BTC", "2026-11-03", 95_000.0, "C"): -10,
+                                                         ("BTC", "2026-11-03", 85_000.0, "P"): -10},
+                                 held_at_ns=ENTRY_NS + 1)      # buys sent before the start, filled after it
+    bought_back.bind(RecordingPort())
+    bought_back.on_start(ENTRY_NS)
+    bought_back.on_message(replayed(("strangle-BTC-1-7", 10, 0.003, False, "SELL", 95_000.0, "C"),
+                                    ("strangle-BTC-1-8", 10, 0.002, False, "SELL", 85_000.0, "P"),
+                                    ("strangle-BTC-1-9", 10, 0.004, False, "BUY", 95_000.0, "C"),
+                                    ("strangle-BTC-1-10", 10, 0.003, False, "BUY", 85_000.0, "P")), ENTRY_NS)
+    assert bought_back.phase == FLAT and bought_back.current is None
+
+
+def test_a_fill_of_an_order_working_at_a_restart_is_booked_on_the_resumed_strangle():
+    component, port = trader()
+    component.on_start(ENTRY_NS)
+    component.on_message(replayed(("strangle-BTC-1-7", 10, 0.003, False, "SELL", 95_000.0, "C"),
+                                  ("strangle-BTC-1-8", 4, 0.002, True, "SELL", 85_000.0, "P")), ENTRY_NS)
+    assert component.phase == CLOSING and component.current.legs["P"].working == "strangle-BTC-1-8"
+    component.on_message(OrderFilled("strangle-BTC-1-8", 6, 0.002, (0.002,), 10, 0, ENTRY_NS), ENTRY_NS)
+    assert component.current.legs["P"].sold == 10 and component.current.legs["P"].working is None
 
 
 def test_its_book_shows_the_short_legs_at_the_asks_and_no_total_without_a_quote():

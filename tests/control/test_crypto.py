@@ -93,3 +93,20 @@ def test_a_crypto_strangle_session_is_started_followed_halted_and_stopped(postgr
     assert not ledger.working()
     assert {o["client_order_id"]: (o["status"], o["filled_quantity"]) for o in orders} == {
         coid: (order.status.value, order.filled) for coid, order in ledger.orders.items()}
+
+
+def test_positions_the_strangle_does_not_manage_are_shown_from_the_ledger():
+    from datetime import datetime, timezone
+
+    from control.follower import position_rows
+    from core.ledger import LedgerState
+
+    ledger = LedgerState()
+    ledger.positions.update({("BTC", "2026-11-03", 95_000.0, "C"): -10, ("BTC", "2026-11-02", 99_000.0, "C"): -3,
+                             ("BTC", "2026-11-01", 80_000.0, "P"): 0})
+    book = {"positions": [{"symbol": "BTC", "expiry": "2026-11-03", "strike": 95_000.0, "right": "C",
+                           "quantity": -10, "mark_per_share": 270.0, "unrealized_usd": 12.0, "delta_shares": -0.13,
+                           "gamma_shares_per_usd": None, "vega_usd_per_vol_point": None, "theta_usd_per_day": None}]}
+    rows = position_rows({"book": book}, ledger, datetime(2026, 11, 2, tzinfo=timezone.utc))
+    assert [(r.expiry, r.quantity, r.mark_per_share) for r in rows] == [("2026-11-03", -10, 270.0),
+                                                                         ("2026-11-02", -3, None)]

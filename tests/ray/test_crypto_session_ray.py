@@ -1,17 +1,35 @@
 """The crypto strangle as a paper session on Ray actors (the default for a session): it sells both legs, and its
 strangle actor, SIGKILLed while the strangle is held, restarts and holds the same strangle again from the ledger
-(not bought back, not sold twice); the ordered stop leaves nothing working."""
+(not bought back, not sold twice), while the session's supervision loop goes on writing its status (a call that
+meets the dead actor is skipped, not the end of the session); the ordered stop leaves nothing working."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import threading
+import time
 
 from config.crypto import crypto_config, load_crypto_profile
 from core.ledger import fold
 from persistence.sqlite_ledger import SqliteLedgerStore
 from supervisors.crypto_session import CryptoSessionRunner
+from supervisors.paper import SessionChannel
 from tests.ray.waiting import wait_for
+
+
+def supervise(session, channel, failures: list) -> None:
+    try:
+        session.run(None, status_every_s=0.2, route_every_s=0.5, channel=channel)
+    except BaseException as err:  # noqa: BLE001 - the test asserts there was none
+        failures.append(repr(err))
+
+
+def channel_says(tmp_path, since_ns: int) -> bool:
+    """The supervision loop wrote a status after the restart, with the strangle held."""
+    status = json.loads((tmp_path / "channel" / "status.json").read_text())
+    return status["time_ns"] > since_ns and status["status"]["strangle"]["phase"] == "held"
 
 
 def test_a_crypto_session_on_ray_survives_its_strangle_actor_killed_while_held(ray_cluster, tmp_path):
@@ -21,6 +39,7 @@ def test_a_crypto_session_on_ray_survives_its_strangle_actor_killed_while_held(r
     shipped["ledger"]["path"] = str(tmp_path / "ledger.db")
     shipped["runtime"].update(kind="ray", ray_namespace="t-crypto-ray")
     lines: list[str] = []
+    failures: list[str] = []
     session = CryptoSessionRunner(crypto_config(shipped), quote_interval_ms=500, out=lines.append)
     try:
         session.start()
@@ -30,12 +49,21 @@ def test_a_crypto_session_on_ray_survives_its_strangle_actor_killed_while_held(r
         session.report_status(None)
         handle = session.host.runtime.handle(trader)
         old_pid = ray_cluster.get(handle.pid.remote())
+        channel = SessionChannel(tmp_path / "channel")
+        supervising = threading.Thread(target=supervise, args=(session, channel, failures), daemon=True)
+        supervising.start()                         # the control plane's loop: a status every 0.2 s meets the kill
         os.kill(old_pid, signal.SIGKILL)
         assert wait_for(lambda: ray_cluster.get(handle.pid.remote(), timeout=2) != old_pid, 120), "never came back"
         assert wait_for(lambda: session.snapshot()["trader"]["phase"] == "held", 120), session.snapshot()
         after = session.snapshot()["trader"]["book"]["positions"]
+        back_ns = time.time_ns()
+        assert wait_for(lambda: channel_says(tmp_path, back_ns), 60), lines[-3:]     # the loop went on after it
+        session.request_stop()
+        supervising.join(60)
     finally:
         summary = session.stop()
+    assert not failures, failures
+    assert json.loads((tmp_path / "channel" / "status.json").read_text())["state"] == "running"
     assert "BTC $" in lines[-1] and "held" in lines[-1] and "fills" in lines[-1], lines
     key = ("expiry", "strike", "right", "quantity")
     assert sorted(tuple(p[k] for k in key) for p in after) == sorted(tuple(p[k] for k in key) for p in before)

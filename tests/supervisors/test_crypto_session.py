@@ -110,3 +110,35 @@ def test_a_live_session_refuses_to_start_when_the_venue_holds_what_the_ledger_do
         with pytest.raises(BrokerError, match="positions differ from the ledger's"):
             session.start()
         session.stop()
+
+
+def test_a_component_that_does_not_answer_skips_a_status_and_answers_a_command_with_why(tmp_path):
+    """On Ray a call that meets an actor being restarted raises Ray's error: the session turns it into
+    ComponentUnavailableError (a TimeoutError), skips that status line and answers the command with the reason."""
+    import ray.exceptions
+
+    from supervisors.crypto_session import ComponentUnavailableError, _unavailable_as_timeout
+    from supervisors.paper import SessionChannel
+
+    with pytest.raises(ComponentUnavailableError, match="strangle-BTC did not answer"):
+        with _unavailable_as_timeout("strangle-BTC"):
+            raise ray.exceptions.ActorUnavailableError("restarting", None)
+
+    class Restarting:
+        def snapshot(self, name):
+            raise ComponentUnavailableError(f"{name} did not answer: ActorUnavailableError")
+
+        deliver = lambda self, name, message: self.snapshot(name)      # noqa: E731
+
+    config = crypto_config({"mode": "paper", "ledger": DURABLE})
+    lines: list[str] = []
+    session = CryptoSessionRunner(config, out=lines.append)
+    session.host, session.session = Restarting(), type("S", (), {"trader": type("T", (), {"name": "strangle-BTC"}),
+                                                                "gate": type("G", (), {"name": "risk"})})
+    session.report_status(None)
+    channel = SessionChannel(tmp_path)
+    (channel.commands / "c1.json").write_text('{"id": "c1", "state": "HALTED", "reason": "test"}')
+    session.carry_out(channel)
+    assert "status not available" in lines[-1]
+    assert channel.answers["c1"] == {"ok": False, "error": "ComponentUnavailableError: risk did not answer: "
+                                                           "ActorUnavailableError"}
