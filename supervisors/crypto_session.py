@@ -311,7 +311,7 @@ class CryptoSessionRunner:
                 summary = self._final_snapshot()
                 self.host.stop([self.session.trader.name])
                 self.host.stop([self.session.bridge.name])
-                summary["working_at_stop"] = self._working_after_cancels(deadline_s=5.0)
+                summary["working_at_stop"] = self._working_after_cancels(deadline_s=30.0)
         except Exception as err:  # noqa: BLE001 - logged and reported; the rest of the stop must still run
             _log.exception("crypto_session_stop_failed")
             summary["stop_error"] = f"{type(err).__name__}: {err}"

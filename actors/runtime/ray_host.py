@@ -100,6 +100,12 @@ class RayPort(Port):
                 return
         handle.deliver.remote(receiver, message)
 
+    def forget(self, receivers: list[str]) -> None:
+        """Drop the cached handles of `receivers`: their actor was replaced (a new actor under the same name), and
+        a message sent through the old handle would be lost without a word."""
+        for receiver in receivers:
+            self._handles.pop(receiver, None)
+
     def schedule(self, delay_ns: int, tag: Hashable) -> None:
         if delay_ns < 0:
             raise ValueError(f"delay_ns must be >= 0, got {delay_ns}")
@@ -295,6 +301,11 @@ class ComponentHost:
             errors.append(err)
 
     # ------------------------------------------------------------------ lifecycle and inspection
+
+    def forget_receivers(self, receivers: list[str]) -> None:
+        """Every hosted component's port drops its handles of `receivers` (`RayRuntime.recreate` replaced them)."""
+        for component in self.components.values():
+            component.port.forget(receivers)
 
     def ready(self) -> tuple[str, ...]:
         """The names of the components hosted here that are not stopped (the health probe)."""

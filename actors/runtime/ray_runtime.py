@@ -187,7 +187,20 @@ class RayRuntime:
                     raise
                 time.sleep(0.1)
         ray.get(handle.start.remote(), timeout=timeout_s)
+        self._forget_everywhere(actor_name, self._members[actor_name], timeout_s)
         return list(self._members[actor_name])
+
+    def _forget_everywhere(self, replaced: str, members: list[str], timeout_s: float) -> None:
+        """Tell every other actor to drop its handles of the replaced actor's components: a sender keeps the
+        handle it looked up once, and after a replacement its messages went to the dead actor (seen: a strangle
+        recreated under load never got a quote or its ledger replay again)."""
+        others = {self._actor_of[n]: h for n, h in self._handles.items() if self._actor_of[n] != replaced}
+        calls = [handle.forget_receivers.remote(list(members)) for handle in others.values()]
+        try:
+            ray.get(calls, timeout=timeout_s)
+        except Exception as err:  # noqa: BLE001 - an actor that cannot answer is being replaced itself
+            get_logger(component="ray_runtime").warning("forget_receivers_failed", replaced=replaced,
+                                                        error=f"{type(err).__name__}: {err}"[:300])
 
     def snapshot(self, name: str, timeout_s: float = 10.0) -> dict[str, Any]:
         return ray.get(self._handles[name].snapshot.remote(name), timeout=timeout_s)

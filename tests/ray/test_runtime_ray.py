@@ -82,3 +82,18 @@ def test_a_restarted_co_host_group_comes_back_whole(ray_cluster):
         assert remote.snapshot("counter")["count"] == 3           # counted from a fresh start, not 6
     finally:
         remote.stop()
+
+
+def test_a_recreated_actor_is_reached_again_by_the_actors_that_knew_the_old_one(ray_cluster):
+    """The counter acknowledges each quote through the handle it looked up once; after the supervisor's
+    `recreate` replaced the quoter's actor, those acknowledgements must reach the new quoter, not the dead one."""
+    remote = RayRuntime(RuntimeConfig(kind="ray", ray_namespace="t-recreate", co_host=()))
+    pingpong(remote, bursts=1, per_burst=3)
+    remote.start()
+    try:
+        assert remote.run_until(pingpong_done, timeout_s=30 * SLACK)
+        assert remote.recreate("quoter") == ["quoter"]
+        assert remote.run_until(lambda s: s["quoter"]["acks"] == 3, timeout_s=30 * SLACK), remote.snapshots()
+        assert remote.snapshot("counter")["count"] == 6                # the counter lived on: 3 + 3
+    finally:
+        remote.stop()
