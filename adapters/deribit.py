@@ -193,8 +193,9 @@ class DeribitAdapter(VenueClient):
         if not names:
             raise VenueDataError(f"{VENUE}: the book summary has no {self.coin} option of {expiry}")
         rows = [summary[n] for n in names]
-        if any(not row.get("mark_iv") or not row.get("underlying_price") for row in rows):
-            bad = next(n for n, row in zip(names, rows) if not row.get("mark_iv") or not row.get("underlying_price"))
+        bad = next((n for n, row in zip(names, rows) if not row.get("mark_iv") or not row.get("underlying_price")),
+                   None)
+        if bad is not None:
             raise VenueDataError(f"{VENUE}: the book summary of {bad} has no mark IV or underlying price")
         instruments = [listed[n] for n in names]
         time_ms = max(int(row.get("creation_timestamp", 0)) for row in rows)
